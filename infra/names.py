@@ -1,0 +1,102 @@
+"""Names shared by CDK, the runtime and the tests: environment variables, resource names, paths.
+
+Nothing here imports runtime code; the runtime imports this module.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+PROJECT = "tms"
+
+# --- Environment variables set on the Lambdas (by CDK) and by the local runtime ---------------------------
+ENV_TABLE_NAME = "TMS_TABLE_NAME"
+ENV_BUCKET_NAME = "TMS_BUCKET_NAME"
+ENV_TOPIC_ARN = "TMS_TOPIC_ARN"  # tickets topic
+ENV_ALARMS_TOPIC_ARN = "TMS_ALARMS_TOPIC_ARN"
+ENV_STATE_MACHINE_ARN = "TMS_STATE_MACHINE_ARN"
+ENV_STREAM_NAME = "TMS_STREAM_NAME"
+ENV_DLQ_URL = "TMS_DLQ_URL"
+
+# Reply model selection: "bedrock", "openai" (any OpenAI-compatible URL, e.g. Ollama) or "offline".
+ENV_LLM_PROVIDER = "TMS_LLM_PROVIDER"
+ENV_MODEL_ID = "TMS_MODEL_ID"
+ENV_LLM_BASE_URL = "TMS_LLM_BASE_URL"
+ENV_LLM_API_KEY = "TMS_LLM_API_KEY"  # local OpenAI-compatible servers only; on AWS Bedrock uses IAM
+ENV_LLM_MAX_TOKENS = "TMS_LLM_MAX_TOKENS"
+ENV_LLM_TEMPERATURE = "TMS_LLM_TEMPERATURE"
+
+# Fault injection into the local adapters, e.g. "llm_throttle:0.3,sentiment_error:0.05".
+ENV_FAULTS = "TMS_FAULTS"
+ENV_FAULTS_SEED = "TMS_FAULTS_SEED"
+
+# Where `tms local up` writes the running stack's description, so other commands find it.
+ENV_STATE_DIR = "TMS_STATE_DIR"
+
+# Slack
+ENV_SLACK_SIGNING_SECRET = "SLACK_SIGNING_SECRET"
+ENV_SLACK_BOT_TOKEN = "SLACK_BOT_TOKEN"
+ENV_SLACK_APP_TOKEN = "SLACK_APP_TOKEN"
+ENV_SLACK_API_URL = "SLACK_API_URL"
+ENV_SLACK_CHANNEL = "TMS_SLACK_CHANNEL"
+ENV_SLACK_ALERTS_CHANNEL = "TMS_SLACK_ALERTS_CHANNEL"
+ENV_SLACK_OUTBOX = "TMS_SLACK_OUTBOX"
+# On AWS: the Secrets Manager secret holding {"bot_token": ..., "signing_secret": ...}.
+ENV_SLACK_SECRET_ARN = "TMS_SLACK_SECRET_ARN"
+
+# Warehouse (local): DuckDB file by default, PostgreSQL when a URL is given.
+ENV_WAREHOUSE_URL = "TMS_WAREHOUSE_URL"
+
+# Powertools
+ENV_POWERTOOLS_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
+
+# --- Resource names (local stack; CDK derives its own from the project name) -----------------------------
+STREAM_NAME = f"{PROJECT}-tickets"
+TABLE_NAME = f"{PROJECT}-tickets"
+BUCKET_NAME = f"{PROJECT}-tickets-archive"
+TOPIC_NAME = f"{PROJECT}-tickets"
+ALARMS_TOPIC_NAME = f"{PROJECT}-alarms"
+DLQ_NAME = f"{PROJECT}-tickets-dlq"
+STATE_MACHINE_NAME = f"{PROJECT}-ticket-pipeline"
+
+# Lambda function names (suffixes; CDK prefixes them) and their handler entry points.
+FN_TRIGGER = "trigger"
+FN_DRAFT_REPLY = "draft-reply"
+FN_ARCHIVE = "archive"
+FN_NOTIFIER = "notifier"
+FN_BOT = "bot"
+
+HANDLERS: dict[str, str] = {
+    FN_TRIGGER: "pipeline.handlers.trigger.handler",
+    FN_DRAFT_REPLY: "pipeline.handlers.draft_reply.handler",
+    FN_ARCHIVE: "pipeline.handlers.archive.handler",
+    FN_NOTIFIER: "bot.handlers.notifier.handler",
+    FN_BOT: "bot.handler.handler",
+}
+
+# --- ASL placeholders: every ${Name} in the state machine file, substituted by CDK and the local runtime --
+ASL_TABLE = "TicketsTable"
+ASL_TOPIC = "TicketsTopicArn"
+ASL_DRAFT_REPLY_FN = "DraftReplyFunctionArn"
+ASL_ARCHIVE_FN = "ArchiveFunctionArn"
+ASL_PLACEHOLDERS = (ASL_TABLE, ASL_TOPIC, ASL_DRAFT_REPLY_FN, ASL_ARCHIVE_FN)
+
+# --- Asset paths -----------------------------------------------------------------------------------------
+REPO_ROOT = Path(__file__).resolve().parent.parent
+ASL_PATH = REPO_ROOT / "pipeline" / "statemachine" / "ticket_pipeline.asl.json"
+GLUE_SCRIPT_PATH = REPO_ROOT / "glue" / "job.py"
+SQL_DIR = REPO_ROOT / "sql"
+
+# S3 layout
+ARCHIVE_PREFIX = "tickets/"
+QUARANTINE_PREFIX = "quarantine/"
+GLUE_TEMP_PREFIX = "glue-temp/"
+
+# SNS message attributes the tickets topic carries (subscriptions filter on these).
+ATTR_EVENT_TYPE = "event_type"
+ATTR_PRIORITY = "priority"
+ATTR_SENTIMENT = "sentiment"
+ATTR_TICKET_ID = "ticket_id"
+EVENT_TICKET_TRIAGED = "TicketTriaged"
+EVENT_TICKET_FAILED = "TicketFailed"
+EVENT_TICKET_UPDATED = "TicketUpdated"

@@ -1,0 +1,39 @@
+"""Typed errors. Names end in `Error` and are matched by class name in the ASL Retry/Catch blocks."""
+
+from __future__ import annotations
+
+
+class TmsError(Exception):
+    """Base of every tms error."""
+
+
+class InvalidTicketError(TmsError):
+    """A ticket failed validation at intake; the message names the field and why."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("; ".join(problems))
+
+
+class LlmThrottledError(TmsError):
+    """The reply model refused for rate or quota reasons: worth retrying with backoff."""
+
+
+class LlmUnavailableError(TmsError):
+    """The reply model could not be reached or timed out: worth retrying."""
+
+
+class InvalidModelOutputError(TmsError):
+    """The reply model answered something that breaks the contract; it is never stored."""
+
+
+class ArchiveError(TmsError):
+    """The S3 archive write failed transiently: worth retrying."""
+
+
+class ConfigurationError(TmsError):
+    """Settings are missing or invalid; raised at cold start or command start."""
+
+
+class StackNotRunningError(TmsError):
+    """No local stack is running and no AWS settings were given."""
