@@ -316,6 +316,30 @@ class ProcessedRecord(_Strict):
         return self.model_dump_json() + "\n"
 
 
+# --- Messages on the tickets SNS topic (the Slack notifier and email subscribers read these) ------------
+
+
+class TicketTriagedMessage(_Strict):
+    """Published once a ticket is triaged and stored."""
+
+    event_type: Literal["TicketTriaged"] = "TicketTriaged"
+    source: Source
+    record: ProcessedRecord
+    slack: SlackContext | None = None
+
+
+class TicketFailedMessage(BaseModel):
+    """Published by the workflow's Catch path; built in the ASL, so extra keys are tolerated."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    event_type: Literal["TicketFailed"] = "TicketFailed"
+    ticket_id: str
+    error: str
+    cause: str = ""
+    slack: SlackContext | None = None
+
+
 # --- The warehouse column contract, derived from ProcessedRecord --------------------------------------
 
 ColumnKind = Literal["varchar", "timestamp", "double"]
