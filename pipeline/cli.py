@@ -10,12 +10,16 @@ import sys
 # One line per command module. Each module defines register(subparsers: argparse._SubParsersAction).
 COMMAND_MODULES: list[str] = [
     "pipeline.local.commands",  # tms local up, tms demo
+    "bot.cli",  # tms bot
+    "pipeline.generator_cli",  # tms generate, tms eval
 ]
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every command registered."""
-    parser = argparse.ArgumentParser(prog="tms", description="Support-ticket triage: Slack, AWS, or all local.")
+    parser = argparse.ArgumentParser(
+        prog="tms", description="Support-ticket triage: Slack, AWS, or all local."
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)

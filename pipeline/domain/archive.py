@@ -1,0 +1,63 @@
+"""Archive: flatten a triaged ticket into its record, store it, and prepare the DynamoDB update and the
+SNS message. Everything is derived from the ProcessedRecord contract."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Protocol
+
+from pipeline.models import (
+    ProcessedRecord,
+    SentimentResult,
+    TicketSubmitted,
+    TicketTriagedMessage,
+    TriageResult,
+)
+
+
+class ArchiveStore(Protocol):
+    def put(self, key: str, body: str) -> None:
+        """Write one object; the same key overwrites (idempotent)."""
+        ...
+
+
+def dynamodb_update(record: ProcessedRecord) -> dict[str, Any]:
+    """An UpdateExpression that sets every record field but the key, in DynamoDB's typed JSON."""
+    data = record.model_dump(mode="json")
+    names: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    sets: list[str] = []
+    for i, (field, value) in enumerate(data.items()):
+        if field == "ticket_id":
+            continue
+        names[f"#f{i}"] = field
+        if isinstance(value, bool) or value is None:  # pragma: no cover - not in the contract today
+            raise TypeError(f"no DynamoDB mapping for {field}={value!r}")
+        values[f":v{i}"] = {"N": repr(value)} if isinstance(value, int | float) else {"S": str(value)}
+        sets.append(f"#f{i} = :v{i}")
+    return {
+        "update_expression": "SET " + ", ".join(sets),
+        "attribute_names": names,
+        "attribute_values": values,
+    }
+
+
+def archive_ticket(
+    ticket: TicketSubmitted,
+    sentiment: SentimentResult,
+    triage: TriageResult,
+    store: ArchiveStore,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Store the flat record under its deterministic key and return what the workflow records next."""
+    record = ProcessedRecord.build(ticket, sentiment, triage, processed_at=now)
+    key = record.archive_key()
+    store.put(key, record.to_json_line())
+    message = TicketTriagedMessage(source=ticket.source, record=record, slack=ticket.slack)
+    return {
+        "key": key,
+        **dynamodb_update(record),
+        "message": message.model_dump_json(),
+        "priority": record.priority.value,
+        "sentiment": record.sentiment.value,
+    }

@@ -1,0 +1,98 @@
+"""Intake: turn one Kinesis record into one workflow execution, or into a dead letter with its reason."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Protocol
+
+from pydantic import ValidationError
+
+from pipeline.errors import InvalidTicketError
+from pipeline.models import EVENT_NAME, TicketSubmitted, field_errors
+
+
+class Outcome(StrEnum):
+    STARTED = "started"
+    DUPLICATE = "duplicate"
+    REJECTED = "rejected"
+
+
+class WorkflowStarter(Protocol):
+    def start(self, name: str, payload: dict[str, Any]) -> bool:
+        """Start an execution called `name`; False when one by that name already exists."""
+        ...
+
+
+class DeadLetters(Protocol):
+    def send(self, message: dict[str, Any]) -> None:
+        """Park a record that can never be processed, with its reason."""
+        ...
+
+
+@dataclass(frozen=True)
+class RecordMeta:
+    """Where a record came from, so a dead letter can be traced back to the shard."""
+
+    partition_key: str
+    sequence_number: str
+    event_source_arn: str = ""
+    approximate_arrival: float | None = None
+
+
+def parse_ticket(data: bytes) -> TicketSubmitted:
+    """Decode and validate a record payload; InvalidTicketError says which field and why."""
+    if not data:
+        raise InvalidTicketError(["record: empty body"])
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise InvalidTicketError([f"record: not valid UTF-8 ({e.reason} at byte {e.start})"]) from e
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise InvalidTicketError([f"record: not JSON ({e.msg} at line {e.lineno} column {e.colno})"]) from e
+    if not isinstance(raw, dict):
+        raise InvalidTicketError([f"record: expected a JSON object, got {type(raw).__name__}"])
+    name = raw.get("eventName")
+    if name != EVENT_NAME:
+        raise InvalidTicketError([f"eventName: expected {EVENT_NAME!r}, got {name!r}"])
+    try:
+        return TicketSubmitted.model_validate(raw)
+    except ValidationError as e:
+        raise InvalidTicketError(field_errors(e)) from e
+
+
+def execution_input(ticket: TicketSubmitted) -> dict[str, Any]:
+    """The state machine's input: the event itself plus the text sentiment detection reads."""
+    return {"ticket": ticket.model_dump(mode="json"), "text": ticket.data.sentiment_text()}
+
+
+def dead_letter(meta: RecordMeta, data: bytes, error: InvalidTicketError) -> dict[str, Any]:
+    """The DLQ message for a record that failed validation."""
+    import base64
+
+    return {
+        "stage": "intake",
+        "reason": str(error),
+        "problems": error.problems,
+        "partition_key": meta.partition_key,
+        "sequence_number": meta.sequence_number,
+        "event_source_arn": meta.event_source_arn,
+        "approximate_arrival": meta.approximate_arrival,
+        "data_base64": base64.b64encode(data[:200_000]).decode("ascii"),
+        "data_bytes": len(data),
+    }
+
+
+def handle_record(data: bytes, meta: RecordMeta, starter: WorkflowStarter, dlq: DeadLetters) -> Outcome:
+    """Start the workflow for one record. Invalid records go to the DLQ and never block the shard;
+    transient start failures raise so the batch reports this record as failed and it is retried."""
+    try:
+        ticket = parse_ticket(data)
+    except InvalidTicketError as e:
+        dlq.send(dead_letter(meta, data, e))
+        return Outcome.REJECTED
+    started = starter.start(ticket.ticketId, execution_input(ticket))
+    return Outcome.STARTED if started else Outcome.DUPLICATE

@@ -1,0 +1,80 @@
+"""Drafting the customer reply: ask a reply model, then accept its answer only if it meets the contract."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from pipeline.domain.policy import check_reply
+from pipeline.errors import InvalidModelOutputError
+from pipeline.models import (
+    REASONING_MAX,
+    RESPONSE_MAX,
+    Priority,
+    SentimentResult,
+    TicketSubmitted,
+    TriageResult,
+    field_errors,
+)
+
+
+class TriageDraft(BaseModel):
+    """A customer support reply with its priority and the reasoning behind the priority."""
+
+    # Also the structured-output schema the LLM fills: the descriptions are what the model reads.
+    model_config = ConfigDict(extra="ignore")
+
+    response_text: str = Field(
+        description="The complete reply to the customer, following every rule of the reply policy.",
+        max_length=RESPONSE_MAX,
+    )
+    priority: Priority = Field(description="Exactly one of HIGH, MEDIUM, NORMAL.")
+    priority_reasoning: str = Field(
+        description="One or two sentences: why this priority, from the sentiment and the business impact.",
+        max_length=REASONING_MAX,
+    )
+
+
+class ReplyModel(Protocol):
+    """Anything that drafts a reply for a ticket: an LLM adapter or the offline policy model."""
+
+    model_id: str
+
+    def draft(self, ticket: TicketSubmitted, sentiment: SentimentResult) -> TriageDraft | Mapping[str, Any]:
+        """Draft the reply, priority and reasoning for one ticket."""
+        ...
+
+
+def validate_draft(
+    answer: TriageDraft | Mapping[str, Any] | Any, ticket: TicketSubmitted, model_id: str
+) -> TriageResult:
+    """The model's answer as a TriageResult, or InvalidModelOutputError naming everything wrong with it."""
+    if isinstance(answer, BaseModel):
+        fields = answer.model_dump()
+    elif isinstance(answer, Mapping):
+        fields = dict(answer)
+    else:
+        raise InvalidModelOutputError(
+            f"reply model {model_id} answered a {type(answer).__name__}, not an object"
+        )
+    fields["model_id"] = model_id  # the adapter's identity, never what the model claims to be
+    try:
+        result = TriageResult.model_validate(fields)
+    except ValidationError as e:
+        raise InvalidModelOutputError(
+            f"reply model {model_id} output breaks the contract: {'; '.join(field_errors(e))}"
+        ) from e
+    violations = check_reply(
+        result.response_text, ticket.ticketId, result.priority, ticket.data.customer.first_name
+    )
+    if violations:
+        problems = "; ".join(f"{v.rule}: {v.detail}" for v in violations)
+        raise InvalidModelOutputError(f"reply model {model_id} reply breaks the policy: {problems}")
+    return result
+
+
+def draft_reply(ticket: TicketSubmitted, sentiment: SentimentResult, model: ReplyModel) -> TriageResult:
+    """Draft the reply for a ticket and return it only once it passes the schema and the reply policy."""
+    return validate_draft(model.draft(ticket, sentiment), ticket, model.model_id)

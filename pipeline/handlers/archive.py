@@ -1,0 +1,35 @@
+"""Archive Lambda: flat record to S3 (idempotent key), DynamoDB update and SNS message back to the workflow."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from pipeline.adapters.aws import S3ArchiveStore
+from pipeline.domain.archive import archive_ticket
+from pipeline.models import SentimentResult, TicketSubmitted, TriageResult
+from pipeline.observability import logger, tracer
+from pipeline.settings import archive_settings
+
+
+@cache
+def _store() -> S3ArchiveStore:
+    return S3ArchiveStore(archive_settings().bucket_name)
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Lambda entry point."""
+    ticket = TicketSubmitted.model_validate(event["ticket"])
+    logger.append_keys(ticket_id=ticket.ticketId)
+    result = archive_ticket(
+        ticket,
+        SentimentResult.model_validate(event["sentiment"]),
+        TriageResult.model_validate(event["triage"]),
+        _store(),
+    )
+    logger.info("ticket archived", extra={"key": result["key"]})
+    return result

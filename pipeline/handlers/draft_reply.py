@@ -1,0 +1,40 @@
+"""Draft-reply task of the ticket workflow: ticket + Comprehend sentiment in, validated TriageResult out.
+
+Typed errors propagate so the workflow's Retry/Catch match them by class name: LlmThrottledError and
+LlmUnavailableError are retried, InvalidModelOutputError fails the ticket with the reason.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from pipeline.adapters.llm import reply_model
+from pipeline.domain.triage import draft_reply
+from pipeline.errors import InvalidTicketError
+from pipeline.models import SentimentResult, TicketSubmitted, field_errors
+from pipeline.observability import logger, tracer
+
+
+class DraftReplyEvent(BaseModel):
+    """The task input the state machine passes."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    ticket: TicketSubmitted
+    sentiment: SentimentResult
+
+
+@logger.inject_lambda_context(log_event=False)
+@tracer.capture_lambda_handler(capture_response=False)  # the response holds LLM output: never traced
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Draft, validate and return the reply for one ticket."""
+    try:
+        request = DraftReplyEvent.model_validate(event)
+    except ValidationError as e:
+        raise InvalidTicketError(field_errors(e)) from e
+    logger.append_keys(ticket_id=request.ticket.ticketId)
+    result = draft_reply(request.ticket, request.sentiment, reply_model())
+    logger.info("reply drafted", extra={"priority": result.priority.value, "model_id": result.model_id})
+    return result.model_dump(mode="json")

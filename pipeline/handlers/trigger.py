@@ -1,0 +1,55 @@
+"""Trigger Lambda: Kinesis batch in, one Step Functions execution per valid ticket, partial batch failures out."""
+
+from __future__ import annotations
+
+from collections import Counter
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from pipeline.adapters.aws import SqsDeadLetters, StepFunctionsStarter
+from pipeline.domain.intake import Outcome, RecordMeta, handle_record
+from pipeline.observability import logger, metrics, tracer
+from pipeline.settings import trigger_settings
+
+processor = BatchProcessor(event_type=EventType.KinesisDataStreams)
+
+
+@cache
+def _deps() -> tuple[StepFunctionsStarter, SqsDeadLetters]:
+    s = trigger_settings()
+    return StepFunctionsStarter(s.state_machine_arn), SqsDeadLetters(s.dlq_url)
+
+
+def record_handler(record: KinesisStreamRecord) -> str:
+    """Handle one record; raising marks it failed so the event source mapping retries it."""
+    meta = RecordMeta(
+        partition_key=record.kinesis.partition_key,
+        sequence_number=record.kinesis.sequence_number,
+        event_source_arn=record.event_source_arn,
+        approximate_arrival=record.kinesis.approximate_arrival_timestamp,
+    )
+    outcome = handle_record(record.kinesis.data_as_bytes(), meta, *_deps())
+    logger.info("record handled", extra={"ticket_id": record.kinesis.partition_key, "outcome": outcome})
+    return outcome.value
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Lambda entry point."""
+    response = process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )
+    # One data point per outcome per batch (not per record) keeps EMF small.
+    outcomes = Counter(result for _status, result, _record in processor.success_messages)
+    for outcome in Outcome:
+        metrics.add_metric(
+            name=f"Records{outcome.capitalize()}", unit="Count", value=outcomes.get(outcome.value, 0)
+        )
+    metrics.add_metric(name="RecordsFailed", unit="Count", value=len(processor.fail_messages))
+    return response

@@ -1,0 +1,323 @@
+"""Adapters plugged into moto where it cannot do what AWS does offline (FACTS.md):
+
+- Lambda never runs code without Docker: `invoke` is routed to our handlers, in-process.
+- SNS -> Lambda delivery is synchronous with a canned event: it becomes an asynchronous invocation with a
+  real SNS event (message id, topic, attributes), retried twice on error like Lambda's async invoke.
+- Comprehend DetectSentiment answers a canned NEUTRAL: it is answered by the offline analyzer.
+- Fault injection (TMS_FAULTS) for DynamoDB, S3 and sentiment lives here, at the AWS API edge, never in
+  the domain.
+
+`install()` is idempotent and process-wide: one local stack per process.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+
+from pipeline.local.lambdas import LocalLambdas
+
+log = logging.getLogger("tms.local")
+
+_ASYNC_RETRIES = 2  # Lambda's default for asynchronous invocations
+
+
+@dataclass
+class AsyncInvoker:
+    """A small pool that runs asynchronous Lambda invocations, like Lambda's event queue."""
+
+    lambdas: LocalLambdas
+    workers: int = 4
+    retry_delay_s: float = 0.2
+    _queue: queue.Queue[tuple[str, Any, int]] = field(default_factory=queue.Queue)
+    _threads: list[threading.Thread] = field(default_factory=list)
+    _pending: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    failed: list[dict[str, Any]] = field(default_factory=list)
+    delivered: int = 0
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def start(self) -> None:
+        for i in range(self.workers):
+            t = threading.Thread(target=self._run, name=f"tms-async-invoke-{i}", daemon=True)
+            t.start()
+            self._threads.append(t)
+
+    def submit(self, function_name: str, event: Any) -> None:
+        with self._lock:
+            self._pending += 1
+        self._queue.put((function_name, event, 0))
+
+    @property
+    def pending(self) -> int:
+        with self._lock:
+            return self._pending
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                name, event, attempt = self._queue.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            result = self.lambdas.invoke(name, event)
+            if result.function_error and attempt < _ASYNC_RETRIES:
+                time.sleep(self.retry_delay_s * (attempt + 1))
+                self._queue.put((name, event, attempt + 1))
+                continue
+            with self._lock:
+                self._pending -= 1
+                if result.function_error:
+                    self.failed.append({"function": name, "error": result.payload.decode("utf-8", "replace")})
+                else:
+                    self.delivered += 1
+
+
+@dataclass
+class PatchState:
+    lambdas: LocalLambdas | None = None
+    invoker: AsyncInvoker | None = None
+    sentiment: Callable[[str, str], dict[str, Any]] | None = None
+    should_fail: Callable[[str], bool] = lambda _name: False
+    installed: bool = False
+    sns_deliveries: int = 0
+
+
+STATE = PatchState()
+_install_lock = threading.Lock()
+
+
+def _lambda_invoke(
+    self: Any, function_name: str, qualifier: Any, body: Any, headers: Any, response_headers: Any
+) -> bytes:
+    lambdas = STATE.lambdas
+    if lambdas is None:  # pragma: no cover - install() always sets it
+        raise RuntimeError("local Lambda dispatch is not installed")
+    raw = body.decode("utf-8") if isinstance(body, bytes) else (body or "{}")
+    event = json.loads(raw) if raw else {}
+    if (headers or {}).get("X-Amz-Invocation-Type") == "Event" and STATE.invoker is not None:
+        STATE.invoker.submit(function_name, event)
+        return b""
+    result = lambdas.invoke(function_name, event)
+    if result.function_error:
+        response_headers["x-amz-function-error"] = result.function_error
+    return result.payload
+
+
+def _sns_event(
+    sub: Any, message: str, message_id: str, subject: str | None, attrs: dict[str, Any] | None
+) -> dict:
+    attributes = {
+        k: {"Type": v.get("DataType", v.get("Type", "String")), "Value": v.get("StringValue", v.get("Value"))}
+        for k, v in (attrs or {}).items()
+    }
+    return {
+        "Records": [
+            {
+                "EventVersion": "1.0",
+                "EventSubscriptionArn": sub.arn,
+                "EventSource": "aws:sns",
+                "Sns": {
+                    "Type": "Notification",
+                    "MessageId": message_id,
+                    "TopicArn": sub.topic.arn,
+                    "Subject": subject,
+                    "Message": message,
+                    "Timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+                    "SignatureVersion": "1",
+                    "Signature": "local",
+                    "SigningCertUrl": "local",
+                    "UnsubscribeUrl": "local",
+                    "MessageAttributes": attributes,
+                },
+            }
+        ]
+    }
+
+
+def install(
+    lambdas: LocalLambdas,
+    sentiment: Callable[[str, str], dict[str, Any]],
+    should_fail: Callable[[str], bool],
+    async_workers: int = 4,
+) -> AsyncInvoker:
+    """Route moto's Lambda, SNS->Lambda and Comprehend sentiment to our local adapters (idempotent)."""
+    with _install_lock:
+        if STATE.invoker is not None:
+            STATE.invoker.stop()
+        STATE.lambdas = lambdas
+        STATE.sentiment = sentiment
+        STATE.should_fail = should_fail
+        STATE.invoker = AsyncInvoker(lambdas, workers=async_workers)
+        STATE.invoker.start()
+        if not STATE.installed:
+            _patch_moto()
+            STATE.installed = True
+        return STATE.invoker
+
+
+def _patch_moto() -> None:
+    from moto.awslambda_simple.models import LambdaSimpleBackend
+    from moto.comprehend.exceptions import TextSizeLimitExceededException
+    from moto.comprehend.models import ComprehendBackend
+    from moto.core.exceptions import JsonRESTError
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.s3.exceptions import S3ClientError
+    from moto.s3.models import S3Backend
+    from moto.sns.models import Subscription
+
+    LambdaSimpleBackend.invoke = _lambda_invoke  # type: ignore[method-assign]
+    _patch_executor_clients()
+    _cache_executor_parsing()
+
+    original_publish = Subscription.publish
+
+    def publish(
+        self: Any,
+        message: str,
+        message_id: str,
+        subject: str | None = None,
+        message_attributes: dict[str, Any] | None = None,
+        *args: Any,
+        **kwargs: Any,
+    ) -> None:
+        if self.protocol != "lambda":
+            return original_publish(self, message, message_id, subject, message_attributes, *args, **kwargs)
+        matcher = self._filter_policy_matcher
+        if matcher is not None and not matcher.matches(message_attributes, message):
+            return None
+        STATE.sns_deliveries += 1
+        if STATE.invoker is not None:
+            STATE.invoker.submit(
+                self.endpoint, _sns_event(self, message, message_id, subject, message_attributes)
+            )
+        return None
+
+    Subscription.publish = publish  # type: ignore[method-assign]
+
+    def detect_sentiment(self: Any, text: str, language: str) -> dict[str, Any]:
+        from pipeline.local import sentiment as offline
+
+        if STATE.should_fail("sentiment_error"):
+            raise JsonRESTError("InternalServerException", "injected fault: sentiment_error")
+        analyze = STATE.sentiment or offline.detect_sentiment
+        try:
+            return analyze(text, language)
+        except offline.TextSizeLimitExceededError:
+            raise TextSizeLimitExceededException(len(text.encode("utf-8"))) from None
+        except offline.UnsupportedLanguageError as e:
+            raise JsonRESTError("UnsupportedLanguageException", str(e)) from None
+        except offline.SentimentTextError as e:
+            raise JsonRESTError("ValidationException", str(e)) from None
+
+    ComprehendBackend.detect_sentiment = detect_sentiment  # type: ignore[method-assign]
+
+    original_put_item = DynamoDBBackend.put_item
+    original_update_item = DynamoDBBackend.update_item
+
+    def _throttle() -> None:
+        if STATE.should_fail("dynamodb_throttle"):
+            raise JsonRESTError("ProvisionedThroughputExceededException", "injected fault: dynamodb_throttle")
+
+    def put_item(self: Any, *args: Any, **kwargs: Any) -> Any:
+        _throttle()
+        return original_put_item(self, *args, **kwargs)
+
+    def update_item(self: Any, *args: Any, **kwargs: Any) -> Any:
+        _throttle()
+        return original_update_item(self, *args, **kwargs)
+
+    DynamoDBBackend.put_item = put_item  # type: ignore[method-assign]
+    DynamoDBBackend.update_item = update_item  # type: ignore[method-assign]
+
+    original_put_object = S3Backend.put_object
+
+    def put_object(self: Any, bucket_name: str, key_name: str, *args: Any, **kwargs: Any) -> Any:
+        if key_name.startswith("tickets/") and STATE.should_fail("s3_error"):
+            raise S3ClientError("InternalError", "injected fault: s3_error")
+        return original_put_object(self, bucket_name, key_name, *args, **kwargs)
+
+    S3Backend.put_object = put_object  # type: ignore[method-assign]
+
+
+_EXECUTOR_MODULES = (
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_dynamodb",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sns",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sqs",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_events",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_unsupported",
+)
+
+
+def _patch_executor_clients() -> None:
+    """moto's executor builds a new boto3 client for every task call (tens of ms each, on the shared,
+    non-thread-safe default session). One client per (region, service) keeps the same behaviour - no
+    retries, the same endpoint - at a fraction of the cost, so local throughput is bounded by our code."""
+    import importlib
+
+    from botocore.config import Config
+    from moto.settings import moto_server_port
+
+    session = boto3.session.Session()
+    cache: dict[tuple[str, str], Any] = {}
+    lock = threading.Lock()
+
+    def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+        key = (region, service)
+        with lock:
+            client = cache.get(key)
+            if client is None:
+                client = session.client(
+                    service,
+                    region_name=region,
+                    aws_access_key_id="ak",
+                    aws_secret_access_key="sk",  # noqa: S106 - moto's endpoint ignores credentials
+                    endpoint_url=f"http://127.0.0.1:{moto_server_port()}",
+                    config=Config(
+                        parameter_validation=False,
+                        retries={"max_attempts": 0, "total_max_attempts": 1},
+                        connect_timeout=60,
+                        read_timeout=60,
+                        max_pool_connections=100,
+                    ),
+                )
+                cache[key] = client
+        return client
+
+    for name in _EXECUTOR_MODULES:
+        module = importlib.import_module(name)
+        module.boto_client_for = boto_client_for  # type: ignore[attr-defined]
+
+
+def _cache_executor_parsing() -> None:
+    """moto re-parses the whole ASL with ANTLR for every execution and builds a new JSONPath parser
+    (yacc tables) for every path it evaluates: together about a third of the local stack's CPU. Both
+    results are pure functions of their text; per-execution state (retry counters, the data stack)
+    lives in each execution's Environment, so one parsed program serves every execution."""
+    import functools
+
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+    from moto.stepfunctions.parser.asl.utils import json_path
+
+    parse_asl = functools.lru_cache(maxsize=16)(AmazonStateLanguageParser.parse)
+    AmazonStateLanguageParser.parse = staticmethod(parse_asl)  # type: ignore[method-assign]
+    json_path.parse = functools.lru_cache(maxsize=4096)(json_path.parse)  # type: ignore[attr-defined]
+
+
+def new_message_id() -> str:
+    """An SNS-like message id."""
+    return str(uuid.uuid4())

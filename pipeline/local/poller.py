@@ -1,0 +1,214 @@
+"""A Kinesis poller with the Lambda event-source-mapping contract (moto never fires mappings).
+
+Per shard, in order: read up to `batch_size` records, invoke the function with a Kinesis event, then
+- success: move on;
+- partial batch failure (`batchItemFailures`): retry from the first failed sequence number;
+- function error: bisect the batch and retry each half (when `bisect_on_error`);
+- a record that keeps failing past `max_retries` (or older than `max_record_age_s`) is sent, as batch
+  metadata like AWS's on-failure destination, to the DLQ, and the shard moves on: it never blocks.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+log = logging.getLogger("tms.local.poller")
+
+InvokeFn = Callable[[dict[str, Any]], tuple[dict[str, Any] | None, bool]]  # (response, function_error)
+
+
+@dataclass(frozen=True)
+class MappingConfig:
+    batch_size: int = 100
+    max_retries: int = 3
+    bisect_on_error: bool = True
+    max_record_age_s: float = 3600.0
+    poll_interval_s: float = 0.1
+    retry_delay_s: float = 0.2
+
+
+@dataclass
+class PollerStats:
+    batches: int = 0
+    records: int = 0
+    function_errors: int = 0
+    partial_failures: int = 0
+    retries: int = 0
+    bisections: int = 0
+    sent_to_dlq: int = 0
+
+
+@dataclass
+class KinesisPoller:
+    kinesis: Any
+    sqs: Any
+    stream_name: str
+    dlq_url: str
+    invoke: InvokeFn
+    region: str = "us-east-1"
+    config: MappingConfig = field(default_factory=MappingConfig)
+    stats: PollerStats = field(default_factory=PollerStats)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _threads: list[threading.Thread] = field(default_factory=list)
+    _busy: dict[str, bool] = field(default_factory=dict)
+    _behind: dict[str, int] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    stream_arn: str = ""
+
+    def start(self) -> None:
+        """Start one thread per shard."""
+        desc = self.kinesis.describe_stream(StreamName=self.stream_name)["StreamDescription"]
+        self.stream_arn = desc["StreamARN"]
+        for shard in desc["Shards"]:
+            sid = shard["ShardId"]
+            self._busy[sid] = True
+            self._behind[sid] = 1
+            t = threading.Thread(target=self._run_shard, args=(sid,), name=f"tms-poller-{sid}", daemon=True)
+            t.start()
+            self._threads.append(t)
+
+    def stop(self) -> None:
+        self._stop.set()
+        for t in self._threads:
+            t.join(timeout=5)
+
+    @property
+    def idle(self) -> bool:
+        """True when every shard has been read to its tip and no batch is in flight."""
+        with self._lock:
+            return not any(self._busy.values()) and not any(self._behind.values())
+
+    # --- per shard ------------------------------------------------------------------------------
+    def _run_shard(self, shard_id: str) -> None:
+        iterator = self.kinesis.get_shard_iterator(
+            StreamName=self.stream_name, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        while not self._stop.is_set():
+            try:
+                resp = self.kinesis.get_records(ShardIterator=iterator, Limit=self.config.batch_size)
+            except Exception:  # the endpoint is going away or briefly unreachable: retry the same read
+                if self._stop.is_set():
+                    return
+                log.warning("get_records failed on %s; retrying", shard_id, exc_info=True)
+                time.sleep(self.config.poll_interval_s)
+                continue
+            records = resp.get("Records", [])
+            iterator = resp.get("NextShardIterator") or iterator
+            with self._lock:
+                self._busy[shard_id] = bool(records)
+                self._behind[shard_id] = 1 if records else int(resp.get("MillisBehindLatest", 0) or 0)
+            if not records:
+                time.sleep(self.config.poll_interval_s)
+                continue
+            self.stats.batches += 1
+            self.stats.records += len(records)
+            self._deliver(shard_id, records, attempt=0)
+            with self._lock:
+                self._busy[shard_id] = False
+
+    def _event(self, shard_id: str, records: list[dict[str, Any]]) -> dict[str, Any]:
+        return {
+            "Records": [
+                {
+                    "kinesis": {
+                        "kinesisSchemaVersion": "1.0",
+                        "partitionKey": r["PartitionKey"],
+                        "sequenceNumber": r["SequenceNumber"],
+                        "data": base64.b64encode(r["Data"]).decode("ascii"),
+                        "approximateArrivalTimestamp": _ts(r.get("ApproximateArrivalTimestamp")),
+                    },
+                    "eventSource": "aws:kinesis",
+                    "eventVersion": "1.0",
+                    "eventID": f"{shard_id}:{r['SequenceNumber']}",
+                    "eventName": "aws:kinesis:record",
+                    "invokeIdentityArn": "arn:aws:iam::123456789012:role/tms-local-trigger",
+                    "awsRegion": self.region,
+                    "eventSourceARN": self.stream_arn,
+                }
+                for r in records
+            ]
+        }
+
+    def _deliver(self, shard_id: str, records: list[dict[str, Any]], attempt: int) -> None:
+        while records and not self._stop.is_set():
+            too_old = (
+                time.time() - _ts(records[0].get("ApproximateArrivalTimestamp"))
+                > self.config.max_record_age_s
+            )
+            if attempt > self.config.max_retries or too_old:
+                self._on_failure(
+                    shard_id, records, attempt, "RecordAgeExceeded" if too_old else "RetryAttemptsExhausted"
+                )
+                return
+            if attempt:
+                self.stats.retries += 1
+                time.sleep(min(self.config.retry_delay_s * 2 ** (attempt - 1), 5.0))
+            response, function_error = self.invoke(self._event(shard_id, records))
+            if function_error:
+                self.stats.function_errors += 1
+                if self.config.bisect_on_error and len(records) > 1:
+                    self.stats.bisections += 1
+                    mid = len(records) // 2
+                    self._deliver(shard_id, records[:mid], attempt + 1)
+                    self._deliver(shard_id, records[mid:], attempt + 1)
+                    return
+                attempt += 1
+                continue
+            failures = (response or {}).get("batchItemFailures") or []
+            if not failures:
+                return
+            self.stats.partial_failures += 1
+            failed = {f.get("itemIdentifier") for f in failures}
+            first = next((i for i, r in enumerate(records) if r["SequenceNumber"] in failed), 0)
+            records = records[first:]  # checkpoint: everything before the first failure is done
+            attempt += 1
+
+    def _on_failure(self, shard_id: str, records: list[dict[str, Any]], attempt: int, condition: str) -> None:
+        """AWS's on-failure destination record: batch metadata, not the data itself."""
+        self.stats.sent_to_dlq += 1
+        body = {
+            "requestContext": {
+                "requestId": f"local-{shard_id}-{records[0]['SequenceNumber']}",
+                "functionArn": "arn:aws:lambda:local:function:trigger",
+                "condition": condition,
+                "approximateInvokeCount": attempt,
+            },
+            "responseContext": {
+                "statusCode": 200,
+                "executedVersion": "$LATEST",
+                "functionError": "Unhandled",
+            },
+            "version": "1.0",
+            "timestamp": datetime.now(UTC).isoformat(),
+            "KinesisBatchInfo": {
+                "shardId": shard_id,
+                "startSequenceNumber": records[0]["SequenceNumber"],
+                "endSequenceNumber": records[-1]["SequenceNumber"],
+                "approximateArrivalOfFirstRecord": datetime.fromtimestamp(
+                    _ts(records[0].get("ApproximateArrivalTimestamp")), UTC
+                ).isoformat(),
+                "approximateArrivalOfLastRecord": datetime.fromtimestamp(
+                    _ts(records[-1].get("ApproximateArrivalTimestamp")), UTC
+                ).isoformat(),
+                "batchSize": len(records),
+                "streamArn": self.stream_arn,
+            },
+        }
+        log.warning("sending %d record(s) of %s to the DLQ: %s", len(records), shard_id, condition)
+        self.sqs.send_message(QueueUrl=self.dlq_url, MessageBody=json.dumps(body))
+
+
+def _ts(value: Any) -> float:
+    if value is None:
+        return time.time()
+    if isinstance(value, datetime):
+        return value.timestamp()
+    return float(value)

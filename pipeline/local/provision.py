@@ -1,0 +1,130 @@
+"""Creates on the local endpoint the same resources the CDK stack defines, and the state machine from the
+same ASL file with the same placeholder substitutions."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from infra import names
+
+PLACEHOLDER_RE = re.compile(r"\$\{(\w+)\}")
+LOCAL_SHARDS = 2
+NOTIFICATIONS_TAP = f"{names.PROJECT}-notifications-tap"  # stands in for email subscribers locally
+
+
+def render_asl(substitutions: dict[str, str], path: Path = names.ASL_PATH) -> str:
+    """The ASL with every ${Placeholder} substituted; an unknown or missing one is an error."""
+    text = path.read_text()
+    missing = sorted(set(PLACEHOLDER_RE.findall(text)) - set(substitutions))
+    if missing:
+        raise KeyError(f"no value for ASL placeholder(s): {', '.join(missing)}")
+    rendered = PLACEHOLDER_RE.sub(lambda m: substitutions[m.group(1)], text)
+    json.loads(rendered)  # fail here, not at execution time, if a substitution broke the JSON
+    return rendered
+
+
+@dataclass(frozen=True)
+class Provisioned:
+    stream_name: str
+    table_name: str
+    bucket_name: str
+    topic_arn: str
+    alarms_topic_arn: str
+    dlq_url: str
+    tap_queue_url: str
+    state_machine_arn: str
+    function_arns: dict[str, str]
+
+
+def _dummy_zip() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("README.txt", "tms local: handlers run in-process, not from this package")
+    return buf.getvalue()
+
+
+def provision(session: Any, endpoint_url: str, region: str) -> Provisioned:
+    """Create the stream, table, bucket, topics, queues, functions, subscriptions and the state machine."""
+
+    def c(service: str) -> Any:
+        return session.client(service, endpoint_url=endpoint_url, region_name=region)
+
+    kinesis, ddb, s3, sns, sqs, lam, iam, sfn = (
+        c(s) for s in ("kinesis", "dynamodb", "s3", "sns", "sqs", "lambda", "iam", "stepfunctions")
+    )
+    kinesis.create_stream(StreamName=names.STREAM_NAME, ShardCount=LOCAL_SHARDS)
+    ddb.create_table(
+        TableName=names.TABLE_NAME,
+        AttributeDefinitions=[{"AttributeName": "ticket_id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "ticket_id", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    s3.create_bucket(Bucket=names.BUCKET_NAME)
+    topic_arn = sns.create_topic(Name=names.TOPIC_NAME)["TopicArn"]
+    alarms_arn = sns.create_topic(Name=names.ALARMS_TOPIC_NAME)["TopicArn"]
+    dlq_url = sqs.create_queue(QueueName=names.DLQ_NAME)["QueueUrl"]
+    tap_url = sqs.create_queue(QueueName=NOTIFICATIONS_TAP)["QueueUrl"]
+    tap_arn = sqs.get_queue_attributes(QueueUrl=tap_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=tap_arn)
+
+    role_arn = iam.create_role(
+        RoleName=f"{names.PROJECT}-local-lambda",
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "lambda.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            }
+        ),
+    )["Role"]["Arn"]
+    code = _dummy_zip()
+    arns: dict[str, str] = {}
+    for key, handler in names.HANDLERS.items():
+        arns[key] = lam.create_function(
+            FunctionName=f"{names.PROJECT}-{key}",
+            Runtime="python3.11",
+            Role=role_arn,
+            Handler=handler,
+            Code={"ZipFile": code},
+        )["FunctionArn"]
+    for topic in (topic_arn, alarms_arn):
+        sns.subscribe(TopicArn=topic, Protocol="lambda", Endpoint=arns[names.FN_NOTIFIER])
+
+    definition = render_asl(
+        {
+            names.ASL_TABLE: names.TABLE_NAME,
+            names.ASL_TOPIC: topic_arn,
+            names.ASL_DRAFT_REPLY_FN: arns[names.FN_DRAFT_REPLY],
+            names.ASL_ARCHIVE_FN: arns[names.FN_ARCHIVE],
+        }
+    )
+    sm_arn = sfn.create_state_machine(
+        name=names.STATE_MACHINE_NAME,
+        definition=definition,
+        roleArn=role_arn,
+        type="STANDARD",
+    )["stateMachineArn"]
+    return Provisioned(
+        stream_name=names.STREAM_NAME,
+        table_name=names.TABLE_NAME,
+        bucket_name=names.BUCKET_NAME,
+        topic_arn=topic_arn,
+        alarms_topic_arn=alarms_arn,
+        dlq_url=dlq_url,
+        tap_queue_url=tap_url,
+        state_machine_arn=sm_arn,
+        function_arns=arns,
+    )

@@ -1,0 +1,251 @@
+"""The embedded local runtime: one AWS endpoint on 127.0.0.1 that runs the real pipeline.
+
+moto in server mode with its state-machine executor runs the same ASL file CDK deploys; our Lambda
+handlers run in-process (state machine tasks, SNS subscriptions); a poller feeds Kinesis to the trigger
+with the event-source-mapping contract; Comprehend sentiment comes from an offline analyzer. Everything
+else is configuration: the handlers find the endpoint through the standard AWS_ENDPOINT_URL.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from infra import names
+from pipeline.local.lambdas import LocalLambdas
+from pipeline.local.poller import KinesisPoller, MappingConfig
+from pipeline.local.stack import LOCAL_REGION, StackInfo, state_dir
+
+log = logging.getLogger("tms.local")
+
+# Local defaults: quiet handlers (stdout is for command output), no X-Ray daemon, no EMF on stdout.
+LOCAL_ENV_DEFAULTS = {
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_METRICS_DISABLED": "true",
+    "POWERTOOLS_LOG_LEVEL": "WARNING",
+    "POWERTOOLS_SERVICE_NAME": "tms-local",
+}
+_CLIENT_CONFIG = Config(retries={"max_attempts": 8, "mode": "standard"}, max_pool_connections=50)
+
+
+def free_port() -> int:
+    """An unused TCP port on the loopback interface."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class LocalStack:
+    """A running local stack. Use `LocalStack.start()` as a context manager."""
+
+    info: StackInfo
+    lambdas: LocalLambdas
+    poller: KinesisPoller
+    tap_queue_url: str
+    _server: Any
+    _invoker: Any
+    _session: boto3.session.Session = field(default_factory=boto3.session.Session)
+    _saved_env: dict[str, str | None] = field(default_factory=dict)
+
+    # --- lifecycle ------------------------------------------------------------------------------
+    @classmethod
+    @contextmanager
+    def start(
+        cls,
+        port: int = 0,
+        *,
+        mapping: MappingConfig | None = None,
+        outbox: Path | None = None,
+        extra_env: dict[str, str] | None = None,
+    ) -> Iterator[LocalStack]:
+        """Start the endpoint, provision everything and start the poller; stop it all on exit."""
+        stack = cls._boot(port, mapping=mapping, outbox=outbox, extra_env=extra_env or {})
+        try:
+            yield stack
+        finally:
+            stack.stop()
+
+    @classmethod
+    def _boot(
+        cls, port: int, *, mapping: MappingConfig | None, outbox: Path | None, extra_env: dict[str, str]
+    ) -> LocalStack:
+        from moto.server import ThreadedMotoServer
+
+        from pipeline.adapters.llm import reply_model
+        from pipeline.local import moto_patches
+        from pipeline.local.faults import active_plan
+        from pipeline.local.provision import provision
+        from pipeline.local.sentiment import detect_sentiment
+
+        port = port or free_port()
+        endpoint = f"http://127.0.0.1:{port}"
+        saved: dict[str, str | None] = {}
+
+        def setenv(key: str, value: str) -> None:
+            saved.setdefault(key, os.environ.get(key))
+            os.environ[key] = value
+
+        for k, v in LOCAL_ENV_DEFAULTS.items():
+            if k not in os.environ:
+                setenv(k, v)
+        # The state-machine executor calls back to localhost:$MOTO_PORT (FACTS.md).
+        setenv("MOTO_PORT", str(port))
+        for k, v in {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_SESSION_TOKEN": "testing",
+            "AWS_DEFAULT_REGION": LOCAL_REGION,
+            "AWS_REGION": LOCAL_REGION,
+            "AWS_ENDPOINT_URL": endpoint,
+        }.items():
+            setenv(k, v)
+        for k, v in extra_env.items():
+            setenv(k, v)
+
+        # Settings cached per process are re-read for this stack's configuration (faults, LLM choice).
+        active_plan.cache_clear()
+        reply_model.cache_clear()
+        faults = active_plan()  # validated before anything starts: bad TMS_FAULTS fails fast
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        server.start()
+        _wait_ready(endpoint)
+        _post_json(
+            f"{endpoint}/moto-api/config",
+            {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}},
+        )
+        lambdas = LocalLambdas(region=LOCAL_REGION)
+        invoker = moto_patches.install(lambdas, detect_sentiment, faults.should_fail)
+
+        session = boto3.session.Session()
+        prov = provision(session, endpoint, LOCAL_REGION)
+        outbox_path = outbox or (state_dir() / "slack-outbox.jsonl")
+        info = StackInfo(
+            endpoint_url=endpoint,
+            region=LOCAL_REGION,
+            stream_name=prov.stream_name,
+            table_name=prov.table_name,
+            bucket_name=prov.bucket_name,
+            topic_arn=prov.topic_arn,
+            dlq_url=prov.dlq_url,
+            state_machine_arn=prov.state_machine_arn,
+            alarms_topic_arn=prov.alarms_topic_arn,
+            slack_outbox=str(outbox_path),
+            pid=os.getpid(),
+            extra={"TMS_NOTIFICATIONS_TAP_URL": prov.tap_queue_url},
+        )
+        for k, v in info.env().items():
+            setenv(k, v)
+
+        def invoke_trigger(event: dict[str, Any]) -> tuple[dict[str, Any] | None, bool]:
+            result = lambdas.invoke(names.FN_TRIGGER, event)
+            body = json.loads(result.payload or b"null")
+            return (None if result.function_error else body), bool(result.function_error)
+
+        poller = KinesisPoller(
+            kinesis=session.client(
+                "kinesis", endpoint_url=endpoint, region_name=LOCAL_REGION, config=_CLIENT_CONFIG
+            ),
+            sqs=session.client("sqs", endpoint_url=endpoint, region_name=LOCAL_REGION, config=_CLIENT_CONFIG),
+            stream_name=prov.stream_name,
+            dlq_url=prov.dlq_url,
+            invoke=invoke_trigger,
+            region=LOCAL_REGION,
+            config=mapping or MappingConfig(),
+        )
+        poller.start()
+        return cls(
+            info=info,
+            lambdas=lambdas,
+            poller=poller,
+            tap_queue_url=prov.tap_queue_url,
+            _server=server,
+            _invoker=invoker,
+            _session=session,
+            _saved_env=saved,
+        )
+
+    def stop(self) -> None:
+        """Stop the poller, the async invoker and the endpoint, and restore the environment."""
+        self.poller.stop()
+        self._invoker.stop()
+        self._server.stop()
+        from pipeline.adapters.llm import reply_model
+        from pipeline.local.faults import active_plan
+
+        for k, v in self._saved_env.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        active_plan.cache_clear()
+        reply_model.cache_clear()
+
+    # --- helpers --------------------------------------------------------------------------------
+    def client(self, service: str) -> Any:
+        """A boto3 client for `service` pointed at this stack."""
+        return self._session.client(
+            service, endpoint_url=self.info.endpoint_url, region_name=self.info.region, config=_CLIENT_CONFIG
+        )  # type: ignore[call-overload]
+
+    def running_executions(self) -> int:
+        """How many workflow executions are still running."""
+        sfn = self.client("stepfunctions")
+        pages = sfn.get_paginator("list_executions").paginate(
+            stateMachineArn=self.info.state_machine_arn, statusFilter="RUNNING"
+        )
+        return sum(len(p["executions"]) for p in pages)
+
+    def wait_idle(self, timeout: float = 120.0, settle: float = 0.3) -> None:
+        """Block until the stream is drained, no execution runs and async deliveries are done."""
+        deadline = time.monotonic() + timeout
+        quiet_since: float | None = None
+        while time.monotonic() < deadline:
+            busy = (not self.poller.idle) or self._invoker.pending > 0 or self.running_executions() > 0
+            if busy:
+                quiet_since = None
+            elif quiet_since is None:
+                quiet_since = time.monotonic()
+            elif time.monotonic() - quiet_since >= settle:
+                return
+            time.sleep(0.1)
+        raise TimeoutError(
+            f"local stack still busy after {timeout:.0f}s: poller idle={self.poller.idle}, "
+            f"async pending={self._invoker.pending}, running executions={self.running_executions()}"
+        )
+
+    @property
+    def async_failures(self) -> list[dict[str, Any]]:
+        """Asynchronous invocations (SNS -> Lambda) that failed after Lambda's retries."""
+        return list(self._invoker.failed)
+
+
+def _wait_ready(endpoint: str, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1):  # noqa: S310 - loopback
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"local AWS endpoint {endpoint} did not start within {timeout:.0f}s")
+
+
+def _post_json(url: str, body: dict[str, Any]) -> None:
+    req = urllib.request.Request(  # noqa: S310 - loopback
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}, method="POST"
+    )
+    with urllib.request.urlopen(req, timeout=5):  # noqa: S310 - loopback
+        pass

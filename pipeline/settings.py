@@ -1,0 +1,35 @@
+"""Validated settings for the pipeline's Lambdas, read once at cold start."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from infra import names
+
+
+class TriggerSettings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore")
+
+    state_machine_arn: str = Field(validation_alias=names.ENV_STATE_MACHINE_ARN, min_length=20)
+    dlq_url: str = Field(validation_alias=names.ENV_DLQ_URL, min_length=8)
+
+
+class ArchiveSettings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore")
+
+    bucket_name: str = Field(validation_alias=names.ENV_BUCKET_NAME, min_length=3)
+
+
+@cache
+def trigger_settings() -> TriggerSettings:
+    """Trigger settings (cached)."""
+    return TriggerSettings()  # type: ignore[call-arg]
+
+
+@cache
+def archive_settings() -> ArchiveSettings:
+    """Archive settings (cached)."""
+    return ArchiveSettings()  # type: ignore[call-arg]
