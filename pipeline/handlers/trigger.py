@@ -6,7 +6,7 @@ from collections import Counter
 from functools import cache
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -42,14 +42,13 @@ def record_handler(record: KinesisStreamRecord) -> str:
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Lambda entry point."""
-    response = process_partial_response(
-        event=event, record_handler=record_handler, processor=processor, context=context
-    )
+    with processor(records=event["Records"], handler=record_handler):
+        processed = processor.process()  # an entirely failed batch raises on exit: the ESM bisects it
     # One data point per outcome per batch (not per record) keeps EMF small.
-    outcomes = Counter(result for _status, result, _record in processor.success_messages)
+    outcomes = Counter(result for status, result, _record in processed if status == "success")
     for outcome in Outcome:
         metrics.add_metric(
             name=f"Records{outcome.capitalize()}", unit="Count", value=outcomes.get(outcome.value, 0)
         )
     metrics.add_metric(name="RecordsFailed", unit="Count", value=len(processor.fail_messages))
-    return response
+    return processor.response()

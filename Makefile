@@ -1,0 +1,50 @@
+# tms: two commands on a fresh machine, `make demo` and `make test`. Everything else is optional.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha1sum | cut -c1-12)
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: install demo test lint typecheck unit integration synth bench lock local clean
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.9
+	$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+install: $(STAMP) ## create the virtualenv and install the pinned dependencies
+
+demo: install ## run 100 realistic tickets through the local pipeline and summarize
+	$(BIN)/tms demo --tickets 100 --seed 7
+
+local: install ## start the local stack and keep it running
+	$(BIN)/tms local up
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy pipeline bot infra glue scripts
+
+test: lint typecheck ## lint, type-check and run the whole test suite
+	$(BIN)/pytest -n 2 --dist loadfile -q
+
+unit: install
+	$(BIN)/pytest -n 2 -q tests/unit tests/contract
+
+integration: install
+	$(BIN)/pytest -n 2 --dist loadfile -q tests/integration tests/e2e
+
+bench: install ## benchmarks (each prints a table)
+	$(BIN)/python bench/pipeline.py
+
+lock: ## re-resolve the pinned dependencies after editing pyproject.toml
+	$(BIN)/uv pip compile --quiet pyproject.toml --extra infra --extra dev --python-version 3.11 -o requirements.lock
+
+clean:
+	rm -rf $(VENV) cdk.out .pytest_cache .mypy_cache .ruff_cache

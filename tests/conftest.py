@@ -1,0 +1,55 @@
+"""Shared fixtures: every test run gets its own state dir, so tests never touch a user's local stack."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+
+from infra import names
+from pipeline.models import Customer, Source, TicketData, TicketSubmitted
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_state_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    state = tmp_path_factory.mktemp("tms-state")
+    saved = os.environ.get(names.ENV_STATE_DIR)
+    os.environ[names.ENV_STATE_DIR] = str(state)
+    # Tests never reach a real LLM or AWS account, whatever the developer's shell exports.
+    for var in (names.ENV_LLM_PROVIDER, names.ENV_LLM_BASE_URL, names.ENV_FAULTS, "AWS_PROFILE"):
+        os.environ.pop(var, None)
+    yield
+    if saved is None:
+        os.environ.pop(names.ENV_STATE_DIR, None)
+    else:
+        os.environ[names.ENV_STATE_DIR] = saved
+
+
+def make_ticket(
+    subject: str = "Cannot reach my instance",
+    description: str = "Our production instance stopped answering on port 443 this morning.",
+    product: str = "Amazon EC2",
+    issue_type: str = "Instance Connectivity",
+    now: datetime | None = None,
+) -> TicketSubmitted:
+    """A valid ticket event for tests."""
+    return TicketSubmitted.new(
+        TicketData(
+            subject=subject,
+            description=description,
+            customer=Customer(
+                first_name="Ana", last_name="Silva", full_name="Ana Silva", email="ana@example.com", company="Acme"
+            ),
+            product=product,
+            issue_type=issue_type,
+        ),
+        Source.API,
+        now=now or datetime.now(UTC),
+    )
+
+
+@pytest.fixture
+def ticket() -> TicketSubmitted:
+    return make_ticket()

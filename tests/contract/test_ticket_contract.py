@@ -1,0 +1,158 @@
+"""The ticket contract: the flat record, the ids, the ASL and the models agree."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+
+import pytest
+from pydantic import ValidationError
+
+from infra import names
+from pipeline.domain.archive import archive_ticket, dynamodb_update
+from pipeline.local.provision import PLACEHOLDER_RE, render_asl
+from pipeline.models import (
+    ProcessedRecord,
+    SentimentResult,
+    TicketSubmitted,
+    TicketTriagedMessage,
+    TriageResult,
+    is_ticket_id,
+    new_ticket_id,
+    warehouse_columns,
+)
+from tests.conftest import make_ticket
+
+THESIS_COLUMNS = [
+    "ticket_id", "submitted_at", "customer_first_name", "customer_last_name", "customer_full_name",
+    "customer_email", "product", "issue_type", "subject", "description", "response_text", "sentiment",
+    "sentiment_score_mixed", "sentiment_score_negative", "sentiment_score_neutral", "sentiment_score_positive",
+    "priority", "priority_reasoning", "processed_at",
+]  # fmt: skip
+
+SENTIMENT = SentimentResult.model_validate(
+    {"Sentiment": "NEGATIVE", "SentimentScore": {"Positive": 0.05, "Negative": 0.8, "Neutral": 0.1, "Mixed": 0.05}}
+)
+
+
+def _triage(ticket: TicketSubmitted) -> TriageResult:
+    return TriageResult(
+        response_text=f"Dear Ana, ... Your ticket number is {ticket.ticketId}.",
+        priority="HIGH",
+        priority_reasoning="Production outage reported by an upset customer.",
+        model_id="offline-policy-v1",
+    )
+
+
+def test_flat_record_has_the_19_thesis_columns_first_then_company_status_model_id():
+    assert [c.name for c in warehouse_columns()] == [*THESIS_COLUMNS, "company", "status", "model_id"]
+
+
+def test_flat_record_json_line_round_trips_through_the_model():
+    ticket = make_ticket()
+    record = ProcessedRecord.build(ticket, SENTIMENT, _triage(ticket))
+    line = record.to_json_line()
+    assert line.endswith("\n") and "\n" not in line[:-1]
+    again = ProcessedRecord.model_validate_json(line)
+    assert again == record
+    assert set(json.loads(line)) == {c.name for c in warehouse_columns()}
+    assert json.loads(line)["submitted_at"].endswith("Z")
+
+
+def test_archive_key_is_deterministic_by_submission_date_and_ticket_id():
+    ticket = make_ticket(now=datetime(2026, 3, 1, 23, 59, tzinfo=UTC))
+    record = ProcessedRecord.build(ticket, SENTIMENT, _triage(ticket))
+    assert record.archive_key() == f"tickets/submitted_date=2026-03-01/{ticket.ticketId}.json"
+
+
+def test_dynamodb_update_sets_every_record_field_except_the_key():
+    ticket = make_ticket()
+    update = dynamodb_update(ProcessedRecord.build(ticket, SENTIMENT, _triage(ticket)))
+    assert set(update["attribute_names"].values()) == {c.name for c in warehouse_columns()} - {"ticket_id"}
+    assert update["update_expression"].startswith("SET ")
+    assert all(("S" in v) != ("N" in v) for v in update["attribute_values"].values())
+
+
+def test_archive_returns_a_notification_that_parses_as_the_sns_message_model():
+    class Store:
+        def __init__(self) -> None:
+            self.objects: dict[str, str] = {}
+
+        def put(self, key: str, body: str) -> None:
+            self.objects[key] = body
+
+    ticket = make_ticket()
+    store = Store()
+    out = archive_ticket(ticket, SENTIMENT, _triage(ticket), store)
+    assert list(store.objects) == [out["key"]]
+    message = TicketTriagedMessage.model_validate_json(out["message"])
+    assert message.record.ticket_id == ticket.ticketId
+    assert (out["priority"], out["sentiment"]) == ("HIGH", "NEGATIVE")
+
+
+def test_priority_outside_the_closed_enum_is_rejected():
+    for bad in ("High", "URGENT", "P1", ""):
+        with pytest.raises(ValidationError, match="priority"):
+            TriageResult(response_text="x", priority=bad, priority_reasoning="r", model_id="m")
+
+
+def test_ticket_ids_keep_the_readable_prefix_and_do_not_collide():
+    now = datetime(2026, 11, 24, tzinfo=UTC)
+    ids = {new_ticket_id(now) for _ in range(100_000)}
+    assert len(ids) == 100_000
+    assert all(i.startswith("TKT-20261124-") and is_ticket_id(i) for i in list(ids)[:1000])
+
+
+def test_over_long_fields_are_rejected_naming_the_field_and_the_byte_limit():
+    with pytest.raises(ValidationError) as err:
+        make_ticket(description="é" * 3000)  # 6,000 bytes of UTF-8 in 3,000 characters
+    assert "description" in str(err.value) and "4500 bytes" in str(err.value)
+
+
+def test_sentiment_text_always_fits_comprehends_byte_limit():
+    ticket = make_ticket(subject="s" * 256, description="d" * 4500)
+    assert len(ticket.data.sentiment_text().encode()) <= 5000
+
+
+def test_every_asl_placeholder_has_a_value_and_the_rendered_asl_is_json():
+    found = set(PLACEHOLDER_RE.findall(names.ASL_PATH.read_text()))
+    assert found == set(names.ASL_PLACEHOLDERS)
+    rendered = render_asl({p: f"value-of-{p}" for p in names.ASL_PLACEHOLDERS})
+    assert "${" not in rendered
+    json.loads(rendered)
+
+
+def test_a_missing_placeholder_value_is_an_error_not_a_silent_gap():
+    with pytest.raises(KeyError, match="TicketsTable"):
+        render_asl({p: "x" for p in names.ASL_PLACEHOLDERS if p != "TicketsTable"})
+
+
+def _tasks() -> dict[str, dict]:
+    states = json.loads(names.ASL_PATH.read_text())["States"]
+    return {k: v for k, v in states.items() if v["Type"] == "Task"}
+
+
+def test_every_task_retries_with_capped_backoff_and_full_jitter():
+    for name, state in _tasks().items():
+        assert state.get("Retry"), name
+        for retry in state["Retry"]:
+            assert retry["JitterStrategy"] == "FULL", name
+            assert 0 < retry["MaxDelaySeconds"] <= 60, name
+            assert retry["MaxAttempts"] <= 10, name
+
+
+def test_every_task_on_the_happy_path_catches_into_the_failure_path():
+    for name, state in _tasks().items():
+        if name in ("MarkFailed", "NotifyFailure"):
+            continue
+        targets = {c["Next"] for c in state["Catch"] if "States.ALL" in c["ErrorEquals"]}
+        assert targets == {"MarkFailed"}, name
+
+
+def test_asl_retries_name_our_typed_errors():
+    draft = _tasks()["DraftReply"]
+    retried = {e for r in draft["Retry"] for e in r["ErrorEquals"]}
+    assert {"LlmThrottledError", "LlmUnavailableError"} <= retried
+    assert "InvalidModelOutputError" not in retried  # invalid output is never retried into storage
+    assert re.search(r"attribute_not_exists\(ticket_id\)", json.dumps(_tasks()["ClaimTicket"]))

@@ -1,0 +1,85 @@
+"""Intake: one valid record starts one execution; anything else is a dead letter with its reason."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from pipeline.domain.intake import Outcome, RecordMeta, execution_input, handle_record, parse_ticket
+from pipeline.errors import InvalidTicketError
+from tests.conftest import make_ticket
+
+META = RecordMeta(partition_key="pk", sequence_number="42", event_source_arn="arn:stream")
+
+
+class FakeStarter:
+    def __init__(self) -> None:
+        self.started: dict[str, dict[str, Any]] = {}
+
+    def start(self, name: str, payload: dict[str, Any]) -> bool:
+        if name in self.started:
+            return False
+        self.started[name] = payload
+        return True
+
+
+class FakeDlq:
+    def __init__(self) -> None:
+        self.messages: list[dict[str, Any]] = []
+
+    def send(self, message: dict[str, Any]) -> None:
+        self.messages.append(message)
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"", "empty body"),
+        (b"\xff\xfe\x00garbage", "not valid UTF-8"),
+        (b"{not json", "not JSON"),
+        (b"[1, 2]", "expected a JSON object"),
+        (json.dumps({"eventName": "TicketClosed"}).encode(), "eventName: expected 'TicketSubmitted'"),
+    ],
+)
+def test_malformed_record_is_dead_lettered_with_its_reason(data: bytes, reason: str):
+    starter, dlq = FakeStarter(), FakeDlq()
+    assert handle_record(data, META, starter, dlq) is Outcome.REJECTED
+    assert starter.started == {}
+    assert len(dlq.messages) == 1 and reason in dlq.messages[0]["reason"]
+    assert dlq.messages[0]["sequence_number"] == "42"
+
+
+def test_missing_and_over_long_fields_are_named_in_the_rejection():
+    raw = json.loads(make_ticket().model_dump_json())
+    del raw["data"]["customer"]["email"]
+    raw["data"]["description"] = "x" * 6000
+    with pytest.raises(InvalidTicketError) as err:
+        parse_ticket(json.dumps(raw).encode())
+    text = str(err.value)
+    assert "data.customer.email: Field required" in text
+    assert "data.description: is 6000 bytes" in text
+
+
+def test_valid_record_starts_one_execution_named_after_the_ticket():
+    ticket = make_ticket()
+    starter, dlq = FakeStarter(), FakeDlq()
+    assert handle_record(ticket.to_record_bytes(), META, starter, dlq) is Outcome.STARTED
+    assert list(starter.started) == [ticket.ticketId]
+    assert starter.started[ticket.ticketId] == execution_input(ticket)
+    assert dlq.messages == []
+
+
+def test_redelivered_record_is_a_duplicate_not_a_second_execution():
+    ticket = make_ticket()
+    starter, dlq = FakeStarter(), FakeDlq()
+    handle_record(ticket.to_record_bytes(), META, starter, dlq)
+    assert handle_record(ticket.to_record_bytes(), META, starter, dlq) is Outcome.DUPLICATE
+    assert len(starter.started) == 1
+
+
+def test_execution_input_carries_the_text_sentiment_detection_reads():
+    ticket = make_ticket(subject="Broken", description="It is broken.")
+    assert execution_input(ticket)["text"] == "Broken. It is broken."
+    assert execution_input(ticket)["ticket"]["ticketId"] == ticket.ticketId

@@ -1,0 +1,115 @@
+"""The trigger Lambda with moto: partial batch failures, dead letters, duplicates."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from infra import names
+from pipeline.local.lambdas import LocalLambdaContext
+from tests.conftest import make_ticket
+
+
+def _event(payloads: list[bytes]) -> dict[str, Any]:
+    return {
+        "Records": [
+            {
+                "kinesis": {
+                    "kinesisSchemaVersion": "1.0",
+                    "partitionKey": f"pk{i}",
+                    "sequenceNumber": str(1000 + i),
+                    "data": base64.b64encode(p).decode(),
+                    "approximateArrivalTimestamp": 1_700_000_000.0,
+                },
+                "eventSource": "aws:kinesis",
+                "eventVersion": "1.0",
+                "eventID": f"shardId-000000000000:{1000 + i}",
+                "eventName": "aws:kinesis:record",
+                "invokeIdentityArn": "arn:aws:iam::123456789012:role/x",
+                "awsRegion": "us-east-1",
+                "eventSourceARN": "arn:aws:kinesis:us-east-1:123456789012:stream/tms-tickets",
+            }
+            for i, p in enumerate(payloads)
+        ]
+    }
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    for k, v in {"AWS_ACCESS_KEY_ID": "t", "AWS_SECRET_ACCESS_KEY": "t", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        sqs = boto3.client("sqs")
+        sfn = boto3.client("stepfunctions")
+        dlq = sqs.create_queue(QueueName="dlq")["QueueUrl"]
+        arn = sfn.create_state_machine(
+            name="sm",
+            definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}),
+            roleArn="arn:aws:iam::123456789012:role/sfn",
+        )["stateMachineArn"]
+        monkeypatch.setenv(names.ENV_STATE_MACHINE_ARN, arn)
+        monkeypatch.setenv(names.ENV_DLQ_URL, dlq)
+        from pipeline.adapters import aws as adapters
+        from pipeline.handlers import trigger
+        from pipeline.settings import trigger_settings
+
+        adapters.client.cache_clear()
+        trigger_settings.cache_clear()
+        trigger._deps.cache_clear()
+        yield {"sqs": sqs, "sfn": sfn, "dlq": dlq, "arn": arn, "handler": trigger.handler}
+        adapters.client.cache_clear()
+        trigger_settings.cache_clear()
+        trigger._deps.cache_clear()
+
+
+def _dlq(aws: dict[str, Any]) -> list[dict[str, Any]]:
+    msgs = aws["sqs"].receive_message(QueueUrl=aws["dlq"], MaxNumberOfMessages=10).get("Messages", [])
+    return [json.loads(m["Body"]) for m in msgs]
+
+
+def test_malformed_record_goes_to_dlq_and_the_rest_of_the_batch_is_processed(aws: dict[str, Any]):
+    good = [make_ticket(), make_ticket()]
+    event = _event([good[0].to_record_bytes(), b"{broken", good[1].to_record_bytes()])
+    response = aws["handler"](event, LocalLambdaContext(function_name="trigger"))
+    assert response == {"batchItemFailures": []}
+    names_started = {e["name"] for e in aws["sfn"].list_executions(stateMachineArn=aws["arn"])["executions"]}
+    assert names_started == {t.ticketId for t in good}
+    letters = _dlq(aws)
+    assert len(letters) == 1 and "not JSON" in letters[0]["reason"]
+    assert letters[0]["sequence_number"] == "1001"
+
+
+def test_redelivered_batch_starts_no_second_execution(aws: dict[str, Any]):
+    ticket = make_ticket()
+    event = _event([ticket.to_record_bytes()])
+    aws["handler"](event, LocalLambdaContext(function_name="trigger"))
+    response = aws["handler"](event, LocalLambdaContext(function_name="trigger"))
+    assert response == {"batchItemFailures": []}
+    assert len(aws["sfn"].list_executions(stateMachineArn=aws["arn"])["executions"]) == 1
+    assert _dlq(aws) == []
+
+
+def test_a_start_failure_is_reported_as_a_batch_item_failure_for_retry(aws: dict[str, Any], monkeypatch):
+    from botocore.exceptions import ClientError
+
+    from pipeline.adapters.aws import StepFunctionsStarter
+
+    first, second = make_ticket(), make_ticket()
+
+    def flaky(self: StepFunctionsStarter, name: str, payload: dict[str, Any]) -> bool:
+        if name == second.ticketId:
+            raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "StartExecution")
+        return True
+
+    monkeypatch.setattr(StepFunctionsStarter, "start", flaky)
+    event = _event([first.to_record_bytes(), second.to_record_bytes()])
+    response = aws["handler"](event, LocalLambdaContext(function_name="trigger"))
+    assert response == {"batchItemFailures": [{"itemIdentifier": "1001"}]}
+    assert _dlq(aws) == []
