@@ -1,0 +1,14 @@
+"""Listeners by Slack surface, as in Bolt's starter template: each module exposes `register(app)`."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from bot.listeners import actions, commands, views
+
+
+def register(app: App) -> None:
+    """Register every listener on `app`."""
+    commands.register(app)
+    actions.register(app)
+    views.register(app)

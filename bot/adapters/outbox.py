@@ -1,0 +1,40 @@
+"""The local outbox: without Slack credentials, chat.postMessage payloads are appended to a JSON Lines file.
+
+Each line is the exact payload, plus the `ts` Slack would have answered (generated here, unique and
+increasing), so replies carry a `thread_ts` that points at a line in the same file.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from bot.adapters.slack import Clock, Posted
+
+
+class OutboxPoster:
+    """Appends posts to a file instead of calling Slack."""
+
+    def __init__(self, path: str | Path, *, clock: Clock = time.time):
+        self._path = Path(path)
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._last = 0
+
+    def _next_ts(self) -> str:
+        micros = max(int(self._clock() * 1_000_000), self._last + 1)
+        self._last = micros
+        return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
+
+    def post(self, payload: dict[str, Any]) -> Posted:
+        """Append one line; return a generated ts so threads still work."""
+        with self._lock:
+            ts = self._next_ts()
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            # One write of one line in append mode: concurrent processes do not interleave lines.
+            with self._path.open("a", encoding="utf-8") as f:
+                f.write(json.dumps({**payload, "ts": ts}, ensure_ascii=False) + "\n")
+        return Posted(channel=str(payload["channel"]), ts=ts)

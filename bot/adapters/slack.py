@@ -1,0 +1,167 @@
+"""Slack Web API adapters: a configured WebClient, a paced poster, and the user directory.
+
+Slack allows about one message per second per channel (https://api.slack.com/methods/chat.postMessage#rate_limiting)
+and answers 429 with Retry-After beyond that. Posts are paced per channel (bursts wait their turn, none are
+dropped) and 429s are retried by the SDK's retry handler after exactly Retry-After seconds.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
+
+from bot.errors import SlackPostError
+
+Sleep = Callable[[float], None]
+Clock = Callable[[], float]
+DEFAULT_API_URL = "https://slack.com/api/"
+POST_INTERVAL_SECONDS = 1.0
+MAX_RATE_LIMIT_RETRIES = 5
+
+
+class RetryAfterHandler(RateLimitErrorRetryHandler):
+    """The SDK's 429 handler, waiting exactly Retry-After through an injectable sleeper (tests never sleep)."""
+
+    def __init__(self, sleep: Sleep = time.sleep, max_retry_count: int = MAX_RATE_LIMIT_RETRIES):
+        super().__init__(max_retry_count=max_retry_count)
+        self._sleep = sleep
+
+    def prepare_for_next_attempt(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> None:
+        """Sleep for the Retry-After the 429 carried (1 s when absent), then retry."""
+        if response is None:
+            raise error  # type: ignore[misc]
+        state.next_attempt_requested = True
+        headers = {k.lower(): v for k, v in response.headers.items()}
+        raw = headers.get("retry-after", ["1"])
+        self._sleep(float(raw[0] if isinstance(raw, list) else raw))
+        state.increment_current_attempt()
+
+
+def make_web_client(token: str | None, api_url: str | None = None, *, sleep: Sleep = time.sleep) -> WebClient:
+    """A WebClient for `api_url` (SLACK_API_URL, else Slack) that honours Retry-After."""
+    base_url = api_url or DEFAULT_API_URL
+    if not base_url.endswith("/"):
+        base_url += "/"
+    return WebClient(
+        token=token,
+        base_url=base_url,
+        timeout=5,
+        retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=1), RetryAfterHandler(sleep)],
+    )
+
+
+@dataclass(frozen=True)
+class Posted:
+    """Where a message landed: channel id and ts (the thread key)."""
+
+    channel: str
+    ts: str
+
+
+class Poster(Protocol):
+    """Port: post one chat.postMessage payload, return where it landed."""
+
+    def post(self, payload: dict[str, Any]) -> Posted:
+        """Post the payload (it names its channel and optional thread_ts)."""
+
+
+class SlackPoster:
+    """Posts through the Web API, at most one message per `interval` seconds per channel (per process)."""
+
+    def __init__(
+        self,
+        client: WebClient,
+        *,
+        interval: float = POST_INTERVAL_SECONDS,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = time.sleep,
+    ):
+        self._client = client
+        self._interval = interval
+        self._clock = clock
+        self._sleep = sleep
+        self._guard = threading.Lock()
+        self._locks: dict[str, threading.Lock] = {}
+        self._next_slot: dict[str, float] = {}
+
+    def _lock(self, channel: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(channel, threading.Lock())
+
+    def post(self, payload: dict[str, Any]) -> Posted:
+        """Wait for the channel's next slot (queueing behind earlier posts), then post."""
+        channel = payload["channel"]
+        # Holding the channel's lock while waiting is the queue: a burst is posted in order, one per slot.
+        with self._lock(channel):
+            wait = self._next_slot.get(channel, 0.0) - self._clock()
+            if wait > 0:
+                self._sleep(wait)
+            try:
+                resp = self._client.chat_postMessage(**payload)
+            except SlackApiError as e:
+                raise SlackPostError(
+                    f"chat.postMessage to {channel} failed: {e.response.get('error')}"
+                ) from e
+            finally:
+                self._next_slot[channel] = self._clock() + self._interval
+        return Posted(channel=str(resp["channel"]), ts=str(resp["ts"]))
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What intake needs to know about the agent who ran /ticket."""
+
+    full_name: str
+    first_name: str
+    last_name: str
+    email: str
+
+
+class Directory(Protocol):
+    """Port: Slack user profiles."""
+
+    def profile(self, user_id: str) -> Profile:
+        """The user's name and email."""
+
+
+class SlackDirectory:
+    """users.info, cached per process: profiles rarely change and /ticket must ack fast."""
+
+    def __init__(self, client: WebClient):
+        self._client = client
+        self._cache: dict[str, Profile] = {}
+
+    def profile(self, user_id: str) -> Profile:
+        """The user's name and email (needs the users:read and users:read.email scopes)."""
+        cached = self._cache.get(user_id)
+        if cached:
+            return cached
+        user = self._client.users_info(user=user_id)["user"]
+        p = user.get("profile", {})
+        full = p.get("real_name") or user.get("real_name") or user.get("name") or user_id
+        first, _, last = full.partition(" ")
+        profile = Profile(
+            full_name=full,
+            first_name=p.get("first_name") or first,
+            last_name=p.get("last_name") or last,
+            email=p.get("email", ""),
+        )
+        self._cache[user_id] = profile
+        return profile

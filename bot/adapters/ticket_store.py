@@ -1,0 +1,166 @@
+"""DynamoDB adapter for the tickets table: reads, conditional agent actions, post claims, thread coordinates.
+
+Alarm threads live in the same table under keys `ALARM#<name>` (ticket ids always start with `TKT-`).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import BotoCoreError, ClientError
+
+from bot.errors import TicketConflictError, TicketStoreError
+from bot.logic.actions import TicketChange
+
+KEY = "ticket_id"
+POSTED = "slack_posted"  # string set of event keys already posted to Slack for this item
+_ser = TypeSerializer()
+_de = TypeDeserializer()
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | set | frozenset):
+        items = [_plain(v) for v in value]
+        return set(items) if isinstance(value, set | frozenset) else items
+    return value
+
+
+def from_item(item: dict[str, Any]) -> dict[str, Any]:
+    """A DynamoDB item as plain Python values (numbers as int/float)."""
+    return {k: _plain(_de.deserialize(v)) for k, v in item.items()}
+
+
+def _av(value: Any) -> dict[str, Any]:
+    if isinstance(value, float):
+        value = Decimal(str(value))
+    return dict(_ser.serialize(value))
+
+
+class DynamoTicketStore:
+    """The tickets table behind the TicketStore port."""
+
+    def __init__(self, table_name: str, client: Any):
+        self._table = table_name
+        self._client = client
+
+    def get(self, ticket_id: str) -> dict[str, Any] | None:
+        """The item, or None (strongly consistent: agents act on what they just saw)."""
+        try:
+            resp = self._client.get_item(
+                TableName=self._table, Key={KEY: {"S": ticket_id}}, ConsistentRead=True
+            )
+        except (ClientError, BotoCoreError) as e:
+            raise TicketStoreError(f"could not read {ticket_id}") from e
+        item = resp.get("Item")
+        return from_item(item) if item else None
+
+    def apply(self, ticket_id: str, change: TicketChange) -> dict[str, Any]:
+        """One conditional UpdateItem: the change, version + 1, and an audit entry (who, what, when)."""
+        names = {"#k": KEY, "#status": "status", "#v": "version", "#h": "history"}
+        values: dict[str, Any] = {
+            ":zero": _av(0),
+            ":one": _av(1),
+            ":empty": {"L": []},
+            ":entry": {"L": [_av(change.history_entry())]},
+            ":by": _av(change.actor),
+            ":at": _av(change.history_entry()["at"]),
+            ":what": _av(str(change.action)),
+        }
+        sets = [
+            "#v = if_not_exists(#v, :zero) + :one",
+            "#h = list_append(if_not_exists(#h, :empty), :entry)",
+            "updated_by = :by",
+            "updated_at = :at",
+            "last_action = :what",
+        ]
+        for i, (name, value) in enumerate(change.set_fields.items()):
+            if name == "status":
+                sets.append(f"#status = :f{i}")
+            else:
+                names[f"#f{i}"] = name
+                sets.append(f"#f{i} = :f{i}")
+            values[f":f{i}"] = _av(value)
+        allowed = sorted(str(s) for s in change.allowed_from)
+        for i, status in enumerate(allowed):
+            values[f":s{i}"] = _av(status)
+        condition = (
+            f"attribute_exists(#k) AND #status IN ({', '.join(f':s{i}' for i in range(len(allowed)))})"
+        )
+        if change.expected_version is not None:
+            if change.expected_version == 0:
+                condition += " AND attribute_not_exists(#v)"
+            else:
+                values[":seen"] = _av(change.expected_version)
+                condition += " AND #v = :seen"
+        try:
+            resp = self._client.update_item(
+                TableName=self._table,
+                Key={KEY: {"S": ticket_id}},
+                UpdateExpression="SET " + ", ".join(sets),
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as e:
+            if e.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                old: Any = e.response.get("Item")
+                raise TicketConflictError(ticket_id, from_item(old) if old else self.get(ticket_id)) from e
+            raise TicketStoreError(f"could not update {ticket_id}") from e
+        except BotoCoreError as e:
+            raise TicketStoreError(f"could not update {ticket_id}") from e
+        return from_item(resp["Attributes"])
+
+    def claim_post(self, key: str, event_key: str) -> bool:
+        """Add `event_key` to the item's posted set unless it is there already (the dedup record)."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={KEY: {"S": key}},
+                UpdateExpression="ADD #p :k",
+                ConditionExpression="NOT contains(#p, :e)",
+                ExpressionAttributeNames={"#p": POSTED},
+                ExpressionAttributeValues={":k": {"SS": [event_key]}, ":e": {"S": event_key}},
+            )
+        except ClientError as e:
+            if e.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise TicketStoreError(f"could not claim {event_key} for {key}") from e
+        except BotoCoreError as e:
+            raise TicketStoreError(f"could not claim {event_key} for {key}") from e
+        return True
+
+    def release_post(self, key: str, event_key: str) -> None:
+        """Drop a claim whose post failed."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={KEY: {"S": key}},
+                UpdateExpression="DELETE #p :k",
+                ExpressionAttributeNames={"#p": POSTED},
+                ExpressionAttributeValues={":k": {"SS": [event_key]}},
+            )
+        except (ClientError, BotoCoreError) as e:
+            raise TicketStoreError(f"could not release {event_key} for {key}") from e
+
+    def set_fields(self, key: str, fields: dict[str, Any]) -> None:
+        """SET plain attributes."""
+        names = {f"#f{i}": name for i, name in enumerate(fields)}
+        values = {f":f{i}": _av(value) for i, value in enumerate(fields.values())}
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={KEY: {"S": key}},
+                UpdateExpression="SET " + ", ".join(f"#f{i} = :f{i}" for i in range(len(fields))),
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+        except (ClientError, BotoCoreError) as e:
+            raise TicketStoreError(f"could not update {key}") from e

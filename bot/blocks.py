@@ -1,0 +1,446 @@
+"""Every Block Kit payload of the bot, built with slack_sdk.models (which validates them as they serialise).
+
+Listeners and the notifier never write raw block dicts: they call a function here.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ConfirmObject,
+    ContextBlock,
+    DividerBlock,
+    EmailInputElement,
+    HeaderBlock,
+    InputBlock,
+    MarkdownTextObject,
+    Option,
+    PlainTextInputElement,
+    SectionBlock,
+    StaticSelectElement,
+)
+from slack_sdk.models.views import View
+
+from pipeline.models import (
+    DESCRIPTION_MAX,
+    SUBJECT_MAX,
+    Priority,
+    ProcessedRecord,
+    SlackContext,
+    TicketStatus,
+)
+
+# --- ids shared with the listeners ------------------------------------------------------------------------
+TICKET_FORM = "ticket_form"
+EDIT_REPLY_FORM = "ticket_edit_reply"
+ACTION_APPROVE = "ticket_approve"
+ACTION_EDIT = "ticket_edit"
+ACTION_PRIORITY = "ticket_priority"
+ACTION_RESOLVE = "ticket_resolve"
+VALUE = "value"  # action_id of every input element; the block_id names the field
+FORM_FIELDS = (
+    "subject",
+    "description",
+    "product",
+    "issue_type",
+    "customer_name",
+    "customer_email",
+    "customer_company",
+)
+REPLY_FIELD = "response_text"
+
+# Slack's limits (https://api.slack.com/reference/block-kit/blocks): section text 3,000, fields 2,000,
+# header 150, plain_text_input 3,000 characters.
+SECTION_MAX = 3000
+FIELD_MAX = 2000
+HEADER_MAX = 150
+INPUT_MAX = 3000
+SELECT_MAX_OPTIONS = 100
+
+PRIORITY_MARKER = {
+    Priority.HIGH: ":red_circle:",
+    Priority.MEDIUM: ":large_orange_circle:",
+    Priority.NORMAL: ":large_green_circle:",
+}
+STATUS_MARKER = {
+    TicketStatus.PROCESSING: ":hourglass_flowing_sand:",
+    TicketStatus.TRIAGED: ":inbox_tray:",
+    TicketStatus.FAILED: ":x:",
+    TicketStatus.APPROVED: ":white_check_mark:",
+    TicketStatus.RESOLVED: ":checkered_flag:",
+}
+ALARM_MARKER = {
+    "ALARM": ":rotating_light:",
+    "OK": ":white_check_mark:",
+    "INSUFFICIENT_DATA": ":grey_question:",
+}
+
+
+def escape(value: str) -> str:
+    """Escape user text for mrkdwn (Slack requires &, < and > escaped)."""
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def clip(value: str, limit: int) -> str:
+    """Cut text to `limit` characters, marking the cut."""
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+def _md(value: str, limit: int = SECTION_MAX) -> MarkdownTextObject:
+    return MarkdownTextObject(text=clip(value, limit))
+
+
+def _dump(blocks: Sequence[Block]) -> list[dict[str, Any]]:
+    return [b.to_dict() for b in blocks]
+
+
+# --- the ticket post --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TicketView:
+    """What a ticket post shows; built from a ProcessedRecord (notifier) or a table item (actions)."""
+
+    ticket_id: str
+    subject: str
+    customer: str
+    company: str
+    product: str
+    issue_type: str
+    priority: str
+    priority_reasoning: str
+    sentiment: str
+    scores: Mapping[str, float]
+    response_text: str
+    status: str
+    submitter: str = ""
+    note: str = ""
+
+    @classmethod
+    def from_record(cls, record: ProcessedRecord, slack: SlackContext | None = None) -> TicketView:
+        """The view of a freshly triaged ticket."""
+        return cls.from_item(record.model_dump(mode="json"), submitter=slack.user_id if slack else "")
+
+    @classmethod
+    def from_item(cls, item: Mapping[str, Any], submitter: str = "") -> TicketView:
+        """The view of a table item (attributes named as ProcessedRecord fields; missing ones shown empty)."""
+
+        def s(name: str) -> str:
+            return str(item.get(name) or "")
+
+        def score(name: str) -> float:
+            try:
+                return float(item.get(f"sentiment_score_{name}") or 0.0)
+            except (TypeError, ValueError):
+                return 0.0
+
+        who = s("updated_by")
+        note = f"Last action: {s('last_action')} by <@{who}> at {s('updated_at')}" if who else ""
+        return cls(
+            ticket_id=s("ticket_id"),
+            subject=s("subject"),
+            customer=s("customer_full_name"),
+            company=s("company"),
+            product=s("product"),
+            issue_type=s("issue_type"),
+            priority=s("priority"),
+            priority_reasoning=s("priority_reasoning"),
+            sentiment=s("sentiment"),
+            scores={k: score(k) for k in ("positive", "negative", "neutral", "mixed")},
+            response_text=s("response_text"),
+            status=s("status"),
+            submitter=submitter or s("slack_user"),
+            note=note,
+        )
+
+    @property
+    def priority_marker(self) -> str:
+        """An emoji for the priority."""
+        return (
+            PRIORITY_MARKER.get(Priority(self.priority), "") if self.priority in Priority.__members__ else ""
+        )
+
+    @property
+    def is_open(self) -> bool:
+        """Agents can still act on it."""
+        return self.status in (TicketStatus.TRIAGED, TicketStatus.APPROVED)
+
+
+def _scores_line(view: TicketView) -> str:
+    sc = view.scores
+    return (
+        f"pos {sc.get('positive', 0):.2f} · neg {sc.get('negative', 0):.2f} · "
+        f"neu {sc.get('neutral', 0):.2f} · mix {sc.get('mixed', 0):.2f}"
+    )
+
+
+def ticket_fallback_text(view: TicketView) -> str:
+    """The notification text (shown where blocks are not); mentions the submitter on HIGH tickets."""
+    mention = f"<@{view.submitter}> " if view.priority == Priority.HIGH and view.submitter else ""
+    return (
+        f"{mention}{view.priority_marker} [{view.priority}] {view.ticket_id}: {escape(view.subject)}"
+        f" (sentiment {view.sentiment})"
+    ).strip()
+
+
+def ticket_blocks(view: TicketView) -> list[dict[str, Any]]:
+    """The ticket post: summary, priority, sentiment, drafted reply, reasoning, and the agent buttons."""
+    customer = escape(view.customer) + (f" ({escape(view.company)})" if view.company else "")
+    status_marker = (
+        STATUS_MARKER.get(TicketStatus(view.status), "") if view.status in TicketStatus.__members__ else ""
+    )
+    blocks: list[Block] = [
+        HeaderBlock(text=clip(f"{view.ticket_id} · {view.subject}", HEADER_MAX)),
+        SectionBlock(
+            fields=[
+                _md(f"*Customer*\n{customer}", FIELD_MAX),
+                _md(f"*Product / issue*\n{escape(view.product)} / {escape(view.issue_type)}", FIELD_MAX),
+                _md(f"*Priority*\n{view.priority_marker} {view.priority}", FIELD_MAX),
+                _md(f"*Sentiment*\n{view.sentiment}\n{_scores_line(view)}", FIELD_MAX),
+                _md(f"*Status*\n{status_marker} {view.status}", FIELD_MAX),
+                _md(f"*Ticket*\n`{view.ticket_id}`", FIELD_MAX),
+            ]
+        ),
+    ]
+    if view.priority == Priority.HIGH and view.submitter:
+        blocks.append(SectionBlock(text=_md(f":rotating_light: HIGH priority, <@{view.submitter}>")))
+    blocks += [
+        DividerBlock(),
+        SectionBlock(text=_md(f"*Drafted reply*\n{escape(view.response_text)}")),
+        ContextBlock(elements=[_md(f"*Why {view.priority}:* {escape(view.priority_reasoning)}")]),
+    ]
+    if view.note:
+        blocks.append(ContextBlock(elements=[_md(view.note)]))
+    if view.is_open:
+        blocks.append(ticket_actions(view))
+    return _dump(blocks)
+
+
+def ticket_actions(view: TicketView) -> ActionsBlock:
+    """Approve reply, Edit reply, Change priority, Resolve. Each carries the ticket id as its value."""
+    tid = view.ticket_id
+    elements: list[Any] = []
+    if view.status == TicketStatus.TRIAGED:
+        elements.append(
+            ButtonElement(text="Approve reply", action_id=ACTION_APPROVE, value=tid, style="primary")
+        )
+    elements += [
+        ButtonElement(text="Edit reply", action_id=ACTION_EDIT, value=tid),
+        StaticSelectElement(
+            placeholder="Change priority",
+            action_id=ACTION_PRIORITY,
+            options=[Option(text=f"{PRIORITY_MARKER[p]} {p}", value=f"{tid}|{p}") for p in Priority],
+        ),
+        ButtonElement(
+            text="Resolve",
+            action_id=ACTION_RESOLVE,
+            value=tid,
+            style="danger",
+            confirm=ConfirmObject(
+                title="Resolve this ticket?", text=f"{tid} will be closed.", confirm="Resolve", deny="Cancel"
+            ),
+        ),
+    ]
+    return ActionsBlock(block_id=f"actions:{tid}", elements=elements)
+
+
+def ticket_message(channel: str, view: TicketView) -> dict[str, Any]:
+    """The chat.postMessage payload of a ticket post."""
+    return {"channel": channel, "text": ticket_fallback_text(view), "blocks": ticket_blocks(view)}
+
+
+def thread_message(channel: str, thread_ts: str, text: str) -> dict[str, Any]:
+    """A reply in a ticket or alarm thread."""
+    return {
+        "channel": channel,
+        "thread_ts": thread_ts,
+        "text": text,
+        "blocks": _dump([SectionBlock(text=_md(text))]),
+    }
+
+
+def failure_text(ticket_id: str, error: str, cause: str) -> str:
+    """What a failed ticket says (the cause is clipped: it may be a long stack or JSON)."""
+    detail = f"\n```{escape(clip(cause, 1500))}```" if cause else ""
+    return f":x: Ticket `{ticket_id}` failed: *{escape(error)}*{detail}"
+
+
+def failure_message(
+    channel: str, ticket_id: str, error: str, cause: str, thread_ts: str | None
+) -> dict[str, Any]:
+    """A failure notice: in the ticket's thread when it has one, else a new post."""
+    text = failure_text(ticket_id, error, cause)
+    payload = {
+        "channel": channel,
+        "text": clip(text, SECTION_MAX),
+        "blocks": _dump([SectionBlock(text=_md(text))]),
+    }
+    if thread_ts:
+        payload["thread_ts"] = thread_ts
+    return payload
+
+
+# --- alarms -----------------------------------------------------------------------------------------------
+
+
+def alarm_message(
+    channel: str,
+    *,
+    name: str,
+    new_state: str,
+    old_state: str,
+    reason: str,
+    changed_at: str,
+    thread_ts: str | None = None,
+) -> dict[str, Any]:
+    """A CloudWatch alarm state change: a new post when it fires, a thread reply for later changes."""
+    marker = ALARM_MARKER.get(new_state, ":bell:")
+    headline = f"{marker} *{escape(name)}* is {new_state}" + (f" (was {old_state})" if old_state else "")
+    blocks: list[Block] = [SectionBlock(text=_md(headline))]
+    if reason:
+        blocks.append(SectionBlock(text=_md(escape(reason))))
+    if changed_at:
+        blocks.append(ContextBlock(elements=[_md(f"State changed at {escape(changed_at)}")]))
+    payload: dict[str, Any] = {
+        "channel": channel,
+        "text": clip(headline, SECTION_MAX),
+        "blocks": _dump(blocks),
+    }
+    if thread_ts:
+        payload["thread_ts"] = thread_ts
+    return payload
+
+
+# --- ephemeral answers to /ticket -------------------------------------------------------------------------
+
+
+def confirmation(ticket_id: str) -> dict[str, Any]:
+    """The ephemeral confirmation: the ticket is on its way."""
+    text = (
+        f":white_check_mark: Ticket `{ticket_id}` created. The triage will be posted in the ticket channel."
+    )
+    return {"text": text, "blocks": _dump([SectionBlock(text=_md(text))])}
+
+
+def error_message(title: str, lines: Sequence[str] = ()) -> dict[str, Any]:
+    """An ephemeral error with one bullet per problem."""
+    body = "\n".join(f"• {escape(line)}" for line in lines)
+    text = f":warning: {title}" + (f"\n{body}" if body else "")
+    return {"text": clip(text, SECTION_MAX), "blocks": _dump([SectionBlock(text=_md(text))])}
+
+
+def help_message() -> dict[str, Any]:
+    """`/ticket help`."""
+    text = (
+        "*tms: support tickets from Slack*\n"
+        "• `/ticket`: open the ticket form (subject, description, product, issue type, customer).\n"
+        "• `/ticket <subject> | <description>`: create a ticket for yourself as the customer "
+        "(product and issue type: Unspecified).\n"
+        "• `/ticket status <ticket id>`: status, priority, sentiment and a link to the ticket's thread.\n"
+        "• `/ticket help`: this message.\n"
+        "Each ticket is triaged (sentiment, priority, a drafted reply) and posted in the ticket channel, "
+        "where *Approve reply*, *Edit reply*, *Change priority* and *Resolve* act on it."
+    )
+    return {"text": text, "blocks": _dump([SectionBlock(text=_md(text))])}
+
+
+def status_message(item: Mapping[str, Any], permalink: str | None) -> dict[str, Any]:
+    """`/ticket status <id>`."""
+    view = TicketView.from_item(item)
+    link = f"<{permalink}|Open the thread>" if permalink else "No Slack thread yet."
+    text = f"*{view.ticket_id}* · {escape(view.subject)}"
+    fields = [
+        _md(f"*Status*\n{view.status}", FIELD_MAX),
+        _md(f"*Priority*\n{view.priority_marker} {view.priority or '(not triaged yet)'}", FIELD_MAX),
+        _md(f"*Sentiment*\n{view.sentiment or '(not detected yet)'}\n{_scores_line(view)}", FIELD_MAX),
+        _md(f"*Thread*\n{link}", FIELD_MAX),
+    ]
+    return {"text": text, "blocks": _dump([SectionBlock(text=_md(text), fields=fields)])}
+
+
+# --- modals -----------------------------------------------------------------------------------------------
+
+
+def _text_input(
+    block_id: str, label: str, *, max_length: int, multiline: bool = False, optional: bool = False
+):
+    return InputBlock(
+        block_id=block_id,
+        label=label,
+        optional=optional,
+        element=PlainTextInputElement(action_id=VALUE, multiline=multiline, max_length=max_length),
+    )
+
+
+def _select(block_id: str, label: str, choices: Sequence[str]) -> InputBlock:
+    options = [Option(text=clip(c, 75), value=c) for c in choices[:SELECT_MAX_OPTIONS]]
+    return InputBlock(
+        block_id=block_id,
+        label=label,
+        element=StaticSelectElement(
+            action_id=VALUE, placeholder=f"Choose a {label.lower()}", options=options
+        ),
+    )
+
+
+def ticket_form(products: Sequence[str], issue_types: Sequence[str], channel_id: str) -> dict[str, Any]:
+    """The /ticket modal; private_metadata keeps the channel for the confirmation."""
+    return View(
+        type="modal",
+        callback_id=TICKET_FORM,
+        title="New ticket",
+        submit="Create",
+        close="Cancel",
+        private_metadata=json.dumps({"channel_id": channel_id}),
+        blocks=[
+            _text_input("subject", "Subject", max_length=SUBJECT_MAX),
+            _text_input(
+                "description", "Description", max_length=min(DESCRIPTION_MAX, INPUT_MAX), multiline=True
+            ),
+            _select("product", "Product", products),
+            _select("issue_type", "Issue type", issue_types),
+            _text_input("customer_name", "Customer name (first and last)", max_length=200),
+            InputBlock(
+                block_id="customer_email",
+                label="Customer email",
+                element=EmailInputElement(action_id=VALUE),
+            ),
+            _text_input("customer_company", "Company", max_length=200, optional=True),
+        ],
+    ).to_dict()
+
+
+def edit_reply_form(
+    ticket_id: str, response_text: str, version: int, channel: str, ts: str
+) -> dict[str, Any]:
+    """The Edit reply modal, prefilled; private_metadata keeps the version the agent started from."""
+    return View(
+        type="modal",
+        callback_id=EDIT_REPLY_FORM,
+        title="Edit reply",
+        submit="Save",
+        close="Cancel",
+        private_metadata=json.dumps(
+            {"ticket_id": ticket_id, "version": version, "channel": channel, "ts": ts}
+        ),
+        blocks=[
+            ContextBlock(elements=[_md(f"Ticket `{ticket_id}`")]),
+            InputBlock(
+                block_id=REPLY_FIELD,
+                label="Reply to the customer",
+                element=PlainTextInputElement(
+                    action_id=VALUE,
+                    multiline=True,
+                    max_length=INPUT_MAX,
+                    initial_value=clip(response_text, INPUT_MAX) or None,
+                ),
+            ),
+        ],
+    ).to_dict()

@@ -1,0 +1,90 @@
+"""Bot and notifier settings: a validated pydantic-settings model read once at cold start.
+
+On AWS the bot token and signing secret come from Secrets Manager (Powertools parameters, cached), named by
+TMS_SLACK_SECRET_ARN; environment values for them are then ignored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.errors import BotConfigurationError
+from infra import names
+
+DEFAULT_CATALOG_PATH = names.REPO_ROOT / "pipeline" / "data" / "catalog.json"
+SECRET_MAX_AGE_SECONDS = 300
+
+
+def _env(name: str) -> Any:
+    return Field(None, validation_alias=AliasChoices(name))
+
+
+class BotSettings(BaseSettings):
+    """Everything the Slack front end reads from its environment."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+    signing_secret: SecretStr | None = _env(names.ENV_SLACK_SIGNING_SECRET)
+    bot_token: SecretStr | None = _env(names.ENV_SLACK_BOT_TOKEN)
+    app_token: SecretStr | None = _env(names.ENV_SLACK_APP_TOKEN)
+    api_url: str | None = _env(names.ENV_SLACK_API_URL)
+    # Channel ids are best (chat.update needs ids); names work for the first post of a public channel.
+    channel: str = Field("tms-tickets", validation_alias=AliasChoices(names.ENV_SLACK_CHANNEL))
+    alerts_channel: str = Field("tms-alerts", validation_alias=AliasChoices(names.ENV_SLACK_ALERTS_CHANNEL))
+    outbox: str = Field("", validation_alias=AliasChoices(names.ENV_SLACK_OUTBOX))
+    secret_arn: str = Field("", validation_alias=AliasChoices(names.ENV_SLACK_SECRET_ARN))
+    stream_name: str = Field("", validation_alias=AliasChoices(names.ENV_STREAM_NAME))
+    table_name: str = Field("", validation_alias=AliasChoices(names.ENV_TABLE_NAME))
+    alarms_topic_arn: str = Field("", validation_alias=AliasChoices(names.ENV_ALARMS_TOPIC_ARN))
+    catalog_path: Path = DEFAULT_CATALOG_PATH
+
+    def secret(self, field: str) -> str:
+        """The plain value of a secret setting, or BotConfigurationError naming its variable."""
+        value = getattr(self, field)
+        if value is None or not value.get_secret_value():
+            variable = {
+                "signing_secret": names.ENV_SLACK_SIGNING_SECRET,
+                "bot_token": names.ENV_SLACK_BOT_TOKEN,
+                "app_token": names.ENV_SLACK_APP_TOKEN,
+            }[field]
+            raise BotConfigurationError(f"{variable} is not set")
+        return str(value.get_secret_value())
+
+    def require(self, *fields: str) -> BotSettings:
+        """Fail fast (at cold start) when a setting this entry point needs is empty."""
+        missing = [f for f in fields if not getattr(self, f)]
+        if missing:
+            raise BotConfigurationError(f"missing settings: {', '.join(missing)}")
+        return self
+
+
+def fetch_secret(arn: str) -> dict[str, Any]:
+    """The Slack secret JSON from Secrets Manager, cached by Powertools for a few minutes."""
+    from aws_lambda_powertools.utilities import parameters
+
+    value = parameters.get_secret(arn, transform="json", max_age=SECRET_MAX_AGE_SECONDS)
+    if not isinstance(value, dict):
+        raise BotConfigurationError(f"secret {arn} is not a JSON object")
+    return value
+
+
+def load_settings(fetch: Callable[[str], dict[str, Any]] = fetch_secret) -> BotSettings:
+    """Settings from the environment; with a secret ARN, the Slack credentials come from that secret only."""
+    settings = BotSettings()
+    if not settings.secret_arn:
+        return settings
+    secret = fetch(settings.secret_arn)
+    try:
+        return settings.model_copy(
+            update={
+                "bot_token": SecretStr(secret["bot_token"]),
+                "signing_secret": SecretStr(secret["signing_secret"]),
+            }
+        )
+    except KeyError as e:
+        raise BotConfigurationError(f"secret {settings.secret_arn} lacks the key {e.args[0]!r}") from e

@@ -1,0 +1,65 @@
+"""The notifier Lambda: SNS (tickets topic, alarms topic) in, Slack posts and threads out.
+
+Without a bot token (local, no Slack) posts go to the outbox file instead.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from aws_lambda_powertools.utilities.data_classes import SNSEvent, event_source
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from bot.adapters import aws
+from bot.adapters.outbox import OutboxPoster
+from bot.adapters.slack import Poster, SlackPoster, make_web_client
+from bot.adapters.ticket_store import DynamoTicketStore
+from bot.config import BotSettings, load_settings
+from bot.errors import BotConfigurationError
+from bot.logic.notify import Notification, Notifier, parse_or_skip
+from bot.observability import logger, tracer
+from infra import names
+
+
+def build_notifier(settings: BotSettings) -> Notifier:
+    """The notifier with Slack (token set) or the outbox (local without Slack) as its poster."""
+    settings.require("table_name")
+    poster: Poster
+    if settings.bot_token is not None and settings.bot_token.get_secret_value():
+        poster = SlackPoster(make_web_client(settings.secret("bot_token"), settings.api_url))
+    elif settings.outbox:
+        poster = OutboxPoster(settings.outbox)
+    else:
+        raise BotConfigurationError(
+            f"set {names.ENV_SLACK_BOT_TOKEN} (Slack) or {names.ENV_SLACK_OUTBOX} (local)"
+        )
+    return Notifier(
+        store=DynamoTicketStore(settings.table_name, aws.client("dynamodb")),
+        poster=poster,
+        channel=settings.channel,
+        alerts_channel=settings.alerts_channel,
+        alarms_topic_arn=settings.alarms_topic_arn,
+    )
+
+
+@lru_cache(maxsize=1)
+def notifier() -> Notifier:
+    """Built once per process."""
+    return build_notifier(load_settings())
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler(capture_response=False)
+@event_source(data_class=SNSEvent)
+def handler(event: SNSEvent, context: LambdaContext) -> dict[str, Any]:
+    """Post each SNS message (usually one per event); a failed post raises so SNS redelivers."""
+    outcomes = []
+    for record in event.records:
+        sns = record.sns
+        attrs = sns.raw_event.get("MessageAttributes") or {}
+        event_type = (attrs.get(names.ATTR_EVENT_TYPE) or {}).get("Value", "")
+        n = Notification(sns.message_id, sns.topic_arn, sns.message, event_type)
+        outcome = parse_or_skip(n, notifier())
+        outcomes.append({"kind": outcome.kind, "key": outcome.key, "posted": bool(outcome.posted)})
+    return {"outcomes": outcomes}

@@ -1,0 +1,141 @@
+"""The ticket post's buttons: Approve reply, Edit reply (opens a modal), Change priority, Resolve.
+
+Each action is one conditional DynamoDB write (bot.logic.actions); on success the post is re-rendered from
+the stored item and the change is announced in the ticket's thread; on a lost race the agent is told why.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot import blocks
+from bot.errors import TicketConflictError
+from bot.logic import actions
+from bot.observability import logger
+from pipeline.models import Priority
+
+
+def register(app: App) -> None:
+    """Register the ticket post's actions."""
+    app.action(blocks.ACTION_APPROVE)(handle_approve)
+    app.action(blocks.ACTION_RESOLVE)(handle_resolve)
+    app.action(blocks.ACTION_PRIORITY)(handle_priority)
+    app.action(blocks.ACTION_EDIT)(handle_edit)
+
+
+def _where(body: dict[str, Any]) -> tuple[str, str]:
+    container = body.get("container") or {}
+    channel = container.get("channel_id") or (body.get("channel") or {}).get("id", "")
+    ts = container.get("message_ts") or (body.get("message") or {}).get("ts", "")
+    return channel, ts
+
+
+def apply_and_publish(
+    client: WebClient,
+    clients: Any,
+    ticket_id: str,
+    change: actions.TicketChange,
+    *,
+    channel: str,
+    ts: str,
+) -> dict[str, Any] | None:
+    """Apply the change; on success update the post and reply in its thread, else tell the agent why."""
+    try:
+        item = clients.store.apply(ticket_id, change)
+    except TicketConflictError as e:
+        logger.info("action lost a race", extra={"ticket_id": ticket_id, "action": str(change.action)})
+        if channel:
+            reason = actions.conflict_reason(change, e.current)
+            client.chat_postEphemeral(channel=channel, user=change.actor, **blocks.error_message(reason))
+        return None
+    publish(client, clients, item, change, channel=channel, ts=ts)
+    return item
+
+
+def publish(
+    client: WebClient,
+    clients: Any,
+    item: dict[str, Any],
+    change: actions.TicketChange,
+    *,
+    channel: str,
+    ts: str,
+) -> None:
+    """Re-render the ticket post from the stored item and announce the change in its thread."""
+    ticket_id = str(item.get("ticket_id"))
+    logger.info("action applied", extra={"ticket_id": ticket_id, "action": str(change.action)})
+    channel = item.get("slack_channel") or channel
+    ts = item.get("slack_ts") or ts
+    if not (channel and ts):
+        return
+    view = blocks.TicketView.from_item(item)
+    try:
+        client.chat_update(
+            channel=channel, ts=ts, text=blocks.ticket_fallback_text(view), blocks=blocks.ticket_blocks(view)
+        )
+    except SlackApiError:
+        # The write is what counts; the thread reply below still records the change.
+        logger.exception("chat.update failed", extra={"ticket_id": ticket_id})
+    clients.poster.post(blocks.thread_message(channel, ts, change.summary))
+
+
+def handle_approve(
+    ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, context: dict[str, Any]
+) -> None:
+    """Approve the drafted reply."""
+    ack()
+    clients = context["tms"]
+    channel, ts = _where(body)
+    change = actions.approve(body["user"]["id"], clients.now())
+    apply_and_publish(client, clients, action["value"], change, channel=channel, ts=ts)
+
+
+def handle_resolve(
+    ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, context: dict[str, Any]
+) -> None:
+    """Resolve the ticket."""
+    ack()
+    clients = context["tms"]
+    channel, ts = _where(body)
+    change = actions.resolve(body["user"]["id"], clients.now())
+    apply_and_publish(client, clients, action["value"], change, channel=channel, ts=ts)
+
+
+def handle_priority(
+    ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, context: dict[str, Any]
+) -> None:
+    """Set the priority chosen in the select (its value is `<ticket id>|<priority>`)."""
+    ack()
+    clients = context["tms"]
+    ticket_id, _, value = action["selected_option"]["value"].partition("|")
+    channel, ts = _where(body)
+    change = actions.change_priority(body["user"]["id"], clients.now(), Priority(value))
+    apply_and_publish(client, clients, ticket_id, change, channel=channel, ts=ts)
+
+
+def handle_edit(
+    ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, context: dict[str, Any]
+) -> None:
+    """Open the Edit reply modal with the current reply and the version it was read at."""
+    ack()
+    clients = context["tms"]
+    ticket_id = action["value"]
+    channel, ts = _where(body)
+    item = clients.store.get(ticket_id)
+    if item is None:
+        client.chat_postEphemeral(
+            channel=channel, user=body["user"]["id"], **blocks.error_message(f"No ticket {ticket_id}.")
+        )
+        return
+    view = blocks.edit_reply_form(
+        ticket_id,
+        str(item.get("response_text", "")),
+        actions.version_of(item),
+        str(item.get("slack_channel") or channel),
+        str(item.get("slack_ts") or ts),
+    )
+    client.views_open(trigger_id=body["trigger_id"], view=view)

@@ -1,0 +1,126 @@
+"""`/ticket`: the form, inline tickets, status and help. The ticket is written to Kinesis before ack()."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot import blocks
+from bot.errors import BotError, CatalogUnavailableError, TicketWriteError
+from bot.logic import intake
+from bot.observability import logger
+from pipeline.models import SlackContext, is_ticket_id
+
+COMMAND = "/ticket"
+
+
+def register(app: App) -> None:
+    """Register the /ticket command."""
+    app.command(COMMAND)(handle_ticket)
+
+
+def handle_ticket(ack: Ack, command: dict[str, Any], client: WebClient, context: dict[str, Any]) -> None:
+    """Route /ticket by its text."""
+    clients = context["tms"]
+    cmd = intake.parse_command(command.get("text", ""))
+    if isinstance(cmd, intake.OpenForm):
+        _open_form(ack, command, client, clients)
+    elif isinstance(cmd, intake.Inline):
+        _create_inline(ack, command, cmd, clients)
+    elif isinstance(cmd, intake.Status):
+        _status(ack, cmd.ticket_id, client, clients)
+    elif isinstance(cmd, intake.Help):
+        ack(**blocks.help_message())
+    else:
+        ack(**blocks.error_message("I did not understand that. Try `/ticket help`."))
+
+
+def _slack_context(command: dict[str, Any]) -> SlackContext:
+    return SlackContext(
+        team_id=command["team_id"], channel_id=command["channel_id"], user_id=command["user_id"]
+    )
+
+
+def _open_form(ack: Ack, command: dict[str, Any], client: WebClient, clients: Any) -> None:
+    try:
+        catalog = clients.catalog.get()
+    except CatalogUnavailableError:
+        logger.exception("catalog unavailable")
+        ack(
+            **blocks.error_message(
+                "The ticket form is unavailable (no product catalog). Use `/ticket <subject> | <description>`."
+            )
+        )
+        return
+    view = blocks.ticket_form(catalog.products, catalog.issue_types, command["channel_id"])
+    # views.open must use the trigger_id within 3 s; with process_before_response it runs before the ack is sent.
+    client.views_open(trigger_id=command["trigger_id"], view=view)
+    ack()
+
+
+def _create_inline(ack: Ack, command: dict[str, Any], cmd: intake.Inline, clients: Any) -> None:
+    try:
+        profile = clients.directory.profile(command["user_id"])
+    except SlackApiError:
+        logger.exception("users.info failed")
+        ack(**blocks.error_message("I could not read your Slack profile. Use `/ticket` to open the form."))
+        return
+    try:
+        event = intake.inline_ticket(
+            cmd,
+            full_name=profile.full_name,
+            first_name=profile.first_name,
+            last_name=profile.last_name,
+            email=profile.email,
+            slack=_slack_context(command),
+            now=clients.now(),
+        )
+    except ValidationError as e:
+        ack(**blocks.error_message("The ticket was not created:", intake.inline_errors(e)))
+        return
+    try:
+        clients.tickets.put(event)
+    except TicketWriteError:
+        logger.exception("ticket write failed", extra={"ticket_id": event.ticketId})
+        ack(
+            **blocks.error_message(
+                f"Ticket {event.ticketId} could not be recorded; nothing was created. Try again."
+            )
+        )
+        return
+    logger.info("ticket submitted", extra={"ticket_id": event.ticketId})
+    ack(**blocks.confirmation(event.ticketId))
+
+
+def _status(ack: Ack, ticket_id: str, client: WebClient, clients: Any) -> None:
+    if not is_ticket_id(ticket_id):
+        ack(
+            **blocks.error_message(f"`{ticket_id or '(none)'}` is not a ticket id (TKT-YYYYMMDD-XXXXXXXXXX).")
+        )
+        return
+    try:
+        item = clients.store.get(ticket_id)
+    except BotError:
+        logger.exception("status read failed", extra={"ticket_id": ticket_id})
+        ack(**blocks.error_message("The ticket store is unavailable; try again."))
+        return
+    if item is None:
+        ack(
+            **blocks.error_message(
+                f"No ticket {ticket_id} (a new ticket appears a few seconds after /ticket)."
+            )
+        )
+        return
+    permalink = None
+    if item.get("slack_channel") and item.get("slack_ts"):
+        try:
+            permalink = client.chat_getPermalink(channel=item["slack_channel"], message_ts=item["slack_ts"])[
+                "permalink"
+            ]
+        except SlackApiError:
+            logger.warning("no permalink", extra={"ticket_id": ticket_id})
+    ack(**blocks.status_message(item, permalink))

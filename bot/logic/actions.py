@@ -1,0 +1,138 @@
+"""Agent actions on a ticket (approve, edit, change priority, resolve) as conditional state changes.
+
+Each action is a `TicketChange`: the fields to set, the statuses it may start from, and optionally the
+version the agent saw. The store applies it in one conditional write that also records who, what and when,
+so two agents clicking at once never lose an update: the second write fails its condition and is told why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+from pipeline.models import Priority, TicketStatus, format_utc
+
+
+class Action(StrEnum):
+    APPROVE = "approve"
+    EDIT = "edit"
+    PRIORITY = "priority"
+    RESOLVE = "resolve"
+
+
+OPEN = frozenset({TicketStatus.TRIAGED, TicketStatus.APPROVED})
+
+
+@dataclass(frozen=True)
+class TicketChange:
+    """One agent action, ready for a conditional write."""
+
+    action: Action
+    actor: str
+    at: datetime
+    set_fields: dict[str, Any]
+    allowed_from: frozenset[TicketStatus]
+    summary: str
+    expected_version: int | None = None
+    detail: dict[str, str] = field(default_factory=dict)
+
+    def history_entry(self) -> dict[str, Any]:
+        """The audit entry appended to the ticket's history."""
+        return {"action": str(self.action), "actor": self.actor, "at": format_utc(self.at), **self.detail}
+
+
+class TicketStore(Protocol):
+    """Port: the tickets table as the bot sees it."""
+
+    def get(self, ticket_id: str) -> dict[str, Any] | None:
+        """The ticket item, or None."""
+
+    def apply(self, ticket_id: str, change: TicketChange) -> dict[str, Any]:
+        """Apply the change conditionally; return the new item or raise TicketConflictError."""
+
+    def claim_post(self, key: str, event_key: str) -> bool:
+        """Record that `event_key` is being posted for `key`; False when it already was."""
+
+    def release_post(self, key: str, event_key: str) -> None:
+        """Forget a claim whose post failed, so a redelivery can post it."""
+
+    def set_fields(self, key: str, fields: dict[str, Any]) -> None:
+        """Set plain attributes on an item (thread coordinates, alarm state)."""
+
+
+def approve(actor: str, at: datetime) -> TicketChange:
+    """Approve the drafted reply."""
+    return TicketChange(
+        Action.APPROVE,
+        actor,
+        at,
+        {"status": str(TicketStatus.APPROVED), "approved_by": actor, "approved_at": format_utc(at)},
+        frozenset({TicketStatus.TRIAGED}),
+        f"<@{actor}> approved the reply.",
+    )
+
+
+def edit_reply(actor: str, at: datetime, text: str, seen_version: int) -> TicketChange:
+    """Replace the drafted reply; it needs approval again. Fails if anyone changed the ticket since."""
+    return TicketChange(
+        Action.EDIT,
+        actor,
+        at,
+        {"response_text": text, "status": str(TicketStatus.TRIAGED)},
+        OPEN,
+        f"<@{actor}> edited the reply.",
+        expected_version=seen_version,
+    )
+
+
+def change_priority(actor: str, at: datetime, priority: Priority) -> TicketChange:
+    """Set the priority by hand."""
+    return TicketChange(
+        Action.PRIORITY,
+        actor,
+        at,
+        {"priority": str(priority)},
+        OPEN,
+        f"<@{actor}> changed the priority to {priority}.",
+        detail={"priority": str(priority)},
+    )
+
+
+def resolve(actor: str, at: datetime) -> TicketChange:
+    """Close the ticket."""
+    return TicketChange(
+        Action.RESOLVE,
+        actor,
+        at,
+        {"status": str(TicketStatus.RESOLVED), "resolved_by": actor, "resolved_at": format_utc(at)},
+        frozenset({TicketStatus.TRIAGED, TicketStatus.APPROVED, TicketStatus.FAILED}),
+        f"<@{actor}> resolved the ticket.",
+    )
+
+
+def version_of(item: dict[str, Any] | None) -> int:
+    """The item's optimistic-lock version (0 before any agent action)."""
+    return int((item or {}).get("version", 0))
+
+
+def conflict_reason(change: TicketChange, current: dict[str, Any] | None) -> str:
+    """Why a conditional write lost, in words for the agent."""
+    if current is None:
+        return "That ticket no longer exists."
+    status = current.get("status", "?")
+    who = current.get("updated_by")
+    by = f" by <@{who}>" if who else ""
+    if change.expected_version is not None and version_of(current) != change.expected_version:
+        return f"The ticket changed{by} while you were editing; reopen *Edit reply* to see the latest text."
+    return f"Not done: the ticket is {status}{by}, so it cannot be {_past(change.action)}."
+
+
+def _past(action: Action) -> str:
+    return {
+        Action.APPROVE: "approved",
+        Action.EDIT: "edited",
+        Action.PRIORITY: "re-prioritised",
+        Action.RESOLVE: "resolved",
+    }[action]

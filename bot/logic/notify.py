@@ -1,0 +1,156 @@
+"""The notifier's logic: SNS messages in, Slack posts and threads out, each posted at most once.
+
+Dedup: before posting, the notifier adds an event key to the item's `slack_posted` set with a conditional
+write; a redelivered SNS message finds its key there and posts nothing. If the post itself fails the key is
+released and the error propagates, so SNS retries the delivery.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from bot import blocks
+from bot.adapters.slack import Posted, Poster
+from bot.logic.actions import TicketStore
+from bot.observability import logger
+from infra import names
+from pipeline.models import TicketFailedMessage, TicketTriagedMessage
+
+ALARM_KEY_PREFIX = "ALARM#"
+
+
+class AlarmNotification(BaseModel):
+    """The CloudWatch alarm notification JSON (only the fields the post shows)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    AlarmName: str
+    NewStateValue: str
+    OldStateValue: str = ""
+    NewStateReason: str = ""
+    StateChangeTime: str = ""
+
+
+@dataclass(frozen=True)
+class Notification:
+    """One SNS message as the notifier needs it."""
+
+    message_id: str
+    topic_arn: str
+    message: str
+    event_type: str = ""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one message (for logs and tests)."""
+
+    kind: str
+    key: str
+    posted: Posted | None
+
+
+class Notifier:
+    """Posts ticket triage, failures and alarm changes to Slack, threading later events."""
+
+    def __init__(
+        self,
+        *,
+        store: TicketStore,
+        poster: Poster,
+        channel: str,
+        alerts_channel: str,
+        alarms_topic_arn: str = "",
+    ):
+        self._store = store
+        self._poster = poster
+        self._channel = channel
+        self._alerts_channel = alerts_channel
+        self._alarms_topic_arn = alarms_topic_arn
+
+    def handle(self, n: Notification) -> Outcome:
+        """Route one SNS message by topic and event type."""
+        body = json.loads(n.message)
+        if (self._alarms_topic_arn and n.topic_arn == self._alarms_topic_arn) or "AlarmName" in body:
+            return self.alarm(AlarmNotification.model_validate(body), n.message_id)
+        event_type = body.get("event_type") or n.event_type
+        if event_type == names.EVENT_TICKET_TRIAGED:
+            return self.triaged(TicketTriagedMessage.model_validate(body))
+        if event_type == names.EVENT_TICKET_FAILED:
+            return self.failed(TicketFailedMessage.model_validate(body), n.message_id)
+        logger.warning("ignoring SNS message of unknown type", extra={"event_type": event_type})
+        return Outcome("ignored", n.message_id, None)
+
+    def _post_once(self, key: str, event_key: str, payload: dict[str, Any]) -> Posted | None:
+        if not self._store.claim_post(key, event_key):
+            logger.info("already posted", extra={"ticket_id": key, "event_key": event_key})
+            return None
+        try:
+            return self._poster.post(payload)
+        except Exception:
+            # Let the redelivery post it: forget the claim, then propagate (SNS retries the Lambda).
+            self._store.release_post(key, event_key)
+            raise
+
+    def triaged(self, msg: TicketTriagedMessage) -> Outcome:
+        """One post per ticket (whatever the number of deliveries); its channel and ts go on the item."""
+        record = msg.record
+        view = blocks.TicketView.from_record(record, msg.slack)
+        posted = self._post_once(record.ticket_id, "triaged", blocks.ticket_message(self._channel, view))
+        if posted:
+            fields = {"slack_channel": posted.channel, "slack_ts": posted.ts}
+            if msg.slack:
+                fields["slack_user"] = msg.slack.user_id
+            self._store.set_fields(record.ticket_id, fields)
+        return Outcome("triaged", record.ticket_id, posted)
+
+    def failed(self, msg: TicketFailedMessage, message_id: str) -> Outcome:
+        """In the ticket's thread when it has one; else a new post that becomes the thread."""
+        item = self._store.get(msg.ticket_id) or {}
+        thread_ts = item.get("slack_ts")
+        channel = item.get("slack_channel") or self._channel
+        payload = blocks.failure_message(channel, msg.ticket_id, msg.error, msg.cause, thread_ts)
+        posted = self._post_once(msg.ticket_id, f"failed:{message_id}", payload)
+        if posted and not thread_ts:
+            self._store.set_fields(msg.ticket_id, {"slack_channel": posted.channel, "slack_ts": posted.ts})
+        return Outcome("failed", msg.ticket_id, posted)
+
+    def alarm(self, alarm: AlarmNotification, message_id: str) -> Outcome:
+        """A firing alarm opens a thread; its later changes (ALARM → OK) reply in it."""
+        key = ALARM_KEY_PREFIX + alarm.AlarmName
+        item = self._store.get(key) or {}
+        thread_ts = item.get("slack_ts")
+        # A new incident (ALARM after the last one went back to OK) gets a new post.
+        opens = not thread_ts or (alarm.NewStateValue == "ALARM" and item.get("alarm_state") == "OK")
+        channel = self._alerts_channel if opens else item.get("slack_channel", self._alerts_channel)
+        payload = blocks.alarm_message(
+            channel,
+            name=alarm.AlarmName,
+            new_state=alarm.NewStateValue,
+            old_state=alarm.OldStateValue,
+            reason=alarm.NewStateReason,
+            changed_at=alarm.StateChangeTime,
+            thread_ts=None if opens else thread_ts,
+        )
+        posted = self._post_once(key, message_id, payload)
+        if posted:
+            fields: dict[str, Any] = {"alarm_state": alarm.NewStateValue}
+            if opens:
+                fields |= {"slack_channel": posted.channel, "slack_ts": posted.ts}
+            self._store.set_fields(key, fields)
+        return Outcome("alarm", key, posted)
+
+
+def parse_or_skip(n: Notification, notifier: Notifier) -> Outcome:
+    """Handle one message; a message that breaks the contract is logged and skipped (retrying cannot fix it)."""
+    try:
+        return notifier.handle(n)
+    except (ValidationError, ValueError) as e:
+        logger.error(
+            "unreadable SNS message skipped", extra={"message_id": n.message_id, "error": str(e)[:500]}
+        )
+        return Outcome("skipped", n.message_id, None)

@@ -1,0 +1,171 @@
+"""The bot as Slack sees it: the Bolt app behind `bot.server` on a loopback port, a fake Slack Web API,
+and AWS from moto (in-process) or a running local stack. Requests are signed exactly as Slack signs them."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from bot.adapters.catalog import FileCatalog
+from bot.adapters.kinesis import KinesisTicketWriter
+from bot.adapters.slack import SlackDirectory, SlackPoster, make_web_client
+from bot.adapters.ticket_store import DynamoTicketStore
+from bot.app import Clients, build_app
+from bot.config import BotSettings
+from bot.server import make_server, serve_in_thread, url_of
+from tests.fakes.slack_api import FakeSlackApi, command_body, interaction_body, sign
+
+SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+BOT_TOKEN = "xoxb-fake-token"
+TICKET_CHANNEL = "C0TICKETS"
+ALERTS_CHANNEL = "C0ALERTS"
+CATALOG = {
+    "products": [
+        {"product": "Amazon EC2", "issues": [{"issue_type": "Instance Connectivity"}]},
+        {
+            "product": "Amazon S3",
+            "issues": [{"issue_type": "Access Denied"}, {"issue_type": "Instance Connectivity"}],
+        },
+    ]
+}
+
+
+@dataclass
+class Response:
+    """An HTTP answer from the bot."""
+
+    status: int
+    body: str
+
+    def json(self) -> dict[str, Any]:
+        """The body as JSON ({} when empty)."""
+        return json.loads(self.body) if self.body else {}
+
+
+@dataclass
+class BotHarness:
+    """A running bot wired to `slack` (fake Web API) and the given boto3 clients."""
+
+    slack: FakeSlackApi
+    url: str
+    clients: Clients
+    kinesis: Any
+    dynamodb: Any
+    stream_name: str
+    table_name: str
+    sleeps: list[float] = field(default_factory=list)
+
+    def post(
+        self, body: str, *, signed: bool = True, timestamp: int | None = None, secret: str = SIGNING_SECRET
+    ) -> Response:
+        """POST a form body to /slack/events, signed as Slack signs it (unless told otherwise)."""
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        if signed:
+            headers |= sign(secret, body, int(time.time()) if timestamp is None else timestamp)
+        req = urllib.request.Request(self.url, data=body.encode("utf-8"), headers=headers, method="POST")  # noqa: S310
+        try:
+            with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310 - loopback
+                return Response(resp.status, resp.read().decode("utf-8"))
+        except urllib.error.HTTPError as e:
+            return Response(e.code, e.read().decode("utf-8"))
+
+    def command(self, text: str, **kwargs: Any) -> Response:
+        """A signed /ticket request."""
+        return self.post(command_body(text, **kwargs))
+
+    def interact(self, payload: dict[str, Any]) -> Response:
+        """A signed interactivity request."""
+        return self.post(interaction_body(payload))
+
+    def records(self) -> list[dict[str, Any]]:
+        """Every record on the stream, decoded."""
+        shards = self.kinesis.list_shards(StreamName=self.stream_name)["Shards"]
+        out = []
+        for shard in shards:
+            it = self.kinesis.get_shard_iterator(
+                StreamName=self.stream_name, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+            )["ShardIterator"]
+            out += [
+                json.loads(r["Data"])
+                for r in self.kinesis.get_records(ShardIterator=it, Limit=10000)["Records"]
+            ]
+        return out
+
+
+def write_catalog(tmp: Path) -> Path:
+    """A small catalog file in the real format."""
+    path = tmp / "catalog.json"
+    path.write_text(json.dumps(CATALOG))
+    return path
+
+
+def make_tables(kinesis: Any, dynamodb: Any, stream_name: str, table_name: str) -> None:
+    """The stream and table the bot uses (moto in-process)."""
+    kinesis.create_stream(StreamName=stream_name, ShardCount=1)
+    dynamodb.create_table(
+        TableName=table_name,
+        KeySchema=[{"AttributeName": "ticket_id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "ticket_id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
+@contextmanager
+def running_bot(
+    *,
+    kinesis: Any,
+    dynamodb: Any,
+    stream_name: str,
+    table_name: str,
+    catalog_path: Path,
+    now: Callable[[], datetime] | None = None,
+    slack_api: FakeSlackApi | None = None,
+) -> Iterator[BotHarness]:
+    """Serve the app on a free loopback port with a fake Slack API; sleeps are recorded, never slept."""
+    with ExitStack() as stack:
+        slack = slack_api or stack.enter_context(FakeSlackApi.running())
+        sleeps: list[float] = []
+        settings = BotSettings(
+            signing_secret=SIGNING_SECRET,
+            bot_token=BOT_TOKEN,
+            api_url=slack.base_url,
+            channel=TICKET_CHANNEL,
+            alerts_channel=ALERTS_CHANNEL,
+            stream_name=stream_name,
+            table_name=table_name,
+            catalog_path=catalog_path,
+        )
+        web = make_web_client(BOT_TOKEN, slack.base_url, sleep=sleeps.append)
+        clock = [0.0]
+
+        def fake_sleep(seconds: float) -> None:
+            sleeps.append(seconds)
+            clock[0] += seconds
+
+        extra: dict[str, Any] = {"now": now} if now else {}
+        clients = Clients(
+            slack=web,
+            tickets=KinesisTicketWriter(stream_name, kinesis),
+            store=DynamoTicketStore(table_name, dynamodb),
+            catalog=FileCatalog(catalog_path),
+            directory=SlackDirectory(web),
+            poster=SlackPoster(web, clock=lambda: clock[0], sleep=fake_sleep),
+            **extra,
+        )
+        server = make_server(build_app(settings, clients), port=0)
+        serve_in_thread(server)
+        try:
+            yield BotHarness(
+                slack, url_of(server), clients, kinesis, dynamodb, stream_name, table_name, sleeps
+            )
+        finally:
+            server.shutdown()
+            server.server_close()

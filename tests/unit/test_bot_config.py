@@ -1,0 +1,147 @@
+"""Settings, and the Lambda entry taking its Slack credentials from Secrets Manager (never from env values)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from bot.config import BotSettings, load_settings
+from bot.errors import BotConfigurationError
+from infra import names
+from tests.fakes.bot_harness import CATALOG
+from tests.fakes.slack_api import FakeSlackApi, command_body, sign
+
+SECRET_VALUE = {"bot_token": "xoxb-from-secrets-manager", "signing_secret": "secret-from-secrets-manager"}
+
+
+@dataclass
+class Ctx:
+    function_name: str = "tms-bot"
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:tms-bot"
+    aws_request_id: str = "req-1"
+
+
+def test_settings_read_the_shared_variable_names(monkeypatch):
+    monkeypatch.setenv(names.ENV_SLACK_CHANNEL, "C0TICKETS")
+    monkeypatch.setenv(names.ENV_SLACK_API_URL, "http://127.0.0.1:9/api/")
+    monkeypatch.setenv(names.ENV_STREAM_NAME, "s")
+
+    s = BotSettings()
+
+    assert (s.channel, s.api_url, s.stream_name) == ("C0TICKETS", "http://127.0.0.1:9/api/", "s")
+
+
+def test_missing_signing_secret_is_a_configuration_error(monkeypatch):
+    monkeypatch.delenv(names.ENV_SLACK_SIGNING_SECRET, raising=False)
+
+    with pytest.raises(BotConfigurationError, match=names.ENV_SLACK_SIGNING_SECRET):
+        BotSettings().secret("signing_secret")
+
+
+def test_with_a_secret_arn_the_credentials_come_from_the_secret_not_the_environment(monkeypatch):
+    monkeypatch.setenv(names.ENV_SLACK_SECRET_ARN, "arn:secret")
+    monkeypatch.setenv(names.ENV_SLACK_BOT_TOKEN, "xoxb-from-env")
+
+    s = load_settings(fetch=lambda arn: SECRET_VALUE)
+
+    assert s.secret("bot_token") == "xoxb-from-secrets-manager"
+    assert s.secret("signing_secret") == "secret-from-secrets-manager"
+
+
+@pytest.fixture
+def lambda_env(tmp_path, monkeypatch) -> Iterator[FakeSlackApi]:
+    from aws_lambda_powertools.utilities import parameters
+
+    from bot import handler as bot_handler
+    from bot.adapters import aws
+
+    catalog = tmp_path / "catalog.json"
+    catalog.write_text(json.dumps(CATALOG))
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    with mock_aws(), FakeSlackApi.running() as slack:
+        arn = boto3.client("secretsmanager").create_secret(
+            Name="tms/slack", SecretString=json.dumps(SECRET_VALUE)
+        )["ARN"]
+        boto3.client("kinesis").create_stream(StreamName="tickets", ShardCount=1)
+        for key, value in {
+            names.ENV_SLACK_SECRET_ARN: arn,
+            names.ENV_SLACK_SIGNING_SECRET: "an-env-value-that-must-be-ignored",
+            names.ENV_SLACK_API_URL: slack.base_url,
+            names.ENV_STREAM_NAME: "tickets",
+            names.ENV_TABLE_NAME: "tickets",
+        }.items():
+            monkeypatch.setenv(key, value)
+        aws.client.cache_clear()
+        bot_handler.slack_handler.cache_clear()
+        parameters.clear_caches()
+        yield slack
+        bot_handler.slack_handler.cache_clear()
+        aws.client.cache_clear()
+
+
+def _function_url_event(body: str, headers: dict[str, str]) -> dict:
+    return {
+        "version": "2.0",
+        "rawPath": "/slack/events",
+        "rawQueryString": "",
+        "headers": {k.lower(): v for k, v in headers.items()}
+        | {"content-type": "application/x-www-form-urlencoded"},
+        "requestContext": {"http": {"method": "POST", "path": "/slack/events"}},
+        "body": body,
+        "isBase64Encoded": False,
+    }
+
+
+def test_lambda_verifies_with_the_secret_from_secrets_manager(lambda_env):
+    from bot.handler import handler
+
+    body = command_body("help")
+    good = handler(
+        _function_url_event(body, sign(SECRET_VALUE["signing_secret"], body, int(time.time()))), Ctx()
+    )
+    env_signed = handler(
+        _function_url_event(body, sign("an-env-value-that-must-be-ignored", body, int(time.time()))), Ctx()
+    )
+
+    assert good["statusCode"] == 200 and "/ticket help" in good["body"]
+    assert env_signed["statusCode"] == 401
+
+
+def test_lambda_writes_the_ticket_before_acking(lambda_env):
+    from bot.handler import handler
+
+    lambda_env.add_user("U0AGENT", "Ada Lovelace", "ada@example.com")
+    body = command_body("Subject | Body")
+    resp = handler(
+        _function_url_event(body, sign(SECRET_VALUE["signing_secret"], body, int(time.time()))), Ctx()
+    )
+
+    kinesis = boto3.client("kinesis")
+    shard = kinesis.list_shards(StreamName="tickets")["Shards"][0]["ShardId"]
+    it = kinesis.get_shard_iterator(StreamName="tickets", ShardId=shard, ShardIteratorType="TRIM_HORIZON")[
+        "ShardIterator"
+    ]
+    (record,) = kinesis.get_records(ShardIterator=it)["Records"]
+    assert json.loads(record["Data"])["ticketId"] in resp["body"]
+    assert lambda_env.calls_to("users.info")[0].token == SECRET_VALUE["bot_token"]
+
+
+def test_tms_bot_is_a_registered_command_and_refuses_to_start_without_a_signing_secret(monkeypatch, capsys):
+    from pipeline.cli import main
+
+    monkeypatch.setenv(names.ENV_STREAM_NAME, "tickets")
+    monkeypatch.setenv(names.ENV_TABLE_NAME, "tickets")
+    monkeypatch.setenv(names.ENV_SLACK_BOT_TOKEN, "xoxb-t")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.delenv(names.ENV_SLACK_SIGNING_SECRET, raising=False)
+    monkeypatch.delenv(names.ENV_SLACK_SECRET_ARN, raising=False)
+
+    assert main(["bot", "--port", "0"]) == 2
+    assert names.ENV_SLACK_SIGNING_SECRET in capsys.readouterr().err

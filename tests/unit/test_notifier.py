@@ -1,0 +1,256 @@
+"""The notifier Lambda: SNS in, one Slack post per ticket, threads for later events and alarms, no duplicates."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from bot.adapters.slack import SlackPoster, make_web_client
+from bot.adapters.ticket_store import DynamoTicketStore
+from bot.logic.notify import Notification, Notifier
+from infra import names
+from pipeline.models import (
+    ProcessedRecord,
+    SlackContext,
+    Source,
+    TicketFailedMessage,
+    TicketTriagedMessage,
+)
+from tests.fakes.bot_harness import ALERTS_CHANNEL, TICKET_CHANNEL
+from tests.fakes.slack_api import FakeSlackApi
+
+TID = "TKT-20250102-ABCDEFGHJK"
+TICKETS_TOPIC = "arn:aws:sns:us-east-1:123456789012:tms-tickets"
+ALARMS_TOPIC = "arn:aws:sns:us-east-1:123456789012:tms-alarms"
+
+
+def record(priority: str = "HIGH", ticket_id: str = TID) -> ProcessedRecord:
+    return ProcessedRecord(
+        ticket_id=ticket_id,
+        submitted_at=datetime(2025, 1, 2, 9, 0, tzinfo=UTC),
+        customer_first_name="Ada",
+        customer_last_name="Lovelace",
+        customer_full_name="Ada Lovelace",
+        customer_email="ada@example.com",
+        product="Amazon EC2",
+        issue_type="Instance Connectivity",
+        subject="Production is down",
+        description="Nothing answers since 9:00.",
+        response_text=f"Dear Ada, about {ticket_id}: we are on it.",
+        sentiment="NEGATIVE",
+        sentiment_score_mixed=0.01,
+        sentiment_score_negative=0.93,
+        sentiment_score_neutral=0.05,
+        sentiment_score_positive=0.01,
+        priority=priority,
+        priority_reasoning="Production outage.",
+        processed_at=datetime(2025, 1, 2, 9, 0, 5, tzinfo=UTC),
+        company="Analytical Engines",
+        model_id="offline",
+    )
+
+
+SLACK = SlackContext(team_id="T0FAKE", channel_id="C0SUPPORT", user_id="U0AGENT")
+
+
+def triaged(priority: str = "HIGH", slack: SlackContext | None = SLACK) -> str:
+    return TicketTriagedMessage(source=Source.SLACK, record=record(priority), slack=slack).model_dump_json()
+
+
+def alarm(state: str, old: str) -> str:
+    return json.dumps(
+        {
+            "AlarmName": "tms-pipeline-failures",
+            "AlarmDescription": "Executions failed",
+            "NewStateValue": state,
+            "OldStateValue": old,
+            "NewStateReason": "Threshold Crossed: 1 datapoint [2.0] was >= the threshold (1.0).",
+            "StateChangeTime": "2025-01-02T09:10:00.000+0000",
+            "Region": "US East (N. Virginia)",
+        }
+    )
+
+
+def sns_event(
+    message: str, topic: str = TICKETS_TOPIC, message_id: str | None = None, event_type: str = ""
+) -> dict:
+    attrs = {names.ATTR_EVENT_TYPE: {"Type": "String", "Value": event_type}} if event_type else {}
+    return {
+        "Records": [
+            {
+                "EventSource": "aws:sns",
+                "EventVersion": "1.0",
+                "EventSubscriptionArn": f"{topic}:sub",
+                "Sns": {
+                    "Type": "Notification",
+                    "MessageId": message_id or str(uuid.uuid4()),
+                    "TopicArn": topic,
+                    "Subject": None,
+                    "Message": message,
+                    "Timestamp": "2025-01-02T09:00:06.000Z",
+                    "SignatureVersion": "1",
+                    "Signature": "fake",
+                    "SigningCertUrl": "https://example.invalid/cert.pem",
+                    "UnsubscribeUrl": "https://example.invalid/unsub",
+                    "MessageAttributes": attrs,
+                },
+            }
+        ]
+    }
+
+
+@dataclass
+class Ctx:
+    function_name: str = "tms-notifier"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:tms-notifier"
+    aws_request_id: str = "req-1"
+
+
+@pytest.fixture
+def table(monkeypatch) -> Iterator[object]:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    with mock_aws():
+        ddb = boto3.client("dynamodb")
+        ddb.create_table(
+            TableName="tickets",
+            KeySchema=[{"AttributeName": "ticket_id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "ticket_id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        ddb.put_item(TableName="tickets", Item={"ticket_id": {"S": TID}, "status": {"S": "TRIAGED"}})
+        yield ddb
+
+
+@pytest.fixture
+def slack() -> Iterator[FakeSlackApi]:
+    with FakeSlackApi.running() as fake:
+        yield fake
+
+
+@pytest.fixture
+def notifier(table, slack) -> Notifier:
+    sleeps: list[float] = []
+    web = make_web_client("xoxb-t", slack.base_url, sleep=sleeps.append)
+    return Notifier(
+        store=DynamoTicketStore("tickets", table),
+        poster=SlackPoster(web, clock=lambda: 0.0, sleep=sleeps.append),
+        channel=TICKET_CHANNEL,
+        alerts_channel=ALERTS_CHANNEL,
+        alarms_topic_arn=ALARMS_TOPIC,
+    )
+
+
+def test_triaged_ticket_is_posted_once_with_id_priority_sentiment_and_its_thread_is_stored(
+    notifier, slack, table
+):
+    notifier.handle(Notification("m-1", TICKETS_TOPIC, triaged()))
+
+    (post,) = slack.calls_to("chat.postMessage")
+    text = json.dumps(post.params)
+    assert TID in text and "HIGH" in text and "NEGATIVE" in text and "neg 0.93" in text
+    assert "<@U0AGENT>" in post.params["text"]  # HIGH mentions the submitter
+    assert "Dear Ada" in text and "Production outage." in text
+    item = DynamoTicketStore("tickets", table).get(TID) or {}
+    assert item["slack_channel"] == TICKET_CHANNEL and item["slack_ts"]
+
+
+def test_normal_ticket_does_not_mention_anyone(notifier, slack):
+    notifier.handle(Notification("m-1", TICKETS_TOPIC, triaged("NORMAL")))
+
+    assert "<@" not in slack.calls_to("chat.postMessage")[0].params["text"]
+
+
+def test_sns_delivering_the_same_message_twice_posts_once(notifier, slack):
+    message = triaged()
+    notifier.handle(Notification("m-1", TICKETS_TOPIC, message))
+    notifier.handle(Notification("m-1", TICKETS_TOPIC, message))
+    notifier.handle(Notification("m-2", TICKETS_TOPIC, message))  # a republished event, new MessageId
+
+    assert len(slack.calls_to("chat.postMessage")) == 1
+
+
+def test_a_failed_post_is_released_so_the_redelivery_posts_it(notifier, slack):
+    slack.fail_next("chat.postMessage", status=500, retry_after=None, error="fatal_error")
+    with pytest.raises(Exception):  # noqa: B017 - any error must propagate so SNS redelivers
+        notifier.handle(Notification("m-1", TICKETS_TOPIC, triaged()))
+
+    notifier.handle(Notification("m-1", TICKETS_TOPIC, triaged()))
+
+    assert len(slack.calls_to("chat.postMessage")) == 1
+
+
+def test_failure_after_the_post_replies_in_the_ticket_thread(notifier, slack, table):
+    notifier.handle(Notification("m-1", TICKETS_TOPIC, triaged()))
+    failed = TicketFailedMessage(
+        ticket_id=TID, error="ArchiveError", cause="S3 unavailable"
+    ).model_dump_json()
+
+    notifier.handle(Notification("m-2", TICKETS_TOPIC, failed))
+
+    _, reply = slack.calls_to("chat.postMessage")
+    assert "ArchiveError" in reply.params["text"]
+    assert reply.params["thread_ts"] == (DynamoTicketStore("tickets", table).get(TID) or {})["slack_ts"]
+
+
+def test_failure_without_a_thread_becomes_a_new_post(notifier, slack):
+    failed = TicketFailedMessage(ticket_id=TID, error="LlmThrottledError").model_dump_json()
+
+    notifier.handle(Notification("m-1", TICKETS_TOPIC, failed))
+
+    (post,) = slack.calls_to("chat.postMessage")
+    assert "thread_ts" not in post.params and TID in post.params["text"]
+
+
+def test_alarm_opens_a_thread_and_its_ok_replies_in_it_then_a_new_incident_opens_another(notifier, slack):
+    notifier.handle(Notification("a-1", ALARMS_TOPIC, alarm("ALARM", "OK")))
+    notifier.handle(Notification("a-1", ALARMS_TOPIC, alarm("ALARM", "OK")))  # duplicate delivery
+    notifier.handle(Notification("a-2", ALARMS_TOPIC, alarm("OK", "ALARM")))
+    notifier.handle(Notification("a-3", ALARMS_TOPIC, alarm("ALARM", "OK")))
+
+    fired, ok, refired = slack.calls_to("chat.postMessage")
+    assert fired.params["channel"] == ALERTS_CHANNEL and "thread_ts" not in fired.params
+    assert ok.params["thread_ts"] == "1700000000.000100" and "is OK" in ok.params["text"]
+    assert "thread_ts" not in refired.params
+
+
+def test_handler_without_slack_token_appends_posts_to_the_outbox(table, tmp_path, monkeypatch):
+    from bot.adapters import aws
+    from bot.handlers import notifier as lambda_module
+
+    outbox = tmp_path / "outbox.jsonl"
+    for key, value in {
+        names.ENV_TABLE_NAME: "tickets",
+        names.ENV_SLACK_OUTBOX: str(outbox),
+        names.ENV_ALARMS_TOPIC_ARN: ALARMS_TOPIC,
+        names.ENV_SLACK_CHANNEL: "tickets",
+    }.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv(names.ENV_SLACK_BOT_TOKEN, raising=False)
+    aws.client.cache_clear()
+    lambda_module.notifier.cache_clear()
+
+    event = sns_event(triaged(), message_id="m-1", event_type="TicketTriaged")
+    lambda_module.handler(event, Ctx())
+    lambda_module.handler(event, Ctx())
+    lambda_module.handler(sns_event(alarm("ALARM", "OK"), topic=ALARMS_TOPIC), Ctx())
+    lambda_module.notifier.cache_clear()
+
+    lines = [json.loads(line) for line in outbox.read_text().splitlines()]
+    assert [line["channel"] for line in lines] == ["tickets", "tms-alerts"]
+    assert TID in lines[0]["text"] and lines[0]["blocks"]
+
+
+def test_unreadable_message_is_skipped_not_retried(table, tmp_path, monkeypatch, notifier, slack):
+    from bot.logic.notify import parse_or_skip
+
+    outcome = parse_or_skip(Notification("m-1", TICKETS_TOPIC, '{"event_type": "TicketTriaged"}'), notifier)
+
+    assert outcome.kind == "skipped" and slack.calls == []
