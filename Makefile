@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha1s
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install demo test lint typecheck unit integration synth bench lock local clean
+.PHONY: install demo test lint typecheck unit integration synth layer deploy bench lock local clean
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,19 @@ unit: install
 
 integration: install
 	$(BIN)/pytest -n 2 --dist loadfile -q tests/integration tests/e2e
+
+synth: install ## offline: CDK synth + cdk-nag (fails on findings) + cfn-lint
+	rm -rf cdk.out
+	$(BIN)/python infra/app.py
+	$(BIN)/cfn-lint --ignore-checks W3005 -- cdk.out/*.template.json
+
+layer: install ## Lambda dependency layer: manylinux wheels pinned by requirements.lock
+	rm -rf build/lambda-layer
+	$(BIN)/python -m pip install --quiet --platform manylinux2014_x86_64 --implementation cp --python-version 3.11 \
+		--only-binary=:all: --target build/lambda-layer/python -r infra/lambda-requirements.txt -c requirements.lock
+
+deploy: layer ## deploy to the AWS account of your current credentials (needs `npm install -g aws-cdk`)
+	TMS_DEPLOY_REQUIRE_LAYER=true npx cdk deploy --require-approval broadening
 
 bench: install ## benchmarks (each prints a table)
 	$(BIN)/python bench/pipeline.py

@@ -3,7 +3,7 @@
 Per shard, in order: read up to `batch_size` records, invoke the function with a Kinesis event, then
 - success: move on;
 - partial batch failure (`batchItemFailures`): retry from the first failed sequence number;
-- function error: bisect the batch and retry each half (when `bisect_on_error`);
+- function error: bisect the batch and retry each half (when `bisect_on_error`) down to single records;
 - a record that keeps failing past `max_retries` (or older than `max_record_age_s`) is sent, as batch
   metadata like AWS's on-failure destination, to the DLQ, and the shard moves on: it never blocks.
 """
@@ -155,10 +155,12 @@ class KinesisPoller:
             if function_error:
                 self.stats.function_errors += 1
                 if self.config.bisect_on_error and len(records) > 1:
+                    # Splitting spends no retry: halves shrink to the poison record, which alone then
+                    # uses up its retries, so a good record never lands in the DLQ beside a bad one.
                     self.stats.bisections += 1
                     mid = len(records) // 2
-                    self._deliver(shard_id, records[:mid], attempt + 1)
-                    self._deliver(shard_id, records[mid:], attempt + 1)
+                    self._deliver(shard_id, records[:mid], attempt)
+                    self._deliver(shard_id, records[mid:], attempt)
                     return
                 attempt += 1
                 continue

@@ -122,6 +122,8 @@ class LocalStack:
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
         server.start()
         _wait_ready(endpoint)
+        # moto's backends are process-wide: a stack started earlier in this process left its resources.
+        _post_json(f"{endpoint}/moto-api/reset", {})
         _post_json(
             f"{endpoint}/moto-api/config",
             {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}},

@@ -1,0 +1,120 @@
+"""Ingest: the encrypted Kinesis stream, the DLQ and the trigger Lambda that starts one execution per ticket."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kinesis as kinesis
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from infra import names
+from infra.components._nag import acknowledge, acknowledge_kms_grant
+from infra.components.lambdas import LambdaPackage, ServiceFunction
+
+EVENT_NAME = "TicketSubmitted"
+# The filter as Lambda evaluates it on the JSON `data` of each Kinesis record.
+TRIGGER_FILTER = {"data": {"eventName": lambda_.FilterRule.is_equal(EVENT_NAME)}}
+BATCH_SIZE = 100
+BATCHING_WINDOW = Duration.seconds(1)
+RETRY_ATTEMPTS = 3
+MAX_RECORD_AGE = Duration.hours(6)
+DLQ_RETENTION = Duration.days(14)
+
+
+class Ingest(Construct):
+    """Stream + DLQ + trigger function wired by an event source mapping with bounded failure handling."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        project_name: str,
+        shards: Literal["on-demand"] | int,
+        key: kms.IKey,
+        package: LambdaPackage,
+        state_machine: sfn.IStateMachine,
+        log_retention: logs.RetentionDays,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        on_demand = shards == "on-demand"
+        self.stream = kinesis.Stream(
+            self,
+            "Stream",
+            stream_name=f"{project_name}-tickets",
+            encryption=kinesis.StreamEncryption.KMS,
+            encryption_key=key,
+            stream_mode=kinesis.StreamMode.ON_DEMAND if on_demand else kinesis.StreamMode.PROVISIONED,
+            shard_count=None if on_demand else int(shards),
+            retention_period=Duration.hours(24),
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        self.dlq = sqs.Queue(
+            self,
+            "Dlq",
+            queue_name=f"{project_name}-tickets-dlq",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=key,
+            enforce_ssl=True,
+            retention_period=DLQ_RETENTION,
+        )
+        acknowledge(
+            self.stream,
+            "KDS3",
+            "A customer-managed key on purpose: one rotated key, with its own policy and audit trail, "
+            "protects the stream, the DLQ and the tickets topic.",
+        )
+        acknowledge(
+            self.dlq, "SQS3", "This queue is the dead-letter queue of the trigger's event source mapping."
+        )
+
+        self.trigger = ServiceFunction(
+            self,
+            "Trigger",
+            package=package,
+            function_name=f"{project_name}-{names.FN_TRIGGER}",
+            handler=names.HANDLERS[names.FN_TRIGGER],
+            description="Starts one Step Functions execution per TicketSubmitted record",
+            service_name=names.FN_TRIGGER,
+            metrics_namespace=project_name,
+            memory_size=256,
+            timeout=Duration.seconds(60),
+            log_retention=log_retention,
+            environment={
+                names.ENV_STATE_MACHINE_ARN: state_machine.state_machine_arn,
+                names.ENV_DLQ_URL: self.dlq.queue_url,
+            },
+        )
+        state_machine.grant_start_execution(self.trigger.role)
+        # The trigger itself parks malformed records on the DLQ, with the reason.
+        self.dlq.grant_send_messages(self.trigger.role)
+        acknowledge_kms_grant(self.trigger.role, "stream and DLQ data key")
+        self.event_source = sources.KinesisEventSource(
+            self.stream,
+            starting_position=lambda_.StartingPosition.TRIM_HORIZON,
+            batch_size=BATCH_SIZE,
+            max_batching_window=BATCHING_WINDOW,
+            bisect_batch_on_error=True,
+            retry_attempts=RETRY_ATTEMPTS,
+            max_record_age=MAX_RECORD_AGE,
+            report_batch_item_failures=True,
+            parallelization_factor=1,
+            on_failure=sources.SqsDlq(self.dlq),
+            filters=[lambda_.FilterCriteria.filter(TRIGGER_FILTER)],
+        )
+        self.trigger.function.add_event_source(self.event_source)
+
+    def grant_put_records(self, grantee: iam.IGrantable) -> iam.Grant:
+        """kinesis:PutRecord(s) on the stream plus encrypt on its key (the Slack bot, the generator)."""
+        grant = self.stream.grant_write(grantee)
+        if isinstance(grantee, Construct):
+            acknowledge_kms_grant(grantee, "stream's data key")
+        return grant

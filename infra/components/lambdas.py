@@ -1,0 +1,161 @@
+"""Lambda packaging and the one way every tms function is built.
+
+Code: the source packages (pipeline/, bot/ and infra/names.py) staged into a directory and shipped
+as an asset, no Docker, no committed zip. Third-party dependencies: one LayerVersion built by
+`make layer` (pip, manylinux wheels only, pinned by requirements.lock) into build/lambda-layer/.
+A synth without the layer (tests, CI, a fresh clone offline) gets an empty placeholder layer and a
+warning; `require_layer` (set by `make deploy`) turns that into an error so it is never deployed.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+
+from aws_cdk import Annotations, Duration, RemovalPolicy
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra import names
+from infra.components._nag import acknowledge
+
+RUNTIME = lambda_.Runtime.PYTHON_3_11
+ARCHITECTURE = lambda_.Architecture.X86_64
+LAYER_DIR = names.REPO_ROOT / "build" / "lambda-layer"
+LAYER_REQUIREMENTS = names.REPO_ROOT / "infra" / "lambda-requirements.txt"
+CODE_PACKAGES = ("pipeline", "bot")
+CODE_FILES = ("infra/__init__.py", "infra/names.py")
+_IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".mypy_cache", ".pytest_cache")
+
+
+class MissingLayerError(RuntimeError):
+    """The dependency layer is required (deploy) but `make layer` has not built it."""
+
+
+def stage_code(dest: Path, *, repo_root: Path = names.REPO_ROOT) -> Path:
+    """Copy the runtime source packages into dest (the Lambda code asset) and return dest."""
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    for package in CODE_PACKAGES:
+        shutil.copytree(repo_root / package, dest / package, ignore=_IGNORE)
+    for file in CODE_FILES:
+        (dest / file).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(repo_root / file, dest / file)
+    return dest
+
+
+def layer_is_built(layer_dir: Path = LAYER_DIR) -> bool:
+    """Whether `make layer` has produced build/lambda-layer/python with packages in it."""
+    site = layer_dir / "python"
+    return site.is_dir() and any(site.iterdir())
+
+
+def placeholder_layer(dest: Path) -> Path:
+    """An empty layer directory so synth works before (or without) `make layer`."""
+    (dest / "python").mkdir(parents=True, exist_ok=True)
+    (dest / "python" / "PLACEHOLDER.txt").write_text(
+        "Placeholder: run `make layer` before deploying; see infra/components/lambdas.py.\n"
+    )
+    return dest
+
+
+class LambdaPackage(Construct):
+    """The code asset and the dependency layer shared by every function."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, code_dir: Path, layer_dir: Path, layer_built: bool
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.code = lambda_.Code.from_asset(str(code_dir))
+        self.layer = lambda_.LayerVersion(
+            self,
+            "Dependencies",
+            code=lambda_.Code.from_asset(str(layer_dir)),
+            compatible_runtimes=[RUNTIME],
+            compatible_architectures=[ARCHITECTURE],
+            description=f"tms third-party dependencies ({LAYER_REQUIREMENTS.name}, constrained by requirements.lock)",
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.layer_built = layer_built
+        if not layer_built:
+            Annotations.of(self).add_warning_v2(
+                "tms:layer-missing",
+                "build/lambda-layer is not built: the functions get an EMPTY dependency layer. "
+                "Run `make layer` before `cdk deploy` (make deploy does, and sets require_layer).",
+            )
+
+
+class ServiceFunction(Construct):
+    """A tms Lambda: own role, own log group with retention, X-Ray tracing, Powertools settings."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        package: LambdaPackage,
+        function_name: str,
+        handler: str,
+        description: str,
+        service_name: str,
+        metrics_namespace: str,
+        memory_size: int,
+        timeout: Duration,
+        log_retention: logs.RetentionDays,
+        environment: Mapping[str, str] | None = None,
+        reserved_concurrency: int | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.log_group = logs.LogGroup(
+            self,
+            "Logs",
+            log_group_name=f"/aws/lambda/{function_name}",
+            retention=log_retention,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        # A role per function instead of AWSLambdaBasicExecutionRole: logs only to its own group.
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"{function_name} execution role",
+        )
+        self.log_group.grant_write(self.role)
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            function_name=function_name,
+            description=description,
+            runtime=RUNTIME,
+            architecture=ARCHITECTURE,
+            handler=handler,
+            code=package.code,
+            layers=[package.layer],
+            role=self.role,
+            memory_size=memory_size,
+            timeout=timeout,
+            tracing=lambda_.Tracing.ACTIVE,
+            log_group=self.log_group,
+            reserved_concurrent_executions=reserved_concurrency,
+            environment={
+                names.ENV_POWERTOOLS_SERVICE_NAME: service_name,
+                "POWERTOOLS_METRICS_NAMESPACE": metrics_namespace,
+                "POWERTOOLS_LOG_LEVEL": "INFO",
+                **(environment or {}),
+            },
+        )
+        acknowledge(
+            self.role,
+            "IAM5",
+            "X-Ray PutTraceSegments/PutTelemetryRecords have no resource-level permissions (tracing ACTIVE).",
+            "Resource::*",
+        )
+        acknowledge(
+            self.function,
+            "L1",
+            "Pinned to Python 3.11 on purpose: the project, its lock file and Glue 5 all run 3.11.",
+        )

@@ -1,0 +1,171 @@
+"""Monitoring: alarms on every stage into the alarms topic, the Glue failure rule, and a dashboard."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cw
+from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_kinesis as kinesis
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+PERIOD = Duration.minutes(5)
+ITERATOR_AGE_THRESHOLD_MS = 5 * 60 * 1000
+GLUE_FAILED_STATES = ["FAILED", "TIMEOUT", "ERROR"]
+
+
+def _title(key: str) -> str:
+    return "".join(part.capitalize() for part in key.replace("_", "-").split("-"))
+
+
+class Monitoring(Construct):
+    """One alarm per failure signal, each with ALARM and OK actions on the alarms topic."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        project_name: str,
+        alarms_topic: sns.ITopic,
+        state_machine: sfn.StateMachine,
+        functions: Mapping[str, lambda_.IFunction],
+        stream: kinesis.Stream,
+        dlq: sqs.Queue,
+        glue_job_name: str,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._topic = alarms_topic
+        self._prefix = project_name
+        self.alarms: dict[str, cw.Alarm] = {}
+
+        for key, metric in {
+            "ExecutionsFailed": state_machine.metric_failed(period=PERIOD),
+            "ExecutionsTimedOut": state_machine.metric_timed_out(period=PERIOD),
+            "ExecutionsAborted": state_machine.metric_aborted(period=PERIOD),
+        }.items():
+            self._alarm(key, metric, threshold=1, description=f"Ticket pipeline: {key} in 5 minutes")
+
+        for fn_key, function in functions.items():
+            name = _title(fn_key)
+            self._alarm(
+                f"{name}Errors",
+                function.metric_errors(period=PERIOD, statistic="Sum"),
+                threshold=1,
+                description=f"Lambda {fn_key}: invocation errors",
+            )
+            self._alarm(
+                f"{name}Throttles",
+                function.metric_throttles(period=PERIOD, statistic="Sum"),
+                threshold=1,
+                description=f"Lambda {fn_key}: throttled invocations",
+            )
+
+        self._alarm(
+            "StreamIteratorAge",
+            stream.metric_get_records_iterator_age_milliseconds(period=PERIOD, statistic="Maximum"),
+            threshold=ITERATOR_AGE_THRESHOLD_MS,
+            description="Kinesis: records wait more than 5 minutes to be read",
+        )
+        self._alarm(
+            "DlqNotEmpty",
+            dlq.metric_approximate_number_of_messages_visible(period=PERIOD, statistic="Maximum"),
+            threshold=1,
+            description="Records were dead-lettered by the trigger",
+        )
+
+        # Glue reports job state changes to EventBridge, not as a metric an alarm can watch.
+        self.glue_failure_rule = events.Rule(
+            self,
+            "GlueJobFailed",
+            description=f"{glue_job_name} failed, timed out or errored",
+            event_pattern=events.EventPattern(
+                source=["aws.glue"],
+                detail_type=["Glue Job State Change"],
+                detail={"jobName": [glue_job_name], "state": GLUE_FAILED_STATES},
+            ),
+            targets=[targets.SnsTopic(alarms_topic)],
+        )
+
+        self.dashboard = cw.Dashboard(
+            self,
+            "Dashboard",
+            dashboard_name=f"{project_name}-pipeline",
+            default_interval=Duration.hours(3),
+        )
+        fn_items = list(functions.items())
+        self.dashboard.add_widgets(
+            cw.GraphWidget(
+                title="Kinesis: incoming records",
+                left=[stream.metric_incoming_records(period=PERIOD, statistic="Sum")],
+                right=[
+                    stream.metric_get_records_iterator_age_milliseconds(period=PERIOD, statistic="Maximum")
+                ],
+                width=12,
+            ),
+            cw.GraphWidget(
+                title="Step Functions executions",
+                left=[
+                    state_machine.metric_started(period=PERIOD),
+                    state_machine.metric_succeeded(period=PERIOD),
+                    state_machine.metric_failed(period=PERIOD),
+                    state_machine.metric_timed_out(period=PERIOD),
+                ],
+                right=[state_machine.metric_time(period=PERIOD, statistic="p95")],
+                width=12,
+            ),
+        )
+        self.dashboard.add_widgets(
+            cw.GraphWidget(
+                title="Lambda invocations",
+                left=[f.metric_invocations(period=PERIOD, label=k, statistic="Sum") for k, f in fn_items],
+                width=8,
+            ),
+            cw.GraphWidget(
+                title="Lambda errors and throttles",
+                left=[f.metric_errors(period=PERIOD, label=k, statistic="Sum") for k, f in fn_items],
+                right=[f.metric_throttles(period=PERIOD, label=k, statistic="Sum") for k, f in fn_items],
+                width=8,
+            ),
+            cw.GraphWidget(
+                title="Lambda duration p95",
+                left=[f.metric_duration(period=PERIOD, label=k, statistic="p95") for k, f in fn_items],
+                width=8,
+            ),
+        )
+        self.dashboard.add_widgets(
+            cw.SingleValueWidget(
+                title="DLQ depth",
+                metrics=[
+                    dlq.metric_approximate_number_of_messages_visible(period=PERIOD, statistic="Maximum")
+                ],
+                width=6,
+            ),
+            cw.AlarmStatusWidget(title="Alarms", alarms=list(self.alarms.values()), width=18),
+        )
+
+    def _alarm(self, key: str, metric: cw.IMetric, *, threshold: float, description: str) -> cw.Alarm:
+        alarm = cw.Alarm(
+            self,
+            key,
+            alarm_name=f"{self._prefix}-{key}",
+            alarm_description=description,
+            metric=metric,
+            threshold=threshold,
+            evaluation_periods=1,
+            comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+        )
+        action = cw_actions.SnsAction(self._topic)
+        alarm.add_alarm_action(action)
+        # The notifier threads ALARM -> OK under one Slack post.
+        alarm.add_ok_action(action)
+        self.alarms[key] = alarm
+        return alarm

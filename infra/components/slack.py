@@ -1,0 +1,97 @@
+"""Slack: the app's secret, the Bolt bot behind a function URL, and the notifier that posts and threads."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_secretsmanager as secretsmanager
+from constructs import Construct
+
+from infra import names
+from infra.components._nag import acknowledge
+from infra.components.ingest import Ingest
+from infra.components.lambdas import LambdaPackage, ServiceFunction
+from infra.components.notifications import Notifications
+from infra.components.storage import Storage
+
+SECRET_KEYS = ("bot_token", "signing_secret")
+
+
+class Slack(Construct):
+    """Secret {bot_token, signing_secret}, bot function + URL, notifier subscribed to both topics."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        project_name: str,
+        package: LambdaPackage,
+        storage: Storage,
+        ingest: Ingest,
+        notifications: Notifications,
+        channel_id: str,
+        alerts_channel_id: str,
+        log_retention: logs.RetentionDays,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        # Created with a random placeholder value; the real tokens are put after deploy (docs/deploy.md),
+        # so no token ever passes through the template or the repository.
+        self.secret = secretsmanager.Secret(
+            self,
+            "Secret",
+            secret_name=f"{project_name}/slack",
+            description='Slack app credentials: JSON {"bot_token": "xoxb-...", "signing_secret": "..."}',
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        acknowledge(
+            self.secret,
+            "SMG4",
+            "Slack bot tokens and signing secrets are issued by Slack and rotated in the Slack app "
+            "settings, so there is no rotation Lambda; the runbook rotates them by put-secret-value.",
+        )
+        common_env = {
+            names.ENV_SLACK_SECRET_ARN: self.secret.secret_arn,
+            names.ENV_TABLE_NAME: storage.table.table_name,
+            names.ENV_SLACK_CHANNEL: channel_id,
+        }
+
+        self.bot = ServiceFunction(
+            self,
+            "Bot",
+            package=package,
+            function_name=f"{project_name}-{names.FN_BOT}",
+            handler=names.HANDLERS[names.FN_BOT],
+            description="Slack Bolt app: /ticket, modals and button actions",
+            service_name=names.FN_BOT,
+            metrics_namespace=project_name,
+            memory_size=512,
+            # Slack wants an ack within 3 s; the bot writes to Kinesis before acking and never waits longer.
+            timeout=Duration.seconds(10),
+            log_retention=log_retention,
+            environment={**common_env, names.ENV_STREAM_NAME: ingest.stream.stream_name},
+        )
+        self.secret.grant_read(self.bot.role)
+        ingest.grant_put_records(self.bot.role)
+        storage.grant_ticket_metadata(self.bot.role)
+        # Slack cannot sign AWS requests; every request is verified in-app with the signing secret.
+        self.function_url = self.bot.function.add_function_url(auth_type=lambda_.FunctionUrlAuthType.NONE)
+
+        self.notifier = ServiceFunction(
+            self,
+            "Notifier",
+            package=package,
+            function_name=f"{project_name}-{names.FN_NOTIFIER}",
+            handler=names.HANDLERS[names.FN_NOTIFIER],
+            description="Posts tickets and alarms to Slack and threads later updates under the first post",
+            service_name=names.FN_NOTIFIER,
+            metrics_namespace=project_name,
+            memory_size=256,
+            timeout=Duration.seconds(30),
+            log_retention=log_retention,
+            environment={**common_env, names.ENV_SLACK_ALERTS_CHANNEL: alerts_channel_id},
+        )
+        self.secret.grant_read(self.notifier.role)
+        storage.grant_ticket_metadata(self.notifier.role)
+        notifications.subscribe_to_all(self.notifier.function)

@@ -1,0 +1,112 @@
+"""Ticket storage: the DynamoDB table (metadata, status, Slack thread) and the S3 archive bucket."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from infra import names
+from infra.components._nag import acknowledge, finding
+
+QUARANTINE_EXPIRY = Duration.days(90)
+GLUE_TEMP_EXPIRY = Duration.days(7)
+NONCURRENT_EXPIRY = Duration.days(30)
+
+
+class Storage(Construct):
+    """The tickets table, the archive bucket (with its access-log bucket) and the data key."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, table_name: str) -> None:
+        super().__init__(scope, construct_id)
+        # One customer-managed key for the data in flight (stream, DLQ, tickets topic).
+        self.data_key = kms.Key(
+            self,
+            "DataKey",
+            description="tms: Kinesis stream, DLQ and tickets topic",
+            enable_key_rotation=True,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.table = dynamodb.Table(
+            self,
+            "Tickets",
+            table_name=table_name,
+            partition_key=dynamodb.Attribute(name="ticket_id", type=dynamodb.AttributeType.STRING),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            encryption=dynamodb.TableEncryption.AWS_MANAGED,
+            deletion_protection=True,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.access_logs_bucket = s3.Bucket(
+            self,
+            "AccessLogs",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+            lifecycle_rules=[s3.LifecycleRule(id="expire-access-logs", expiration=Duration.days(365))],
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        acknowledge(
+            self.access_logs_bucket,
+            "S1",
+            "This is the server access-log bucket of the archive; logging it into itself would loop.",
+        )
+        self.bucket = s3.Bucket(
+            self,
+            "Archive",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            versioned=True,
+            enforce_ssl=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            server_access_logs_bucket=self.access_logs_bucket,
+            server_access_logs_prefix="archive/",
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="expire-quarantine", prefix=names.QUARANTINE_PREFIX, expiration=QUARANTINE_EXPIRY
+                ),
+                s3.LifecycleRule(
+                    id="expire-glue-temp", prefix=names.GLUE_TEMP_PREFIX, expiration=GLUE_TEMP_EXPIRY
+                ),
+                s3.LifecycleRule(
+                    id="expire-noncurrent-versions",
+                    noncurrent_version_expiration=NONCURRENT_EXPIRY,
+                    abort_incomplete_multipart_upload_after=Duration.days(7),
+                ),
+            ],
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+
+    def grant_archive_write(self, grantee: iam.IGrantable) -> iam.Grant:
+        """s3:PutObject under tickets/ only (the archive Lambda)."""
+        grant = iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["s3:PutObject"],
+            resource_arns=[self.bucket.arn_for_objects(f"{names.ARCHIVE_PREFIX}*")],
+        )
+        self._acknowledge_prefix(grantee, names.ARCHIVE_PREFIX)
+        return grant
+
+    def grant_ticket_metadata(self, grantee: iam.IGrantable) -> iam.Grant:
+        """GetItem + UpdateItem (read a ticket, conditional status/thread updates)."""
+        return self.table.grant(grantee, "dynamodb:GetItem", "dynamodb:UpdateItem")
+
+    def grant_claim_and_record(self, grantee: iam.IGrantable) -> iam.Grant:
+        """PutItem + UpdateItem: the workflow claims a ticket and records TRIAGED/FAILED."""
+        return self.table.grant(grantee, "dynamodb:PutItem", "dynamodb:UpdateItem")
+
+    def _acknowledge_prefix(self, grantee: iam.IGrantable, prefix: str) -> None:
+        if isinstance(grantee, Construct):
+            acknowledge(
+                grantee,
+                "IAM5",
+                f"Objects are keyed by ticket under {prefix}; the wildcard is limited to that prefix.",
+                f"Resource::{finding(self, self.bucket.arn_for_objects(prefix + '*'))}",
+            )

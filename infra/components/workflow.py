@@ -1,0 +1,155 @@
+"""The ticket workflow: the Standard state machine from the reviewed ASL file and its two task Lambdas."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from infra import names
+from infra.components._nag import acknowledge, acknowledge_kms_grant, finding
+from infra.components.lambdas import LambdaPackage, ServiceFunction
+from infra.components.storage import Storage
+
+LLM_PROVIDER = "bedrock"
+
+
+class MissingAslError(FileNotFoundError):
+    """The state machine definition file is not where names.ASL_PATH says."""
+
+
+def bedrock_model_arns(stack: Stack, *, model_id: str, foundation_model_id: str, profile: bool) -> list[str]:
+    """The ARNs InvokeModel must allow: the model, or the inference profile and the model it routes to."""
+    if not profile:
+        return [f"arn:{stack.partition}:bedrock:{stack.region}::foundation-model/{model_id}"]
+    return [
+        f"arn:{stack.partition}:bedrock:{stack.region}:{stack.account}:inference-profile/{model_id}",
+        # A cross-region profile routes to the same model in any region of its geography.
+        f"arn:{stack.partition}:bedrock:*::foundation-model/{foundation_model_id}",
+    ]
+
+
+class Workflow(Construct):
+    """State machine (Standard, logged, traced) + draft-reply and archive functions."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        project_name: str,
+        asl_path: Path,
+        package: LambdaPackage,
+        storage: Storage,
+        tickets_topic: sns.ITopic,
+        model_id: str,
+        foundation_model_id: str,
+        inference_profile: bool,
+        draft_reply_concurrency: int,
+        log_retention: logs.RetentionDays,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        if not asl_path.is_file():
+            raise MissingAslError(f"state machine definition not found: {asl_path}")
+        stack = Stack.of(self)
+
+        self.draft_reply = ServiceFunction(
+            self,
+            "DraftReply",
+            package=package,
+            function_name=f"{project_name}-{names.FN_DRAFT_REPLY}",
+            handler=names.HANDLERS[names.FN_DRAFT_REPLY],
+            description="Drafts the customer reply, priority and reasoning with Bedrock",
+            service_name=names.FN_DRAFT_REPLY,
+            metrics_namespace=project_name,
+            # LangChain's import and the model call dominate: more memory buys CPU for cold starts.
+            memory_size=1024,
+            timeout=Duration.seconds(120),
+            log_retention=log_retention,
+            # Caps concurrent Bedrock calls so a burst of tickets cannot exhaust the account quota.
+            reserved_concurrency=draft_reply_concurrency,
+            environment={names.ENV_LLM_PROVIDER: LLM_PROVIDER, names.ENV_MODEL_ID: model_id},
+        )
+        model_arns = bedrock_model_arns(
+            stack, model_id=model_id, foundation_model_id=foundation_model_id, profile=inference_profile
+        )
+        # Converse is authorized by bedrock:InvokeModel.
+        self.draft_reply.role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["bedrock:InvokeModel"], resources=model_arns)
+        )
+        if inference_profile:
+            acknowledge(
+                self.draft_reply.role,
+                "IAM5",
+                "A cross-region inference profile invokes the configured model in any region of its "
+                "geography; only the region is wildcarded, the model is fixed.",
+                *(f"Resource::{finding(self, arn)}" for arn in model_arns if "*" in arn),
+            )
+
+        self.archive = ServiceFunction(
+            self,
+            "Archive",
+            package=package,
+            function_name=f"{project_name}-{names.FN_ARCHIVE}",
+            handler=names.HANDLERS[names.FN_ARCHIVE],
+            description="Writes the flat ticket record to S3 (JSON Lines), idempotent by key",
+            service_name=names.FN_ARCHIVE,
+            metrics_namespace=project_name,
+            memory_size=256,
+            timeout=Duration.seconds(30),
+            log_retention=log_retention,
+            environment={names.ENV_BUCKET_NAME: storage.bucket.bucket_name},
+        )
+        storage.grant_archive_write(self.archive.role)
+
+        self.log_group = logs.LogGroup(
+            self,
+            "Logs",
+            # The /aws/vendedlogs/ prefix keeps CloudWatch Logs resource policies small.
+            log_group_name=f"/aws/vendedlogs/states/{project_name}-ticket-pipeline",
+            retention=log_retention,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        self.state_machine = sfn.StateMachine(
+            self,
+            "StateMachine",
+            state_machine_name=f"{project_name}-ticket-pipeline",
+            state_machine_type=sfn.StateMachineType.STANDARD,
+            definition_body=sfn.DefinitionBody.from_file(str(asl_path)),
+            definition_substitutions={
+                names.ASL_TABLE: storage.table.table_name,
+                names.ASL_TOPIC: tickets_topic.topic_arn,
+                names.ASL_DRAFT_REPLY_FN: self.draft_reply.function.function_arn,
+                names.ASL_ARCHIVE_FN: self.archive.function.function_arn,
+            },
+            # Execution data carries ticket text and LLM output: logged events omit it (PII).
+            logs=sfn.LogOptions(
+                destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=False
+            ),
+            tracing_enabled=True,
+            timeout=Duration.minutes(30),
+        )
+        role = self.state_machine.role
+        storage.grant_claim_and_record(role)
+        tickets_topic.grant_publish(role)
+        acknowledge_kms_grant(self.state_machine, "tickets topic's data key")
+        self.draft_reply.function.grant_invoke(role)
+        self.archive.function.grant_invoke(role)
+        # Comprehend Detect* APIs have no resource-level permissions.
+        self.state_machine.add_to_role_policy(
+            iam.PolicyStatement(actions=["comprehend:DetectSentiment"], resources=["*"])
+        )
+        acknowledge(
+            self.state_machine,
+            "IAM5",
+            "comprehend:DetectSentiment, X-Ray and CloudWatch Logs delivery have no resource-level "
+            "permissions; lambda:InvokeFunction on '<arn>:*' covers the two task functions' versions only.",
+            "Resource::*",
+            f"Resource::{finding(self, self.draft_reply.function.function_arn + ':*')}",
+            f"Resource::{finding(self, self.archive.function.function_arn + ':*')}",
+        )

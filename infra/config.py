@@ -1,0 +1,243 @@
+"""Deployment configuration: a typed model read from `cdk.json` context and the environment.
+
+Precedence, lowest first: defaults < the `tms` object in cdk.json context (and `cdk -c tms=...`)
+< `TMS_DEPLOY_*` environment variables. Nothing here is a secret: Slack tokens and Redshift
+passwords live in Secrets Manager and are set after deploy (docs/deploy.md).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    PositiveInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from infra import names
+
+CONTEXT_KEY = "tms"
+ENV_PREFIX = "TMS_DEPLOY_"
+CDK_JSON = names.REPO_ROOT / "cdk.json"
+
+# Kept in sync with pipeline.models.Priority by tests/infra/test_config.py (infra never imports runtime code).
+PriorityName = Literal["HIGH", "MEDIUM", "NORMAL"]
+
+# Lowercase letters, digits and hyphens: the intersection of the naming rules of every resource we name
+# (S3 prefixes, Kinesis, DynamoDB, Lambda, Step Functions, Glue, CloudFormation stacks), short enough that
+# "<project>-<longest suffix>" stays within Lambda's 64 characters.
+_PROJECT_RE = re.compile(r"^[a-z][a-z0-9-]{1,18}[a-z0-9]$")
+_REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
+_SCHEDULE_RE = re.compile(r"^(rate\((?P<n>\d+) (?P<unit>minutes?|hours?|days?)\)|cron\(.+\))$")
+_UNIT_MINUTES = {"minute": 1, "hour": 60, "day": 1440}
+# Geographic prefixes of Bedrock cross-region inference profiles ("us.anthropic.claude-...").
+INFERENCE_PROFILE_PREFIXES = ("us", "us-gov", "eu", "apac", "jp", "au", "ca", "global")
+_GLUE_MAX_TIMEOUT_MINUTES = 2880
+
+
+class ConfigError(ValueError):
+    """The deployment configuration is invalid; the message names every bad field."""
+
+
+class RedshiftConfig(BaseModel):
+    """Where the Glue job loads tickets: the cluster endpoint and the network it lives in."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    endpoint: Annotated[str, Field(pattern=r"^[A-Za-z0-9.-]+:\d{2,5}$")] = Field(
+        description="host:port of the Redshift cluster or workgroup"
+    )
+    database: Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_$]{0,126}$")] = "dev"
+    schema_name: Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_$]{0,126}$")] = Field(
+        default="support", alias="schema"
+    )
+    table: Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_$]{0,126}$")] = "tickets"
+    username: Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]{0,126}$")] = "tms_loader"
+    vpc_id: Annotated[str, Field(pattern=r"^vpc-[0-9a-f]{8,17}$")]
+    subnet_id: Annotated[str, Field(pattern=r"^subnet-[0-9a-f]{8,17}$")]
+    security_group_id: Annotated[str, Field(pattern=r"^sg-[0-9a-f]{8,17}$")]
+    availability_zone: Annotated[str, Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d[a-z]$")]
+
+    @property
+    def jdbc_url(self) -> str:
+        """The JDBC URL the Glue connection uses."""
+        return f"jdbc:redshift://{self.endpoint}/{self.database}"
+
+
+class TmsConfig(BaseModel):
+    """Everything `cdk synth` needs to know about one deployment of tms."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    project_name: str = names.PROJECT
+    region: str = "us-east-1"
+    account: str | None = None
+
+    notification_emails: tuple[EmailStr, ...] = ()
+    email_priorities: tuple[PriorityName, ...] = ("HIGH",)
+    slack_channel_id: Annotated[str, Field(pattern=r"^[CGD][A-Z0-9]{8,12}$")]
+    slack_alerts_channel_id: Annotated[str, Field(pattern=r"^[CGD][A-Z0-9]{8,12}$")]
+
+    redshift: RedshiftConfig
+
+    model_id: Annotated[str, Field(pattern=r"^[a-z0-9-]+(\.[a-zA-Z0-9-]+)+(:\d+)?(:[a-z0-9]+)?$")] = (
+        "us.anthropic.claude-3-5-haiku-20241022-v1:0"
+    )
+    # "on-demand" or a positive number of provisioned shards.
+    shards: Literal["on-demand"] | PositiveInt = "on-demand"
+    etl_schedule: str = "rate(2 hours)"
+    etl_timeout_minutes: PositiveInt | None = None
+
+    draft_reply_concurrency: Annotated[int, Field(ge=1, le=1000)] = 5
+    log_retention_days: Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653] = (
+        30
+    )
+    # Deploying without the dependency layer built would ship Lambdas that cannot import their
+    # dependencies; `make deploy` sets this so a missing layer fails synth instead of warning.
+    require_layer: bool = False
+    asl_path: Path = names.ASL_PATH
+    glue_script_path: Path = names.GLUE_SCRIPT_PATH
+
+    @field_validator("project_name")
+    @classmethod
+    def _project_name_fits_aws_naming_rules(cls, value: str) -> str:
+        if not _PROJECT_RE.match(value) or "--" in value:
+            raise ValueError(
+                "must be 3-20 characters of lowercase letters, digits and single hyphens, "
+                "start with a letter and end with a letter or digit"
+            )
+        return value
+
+    @field_validator("region")
+    @classmethod
+    def _region_looks_like_a_region(cls, value: str) -> str:
+        if not _REGION_RE.match(value):
+            raise ValueError(f"{value!r} is not an AWS region name")
+        return value
+
+    @field_validator("account")
+    @classmethod
+    def _account_is_twelve_digits(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"\d{12}", value):
+            raise ValueError("must be a 12-digit AWS account id")
+        return value
+
+    @field_validator("etl_schedule")
+    @classmethod
+    def _schedule_is_an_eventbridge_expression(cls, value: str) -> str:
+        match = _SCHEDULE_RE.match(value)
+        if not match:
+            raise ValueError("must be an EventBridge expression: rate(N minutes|hours|days) or cron(...)")
+        if match["n"] is not None and int(match["n"]) < 1:
+            raise ValueError("rate must be at least 1")
+        return value
+
+    @field_validator("email_priorities")
+    @classmethod
+    def _at_least_one_priority(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError(
+                "list at least one priority (emails for nothing: leave notification_emails empty)"
+            )
+        return tuple(dict.fromkeys(value))
+
+    @model_validator(mode="after")
+    def _cron_needs_an_explicit_timeout(self) -> TmsConfig:
+        if self.schedule_minutes is None and self.etl_timeout_minutes is None:
+            raise ValueError("a cron etl_schedule needs an explicit etl_timeout_minutes")
+        return self
+
+    @property
+    def schedule_minutes(self) -> int | None:
+        """The ETL interval in minutes for a rate() schedule, None for cron()."""
+        match = _SCHEDULE_RE.match(self.etl_schedule)
+        if match is None or match["n"] is None:
+            return None
+        return int(match["n"]) * _UNIT_MINUTES[match["unit"].rstrip("s")]
+
+    @property
+    def glue_timeout_minutes(self) -> int:
+        """The Glue job timeout: explicit, else 90% of the interval so a stuck run ends before the next."""
+        if self.etl_timeout_minutes is not None:
+            return min(self.etl_timeout_minutes, _GLUE_MAX_TIMEOUT_MINUTES)
+        interval = self.schedule_minutes or 60
+        return max(5, min(interval * 9 // 10, _GLUE_MAX_TIMEOUT_MINUTES))
+
+    @property
+    def uses_inference_profile(self) -> bool:
+        """Whether model_id names a cross-region inference profile rather than a foundation model."""
+        return self.model_id.split(".", 1)[0] in INFERENCE_PROFILE_PREFIXES
+
+    @property
+    def foundation_model_id(self) -> str:
+        """The foundation model behind model_id (the profile prefix stripped)."""
+        return self.model_id.split(".", 1)[1] if self.uses_inference_profile else self.model_id
+
+    def name(self, suffix: str) -> str:
+        """A physical resource name prefixed by the project name."""
+        return f"{self.project_name}-{suffix}"
+
+
+def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
+    """Read TMS_DEPLOY_<FIELD> variables; values are JSON when they parse as JSON, else plain strings."""
+    overrides: dict[str, Any] = {}
+    for key, raw in environ.items():
+        if not key.startswith(ENV_PREFIX):
+            continue
+        field = key.removeprefix(ENV_PREFIX).lower()
+        try:
+            value: Any = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        if field in {"notification_emails", "email_priorities"} and isinstance(value, str):
+            value = [item.strip() for item in value.split(",") if item.strip()]
+        overrides[field] = value
+    return overrides
+
+
+def _merge(base: dict[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in top.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _merge(dict(merged[key]), value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def load_config(context: Mapping[str, Any], environ: Mapping[str, str]) -> TmsConfig:
+    """Build the config from the `tms` context object and TMS_DEPLOY_* / CDK_DEFAULT_* variables."""
+    raw = context.get(CONTEXT_KEY, {})
+    if isinstance(raw, str):  # `cdk -c tms='{...}'` passes a JSON string
+        raw = json.loads(raw)
+    data = _merge({}, raw)
+    if "region" not in data:
+        region = environ.get("CDK_DEFAULT_REGION") or environ.get("AWS_REGION")
+        if region:
+            data["region"] = region
+    if "account" not in data and environ.get("CDK_DEFAULT_ACCOUNT"):
+        data["account"] = environ["CDK_DEFAULT_ACCOUNT"]
+    data = _merge(data, _env_overrides(environ))
+    try:
+        return TmsConfig.model_validate(data)
+    except ValidationError as e:
+        problems = "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors())
+        raise ConfigError(f"invalid tms deployment config ({problems})") from e
+
+
+def read_cdk_json_context(path: Path = CDK_JSON) -> dict[str, Any]:
+    """The `context` object of cdk.json (the CDK CLI passes it itself; plain `python infra/app.py` does not)."""
+    if not path.exists():
+        return {}
+    context: dict[str, Any] = json.loads(path.read_text()).get("context", {})
+    return context

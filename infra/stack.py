@@ -1,0 +1,174 @@
+"""The tms stack: composes the components; no AWS calls, no environment lookups."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import CfnOutput, Stack
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra import names
+from infra.components.analytics import Analytics
+from infra.components.ingest import Ingest
+from infra.components.lambdas import LambdaPackage
+from infra.components.monitoring import Monitoring
+from infra.components.notifications import Notifications
+from infra.components.slack import Slack
+from infra.components.storage import Storage
+from infra.components.workflow import Workflow
+from infra.config import TmsConfig
+
+
+@dataclass(frozen=True)
+class StagedAssets:
+    """Directories prepared by the app before synth (see infra/components/lambdas.py)."""
+
+    lambda_code: Path
+    lambda_layer: Path
+    layer_built: bool
+    glue_library: Path
+
+
+class TmsStack(Stack):
+    """Ingest -> workflow -> storage/notifications -> Slack, plus analytics and monitoring."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: TmsConfig, assets: StagedAssets, **kwargs: Any
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        project = config.project_name
+        retention = _retention(config.log_retention_days)
+
+        package = LambdaPackage(
+            self,
+            "Lambda",
+            code_dir=assets.lambda_code,
+            layer_dir=assets.lambda_layer,
+            layer_built=assets.layer_built,
+        )
+        self.storage = Storage(self, "Storage", table_name=f"{project}-tickets")
+        self.notifications = Notifications(
+            self,
+            "Notifications",
+            project_name=project,
+            key=self.storage.data_key,
+            emails=list(config.notification_emails),
+            email_priorities=list(config.email_priorities),
+        )
+        self.workflow = Workflow(
+            self,
+            "Workflow",
+            project_name=project,
+            asl_path=config.asl_path,
+            package=package,
+            storage=self.storage,
+            tickets_topic=self.notifications.tickets_topic,
+            model_id=config.model_id,
+            foundation_model_id=config.foundation_model_id,
+            inference_profile=config.uses_inference_profile,
+            draft_reply_concurrency=config.draft_reply_concurrency,
+            log_retention=retention,
+        )
+        self.ingest = Ingest(
+            self,
+            "Ingest",
+            project_name=project,
+            shards=config.shards,
+            key=self.storage.data_key,
+            package=package,
+            state_machine=self.workflow.state_machine,
+            log_retention=retention,
+        )
+        self.slack = Slack(
+            self,
+            "Slack",
+            project_name=project,
+            package=package,
+            storage=self.storage,
+            ingest=self.ingest,
+            notifications=self.notifications,
+            channel_id=config.slack_channel_id,
+            alerts_channel_id=config.slack_alerts_channel_id,
+            log_retention=retention,
+        )
+        self.analytics = Analytics(
+            self,
+            "Analytics",
+            project_name=project,
+            storage=self.storage,
+            redshift=config.redshift,
+            script_path=config.glue_script_path,
+            library_dir=assets.glue_library,
+            schedule=config.etl_schedule,
+            timeout_minutes=config.glue_timeout_minutes,
+        )
+        self.monitoring = Monitoring(
+            self,
+            "Monitoring",
+            project_name=project,
+            alarms_topic=self.notifications.alarms_topic,
+            state_machine=self.workflow.state_machine,
+            functions={
+                names.FN_TRIGGER: self.ingest.trigger.function,
+                names.FN_DRAFT_REPLY: self.workflow.draft_reply.function,
+                names.FN_ARCHIVE: self.workflow.archive.function,
+                names.FN_NOTIFIER: self.slack.notifier.function,
+                names.FN_BOT: self.slack.bot.function,
+            },
+            stream=self.ingest.stream,
+            dlq=self.ingest.dlq,
+            glue_job_name=self.analytics.job_name,
+        )
+        self._outputs()
+
+    def _outputs(self) -> None:
+        for key, value, description in (
+            ("StreamName", self.ingest.stream.stream_name, "Kinesis stream tickets are put on"),
+            ("TableName", self.storage.table.table_name, "DynamoDB tickets table"),
+            ("BucketName", self.storage.bucket.bucket_name, "S3 archive bucket"),
+            ("TicketsTopicArn", self.notifications.tickets_topic.topic_arn, "SNS tickets topic"),
+            ("AlarmsTopicArn", self.notifications.alarms_topic.topic_arn, "SNS alarms topic"),
+            ("DlqUrl", self.ingest.dlq.queue_url, "Trigger dead-letter queue"),
+            ("StateMachineArn", self.workflow.state_machine.state_machine_arn, "Ticket workflow"),
+            ("SlackRequestUrl", self.slack.function_url.url, "Request URL for the Slack app manifest"),
+            (
+                "SlackSecretArn",
+                self.slack.secret.secret_arn,
+                "Put the Slack bot token and signing secret here",
+            ),
+            (
+                "RedshiftSecretArn",
+                self.analytics.redshift_secret.secret_arn,
+                "Put the loader's password here",
+            ),
+            ("GlueJobName", self.analytics.job_name, "Warehouse load job"),
+        ):
+            CfnOutput(self, key, value=value, description=description)
+
+
+_RETENTION_NAMES = {
+    1: "ONE_DAY",
+    3: "THREE_DAYS",
+    5: "FIVE_DAYS",
+    7: "ONE_WEEK",
+    14: "TWO_WEEKS",
+    30: "ONE_MONTH",
+    60: "TWO_MONTHS",
+    90: "THREE_MONTHS",
+    120: "FOUR_MONTHS",
+    150: "FIVE_MONTHS",
+    180: "SIX_MONTHS",
+    365: "ONE_YEAR",
+    400: "THIRTEEN_MONTHS",
+    545: "EIGHTEEN_MONTHS",
+    731: "TWO_YEARS",
+    1827: "FIVE_YEARS",
+    3653: "TEN_YEARS",
+}
+
+
+def _retention(days: int) -> logs.RetentionDays:
+    return logs.RetentionDays[_RETENTION_NAMES[days]]

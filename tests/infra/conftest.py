@@ -1,0 +1,60 @@
+"""One synthesized tms stack per test session: synth is the slow part (seconds), assertions are cheap."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+from aws_cdk.assertions import Template
+
+from infra import names
+from infra.config import read_cdk_json_context
+from tests.infra.template import Synth
+
+# Deterministic, obviously fake deployment values (no environment leaks into the test synth).
+TEST_EMAILS = ["oncall@example.com", "lead@example.com"]
+TEST_CONTEXT_OVERRIDES: dict[str, Any] = {
+    "notification_emails": TEST_EMAILS,
+    "email_priorities": ["HIGH"],
+    "account": "123456789012",
+    "region": "us-east-1",
+}
+GLUE_STUB = "# stand-in for glue/job.py until it lands; the real script is used when present\n"
+
+
+@pytest.fixture(scope="session")
+def synth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synth]:
+    """Synthesize the app once, with cdk-nag, exactly as `make synth` does (plus test config)."""
+    from infra.app import build_app
+
+    workdir = tmp_path_factory.mktemp("cdk")
+    tms_context = {**read_cdk_json_context()["tms"], **TEST_CONTEXT_OVERRIDES}
+    if not names.GLUE_SCRIPT_PATH.exists():
+        stub = workdir / "job.py"
+        stub.write_text(GLUE_STUB)
+        tms_context["glue_script_path"] = str(stub)
+    outdir = workdir / "cdk.out"
+    app, stack = build_app(
+        context={"tms": tms_context},
+        environ={},
+        outdir=str(outdir),
+        layer_dir=workdir / "no-layer-built",
+    )
+    assembly = app.synth()
+    artifact = assembly.get_stack_by_name(stack.stack_name)
+    template_path = Path(assembly.directory) / artifact.template_file
+    raw = json.loads(template_path.read_text())
+    yield Synth(
+        template=Template.from_json(raw),
+        raw=raw,
+        template_path=template_path,
+        outdir=Path(assembly.directory),
+        stack_name=stack.stack_name,
+    )

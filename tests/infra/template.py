@@ -1,0 +1,35 @@
+"""The session's synthesized template and small lookups over its raw JSON."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aws_cdk.assertions import Template
+
+from infra import names
+
+
+@dataclass(frozen=True)
+class Synth:
+    """The synthesized stack: its template (as JSON and as an assertions Template) and the cloud assembly dir."""
+
+    template: Template
+    raw: dict[str, Any]
+    template_path: Path
+    outdir: Path
+    stack_name: str
+
+
+def resources(raw: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
+    """Logical id -> resource of one CloudFormation type."""
+    return {k: v for k, v in raw["Resources"].items() if v["Type"] == resource_type}
+
+
+def function_by_name(raw: dict[str, Any], suffix: str) -> tuple[str, dict[str, Any]]:
+    """The Lambda function named <project>-<suffix>."""
+    for logical_id, res in resources(raw, "AWS::Lambda::Function").items():
+        if res["Properties"].get("FunctionName") == f"{names.PROJECT}-{suffix}":
+            return logical_id, res
+    raise AssertionError(f"no function {suffix}")

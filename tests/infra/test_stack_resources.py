@@ -1,0 +1,455 @@
+"""The synthesized template holds every resource of issue 4 with its security and reliability settings."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Match, Matcher
+
+from infra import names
+from infra.components.ingest import BATCH_SIZE, MAX_RECORD_AGE, RETRY_ATTEMPTS
+from tests.infra.conftest import TEST_EMAILS
+from tests.infra.template import Synth, function_by_name, resources
+
+pytestmark = pytest.mark.infra
+
+
+def _policy_statements(raw: dict[str, Any], role_logical_id: str) -> list[dict[str, Any]]:
+    statements: list[dict[str, Any]] = []
+    for policy in resources(raw, "AWS::IAM::Policy").values():
+        if {"Ref": role_logical_id} in policy["Properties"]["Roles"]:
+            statements.extend(policy["Properties"]["PolicyDocument"]["Statement"])
+    return statements
+
+
+def _role_of(function: dict[str, Any]) -> str:
+    return function["Properties"]["Role"]["Fn::GetAtt"][0]
+
+
+def _actions(statement: dict[str, Any]) -> list[str]:
+    action = statement["Action"]
+    return [action] if isinstance(action, str) else action
+
+
+def test_stream_is_on_demand_and_kms_encrypted_by_default(synth: Synth) -> None:
+    synth.template.has_resource_properties(
+        "AWS::Kinesis::Stream",
+        {
+            "Name": f"{names.PROJECT}-tickets",
+            "StreamModeDetails": {"StreamMode": "ON_DEMAND"},
+            "StreamEncryption": {"EncryptionType": "KMS", "KeyId": Match.any_value()},
+        },
+    )
+
+
+def test_trigger_mapping_filters_ticket_submitted_and_bounds_failures(synth: Synth) -> None:
+    mappings = resources(synth.raw, "AWS::Lambda::EventSourceMapping")
+    assert len(mappings) == 1
+    props = next(iter(mappings.values()))["Properties"]
+    patterns = [json.loads(f["Pattern"]) for f in props["FilterCriteria"]["Filters"]]
+    assert patterns == [{"data": {"eventName": ["TicketSubmitted"]}}]
+    assert props["StartingPosition"] == "TRIM_HORIZON"
+    assert props["BatchSize"] == BATCH_SIZE
+    assert props["MaximumBatchingWindowInSeconds"] >= 1
+    assert props["BisectBatchOnFunctionError"] is True
+    assert props["MaximumRetryAttempts"] == RETRY_ATTEMPTS
+    assert props["MaximumRecordAgeInSeconds"] == MAX_RECORD_AGE.to_seconds()
+    assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    dlq_id = next(iter(resources(synth.raw, "AWS::SQS::Queue")))
+    assert props["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": [dlq_id, "Arn"]}
+    trigger_id, _ = function_by_name(synth.raw, names.FN_TRIGGER)
+    assert props["FunctionName"] == {"Ref": trigger_id}
+
+
+def test_dlq_is_kms_encrypted_and_tls_only(synth: Synth) -> None:
+    synth.template.has_resource_properties(
+        "AWS::SQS::Queue", {"KmsMasterKeyId": Match.any_value(), "MessageRetentionPeriod": 14 * 86400}
+    )
+    synth.template.has_resource_properties(
+        "AWS::SQS::QueuePolicy",
+        {"PolicyDocument": {"Statement": Match.array_with([_deny_insecure_transport()])}},
+    )
+
+
+def _deny_insecure_transport() -> Matcher:
+    return Match.object_like({"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}})
+
+
+def test_table_is_on_demand_with_pitr_and_encryption(synth: Synth) -> None:
+    synth.template.has_resource_properties(
+        "AWS::DynamoDB::Table",
+        {
+            "KeySchema": [{"AttributeName": "ticket_id", "KeyType": "HASH"}],
+            "AttributeDefinitions": [{"AttributeName": "ticket_id", "AttributeType": "S"}],
+            "BillingMode": "PAY_PER_REQUEST",
+            "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+            "SSESpecification": {"SSEEnabled": True},
+        },
+    )
+
+
+def test_archive_bucket_is_encrypted_versioned_private_and_expires_temp_data(synth: Synth) -> None:
+    synth.template.has_resource_properties(
+        "AWS::S3::Bucket",
+        {
+            "BucketEncryption": {
+                "ServerSideEncryptionConfiguration": [
+                    {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
+                ]
+            },
+            "VersioningConfiguration": {"Status": "Enabled"},
+            "PublicAccessBlockConfiguration": {
+                "BlockPublicAcls": True,
+                "BlockPublicPolicy": True,
+                "IgnorePublicAcls": True,
+                "RestrictPublicBuckets": True,
+            },
+            "LoggingConfiguration": Match.object_like({"DestinationBucketName": Match.any_value()}),
+            "LifecycleConfiguration": {
+                "Rules": Match.array_with(
+                    [
+                        Match.object_like({"Prefix": names.QUARANTINE_PREFIX, "ExpirationInDays": 90}),
+                        Match.object_like({"Prefix": names.GLUE_TEMP_PREFIX, "ExpirationInDays": 7}),
+                    ]
+                )
+            },
+        },
+    )
+
+
+def test_every_bucket_denies_non_tls_requests(synth: Synth) -> None:
+    buckets = resources(synth.raw, "AWS::S3::Bucket")
+    policies = resources(synth.raw, "AWS::S3::BucketPolicy").values()
+    covered = {p["Properties"]["Bucket"]["Ref"] for p in policies if _has_tls_deny(p)}
+    assert covered == set(buckets)
+
+
+def _has_tls_deny(policy: dict[str, Any]) -> bool:
+    return any(
+        s["Effect"] == "Deny" and s.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+    )
+
+
+def test_topics_are_kms_encrypted_and_tls_only(synth: Synth) -> None:
+    topics = resources(synth.raw, "AWS::SNS::Topic")
+    assert {t["Properties"]["TopicName"] for t in topics.values()} == {
+        f"{names.PROJECT}-tickets",
+        f"{names.PROJECT}-alarms",
+    }
+    assert all("KmsMasterKeyId" in t["Properties"] for t in topics.values())
+    tls_topics = {
+        topic["Ref"]
+        for p in resources(synth.raw, "AWS::SNS::TopicPolicy").values()
+        if _has_tls_deny(p)
+        for topic in p["Properties"]["Topics"]
+    }
+    assert tls_topics == set(topics)
+
+
+def test_email_subscriptions_filter_on_priority(synth: Synth) -> None:
+    emails = [
+        s["Properties"]
+        for s in resources(synth.raw, "AWS::SNS::Subscription").values()
+        if s["Properties"]["Protocol"] == "email"
+    ]
+    assert sorted(s["Endpoint"] for s in emails) == sorted(TEST_EMAILS)
+    assert all(s["FilterPolicy"] == {names.ATTR_PRIORITY: ["HIGH"]} for s in emails)
+
+
+def test_notifier_subscribes_to_both_topics(synth: Synth) -> None:
+    notifier_id, _ = function_by_name(synth.raw, names.FN_NOTIFIER)
+    subscribed = {
+        s["Properties"]["TopicArn"]["Ref"]
+        for s in resources(synth.raw, "AWS::SNS::Subscription").values()
+        if s["Properties"]["Protocol"] == "lambda"
+        and s["Properties"]["Endpoint"] == {"Fn::GetAtt": [notifier_id, "Arn"]}
+    }
+    assert subscribed == set(resources(synth.raw, "AWS::SNS::Topic"))
+
+
+@pytest.mark.parametrize("fn", list(names.HANDLERS))
+def test_every_function_is_traced_with_retained_logs_and_its_handler(synth: Synth, fn: str) -> None:
+    _, function = function_by_name(synth.raw, fn)
+    props = function["Properties"]
+    assert props["Handler"] == names.HANDLERS[fn]
+    assert props["Runtime"] == "python3.11"
+    assert props["TracingConfig"] == {"Mode": "Active"}
+    assert 128 <= props["MemorySize"] <= 1024
+    assert 1 <= props["Timeout"] <= 120
+    assert len(props["Layers"]) == 1
+    env = props["Environment"]["Variables"]
+    assert env[names.ENV_POWERTOOLS_SERVICE_NAME] == fn
+    assert "POWERTOOLS_METRICS_NAMESPACE" in env
+    log_group_id = props["LoggingConfig"]["LogGroup"]["Ref"]
+    assert synth.raw["Resources"][log_group_id]["Properties"]["RetentionInDays"] == 30
+
+
+def test_draft_reply_has_reserved_concurrency_and_bedrock_settings(synth: Synth) -> None:
+    _, function = function_by_name(synth.raw, names.FN_DRAFT_REPLY)
+    props = function["Properties"]
+    assert props["ReservedConcurrentExecutions"] == 5
+    env = props["Environment"]["Variables"]
+    assert env[names.ENV_LLM_PROVIDER] == "bedrock"
+    assert env[names.ENV_MODEL_ID] == "us.anthropic.claude-3-5-haiku-20241022-v1:0"
+
+
+def test_bedrock_access_is_scoped_to_the_configured_profile_and_model(synth: Synth) -> None:
+    _, function = function_by_name(synth.raw, names.FN_DRAFT_REPLY)
+    bedrock = [
+        s
+        for s in _policy_statements(synth.raw, _role_of(function))
+        if any("bedrock" in a for a in _actions(s))
+    ]
+    assert len(bedrock) == 1
+    assert _actions(bedrock[0]) == ["bedrock:InvokeModel"]
+    arns = json.dumps(bedrock[0]["Resource"])
+    assert "inference-profile/us.anthropic.claude-3-5-haiku-20241022-v1:0" in arns
+    assert "foundation-model/anthropic.claude-3-5-haiku-20241022-v1:0" in arns
+    assert '"*"' not in arns
+
+
+def test_archive_may_only_put_objects_under_tickets(synth: Synth) -> None:
+    _, function = function_by_name(synth.raw, names.FN_ARCHIVE)
+    statements = _policy_statements(synth.raw, _role_of(function))
+    s3 = [s for s in statements if any(a.startswith("s3:") for a in _actions(s))]
+    assert [_actions(s) for s in s3] == [["s3:PutObject"]]
+    assert json.dumps(s3[0]["Resource"]).endswith(f'"/{names.ARCHIVE_PREFIX}*"]]}}')
+    assert props_env(synth, names.FN_ARCHIVE)[names.ENV_BUCKET_NAME]
+
+
+def props_env(synth: Synth, fn: str) -> dict[str, Any]:
+    """The environment variables of one function."""
+    _, function = function_by_name(synth.raw, fn)
+    variables: dict[str, Any] = function["Properties"]["Environment"]["Variables"]
+    return variables
+
+
+def test_trigger_knows_the_state_machine_and_dlq_and_may_use_them(synth: Synth) -> None:
+    env = props_env(synth, names.FN_TRIGGER)
+    assert set(env) >= {names.ENV_STATE_MACHINE_ARN, names.ENV_DLQ_URL}
+    _, function = function_by_name(synth.raw, names.FN_TRIGGER)
+    actions = {a for s in _policy_statements(synth.raw, _role_of(function)) for a in _actions(s)}
+    assert {"states:StartExecution", "sqs:SendMessage"} <= actions
+
+
+def test_slack_functions_get_the_secret_arn_never_its_value(synth: Synth) -> None:
+    (slack_secret,) = (
+        k
+        for k, v in resources(synth.raw, "AWS::SecretsManager::Secret").items()
+        if v["Properties"]["Name"].endswith("/slack")
+    )
+    for fn in (names.FN_BOT, names.FN_NOTIFIER):
+        env = props_env(synth, fn)
+        assert env[names.ENV_SLACK_SECRET_ARN] == {"Ref": slack_secret}
+        assert names.ENV_SLACK_BOT_TOKEN not in env and names.ENV_SLACK_SIGNING_SECRET not in env
+        assert env[names.ENV_SLACK_CHANNEL] == "C0000000000"
+        assert "Ref" in env[names.ENV_TABLE_NAME]
+    assert props_env(synth, names.FN_NOTIFIER)[names.ENV_SLACK_ALERTS_CHANNEL] == "C0000000001"
+    assert "Ref" in props_env(synth, names.FN_BOT)[names.ENV_STREAM_NAME]
+
+
+def test_bot_has_a_public_function_url_and_may_put_records(synth: Synth) -> None:
+    bot_id, function = function_by_name(synth.raw, names.FN_BOT)
+    synth.template.has_resource_properties(
+        "AWS::Lambda::Url", {"AuthType": "NONE", "TargetFunctionArn": {"Fn::GetAtt": [bot_id, "Arn"]}}
+    )
+    actions = {a for s in _policy_statements(synth.raw, _role_of(function)) for a in _actions(s)}
+    assert {
+        "kinesis:PutRecord",
+        "dynamodb:GetItem",
+        "dynamodb:UpdateItem",
+        "secretsmanager:GetSecretValue",
+    } <= actions
+
+
+def test_state_machine_is_standard_logged_traced_and_substituted(synth: Synth) -> None:
+    synth.template.has_resource_properties(
+        "AWS::StepFunctions::StateMachine",
+        {
+            "StateMachineType": "STANDARD",
+            "TracingConfiguration": {"Enabled": True},
+            "LoggingConfiguration": Match.object_like({"Level": "ALL", "Destinations": Match.any_value()}),
+            "DefinitionS3Location": Match.any_value(),
+            "DefinitionSubstitutions": {
+                names.ASL_TABLE: Match.any_value(),
+                names.ASL_TOPIC: Match.any_value(),
+                names.ASL_DRAFT_REPLY_FN: Match.any_value(),
+                names.ASL_ARCHIVE_FN: Match.any_value(),
+            },
+        },
+    )
+
+
+def test_state_machine_role_has_exactly_the_task_permissions(synth: Synth) -> None:
+    machine = next(iter(resources(synth.raw, "AWS::StepFunctions::StateMachine").values()))
+    statements = _policy_statements(synth.raw, machine["Properties"]["RoleArn"]["Fn::GetAtt"][0])
+    by_action = {a: s for s in statements for a in _actions(s)}
+    assert {
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "comprehend:DetectSentiment",
+        "lambda:InvokeFunction",
+    } <= set(by_action)
+    assert "sns:Publish" in by_action
+    assert by_action["comprehend:DetectSentiment"]["Resource"] == "*"
+    assert "dynamodb:DeleteItem" not in by_action and "dynamodb:*" not in by_action
+    wildcard = {a for a, s in by_action.items() if s["Resource"] == "*"}
+    assert wildcard <= {"comprehend:DetectSentiment", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
+                        "xray:GetSamplingRules", "xray:GetSamplingTargets", "logs:CreateLogDelivery",
+                        "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
+                        "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies",
+                        "logs:DescribeLogGroups"}  # fmt: skip
+
+
+def test_secrets_hold_no_literal_values(synth: Synth) -> None:
+    secrets = resources(synth.raw, "AWS::SecretsManager::Secret")
+    assert {s["Properties"]["Name"] for s in secrets.values()} == {
+        f"{names.PROJECT}/slack",
+        f"{names.PROJECT}/redshift",
+    }
+    assert all("SecretString" not in s["Properties"] for s in secrets.values())
+
+
+def test_glue_job_is_glue5_bookmarked_serial_and_times_out_within_the_schedule(synth: Synth) -> None:
+    synth.template.has_resource_properties(
+        "AWS::Glue::Job",
+        {
+            "GlueVersion": "5.0",
+            "Command": {"Name": "glueetl", "PythonVersion": "3", "ScriptLocation": Match.any_value()},
+            "ExecutionProperty": {"MaxConcurrentRuns": 1},
+            "Timeout": 108,  # 90% of the 2-hour schedule
+            "Connections": {"Connections": [f"{names.PROJECT}-redshift"]},
+            "SecurityConfiguration": Match.any_value(),
+            "DefaultArguments": Match.object_like(
+                {
+                    "--job-bookmark-option": "job-bookmark-enable",
+                    "--TempDir": {
+                        "Fn::Join": ["", ["s3://", Match.any_value(), f"/{names.GLUE_TEMP_PREFIX}"]]
+                    },
+                }
+            ),
+        },
+    )
+
+
+def test_glue_role_can_write_its_temp_dir_and_read_the_redshift_secret(synth: Synth) -> None:
+    job = next(iter(resources(synth.raw, "AWS::Glue::Job").values()))
+    statements = _policy_statements(synth.raw, job["Properties"]["Role"]["Fn::GetAtt"][0])
+    temp = [s for s in statements if names.GLUE_TEMP_PREFIX in json.dumps(s["Resource"])]
+    assert any("s3:PutObject" in _actions(s) for s in temp)
+    assert any("secretsmanager:GetSecretValue" in _actions(s) for s in statements)
+
+
+def test_glue_connection_uses_the_secret_inside_the_vpc(synth: Synth) -> None:
+    synth.template.has_resource_properties(
+        "AWS::Glue::Connection",
+        {
+            "ConnectionInput": Match.object_like(
+                {
+                    "ConnectionType": "JDBC",
+                    "ConnectionProperties": Match.object_like(
+                        {
+                            "JDBC_CONNECTION_URL": Match.string_like_regexp("^jdbc:redshift://"),
+                            "SECRET_ID": Match.any_value(),
+                        }
+                    ),
+                    "PhysicalConnectionRequirements": {
+                        "AvailabilityZone": "us-east-1a",
+                        "SecurityGroupIdList": ["sg-0123456789abcdef0"],
+                        "SubnetId": "subnet-0123456789abcdef0",
+                    },
+                }
+            )
+        },
+    )
+
+
+def test_glue_job_runs_on_an_eventbridge_schedule(synth: Synth) -> None:
+    synth.template.has_resource_properties(
+        "AWS::Scheduler::Schedule",
+        {
+            "ScheduleExpression": "rate(2 hours)",
+            "Target": Match.object_like({"RoleArn": Match.any_value()}),
+        },
+    )
+    (schedule,) = resources(synth.raw, "AWS::Scheduler::Schedule").values()
+    assert json.loads(schedule["Properties"]["Target"]["Input"]) == {
+        "JobName": f"{names.PROJECT}-warehouse-load"
+    }
+    assert json.dumps(schedule["Properties"]["Target"]["Arn"]).endswith(
+        ':scheduler:::aws-sdk:glue:startJobRun"]]}'
+    )
+
+
+def test_glue_failures_reach_the_alarms_topic(synth: Synth) -> None:
+    alarms_topic = _topic_id(synth, "alarms")
+    synth.template.has_resource_properties(
+        "AWS::Events::Rule",
+        {
+            "EventPattern": {
+                "source": ["aws.glue"],
+                "detail-type": ["Glue Job State Change"],
+                "detail": {
+                    "jobName": [f"{names.PROJECT}-warehouse-load"],
+                    "state": ["FAILED", "TIMEOUT", "ERROR"],
+                },
+            },
+            "Targets": [Match.object_like({"Arn": {"Ref": alarms_topic}})],
+        },
+    )
+
+
+def _topic_id(synth: Synth, suffix: str) -> str:
+    return next(
+        k
+        for k, v in resources(synth.raw, "AWS::SNS::Topic").items()
+        if v["Properties"]["TopicName"] == f"{names.PROJECT}-{suffix}"
+    )
+
+
+def test_alarms_cover_every_stage_and_notify_the_alarms_topic(synth: Synth) -> None:
+    alarms = {
+        a["Properties"]["AlarmName"]: a["Properties"]
+        for a in resources(synth.raw, "AWS::CloudWatch::Alarm").values()
+    }
+    expected = {
+        "ExecutionsFailed",
+        "ExecutionsTimedOut",
+        "ExecutionsAborted",
+        "StreamIteratorAge",
+        "DlqNotEmpty",
+    }
+    expected |= {
+        f"{fn.title().replace('-', '')}{kind}" for fn in names.HANDLERS for kind in ("Errors", "Throttles")
+    }
+    assert {name.removeprefix(f"{names.PROJECT}-") for name in alarms} == expected
+    topic = {"Ref": _topic_id(synth, "alarms")}
+    assert all(a["AlarmActions"] == [topic] and a["OKActions"] == [topic] for a in alarms.values())
+    metrics = {a["MetricName"] for a in alarms.values()}
+    assert {
+        "GetRecords.IteratorAgeMilliseconds",
+        "ApproximateNumberOfMessagesVisible",
+        "ExecutionsFailed",
+    } <= metrics
+    dlq = alarms[f"{names.PROJECT}-DlqNotEmpty"]
+    assert (dlq["Threshold"], dlq["ComparisonOperator"]) == (1, "GreaterThanOrEqualToThreshold")
+
+
+def test_alarm_publishers_may_use_the_alarms_key(synth: Synth) -> None:
+    keys = resources(synth.raw, "AWS::KMS::Key").values()
+    services: set[str] = set()
+    for key in keys:
+        for statement in key["Properties"]["KeyPolicy"]["Statement"]:
+            service = statement.get("Principal", {}).get("Service", [])
+            services.update([service] if isinstance(service, str) else service)
+    assert {"cloudwatch.amazonaws.com", "events.amazonaws.com"} <= services
+    assert all(k["Properties"]["EnableKeyRotation"] for k in keys)
+
+
+def test_pipeline_dashboard_exists(synth: Synth) -> None:
+    synth.template.has_resource_properties(
+        "AWS::CloudWatch::Dashboard", {"DashboardName": f"{names.PROJECT}-pipeline"}
+    )

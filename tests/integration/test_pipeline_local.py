@@ -1,0 +1,113 @@
+"""The real pipeline (same ASL, same handlers) on the embedded local stack."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pipeline.local.poller import MappingConfig
+from pipeline.local.runtime import LocalStack
+from pipeline.models import TicketFailedMessage, TicketTriagedMessage
+from tests.conftest import make_ticket
+from tests.integration.conftest import archive_keys, drain, executions, item, notifications, put
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    outbox = tmp_path_factory.mktemp("outbox") / "slack.jsonl"
+    with LocalStack.start(outbox=outbox, mapping=MappingConfig(retry_delay_s=0.05)) as s:
+        yield s
+
+
+def test_a_ticket_is_triaged_stored_archived_and_announced_once(stack: LocalStack):
+    ticket = make_ticket(description="Production is down and we are losing orders every minute. This is unacceptable.")
+    put(stack, ticket)
+    stack.wait_idle(timeout=120)
+
+    stored = item(stack, ticket.ticketId)
+    assert stored is not None and stored["status"] == "TRIAGED"
+    assert stored["priority"] in {"HIGH", "MEDIUM", "NORMAL"} and stored["sentiment"] == "NEGATIVE"
+    assert ticket.ticketId in stored["response_text"]
+    assert archive_keys(stack, ticket.ticketId) == [
+        f"tickets/submitted_date={ticket.submittedAt:%Y-%m-%d}/{ticket.ticketId}.json"
+    ]
+    body = stack.client("s3").get_object(Bucket=stack.info.bucket_name, Key=archive_keys(stack, ticket.ticketId)[0])
+    assert json.loads(body["Body"].read())["ticket_id"] == ticket.ticketId
+    sent = [n for n in notifications(stack) if n["MessageAttributes"]["ticket_id"]["Value"] == ticket.ticketId]
+    assert len(sent) == 1
+    assert {"priority", "sentiment", "event_type"} <= set(sent[0]["MessageAttributes"])
+    assert TicketTriagedMessage.model_validate_json(sent[0]["Message"]).record.ticket_id == ticket.ticketId
+    posts = [json.loads(x) for x in Path(stack.info.slack_outbox).read_text().splitlines()]
+    assert sum(1 for p in posts if ticket.ticketId in json.dumps(p) and not p.get("thread_ts")) == 1
+
+
+def test_redelivered_record_gives_one_ticket_one_execution_one_notification(stack: LocalStack):
+    ticket = make_ticket()
+    put(stack, ticket, ticket)  # the same record twice in one batch
+    put(stack, ticket)  # and the whole batch replayed later
+    stack.wait_idle(timeout=120)
+
+    assert len(executions(stack, ticket.ticketId)) == 1
+    assert item(stack, ticket.ticketId)["status"] == "TRIAGED"
+    assert len(archive_keys(stack, ticket.ticketId)) == 1
+    sent = [n for n in notifications(stack) if n["MessageAttributes"]["ticket_id"]["Value"] == ticket.ticketId]
+    assert len(sent) == 1
+
+
+def test_malformed_record_goes_to_the_dlq_and_the_rest_of_its_batch_is_processed(stack: LocalStack):
+    drain(stack, stack.info.dlq_url)
+    good = [make_ticket(), make_ticket()]
+    put(stack, good[0], b'{"eventName": "TicketSubmitted", "ticketId": "nope"}', good[1])
+    stack.wait_idle(timeout=120)
+
+    assert [item(stack, t.ticketId)["status"] for t in good] == ["TRIAGED", "TRIAGED"]
+    letters = drain(stack, stack.info.dlq_url)
+    assert len(letters) == 1
+    assert "ticketId" in letters[0]["reason"] and letters[0]["stage"] == "intake"
+
+
+def test_over_long_description_is_rejected_at_intake_with_the_field_named(stack: LocalStack):
+    drain(stack, stack.info.dlq_url)
+    raw = json.loads(make_ticket().model_dump_json())
+    raw["data"]["description"] = "x" * 6144
+    put(stack, json.dumps(raw).encode())
+    stack.wait_idle(timeout=60)
+    letters = drain(stack, stack.info.dlq_url)
+    assert len(letters) == 1 and "data.description: is 6144 bytes" in letters[0]["reason"]
+    assert item(stack, raw["ticketId"]) is None
+
+
+def test_llm_throttling_is_retried_until_the_ticket_is_triaged(tmp_path: Path):
+    env = {"TMS_FAULTS": "llm_throttle:0.5", "TMS_FAULTS_SEED": "11"}
+    with LocalStack.start(outbox=tmp_path / "o.jsonl", extra_env=env) as stack:
+        tickets = [make_ticket() for _ in range(6)]
+        put(stack, *tickets)
+        stack.wait_idle(timeout=240)
+        assert [item(stack, t.ticketId)["status"] for t in tickets] == ["TRIAGED"] * 6
+        invocations = stack.lambdas.invocations.get("tms-draft-reply", 0)
+        throttled = stack.lambdas.errors.get("tms-draft-reply", 0)
+        assert throttled > 0 and invocations == 6 + throttled
+
+
+def test_invalid_llm_output_is_never_stored_and_the_ticket_fails_with_the_reason(tmp_path: Path):
+    env = {"TMS_FAULTS": "llm_invalid_output:1.0"}
+    with LocalStack.start(outbox=tmp_path / "o.jsonl", extra_env=env) as stack:
+        ticket = make_ticket()
+        put(stack, ticket)
+        stack.wait_idle(timeout=120)
+
+        stored = item(stack, ticket.ticketId)
+        assert stored["status"] == "FAILED"
+        assert stored["error"] == "InvalidModelOutputError"
+        assert "response_text" not in stored and "priority" not in stored
+        assert archive_keys(stack, ticket.ticketId) == []
+        [execution] = executions(stack, ticket.ticketId)
+        assert execution["status"] == "FAILED"
+        [sent] = [n for n in notifications(stack) if n["MessageAttributes"]["ticket_id"]["Value"] == ticket.ticketId]
+        failed = TicketFailedMessage.model_validate_json(sent["Message"])
+        assert failed.error == "InvalidModelOutputError" and failed.cause
