@@ -40,7 +40,11 @@ def make_ticket(
             subject=subject,
             description=description,
             customer=Customer(
-                first_name="Ana", last_name="Silva", full_name="Ana Silva", email="ana@example.com", company="Acme"
+                first_name="Ana",
+                last_name="Silva",
+                full_name="Ana Silva",
+                email="ana@example.com",
+                company="Acme",
             ),
             product=product,
             issue_type=issue_type,

@@ -4,6 +4,8 @@ Per shard, in order: read up to `batch_size` records, invoke the function with a
 - success: move on;
 - partial batch failure (`batchItemFailures`): retry from the first failed sequence number;
 - function error: bisect the batch and retry each half (when `bisect_on_error`) down to single records;
+- records the mapping's filter does not match (data not a JSON object with eventName TicketSubmitted)
+  are dropped before the function runs, exactly as Lambda's event filtering does on AWS;
 - a record that keeps failing past `max_retries` (or older than `max_record_age_s`) is sent, as batch
   metadata like AWS's on-failure destination, to the DLQ, and the shard moves on: it never blocks.
 """
@@ -20,6 +22,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from pipeline.models import EVENT_NAME
+
 log = logging.getLogger("tms.local.poller")
 
 InvokeFn = Callable[[dict[str, Any]], tuple[dict[str, Any] | None, bool]]  # (response, function_error)
@@ -33,6 +37,9 @@ class MappingConfig:
     max_record_age_s: float = 3600.0
     poll_interval_s: float = 0.1
     retry_delay_s: float = 0.2
+    # The mapping's filter (CDK: {"data": {"eventName": [...]}}): records whose data is not a JSON object
+    # with one of these event names are dropped before the function runs, as Lambda does. None: no filter.
+    filter_event_names: tuple[str, ...] | None = (EVENT_NAME,)
 
 
 @dataclass
@@ -44,6 +51,7 @@ class PollerStats:
     retries: int = 0
     bisections: int = 0
     sent_to_dlq: int = 0
+    filtered: int = 0
 
 
 @dataclass
@@ -110,9 +118,29 @@ class KinesisPoller:
                 continue
             self.stats.batches += 1
             self.stats.records += len(records)
-            self._deliver(shard_id, records, attempt=0)
+            records = self._filter(shard_id, records)
+            if records:
+                self._deliver(shard_id, records, attempt=0)
             with self._lock:
                 self._busy[shard_id] = False
+
+    def _filter(self, shard_id: str, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Lambda's event filtering: non-matching records count as processed and are not delivered."""
+        names = self.config.filter_event_names
+        if names is None:
+            return records
+        kept = []
+        for r in records:
+            try:
+                body = json.loads(r["Data"])
+            except ValueError:  # not JSON (includes invalid UTF-8): a data filter cannot match it
+                body = None
+            if isinstance(body, dict) and body.get("eventName") in names:
+                kept.append(r)
+            else:
+                self.stats.filtered += 1
+                log.warning("record %s on %s dropped by the mapping filter", r["SequenceNumber"], shard_id)
+        return kept
 
     def _event(self, shard_id: str, records: list[dict[str, Any]]) -> dict[str, Any]:
         return {

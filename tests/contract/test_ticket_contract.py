@@ -32,7 +32,10 @@ THESIS_COLUMNS = [
 ]  # fmt: skip
 
 SENTIMENT = SentimentResult.model_validate(
-    {"Sentiment": "NEGATIVE", "SentimentScore": {"Positive": 0.05, "Negative": 0.8, "Neutral": 0.1, "Mixed": 0.05}}
+    {
+        "Sentiment": "NEGATIVE",
+        "SentimentScore": {"Positive": 0.05, "Negative": 0.8, "Neutral": 0.1, "Mixed": 0.05},
+    }
 )
 
 
@@ -156,3 +159,13 @@ def test_asl_retries_name_our_typed_errors():
     assert {"LlmThrottledError", "LlmUnavailableError"} <= retried
     assert "InvalidModelOutputError" not in retried  # invalid output is never retried into storage
     assert re.search(r"attribute_not_exists\(ticket_id\)", json.dumps(_tasks()["ClaimTicket"]))
+
+
+def test_the_local_poller_and_the_deployed_mapping_filter_and_retry_alike():
+    from infra.components import ingest
+    from pipeline.local.poller import MappingConfig
+    from pipeline.models import EVENT_NAME
+
+    local = MappingConfig()
+    assert local.filter_event_names == (ingest.EVENT_NAME,) == (EVENT_NAME,)
+    assert (local.batch_size, local.max_retries) == (ingest.BATCH_SIZE, ingest.RETRY_ATTEMPTS)

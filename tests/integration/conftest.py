@@ -25,7 +25,9 @@ def put(stack: LocalStack, *payloads: bytes | TicketSubmitted) -> None:
 
 
 def item(stack: LocalStack, ticket_id: str) -> dict[str, Any] | None:
-    raw = stack.client("dynamodb").get_item(TableName=stack.info.table_name, Key={"ticket_id": {"S": ticket_id}})
+    raw = stack.client("dynamodb").get_item(
+        TableName=stack.info.table_name, Key={"ticket_id": {"S": ticket_id}}
+    )
     return {k: _des.deserialize(v) for k, v in raw["Item"].items()} if "Item" in raw else None
 
 

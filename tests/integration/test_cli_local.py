@@ -25,18 +25,31 @@ def _env(tmp_path: Path) -> dict[str, str]:
 
 
 def test_local_up_prints_a_stack_a_plain_boto3_client_can_use_and_stops_on_sigterm(tmp_path: Path):
-    proc = subprocess.Popen([*TMS, "local", "up"], env=_env(tmp_path), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [*TMS, "local", "up"], env=_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     try:
         info = json.loads(proc.stdout.readline())
-        assert {"endpoint_url", "region", "stream_name", "table_name", "bucket_name", "topic_arn", "dlq_url",
-                "state_machine_arn"} <= set(info)
+        assert {
+            "endpoint_url",
+            "region",
+            "stream_name",
+            "table_name",
+            "bucket_name",
+            "topic_arn",
+            "dlq_url",
+            "state_machine_arn",
+        } <= set(info)
         assert info["endpoint_url"].startswith("http://127.0.0.1:")
-        session = boto3.session.Session(aws_access_key_id="x", aws_secret_access_key="x", region_name=info["region"])
+        session = boto3.session.Session(
+            aws_access_key_id="x", aws_secret_access_key="x", region_name=info["region"]
+        )
         kinesis = session.client("kinesis", endpoint_url=info["endpoint_url"])
         sfn = session.client("stepfunctions", endpoint_url=info["endpoint_url"])
         ticket = make_ticket()
-        kinesis.put_record(StreamName=info["stream_name"], Data=ticket.to_record_bytes(), PartitionKey=ticket.ticketId)
+        kinesis.put_record(
+            StreamName=info["stream_name"], Data=ticket.to_record_bytes(), PartitionKey=ticket.ticketId
+        )
         waiter_deadline = 120
         import time
 
@@ -55,19 +68,36 @@ def test_local_up_prints_a_stack_a_plain_boto3_client_can_use_and_stops_on_sigte
         assert (tmp_path / "state" / "local-stack.json").exists()
     finally:
         proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=30)
+        _out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     assert not (tmp_path / "state" / "local-stack.json").exists()
 
 
 def test_demo_json_prints_exactly_one_reconciled_json_object(tmp_path: Path):
-    done = subprocess.run([*TMS, "demo", "--tickets", "12", "--seed", "5", "--redeliver", "0.25", "--json"],
-                          env=_env(tmp_path), capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [*TMS, "demo", "--tickets", "12", "--seed", "5", "--redeliver", "0.25", "--json"],
+        env=_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     report = json.loads(done.stdout)  # the whole of stdout is one JSON object
-    for key in ("submitted", "processed", "failed", "duplicates_skipped", "dynamodb_items", "s3_objects",
-                "notifications", "dlq_messages", "priorities", "sentiments", "latency_ms", "throughput_tps",
-                "elapsed_s"):
+    for key in (
+        "submitted",
+        "processed",
+        "failed",
+        "duplicates_skipped",
+        "dynamodb_items",
+        "s3_objects",
+        "notifications",
+        "dlq_messages",
+        "priorities",
+        "sentiments",
+        "latency_ms",
+        "throughput_tps",
+        "elapsed_s",
+    ):
         assert key in report, key
     assert report["submitted"] == report["processed"] == report["dynamodb_items"] == 12
     assert report["s3_objects"] == report["notifications"] == 12
@@ -78,5 +108,7 @@ def test_demo_json_prints_exactly_one_reconciled_json_object(tmp_path: Path):
 
 
 def test_demo_rejects_a_nonsense_ticket_count_with_a_clear_message(tmp_path: Path):
-    done = subprocess.run([*TMS, "demo", "--tickets", "0"], env=_env(tmp_path), capture_output=True, text=True)
+    done = subprocess.run(
+        [*TMS, "demo", "--tickets", "0"], env=_env(tmp_path), capture_output=True, text=True
+    )
     assert done.returncode == 2 and "must be at least 1" in done.stderr

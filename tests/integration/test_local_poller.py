@@ -46,7 +46,7 @@ class RecordingTrigger:
 
 @pytest.fixture
 def stack_and_trigger(tmp_path: Path) -> Iterator[tuple[LocalStack, RecordingTrigger]]:
-    mapping = MappingConfig(batch_size=10, max_retries=2, retry_delay_s=0.01)
+    mapping = MappingConfig(batch_size=10, max_retries=2, retry_delay_s=0.01, filter_event_names=None)
     with LocalStack.start(outbox=tmp_path / "o.jsonl", mapping=mapping) as stack:
         trigger = RecordingTrigger()
         stack.lambdas.register(names.FN_TRIGGER, trigger)
@@ -55,7 +55,8 @@ def stack_and_trigger(tmp_path: Path) -> Iterator[tuple[LocalStack, RecordingTri
 
 def _put_one_shard(stack: LocalStack, payloads: list[bytes]) -> None:
     stack.client("kinesis").put_records(
-        StreamName=stack.info.stream_name, Records=[{"Data": p, "PartitionKey": "same-shard"} for p in payloads]
+        StreamName=stack.info.stream_name,
+        Records=[{"Data": p, "PartitionKey": "same-shard"} for p in payloads],
     )
 
 

@@ -25,7 +25,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
 
 
 def test_a_ticket_is_triaged_stored_archived_and_announced_once(stack: LocalStack):
-    ticket = make_ticket(description="Production is down and we are losing orders every minute. This is unacceptable.")
+    ticket = make_ticket(
+        description="Production is down and we are losing orders every minute. This is unacceptable."
+    )
     put(stack, ticket)
     stack.wait_idle(timeout=120)
 
@@ -36,9 +38,13 @@ def test_a_ticket_is_triaged_stored_archived_and_announced_once(stack: LocalStac
     assert archive_keys(stack, ticket.ticketId) == [
         f"tickets/submitted_date={ticket.submittedAt:%Y-%m-%d}/{ticket.ticketId}.json"
     ]
-    body = stack.client("s3").get_object(Bucket=stack.info.bucket_name, Key=archive_keys(stack, ticket.ticketId)[0])
+    body = stack.client("s3").get_object(
+        Bucket=stack.info.bucket_name, Key=archive_keys(stack, ticket.ticketId)[0]
+    )
     assert json.loads(body["Body"].read())["ticket_id"] == ticket.ticketId
-    sent = [n for n in notifications(stack) if n["MessageAttributes"]["ticket_id"]["Value"] == ticket.ticketId]
+    sent = [
+        n for n in notifications(stack) if n["MessageAttributes"]["ticket_id"]["Value"] == ticket.ticketId
+    ]
     assert len(sent) == 1
     assert {"priority", "sentiment", "event_type"} <= set(sent[0]["MessageAttributes"])
     assert TicketTriagedMessage.model_validate_json(sent[0]["Message"]).record.ticket_id == ticket.ticketId
@@ -55,7 +61,9 @@ def test_redelivered_record_gives_one_ticket_one_execution_one_notification(stac
     assert len(executions(stack, ticket.ticketId)) == 1
     assert item(stack, ticket.ticketId)["status"] == "TRIAGED"
     assert len(archive_keys(stack, ticket.ticketId)) == 1
-    sent = [n for n in notifications(stack) if n["MessageAttributes"]["ticket_id"]["Value"] == ticket.ticketId]
+    sent = [
+        n for n in notifications(stack) if n["MessageAttributes"]["ticket_id"]["Value"] == ticket.ticketId
+    ]
     assert len(sent) == 1
 
 
@@ -69,6 +77,15 @@ def test_malformed_record_goes_to_the_dlq_and_the_rest_of_its_batch_is_processed
     letters = drain(stack, stack.info.dlq_url)
     assert len(letters) == 1
     assert "ticketId" in letters[0]["reason"] and letters[0]["stage"] == "intake"
+
+
+def test_records_the_mapping_filter_rejects_are_dropped_before_the_trigger_as_on_aws(stack: LocalStack):
+    drain(stack, stack.info.dlq_url)
+    before = stack.poller.stats.filtered
+    put(stack, b"not json at all", b'{"eventName": "TicketClosed"}', b"\xff\xfe", make_ticket())
+    stack.wait_idle(timeout=60)
+    assert stack.poller.stats.filtered - before == 3
+    assert drain(stack, stack.info.dlq_url) == []
 
 
 def test_over_long_description_is_rejected_at_intake_with_the_field_named(stack: LocalStack):
@@ -108,6 +125,8 @@ def test_invalid_llm_output_is_never_stored_and_the_ticket_fails_with_the_reason
         assert archive_keys(stack, ticket.ticketId) == []
         [execution] = executions(stack, ticket.ticketId)
         assert execution["status"] == "FAILED"
-        [sent] = [n for n in notifications(stack) if n["MessageAttributes"]["ticket_id"]["Value"] == ticket.ticketId]
+        [sent] = [
+            n for n in notifications(stack) if n["MessageAttributes"]["ticket_id"]["Value"] == ticket.ticketId
+        ]
         failed = TicketFailedMessage.model_validate_json(sent["Message"])
         assert failed.error == "InvalidModelOutputError" and failed.cause

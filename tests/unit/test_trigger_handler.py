@@ -42,7 +42,11 @@ def _event(payloads: list[bytes]) -> dict[str, Any]:
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
-    for k, v in {"AWS_ACCESS_KEY_ID": "t", "AWS_SECRET_ACCESS_KEY": "t", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+    for k, v in {
+        "AWS_ACCESS_KEY_ID": "t",
+        "AWS_SECRET_ACCESS_KEY": "t",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
         monkeypatch.setenv(k, v)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     with mock_aws():
@@ -105,7 +109,9 @@ def test_a_start_failure_is_reported_as_a_batch_item_failure_for_retry(aws: dict
 
     def flaky(self: StepFunctionsStarter, name: str, payload: dict[str, Any]) -> bool:
         if name == second.ticketId:
-            raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "StartExecution")
+            raise ClientError(
+                {"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "StartExecution"
+            )
         return True
 
     monkeypatch.setattr(StepFunctionsStarter, "start", flaky)
