@@ -51,4 +51,4 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             name=f"Records{outcome.capitalize()}", unit="Count", value=outcomes.get(outcome.value, 0)
         )
     metrics.add_metric(name="RecordsFailed", unit="Count", value=len(processor.fail_messages))
-    return processor.response()
+    return dict(processor.response())

@@ -131,7 +131,7 @@ def _count_outbox(path: str, ticket_ids: set[str]) -> int:
         lines = open(path, encoding="utf-8").read().splitlines()  # noqa: SIM115 - small file, read once
     except OSError:
         return 0
-    posts = set()
+    posts: set[str] = set()
     for line in lines:
         try:
             payload = json.loads(line)

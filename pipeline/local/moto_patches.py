@@ -281,7 +281,7 @@ def _patch_executor_clients() -> None:
         with lock:
             client = cache.get(key)
             if client is None:
-                client = session.client(
+                client = session.client(  # type: ignore[call-overload]
                     service,
                     region_name=region,
                     aws_access_key_id="ak",
