@@ -318,6 +318,58 @@ def alarm_message(
     return payload
 
 
+GLUE_MARKER = {
+    "SUCCEEDED": ":white_check_mark:",
+    "FAILED": ":rotating_light:",
+    "TIMEOUT": ":hourglass:",
+    "STOPPED": ":octagonal_sign:",
+}
+GENERIC_ALERT_BODY_MAX = 2500  # leaves room for the fences inside one section (3,000)
+
+
+def glue_job_message(
+    channel: str,
+    *,
+    job_name: str,
+    state: str,
+    message: str,
+    run_id: str,
+    at: str,
+    thread_ts: str | None = None,
+) -> dict[str, Any]:
+    """A Glue job state change: a failure opens the job's thread, later runs reply in it."""
+    marker = GLUE_MARKER.get(state, ":bell:")
+    if state == "SUCCEEDED":
+        headline = f"{marker} Glue job *{escape(job_name)}* recovered: the last run SUCCEEDED"
+    else:
+        headline = f"{marker} Glue job *{escape(job_name)}* {escape(state)}"
+    blocks: list[Block] = [SectionBlock(text=_md(headline))]
+    if message:
+        blocks.append(SectionBlock(text=_md(escape(message))))
+    context = " · ".join(part for part in (f"run `{escape(run_id)}`" if run_id else "", escape(at)) if part)
+    if context:
+        blocks.append(ContextBlock(elements=[_md(context)]))
+    payload: dict[str, Any] = {
+        "channel": channel,
+        "text": clip(headline, SECTION_MAX),
+        "blocks": _dump(blocks),
+    }
+    if thread_ts:
+        payload["thread_ts"] = thread_ts
+    return payload
+
+
+def generic_alert_message(channel: str, *, subject: str, message: str) -> dict[str, Any]:
+    """An alarms-topic message of a shape we do not know, shown as it came (clipped)."""
+    headline = ":bell: *Alert*" + (f": {escape(subject)}" if subject else " (unrecognised message)")
+    # A fence inside the message would end the code block early: break it with a zero-width space.
+    body = clip(escape(message).replace("```", "`\u200b``"), GENERIC_ALERT_BODY_MAX)
+    blocks: list[Block] = [SectionBlock(text=_md(headline))]
+    if body.strip():
+        blocks.append(SectionBlock(text=_md(f"```{body}```")))
+    return {"channel": channel, "text": clip(headline, SECTION_MAX), "blocks": _dump(blocks)}
+
+
 # --- ephemeral answers to /ticket -------------------------------------------------------------------------
 
 

@@ -110,6 +110,7 @@ class TmsStack(Stack):
             "Monitoring",
             project_name=project,
             alarms_topic=self.notifications.alarms_topic,
+            ops_topic=self.notifications.ops_topic,
             state_machine=self.workflow.state_machine,
             functions={
                 names.FN_TRIGGER: self.ingest.trigger.function,
@@ -131,6 +132,7 @@ class TmsStack(Stack):
             ("BucketName", self.storage.bucket.bucket_name, "S3 archive bucket"),
             ("TicketsTopicArn", self.notifications.tickets_topic.topic_arn, "SNS tickets topic"),
             ("AlarmsTopicArn", self.notifications.alarms_topic.topic_arn, "SNS alarms topic"),
+            ("OpsTopicArn", self.notifications.ops_topic.topic_arn, "SNS ops topic (email only)"),
             ("DlqUrl", self.ingest.dlq.queue_url, "Trigger dead-letter queue"),
             ("StateMachineArn", self.workflow.state_machine.state_machine_arn, "Ticket workflow"),
             ("SlackRequestUrl", self.slack.function_url.url, "Request URL for the Slack app manifest"),

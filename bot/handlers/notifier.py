@@ -59,7 +59,7 @@ def handler(event: SNSEvent, context: LambdaContext) -> dict[str, Any]:
         sns = record.sns
         attrs = sns.raw_event.get("MessageAttributes") or {}
         event_type = (attrs.get(names.ATTR_EVENT_TYPE) or {}).get("Value", "")
-        n = Notification(sns.message_id, sns.topic_arn, sns.message, event_type)
+        n = Notification(sns.message_id, sns.topic_arn, sns.message, event_type, sns.subject or "")
         outcome = parse_or_skip(n, notifier())
         outcomes.append({"kind": outcome.kind, "key": outcome.key, "posted": bool(outcome.posted)})
     return {"outcomes": outcomes}

@@ -99,7 +99,9 @@ def _create_inline(ack: Ack, command: dict[str, Any], cmd: intake.Inline, client
 def _status(ack: Ack, ticket_id: str, client: WebClient, clients: Any) -> None:
     if not is_ticket_id(ticket_id):
         ack(
-            **blocks.error_message(f"`{ticket_id or '(none)'}` is not a ticket id (TKT-YYYYMMDD-XXXXXXXXXX).")
+            **blocks.error_message(
+                f"`{blocks.escape(ticket_id) or '(none)'}` is not a ticket id (TKT-YYYYMMDD-XXXXXXXXXX)."
+            )
         )
         return
     try:

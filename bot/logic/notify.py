@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot import blocks
 from bot.adapters.slack import Posted, Poster
@@ -21,6 +21,10 @@ from infra import names
 from pipeline.models import TicketFailedMessage, TicketTriagedMessage
 
 ALARM_KEY_PREFIX = "ALARM#"
+GLUE_KEY_PREFIX = "GLUE#"
+ALERT_KEY_PREFIX = "ALERT#"
+GLUE_STATE_CHANGE = "Glue Job State Change"
+GLUE_SUCCEEDED = "SUCCEEDED"
 
 
 class AlarmNotification(BaseModel):
@@ -35,6 +39,28 @@ class AlarmNotification(BaseModel):
     StateChangeTime: str = ""
 
 
+class GlueJobDetail(BaseModel):
+    """The `detail` of an EventBridge "Glue Job State Change" event."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    jobName: str = Field(min_length=1)
+    state: str = Field(min_length=1)
+    jobRunId: str = ""
+    message: str = ""
+
+
+class GlueJobEvent(BaseModel):
+    """The raw EventBridge event an EventBridge rule publishes to SNS (no CloudWatch alarm wrapper)."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    id: str = ""
+    detail_type: str = Field(alias="detail-type")
+    time: str = ""
+    detail: GlueJobDetail
+
+
 @dataclass(frozen=True)
 class Notification:
     """One SNS message as the notifier needs it."""
@@ -43,6 +69,7 @@ class Notification:
     topic_arn: str
     message: str
     event_type: str = ""
+    subject: str = ""
 
 
 @dataclass(frozen=True)
@@ -55,7 +82,7 @@ class Outcome:
 
 
 class Notifier:
-    """Posts ticket triage, failures and alarm changes to Slack, threading later events."""
+    """Posts ticket triage, failures, alarm changes and Glue runs to Slack, threading later events."""
 
     def __init__(
         self,
@@ -74,9 +101,13 @@ class Notifier:
 
     def handle(self, n: Notification) -> Outcome:
         """Route one SNS message by topic and event type."""
+        if self._alarms_topic_arn and n.topic_arn == self._alarms_topic_arn:
+            return self.alert(n)
         body = json.loads(n.message)
-        if (self._alarms_topic_arn and n.topic_arn == self._alarms_topic_arn) or "AlarmName" in body:
-            return self.alarm(AlarmNotification.model_validate(body), n.message_id)
+        if not isinstance(body, dict):
+            raise ValueError(f"SNS message is a JSON {type(body).__name__}, not an object")
+        if "AlarmName" in body or body.get("detail-type") == GLUE_STATE_CHANGE:
+            return self.alert(n)
         event_type = body.get("event_type") or n.event_type
         if event_type == names.EVENT_TICKET_TRIAGED:
             return self.triaged(TicketTriagedMessage.model_validate(body))
@@ -84,6 +115,29 @@ class Notifier:
             return self.failed(TicketFailedMessage.model_validate(body), n.message_id)
         logger.warning("ignoring SNS message of unknown type", extra={"event_type": event_type})
         return Outcome("ignored", n.message_id, None)
+
+    def alert(self, n: Notification) -> Outcome:
+        """A message of the alarms topic: a CloudWatch alarm, a Glue job state change, or anything else.
+
+        Whatever publishes to the alarms topic is someone asking for attention, so a shape we do not know
+        is posted as it is rather than dropped (an operator may add a rule we have never seen).
+        """
+        try:
+            body = json.loads(n.message)
+        except ValueError:
+            return self.generic(n)
+        if isinstance(body, dict) and "AlarmName" in body:
+            try:
+                return self.alarm(AlarmNotification.model_validate(body), n.message_id)
+            except ValidationError:
+                return self.generic(n)
+        if isinstance(body, dict) and body.get("detail-type") == GLUE_STATE_CHANGE:
+            try:
+                event = GlueJobEvent.model_validate(body)
+            except ValidationError:
+                return self.generic(n)
+            return self.glue_job(event, n.message_id)
+        return self.generic(n)
 
     def _post_once(self, key: str, event_key: str, payload: dict[str, Any]) -> Posted | None:
         if not self._store.claim_post(key, event_key):
@@ -143,6 +197,43 @@ class Notifier:
                 fields |= {"slack_channel": posted.channel, "slack_ts": posted.ts}
             self._store.set_fields(key, fields)
         return Outcome("alarm", key, posted)
+
+    def glue_job(self, event: GlueJobEvent, message_id: str) -> Outcome:
+        """A failed run opens the job's alert thread (or replies in the open one); SUCCEEDED closes it."""
+        detail = event.detail
+        key = GLUE_KEY_PREFIX + detail.jobName
+        item = self._store.get(key) or {}
+        thread_ts = item.get("slack_ts")
+        incident_open = bool(thread_ts) and item.get("alarm_state") not in (None, GLUE_SUCCEEDED)
+        succeeded = detail.state == GLUE_SUCCEEDED
+        if succeeded and not incident_open:
+            # Every scheduled run that works reaches us too; only a recovery is news.
+            return Outcome("glue", key, None)
+        channel = item.get("slack_channel", self._alerts_channel) if incident_open else self._alerts_channel
+        payload = blocks.glue_job_message(
+            channel,
+            job_name=detail.jobName,
+            state=detail.state,
+            message=detail.message,
+            run_id=detail.jobRunId,
+            at=event.time,
+            thread_ts=thread_ts if incident_open else None,
+        )
+        # EventBridge may deliver one event twice (two SNS messages): its id is the better dedup key.
+        posted = self._post_once(key, event.id or message_id, payload)
+        if posted:
+            fields: dict[str, Any] = {"alarm_state": detail.state}
+            if not incident_open:
+                fields |= {"slack_channel": posted.channel, "slack_ts": posted.ts}
+            self._store.set_fields(key, fields)
+        return Outcome("glue", key, posted)
+
+    def generic(self, n: Notification) -> Outcome:
+        """A message of the alarms topic we cannot read: posted as it is, once per SNS message."""
+        logger.warning("unknown alert shape posted as is", extra={"message_id": n.message_id})
+        key = ALERT_KEY_PREFIX + n.message_id
+        payload = blocks.generic_alert_message(self._alerts_channel, subject=n.subject, message=n.message)
+        return Outcome("alert", key, self._post_once(key, n.message_id, payload))
 
 
 def parse_or_skip(n: Notification, notifier: Notifier) -> Outcome:

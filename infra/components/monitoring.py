@@ -16,9 +16,13 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from infra import names
+
 PERIOD = Duration.minutes(5)
 ITERATOR_AGE_THRESHOLD_MS = 5 * 60 * 1000
-GLUE_FAILED_STATES = ["FAILED", "TIMEOUT", "ERROR"]
+GLUE_FAILED_STATES = ["FAILED", "TIMEOUT", "STOPPED", "ERROR"]
+# SUCCEEDED too: the notifier closes a job's alert thread with it ("recovered") and ignores routine successes.
+GLUE_REPORTED_STATES = [*GLUE_FAILED_STATES, "SUCCEEDED"]
 
 
 def _title(key: str) -> str:
@@ -26,7 +30,11 @@ def _title(key: str) -> str:
 
 
 class Monitoring(Construct):
-    """One alarm per failure signal, each with ALARM and OK actions on the alarms topic."""
+    """One alarm per failure signal, each with ALARM and OK actions on the alarms topic.
+
+    Except the notifier's errors alarm: the notifier reads the alarms topic, so when Slack is down it would
+    be asked to report its own failure through Slack. That alarm goes to `ops_topic` (email only) instead.
+    """
 
     def __init__(
         self,
@@ -35,6 +43,7 @@ class Monitoring(Construct):
         *,
         project_name: str,
         alarms_topic: sns.ITopic,
+        ops_topic: sns.ITopic | None = None,
         state_machine: sfn.StateMachine,
         functions: Mapping[str, lambda_.IFunction],
         stream: kinesis.Stream,
@@ -43,6 +52,8 @@ class Monitoring(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self._topic = alarms_topic
+        # None keeps every alarm on the alarms topic (the notifier-errors loop included): pass the ops topic.
+        self._ops_topic = ops_topic or alarms_topic
         self._prefix = project_name
         self.alarms: dict[str, cw.Alarm] = {}
 
@@ -60,6 +71,7 @@ class Monitoring(Construct):
                 function.metric_errors(period=PERIOD, statistic="Sum"),
                 threshold=1,
                 description=f"Lambda {fn_key}: invocation errors",
+                topic=self._ops_topic if fn_key == names.FN_NOTIFIER else None,
             )
             self._alarm(
                 f"{name}Throttles",
@@ -85,11 +97,11 @@ class Monitoring(Construct):
         self.glue_failure_rule = events.Rule(
             self,
             "GlueJobFailed",
-            description=f"{glue_job_name} failed, timed out or errored",
+            description=f"{glue_job_name} failed, timed out, was stopped, or succeeded (closes an incident)",
             event_pattern=events.EventPattern(
                 source=["aws.glue"],
                 detail_type=["Glue Job State Change"],
-                detail={"jobName": [glue_job_name], "state": GLUE_FAILED_STATES},
+                detail={"jobName": [glue_job_name], "state": GLUE_REPORTED_STATES},
             ),
             targets=[targets.SnsTopic(alarms_topic)],
         )
@@ -151,7 +163,15 @@ class Monitoring(Construct):
             cw.AlarmStatusWidget(title="Alarms", alarms=list(self.alarms.values()), width=18),
         )
 
-    def _alarm(self, key: str, metric: cw.IMetric, *, threshold: float, description: str) -> cw.Alarm:
+    def _alarm(
+        self,
+        key: str,
+        metric: cw.IMetric,
+        *,
+        threshold: float,
+        description: str,
+        topic: sns.ITopic | None = None,
+    ) -> cw.Alarm:
         alarm = cw.Alarm(
             self,
             key,
@@ -163,7 +183,7 @@ class Monitoring(Construct):
             comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
         )
-        action = cw_actions.SnsAction(self._topic)
+        action = cw_actions.SnsAction(topic or self._topic)
         alarm.add_alarm_action(action)
         # The notifier threads ALARM -> OK under one Slack post.
         alarm.add_ok_action(action)

@@ -1,4 +1,9 @@
-"""Notifications: the encrypted tickets and alarms topics and the email subscriptions filtered by priority."""
+"""Notifications: the encrypted tickets, alarms and ops topics and the email subscriptions.
+
+The ops topic exists to break a loop: the notifier consumes the alarms topic, so an alarm about the notifier
+itself (Slack down, bad token) must not go there, or the notifier would be asked to report its own failure
+through the path that is failing. Only email subscribers read the ops topic.
+"""
 
 from __future__ import annotations
 
@@ -15,11 +20,12 @@ from constructs import Construct
 from infra import names
 
 # Services that publish to the alarms topic and so need its key and its topic policy.
-ALARM_PUBLISHERS = ("cloudwatch.amazonaws.com", "events.amazonaws.com")
+CLOUDWATCH = "cloudwatch.amazonaws.com"
+ALARM_PUBLISHERS = (CLOUDWATCH, "events.amazonaws.com")
 
 
 class Notifications(Construct):
-    """Tickets topic (triaged/failed tickets) and alarms topic (CloudWatch alarms, Glue failures)."""
+    """Tickets topic (triaged/failed tickets), alarms topic (CloudWatch alarms, Glue runs), ops topic (email only)."""
 
     def __init__(
         self,
@@ -45,7 +51,7 @@ class Notifications(Construct):
         self.alarms_key = kms.Key(
             self,
             "AlarmsKey",
-            description="tms: alarms topic",
+            description="tms: alarms and ops topics",
             enable_key_rotation=True,
             removal_policy=RemovalPolicy.DESTROY,
         )
@@ -54,6 +60,14 @@ class Notifications(Construct):
             "Alarms",
             topic_name=f"{project_name}-alarms",
             display_name="tms alarms",
+            master_key=self.alarms_key,
+            enforce_ssl=True,
+        )
+        self.ops_topic = sns.Topic(
+            self,
+            "Ops",
+            topic_name=f"{project_name}-ops",
+            display_name="tms ops",
             master_key=self.alarms_key,
             enforce_ssl=True,
         )
@@ -67,14 +81,17 @@ class Notifications(Construct):
                     conditions={"StringEquals": {"aws:SourceAccount": account}},
                 )
             )
-            self.alarms_topic.add_to_resource_policy(
-                iam.PolicyStatement(
-                    actions=["sns:Publish"],
-                    principals=[principal],
-                    resources=[self.alarms_topic.topic_arn],
-                    conditions={"StringEquals": {"aws:SourceAccount": account}},
+            # Only CloudWatch publishes to ops (one alarm); EventBridge's Glue rule targets the alarms topic.
+            topics = [self.alarms_topic] + ([self.ops_topic] if service == CLOUDWATCH else [])
+            for topic in topics:
+                topic.add_to_resource_policy(
+                    iam.PolicyStatement(
+                        actions=["sns:Publish"],
+                        principals=[principal],
+                        resources=[topic.topic_arn],
+                        conditions={"StringEquals": {"aws:SourceAccount": account}},
+                    )
                 )
-            )
         self.email_filter = {
             names.ATTR_PRIORITY: sns.SubscriptionFilter.string_filter(allowlist=list(email_priorities))
         }
@@ -83,8 +100,12 @@ class Notifications(Construct):
         ]
         for subscription in self.email_subscriptions:
             self.tickets_topic.add_subscription(subscription)
+        # Unfiltered: alarm notifications carry no priority attribute, a priority filter would drop them all.
+        self.ops_email_subscriptions = [subs.EmailSubscription(email) for email in emails]
+        for subscription in self.ops_email_subscriptions:
+            self.ops_topic.add_subscription(subscription)
 
     def subscribe_to_all(self, function: lambda_.IFunction) -> None:
-        """Subscribe a Lambda (the Slack notifier) to both topics, unfiltered."""
+        """Subscribe a Lambda (the Slack notifier) to the tickets and alarms topics, unfiltered (never to ops)."""
         self.tickets_topic.add_subscription(subs.LambdaSubscription(function))
         self.alarms_topic.add_subscription(subs.LambdaSubscription(function))

@@ -273,11 +273,12 @@ def _patch_executor_clients() -> None:
     from moto.settings import moto_server_port
 
     session = boto3.session.Session()
-    cache: dict[tuple[str, str], Any] = {}
+    cache: dict[tuple[str, str, str], Any] = {}
     lock = threading.Lock()
 
     def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
-        key = (region, service)
+        port = moto_server_port()  # a later stack in this process listens elsewhere
+        key = (region, service, port)
         with lock:
             client = cache.get(key)
             if client is None:
@@ -286,7 +287,7 @@ def _patch_executor_clients() -> None:
                     region_name=region,
                     aws_access_key_id="ak",
                     aws_secret_access_key="sk",  # noqa: S106 - moto's endpoint ignores credentials
-                    endpoint_url=f"http://127.0.0.1:{moto_server_port()}",
+                    endpoint_url=f"http://127.0.0.1:{port}",
                     config=Config(
                         parameter_validation=False,
                         retries={"max_attempts": 0, "total_max_attempts": 1},

@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import socket
+import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -84,7 +85,6 @@ class LocalStack:
     ) -> LocalStack:
         from moto.server import ThreadedMotoServer
 
-        from pipeline.adapters.llm import reply_model
         from pipeline.local import moto_patches
         from pipeline.local.faults import active_plan
         from pipeline.local.provision import provision
@@ -115,9 +115,7 @@ class LocalStack:
         for k, v in extra_env.items():
             setenv(k, v)
 
-        # Settings cached per process are re-read for this stack's configuration (faults, LLM choice).
-        active_plan.cache_clear()
-        reply_model.cache_clear()
+        _cold_start()  # a new stack means new function instances: nothing cached from an earlier one
         faults = active_plan()  # validated before anything starts: bad TMS_FAULTS fails fast
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
         server.start()
@@ -184,16 +182,12 @@ class LocalStack:
         self.poller.stop()
         self._invoker.stop()
         self._server.stop()
-        from pipeline.adapters.llm import reply_model
-        from pipeline.local.faults import active_plan
-
         for k, v in self._saved_env.items():
             if v is None:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
-        active_plan.cache_clear()
-        reply_model.cache_clear()
+        _cold_start()
 
     # --- helpers --------------------------------------------------------------------------------
     def client(self, service: str) -> Any:
@@ -232,6 +226,17 @@ class LocalStack:
     def async_failures(self) -> list[dict[str, Any]]:
         """Asynchronous invocations (SNS -> Lambda) that failed after Lambda's retries."""
         return list(self._invoker.failed)
+
+
+def _cold_start() -> None:
+    """Forget what our handlers cached per process (clients bound to an endpoint, settings, fault plans),
+    as a fresh Lambda instance would: the next invocation reads this stack's configuration."""
+    for name, module in list(sys.modules.items()):
+        if module is None or not name.startswith(("pipeline.", "bot.")):
+            continue
+        for value in list(vars(module).values()):
+            if callable(getattr(value, "cache_clear", None)) and hasattr(value, "cache_info"):
+                value.cache_clear()
 
 
 def _wait_ready(endpoint: str, timeout: float = 15.0) -> None:

@@ -138,6 +138,7 @@ def test_topics_are_kms_encrypted_and_tls_only(synth: Synth) -> None:
     assert {t["Properties"]["TopicName"] for t in topics.values()} == {
         f"{names.PROJECT}-tickets",
         f"{names.PROJECT}-alarms",
+        f"{names.PROJECT}-ops",
     }
     assert all("KmsMasterKeyId" in t["Properties"] for t in topics.values())
     tls_topics = {
@@ -154,12 +155,13 @@ def test_email_subscriptions_filter_on_priority(synth: Synth) -> None:
         s["Properties"]
         for s in resources(synth.raw, "AWS::SNS::Subscription").values()
         if s["Properties"]["Protocol"] == "email"
+        and s["Properties"]["TopicArn"] == {"Ref": _topic_id(synth, "tickets")}
     ]
     assert sorted(s["Endpoint"] for s in emails) == sorted(TEST_EMAILS)
     assert all(s["FilterPolicy"] == {names.ATTR_PRIORITY: ["HIGH"]} for s in emails)
 
 
-def test_notifier_subscribes_to_both_topics(synth: Synth) -> None:
+def test_notifier_subscribes_to_the_tickets_and_alarms_topics(synth: Synth) -> None:
     notifier_id, _ = function_by_name(synth.raw, names.FN_NOTIFIER)
     subscribed = {
         s["Properties"]["TopicArn"]["Ref"]
@@ -167,7 +169,7 @@ def test_notifier_subscribes_to_both_topics(synth: Synth) -> None:
         if s["Properties"]["Protocol"] == "lambda"
         and s["Properties"]["Endpoint"] == {"Fn::GetAtt": [notifier_id, "Arn"]}
     }
-    assert subscribed == set(resources(synth.raw, "AWS::SNS::Topic"))
+    assert subscribed == {_topic_id(synth, "tickets"), _topic_id(synth, "alarms")}
 
 
 @pytest.mark.parametrize("fn", list(names.HANDLERS))
@@ -394,7 +396,7 @@ def test_glue_failures_reach_the_alarms_topic(synth: Synth) -> None:
                 "detail-type": ["Glue Job State Change"],
                 "detail": {
                     "jobName": [f"{names.PROJECT}-warehouse-load"],
-                    "state": ["FAILED", "TIMEOUT", "ERROR"],
+                    "state": ["FAILED", "TIMEOUT", "STOPPED", "ERROR", "SUCCEEDED"],
                 },
             },
             "Targets": [Match.object_like({"Arn": {"Ref": alarms_topic}})],
@@ -427,7 +429,12 @@ def test_alarms_cover_every_stage_and_notify_the_alarms_topic(synth: Synth) -> N
     }
     assert {name.removeprefix(f"{names.PROJECT}-") for name in alarms} == expected
     topic = {"Ref": _topic_id(synth, "alarms")}
-    assert all(a["AlarmActions"] == [topic] and a["OKActions"] == [topic] for a in alarms.values())
+    notifier_errors = f"{names.PROJECT}-NotifierErrors"  # goes to the ops topic (test_alert_routing.py)
+    assert all(
+        a["AlarmActions"] == [topic] and a["OKActions"] == [topic]
+        for name, a in alarms.items()
+        if name != notifier_errors
+    )
     metrics = {a["MetricName"] for a in alarms.values()}
     assert {
         "GetRecords.IteratorAgeMilliseconds",

@@ -254,3 +254,165 @@ def test_unreadable_message_is_skipped_not_retried(table, tmp_path, monkeypatch,
     outcome = parse_or_skip(Notification("m-1", TICKETS_TOPIC, '{"event_type": "TicketTriaged"}'), notifier)
 
     assert outcome.kind == "skipped" and slack.calls == []
+
+
+# --- the alarms topic: Glue job state changes (raw EventBridge events) and shapes we do not know ----------
+GLUE_JOB = "tms-warehouse-load"
+
+
+def glue_event(state: str, event_id: str, message: str = "") -> str:
+    """A "Glue Job State Change" event as an EventBridge rule publishes it to SNS (no alarm wrapper)."""
+    return json.dumps(
+        {
+            "version": "0",
+            "id": event_id,
+            "detail-type": "Glue Job State Change",
+            "source": "aws.glue",
+            "account": "123456789012",
+            "time": "2025-01-02T10:00:00Z",
+            "region": "us-east-1",
+            "resources": [],
+            "detail": {
+                "jobName": GLUE_JOB,
+                "severity": "INFO" if state == "SUCCEEDED" else "ERROR",
+                "state": state,
+                "jobRunId": f"jr_{event_id}",
+                "message": message,
+            },
+        }
+    )
+
+
+def test_glue_failure_opens_a_job_thread_and_a_later_success_replies_recovered_in_it(notifier, slack, table):
+    notifier.handle(
+        Notification("g-1", ALARMS_TOPIC, glue_event("FAILED", "e-1", "Redshift refused: timeout"))
+    )
+    notifier.handle(Notification("g-2", ALARMS_TOPIC, glue_event("SUCCEEDED", "e-2")))
+
+    failed, recovered = slack.calls_to("chat.postMessage")
+    assert failed.params["channel"] == ALERTS_CHANNEL and "thread_ts" not in failed.params
+    assert GLUE_JOB in failed.params["text"] and "FAILED" in failed.params["text"]
+    assert "Redshift refused: timeout" in json.dumps(failed.params["blocks"])
+    item = DynamoTicketStore("tickets", table).get(f"GLUE#{GLUE_JOB}") or {}
+    assert recovered.params["thread_ts"] == item["slack_ts"] == "1700000000.000100"
+    assert "recovered" in recovered.params["text"]
+
+
+def test_glue_failures_while_the_incident_is_open_continue_its_thread_then_a_new_failure_opens_another(
+    notifier, slack
+):
+    for n, (state, event_id) in enumerate(
+        [("FAILED", "e-1"), ("TIMEOUT", "e-2"), ("STOPPED", "e-3"), ("SUCCEEDED", "e-4"), ("FAILED", "e-5")]
+    ):
+        notifier.handle(Notification(f"g-{n}", ALARMS_TOPIC, glue_event(state, event_id)))
+
+    first, timeout, stopped, recovered, reopened = slack.calls_to("chat.postMessage")
+    assert "thread_ts" not in first.params
+    assert timeout.params["thread_ts"] == stopped.params["thread_ts"] == recovered.params["thread_ts"]
+    assert "TIMEOUT" in timeout.params["text"] and "STOPPED" in stopped.params["text"]
+    assert "thread_ts" not in reopened.params
+
+
+def test_glue_success_without_an_open_incident_posts_nothing(notifier, slack):
+    outcome = notifier.handle(Notification("g-1", ALARMS_TOPIC, glue_event("SUCCEEDED", "e-1")))
+
+    assert outcome.kind == "glue" and outcome.posted is None and slack.calls == []
+
+
+def test_one_glue_event_delivered_as_two_sns_messages_posts_once(notifier, slack):
+    notifier.handle(Notification("g-1", ALARMS_TOPIC, glue_event("FAILED", "e-1")))
+    notifier.handle(Notification("g-2", ALARMS_TOPIC, glue_event("FAILED", "e-1")))
+
+    assert len(slack.calls_to("chat.postMessage")) == 1
+
+
+def test_glue_event_is_recognised_without_the_alarms_topic_arn(table, slack):
+    web = make_web_client("xoxb-t", slack.base_url, sleep=lambda _: None)
+    bare = Notifier(
+        store=DynamoTicketStore("tickets", table),
+        poster=SlackPoster(web, clock=lambda: 0.0, sleep=lambda _: None),
+        channel=TICKET_CHANNEL,
+        alerts_channel=ALERTS_CHANNEL,
+    )
+
+    outcome = bare.handle(Notification("g-1", TICKETS_TOPIC, glue_event("FAILED", "e-1")))
+
+    assert (
+        outcome.kind == "glue" and slack.calls_to("chat.postMessage")[0].params["channel"] == ALERTS_CHANNEL
+    )
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Disk full on the loader host",  # plain text (a human or a script publishing by hand)
+        "",
+        "[1, 2, 3]",
+        '"just a JSON string"',
+        '{"source": "aws.health", "detail-type": "AWS Health Event", "detail": {}}',
+        '{"AlarmName": "tms-x"}',  # an alarm without its state
+        '{"detail-type": "Glue Job State Change", "detail": {"state": "FAILED"}}',  # no job name
+        '{"detail-type": "Glue Job State Change", "detail": "not an object"}',
+        "{not json" + "x" * 10_000 + " ``` <!channel> & ",
+    ],
+    ids=[
+        "text",
+        "empty",
+        "json-list",
+        "json-string",
+        "other-eventbridge",
+        "alarm-without-state",
+        "glue-without-job",
+        "glue-bad-detail",
+        "huge-hostile",
+    ],
+)
+def test_unknown_message_on_the_alarms_topic_is_posted_as_a_generic_alert(notifier, slack, message):
+    from bot.logic.notify import parse_or_skip
+
+    outcome = parse_or_skip(Notification("u-1", ALARMS_TOPIC, message, subject="Ops notice"), notifier)
+    parse_or_skip(Notification("u-1", ALARMS_TOPIC, message, subject="Ops notice"), notifier)  # redelivery
+
+    assert outcome.kind == "alert"
+    (post,) = slack.calls_to("chat.postMessage")
+    assert post.params["channel"] == ALERTS_CHANNEL and "Ops notice" in post.params["text"]
+    blocks_text = json.dumps(post.params["blocks"])
+    assert message[:20].replace('"', "") in blocks_text.replace('\\"', "")
+    assert "<!channel>" not in blocks_text  # user text cannot ping the channel
+    assert all(len(b["text"]["text"]) <= 3000 for b in post.params["blocks"])
+
+
+@pytest.mark.parametrize("message", ["[1, 2]", '"text"', "42", "not json"])
+def test_a_non_object_message_on_the_tickets_topic_is_skipped_not_crashed(notifier, slack, message):
+    from bot.logic.notify import parse_or_skip
+
+    outcome = parse_or_skip(Notification("m-1", TICKETS_TOPIC, message), notifier)
+
+    assert outcome.kind == "skipped" and slack.calls == []
+
+
+def test_handler_posts_glue_failure_and_unknown_alert_to_the_alerts_outbox(table, tmp_path, monkeypatch):
+    from bot.adapters import aws
+    from bot.handlers import notifier as lambda_module
+
+    outbox = tmp_path / "outbox.jsonl"
+    for key, value in {
+        names.ENV_TABLE_NAME: "tickets",
+        names.ENV_SLACK_OUTBOX: str(outbox),
+        names.ENV_ALARMS_TOPIC_ARN: ALARMS_TOPIC,
+    }.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv(names.ENV_SLACK_BOT_TOKEN, raising=False)
+    aws.client.cache_clear()
+    lambda_module.notifier.cache_clear()
+    unknown = sns_event("free text", topic=ALARMS_TOPIC)
+    unknown["Records"][0]["Sns"]["Subject"] = "Heads up"
+
+    result = lambda_module.handler(sns_event(glue_event("FAILED", "e-1"), topic=ALARMS_TOPIC), Ctx())
+    lambda_module.handler(unknown, Ctx())
+    lambda_module.notifier.cache_clear()
+
+    assert result["outcomes"] == [{"kind": "glue", "key": f"GLUE#{GLUE_JOB}", "posted": True}]
+    glue, alert = [json.loads(line) for line in outbox.read_text().splitlines()]
+    assert glue["channel"] == alert["channel"] == "tms-alerts"
+    assert GLUE_JOB in glue["text"] and "Heads up" in alert["text"] and "free text" in json.dumps(alert)
