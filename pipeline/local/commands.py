@@ -134,13 +134,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _etl(report: Any, info: Any, args: argparse.Namespace) -> None:
-    """Load the archive into the warehouse when the analytics package is present."""
+    """Load the archive into the warehouse (the scheduled Glue job's local twin)."""
     if args.no_etl:
         return
-    try:
-        from pipeline.analytics import run_etl, warehouse_counts
-    except ImportError:
-        return
+    from pipeline.analytics import run_etl, warehouse_counts
+
     result = run_etl(info)
     report.extra["etl"] = result.as_dict()
     report.extra.update(warehouse_counts())

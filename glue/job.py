@@ -1,0 +1,154 @@
+"""The Glue 5 job (Spark 3.5, Python 3.11): new archive objects -> validate -> Redshift via staging + MERGE.
+
+Arguments, I/O and bookmarks live here; every DataFrame step is in glue/transforms.py. Ship glue/ as the
+job's --extra-py-files (it needs schema.json next to schema.py). Locally the same transforms run through
+pipeline/analytics/runner.py, which replaces only the I/O (S3 copy, local bookmark, DuckDB/PostgreSQL).
+
+Job arguments: --JOB_NAME --source_path s3://bucket/tickets/ --quarantine_path s3://bucket/quarantine/etl/
+--redshift_connection <Glue connection> --redshift_database <db> --TempDir s3://bucket/glue-temp/
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+from glue import transforms
+from glue.schema import TableSpec, merge_statements, spec
+
+REQUIRED_ARGS = [
+    "JOB_NAME",
+    "source_path",
+    "quarantine_path",
+    "redshift_connection",
+    "redshift_database",
+    "TempDir",
+]
+
+
+def resolve_args(argv: list[str], names: list[str]) -> dict[str, str]:
+    """Glue's getResolvedOptions when awsglue is installed, else the same `--name value` parsing."""
+    try:
+        from awsglue.utils import getResolvedOptions
+    except ImportError:
+        return _parse_args(argv, names)
+    resolved: dict[str, str] = getResolvedOptions(argv, names)
+    return resolved
+
+
+def _parse_args(argv: list[str], names: list[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    it = iter(argv[1:])
+    for token in it:
+        if token.startswith("--"):
+            key, eq, value = token[2:].partition("=")
+            found[key] = value if eq else next(it, "")
+    missing = [n for n in names if n not in found]
+    if missing:
+        raise SystemExit(f"missing job arguments: {', '.join('--' + m for m in missing)}")
+    return {n: found[n] for n in names}
+
+
+def load_new_lines(glue_context: Any, source_path: str) -> Any:
+    """New archive objects since the last successful run (Glue job bookmark), as (value, source) lines."""
+    from pyspark.sql import functions as F
+
+    # CSV with a separator and quote that never occur yields one untouched string per JSON line, so a
+    # malformed record becomes a quarantined row instead of a failed read.
+    frame = glue_context.create_dynamic_frame.from_options(
+        connection_type="s3",
+        connection_options={"paths": [source_path], "recurse": True},
+        format="csv",
+        format_options={
+            "separator": "\u0001",
+            "quoteChar": -1,
+            "withHeader": False,
+            "attachFilename": "source",
+        },
+        transformation_ctx="read_tickets",  # the bookmark key
+    )
+    df = frame.toDF()
+    return df.select(F.col(df.columns[0]).alias(transforms.VALUE), F.col("source").alias(transforms.SOURCE))
+
+
+def save_quarantine(rejected: Any, quarantine_path: str, run_id: str) -> None:
+    """Rejected records (source, reason, raw line) as JSON Lines under quarantine/."""
+    rejected.coalesce(1).write.mode("append").json(f"{quarantine_path.rstrip('/')}/run={run_id}/")
+
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,126}$")
+OPTIONAL_ARGS = ["redshift_schema", "redshift_table"]
+
+
+def _identifier(value: str, what: str) -> str:
+    if not _IDENTIFIER.match(value):
+        raise ValueError(f"--{what} must be a plain SQL identifier, got {value!r}")
+    return value
+
+
+def target_spec(args: dict[str, str]) -> TableSpec:
+    """The configured target (`--redshift_table`, default from schema.json) and its staging table."""
+    base = spec()
+    table = _identifier(args.get("redshift_table") or base.table, "redshift_table")
+    return replace(base, table=table, staging_table=f"{table}_staging")
+
+
+def _preactions(target: str, staging: str, schema: str | None) -> str:
+    # search_path keeps the MERGE text identical to sql/010_merge.sql, with unqualified names.
+    path = f"SET search_path TO {schema}; " if schema else ""
+    return f"{path}CREATE TABLE IF NOT EXISTS {staging} (LIKE {target}); DELETE FROM {staging};"  # noqa: S608
+
+
+def save_to_redshift(glue_context: Any, batch: Any, args: dict[str, str]) -> None:
+    """Load the batch into the staging table and MERGE it, all in the connector's one transaction."""
+    from awsglue.dynamicframe import DynamicFrame
+
+    table = target_spec(args)
+    schema = _identifier(args["redshift_schema"], "redshift_schema") if args.get("redshift_schema") else None
+    glue_context.write_dynamic_frame.from_jdbc_conf(
+        frame=DynamicFrame.fromDF(batch, glue_context, "batch"),
+        catalog_connection=args["redshift_connection"],
+        connection_options={
+            "database": args["redshift_database"],
+            "dbtable": f"{schema}.{table.staging_table}" if schema else table.staging_table,
+            # DELETE, not TRUNCATE: TRUNCATE commits, which would split the load from the MERGE.
+            # Identifiers come from our own schema.json, never from input.
+            "preactions": _preactions(table.table, table.staging_table, schema),
+            "postactions": "; ".join([*merge_statements(table=table), f"DELETE FROM {table.staging_table}"])  # noqa: S608
+            + ";",
+        },
+        redshift_tmp_dir=args["TempDir"],
+        transformation_ctx="write_tickets",
+    )
+
+
+def main(argv: list[str]) -> None:
+    """Glue entry point."""
+    from awsglue.context import GlueContext
+    from awsglue.job import Job
+    from pyspark.context import SparkContext
+
+    optional = [name for name in OPTIONAL_ARGS if f"--{name}" in argv]
+    args = resolve_args(argv, REQUIRED_ARGS + optional)
+    glue_context = GlueContext(SparkContext.getOrCreate())
+    spark = glue_context.spark_session
+    for key, value in transforms.SPARK_CONF.items():
+        spark.conf.set(key, value)
+    job = Job(glue_context)
+    job.init(args["JOB_NAME"], args)
+
+    lines = load_new_lines(glue_context, args["source_path"])
+    validated = transforms.validate(transforms.parse_lines(lines)).cache()
+    run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    save_quarantine(transforms.rejected_rows(validated), args["quarantine_path"], run_id)
+    save_to_redshift(glue_context, transforms.for_staging(validated), args)
+    # Reached only when the load committed: a failed run keeps the bookmark, and the MERGE makes the
+    # re-read harmless.
+    job.commit()
+
+
+if __name__ == "__main__":
+    main(sys.argv)

@@ -1,0 +1,101 @@
+"""The S3 side of the local ETL: list the archive, copy new objects to a local directory (Spark cannot
+read the local endpoint through s3a), and write quarantined records back under `quarantine/`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+
+from infra import names
+from pipeline.analytics.bookmarks import ObjectRef
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+_CONFIG = Config(
+    retries={"max_attempts": 5, "mode": "standard"},
+    connect_timeout=5,
+    read_timeout=60,
+    max_pool_connections=16,
+)
+COPY_THREADS = 8
+# Many tiny files are slow in Spark: pack the copies into a few JSON Lines files.
+RECORDS_PER_FILE = 20_000
+
+
+@cache
+def s3_client(endpoint_url: str | None, region: str) -> S3Client:
+    """A configured S3 client for the stack (built once per endpoint)."""
+    return boto3.client("s3", endpoint_url=endpoint_url, region_name=region, config=_CONFIG)
+
+
+def list_objects(client: S3Client, bucket: str, prefix: str = names.ARCHIVE_PREFIX) -> list[ObjectRef]:
+    """Every archive object under `prefix` (JSON objects only)."""
+    refs: list[ObjectRef] = []
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for obj in page.get("Contents", []):
+            key = obj["Key"]
+            if key.endswith("/"):
+                continue
+            refs.append(ObjectRef(key, obj["ETag"].strip('"'), obj["LastModified"], obj.get("Size", 0)))
+    return refs
+
+
+@dataclass(frozen=True)
+class Staged:
+    """The copied batch: the local files Spark reads and how many records they hold."""
+
+    files: list[Path]
+    records: int
+    sources: list[str]
+
+
+def _lines(body: bytes) -> Iterator[str]:
+    text = body.decode("utf-8", errors="replace")
+    lines = [line for line in text.splitlines() if line.strip()]
+    # An empty object is still a record: it must be quarantined, not silently skipped.
+    yield from lines or [text]
+
+
+def copy_objects(client: S3Client, bucket: str, refs: Iterable[ObjectRef], directory: Path) -> Staged:
+    """Download `refs` and pack them into JSON Lines files of {"source", "value"} records."""
+    directory.mkdir(parents=True, exist_ok=True)
+    refs = list(refs)
+
+    def fetch(ref: ObjectRef) -> tuple[str, bytes]:
+        return ref.key, client.get_object(Bucket=bucket, Key=ref.key)["Body"].read()
+
+    files: list[Path] = []
+    count = 0
+    out: Any = None
+    with ThreadPoolExecutor(max_workers=COPY_THREADS) as pool:
+        for key, body in pool.map(fetch, refs):
+            for line in _lines(body):
+                if out is None or count % RECORDS_PER_FILE == 0:
+                    if out is not None:
+                        out.close()
+                    files.append(directory / f"part-{len(files):05d}.jsonl")
+                    out = files[-1].open("w", encoding="utf-8")
+                out.write(json.dumps({"source": f"s3://{bucket}/{key}", "value": line}) + "\n")
+                count += 1
+    if out is not None:
+        out.close()
+    return Staged(files, count, [f"s3://{bucket}/{r.key}" for r in refs])
+
+
+def write_quarantine(client: S3Client, bucket: str, run_id: str, rejects: list[dict[str, str]]) -> str | None:
+    """Put the batch's rejected records (source, reason, record) as one JSON Lines object; its key."""
+    if not rejects:
+        return None
+    key = f"{names.QUARANTINE_PREFIX}etl/run={run_id}/rejects.jsonl"
+    body = "".join(json.dumps(r) + "\n" for r in rejects).encode("utf-8")
+    client.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/x-ndjson")
+    return key

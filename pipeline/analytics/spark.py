@@ -1,0 +1,36 @@
+"""The local SparkSession: `local[2]`, UTC, quiet (Spark logs to stderr, never to stdout)."""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from typing import Any
+
+SPARK_MASTER_ENV = "TMS_SPARK_MASTER"
+
+
+@cache
+def get_spark() -> Any:
+    """One SparkSession per process, configured like the Glue 5 job (Spark 3.5, UTC)."""
+    # Spark's launcher prints its own banner before log4j is configured; keep it off stdout.
+    os.environ.setdefault("PYSPARK_SUBMIT_ARGS", "--conf spark.ui.showConsoleProgress=false pyspark-shell")
+    from pyspark.sql import SparkSession
+
+    from glue.transforms import SPARK_CONF
+
+    builder = SparkSession.builder
+    for key, value in SPARK_CONF.items():
+        builder = builder.config(key, value)
+    spark = (
+        builder.master(os.environ.get(SPARK_MASTER_ENV, "local[2]"))
+        .appName("tms-etl")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
+        .config("spark.driver.memory", "1g")
+        .config("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
+        .getOrCreate()
+    )
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark

@@ -1,0 +1,240 @@
+"""Local warehouse adapters: DuckDB (a file under the state dir, the default) and PostgreSQL
+(`TMS_WAREHOUSE_URL=postgresql://...`). Both load a batch through a staging table and run the same
+MERGE script as Redshift (sql/010_merge.sql)."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from glue.schema import merge_statements, spec
+from infra import names
+from pipeline.errors import ConfigurationError
+from pipeline.local.stack import state_dir
+
+LOCAL_SQL_DIR = names.SQL_DIR / "local"
+DUCKDB_FILE = "warehouse.duckdb"
+
+
+def split_sql(text: str) -> list[str]:
+    """Statements of a SQL file (comments dropped; statements end with ';' at a line end)."""
+    body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
+    return [s.strip() for s in re.split(r";\s*(?:\n|$)", body) if s.strip()]
+
+
+def local_ddl() -> list[str]:
+    """The local dialect's DDL and views."""
+    return split_sql((LOCAL_SQL_DIR / "001_tickets.sql").read_text()) + split_sql(
+        (LOCAL_SQL_DIR / "020_views.sql").read_text()
+    )
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One load: staged rows as Parquet files, the rejected records and every source object read."""
+
+    parquet_glob: str | None
+    rejects: list[dict[str, str]]
+    sources_file: Path | None
+
+
+class Warehouse(Protocol):
+    """A warehouse the ETL can load and the report can read."""
+
+    url: str
+
+    def ensure_schema(self) -> None: ...
+
+    def load(self, batch: Batch) -> tuple[int, int]:
+        """Stage and merge a batch in one transaction; (rows staged, rows merged)."""
+        ...
+
+    def query(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]: ...
+
+    def close(self) -> None: ...
+
+
+def _counts(wh: Warehouse) -> dict[str, int]:
+    _, rows = wh.query("SELECT (SELECT COUNT(*) FROM tickets), (SELECT COUNT(*) FROM tickets_quarantine)")
+    return {"warehouse_rows": int(rows[0][0]), "quarantined_rows": int(rows[0][1])}
+
+
+class DuckDbWarehouse:
+    """The embedded warehouse: one DuckDB file that survives restarts."""
+
+    def __init__(self, path: Path):
+        import duckdb
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.url = f"duckdb://{path}"
+        self._con = duckdb.connect(str(path))
+
+    def ensure_schema(self) -> None:
+        """Create tables and views when missing."""
+        for stmt in local_ddl():
+            self._con.execute(stmt)
+
+    def load(self, batch: Batch) -> tuple[int, int]:
+        """Stage the Parquet batch, MERGE it, record the rejects; one transaction."""
+        con = self._con
+        cols = ", ".join(spec().names)
+        now = datetime.now(UTC).replace(tzinfo=None)
+        con.begin()
+        try:
+            con.execute("CREATE OR REPLACE TEMP TABLE tickets_staging AS SELECT * FROM tickets LIMIT 0")
+            if batch.parquet_glob:
+                con.execute(
+                    f"INSERT INTO tickets_staging ({cols}) SELECT {cols} FROM read_parquet(?)",  # noqa: S608
+                    [batch.parquet_glob],
+                )
+            staged = int(_one(con, "SELECT COUNT(*) FROM tickets_staging"))
+            delete_stale, merge = merge_statements()
+            con.execute(delete_stale)
+            merged = int(_one(con, "SELECT COUNT(*) FROM tickets_staging"))
+            if merged:
+                con.execute(merge).fetchall()
+            if batch.sources_file:
+                con.execute(
+                    "DELETE FROM tickets_quarantine WHERE source IN "
+                    "(SELECT source FROM read_csv(?, header = false, columns = {'source': 'VARCHAR'}, "
+                    "delim = '\t', quote = '', escape = ''))",
+                    [str(batch.sources_file)],
+                )
+            if batch.rejects:
+                con.executemany(
+                    "INSERT OR REPLACE INTO tickets_quarantine VALUES (?, ?, ?, ?)",
+                    [(r["source"], r["reason"], r["record"], now) for r in batch.rejects],
+                )
+            con.execute("DROP TABLE tickets_staging")
+            con.commit()
+        except Exception:
+            con.rollback()
+            raise
+        return staged, merged
+
+    def query(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Column names and rows of a query."""
+        cur = self._con.execute(sql)
+        rows = cur.fetchall()
+        return [d[0] for d in cur.description or []], rows
+
+    def counts(self) -> dict[str, int]:
+        """Rows in the warehouse and in the local quarantine table."""
+        return _counts(self)
+
+    def close(self) -> None:
+        """Close the file (DuckDB allows one writing process at a time)."""
+        self._con.close()
+
+
+def _one(con: Any, sql: str) -> Any:
+    row = con.execute(sql).fetchall()  # fetchall, not fetchone: DuckDB keeps a half-read result open
+    return row[0][0]
+
+
+class PostgresWarehouse:
+    """PostgreSQL 15 through psycopg: COPY into a temporary staging table, then the shared MERGE."""
+
+    def __init__(self, url: str):
+        import psycopg
+
+        self.url = url
+        self._con = psycopg.connect(url, autocommit=False)
+
+    def ensure_schema(self) -> None:
+        """Create tables and views when missing."""
+        with self._con.transaction(), self._con.cursor() as cur:
+            for stmt in local_ddl():
+                cur.execute(stmt)  # type: ignore[call-overload]
+
+    def load(self, batch: Batch) -> tuple[int, int]:
+        """Stage the Parquet batch with COPY, MERGE it, record the rejects; one transaction."""
+        names_ = spec().names
+        cols = ", ".join(names_)
+        now = datetime.now(UTC).replace(tzinfo=None)
+        with self._con.transaction(), self._con.cursor() as cur:
+            cur.execute("CREATE TEMP TABLE tickets_staging (LIKE tickets INCLUDING DEFAULTS) ON COMMIT DROP")
+            if batch.parquet_glob:
+                with cur.copy(f"COPY tickets_staging ({cols}) FROM STDIN") as copy:  # type: ignore[arg-type]
+                    for row in _parquet_rows(batch.parquet_glob, names_):
+                        copy.write_row(row)
+            staged = _pg_one(cur, "SELECT COUNT(*) FROM tickets_staging")
+            delete_stale, merge = merge_statements()
+            cur.execute(delete_stale)  # type: ignore[call-overload]
+            merged = _pg_one(cur, "SELECT COUNT(*) FROM tickets_staging")
+            if merged:
+                cur.execute(merge)  # type: ignore[call-overload]
+            if batch.sources_file:
+                cur.execute("CREATE TEMP TABLE etl_sources (source VARCHAR) ON COMMIT DROP")
+                with cur.copy("COPY etl_sources (source) FROM STDIN") as copy:
+                    for line in batch.sources_file.read_text().splitlines():
+                        copy.write_row((line,))
+                cur.execute("DELETE FROM tickets_quarantine WHERE source IN (SELECT source FROM etl_sources)")
+            if batch.rejects:
+                cur.executemany(
+                    "INSERT INTO tickets_quarantine VALUES (%s, %s, %s, %s) ON CONFLICT (source) DO UPDATE "
+                    "SET reason = EXCLUDED.reason, record = EXCLUDED.record, quarantined_at = EXCLUDED.quarantined_at",
+                    [(r["source"], r["reason"], r["record"], now) for r in batch.rejects],
+                )
+        return staged, merged
+
+    def query(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Column names and rows of a query."""
+        with self._con.transaction(), self._con.cursor() as cur:
+            cur.execute(sql)  # type: ignore[call-overload]
+            rows = cur.fetchall()
+            return [d.name for d in cur.description or []], rows
+
+    def counts(self) -> dict[str, int]:
+        """Rows in the warehouse and in the local quarantine table."""
+        return _counts(self)
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._con.close()
+
+
+def _pg_one(cur: Any, sql: str) -> int:
+    cur.execute(sql)
+    return int(cur.fetchone()[0])
+
+
+def _parquet_rows(glob: str, columns: list[str]) -> Any:
+    """Rows of the staged Parquet files, read with an in-memory DuckDB (no pyarrow needed)."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        cur = con.execute(f"SELECT {', '.join(columns)} FROM read_parquet(?)", [glob])  # noqa: S608
+        while chunk := cur.fetchmany(5000):
+            yield from chunk
+    finally:
+        con.close()
+
+
+def default_duckdb_path() -> Path:
+    """The embedded warehouse file: <state dir>/warehouse.duckdb."""
+    return state_dir() / DUCKDB_FILE
+
+
+def open_warehouse(url: str | None = None) -> DuckDbWarehouse | PostgresWarehouse:
+    """The warehouse for `url` (else TMS_WAREHOUSE_URL, else the embedded DuckDB file), schema ensured."""
+    url = url or os.environ.get(names.ENV_WAREHOUSE_URL) or None
+    wh: DuckDbWarehouse | PostgresWarehouse
+    if url is None:
+        wh = DuckDbWarehouse(default_duckdb_path())
+    elif url.startswith(("postgresql://", "postgres://")):
+        wh = PostgresWarehouse(url)
+    elif url.startswith("duckdb://"):
+        wh = DuckDbWarehouse(Path(url.removeprefix("duckdb://")))
+    else:
+        raise ConfigurationError(
+            f"{names.ENV_WAREHOUSE_URL} must be postgresql://... or duckdb:///abs/path, got {url.split(':')[0]}:..."
+        )
+    wh.ensure_schema()
+    return wh

@@ -1,0 +1,40 @@
+-- Redshift: the tickets fact table and its staging twin.
+-- Columns follow pipeline/models.py ProcessedRecord (order = field order; VARCHAR(n) = the model's byte
+-- widths; enums are VARCHAR(16)). tests/contract/test_schema_contract.py fails when they drift.
+-- DISTKEY ticket_id: the staging MERGE joins on it, so both sides of the join sit on the same slice.
+-- SORTKEY submitted_at: every view and report filters or groups by submission day. A sort key column stays
+-- RAW (compressing it defeats zone maps); AZ64 for timestamps, BYTEDICT for the low-cardinality enums,
+-- ZSTD for free text and doubles (AZ64 does not take DOUBLE PRECISION).
+
+CREATE TABLE IF NOT EXISTS tickets (
+    ticket_id                 VARCHAR(32)       NOT NULL  ENCODE zstd,
+    submitted_at              TIMESTAMP         NOT NULL  ENCODE raw,
+    customer_first_name       VARCHAR(100)      NOT NULL  ENCODE zstd,
+    customer_last_name        VARCHAR(100)      NOT NULL  ENCODE zstd,
+    customer_full_name        VARCHAR(200)      NOT NULL  ENCODE zstd,
+    customer_email            VARCHAR(254)      NOT NULL  ENCODE zstd,
+    product                   VARCHAR(100)      NOT NULL  ENCODE zstd,
+    issue_type                VARCHAR(100)      NOT NULL  ENCODE zstd,
+    subject                   VARCHAR(256)      NOT NULL  ENCODE zstd,
+    description               VARCHAR(4500)     NOT NULL  ENCODE zstd,
+    response_text             VARCHAR(8000)     NOT NULL  ENCODE zstd,
+    sentiment                 VARCHAR(16)       NOT NULL  ENCODE bytedict,
+    sentiment_score_mixed     DOUBLE PRECISION  NOT NULL  ENCODE zstd,
+    sentiment_score_negative  DOUBLE PRECISION  NOT NULL  ENCODE zstd,
+    sentiment_score_neutral   DOUBLE PRECISION  NOT NULL  ENCODE zstd,
+    sentiment_score_positive  DOUBLE PRECISION  NOT NULL  ENCODE zstd,
+    priority                  VARCHAR(16)       NOT NULL  ENCODE bytedict,
+    priority_reasoning        VARCHAR(2000)     NOT NULL  ENCODE zstd,
+    processed_at              TIMESTAMP         NOT NULL  ENCODE az64,
+    company                   VARCHAR(200)      NULL      ENCODE zstd,
+    status                    VARCHAR(16)       NOT NULL  ENCODE bytedict,
+    model_id                  VARCHAR(128)      NOT NULL  ENCODE zstd,
+    PRIMARY KEY (ticket_id)
+)
+DISTSTYLE KEY
+DISTKEY (ticket_id)
+COMPOUND SORTKEY (submitted_at);
+
+-- Each Glue run empties it (DELETE, not TRUNCATE: TRUNCATE commits the surrounding transaction), loads the
+-- batch, then sql/010_merge.sql moves it into tickets.
+CREATE TABLE IF NOT EXISTS tickets_staging (LIKE tickets);

@@ -1,0 +1,39 @@
+-- Local warehouse (DuckDB and PostgreSQL 15): the same columns as sql/001_tickets.sql without Redshift's
+-- encodings and keys. The PRIMARY KEY is enforced here, so a duplicate ticket_id cannot slip in.
+-- tests/contract/test_schema_contract.py checks both files against pipeline/models.py.
+
+CREATE TABLE IF NOT EXISTS tickets (
+    ticket_id                 VARCHAR(32)       NOT NULL,
+    submitted_at              TIMESTAMP         NOT NULL,
+    customer_first_name       VARCHAR(100)      NOT NULL,
+    customer_last_name        VARCHAR(100)      NOT NULL,
+    customer_full_name        VARCHAR(200)      NOT NULL,
+    customer_email            VARCHAR(254)      NOT NULL,
+    product                   VARCHAR(100)      NOT NULL,
+    issue_type                VARCHAR(100)      NOT NULL,
+    subject                   VARCHAR(256)      NOT NULL,
+    description               VARCHAR(4500)     NOT NULL,
+    response_text             VARCHAR(8000)     NOT NULL,
+    sentiment                 VARCHAR(16)       NOT NULL,
+    sentiment_score_mixed     DOUBLE PRECISION  NOT NULL,
+    sentiment_score_negative  DOUBLE PRECISION  NOT NULL,
+    sentiment_score_neutral   DOUBLE PRECISION  NOT NULL,
+    sentiment_score_positive  DOUBLE PRECISION  NOT NULL,
+    priority                  VARCHAR(16)       NOT NULL,
+    priority_reasoning        VARCHAR(2000)     NOT NULL,
+    processed_at              TIMESTAMP         NOT NULL,
+    company                   VARCHAR(200)      NULL,
+    status                    VARCHAR(16)       NOT NULL,
+    model_id                  VARCHAR(128)      NOT NULL,
+    PRIMARY KEY (ticket_id)
+);
+
+-- Local bookkeeping (on AWS the quarantine lives only in S3): the archive records that are currently bad,
+-- one row per source object, so `tms demo` and the report can count them.
+CREATE TABLE IF NOT EXISTS tickets_quarantine (
+    source                    VARCHAR(1024)     NOT NULL,
+    reason                    VARCHAR           NOT NULL,
+    record                    VARCHAR           NOT NULL,
+    quarantined_at            TIMESTAMP         NOT NULL,
+    PRIMARY KEY (source)
+);

@@ -1,0 +1,92 @@
+"""The local ETL end to end into the embedded DuckDB warehouse: archive bucket (moto) -> Spark -> MERGE."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.fixtures_spark import line, record, run_scenario, seed_archive, spark, stack_info  # noqa: F401
+
+pytestmark = pytest.mark.spark
+
+
+def test_archive_loads_each_ticket_once_quarantines_bad_rows_and_reruns_load_nothing(
+    spark: Any,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    run_scenario(f"duckdb://{tmp_path / 'wh.duckdb'}")
+
+
+def test_failed_load_keeps_the_bookmark_so_the_next_run_reads_the_batch_again(
+    spark: Any,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import boto3
+    from moto import mock_aws
+
+    from pipeline.analytics import run_etl
+    from pipeline.analytics.archive import s3_client
+    from pipeline.analytics.warehouse import DuckDbWarehouse
+
+    url = f"duckdb://{tmp_path / 'wh.duckdb'}"
+    s3_client.cache_clear()
+    with mock_aws():
+        seed_archive(boto3.client("s3", region_name="us-east-1"), valid=3)
+
+        def broken(self: Any, batch: Any) -> Any:
+            raise ConnectionError("warehouse went away")
+
+        with monkeypatch.context() as m:
+            m.setattr(DuckDbWarehouse, "load", broken)
+            with pytest.raises(ConnectionError):
+                run_etl(stack_info(), warehouse_url=url)
+
+        retry = run_etl(stack_info(), warehouse_url=url)
+        assert (retry.read, retry.merged, retry.quarantined) == (9, 3, 4)
+
+
+def test_etl_json_prints_one_clean_object_and_report_draws_every_chart(
+    spark: Any,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    import json
+
+    import boto3
+    from moto import mock_aws
+
+    from infra import names
+    from pipeline.analytics.archive import s3_client
+    from pipeline.cli import main
+    from tests.fixtures_spark import BUCKET
+
+    monkeypatch.setenv(names.ENV_STREAM_NAME, "tms-tickets")
+    monkeypatch.setenv(names.ENV_BUCKET_NAME, BUCKET)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.setenv(names.ENV_WAREHOUSE_URL, f"duckdb://{tmp_path / 'wh.duckdb'}")
+    s3_client.cache_clear()
+    with mock_aws():
+        seed_archive(boto3.client("s3", region_name="us-east-1"), valid=5)
+        capfd.readouterr()
+        assert main(["etl", "--json"]) == 0
+        out = capfd.readouterr().out
+    assert json.loads(out) == {"read": 11, "loaded": 7, "merged": 5, "quarantined": 4}
+    assert out.count("\n") == 1
+
+    report = tmp_path / "report.html"
+    assert main(["report", "--out", str(report)]) == 0
+    page = report.read_text()
+    assert page.count("<svg") == 6
+    for title in (
+        "Priority",
+        "Sentiment",
+        "Volume per day",
+        "products",
+        "issue types",
+        "submission to triage",
+    ):
+        assert title in page
