@@ -10,6 +10,7 @@ import sys
 # One line per command module. Each module defines register(subparsers: argparse._SubParsersAction).
 COMMAND_MODULES: list[str] = [
     "pipeline.local.commands",  # tms local up, tms demo
+    "pipeline.analytics.cli",  # tms etl, tms report
     "bot.cli",  # tms bot
     "pipeline.generator_cli",  # tms generate, tms eval
 ]
