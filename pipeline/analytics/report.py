@@ -55,7 +55,7 @@ def _volume_chart(rows: list[tuple[Any, ...]]) -> str:
         ax.bar([str(d) for d in days], vals, bottom=bottom, color=color, label=prio)
         bottom = [b + v for b, v in zip(bottom, vals, strict=True)]
     ax.set_ylabel("tickets")
-    ax.legend(frameon=False, ncols=3)
+    ax.legend(frameon=False, ncols=3, loc="lower left", bbox_to_anchor=(0, 1.0))
     if len(days) > 14:
         ax.set_xticks(range(0, len(days), max(1, len(days) // 14)))
     ax.tick_params(axis="x", rotation=45)
@@ -75,7 +75,7 @@ def _product_chart(rows: list[tuple[Any, ...]]) -> str:
         ax.barh(top, vals, left=left, color=color, label=label)
         left = [a + v for a, v in zip(left, vals, strict=True)]
     ax.set_xlabel("tickets (by sentiment)")
-    ax.legend(frameon=False, ncols=4, loc="lower right", fontsize=7)
+    ax.legend(frameon=False, ncols=4, loc="lower left", bbox_to_anchor=(0, 1.0), fontsize=7)
     return _svg(fig)
 
 
@@ -88,7 +88,7 @@ def _issue_chart(rows: list[tuple[Any, ...]]) -> str:
     for i, r in enumerate(top):
         ax.text(r[1], i, f" {100 * r[3]:.0f}% HIGH", va="center", fontsize=8)
     ax.set_xlabel("tickets")
-    ax.legend(frameon=False, loc="lower right")
+    ax.legend(frameon=False, ncols=2, loc="lower left", bbox_to_anchor=(0, 1.0))
     return _svg(fig)
 
 
@@ -100,7 +100,7 @@ def _latency_chart(rows: list[tuple[Any, ...]]) -> str:
     ax.plot(days, [r[4] for r in rows], marker="o", color="#d64545", label="90th percentile")
     ax.set_ylabel("seconds, submission → triage")
     ax.set_ylim(bottom=0)
-    ax.legend(frameon=False)
+    ax.legend(frameon=False, ncols=2, loc="lower left", bbox_to_anchor=(0, 1.0))
     ax.tick_params(axis="x", rotation=45)
     return _svg(fig)
 
