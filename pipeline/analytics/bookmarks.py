@@ -49,7 +49,8 @@ class Bookmark:
         top = max(o.last_modified for o in listed)
         watermark = top if self.watermark is None else max(top, self.watermark)
         floor = watermark - SETTLING_BAND
-        recent = {k: v for k, v in self.recent.items() if k not in {o.key for o in listed}}
+        loaded = {o.key for o in listed}  # built once: inside the comprehension it made this O(n*m)
+        recent = {k: v for k, v in self.recent.items() if k not in loaded}
         recent.update({o.key: o.etag for o in listed if o.last_modified >= floor})
         return Bookmark(watermark, recent)
 
