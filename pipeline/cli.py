@@ -13,6 +13,7 @@ COMMAND_MODULES: list[str] = [
     "pipeline.analytics.cli",  # tms etl, tms report
     "bot.cli",  # tms bot
     "pipeline.generator_cli",  # tms generate, tms eval
+    "pipeline.local.chaos_cli",  # tms chaos
 ]
 
 

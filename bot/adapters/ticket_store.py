@@ -5,6 +5,7 @@ Alarm threads live in the same table under keys `ALARM#<name>` (ticket ids alway
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 from typing import Any
 
@@ -16,6 +17,7 @@ from bot.logic.actions import TicketChange
 
 KEY = "ticket_id"
 POSTED = "slack_posted"  # string set of event keys already posted to Slack for this item
+CLAIM_PREFIX = "slack_claim:"  # one attribute per event key: the token of the attempt that claimed it
 _ser = TypeSerializer()
 _de = TypeDeserializer()
 
@@ -119,15 +121,22 @@ class DynamoTicketStore:
         return from_item(resp["Attributes"])
 
     def claim_post(self, key: str, event_key: str) -> bool:
-        """Add `event_key` to the item's posted set unless it is there already (the dedup record)."""
+        """Claim the right to post `event_key` for this item, once.
+
+        The claim carries a token unique to this attempt, and the condition admits "not claimed yet, or
+        claimed by this very attempt": when a claim write lands but its response times out, botocore's
+        retry re-sends the same token and succeeds, so the post is not lost; a second delivery of the
+        same SNS message has another token and is refused, so nothing is posted twice.
+        """
+        token = uuid.uuid4().hex
         try:
             self._client.update_item(
                 TableName=self._table,
                 Key={KEY: {"S": key}},
-                UpdateExpression="ADD #p :k",
-                ConditionExpression="NOT contains(#p, :e)",
-                ExpressionAttributeNames={"#p": POSTED},
-                ExpressionAttributeValues={":k": {"SS": [event_key]}, ":e": {"S": event_key}},
+                UpdateExpression="SET #c = :t ADD #p :k",
+                ConditionExpression="attribute_not_exists(#c) OR #c = :t",
+                ExpressionAttributeNames={"#p": POSTED, "#c": f"{CLAIM_PREFIX}{event_key}"},
+                ExpressionAttributeValues={":k": {"SS": [event_key]}, ":t": {"S": token}},
             )
         except ClientError as e:
             if e.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
@@ -138,13 +147,13 @@ class DynamoTicketStore:
         return True
 
     def release_post(self, key: str, event_key: str) -> None:
-        """Drop a claim whose post failed."""
+        """Drop a claim whose post failed, so a redelivery can post."""
         try:
             self._client.update_item(
                 TableName=self._table,
                 Key={KEY: {"S": key}},
-                UpdateExpression="DELETE #p :k",
-                ExpressionAttributeNames={"#p": POSTED},
+                UpdateExpression="REMOVE #c DELETE #p :k",
+                ExpressionAttributeNames={"#p": POSTED, "#c": f"{CLAIM_PREFIX}{event_key}"},
                 ExpressionAttributeValues={":k": {"SS": [event_key]}},
             )
         except (ClientError, BotoCoreError) as e:

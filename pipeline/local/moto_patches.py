@@ -178,6 +178,14 @@ def _patch_moto() -> None:
     from moto.sns.models import Subscription
 
     LambdaSimpleBackend.invoke = _lambda_invoke  # type: ignore[method-assign]
+    # AWS names aws-sdk integration errors "Comprehend.<Code>"; moto says "comprehend.<Code>", so the
+    # ASL's Retry never matched and a transient sentiment error failed the ticket.
+    # https://docs.aws.amazon.com/step-functions/latest/dg/supported-services-awssdk.html
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service_aws_sdk as aws_sdk_task,
+    )
+
+    aws_sdk_task._SERVICE_ERROR_NAMES["comprehend"] = "Comprehend"
     _patch_executor_clients()
     _cache_executor_parsing()
 

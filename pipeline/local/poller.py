@@ -131,11 +131,7 @@ class KinesisPoller:
             return records
         kept = []
         for r in records:
-            try:
-                body = json.loads(r["Data"])
-            except ValueError:  # not JSON (includes invalid UTF-8): a data filter cannot match it
-                body = None
-            if isinstance(body, dict) and body.get("eventName") in names:
+            if passes_filter(r["Data"], names):
                 kept.append(r)
             else:
                 self.stats.filtered += 1
@@ -234,6 +230,17 @@ class KinesisPoller:
         }
         log.warning("sending %d record(s) of %s to the DLQ: %s", len(records), shard_id, condition)
         self.sqs.send_message(QueueUrl=self.dlq_url, MessageBody=json.dumps(body))
+
+
+def passes_filter(data: bytes, event_names: tuple[str, ...] | None) -> bool:
+    """Whether the mapping's {"data": {"eventName": [...]}} filter lets a record through (None: no filter)."""
+    if event_names is None:
+        return True
+    try:
+        body = json.loads(data)
+    except ValueError:  # not JSON (includes invalid UTF-8): a data filter cannot match it
+        return False
+    return isinstance(body, dict) and body.get("eventName") in event_names
 
 
 def _ts(value: Any) -> float:

@@ -1,0 +1,102 @@
+"""A loopback Slack Web API for local runs: `chat.postMessage` answered as Slack does, every post appended
+to the local outbox file, and 429 + Retry-After when the `slack_429` fault fires.
+
+It lets the notifier run its real Slack adapter (WebClient, the SDK's rate-limit retry handler) offline:
+point SLACK_API_URL at `base_url` and set any bot token. Faults come from the fault plan, never from the
+notifier's code.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+RETRY_AFTER_S = 1  # Slack answers whole seconds
+
+
+class LocalSlackApi:
+    """A minimal Slack Web API on 127.0.0.1 (chat.postMessage and auth.test)."""
+
+    def __init__(self, outbox: Path, should_fail: Callable[[str], bool] = lambda _f: False):
+        self._outbox = outbox
+        self._should_fail = should_fail
+        self._lock = threading.Lock()
+        self._last = 0
+        self.posts = 0
+        self.rate_limited = 0
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._thread = threading.Thread(target=self._server.serve_forever, name="tms-slack-api", daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        """The value for SLACK_API_URL."""
+        return f"http://127.0.0.1:{self._server.server_address[1]}/api/"
+
+    def __enter__(self) -> LocalSlackApi:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _next_ts(self) -> str:
+        micros = max(int(time.time() * 1_000_000), self._last + 1)
+        self._last = micros
+        return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
+
+    def post(self, payload: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, str]]:
+        """Status, body and headers Slack would answer for chat.postMessage."""
+        if self._should_fail("slack_429"):
+            with self._lock:
+                self.rate_limited += 1
+            return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(RETRY_AFTER_S)}
+        with self._lock:
+            ts = self._next_ts()
+            self._outbox.parent.mkdir(parents=True, exist_ok=True)
+            with self._outbox.open("a", encoding="utf-8") as f:
+                f.write(json.dumps({**payload, "ts": ts}, ensure_ascii=False) + "\n")
+            self.posts += 1
+        channel = str(payload.get("channel", ""))
+        return 200, {"ok": True, "channel": channel, "ts": ts, "message": {**payload, "ts": ts}}, {}
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:  # quiet: stdout is the command's
+                return
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length).decode("utf-8") if length else ""
+                method = self.path.rstrip("/").rsplit("/", 1)[-1]
+                if "json" in (self.headers.get("Content-Type") or ""):
+                    params = json.loads(raw or "{}")
+                else:
+                    params = {k: v[0] for k, v in parse_qs(raw).items()}
+                    for key in ("blocks", "attachments", "metadata"):
+                        if isinstance(params.get(key), str):
+                            params[key] = json.loads(params[key])
+                if method == "chat.postMessage":
+                    status, body, headers = api.post(params)
+                elif method == "auth.test":
+                    status, body, headers = 200, {"ok": True, "user_id": "ULOCAL", "team_id": "TLOCAL"}, {}
+                else:
+                    status, body, headers = 200, {"ok": False, "error": "unknown_method"}, {}
+                data = json.dumps(body).encode("utf-8")
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Length", str(len(data)))
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(data)
+
+        return Handler
