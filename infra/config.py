@@ -2,7 +2,7 @@
 
 Precedence, lowest first: defaults < the `tms` object in cdk.json context (and `cdk -c tms=...`)
 < `TMS_DEPLOY_*` environment variables. Nothing here is a secret: Slack tokens and Redshift
-passwords live in Secrets Manager and are set after deploy (docs/deploy.md).
+passwords live in Secrets Manager and are set after deploy (README.md, Deploy).
 """
 
 from __future__ import annotations

@@ -70,7 +70,7 @@ class Analytics(Construct):
         connection_name = f"{project_name}-redshift"
 
         # The loader's own credentials: created with a generated password that the runbook replaces
-        # with the real user's (docs/deploy.md); the template only holds the username.
+        # with the real user's (README.md, Deploy); the template only holds the username.
         self.redshift_secret = secretsmanager.Secret(
             self,
             "RedshiftSecret",

@@ -36,7 +36,7 @@ class Slack(Construct):
         log_retention: logs.RetentionDays,
     ) -> None:
         super().__init__(scope, construct_id)
-        # Created with a random placeholder value; the real tokens are put after deploy (docs/deploy.md),
+        # Created with a random placeholder value; the real tokens are put after deploy (README.md, Deploy),
         # so no token ever passes through the template or the repository.
         self.secret = secretsmanager.Secret(
             self,
