@@ -56,7 +56,7 @@ def build_clients(settings: BotSettings, *, sleep: Sleep = time.sleep) -> Client
         store=DynamoTicketStore(settings.table_name, aws.client("dynamodb")),
         catalog=FileCatalog(settings.catalog_path),
         directory=SlackDirectory(slack),
-        poster=SlackPoster(slack, sleep=sleep),
+        poster=SlackPoster(slack, sleep=sleep, interval=settings.post_interval_s),
     )
 
 

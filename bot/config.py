@@ -37,6 +37,9 @@ class BotSettings(BaseSettings):
     channel: str = Field("tms-tickets", validation_alias=AliasChoices(names.ENV_SLACK_CHANNEL))
     alerts_channel: str = Field("tms-alerts", validation_alias=AliasChoices(names.ENV_SLACK_ALERTS_CHANNEL))
     outbox: str = Field("", validation_alias=AliasChoices(names.ENV_SLACK_OUTBOX))
+    post_interval_s: float = Field(
+        1.0, ge=0, le=60, validation_alias=AliasChoices(names.ENV_SLACK_POST_INTERVAL)
+    )
     secret_arn: str = Field("", validation_alias=AliasChoices(names.ENV_SLACK_SECRET_ARN))
     stream_name: str = Field("", validation_alias=AliasChoices(names.ENV_STREAM_NAME))
     table_name: str = Field("", validation_alias=AliasChoices(names.ENV_TABLE_NAME))

@@ -41,6 +41,8 @@ ENV_SLACK_API_URL = "SLACK_API_URL"
 ENV_SLACK_CHANNEL = "TMS_SLACK_CHANNEL"
 ENV_SLACK_ALERTS_CHANNEL = "TMS_SLACK_ALERTS_CHANNEL"
 ENV_SLACK_OUTBOX = "TMS_SLACK_OUTBOX"
+# Seconds between posts per channel (Slack allows about one a second); local tests and chaos lower it.
+ENV_SLACK_POST_INTERVAL = "TMS_SLACK_POST_INTERVAL_S"
 # On AWS: the Secrets Manager secret holding {"bot_token": ..., "signing_secret": ...}.
 ENV_SLACK_SECRET_ARN = "TMS_SLACK_SECRET_ARN"
 

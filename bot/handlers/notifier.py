@@ -27,7 +27,9 @@ def build_notifier(settings: BotSettings) -> Notifier:
     settings.require("table_name")
     poster: Poster
     if settings.bot_token is not None and settings.bot_token.get_secret_value():
-        poster = SlackPoster(make_web_client(settings.secret("bot_token"), settings.api_url))
+        poster = SlackPoster(
+            make_web_client(settings.secret("bot_token"), settings.api_url), interval=settings.post_interval_s
+        )
     elif settings.outbox:
         poster = OutboxPoster(settings.outbox)
     else:

@@ -721,22 +721,15 @@ def run_chaos(config: ChaosConfig, *, progress: Progress = lambda _msg: None) ->
     mapping = MappingConfig(retry_delay_s=0.05)
     report_notes: list[str] = []
     outbox = state / "slack-outbox.jsonl"
-    # Set by the notifier's settings once its per-channel pacing is configurable (see LocalSlackApi).
-    interval_env = getattr(names, "ENV_SLACK_POST_INTERVAL", None)
     with contextlib.ExitStack() as scope:
-        if interval_env:
-            # The notifier's real Slack adapter against a loopback Slack API that answers slack_429 faults.
-            api = scope.enter_context(LocalSlackApi(outbox, lambda fault: active_plan().should_fail(fault)))
-            env |= {
-                names.ENV_SLACK_BOT_TOKEN: "xoxb-local-chaos",
-                names.ENV_SLACK_API_URL: api.base_url,
-                interval_env: "0",
-            }
-        elif config.faults.get("slack_429"):
-            report_notes.append(
-                "slack_429 not injected: the notifier's Slack pacing is not configurable yet, so it posts to "
-                "the outbox file, not to the loopback Slack API"
-            )
+        # The notifier's real Slack adapter against a loopback Slack API that answers slack_429 faults
+        # with HTTP 429 + Retry-After; pacing is lowered by configuration so the run is not 1 post/s.
+        api = scope.enter_context(LocalSlackApi(outbox, lambda fault: active_plan().should_fail(fault)))
+        env |= {
+            names.ENV_SLACK_BOT_TOKEN: "xoxb-local-chaos",
+            names.ENV_SLACK_API_URL: api.base_url,
+            names.ENV_SLACK_POST_INTERVAL: "0",
+        }
         stack = scope.enter_context(LocalStack.start(mapping=mapping, outbox=outbox, extra_env=env))
         plan = active_plan()
         notifier_present = _module_exists(names.HANDLERS[names.FN_NOTIFIER].rsplit(".", 1)[0])

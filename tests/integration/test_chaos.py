@@ -71,4 +71,7 @@ def test_alarms_that_should_fire_did_and_each_went_back_to_ok_in_its_slack_threa
     assert set(chaos["alarms_expected"]) <= set(chaos["alarms_fired"])
     assert "tms-TriggerErrors" not in chaos["alarms_fired"]  # poison is rejected per record, never a crash
     assert set(chaos["alarms_back_to_ok"]) == set(chaos["alarms_fired"])
-    assert chaos["alarm_threads"] == {a: {"opened": 1, "replies": 1} for a in chaos["alarms_fired"]}
+    # Every ALARM episode opened a thread and got its OK reply in it (an alarm that flaps opens two).
+    threads = chaos["alarm_threads"]
+    assert set(threads) == set(chaos["alarms_fired"])
+    assert all(t["opened"] >= 1 and t["replies"] == t["opened"] for t in threads.values()), threads
