@@ -7,7 +7,7 @@ import json
 import logging
 import sys
 
-from pipeline.local.commands import _fraction, _positive
+from pipeline.local.commands import _fraction, _positive, _quiet
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -50,7 +50,8 @@ def cmd_chaos(args: argparse.Namespace) -> int:
     )
     from pipeline.local.faults import parse_faults
 
-    for name in ("werkzeug", "moto", "botocore", "urllib3", "tms.local", "tms.local.poller", "py4j"):
+    _quiet()
+    for name in ("tms.local", "tms.local.poller", "py4j"):
         logging.getLogger(name).setLevel(logging.ERROR)
     config = ChaosConfig(
         tickets=args.tickets,

@@ -56,6 +56,9 @@ def _quiet() -> None:
     # The endpoint logs every request; the command's own output is what the user wants to see.
     for name in ("werkzeug", "moto", "botocore", "urllib3"):
         logging.getLogger(name).setLevel(logging.ERROR)
+    # moto logs every failed execution at ERROR with its whole state tree; failures are already
+    # reported (DynamoDB FAILED with the reason, the TicketFailed notification, the summary).
+    logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)
 
 
 def cmd_local_up(args: argparse.Namespace) -> int:
