@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import sys
 import threading
 import time
 import traceback
@@ -121,4 +122,19 @@ class LocalLambdas:
                 "stackTrace": traceback.format_exception(e)[-5:],
             }
             return InvokeResult(json.dumps(body).encode("utf-8"), "Unhandled")
+        finally:
+            _end_invocation_metrics()
         return InvokeResult(json.dumps(result, default=str).encode("utf-8"))
+
+
+_OBSERVABILITY_MODULES = ("pipeline.observability", "bot.observability")
+
+
+def _end_invocation_metrics() -> None:
+    """Lambda flushes a function's metrics at the end of every invocation. Locally they are disabled, and
+    Powertools then keeps them, until at 100 values it prints them to stdout regardless (that broke
+    `--json` output); so each local invocation ends with them dropped."""
+    for name in _OBSERVABILITY_MODULES:
+        metrics = getattr(sys.modules.get(name), "metrics", None)
+        if metrics is not None:
+            metrics.clear_metrics()
