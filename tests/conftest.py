@@ -27,6 +27,22 @@ def _isolated_state_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[No
         os.environ[names.ENV_STATE_DIR] = saved
 
 
+@pytest.fixture
+def offline_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """moto in-process with dummy credentials: never the local stack's endpoint, never a real account."""
+    from moto import mock_aws
+
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "t",
+        "AWS_SECRET_ACCESS_KEY": "t",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        yield
+
+
 def make_ticket(
     subject: str = "Cannot reach my instance",
     description: str = "Our production instance stopped answering on port 443 this morning.",

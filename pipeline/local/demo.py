@@ -195,11 +195,7 @@ def run_demo(
         deadline = time.monotonic() + 60
         while True:
             report.slack_posts = _count_outbox(info.slack_outbox, ticket_ids)
-            if (
-                report.slack_posts >= report.processed
-                or time.monotonic() > deadline
-                or not _notifier_present()
-            ):
+            if report.slack_posts >= report.processed or time.monotonic() > deadline:
                 break
             time.sleep(0.5)
 
@@ -217,12 +213,6 @@ def run_demo(
     report.throughput_tps = round(report.processed / window, 2) if window > 0 else 0.0
     report.elapsed_s = round(time.monotonic() - started, 2)
     return report
-
-
-def _notifier_present() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("bot.handlers.notifier") is not None
 
 
 def _scan_items(ddb: Any, table: str, ticket_ids: set[str]) -> list[dict[str, Any]]:

@@ -8,29 +8,20 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ReadTimeoutError
-from moto import mock_aws
 
 from bot.adapters.ticket_store import DynamoTicketStore
 
 
 @pytest.fixture
-def table(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for k, v in {
-        "AWS_ACCESS_KEY_ID": "t",
-        "AWS_SECRET_ACCESS_KEY": "t",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(k, v)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        client = boto3.client("dynamodb")
-        client.create_table(
-            TableName="t",
-            AttributeDefinitions=[{"AttributeName": "ticket_id", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "ticket_id", "KeyType": "HASH"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        yield client
+def table(offline_aws: None) -> Iterator[Any]:
+    client = boto3.client("dynamodb")
+    client.create_table(
+        TableName="t",
+        AttributeDefinitions=[{"AttributeName": "ticket_id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "ticket_id", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    yield client
 
 
 class LostFirstResponse:

@@ -3,34 +3,15 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
 
 from pipeline.domain.intake import Outcome, RecordMeta, execution_input, handle_record, parse_ticket
 from pipeline.errors import InvalidTicketError
 from tests.conftest import make_ticket
+from tests.fakes.intake import FakeDlq, FakeStarter
 
 META = RecordMeta(partition_key="pk", sequence_number="42", event_source_arn="arn:stream")
-
-
-class FakeStarter:
-    def __init__(self) -> None:
-        self.started: dict[str, dict[str, Any]] = {}
-
-    def start(self, name: str, payload: dict[str, Any]) -> bool:
-        if name in self.started:
-            return False
-        self.started[name] = payload
-        return True
-
-
-class FakeDlq:
-    def __init__(self) -> None:
-        self.messages: list[dict[str, Any]] = []
-
-    def send(self, message: dict[str, Any]) -> None:
-        self.messages.append(message)
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 import time
 from typing import Any
 
@@ -20,34 +19,11 @@ from pipeline.domain.intake import Outcome, RecordMeta, handle_record, parse_tic
 from pipeline.errors import InvalidTicketError
 from pipeline.generator import generate_tickets
 from pipeline.models import SlackContext, TicketSubmitted
+from tests.fakes.intake import FakeDlq, FakeStarter
 
 META = RecordMeta(partition_key="pk", sequence_number="1")
 VALID = [g.event for g in generate_tickets(8, seed=11)]
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
-
-class FakeStarter:
-    """Starts 'executions' by name; a second start of one name is a duplicate."""
-
-    def __init__(self) -> None:
-        self.started: dict[str, dict[str, Any]] = {}
-        self._lock = threading.Lock()
-
-    def start(self, name: str, payload: dict[str, Any]) -> bool:
-        with self._lock:
-            if name in self.started:
-                return False
-            self.started[name] = payload
-            return True
-
-
-class FakeDlq:
-    def __init__(self) -> None:
-        self.messages: list[dict[str, Any]] = []
-
-    def send(self, message: dict[str, Any]) -> None:
-        json.dumps(message)  # must be serializable as an SQS body
-        self.messages.append(message)
 
 
 def _assert_ticket_or_clear_rejection(data: bytes) -> None:

@@ -9,7 +9,6 @@ from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from infra import names
 from pipeline.local.lambdas import LocalLambdaContext
@@ -41,36 +40,28 @@ def _event(payloads: list[bytes]) -> dict[str, Any]:
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
-    for k, v in {
-        "AWS_ACCESS_KEY_ID": "t",
-        "AWS_SECRET_ACCESS_KEY": "t",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(k, v)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        sqs = boto3.client("sqs")
-        sfn = boto3.client("stepfunctions")
-        dlq = sqs.create_queue(QueueName="dlq")["QueueUrl"]
-        arn = sfn.create_state_machine(
-            name="sm",
-            definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}),
-            roleArn="arn:aws:iam::123456789012:role/sfn",
-        )["stateMachineArn"]
-        monkeypatch.setenv(names.ENV_STATE_MACHINE_ARN, arn)
-        monkeypatch.setenv(names.ENV_DLQ_URL, dlq)
-        from pipeline.adapters import aws as adapters
-        from pipeline.handlers import trigger
-        from pipeline.settings import trigger_settings
+def aws(offline_aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    sqs = boto3.client("sqs")
+    sfn = boto3.client("stepfunctions")
+    dlq = sqs.create_queue(QueueName="dlq")["QueueUrl"]
+    arn = sfn.create_state_machine(
+        name="sm",
+        definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}),
+        roleArn="arn:aws:iam::123456789012:role/sfn",
+    )["stateMachineArn"]
+    monkeypatch.setenv(names.ENV_STATE_MACHINE_ARN, arn)
+    monkeypatch.setenv(names.ENV_DLQ_URL, dlq)
+    from pipeline.adapters import aws as adapters
+    from pipeline.handlers import trigger
+    from pipeline.settings import trigger_settings
 
-        adapters.client.cache_clear()
-        trigger_settings.cache_clear()
-        trigger._deps.cache_clear()
-        yield {"sqs": sqs, "sfn": sfn, "dlq": dlq, "arn": arn, "handler": trigger.handler}
-        adapters.client.cache_clear()
-        trigger_settings.cache_clear()
-        trigger._deps.cache_clear()
+    adapters.client.cache_clear()
+    trigger_settings.cache_clear()
+    trigger._deps.cache_clear()
+    yield {"sqs": sqs, "sfn": sfn, "dlq": dlq, "arn": arn, "handler": trigger.handler}
+    adapters.client.cache_clear()
+    trigger_settings.cache_clear()
+    trigger._deps.cache_clear()
 
 
 def _dlq(aws: dict[str, Any]) -> list[dict[str, Any]]:
