@@ -71,7 +71,9 @@ def test_alarms_that_should_fire_did_and_each_went_back_to_ok_in_its_slack_threa
     assert set(chaos["alarms_expected"]) <= set(chaos["alarms_fired"])
     assert "tms-TriggerErrors" not in chaos["alarms_fired"]  # poison is rejected per record, never a crash
     assert set(chaos["alarms_back_to_ok"]) == set(chaos["alarms_fired"])
-    # Every ALARM episode opened a thread and got its OK reply in it (an alarm that flaps opens two).
+    # Every fired alarm opened a thread and every thread got its OK reply. How many state changes a
+    # thread carries depends on timing: an alarm that flaps while its thread is open replies
+    # ALARM and OK again inside it (seen: 1 thread, 3 replies), one that flaps later opens another.
     threads = chaos["alarm_threads"]
     assert set(threads) == set(chaos["alarms_fired"])
-    assert all(t["opened"] >= 1 and t["replies"] == t["opened"] for t in threads.values()), threads
+    assert all(t["opened"] >= 1 and t["replies"] >= t["opened"] for t in threads.values()), threads
