@@ -56,7 +56,8 @@ def main(argv: list[str] | None = None) -> int:
         LocalStack.start(outbox=tmp / "outbox.jsonl", extra_env={names.ENV_STATE_DIR: str(tmp)}) as stack,
     ):
         if not args.with_pipeline:
-            stack.poller.stop()
+            for poller in stack.pollers:
+                poller.stop()
         with running_bot(
             kinesis=stack.client("kinesis"),
             dynamodb=stack.client("dynamodb"),

@@ -63,6 +63,7 @@ STATE_MACHINE_NAME = f"{PROJECT}-ticket-pipeline"
 
 # Lambda function names (suffixes; CDK prefixes them) and their handler entry points.
 FN_TRIGGER = "trigger"
+FN_INTAKE_AUDIT = "intake-audit"
 FN_DRAFT_REPLY = "draft-reply"
 FN_ARCHIVE = "archive"
 FN_NOTIFIER = "notifier"
@@ -70,6 +71,7 @@ FN_BOT = "bot"
 
 HANDLERS: dict[str, str] = {
     FN_TRIGGER: "pipeline.handlers.trigger.handler",
+    FN_INTAKE_AUDIT: "pipeline.handlers.intake_audit.handler",
     FN_DRAFT_REPLY: "pipeline.handlers.draft_reply.handler",
     FN_ARCHIVE: "pipeline.handlers.archive.handler",
     FN_NOTIFIER: "bot.handlers.notifier.handler",

@@ -114,6 +114,7 @@ class TmsStack(Stack):
             state_machine=self.workflow.state_machine,
             functions={
                 names.FN_TRIGGER: self.ingest.trigger.function,
+                names.FN_INTAKE_AUDIT: self.ingest.audit.function,
                 names.FN_DRAFT_REPLY: self.workflow.draft_reply.function,
                 names.FN_ARCHIVE: self.workflow.archive.function,
                 names.FN_NOTIFIER: self.slack.notifier.function,

@@ -17,6 +17,12 @@ class TriggerSettings(BaseSettings):
     dlq_url: str = Field(validation_alias=names.ENV_DLQ_URL, min_length=8)
 
 
+class AuditSettings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore")
+
+    dlq_url: str = Field(validation_alias=names.ENV_DLQ_URL, min_length=8)
+
+
 class ArchiveSettings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore")
 
@@ -27,6 +33,12 @@ class ArchiveSettings(BaseSettings):
 def trigger_settings() -> TriggerSettings:
     """Trigger settings (cached)."""
     return TriggerSettings()  # type: ignore[call-arg]
+
+
+@cache
+def audit_settings() -> AuditSettings:
+    """Intake audit settings (cached)."""
+    return AuditSettings()  # type: ignore[call-arg]
 
 
 @cache

@@ -1,4 +1,5 @@
-"""Ingest: the encrypted Kinesis stream, the DLQ and the trigger Lambda that starts one execution per ticket."""
+"""Ingest: the encrypted Kinesis stream, the DLQ, the trigger Lambda that starts one execution per ticket
+and the intake audit Lambda that dead-letters what the trigger's filter drops."""
 
 from __future__ import annotations
 
@@ -111,6 +112,39 @@ class Ingest(Construct):
             filters=[lambda_.FilterCriteria.filter(TRIGGER_FILTER)],
         )
         self.trigger.function.add_event_source(self.event_source)
+
+        # The filter keeps foreign traffic off the trigger, but Lambda drops what it does not match
+        # without a trace (non-JSON, invalid UTF-8, empty, other events). A second mapping with no
+        # filter feeds the audit function, which dead-letters exactly those records with their reason.
+        self.audit = ServiceFunction(
+            self,
+            "IntakeAudit",
+            package=package,
+            function_name=f"{project_name}-{names.FN_INTAKE_AUDIT}",
+            handler=names.HANDLERS[names.FN_INTAKE_AUDIT],
+            description="Dead-letters, with the reason, every record the trigger's filter drops",
+            service_name=names.FN_INTAKE_AUDIT,
+            metrics_namespace=project_name,
+            memory_size=256,
+            timeout=Duration.seconds(60),
+            log_retention=log_retention,
+            environment={names.ENV_DLQ_URL: self.dlq.queue_url},
+        )
+        self.dlq.grant_send_messages(self.audit.role)
+        acknowledge_kms_grant(self.audit.role, "stream and DLQ data key")
+        self.audit_source = sources.KinesisEventSource(
+            self.stream,
+            starting_position=lambda_.StartingPosition.TRIM_HORIZON,
+            batch_size=BATCH_SIZE,
+            max_batching_window=BATCHING_WINDOW,
+            bisect_batch_on_error=True,
+            retry_attempts=RETRY_ATTEMPTS,
+            max_record_age=MAX_RECORD_AGE,
+            report_batch_item_failures=True,
+            parallelization_factor=1,
+            on_failure=sources.SqsDlq(self.dlq),
+        )
+        self.audit.function.add_event_source(self.audit_source)
 
     def grant_put_records(self, grantee: iam.IGrantable) -> iam.Grant:
         """kinesis:PutRecord(s) on the stream plus encrypt on its key (the Slack bot, the generator)."""

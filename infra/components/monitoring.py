@@ -90,7 +90,7 @@ class Monitoring(Construct):
             "DlqNotEmpty",
             dlq.metric_approximate_number_of_messages_visible(period=PERIOD, statistic="Maximum"),
             threshold=1,
-            description="Records were dead-lettered by the trigger",
+            description="Records were dead-lettered at intake (trigger, intake audit or the mappings)",
         )
 
         # Glue reports job state changes to EventBridge, not as a metric an alarm can watch.

@@ -19,6 +19,14 @@ class Outcome(StrEnum):
     REJECTED = "rejected"
 
 
+class AuditOutcome(StrEnum):
+    """What the audit mapping saw: the trigger's filter lets the record through (the trigger owns it),
+    or drops it (so the audit dead-letters it)."""
+
+    PASSED = "passed"
+    FILTERED = "filtered"
+
+
 class WorkflowStarter(Protocol):
     def start(self, name: str, payload: dict[str, Any]) -> bool:
         """Start an execution called `name`; False when one by that name already exists."""
@@ -64,17 +72,37 @@ def parse_ticket(data: bytes) -> TicketSubmitted:
         raise InvalidTicketError(field_errors(e)) from e
 
 
+def matches_trigger_filter(data: bytes, event_names: tuple[str, ...] = (EVENT_NAME,)) -> bool:
+    """Whether the trigger mapping's filter {"data": {"eventName": [...event_names]}} lets a record through.
+
+    Lambda evaluates it on the record's data as JSON: data that is not a JSON object (empty, invalid
+    UTF-8, not JSON, an array...) never matches; a field holding an array matches when any element does.
+    """
+    try:
+        body = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return False
+    if not isinstance(body, dict):
+        return False
+    name = body.get("eventName")
+    if isinstance(name, list):
+        return any(isinstance(n, str) and n in event_names for n in name)
+    return isinstance(name, str) and name in event_names
+
+
 def execution_input(ticket: TicketSubmitted) -> dict[str, Any]:
     """The state machine's input: the event itself plus the text sentiment detection reads."""
     return {"ticket": ticket.model_dump(mode="json"), "text": ticket.data.sentiment_text()}
 
 
-def dead_letter(meta: RecordMeta, data: bytes, error: InvalidTicketError) -> dict[str, Any]:
+def dead_letter(
+    meta: RecordMeta, data: bytes, error: InvalidTicketError, stage: str = "intake"
+) -> dict[str, Any]:
     """The DLQ message for a record that failed validation."""
     import base64
 
     return {
-        "stage": "intake",
+        "stage": stage,
         "reason": str(error),
         "problems": error.problems,
         "partition_key": meta.partition_key,
@@ -96,3 +124,17 @@ def handle_record(data: bytes, meta: RecordMeta, starter: WorkflowStarter, dlq: 
         return Outcome.REJECTED
     started = starter.start(ticket.ticketId, execution_input(ticket))
     return Outcome.STARTED if started else Outcome.DUPLICATE
+
+
+def audit_record(data: bytes, meta: RecordMeta, dlq: DeadLetters) -> AuditOutcome:
+    """The audit mapping's job: a record the trigger's filter drops is dead-lettered here, with its
+    reason, instead of vanishing; a record the filter lets through is left to the trigger."""
+    if matches_trigger_filter(data):
+        return AuditOutcome.PASSED
+    try:
+        parse_ticket(data)
+        error = InvalidTicketError([f"eventName: not matched by the trigger's filter ({EVENT_NAME!r})"])
+    except InvalidTicketError as e:
+        error = e
+    dlq.send(dead_letter(meta, data, error, stage="intake-filter"))
+    return AuditOutcome.FILTERED

@@ -11,7 +11,8 @@ from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import Ki
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pipeline.adapters.aws import SqsDeadLetters, StepFunctionsStarter
-from pipeline.domain.intake import Outcome, RecordMeta, handle_record
+from pipeline.domain.intake import Outcome, handle_record
+from pipeline.handlers._records import record_meta
 from pipeline.observability import logger, metrics, tracer
 from pipeline.settings import trigger_settings
 
@@ -26,13 +27,7 @@ def _deps() -> tuple[StepFunctionsStarter, SqsDeadLetters]:
 
 def record_handler(record: KinesisStreamRecord) -> str:
     """Handle one record; raising marks it failed so the event source mapping retries it."""
-    meta = RecordMeta(
-        partition_key=record.kinesis.partition_key,
-        sequence_number=record.kinesis.sequence_number,
-        event_source_arn=record.event_source_arn,
-        approximate_arrival=record.kinesis.approximate_arrival_timestamp,
-    )
-    outcome = handle_record(record.kinesis.data_as_bytes(), meta, *_deps())
+    outcome = handle_record(record.kinesis.data_as_bytes(), record_meta(record), *_deps())
     logger.info("record handled", extra={"ticket_id": record.kinesis.partition_key, "outcome": outcome})
     return outcome.value
 

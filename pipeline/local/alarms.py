@@ -125,7 +125,7 @@ def stack_alarms(
     alarms.append(
         AlarmDef(
             f"{project}-DlqNotEmpty",
-            "Records were dead-lettered by the trigger",
+            "Records were dead-lettered at intake (trigger, intake audit or the mappings)",
             MetricSpec(
                 "AWS/SQS",
                 "ApproximateNumberOfMessagesVisible",

@@ -22,7 +22,6 @@ import importlib
 import json
 import math
 import random
-import re
 import tempfile
 import threading
 import time
@@ -34,6 +33,7 @@ from typing import Any
 
 from infra import names
 from pipeline.errors import TmsError
+from pipeline.local.outbox import SlackPosts, read_outbox
 from pipeline.local.poller import MappingConfig, passes_filter
 from pipeline.models import TicketSubmitted
 
@@ -60,7 +60,6 @@ POISON_KINDS = (
     "empty_body",
 )
 POISON_KEY_PREFIX = "poison-"
-TICKET_ID_RE = re.compile(r"TKT-\d{8}-[0-9A-Z]{10}")
 
 
 class NotifierCrashError(TmsError):
@@ -184,42 +183,6 @@ def put_records(kinesis: Any, stream_name: str, records: Sequence[Record], attem
 
 # --- what is observed -----------------------------------------------------------------------------------
 @dataclass
-class SlackPosts:
-    """The outbox, classified: top-level ticket posts, failure posts, alarm posts (by alarm name)."""
-
-    triaged: Counter[str] = field(default_factory=Counter)
-    failed: Counter[str] = field(default_factory=Counter)
-    alarm_opened: Counter[str] = field(default_factory=Counter)  # top-level ALARM posts
-    alarm_threaded: Counter[str] = field(default_factory=Counter)  # replies (e.g. OK) in an alarm's thread
-    total: int = 0
-
-
-def parse_outbox(lines: Iterable[str], alarm_names: Iterable[str]) -> SlackPosts:
-    """Classify outbox lines (chat.postMessage payloads) by what they announce."""
-    posts = SlackPosts()
-    alarms = sorted(alarm_names, key=len, reverse=True)  # the longest name first: no prefix mix-ups
-    for line in lines:
-        try:
-            payload = json.loads(line)
-        except ValueError:
-            continue
-        posts.total += 1
-        text = str(payload.get("text", ""))
-        alarm = next((a for a in alarms if a in text), None)
-        if alarm is not None:
-            (posts.alarm_threaded if payload.get("thread_ts") else posts.alarm_opened)[alarm] += 1
-            continue
-        match = TICKET_ID_RE.search(text)
-        if match is None:
-            continue
-        if text.startswith(":x:"):
-            posts.failed[match.group(0)] += 1
-        elif not payload.get("thread_ts"):
-            posts.triaged[match.group(0)] += 1
-    return posts
-
-
-@dataclass
 class Observed:
     """Everything the stores hold after the run, keyed by ticket id (or partition key for the DLQ)."""
 
@@ -327,16 +290,17 @@ def reconcile(
         same_ids("FAILED == Slack failure posts", failed, obs.slack.failed)
 
     poison_keys = {p.record.partition_key for p in poison}
-    # The event-source mapping's eventName filter drops non-JSON and wrong-event records before any
-    # function runs (on AWS; the local poller does the same). Those are accounted for by the poller's
-    # count; everything the filter lets through must be dead-lettered with its reason.
-    deliverable = {p.record.partition_key for p in poison if passes_filter(p.record.data, mapping_filter)}
-    dropped = poison_keys - deliverable
+    # The trigger mapping's eventName filter drops non-JSON and wrong-event records before the trigger
+    # runs (on AWS; the local poller does the same); the unfiltered intake-audit mapping dead-letters
+    # exactly those. So every poison record must be in the DLQ with its reason, whichever path it took.
+    dropped = {p.record.partition_key for p in poison if not passes_filter(p.record.data, mapping_filter)}
     with_reason = {m.get("partition_key") for m in obs.dlq if m.get("reason")}
     unexpected = [m for m in obs.dlq if m.get("partition_key") not in poison_keys]
-    check("poison records in the DLQ with a reason", len(deliverable), len(deliverable & with_reason))
+    check("poison records in the DLQ with a reason", len(poison_keys), len(poison_keys & with_reason))
     if mapping_filter is not None and filtered is not None:
-        check("poison records dropped by the mapping's eventName filter", len(dropped), filtered)
+        check("poison records dropped by the trigger mapping's filter", len(dropped), filtered)
+        audited = {m.get("partition_key") for m in obs.dlq if m.get("stage") == "intake-filter"}
+        check("filter-dropped poison dead-lettered by the intake audit", len(dropped), len(dropped & audited))
     check("DLQ messages that are not poison", 0, len(unexpected))
 
     expected_alarms = set(alarms_expected)
@@ -423,6 +387,7 @@ class ChaosReport:
     lambda_errors: dict[str, int] = field(default_factory=dict)
     notifier_gave_up: dict[str, int] = field(default_factory=dict)  # error type -> async deliveries dropped
     poller: dict[str, int] = field(default_factory=dict)
+    audit_poller: dict[str, int] = field(default_factory=dict)
     elapsed_s: float = 0.0
     throughput_tps: float = 0.0
     slack_claimed_not_posted: list[str] = field(default_factory=list)
@@ -467,6 +432,7 @@ class ChaosReport:
             "lambda_errors": self.lambda_errors,
             "notifier_gave_up": self.notifier_gave_up,
             "poller": self.poller,
+            "audit_poller": self.audit_poller,
             "lost_tickets": r.lost_tickets,
             "duplicated_tickets": r.duplicated_tickets,
             "checks": [
@@ -487,7 +453,7 @@ def render_table(report: ChaosReport) -> str:
         ("records sent (incl. redeliveries, poison)", d["records_sent"]),
         ("redelivered (whole batches replayed)", f"{d['redelivered']} ({d['replayed_batches']})"),
         (
-            "poison submitted / in DLQ with reason / dropped by the mapping filter",
+            "poison submitted / in DLQ with reason / of which dropped by the trigger filter",
             f"{d['poison_submitted']} / {d['poison_in_dlq']} / {d['poison_filtered']}",
         ),
         (
@@ -780,16 +746,16 @@ def run_chaos(config: ChaosConfig, *, progress: Progress = lambda _msg: None) ->
             _wait_until(lambda: not evaluator.in_alarm(), timeout=config.alarm_period_s * 2 + 10, step=0.5)
         stack.wait_idle(timeout=120)  # alarm notifications reach the notifier asynchronously
         if notifier_present:
-            lines = outbox.read_text(encoding="utf-8").splitlines() if outbox.exists() else []
-            obs.slack = parse_outbox(lines, [a.name for a in evaluator.alarms])
+            obs.slack = read_outbox(outbox, [a.name for a in evaluator.alarms])
         fired = plan.fired()
         lambda_errors = dict(stack.lambdas.errors)
         gave_up = dict(Counter(_error_type(f.get("error", "")) for f in stack.async_failures))
         poller = dict(stack.poller.stats.__dict__)
+        audit_poller = dict(stack.audit_poller.stats.__dict__) if stack.audit_poller else {}
     if poller.get("filtered"):
         report_notes.append(
-            f"{poller['filtered']} poison record(s) were dropped by the event-source mapping's eventName "
-            "filter before the trigger ran: they never reach the DLQ (as on AWS with that filter)"
+            f"{poller['filtered']} poison record(s) were dropped by the trigger mapping's eventName filter "
+            "(as on AWS) and dead-lettered with their reason by the unfiltered intake-audit mapping"
         )
 
     submitted = {r.partition_key for r in valid}
@@ -834,6 +800,7 @@ def run_chaos(config: ChaosConfig, *, progress: Progress = lambda _msg: None) ->
         lambda_errors=lambda_errors,
         notifier_gave_up=gave_up,
         poller=poller,
+        audit_poller=audit_poller,
         elapsed_s=round(elapsed, 1),
         throughput_tps=round(config.tickets / elapsed, 2) if elapsed > 0 else 0.0,
         slack_claimed_not_posted=claimed_not_posted(submitted, obs),

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from pipeline.local.outbox import read_outbox
 from pipeline.local.stack import StackInfo
 
 TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
@@ -126,22 +127,9 @@ def _drain_tap(sqs: Any, queue_url: str, ticket_ids: set[str]) -> Counter[str]:
 
 
 def _count_outbox(path: str, ticket_ids: set[str]) -> int:
-    """Slack posts in the local outbox that carry one of our ticket ids (top-level posts only)."""
-    try:
-        lines = open(path, encoding="utf-8").read().splitlines()  # noqa: SIM115 - small file, read once
-    except OSError:
-        return 0
-    posts: set[str] = set()
-    for line in lines:
-        try:
-            payload = json.loads(line)
-        except ValueError:
-            continue
-        if payload.get("thread_ts"):
-            continue
-        text = json.dumps(payload)
-        posts.update(t for t in ticket_ids if t in text)
-    return len(posts)
+    """Our tickets announced in the local Slack outbox (a ticket post or a failure post), each once."""
+    posts = read_outbox(path)
+    return len((set(posts.triaged) | set(posts.failed)) & ticket_ids)
 
 
 def run_demo(

@@ -5,7 +5,8 @@ Per shard, in order: read up to `batch_size` records, invoke the function with a
 - partial batch failure (`batchItemFailures`): retry from the first failed sequence number;
 - function error: bisect the batch and retry each half (when `bisect_on_error`) down to single records;
 - records the mapping's filter does not match (data not a JSON object with eventName TicketSubmitted)
-  are dropped before the function runs, exactly as Lambda's event filtering does on AWS;
+  are dropped before the function runs, exactly as Lambda's event filtering does on AWS (the runtime
+  runs a second, unfiltered mapping for the intake audit, which dead-letters them);
 - a record that keeps failing past `max_retries` (or older than `max_record_age_s`) is sent, as batch
   metadata like AWS's on-failure destination, to the DLQ, and the shard moves on: it never blocks.
 """
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from pipeline.domain.intake import matches_trigger_filter
 from pipeline.models import EVENT_NAME
 
 log = logging.getLogger("tms.local.poller")
@@ -62,6 +64,7 @@ class KinesisPoller:
     dlq_url: str
     invoke: InvokeFn
     region: str = "us-east-1"
+    function_name: str = "trigger"
     config: MappingConfig = field(default_factory=MappingConfig)
     stats: PollerStats = field(default_factory=PollerStats)
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -79,7 +82,12 @@ class KinesisPoller:
             sid = shard["ShardId"]
             self._busy[sid] = True
             self._behind[sid] = 1
-            t = threading.Thread(target=self._run_shard, args=(sid,), name=f"tms-poller-{sid}", daemon=True)
+            t = threading.Thread(
+                target=self._run_shard,
+                args=(sid,),
+                name=f"tms-poller-{self.function_name}-{sid}",
+                daemon=True,
+            )
             t.start()
             self._threads.append(t)
 
@@ -153,7 +161,7 @@ class KinesisPoller:
                     "eventVersion": "1.0",
                     "eventID": f"{shard_id}:{r['SequenceNumber']}",
                     "eventName": "aws:kinesis:record",
-                    "invokeIdentityArn": "arn:aws:iam::123456789012:role/tms-local-trigger",
+                    "invokeIdentityArn": f"arn:aws:iam::123456789012:role/tms-local-{self.function_name}",
                     "awsRegion": self.region,
                     "eventSourceARN": self.stream_arn,
                 }
@@ -203,7 +211,7 @@ class KinesisPoller:
         body = {
             "requestContext": {
                 "requestId": f"local-{shard_id}-{records[0]['SequenceNumber']}",
-                "functionArn": "arn:aws:lambda:local:function:trigger",
+                "functionArn": f"arn:aws:lambda:{self.region}:123456789012:function:{self.function_name}",
                 "condition": condition,
                 "approximateInvokeCount": attempt,
             },
@@ -234,13 +242,7 @@ class KinesisPoller:
 
 def passes_filter(data: bytes, event_names: tuple[str, ...] | None) -> bool:
     """Whether the mapping's {"data": {"eventName": [...]}} filter lets a record through (None: no filter)."""
-    if event_names is None:
-        return True
-    try:
-        body = json.loads(data)
-    except ValueError:  # not JSON (includes invalid UTF-8): a data filter cannot match it
-        return False
-    return isinstance(body, dict) and body.get("eventName") in event_names
+    return event_names is None or matches_trigger_filter(data, event_names)
 
 
 def _ts(value: Any) -> float:

@@ -17,7 +17,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +54,10 @@ class LocalStack:
 
     info: StackInfo
     lambdas: LocalLambdas
-    poller: KinesisPoller
+    poller: KinesisPoller  # the trigger's mapping
+    audit_poller: (
+        KinesisPoller | None
+    )  # the intake audit's unfiltered mapping (None when nothing is filtered)
     tap_queue_url: str
     _server: Any
     _invoker: Any
@@ -149,27 +152,47 @@ class LocalStack:
         for k, v in info.env().items():
             setenv(k, v)
 
-        def invoke_trigger(event: dict[str, Any]) -> tuple[dict[str, Any] | None, bool]:
-            result = lambdas.invoke(names.FN_TRIGGER, event)
-            body = json.loads(result.payload or b"null")
-            return (None if result.function_error else body), bool(result.function_error)
+        def invoke_fn(function: str) -> Any:
+            def invoke(event: dict[str, Any]) -> tuple[dict[str, Any] | None, bool]:
+                result = lambdas.invoke(function, event)
+                body = json.loads(result.payload or b"null")
+                return (None if result.function_error else body), bool(result.function_error)
 
-        poller = KinesisPoller(
-            kinesis=session.client(
-                "kinesis", endpoint_url=endpoint, region_name=LOCAL_REGION, config=_CLIENT_CONFIG
-            ),
-            sqs=session.client("sqs", endpoint_url=endpoint, region_name=LOCAL_REGION, config=_CLIENT_CONFIG),
-            stream_name=prov.stream_name,
-            dlq_url=prov.dlq_url,
-            invoke=invoke_trigger,
-            region=LOCAL_REGION,
-            config=mapping or MappingConfig(),
+            return invoke
+
+        def mapping_poller(function: str, config: MappingConfig) -> KinesisPoller:
+            return KinesisPoller(
+                kinesis=session.client(
+                    "kinesis", endpoint_url=endpoint, region_name=LOCAL_REGION, config=_CLIENT_CONFIG
+                ),
+                sqs=session.client(
+                    "sqs", endpoint_url=endpoint, region_name=LOCAL_REGION, config=_CLIENT_CONFIG
+                ),
+                stream_name=prov.stream_name,
+                dlq_url=prov.dlq_url,
+                invoke=invoke_fn(function),
+                region=LOCAL_REGION,
+                function_name=function,
+                config=config,
+            )
+
+        mapping = mapping or MappingConfig()
+        poller = mapping_poller(names.FN_TRIGGER, mapping)
+        # As deployed: a filtered trigger mapping comes with an unfiltered one for the intake audit,
+        # which dead-letters what the filter drops. Without a filter there is nothing to audit.
+        audit_poller = (
+            mapping_poller(names.FN_INTAKE_AUDIT, replace(mapping, filter_event_names=None))
+            if mapping.filter_event_names is not None
+            else None
         )
-        poller.start()
+        for p in (poller, audit_poller):
+            if p is not None:
+                p.start()
         return cls(
             info=info,
             lambdas=lambdas,
             poller=poller,
+            audit_poller=audit_poller,
             tap_queue_url=prov.tap_queue_url,
             _server=server,
             _invoker=invoker,
@@ -179,7 +202,8 @@ class LocalStack:
 
     def stop(self) -> None:
         """Stop the poller, the async invoker and the endpoint, and restore the environment."""
-        self.poller.stop()
+        for poller in self.pollers:
+            poller.stop()
         self._invoker.stop()
         self._server.stop()
         for k, v in self._saved_env.items():
@@ -209,7 +233,7 @@ class LocalStack:
         deadline = time.monotonic() + timeout
         quiet_since: float | None = None
         while time.monotonic() < deadline:
-            busy = (not self.poller.idle) or self._invoker.pending > 0 or self.running_executions() > 0
+            busy = (not self.pollers_idle) or self._invoker.pending > 0 or self.running_executions() > 0
             if busy:
                 quiet_since = None
             elif quiet_since is None:
@@ -218,9 +242,19 @@ class LocalStack:
                 return
             time.sleep(0.1)
         raise TimeoutError(
-            f"local stack still busy after {timeout:.0f}s: poller idle={self.poller.idle}, "
+            f"local stack still busy after {timeout:.0f}s: pollers idle={self.pollers_idle}, "
             f"async pending={self._invoker.pending}, running executions={self.running_executions()}"
         )
+
+    @property
+    def pollers(self) -> list[KinesisPoller]:
+        """Every event source mapping this stack runs."""
+        return [p for p in (self.poller, self.audit_poller) if p is not None]
+
+    @property
+    def pollers_idle(self) -> bool:
+        """True when every mapping has read its shards to the tip and has nothing in flight."""
+        return all(p.idle for p in self.pollers)
 
     @property
     def async_failures(self) -> list[dict[str, Any]]:

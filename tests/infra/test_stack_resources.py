@@ -44,12 +44,22 @@ def test_stream_is_on_demand_and_kms_encrypted_by_default(synth: Synth) -> None:
     )
 
 
-def test_trigger_mapping_filters_ticket_submitted_and_bounds_failures(synth: Synth) -> None:
+def _mappings_by_function(synth: Synth) -> dict[str, dict[str, Any]]:
     mappings = resources(synth.raw, "AWS::Lambda::EventSourceMapping")
-    assert len(mappings) == 1
-    props = next(iter(mappings.values()))["Properties"]
-    patterns = [json.loads(f["Pattern"]) for f in props["FilterCriteria"]["Filters"]]
-    assert patterns == [{"data": {"eventName": ["TicketSubmitted"]}}]
+    by_ref = {m["Properties"]["FunctionName"]["Ref"]: m["Properties"] for m in mappings.values()}
+    assert len(by_ref) == len(mappings) == 2
+    out = {}
+    for fn in (names.FN_TRIGGER, names.FN_INTAKE_AUDIT):
+        logical_id, _ = function_by_name(synth.raw, fn)
+        out[fn] = by_ref[logical_id]
+    return out
+
+
+@pytest.mark.parametrize("fn", [names.FN_TRIGGER, names.FN_INTAKE_AUDIT])
+def test_both_stream_mappings_bound_failures_and_dead_letter_to_the_dlq(synth: Synth, fn: str) -> None:
+    props = _mappings_by_function(synth)[fn]
+    stream_id = next(iter(resources(synth.raw, "AWS::Kinesis::Stream")))
+    assert props["EventSourceArn"] == {"Fn::GetAtt": [stream_id, "Arn"]}
     assert props["StartingPosition"] == "TRIM_HORIZON"
     assert props["BatchSize"] == BATCH_SIZE
     assert props["MaximumBatchingWindowInSeconds"] >= 1
@@ -59,8 +69,24 @@ def test_trigger_mapping_filters_ticket_submitted_and_bounds_failures(synth: Syn
     assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     dlq_id = next(iter(resources(synth.raw, "AWS::SQS::Queue")))
     assert props["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": [dlq_id, "Arn"]}
-    trigger_id, _ = function_by_name(synth.raw, names.FN_TRIGGER)
-    assert props["FunctionName"] == {"Ref": trigger_id}
+
+
+def test_trigger_mapping_filters_ticket_submitted_and_the_audit_mapping_sees_everything(synth: Synth) -> None:
+    mappings = _mappings_by_function(synth)
+    trigger = mappings[names.FN_TRIGGER]
+    patterns = [json.loads(f["Pattern"]) for f in trigger["FilterCriteria"]["Filters"]]
+    assert patterns == [{"data": {"eventName": ["TicketSubmitted"]}}]
+    # What the filter drops must reach the audit function, so its mapping must not filter at all.
+    assert "FilterCriteria" not in mappings[names.FN_INTAKE_AUDIT]
+
+
+def test_intake_audit_may_only_dead_letter_never_start_workflows(synth: Synth) -> None:
+    _, function = function_by_name(synth.raw, names.FN_INTAKE_AUDIT)
+    actions = {a for s in _policy_statements(synth.raw, _role_of(function)) for a in _actions(s)}
+    assert "sqs:SendMessage" in actions
+    assert not {a for a in actions if a.startswith(("states:", "dynamodb:", "s3:", "sns:"))}
+    env = function["Properties"]["Environment"]["Variables"]
+    assert names.ENV_DLQ_URL in env and names.ENV_STATE_MACHINE_ARN not in env
 
 
 def test_dlq_is_kms_encrypted_and_tls_only(synth: Synth) -> None:

@@ -79,13 +79,27 @@ def test_malformed_record_goes_to_the_dlq_and_the_rest_of_its_batch_is_processed
     assert "ticketId" in letters[0]["reason"] and letters[0]["stage"] == "intake"
 
 
-def test_records_the_mapping_filter_rejects_are_dropped_before_the_trigger_as_on_aws(stack: LocalStack):
+def test_records_the_trigger_filter_drops_are_dead_lettered_by_the_intake_audit_with_a_reason(
+    stack: LocalStack,
+):
     drain(stack, stack.info.dlq_url)
     before = stack.poller.stats.filtered
-    put(stack, b"not json at all", b'{"eventName": "TicketClosed"}', b"\xff\xfe", make_ticket())
+    good = make_ticket()
+    put(stack, b"not json at all", b'{"eventName": "TicketClosed"}', b"\xff\xfe", b"", good)
     stack.wait_idle(timeout=60)
-    assert stack.poller.stats.filtered - before == 3
-    assert drain(stack, stack.info.dlq_url) == []
+
+    # The trigger never sees them (its mapping filters, as on AWS) ...
+    assert stack.poller.stats.filtered - before == 4
+    assert item(stack, good.ticketId)["status"] == "TRIAGED"
+    # ... and the audit mapping parks each one, once, with the reason it was dropped.
+    letters = drain(stack, stack.info.dlq_url)
+    reasons = sorted(m["reason"] for m in letters)
+    assert {m["stage"] for m in letters} == {"intake-filter"}
+    assert len(reasons) == 4
+    assert any("not JSON" in r for r in reasons)
+    assert any("eventName: expected 'TicketSubmitted', got 'TicketClosed'" in r for r in reasons)
+    assert any("not valid UTF-8" in r for r in reasons)
+    assert any("empty body" in r for r in reasons)
 
 
 def test_over_long_description_is_rejected_at_intake_with_the_field_named(stack: LocalStack):

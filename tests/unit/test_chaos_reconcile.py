@@ -18,16 +18,16 @@ from pipeline.local.chaos import (
     Observed,
     Poison,
     Record,
-    SlackPosts,
     claimed_not_posted,
     crash_after,
     expected_alarms,
     make_poison,
-    parse_outbox,
     plan_redeliveries,
     poison_count,
     reconcile,
 )
+from pipeline.local.outbox import SlackPosts, parse_outbox
+from pipeline.models import EVENT_NAME
 
 TRIAGED, FAILED = names.EVENT_TICKET_TRIAGED, names.EVENT_TICKET_FAILED
 IDS = [f"TKT-20260101-{i:010d}" for i in range(5)]
@@ -118,6 +118,23 @@ def test_poison_missing_from_the_dlq_or_without_reason_fails() -> None:
     obs = _healthy()
     obs.dlq = [{"partition_key": "poison-bad_json-0", "reason": ""}]
     assert "poison records in the DLQ with a reason" in _failed_checks(obs)
+
+
+def test_poison_the_trigger_filter_dropped_reconciles_once_the_intake_audit_dead_lettered_it() -> None:
+    obs = _healthy()
+    obs.dlq = [{"partition_key": "poison-bad_json-0", "reason": "record: not JSON", "stage": "intake-filter"}]
+    rec = reconcile(set(IDS), POISON, obs, mapping_filter=(EVENT_NAME,), filtered=1)
+    assert rec.ok and (rec.poison_in_dlq, rec.poison_filtered) == (1, 1)
+
+
+def test_poison_the_trigger_filter_dropped_without_a_dead_letter_is_not_accounted_for() -> None:
+    obs = _healthy()
+    obs.dlq = []
+    failed = _failed_checks(obs, mapping_filter=(EVENT_NAME,), filtered=1)
+    assert failed == [
+        "poison records in the DLQ with a reason",
+        "filter-dropped poison dead-lettered by the intake audit",
+    ]
 
 
 def test_a_dead_letter_that_is_not_poison_fails_the_run() -> None:

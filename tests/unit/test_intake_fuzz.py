@@ -15,7 +15,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from pipeline.domain.intake import Outcome, RecordMeta, handle_record, parse_ticket
+from pipeline.domain.intake import (
+    AuditOutcome,
+    Outcome,
+    RecordMeta,
+    audit_record,
+    handle_record,
+    matches_trigger_filter,
+    parse_ticket,
+)
 from pipeline.errors import InvalidTicketError
 from pipeline.generator import generate_tickets
 from pipeline.models import SlackContext, TicketSubmitted
@@ -61,6 +69,30 @@ def test_any_bytes_become_a_ticket_or_a_rejection_with_reasons(data: bytes) -> N
 @given(json_values)
 def test_any_json_document_becomes_a_ticket_or_a_rejection_with_reasons(value: Any) -> None:
     _assert_ticket_or_clear_rejection(json.dumps(value).encode())
+
+
+@FUZZ
+@given(
+    st.one_of(
+        st.binary(max_size=512),
+        json_values.map(lambda v: json.dumps(v).encode()),
+        st.sampled_from(VALID).map(lambda t: t.to_record_bytes()),
+    )
+)
+def test_every_record_is_owned_by_exactly_one_of_the_trigger_and_the_intake_audit(data: bytes) -> None:
+    # Given any record on the stream, when both mappings see it (the trigger's through its filter)
+    audit_dlq = FakeDlq()
+    outcome = audit_record(data, META, audit_dlq)
+    # Then the audit dead-letters it exactly when the filter keeps it from the trigger ...
+    assert (outcome is AuditOutcome.FILTERED) == (not matches_trigger_filter(data))
+    if outcome is AuditOutcome.FILTERED:
+        (message,) = audit_dlq.messages
+        assert message["reason"] and message["stage"] == "intake-filter"
+        # ... and the filter never drops a record that would have become a ticket.
+        with pytest.raises(InvalidTicketError):
+            parse_ticket(data)
+    else:
+        assert audit_dlq.messages == []
 
 
 def _paths(doc: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -236,10 +268,13 @@ def test_a_batch_with_poison_never_blocks_the_shard(
         except InvalidTicketError:
             rejected += 1
     assert set(deps["starter"].started) == expected_started
-    # Every rejected record is accounted for: dead-lettered with its reason by the intake, or dropped by
-    # the mapping's event filter before the trigger ran (counted by the poller, as Lambda's filter does).
-    assert len(deps["dlq"].messages) + poller.stats.filtered == rejected
-    assert all(m["reason"] for m in deps["dlq"].messages)
+    # Every rejected record is dead-lettered with its reason, once: by the trigger, or (when the mapping's
+    # filter kept it from the trigger, as Lambda's filter does) by the intake audit's own mapping.
+    audit_dlq = FakeDlq()
+    audited = [d for d in payloads if audit_record(d, META, audit_dlq) is AuditOutcome.FILTERED]
+    assert len(audited) == poller.stats.filtered
+    assert len(deps["dlq"].messages) + len(audit_dlq.messages) == rejected
+    assert all(m["reason"] for m in deps["dlq"].messages + audit_dlq.messages)
 
 
 # --- /ticket text (the Slack front end) -------------------------------------------------------------------
