@@ -26,10 +26,30 @@ def split_sql(text: str) -> list[str]:
     return [s.strip() for s in re.split(r";\s*(?:\n|$)", body) if s.strip()]
 
 
+# Redshift -> local (DuckDB, PostgreSQL 15): the only construct the views use that the local engines lack.
+_LOCAL_DIALECT = (
+    (
+        re.compile(r"DATEDIFF\(\s*millisecond\s*,\s*(\w+)\s*,\s*(\w+)\s*\)", re.IGNORECASE),
+        r"(EXTRACT(EPOCH FROM (\2 - \1)) * 1000)",
+    ),
+)
+
+
+def to_local_dialect(sql: str) -> str:
+    """Redshift SQL rewritten for the local engines; anything still Redshift-only is an error."""
+    for pattern, replacement in _LOCAL_DIALECT:
+        sql = pattern.sub(replacement, sql)
+    code = "\n".join(line.split("--", 1)[0] for line in sql.splitlines())  # comments may name anything
+    leftover = re.search(r"\b(DATEDIFF|DATEADD|GETDATE|NVL|DISTKEY|SORTKEY|ENCODE)\b", code, re.IGNORECASE)
+    if leftover:
+        raise ConfigurationError(f"no local translation for Redshift's {leftover.group(1)} in the views")
+    return sql
+
+
 def local_ddl() -> list[str]:
-    """The local dialect's DDL and views."""
+    """The local dialect's DDL, then the Redshift views (sql/020_views.sql) translated to it."""
     return split_sql((LOCAL_SQL_DIR / "001_tickets.sql").read_text()) + split_sql(
-        (LOCAL_SQL_DIR / "020_views.sql").read_text()
+        to_local_dialect((names.SQL_DIR / "020_views.sql").read_text())
     )
 
 
