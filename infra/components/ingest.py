@@ -3,7 +3,8 @@ and the intake audit Lambda that dead-letters what the trigger's filter drops.""
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
@@ -98,19 +99,7 @@ class Ingest(Construct):
         # The trigger itself parks malformed records on the DLQ, with the reason.
         self.dlq.grant_send_messages(self.trigger.role)
         acknowledge_kms_grant(self.trigger.role, "stream and DLQ data key")
-        self.event_source = sources.KinesisEventSource(
-            self.stream,
-            starting_position=lambda_.StartingPosition.TRIM_HORIZON,
-            batch_size=BATCH_SIZE,
-            max_batching_window=BATCHING_WINDOW,
-            bisect_batch_on_error=True,
-            retry_attempts=RETRY_ATTEMPTS,
-            max_record_age=MAX_RECORD_AGE,
-            report_batch_item_failures=True,
-            parallelization_factor=1,
-            on_failure=sources.SqsDlq(self.dlq),
-            filters=[lambda_.FilterCriteria.filter(TRIGGER_FILTER)],
-        )
+        self.event_source = self._mapping(filters=[lambda_.FilterCriteria.filter(TRIGGER_FILTER)])
         self.trigger.function.add_event_source(self.event_source)
 
         # The filter keeps foreign traffic off the trigger, but Lambda drops what it does not match
@@ -132,7 +121,13 @@ class Ingest(Construct):
         )
         self.dlq.grant_send_messages(self.audit.role)
         acknowledge_kms_grant(self.audit.role, "stream and DLQ data key")
-        self.audit_source = sources.KinesisEventSource(
+        self.audit_source = self._mapping(filters=None)
+        self.audit.function.add_event_source(self.audit_source)
+
+    def _mapping(self, filters: Sequence[Mapping[str, Any]] | None) -> sources.KinesisEventSource:
+        """A stream mapping with bounded failure handling: bisect, 3 retries, 6 h, partial batch
+        responses, and the DLQ as on-failure destination (both mappings share all of it)."""
+        return sources.KinesisEventSource(
             self.stream,
             starting_position=lambda_.StartingPosition.TRIM_HORIZON,
             batch_size=BATCH_SIZE,
@@ -143,8 +138,8 @@ class Ingest(Construct):
             report_batch_item_failures=True,
             parallelization_factor=1,
             on_failure=sources.SqsDlq(self.dlq),
+            filters=filters,
         )
-        self.audit.function.add_event_source(self.audit_source)
 
     def grant_put_records(self, grantee: iam.IGrantable) -> iam.Grant:
         """kinesis:PutRecord(s) on the stream plus encrypt on its key (the Slack bot, the generator)."""

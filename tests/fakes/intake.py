@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 from typing import Any
@@ -29,3 +30,28 @@ class FakeDlq:
     def send(self, message: dict[str, Any]) -> None:
         json.dumps(message)  # must be serializable as an SQS body
         self.messages.append(message)
+
+
+def kinesis_event(payloads: list[bytes], first_sequence: int = 1000) -> dict[str, Any]:
+    """A Lambda Kinesis event as an event source mapping delivers it: one record per payload."""
+    return {
+        "Records": [
+            {
+                "kinesis": {
+                    "kinesisSchemaVersion": "1.0",
+                    "partitionKey": f"pk{i}",
+                    "sequenceNumber": str(first_sequence + i),
+                    "data": base64.b64encode(p).decode(),
+                    "approximateArrivalTimestamp": 1_700_000_000.0,
+                },
+                "eventSource": "aws:kinesis",
+                "eventVersion": "1.0",
+                "eventID": f"shardId-000000000000:{first_sequence + i}",
+                "eventName": "aws:kinesis:record",
+                "invokeIdentityArn": "arn:aws:iam::123456789012:role/x",
+                "awsRegion": "us-east-1",
+                "eventSourceARN": "arn:aws:kinesis:us-east-1:123456789012:stream/tms-tickets",
+            }
+            for i, p in enumerate(payloads)
+        ]
+    }

@@ -13,30 +13,11 @@ import pytest
 from infra import names
 from pipeline.local.lambdas import LocalLambdaContext
 from tests.conftest import make_ticket
+from tests.fakes.intake import kinesis_event
 
 
 def _event(payloads: list[bytes]) -> dict[str, Any]:
-    return {
-        "Records": [
-            {
-                "kinesis": {
-                    "kinesisSchemaVersion": "1.0",
-                    "partitionKey": f"pk{i}",
-                    "sequenceNumber": str(2000 + i),
-                    "data": base64.b64encode(p).decode(),
-                    "approximateArrivalTimestamp": 1_700_000_000.0,
-                },
-                "eventSource": "aws:kinesis",
-                "eventVersion": "1.0",
-                "eventID": f"shardId-000000000000:{2000 + i}",
-                "eventName": "aws:kinesis:record",
-                "invokeIdentityArn": "arn:aws:iam::123456789012:role/x",
-                "awsRegion": "us-east-1",
-                "eventSourceARN": "arn:aws:kinesis:us-east-1:123456789012:stream/tms-tickets",
-            }
-            for i, p in enumerate(payloads)
-        ]
-    }
+    return kinesis_event(payloads, first_sequence=2000)
 
 
 @pytest.fixture
