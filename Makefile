@@ -45,10 +45,8 @@ synth: install ## offline: CDK synth + cdk-nag (fails on findings) + cfn-lint
 	$(BIN)/python infra/app.py
 	$(BIN)/cfn-lint --ignore-checks W3005 -- cdk.out/*.template.json
 
-layer: install ## Lambda dependency layer: manylinux wheels pinned by requirements.lock
-	rm -rf build/lambda-layer
-	$(BIN)/python -m pip install --quiet --platform manylinux2014_x86_64 --implementation cp --python-version 3.11 \
-		--only-binary=:all: --target build/lambda-layer/python -r infra/lambda-requirements.txt -c requirements.lock
+layer: install ## Lambda dependency layer: wheels for Lambda's glibc, pinned by requirements.lock
+	$(BIN)/python -m infra.layer build/lambda-layer
 
 deploy: layer ## deploy to the AWS account of your current credentials (needs `npm install -g aws-cdk`)
 	TMS_DEPLOY_REQUIRE_LAYER=true npx cdk deploy --require-approval broadening

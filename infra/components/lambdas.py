@@ -2,7 +2,8 @@
 
 Code: the source packages (pipeline/, bot/ and infra/names.py) staged into a directory and shipped
 as an asset, no Docker, no committed zip. Third-party dependencies: one LayerVersion built by
-`make layer` (pip, manylinux wheels only, pinned by requirements.lock) into build/lambda-layer/.
+`make layer` (infra/layer.py: pip, wheels for Lambda's glibc only, pinned by requirements.lock) into
+build/lambda-layer/.
 A synth without the layer (tests, CI, a fresh clone offline) gets an empty placeholder layer and a
 warning; `require_layer` (set by `make deploy`) turns that into an error so it is never deployed.
 """
@@ -21,11 +22,11 @@ from constructs import Construct
 
 from infra import names
 from infra.components._nag import acknowledge
+from infra.layer import DEFAULT_DEST, LAYER_REQUIREMENTS
 
 RUNTIME = lambda_.Runtime.PYTHON_3_11
 ARCHITECTURE = lambda_.Architecture.X86_64
-LAYER_DIR = names.REPO_ROOT / "build" / "lambda-layer"
-LAYER_REQUIREMENTS = names.REPO_ROOT / "infra" / "lambda-requirements.txt"
+LAYER_DIR = DEFAULT_DEST
 CODE_PACKAGES = ("pipeline", "bot")
 CODE_FILES = ("infra/__init__.py", "infra/names.py")
 _IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".mypy_cache", ".pytest_cache")

@@ -1,0 +1,91 @@
+"""Build the Lambda dependency layer: wheels for the functions' runtime, pinned by requirements.lock.
+
+    python -m infra.layer [DEST]        (make layer: DEST = build/lambda-layer)
+
+The functions run python3.11 on Amazon Linux 2 (glibc 2.26, x86_64), so only wheels tagged
+manylinux_2_26 or older can load there; pip is told exactly that. Every version comes from
+requirements.lock (what the tests ran with), except the overrides below.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from infra import names
+
+LAYER_REQUIREMENTS = names.REPO_ROOT / "infra" / "lambda-requirements.txt"
+LOCK = names.REPO_ROOT / "requirements.lock"
+DEFAULT_DEST = names.REPO_ROOT / "build" / "lambda-layer"
+GLIBC_MINOR = 26  # Lambda python3.11 = Amazon Linux 2 = glibc 2.26
+# Every tag a wheel for glibc <= 2.26 may carry. Listed, because pip (23, as venv bundles it) does not
+# expand one manylinux_2_26 tag to the older ones.
+PLATFORMS = (
+    "manylinux1_x86_64",
+    "manylinux2010_x86_64",
+    "manylinux2014_x86_64",
+    *(f"manylinux_2_{minor}_x86_64" for minor in range(5, GLIBC_MINOR + 1)),
+)
+PYTHON_VERSION = "3.11"
+# Pins whose locked release has no wheel for glibc 2.26. numpy >= 2.3 ships manylinux_2_28 wheels only;
+# langchain-aws requires numpy, but only its embeddings and vector stores import it, never the chat
+# model the draft-reply function uses (tests/integration/test_lambda_layer.py checks that).
+OVERRIDES = {"numpy": "numpy<2.3"}
+
+
+class LayerBuildError(RuntimeError):
+    """pip could not assemble the layer (a package without a wheel for the Lambda platform, a conflict)."""
+
+
+def layer_constraints(lock_text: str, overrides: dict[str, str] = OVERRIDES) -> str:
+    """requirements.lock as pip constraints, with the overridden packages' pins replaced."""
+    kept = [
+        line
+        for line in lock_text.splitlines()
+        if not any(re.match(rf"{re.escape(name)}\s*==", line.strip(), re.IGNORECASE) for name in overrides)
+    ]
+    return "\n".join([*kept, *overrides.values()]) + "\n"
+
+
+def build_layer(dest: Path = DEFAULT_DEST, *, python: str = sys.executable) -> Path:
+    """Install the layer's packages into dest/python (the layout Lambda expects) and return dest."""
+    site = dest / "python"
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    constraints = dest.parent / f"{dest.name}-constraints.txt"
+    constraints.write_text(layer_constraints(LOCK.read_text()))
+    cmd = [
+        python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+        *(arg for tag in PLATFORMS for arg in ("--platform", tag)),
+        "--implementation", "cp", "--python-version", PYTHON_VERSION,
+        "--only-binary=:all:", "--target", str(site),
+        "-r", str(LAYER_REQUIREMENTS), "-c", str(constraints),
+    ]  # fmt: skip
+    result = subprocess.run(cmd, capture_output=True, text=True)  # noqa: S603 - our argv, no shell
+    if result.returncode != 0:
+        output = (result.stdout + result.stderr).splitlines()
+        errors = [ln for ln in output if ln.strip() and not ln.startswith("WARNING: Location")]
+        raise LayerBuildError("pip could not build the Lambda layer:\n" + "\n".join(errors[-25:]))
+    return dest
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: build the layer into argv[0] (default build/lambda-layer)."""
+    args = sys.argv[1:] if argv is None else argv
+    dest = Path(args[0]) if args else DEFAULT_DEST
+    try:
+        build_layer(dest)
+    except LayerBuildError as e:
+        print(f"make layer: {e}", file=sys.stderr)
+        return 1
+    packages = sorted(p.name.split("-")[0] for p in (dest / "python").glob("*.dist-info"))
+    print(f"layer built in {dest}: {len(packages)} packages")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

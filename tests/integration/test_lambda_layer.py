@@ -1,0 +1,97 @@
+"""`make layer` builds a layer the deployed functions can really run on: every handler imports from the
+staged code asset plus the layer alone (no site-packages), versions match the lock, and the whole
+fits Lambda's 250 MB unzipped limit."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from infra import layer
+from infra.components.lambdas import stage_code
+
+pytestmark = pytest.mark.integration
+
+LAMBDA_UNZIPPED_LIMIT_MB = 250
+
+_PROBE = """
+import importlib, json, sys
+sys.path[:0] = [sys.argv[1], sys.argv[2]]
+from infra import names
+handlers = {}
+for fn, path in names.HANDLERS.items():
+    module, attr = path.rsplit(".", 1)
+    handlers[fn] = callable(getattr(importlib.import_module(module), attr))
+from pipeline.adapters.llm import build_bedrock_model, load_settings
+model = build_bedrock_model(load_settings())  # the Bedrock reply model, as draft-reply builds it
+print(json.dumps({"handlers": handlers, "model_id": model.model_id,
+                  "numpy_loaded": "numpy" in sys.modules,
+                  "site_packages": [p for p in sys.path if "site-packages" in p]}))
+"""
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("lambda")
+    return layer.build_layer(root / "layer"), stage_code(root / "code")
+
+
+def _size_mb(path: Path) -> float:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 1e6
+
+
+def test_every_handler_imports_from_the_code_asset_and_the_layer_alone(built: tuple[Path, Path]) -> None:
+    layer_dir, code_dir = built
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "TMS_LLM_PROVIDER": "bedrock",
+    }
+    # -I -S: no site-packages, no user site, no PYTHON* variables: only the stdlib, the code and the layer.
+    proc = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", _PROBE, str(code_dir), str(layer_dir / "python")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    probe = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert probe["site_packages"] == []
+    assert probe["handlers"] and all(probe["handlers"].values()), probe["handlers"]
+    assert probe["model_id"]
+    # numpy is in the layer only because langchain-aws declares it; the functions never load it.
+    assert probe["numpy_loaded"] is False
+
+
+def test_layer_versions_are_the_locked_ones_except_the_declared_overrides(built: tuple[Path, Path]) -> None:
+    layer_dir, _ = built
+    locked = dict(re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)", layer.LOCK.read_text(), re.MULTILINE))
+    locked = {k.lower().replace("_", "-"): v for k, v in locked.items()}
+    installed = {}
+    for info in (layer_dir / "python").glob("*.dist-info"):
+        name, version = info.name.removesuffix(".dist-info").rsplit("-", 1)
+        installed[name.lower().replace("_", "-")] = version
+    assert {"boto3", "pydantic", "langchain-aws", "slack-bolt", "aws-lambda-powertools"} <= set(installed)
+    drifted = {
+        name: (locked.get(name), version)
+        for name, version in installed.items()
+        if name not in layer.OVERRIDES and locked.get(name) != version
+    }
+    assert drifted == {}
+
+
+def test_code_and_layer_fit_lambdas_unzipped_size_limit(built: tuple[Path, Path]) -> None:
+    layer_dir, code_dir = built
+    assert _size_mb(layer_dir) + _size_mb(code_dir) < LAMBDA_UNZIPPED_LIMIT_MB
+
+
+def test_constraints_replace_only_the_overridden_pins() -> None:
+    text = layer.layer_constraints("boto3==1.0\nnumpy==2.4.6\nnumpydoc==1.0\n", {"numpy": "numpy<2.3"})
+    assert text.splitlines() == ["boto3==1.0", "numpydoc==1.0", "numpy<2.3"]
