@@ -280,7 +280,13 @@ def failure_message(
     payload = {
         "channel": channel,
         "text": clip(text, SECTION_MAX),
-        "blocks": _dump([SectionBlock(text=_md(text))]),
+        "blocks": _dump(
+            [
+                SectionBlock(text=_md(text)),
+                # What to do about it: the ticket keeps its input, so a retry needs no resubmission.
+                ContextBlock(elements=[_md(f"Once the cause is fixed: `tms retry {ticket_id}`")]),
+            ]
+        ),
     }
     if thread_ts:
         payload["thread_ts"] = thread_ts

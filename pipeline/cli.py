@@ -14,6 +14,7 @@ COMMAND_MODULES: list[str] = [
     "bot.cli",  # tms bot
     "pipeline.generator_cli",  # tms generate, tms eval
     "pipeline.local.chaos_cli",  # tms chaos
+    "pipeline.retry_cli",  # tms retry
 ]
 
 

@@ -1,4 +1,4 @@
-"""AWS adapters for the pipeline: Step Functions, SQS dead letters, S3 archive.
+"""AWS adapters for the pipeline: Step Functions, DynamoDB ticket reads, SQS dead letters, S3 archive.
 
 Clients are built once per process with explicit retries and timeouts; endpoints come from the standard
 AWS_ENDPOINT_URL variables, which is all that makes the local stack local.
@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 from pipeline.errors import ArchiveError
 
 if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_stepfunctions import SFNClient
@@ -51,6 +52,51 @@ class StepFunctionsStarter:
                 return False
             raise
         return True
+
+    def input_of(self, name: str) -> dict[str, Any] | None:
+        """The input of execution `name` of this state machine; None when it does not exist (any more)."""
+        arn = self._arn.replace(":stateMachine:", ":execution:", 1) + f":{name}"
+        try:
+            raw = self._sfn.describe_execution(executionArn=arn)["input"]
+        except ClientError as e:
+            if e.response["Error"]["Code"] == "ExecutionDoesNotExist":
+                return None
+            raise
+        value = json.loads(raw)
+        return value if isinstance(value, dict) else None
+
+
+class DynamoTickets:
+    """Reads ticket items from the tickets table (statuses for retries; the workflow writes them)."""
+
+    def __init__(self, table_name: str, dynamodb: DynamoDBClient | None = None):
+        self._table = table_name
+        self._ddb = dynamodb or client("dynamodb")
+
+    def get(self, ticket_id: str) -> dict[str, Any] | None:
+        """The item as plain values, or None."""
+        raw = self._ddb.get_item(
+            TableName=self._table, Key={"ticket_id": {"S": ticket_id}}, ConsistentRead=True
+        ).get("Item")
+        return None if raw is None else _plain(raw)
+
+    def ids_with_status(self, status: str) -> list[str]:
+        """Every ticket id whose item has `status` (a scan: an operator's command, not a hot path)."""
+        pages = self._ddb.get_paginator("scan").paginate(
+            TableName=self._table,
+            FilterExpression="#s = :s",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={":s": {"S": status}},
+            ProjectionExpression="ticket_id",
+        )
+        return sorted(item["ticket_id"]["S"] for page in pages for item in page.get("Items", []))
+
+
+def _plain(item: dict[str, Any]) -> dict[str, Any]:
+    from boto3.dynamodb.types import TypeDeserializer
+
+    des = TypeDeserializer()
+    return {k: des.deserialize(v) for k, v in item.items()}
 
 
 class SqsDeadLetters:

@@ -207,6 +207,8 @@ def test_failure_without_a_thread_becomes_a_new_post(notifier, slack):
 
     (post,) = slack.calls_to("chat.postMessage")
     assert "thread_ts" not in post.params and TID in post.params["text"]
+    # and it tells the agent how to recover the ticket
+    assert f"tms retry {TID}" in json.dumps(post.params["blocks"])
 
 
 def test_alarm_opens_a_thread_and_its_ok_replies_in_it_then_a_new_incident_opens_another(notifier, slack):

@@ -1,0 +1,89 @@
+"""Retrying a FAILED ticket: the same input through the workflow again, under a new execution name.
+
+A ticket fails when its retries run out (sustained throttling, an answer that breaks the reply policy).
+Its original execution (named after the ticket id, which is what makes redeliveries harmless) still
+holds the input. A retry starts `<ticket id>-retry-<UTC time>` with that input; the workflow's claim
+accepts a FAILED item (and nothing else), so a retry can never run a ticket twice at once or redo a
+TRIAGED one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+from pipeline.models import TicketStatus, is_ticket_id
+
+
+class RetryOutcome(StrEnum):
+    STARTED = "started"
+    NOT_FAILED = "not_failed"  # TRIAGED or still PROCESSING: nothing to retry
+    NOT_FOUND = "not_found"
+    INPUT_GONE = "input_gone"  # the original execution is past Step Functions' 90-day history
+    ALREADY_STARTED = "already_started"  # a retry of this name is already running or ran
+    INVALID_ID = "invalid_id"
+
+
+@dataclass(frozen=True)
+class RetryResult:
+    """What happened to one ticket id."""
+
+    ticket_id: str
+    outcome: RetryOutcome
+    detail: str
+    execution_name: str | None = None
+
+    @property
+    def started(self) -> bool:
+        """True when a retry execution was started."""
+        return self.outcome is RetryOutcome.STARTED
+
+
+class TicketStatuses(Protocol):
+    def get(self, ticket_id: str) -> dict[str, Any] | None:
+        """The ticket's item (status, error, ...) or None."""
+        ...
+
+
+class Executions(Protocol):
+    def input_of(self, name: str) -> dict[str, Any] | None:
+        """The input of the execution called `name`, or None when it does not exist (any more)."""
+        ...
+
+    def start(self, name: str, payload: dict[str, Any]) -> bool:
+        """Start `name`; False when an execution of that name already exists."""
+        ...
+
+
+def retry_name(ticket_id: str, now: datetime) -> str:
+    """The retry's execution name: the ticket id, then the UTC time (Step Functions: [A-Za-z0-9_-])."""
+    return f"{ticket_id}-retry-{now.strftime('%Y%m%dT%H%M%SZ')}"
+
+
+def retry_ticket(
+    ticket_id: str, tickets: TicketStatuses, executions: Executions, now: datetime
+) -> RetryResult:
+    """Start a retry of one FAILED ticket, or say exactly why not."""
+    if not is_ticket_id(ticket_id):
+        return RetryResult(ticket_id, RetryOutcome.INVALID_ID, "not a ticket id (TKT-YYYYMMDD-XXXXXXXXXX)")
+    item = tickets.get(ticket_id)
+    if item is None:
+        return RetryResult(ticket_id, RetryOutcome.NOT_FOUND, "no such ticket")
+    status = str(item.get("status", ""))
+    if status != TicketStatus.FAILED:
+        return RetryResult(ticket_id, RetryOutcome.NOT_FAILED, f"status is {status or 'unknown'}, not FAILED")
+    payload = executions.input_of(ticket_id)
+    if payload is None:
+        return RetryResult(
+            ticket_id,
+            RetryOutcome.INPUT_GONE,
+            "its original execution is no longer kept (Step Functions keeps 90 days): resubmit it",
+        )
+    name = retry_name(ticket_id, now)
+    if not executions.start(name, payload):
+        return RetryResult(ticket_id, RetryOutcome.ALREADY_STARTED, f"{name} already exists", name)
+    return RetryResult(
+        ticket_id, RetryOutcome.STARTED, f"was FAILED ({item.get('error', 'no reason')}); retrying", name
+    )
