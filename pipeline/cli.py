@@ -15,6 +15,7 @@ COMMAND_MODULES: list[str] = [
     "pipeline.generator_cli",  # tms generate, tms eval
     "pipeline.local.chaos_cli",  # tms chaos
     "pipeline.retry_cli",  # tms retry
+    "pipeline.dlq_cli",  # tms dlq
 ]
 
 

@@ -163,13 +163,39 @@ def put_tickets(
     `rate` caps records per second. A missing stream raises StreamNotFoundError before anything is sent;
     a whole-call failure raises IngestError carrying the report of what was sent before it.
     """
+    total = len(events) if hasattr(events, "__len__") else None  # type: ignore[arg-type]
+    return put_records(
+        ((e.ticketId, e.to_record_bytes()) for e in events),
+        stream_name=stream_name,
+        client=client,
+        rate=rate,
+        progress=progress,
+        max_retries=max_retries,
+        sleep=sleep,
+        clock=clock,
+        total=total,
+    )
+
+
+def put_records(
+    records: Iterable[tuple[str, bytes]],
+    *,
+    stream_name: str,
+    client: Any = None,
+    rate: float | None = None,
+    progress: bool = False,
+    max_retries: int = 5,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+    total: int | None = None,
+) -> SendReport:
+    """put_tickets for raw (partition key, data) records, e.g. records redriven from the DLQ."""
     if rate is not None and rate <= 0:
         raise ValueError("rate must be > 0")
     kinesis = client or kinesis_client()
     ensure_stream(kinesis, stream_name)
 
-    total = len(events) if hasattr(events, "__len__") else None  # type: ignore[arg-type]
-    entries = (_Entry(e.ticketId, e.to_record_bytes()) for e in events)
+    entries = (_Entry(key, data) for key, data in records)
     # A batch never holds more than one second's worth of records, so the cap holds within each second.
     max_records = MAX_BATCH_RECORDS if rate is None else max(1, min(MAX_BATCH_RECORDS, int(rate)))
     pacer = _Pacer(rate, clock, sleep)

@@ -1,4 +1,5 @@
-"""AWS adapters for the pipeline: Step Functions, DynamoDB ticket reads, SQS dead letters, S3 archive.
+"""AWS adapters for the pipeline: Step Functions, DynamoDB ticket reads, SQS dead letters (writing them and
+reading them back), Kinesis range reads for redrives, S3 archive.
 
 Clients are built once per process with explicit retries and timeouts; endpoints come from the standard
 AWS_ENDPOINT_URL variables, which is all that makes the local stack local.
@@ -14,13 +15,18 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from pipeline.errors import ArchiveError
+from pipeline.errors import ArchiveError, TmsError
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_stepfunctions import SFNClient
+
+
+class RecordsExpiredError(TmsError):
+    """The stream no longer holds the records a dead letter points at."""
+
 
 _CONFIG = Config(
     retries={"max_attempts": 5, "mode": "adaptive"},
@@ -109,6 +115,85 @@ class SqsDeadLetters:
     def send(self, message: dict[str, Any]) -> None:
         """Send one dead letter (SQS caps a message at 256 KiB; the payload copy is truncated before)."""
         self._sqs.send_message(QueueUrl=self._url, MessageBody=json.dumps(message))
+
+
+class DeadLetterQueue:
+    """Reads and deletes messages on the dead-letter queue (the operator's `tms dlq`)."""
+
+    def __init__(self, queue_url: str, sqs: SQSClient | None = None):
+        self._url = queue_url
+        self._sqs = sqs or client("sqs")
+
+    def read_all(self, hide_for_s: int = 60) -> list[tuple[str, dict[str, Any]]]:
+        """Every message as (receipt handle, body), each hidden from other readers for `hide_for_s`
+        (SQS has no peek: reading is receiving; what is not deleted reappears afterwards)."""
+        out: list[tuple[str, dict[str, Any]]] = []
+        while True:
+            messages = self._sqs.receive_message(
+                QueueUrl=self._url, MaxNumberOfMessages=10, VisibilityTimeout=hide_for_s, WaitTimeSeconds=0
+            ).get("Messages", [])
+            if not messages:
+                return out
+            for m in messages:
+                try:
+                    body = json.loads(m["Body"])
+                except ValueError:
+                    body = {"raw": m["Body"][:500]}
+                out.append((m["ReceiptHandle"], body if isinstance(body, dict) else {"raw": body}))
+
+    def delete(self, receipt_handle: str) -> None:
+        """Remove one message (after its records were redriven)."""
+        self._sqs.delete_message(QueueUrl=self._url, ReceiptHandle=receipt_handle)
+
+    def release(self, receipt_handle: str) -> None:
+        """Make a message read by read_all visible again at once (it stays on the queue)."""
+        self._sqs.change_message_visibility(
+            QueueUrl=self._url, ReceiptHandle=receipt_handle, VisibilityTimeout=0
+        )
+
+
+MAX_EMPTY_PAGES = 100
+
+
+class StreamRangeReader:
+    """Reads a range of records back from a Kinesis shard (what an on-failure record points at)."""
+
+    def __init__(self, stream_name: str, kinesis: Any = None):
+        self._stream = stream_name
+        self._kinesis = kinesis or client("kinesis")
+
+    def records_between(self, shard_id: str, start: str, end: str) -> list[tuple[str, bytes]]:
+        """(partition key, data) of every record from sequence `start` through `end`, in order.
+        RecordsExpiredError when the stream no longer holds them."""
+        try:
+            iterator = self._kinesis.get_shard_iterator(
+                StreamName=self._stream,
+                ShardId=shard_id,
+                ShardIteratorType="AT_SEQUENCE_NUMBER",
+                StartingSequenceNumber=start,
+            )["ShardIterator"]
+        except ClientError as e:
+            raise RecordsExpiredError(
+                f"{shard_id} {start}..{end}: the stream no longer serves these records "
+                f"({e.response['Error']['Code']}); it keeps records for its retention period (24 h)"
+            ) from e
+        out: list[tuple[str, bytes]] = []
+        last = int(end)
+        empty_pages = 0
+        while iterator and empty_pages < MAX_EMPTY_PAGES:
+            page = self._kinesis.get_records(ShardIterator=iterator, Limit=1000)
+            for r in page.get("Records", []):
+                if int(r["SequenceNumber"]) > last:
+                    return out
+                out.append((r["PartitionKey"], bytes(r["Data"])))
+            if not page.get("Records"):
+                if not page.get("MillisBehindLatest"):
+                    return out  # at the tip: the range ends early (trimmed, or never complete)
+                empty_pages += 1  # a gap in the shard: keep reading, but never forever
+            else:
+                empty_pages = 0
+            iterator = page.get("NextShardIterator")
+        return out
 
 
 class S3ArchiveStore:
