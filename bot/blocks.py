@@ -277,16 +277,24 @@ def failure_message(
 ) -> dict[str, Any]:
     """A failure notice: in the ticket's thread when it has one, else a new post."""
     text = failure_text(ticket_id, error, cause)
-    payload = {
+    return _post(
+        channel,
+        text,
+        [
+            SectionBlock(text=_md(text)),
+            # What to do about it: the ticket keeps its input, so a retry needs no resubmission.
+            ContextBlock(elements=[_md(f"Once the cause is fixed: `tms retry {ticket_id}`")]),
+        ],
+        thread_ts,
+    )
+
+
+def _post(channel: str, headline: str, blocks: list[Block], thread_ts: str | None = None) -> dict[str, Any]:
+    """A chat.postMessage payload: the headline as notification text, in a thread when one is given."""
+    payload: dict[str, Any] = {
         "channel": channel,
-        "text": clip(text, SECTION_MAX),
-        "blocks": _dump(
-            [
-                SectionBlock(text=_md(text)),
-                # What to do about it: the ticket keeps its input, so a retry needs no resubmission.
-                ContextBlock(elements=[_md(f"Once the cause is fixed: `tms retry {ticket_id}`")]),
-            ]
-        ),
+        "text": clip(headline, SECTION_MAX),
+        "blocks": _dump(blocks),
     }
     if thread_ts:
         payload["thread_ts"] = thread_ts
@@ -314,14 +322,7 @@ def alarm_message(
         blocks.append(SectionBlock(text=_md(escape(reason))))
     if changed_at:
         blocks.append(ContextBlock(elements=[_md(f"State changed at {escape(changed_at)}")]))
-    payload: dict[str, Any] = {
-        "channel": channel,
-        "text": clip(headline, SECTION_MAX),
-        "blocks": _dump(blocks),
-    }
-    if thread_ts:
-        payload["thread_ts"] = thread_ts
-    return payload
+    return _post(channel, headline, blocks, thread_ts)
 
 
 GLUE_MARKER = {
@@ -355,14 +356,7 @@ def glue_job_message(
     context = " · ".join(part for part in (f"run `{escape(run_id)}`" if run_id else "", escape(at)) if part)
     if context:
         blocks.append(ContextBlock(elements=[_md(context)]))
-    payload: dict[str, Any] = {
-        "channel": channel,
-        "text": clip(headline, SECTION_MAX),
-        "blocks": _dump(blocks),
-    }
-    if thread_ts:
-        payload["thread_ts"] = thread_ts
-    return payload
+    return _post(channel, headline, blocks, thread_ts)
 
 
 def generic_alert_message(channel: str, *, subject: str, message: str) -> dict[str, Any]:
@@ -373,7 +367,7 @@ def generic_alert_message(channel: str, *, subject: str, message: str) -> dict[s
     blocks: list[Block] = [SectionBlock(text=_md(headline))]
     if body.strip():
         blocks.append(SectionBlock(text=_md(f"```{body}```")))
-    return {"channel": channel, "text": clip(headline, SECTION_MAX), "blocks": _dump(blocks)}
+    return _post(channel, headline, blocks)
 
 
 # --- ephemeral answers to /ticket -------------------------------------------------------------------------
