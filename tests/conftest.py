@@ -73,3 +73,19 @@ def make_ticket(
 @pytest.fixture
 def ticket() -> TicketSubmitted:
     return make_ticket()
+
+
+def expected_alarm_names() -> set[str]:
+    """Every alarm the stack must define (without the project prefix): the workflow's, the stream's,
+    the DLQ's, and errors and throttles of every function."""
+    expected = {
+        "ExecutionsFailed",
+        "ExecutionsTimedOut",
+        "ExecutionsAborted",
+        "StreamIteratorAge",
+        "DlqNotEmpty",
+    }
+    expected |= {
+        f"{fn.title().replace('-', '')}{kind}" for fn in names.HANDLERS for kind in ("Errors", "Throttles")
+    }
+    return expected

@@ -10,6 +10,7 @@ from aws_cdk.assertions import Match, Matcher
 
 from infra import names
 from infra.components.ingest import BATCH_SIZE, MAX_RECORD_AGE, RETRY_ATTEMPTS
+from tests.conftest import expected_alarm_names
 from tests.infra.conftest import TEST_EMAILS
 from tests.infra.template import Synth, function_by_name, resources
 
@@ -443,16 +444,7 @@ def test_alarms_cover_every_stage_and_notify_the_alarms_topic(synth: Synth) -> N
         a["Properties"]["AlarmName"]: a["Properties"]
         for a in resources(synth.raw, "AWS::CloudWatch::Alarm").values()
     }
-    expected = {
-        "ExecutionsFailed",
-        "ExecutionsTimedOut",
-        "ExecutionsAborted",
-        "StreamIteratorAge",
-        "DlqNotEmpty",
-    }
-    expected |= {
-        f"{fn.title().replace('-', '')}{kind}" for fn in names.HANDLERS for kind in ("Errors", "Throttles")
-    }
+    expected = expected_alarm_names()
     assert {name.removeprefix(f"{names.PROJECT}-") for name in alarms} == expected
     topic = {"Ref": _topic_id(synth, "alarms")}
     notifier_errors = f"{names.PROJECT}-NotifierErrors"  # goes to the ops topic (test_alert_routing.py)

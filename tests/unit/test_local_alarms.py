@@ -16,6 +16,7 @@ from pipeline.local.alarms import (
     MetricSpec,
     stack_alarms,
 )
+from tests.conftest import expected_alarm_names
 
 DLQ = AlarmDef(
     "tms-DlqNotEmpty",
@@ -59,16 +60,7 @@ def _evaluator(
 
 def test_local_alarms_are_the_stacks_alarms() -> None:
     alarm_names = {a.name.removeprefix(f"{names.PROJECT}-") for a in stack_alarms()}
-    expected = {
-        "ExecutionsFailed",
-        "ExecutionsTimedOut",
-        "ExecutionsAborted",
-        "StreamIteratorAge",
-        "DlqNotEmpty",
-    }
-    expected |= {
-        f"{fn.title().replace('-', '')}{kind}" for fn in names.HANDLERS for kind in ("Errors", "Throttles")
-    }
+    expected = expected_alarm_names()
     assert alarm_names == expected
 
 
