@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from infra import names
+from pipeline import ingest
 from pipeline.errors import TmsError
 from pipeline.local.outbox import SlackPosts, read_outbox
 from pipeline.local.poller import MappingConfig, passes_filter
@@ -161,24 +162,18 @@ def plan_redeliveries(
 
 
 def put_records(kinesis: Any, stream_name: str, records: Sequence[Record], attempts: int = 8) -> int:
-    """PutRecords in batches of 500, resending only entries that failed; returns records accepted."""
-    sent = 0
-    for start in range(0, len(records), 500):
-        pending = list(records[start : start + 500])
-        for attempt in range(attempts):
-            answer = kinesis.put_records(
-                StreamName=stream_name,
-                Records=[{"Data": r.data, "PartitionKey": r.partition_key} for r in pending],
-            )
-            results = answer["Records"]
-            sent += sum(1 for r in results if "ErrorCode" not in r)
-            pending = [p for p, r in zip(pending, results, strict=True) if "ErrorCode" in r]
-            if not pending:
-                break
-            time.sleep(min(0.1 * 2**attempt, 2.0))
-        if pending:
-            raise TmsError(f"{len(pending)} records could not be put on {stream_name}")
-    return sent
+    """Send `records` in order with the ingest sender (batched PutRecords, only failed entries resent,
+    `attempts` tries each); returns records accepted, or raises when any could not be put."""
+    report = ingest.put_records(
+        ((r.partition_key, r.data) for r in records),
+        stream_name=stream_name,
+        client=kinesis,
+        max_retries=attempts - 1,
+        total=len(records),
+    )
+    if report.failed:
+        raise TmsError(f"{report.failed} records could not be put on {stream_name}")
+    return report.sent
 
 
 # --- what is observed -----------------------------------------------------------------------------------
