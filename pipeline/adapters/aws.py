@@ -84,7 +84,7 @@ class DynamoTickets:
         raw = self._ddb.get_item(
             TableName=self._table, Key={"ticket_id": {"S": ticket_id}}, ConsistentRead=True
         ).get("Item")
-        return None if raw is None else _plain(raw)
+        return None if raw is None else from_item(raw)
 
     def ids_with_status(self, status: str) -> list[str]:
         """Every ticket id whose item has `status` (a scan: an operator's command, not a hot path)."""
@@ -98,7 +98,8 @@ class DynamoTickets:
         return sorted(item["ticket_id"]["S"] for page in pages for item in page.get("Items", []))
 
 
-def _plain(item: dict[str, Any]) -> dict[str, Any]:
+def from_item(item: dict[str, Any]) -> dict[str, Any]:
+    """A DynamoDB item (attribute-value JSON) as plain Python values."""
     from boto3.dynamodb.types import TypeDeserializer
 
     des = TypeDeserializer()

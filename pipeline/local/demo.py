@@ -204,13 +204,12 @@ def run_demo(
 
 
 def _scan_items(ddb: Any, table: str, ticket_ids: set[str]) -> list[dict[str, Any]]:
-    from boto3.dynamodb.types import TypeDeserializer
+    from pipeline.adapters.aws import from_item
 
-    des = TypeDeserializer()
     out = []
     for page in ddb.get_paginator("scan").paginate(TableName=table):
         for raw in page["Items"]:
-            item = {k: des.deserialize(v) for k, v in raw.items()}
+            item = from_item(raw)
             if item.get("ticket_id") in ticket_ids:
                 out.append(item)
     return out

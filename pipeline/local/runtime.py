@@ -55,9 +55,8 @@ class LocalStack:
     info: StackInfo
     lambdas: LocalLambdas
     poller: KinesisPoller  # the trigger's mapping
-    audit_poller: (
-        KinesisPoller | None
-    )  # the intake audit's unfiltered mapping (None when nothing is filtered)
+    # The intake audit's unfiltered mapping (None when the trigger's mapping filters nothing).
+    audit_poller: KinesisPoller | None
     tap_queue_url: str
     _server: Any
     _invoker: Any
