@@ -43,8 +43,8 @@ def main() -> int:
     import boto3
     from moto import mock_aws
 
-    from pipeline.analytics import run_etl
-    from pipeline.analytics.spark import get_spark
+    from pipeline.tools.analytics import run_etl
+    from pipeline.tools.analytics.spark import get_spark
     from tests.fixtures_spark import BUCKET, stack_info
 
     new = max(1, int(args.records * args.new_share))

@@ -34,9 +34,9 @@ def main() -> int:
         logging.getLogger(name).setLevel(logging.ERROR)
     os.environ.setdefault("TMS_STATE_DIR", tempfile.mkdtemp(prefix="tms-bench-"))
 
-    from pipeline.local.commands import _clients
-    from pipeline.local.demo import percentile, run_demo
+    from pipeline.cli.local import _clients
     from pipeline.local.runtime import LocalStack
+    from pipeline.tools.demo import percentile, run_demo
 
     boot = time.monotonic()
     with LocalStack.start() as stack:

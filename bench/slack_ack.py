@@ -1,6 +1,6 @@
 """Ack latency of `/ticket` over 1,000 signed requests against the local stack, Kinesis write included.
 
-Each request goes over HTTP to the bot (bot.server, as `tms bot` serves it), is verified, validated, written
+Each request goes over HTTP to the bot (pipeline.local.bot_server, as `tms bot` serves it), is verified, validated, written
 to the local stack's Kinesis stream and acked with the ephemeral confirmation; the latency is the client's
 round trip. Slack's budget is 3 s.
 

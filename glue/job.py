@@ -2,7 +2,7 @@
 
 Arguments, I/O and bookmarks live here; every DataFrame step is in glue/transforms.py. Ship glue/ as the
 job's --extra-py-files (it needs schema.json next to schema.py). Locally the same transforms run through
-pipeline/analytics/runner.py, which replaces only the I/O (S3 copy, local bookmark, DuckDB/PostgreSQL).
+pipeline/tools/analytics/runner.py, which replaces only the I/O (S3 copy, local bookmark, DuckDB/PostgreSQL).
 
 Job arguments: --JOB_NAME --source_path s3://bucket/tickets/ --quarantine_path s3://bucket/quarantine/etl/
 --redshift_connection <Glue connection> --redshift_database <db> --TempDir s3://bucket/glue-temp/

@@ -133,7 +133,7 @@ def merge_script(doc: dict[str, Any] | None = None) -> str:
     d = doc or load_document()
     header = (
         "-- Staging -> target upsert on ticket_id. Generated from pipeline/models.py by\n"
-        "-- `python -m pipeline.analytics.contract`; a contract test fails when it drifts.\n"
+        "-- `python -m pipeline.tools.analytics.contract`; a contract test fails when it drifts.\n"
         "-- Runs unchanged on Redshift, PostgreSQL 15 and DuckDB, after the batch (deduplicated: one row per\n"
         f"-- ticket_id) is loaded into {d['staging_table']}. Re-runs and older replays change nothing.\n"
     )

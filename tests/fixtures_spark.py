@@ -19,7 +19,7 @@ ISSUES = ("Login", "Payment", "Performance", "Bug")
 @pytest.fixture(scope="session")
 def spark() -> Iterator[Any]:
     """The process-wide local SparkSession (the ETL runner reuses the same one)."""
-    from pipeline.analytics.spark import get_spark
+    from pipeline.tools.analytics.spark import get_spark
 
     yield get_spark()
 
@@ -171,7 +171,7 @@ def stack_info(bucket: str = BUCKET) -> Any:
 
 def assert_no_duplicate_tickets(warehouse_url: str) -> int:
     """The warehouse holds each ticket_id once; returns the row count."""
-    from pipeline.analytics.warehouse import open_warehouse
+    from pipeline.tools.analytics.warehouse import open_warehouse
 
     wh = open_warehouse(warehouse_url)
     try:
@@ -185,7 +185,7 @@ def assert_no_duplicate_tickets(warehouse_url: str) -> int:
 
 def ticket_priority(warehouse_url: str, ticket: str) -> str:
     """The stored priority of one ticket."""
-    from pipeline.analytics.warehouse import open_warehouse
+    from pipeline.tools.analytics.warehouse import open_warehouse
 
     wh = open_warehouse(warehouse_url)
     try:
@@ -200,8 +200,8 @@ def run_scenario(warehouse_url: str) -> None:
     import boto3
     from moto import mock_aws
 
-    from pipeline.analytics import run_etl, warehouse_counts
-    from pipeline.analytics.archive import s3_client
+    from pipeline.tools.analytics import run_etl, warehouse_counts
+    from pipeline.tools.analytics.archive import s3_client
 
     s3_client.cache_clear()  # clients must be built inside the mock
     with mock_aws():

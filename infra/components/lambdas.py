@@ -29,6 +29,9 @@ ARCHITECTURE = lambda_.Architecture.X86_64
 LAYER_DIR = DEFAULT_DEST
 CODE_PACKAGES = ("pipeline", "bot")
 CODE_FILES = ("infra/__init__.py", "infra/names.py")
+# What runs only on a developer's machine never ships: the embedded runtime, the tools built on it and the
+# command line (README "Layout"). A handler that imported one of them would fail its import test on the layer.
+DEV_ONLY = ("pipeline/local", "pipeline/tools", "pipeline/cli")
 _IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".mypy_cache", ".pytest_cache")
 
 
@@ -43,6 +46,8 @@ def stage_code(dest: Path, *, repo_root: Path = names.REPO_ROOT) -> Path:
     dest.mkdir(parents=True)
     for package in CODE_PACKAGES:
         shutil.copytree(repo_root / package, dest / package, ignore=_IGNORE)
+    for folder in DEV_ONLY:
+        shutil.rmtree(dest / folder)
     for file in CODE_FILES:
         (dest / file).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(repo_root / file, dest / file)

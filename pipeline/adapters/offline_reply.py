@@ -9,10 +9,10 @@ from __future__ import annotations
 import random
 import re
 
+from pipeline.adapters.faults import FaultPlan, active_plan
 from pipeline.domain.policy import ESCALATION, decide_priority
 from pipeline.domain.triage import TriageDraft
 from pipeline.errors import LlmThrottledError, LlmUnavailableError
-from pipeline.local.faults import FaultPlan, active_plan
 from pipeline.models import Priority, SentimentLabel, SentimentResult, TicketSubmitted
 
 OFFLINE_MODEL_ID = "offline-policy-v1"

@@ -87,8 +87,8 @@ class LocalStack:
     ) -> LocalStack:
         from moto.server import ThreadedMotoServer
 
+        from pipeline.adapters.faults import active_plan
         from pipeline.local import moto_patches
-        from pipeline.local.faults import active_plan
         from pipeline.local.provision import provision
         from pipeline.local.sentiment import detect_sentiment
 

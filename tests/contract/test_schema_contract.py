@@ -10,8 +10,8 @@ from pyspark.sql import types as T
 
 from glue.schema import merge_script, spark_schema, spec
 from infra import names
-from pipeline.analytics.contract import MERGE_SQL_PATH, SCHEMA_JSON_PATH, render_schema_json
 from pipeline.models import warehouse_columns
+from pipeline.tools.analytics.contract import MERGE_SQL_PATH, SCHEMA_JSON_PATH, render_schema_json
 
 _COLUMN_LINE = re.compile(
     r"^\s+(\w+)\s+(VARCHAR\((\d+)\)|TIMESTAMP|DOUBLE PRECISION)\s+(NOT NULL|NULL)", re.M
@@ -34,11 +34,13 @@ def _model_columns() -> list[tuple[str, str, int | None, bool]]:
 
 
 def test_glue_schema_json_is_generated_from_the_model() -> None:
-    assert SCHEMA_JSON_PATH.read_text() == render_schema_json(), "run: python -m pipeline.analytics.contract"
+    assert SCHEMA_JSON_PATH.read_text() == render_schema_json(), (
+        "run: python -m pipeline.tools.analytics.contract"
+    )
 
 
 def test_merge_script_is_generated_from_the_model() -> None:
-    assert MERGE_SQL_PATH.read_text() == merge_script(), "run: python -m pipeline.analytics.contract"
+    assert MERGE_SQL_PATH.read_text() == merge_script(), "run: python -m pipeline.tools.analytics.contract"
 
 
 @pytest.mark.parametrize("ddl", ["001_tickets.sql", "local/001_tickets.sql"])
@@ -73,7 +75,7 @@ def test_redshift_table_declares_distribution_and_sort_keys_and_encodes_every_co
 
 
 def test_the_local_warehouse_runs_the_redshift_views_translated_not_a_hand_kept_twin() -> None:
-    from pipeline.analytics.warehouse import local_ddl
+    from pipeline.tools.analytics.warehouse import local_ddl
 
     views = re.findall(r"CREATE OR REPLACE VIEW (\w+)", (names.SQL_DIR / "020_views.sql").read_text())
     local_views = [s for s in local_ddl() if s.startswith("CREATE OR REPLACE VIEW")]
@@ -84,8 +86,8 @@ def test_the_local_warehouse_runs_the_redshift_views_translated_not_a_hand_kept_
 
 
 def test_redshift_only_sql_without_a_local_translation_is_refused() -> None:
-    from pipeline.analytics.warehouse import to_local_dialect
     from pipeline.errors import ConfigurationError
+    from pipeline.tools.analytics.warehouse import to_local_dialect
 
     assert "EXTRACT(EPOCH FROM (b - a))" in to_local_dialect("SELECT DATEDIFF(millisecond, a, b) FROM t")
     with pytest.raises(ConfigurationError, match="DATEADD"):

@@ -1,4 +1,4 @@
-"""The bot as Slack sees it: the Bolt app behind `bot.server` on a loopback port, a fake Slack Web API,
+"""The bot as Slack sees it: the Bolt app behind `pipeline.local.bot_server` on a loopback port, a fake Slack Web API,
 and AWS from moto (in-process) or a running local stack. Requests are signed exactly as Slack signs them."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from bot.adapters.slack import SlackDirectory, SlackPoster, make_web_client
 from bot.adapters.ticket_store import DynamoTicketStore
 from bot.app import Clients, build_app
 from bot.config import BotSettings
-from bot.server import make_server, serve_in_thread, url_of
+from pipeline.local.bot_server import make_server, serve_in_thread, url_of
 from tests.fakes.slack_api import FakeSlackApi, command_body, interaction_body, sign
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"

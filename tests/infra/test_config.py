@@ -136,6 +136,20 @@ def test_staged_code_holds_the_runtime_packages_and_shared_names_only(tmp_path: 
     assert not (staged / "tests").exists() and not (staged / ".venv").exists()
 
 
+def test_staged_code_leaves_out_what_runs_only_on_a_developers_machine(tmp_path: Path) -> None:
+    from infra.components.lambdas import stage_code
+
+    staged = stage_code(tmp_path / "code")
+    assert sorted(p.name for p in (staged / "pipeline").iterdir() if p.is_dir()) == [
+        "adapters",
+        "data",
+        "domain",
+        "handlers",
+        "statemachine",
+    ]
+    assert not list(staged.rglob("chaos*")) and not list(staged.rglob("demo.py"))
+
+
 def test_missing_layer_gets_a_placeholder_unless_required(tmp_path: Path) -> None:
     from infra.app import stage_assets
     from infra.components.lambdas import MissingLayerError

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from pipeline.analytics.bookmarks import Bookmark, ObjectRef
+from pipeline.tools.analytics.bookmarks import Bookmark, ObjectRef
 
 
 def test_advancing_the_bookmark_over_a_large_listing_stays_linear():

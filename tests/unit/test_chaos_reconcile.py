@@ -11,8 +11,9 @@ import pytest
 from infra import names
 from pipeline.domain.intake import parse_ticket
 from pipeline.errors import InvalidTicketError
-from pipeline.generator import generate_tickets
-from pipeline.local.chaos import (
+from pipeline.local.outbox import SlackPosts, parse_outbox
+from pipeline.models import EVENT_NAME
+from pipeline.tools.chaos import (
     POISON_KINDS,
     NotifierCrashError,
     Observed,
@@ -26,8 +27,7 @@ from pipeline.local.chaos import (
     poison_count,
     reconcile,
 )
-from pipeline.local.outbox import SlackPosts, parse_outbox
-from pipeline.models import EVENT_NAME
+from pipeline.tools.generator import generate_tickets
 
 TRIAGED, FAILED = names.EVENT_TICKET_TRIAGED, names.EVENT_TICKET_FAILED
 IDS = [f"TKT-20260101-{i:010d}" for i in range(5)]

@@ -10,11 +10,10 @@ from pathlib import Path
 import pytest
 
 from infra import names
-from pipeline.adapters import llm
+from pipeline.adapters import faults, llm
 from pipeline.domain.policy import check_reply
 from pipeline.errors import InvalidTicketError, LlmThrottledError
 from pipeline.handlers.draft_reply import handler
-from pipeline.local import faults
 from pipeline.models import Priority, TriageResult
 from pipeline.observability import logger
 

@@ -25,8 +25,8 @@ from pipeline.domain.intake import (
     parse_ticket,
 )
 from pipeline.errors import InvalidTicketError
-from pipeline.generator import generate_tickets
 from pipeline.models import SlackContext, TicketSubmitted
+from pipeline.tools.generator import generate_tickets
 from tests.fakes.intake import FakeDlq, FakeStarter
 
 META = RecordMeta(partition_key="pk", sequence_number="1")

@@ -13,6 +13,7 @@ from botocore.stub import Stubber
 
 from infra import names
 from pipeline.adapters import llm
+from pipeline.adapters.faults import FaultPlan
 from pipeline.adapters.offline_reply import OFFLINE_MODEL_ID, OfflineReplyModel
 from pipeline.domain.policy import ESCALATION
 from pipeline.domain.triage import draft_reply
@@ -22,7 +23,6 @@ from pipeline.errors import (
     LlmThrottledError,
     LlmUnavailableError,
 )
-from pipeline.local.faults import FaultPlan
 from pipeline.models import Customer, Priority, SentimentResult, Source, TicketData, TicketSubmitted
 
 MODEL_ID = "anthropic.claude-3-haiku-20240307-v1:0"

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
+from pipeline.adapters.faults import FaultPlan
 from pipeline.adapters.offline_reply import OFFLINE_MODEL_ID, OfflineReplyModel
 from pipeline.domain.policy import ESCALATION, check_reply
 from pipeline.domain.triage import TriageDraft, draft_reply
 from pipeline.errors import InvalidModelOutputError, LlmThrottledError, LlmUnavailableError
-from pipeline.local.faults import FaultPlan
 from pipeline.local.sentiment import detect_sentiment
 from pipeline.models import Customer, Priority, SentimentResult, Source, TicketData, TicketSubmitted
 

@@ -142,8 +142,8 @@ def run_demo(
     clients: dict[str, Any],
 ) -> DemoReport:
     """Submit `tickets` generated tickets (plus optional redeliveries) and reconcile every store."""
-    from pipeline.generator import generate_tickets
-    from pipeline.ingest import put_tickets
+    from pipeline.tools.generator import generate_tickets
+    from pipeline.tools.ingest import put_tickets
 
     started = time.monotonic()
     generated = generate_tickets(tickets, seed=seed)

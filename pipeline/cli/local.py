@@ -101,9 +101,9 @@ def _clients(stack_info: Any) -> dict[str, Any]:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Use the running local stack (or start one in-process), run the demo, print the summary."""
-    from pipeline.local.demo import render_table, run_demo
     from pipeline.local.runtime import LocalStack
     from pipeline.local.stack import discover_local
+    from pipeline.tools.demo import render_table, run_demo
 
     _quiet()
     info = discover_local()
@@ -140,7 +140,7 @@ def _etl(report: Any, info: Any, args: argparse.Namespace) -> None:
     """Load the archive into the warehouse (the scheduled Glue job's local twin)."""
     if args.no_etl:
         return
-    from pipeline.analytics import run_etl, warehouse_counts
+    from pipeline.tools.analytics import run_etl, warehouse_counts
 
     result = run_etl(info)
     report.extra["etl"] = result.as_dict()

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from pipeline.analytics.runner import EtlResult, run_etl, warehouse_counts
+from pipeline.tools.analytics.runner import EtlResult, run_etl, warehouse_counts
 
 __all__ = ["EtlResult", "run_etl", "warehouse_counts"]

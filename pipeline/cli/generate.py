@@ -97,8 +97,8 @@ def _kinesis_for(stream: str | None) -> tuple[Any, str]:
     """A Kinesis client and stream name: explicit TMS_* settings, else the running local stack."""
     import boto3
 
-    from pipeline.ingest import _CONFIG
     from pipeline.local.stack import resolve
+    from pipeline.tools.ingest import _CONFIG
 
     try:
         info = resolve()
@@ -121,8 +121,8 @@ def _kinesis_for(stream: str | None) -> tuple[Any, str]:
 def cmd_generate(args: argparse.Namespace) -> int:
     """Generate tickets, then write them (--out), validate only (--dry-run) or send them."""
     from pipeline.catalog import SCENARIOS, scenarios_for
-    from pipeline.evaluation import write_truth
-    from pipeline.generator import bedrock_writer, generate_tickets
+    from pipeline.tools.evaluation import write_truth
+    from pipeline.tools.generator import bedrock_writer, generate_tickets
 
     if args.list_products:
         for s in SCENARIOS:
@@ -153,7 +153,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     elif args.dry_run:
         summary["dry_run"] = True
     else:
-        from pipeline.ingest import put_tickets
+        from pipeline.tools.ingest import put_tickets
 
         report = put_tickets(
             [t.event for t in tickets], stream_name=stream or "", client=client, rate=args.rate, progress=True
@@ -192,7 +192,7 @@ def _render_generate(s: dict[str, Any]) -> str:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     """Evaluate stored replies and print the report."""
-    from pipeline.evaluation import (
+    from pipeline.tools.evaluation import (
         bedrock_judge,
         evaluate,
         read_archive_records,

@@ -15,7 +15,7 @@ import boto3
 from botocore.config import Config
 
 from infra import names
-from pipeline.analytics.bookmarks import ObjectRef
+from pipeline.tools.analytics.bookmarks import ObjectRef
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

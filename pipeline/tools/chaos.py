@@ -32,11 +32,11 @@ from pathlib import Path
 from typing import Any
 
 from infra import names
-from pipeline import ingest
 from pipeline.errors import TmsError
 from pipeline.local.outbox import SlackPosts, read_outbox
 from pipeline.local.poller import MappingConfig, passes_filter
 from pipeline.models import TicketSubmitted
+from pipeline.tools import ingest
 
 # The issue's fault mix. llm_invalid_output is added so some tickets end FAILED with a reason and the
 # reconciliation of failed tickets is exercised on every run, not only when retries happen to run out.
@@ -606,7 +606,7 @@ def notifications_by_ticket(bodies: Iterable[str]) -> Counter[tuple[str, str]]:
 def warehouse_rows_by_ticket() -> Counter[str] | None:
     """Warehouse rows per ticket id, or None without the analytics package."""
     try:
-        from pipeline.analytics.warehouse import open_warehouse
+        from pipeline.tools.analytics.warehouse import open_warehouse
     except ImportError:
         return None
     wh = open_warehouse()
@@ -655,11 +655,11 @@ Progress = Callable[[str], None]
 
 def run_chaos(config: ChaosConfig, *, progress: Progress = lambda _msg: None) -> ChaosReport:
     """Start a local stack with the fault plan, push tickets, replays and poison through it, reconcile."""
-    from pipeline.generator import generate_tickets
+    from pipeline.adapters.faults import active_plan
     from pipeline.local.alarms import AlarmLoop, local_evaluator
-    from pipeline.local.faults import active_plan
     from pipeline.local.runtime import LocalStack
     from pipeline.local.slack_api import LocalSlackApi
+    from pipeline.tools.generator import generate_tickets
 
     started = time.monotonic()
     rng = random.Random(config.seed)
@@ -722,9 +722,9 @@ def run_chaos(config: ChaosConfig, *, progress: Progress = lambda _msg: None) ->
             loop.evaluate_now()  # the DLQ depth as it stands, before the operator drains it
             dlq_bodies = drain_queue(stack.client("sqs"), stack.info.dlq_url, delete=False)
             obs.dlq = [_dlq_body(b) for b in dlq_bodies]
-            if config.etl and _module_exists("pipeline.analytics"):
+            if config.etl and _module_exists("pipeline.tools.analytics"):
                 progress("loading the warehouse (ETL)")
-                from pipeline.analytics import run_etl
+                from pipeline.tools.analytics import run_etl
 
                 try:
                     run_etl(stack.info)

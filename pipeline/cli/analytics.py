@@ -29,8 +29,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _etl(args: argparse.Namespace) -> int:
-    from pipeline.analytics import run_etl
     from pipeline.local.stack import resolve
+    from pipeline.tools.analytics import run_etl
 
     result = run_etl(resolve(), full=args.full, warehouse_url=args.warehouse_url)
     if args.json:
@@ -44,7 +44,7 @@ def _etl(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from pipeline.analytics.report import write_report
+    from pipeline.tools.analytics.report import write_report
 
     path = write_report(args.out, warehouse_url=args.warehouse_url)
     print(path, file=sys.stdout)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pipeline.analytics.warehouse import open_warehouse
+from pipeline.tools.analytics.warehouse import open_warehouse
 
 PRIORITY_COLORS = {"HIGH": "#d64545", "MEDIUM": "#f0a202", "NORMAL": "#3c8dbc"}
 SENTIMENT_COLORS = {"NEGATIVE": "#d64545", "MIXED": "#9b59b6", "NEUTRAL": "#95a5a6", "POSITIVE": "#27ae60"}

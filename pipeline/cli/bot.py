@@ -1,6 +1,6 @@
 """`tms bot`: run the Slack app locally, against the running local stack unless AWS settings are given.
 
-The composition root of the local bot: the only bot module that may use pipeline.local (to find the stack).
+The composition root of the local bot: it joins the deployed Bolt app (bot/) to the local stack it finds.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     from bot.app import build_app, build_clients
     from bot.config import load_settings
     from bot.errors import BotConfigurationError
-    from bot.server import make_server, serve_socket_mode, url_of
+    from pipeline.local.bot_server import make_server, serve_socket_mode, url_of
 
     if not os.environ.get(names.ENV_STREAM_NAME):
         from pipeline.local.stack import resolve

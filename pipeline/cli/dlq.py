@@ -25,8 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _dlq(args: argparse.Namespace) -> int:
     from pipeline.adapters.aws import DeadLetterQueue, StreamRangeReader
     from pipeline.domain.dead_letters import redrive_batches, summarize
-    from pipeline.ingest import put_records
     from pipeline.local.stack import resolve
+    from pipeline.tools.ingest import put_records
 
     info = resolve()
     info.apply_env()  # the adapters' clients read the endpoint and region from the environment

@@ -1,4 +1,4 @@
-"""`tms chaos`: the reliability run under load and faults (logic in pipeline.local.chaos)."""
+"""`tms chaos`: the reliability run under load and faults (logic in pipeline.tools.chaos)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import logging
 import sys
 
-from pipeline.local.commands import _fraction, _positive, _quiet
+from pipeline.cli.local import _fraction, _positive, _quiet
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -40,7 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_chaos(args: argparse.Namespace) -> int:
     """Run the chaos test; exit 0 only when every reconciliation check holds."""
-    from pipeline.local.chaos import (
+    from pipeline.adapters.faults import parse_faults
+    from pipeline.tools.chaos import (
         DEFAULT_FAULTS,
         POISON_FRACTION,
         REDELIVER_FRACTION,
@@ -48,7 +49,6 @@ def cmd_chaos(args: argparse.Namespace) -> int:
         render_table,
         run_chaos,
     )
-    from pipeline.local.faults import parse_faults
 
     _quiet()
     for name in ("tms.local", "tms.local.poller", "py4j"):

@@ -9,13 +9,13 @@ import sys
 
 # One line per command module. Each module defines register(subparsers: argparse._SubParsersAction).
 COMMAND_MODULES: list[str] = [
-    "pipeline.local.commands",  # tms local up, tms demo
-    "pipeline.analytics.cli",  # tms etl, tms report
-    "bot.cli",  # tms bot
-    "pipeline.generator_cli",  # tms generate, tms eval
-    "pipeline.local.chaos_cli",  # tms chaos
-    "pipeline.retry_cli",  # tms retry
-    "pipeline.dlq_cli",  # tms dlq
+    "pipeline.cli.local",  # tms local up, tms demo
+    "pipeline.cli.analytics",  # tms etl, tms report
+    "pipeline.cli.bot",  # tms bot
+    "pipeline.cli.generate",  # tms generate, tms eval
+    "pipeline.cli.chaos",  # tms chaos
+    "pipeline.cli.retry",  # tms retry
+    "pipeline.cli.dlq",  # tms dlq
 ]
 
 

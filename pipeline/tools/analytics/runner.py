@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from infra import names
-from pipeline.analytics.archive import copy_objects, list_objects, s3_client, write_quarantine
-from pipeline.analytics.bookmarks import Bookmark, BookmarkStore
-from pipeline.analytics.warehouse import Batch, open_warehouse
 from pipeline.local.stack import StackInfo, state_dir
+from pipeline.tools.analytics.archive import copy_objects, list_objects, s3_client, write_quarantine
+from pipeline.tools.analytics.bookmarks import Bookmark, BookmarkStore
+from pipeline.tools.analytics.warehouse import Batch, open_warehouse
 
 
 @dataclass
@@ -75,7 +75,7 @@ def _load(
     client: Any, info: StackInfo, new: list[Any], tmp: Path, warehouse: Any, result: EtlResult, clock: _Clock
 ) -> None:
     from glue import transforms
-    from pipeline.analytics.spark import get_spark
+    from pipeline.tools.analytics.spark import get_spark
 
     with clock("copy"):
         staged = copy_objects(client, info.bucket_name, new, tmp / "in")
