@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -23,18 +23,21 @@ from slack_sdk.models.blocks import (
     MarkdownTextObject,
     Option,
     PlainTextInputElement,
+    PlainTextObject,
     SectionBlock,
     StaticSelectElement,
 )
 from slack_sdk.models.views import View
 
 from pipeline.models import (
+    DESCRIPTION_EXCERPT_MAX,
     DESCRIPTION_MAX,
     SUBJECT_MAX,
     Priority,
     ProcessedRecord,
     SlackContext,
     TicketStatus,
+    excerpt,
 )
 
 # --- ids shared with the listeners ------------------------------------------------------------------------
@@ -44,6 +47,8 @@ ACTION_APPROVE = "ticket_approve"
 ACTION_EDIT = "ticket_edit"
 ACTION_PRIORITY = "ticket_priority"
 ACTION_RESOLVE = "ticket_resolve"
+ACTION_DESCRIPTION = "ticket_description"
+DESCRIPTION_VIEW = "ticket_description_view"
 VALUE = "value"  # action_id of every input element; the block_id names the field
 FORM_FIELDS = (
     "subject",
@@ -63,6 +68,11 @@ FIELD_MAX = 2000
 HEADER_MAX = 150
 INPUT_MAX = 3000
 SELECT_MAX_OPTIONS = 100
+VIEW_MAX_BLOCKS = 100
+# A modal shows the whole description as plain-text sections of at most 3,000 characters each: 65,535
+# bytes are at most 22 of them, well inside a view's 100 blocks. 2,900 leaves room for characters Slack
+# counts twice (UTF-16 surrogate pairs).
+DESCRIPTION_CHUNK = 2900
 
 PRIORITY_MARKER = {
     Priority.HIGH: ":red_circle:",
@@ -122,11 +132,16 @@ class TicketView:
     status: str
     submitter: str = ""
     note: str = ""
+    description: str = ""  # an excerpt when the description is long
+    description_truncated: bool = False
 
     @classmethod
-    def from_record(cls, record: ProcessedRecord, slack: SlackContext | None = None) -> TicketView:
-        """The view of a freshly triaged ticket."""
-        return cls.from_item(record.model_dump(mode="json"), submitter=slack.user_id if slack else "")
+    def from_record(
+        cls, record: ProcessedRecord, slack: SlackContext | None = None, *, truncated: bool = False
+    ) -> TicketView:
+        """The view of a freshly triaged ticket (the SNS message says whether its description is cut)."""
+        view = cls.from_item(record.model_dump(mode="json"), submitter=slack.user_id if slack else "")
+        return view if not truncated else replace(view, description_truncated=True)
 
     @classmethod
     def from_item(cls, item: Mapping[str, Any], submitter: str = "") -> TicketView:
@@ -158,6 +173,8 @@ class TicketView:
             status=s("status"),
             submitter=submitter or s("slack_user"),
             note=note,
+            description=excerpt(s("description"), DESCRIPTION_EXCERPT_MAX),
+            description_truncated=len(s("description").encode("utf-8")) > DESCRIPTION_EXCERPT_MAX,
         )
 
     @property
@@ -211,6 +228,8 @@ def ticket_blocks(view: TicketView) -> list[dict[str, Any]]:
     ]
     if view.priority == Priority.HIGH and view.submitter:
         blocks.append(SectionBlock(text=_md(f":rotating_light: HIGH priority, <@{view.submitter}>")))
+    if view.description:
+        blocks.append(description_section(view))
     blocks += [
         DividerBlock(),
         SectionBlock(text=_md(f"*Drafted reply*\n{escape(view.response_text)}")),
@@ -221,6 +240,53 @@ def ticket_blocks(view: TicketView) -> list[dict[str, Any]]:
     if view.is_open:
         blocks.append(ticket_actions(view))
     return _dump(blocks)
+
+
+def description_section(view: TicketView) -> SectionBlock:
+    """The description (its head and tail when long), with a button opening the whole text."""
+    more = (
+        ButtonElement(text="Show full description", action_id=ACTION_DESCRIPTION, value=view.ticket_id)
+        if view.description_truncated
+        else None
+    )
+    return SectionBlock(
+        block_id=f"description:{view.ticket_id}",
+        text=_md(f"*Description*\n{escape(view.description)}"),
+        accessory=more,
+    )
+
+
+def chunks(value: str, size: int = DESCRIPTION_CHUNK) -> list[str]:
+    """`value` in pieces of at most `size` characters, cut at a line break when one is near the end."""
+    out: list[str] = []
+    rest = value
+    while len(rest) > size:
+        cut = rest.rfind("\n", size // 2, size)
+        cut = cut + 1 if cut > 0 else size
+        out.append(rest[:cut])
+        rest = rest[cut:]
+    if rest:
+        out.append(rest)
+    return out
+
+
+def description_view(ticket_id: str, subject: str, description: str) -> dict[str, Any]:
+    """A modal with the whole description as plain text (Slack modals cap a section at 3,000 characters)."""
+    pieces = chunks(description) or ["(no description)"]
+    body: list[Block] = [SectionBlock(text=PlainTextObject(text=p, emoji=False)) for p in pieces]
+    header: list[Block] = [
+        ContextBlock(elements=[_md(f"`{ticket_id}` · {escape(clip(subject, 200))}")]),
+    ]
+    room = VIEW_MAX_BLOCKS - len(header) - 1
+    if len(body) > room:  # not reachable within DESCRIPTION_MAX; kept so the view never breaks Slack's cap
+        body = [*body[: room - 1], ContextBlock(elements=[_md("_The rest is in the archive._")])]
+    return View(
+        type="modal",
+        callback_id=DESCRIPTION_VIEW,
+        title="Ticket description",
+        close="Close",
+        blocks=[*header, DividerBlock(), *body],
+    ).to_dict()
 
 
 def ticket_actions(view: TicketView) -> ActionsBlock:
@@ -373,11 +439,13 @@ def generic_alert_message(channel: str, *, subject: str, message: str) -> dict[s
 # --- ephemeral answers to /ticket -------------------------------------------------------------------------
 
 
-def confirmation(ticket_id: str) -> dict[str, Any]:
-    """The ephemeral confirmation: the ticket is on its way."""
+def confirmation(ticket_id: str, notes: Sequence[str] = ()) -> dict[str, Any]:
+    """The ephemeral confirmation: the ticket is on its way (with what was filled in for you, if anything)."""
     text = (
         f":white_check_mark: Ticket `{ticket_id}` created. The triage will be posted in the ticket channel."
     )
+    if notes:
+        text += "\n" + "\n".join(f"• {n}" for n in notes)
     return {"text": text, "blocks": _dump([SectionBlock(text=_md(text))])}
 
 

@@ -20,6 +20,7 @@ from pydantic import (
     EmailStr,
     Field,
     PlainSerializer,
+    WrapValidator,
     field_validator,
     model_validator,
 )
@@ -27,8 +28,20 @@ from pydantic import (
 # Crockford base32: no I, L, O, U, so ids survive being read aloud or retyped.
 CROCKFORD_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 TICKET_ID_RANDOM_CHARS = 10  # 50 bits a day: a 1e-6 collision chance needs ~1.5M tickets in one day
-TICKET_ID_PATTERN = rf"^TKT-\d{{8}}-[{CROCKFORD_ALPHABET}]{{{TICKET_ID_RANDOM_CHARS}}}$"
+# The ids tms mints itself (Slack, the generator, `tms submit` without --id).
+OWN_TICKET_ID_PATTERN = rf"^TKT-\d{{8}}-[{CROCKFORD_ALPHABET}]{{{TICKET_ID_RANDOM_CHARS}}}$"
+_OWN_TICKET_ID_RE = re.compile(OWN_TICKET_ID_PATTERN)
+# Every id a producer may choose: letters, digits and - _ . :, up to 64 characters, starting with a letter
+# or digit (so an id never reads as a command-line option or a relative path). All of them are valid as a
+# DynamoDB key, an S3 key segment, a Kinesis partition key and (after execution_name) a Step Functions
+# execution name.
+TICKET_ID_MAX = 64
+TICKET_ID_PATTERN = rf"^[A-Za-z0-9][A-Za-z0-9_.:-]{{0,{TICKET_ID_MAX - 1}}}$"
 _TICKET_ID_RE = re.compile(TICKET_ID_PATTERN)
+# Step Functions execution names may not contain ":" (nor most punctuation) and are at most 80 characters
+# (https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html). "=" is allowed
+# there and never part of a ticket id, so mapping ":" to "=" keeps the mapping one-to-one.
+EXECUTION_NAME_MAX = 80
 
 # Amazon Comprehend DetectSentiment rejects text over 5,000 bytes of UTF-8.
 COMPREHEND_MAX_BYTES = 5000
@@ -41,6 +54,14 @@ class MaxBytes:
     """Column width in UTF-8 bytes (Redshift VARCHAR(n) counts bytes, not characters)."""
 
     limit: int
+
+    def __get_pydantic_json_schema__(self, core_schema: Any, handler: Any) -> dict[str, Any]:
+        """JSON Schema counts characters, never bytes: publish the byte limit beside a sound maxLength."""
+        schema: dict[str, Any] = handler(core_schema)
+        # n bytes of UTF-8 hold at most n characters, so maxLength is necessary (not sufficient).
+        schema.setdefault("maxLength", self.limit)
+        schema["x-maxUtf8Bytes"] = self.limit
+        return schema
 
 
 def _byte_limit(limit: int):
@@ -87,7 +108,21 @@ UtcDatetime = Annotated[
 
 # Column widths (bytes). They are the warehouse's VARCHAR sizes; intake enforces the same numbers.
 SUBJECT_MAX = 256
-DESCRIPTION_MAX = 4500  # subject + ". " + description stays under Comprehend's 5,000 bytes
+# 64 KiB less one byte (65,535 bytes): room for a pasted log or stack trace, and exactly Redshift's widest
+# column, VARCHAR(65535) (a full 65,536 would load into no Redshift column). The bound keeps every copy of
+# a ticket inside the limits of the services it passes through: the event plus the model's reply and the
+# sentiment stays well below Step Functions' 256 KiB state payload (the workflow carries the description
+# once; the SNS message carries an excerpt) and the ticket's DynamoDB item below 400 KB. Comprehend reads a
+# 5,000-byte prefix (sentiment_text) and the reply model a bounded excerpt (description_excerpt), so a long
+# ticket costs no more to triage than a short one. tests/contract/test_long_tickets.py checks the edges.
+DESCRIPTION_MAX = 65535
+# The whole event as JSON. JSON writes a control character as a 6-byte \u escape, so a description made
+# of them could be six times its UTF-8 size; this bound keeps the workflow's payload computable whatever
+# the text (ordinary text, logs included, is never near it).
+EVENT_JSON_MAX = 128 * 1024
+# What the SNS message, the Slack post and the reply model see of a long description.
+DESCRIPTION_EXCERPT_MAX = 2000
+PROMPT_DESCRIPTION_MAX = 12000
 NAME_MAX = 100
 FULL_NAME_MAX = 200
 EMAIL_MAX = 254  # RFC 5321 path limit
@@ -97,8 +132,11 @@ ISSUE_TYPE_MAX = 100
 RESPONSE_MAX = 8000
 REASONING_MAX = 2000
 MODEL_ID_MAX = 128
-TICKET_ID_MAX = 32
 SLACK_ID_MAX = 32
+# Inline /ticket takes the agent's Slack profile as the customer. A profile without an email (hidden by the
+# workspace, or no users:read.email scope) gets this address: .invalid is reserved (RFC 2606, RFC 6761), so
+# it can never receive mail, and the user id in it says whose ticket it is.
+SLACK_PLACEHOLDER_EMAIL_DOMAIN = "users.slack.invalid"
 
 
 class Source(StrEnum):
@@ -140,18 +178,91 @@ def new_ticket_id(now: datetime | None = None) -> str:
 
 
 def is_ticket_id(value: str) -> bool:
-    """True when `value` has the ticket id format."""
+    """True when `value` is a valid ticket id (ours or a producer's, see TICKET_ID_PATTERN)."""
     return bool(_TICKET_ID_RE.match(value))
 
 
-TicketId = Annotated[str, MaxBytes(TICKET_ID_MAX), Field(pattern=TICKET_ID_PATTERN)]
+def is_own_ticket_id(value: str) -> bool:
+    """True when `value` has the format of the ids tms mints (TKT-YYYYMMDD-<10 Crockford characters>)."""
+    return bool(_OWN_TICKET_ID_RE.match(value))
+
+
+def execution_name(ticket_id: str) -> str:
+    """The Step Functions execution name of a ticket: the id, with ":" (not allowed there) written "="."""
+    return ticket_id.replace(":", "=")
+
+
+def utf8_prefix(value: str, max_bytes: int) -> str:
+    """The longest prefix of `value` that is at most `max_bytes` of UTF-8, cut on a character boundary."""
+    raw = value.encode("utf-8")
+    if len(raw) <= max_bytes:
+        return value
+    # errors="ignore" drops the partial character a byte cut may leave at the end, never anything else.
+    return raw[:max_bytes].decode("utf-8", errors="ignore")
+
+
+def utf8_suffix(value: str, max_bytes: int) -> str:
+    """The longest suffix of `value` that is at most `max_bytes` of UTF-8, cut on a character boundary."""
+    raw = value.encode("utf-8")
+    if len(raw) <= max_bytes:
+        return value
+    return raw[len(raw) - max_bytes :].decode("utf-8", errors="ignore")
+
+
+def excerpt(value: str, max_bytes: int) -> str:
+    """`value` when it fits in `max_bytes` of UTF-8; else its head and tail around an omission marker.
+
+    Both ends matter in a pasted log: the customer explains first, and the error is usually last.
+    """
+    size = len(value.encode("utf-8"))
+    if size <= max_bytes:
+        return value
+    marker = f"\n[... {size:,} bytes in all; the middle is left out ...]\n"
+    room = max(max_bytes - len(marker.encode("utf-8")), 0)
+    head = utf8_prefix(value, room * 2 // 3)
+    tail = utf8_suffix(value, room - len(head.encode("utf-8")))
+    return head + marker + tail
+
+
+def slack_placeholder_email(user_id: str) -> str:
+    """The customer address of an inline Slack ticket whose agent's profile shows no email."""
+    return f"{user_id}@{SLACK_PLACEHOLDER_EMAIL_DOMAIN}"
+
+
+def is_slack_placeholder_email(value: str) -> bool:
+    """True for an address made by slack_placeholder_email."""
+    local, _, domain = value.rpartition("@")
+    return domain == SLACK_PLACEHOLDER_EMAIL_DOMAIN and bool(re.fullmatch(r"[A-Z0-9]{1,32}", local))
+
+
+TicketId = Annotated[
+    str,
+    MaxBytes(TICKET_ID_MAX),
+    Field(
+        pattern=TICKET_ID_PATTERN,
+        description=(
+            "Letters, digits and - _ . : (1-64 characters, starting with a letter or digit). Ids of the form "
+            "TKT-YYYYMMDD-<10 characters> are tms's own and must carry the submission date."
+        ),
+    ),
+]
+
+
+def _email_or_slack_placeholder(value: Any, handler: Any) -> Any:
+    # email-validator refuses special-use domains such as .invalid, which is exactly why the placeholder
+    # uses one; TicketSubmitted only accepts it on a Slack ticket, for the agent who sent it.
+    if isinstance(value, str) and is_slack_placeholder_email(value.strip()):
+        return value.strip()
+    return handler(value)
 
 
 class Customer(_Strict):
     first_name: text(NAME_MAX)  # type: ignore[valid-type]
     last_name: text(NAME_MAX)  # type: ignore[valid-type]
     full_name: text(FULL_NAME_MAX)  # type: ignore[valid-type]
-    email: Annotated[EmailStr, MaxBytes(EMAIL_MAX), _byte_limit(EMAIL_MAX)]
+    email: Annotated[
+        EmailStr, MaxBytes(EMAIL_MAX), _byte_limit(EMAIL_MAX), WrapValidator(_email_or_slack_placeholder)
+    ]
     company: text(COMPANY_MAX, required=False) = ""  # type: ignore[valid-type]
 
 
@@ -163,8 +274,20 @@ class TicketData(_Strict):
     issue_type: text(ISSUE_TYPE_MAX)  # type: ignore[valid-type]
 
     def sentiment_text(self) -> str:
-        """The text sent to sentiment detection; always within Comprehend's byte limit."""
-        return f"{self.subject}. {self.description}"
+        """The text sent to sentiment detection: subject and description, cut to Comprehend's 5,000 bytes.
+
+        The opening of a ticket carries its tone (a pasted log after it carries none), and control
+        characters become spaces (they mean nothing to sentiment and would cost 6 bytes each as JSON).
+        """
+        whole = _CONTROL_CHARS.sub(" ", f"{self.subject}. {self.description}")
+        return utf8_prefix(whole, COMPREHEND_MAX_BYTES)
+
+    def description_excerpt(self, max_bytes: int = DESCRIPTION_EXCERPT_MAX) -> str:
+        """The description, or its head and tail when it is longer than `max_bytes`."""
+        return excerpt(self.description, max_bytes)
+
+
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class SlackContext(_Strict):
@@ -186,9 +309,34 @@ class TicketSubmitted(_Strict):
 
     @model_validator(mode="after")
     def _id_matches_day(self) -> TicketSubmitted:
+        # Only our own format promises the date; a producer's id (e.g. TKT-YYYYMMDD-NNNN stamped in local
+        # time) is taken as it is.
         day = self.submittedAt.strftime("%Y%m%d")
-        if self.ticketId[4:12] != day:
+        if is_own_ticket_id(self.ticketId) and self.ticketId[4:12] != day:
             raise ValueError(f"ticketId {self.ticketId} does not carry the submission date {day}")
+        return self
+
+    @model_validator(mode="after")
+    def _placeholder_email_is_the_slack_agents(self) -> TicketSubmitted:
+        email = str(self.data.customer.email)
+        slack_user = self.slack.user_id if self.source is Source.SLACK and self.slack else None
+        if is_slack_placeholder_email(email) and (
+            slack_user is None or email != slack_placeholder_email(slack_user)
+        ):
+            raise ValueError(
+                f"customer email {email} is the placeholder of an inline Slack ticket of that user; "
+                "any other ticket needs a real address"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _fits_the_workflow(self) -> TicketSubmitted:
+        size = len(self.to_record_bytes())
+        if size > EVENT_JSON_MAX:
+            raise ValueError(
+                f"the ticket is {size} bytes as JSON, over the limit of {EVENT_JSON_MAX} "
+                "(control characters in the description count 6 bytes each)"
+            )
         return self
 
     @classmethod
@@ -321,12 +469,31 @@ class ProcessedRecord(_Strict):
 
 
 class TicketTriagedMessage(_Strict):
-    """Published once a ticket is triaged and stored."""
+    """Published once a ticket is triaged and stored.
+
+    The record's description is an excerpt when the description is long (`description_truncated`): the
+    whole text is in the archive, the warehouse and the ticket's DynamoDB item. That keeps the message far
+    below SNS's 256 KiB, and the workflow state that carries it below Step Functions' 256 KiB.
+    """
 
     event_type: Literal["TicketTriaged"] = "TicketTriaged"
     source: Source
     record: ProcessedRecord
     slack: SlackContext | None = None
+    description_truncated: bool = False
+
+    @classmethod
+    def announce(
+        cls, record: ProcessedRecord, source: Source, slack: SlackContext | None = None
+    ) -> TicketTriagedMessage:
+        """The message for a stored record, its description cut to DESCRIPTION_EXCERPT_MAX bytes."""
+        short = excerpt(record.description, DESCRIPTION_EXCERPT_MAX)
+        return cls(
+            source=source,
+            record=record.model_copy(update={"description": short}),
+            slack=slack,
+            description_truncated=short != record.description,
+        )
 
 
 class TicketFailedMessage(BaseModel):

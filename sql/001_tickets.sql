@@ -7,7 +7,7 @@
 -- ZSTD for free text and doubles (AZ64 does not take DOUBLE PRECISION).
 
 CREATE TABLE IF NOT EXISTS tickets (
-    ticket_id                 VARCHAR(32)       NOT NULL  ENCODE zstd,
+    ticket_id                 VARCHAR(64)       NOT NULL  ENCODE zstd,
     submitted_at              TIMESTAMP         NOT NULL  ENCODE raw,
     customer_first_name       VARCHAR(100)      NOT NULL  ENCODE zstd,
     customer_last_name        VARCHAR(100)      NOT NULL  ENCODE zstd,
@@ -16,7 +16,7 @@ CREATE TABLE IF NOT EXISTS tickets (
     product                   VARCHAR(100)      NOT NULL  ENCODE zstd,
     issue_type                VARCHAR(100)      NOT NULL  ENCODE zstd,
     subject                   VARCHAR(256)      NOT NULL  ENCODE zstd,
-    description               VARCHAR(4500)     NOT NULL  ENCODE zstd,
+    description               VARCHAR(65535)    NOT NULL  ENCODE zstd,
     response_text             VARCHAR(8000)     NOT NULL  ENCODE zstd,
     sentiment                 VARCHAR(16)       NOT NULL  ENCODE bytedict,
     sentiment_score_mixed     DOUBLE PRECISION  NOT NULL  ENCODE zstd,

@@ -21,6 +21,7 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
 from bot.errors import SlackPostError
+from bot.observability import logger
 
 Sleep = Callable[[float], None]
 Clock = Callable[[], float]
@@ -132,6 +133,7 @@ class Profile:
     first_name: str
     last_name: str
     email: str
+    complete: bool = True  # False when Slack told us nothing about the user (names are the user id)
 
 
 class Directory(Protocol):
@@ -153,15 +155,22 @@ class SlackDirectory:
         cached = self._cache.get(user_id)
         if cached:
             return cached
-        user = self._client.users_info(user=user_id)["user"]
-        p = user.get("profile", {})
+        user = self._client.users_info(user=user_id).get("user")
+        if not isinstance(user, dict):
+            # An ok answer without the user object happens (reported in issue 12): the ticket is still
+            # filed, under the user id; not cached, so the next /ticket asks Slack again.
+            logger.warning("users.info answered without a user", extra={"slack_user": user_id})
+            return Profile(full_name=user_id, first_name=user_id, last_name=user_id, email="", complete=False)
+        p = user.get("profile") if isinstance(user.get("profile"), dict) else {}
         full = p.get("real_name") or user.get("real_name") or user.get("name") or user_id
         first, _, last = full.partition(" ")
         profile = Profile(
             full_name=full,
             first_name=p.get("first_name") or first,
             last_name=p.get("last_name") or last,
-            email=p.get("email", ""),
+            # Empty when the workspace hides emails or the app lacks users:read.email: intake then uses
+            # the documented placeholder address.
+            email=p.get("email") or "",
         )
         self._cache[user_id] = profile
         return profile

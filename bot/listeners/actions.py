@@ -25,6 +25,7 @@ def register(app: App) -> None:
     app.action(blocks.ACTION_RESOLVE)(handle_resolve)
     app.action(blocks.ACTION_PRIORITY)(handle_priority)
     app.action(blocks.ACTION_EDIT)(handle_edit)
+    app.action(blocks.ACTION_DESCRIPTION)(handle_description)
 
 
 def _where(body: dict[str, Any]) -> tuple[str, str]:
@@ -138,4 +139,24 @@ def handle_edit(
         str(item.get("slack_channel") or channel),
         str(item.get("slack_ts") or ts),
     )
+    client.views_open(trigger_id=body["trigger_id"], view=view)
+
+
+def handle_description(
+    ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, context: dict[str, Any]
+) -> None:
+    """Open a modal with the whole description, read from the ticket's item (the post shows an excerpt)."""
+    ack()
+    clients = context["tms"]
+    ticket_id = action["value"]
+    item = clients.store.get(ticket_id)
+    if item is None or not item.get("description"):
+        channel, _ts = _where(body)
+        client.chat_postEphemeral(
+            channel=channel,
+            user=body["user"]["id"],
+            **blocks.error_message(f"The description of {ticket_id} is not in the ticket store."),
+        )
+        return
+    view = blocks.description_view(ticket_id, str(item.get("subject", "")), str(item["description"]))
     client.views_open(trigger_id=body["trigger_id"], view=view)

@@ -93,14 +93,22 @@ def _create_inline(ack: Ack, command: dict[str, Any], cmd: intake.Inline, client
         )
         return
     logger.info("ticket submitted", extra={"ticket_id": event.ticketId})
-    ack(**blocks.confirmation(event.ticketId))
+    notes = []
+    if not profile.complete:
+        notes.append("Slack did not return your profile, so the ticket names you by your user id.")
+    if not profile.email:
+        notes.append(
+            f"Your Slack profile shows no email, so the customer address is `{event.data.customer.email}`"
+            " (a placeholder that never receives mail)."
+        )
+    ack(**blocks.confirmation(event.ticketId, notes))
 
 
 def _status(ack: Ack, ticket_id: str, client: WebClient, clients: Any) -> None:
     if not is_ticket_id(ticket_id):
         ack(
             **blocks.error_message(
-                f"`{blocks.escape(ticket_id) or '(none)'}` is not a ticket id (TKT-YYYYMMDD-XXXXXXXXXX)."
+                f"`{blocks.escape(ticket_id) or '(none)'}` is not a ticket id (letters, digits and - _ . :)."
             )
         )
         return

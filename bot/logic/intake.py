@@ -18,6 +18,8 @@ from pipeline.models import (
     TicketData,
     TicketSubmitted,
     field_errors,
+    is_own_ticket_id,
+    slack_placeholder_email,
 )
 
 # Inline tickets carry no product or issue type; the triage still works and the agent can see why.
@@ -68,7 +70,9 @@ def parse_command(text: str) -> Command:
     if word.lower() == "help":
         return Help()
     if word.lower() == "status":
-        return Status(rest.strip().upper())
+        ticket_id = rest.strip()
+        # Our own ids are upper case (agents type them any way); a producer's id is taken as typed.
+        return Status(ticket_id.upper() if is_own_ticket_id(ticket_id.upper()) else ticket_id)
     if "|" in text:
         subject, _, description = text.partition("|")
         return Inline(subject.strip(), description.strip())
@@ -95,7 +99,9 @@ def inline_ticket(
                 "first_name": first_name,
                 "last_name": last_name,
                 "full_name": full_name,
-                "email": email,
+                # No email on the agent's profile must not block the ticket: a reserved, undeliverable
+                # address names the agent instead (pipeline.models.slack_placeholder_email).
+                "email": email or slack_placeholder_email(slack.user_id),
             },
             "product": UNSPECIFIED,
             "issue_type": UNSPECIFIED,

@@ -153,7 +153,7 @@ class Notifier:
     def triaged(self, msg: TicketTriagedMessage) -> Outcome:
         """One post per ticket (whatever the number of deliveries); its channel and ts go on the item."""
         record = msg.record
-        view = blocks.TicketView.from_record(record, msg.slack)
+        view = blocks.TicketView.from_record(record, msg.slack, truncated=msg.description_truncated)
         posted = self._post_once(record.ticket_id, "triaged", blocks.ticket_message(self._channel, view))
         if posted:
             fields = {"slack_channel": posted.channel, "slack_ts": posted.ts}

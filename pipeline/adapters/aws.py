@@ -52,7 +52,10 @@ class StepFunctionsStarter:
     def start(self, name: str, payload: dict[str, Any]) -> bool:
         """Start `name`; False when an execution of that name already exists (already handled)."""
         try:
-            self._sfn.start_execution(stateMachineArn=self._arn, name=name, input=json.dumps(payload))
+            # Step Functions counts the input's UTF-8 bytes against 256 KiB: ASCII escapes (\u00e9 for é)
+            # would triple non-Latin text for nothing.
+            body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+            self._sfn.start_execution(stateMachineArn=self._arn, name=name, input=body)
         except ClientError as e:
             if e.response["Error"]["Code"] == "ExecutionAlreadyExists":
                 return False

@@ -31,7 +31,7 @@ from pipeline.errors import (
     LlmUnavailableError,
     TmsError,
 )
-from pipeline.models import Priority, SentimentResult, TicketSubmitted, field_errors
+from pipeline.models import PROMPT_DESCRIPTION_MAX, Priority, SentimentResult, TicketSubmitted, field_errors
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -168,7 +168,8 @@ def build_messages(ticket: TicketSubmitted, sentiment: SentimentResult) -> list[
         neu=s.Neutral,
         mixed=s.Mixed,
         subject=d.subject,
-        description=d.description,
+        # A pasted log can be 64 KiB: the model reads its head and tail (cost and latency stay bounded).
+        description=d.description_excerpt(PROMPT_DESCRIPTION_MAX),
     )
     return [("system", system), ("human", user)]
 

@@ -21,14 +21,19 @@ class ArchiveStore(Protocol):
         ...
 
 
+# Written by the workflow's claim (straight from the execution input), so the long text is not carried in
+# the workflow state a second time (Step Functions caps a state at 256 KiB).
+WRITTEN_AT_CLAIM = frozenset({"ticket_id", "description"})
+
+
 def dynamodb_update(record: ProcessedRecord) -> dict[str, Any]:
-    """An UpdateExpression that sets every record field but the key, in DynamoDB's typed JSON."""
+    """An UpdateExpression that sets every record field the claim did not write, in DynamoDB's typed JSON."""
     data = record.model_dump(mode="json")
     names: dict[str, str] = {}
     values: dict[str, Any] = {}
     sets: list[str] = []
     for i, (field, value) in enumerate(data.items()):
-        if field == "ticket_id":
+        if field in WRITTEN_AT_CLAIM:
             continue
         names[f"#f{i}"] = field
         if isinstance(value, bool) or value is None:  # pragma: no cover - not in the contract today
@@ -53,7 +58,7 @@ def archive_ticket(
     record = ProcessedRecord.build(ticket, sentiment, triage, processed_at=now)
     key = record.archive_key()
     store.put(key, record.to_json_line())
-    message = TicketTriagedMessage(source=ticket.source, record=record, slack=ticket.slack)
+    message = TicketTriagedMessage.announce(record, ticket.source, ticket.slack)
     return {
         "key": key,
         **dynamodb_update(record),

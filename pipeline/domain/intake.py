@@ -9,8 +9,13 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
+from pipeline.domain.upcast import upcast
 from pipeline.errors import InvalidTicketError
-from pipeline.models import EVENT_NAME, TicketSubmitted, field_errors
+from pipeline.models import EVENT_NAME, TicketSubmitted, execution_name, field_errors
+
+# SQS caps a message at 256 KiB; the copy of the rejected record is base64 (4/3 of its size), so 180 KB of
+# it leave room for the reason and the shard position. A Kinesis record can be 1 MB: the copy is a prefix.
+DLQ_COPY_MAX_BYTES = 180_000
 
 
 class Outcome(StrEnum):
@@ -50,7 +55,8 @@ class RecordMeta:
 
 
 def parse_ticket(data: bytes) -> TicketSubmitted:
-    """Decode and validate a record payload; InvalidTicketError says which field and why."""
+    """Decode, upcast (older and foreign-but-valid shapes) and validate a record payload;
+    InvalidTicketError says which field and why."""
     if not data:
         raise InvalidTicketError(["record: empty body"])
     try:
@@ -63,11 +69,16 @@ def parse_ticket(data: bytes) -> TicketSubmitted:
         raise InvalidTicketError([f"record: not JSON ({e.msg} at line {e.lineno} column {e.colno})"]) from e
     if not isinstance(raw, dict):
         raise InvalidTicketError([f"record: expected a JSON object, got {type(raw).__name__}"])
+    return validate_ticket(raw)
+
+
+def validate_ticket(raw: dict[str, Any]) -> TicketSubmitted:
+    """Upcast and validate one decoded record; InvalidTicketError says which field and why."""
     name = raw.get("eventName")
     if name != EVENT_NAME:
         raise InvalidTicketError([f"eventName: expected {EVENT_NAME!r}, got {name!r}"])
     try:
-        return TicketSubmitted.model_validate(raw)
+        return TicketSubmitted.model_validate(upcast(raw))
     except ValidationError as e:
         raise InvalidTicketError(field_errors(e)) from e
 
@@ -109,7 +120,7 @@ def dead_letter(
         "sequence_number": meta.sequence_number,
         "event_source_arn": meta.event_source_arn,
         "approximate_arrival": meta.approximate_arrival,
-        "data_base64": base64.b64encode(data[:200_000]).decode("ascii"),
+        "data_base64": base64.b64encode(data[:DLQ_COPY_MAX_BYTES]).decode("ascii"),
         "data_bytes": len(data),
     }
 
@@ -122,7 +133,7 @@ def handle_record(data: bytes, meta: RecordMeta, starter: WorkflowStarter, dlq: 
     except InvalidTicketError as e:
         dlq.send(dead_letter(meta, data, e))
         return Outcome.REJECTED
-    started = starter.start(ticket.ticketId, execution_input(ticket))
+    started = starter.start(execution_name(ticket.ticketId), execution_input(ticket))
     return Outcome.STARTED if started else Outcome.DUPLICATE
 
 

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from enum import IntEnum
 
-from pipeline.models import Priority, SentimentLabel, SentimentResult
+from pipeline.models import Priority, SentimentLabel, SentimentResult, is_own_ticket_id
 
 WORD_LIMIT = 220
 
@@ -76,6 +76,16 @@ def numbered_steps(text: str) -> list[int]:
     return [int(m.group(1)) for m in _NUMBERED_ITEM.finditer(text)]
 
 
+def cites(text: str, ticket_id: str) -> bool:
+    """Whether `text` names `ticket_id` as a whole id (ours in any case; a producer's exactly as written).
+
+    A sentence's closing period may follow the id; an id character may not (ord-12 is not cited by ord-123).
+    """
+    flags = re.IGNORECASE if is_own_ticket_id(ticket_id.upper()) else 0
+    pattern = rf"(?<![A-Za-z0-9_.:-]){re.escape(ticket_id)}(?![A-Za-z0-9_:-]|\.[A-Za-z0-9_:-])"
+    return re.search(pattern, text, flags) is not None
+
+
 def check_reply(
     response_text: str,
     ticket_id: str,
@@ -86,7 +96,7 @@ def check_reply(
     violations: list[Violation] = []
 
     cited = {m.upper() for m in _TICKET_ID_ANYWHERE.findall(response_text)}
-    if ticket_id.upper() not in cited:
+    if not cites(response_text, ticket_id):
         violations.append(Violation("cites_ticket_id", f"the reply does not cite ticket {ticket_id}"))
     if other := sorted(cited - {ticket_id.upper()}):
         violations.append(

@@ -9,12 +9,13 @@ TRIAGED one.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
-from pipeline.models import TicketStatus, is_ticket_id
+from pipeline.models import EXECUTION_NAME_MAX, TicketStatus, execution_name, is_ticket_id
 
 
 class RetryOutcome(StrEnum):
@@ -58,8 +59,14 @@ class Executions(Protocol):
 
 
 def retry_name(ticket_id: str, now: datetime) -> str:
-    """The retry's execution name: the ticket id, then the UTC time (Step Functions: [A-Za-z0-9_-])."""
-    return f"{ticket_id}-retry-{now.strftime('%Y%m%dT%H%M%SZ')}"
+    """The retry's execution name: the ticket's execution name, then the UTC time, within Step Functions'
+    80 characters (a long id keeps its start and a digest of the whole, so two ids never share a name)."""
+    suffix = f"-retry-{now.strftime('%Y%m%dT%H%M%SZ')}"
+    base = execution_name(ticket_id)
+    if len(base) + len(suffix) > EXECUTION_NAME_MAX:
+        digest = hashlib.sha256(ticket_id.encode()).hexdigest()[:12]
+        base = f"{base[: EXECUTION_NAME_MAX - len(suffix) - len(digest) - 1]}-{digest}"
+    return base + suffix
 
 
 def retry_ticket(
@@ -67,14 +74,16 @@ def retry_ticket(
 ) -> RetryResult:
     """Start a retry of one FAILED ticket, or say exactly why not."""
     if not is_ticket_id(ticket_id):
-        return RetryResult(ticket_id, RetryOutcome.INVALID_ID, "not a ticket id (TKT-YYYYMMDD-XXXXXXXXXX)")
+        return RetryResult(
+            ticket_id, RetryOutcome.INVALID_ID, "not a ticket id (letters, digits and - _ . :, up to 64)"
+        )
     item = tickets.get(ticket_id)
     if item is None:
         return RetryResult(ticket_id, RetryOutcome.NOT_FOUND, "no such ticket")
     status = str(item.get("status", ""))
     if status != TicketStatus.FAILED:
         return RetryResult(ticket_id, RetryOutcome.NOT_FAILED, f"status is {status or 'unknown'}, not FAILED")
-    payload = executions.input_of(ticket_id)
+    payload = executions.input_of(execution_name(ticket_id))
     if payload is None:
         return RetryResult(
             ticket_id,

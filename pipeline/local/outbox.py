@@ -10,9 +10,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.models import TICKET_ID_PATTERN
+from pipeline.models import OWN_TICKET_ID_PATTERN
 
-TICKET_ID_RE = re.compile(TICKET_ID_PATTERN.strip("^$"))
+# Demo and chaos tickets carry ids tms minted; a producer's id could be any word of a post's text.
+TICKET_ID_RE = re.compile(OWN_TICKET_ID_PATTERN.strip("^$"))
 
 
 @dataclass

@@ -35,7 +35,7 @@ from infra import names
 from pipeline.errors import TmsError
 from pipeline.local.outbox import SlackPosts, read_outbox
 from pipeline.local.poller import MappingConfig, passes_filter
-from pipeline.models import TicketSubmitted
+from pipeline.models import DESCRIPTION_MAX, TicketSubmitted
 from pipeline.tools import ingest
 
 # The fault mix. llm_invalid_output is added so some tickets end FAILED with a reason and the
@@ -125,7 +125,7 @@ def make_poison(count: int, template: TicketSubmitted, rng: random.Random) -> li
             del doc["data"]["customer"]["email"]
             data = json.dumps(doc).encode()
         elif kind == "oversized_description":
-            doc["data"]["description"] = "x" * (6 * 1024)
+            doc["data"]["description"] = "x" * (DESCRIPTION_MAX + 1)
             data = json.dumps(doc).encode()
         elif kind == "invalid_utf8":
             data = json.dumps(doc).encode().replace(b'"description": "', b'"description": "\xff\xfe\xc3(', 1)

@@ -3,7 +3,7 @@
 -- tests/contract/test_schema_contract.py checks both files against pipeline/models.py.
 
 CREATE TABLE IF NOT EXISTS tickets (
-    ticket_id                 VARCHAR(32)       NOT NULL,
+    ticket_id                 VARCHAR(64)       NOT NULL,
     submitted_at              TIMESTAMP         NOT NULL,
     customer_first_name       VARCHAR(100)      NOT NULL,
     customer_last_name        VARCHAR(100)      NOT NULL,
@@ -12,7 +12,7 @@ CREATE TABLE IF NOT EXISTS tickets (
     product                   VARCHAR(100)      NOT NULL,
     issue_type                VARCHAR(100)      NOT NULL,
     subject                   VARCHAR(256)      NOT NULL,
-    description               VARCHAR(4500)     NOT NULL,
+    description               VARCHAR(65535)    NOT NULL,
     response_text             VARCHAR(8000)     NOT NULL,
     sentiment                 VARCHAR(16)       NOT NULL,
     sentiment_score_mixed     DOUBLE PRECISION  NOT NULL,

@@ -45,6 +45,7 @@ class FakeSlackApi:
     base_url: str = ""
     calls: list[Call] = field(default_factory=list)
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    users_info_answers: dict[str, dict[str, Any]] = field(default_factory=dict)
     _failures: dict[str, list[_Failure]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _ts: Iterator[int] = field(default_factory=lambda: itertools.count(1_700_000_000_000_100, 100))
@@ -90,6 +91,10 @@ class FakeSlackApi:
             "real_name": real_name,
             "profile": {"real_name": real_name, "first_name": first, "last_name": last, "email": email},
         }
+
+    def answer_users_info(self, user_id: str, body: dict[str, Any]) -> None:
+        """Make users.info answer exactly `body` for one user (malformed answers seen in the wild)."""
+        self.users_info_answers[user_id] = body
 
     def calls_to(self, method: str, *, ok_only: bool = True) -> list[Call]:
         """The recorded calls of one method (by default only those answered 200)."""
@@ -156,6 +161,8 @@ class FakeSlackApi:
             view.update({"id": f"V{next(self._views):08d}", "team_id": TEAM_ID})
             return {"ok": True, "view": view}
         if method == "users.info":
+            if str(p.get("user")) in self.users_info_answers:
+                return self.users_info_answers[str(p.get("user"))]
             user = self.users.get(str(p.get("user")))
             return {"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"}
         if method == "auth.test":

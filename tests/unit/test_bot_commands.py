@@ -152,3 +152,37 @@ def test_tampered_body_with_the_original_signature_gets_401(bot):
         urllib.request.urlopen(req, timeout=5)  # noqa: S310 - loopback
     assert err.value.code == 401
     assert bot.records() == []
+
+
+# --- issue 12: a profile Slack does not fully answer must not block an agent's ticket ---------------------
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [{"ok": True, "user": None}, {"ok": True}],
+    ids=["user-null-AttributeError", "user-missing"],
+)
+def test_inline_ticket_is_filed_when_users_info_answers_without_the_user(bot, answer):
+    bot.slack.answer_users_info(AGENT, answer)
+
+    resp = bot.command("Cannot reach EC2 | SSH times out since the reboot")
+
+    assert resp.status == 200
+    (record,) = bot.records()
+    event = TicketSubmitted.model_validate(record)
+    assert event.data.customer.full_name == AGENT
+    assert event.data.customer.email == f"{AGENT}@users.slack.invalid"
+    assert event.ticketId in resp.json()["text"]
+    assert "user id" in resp.json()["text"] and "placeholder" in resp.json()["text"]
+
+
+def test_inline_ticket_from_a_profile_without_email_uses_the_reserved_placeholder(bot):
+    bot.slack.add_user("U0NOMAIL", "Grace Hopper", "")
+    resp = bot.command("Billing question | Why did my bill double?", user_id="U0NOMAIL")
+
+    assert resp.status == 200
+    (record,) = bot.records()
+    event = TicketSubmitted.model_validate(record)
+    assert event.data.customer.full_name == "Grace Hopper"
+    assert event.data.customer.email == "U0NOMAIL@users.slack.invalid"
+    assert "U0NOMAIL@users.slack.invalid" in resp.json()["text"]
