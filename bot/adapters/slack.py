@@ -161,7 +161,8 @@ class SlackDirectory:
             # filed, under the user id; not cached, so the next /ticket asks Slack again.
             logger.warning("users.info answered without a user", extra={"slack_user": user_id})
             return Profile(full_name=user_id, first_name=user_id, last_name=user_id, email="", complete=False)
-        p = user.get("profile") if isinstance(user.get("profile"), dict) else {}
+        raw_profile = user.get("profile")
+        p: dict[str, Any] = raw_profile if isinstance(raw_profile, dict) else {}
         full = p.get("real_name") or user.get("real_name") or user.get("name") or user_id
         first, _, last = full.partition(" ")
         profile = Profile(

@@ -69,10 +69,15 @@ def test_archive_key_is_deterministic_by_submission_date_and_ticket_id():
     assert record.archive_key() == f"tickets/submitted_date=2026-03-01/{ticket.ticketId}.json"
 
 
-def test_dynamodb_update_sets_every_record_field_except_the_key():
+def test_dynamodb_update_sets_every_record_field_the_claim_did_not_write():
     ticket = make_ticket()
     update = dynamodb_update(ProcessedRecord.build(ticket, SENTIMENT, _triage(ticket)))
-    assert set(update["attribute_names"].values()) == {c.name for c in warehouse_columns()} - {"ticket_id"}
+    claimed = set(json.loads(names.ASL_PATH.read_text())["States"]["ClaimTicket"]["Parameters"]["Item"])
+    assert {"ticket_id", "description"} <= claimed
+    assert set(update["attribute_names"].values()) == {c.name for c in warehouse_columns()} - {
+        "ticket_id",
+        "description",
+    }
     assert update["update_expression"].startswith("SET ")
     assert all(("S" in v) != ("N" in v) for v in update["attribute_values"].values())
 
@@ -109,12 +114,12 @@ def test_ticket_ids_keep_the_readable_prefix_and_do_not_collide():
 
 def test_over_long_fields_are_rejected_naming_the_field_and_the_byte_limit():
     with pytest.raises(ValidationError) as err:
-        make_ticket(description="é" * 3000)  # 6,000 bytes of UTF-8 in 3,000 characters
-    assert "description" in str(err.value) and "4500 bytes" in str(err.value)
+        make_ticket(description="é" * 40000)  # 80,000 bytes of UTF-8 in 40,000 characters
+    assert "description" in str(err.value) and "65535 bytes" in str(err.value)
 
 
 def test_sentiment_text_always_fits_comprehends_byte_limit():
-    ticket = make_ticket(subject="s" * 256, description="d" * 4500)
+    ticket = make_ticket(subject="s" * 256, description="d" * 65535)
     assert len(ticket.data.sentiment_text().encode()) <= 5000
 
 

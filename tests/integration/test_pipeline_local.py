@@ -10,7 +10,7 @@ import pytest
 
 from pipeline.local.poller import MappingConfig
 from pipeline.local.runtime import LocalStack
-from pipeline.models import TicketFailedMessage, TicketTriagedMessage
+from pipeline.models import DESCRIPTION_MAX, TicketFailedMessage, TicketTriagedMessage
 from tests.conftest import make_ticket
 from tests.integration.conftest import archive_keys, drain, executions, item, notifications, put
 
@@ -105,12 +105,50 @@ def test_records_the_trigger_filter_drops_are_dead_lettered_by_the_intake_audit_
 def test_over_long_description_is_rejected_at_intake_with_the_field_named(stack: LocalStack):
     drain(stack, stack.info.dlq_url)
     raw = json.loads(make_ticket().model_dump_json())
-    raw["data"]["description"] = "x" * 6144
+    raw["data"]["description"] = "x" * (DESCRIPTION_MAX + 1)
     put(stack, json.dumps(raw).encode())
     stack.wait_idle(timeout=60)
     letters = drain(stack, stack.info.dlq_url)
-    assert len(letters) == 1 and "data.description: is 6144 bytes" in letters[0]["reason"]
+    assert len(letters) == 1 and f"data.description: is {DESCRIPTION_MAX + 1} bytes" in letters[0]["reason"]
     assert item(stack, raw["ticketId"]) is None
+
+
+def test_a_ticket_with_a_description_at_the_limit_is_triaged_and_kept_whole(stack: LocalStack):
+    # Issue 12: a pasted log made the ticket a dead letter; now the whole text is kept and triaged.
+    log = "".join(f"2026-11-27T02:00:{i % 60:02d}Z ERROR sync: request {i} timed out\n" for i in range(2000))
+    description = ("Our nightly sync is broken and we are furious. Log:\n" + log)[:DESCRIPTION_MAX]
+    ticket = make_ticket(description=description)
+    put(stack, ticket)
+    stack.wait_idle(timeout=120)
+
+    stored = item(stack, ticket.ticketId)
+    assert stored is not None and stored["status"] == "TRIAGED", stored
+    assert stored["description"] == description
+    (key,) = archive_keys(stack, ticket.ticketId)
+    body = stack.client("s3").get_object(Bucket=stack.info.bucket_name, Key=key)["Body"].read()
+    assert json.loads(body)["description"] == description
+    sent = [
+        n for n in notifications(stack) if n["MessageAttributes"]["ticket_id"]["Value"] == ticket.ticketId
+    ]
+    message = TicketTriagedMessage.model_validate_json(sent[0]["Message"])
+    assert message.description_truncated and len(sent[0]["Message"]) < 64 * 1024
+    posts = [json.loads(x) for x in Path(stack.info.slack_outbox).read_text().splitlines()]
+    (post,) = [p for p in posts if ticket.ticketId in json.dumps(p) and not p.get("thread_ts")]
+    assert "ticket_description" in json.dumps(post["blocks"])
+
+
+def test_a_thesis_record_and_a_producer_id_with_a_colon_are_triaged(stack: LocalStack):
+    thesis = json.loads((Path(__file__).parents[1] / "events" / "thesis_record.json").read_text())
+    producer = json.loads(make_ticket().to_record_bytes())
+    producer["ticketId"] = "crm:case.104233"
+    put(stack, json.dumps(thesis).encode(), json.dumps(producer).encode())
+    stack.wait_idle(timeout=120)
+
+    assert item(stack, "TKT-20250312-4821")["status"] == "TRIAGED"
+    stored = item(stack, "crm:case.104233")
+    assert stored is not None and stored["status"] == "TRIAGED", stored
+    assert "crm:case.104233" in stored["response_text"]
+    assert archive_keys(stack, "crm:case.104233")
 
 
 def test_llm_throttling_is_retried_until_the_ticket_is_triaged(tmp_path: Path):

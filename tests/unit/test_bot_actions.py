@@ -161,3 +161,54 @@ def test_approve_after_resolve_is_refused(bot):
 
     assert _item(bot)["status"] == "RESOLVED"
     assert "cannot be approved" in bot.slack.calls_to("chat.postEphemeral")[0].params["text"]
+
+
+# --- issue 12: long descriptions --------------------------------------------------------------------------
+
+LONG_LOG = "Our nightly sync fails.\n" + "".join(
+    f"2026-11-27T02:00:{i % 60:02d}Z ERROR worker-{i % 7} request {i} timed out after 30 s\n"
+    for i in range(900)
+)
+
+
+def test_show_full_description_opens_a_modal_with_every_character_of_it(bot):
+    bot.dynamodb.update_item(
+        TableName="tickets",
+        Key={"ticket_id": {"S": TID}},
+        UpdateExpression="SET description = :d",
+        ExpressionAttributeValues={":d": {"S": LONG_LOG}},
+    )
+    assert len(LONG_LOG.encode()) > 60_000
+
+    assert _click(bot, "ticket_description", "U0ALICE", value=TID) == 200
+
+    (call,) = bot.slack.calls_to("views.open")
+    view = call.params["view"]
+    view = json.loads(view) if isinstance(view, str) else view
+    texts = [b["text"]["text"] for b in view["blocks"] if b["type"] == "section"]
+    assert "".join(texts) == LONG_LOG
+    assert all(len(t) <= 3000 for t in texts) and len(view["blocks"]) <= 100
+
+
+def test_the_post_of_a_long_ticket_shows_an_excerpt_and_the_button(bot):
+    from bot import blocks
+
+    item = {"ticket_id": TID, "status": "TRIAGED", "subject": "Sync", "description": LONG_LOG}
+    rendered = blocks.ticket_blocks(blocks.TicketView.from_item(item))
+
+    (section,) = [b for b in rendered if b.get("block_id", "").startswith("description:")]
+    assert "Our nightly sync fails." in section["text"]["text"]
+    assert "request 899 timed out" in section["text"]["text"]  # the tail, where the error usually is
+    assert len(section["text"]["text"]) <= 3000
+    assert section["accessory"]["action_id"] == "ticket_description"
+    assert section["accessory"]["value"] == TID
+
+
+def test_the_post_of_a_short_ticket_shows_the_whole_description_without_a_button(bot):
+    from bot import blocks
+
+    item = {"ticket_id": TID, "status": "TRIAGED", "subject": "Sync", "description": "It fails."}
+    rendered = blocks.ticket_blocks(blocks.TicketView.from_item(item))
+
+    (section,) = [b for b in rendered if b.get("block_id", "").startswith("description:")]
+    assert section["text"]["text"].endswith("It fails.") and "accessory" not in section

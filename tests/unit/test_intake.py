@@ -8,6 +8,7 @@ import pytest
 
 from pipeline.domain.intake import Outcome, RecordMeta, execution_input, handle_record, parse_ticket
 from pipeline.errors import InvalidTicketError
+from pipeline.models import DESCRIPTION_MAX
 from tests.conftest import make_ticket
 from tests.fakes.intake import FakeDlq, FakeStarter
 
@@ -35,12 +36,12 @@ def test_malformed_record_is_dead_lettered_with_its_reason(data: bytes, reason: 
 def test_missing_and_over_long_fields_are_named_in_the_rejection():
     raw = json.loads(make_ticket().model_dump_json())
     del raw["data"]["customer"]["email"]
-    raw["data"]["description"] = "x" * 6000
+    raw["data"]["description"] = "x" * (DESCRIPTION_MAX + 1)
     with pytest.raises(InvalidTicketError) as err:
         parse_ticket(json.dumps(raw).encode())
     text = str(err.value)
     assert "data.customer.email: Field required" in text
-    assert "data.description: is 6000 bytes" in text
+    assert f"data.description: is {DESCRIPTION_MAX + 1} bytes" in text
 
 
 def test_valid_record_starts_one_execution_named_after_the_ticket():
