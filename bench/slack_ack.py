@@ -43,14 +43,14 @@ def main(argv: list[str] | None = None) -> int:
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log would bury the table
 
-    from bot.adapters import aws
     from infra import names
+    from pipeline.adapters import clients
     from pipeline.local.runtime import LocalStack
     from tests.fakes.bot_harness import running_bot, write_catalog
     from tests.fakes.slack_api import FakeSlackApi
 
     tmp = Path(tempfile.mkdtemp(prefix="tms-bench-slack-"))
-    aws.client.cache_clear()
+    clients.clear_cache()
     with (
         FakeSlackApi.running() as slack,
         LocalStack.start(outbox=tmp / "outbox.jsonl", extra_env={names.ENV_STATE_DIR: str(tmp)}) as stack,

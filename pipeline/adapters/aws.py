@@ -8,13 +8,11 @@ AWS_ENDPOINT_URL variables, which is all that makes the local stack local.
 from __future__ import annotations
 
 import json
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from pipeline.adapters.clients import aws_client
 from pipeline.errors import ArchiveError, TmsError
 
 if TYPE_CHECKING:
@@ -28,18 +26,9 @@ class RecordsExpiredError(TmsError):
     """The stream no longer holds the records a dead letter points at."""
 
 
-_CONFIG = Config(
-    retries={"max_attempts": 5, "mode": "adaptive"},
-    connect_timeout=3,
-    read_timeout=10,
-    max_pool_connections=50,
-)
-
-
-@cache
 def client(service: str) -> Any:
-    """A shared, configured boto3 client for `service` (region and endpoint from the environment)."""
-    return boto3.session.Session().client(service, config=_CONFIG)  # type: ignore[call-overload]
+    """The handlers' client for `service` (the standard AWS environment; pipeline.adapters.clients)."""
+    return aws_client(service)
 
 
 class StepFunctionsStarter:

@@ -278,12 +278,10 @@ class OpenAiReplyModel(LangChainReplyModel):
 @functools.cache
 def bedrock_runtime_client() -> Any:
     """The bedrock-runtime client, built once; region and endpoint come from the standard AWS variables."""
-    import boto3
-    from botocore.config import Config
+    from pipeline.adapters.clients import aws_client
 
     # One quick SDK retry; the workflow's Retry does the backoff (retries are declared, not coded).
-    config = Config(retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=5, read_timeout=90)
-    return boto3.client("bedrock-runtime", config=config)
+    return aws_client("bedrock-runtime", profile="llm")
 
 
 def build_bedrock_model(settings: LlmSettings, client: Any = None) -> LangChainReplyModel:

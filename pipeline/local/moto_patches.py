@@ -22,8 +22,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import boto3
-
 from pipeline.local.lambdas import LocalLambdas
 
 log = logging.getLogger("tms.local")
@@ -277,35 +275,15 @@ def _patch_executor_clients() -> None:
     retries, the same endpoint - at a fraction of the cost, so local throughput is bounded by our code."""
     import importlib
 
-    from botocore.config import Config
     from moto.settings import moto_server_port
 
-    session = boto3.session.Session()
-    cache: dict[tuple[str, str, str], Any] = {}
-    lock = threading.Lock()
+    from pipeline.adapters.clients import aws_client
 
     def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
         port = moto_server_port()  # a later stack in this process listens elsewhere
-        key = (region, service, port)
-        with lock:
-            client = cache.get(key)
-            if client is None:
-                client = session.client(  # type: ignore[call-overload]
-                    service,
-                    region_name=region,
-                    aws_access_key_id="ak",
-                    aws_secret_access_key="sk",  # noqa: S106 - moto's endpoint ignores credentials
-                    endpoint_url=f"http://127.0.0.1:{port}",
-                    config=Config(
-                        parameter_validation=False,
-                        retries={"max_attempts": 0, "total_max_attempts": 1},
-                        connect_timeout=60,
-                        read_timeout=60,
-                        max_pool_connections=100,
-                    ),
-                )
-                cache[key] = client
-        return client
+        return aws_client(
+            service, endpoint_url=f"http://127.0.0.1:{port}", region=region, profile="moto_executor"
+        )
 
     for name in _EXECUTOR_MODULES:
         module = importlib.import_module(name)

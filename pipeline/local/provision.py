@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from infra import names
+from pipeline.adapters.clients import aws_client
 
 PLACEHOLDER_RE = re.compile(r"\$\{(\w+)\}")
 LOCAL_SHARDS = 2
@@ -49,11 +50,11 @@ def _dummy_zip() -> bytes:
     return buf.getvalue()
 
 
-def provision(session: Any, endpoint_url: str, region: str) -> Provisioned:
+def provision(endpoint_url: str, region: str) -> Provisioned:
     """Create the stream, table, bucket, topics, queues, functions, subscriptions and the state machine."""
 
     def c(service: str) -> Any:
-        return session.client(service, endpoint_url=endpoint_url, region_name=region)
+        return aws_client(service, endpoint_url=endpoint_url, region=region, profile="local")
 
     kinesis, ddb, s3, sns, sqs, lam, iam, sfn = (
         c(s) for s in ("kinesis", "dynamodb", "s3", "sns", "sqs", "lambda", "iam", "stepfunctions")

@@ -21,10 +21,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import boto3
-from botocore.config import Config
-
 from infra import names
+from pipeline.adapters.clients import aws_client
 from pipeline.local.lambdas import LocalLambdas
 from pipeline.local.poller import KinesisPoller, MappingConfig
 from pipeline.local.stack import LOCAL_REGION, StackInfo, state_dir
@@ -38,7 +36,6 @@ LOCAL_ENV_DEFAULTS = {
     "POWERTOOLS_LOG_LEVEL": "WARNING",
     "POWERTOOLS_SERVICE_NAME": "tms-local",
 }
-_CLIENT_CONFIG = Config(retries={"max_attempts": 8, "mode": "standard"}, max_pool_connections=50)
 
 
 def free_port() -> int:
@@ -60,7 +57,6 @@ class LocalStack:
     tap_queue_url: str
     _server: Any
     _invoker: Any
-    _session: boto3.session.Session = field(default_factory=boto3.session.Session)
     _saved_env: dict[str, str | None] = field(default_factory=dict)
 
     # --- lifecycle ------------------------------------------------------------------------------
@@ -131,8 +127,7 @@ class LocalStack:
         lambdas = LocalLambdas(region=LOCAL_REGION)
         invoker = moto_patches.install(lambdas, detect_sentiment, faults.should_fail)
 
-        session = boto3.session.Session()
-        prov = provision(session, endpoint, LOCAL_REGION)
+        prov = provision(endpoint, LOCAL_REGION)
         outbox_path = outbox or (state_dir() / "slack-outbox.jsonl")
         info = StackInfo(
             endpoint_url=endpoint,
@@ -161,12 +156,8 @@ class LocalStack:
 
         def mapping_poller(function: str, config: MappingConfig) -> KinesisPoller:
             return KinesisPoller(
-                kinesis=session.client(
-                    "kinesis", endpoint_url=endpoint, region_name=LOCAL_REGION, config=_CLIENT_CONFIG
-                ),
-                sqs=session.client(
-                    "sqs", endpoint_url=endpoint, region_name=LOCAL_REGION, config=_CLIENT_CONFIG
-                ),
+                kinesis=aws_client("kinesis", endpoint_url=endpoint, region=LOCAL_REGION, profile="local"),
+                sqs=aws_client("sqs", endpoint_url=endpoint, region=LOCAL_REGION, profile="local"),
                 stream_name=prov.stream_name,
                 dlq_url=prov.dlq_url,
                 invoke=invoke_fn(function),
@@ -195,7 +186,6 @@ class LocalStack:
             tap_queue_url=prov.tap_queue_url,
             _server=server,
             _invoker=invoker,
-            _session=session,
             _saved_env=saved,
         )
 
@@ -215,9 +205,7 @@ class LocalStack:
     # --- helpers --------------------------------------------------------------------------------
     def client(self, service: str) -> Any:
         """A boto3 client for `service` pointed at this stack."""
-        return self._session.client(
-            service, endpoint_url=self.info.endpoint_url, region_name=self.info.region, config=_CLIENT_CONFIG
-        )  # type: ignore[call-overload]
+        return aws_client(service, self.info, profile="local")
 
     def running_executions(self) -> int:
         """How many workflow executions are still running."""

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from infra import names
+from pipeline.adapters.clients import LOCAL_CREDENTIALS
 from pipeline.errors import StackNotRunningError
 
 LOCAL_REGION = "us-east-1"
@@ -59,9 +60,9 @@ class StackInfo:
         if self.endpoint_url:
             env["AWS_ENDPOINT_URL"] = self.endpoint_url
             # moto accepts any credentials; set them so boto3 never looks for a real profile.
-            env["AWS_ACCESS_KEY_ID"] = "testing"
-            env["AWS_SECRET_ACCESS_KEY"] = "testing"  # noqa: S105 - moto's documented dummy value
-            env["AWS_SESSION_TOKEN"] = "testing"  # noqa: S105
+            env["AWS_ACCESS_KEY_ID"] = LOCAL_CREDENTIALS["aws_access_key_id"]
+            env["AWS_SECRET_ACCESS_KEY"] = LOCAL_CREDENTIALS["aws_secret_access_key"]
+            env["AWS_SESSION_TOKEN"] = LOCAL_CREDENTIALS["aws_session_token"]
         if self.slack_outbox:
             env[names.ENV_SLACK_OUTBOX] = self.slack_outbox
         env.update(self.extra)

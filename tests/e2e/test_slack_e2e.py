@@ -18,10 +18,10 @@ AGENT = "U0AGENT"
 
 def _clear_process_caches() -> None:
     # The notifier and boto3 clients are built once per process; this test brings its own endpoint.
-    from bot.adapters import aws
     from bot.handlers import notifier
+    from pipeline.adapters import clients
 
-    aws.client.cache_clear()
+    clients.clear_cache()
     notifier.notifier.cache_clear()
 
 

@@ -70,7 +70,7 @@ def test_redelivered_record_gives_one_ticket_one_execution_one_notification(stac
 def test_malformed_record_goes_to_the_dlq_and_the_rest_of_its_batch_is_processed(stack: LocalStack):
     drain(stack, stack.info.dlq_url)
     good = [make_ticket(), make_ticket()]
-    put(stack, good[0], b'{"eventName": "TicketSubmitted", "ticketId": "nope"}', good[1])
+    put(stack, good[0], b'{"eventName": "TicketSubmitted", "ticketId": "no pe"}', good[1])
     stack.wait_idle(timeout=120)
 
     assert [item(stack, t.ticketId)["status"] for t in good] == ["TRIAGED", "TRIAGED"]

@@ -60,7 +60,7 @@ def lambda_env(tmp_path, monkeypatch) -> Iterator[FakeSlackApi]:
     from aws_lambda_powertools.utilities import parameters
 
     from bot import handler as bot_handler
-    from bot.adapters import aws
+    from pipeline.adapters import clients
 
     catalog = tmp_path / "catalog.json"
     catalog.write_text(json.dumps(CATALOG))
@@ -78,12 +78,12 @@ def lambda_env(tmp_path, monkeypatch) -> Iterator[FakeSlackApi]:
             names.ENV_TABLE_NAME: "tickets",
         }.items():
             monkeypatch.setenv(key, value)
-        aws.client.cache_clear()
+        clients.clear_cache()
         bot_handler.slack_handler.cache_clear()
         parameters.clear_caches()
         yield slack
         bot_handler.slack_handler.cache_clear()
-        aws.client.cache_clear()
+        clients.clear_cache()
 
 
 def _function_url_event(body: str, headers: dict[str, str]) -> dict:

@@ -133,7 +133,7 @@ def test_truth_file_round_trips(tmp_path: Path, name: str):
     [
         ("t.json", "{not json", "not valid JSON"),
         ("t.json", "[1, 2]", "expected a JSON object"),
-        ("t.json", json.dumps({"nope": "NEGATIVE"}), "'nope' is not a ticket id"),
+        ("t.json", json.dumps({"no pe": "NEGATIVE"}), "'no pe' is not a ticket id"),
         ("t.json", json.dumps({TICKET: "ANGRY"}), "target 'ANGRY'"),
         ("t.json", "{}", "no entries"),
         ("t.csv", "id,sentiment\n", "header 'ticket_id,target'"),

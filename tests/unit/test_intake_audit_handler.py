@@ -11,6 +11,7 @@ import boto3
 import pytest
 
 from infra import names
+from pipeline.adapters.clients import clear_cache as clear_aws_clients
 from pipeline.local.lambdas import LocalLambdaContext
 from tests.conftest import make_ticket
 from tests.fakes.intake import kinesis_event
@@ -26,12 +27,11 @@ def aws(offline_aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str
     dlq = sqs.create_queue(QueueName="dlq")["QueueUrl"]
     monkeypatch.setenv(names.ENV_DLQ_URL, dlq)
     monkeypatch.delenv(names.ENV_STATE_MACHINE_ARN, raising=False)  # the audit needs only the DLQ
-    from pipeline.adapters import aws as adapters
     from pipeline.handlers import intake_audit
     from pipeline.settings import audit_settings
 
     def clear() -> None:
-        adapters.client.cache_clear()
+        clear_aws_clients()
         audit_settings.cache_clear()
         intake_audit._dlq.cache_clear()
 

@@ -224,8 +224,8 @@ def test_alarm_opens_a_thread_and_its_ok_replies_in_it_then_a_new_incident_opens
 
 
 def test_handler_without_slack_token_appends_posts_to_the_outbox(table, tmp_path, monkeypatch):
-    from bot.adapters import aws
     from bot.handlers import notifier as lambda_module
+    from pipeline.adapters import clients
 
     outbox = tmp_path / "outbox.jsonl"
     for key, value in {
@@ -236,7 +236,7 @@ def test_handler_without_slack_token_appends_posts_to_the_outbox(table, tmp_path
     }.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv(names.ENV_SLACK_BOT_TOKEN, raising=False)
-    aws.client.cache_clear()
+    clients.clear_cache()
     lambda_module.notifier.cache_clear()
 
     event = sns_event(triaged(), message_id="m-1", event_type="TicketTriaged")
@@ -394,8 +394,8 @@ def test_a_non_object_message_on_the_tickets_topic_is_skipped_not_crashed(notifi
 
 
 def test_handler_posts_glue_failure_and_unknown_alert_to_the_alerts_outbox(table, tmp_path, monkeypatch):
-    from bot.adapters import aws
     from bot.handlers import notifier as lambda_module
+    from pipeline.adapters import clients
 
     outbox = tmp_path / "outbox.jsonl"
     for key, value in {
@@ -405,7 +405,7 @@ def test_handler_posts_glue_failure_and_unknown_alert_to_the_alerts_outbox(table
     }.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv(names.ENV_SLACK_BOT_TOKEN, raising=False)
-    aws.client.cache_clear()
+    clients.clear_cache()
     lambda_module.notifier.cache_clear()
     unknown = sns_event("free text", topic=ALARMS_TOPIC)
     unknown["Records"][0]["Sns"]["Subject"] = "Heads up"

@@ -10,6 +10,7 @@ import boto3
 import pytest
 
 from infra import names
+from pipeline.adapters.clients import clear_cache as clear_aws_clients
 from pipeline.local.lambdas import LocalLambdaContext
 from tests.conftest import make_ticket
 from tests.fakes.intake import kinesis_event
@@ -31,15 +32,14 @@ def aws(offline_aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str
     )["stateMachineArn"]
     monkeypatch.setenv(names.ENV_STATE_MACHINE_ARN, arn)
     monkeypatch.setenv(names.ENV_DLQ_URL, dlq)
-    from pipeline.adapters import aws as adapters
     from pipeline.handlers import trigger
     from pipeline.settings import trigger_settings
 
-    adapters.client.cache_clear()
+    clear_aws_clients()
     trigger_settings.cache_clear()
     trigger._deps.cache_clear()
     yield {"sqs": sqs, "sfn": sfn, "dlq": dlq, "arn": arn, "handler": trigger.handler}
-    adapters.client.cache_clear()
+    clear_aws_clients()
     trigger_settings.cache_clear()
     trigger._deps.cache_clear()
 
