@@ -40,7 +40,7 @@ def main() -> int:
     args = parser.parse_args()
     os.environ["TMS_STATE_DIR"] = tempfile.mkdtemp(prefix="tms-bench-")
 
-    import boto3
+    from pipeline.adapters.clients import aws_client
     from moto import mock_aws
 
     from pipeline.tools.analytics import run_etl
@@ -50,7 +50,7 @@ def main() -> int:
     new = max(1, int(args.records * args.new_share))
     rows = []
     with mock_aws():
-        boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=BUCKET)
+        aws_client("s3", region="us-east-1").create_bucket(Bucket=BUCKET)
         t = time.perf_counter()
         _seed(BUCKET, 0, args.records)
         print(f"seeded {args.records:,} objects in {time.perf_counter() - t:.1f} s", file=sys.stderr)

@@ -20,14 +20,9 @@ STREAM = "bench-tickets"
 
 
 def _client(endpoint: str):
-    import boto3
-    from botocore.config import Config
+    from pipeline.adapters.clients import aws_client
 
-    return boto3.session.Session(
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",  # noqa: S106 - moto's dummy credentials
-        region_name="us-east-1",
-    ).client("kinesis", endpoint_url=endpoint, config=Config(retries={"max_attempts": 5, "mode": "standard"}))
+    return aws_client("kinesis", endpoint_url=endpoint, region="us-east-1", profile="ingest")
 
 
 def _one_by_one(client, events) -> float:

@@ -201,9 +201,9 @@ def run_scenario(warehouse_url: str) -> None:
     from moto import mock_aws
 
     from pipeline.tools.analytics import run_etl, warehouse_counts
-    from pipeline.tools.analytics.archive import s3_client
+    from pipeline.adapters.clients import clear_cache as clear_aws_clients
 
-    s3_client.cache_clear()  # clients must be built inside the mock
+    clear_aws_clients()  # clients must be built inside the mock
     with mock_aws():
         s3 = boto3.client("s3", region_name="us-east-1")
         expected = seed_archive(s3)

@@ -24,22 +24,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _dlq(args: argparse.Namespace) -> int:
     from pipeline.adapters.aws import DeadLetterQueue, StreamRangeReader
+    from pipeline.adapters.clients import aws_client
     from pipeline.domain.dead_letters import redrive_batches, summarize
     from pipeline.local.stack import resolve
     from pipeline.tools.ingest import put_records
 
     info = resolve()
-    info.apply_env()  # the adapters' clients read the endpoint and region from the environment
-    queue = DeadLetterQueue(info.dlq_url)
+    queue = DeadLetterQueue(info.dlq_url, aws_client("sqs", info, profile="cli"))
     messages = queue.read_all()
     summary = summarize(body for _, body in messages)
     out: dict[str, Any] = {"dlq": summary}
     redrive = None
     if args.redrive:
-        reader = StreamRangeReader(info.stream_name)
+        kinesis = aws_client("kinesis", info, profile="ingest")
+        reader = StreamRangeReader(info.stream_name, kinesis)
 
         def put(records: list[tuple[str, bytes]]) -> int:
-            return put_records(records, stream_name=info.stream_name).sent
+            return put_records(records, stream_name=info.stream_name, client=kinesis).sent
 
         deleted: set[str] = set()
 

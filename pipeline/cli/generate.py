@@ -95,10 +95,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _kinesis_for(stream: str | None) -> tuple[Any, str]:
     """A Kinesis client and stream name: explicit TMS_* settings, else the running local stack."""
-    import boto3
-
+    from pipeline.adapters.clients import aws_client
     from pipeline.local.stack import resolve
-    from pipeline.tools.ingest import _CONFIG
 
     try:
         info = resolve()
@@ -106,16 +104,8 @@ def _kinesis_for(stream: str | None) -> tuple[Any, str]:
         if not stream:
             raise
         # A stream named on the command line with no stack: plain AWS settings from the environment.
-        return boto3.session.Session().client("kinesis", config=_CONFIG), stream
-    env = info.env()
-    session = boto3.session.Session(
-        aws_access_key_id=env.get("AWS_ACCESS_KEY_ID"),
-        aws_secret_access_key=env.get("AWS_SECRET_ACCESS_KEY"),
-        aws_session_token=env.get("AWS_SESSION_TOKEN"),
-        region_name=info.region,
-    )
-    client = session.client("kinesis", endpoint_url=info.endpoint_url, config=_CONFIG)
-    return client, stream or info.stream_name
+        return aws_client("kinesis", profile="ingest"), stream
+    return aws_client("kinesis", info, profile="ingest"), stream or info.stream_name
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -205,18 +195,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.input:
         records = read_file_records(args.input)
     else:
-        import boto3
-
+        from pipeline.adapters.clients import aws_client
         from pipeline.local.stack import resolve
 
         info = resolve()
-        env = info.env()
-        s3 = boto3.session.Session(
-            aws_access_key_id=env.get("AWS_ACCESS_KEY_ID"),
-            aws_secret_access_key=env.get("AWS_SECRET_ACCESS_KEY"),
-            aws_session_token=env.get("AWS_SESSION_TOKEN"),
-            region_name=info.region,
-        ).client("s3", endpoint_url=info.endpoint_url)
+        s3 = aws_client("s3", info, profile="cli")
         bucket = args.bucket or info.bucket_name
         if not bucket:
             raise ConfigurationError("no archive bucket: pass --bucket or set TMS_BUCKET_NAME")

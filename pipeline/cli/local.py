@@ -88,13 +88,10 @@ def cmd_local_up(args: argparse.Namespace) -> int:
 
 
 def _clients(stack_info: Any) -> dict[str, Any]:
-    import boto3
-    from botocore.config import Config
+    from pipeline.adapters.clients import aws_client
 
-    cfg = Config(retries={"max_attempts": 8, "mode": "standard"}, max_pool_connections=20)
-    session = boto3.session.Session()
     return {
-        s: session.client(s, endpoint_url=stack_info.endpoint_url, region_name=stack_info.region, config=cfg)
+        s: aws_client(s, stack_info, profile="cli")
         for s in ("kinesis", "stepfunctions", "dynamodb", "s3", "sqs")
     }
 

@@ -25,6 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _retry(args: argparse.Namespace) -> int:
     from pipeline.adapters.aws import DynamoTickets, StepFunctionsStarter
+    from pipeline.adapters.clients import aws_client
     from pipeline.domain.retry import retry_ticket
     from pipeline.errors import ConfigurationError
     from pipeline.local.stack import resolve
@@ -32,9 +33,10 @@ def _retry(args: argparse.Namespace) -> int:
     if bool(args.ticket_ids) == bool(args.all_failed):
         raise ConfigurationError("name the ticket ids to retry, or pass --all-failed (not both)")
     info = resolve()
-    info.apply_env()  # the adapters' clients read the endpoint and region from the environment
-    tickets = DynamoTickets(info.table_name)
-    executions = StepFunctionsStarter(info.state_machine_arn)
+    tickets = DynamoTickets(info.table_name, aws_client("dynamodb", info, profile="cli"))
+    executions = StepFunctionsStarter(
+        info.state_machine_arn, aws_client("stepfunctions", info, profile="cli")
+    )
     ids = tickets.ids_with_status("FAILED") if args.all_failed else list(dict.fromkeys(args.ticket_ids))
     now = datetime.now(UTC)
     results = [retry_ticket(tid, tickets, executions, now) for tid in ids]

@@ -75,9 +75,10 @@ class SendReport:
 @cache
 def kinesis_client() -> KinesisClient:
     """The process-wide Kinesis client (region and endpoint from the standard AWS variables)."""
-    import boto3
+    from pipeline.adapters.clients import aws_client
 
-    return boto3.session.Session().client("kinesis", config=_CONFIG)
+    client: KinesisClient = aws_client("kinesis", profile="ingest")
+    return client
 
 
 @dataclass(frozen=True)

@@ -28,11 +28,11 @@ def test_failed_load_keeps_the_bookmark_so_the_next_run_reads_the_batch_again(
     from moto import mock_aws
 
     from pipeline.tools.analytics import run_etl
-    from pipeline.tools.analytics.archive import s3_client
+    from pipeline.adapters.clients import clear_cache as clear_aws_clients
     from pipeline.tools.analytics.warehouse import DuckDbWarehouse
 
     url = f"duckdb://{tmp_path / 'wh.duckdb'}"
-    s3_client.cache_clear()
+    clear_aws_clients()
     with mock_aws():
         seed_archive(boto3.client("s3", region_name="us-east-1"), valid=3)
 
@@ -61,14 +61,14 @@ def test_etl_json_prints_one_clean_object_and_report_draws_every_chart(
 
     from infra import names
     from pipeline.cli import main
-    from pipeline.tools.analytics.archive import s3_client
+    from pipeline.adapters.clients import clear_cache as clear_aws_clients
     from tests.fixtures_spark import BUCKET
 
     monkeypatch.setenv(names.ENV_STREAM_NAME, "tms-tickets")
     monkeypatch.setenv(names.ENV_BUCKET_NAME, BUCKET)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.setenv(names.ENV_WAREHOUSE_URL, f"duckdb://{tmp_path / 'wh.duckdb'}")
-    s3_client.cache_clear()
+    clear_aws_clients()
     with mock_aws():
         seed_archive(boto3.client("s3", region_name="us-east-1"), valid=5)
         capfd.readouterr()

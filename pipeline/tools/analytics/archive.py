@@ -11,30 +11,23 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import boto3
-from botocore.config import Config
 
 from infra import names
+from pipeline.adapters.clients import StackEndpoint, aws_client
 from pipeline.tools.analytics.bookmarks import ObjectRef
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-_CONFIG = Config(
-    retries={"max_attempts": 5, "mode": "standard"},
-    connect_timeout=5,
-    read_timeout=60,
-    max_pool_connections=16,
-)
 COPY_THREADS = 8
 # Many tiny files are slow in Spark: pack the copies into a few JSON Lines files.
 RECORDS_PER_FILE = 20_000
 
 
-@cache
-def s3_client(endpoint_url: str | None, region: str) -> S3Client:
-    """A configured S3 client for the stack (built once per endpoint)."""
-    return boto3.client("s3", endpoint_url=endpoint_url, region_name=region, config=_CONFIG)
+def s3_client(stack: StackEndpoint) -> S3Client:
+    """The ETL's S3 client for the stack (its endpoint, region and credentials; the long-read profile)."""
+    client: S3Client = aws_client("s3", stack, profile="etl")
+    return client
 
 
 def list_objects(client: S3Client, bucket: str, prefix: str = names.ARCHIVE_PREFIX) -> list[ObjectRef]:

@@ -50,7 +50,7 @@ def run_etl(info: StackInfo, *, full: bool = False, warehouse_url: str | None = 
     """Load new archive objects of the stack's bucket into the warehouse (all of them with `full`)."""
     result = EtlResult()
     clock = _Clock(result.timings)
-    client = s3_client(info.endpoint_url, info.region)
+    client = s3_client(info)
     warehouse = open_warehouse(warehouse_url)
     scope = f"{info.endpoint_url or 'aws'}|{info.bucket_name}|{names.ARCHIVE_PREFIX}|{warehouse.url}"
     store = bookmark_store()
