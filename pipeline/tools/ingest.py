@@ -11,15 +11,15 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from botocore.config import Config
 from botocore.exceptions import ClientError
 from tenacity import RetryCallState, Retrying, retry_if_result, stop_after_attempt, wait_random_exponential
 
 from pipeline.errors import TmsError
-from pipeline.models import TicketSubmitted
+from pipeline.models import EVENT_NAME, Source, TicketSubmitted, format_utc, new_ticket_id
 
 if TYPE_CHECKING:
     from mypy_boto3_kinesis import KinesisClient
@@ -31,8 +31,6 @@ MAX_BATCH_BYTES = 5 * 1024 * 1024  # data + partition keys of the whole request
 MAX_RECORD_BYTES = 1024 * 1024  # data + partition key of one record
 BACKOFF_BASE_S = 0.1
 BACKOFF_MAX_S = 5.0
-
-_CONFIG = Config(retries={"max_attempts": 5, "mode": "standard"}, connect_timeout=3, read_timeout=20)
 
 
 class StreamNotFoundError(TmsError):
@@ -269,3 +267,41 @@ def _checked(entries: Iterable[_Entry], oversized: list[str]) -> Iterator[_Entry
             oversized.append(entry.ticket_id)
         else:
             yield entry
+
+
+# --- one ticket from a person or a script (`tms submit`) ---------------------------------------------------
+
+
+def submission(doc: dict[str, Any], now: datetime | None = None) -> TicketSubmitted:
+    """One ticket from a record a person or a script wrote: upcast and validated exactly as the trigger
+    does (InvalidTicketError names every field and why), with what a hand-written record may leave out
+    filled in: eventName, a fresh ticket id in tms's format, submittedAt = now, source = api."""
+    from pipeline.domain.intake import validate_ticket
+    from pipeline.domain.upcast import is_thesis_shape
+
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    filled = dict(doc)
+    filled.setdefault("eventName", EVENT_NAME)
+    if not is_thesis_shape(filled):  # a thesis record is upcast as it is (it has its own id and time)
+        filled.setdefault("submittedAt", format_utc(now))
+        filled.setdefault("source", Source.API.value)
+        if "ticketId" not in filled:
+            filled["ticketId"] = new_ticket_id(_submitted_day(filled["submittedAt"], now))
+    return validate_ticket(filled)
+
+
+def _submitted_day(value: Any, now: datetime) -> datetime:
+    # Our own ids carry the submission date: mint the id for the day the record says it was submitted.
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return now
+    return parsed if parsed.tzinfo else now
+
+
+def submit_ticket(ticket: TicketSubmitted, *, stream_name: str, client: Any = None) -> SendReport:
+    """Put one validated ticket on the stream (partition key = ticket id); IngestError if it was not sent."""
+    report = put_tickets([ticket], stream_name=stream_name, client=client)
+    if report.sent != 1:
+        raise IngestError(f"ticket {ticket.ticketId} was not accepted by the stream", report)
+    return report
