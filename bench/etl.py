@@ -40,9 +40,9 @@ def main() -> int:
     args = parser.parse_args()
     os.environ["TMS_STATE_DIR"] = tempfile.mkdtemp(prefix="tms-bench-")
 
-    from pipeline.adapters.clients import aws_client
     from moto import mock_aws
 
+    from pipeline.adapters.clients import aws_client
     from pipeline.tools.analytics import run_etl
     from pipeline.tools.analytics.spark import get_spark
     from tests.fixtures_spark import BUCKET, stack_info

@@ -200,8 +200,8 @@ def run_scenario(warehouse_url: str) -> None:
     import boto3
     from moto import mock_aws
 
-    from pipeline.tools.analytics import run_etl, warehouse_counts
     from pipeline.adapters.clients import clear_cache as clear_aws_clients
+    from pipeline.tools.analytics import run_etl, warehouse_counts
 
     clear_aws_clients()  # clients must be built inside the mock
     with mock_aws():

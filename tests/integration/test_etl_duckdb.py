@@ -27,8 +27,8 @@ def test_failed_load_keeps_the_bookmark_so_the_next_run_reads_the_batch_again(
     import boto3
     from moto import mock_aws
 
-    from pipeline.tools.analytics import run_etl
     from pipeline.adapters.clients import clear_cache as clear_aws_clients
+    from pipeline.tools.analytics import run_etl
     from pipeline.tools.analytics.warehouse import DuckDbWarehouse
 
     url = f"duckdb://{tmp_path / 'wh.duckdb'}"
@@ -60,8 +60,8 @@ def test_etl_json_prints_one_clean_object_and_report_draws_every_chart(
     from moto import mock_aws
 
     from infra import names
-    from pipeline.cli import main
     from pipeline.adapters.clients import clear_cache as clear_aws_clients
+    from pipeline.cli import main
     from tests.fixtures_spark import BUCKET
 
     monkeypatch.setenv(names.ENV_STREAM_NAME, "tms-tickets")

@@ -7,10 +7,8 @@ import json
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
 
 from infra import names
 from pipeline.adapters.clients import StackEndpoint, aws_client
