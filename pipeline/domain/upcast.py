@@ -69,6 +69,11 @@ def upcast(raw: dict[str, Any]) -> dict[str, Any]:
     if is_thesis_shape(raw):
         return _from_thesis(raw)
     version = raw.get("eventVersion")
-    if version != EVENT_VERSION and not isinstance(version, bool) and version in _CURRENT_ALIASES:
+    # Only scalars can be aliases (an array or object would not even hash); bool is an int in Python.
+    if (
+        isinstance(version, str | int | float)
+        and not isinstance(version, bool)
+        and version in _CURRENT_ALIASES
+    ):
         return {**raw, "eventVersion": EVENT_VERSION}
     return raw

@@ -109,7 +109,8 @@ def clear_state(pid: int) -> None:
 
 def _reachable(endpoint_url: str) -> bool:
     try:
-        with urllib.request.urlopen(f"{endpoint_url}/moto-api/", timeout=2):  # noqa: S310 - loopback only
+        # 5 s: a stack busy running workflows (and a Spark ETL beside it) is slow to answer, not gone.
+        with urllib.request.urlopen(f"{endpoint_url}/moto-api/", timeout=5):  # noqa: S310 - loopback only
             return True
     except (urllib.error.URLError, OSError):
         return False

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from pipeline.domain.intake import (
+    DLQ_COPY_MAX_BYTES,
     AuditOutcome,
     Outcome,
     RecordMeta,
@@ -25,7 +26,7 @@ from pipeline.domain.intake import (
     parse_ticket,
 )
 from pipeline.errors import InvalidTicketError
-from pipeline.models import SlackContext, TicketSubmitted
+from pipeline.models import SlackContext, TicketSubmitted, execution_name
 from pipeline.tools.generator import generate_tickets
 from tests.fakes.intake import FakeDlq, FakeStarter
 
@@ -42,12 +43,12 @@ def _assert_ticket_or_clear_rejection(data: bytes) -> None:
         message = dlq.messages[0]
         assert message["reason"] and message["problems"]
         assert all(isinstance(p, str) and ": " in p for p in message["problems"])  # "field: why"
-        assert base64.b64decode(message["data_base64"]) == data[:200_000]
+        assert base64.b64decode(message["data_base64"]) == data[:DLQ_COPY_MAX_BYTES]
     else:
         assert outcome == Outcome.STARTED and not dlq.messages
         ((name, payload),) = starter.started.items()
-        assert payload["ticket"]["ticketId"] == name
-        assert TicketSubmitted.model_validate(payload["ticket"]).ticketId == name
+        assert execution_name(payload["ticket"]["ticketId"]) == name  # ":" is "=" in execution names
+        assert execution_name(TicketSubmitted.model_validate(payload["ticket"]).ticketId) == name
 
 
 json_values = st.recursive(

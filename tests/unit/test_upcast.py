@@ -162,3 +162,12 @@ def test_a_producer_id_gives_a_valid_archive_key_and_warehouse_row():
     ticket = parse_ticket(json.dumps(raw).encode())
     record = ProcessedRecord.build(ticket, SENTIMENT, _triage(ticket))
     assert record.archive_key().endswith("/crm:case.42.json")
+
+
+@pytest.mark.parametrize("version", [[], {}, [1], 1.5])
+def test_an_event_version_of_any_json_type_is_a_reason_not_a_crash(version):
+    # Found by the intake fuzz test: an array made the upcaster raise TypeError (unhashable).
+    raw = json.loads(make_ticket().to_record_bytes())
+    raw["eventVersion"] = version
+    with pytest.raises(InvalidTicketError, match="eventVersion"):
+        parse_ticket(json.dumps(raw).encode())
