@@ -16,6 +16,7 @@ COMMAND_MODULES: list[str] = [
     "pipeline.cli.chaos",  # tms chaos
     "pipeline.cli.retry",  # tms retry
     "pipeline.cli.dlq",  # tms dlq
+    "pipeline.cli.mail",  # tms mail receive, tms ticket show
 ]
 
 
