@@ -20,10 +20,11 @@ from bot import listeners
 from bot.adapters import aws
 from bot.adapters.catalog import FileCatalog
 from bot.adapters.kinesis import KinesisTicketWriter, TicketWriter
+from bot.adapters.sla import LambdaSlaNotifier, NoSlaNotifier
 from bot.adapters.slack import Directory, Poster, SlackDirectory, SlackPoster, Sleep, make_web_client
 from bot.adapters.ticket_store import DynamoTicketStore
 from bot.config import BotSettings
-from bot.logic.actions import TicketStore
+from bot.logic.actions import SlaNotifier, TicketStore
 from bot.observability import logger
 
 CONTEXT_KEY = "tms"
@@ -44,6 +45,7 @@ class Clients:
     directory: Directory
     poster: Poster
     now: Callable[[], datetime] = field(default=_utcnow)
+    sla: SlaNotifier = field(default_factory=NoSlaNotifier)
 
 
 def build_clients(settings: BotSettings, *, sleep: Sleep = time.sleep) -> Clients:
@@ -57,6 +59,11 @@ def build_clients(settings: BotSettings, *, sleep: Sleep = time.sleep) -> Client
         catalog=FileCatalog(settings.catalog_path),
         directory=SlackDirectory(slack),
         poster=SlackPoster(slack, sleep=sleep, interval=settings.post_interval_s),
+        sla=(
+            LambdaSlaNotifier(settings.sla_function, aws.client("lambda"))
+            if settings.sla_function
+            else NoSlaNotifier()
+        ),
     )
 
 

@@ -42,6 +42,11 @@ class Status:
 
 
 @dataclass(frozen=True)
+class Mine:
+    """`/ticket mine`: the agent's open tickets with their due times."""
+
+
+@dataclass(frozen=True)
 class Inline:
     """`/ticket <subject> | <description>`."""
 
@@ -56,7 +61,7 @@ class Unknown:
     text: str
 
 
-Command = Help | OpenForm | Status | Inline | Unknown
+Command = Help | OpenForm | Status | Mine | Inline | Unknown
 
 
 def parse_command(text: str) -> Command:
@@ -69,6 +74,8 @@ def parse_command(text: str) -> Command:
         return Help()
     if word.lower() == "status":
         return Status(rest.strip().upper())
+    if word.lower() == "mine" and not rest.strip():
+        return Mine()
     if "|" in text:
         subject, _, description = text.partition("|")
         return Inline(subject.strip(), description.strip())

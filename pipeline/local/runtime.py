@@ -27,6 +27,7 @@ from botocore.config import Config
 from infra import names
 from pipeline.local.lambdas import LocalLambdas
 from pipeline.local.poller import KinesisPoller, MappingConfig
+from pipeline.local.scheduler import ScheduleRunner
 from pipeline.local.stack import LOCAL_REGION, StackInfo, state_dir
 
 log = logging.getLogger("tms.local")
@@ -58,6 +59,7 @@ class LocalStack:
     # The intake audit's unfiltered mapping (None when the trigger's mapping filters nothing).
     audit_poller: KinesisPoller | None
     tap_queue_url: str
+    schedules: ScheduleRunner
     _server: Any
     _invoker: Any
     _session: boto3.session.Session = field(default_factory=boto3.session.Session)
@@ -146,7 +148,11 @@ class LocalStack:
             alarms_topic_arn=prov.alarms_topic_arn,
             slack_outbox=str(outbox_path),
             pid=os.getpid(),
-            extra={"TMS_NOTIFICATIONS_TAP_URL": prov.tap_queue_url},
+            extra={
+                "TMS_NOTIFICATIONS_TAP_URL": prov.tap_queue_url,
+                "TMS_ESCALATION_TAP_URL": prov.escalation_tap_url,
+                **(prov.sla_env or {}),
+            },
         )
         for k, v in info.env().items():
             setenv(k, v)
@@ -187,12 +193,22 @@ class LocalStack:
         for p in (poller, audit_poller):
             if p is not None:
                 p.start()
+        # EventBridge Scheduler invokes its Lambda targets asynchronously: so does the local one.
+        schedules = ScheduleRunner(
+            scheduler=session.client(
+                "scheduler", endpoint_url=endpoint, region_name=LOCAL_REGION, config=_CLIENT_CONFIG
+            ),
+            group=names.SLA_SCHEDULE_GROUP,
+            submit=invoker.submit,
+        )
+        schedules.start()
         return cls(
             info=info,
             lambdas=lambdas,
             poller=poller,
             audit_poller=audit_poller,
             tap_queue_url=prov.tap_queue_url,
+            schedules=schedules,
             _server=server,
             _invoker=invoker,
             _session=session,
@@ -203,6 +219,7 @@ class LocalStack:
         """Stop the poller, the async invoker and the endpoint, and restore the environment."""
         for poller in self.pollers:
             poller.stop()
+        self.schedules.stop()
         self._invoker.stop()
         self._server.stop()
         for k, v in self._saved_env.items():
