@@ -84,6 +84,7 @@ def expected_alarm_names() -> set[str]:
         "ExecutionsAborted",
         "StreamIteratorAge",
         "DlqNotEmpty",
+        "SlaDlqNotEmpty",
     }
     expected |= {
         f"{fn.title().replace('-', '')}{kind}" for fn in names.HANDLERS for kind in ("Errors", "Throttles")
