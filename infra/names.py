@@ -46,6 +46,12 @@ ENV_SLACK_POST_INTERVAL = "TMS_SLACK_POST_INTERVAL_S"
 # On AWS: the Secrets Manager secret holding {"bot_token": ..., "signing_secret": ...}.
 ENV_SLACK_SECRET_ARN = "TMS_SLACK_SECRET_ARN"
 
+# PII redaction before the reply model and the warehouse: "on" (default) or "off". On AWS the cdk.json
+# field pii_redaction sets it; locally this variable (read when the local stack provisions the workflow).
+ENV_PII_REDACTION = "TMS_PII_REDACTION"
+ENV_ORIGINALS_KEY_ID = "TMS_ORIGINALS_KEY_ID"  # KMS key of the originals/ objects (archive function)
+PII_REDACTION_VALUES = ("on", "off")
+
 # Warehouse (local): DuckDB file by default, PostgreSQL when a URL is given.
 ENV_WAREHOUSE_URL = "TMS_WAREHOUSE_URL"
 
@@ -83,7 +89,8 @@ ASL_TABLE = "TicketsTable"
 ASL_TOPIC = "TicketsTopicArn"
 ASL_DRAFT_REPLY_FN = "DraftReplyFunctionArn"
 ASL_ARCHIVE_FN = "ArchiveFunctionArn"
-ASL_PLACEHOLDERS = (ASL_TABLE, ASL_TOPIC, ASL_DRAFT_REPLY_FN, ASL_ARCHIVE_FN)
+ASL_PII_REDACTION = "PiiRedaction"  # "on" | "off"
+ASL_PLACEHOLDERS = (ASL_TABLE, ASL_TOPIC, ASL_DRAFT_REPLY_FN, ASL_ARCHIVE_FN, ASL_PII_REDACTION)
 
 # --- Asset paths -----------------------------------------------------------------------------------------
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -92,7 +99,10 @@ GLUE_SCRIPT_PATH = REPO_ROOT / "glue" / "job.py"
 SQL_DIR = REPO_ROOT / "sql"
 
 # S3 layout
-ARCHIVE_PREFIX = "tickets/"
+ARCHIVE_PREFIX = "tickets/"  # the analytics copy (PII redacted): the warehouse load reads this prefix
+ORIGINALS_PREFIX = (
+    "originals/"  # the full original record, SSE-KMS; nothing but the archive function touches it
+)
 QUARANTINE_PREFIX = "quarantine/"
 GLUE_TEMP_PREFIX = "glue-temp/"
 

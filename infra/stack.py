@@ -74,6 +74,7 @@ class TmsStack(Stack):
             inference_profile=config.uses_inference_profile,
             draft_reply_concurrency=config.draft_reply_concurrency,
             log_retention=retention,
+            pii_redaction=config.pii_redaction,
         )
         self.ingest = Ingest(
             self,

@@ -52,6 +52,7 @@ class Workflow(Construct):
         inference_profile: bool,
         draft_reply_concurrency: int,
         log_retention: logs.RetentionDays,
+        pii_redaction: bool = True,
     ) -> None:
         super().__init__(scope, construct_id)
         if not asl_path.is_file():
@@ -103,7 +104,10 @@ class Workflow(Construct):
             memory_size=256,
             timeout=Duration.seconds(30),
             log_retention=log_retention,
-            environment={names.ENV_BUCKET_NAME: storage.bucket.bucket_name},
+            environment={
+                names.ENV_BUCKET_NAME: storage.bucket.bucket_name,
+                names.ENV_ORIGINALS_KEY_ID: storage.data_key.key_arn,
+            },
         )
         storage.grant_archive_write(self.archive.role)
 
@@ -127,6 +131,7 @@ class Workflow(Construct):
                 names.ASL_TOPIC: tickets_topic.topic_arn,
                 names.ASL_DRAFT_REPLY_FN: self.draft_reply.function.function_arn,
                 names.ASL_ARCHIVE_FN: self.archive.function.function_arn,
+                names.ASL_PII_REDACTION: "on" if pii_redaction else "off",
             },
             # Execution data carries ticket text and LLM output: logged events omit it (PII).
             logs=sfn.LogOptions(
@@ -143,12 +148,14 @@ class Workflow(Construct):
         self.archive.function.grant_invoke(role)
         # Comprehend Detect* APIs have no resource-level permissions.
         self.state_machine.add_to_role_policy(
-            iam.PolicyStatement(actions=["comprehend:DetectSentiment"], resources=["*"])
+            iam.PolicyStatement(
+                actions=["comprehend:DetectSentiment", "comprehend:DetectPiiEntities"], resources=["*"]
+            )
         )
         acknowledge(
             self.state_machine,
             "IAM5",
-            "comprehend:DetectSentiment, X-Ray and CloudWatch Logs delivery have no resource-level "
+            "comprehend:DetectSentiment/DetectPiiEntities, X-Ray and CloudWatch Logs delivery have no resource-level "
             "permissions; lambda:InvokeFunction on '<arn>:*' covers the two task functions' versions only.",
             "Resource::*",
             f"Resource::{finding(self, self.draft_reply.function.function_arn + ':*')}",
