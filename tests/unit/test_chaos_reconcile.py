@@ -13,20 +13,17 @@ from pipeline.domain.intake import parse_ticket
 from pipeline.errors import InvalidTicketError
 from pipeline.local.outbox import SlackPosts, parse_outbox
 from pipeline.models import EVENT_NAME
-from pipeline.tools.chaos import (
+from pipeline.tools.chaos.faults import NotifierCrashError, crash_after, expected_alarms
+from pipeline.tools.chaos.observe import Observed
+from pipeline.tools.chaos.plan import (
     POISON_KINDS,
-    NotifierCrashError,
-    Observed,
     Poison,
     Record,
-    claimed_not_posted,
-    crash_after,
-    expected_alarms,
     make_poison,
     plan_redeliveries,
     poison_count,
-    reconcile,
 )
+from pipeline.tools.chaos.reconcile import claimed_not_posted, reconcile
 from pipeline.tools.generator import generate_tickets
 
 TRIAGED, FAILED = names.EVENT_TICKET_TRIAGED, names.EVENT_TICKET_FAILED
