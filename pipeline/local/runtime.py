@@ -13,9 +13,10 @@ import logging
 import os
 import socket
 import sys
+import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -23,9 +24,10 @@ from typing import Any
 
 from infra import names
 from pipeline.adapters.clients import aws_client
+from pipeline.errors import ConfigurationError
 from pipeline.local.lambdas import LocalLambdas
 from pipeline.local.poller import KinesisPoller, MappingConfig
-from pipeline.local.stack import LOCAL_REGION, StackInfo, state_dir
+from pipeline.local.stack import LOCAL_REGION, StackInfo, clear_state, discover_local, state_dir, write_state
 
 log = logging.getLogger("tms.local")
 
@@ -247,6 +249,35 @@ class LocalStack:
     def async_failures(self) -> list[dict[str, Any]]:
         """Asynchronous invocations (SNS -> Lambda) that failed after Lambda's retries."""
         return list(self._invoker.failed)
+
+
+def serve(
+    stop: threading.Event, *, port: int = 0, on_ready: Callable[[StackInfo], None] = lambda _info: None
+) -> None:
+    """`tms local up`: start a stack, record it in the state file (where other commands find it), call
+    `on_ready`, run until `stop` is set. Refuses to start a second stack."""
+    running = discover_local()
+    if running is not None:
+        raise ConfigurationError(
+            f"a local stack is already running (pid {running.pid}, {running.endpoint_url}); stop it first"
+        )
+    with LocalStack.start(port=port) as stack:
+        write_state(stack.info)
+        try:
+            on_ready(stack.info)
+            stop.wait()
+        finally:
+            clear_state(stack.info.pid)
+
+
+def quiet_logs(*extra: str) -> None:
+    """Silence the endpoint's per-request logs (and `extra` loggers): a command's own output is what its
+    user wants to see."""
+    for name in ("werkzeug", "moto", "botocore", "urllib3", *extra):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    # moto logs every failed execution at ERROR with its whole state tree; failures are already
+    # reported (DynamoDB FAILED with the reason, the TicketFailed notification, the summary).
+    logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)
 
 
 def _cold_start() -> None:
