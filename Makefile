@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha1s
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install demo test lint typecheck unit integration synth layer deploy bench lock local clean
+.PHONY: install demo check test lint typecheck unit integration synth layer deploy bench lock local clean
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,14 +31,21 @@ lint: install
 typecheck: install
 	$(BIN)/mypy pipeline bot infra glue scripts
 
-test: lint typecheck ## lint, type-check and run the whole test suite
-	$(BIN)/pytest -n 2 --dist loadfile -q
+# loadgroup: each file stays on one worker and files sharing a session fixture (CDK synth, Spark) share one;
+# tests/conftest.py sets the groups and hands out the heaviest first. --durations prints the slowest tests.
+PYTEST := $(BIN)/pytest -n 2 --dist loadgroup -q --durations=15
+
+check: lint typecheck ## the quick loop (about a minute): lint, type-check, unit and contract tests
+	$(PYTEST) tests/unit tests/contract
+
+test: lint typecheck ## lint, type-check and run the whole test suite (what CI runs)
+	$(PYTEST)
 
 unit: install
-	$(BIN)/pytest -n 2 -q tests/unit tests/contract
+	$(PYTEST) tests/unit tests/contract
 
 integration: install
-	$(BIN)/pytest -n 2 --dist loadfile -q tests/integration tests/e2e
+	$(PYTEST) tests/integration tests/e2e
 
 synth: install ## offline: CDK synth + cdk-nag (fails on findings) + cfn-lint
 	rm -rf cdk.out
