@@ -31,9 +31,9 @@ lint: install
 typecheck: install
 	$(BIN)/mypy pipeline bot infra glue scripts
 
-# loadgroup: each file stays on one worker and files sharing a session fixture (CDK synth, Spark) share one;
-# tests/conftest.py sets the groups and hands out the heaviest first. --durations prints the slowest tests.
-PYTEST := $(BIN)/pytest -n 2 --dist loadgroup -q --durations=15
+# loadfile: each file stays whole on one worker; tests/conftest.py hands out the heaviest files first.
+# --durations prints the slowest tests.
+PYTEST := $(BIN)/pytest -n 2 --dist loadfile -q --durations=15
 
 check: lint typecheck ## the quick loop (about a minute): lint, type-check, unit and contract tests
 	$(PYTEST) tests/unit tests/contract

@@ -91,37 +91,22 @@ def expected_alarm_names() -> set[str]:
     return expected
 
 
-# --- distribution over xdist workers (`--dist loadgroup`, see the Makefile) --------------------------------
-# Each test file stays on one worker, so its module fixtures (a local stack, a built layer) start once;
-# files sharing a session fixture form one group, so that fixture starts once per run rather than once per
-# worker: the CDK synth (tests/infra) and the Spark session. Heaviest groups are handed out first
-# (longest-processing-time first), so neither worker is left with a long file at the end.
+# --- distribution over xdist workers (`--dist loadfile`, see the Makefile) ----------------------------------
+# Each test file runs whole on one worker (its module fixtures, e.g. a local stack, start once). Files are
+# handed out in collection order, so the heaviest go first (longest-processing-time first) and neither
+# worker is left with a long file at the end.
 HEAVIEST_FIRST = (
     "tests/integration/test_chaos.py",  # one 500-ticket run under faults: minutes
     "tests/integration/test_lambda_layer.py",  # pip assembles a ~200 MB layer (reused when inputs match)
-    "spark",
-    "cdk-synth",
+    "tests/integration/test_etl_duckdb.py",
+    "tests/integration/test_etl_postgres.py",
+    "tests/integration/test_cli_local.py",
     "tests/integration/test_pipeline_local.py",
-    "tests/e2e/test_slack_e2e.py",
+    "tests/unit/test_transforms.py",
 )
 
 
-def xdist_group_of(item: pytest.Item) -> str:
-    """The group `item` runs in: its shared session fixture's, else its file's (files stay whole)."""
-    path = item.nodeid.split("::", 1)[0]
-    if path.startswith("tests/infra/"):
-        return "cdk-synth"
-    if path in HEAVIEST_FIRST:
-        return path  # the chaos run is marked spark, but its Spark runs in its own subprocess
-    if item.get_closest_marker("spark") is not None:  # module-level marks: whole files
-        return "spark"
-    return path
-
-
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the xdist_group marks
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    groups = {item: xdist_group_of(item) for item in items}
-    for item, group in groups.items():
-        item.add_marker(pytest.mark.xdist_group(group))
-    rank = {group: i for i, group in enumerate(HEAVIEST_FIRST)}
-    items.sort(key=lambda item: rank.get(groups[item], len(rank)))  # stable: file order kept within a group
+    rank = {path: i for i, path in enumerate(HEAVIEST_FIRST)}
+    # Stable: the order inside each file is kept.
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))
