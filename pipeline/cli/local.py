@@ -67,15 +67,6 @@ def cmd_local_up(args: argparse.Namespace) -> int:
     return 0
 
 
-def _clients(stack_info: Any) -> dict[str, Any]:
-    from pipeline.adapters.clients import aws_client
-
-    return {
-        s: aws_client(s, stack_info, profile="cli")
-        for s in ("kinesis", "stepfunctions", "dynamodb", "s3", "sqs")
-    }
-
-
 def cmd_demo(args: argparse.Namespace) -> int:
     """Use the running local stack (or start one in-process), run the demo, print the summary."""
     from pipeline.local.runtime import quiet_logs
@@ -88,7 +79,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
         redeliver=args.redeliver,
         timeout=args.timeout,
         etl=not args.no_etl,
-        clients_for=_clients,
     )
     print(json.dumps(report.as_dict()) if args.json else render_table(report))
     return 0 if report.ok else 1

@@ -204,6 +204,16 @@ def run_demo(
     return report
 
 
+def demo_clients(stack_info: StackInfo) -> dict[str, Any]:
+    """The clients the demo reads and writes through, from the one client factory."""
+    from pipeline.adapters.clients import aws_client
+
+    return {
+        s: aws_client(s, stack_info, profile="cli")
+        for s in ("kinesis", "stepfunctions", "dynamodb", "s3", "sqs")
+    }
+
+
 def run_local_demo(
     *,
     tickets: int,
@@ -211,10 +221,12 @@ def run_local_demo(
     redeliver: float = 0.0,
     timeout: float = 900.0,
     etl: bool = True,
-    clients_for: Callable[[StackInfo], dict[str, Any]],
+    clients_for: Callable[[StackInfo], dict[str, Any]] | None = None,
 ) -> DemoReport:
     """`tms demo`: the demo on the running local stack, or on one started in-process for this run; then
-    the warehouse load (unless `etl` is off). `clients_for` builds the boto3 clients for a stack."""
+    the warehouse load (unless `etl` is off). `clients_for` builds the boto3 clients for a stack
+    (default: `demo_clients`)."""
+    clients_for = clients_for or demo_clients
     from pipeline.local.runtime import LocalStack
     from pipeline.local.stack import discover_local
 

@@ -19,7 +19,9 @@ def retry_failed(
     from pipeline.domain.retry import retry_ticket
 
     tickets = DynamoTickets(info.table_name, aws_client("dynamodb", info, profile="cli"))
-    executions = StepFunctionsStarter(info.state_machine_arn, aws_client("stepfunctions", info, profile="cli"))
+    executions = StepFunctionsStarter(
+        info.state_machine_arn, aws_client("stepfunctions", info, profile="cli")
+    )
     ids = tickets.ids_with_status("FAILED") if all_failed else list(dict.fromkeys(ticket_ids))
     when = now or datetime.now(UTC)
     return [retry_ticket(tid, tickets, executions, when) for tid in ids]
