@@ -20,6 +20,7 @@ from bot import listeners
 from bot.adapters import aws
 from bot.adapters.catalog import FileCatalog
 from bot.adapters.kinesis import KinesisTicketWriter, TicketWriter
+from bot.adapters.replies import ReplyQueue, SnsReplyQueue
 from bot.adapters.slack import Directory, Poster, SlackDirectory, SlackPoster, Sleep, make_web_client
 from bot.adapters.ticket_store import DynamoTicketStore
 from bot.config import BotSettings
@@ -43,12 +44,13 @@ class Clients:
     catalog: FileCatalog
     directory: Directory
     poster: Poster
+    replies: ReplyQueue
     now: Callable[[], datetime] = field(default=_utcnow)
 
 
 def build_clients(settings: BotSettings, *, sleep: Sleep = time.sleep) -> Clients:
     """The production wiring: boto3 clients from the standard AWS environment, Slack at SLACK_API_URL."""
-    settings.require("stream_name", "table_name")
+    settings.require("stream_name", "table_name", "topic_arn")
     slack = make_web_client(settings.secret("bot_token"), settings.api_url, sleep=sleep)
     return Clients(
         slack=slack,
@@ -57,6 +59,7 @@ def build_clients(settings: BotSettings, *, sleep: Sleep = time.sleep) -> Client
         catalog=FileCatalog(settings.catalog_path),
         directory=SlackDirectory(slack),
         poster=SlackPoster(slack, sleep=sleep, interval=settings.post_interval_s),
+        replies=SnsReplyQueue(settings.topic_arn, aws.client("sns")),
     )
 
 

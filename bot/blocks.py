@@ -33,9 +33,11 @@ from pipeline.models import (
     DESCRIPTION_EXCERPT_MAX,
     DESCRIPTION_MAX,
     SUBJECT_MAX,
+    MailEventKind,
     Priority,
     ProcessedRecord,
     SlackContext,
+    TicketMailMessage,
     TicketStatus,
     excerpt,
 )
@@ -49,6 +51,7 @@ ACTION_PRIORITY = "ticket_priority"
 ACTION_RESOLVE = "ticket_resolve"
 ACTION_DESCRIPTION = "ticket_description"
 DESCRIPTION_VIEW = "ticket_description_view"
+ACTION_RETRY_SEND = "ticket_retry_send"
 VALUE = "value"  # action_id of every input element; the block_id names the field
 FORM_FIELDS = (
     "subject",
@@ -84,8 +87,24 @@ STATUS_MARKER = {
     TicketStatus.TRIAGED: ":inbox_tray:",
     TicketStatus.FAILED: ":x:",
     TicketStatus.APPROVED: ":white_check_mark:",
+    TicketStatus.SENDING: ":outbox_tray:",
+    TicketStatus.SENT: ":email:",
+    TicketStatus.SEND_FAILED: ":warning:",
+    TicketStatus.WAITING_ON_CUSTOMER: ":hourglass:",
+    TicketStatus.CUSTOMER_REPLIED: ":speech_balloon:",
     TicketStatus.RESOLVED: ":checkered_flag:",
 }
+# Statuses in which agents still act on the ticket (edit, re-prioritise, resolve).
+OPEN_STATUSES = frozenset(
+    {
+        TicketStatus.TRIAGED,
+        TicketStatus.APPROVED,
+        TicketStatus.SENT,
+        TicketStatus.SEND_FAILED,
+        TicketStatus.WAITING_ON_CUSTOMER,
+        TicketStatus.CUSTOMER_REPLIED,
+    }
+)
 ALARM_MARKER = {
     "ALARM": ":rotating_light:",
     "OK": ":white_check_mark:",
@@ -187,7 +206,7 @@ class TicketView:
     @property
     def is_open(self) -> bool:
         """Agents can still act on it."""
-        return self.status in (TicketStatus.TRIAGED, TicketStatus.APPROVED)
+        return self.status in OPEN_STATUSES
 
 
 def _scores_line(view: TicketView) -> str:
@@ -297,6 +316,8 @@ def ticket_actions(view: TicketView) -> ActionsBlock:
         elements.append(
             ButtonElement(text="Approve reply", action_id=ACTION_APPROVE, value=tid, style="primary")
         )
+    if view.status == TicketStatus.SEND_FAILED:
+        elements.append(retry_send_button(tid))
     elements += [
         ButtonElement(text="Edit reply", action_id=ACTION_EDIT, value=tid),
         StaticSelectElement(
@@ -315,6 +336,57 @@ def ticket_actions(view: TicketView) -> ActionsBlock:
         ),
     ]
     return ActionsBlock(block_id=f"actions:{tid}", elements=elements)
+
+
+def retry_send_button(ticket_id: str) -> ButtonElement:
+    """Sends the approved reply again after a rejected send."""
+    return ButtonElement(text="Retry send", action_id=ACTION_RETRY_SEND, value=ticket_id, style="primary")
+
+
+MAIL_HEADLINE = {
+    MailEventKind.REPLY_SENT: ":email: Reply sent",
+    MailEventKind.REPLY_SEND_FAILED: ":warning: The reply was not sent",
+    MailEventKind.CUSTOMER_REPLIED: ":speech_balloon: The customer replied",
+    MailEventKind.DELIVERED: ":inbox_tray: Reply delivered",
+    MailEventKind.BOUNCED: ":no_entry: The reply bounced",
+    MailEventKind.COMPLAINED: ":rotating_light: The customer marked the reply as spam",
+}
+
+
+def mail_event_text(msg: TicketMailMessage) -> str:
+    """The one-line notification text of a mail event (status included)."""
+    head = MAIL_HEADLINE[msg.kind]
+    if msg.kind == MailEventKind.REPLY_SENT and msg.via == "slack":
+        return f"{head} to <@{msg.mention}> in Slack (approved by <@{msg.actor}>). Status: {msg.status}"
+    if msg.kind == MailEventKind.REPLY_SENT:
+        return f"{head} to {escape(msg.address)} (approved by <@{msg.actor}>). Status: {msg.status}"
+    if msg.kind == MailEventKind.CUSTOMER_REPLIED:
+        reopened = " and reopened the ticket" if msg.reopened else ""
+        return f"{head}{reopened} ({escape(msg.address)}). Status: {msg.status}"
+    if msg.kind == MailEventKind.REPLY_SEND_FAILED:
+        return f"{head} to {escape(msg.address)}: {escape(msg.text)}. Status: {msg.status}"
+    return (
+        f"{head} ({escape(msg.address)}){': ' + escape(msg.text) if msg.text else ''}. Status: {msg.status}"
+    )
+
+
+def mail_event_message(channel: str, thread_ts: str, msg: TicketMailMessage) -> dict[str, Any]:
+    """A mail event in the ticket's thread: the customer's text quoted, a Retry send button on failure."""
+    text = mail_event_text(msg)
+    blocks: list[Block] = [SectionBlock(text=_md(text))]
+    if msg.kind == MailEventKind.CUSTOMER_REPLIED or (msg.via == "slack" and msg.text):
+        quoted = "\n".join(f"> {line}" for line in escape(clip(msg.text, SECTION_MAX - 200)).split("\n"))
+        lead = f"<@{msg.mention}> " if msg.mention else ""
+        blocks.append(SectionBlock(text=_md(lead + quoted)))
+    if msg.flag:
+        blocks.append(ContextBlock(elements=[_md(f":warning: {escape(msg.flag)}")]))
+    if msg.kind == MailEventKind.REPLY_SEND_FAILED:
+        blocks.append(
+            ActionsBlock(block_id=f"retry:{msg.ticket_id}", elements=[retry_send_button(msg.ticket_id)])
+        )
+    if msg.mail_message_id:
+        blocks.append(ContextBlock(elements=[_md(f"Message-ID `{escape(msg.mail_message_id)}`")]))
+    return _post(channel, text, blocks, thread_ts)
 
 
 def ticket_message(channel: str, view: TicketView) -> dict[str, Any]:

@@ -44,6 +44,7 @@ class BotSettings(BaseSettings):
     stream_name: str = Field("", validation_alias=AliasChoices(names.ENV_STREAM_NAME))
     table_name: str = Field("", validation_alias=AliasChoices(names.ENV_TABLE_NAME))
     alarms_topic_arn: str = Field("", validation_alias=AliasChoices(names.ENV_ALARMS_TOPIC_ARN))
+    topic_arn: str = Field("", validation_alias=AliasChoices(names.ENV_TOPIC_ARN))
     catalog_path: Path = DEFAULT_CATALOG_PATH
 
     def secret(self, field: str) -> str:

@@ -46,6 +46,14 @@ ENV_SLACK_POST_INTERVAL = "TMS_SLACK_POST_INTERVAL_S"
 # On AWS: the Secrets Manager secret holding {"bot_token": ..., "signing_secret": ...}.
 ENV_SLACK_SECRET_ARN = "TMS_SLACK_SECRET_ARN"
 
+# Customer mail (SES v2). Sender identity and reply-to come from cdk.json (`reply_from`, `reply_to`).
+ENV_REPLY_FROM = "TMS_REPLY_FROM"
+ENV_REPLY_TO = "TMS_REPLY_TO"
+ENV_SES_CONFIGURATION_SET = "TMS_SES_CONFIGURATION_SET"
+ENV_REOPEN_WINDOW_DAYS = "TMS_REOPEN_WINDOW_DAYS"
+# Local only: every outgoing mail is also written as an .eml file here (the local stack sets it).
+ENV_MAIL_OUTBOX_DIR = "TMS_MAIL_OUTBOX_DIR"
+
 # Warehouse (local): DuckDB file by default, PostgreSQL when a URL is given.
 ENV_WAREHOUSE_URL = "TMS_WAREHOUSE_URL"
 
@@ -60,6 +68,8 @@ TOPIC_NAME = f"{PROJECT}-tickets"
 ALARMS_TOPIC_NAME = f"{PROJECT}-alarms"
 DLQ_NAME = f"{PROJECT}-tickets-dlq"
 STATE_MACHINE_NAME = f"{PROJECT}-ticket-pipeline"
+SES_CONFIGURATION_SET = f"{PROJECT}-replies"
+LOCAL_REPLY_FROM = "support@tms.example.com"  # the local stack's verified SES identity
 
 # Lambda function names (suffixes; CDK prefixes them) and their handler entry points.
 FN_TRIGGER = "trigger"
@@ -68,6 +78,8 @@ FN_DRAFT_REPLY = "draft-reply"
 FN_ARCHIVE = "archive"
 FN_NOTIFIER = "notifier"
 FN_BOT = "bot"
+FN_MAILER = "mailer"
+FN_INBOUND_MAIL = "inbound-mail"
 
 HANDLERS: dict[str, str] = {
     FN_TRIGGER: "pipeline.handlers.trigger.handler",
@@ -76,6 +88,8 @@ HANDLERS: dict[str, str] = {
     FN_ARCHIVE: "pipeline.handlers.archive.handler",
     FN_NOTIFIER: "bot.handlers.notifier.handler",
     FN_BOT: "bot.handler.handler",
+    FN_MAILER: "pipeline.handlers.mailer.handler",
+    FN_INBOUND_MAIL: "pipeline.handlers.inbound_mail.handler",
 }
 
 # --- ASL placeholders: every ${Name} in the state machine file, substituted by CDK and the local runtime --
@@ -95,6 +109,7 @@ SQL_DIR = REPO_ROOT / "sql"
 ARCHIVE_PREFIX = "tickets/"
 QUARANTINE_PREFIX = "quarantine/"
 GLUE_TEMP_PREFIX = "glue-temp/"
+INBOUND_MAIL_PREFIX = "inbound-mail/"  # SES receipt rule S3 action: raw MIME of customers' answers
 
 # SNS message attributes the tickets topic carries (subscriptions filter on these).
 ATTR_EVENT_TYPE = "event_type"
@@ -104,3 +119,5 @@ ATTR_TICKET_ID = "ticket_id"
 EVENT_TICKET_TRIAGED = "TicketTriaged"
 EVENT_TICKET_FAILED = "TicketFailed"
 EVENT_TICKET_UPDATED = "TicketUpdated"
+EVENT_REPLY_APPROVED = "ReplyApproved"  # the mailer's subscription filters on it
+EVENT_TICKET_MAIL = "TicketMail"

@@ -143,6 +143,7 @@ class Source(StrEnum):
     SLACK = "slack"
     GENERATOR = "generator"
     API = "api"
+    EMAIL = "email"  # a customer's mail that matched no ticket (or came after the reopen window)
 
 
 class Priority(StrEnum):
@@ -159,10 +160,17 @@ class SentimentLabel(StrEnum):
 
 
 class TicketStatus(StrEnum):
+    """The ticket lifecycle. The allowed transitions are in pipeline.domain.lifecycle."""
+
     PROCESSING = "PROCESSING"
     TRIAGED = "TRIAGED"
     FAILED = "FAILED"
-    APPROVED = "APPROVED"
+    APPROVED = "APPROVED"  # an agent approved the reply; the mailer has not claimed it yet
+    SENDING = "SENDING"  # the mailer claimed the send (conditional write) and is calling SES
+    SENT = "SENT"  # SES accepted the mail (or it was posted in Slack for an agent-opened ticket)
+    SEND_FAILED = "SEND_FAILED"  # SES rejected it; the reason is on the item and "Retry send" is offered
+    WAITING_ON_CUSTOMER = "WAITING_ON_CUSTOMER"  # SES reported the mail delivered
+    CUSTOMER_REPLIED = "CUSTOMER_REPLIED"  # the customer answered by mail
     RESOLVED = "RESOLVED"
 
 
@@ -294,6 +302,8 @@ class SlackContext(_Strict):
     team_id: text(SLACK_ID_MAX)  # type: ignore[valid-type]
     channel_id: text(SLACK_ID_MAX)  # type: ignore[valid-type]
     user_id: text(SLACK_ID_MAX)  # type: ignore[valid-type]
+    # Inline `/ticket`: the agent is the customer, so the approved reply goes to them in Slack, not by mail.
+    requester_is_customer: bool = False
 
 
 class TicketSubmitted(_Strict):
@@ -506,6 +516,48 @@ class TicketFailedMessage(BaseModel):
     error: str
     cause: str = ""
     slack: SlackContext | None = None
+
+
+class ReplyApprovedMessage(_Strict):
+    """Published by the bot when an agent approves (or retries) a reply; the mailer sends it.
+
+    `version` is the item's version the approval wrote: the mailer's send claim requires it, so a second
+    delivery of this message, or a stale one, cannot send again.
+    """
+
+    event_type: Literal["ReplyApproved"] = "ReplyApproved"
+    ticket_id: TicketId
+    approved_by: str
+    approved_at: UtcDatetime
+    version: int = Field(ge=1)
+
+
+class MailEventKind(StrEnum):
+    REPLY_SENT = "reply_sent"
+    REPLY_SEND_FAILED = "reply_send_failed"
+    CUSTOMER_REPLIED = "customer_replied"
+    DELIVERED = "delivered"
+    BOUNCED = "bounced"
+    COMPLAINED = "complained"
+
+
+class TicketMailMessage(_Strict):
+    """Published by the mailer and the inbound function; the notifier posts it in the ticket's thread."""
+
+    event_type: Literal["TicketMail"] = "TicketMail"
+    kind: MailEventKind
+    ticket_id: TicketId
+    status: TicketStatus
+    at: UtcDatetime
+    actor: str = ""  # the approving Slack user, or the sender of an inbound mail
+    address: str = ""  # recipient (sent) or sender (replied)
+    text: str = ""  # the customer's text, the reply posted in Slack, or the failure reason
+    mail_message_id: str = ""
+    ses_message_id: str = ""
+    via: Literal["email", "slack"] = "email"
+    mention: str = ""  # Slack user to mention (replies delivered in Slack)
+    flag: str = ""  # a warning shown with the message (e.g. the sender is not the ticket's customer)
+    reopened: bool = False
 
 
 # --- The warehouse column contract, derived from ProcessedRecord --------------------------------------

@@ -29,6 +29,30 @@ class ArchiveSettings(BaseSettings):
     bucket_name: str = Field(validation_alias=names.ENV_BUCKET_NAME, min_length=3)
 
 
+class MailSettings(BaseSettings):
+    """The mailer's and the inbound function's settings."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    table_name: str = Field(validation_alias=names.ENV_TABLE_NAME, min_length=3)
+    topic_arn: str = Field(validation_alias=names.ENV_TOPIC_ARN, min_length=20)
+    reply_from: str = Field(validation_alias=names.ENV_REPLY_FROM, pattern=r"^[^@\s]+@[^@\s]+$")
+    reply_to: str = Field("", validation_alias=names.ENV_REPLY_TO)
+    configuration_set: str = Field("", validation_alias=names.ENV_SES_CONFIGURATION_SET)
+    reopen_window_days: float = Field(14, ge=0, le=365, validation_alias=names.ENV_REOPEN_WINDOW_DAYS)
+    # Inbound only: where SES stores raw mail, and the stream new tickets from mail go to.
+    bucket_name: str = Field("", validation_alias=names.ENV_BUCKET_NAME)
+    stream_name: str = Field("", validation_alias=names.ENV_STREAM_NAME)
+    # Local only: a copy of each outgoing mail as an .eml file.
+    mail_outbox_dir: str = Field("", validation_alias=names.ENV_MAIL_OUTBOX_DIR)
+
+
+@cache
+def mail_settings() -> MailSettings:
+    """Mail settings (cached)."""
+    return MailSettings()  # type: ignore[call-arg]
+
+
 @cache
 def trigger_settings() -> TriggerSettings:
     """Trigger settings (cached)."""

@@ -39,9 +39,12 @@ def handle_ticket(ack: Ack, command: dict[str, Any], client: WebClient, context:
         ack(**blocks.error_message("I did not understand that. Try `/ticket help`."))
 
 
-def _slack_context(command: dict[str, Any]) -> SlackContext:
+def _slack_context(command: dict[str, Any], *, requester_is_customer: bool = False) -> SlackContext:
     return SlackContext(
-        team_id=command["team_id"], channel_id=command["channel_id"], user_id=command["user_id"]
+        team_id=command["team_id"],
+        channel_id=command["channel_id"],
+        user_id=command["user_id"],
+        requester_is_customer=requester_is_customer,
     )
 
 
@@ -76,7 +79,7 @@ def _create_inline(ack: Ack, command: dict[str, Any], cmd: intake.Inline, client
             first_name=profile.first_name,
             last_name=profile.last_name,
             email=profile.email,
-            slack=_slack_context(command),
+            slack=_slack_context(command, requester_is_customer=True),
             now=clients.now(),
         )
     except ValidationError as e:

@@ -20,9 +20,25 @@ class Action(StrEnum):
     EDIT = "edit"
     PRIORITY = "priority"
     RESOLVE = "resolve"
+    RETRY_SEND = "retry_send"
+    QUEUE_FAILED = "send_failed"
+    DELIVERED = "delivered"
+    BOUNCED = "bounced"
+    COMPLAINED = "complained"
 
 
-OPEN = frozenset({TicketStatus.TRIAGED, TicketStatus.APPROVED})
+# Statuses agents can still edit, re-prioritise or resolve (after a reply was sent, too: the customer may
+# answer, and the agent edits and approves the next reply).
+OPEN = frozenset(
+    {
+        TicketStatus.TRIAGED,
+        TicketStatus.APPROVED,
+        TicketStatus.SENT,
+        TicketStatus.SEND_FAILED,
+        TicketStatus.WAITING_ON_CUSTOMER,
+        TicketStatus.CUSTOMER_REPLIED,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -107,8 +123,59 @@ def resolve(actor: str, at: datetime) -> TicketChange:
         actor,
         at,
         {"status": str(TicketStatus.RESOLVED), "resolved_by": actor, "resolved_at": format_utc(at)},
-        frozenset({TicketStatus.TRIAGED, TicketStatus.APPROVED, TicketStatus.FAILED}),
+        OPEN | {TicketStatus.FAILED},
         f"<@{actor}> resolved the ticket.",
+    )
+
+
+def retry_send(actor: str, at: datetime) -> TicketChange:
+    """Approve a rejected send again: the mailer claims it like a first approval."""
+    return TicketChange(
+        Action.RETRY_SEND,
+        actor,
+        at,
+        {"status": str(TicketStatus.APPROVED), "approved_by": actor, "approved_at": format_utc(at)},
+        frozenset({TicketStatus.SEND_FAILED}),
+        f"<@{actor}> asked to send the reply again.",
+    )
+
+
+def queue_failed(actor: str, at: datetime, reason: str) -> TicketChange:
+    """The approval could not be handed to the mailer: visible, with Retry send."""
+    return TicketChange(
+        Action.QUEUE_FAILED,
+        actor,
+        at,
+        {"status": str(TicketStatus.SEND_FAILED), "send_error": reason},
+        frozenset({TicketStatus.APPROVED}),
+        f":warning: The reply was not sent: {reason}. Use *Retry send*.",
+        detail={"reason": reason},
+    )
+
+
+# SES events (through the configuration set) recorded on the ticket. A delivery moves SENT to
+# WAITING_ON_CUSTOMER; bounces and complaints are recorded whatever the status.
+_ANY = frozenset(TicketStatus) - {TicketStatus.PROCESSING}
+
+
+def mail_feedback(kind: Action, at: datetime, address: str, detail: str, ses_message_id: str) -> TicketChange:
+    """A delivery, bounce or complaint SES reported for one of the ticket's mails."""
+    fields: dict[str, Any] = {f"last_{kind}_at": format_utc(at)}
+    allowed = _ANY
+    if kind == Action.DELIVERED:
+        fields["status"] = str(TicketStatus.WAITING_ON_CUSTOMER)
+        allowed = frozenset({TicketStatus.SENT})
+    else:
+        fields[f"last_{kind}"] = detail
+    return TicketChange(
+        kind,
+        "ses",
+        at,
+        fields,
+        allowed,
+        "",
+        detail={"address": address, "ses_message_id": ses_message_id}
+        | ({"detail": detail} if detail else {}),
     )
 
 
@@ -135,4 +202,5 @@ def _past(action: Action) -> str:
         Action.EDIT: "edited",
         Action.PRIORITY: "re-prioritised",
         Action.RESOLVE: "resolved",
-    }[action]
+        Action.RETRY_SEND: "sent again",
+    }.get(action, str(action))

@@ -9,22 +9,62 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot import blocks
 from bot.adapters.slack import Posted, Poster
+from bot.errors import TicketConflictError
+from bot.logic import actions
 from bot.logic.actions import TicketStore
 from bot.observability import logger
 from infra import names
-from pipeline.models import TicketFailedMessage, TicketTriagedMessage
+from pipeline.models import (
+    MailEventKind,
+    TicketFailedMessage,
+    TicketMailMessage,
+    TicketStatus,
+    TicketTriagedMessage,
+    is_ticket_id,
+)
 
 ALARM_KEY_PREFIX = "ALARM#"
 GLUE_KEY_PREFIX = "GLUE#"
 ALERT_KEY_PREFIX = "ALERT#"
 GLUE_STATE_CHANGE = "Glue Job State Change"
 GLUE_SUCCEEDED = "SUCCEEDED"
+
+
+class SesEventMail(BaseModel):
+    """The `mail` object of an SES event: the SES message id and our tags (ticket_id)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    messageId: str = ""
+    destination: list[str] = Field(default_factory=list)
+    tags: dict[str, list[str]] = Field(default_factory=dict)
+
+
+class SesEvent(BaseModel):
+    """An SES event published by the configuration set's SNS event destination.
+    https://docs.aws.amazon.com/ses/latest/dg/event-publishing-retrieving-sns-contents.html"""
+
+    model_config = ConfigDict(extra="ignore")
+
+    eventType: str
+    mail: SesEventMail
+    bounce: dict[str, Any] = Field(default_factory=dict)
+    complaint: dict[str, Any] = Field(default_factory=dict)
+    delivery: dict[str, Any] = Field(default_factory=dict)
+
+
+SES_EVENT_KINDS = {
+    "Delivery": (MailEventKind.DELIVERED, actions.Action.DELIVERED),
+    "Bounce": (MailEventKind.BOUNCED, actions.Action.BOUNCED),
+    "Complaint": (MailEventKind.COMPLAINED, actions.Action.COMPLAINED),
+}
 
 
 class AlarmNotification(BaseModel):
@@ -108,7 +148,13 @@ class Notifier:
             raise ValueError(f"SNS message is a JSON {type(body).__name__}, not an object")
         if "AlarmName" in body or body.get("detail-type") == GLUE_STATE_CHANGE:
             return self.alert(n)
+        if "eventType" in body and "mail" in body:
+            return self.ses_event(SesEvent.model_validate(body), n.message_id)
         event_type = body.get("event_type") or n.event_type
+        if event_type == names.EVENT_TICKET_MAIL:
+            return self.mail(TicketMailMessage.model_validate(body), n.message_id)
+        if event_type == names.EVENT_REPLY_APPROVED:
+            return Outcome("ignored", n.message_id, None)  # the mailer's; the approval is already threaded
         if event_type == names.EVENT_TICKET_TRIAGED:
             return self.triaged(TicketTriagedMessage.model_validate(body))
         if event_type == names.EVENT_TICKET_FAILED:
@@ -159,6 +205,8 @@ class Notifier:
             fields = {"slack_channel": posted.channel, "slack_ts": posted.ts}
             if msg.slack:
                 fields["slack_user"] = msg.slack.user_id
+                if msg.slack.requester_is_customer:
+                    fields["reply_via"] = "slack"  # the mailer posts the reply to the agent, no mail
             self._store.set_fields(record.ticket_id, fields)
         return Outcome("triaged", record.ticket_id, posted)
 
@@ -172,6 +220,49 @@ class Notifier:
         if posted and not thread_ts:
             self._store.set_fields(msg.ticket_id, {"slack_channel": posted.channel, "slack_ts": posted.ts})
         return Outcome("failed", msg.ticket_id, posted)
+
+    def mail(self, msg: TicketMailMessage, message_id: str) -> Outcome:
+        """A mail event (sent, not sent, customer replied) in the ticket's thread, once per SNS message."""
+        item = self._store.get(msg.ticket_id) or {}
+        thread_ts = item.get("slack_ts")
+        channel = item.get("slack_channel") or self._channel
+        payload = blocks.mail_event_message(channel, thread_ts or "", msg)
+        if not thread_ts:
+            payload.pop("thread_ts", None)
+        posted = self._post_once(msg.ticket_id, f"mail:{message_id}", payload)
+        if posted and not thread_ts:
+            self._store.set_fields(msg.ticket_id, {"slack_channel": posted.channel, "slack_ts": posted.ts})
+        return Outcome("mail", msg.ticket_id, posted)
+
+    def ses_event(self, event: SesEvent, message_id: str) -> Outcome:
+        """Delivery, bounce or complaint of one of our mails: recorded on the ticket, posted in its thread."""
+        kinds = SES_EVENT_KINDS.get(event.eventType)
+        ticket_id = (event.mail.tags.get("ticket_id") or [""])[0]
+        if kinds is None or not is_ticket_id(ticket_id):
+            logger.info("SES event not for a ticket reply", extra={"event_type": event.eventType})
+            return Outcome("ignored", message_id, None)
+        kind, action = kinds
+        address = ", ".join(event.mail.destination)
+        detail = _ses_detail(event)
+        change = actions.mail_feedback(action, _utcnow(), address, detail, event.mail.messageId)
+        try:
+            item = self._store.apply(ticket_id, change)
+        except TicketConflictError as e:
+            if e.current is None:
+                return Outcome("ignored", ticket_id, None)
+            item = e.current  # e.g. a delivery after the customer already answered: nothing to move
+            if kind == MailEventKind.DELIVERED:
+                return Outcome("ses", ticket_id, None)
+        msg = TicketMailMessage(
+            kind=kind,
+            ticket_id=ticket_id,
+            status=TicketStatus(item.get("status", TicketStatus.SENT)),
+            at=_utcnow(),
+            address=address,
+            text=detail,
+            ses_message_id=event.mail.messageId,
+        )
+        return self.mail(msg, message_id)
 
     def alarm(self, alarm: AlarmNotification, message_id: str) -> Outcome:
         """A firing alarm opens a thread; its later changes (ALARM → OK) reply in it."""
@@ -234,6 +325,22 @@ class Notifier:
         key = ALERT_KEY_PREFIX + n.message_id
         payload = blocks.generic_alert_message(self._alerts_channel, subject=n.subject, message=n.message)
         return Outcome("alert", key, self._post_once(key, n.message_id, payload))
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _ses_detail(event: SesEvent) -> str:
+    if event.eventType == "Bounce":
+        b = event.bounce
+        diag = "; ".join(
+            str(r.get("diagnosticCode") or r.get("emailAddress", "")) for r in b.get("bouncedRecipients", [])
+        )
+        return f"{b.get('bounceType', '?')}/{b.get('bounceSubType', '?')}" + (f": {diag}" if diag else "")
+    if event.eventType == "Complaint":
+        return str(event.complaint.get("complaintFeedbackType", ""))
+    return ""
 
 
 def parse_or_skip(n: Notification, notifier: Notifier) -> Outcome:

@@ -255,6 +255,33 @@ def _patch_moto() -> None:
         return original_put_object(self, bucket_name, key_name, *args, **kwargs)
 
     S3Backend.put_object = put_object  # type: ignore[method-assign]
+    _patch_ses_events()
+
+
+def _patch_ses_events() -> None:
+    """SES v2 SendEmail through a configuration set publishes SES events to its SNS destination, as on AWS
+    (moto stores the destination but never publishes)."""
+    from moto.ses.models import ses_backends
+    from moto.sesv2.responses import SESV2Response
+    from moto.sns.models import sns_backends
+
+    from pipeline.local.ses_events import events_for_send
+
+    original_send = SESV2Response.send_email
+
+    def send_email(self: Any) -> str:
+        body = original_send(self)
+        params = json.loads(self.body)
+        config_set = params.get("ConfigurationSetName")
+        if config_set:
+            core = ses_backends[self.current_account][self.region]
+            destination = core.config_set_event_destination.get(config_set)
+            sns = sns_backends[self.current_account][self.region]
+            for topic, message in events_for_send(params, json.loads(body)["MessageId"], destination):
+                sns.publish(message, arn=topic)
+        return body
+
+    SESV2Response.send_email = send_email  # type: ignore[method-assign]
 
 
 _EXECUTOR_MODULES = (

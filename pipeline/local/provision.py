@@ -50,6 +50,23 @@ def _dummy_zip() -> bytes:
     return buf.getvalue()
 
 
+def provision_mail(sesv2: Any, ses_v1: Any, events_topic_arn: str) -> None:
+    """The sender identity, and the configuration set whose events (delivery, bounce, complaint) go to the
+    tickets topic. moto's SES v2 lacks CreateConfigurationSetEventDestination; its v1 twin stores the same
+    destination on the same configuration set (CDK creates it through CloudFormation on AWS)."""
+    sesv2.create_email_identity(EmailIdentity=names.LOCAL_REPLY_FROM)
+    sesv2.create_configuration_set(ConfigurationSetName=names.SES_CONFIGURATION_SET)
+    ses_v1.create_configuration_set_event_destination(
+        ConfigurationSetName=names.SES_CONFIGURATION_SET,
+        EventDestination={
+            "Name": f"{names.PROJECT}-reply-events",
+            "Enabled": True,
+            "MatchingEventTypes": ["delivery", "bounce", "complaint"],
+            "SNSDestination": {"TopicARN": events_topic_arn},
+        },
+    )
+
+
 def provision(endpoint_url: str, region: str) -> Provisioned:
     """Create the stream, table, bucket, topics, queues, functions, subscriptions and the state machine."""
 
@@ -103,6 +120,14 @@ def provision(endpoint_url: str, region: str) -> Provisioned:
         )["FunctionArn"]
     for topic in (topic_arn, alarms_arn):
         sns.subscribe(TopicArn=topic, Protocol="lambda", Endpoint=arns[names.FN_NOTIFIER])
+    # Approved replies go to the mailer, as the CDK subscription's filter policy routes them.
+    sns.subscribe(
+        TopicArn=topic_arn,
+        Protocol="lambda",
+        Endpoint=arns[names.FN_MAILER],
+        Attributes={"FilterPolicy": json.dumps({names.ATTR_EVENT_TYPE: [names.EVENT_REPLY_APPROVED]})},
+    )
+    provision_mail(c("sesv2"), c("ses"), topic_arn)
 
     definition = render_asl(
         {

@@ -27,7 +27,15 @@ from pipeline.adapters.clients import aws_client
 from pipeline.errors import ConfigurationError
 from pipeline.local.lambdas import LocalLambdas
 from pipeline.local.poller import KinesisPoller, MappingConfig
-from pipeline.local.stack import LOCAL_REGION, StackInfo, clear_state, discover_local, state_dir, write_state
+from pipeline.local.stack import (
+    LOCAL_REGION,
+    StackInfo,
+    clear_state,
+    discover_local,
+    mail_outbox_dir,
+    state_dir,
+    write_state,
+)
 
 log = logging.getLogger("tms.local")
 
@@ -143,7 +151,12 @@ class LocalStack:
             alarms_topic_arn=prov.alarms_topic_arn,
             slack_outbox=str(outbox_path),
             pid=os.getpid(),
-            extra={"TMS_NOTIFICATIONS_TAP_URL": prov.tap_queue_url},
+            extra={
+                "TMS_NOTIFICATIONS_TAP_URL": prov.tap_queue_url,
+                names.ENV_REPLY_FROM: os.environ.get(names.ENV_REPLY_FROM) or names.LOCAL_REPLY_FROM,
+                names.ENV_SES_CONFIGURATION_SET: names.SES_CONFIGURATION_SET,
+                names.ENV_MAIL_OUTBOX_DIR: str(mail_outbox_dir()),
+            },
         )
         for k, v in info.env().items():
             setenv(k, v)
