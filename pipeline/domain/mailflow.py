@@ -374,7 +374,7 @@ def _new_ticket(parsed: mail.InboundMail, intake: Intake, now: datetime, follows
     """A new ticket from a mail, through the normal intake (Kinesis), so the same triage runs on it."""
     name = parsed.from_name or parsed.from_address.partition("@")[0]
     first, _, last = name.partition(" ")
-    subject = mail.SUBJECT_TICKET_RE.sub("", parsed.subject).strip() or "(no subject)"
+    subject = " ".join(mail.SUBJECT_TICKET_RE.sub("", parsed.subject).split()) or "(no subject)"
     description = parsed.text or "(no text)"
     if follows:
         description = f"Follow-up to {follows}.\n\n{description}"

@@ -16,6 +16,7 @@ from typing import Any
 
 from bot.adapters.catalog import FileCatalog
 from bot.adapters.kinesis import KinesisTicketWriter
+from bot.adapters.replies import SnsReplyQueue
 from bot.adapters.slack import SlackDirectory, SlackPoster, make_web_client
 from bot.adapters.ticket_store import DynamoTicketStore
 from bot.app import Clients, build_app
@@ -128,8 +129,17 @@ def running_bot(
     catalog_path: Path,
     now: Callable[[], datetime] | None = None,
     slack_api: FakeSlackApi | None = None,
+    sns: Any = None,
+    topic_arn: str = "",
 ) -> Iterator[BotHarness]:
-    """Serve the app on a free loopback port with a fake Slack API; sleeps are recorded, never slept."""
+    """Serve the app on a free loopback port with a fake Slack API; sleeps are recorded, never slept.
+
+    Approved replies are published to `topic_arn` (a topic created here, in moto, when none is given)."""
+    if sns is None:
+        import boto3
+
+        sns = boto3.client("sns")
+    topic_arn = topic_arn or sns.create_topic(Name="bot-harness-tickets")["TopicArn"]
     with ExitStack() as stack:
         slack = slack_api or stack.enter_context(FakeSlackApi.running())
         sleeps: list[float] = []
@@ -141,6 +151,7 @@ def running_bot(
             alerts_channel=ALERTS_CHANNEL,
             stream_name=stream_name,
             table_name=table_name,
+            topic_arn=topic_arn,
             catalog_path=catalog_path,
         )
         web = make_web_client(BOT_TOKEN, slack.base_url, sleep=sleeps.append)
@@ -158,6 +169,7 @@ def running_bot(
             catalog=FileCatalog(catalog_path),
             directory=SlackDirectory(web),
             poster=SlackPoster(web, clock=lambda: clock[0], sleep=fake_sleep),
+            replies=SnsReplyQueue(topic_arn, sns),
             **extra,
         )
         server = make_server(build_app(settings, clients), port=0)
