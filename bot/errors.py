@@ -44,3 +44,7 @@ class SlackPostError(BotError):
 
 class ReplyQueueError(BotError):
     """The approved reply could not be handed to the mailer; the ticket shows it with Retry send."""
+
+
+class MailEventTooEarlyError(BotError):
+    """An SES event arrived before the mailer recorded the send; raised so the delivery is retried."""

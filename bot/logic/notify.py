@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot import blocks
 from bot.adapters.slack import Posted, Poster
-from bot.errors import TicketConflictError
+from bot.errors import MailEventTooEarlyError, TicketConflictError
 from bot.logic import actions
 from bot.logic.actions import TicketStore
 from bot.observability import logger
@@ -251,6 +251,9 @@ class Notifier:
             if e.current is None:
                 return Outcome("ignored", ticket_id, None)
             item = e.current  # e.g. a delivery after the customer already answered: nothing to move
+            if item.get("status") == TicketStatus.SENDING:
+                # SES can report the delivery before the mailer recorded the send: let SNS/Lambda retry.
+                raise MailEventTooEarlyError(ticket_id) from e
             if kind == MailEventKind.DELIVERED:
                 return Outcome("ses", ticket_id, None)
         msg = TicketMailMessage(

@@ -14,7 +14,7 @@ from moto import mock_aws
 
 from bot.adapters.slack import SlackPoster, make_web_client
 from bot.adapters.ticket_store import DynamoTicketStore
-from bot.errors import ReplyQueueError
+from bot.errors import MailEventTooEarlyError, ReplyQueueError
 from bot.logic.notify import Notification, Notifier
 from infra import names
 from pipeline.models import MailEventKind, TicketMailMessage, TicketStatus
@@ -235,4 +235,13 @@ def test_late_delivery_does_not_undo_a_customer_answer(notifier):
     n.handle(Notification("m5", "arn:t", _ses("Delivery")))
 
     assert (DynamoTicketStore("tickets", ddb).get(TID) or {})["status"] == "CUSTOMER_REPLIED"
+    assert not slack.calls_to("chat.postMessage")
+
+
+def test_delivery_reported_before_the_send_was_recorded_is_retried_not_lost(notifier):
+    n, slack, ddb = notifier
+    _put(ddb, status="SENDING")
+
+    with pytest.raises(MailEventTooEarlyError):
+        n.handle(Notification("m6", "arn:t", _ses("Delivery")))
     assert not slack.calls_to("chat.postMessage")
