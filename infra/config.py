@@ -99,6 +99,11 @@ class TmsConfig(BaseModel):
     etl_timeout_minutes: PositiveInt | None = None
 
     draft_reply_concurrency: Annotated[int, Field(ge=1, le=1000)] = 5
+    # Customer mail: the verified SES sender, where answers go (the receipt rule's recipient), and how
+    # long after resolution an answer reopens a ticket instead of opening a new one.
+    reply_from: EmailStr = "support@example.com"
+    reply_to: EmailStr | None = None
+    reopen_window_days: Annotated[int, Field(ge=0, le=365)] = 14
     log_retention_days: Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653] = (
         30
     )

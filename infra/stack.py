@@ -14,6 +14,7 @@ from infra import names
 from infra.components.analytics import Analytics
 from infra.components.ingest import Ingest
 from infra.components.lambdas import LambdaPackage
+from infra.components.mail import Mail
 from infra.components.monitoring import Monitoring
 from infra.components.notifications import Notifications
 from infra.components.slack import Slack
@@ -94,6 +95,19 @@ class TmsStack(Stack):
             alerts_channel_id=config.slack_alerts_channel_id,
             log_retention=retention,
         )
+        self.mail = Mail(
+            self,
+            "Mail",
+            project_name=project,
+            package=package,
+            storage=self.storage,
+            ingest=self.ingest,
+            tickets_topic=self.notifications.tickets_topic,
+            reply_from=str(config.reply_from),
+            reply_to=str(config.reply_to or config.reply_from),
+            reopen_window_days=config.reopen_window_days,
+            log_retention=retention,
+        )
         self.analytics = Analytics(
             self,
             "Analytics",
@@ -119,6 +133,7 @@ class TmsStack(Stack):
                 names.FN_ARCHIVE: self.workflow.archive.function,
                 names.FN_NOTIFIER: self.slack.notifier.function,
                 names.FN_BOT: self.slack.bot.function,
+                **self.mail.functions,
             },
             stream=self.ingest.stream,
             dlq=self.ingest.dlq,
@@ -148,6 +163,16 @@ class TmsStack(Stack):
                 "Put the loader's password here",
             ),
             ("GlueJobName", self.analytics.job_name, "Warehouse load job"),
+            (
+                "InboundMailBucket",
+                self.mail.inbound_bucket.bucket_name,
+                "Raw inbound mail (SES receipt rule)",
+            ),
+            (
+                "ReceiptRuleSetName",
+                self.mail.rule_set.receipt_rule_set_name,
+                "Activate it: aws ses set-active-receipt-rule-set --rule-set-name <this>",
+            ),
         ):
             CfnOutput(self, key, value=value, description=description)
 

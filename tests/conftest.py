@@ -77,13 +77,15 @@ def ticket() -> TicketSubmitted:
 
 def expected_alarm_names() -> set[str]:
     """Every alarm the stack must define (without the project prefix): the workflow's, the stream's,
-    the DLQ's, and errors and throttles of every function."""
+    the DLQ's, customer mail's (refused sends, bounce rate), and errors and throttles of every function."""
     expected = {
         "ExecutionsFailed",
         "ExecutionsTimedOut",
         "ExecutionsAborted",
         "StreamIteratorAge",
         "DlqNotEmpty",
+        "RepliesNotSent",
+        "BounceRate",
     }
     expected |= {
         f"{fn.title().replace('-', '')}{kind}" for fn in names.HANDLERS for kind in ("Errors", "Throttles")

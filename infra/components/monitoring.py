@@ -20,6 +20,7 @@ from infra import names
 
 PERIOD = Duration.minutes(5)
 ITERATOR_AGE_THRESHOLD_MS = 5 * 60 * 1000
+BOUNCE_RATE_THRESHOLD = 0.05  # SES reviews accounts above 5 % and may pause sending at 10 %
 GLUE_FAILED_STATES = ["FAILED", "TIMEOUT", "STOPPED", "ERROR"]
 # SUCCEEDED too: the notifier closes a job's alert thread with it ("recovered") and ignores routine successes.
 GLUE_REPORTED_STATES = [*GLUE_FAILED_STATES, "SUCCEEDED"]
@@ -85,6 +86,27 @@ class Monitoring(Construct):
             stream.metric_get_records_iterator_age_milliseconds(period=PERIOD, statistic="Maximum"),
             threshold=ITERATOR_AGE_THRESHOLD_MS,
             description="Kinesis: records wait more than 5 minutes to be read",
+        )
+        # Customer mail: sends SES refused (the mailer's metric) and SES's own bounce-rate reputation metric.
+        self._alarm(
+            "RepliesNotSent",
+            cw.Metric(
+                namespace=project_name,
+                metric_name="RepliesNotSent",
+                dimensions_map={"service": names.FN_MAILER},
+                period=PERIOD,
+                statistic="Sum",
+            ),
+            threshold=1,
+            description="Customer replies SES refused to send (the tickets show SEND_FAILED with Retry send)",
+        )
+        self._alarm(
+            "BounceRate",
+            cw.Metric(
+                namespace="AWS/SES", metric_name="Reputation.BounceRate", period=PERIOD, statistic="Maximum"
+            ),
+            threshold=BOUNCE_RATE_THRESHOLD,
+            description="SES bounce rate of customer replies is at or above 5 %",
         )
         self._alarm(
             "DlqNotEmpty",

@@ -9,7 +9,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from infra import names
-from infra.components._nag import acknowledge
+from infra.components._nag import acknowledge, acknowledge_kms_grant
 from infra.components.ingest import Ingest
 from infra.components.lambdas import LambdaPackage, ServiceFunction
 from infra.components.notifications import Notifications
@@ -70,8 +70,15 @@ class Slack(Construct):
             # Slack wants an ack within 3 s; the bot writes to Kinesis before acking and never waits longer.
             timeout=Duration.seconds(10),
             log_retention=log_retention,
-            environment={**common_env, names.ENV_STREAM_NAME: ingest.stream.stream_name},
+            environment={
+                **common_env,
+                names.ENV_STREAM_NAME: ingest.stream.stream_name,
+                # Approve reply publishes ReplyApproved here; the mailer sends.
+                names.ENV_TOPIC_ARN: notifications.tickets_topic.topic_arn,
+            },
         )
+        notifications.tickets_topic.grant_publish(self.bot.role)
+        acknowledge_kms_grant(self.bot.role, "tickets topic's data key")
         self.secret.grant_read(self.bot.role)
         ingest.grant_put_records(self.bot.role)
         storage.grant_ticket_metadata(self.bot.role)

@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pipeline.adapters.mail import DynamoLifecycle, EmlCopySender, SesMailSender, SnsEvents
 from pipeline.domain.mailflow import MailConfig, MailSender, send_approved_reply
 from pipeline.models import ReplyApprovedMessage
-from pipeline.observability import logger, tracer
+from pipeline.observability import logger, metrics, tracer
 from pipeline.settings import MailSettings, mail_settings
 
 
@@ -33,6 +33,7 @@ def _deps() -> tuple[DynamoLifecycle, MailSender, SnsEvents, MailConfig]:
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
 @event_source(data_class=SNSEvent)
 def handler(event: SNSEvent, context: LambdaContext) -> dict[str, Any]:
     """Send each approved reply; an unexpected error raises so Lambda retries (the claim makes that safe)."""
@@ -41,6 +42,8 @@ def handler(event: SNSEvent, context: LambdaContext) -> dict[str, Any]:
         msg = ReplyApprovedMessage.model_validate_json(record.sns.message)
         outcome = send_approved_reply(msg, *_deps(), now=datetime.now(UTC))
         logger.info("approved reply handled", extra={"ticket_id": msg.ticket_id, "outcome": outcome.outcome})
+        if outcome.outcome == "failed":
+            metrics.add_metric(name="RepliesNotSent", unit="Count", value=1)
         outcomes.append(
             {"ticket_id": outcome.ticket_id, "outcome": outcome.outcome, "detail": outcome.detail}
         )

@@ -90,6 +90,8 @@ class PatchState:
     should_fail: Callable[[str], bool] = lambda _name: False
     installed: bool = False
     sns_deliveries: int = 0
+    # SES v2 SendEmail at the endpoint: accepted, rejected, and bounce events (local mail alarms read them).
+    mail: dict[str, int] = field(default_factory=lambda: {"sent": 0, "rejected": 0, "bounced": 0})
 
 
 STATE = PatchState()
@@ -270,7 +272,12 @@ def _patch_ses_events() -> None:
     original_send = SESV2Response.send_email
 
     def send_email(self: Any) -> str:
-        body = original_send(self)
+        try:
+            body = original_send(self)
+        except Exception:
+            STATE.mail["rejected"] += 1
+            raise
+        STATE.mail["sent"] += 1
         params = json.loads(self.body)
         config_set = params.get("ConfigurationSetName")
         if config_set:
@@ -278,6 +285,8 @@ def _patch_ses_events() -> None:
             destination = core.config_set_event_destination.get(config_set)
             sns = sns_backends[self.current_account][self.region]
             for topic, message in events_for_send(params, json.loads(body)["MessageId"], destination):
+                if '"eventType": "Bounce"' in message:
+                    STATE.mail["bounced"] += 1
                 sns.publish(message, arn=topic)
         return body
 
