@@ -90,7 +90,7 @@ STATUS_MARKER = {
     TicketStatus.SENDING: ":outbox_tray:",
     TicketStatus.SENT: ":email:",
     TicketStatus.SEND_FAILED: ":warning:",
-    TicketStatus.WAITING_ON_CUSTOMER: ":hourglass:",
+    TicketStatus.WAITING_CUSTOMER: ":hourglass:",
     TicketStatus.CUSTOMER_REPLIED: ":speech_balloon:",
     TicketStatus.RESOLVED: ":checkered_flag:",
 }
@@ -101,7 +101,7 @@ OPEN_STATUSES = frozenset(
         TicketStatus.APPROVED,
         TicketStatus.SENT,
         TicketStatus.SEND_FAILED,
-        TicketStatus.WAITING_ON_CUSTOMER,
+        TicketStatus.WAITING_CUSTOMER,
         TicketStatus.CUSTOMER_REPLIED,
     }
 )

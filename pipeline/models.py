@@ -169,7 +169,9 @@ class TicketStatus(StrEnum):
     SENDING = "SENDING"  # the mailer claimed the send (conditional write) and is calling SES
     SENT = "SENT"  # SES accepted the mail (or it was posted in Slack for an agent-opened ticket)
     SEND_FAILED = "SEND_FAILED"  # SES rejected it; the reason is on the item and "Retry send" is offered
-    WAITING_ON_CUSTOMER = "WAITING_ON_CUSTOMER"  # SES reported the mail delivered
+    # SES reported the mail delivered; the customer's move. (Not WAITING_ON_CUSTOMER: enum values must fit
+    # the warehouse's VARCHAR(16) status column, whose bytedict encoding Redshift cannot widen in place.)
+    WAITING_CUSTOMER = "WAITING_CUSTOMER"
     CUSTOMER_REPLIED = "CUSTOMER_REPLIED"  # the customer answered by mail
     RESOLVED = "RESOLVED"
 

@@ -35,7 +35,7 @@ OPEN = frozenset(
         TicketStatus.APPROVED,
         TicketStatus.SENT,
         TicketStatus.SEND_FAILED,
-        TicketStatus.WAITING_ON_CUSTOMER,
+        TicketStatus.WAITING_CUSTOMER,
         TicketStatus.CUSTOMER_REPLIED,
     }
 )
@@ -154,7 +154,7 @@ def queue_failed(actor: str, at: datetime, reason: str) -> TicketChange:
 
 
 # SES events (through the configuration set) recorded on the ticket. A delivery moves SENT to
-# WAITING_ON_CUSTOMER; bounces and complaints are recorded whatever the status.
+# WAITING_CUSTOMER; bounces and complaints are recorded whatever the status.
 _ANY = frozenset(TicketStatus) - {TicketStatus.PROCESSING}
 
 
@@ -163,7 +163,7 @@ def mail_feedback(kind: Action, at: datetime, address: str, detail: str, ses_mes
     fields: dict[str, Any] = {f"last_{kind}_at": format_utc(at)}
     allowed = _ANY
     if kind == Action.DELIVERED:
-        fields["status"] = str(TicketStatus.WAITING_ON_CUSTOMER)
+        fields["status"] = str(TicketStatus.WAITING_CUSTOMER)
         allowed = frozenset({TicketStatus.SENT})
     else:
         fields[f"last_{kind}"] = detail

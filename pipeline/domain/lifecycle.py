@@ -1,6 +1,6 @@
 """The ticket lifecycle after triage, as data: which status each step may start from and where it leads.
 
-TRIAGED -> APPROVED (agent, in the bot) -> SENDING (the mailer's claim) -> SENT -> WAITING_ON_CUSTOMER
+TRIAGED -> APPROVED (agent, in the bot) -> SENDING (the mailer's claim) -> SENT -> WAITING_CUSTOMER
 (SES delivery event) -> CUSTOMER_REPLIED (inbound mail) -> ... -> RESOLVED. A rejected send goes to
 SEND_FAILED, from where "Retry send" returns it to APPROVED. Each step is one conditional write that also
 appends who/what/when to the item's history (pipeline.adapters.mail.DynamoLifecycle).
@@ -20,7 +20,7 @@ DEFAULT_REOPEN_WINDOW = timedelta(days=14)
 
 # A customer may write at any time after triage; a mail to a RESOLVED ticket reopens it within the window.
 ANSWERABLE = frozenset(
-    {S.TRIAGED, S.APPROVED, S.SENDING, S.SENT, S.SEND_FAILED, S.WAITING_ON_CUSTOMER, S.CUSTOMER_REPLIED}
+    {S.TRIAGED, S.APPROVED, S.SENDING, S.SENT, S.SEND_FAILED, S.WAITING_CUSTOMER, S.CUSTOMER_REPLIED}
 )
 
 
@@ -46,7 +46,7 @@ RULES: dict[Step, Rule] = {
     Step.SENT: Rule(frozenset({S.SENDING}), S.SENT),
     Step.SEND_FAILED: Rule(frozenset({S.SENDING}), S.SEND_FAILED),
     # A delivery event only moves a ticket that is still waiting on it; later ones are just recorded.
-    Step.DELIVERED: Rule(frozenset({S.SENT}), S.WAITING_ON_CUSTOMER),
+    Step.DELIVERED: Rule(frozenset({S.SENT}), S.WAITING_CUSTOMER),
     Step.BOUNCED: Rule(frozenset(S) - {S.PROCESSING}, None),
     Step.COMPLAINED: Rule(frozenset(S) - {S.PROCESSING}, None),
     Step.CUSTOMER_REPLIED: Rule(ANSWERABLE, S.CUSTOMER_REPLIED),

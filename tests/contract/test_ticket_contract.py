@@ -174,3 +174,12 @@ def test_the_local_poller_and_the_deployed_mapping_filter_and_retry_alike():
     local = MappingConfig()
     assert local.filter_event_names == (ingest.EVENT_NAME,) == (EVENT_NAME,)
     assert (local.batch_size, local.max_retries) == (ingest.BATCH_SIZE, ingest.RETRY_ATTEMPTS)
+
+
+def test_every_enum_value_fits_its_warehouse_column():
+    from pipeline.models import Priority, SentimentLabel, TicketStatus
+
+    widths = {c.name: c.max_bytes for c in warehouse_columns()}
+    for column, enum in (("status", TicketStatus), ("priority", Priority), ("sentiment", SentimentLabel)):
+        too_long = [v.value for v in enum if len(v.value.encode()) > (widths[column] or 0)]
+        assert not too_long, f"{column}: {too_long} exceed VARCHAR({widths[column]})"

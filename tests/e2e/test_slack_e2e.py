@@ -179,11 +179,11 @@ def test_approved_reply_is_mailed_once_and_the_customers_answer_comes_back_to_th
     assert item["response_text"] in sent.get_body(("plain",)).get_content().replace("\r\n", "\n")
     after = bot.clients.store.get(ticket_id) or {}
     # SES accepted it (SENT), then the configuration set reported the delivery.
-    assert after["status"] == "WAITING_ON_CUSTOMER" and after["ses_message_id"]
+    assert after["status"] == "WAITING_CUSTOMER" and after["ses_message_id"]
     assert _thread(bot, item["slack_ts"])[:3] == [
         "<@U0LEAD> approved the reply.",
         ":email: Reply sent to grace@customer.example (approved by <@U0LEAD>). Status: SENT",
-        ":inbox_tray: Reply delivered (grace@customer.example). Status: WAITING_ON_CUSTOMER",
+        ":inbox_tray: Reply delivered (grace@customer.example). Status: WAITING_CUSTOMER",
     ]
 
     answer = tmp_path / "answer.eml"

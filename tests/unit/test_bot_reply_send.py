@@ -224,8 +224,8 @@ def test_delivery_moves_a_sent_ticket_to_waiting_on_customer(notifier):
 
     n.handle(Notification("m4", "arn:t", _ses("Delivery")))
 
-    assert (DynamoTicketStore("tickets", ddb).get(TID) or {})["status"] == "WAITING_ON_CUSTOMER"
-    assert "WAITING_ON_CUSTOMER" in slack.calls_to("chat.postMessage")[0].params["text"]
+    assert (DynamoTicketStore("tickets", ddb).get(TID) or {})["status"] == "WAITING_CUSTOMER"
+    assert "WAITING_CUSTOMER" in slack.calls_to("chat.postMessage")[0].params["text"]
 
 
 def test_late_delivery_does_not_undo_a_customer_answer(notifier):

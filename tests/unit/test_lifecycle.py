@@ -18,8 +18,8 @@ NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
         (Step.CLAIM_SEND, S.APPROVED, S.SENDING),
         (Step.SENT, S.SENDING, S.SENT),
         (Step.SEND_FAILED, S.SENDING, S.SEND_FAILED),
-        (Step.DELIVERED, S.SENT, S.WAITING_ON_CUSTOMER),
-        (Step.CUSTOMER_REPLIED, S.WAITING_ON_CUSTOMER, S.CUSTOMER_REPLIED),
+        (Step.DELIVERED, S.SENT, S.WAITING_CUSTOMER),
+        (Step.CUSTOMER_REPLIED, S.WAITING_CUSTOMER, S.CUSTOMER_REPLIED),
         (Step.CUSTOMER_REPLIED, S.CUSTOMER_REPLIED, S.CUSTOMER_REPLIED),
         (Step.REOPENED, S.RESOLVED, S.CUSTOMER_REPLIED),
         (Step.BOUNCED, S.SENT, S.SENT),
@@ -47,7 +47,7 @@ def test_forbidden_steps_are_refused(step, current):
 
 
 def test_answer_to_an_open_ticket_is_appended():
-    assert route_reply({"status": "WAITING_ON_CUSTOMER"}, NOW) is ReplyRoute.APPEND
+    assert route_reply({"status": "WAITING_CUSTOMER"}, NOW) is ReplyRoute.APPEND
 
 
 def test_answer_within_the_reopen_window_reopens():
