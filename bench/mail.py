@@ -40,9 +40,9 @@ def main() -> int:
     os.environ.setdefault("TMS_STATE_DIR", tempfile.mkdtemp(prefix="tms-bench-mail-"))
 
     from infra import names
+    from pipeline.cli.mail import ses_receipt_event
     from pipeline.local.lambdas import LocalLambdaContext
     from pipeline.local.runtime import LocalStack
-    from pipeline.mail_cli import ses_receipt_event
     from pipeline.models import ReplyApprovedMessage, new_ticket_id
 
     with LocalStack.start() as stack:
