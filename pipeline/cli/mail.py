@@ -86,7 +86,7 @@ def ses_receipt_event(message_id: str, raw: bytes, verdicts: dict[str, str], buc
 
 
 def _receive(args: argparse.Namespace) -> int:
-    from pipeline.adapters.aws import client
+    from pipeline.adapters.clients import aws_client
     from pipeline.errors import ConfigurationError
     from pipeline.local.stack import resolve
 
@@ -98,11 +98,12 @@ def _receive(args: argparse.Namespace) -> int:
         verdicts[name.lower()] = status
     raw = args.file.read_bytes()
     info = resolve()
-    info.apply_env()
     message_id = f"local-{uuid.uuid4().hex}"
-    client("s3").put_object(Bucket=info.bucket_name, Key=names.INBOUND_MAIL_PREFIX + message_id, Body=raw)
+    aws_client("s3", info, profile="cli").put_object(
+        Bucket=info.bucket_name, Key=names.INBOUND_MAIL_PREFIX + message_id, Body=raw
+    )
     event = ses_receipt_event(message_id, raw, verdicts, info.bucket_name)
-    resp = client("lambda").invoke(
+    resp = aws_client("lambda", info, profile="cli").invoke(
         FunctionName=f"{names.PROJECT}-{names.FN_INBOUND_MAIL}", Payload=json.dumps(event).encode()
     )
     payload = json.loads(resp["Payload"].read() or b"null")
@@ -122,11 +123,11 @@ def _receive(args: argparse.Namespace) -> int:
 
 def _show(args: argparse.Namespace) -> int:
     from pipeline.adapters.aws import DynamoTickets
+    from pipeline.adapters.clients import aws_client
     from pipeline.local.stack import resolve
 
     info = resolve()
-    info.apply_env()
-    item = DynamoTickets(info.table_name).get(args.ticket_id)
+    item = DynamoTickets(info.table_name, aws_client("dynamodb", info, profile="cli")).get(args.ticket_id)
     if item is None:
         print(f"no ticket {args.ticket_id}", file=sys.stderr)
         return 1
