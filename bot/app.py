@@ -21,10 +21,11 @@ from bot.adapters import aws
 from bot.adapters.catalog import FileCatalog
 from bot.adapters.kinesis import KinesisTicketWriter, TicketWriter
 from bot.adapters.replies import ReplyQueue, SnsReplyQueue
+from bot.adapters.sla import LambdaSlaNotifier, NoSlaNotifier
 from bot.adapters.slack import Directory, Poster, SlackDirectory, SlackPoster, Sleep, make_web_client
 from bot.adapters.ticket_store import DynamoTicketStore
 from bot.config import BotSettings
-from bot.logic.actions import TicketStore
+from bot.logic.actions import SlaNotifier, TicketStore
 from bot.observability import logger
 
 CONTEXT_KEY = "tms"
@@ -46,6 +47,7 @@ class Clients:
     poster: Poster
     replies: ReplyQueue
     now: Callable[[], datetime] = field(default=_utcnow)
+    sla: SlaNotifier = field(default_factory=NoSlaNotifier)
 
 
 def build_clients(settings: BotSettings, *, sleep: Sleep = time.sleep) -> Clients:
@@ -60,6 +62,11 @@ def build_clients(settings: BotSettings, *, sleep: Sleep = time.sleep) -> Client
         directory=SlackDirectory(slack),
         poster=SlackPoster(slack, sleep=sleep, interval=settings.post_interval_s),
         replies=SnsReplyQueue(settings.topic_arn, aws.client("sns")),
+        sla=(
+            LambdaSlaNotifier(settings.sla_function, aws.client("lambda"))
+            if settings.sla_function
+            else NoSlaNotifier()
+        ),
     )
 
 

@@ -26,6 +26,7 @@ from slack_sdk.models.blocks import (
     PlainTextObject,
     SectionBlock,
     StaticSelectElement,
+    UserSelectElement,
 )
 from slack_sdk.models.views import View
 
@@ -52,6 +53,9 @@ ACTION_RESOLVE = "ticket_resolve"
 ACTION_DESCRIPTION = "ticket_description"
 DESCRIPTION_VIEW = "ticket_description_view"
 ACTION_RETRY_SEND = "ticket_retry_send"
+ACTION_TAKE = "ticket_take"
+ACTION_REASSIGN = "ticket_reassign"
+OWNER_BLOCK_PREFIX = "owner:"  # + ticket id: the block of Take it / Reassign (a users select has no value)
 VALUE = "value"  # action_id of every input element; the block_id names the field
 FORM_FIELDS = (
     "subject",
@@ -153,6 +157,8 @@ class TicketView:
     note: str = ""
     description: str = ""  # an excerpt when the description is long
     description_truncated: bool = False
+    assignee: str = ""
+    sla_due_at: str = ""
 
     @classmethod
     def from_record(
@@ -194,6 +200,10 @@ class TicketView:
             note=note,
             description=excerpt(s("description"), DESCRIPTION_EXCERPT_MAX),
             description_truncated=len(s("description").encode("utf-8")) > DESCRIPTION_EXCERPT_MAX,
+
+
+            assignee=s("assignee"),
+            sla_due_at=s("sla_due_at"),
         )
 
     @property
@@ -242,6 +252,8 @@ def ticket_blocks(view: TicketView) -> list[dict[str, Any]]:
                 _md(f"*Sentiment*\n{view.sentiment}\n{_scores_line(view)}", FIELD_MAX),
                 _md(f"*Status*\n{status_marker} {view.status}", FIELD_MAX),
                 _md(f"*Ticket*\n`{view.ticket_id}`", FIELD_MAX),
+                _md(f"*Owner*\n{owner_text(view.assignee)}", FIELD_MAX),
+                _md(f"*First response due*\n{escape(view.sla_due_at) or '-'}", FIELD_MAX),
             ]
         ),
     ]
@@ -258,6 +270,7 @@ def ticket_blocks(view: TicketView) -> list[dict[str, Any]]:
         blocks.append(ContextBlock(elements=[_md(view.note)]))
     if view.is_open:
         blocks.append(ticket_actions(view))
+        blocks.append(owner_actions(view))
     return _dump(blocks)
 
 
@@ -306,6 +319,16 @@ def description_view(ticket_id: str, subject: str, description: str) -> dict[str
         close="Close",
         blocks=[*header, DividerBlock(), *body],
     ).to_dict()
+def owner_text(assignee: str) -> str:
+    """Who owns the ticket, as the post shows it."""
+    return f"<@{assignee}>" if assignee else "nobody yet"
+def owner_actions(view: TicketView) -> ActionsBlock:
+    """Take it (when nobody owns it) and Reassign (a users select)."""
+    elements: list[Any] = []
+    if not view.assignee:
+        elements.append(ButtonElement(text="Take it", action_id=ACTION_TAKE, value=view.ticket_id))
+    elements.append(UserSelectElement(placeholder="Reassign", action_id=ACTION_REASSIGN))
+    return ActionsBlock(block_id=f"{OWNER_BLOCK_PREFIX}{view.ticket_id}", elements=elements)
 
 
 def ticket_actions(view: TicketView) -> ActionsBlock:
@@ -508,6 +531,61 @@ def generic_alert_message(channel: str, *, subject: str, message: str) -> dict[s
     return _post(channel, headline, blocks)
 
 
+# --- SLAs ------------------------------------------------------------------------------------------------
+
+
+def slack_link(channel: str, ts: str) -> str:
+    """A link to a message (Slack resolves archives links in the workspace that opens them)."""
+    return f"https://slack.com/archives/{channel}/p{ts.replace('.', '')}"
+
+
+def mention(assignee: str, oncall_group: str) -> str:
+    """Who an SLA warning is for: the owner, else the on-call user group, else the channel."""
+    if assignee:
+        return f"<@{assignee}>"
+    if oncall_group:
+        return f"<!subteam^{oncall_group}>"
+    return "<!here>"
+
+
+def sla_warning_message(
+    channel: str, thread_ts: str | None, *, ticket_id: str, priority: str, due_at: str, who: str
+) -> dict[str, Any]:
+    """The pre-breach warning, in the ticket's thread."""
+    headline = (
+        f":hourglass_flowing_sand: {who} `{ticket_id}` ({priority}) has had no first response; "
+        f"its SLA is due at {escape(due_at)} UTC."
+    )
+    hint = "Approve or send the reply, or resolve the ticket, to stop the clock."
+    return _post(
+        channel, headline, [SectionBlock(text=_md(headline)), ContextBlock(elements=[_md(hint)])], thread_ts
+    )
+
+
+def sla_breach_message(
+    channel: str,
+    *,
+    ticket_id: str,
+    priority: str,
+    subject: str,
+    due_at: str,
+    link: str | None,
+    owner: str,
+) -> dict[str, Any]:
+    """The breach, in the alerts channel, linking the ticket."""
+    where = f"<{link}|{ticket_id}>" if link else f"`{ticket_id}`"
+    headline = (
+        f":rotating_light: SLA breached: {where} ({priority}) had no first response by {escape(due_at)} UTC"
+    )
+    owned = f"Owner: <@{owner}>" if owner else "Nobody has taken it."
+    blocks: list[Block] = [
+        SectionBlock(text=_md(headline)),
+        SectionBlock(text=_md(f"*{escape(subject)}*")) if subject else DividerBlock(),
+        ContextBlock(elements=[_md(owned)]),
+    ]
+    return _post(channel, headline, blocks)
+
+
 # --- ephemeral answers to /ticket -------------------------------------------------------------------------
 
 
@@ -536,6 +614,7 @@ def help_message() -> dict[str, Any]:
         "• `/ticket <subject> | <description>`: create a ticket for yourself as the customer "
         "(product and issue type: Unspecified).\n"
         "• `/ticket status <ticket id>`: status, priority, sentiment and a link to the ticket's thread.\n"
+        "• `/ticket mine`: the open tickets you own, with their first-response due times.\n"
         "• `/ticket help`: this message.\n"
         "Each ticket is triaged (sentiment, priority, a drafted reply) and posted in the ticket channel, "
         "where *Approve reply*, *Edit reply*, *Change priority* and *Resolve* act on it."
@@ -555,6 +634,23 @@ def status_message(item: Mapping[str, Any], permalink: str | None) -> dict[str, 
         _md(f"*Thread*\n{link}", FIELD_MAX),
     ]
     return {"text": text, "blocks": _dump([SectionBlock(text=_md(text), fields=fields)])}
+
+
+def mine_message(items: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """`/ticket mine`: the agent's open tickets, soonest due first."""
+    if not items:
+        text = "You own no open tickets. *Take it* on a ticket post makes it yours."
+        return {"text": text, "blocks": _dump([SectionBlock(text=_md(text))])}
+    lines = []
+    for item in items[:40]:
+        view = TicketView.from_item(item)
+        breached = " :rotating_light: breached" if item.get("sla_breached") else ""
+        lines.append(
+            f"• `{view.ticket_id}` {view.priority_marker} {view.priority} · {escape(clip(view.subject, 80))} · "
+            f"due {escape(view.sla_due_at) or '-'}{breached}"
+        )
+    text = f"*Your open tickets ({len(items)})*\n" + "\n".join(lines)
+    return {"text": clip(text, SECTION_MAX), "blocks": _dump([SectionBlock(text=_md(text))])}
 
 
 # --- modals -----------------------------------------------------------------------------------------------

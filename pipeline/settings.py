@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from functools import cache
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from infra import names
+from pipeline.domain.sla import SlaPolicy
 
 
 class TriggerSettings(BaseSettings):
@@ -51,6 +53,32 @@ class MailSettings(BaseSettings):
 def mail_settings() -> MailSettings:
     """Mail settings (cached)."""
     return MailSettings()  # type: ignore[call-arg]
+
+
+class SlaSettings(BaseSettings):
+    """The timer function: where timers live, what they invoke, where alerts go."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    table_name: str = Field(validation_alias=names.ENV_TABLE_NAME, min_length=3)
+    topic_arn: str = Field(validation_alias=names.ENV_TOPIC_ARN, min_length=20)
+    escalation_topic_arn: str = Field("", validation_alias=names.ENV_ESCALATION_TOPIC_ARN)
+    schedule_group: str = Field(validation_alias=names.ENV_SLA_SCHEDULE_GROUP, min_length=1)
+    target_arn: str = Field(validation_alias=names.ENV_SLA_TARGET_ARN, min_length=20)
+    scheduler_role_arn: str = Field(validation_alias=names.ENV_SLA_SCHEDULER_ROLE_ARN, min_length=20)
+    dlq_arn: str = Field("", validation_alias=names.ENV_SLA_DLQ_ARN)
+
+
+@cache
+def sla_settings() -> SlaSettings:
+    """Timer function settings (cached)."""
+    return SlaSettings()  # type: ignore[call-arg]
+
+
+@cache
+def sla_policy() -> SlaPolicy:
+    """The SLA targets from the environment, validated at cold start (a bad duration fails fast)."""
+    return SlaPolicy.from_env(os.environ)
 
 
 @cache

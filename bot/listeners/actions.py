@@ -27,6 +27,8 @@ def register(app: App) -> None:
     app.action(blocks.ACTION_EDIT)(handle_edit)
     app.action(blocks.ACTION_DESCRIPTION)(handle_description)
     app.action(blocks.ACTION_RETRY_SEND)(handle_retry_send)
+    app.action(blocks.ACTION_TAKE)(handle_take)
+    app.action(blocks.ACTION_REASSIGN)(handle_reassign)
 
 
 def _where(body: dict[str, Any]) -> tuple[str, str]:
@@ -55,6 +57,10 @@ def apply_and_publish(
             client.chat_postEphemeral(channel=channel, user=change.actor, **blocks.error_message(reason))
         return None
     publish(client, clients, item, change, channel=channel, ts=ts)
+    if change.action in actions.FIRST_RESPONSE:
+        clients.sla.first_response(ticket_id, change.at, change.actor)
+    elif change.action is actions.Action.PRIORITY:
+        clients.sla.reprioritised(ticket_id, Priority(change.set_fields["priority"]), change.at)
     return item
 
 
@@ -199,3 +205,26 @@ def handle_description(
         return
     view = blocks.description_view(ticket_id, str(item.get("subject", "")), str(item["description"]))
     client.views_open(trigger_id=body["trigger_id"], view=view)
+
+
+def handle_take(
+    ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, context: dict[str, Any]
+) -> None:
+    """The clicking agent becomes the ticket's owner (unless someone else already is)."""
+    ack()
+    clients = context["tms"]
+    channel, ts = _where(body)
+    change = actions.take(body["user"]["id"], clients.now())
+    apply_and_publish(client, clients, action["value"], change, channel=channel, ts=ts)
+
+
+def handle_reassign(
+    ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, context: dict[str, Any]
+) -> None:
+    """Give the ticket to the member chosen in the users select (its block id carries the ticket id)."""
+    ack()
+    clients = context["tms"]
+    ticket_id = str(action.get("block_id", "")).removeprefix(blocks.OWNER_BLOCK_PREFIX)
+    channel, ts = _where(body)
+    change = actions.reassign(body["user"]["id"], clients.now(), action["selected_user"])
+    apply_and_publish(client, clients, ticket_id, change, channel=channel, ts=ts)

@@ -33,6 +33,8 @@ def handle_ticket(ack: Ack, command: dict[str, Any], client: WebClient, context:
         _create_inline(ack, command, cmd, clients)
     elif isinstance(cmd, intake.Status):
         _status(ack, cmd.ticket_id, client, clients)
+    elif isinstance(cmd, intake.Mine):
+        _mine(ack, command["user_id"], clients)
     elif isinstance(cmd, intake.Help):
         ack(**blocks.help_message())
     else:
@@ -105,6 +107,16 @@ def _create_inline(ack: Ack, command: dict[str, Any], cmd: intake.Inline, client
             " (a placeholder that never receives mail)."
         )
     ack(**blocks.confirmation(event.ticketId, notes))
+
+
+def _mine(ack: Ack, user_id: str, clients: Any) -> None:
+    try:
+        items = clients.store.owned_by(user_id)
+    except BotError:
+        logger.exception("mine read failed")
+        ack(**blocks.error_message("The ticket store is unavailable; try again."))
+        return
+    ack(**blocks.mine_message(items))
 
 
 def _status(ack: Ack, ticket_id: str, client: WebClient, clients: Any) -> None:

@@ -25,6 +25,13 @@ class Action(StrEnum):
     DELIVERED = "delivered"
     BOUNCED = "bounced"
     COMPLAINED = "complained"
+    TAKE = "take"
+    REASSIGN = "reassign"
+
+
+# Actions that are the ticket's first response (until replies are sent by email, approving the reply
+# stands for sending it). The first one sets first_response_at; later ones leave it.
+FIRST_RESPONSE = frozenset({Action.APPROVE, Action.RESOLVE})
 
 
 # Statuses agents can still edit, re-prioritise or resolve (after a reply was sent, too: the customer may
@@ -53,6 +60,10 @@ class TicketChange:
     summary: str
     expected_version: int | None = None
     detail: dict[str, str] = field(default_factory=dict)
+    # Set only when absent (the first response is recorded once, by whichever action comes first).
+    set_if_absent: dict[str, Any] = field(default_factory=dict)
+    # Only when nobody else owns the ticket (Take it); the same agent taking it again is fine.
+    unowned_or_mine: bool = False
 
     def history_entry(self) -> dict[str, Any]:
         """The audit entry appended to the ticket's history."""
@@ -77,6 +88,23 @@ class TicketStore(Protocol):
     def set_fields(self, key: str, fields: dict[str, Any]) -> None:
         """Set plain attributes on an item (thread coordinates, alarm state)."""
 
+    def owned_by(self, user_id: str) -> list[dict[str, Any]]:
+        """The open tickets `user_id` owns."""
+
+
+class SlaNotifier(Protocol):
+    """Port: tell the SLA timers about a first response or a new priority."""
+
+    def first_response(self, ticket_id: str, at: datetime, by: str) -> None:
+        """The ticket got its first response: its timers can go."""
+
+    def reprioritised(self, ticket_id: str, priority: Priority, at: datetime) -> None:
+        """The priority changed: the due time moves."""
+
+
+def _first_response(actor: str, at: datetime) -> dict[str, Any]:
+    return {"first_response_at": format_utc(at), "first_response_by": actor}
+
 
 def approve(actor: str, at: datetime) -> TicketChange:
     """Approve the drafted reply."""
@@ -87,6 +115,7 @@ def approve(actor: str, at: datetime) -> TicketChange:
         {"status": str(TicketStatus.APPROVED), "approved_by": actor, "approved_at": format_utc(at)},
         frozenset({TicketStatus.TRIAGED}),
         f"<@{actor}> approved the reply.",
+        set_if_absent=_first_response(actor, at),
     )
 
 
@@ -125,6 +154,34 @@ def resolve(actor: str, at: datetime) -> TicketChange:
         {"status": str(TicketStatus.RESOLVED), "resolved_by": actor, "resolved_at": format_utc(at)},
         OPEN | {TicketStatus.FAILED},
         f"<@{actor}> resolved the ticket.",
+        set_if_absent=_first_response(actor, at),
+    )
+
+
+def take(actor: str, at: datetime) -> TicketChange:
+    """The agent takes the ticket (refused when someone else already owns it)."""
+    return TicketChange(
+        Action.TAKE,
+        actor,
+        at,
+        {"assignee": actor, "assigned_at": format_utc(at)},
+        OPEN,
+        f"<@{actor}> took the ticket.",
+        detail={"assignee": actor},
+        unowned_or_mine=True,
+    )
+
+
+def reassign(actor: str, at: datetime, assignee: str) -> TicketChange:
+    """Give the ticket to another member."""
+    return TicketChange(
+        Action.REASSIGN,
+        actor,
+        at,
+        {"assignee": assignee, "assigned_at": format_utc(at)},
+        OPEN,
+        f"<@{actor}> assigned the ticket to <@{assignee}>.",
+        detail={"assignee": assignee},
     )
 
 
@@ -193,6 +250,9 @@ def conflict_reason(change: TicketChange, current: dict[str, Any] | None) -> str
     by = f" by <@{who}>" if who else ""
     if change.expected_version is not None and version_of(current) != change.expected_version:
         return f"The ticket changed{by} while you were editing; reopen *Edit reply* to see the latest text."
+    owner = current.get("assignee")
+    if change.unowned_or_mine and owner and owner != change.actor and status in OPEN:
+        return f"Not done: <@{owner}> already owns the ticket; ask them, or use *Reassign*."
     return f"Not done: the ticket is {status}{by}, so it cannot be {_past(change.action)}."
 
 
@@ -203,4 +263,6 @@ def _past(action: Action) -> str:
         Action.PRIORITY: "re-prioritised",
         Action.RESOLVE: "resolved",
         Action.RETRY_SEND: "sent again",
+        Action.TAKE: "taken",
+        Action.REASSIGN: "reassigned",
     }.get(action, str(action))

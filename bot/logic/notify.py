@@ -23,10 +23,12 @@ from bot.observability import logger
 from infra import names
 from pipeline.models import (
     MailEventKind,
+    SlaAlertMessage,
     TicketFailedMessage,
     TicketMailMessage,
     TicketStatus,
     TicketTriagedMessage,
+    format_utc,
     is_ticket_id,
 )
 
@@ -132,12 +134,14 @@ class Notifier:
         channel: str,
         alerts_channel: str,
         alarms_topic_arn: str = "",
+        oncall_group: str = "",
     ):
         self._store = store
         self._poster = poster
         self._channel = channel
         self._alerts_channel = alerts_channel
         self._alarms_topic_arn = alarms_topic_arn
+        self._oncall_group = oncall_group
 
     def handle(self, n: Notification) -> Outcome:
         """Route one SNS message by topic and event type."""
@@ -159,6 +163,8 @@ class Notifier:
             return self.triaged(TicketTriagedMessage.model_validate(body))
         if event_type == names.EVENT_TICKET_FAILED:
             return self.failed(TicketFailedMessage.model_validate(body), n.message_id)
+        if event_type in (names.EVENT_SLA_WARNING, names.EVENT_SLA_BREACHED):
+            return self.sla(SlaAlertMessage.model_validate(body))
         logger.warning("ignoring SNS message of unknown type", extra={"event_type": event_type})
         return Outcome("ignored", n.message_id, None)
 
@@ -266,6 +272,38 @@ class Notifier:
             ses_message_id=event.mail.messageId,
         )
         return self.mail(msg, message_id)
+
+    def sla(self, msg: SlaAlertMessage) -> Outcome:
+        """A warning in the ticket's thread (mentioning its owner or the on-call group), or a breach in the
+        alerts channel linking the ticket. Once per ticket, timer and due time, whatever the deliveries."""
+        item = self._store.get(msg.ticket_id) or {}
+        channel = str(item.get("slack_channel") or self._channel)
+        thread_ts = item.get("slack_ts")
+        due = format_utc(msg.due_at)
+        owner = str(item.get("assignee") or msg.assignee)
+        if msg.event_type == names.EVENT_SLA_WARNING:
+            kind = "sla_warning"
+            payload = blocks.sla_warning_message(
+                channel,
+                thread_ts,
+                ticket_id=msg.ticket_id,
+                priority=msg.priority.value,
+                due_at=due,
+                who=blocks.mention(owner, self._oncall_group),
+            )
+        else:
+            kind = "sla_breached"
+            payload = blocks.sla_breach_message(
+                self._alerts_channel,
+                ticket_id=msg.ticket_id,
+                priority=msg.priority.value,
+                subject=str(item.get("subject") or msg.subject),
+                due_at=due,
+                link=blocks.slack_link(channel, str(thread_ts)) if thread_ts else None,
+                owner=owner,
+            )
+        posted = self._post_once(msg.ticket_id, f"{kind}:{due}", payload)
+        return Outcome(kind, msg.ticket_id, posted)
 
     def alarm(self, alarm: AlarmNotification, message_id: str) -> Outcome:
         """A firing alarm opens a thread; its later changes (ALARM → OK) reply in it."""

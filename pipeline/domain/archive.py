@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Protocol
 
+from pipeline.domain.sla import SlaPolicy, sla_fields
 from pipeline.models import (
     ProcessedRecord,
     SentimentResult,
@@ -26,9 +27,10 @@ class ArchiveStore(Protocol):
 WRITTEN_AT_CLAIM = frozenset({"ticket_id", "description"})
 
 
-def dynamodb_update(record: ProcessedRecord) -> dict[str, Any]:
-    """An UpdateExpression that sets every record field the claim did not write, in DynamoDB's typed JSON."""
-    data = record.model_dump(mode="json")
+def dynamodb_update(record: ProcessedRecord, extra: dict[str, str] | None = None) -> dict[str, Any]:
+    """An UpdateExpression that sets every record field the claim did not write (and `extra` attributes),
+    in DynamoDB's typed JSON."""
+    data = {**record.model_dump(mode="json"), **(extra or {})}
     names: dict[str, str] = {}
     values: dict[str, Any] = {}
     sets: list[str] = []
@@ -53,15 +55,19 @@ def archive_ticket(
     triage: TriageResult,
     store: ArchiveStore,
     now: datetime | None = None,
+    policy: SlaPolicy | None = None,
 ) -> dict[str, Any]:
-    """Store the flat record under its deterministic key and return what the workflow records next."""
+    """Store the flat record under its deterministic key and return what the workflow records next: the
+    item update (with the first-response due time, measured from submission) and the timers to arm."""
     record = ProcessedRecord.build(ticket, sentiment, triage, processed_at=now)
     key = record.archive_key()
     store.put(key, record.to_json_line())
     message = TicketTriagedMessage.announce(record, ticket.source, ticket.slack)
+    arm = (policy or SlaPolicy()).arm(record.ticket_id, record.submitted_at, record.priority)
     return {
         "key": key,
-        **dynamodb_update(record),
+        **dynamodb_update(record, sla_fields(arm)),
+        "sla": arm.model_dump(mode="json"),
         "message": message.model_dump_json(),
         "priority": record.priority.value,
         "sentiment": record.sentiment.value,

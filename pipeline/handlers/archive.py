@@ -11,7 +11,7 @@ from pipeline.adapters.aws import S3ArchiveStore
 from pipeline.domain.archive import archive_ticket
 from pipeline.models import SentimentResult, TicketSubmitted, TriageResult
 from pipeline.observability import logger, tracer
-from pipeline.settings import archive_settings
+from pipeline.settings import archive_settings, sla_policy
 
 
 @cache
@@ -30,6 +30,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         SentimentResult.model_validate(event["sentiment"]),
         TriageResult.model_validate(event["triage"]),
         _store(),
+        policy=sla_policy(),
     )
     logger.info("ticket archived", extra={"key": result["key"]})
     return result

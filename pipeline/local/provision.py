@@ -41,6 +41,9 @@ class Provisioned:
     tap_queue_url: str
     state_machine_arn: str
     function_arns: dict[str, str]
+    escalation_topic_arn: str = ""
+    escalation_tap_url: str = ""
+    sla_env: dict[str, str] | None = None
 
 
 def _dummy_zip() -> bytes:
@@ -73,14 +76,25 @@ def provision(endpoint_url: str, region: str) -> Provisioned:
     def c(service: str) -> Any:
         return aws_client(service, endpoint_url=endpoint_url, region=region, profile="local")
 
-    kinesis, ddb, s3, sns, sqs, lam, iam, sfn = (
-        c(s) for s in ("kinesis", "dynamodb", "s3", "sns", "sqs", "lambda", "iam", "stepfunctions")
+    kinesis, ddb, s3, sns, sqs, lam, iam, sfn, scheduler = (
+        c(s)
+        for s in ("kinesis", "dynamodb", "s3", "sns", "sqs", "lambda", "iam", "stepfunctions", "scheduler")
     )
     kinesis.create_stream(StreamName=names.STREAM_NAME, ShardCount=LOCAL_SHARDS)
     ddb.create_table(
         TableName=names.TABLE_NAME,
-        AttributeDefinitions=[{"AttributeName": "ticket_id", "AttributeType": "S"}],
+        AttributeDefinitions=[
+            {"AttributeName": "ticket_id", "AttributeType": "S"},
+            {"AttributeName": names.ASSIGNEE_ATTR, "AttributeType": "S"},
+        ],
         KeySchema=[{"AttributeName": "ticket_id", "KeyType": "HASH"}],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": names.ASSIGNEE_INDEX,
+                "KeySchema": [{"AttributeName": names.ASSIGNEE_ATTR, "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
         BillingMode="PAY_PER_REQUEST",
     )
     s3.create_bucket(Bucket=names.BUCKET_NAME)
@@ -129,12 +143,45 @@ def provision(endpoint_url: str, region: str) -> Provisioned:
     )
     provision_mail(c("sesv2"), c("ses"), topic_arn)
 
+    # SLA timers: the schedule group, the target's dead-letter queue, the role the scheduler assumes, and the
+    # escalation topic (a local queue stands in for its email subscribers).
+    scheduler.create_schedule_group(Name=names.SLA_SCHEDULE_GROUP)
+    sla_dlq_url = sqs.create_queue(QueueName=names.SLA_DLQ_NAME)["QueueUrl"]
+    sla_dlq_arn = _queue_arn(sqs, sla_dlq_url)
+    scheduler_role = iam.create_role(
+        RoleName=f"{names.PROJECT}-local-scheduler",
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "scheduler.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            }
+        ),
+    )["Role"]["Arn"]
+    escalation_arn = sns.create_topic(Name=names.ESCALATION_TOPIC_NAME)["TopicArn"]
+    escalation_tap = sqs.create_queue(QueueName=f"{names.ESCALATION_TOPIC_NAME}-tap")["QueueUrl"]
+    sns.subscribe(TopicArn=escalation_arn, Protocol="sqs", Endpoint=_queue_arn(sqs, escalation_tap))
+    sla_env = {
+        names.ENV_SLA_SCHEDULE_GROUP: names.SLA_SCHEDULE_GROUP,
+        names.ENV_SLA_TARGET_ARN: arns[names.FN_SLA_TIMER],
+        names.ENV_SLA_SCHEDULER_ROLE_ARN: scheduler_role,
+        names.ENV_SLA_DLQ_ARN: sla_dlq_arn,
+        names.ENV_ESCALATION_TOPIC_ARN: escalation_arn,
+        names.ENV_SLA_FUNCTION: arns[names.FN_SLA_TIMER],
+    }
+
     definition = render_asl(
         {
             names.ASL_TABLE: names.TABLE_NAME,
             names.ASL_TOPIC: topic_arn,
             names.ASL_DRAFT_REPLY_FN: arns[names.FN_DRAFT_REPLY],
             names.ASL_ARCHIVE_FN: arns[names.FN_ARCHIVE],
+            names.ASL_SLA_TIMER_FN: arns[names.FN_SLA_TIMER],
         }
     )
     sm_arn = sfn.create_state_machine(
@@ -153,4 +200,11 @@ def provision(endpoint_url: str, region: str) -> Provisioned:
         tap_queue_url=tap_url,
         state_machine_arn=sm_arn,
         function_arns=arns,
+        escalation_topic_arn=escalation_arn,
+        escalation_tap_url=escalation_tap,
+        sla_env=sla_env,
     )
+
+
+def _queue_arn(sqs: Any, url: str) -> str:
+    return str(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"])

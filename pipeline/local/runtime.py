@@ -27,6 +27,7 @@ from pipeline.adapters.clients import aws_client
 from pipeline.errors import ConfigurationError
 from pipeline.local.lambdas import LocalLambdas
 from pipeline.local.poller import KinesisPoller, MappingConfig
+from pipeline.local.scheduler import ScheduleRunner
 from pipeline.local.stack import (
     LOCAL_REGION,
     StackInfo,
@@ -65,6 +66,7 @@ class LocalStack:
     # The intake audit's unfiltered mapping (None when the trigger's mapping filters nothing).
     audit_poller: KinesisPoller | None
     tap_queue_url: str
+    schedules: ScheduleRunner
     _server: Any
     _invoker: Any
     _saved_env: dict[str, str | None] = field(default_factory=dict)
@@ -156,6 +158,8 @@ class LocalStack:
                 names.ENV_REPLY_FROM: os.environ.get(names.ENV_REPLY_FROM) or names.LOCAL_REPLY_FROM,
                 names.ENV_SES_CONFIGURATION_SET: names.SES_CONFIGURATION_SET,
                 names.ENV_MAIL_OUTBOX_DIR: str(mail_outbox_dir()),
+                "TMS_ESCALATION_TAP_URL": prov.escalation_tap_url,
+                **(prov.sla_env or {}),
             },
         )
         for k, v in info.env().items():
@@ -193,12 +197,22 @@ class LocalStack:
         for p in (poller, audit_poller):
             if p is not None:
                 p.start()
+        # EventBridge Scheduler invokes its Lambda targets asynchronously: so does the local one.
+        schedules = ScheduleRunner(
+            scheduler=session.client(
+                "scheduler", endpoint_url=endpoint, region_name=LOCAL_REGION, config=_CLIENT_CONFIG
+            ),
+            group=names.SLA_SCHEDULE_GROUP,
+            submit=invoker.submit,
+        )
+        schedules.start()
         return cls(
             info=info,
             lambdas=lambdas,
             poller=poller,
             audit_poller=audit_poller,
             tap_queue_url=prov.tap_queue_url,
+            schedules=schedules,
             _server=server,
             _invoker=invoker,
             _saved_env=saved,
@@ -208,6 +222,7 @@ class LocalStack:
         """Stop the poller, the async invoker and the endpoint, and restore the environment."""
         for poller in self.pollers:
             poller.stop()
+        self.schedules.stop()
         self._invoker.stop()
         self._server.stop()
         for k, v in self._saved_env.items():

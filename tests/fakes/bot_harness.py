@@ -21,6 +21,7 @@ from bot.adapters.slack import SlackDirectory, SlackPoster, make_web_client
 from bot.adapters.ticket_store import DynamoTicketStore
 from bot.app import Clients, build_app
 from bot.config import BotSettings
+from infra import names
 from pipeline.local.bot_server import make_server, serve_in_thread, url_of
 from tests.fakes.slack_api import FakeSlackApi, command_body, interaction_body, sign
 
@@ -114,7 +115,17 @@ def make_tables(kinesis: Any, dynamodb: Any, stream_name: str, table_name: str) 
     dynamodb.create_table(
         TableName=table_name,
         KeySchema=[{"AttributeName": "ticket_id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "ticket_id", "AttributeType": "S"}],
+        AttributeDefinitions=[
+            {"AttributeName": "ticket_id", "AttributeType": "S"},
+            {"AttributeName": names.ASSIGNEE_ATTR, "AttributeType": "S"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": names.ASSIGNEE_INDEX,
+                "KeySchema": [{"AttributeName": names.ASSIGNEE_ATTR, "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
         BillingMode="PAY_PER_REQUEST",
     )
 
@@ -131,6 +142,7 @@ def running_bot(
     slack_api: FakeSlackApi | None = None,
     sns: Any = None,
     topic_arn: str = "",
+    sla: Any = None,
 ) -> Iterator[BotHarness]:
     """Serve the app on a free loopback port with a fake Slack API; sleeps are recorded, never slept.
 
@@ -162,6 +174,8 @@ def running_bot(
             clock[0] += seconds
 
         extra: dict[str, Any] = {"now": now} if now else {}
+        if sla is not None:
+            extra["sla"] = sla
         clients = Clients(
             slack=web,
             tickets=KinesisTicketWriter(stream_name, kinesis),
