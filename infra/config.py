@@ -74,6 +74,42 @@ class RedshiftConfig(BaseModel):
         return f"jdbc:redshift://{self.endpoint}/{self.database}"
 
 
+_DURATION = r"^(\d+d)?(\d+h)?(\d+m)?(\d+s)?$"
+
+
+class SlaConfig(BaseModel):
+    """First-response targets (pipeline/domain/sla.py reads them from the functions' environment)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    targets: dict[PriorityName, Annotated[str, Field(pattern=_DURATION, min_length=2)]] = Field(
+        default_factory=lambda: {"HIGH": "1h", "MEDIUM": "8h", "NORMAL": "24h"}  # type: ignore[arg-type,return-value]
+    )
+    warn_fraction: Annotated[float, Field(gt=0, lt=1)] = 0.8
+    business_hours: Annotated[str, Field(pattern=r"^(\d\d:\d\d-\d\d:\d\d)?$")] = ""
+    timezone: str = "UTC"
+    oncall_group: Annotated[str, Field(pattern=r"^(S[A-Z0-9]{6,12})?$")] = ""
+    escalation_emails: tuple[EmailStr, ...] = ()
+    escalation_priorities: tuple[PriorityName, ...] = ("HIGH", "MEDIUM", "NORMAL")
+
+    @field_validator("targets")
+    @classmethod
+    def _every_priority_has_a_target(cls, value: dict[str, str]) -> dict[str, str]:
+        missing = {"HIGH", "MEDIUM", "NORMAL"} - set(value)
+        if missing:
+            raise ValueError(f"no target for {', '.join(sorted(missing))}")
+        return value
+
+    def environment(self) -> dict[str, str]:
+        """The TMS_SLA_* variables of the functions that compute due times."""
+        env = {f"{names.ENV_SLA_PREFIX}{p}": v for p, v in self.targets.items()}
+        env[names.ENV_SLA_WARN_FRACTION] = str(self.warn_fraction)
+        if self.business_hours:
+            env[names.ENV_SLA_BUSINESS_HOURS] = self.business_hours
+            env[names.ENV_SLA_TIMEZONE] = self.timezone
+        return env
+
+
 class TmsConfig(BaseModel):
     """Everything `cdk synth` needs to know about one deployment of tms."""
 
@@ -89,6 +125,7 @@ class TmsConfig(BaseModel):
     slack_alerts_channel_id: Annotated[str, Field(pattern=r"^[CGD][A-Z0-9]{8,12}$")]
 
     redshift: RedshiftConfig
+    sla: SlaConfig = Field(default_factory=SlaConfig)
 
     model_id: Annotated[str, Field(pattern=r"^[a-z0-9-]+(\.[a-zA-Z0-9-]+)+(:\d+)?(:[a-z0-9]+)?$")] = (
         "us.anthropic.claude-3-5-haiku-20241022-v1:0"

@@ -17,6 +17,7 @@ from infra.components.lambdas import LambdaPackage
 from infra.components.mail import Mail
 from infra.components.monitoring import Monitoring
 from infra.components.notifications import Notifications
+from infra.components.sla import Sla
 from infra.components.slack import Slack
 from infra.components.storage import Storage
 from infra.components.workflow import Workflow
@@ -59,6 +60,19 @@ class TmsStack(Stack):
             emails=list(config.notification_emails),
             email_priorities=list(config.email_priorities),
         )
+        self.sla = Sla(
+            self,
+            "Sla",
+            project_name=project,
+            package=package,
+            storage=self.storage,
+            tickets_topic=self.notifications.tickets_topic,
+            key=self.storage.data_key,
+            sla_environment=config.sla.environment(),
+            escalation_emails=list(config.sla.escalation_emails),
+            escalation_priorities=list(config.sla.escalation_priorities),
+            log_retention=retention,
+        )
         self.workflow = Workflow(
             self,
             "Workflow",
@@ -72,6 +86,8 @@ class TmsStack(Stack):
             inference_profile=config.uses_inference_profile,
             draft_reply_concurrency=config.draft_reply_concurrency,
             log_retention=retention,
+            sla_timer=self.sla.function,
+            sla_environment=config.sla.environment(),
         )
         self.ingest = Ingest(
             self,
@@ -94,6 +110,8 @@ class TmsStack(Stack):
             channel_id=config.slack_channel_id,
             alerts_channel_id=config.slack_alerts_channel_id,
             log_retention=retention,
+            sla=self.sla,
+            oncall_group=config.sla.oncall_group,
         )
         self.mail = Mail(
             self,
@@ -134,9 +152,11 @@ class TmsStack(Stack):
                 names.FN_NOTIFIER: self.slack.notifier.function,
                 names.FN_BOT: self.slack.bot.function,
                 **self.mail.functions,
+                names.FN_SLA_TIMER: self.sla.function,
             },
             stream=self.ingest.stream,
             dlq=self.ingest.dlq,
+            sla_dlq=self.sla.dlq,
             glue_job_name=self.analytics.job_name,
         )
         self._outputs()
@@ -150,6 +170,8 @@ class TmsStack(Stack):
             ("AlarmsTopicArn", self.notifications.alarms_topic.topic_arn, "SNS alarms topic"),
             ("OpsTopicArn", self.notifications.ops_topic.topic_arn, "SNS ops topic (email only)"),
             ("DlqUrl", self.ingest.dlq.queue_url, "Trigger dead-letter queue"),
+            ("SlaDlqUrl", self.sla.dlq.queue_url, "SLA timers the scheduler could not deliver"),
+            ("EscalationTopicArn", self.sla.escalation_topic.topic_arn, "SNS SLA escalations (email)"),
             ("StateMachineArn", self.workflow.state_machine.state_machine_arn, "Ticket workflow"),
             ("SlackRequestUrl", self.slack.function_url.url, "Request URL for the Slack app manifest"),
             (

@@ -86,6 +86,7 @@ def expected_alarm_names() -> set[str]:
         "DlqNotEmpty",
         "RepliesNotSent",
         "BounceRate",
+        "SlaDlqNotEmpty",
     }
     expected |= {
         f"{fn.title().replace('-', '')}{kind}" for fn in names.HANDLERS for kind in ("Errors", "Throttles")

@@ -50,6 +50,7 @@ class Monitoring(Construct):
         stream: kinesis.Stream,
         dlq: sqs.Queue,
         glue_job_name: str,
+        sla_dlq: sqs.Queue | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self._topic = alarms_topic
@@ -114,6 +115,16 @@ class Monitoring(Construct):
             threshold=1,
             description="Records were dead-lettered at intake (trigger, intake audit or the mappings)",
         )
+
+        if sla_dlq is not None:
+            self._alarm(
+                "SlaDlqNotEmpty",
+                sla_dlq.metric_approximate_number_of_messages_visible(period=PERIOD, statistic="Maximum"),
+                threshold=1,
+                description=(
+                    "SLA timers the scheduler could not deliver to the timer function (warnings or breaches missed)"
+                ),
+            )
 
         # Glue reports job state changes to EventBridge, not as a metric an alarm can watch.
         self.glue_failure_rule = events.Rule(

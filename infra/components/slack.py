@@ -13,6 +13,7 @@ from infra.components._nag import acknowledge, acknowledge_kms_grant
 from infra.components.ingest import Ingest
 from infra.components.lambdas import LambdaPackage, ServiceFunction
 from infra.components.notifications import Notifications
+from infra.components.sla import Sla
 from infra.components.storage import Storage
 
 SECRET_KEYS = ("bot_token", "signing_secret")
@@ -34,6 +35,8 @@ class Slack(Construct):
         channel_id: str,
         alerts_channel_id: str,
         log_retention: logs.RetentionDays,
+        sla: Sla,
+        oncall_group: str = "",
     ) -> None:
         super().__init__(scope, construct_id)
         # Created with a random placeholder value; the real tokens are put after deploy (README.md, Deploy),
@@ -75,6 +78,7 @@ class Slack(Construct):
                 names.ENV_STREAM_NAME: ingest.stream.stream_name,
                 # Approve reply publishes ReplyApproved here; the mailer sends.
                 names.ENV_TOPIC_ARN: notifications.tickets_topic.topic_arn,
+                names.ENV_SLA_FUNCTION: sla.function.function_name,
             },
         )
         notifications.tickets_topic.grant_publish(self.bot.role)
@@ -82,6 +86,8 @@ class Slack(Construct):
         self.secret.grant_read(self.bot.role)
         ingest.grant_put_records(self.bot.role)
         storage.grant_ticket_metadata(self.bot.role)
+        storage.grant_owner_lookup(self.bot.role)
+        sla.grant_notify(self.bot.role)
         # Slack cannot sign AWS requests; every request is verified in-app with the signing secret.
         self.function_url = self.bot.function.add_function_url(auth_type=lambda_.FunctionUrlAuthType.NONE)
 
@@ -97,7 +103,11 @@ class Slack(Construct):
             memory_size=256,
             timeout=Duration.seconds(30),
             log_retention=log_retention,
-            environment={**common_env, names.ENV_SLACK_ALERTS_CHANNEL: alerts_channel_id},
+            environment={
+                **common_env,
+                names.ENV_SLACK_ALERTS_CHANNEL: alerts_channel_id,
+                **({names.ENV_SLA_ONCALL_GROUP: oncall_group} if oncall_group else {}),
+            },
         )
         self.secret.grant_read(self.notifier.role)
         storage.grant_ticket_metadata(self.notifier.role)

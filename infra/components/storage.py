@@ -43,6 +43,12 @@ class Storage(Construct):
             deletion_protection=True,
             removal_policy=RemovalPolicy.RETAIN,
         )
+        # `/ticket mine`: an agent's tickets by owner (only owned tickets have the attribute, so it stays small).
+        self.table.add_global_secondary_index(
+            index_name=names.ASSIGNEE_INDEX,
+            partition_key=dynamodb.Attribute(name=names.ASSIGNEE_ATTR, type=dynamodb.AttributeType.STRING),
+            projection_type=dynamodb.ProjectionType.ALL,
+        )
         self.access_logs_bucket = s3.Bucket(
             self,
             "AccessLogs",
@@ -96,11 +102,25 @@ class Storage(Construct):
 
     def grant_ticket_metadata(self, grantee: iam.IGrantable) -> iam.Grant:
         """GetItem + UpdateItem (read a ticket, conditional status/thread updates)."""
-        return self.table.grant(grantee, "dynamodb:GetItem", "dynamodb:UpdateItem")
+        return self._grant_table(grantee, "dynamodb:GetItem", "dynamodb:UpdateItem")
+
+    def grant_owner_lookup(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Query the by-assignee index (`/ticket mine`)."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["dynamodb:Query"],
+            resource_arns=[f"{self.table.table_arn}/index/{names.ASSIGNEE_INDEX}"],
+        )
 
     def grant_claim_and_record(self, grantee: iam.IGrantable) -> iam.Grant:
         """PutItem + UpdateItem: the workflow claims a ticket and records TRIAGED/FAILED."""
-        return self.table.grant(grantee, "dynamodb:PutItem", "dynamodb:UpdateItem")
+        return self._grant_table(grantee, "dynamodb:PutItem", "dynamodb:UpdateItem")
+
+    def _grant_table(self, grantee: iam.IGrantable, *actions: str) -> iam.Grant:
+        # Item actions on the table itself: Table.grant would add <table>/index/* now that there is an index.
+        return iam.Grant.add_to_principal(
+            grantee=grantee, actions=list(actions), resource_arns=[self.table.table_arn]
+        )
 
     def _acknowledge_prefix(self, grantee: iam.IGrantable, prefix: str) -> None:
         if isinstance(grantee, Construct):

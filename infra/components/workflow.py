@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
@@ -52,6 +54,8 @@ class Workflow(Construct):
         inference_profile: bool,
         draft_reply_concurrency: int,
         log_retention: logs.RetentionDays,
+        sla_timer: lambda_.IFunction,
+        sla_environment: Mapping[str, str],
     ) -> None:
         super().__init__(scope, construct_id)
         if not asl_path.is_file():
@@ -103,7 +107,8 @@ class Workflow(Construct):
             memory_size=256,
             timeout=Duration.seconds(30),
             log_retention=log_retention,
-            environment={names.ENV_BUCKET_NAME: storage.bucket.bucket_name},
+            # The archive computes each ticket's first-response due time from the SLA targets.
+            environment={names.ENV_BUCKET_NAME: storage.bucket.bucket_name, **sla_environment},
         )
         storage.grant_archive_write(self.archive.role)
 
@@ -126,6 +131,7 @@ class Workflow(Construct):
                 names.ASL_TOPIC: tickets_topic.topic_arn,
                 names.ASL_DRAFT_REPLY_FN: self.draft_reply.function.function_arn,
                 names.ASL_ARCHIVE_FN: self.archive.function.function_arn,
+                names.ASL_SLA_TIMER_FN: sla_timer.function_arn,
             },
             # Execution data carries ticket text and LLM output: logged events omit it (PII).
             logs=sfn.LogOptions(
@@ -140,6 +146,7 @@ class Workflow(Construct):
         acknowledge_kms_grant(self.state_machine, "tickets topic's data key")
         self.draft_reply.function.grant_invoke(role)
         self.archive.function.grant_invoke(role)
+        sla_timer.grant_invoke(role)
         # Comprehend Detect* APIs have no resource-level permissions.
         self.state_machine.add_to_role_policy(
             iam.PolicyStatement(actions=["comprehend:DetectSentiment"], resources=["*"])
@@ -152,4 +159,5 @@ class Workflow(Construct):
             "Resource::*",
             f"Resource::{finding(self, self.draft_reply.function.function_arn + ':*')}",
             f"Resource::{finding(self, self.archive.function.function_arn + ':*')}",
+            f"Resource::{finding(self, sla_timer.function_arn + ':*')}",
         )

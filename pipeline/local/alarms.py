@@ -162,6 +162,20 @@ def stack_alarms(
             1,
         )
     )
+    alarms.append(
+        AlarmDef(
+            f"{project}-SlaDlqNotEmpty",
+            "SLA timers the scheduler could not deliver to the timer function (warnings or breaches missed)",
+            MetricSpec(
+                "AWS/SQS",
+                "ApproximateNumberOfMessagesVisible",
+                "Maximum",
+                MetricKind.QUEUE_VISIBLE,
+                dimension=("QueueName", names.SLA_DLQ_NAME),
+            ),
+            1,
+        )
+    )
     return alarms
 
 

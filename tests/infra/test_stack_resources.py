@@ -68,7 +68,11 @@ def test_both_stream_mappings_bound_failures_and_dead_letter_to_the_dlq(synth: S
     assert props["MaximumRetryAttempts"] == RETRY_ATTEMPTS
     assert props["MaximumRecordAgeInSeconds"] == MAX_RECORD_AGE.to_seconds()
     assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    dlq_id = next(iter(resources(synth.raw, "AWS::SQS::Queue")))
+    dlq_id = next(
+        k
+        for k, q in resources(synth.raw, "AWS::SQS::Queue").items()
+        if q["Properties"].get("QueueName") == f"{names.PROJECT}-tickets-dlq"
+    )
     assert props["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": [dlq_id, "Arn"]}
 
 
@@ -109,7 +113,10 @@ def test_table_is_on_demand_with_pitr_and_encryption(synth: Synth) -> None:
         "AWS::DynamoDB::Table",
         {
             "KeySchema": [{"AttributeName": "ticket_id", "KeyType": "HASH"}],
-            "AttributeDefinitions": [{"AttributeName": "ticket_id", "AttributeType": "S"}],
+            "AttributeDefinitions": [
+                {"AttributeName": "ticket_id", "AttributeType": "S"},
+                {"AttributeName": names.ASSIGNEE_ATTR, "AttributeType": "S"},
+            ],
             "BillingMode": "PAY_PER_REQUEST",
             "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
             "SSESpecification": {"SSEEnabled": True},
@@ -166,6 +173,7 @@ def test_topics_are_kms_encrypted_and_tls_only(synth: Synth) -> None:
         f"{names.PROJECT}-tickets",
         f"{names.PROJECT}-alarms",
         f"{names.PROJECT}-ops",
+        f"{names.PROJECT}-escalations",
     }
     assert all("KmsMasterKeyId" in t["Properties"] for t in topics.values())
     tls_topics = {
