@@ -168,7 +168,7 @@ def main() -> int:
         warn = {tid: count(tid, ":hourglass_flowing_sand:") for tid in ids}
         breach = {tid: count(tid, "SLA breached") for tid in ids}
         email = {tid: sum(1 for e in escalations if tid in e.get("Message", "")) for tid in ids}
-        alone = [t for t in ids if t not in answered]
+        alone = [t for t in ids if t not in all_answered]
         return {
             "left alone": len(alone),
             "answered in time (before the warning)": len(answered),

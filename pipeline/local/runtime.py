@@ -67,6 +67,7 @@ class LocalStack:
     audit_poller: KinesisPoller | None
     tap_queue_url: str
     schedules: ScheduleRunner
+    _timer_invoker: Any
     _server: Any
     _invoker: Any
     _saved_env: dict[str, str | None] = field(default_factory=dict)
@@ -197,13 +198,16 @@ class LocalStack:
         for p in (poller, audit_poller):
             if p is not None:
                 p.start()
-        # EventBridge Scheduler invokes its Lambda targets asynchronously: so does the local one.
+        # EventBridge Scheduler invokes its Lambda targets asynchronously: so does the local one, through a
+        # pool of its own, so a firing never queues behind a burst of SNS deliveries.
+        timer_invoker = moto_patches.AsyncInvoker(lambdas, workers=2)
+        timer_invoker.start()
         schedules = ScheduleRunner(
             scheduler=session.client(
                 "scheduler", endpoint_url=endpoint, region_name=LOCAL_REGION, config=_CLIENT_CONFIG
             ),
             group=names.SLA_SCHEDULE_GROUP,
-            submit=invoker.submit,
+            submit=timer_invoker.submit,
         )
         schedules.start()
         return cls(
@@ -213,6 +217,7 @@ class LocalStack:
             audit_poller=audit_poller,
             tap_queue_url=prov.tap_queue_url,
             schedules=schedules,
+            _timer_invoker=timer_invoker,
             _server=server,
             _invoker=invoker,
             _saved_env=saved,
@@ -223,6 +228,7 @@ class LocalStack:
         for poller in self.pollers:
             poller.stop()
         self.schedules.stop()
+        self._timer_invoker.stop()
         self._invoker.stop()
         self._server.stop()
         for k, v in self._saved_env.items():
@@ -250,7 +256,12 @@ class LocalStack:
         deadline = time.monotonic() + timeout
         quiet_since: float | None = None
         while time.monotonic() < deadline:
-            busy = (not self.pollers_idle) or self._invoker.pending > 0 or self.running_executions() > 0
+            busy = (
+                (not self.pollers_idle)
+                or self._invoker.pending > 0
+                or self._timer_invoker.pending > 0
+                or self.running_executions() > 0
+            )
             if busy:
                 quiet_since = None
             elif quiet_since is None:
@@ -276,7 +287,7 @@ class LocalStack:
     @property
     def async_failures(self) -> list[dict[str, Any]]:
         """Asynchronous invocations (SNS -> Lambda) that failed after Lambda's retries."""
-        return list(self._invoker.failed)
+        return list(self._invoker.failed) + list(self._timer_invoker.failed)
 
 
 def serve(

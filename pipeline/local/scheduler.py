@@ -86,7 +86,10 @@ class ScheduleRunner:
     def tick(self) -> int:
         """Fire every due schedule once; how many fired."""
         seen: dict[str, Any] = {}
-        for page in self.scheduler.get_paginator("list_schedules").paginate(GroupName=self.group):
+        pages = self.scheduler.get_paginator("list_schedules").paginate(
+            GroupName=self.group, PaginationConfig={"PageSize": 100}
+        )
+        for page in pages:
             for summary in page.get("Schedules", []):
                 if summary.get("State", "ENABLED") == "ENABLED":
                     seen[summary["Name"]] = summary.get("LastModificationDate")
