@@ -220,7 +220,7 @@ def main() -> int:
 
 
 def _q(values: list[float]) -> str:
-    from pipeline.local.demo import percentile
+    from pipeline.tools.demo import percentile
 
     if not values:
         return "-"
