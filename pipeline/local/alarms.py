@@ -357,6 +357,7 @@ class LocalMetrics:
         self._sqs = sqs
         self._arn = state_machine_arn
         self._dlq = dlq_url
+        self._queue_urls: dict[str, str] = {}
         self._lambda_errors = lambda_errors
         self._iterator_age_ms = iterator_age_ms
         self._mail_counts = mail_counts
@@ -387,10 +388,23 @@ class LocalMetrics:
             return counts.get("bounced", 0) / sent if sent else None
         if metric.kind == MetricKind.QUEUE_VISIBLE:
             attrs = self._sqs.get_queue_attributes(
-                QueueUrl=self._dlq, AttributeNames=["ApproximateNumberOfMessages"]
+                QueueUrl=self._queue_url(metric), AttributeNames=["ApproximateNumberOfMessages"]
             )["Attributes"]
             return float(attrs["ApproximateNumberOfMessages"])
         return self._iterator_age_ms()
+
+    def _queue_url(self, metric: MetricSpec) -> str:
+        """The queue the alarm names (its QueueName dimension); the intake DLQ when it names none."""
+        if (
+            not metric.dimension
+            or metric.dimension[0] != "QueueName"
+            or metric.dimension[1] == names.DLQ_NAME
+        ):
+            return str(self._dlq)
+        name = metric.dimension[1]
+        if name not in self._queue_urls:
+            self._queue_urls[name] = self._sqs.get_queue_url(QueueName=name)["QueueUrl"]
+        return self._queue_urls[name]
 
     def _executions_stopped(self, status: str, period_s: float) -> int:
         since = datetime.now(UTC).timestamp() - period_s

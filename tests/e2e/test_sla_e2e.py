@@ -31,9 +31,11 @@ pytestmark = pytest.mark.integration
 AGENT = "U0AGENT"
 LEAD = "U0LEAD"
 ONCALL = "S0ONCALL"
-# Every priority: warning at 9.6 s, breach at 12 s after submission. Long enough for a cold local stack on a
-# busy machine to triage, post and let the agent click first; short enough to keep the test under a minute.
-SLA = "12s"
+# The outage is triaged HIGH (warned at 16 s, breached at 20 s after submission); the invoice question NORMAL,
+# whose 5-minute target leaves an agent on a loaded machine ample time to approve it before its warning.
+# The test then delivers the answered ticket's timers anyway (the race), so "none for the answered ticket" is
+# proven without waiting five minutes.
+SLAS = {"HIGH": "20s", "MEDIUM": "20s", "NORMAL": "300s"}
 
 
 def _clear_process_caches() -> None:
@@ -58,7 +60,7 @@ def sla_stack(tmp_path_factory) -> Iterator[tuple[BotHarness, Any]]:
             names.ENV_SLACK_POST_INTERVAL: "0",
             names.ENV_SLA_ONCALL_GROUP: ONCALL,
             names.ENV_STATE_DIR: str(tmp / "state"),
-            **{f"{names.ENV_SLA_PREFIX}{p}": SLA for p in ("HIGH", "MEDIUM", "NORMAL")},
+            **{f"{names.ENV_SLA_PREFIX}{p}": v for p, v in SLAS.items()},
         }
         _clear_process_caches()
         try:
@@ -147,10 +149,14 @@ def test_left_alone_ticket_is_warned_then_escalated_once_and_an_approved_one_nev
     _wait_for(lambda: (store.get(left_alone) or {}).get("sla_breach_sent"), 30, "the breach")
     stack.wait_idle(timeout=30)
     (warning,) = _posts_about(bot, left_alone, ":hourglass_flowing_sand:")
-    assert warning["thread_ts"] == item_a["slack_ts"] and f"<@{AGENT}>" in warning["text"]
+    final = store.get(left_alone) or {}
+    # The warning names the owner if the agent took the ticket before it fired (a loaded machine may triage
+    # the ticket after its warning time), else the on-call group.
+    taken_at = next(h["at"] for h in final["history"] if h["action"] == "take")
+    expected = f"<@{AGENT}>" if taken_at < final["sla_warned_at"] else f"<!subteam^{ONCALL}>"
+    assert warning["thread_ts"] == item_a["slack_ts"] and expected in warning["text"]
     (breach,) = _posts_about(bot, left_alone, "SLA breached")
     assert breach["channel"] == ALERTS_CHANNEL and item_a["slack_ts"].replace(".", "") in breach["text"]
-    final = store.get(left_alone) or {}
     assert final["sla_breached"] is True and "first_response_at" not in final
     (email,) = [
         m for m in drain(stack, stack.info.extra["TMS_ESCALATION_TAP_URL"]) if left_alone in m["Message"]
