@@ -200,8 +200,6 @@ class TicketView:
             note=note,
             description=excerpt(s("description"), DESCRIPTION_EXCERPT_MAX),
             description_truncated=len(s("description").encode("utf-8")) > DESCRIPTION_EXCERPT_MAX,
-
-
             assignee=s("assignee"),
             sla_due_at=s("sla_due_at"),
         )
@@ -319,9 +317,13 @@ def description_view(ticket_id: str, subject: str, description: str) -> dict[str
         close="Close",
         blocks=[*header, DividerBlock(), *body],
     ).to_dict()
+
+
 def owner_text(assignee: str) -> str:
     """Who owns the ticket, as the post shows it."""
     return f"<@{assignee}>" if assignee else "nobody yet"
+
+
 def owner_actions(view: TicketView) -> ActionsBlock:
     """Take it (when nobody owns it) and Reassign (a users select)."""
     elements: list[Any] = []

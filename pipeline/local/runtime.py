@@ -203,9 +203,7 @@ class LocalStack:
         timer_invoker = moto_patches.AsyncInvoker(lambdas, workers=2)
         timer_invoker.start()
         schedules = ScheduleRunner(
-            scheduler=session.client(
-                "scheduler", endpoint_url=endpoint, region_name=LOCAL_REGION, config=_CLIENT_CONFIG
-            ),
+            scheduler=aws_client("scheduler", endpoint_url=endpoint, region=LOCAL_REGION, profile="local"),
             group=names.SLA_SCHEDULE_GROUP,
             submit=timer_invoker.submit,
         )
