@@ -20,6 +20,7 @@ from tests.fakes.bot_harness import (
     BOT_TOKEN,
     TICKET_CHANNEL,
     BotHarness,
+    clear_process_caches,
     running_bot,
     write_catalog,
 )
@@ -38,14 +39,6 @@ ONCALL = "S0ONCALL"
 SLAS = {"HIGH": "20s", "MEDIUM": "20s", "NORMAL": "300s"}
 
 
-def _clear_process_caches() -> None:
-    from bot.adapters import aws
-    from bot.handlers import notifier
-
-    aws.client.cache_clear()
-    notifier.notifier.cache_clear()
-
-
 @pytest.fixture(scope="module")
 def sla_stack(tmp_path_factory) -> Iterator[tuple[BotHarness, Any]]:
     from pipeline.local.runtime import LocalStack
@@ -62,7 +55,7 @@ def sla_stack(tmp_path_factory) -> Iterator[tuple[BotHarness, Any]]:
             names.ENV_STATE_DIR: str(tmp / "state"),
             **{f"{names.ENV_SLA_PREFIX}{p}": v for p, v in SLAS.items()},
         }
-        _clear_process_caches()
+        clear_process_caches()
         try:
             with LocalStack.start(outbox=tmp / "outbox.jsonl", extra_env=env) as stack:
                 sla = LambdaSlaNotifier(stack.info.extra[names.ENV_SLA_FUNCTION], stack.client("lambda"))
@@ -78,7 +71,7 @@ def sla_stack(tmp_path_factory) -> Iterator[tuple[BotHarness, Any]]:
                     slack.add_user(AGENT, "Ada Lovelace", "ada@example.com")
                     yield bot, stack
         finally:
-            _clear_process_caches()
+            clear_process_caches()
 
 
 def _wait_for(predicate, timeout: float, what: str) -> Any:

@@ -11,7 +11,14 @@ from pathlib import Path
 import pytest
 
 from infra import names
-from tests.fakes.bot_harness import BOT_TOKEN, TICKET_CHANNEL, BotHarness, running_bot, write_catalog
+from tests.fakes.bot_harness import (
+    BOT_TOKEN,
+    TICKET_CHANNEL,
+    BotHarness,
+    clear_process_caches,
+    running_bot,
+    write_catalog,
+)
 from tests.fakes.slack_api import FakeSlackApi, block_action_payload
 
 pytestmark = pytest.mark.integration
@@ -21,15 +28,6 @@ AGENT = "U0AGENT"
 
 def mail_outbox(stack: object) -> Path:
     return Path(stack.info.extra[names.ENV_MAIL_OUTBOX_DIR])  # type: ignore[attr-defined]
-
-
-def _clear_process_caches() -> None:
-    # The notifier and boto3 clients are built once per process; this test brings its own endpoint.
-    from bot.handlers import notifier
-    from pipeline.adapters import clients
-
-    clients.clear_cache()
-    notifier.notifier.cache_clear()
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +42,7 @@ def e2e(tmp_path_factory) -> Iterator[tuple[BotHarness, object]]:
             names.ENV_SLACK_CHANNEL: TICKET_CHANNEL,
             names.ENV_STATE_DIR: str(tmp / "state"),
         }
-        _clear_process_caches()
+        clear_process_caches()
         try:
             with (
                 LocalStack.start(outbox=tmp / "outbox.jsonl", extra_env=env) as stack,
@@ -62,7 +60,7 @@ def e2e(tmp_path_factory) -> Iterator[tuple[BotHarness, object]]:
                 slack.add_user(AGENT, "Ada Lovelace", "ada@example.com")
                 yield bot, stack
         finally:
-            _clear_process_caches()
+            clear_process_caches()
 
 
 def test_ticket_from_slack_is_triaged_posted_and_acted_on_in_its_thread(e2e):

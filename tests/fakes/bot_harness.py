@@ -195,3 +195,12 @@ def running_bot(
         finally:
             server.shutdown()
             server.server_close()
+
+
+def clear_process_caches() -> None:
+    """The notifier and boto3 clients are built once per process; an e2e test brings its own endpoint."""
+    from bot.handlers import notifier
+    from pipeline.adapters import clients
+
+    clients.clear_cache()
+    notifier.notifier.cache_clear()
