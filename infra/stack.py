@@ -13,6 +13,7 @@ from constructs import Construct
 from infra import names
 from infra.components.analytics import Analytics
 from infra.components.ingest import Ingest
+from infra.components.keys import LogsKey
 from infra.components.lambdas import LambdaPackage
 from infra.components.mail import Mail
 from infra.components.monitoring import Monitoring
@@ -44,12 +45,14 @@ class TmsStack(Stack):
         project = config.project_name
         retention = _retention(config.log_retention_days)
 
+        self.logs_key = LogsKey(self, "LogsKey", project_name=project).key
         package = LambdaPackage(
             self,
             "Lambda",
             code_dir=assets.lambda_code,
             layer_dir=assets.lambda_layer,
             layer_built=assets.layer_built,
+            log_key=self.logs_key,
         )
         self.storage = Storage(self, "Storage", table_name=f"{project}-tickets")
         self.notifications = Notifications(

@@ -118,6 +118,7 @@ class Workflow(Construct):
             # The /aws/vendedlogs/ prefix keeps CloudWatch Logs resource policies small.
             log_group_name=f"/aws/vendedlogs/states/{project_name}-ticket-pipeline",
             retention=log_retention,
+            encryption_key=package.log_key,
             removal_policy=RemovalPolicy.DESTROY,
         )
         self.state_machine = sfn.StateMachine(

@@ -36,7 +36,14 @@ def _package(stack: cdk.Stack, tmp_path: Path) -> LambdaPackage:
     (tmp_path / "code").mkdir()
     (tmp_path / "code" / "x.py").write_text("")
     layer = placeholder_layer(tmp_path / "layer")
-    return LambdaPackage(stack, "Pkg", code_dir=tmp_path / "code", layer_dir=layer, layer_built=False)
+    return LambdaPackage(
+        stack,
+        "Pkg",
+        code_dir=tmp_path / "code",
+        layer_dir=layer,
+        layer_built=False,
+        log_key=cdk.aws_kms.Key(stack, "LogsKey"),
+    )
 
 
 def test_missing_glue_script_fails_synth_with_its_path(tmp_path: Path) -> None:
