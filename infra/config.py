@@ -141,6 +141,9 @@ class TmsConfig(BaseModel):
     reply_from: EmailStr = "support@example.com"
     reply_to: EmailStr | None = None
     reopen_window_days: Annotated[int, Field(ge=0, le=365)] = 14
+    # PII in subject and description is replaced by typed placeholders before the reply model and the
+    # warehouse see it (Comprehend DetectPiiEntities in the workflow). Off: both see the text as written.
+    pii_redaction: bool = True
     log_retention_days: Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653] = (
         30
     )

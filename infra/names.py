@@ -69,6 +69,11 @@ ENV_SLA_ONCALL_GROUP = "TMS_SLA_ONCALL_GROUP"  # Slack user group id (S...) warn
 ENV_SLA_FUNCTION = (
     "TMS_SLA_FUNCTION"  # the bot tells the sla-timer function about responses and re-prioritisations
 )
+# PII redaction before the reply model and the warehouse: "on" (default) or "off". On AWS the cdk.json
+# field pii_redaction sets it; locally this variable (read when the local stack provisions the workflow).
+ENV_PII_REDACTION = "TMS_PII_REDACTION"
+ENV_ORIGINALS_KEY_ID = "TMS_ORIGINALS_KEY_ID"  # KMS key of the originals/ objects (archive function)
+PII_REDACTION_VALUES = ("on", "off")
 
 # Warehouse (local): DuckDB file by default, PostgreSQL when a URL is given.
 ENV_WAREHOUSE_URL = "TMS_WAREHOUSE_URL"
@@ -122,7 +127,15 @@ ASL_TOPIC = "TicketsTopicArn"
 ASL_DRAFT_REPLY_FN = "DraftReplyFunctionArn"
 ASL_ARCHIVE_FN = "ArchiveFunctionArn"
 ASL_SLA_TIMER_FN = "SlaTimerFunctionArn"
-ASL_PLACEHOLDERS = (ASL_TABLE, ASL_TOPIC, ASL_DRAFT_REPLY_FN, ASL_ARCHIVE_FN, ASL_SLA_TIMER_FN)
+ASL_PII_REDACTION = "PiiRedaction"  # "on" | "off"
+ASL_PLACEHOLDERS = (
+    ASL_TABLE,
+    ASL_TOPIC,
+    ASL_DRAFT_REPLY_FN,
+    ASL_ARCHIVE_FN,
+    ASL_SLA_TIMER_FN,
+    ASL_PII_REDACTION,
+)
 
 # --- Asset paths -----------------------------------------------------------------------------------------
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -131,7 +144,10 @@ GLUE_SCRIPT_PATH = REPO_ROOT / "glue" / "job.py"
 SQL_DIR = REPO_ROOT / "sql"
 
 # S3 layout
-ARCHIVE_PREFIX = "tickets/"
+ARCHIVE_PREFIX = "tickets/"  # the analytics copy (PII redacted): the warehouse load reads this prefix
+ORIGINALS_PREFIX = (
+    "originals/"  # the full original record, SSE-KMS; nothing but the archive function touches it
+)
 QUARANTINE_PREFIX = "quarantine/"
 GLUE_TEMP_PREFIX = "glue-temp/"
 INBOUND_MAIL_PREFIX = "inbound-mail/"  # SES receipt rule S3 action: raw MIME of customers' answers

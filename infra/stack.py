@@ -91,6 +91,7 @@ class TmsStack(Stack):
             log_retention=retention,
             sla_timer=self.sla.function,
             sla_environment=config.sla.environment(),
+            pii_redaction=config.pii_redaction,
         )
         self.ingest = Ingest(
             self,

@@ -137,6 +137,7 @@ SLACK_ID_MAX = 32
 # workspace, or no users:read.email scope) gets this address: .invalid is reserved (RFC 2606, RFC 6761), so
 # it can never receive mail, and the user id in it says whose ticket it is.
 SLACK_PLACEHOLDER_EMAIL_DOMAIN = "users.slack.invalid"
+PII_TYPES_MAX = 512  # comma-separated Comprehend PII entity types found in a ticket
 
 
 class Source(StrEnum):
@@ -386,6 +387,25 @@ class SentimentResult(BaseModel):
     SentimentScore: SentimentScore
 
 
+class PiiEntity(BaseModel):
+    """One entity of Amazon Comprehend DetectPiiEntities (offsets are characters of the text sent)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    Type: str
+    Score: float = Field(ge=0, le=1)
+    BeginOffset: int = Field(ge=0)
+    EndOffset: int = Field(ge=0)
+
+
+class PiiResult(BaseModel):
+    """Amazon Comprehend DetectPiiEntities' response shape (extra response keys are ignored)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    Entities: list[PiiEntity] = Field(default_factory=list)
+
+
 class TriageResult(_Strict):
     """What the reply model returns: the customer reply, a priority and its reasoning."""
 
@@ -431,6 +451,9 @@ class ProcessedRecord(_Strict):
     company: text(COMPANY_MAX, required=False) = ""  # type: ignore[valid-type]
     status: TicketStatus = TicketStatus.TRIAGED
     model_id: text(MODEL_ID_MAX)  # type: ignore[valid-type]
+    # PII entity types found in subject and description (sorted, comma-separated; "" when none): the
+    # warehouse gets the redacted text and this column, never the original (pipeline/domain/redaction.py).
+    pii_entity_types: text(PII_TYPES_MAX, required=False) = ""  # type: ignore[valid-type]
 
     @classmethod
     def build(
@@ -439,6 +462,7 @@ class ProcessedRecord(_Strict):
         sentiment: SentimentResult,
         triage: TriageResult,
         processed_at: datetime | None = None,
+        pii_entity_types: str = "",
     ) -> ProcessedRecord:
         """Flatten one triaged ticket into its warehouse row."""
         d = ticket.data
@@ -466,6 +490,7 @@ class ProcessedRecord(_Strict):
             company=d.customer.company,
             status=TicketStatus.TRIAGED,
             model_id=triage.model_id,
+            pii_entity_types=pii_entity_types,
         )
 
     def archive_key(self) -> str:

@@ -29,6 +29,8 @@ class ArchiveSettings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore")
 
     bucket_name: str = Field(validation_alias=names.ENV_BUCKET_NAME, min_length=3)
+    # The KMS key the full original records are encrypted with (SSE-KMS); unset: the bucket's default.
+    originals_key_id: str | None = Field(default=None, validation_alias=names.ENV_ORIGINALS_KEY_ID)
 
 
 class MailSettings(BaseSettings):

@@ -104,13 +104,17 @@ class Storage(Construct):
         )
 
     def grant_archive_write(self, grantee: iam.IGrantable) -> iam.Grant:
-        """s3:PutObject under tickets/ only (the archive Lambda)."""
+        """s3:PutObject under tickets/ and originals/ only, and the data key the originals are encrypted with."""
+        prefixes = (names.ARCHIVE_PREFIX, names.ORIGINALS_PREFIX)
         grant = iam.Grant.add_to_principal(
             grantee=grantee,
             actions=["s3:PutObject"],
-            resource_arns=[self.bucket.arn_for_objects(f"{names.ARCHIVE_PREFIX}*")],
+            resource_arns=[self.bucket.arn_for_objects(f"{prefix}*") for prefix in prefixes],
         )
-        self._acknowledge_prefix(grantee, names.ARCHIVE_PREFIX)
+        # SSE-KMS on put needs GenerateDataKey (and Encrypt); nothing here may read an original back.
+        self.data_key.grant(grantee, "kms:GenerateDataKey", "kms:Encrypt")
+        for prefix in prefixes:
+            self._acknowledge_prefix(grantee, prefix)
         return grant
 
     def grant_ticket_metadata(self, grantee: iam.IGrantable) -> iam.Grant:

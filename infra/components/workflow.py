@@ -56,6 +56,7 @@ class Workflow(Construct):
         log_retention: logs.RetentionDays,
         sla_timer: lambda_.IFunction,
         sla_environment: Mapping[str, str],
+        pii_redaction: bool = True,
     ) -> None:
         super().__init__(scope, construct_id)
         if not asl_path.is_file():
@@ -108,7 +109,11 @@ class Workflow(Construct):
             timeout=Duration.seconds(30),
             log_retention=log_retention,
             # The archive computes each ticket's first-response due time from the SLA targets.
-            environment={names.ENV_BUCKET_NAME: storage.bucket.bucket_name, **sla_environment},
+            environment={
+                names.ENV_BUCKET_NAME: storage.bucket.bucket_name,
+                names.ENV_ORIGINALS_KEY_ID: storage.data_key.key_arn,
+                **sla_environment,
+            },
         )
         storage.grant_archive_write(self.archive.role)
 
@@ -133,6 +138,7 @@ class Workflow(Construct):
                 names.ASL_DRAFT_REPLY_FN: self.draft_reply.function.function_arn,
                 names.ASL_ARCHIVE_FN: self.archive.function.function_arn,
                 names.ASL_SLA_TIMER_FN: sla_timer.function_arn,
+                names.ASL_PII_REDACTION: "on" if pii_redaction else "off",
             },
             # Execution data carries ticket text and LLM output: logged events omit it (PII).
             logs=sfn.LogOptions(
@@ -150,12 +156,14 @@ class Workflow(Construct):
         sla_timer.grant_invoke(role)
         # Comprehend Detect* APIs have no resource-level permissions.
         self.state_machine.add_to_role_policy(
-            iam.PolicyStatement(actions=["comprehend:DetectSentiment"], resources=["*"])
+            iam.PolicyStatement(
+                actions=["comprehend:DetectSentiment", "comprehend:DetectPiiEntities"], resources=["*"]
+            )
         )
         acknowledge(
             self.state_machine,
             "IAM5",
-            "comprehend:DetectSentiment, X-Ray and CloudWatch Logs delivery have no resource-level "
+            "comprehend:DetectSentiment/DetectPiiEntities, X-Ray and CloudWatch Logs delivery have no resource-level "
             "permissions; lambda:InvokeFunction on '<arn>:*' covers the two task functions' versions only.",
             "Resource::*",
             f"Resource::{finding(self, self.draft_reply.function.function_arn + ':*')}",

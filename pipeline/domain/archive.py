@@ -7,7 +7,10 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from pipeline.domain.sla import SlaPolicy, sla_fields
+from infra.names import ARCHIVE_PREFIX, ORIGINALS_PREFIX
+from pipeline.domain.redaction import redact
 from pipeline.models import (
+    PiiResult,
     ProcessedRecord,
     SentimentResult,
     TicketSubmitted,
@@ -49,6 +52,11 @@ def dynamodb_update(record: ProcessedRecord, extra: dict[str, str] | None = None
     }
 
 
+def original_key(record: ProcessedRecord) -> str:
+    """Where the full, unredacted record goes: outside the prefix the warehouse load reads."""
+    return ORIGINALS_PREFIX + record.archive_key().removeprefix(ARCHIVE_PREFIX)
+
+
 def archive_ticket(
     ticket: TicketSubmitted,
     sentiment: SentimentResult,
@@ -56,11 +64,35 @@ def archive_ticket(
     store: ArchiveStore,
     now: datetime | None = None,
     policy: SlaPolicy | None = None,
+    *,
+    pii: PiiResult | None = None,
+    originals: ArchiveStore | None = None,
 ) -> dict[str, Any]:
-    """Store the flat record under its deterministic key and return what the workflow records next: the
-    item update (with the first-response due time, measured from submission) and the timers to arm."""
-    record = ProcessedRecord.build(ticket, sentiment, triage, processed_at=now)
+    """Store the redacted analytics record (and the original apart) and return what the workflow records next:
+    the item update (with the first-response due time, measured from submission) and the timers to arm.
+
+    The analytics record under tickets/ is what the warehouse loads: subject and description carry typed
+    placeholders, pii_entity_types says what was found. When anything was found, the full record goes to
+    originals/ (encrypted with the data key on AWS), which the warehouse load may not read.
+    """
+    redaction = redact(ticket, pii or PiiResult())
+    record = ProcessedRecord.build(
+        redaction.ticket,
+        sentiment,
+        triage,
+        processed_at=now,
+        pii_entity_types=redaction.entity_types_column,
+    )
     key = record.archive_key()
+    if redaction.entity_types:
+        original = ProcessedRecord.build(
+            ticket,
+            sentiment,
+            triage,
+            processed_at=record.processed_at,
+            pii_entity_types=record.pii_entity_types,
+        )
+        (originals or store).put(original_key(original), original.to_json_line())
     store.put(key, record.to_json_line())
     message = TicketTriagedMessage.announce(record, ticket.source, ticket.slack)
     arm = (policy or SlaPolicy()).arm(record.ticket_id, record.submitted_at, record.priority)

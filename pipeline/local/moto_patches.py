@@ -4,6 +4,7 @@
 - SNS -> Lambda delivery is synchronous with a canned event: it becomes an asynchronous invocation with a
   real SNS event (message id, topic, attributes), retried twice on error like Lambda's async invoke.
 - Comprehend DetectSentiment answers a canned NEUTRAL: it is answered by the offline analyzer.
+- Comprehend DetectPiiEntities answers a canned list: it is answered by the offline detector (pipeline/local/pii.py).
 - Fault injection (TMS_FAULTS) for DynamoDB, S3 and sentiment lives here, at the AWS API edge, never in
   the domain.
 
@@ -230,6 +231,23 @@ def _patch_moto() -> None:
             raise JsonRESTError("ValidationException", str(e)) from None
 
     ComprehendBackend.detect_sentiment = detect_sentiment  # type: ignore[method-assign]
+
+    def detect_pii_entities(self: Any, text: str, language: str) -> list[dict[str, Any]]:
+        # moto answers a canned entity list whatever the text: the offline detector answers instead
+        # (moto's response wraps the list as {"Entities": [...]}).
+        from pipeline.local import pii as offline_pii
+
+        if STATE.should_fail("pii_error"):
+            raise JsonRESTError("InternalServerException", "injected fault: pii_error")
+        try:
+            entities: list[dict[str, Any]] = offline_pii.detect_pii_entities(text, language)["Entities"]
+        except offline_pii.TextSizeLimitExceededError:
+            raise TextSizeLimitExceededException(len(text.encode("utf-8"))) from None
+        except offline_pii.PiiTextError as e:
+            raise JsonRESTError("ValidationException", str(e)) from None
+        return entities
+
+    ComprehendBackend.detect_pii_entities = detect_pii_entities  # type: ignore[method-assign]
 
     original_put_item = DynamoDBBackend.put_item
     original_update_item = DynamoDBBackend.update_item

@@ -5,18 +5,29 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from infra import names
 from pipeline.adapters.clients import aws_client
+from pipeline.errors import ConfigurationError
 
 PLACEHOLDER_RE = re.compile(r"\$\{(\w+)\}")
 LOCAL_SHARDS = 2
 NOTIFICATIONS_TAP = f"{names.PROJECT}-notifications-tap"  # stands in for email subscribers locally
+
+
+def pii_redaction_setting(environ: Mapping[str, str] = os.environ) -> str:
+    """The workflow's PII redaction switch: TMS_PII_REDACTION "on" (default) or "off"."""
+    value = environ.get(names.ENV_PII_REDACTION, "on").strip().lower()
+    if value not in names.PII_REDACTION_VALUES:
+        raise ConfigurationError(f"{names.ENV_PII_REDACTION} must be on or off, got {value!r}")
+    return value
 
 
 def render_asl(substitutions: dict[str, str], path: Path = names.ASL_PATH) -> str:
@@ -182,6 +193,7 @@ def provision(endpoint_url: str, region: str) -> Provisioned:
             names.ASL_DRAFT_REPLY_FN: arns[names.FN_DRAFT_REPLY],
             names.ASL_ARCHIVE_FN: arns[names.FN_ARCHIVE],
             names.ASL_SLA_TIMER_FN: arns[names.FN_SLA_TIMER],
+            names.ASL_PII_REDACTION: pii_redaction_setting(),
         }
     )
     sm_arn = sfn.create_state_machine(

@@ -48,8 +48,14 @@ def _triage(ticket: TicketSubmitted) -> TriageResult:
     )
 
 
-def test_flat_record_has_the_19_thesis_columns_first_then_company_status_model_id():
-    assert [c.name for c in warehouse_columns()] == [*THESIS_COLUMNS, "company", "status", "model_id"]
+def test_flat_record_has_the_19_thesis_columns_first_then_company_status_model_id_pii_types():
+    assert [c.name for c in warehouse_columns()] == [
+        *THESIS_COLUMNS,
+        "company",
+        "status",
+        "model_id",
+        "pii_entity_types",
+    ]
 
 
 def test_flat_record_json_line_round_trips_through_the_model():
