@@ -18,6 +18,7 @@ from typing import Any
 
 import phonenumbers
 from stdnum import iban, luhn
+from stdnum.exceptions import ValidationError
 
 SUPPORTED_LANGUAGES = frozenset({"en"})
 # DetectPiiEntities accepts up to 100 KB of UTF-8 (https://docs.aws.amazon.com/comprehend/latest/dg/guidelines-and-limits.html).
@@ -35,7 +36,7 @@ _STREET = (
     r"Parkway|Pkwy|Circle|Cir|Highway|Hwy|Square|Sq"
 )
 _ADDRESS = re.compile(
-    rf"\b\d{{1,6}}(?:\s+[A-Z][A-Za-z'-]*){{1,4}}\s+(?:{_STREET})\b\.?"
+    rf"\b\d{{1,6}}(?:\s+[A-Z][A-Za-z'-]*){{1,4}}\s+(?:{_STREET})\b(?:\.(?=,))?"
     r"(?:,?\s+(?:Apt|Apartment|Suite|Ste|Unit|Floor|Fl)\.?\s*#?\w+)?"
     r"(?:,\s*[A-Z][A-Za-z.'-]*(?:\s+[A-Z][A-Za-z.'-]*){0,3})?"
     r"(?:,\s*[A-Z]{2})?(?:,?\s+\d{5}(?:-\d{4})?)?"
@@ -66,13 +67,23 @@ class UnsupportedLanguageError(PiiTextError):
     """Comprehend's ValidationException for a language the detector does not support."""
 
 
+def _valid_iban(value: str) -> bool:
+    try:
+        iban.validate(value, check_country=False)
+    except ValidationError:
+        return False
+    return True
+
+
 def _candidates(text: str) -> Iterator[tuple[int, int, str]]:
     for m in _EMAIL.finditer(text):
         yield m.start(), m.end(), "EMAIL"
     for m in _AWS_KEY.finditer(text):
         yield m.start(), m.end(), "AWS_ACCESS_KEY"
     for m in _IBAN.finditer(text):
-        if iban.is_valid(m.group()):
+        # ISO 13616 mod 97 and the registry's length and format per country; national check digits (which
+        # stdnum checks for a few countries by default) are left to the bank, as Comprehend does.
+        if _valid_iban(m.group()):
             yield m.start(), m.end(), "INTERNATIONAL_BANK_ACCOUNT_NUMBER"
     for m in _CARD.finditer(text):
         digits = re.sub(r"\D", "", m.group())

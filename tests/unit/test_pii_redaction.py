@@ -161,3 +161,21 @@ def test_archive_without_pii_writes_one_object_and_an_empty_types_column() -> No
     (body,) = store.objects.values()
     assert ProcessedRecord.model_validate_json(body).pii_entity_types == ""
     assert originals.objects == {}
+
+
+def test_labelled_set_plants_valid_entities_at_their_exact_spans_and_the_detector_finds_them() -> None:
+    import random
+
+    from pipeline.local.pii_corpus import PLANTED_TYPES, plant
+
+    rng = random.Random(3)
+    kinds: set[str] = set()
+    for _ in range(60):
+        text, truth = plant("The export fails every night. Logs show a timeout. Please advise.", rng, count=2)
+        spans = {
+            (e["BeginOffset"], e["EndOffset"], e["Type"]) for e in detect_pii_entities(text, "en")["Entities"]
+        }
+        for planted in truth:
+            kinds.add(planted.type)
+            assert (planted.begin, planted.end, planted.type) in spans, text[planted.begin : planted.end]
+    assert kinds == set(PLANTED_TYPES)
