@@ -166,7 +166,7 @@ def test_archive_without_pii_writes_one_object_and_an_empty_types_column() -> No
 def test_labelled_set_plants_valid_entities_at_their_exact_spans_and_the_detector_finds_them() -> None:
     import random
 
-    from pipeline.local.pii_corpus import PLANTED_TYPES, plant
+    from pipeline.tools.pii_corpus import PLANTED_TYPES, plant
 
     rng = random.Random(3)
     kinds: set[str] = set()
