@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Protocol
 
-from pipeline.domain.sla import SlaPolicy, sla_fields
 from infra.names import ARCHIVE_PREFIX, ORIGINALS_PREFIX
 from pipeline.domain.redaction import redact
+from pipeline.domain.sla import SlaPolicy, sla_fields
 from pipeline.models import (
     PiiResult,
     ProcessedRecord,
