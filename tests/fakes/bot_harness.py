@@ -4,6 +4,7 @@ and AWS from moto (in-process) or a running local stack. Requests are signed exa
 from __future__ import annotations
 
 import json
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -109,6 +110,27 @@ def write_catalog(tmp: Path) -> Path:
     return path
 
 
+class SerializedClient:
+    """A boto3 client whose calls run one at a time. DynamoDB applies each write to an item atomically;
+    moto's in-process backend does not (two concurrent UpdateItem calls can lose one), so the bot's
+    store goes through this to behave like the service under concurrent clicks."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._client, name)
+        if not callable(attr):
+            return attr
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with self._lock:
+                return attr(*args, **kwargs)
+
+        return call
+
+
 def make_tables(kinesis: Any, dynamodb: Any, stream_name: str, table_name: str) -> None:
     """The stream and table the bot uses (moto in-process)."""
     kinesis.create_stream(StreamName=stream_name, ShardCount=1)
@@ -179,7 +201,7 @@ def running_bot(
         clients = Clients(
             slack=web,
             tickets=KinesisTicketWriter(stream_name, kinesis),
-            store=DynamoTicketStore(table_name, dynamodb),
+            store=DynamoTicketStore(table_name, SerializedClient(dynamodb)),
             catalog=FileCatalog(catalog_path),
             directory=SlackDirectory(web),
             poster=SlackPoster(web, clock=lambda: clock[0], sleep=fake_sleep),
