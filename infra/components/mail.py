@@ -20,7 +20,7 @@ from aws_cdk import aws_sns_subscriptions as subs
 from constructs import Construct
 
 from infra import names
-from infra.components._nag import acknowledge, acknowledge_kms_grant, finding
+from infra.components._nag import acknowledge, acknowledge_kms_grant, finding, skip_checkov
 from infra.components.ingest import Ingest
 from infra.components.lambdas import LambdaPackage, ServiceFunction
 from infra.components.storage import Storage
@@ -168,6 +168,12 @@ class Mail(Construct):
                 s3.LifecycleRule(id="expire-raw-mail", expiration=INBOUND_EXPIRY),
             ],
             removal_policy=RemovalPolicy.RETAIN,
+        )
+        skip_checkov(
+            self.inbound_bucket,
+            "CKV_AWS_21",
+            "Raw customer mail is write-once (SES stores each message under its own new key and nothing "
+            "overwrites it) and expires by lifecycle; versioning would only keep customer mail longer.",
         )
         self.inbound = ServiceFunction(
             self,
