@@ -125,6 +125,7 @@ class TmsStack(Stack):
             storage=self.storage,
             ingest=self.ingest,
             tickets_topic=self.notifications.tickets_topic,
+            sla=self.sla,
             reply_from=str(config.reply_from),
             reply_to=str(config.reply_to or config.reply_from),
             reopen_window_days=config.reopen_window_days,

@@ -588,9 +588,7 @@ class TicketMailMessage(_Strict):
 
 
 # --- SLA timers (issue 14) ----------------------------------------------------------------------------
-# "First response" = the reply was sent to the customer, or the ticket was resolved. Until replies are sent by
-# email, approving the drafted reply counts as sending it (bot: Approve reply); the send path calls
-# pipeline.domain.sla.record_first_response when it exists.
+# "First response" = the reply was sent to the customer (the mailer's SENT write), or the ticket was resolved.
 
 SlaTimerKind = Literal["warn", "breach"]
 

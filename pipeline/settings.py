@@ -42,6 +42,8 @@ class MailSettings(BaseSettings):
     topic_arn: str = Field(validation_alias=names.ENV_TOPIC_ARN, min_length=20)
     reply_from: str = Field(validation_alias=names.ENV_REPLY_FROM, pattern=r"^[^@\s]+@[^@\s]+$")
     reply_to: str = Field("", validation_alias=names.ENV_REPLY_TO)
+    # The SLA timer function, told when a reply is sent (the first response stops the timers).
+    sla_function: str = Field("", validation_alias=names.ENV_SLA_FUNCTION)
     configuration_set: str = Field("", validation_alias=names.ENV_SES_CONFIGURATION_SET)
     reopen_window_days: float = Field(14, ge=0, le=365, validation_alias=names.ENV_REOPEN_WINDOW_DAYS)
     # Inbound only: where SES stores raw mail, and the stream new tickets from mail go to.

@@ -29,9 +29,10 @@ class Action(StrEnum):
     REASSIGN = "reassign"
 
 
-# Actions that are the ticket's first response (until replies are sent by email, approving the reply
-# stands for sending it). The first one sets first_response_at; later ones leave it.
-FIRST_RESPONSE = frozenset({Action.APPROVE, Action.RESOLVE})
+# Actions that are the ticket's first response when the bot applies them: resolving it. Sending the approved
+# reply is the other one, recorded by the mailer's SENT write (pipeline.domain.mailflow), not by the approval:
+# an approved reply that SES rejects has not reached the customer. The first one sets first_response_at.
+FIRST_RESPONSE = frozenset({Action.RESOLVE})
 
 
 # Statuses agents can still edit, re-prioritise or resolve (after a reply was sent, too: the customer may
@@ -115,7 +116,6 @@ def approve(actor: str, at: datetime) -> TicketChange:
         {"status": str(TicketStatus.APPROVED), "approved_by": actor, "approved_at": format_utc(at)},
         frozenset({TicketStatus.TRIAGED}),
         f"<@{actor}> approved the reply.",
-        set_if_absent=_first_response(actor, at),
     )
 
 

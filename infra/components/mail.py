@@ -23,6 +23,7 @@ from infra import names
 from infra.components._nag import acknowledge, acknowledge_kms_grant, finding, skip_checkov
 from infra.components.ingest import Ingest
 from infra.components.lambdas import LambdaPackage, ServiceFunction
+from infra.components.sla import Sla
 from infra.components.storage import Storage
 
 INBOUND_EXPIRY = Duration.days(90)  # raw mail is only read once, by the inbound function
@@ -42,6 +43,7 @@ class Mail(Construct):
         storage: Storage,
         ingest: Ingest,
         tickets_topic: sns.Topic,
+        sla: Sla,
         reply_from: str,
         reply_to: str,
         reopen_window_days: int,
@@ -106,8 +108,11 @@ class Mail(Construct):
             environment={
                 **common_env,
                 names.ENV_SES_CONFIGURATION_SET: self.configuration_set.configuration_set_name,
+                # A sent reply is the first response: the timer function deletes the ticket's SLA timers.
+                names.ENV_SLA_FUNCTION: sla.function.function_name,
             },
         )
+        sla.grant_notify(self.mailer.role)
         self.mailer.role.add_to_policy(
             iam.PolicyStatement(
                 actions=["ses:SendEmail", "ses:SendRawEmail"],

@@ -90,6 +90,10 @@ class DynamoLifecycle:
             names_[f"#a{i}"] = name
             values[f":a{i}"] = {"L": [_av(value)]}
             sets.append(f"#a{i} = list_append(if_not_exists(#a{i}, :empty), :a{i})")
+        for i, (name, value) in enumerate(change.set_if_absent.items()):
+            names_[f"#n{i}"] = name
+            values[f":n{i}"] = _av(value)
+            sets.append(f"#n{i} = if_not_exists(#n{i}, :n{i})")
         if change.increment:
             names_["#inc"] = change.increment
             sets.append("#inc = if_not_exists(#inc, :zero) + :one")

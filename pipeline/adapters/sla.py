@@ -11,13 +11,14 @@ import json
 from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from infra import names
 from pipeline.adapters.aws import client, from_item
 from pipeline.domain.sla import at_expression
 from pipeline.errors import TimerError
-from pipeline.models import SlaAlertMessage, SlaTimerKind, format_utc
+from pipeline.models import SlaAlertMessage, SlaFirstResponse, SlaTimerKind, format_utc
+from pipeline.observability import logger
 
 # AWS retries a failed target invocation with backoff for up to this long, then sends it to the DLQ.
 TARGET_MAX_RETRIES = 10
@@ -206,3 +207,21 @@ def _email_text(message: SlaAlertMessage) -> str:
         f"Subject: {message.subject}\nDue: {format_utc(message.due_at)}\nBreached: {format_utc(message.fired_at)}\n"
         f"It is {who}. Look it up in Slack with /ticket status {message.ticket_id}.\n"
     )
+
+
+class LambdaFirstResponses:
+    """Tells the sla-timer function that a ticket got its first response: an asynchronous invoke, so the
+    mailer never waits for the scheduler. A failure is logged: the SENT write already recorded the response,
+    so a timer that still fires finds it and does nothing."""
+
+    def __init__(self, function_name: str, lambda_client: Any = None):
+        self._function = function_name
+        self._lambda = lambda_client or client("lambda")
+
+    def first_response(self, ticket_id: str, at: datetime, by: str) -> None:
+        """The timers can go."""
+        body = SlaFirstResponse(ticket_id=ticket_id, at=at, by=by).model_dump_json()
+        try:
+            self._lambda.invoke(FunctionName=self._function, InvocationType="Event", Payload=body.encode())
+        except (ClientError, BotoCoreError):
+            logger.exception("could not notify the SLA timers", extra={"ticket_id": ticket_id})

@@ -75,6 +75,7 @@ class StatusChange:
     expect: dict[str, Any] = field(default_factory=dict)
     increment: str = ""  # a numeric attribute to add one to (the mail sequence on a send claim)
     append: dict[str, Any] = field(default_factory=dict)  # {list attribute: value to append}
+    set_if_absent: dict[str, Any] = field(default_factory=dict)  # kept when already set (first response)
     detail: dict[str, str] = field(default_factory=dict)
 
     @property

@@ -29,6 +29,7 @@ from pipeline.models import (
     TicketStatus,
     TicketSubmitted,
     field_errors,
+    format_utc,
 )
 
 UNKNOWN_PRODUCT = "Unspecified"
@@ -77,6 +78,13 @@ class Events(Protocol):
         """Publish one mail event for the notifier."""
 
 
+class FirstResponses(Protocol):
+    """Port: tell the SLA timers that the customer got their first response (they can go)."""
+
+    def first_response(self, ticket_id: str, at: datetime, by: str) -> None:
+        """Stop the ticket's timers (best effort: the SENT write already recorded the response)."""
+
+
 class Intake(Protocol):
     """Port: the tickets stream (a mail that starts a new ticket goes through normal triage)."""
 
@@ -114,8 +122,12 @@ def send_approved_reply(
     events: Events,
     config: MailConfig,
     now: datetime,
+    responses: FirstResponses | None = None,
 ) -> SendOutcome:
-    """Claim, send, record: the approved reply reaches the customer once, or the ticket says why not."""
+    """Claim, send, record: the approved reply reaches the customer once, or the ticket says why not.
+
+    The SENT write is the ticket's first response (issue 14's definition: the reply reached the customer)
+    unless one was recorded before; `responses` then stops the SLA timers."""
     tid = msg.ticket_id
     claim = StatusChange(
         tid,
@@ -131,7 +143,10 @@ def send_approved_reply(
     except TransitionRefusedError as e:
         return SendOutcome(tid, "duplicate", f"not claimed: status {(e.current or {}).get('status')}")
     if item.get("reply_via") == "slack":
-        return _post_in_slack(item, msg, store, events, now)
+        outcome = _post_in_slack(item, msg, store, events, now)
+        if responses is not None:
+            responses.first_response(tid, now, msg.approved_by)
+        return outcome
     sequence = int(item.get("mail_seq", 1))
     to_address = str(item.get("customer_email", ""))
     reply = mail.OutgoingReply(
@@ -186,9 +201,12 @@ def send_approved_reply(
                 "send_error": "",
             },
             append={"mail_references": mid, "mail_ids": f"out:{mid}:{ses_id}"},
+            set_if_absent=first_response(msg.approved_by, now),
             detail={"message_id": mid, "ses_message_id": ses_id, "to": to_address},
         )
     )
+    if responses is not None:
+        responses.first_response(tid, now, msg.approved_by)
     events.publish(
         _event(
             MailEventKind.REPLY_SENT,
@@ -204,6 +222,11 @@ def send_approved_reply(
     return SendOutcome(tid, "sent", to_address, mid)
 
 
+def first_response(actor: str, at: datetime) -> dict[str, str]:
+    """The attributes a first response sets (only when absent: a later reply is not the first)."""
+    return {"first_response_at": format_utc(at), "first_response_by": actor}
+
+
 def _post_in_slack(
     item: dict[str, Any], msg: ReplyApprovedMessage, store: Lifecycle, events: Events, now: datetime
 ) -> SendOutcome:
@@ -217,6 +240,7 @@ def _post_in_slack(
             msg.approved_by,
             now,
             set_fields={"sent_at": now},
+            set_if_absent=first_response(msg.approved_by, now),
             detail={"via": "slack", "to": user},
         )
     )

@@ -1,9 +1,9 @@
 """First-response SLAs: due times per priority (optionally in business hours of a time zone), timers that
 warn at a share of the target and escalate at the target, each at most once per ticket and timer.
 
-"First response" = the reply was sent to the customer, or the ticket was resolved. Until replies are sent
-by email (issue 13), approving the drafted reply counts as sending it. Whatever path sends or resolves calls
-`record_first_response`; a timer that fires after it (a race with the deletion of its schedule) does nothing,
+"First response" = the reply was sent to the customer (the mailer's SENT write, pipeline.domain.mailflow), or
+the ticket was resolved. Whatever path sends or resolves records it once and stops the timers
+(`record_first_response`); a timer that fires after it (a race with the deletion of its schedule) does nothing,
 because every firing is a conditional write that requires `first_response_at` to be absent.
 
 Pure logic and ports only: the scheduler, the table and the topics are adapters (pipeline/adapters/sla.py).

@@ -11,7 +11,8 @@ from aws_lambda_powertools.utilities.data_classes import SNSEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pipeline.adapters.mail import DynamoLifecycle, EmlCopySender, SesMailSender, SnsEvents
-from pipeline.domain.mailflow import MailConfig, MailSender, send_approved_reply
+from pipeline.adapters.sla import LambdaFirstResponses
+from pipeline.domain.mailflow import FirstResponses, MailConfig, MailSender, send_approved_reply
 from pipeline.models import ReplyApprovedMessage
 from pipeline.observability import logger, metrics, tracer
 from pipeline.settings import MailSettings, mail_settings
@@ -31,6 +32,12 @@ def _deps() -> tuple[DynamoLifecycle, MailSender, SnsEvents, MailConfig]:
     return DynamoLifecycle(s.table_name), sender, SnsEvents(s.topic_arn), mail_config(s)
 
 
+@cache
+def _responses() -> FirstResponses | None:
+    s = mail_settings()
+    return LambdaFirstResponses(s.sla_function) if s.sla_function else None
+
+
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
@@ -40,7 +47,7 @@ def handler(event: SNSEvent, context: LambdaContext) -> dict[str, Any]:
     outcomes = []
     for record in event.records:
         msg = ReplyApprovedMessage.model_validate_json(record.sns.message)
-        outcome = send_approved_reply(msg, *_deps(), now=datetime.now(UTC))
+        outcome = send_approved_reply(msg, *_deps(), now=datetime.now(UTC), responses=_responses())
         logger.info("approved reply handled", extra={"ticket_id": msg.ticket_id, "outcome": outcome.outcome})
         if outcome.outcome == "failed":
             metrics.add_metric(name="RepliesNotSent", unit="Count", value=1)

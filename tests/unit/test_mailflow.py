@@ -63,9 +63,9 @@ class World:
         msgs = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get("Messages", [])
         return [json.loads(json.loads(m["Body"])["Message"]) for m in msgs]
 
-    def approve(self, version: int = 1) -> Any:
-        msg = ReplyApprovedMessage(ticket_id=TID, approved_by="U0LEAD", approved_at=NOW, version=version)
-        return send_approved_reply(msg, self.store, self.sender, self.events, CONFIG, NOW)
+    def approve(self, version: int = 1, now: datetime = NOW, responses: Any = None) -> Any:
+        msg = ReplyApprovedMessage(ticket_id=TID, approved_by="U0LEAD", approved_at=now, version=version)
+        return send_approved_reply(msg, self.store, self.sender, self.events, CONFIG, now, responses)
 
     def receive(self, raw: bytes, verdicts: Verdicts | None = None, now: datetime = NOW) -> Any:
         return receive_mail(raw, verdicts or Verdicts(), self.store, self.intake, self.events, CONFIG, now)
@@ -281,3 +281,58 @@ def test_resolved_ticket_after_the_window_gets_a_new_linked_ticket(world):
     assert out.outcome == "new_ticket" and world.item()["status"] == "RESOLVED"
     (record,) = world.stream()
     assert record["data"]["description"].startswith(f"Follow-up to {TID}.")
+
+
+class _Responses:
+    """Records what the mailer tells the SLA timers."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, datetime, str]] = []
+
+    def first_response(self, ticket_id: str, at: datetime, by: str) -> None:
+        self.calls.append((ticket_id, at, by))
+
+
+def test_sent_reply_is_the_first_response_and_stops_the_sla_timers(world):
+    world.put_ticket()
+    responses = _Responses()
+
+    world.approve(responses=responses)
+
+    item = world.item()
+    assert item["first_response_at"] == "2025-01-02T10:30:00.000Z" and item["first_response_by"] == "U0LEAD"
+    assert responses.calls == [(TID, NOW, "U0LEAD")]
+
+
+def test_a_later_reply_does_not_move_the_first_response(world):
+    world.put_ticket()
+    world.approve()
+    version = world.item()["version"]
+    world.ddb.update_item(  # the agent approves a second reply (the bot's write)
+        TableName="tickets",
+        Key={"ticket_id": {"S": TID}},
+        UpdateExpression="SET #s = :a, #v = :v",
+        ExpressionAttributeNames={"#s": "status", "#v": "version"},
+        ExpressionAttributeValues={":a": {"S": "APPROVED"}, ":v": {"N": str(version + 1)}},
+    )
+
+    assert world.approve(version=version + 1, now=NOW + timedelta(hours=3)).outcome == "sent"
+    assert world.item()["first_response_at"] == "2025-01-02T10:30:00.000Z"
+
+
+def test_a_rejected_send_is_no_first_response(world):
+    world.ses.delete_email_identity(EmailIdentity=FROM)
+    world.put_ticket()
+    responses = _Responses()
+
+    assert world.approve(responses=responses).outcome == "failed"
+    assert "first_response_at" not in world.item() and responses.calls == []
+
+
+def test_reply_posted_in_slack_is_the_first_response(world):
+    world.put_ticket(reply_via="slack", slack_user="U0AGENT")
+    responses = _Responses()
+
+    world.approve(responses=responses)
+
+    assert world.item()["first_response_at"] == "2025-01-02T10:30:00.000Z" and len(responses.calls) == 1
