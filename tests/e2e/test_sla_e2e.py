@@ -66,6 +66,8 @@ def sla_stack(tmp_path_factory) -> Iterator[tuple[BotHarness, Any]]:
                     table_name=stack.info.table_name,
                     catalog_path=write_catalog(tmp),
                     slack_api=slack,
+                    sns=stack.client("sns"),
+                    topic_arn=stack.info.topic_arn,
                     sla=sla,
                 ) as bot:
                     slack.add_user(AGENT, "Ada Lovelace", "ada@example.com")
@@ -128,7 +130,8 @@ def test_left_alone_ticket_is_warned_then_escalated_once_and_an_approved_one_nev
         _wait_for(lambda tid=tid: (store.get(tid) or {}).get("slack_ts"), 60, f"{tid} posted")
     assert _schedules(stack, answered) == [f"{answered}-breach", f"{answered}-warn"]
 
-    # When an agent approves one reply (its first response) and another agent takes the other ticket
+    # When an agent approves one reply (the mailer posts it to them: the first response) and another agent
+    # takes the other ticket
     item_b = store.get(answered) or {}
     _click(bot, "ticket_approve", answered, LEAD, item_b["slack_ts"])
     item_a = store.get(left_alone) or {}
