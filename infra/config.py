@@ -141,6 +141,8 @@ class TmsConfig(BaseModel):
     reply_from: EmailStr = "support@example.com"
     reply_to: EmailStr | None = None
     reopen_window_days: Annotated[int, Field(ge=0, le=365)] = 14
+    # Verify the whole domain of reply_from (Easy DKIM: SES signs every reply) instead of the one address.
+    ses_domain: Annotated[str, Field(max_length=253, pattern=r"^([a-z0-9-]{1,63}\.)+[a-z]{2,63}$")] | None = None
     # PII in subject and description is replaced by typed placeholders before the reply model and the
     # warehouse see it (Comprehend DetectPiiEntities in the workflow). Off: both see the text as written.
     pii_redaction: bool = True
@@ -152,6 +154,15 @@ class TmsConfig(BaseModel):
     require_layer: bool = False
     asl_path: Path = names.ASL_PATH
     glue_script_path: Path = names.GLUE_SCRIPT_PATH
+
+    @model_validator(mode="after")
+    def _sender_is_in_the_verified_domain(self) -> TmsConfig:
+        if self.ses_domain and not str(self.reply_from).lower().endswith("@" + self.ses_domain):
+            raise ValueError(
+                f"reply_from {self.reply_from} is not an address of ses_domain {self.ses_domain}: SES only "
+                "sends as an address of a verified domain"
+            )
+        return self
 
     @field_validator("project_name")
     @classmethod

@@ -129,6 +129,7 @@ class TmsStack(Stack):
             reply_from=str(config.reply_from),
             reply_to=str(config.reply_to or config.reply_from),
             reopen_window_days=config.reopen_window_days,
+            ses_domain=config.ses_domain,
             log_retention=retention,
         )
         self.analytics = Analytics(

@@ -118,3 +118,22 @@ def test_reply_alarms_watch_refused_sends_and_the_bounce_rate(synth: Synth) -> N
             "AlarmActions": Match.any_value(),
         },
     )
+
+
+def test_a_configured_domain_is_verified_with_dkim_and_the_sender_must_belong_to_it() -> None:
+    from aws_cdk import App, Stack
+    from aws_cdk.assertions import Template
+
+    from infra.components.mail import sender_identity
+    from infra.config import ConfigError, load_config, read_cdk_json_context
+
+    stack = Stack(App(), "IdentityOnly")
+    sender_identity(stack, "support@tms.example.com", "tms.example.com")
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::SES::EmailIdentity",
+        {"EmailIdentity": "tms.example.com", "DkimAttributes": {"SigningEnabled": True}},
+    )
+    with pytest.raises(ConfigError, match="not an address of ses_domain"):
+        base = read_cdk_json_context()["tms"]
+        bad = {**base, "reply_from": "support@other.example.com", "ses_domain": "tms.example.com"}
+        load_config({"tms": bad}, {})
