@@ -142,7 +142,9 @@ class TmsConfig(BaseModel):
     reply_to: EmailStr | None = None
     reopen_window_days: Annotated[int, Field(ge=0, le=365)] = 14
     # Verify the whole domain of reply_from (Easy DKIM: SES signs every reply) instead of the one address.
-    ses_domain: Annotated[str, Field(max_length=253, pattern=r"^([a-z0-9-]{1,63}\.)+[a-z]{2,63}$")] | None = None
+    ses_domain: Annotated[str, Field(max_length=253, pattern=r"^([a-z0-9-]{1,63}\.)+[a-z]{2,63}$")] | None = (
+        None
+    )
     # PII in subject and description is replaced by typed placeholders before the reply model and the
     # warehouse see it (Comprehend DetectPiiEntities in the workflow). Off: both see the text as written.
     pii_redaction: bool = True

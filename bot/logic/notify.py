@@ -238,7 +238,23 @@ class Notifier:
         posted = self._post_once(msg.ticket_id, f"mail:{message_id}", payload)
         if posted and not thread_ts:
             self._store.set_fields(msg.ticket_id, {"slack_channel": posted.channel, "slack_ts": posted.ts})
+        elif posted:
+            self._refresh_post(item, str(channel), str(thread_ts))
         return Outcome("mail", msg.ticket_id, posted)
+
+    def _refresh_post(self, item: dict[str, Any], channel: str, ts: str) -> None:
+        """Re-render the ticket's root post from its item, so its status (SENT, WAITING_CUSTOMER, ...) and
+        buttons follow the mail events. Best effort: the thread reply already says what happened."""
+        view = blocks.TicketView.from_item(item)
+        try:
+            self._poster.update(
+                channel,
+                ts,
+                text=blocks.ticket_fallback_text(view),
+                blocks=blocks.ticket_blocks(view),
+            )
+        except Exception:
+            logger.exception("could not refresh the ticket post", extra={"ticket_id": view.ticket_id})
 
     def ses_event(self, event: SesEvent, message_id: str) -> Outcome:
         """Delivery, bounce or complaint of one of our mails: recorded on the ticket, posted in its thread."""

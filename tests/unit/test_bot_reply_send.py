@@ -187,6 +187,18 @@ def test_customer_answer_is_posted_in_the_thread_with_text_status_and_flag(notif
     assert "> Still 503 on the dashboard." in text and "not the ticket's customer" in text
 
 
+def test_root_post_follows_the_mail_events_status(notifier):
+    n, slack, ddb = notifier
+    _put(ddb, status="SENT")
+    body = _mail(MailEventKind.REPLY_SENT, TicketStatus.SENT, actor="U0LEAD", address="ada@example.com")
+
+    n.handle(Notification("m6", "arn:t", body, names.EVENT_TICKET_MAIL))
+
+    (update,) = slack.calls_to("chat.update")
+    assert update.params["ts"] == POST_TS and update.params["channel"] == TICKET_CHANNEL
+    assert "SENT" in json.dumps(update.params["blocks"])
+
+
 def test_send_failure_is_posted_with_a_retry_send_button(notifier):
     n, slack, ddb = notifier
     _put(ddb, status="SEND_FAILED")

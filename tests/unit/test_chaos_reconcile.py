@@ -204,6 +204,10 @@ def test_outbox_posts_are_classified_by_ticket_failure_and_alarm_thread() -> Non
         json.dumps({"channel": "tms-tickets", "text": f"Reply in thread for {IDS[0]}", "thread_ts": "1.0"}),
         json.dumps({"channel": "tms-alerts", "text": ":rotating_light: tms-DlqNotEmpty is ALARM"}),
         json.dumps({"channel": "tms-alerts", "text": "tms-DlqNotEmpty is OK", "thread_ts": "2.0"}),
+        # an edit of the first ticket's post (its status moved): not a second announcement
+        json.dumps(
+            {"method": "chat.update", "channel": "tms-tickets", "ts": "1.0", "text": f"[SENT] {IDS[0]}"}
+        ),
         "not json",
     ]
     posts = parse_outbox(lines, ["tms-DlqNotEmpty", "tms-Dlq"])
