@@ -30,15 +30,19 @@ class ArchiveStore(Protocol):
 WRITTEN_AT_CLAIM = frozenset({"ticket_id", "description"})
 
 
-def dynamodb_update(record: ProcessedRecord, extra: dict[str, str] | None = None) -> dict[str, Any]:
+def dynamodb_update(
+    record: ProcessedRecord, extra: dict[str, str] | None = None, *, redacted: bool = False
+) -> dict[str, Any]:
     """An UpdateExpression that sets every record field the claim did not write (and `extra` attributes),
-    in DynamoDB's typed JSON."""
+    in DynamoDB's typed JSON. A `redacted` record replaces the claim's description too: the original text
+    then lives only in the encrypted originals/ object."""
     data = {**record.model_dump(mode="json"), **(extra or {})}
+    skip = {"ticket_id"} if redacted else WRITTEN_AT_CLAIM
     names: dict[str, str] = {}
     values: dict[str, Any] = {}
     sets: list[str] = []
     for i, (field, value) in enumerate(data.items()):
-        if field in WRITTEN_AT_CLAIM:
+        if field in skip:
             continue
         names[f"#f{i}"] = field
         if isinstance(value, bool) or value is None:  # pragma: no cover - not in the contract today
@@ -98,7 +102,7 @@ def archive_ticket(
     arm = (policy or SlaPolicy()).arm(record.ticket_id, record.submitted_at, record.priority)
     return {
         "key": key,
-        **dynamodb_update(record, sla_fields(arm)),
+        **dynamodb_update(record, sla_fields(arm), redacted=bool(redaction.entity_types)),
         "sla": arm.model_dump(mode="json"),
         "message": message.model_dump_json(),
         "priority": record.priority.value,
