@@ -4,10 +4,14 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha1sum | cut -c1-12)
+# checkov, the second IaC scanner, lives in its own environment (see requirements-scan.in for why).
+SCAN_VENV := .venv-scan
+SCAN_STAMP := $(SCAN_VENV)/.installed-$(shell cat requirements-scan.lock | sha1sum | cut -c1-12)
+CHECKOV := $(SCAN_VENV)/bin/checkov
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install demo test lint typecheck unit integration synth layer deploy bench lock local clean
+.PHONY: install demo check test lint typecheck unit integration synth layer deploy bench lock local clean
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,7 +20,12 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
-install: $(STAMP) ## create the virtualenv and install the pinned dependencies
+$(SCAN_STAMP): requirements-scan.lock $(STAMP)
+	test -x $(SCAN_VENV)/bin/python || $(BIN)/uv venv --quiet --python $(BIN)/python $(SCAN_VENV)
+	$(BIN)/uv pip sync --quiet --python $(SCAN_VENV)/bin/python requirements-scan.lock
+	rm -f $(SCAN_VENV)/.installed-* && touch $(SCAN_STAMP)
+
+install: $(STAMP) $(SCAN_STAMP) ## create the virtualenvs and install the pinned dependencies
 
 demo: install ## run 100 realistic tickets through the local pipeline and summarize
 	$(BIN)/tms demo --tickets 100 --seed 7
@@ -31,19 +40,28 @@ lint: install
 typecheck: install
 	$(BIN)/mypy pipeline bot infra glue scripts
 
-test: lint typecheck ## lint, type-check and run the whole test suite
-	$(BIN)/pytest -n 2 --dist loadfile -q
+# loadfile: each file stays whole on one worker; tests/conftest.py hands out the heaviest files first.
+# --durations prints the slowest tests.
+PYTEST := $(BIN)/pytest -n 2 --dist loadfile -q --durations=15
+
+check: lint typecheck ## the quick loop (about a minute): lint, type-check, unit and contract tests
+	$(PYTEST) tests/unit tests/contract
+
+test: lint typecheck ## lint, type-check and run the whole test suite (what CI runs)
+	$(PYTEST)
 
 unit: install
-	$(BIN)/pytest -n 2 -q tests/unit tests/contract
+	$(PYTEST) tests/unit tests/contract
 
 integration: install
-	$(BIN)/pytest -n 2 --dist loadfile -q tests/integration tests/e2e
+	$(PYTEST) tests/integration tests/e2e
 
-synth: install ## offline: CDK synth + cdk-nag (fails on findings) + cfn-lint
+synth: install ## offline: CDK synth + cdk-nag (fails on findings) + cfn-lint + checkov (fails on findings)
 	rm -rf cdk.out
 	$(BIN)/python infra/app.py
 	$(BIN)/cfn-lint --ignore-checks W3005 -- cdk.out/*.template.json
+	BC_SKIP_MAPPING=TRUE $(CHECKOV) --framework cloudformation --skip-download --compact --quiet \
+		-f cdk.out/*.template.json
 
 layer: install ## Lambda dependency layer: wheels for Lambda's glibc, pinned by requirements.lock
 	$(BIN)/python -m infra.layer build/lambda-layer
@@ -56,6 +74,7 @@ bench: install ## benchmarks (each prints a table)
 
 lock: ## re-resolve the pinned dependencies after editing pyproject.toml
 	$(BIN)/uv pip compile --quiet pyproject.toml --extra infra --extra dev --python-version 3.11 -o requirements.lock
+	$(BIN)/uv pip compile --quiet requirements-scan.in --python-version 3.11 -o requirements-scan.lock
 
 clean:
-	rm -rf $(VENV) cdk.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SCAN_VENV) cdk.out .pytest_cache .mypy_cache .ruff_cache

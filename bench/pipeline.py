@@ -34,20 +34,19 @@ def main() -> int:
         logging.getLogger(name).setLevel(logging.ERROR)
     os.environ.setdefault("TMS_STATE_DIR", tempfile.mkdtemp(prefix="tms-bench-"))
 
-    from pipeline.cli.local import _clients
     from pipeline.local.runtime import LocalStack
-    from pipeline.tools.demo import percentile, run_demo
+    from pipeline.tools.demo import demo_clients, percentile, run_demo
 
     boot = time.monotonic()
     with LocalStack.start() as stack:
         boot_s = time.monotonic() - boot
-        report = run_demo(stack.info, tickets=args.tickets, seed=args.seed, clients=_clients(stack.info))
+        report = run_demo(stack.info, tickets=args.tickets, seed=args.seed, clients=demo_clients(stack.info))
         stack.wait_idle(timeout=300)
         cpu = time.process_time()
         # Isolated latency: one ticket at a time on an idle stack (no queueing behind a burst).
         single = []
         for i in range(args.singles):
-            one = run_demo(stack.info, tickets=1, seed=args.seed + 1000 + i, clients=_clients(stack.info))
+            one = run_demo(stack.info, tickets=1, seed=args.seed + 1000 + i, clients=demo_clients(stack.info))
             stack.wait_idle(timeout=60)
             single.append(one.latency_ms["p50"])
 

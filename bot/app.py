@@ -20,10 +20,12 @@ from bot import listeners
 from bot.adapters import aws
 from bot.adapters.catalog import FileCatalog
 from bot.adapters.kinesis import KinesisTicketWriter, TicketWriter
+from bot.adapters.replies import ReplyQueue, SnsReplyQueue
+from bot.adapters.sla import LambdaSlaNotifier, NoSlaNotifier
 from bot.adapters.slack import Directory, Poster, SlackDirectory, SlackPoster, Sleep, make_web_client
 from bot.adapters.ticket_store import DynamoTicketStore
 from bot.config import BotSettings
-from bot.logic.actions import TicketStore
+from bot.logic.actions import SlaNotifier, TicketStore
 from bot.observability import logger
 
 CONTEXT_KEY = "tms"
@@ -43,12 +45,14 @@ class Clients:
     catalog: FileCatalog
     directory: Directory
     poster: Poster
+    replies: ReplyQueue
     now: Callable[[], datetime] = field(default=_utcnow)
+    sla: SlaNotifier = field(default_factory=NoSlaNotifier)
 
 
 def build_clients(settings: BotSettings, *, sleep: Sleep = time.sleep) -> Clients:
     """The production wiring: boto3 clients from the standard AWS environment, Slack at SLACK_API_URL."""
-    settings.require("stream_name", "table_name")
+    settings.require("stream_name", "table_name", "topic_arn")
     slack = make_web_client(settings.secret("bot_token"), settings.api_url, sleep=sleep)
     return Clients(
         slack=slack,
@@ -57,6 +61,12 @@ def build_clients(settings: BotSettings, *, sleep: Sleep = time.sleep) -> Client
         catalog=FileCatalog(settings.catalog_path),
         directory=SlackDirectory(slack),
         poster=SlackPoster(slack, sleep=sleep, interval=settings.post_interval_s),
+        replies=SnsReplyQueue(settings.topic_arn, aws.client("sns")),
+        sla=(
+            LambdaSlaNotifier(settings.sla_function, aws.client("lambda"))
+            if settings.sla_function
+            else NoSlaNotifier()
+        ),
     )
 
 

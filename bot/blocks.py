@@ -26,6 +26,7 @@ from slack_sdk.models.blocks import (
     PlainTextObject,
     SectionBlock,
     StaticSelectElement,
+    UserSelectElement,
 )
 from slack_sdk.models.views import View
 
@@ -33,9 +34,11 @@ from pipeline.models import (
     DESCRIPTION_EXCERPT_MAX,
     DESCRIPTION_MAX,
     SUBJECT_MAX,
+    MailEventKind,
     Priority,
     ProcessedRecord,
     SlackContext,
+    TicketMailMessage,
     TicketStatus,
     excerpt,
 )
@@ -49,6 +52,10 @@ ACTION_PRIORITY = "ticket_priority"
 ACTION_RESOLVE = "ticket_resolve"
 ACTION_DESCRIPTION = "ticket_description"
 DESCRIPTION_VIEW = "ticket_description_view"
+ACTION_RETRY_SEND = "ticket_retry_send"
+ACTION_TAKE = "ticket_take"
+ACTION_REASSIGN = "ticket_reassign"
+OWNER_BLOCK_PREFIX = "owner:"  # + ticket id: the block of Take it / Reassign (a users select has no value)
 VALUE = "value"  # action_id of every input element; the block_id names the field
 FORM_FIELDS = (
     "subject",
@@ -84,8 +91,24 @@ STATUS_MARKER = {
     TicketStatus.TRIAGED: ":inbox_tray:",
     TicketStatus.FAILED: ":x:",
     TicketStatus.APPROVED: ":white_check_mark:",
+    TicketStatus.SENDING: ":outbox_tray:",
+    TicketStatus.SENT: ":email:",
+    TicketStatus.SEND_FAILED: ":warning:",
+    TicketStatus.WAITING_CUSTOMER: ":hourglass:",
+    TicketStatus.CUSTOMER_REPLIED: ":speech_balloon:",
     TicketStatus.RESOLVED: ":checkered_flag:",
 }
+# Statuses in which agents still act on the ticket (edit, re-prioritise, resolve).
+OPEN_STATUSES = frozenset(
+    {
+        TicketStatus.TRIAGED,
+        TicketStatus.APPROVED,
+        TicketStatus.SENT,
+        TicketStatus.SEND_FAILED,
+        TicketStatus.WAITING_CUSTOMER,
+        TicketStatus.CUSTOMER_REPLIED,
+    }
+)
 ALARM_MARKER = {
     "ALARM": ":rotating_light:",
     "OK": ":white_check_mark:",
@@ -134,6 +157,8 @@ class TicketView:
     note: str = ""
     description: str = ""  # an excerpt when the description is long
     description_truncated: bool = False
+    assignee: str = ""
+    sla_due_at: str = ""
 
     @classmethod
     def from_record(
@@ -175,6 +200,8 @@ class TicketView:
             note=note,
             description=excerpt(s("description"), DESCRIPTION_EXCERPT_MAX),
             description_truncated=len(s("description").encode("utf-8")) > DESCRIPTION_EXCERPT_MAX,
+            assignee=s("assignee"),
+            sla_due_at=s("sla_due_at"),
         )
 
     @property
@@ -187,7 +214,7 @@ class TicketView:
     @property
     def is_open(self) -> bool:
         """Agents can still act on it."""
-        return self.status in (TicketStatus.TRIAGED, TicketStatus.APPROVED)
+        return self.status in OPEN_STATUSES
 
 
 def _scores_line(view: TicketView) -> str:
@@ -223,6 +250,8 @@ def ticket_blocks(view: TicketView) -> list[dict[str, Any]]:
                 _md(f"*Sentiment*\n{view.sentiment}\n{_scores_line(view)}", FIELD_MAX),
                 _md(f"*Status*\n{status_marker} {view.status}", FIELD_MAX),
                 _md(f"*Ticket*\n`{view.ticket_id}`", FIELD_MAX),
+                _md(f"*Owner*\n{owner_text(view.assignee)}", FIELD_MAX),
+                _md(f"*First response due*\n{escape(view.sla_due_at) or '-'}", FIELD_MAX),
             ]
         ),
     ]
@@ -239,6 +268,7 @@ def ticket_blocks(view: TicketView) -> list[dict[str, Any]]:
         blocks.append(ContextBlock(elements=[_md(view.note)]))
     if view.is_open:
         blocks.append(ticket_actions(view))
+        blocks.append(owner_actions(view))
     return _dump(blocks)
 
 
@@ -289,6 +319,20 @@ def description_view(ticket_id: str, subject: str, description: str) -> dict[str
     ).to_dict()
 
 
+def owner_text(assignee: str) -> str:
+    """Who owns the ticket, as the post shows it."""
+    return f"<@{assignee}>" if assignee else "nobody yet"
+
+
+def owner_actions(view: TicketView) -> ActionsBlock:
+    """Take it (when nobody owns it) and Reassign (a users select)."""
+    elements: list[Any] = []
+    if not view.assignee:
+        elements.append(ButtonElement(text="Take it", action_id=ACTION_TAKE, value=view.ticket_id))
+    elements.append(UserSelectElement(placeholder="Reassign", action_id=ACTION_REASSIGN))
+    return ActionsBlock(block_id=f"{OWNER_BLOCK_PREFIX}{view.ticket_id}", elements=elements)
+
+
 def ticket_actions(view: TicketView) -> ActionsBlock:
     """Approve reply, Edit reply, Change priority, Resolve. Each carries the ticket id as its value."""
     tid = view.ticket_id
@@ -297,6 +341,8 @@ def ticket_actions(view: TicketView) -> ActionsBlock:
         elements.append(
             ButtonElement(text="Approve reply", action_id=ACTION_APPROVE, value=tid, style="primary")
         )
+    if view.status == TicketStatus.SEND_FAILED:
+        elements.append(retry_send_button(tid))
     elements += [
         ButtonElement(text="Edit reply", action_id=ACTION_EDIT, value=tid),
         StaticSelectElement(
@@ -315,6 +361,57 @@ def ticket_actions(view: TicketView) -> ActionsBlock:
         ),
     ]
     return ActionsBlock(block_id=f"actions:{tid}", elements=elements)
+
+
+def retry_send_button(ticket_id: str) -> ButtonElement:
+    """Sends the approved reply again after a rejected send."""
+    return ButtonElement(text="Retry send", action_id=ACTION_RETRY_SEND, value=ticket_id, style="primary")
+
+
+MAIL_HEADLINE = {
+    MailEventKind.REPLY_SENT: ":email: Reply sent",
+    MailEventKind.REPLY_SEND_FAILED: ":warning: The reply was not sent",
+    MailEventKind.CUSTOMER_REPLIED: ":speech_balloon: The customer replied",
+    MailEventKind.DELIVERED: ":inbox_tray: Reply delivered",
+    MailEventKind.BOUNCED: ":no_entry: The reply bounced",
+    MailEventKind.COMPLAINED: ":rotating_light: The customer marked the reply as spam",
+}
+
+
+def mail_event_text(msg: TicketMailMessage) -> str:
+    """The one-line notification text of a mail event (status included)."""
+    head = MAIL_HEADLINE[msg.kind]
+    if msg.kind == MailEventKind.REPLY_SENT and msg.via == "slack":
+        return f"{head} to <@{msg.mention}> in Slack (approved by <@{msg.actor}>). Status: {msg.status}"
+    if msg.kind == MailEventKind.REPLY_SENT:
+        return f"{head} to {escape(msg.address)} (approved by <@{msg.actor}>). Status: {msg.status}"
+    if msg.kind == MailEventKind.CUSTOMER_REPLIED:
+        reopened = " and reopened the ticket" if msg.reopened else ""
+        return f"{head}{reopened} ({escape(msg.address)}). Status: {msg.status}"
+    if msg.kind == MailEventKind.REPLY_SEND_FAILED:
+        return f"{head} to {escape(msg.address)}: {escape(msg.text)}. Status: {msg.status}"
+    return (
+        f"{head} ({escape(msg.address)}){': ' + escape(msg.text) if msg.text else ''}. Status: {msg.status}"
+    )
+
+
+def mail_event_message(channel: str, thread_ts: str, msg: TicketMailMessage) -> dict[str, Any]:
+    """A mail event in the ticket's thread: the customer's text quoted, a Retry send button on failure."""
+    text = mail_event_text(msg)
+    blocks: list[Block] = [SectionBlock(text=_md(text))]
+    if msg.kind == MailEventKind.CUSTOMER_REPLIED or (msg.via == "slack" and msg.text):
+        quoted = "\n".join(f"> {line}" for line in escape(clip(msg.text, SECTION_MAX - 200)).split("\n"))
+        lead = f"<@{msg.mention}> " if msg.mention else ""
+        blocks.append(SectionBlock(text=_md(lead + quoted)))
+    if msg.flag:
+        blocks.append(ContextBlock(elements=[_md(f":warning: {escape(msg.flag)}")]))
+    if msg.kind == MailEventKind.REPLY_SEND_FAILED:
+        blocks.append(
+            ActionsBlock(block_id=f"retry:{msg.ticket_id}", elements=[retry_send_button(msg.ticket_id)])
+        )
+    if msg.mail_message_id:
+        blocks.append(ContextBlock(elements=[_md(f"Message-ID `{escape(msg.mail_message_id)}`")]))
+    return _post(channel, text, blocks, thread_ts)
 
 
 def ticket_message(channel: str, view: TicketView) -> dict[str, Any]:
@@ -436,6 +533,61 @@ def generic_alert_message(channel: str, *, subject: str, message: str) -> dict[s
     return _post(channel, headline, blocks)
 
 
+# --- SLAs ------------------------------------------------------------------------------------------------
+
+
+def slack_link(channel: str, ts: str) -> str:
+    """A link to a message (Slack resolves archives links in the workspace that opens them)."""
+    return f"https://slack.com/archives/{channel}/p{ts.replace('.', '')}"
+
+
+def mention(assignee: str, oncall_group: str) -> str:
+    """Who an SLA warning is for: the owner, else the on-call user group, else the channel."""
+    if assignee:
+        return f"<@{assignee}>"
+    if oncall_group:
+        return f"<!subteam^{oncall_group}>"
+    return "<!here>"
+
+
+def sla_warning_message(
+    channel: str, thread_ts: str | None, *, ticket_id: str, priority: str, due_at: str, who: str
+) -> dict[str, Any]:
+    """The pre-breach warning, in the ticket's thread."""
+    headline = (
+        f":hourglass_flowing_sand: {who} `{ticket_id}` ({priority}) has had no first response; "
+        f"its SLA is due at {escape(due_at)} UTC."
+    )
+    hint = "Approve or send the reply, or resolve the ticket, to stop the clock."
+    return _post(
+        channel, headline, [SectionBlock(text=_md(headline)), ContextBlock(elements=[_md(hint)])], thread_ts
+    )
+
+
+def sla_breach_message(
+    channel: str,
+    *,
+    ticket_id: str,
+    priority: str,
+    subject: str,
+    due_at: str,
+    link: str | None,
+    owner: str,
+) -> dict[str, Any]:
+    """The breach, in the alerts channel, linking the ticket."""
+    where = f"<{link}|{ticket_id}>" if link else f"`{ticket_id}`"
+    headline = (
+        f":rotating_light: SLA breached: {where} ({priority}) had no first response by {escape(due_at)} UTC"
+    )
+    owned = f"Owner: <@{owner}>" if owner else "Nobody has taken it."
+    blocks: list[Block] = [
+        SectionBlock(text=_md(headline)),
+        SectionBlock(text=_md(f"*{escape(subject)}*")) if subject else DividerBlock(),
+        ContextBlock(elements=[_md(owned)]),
+    ]
+    return _post(channel, headline, blocks)
+
+
 # --- ephemeral answers to /ticket -------------------------------------------------------------------------
 
 
@@ -464,6 +616,7 @@ def help_message() -> dict[str, Any]:
         "• `/ticket <subject> | <description>`: create a ticket for yourself as the customer "
         "(product and issue type: Unspecified).\n"
         "• `/ticket status <ticket id>`: status, priority, sentiment and a link to the ticket's thread.\n"
+        "• `/ticket mine`: the open tickets you own, with their first-response due times.\n"
         "• `/ticket help`: this message.\n"
         "Each ticket is triaged (sentiment, priority, a drafted reply) and posted in the ticket channel, "
         "where *Approve reply*, *Edit reply*, *Change priority* and *Resolve* act on it."
@@ -483,6 +636,23 @@ def status_message(item: Mapping[str, Any], permalink: str | None) -> dict[str, 
         _md(f"*Thread*\n{link}", FIELD_MAX),
     ]
     return {"text": text, "blocks": _dump([SectionBlock(text=_md(text), fields=fields)])}
+
+
+def mine_message(items: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """`/ticket mine`: the agent's open tickets, soonest due first."""
+    if not items:
+        text = "You own no open tickets. *Take it* on a ticket post makes it yours."
+        return {"text": text, "blocks": _dump([SectionBlock(text=_md(text))])}
+    lines = []
+    for item in items[:40]:
+        view = TicketView.from_item(item)
+        breached = " :rotating_light: breached" if item.get("sla_breached") else ""
+        lines.append(
+            f"• `{view.ticket_id}` {view.priority_marker} {view.priority} · {escape(clip(view.subject, 80))} · "
+            f"due {escape(view.sla_due_at) or '-'}{breached}"
+        )
+    text = f"*Your open tickets ({len(items)})*\n" + "\n".join(lines)
+    return {"text": clip(text, SECTION_MAX), "blocks": _dump([SectionBlock(text=_md(text))])}
 
 
 # --- modals -----------------------------------------------------------------------------------------------

@@ -44,6 +44,11 @@ class BotSettings(BaseSettings):
     stream_name: str = Field("", validation_alias=AliasChoices(names.ENV_STREAM_NAME))
     table_name: str = Field("", validation_alias=AliasChoices(names.ENV_TABLE_NAME))
     alarms_topic_arn: str = Field("", validation_alias=AliasChoices(names.ENV_ALARMS_TOPIC_ARN))
+    topic_arn: str = Field("", validation_alias=AliasChoices(names.ENV_TOPIC_ARN))
+    # Slack user group (S...) mentioned by SLA warnings on tickets nobody has taken.
+    oncall_group: str = Field("", validation_alias=AliasChoices(names.ENV_SLA_ONCALL_GROUP))
+    # The SLA timer function, told about first responses and new priorities (empty: timers only expire).
+    sla_function: str = Field("", validation_alias=AliasChoices(names.ENV_SLA_FUNCTION))
     catalog_path: Path = DEFAULT_CATALOG_PATH
 
     def secret(self, field: str) -> str:

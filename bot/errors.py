@@ -40,3 +40,11 @@ class CatalogUnavailableError(BotError):
 
 class SlackPostError(BotError):
     """Slack refused a post even after honouring Retry-After."""
+
+
+class ReplyQueueError(BotError):
+    """The approved reply could not be handed to the mailer; the ticket shows it with Retry send."""
+
+
+class MailEventTooEarlyError(BotError):
+    """An SES event arrived before the mailer recorded the send; raised so the delivery is retried."""

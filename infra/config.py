@@ -74,6 +74,42 @@ class RedshiftConfig(BaseModel):
         return f"jdbc:redshift://{self.endpoint}/{self.database}"
 
 
+_DURATION = r"^(\d+d)?(\d+h)?(\d+m)?(\d+s)?$"
+
+
+class SlaConfig(BaseModel):
+    """First-response targets (pipeline/domain/sla.py reads them from the functions' environment)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    targets: dict[PriorityName, Annotated[str, Field(pattern=_DURATION, min_length=2)]] = Field(
+        default_factory=lambda: {"HIGH": "1h", "MEDIUM": "8h", "NORMAL": "24h"}  # type: ignore[arg-type,return-value]
+    )
+    warn_fraction: Annotated[float, Field(gt=0, lt=1)] = 0.8
+    business_hours: Annotated[str, Field(pattern=r"^(\d\d:\d\d-\d\d:\d\d)?$")] = ""
+    timezone: str = "UTC"
+    oncall_group: Annotated[str, Field(pattern=r"^(S[A-Z0-9]{6,12})?$")] = ""
+    escalation_emails: tuple[EmailStr, ...] = ()
+    escalation_priorities: tuple[PriorityName, ...] = ("HIGH", "MEDIUM", "NORMAL")
+
+    @field_validator("targets")
+    @classmethod
+    def _every_priority_has_a_target(cls, value: dict[str, str]) -> dict[str, str]:
+        missing = {"HIGH", "MEDIUM", "NORMAL"} - set(value)
+        if missing:
+            raise ValueError(f"no target for {', '.join(sorted(missing))}")
+        return value
+
+    def environment(self) -> dict[str, str]:
+        """The TMS_SLA_* variables of the functions that compute due times."""
+        env = {f"{names.ENV_SLA_PREFIX}{p}": v for p, v in self.targets.items()}
+        env[names.ENV_SLA_WARN_FRACTION] = str(self.warn_fraction)
+        if self.business_hours:
+            env[names.ENV_SLA_BUSINESS_HOURS] = self.business_hours
+            env[names.ENV_SLA_TIMEZONE] = self.timezone
+        return env
+
+
 class TmsConfig(BaseModel):
     """Everything `cdk synth` needs to know about one deployment of tms."""
 
@@ -89,6 +125,7 @@ class TmsConfig(BaseModel):
     slack_alerts_channel_id: Annotated[str, Field(pattern=r"^[CGD][A-Z0-9]{8,12}$")]
 
     redshift: RedshiftConfig
+    sla: SlaConfig = Field(default_factory=SlaConfig)
 
     model_id: Annotated[str, Field(pattern=r"^[a-z0-9-]+(\.[a-zA-Z0-9-]+)+(:\d+)?(:[a-z0-9]+)?$")] = (
         "us.anthropic.claude-3-5-haiku-20241022-v1:0"
@@ -99,6 +136,18 @@ class TmsConfig(BaseModel):
     etl_timeout_minutes: PositiveInt | None = None
 
     draft_reply_concurrency: Annotated[int, Field(ge=1, le=1000)] = 5
+    # Customer mail: the verified SES sender, where answers go (the receipt rule's recipient), and how
+    # long after resolution an answer reopens a ticket instead of opening a new one.
+    reply_from: EmailStr = "support@example.com"
+    reply_to: EmailStr | None = None
+    reopen_window_days: Annotated[int, Field(ge=0, le=365)] = 14
+    # Verify the whole domain of reply_from (Easy DKIM: SES signs every reply) instead of the one address.
+    ses_domain: Annotated[str, Field(max_length=253, pattern=r"^([a-z0-9-]{1,63}\.)+[a-z]{2,63}$")] | None = (
+        None
+    )
+    # PII in subject and description is replaced by typed placeholders before the reply model and the
+    # warehouse see it (Comprehend DetectPiiEntities in the workflow). Off: both see the text as written.
+    pii_redaction: bool = True
     log_retention_days: Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653] = (
         30
     )
@@ -107,6 +156,15 @@ class TmsConfig(BaseModel):
     require_layer: bool = False
     asl_path: Path = names.ASL_PATH
     glue_script_path: Path = names.GLUE_SCRIPT_PATH
+
+    @model_validator(mode="after")
+    def _sender_is_in_the_verified_domain(self) -> TmsConfig:
+        if self.ses_domain and not str(self.reply_from).lower().endswith("@" + self.ses_domain):
+            raise ValueError(
+                f"reply_from {self.reply_from} is not an address of ses_domain {self.ses_domain}: SES only "
+                "sends as an address of a verified domain"
+            )
+        return self
 
     @field_validator("project_name")
     @classmethod

@@ -9,6 +9,7 @@ requirements.lock (what the tests ran with), except the overrides below.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import shutil
 import subprocess
@@ -50,9 +51,26 @@ def layer_constraints(lock_text: str, overrides: dict[str, str] = OVERRIDES) -> 
     return "\n".join([*kept, *overrides.values()]) + "\n"
 
 
-def build_layer(dest: Path = DEFAULT_DEST, *, python: str = sys.executable) -> Path:
-    """Install the layer's packages into dest/python (the layout Lambda expects) and return dest."""
+def layer_inputs_digest() -> str:
+    """A digest of everything pip is given: the requirements, the constraints, the target platform."""
+    parts = [
+        LAYER_REQUIREMENTS.read_text(),
+        layer_constraints(LOCK.read_text()),
+        PYTHON_VERSION,
+        *PLATFORMS,
+    ]
+    return hashlib.sha256("\n--\n".join(parts).encode()).hexdigest()
+
+
+def build_layer(dest: Path = DEFAULT_DEST, *, python: str = sys.executable, reuse: bool = False) -> Path:
+    """Install the layer's packages into dest/python (the layout Lambda expects) and return dest.
+    With `reuse`, a layer already finished in dest from the same inputs is kept as it is."""
     site = dest / "python"
+    digest = layer_inputs_digest()
+    stamp = dest.parent / f"{dest.name}-inputs.sha256"  # beside the layer, never inside its asset
+    if reuse and site.is_dir() and stamp.is_file() and stamp.read_text() == digest:
+        return dest
+    stamp.unlink(missing_ok=True)
     if dest.exists():
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
@@ -70,6 +88,7 @@ def build_layer(dest: Path = DEFAULT_DEST, *, python: str = sys.executable) -> P
         output = (result.stdout + result.stderr).splitlines()
         errors = [ln for ln in output if ln.strip() and not ln.startswith("WARNING: Location")]
         raise LayerBuildError("pip could not build the Lambda layer:\n" + "\n".join(errors[-25:]))
+    stamp.write_text(digest)  # last: only a finished build is ever reused
     return dest
 
 

@@ -46,6 +46,35 @@ ENV_SLACK_POST_INTERVAL = "TMS_SLACK_POST_INTERVAL_S"
 # On AWS: the Secrets Manager secret holding {"bot_token": ..., "signing_secret": ...}.
 ENV_SLACK_SECRET_ARN = "TMS_SLACK_SECRET_ARN"
 
+# Customer mail (SES v2). Sender identity and reply-to come from cdk.json (`reply_from`, `reply_to`).
+ENV_REPLY_FROM = "TMS_REPLY_FROM"
+ENV_REPLY_TO = "TMS_REPLY_TO"
+ENV_SES_CONFIGURATION_SET = "TMS_SES_CONFIGURATION_SET"
+ENV_REOPEN_WINDOW_DAYS = "TMS_REOPEN_WINDOW_DAYS"
+# Local only: every outgoing mail is also written as an .eml file here (the local stack sets it).
+ENV_MAIL_OUTBOX_DIR = "TMS_MAIL_OUTBOX_DIR"
+# SLAs (issue 14): first-response targets per priority as durations ("45s", "8h", "1d"), the share of the
+# target at which agents are warned, optional business hours ("09:00-17:00", Monday to Friday) in a time zone.
+ENV_SLA_PREFIX = "TMS_SLA_"  # + a priority name: TMS_SLA_HIGH, TMS_SLA_MEDIUM, TMS_SLA_NORMAL
+ENV_SLA_WARN_FRACTION = "TMS_SLA_WARN_FRACTION"
+ENV_SLA_BUSINESS_HOURS = "TMS_SLA_BUSINESS_HOURS"
+ENV_SLA_TIMEZONE = "TMS_SLA_TIMEZONE"
+# Where the timers live and what they invoke (set by CDK and by the local stack).
+ENV_SLA_SCHEDULE_GROUP = "TMS_SLA_SCHEDULE_GROUP"
+ENV_SLA_TARGET_ARN = "TMS_SLA_TARGET_ARN"  # the sla-timer function
+ENV_SLA_SCHEDULER_ROLE_ARN = "TMS_SLA_SCHEDULER_ROLE_ARN"  # the role EventBridge Scheduler assumes
+ENV_SLA_DLQ_ARN = "TMS_SLA_DLQ_ARN"  # dead-letter queue of the schedules' target
+ENV_ESCALATION_TOPIC_ARN = "TMS_ESCALATION_TOPIC_ARN"  # SLA breaches, emailed by priority
+ENV_SLA_ONCALL_GROUP = "TMS_SLA_ONCALL_GROUP"  # Slack user group id (S...) warned when nobody owns a ticket
+ENV_SLA_FUNCTION = (
+    "TMS_SLA_FUNCTION"  # the bot tells the sla-timer function about responses and re-prioritisations
+)
+# PII redaction before the reply model and the warehouse: "on" (default) or "off". On AWS the cdk.json
+# field pii_redaction sets it; locally this variable (read when the local stack provisions the workflow).
+ENV_PII_REDACTION = "TMS_PII_REDACTION"
+ENV_ORIGINALS_KEY_ID = "TMS_ORIGINALS_KEY_ID"  # KMS key of the originals/ objects (archive function)
+PII_REDACTION_VALUES = ("on", "off")
+
 # Warehouse (local): DuckDB file by default, PostgreSQL when a URL is given.
 ENV_WAREHOUSE_URL = "TMS_WAREHOUSE_URL"
 
@@ -59,7 +88,15 @@ BUCKET_NAME = f"{PROJECT}-tickets-archive"
 TOPIC_NAME = f"{PROJECT}-tickets"
 ALARMS_TOPIC_NAME = f"{PROJECT}-alarms"
 DLQ_NAME = f"{PROJECT}-tickets-dlq"
+SLA_SCHEDULE_GROUP = f"{PROJECT}-sla"
+SLA_DLQ_NAME = f"{PROJECT}-sla-dlq"
+ESCALATION_TOPIC_NAME = f"{PROJECT}-escalations"
+# The tickets table's index of owners (`/ticket mine`).
+ASSIGNEE_INDEX = "by-assignee"
+ASSIGNEE_ATTR = "assignee"
 STATE_MACHINE_NAME = f"{PROJECT}-ticket-pipeline"
+SES_CONFIGURATION_SET = f"{PROJECT}-replies"
+LOCAL_REPLY_FROM = "support@tms.example.com"  # the local stack's verified SES identity
 
 # Lambda function names (suffixes; CDK prefixes them) and their handler entry points.
 FN_TRIGGER = "trigger"
@@ -68,6 +105,9 @@ FN_DRAFT_REPLY = "draft-reply"
 FN_ARCHIVE = "archive"
 FN_NOTIFIER = "notifier"
 FN_BOT = "bot"
+FN_MAILER = "mailer"
+FN_INBOUND_MAIL = "inbound-mail"
+FN_SLA_TIMER = "sla-timer"
 
 HANDLERS: dict[str, str] = {
     FN_TRIGGER: "pipeline.handlers.trigger.handler",
@@ -76,6 +116,9 @@ HANDLERS: dict[str, str] = {
     FN_ARCHIVE: "pipeline.handlers.archive.handler",
     FN_NOTIFIER: "bot.handlers.notifier.handler",
     FN_BOT: "bot.handler.handler",
+    FN_MAILER: "pipeline.handlers.mailer.handler",
+    FN_INBOUND_MAIL: "pipeline.handlers.inbound_mail.handler",
+    FN_SLA_TIMER: "pipeline.handlers.sla_timer.handler",
 }
 
 # --- ASL placeholders: every ${Name} in the state machine file, substituted by CDK and the local runtime --
@@ -83,7 +126,16 @@ ASL_TABLE = "TicketsTable"
 ASL_TOPIC = "TicketsTopicArn"
 ASL_DRAFT_REPLY_FN = "DraftReplyFunctionArn"
 ASL_ARCHIVE_FN = "ArchiveFunctionArn"
-ASL_PLACEHOLDERS = (ASL_TABLE, ASL_TOPIC, ASL_DRAFT_REPLY_FN, ASL_ARCHIVE_FN)
+ASL_SLA_TIMER_FN = "SlaTimerFunctionArn"
+ASL_PII_REDACTION = "PiiRedaction"  # "on" | "off"
+ASL_PLACEHOLDERS = (
+    ASL_TABLE,
+    ASL_TOPIC,
+    ASL_DRAFT_REPLY_FN,
+    ASL_ARCHIVE_FN,
+    ASL_SLA_TIMER_FN,
+    ASL_PII_REDACTION,
+)
 
 # --- Asset paths -----------------------------------------------------------------------------------------
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -92,9 +144,13 @@ GLUE_SCRIPT_PATH = REPO_ROOT / "glue" / "job.py"
 SQL_DIR = REPO_ROOT / "sql"
 
 # S3 layout
-ARCHIVE_PREFIX = "tickets/"
+ARCHIVE_PREFIX = "tickets/"  # the analytics copy (PII redacted): the warehouse load reads this prefix
+ORIGINALS_PREFIX = (
+    "originals/"  # the full original record, SSE-KMS; nothing but the archive function touches it
+)
 QUARANTINE_PREFIX = "quarantine/"
 GLUE_TEMP_PREFIX = "glue-temp/"
+INBOUND_MAIL_PREFIX = "inbound-mail/"  # SES receipt rule S3 action: raw MIME of customers' answers
 
 # SNS message attributes the tickets topic carries (subscriptions filter on these).
 ATTR_EVENT_TYPE = "event_type"
@@ -104,3 +160,7 @@ ATTR_TICKET_ID = "ticket_id"
 EVENT_TICKET_TRIAGED = "TicketTriaged"
 EVENT_TICKET_FAILED = "TicketFailed"
 EVENT_TICKET_UPDATED = "TicketUpdated"
+EVENT_REPLY_APPROVED = "ReplyApproved"  # the mailer's subscription filters on it
+EVENT_TICKET_MAIL = "TicketMail"
+EVENT_SLA_WARNING = "SlaWarning"
+EVENT_SLA_BREACHED = "SlaBreached"

@@ -13,9 +13,12 @@ from constructs import Construct
 from infra import names
 from infra.components.analytics import Analytics
 from infra.components.ingest import Ingest
+from infra.components.keys import LogsKey
 from infra.components.lambdas import LambdaPackage
+from infra.components.mail import Mail
 from infra.components.monitoring import Monitoring
 from infra.components.notifications import Notifications
+from infra.components.sla import Sla
 from infra.components.slack import Slack
 from infra.components.storage import Storage
 from infra.components.workflow import Workflow
@@ -42,12 +45,14 @@ class TmsStack(Stack):
         project = config.project_name
         retention = _retention(config.log_retention_days)
 
+        self.logs_key = LogsKey(self, "LogsKey", project_name=project).key
         package = LambdaPackage(
             self,
             "Lambda",
             code_dir=assets.lambda_code,
             layer_dir=assets.lambda_layer,
             layer_built=assets.layer_built,
+            log_key=self.logs_key,
         )
         self.storage = Storage(self, "Storage", table_name=f"{project}-tickets")
         self.notifications = Notifications(
@@ -57,6 +62,19 @@ class TmsStack(Stack):
             key=self.storage.data_key,
             emails=list(config.notification_emails),
             email_priorities=list(config.email_priorities),
+        )
+        self.sla = Sla(
+            self,
+            "Sla",
+            project_name=project,
+            package=package,
+            storage=self.storage,
+            tickets_topic=self.notifications.tickets_topic,
+            key=self.storage.data_key,
+            sla_environment=config.sla.environment(),
+            escalation_emails=list(config.sla.escalation_emails),
+            escalation_priorities=list(config.sla.escalation_priorities),
+            log_retention=retention,
         )
         self.workflow = Workflow(
             self,
@@ -71,6 +89,9 @@ class TmsStack(Stack):
             inference_profile=config.uses_inference_profile,
             draft_reply_concurrency=config.draft_reply_concurrency,
             log_retention=retention,
+            sla_timer=self.sla.function,
+            sla_environment=config.sla.environment(),
+            pii_redaction=config.pii_redaction,
         )
         self.ingest = Ingest(
             self,
@@ -92,6 +113,23 @@ class TmsStack(Stack):
             notifications=self.notifications,
             channel_id=config.slack_channel_id,
             alerts_channel_id=config.slack_alerts_channel_id,
+            log_retention=retention,
+            sla=self.sla,
+            oncall_group=config.sla.oncall_group,
+        )
+        self.mail = Mail(
+            self,
+            "Mail",
+            project_name=project,
+            package=package,
+            storage=self.storage,
+            ingest=self.ingest,
+            tickets_topic=self.notifications.tickets_topic,
+            sla=self.sla,
+            reply_from=str(config.reply_from),
+            reply_to=str(config.reply_to or config.reply_from),
+            reopen_window_days=config.reopen_window_days,
+            ses_domain=config.ses_domain,
             log_retention=retention,
         )
         self.analytics = Analytics(
@@ -119,9 +157,12 @@ class TmsStack(Stack):
                 names.FN_ARCHIVE: self.workflow.archive.function,
                 names.FN_NOTIFIER: self.slack.notifier.function,
                 names.FN_BOT: self.slack.bot.function,
+                **self.mail.functions,
+                names.FN_SLA_TIMER: self.sla.function,
             },
             stream=self.ingest.stream,
             dlq=self.ingest.dlq,
+            sla_dlq=self.sla.dlq,
             glue_job_name=self.analytics.job_name,
         )
         self._outputs()
@@ -135,6 +176,8 @@ class TmsStack(Stack):
             ("AlarmsTopicArn", self.notifications.alarms_topic.topic_arn, "SNS alarms topic"),
             ("OpsTopicArn", self.notifications.ops_topic.topic_arn, "SNS ops topic (email only)"),
             ("DlqUrl", self.ingest.dlq.queue_url, "Trigger dead-letter queue"),
+            ("SlaDlqUrl", self.sla.dlq.queue_url, "SLA timers the scheduler could not deliver"),
+            ("EscalationTopicArn", self.sla.escalation_topic.topic_arn, "SNS SLA escalations (email)"),
             ("StateMachineArn", self.workflow.state_machine.state_machine_arn, "Ticket workflow"),
             ("SlackRequestUrl", self.slack.function_url.url, "Request URL for the Slack app manifest"),
             (
@@ -148,6 +191,16 @@ class TmsStack(Stack):
                 "Put the loader's password here",
             ),
             ("GlueJobName", self.analytics.job_name, "Warehouse load job"),
+            (
+                "InboundMailBucket",
+                self.mail.inbound_bucket.bucket_name,
+                "Raw inbound mail (SES receipt rule)",
+            ),
+            (
+                "ReceiptRuleSetName",
+                self.mail.rule_set.receipt_rule_set_name,
+                "Activate it: aws ses set-active-receipt-rule-set --rule-set-name <this>",
+            ),
         ):
             CfnOutput(self, key, value=value, description=description)
 

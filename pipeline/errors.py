@@ -37,3 +37,11 @@ class ConfigurationError(TmsError):
 
 class StackNotRunningError(TmsError):
     """No local stack is running and no AWS settings were given."""
+
+
+class SlaConfigError(ConfigurationError):
+    """An SLA setting is invalid (a duration that does not parse, an unknown time zone, ...)."""
+
+
+class TimerError(TmsError):
+    """The SLA timer could not be armed or cancelled (the scheduler refused transiently): worth retrying."""

@@ -137,12 +137,14 @@ SLACK_ID_MAX = 32
 # workspace, or no users:read.email scope) gets this address: .invalid is reserved (RFC 2606, RFC 6761), so
 # it can never receive mail, and the user id in it says whose ticket it is.
 SLACK_PLACEHOLDER_EMAIL_DOMAIN = "users.slack.invalid"
+PII_TYPES_MAX = 512  # comma-separated Comprehend PII entity types found in a ticket
 
 
 class Source(StrEnum):
     SLACK = "slack"
     GENERATOR = "generator"
     API = "api"
+    EMAIL = "email"  # a customer's mail that matched no ticket (or came after the reopen window)
 
 
 class Priority(StrEnum):
@@ -159,10 +161,19 @@ class SentimentLabel(StrEnum):
 
 
 class TicketStatus(StrEnum):
+    """The ticket lifecycle. The allowed transitions are in pipeline.domain.lifecycle."""
+
     PROCESSING = "PROCESSING"
     TRIAGED = "TRIAGED"
     FAILED = "FAILED"
-    APPROVED = "APPROVED"
+    APPROVED = "APPROVED"  # an agent approved the reply; the mailer has not claimed it yet
+    SENDING = "SENDING"  # the mailer claimed the send (conditional write) and is calling SES
+    SENT = "SENT"  # SES accepted the mail (or it was posted in Slack for an agent-opened ticket)
+    SEND_FAILED = "SEND_FAILED"  # SES rejected it; the reason is on the item and "Retry send" is offered
+    # SES reported the mail delivered; the customer's move. (Not WAITING_ON_CUSTOMER: enum values must fit
+    # the warehouse's VARCHAR(16) status column, whose bytedict encoding Redshift cannot widen in place.)
+    WAITING_CUSTOMER = "WAITING_CUSTOMER"
+    CUSTOMER_REPLIED = "CUSTOMER_REPLIED"  # the customer answered by mail
     RESOLVED = "RESOLVED"
 
 
@@ -294,6 +305,8 @@ class SlackContext(_Strict):
     team_id: text(SLACK_ID_MAX)  # type: ignore[valid-type]
     channel_id: text(SLACK_ID_MAX)  # type: ignore[valid-type]
     user_id: text(SLACK_ID_MAX)  # type: ignore[valid-type]
+    # Inline `/ticket`: the agent is the customer, so the approved reply goes to them in Slack, not by mail.
+    requester_is_customer: bool = False
 
 
 class TicketSubmitted(_Strict):
@@ -374,6 +387,25 @@ class SentimentResult(BaseModel):
     SentimentScore: SentimentScore
 
 
+class PiiEntity(BaseModel):
+    """One entity of Amazon Comprehend DetectPiiEntities (offsets are characters of the text sent)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    Type: str
+    Score: float = Field(ge=0, le=1)
+    BeginOffset: int = Field(ge=0)
+    EndOffset: int = Field(ge=0)
+
+
+class PiiResult(BaseModel):
+    """Amazon Comprehend DetectPiiEntities' response shape (extra response keys are ignored)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    Entities: list[PiiEntity] = Field(default_factory=list)
+
+
 class TriageResult(_Strict):
     """What the reply model returns: the customer reply, a priority and its reasoning."""
 
@@ -419,6 +451,9 @@ class ProcessedRecord(_Strict):
     company: text(COMPANY_MAX, required=False) = ""  # type: ignore[valid-type]
     status: TicketStatus = TicketStatus.TRIAGED
     model_id: text(MODEL_ID_MAX)  # type: ignore[valid-type]
+    # PII entity types found in subject and description (sorted, comma-separated; "" when none): the
+    # warehouse gets the redacted text and this column, never the original (pipeline/domain/redaction.py).
+    pii_entity_types: text(PII_TYPES_MAX, required=False) = ""  # type: ignore[valid-type]
 
     @classmethod
     def build(
@@ -427,6 +462,7 @@ class ProcessedRecord(_Strict):
         sentiment: SentimentResult,
         triage: TriageResult,
         processed_at: datetime | None = None,
+        pii_entity_types: str = "",
     ) -> ProcessedRecord:
         """Flatten one triaged ticket into its warehouse row."""
         d = ticket.data
@@ -454,6 +490,7 @@ class ProcessedRecord(_Strict):
             company=d.customer.company,
             status=TicketStatus.TRIAGED,
             model_id=triage.model_id,
+            pii_entity_types=pii_entity_types,
         )
 
     def archive_key(self) -> str:
@@ -506,6 +543,107 @@ class TicketFailedMessage(BaseModel):
     error: str
     cause: str = ""
     slack: SlackContext | None = None
+
+
+class ReplyApprovedMessage(_Strict):
+    """Published by the bot when an agent approves (or retries) a reply; the mailer sends it.
+
+    `version` is the item's version the approval wrote: the mailer's send claim requires it, so a second
+    delivery of this message, or a stale one, cannot send again.
+    """
+
+    event_type: Literal["ReplyApproved"] = "ReplyApproved"
+    ticket_id: TicketId
+    approved_by: str
+    approved_at: UtcDatetime
+    version: int = Field(ge=1)
+
+
+class MailEventKind(StrEnum):
+    REPLY_SENT = "reply_sent"
+    REPLY_SEND_FAILED = "reply_send_failed"
+    CUSTOMER_REPLIED = "customer_replied"
+    DELIVERED = "delivered"
+    BOUNCED = "bounced"
+    COMPLAINED = "complained"
+
+
+class TicketMailMessage(_Strict):
+    """Published by the mailer and the inbound function; the notifier posts it in the ticket's thread."""
+
+    event_type: Literal["TicketMail"] = "TicketMail"
+    kind: MailEventKind
+    ticket_id: TicketId
+    status: TicketStatus
+    at: UtcDatetime
+    actor: str = ""  # the approving Slack user, or the sender of an inbound mail
+    address: str = ""  # recipient (sent) or sender (replied)
+    text: str = ""  # the customer's text, the reply posted in Slack, or the failure reason
+    mail_message_id: str = ""
+    ses_message_id: str = ""
+    via: Literal["email", "slack"] = "email"
+    mention: str = ""  # Slack user to mention (replies delivered in Slack)
+    flag: str = ""  # a warning shown with the message (e.g. the sender is not the ticket's customer)
+    reopened: bool = False
+
+
+# --- SLA timers (issue 14) ----------------------------------------------------------------------------
+# "First response" = the reply was sent to the customer (the mailer's SENT write), or the ticket was resolved.
+
+SlaTimerKind = Literal["warn", "breach"]
+
+
+class SlaArm(_Strict):
+    """Arm a ticket's timers (the workflow, once the ticket is triaged and its due time stored)."""
+
+    kind: Literal["arm"] = "arm"
+    ticket_id: TicketId
+    priority: Priority
+    sla_due_at: UtcDatetime
+    sla_warn_at: UtcDatetime
+
+
+class SlaFire(_Strict):
+    """What a schedule delivers to the timer function when it fires."""
+
+    kind: Literal["fire"] = "fire"
+    ticket_id: TicketId
+    timer: SlaTimerKind
+    due_at: UtcDatetime  # the due time the timer was armed for; a re-armed ticket ignores older timers
+    fire_at: UtcDatetime
+
+
+class SlaFirstResponse(_Strict):
+    """The customer got a first response (reply sent, approved, or the ticket resolved): stop the timers."""
+
+    kind: Literal["first_response"] = "first_response"
+    ticket_id: TicketId
+    at: UtcDatetime
+    by: str = ""
+
+
+class SlaReprioritised(_Strict):
+    """An agent changed the priority: compute the due time again and re-arm."""
+
+    kind: Literal["reprioritised"] = "reprioritised"
+    ticket_id: TicketId
+    priority: Priority
+    at: UtcDatetime
+
+
+SlaCommand = Annotated[SlaArm | SlaFire | SlaFirstResponse | SlaReprioritised, Field(discriminator="kind")]
+
+
+class SlaAlertMessage(_Strict):
+    """Published on the tickets topic when a timer fires on an unanswered ticket (the notifier posts it)."""
+
+    event_type: Literal["SlaWarning", "SlaBreached"]
+    ticket_id: TicketId
+    priority: Priority
+    subject: str = ""
+    due_at: UtcDatetime
+    fired_at: UtcDatetime
+    assignee: str = ""
 
 
 # --- The warehouse column contract, derived from ProcessedRecord --------------------------------------

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from functools import cache
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from infra import names
+from pipeline.domain.sla import SlaPolicy
 
 
 class TriggerSettings(BaseSettings):
@@ -27,6 +29,60 @@ class ArchiveSettings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore")
 
     bucket_name: str = Field(validation_alias=names.ENV_BUCKET_NAME, min_length=3)
+    # The KMS key the full original records are encrypted with (SSE-KMS); unset: the bucket's default.
+    originals_key_id: str | None = Field(default=None, validation_alias=names.ENV_ORIGINALS_KEY_ID)
+
+
+class MailSettings(BaseSettings):
+    """The mailer's and the inbound function's settings."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    table_name: str = Field(validation_alias=names.ENV_TABLE_NAME, min_length=3)
+    topic_arn: str = Field(validation_alias=names.ENV_TOPIC_ARN, min_length=20)
+    reply_from: str = Field(validation_alias=names.ENV_REPLY_FROM, pattern=r"^[^@\s]+@[^@\s]+$")
+    reply_to: str = Field("", validation_alias=names.ENV_REPLY_TO)
+    # The SLA timer function, told when a reply is sent (the first response stops the timers).
+    sla_function: str = Field("", validation_alias=names.ENV_SLA_FUNCTION)
+    configuration_set: str = Field("", validation_alias=names.ENV_SES_CONFIGURATION_SET)
+    reopen_window_days: float = Field(14, ge=0, le=365, validation_alias=names.ENV_REOPEN_WINDOW_DAYS)
+    # Inbound only: where SES stores raw mail, and the stream new tickets from mail go to.
+    bucket_name: str = Field("", validation_alias=names.ENV_BUCKET_NAME)
+    stream_name: str = Field("", validation_alias=names.ENV_STREAM_NAME)
+    # Local only: a copy of each outgoing mail as an .eml file.
+    mail_outbox_dir: str = Field("", validation_alias=names.ENV_MAIL_OUTBOX_DIR)
+
+
+@cache
+def mail_settings() -> MailSettings:
+    """Mail settings (cached)."""
+    return MailSettings()  # type: ignore[call-arg]
+
+
+class SlaSettings(BaseSettings):
+    """The timer function: where timers live, what they invoke, where alerts go."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    table_name: str = Field(validation_alias=names.ENV_TABLE_NAME, min_length=3)
+    topic_arn: str = Field(validation_alias=names.ENV_TOPIC_ARN, min_length=20)
+    escalation_topic_arn: str = Field("", validation_alias=names.ENV_ESCALATION_TOPIC_ARN)
+    schedule_group: str = Field(validation_alias=names.ENV_SLA_SCHEDULE_GROUP, min_length=1)
+    target_arn: str = Field(validation_alias=names.ENV_SLA_TARGET_ARN, min_length=20)
+    scheduler_role_arn: str = Field(validation_alias=names.ENV_SLA_SCHEDULER_ROLE_ARN, min_length=20)
+    dlq_arn: str = Field("", validation_alias=names.ENV_SLA_DLQ_ARN)
+
+
+@cache
+def sla_settings() -> SlaSettings:
+    """Timer function settings (cached)."""
+    return SlaSettings()  # type: ignore[call-arg]
+
+
+@cache
+def sla_policy() -> SlaPolicy:
+    """The SLA targets from the environment, validated at cold start (a bad duration fails fast)."""
+    return SlaPolicy.from_env(os.environ)
 
 
 @cache

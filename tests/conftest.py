@@ -77,15 +77,39 @@ def ticket() -> TicketSubmitted:
 
 def expected_alarm_names() -> set[str]:
     """Every alarm the stack must define (without the project prefix): the workflow's, the stream's,
-    the DLQ's, and errors and throttles of every function."""
+    the DLQ's, customer mail's (refused sends, bounce rate), and errors and throttles of every function."""
     expected = {
         "ExecutionsFailed",
         "ExecutionsTimedOut",
         "ExecutionsAborted",
         "StreamIteratorAge",
         "DlqNotEmpty",
+        "RepliesNotSent",
+        "BounceRate",
+        "SlaDlqNotEmpty",
     }
     expected |= {
         f"{fn.title().replace('-', '')}{kind}" for fn in names.HANDLERS for kind in ("Errors", "Throttles")
     }
     return expected
+
+
+# --- distribution over xdist workers (`--dist loadfile`, see the Makefile) ----------------------------------
+# Each test file runs whole on one worker (its module fixtures, e.g. a local stack, start once). Files are
+# handed out in collection order, so the heaviest go first (longest-processing-time first) and neither
+# worker is left with a long file at the end.
+HEAVIEST_FIRST = (
+    "tests/integration/test_chaos.py",  # one 500-ticket run under faults: minutes
+    "tests/integration/test_lambda_layer.py",  # pip assembles a ~200 MB layer (reused when inputs match)
+    "tests/integration/test_etl_duckdb.py",
+    "tests/integration/test_etl_postgres.py",
+    "tests/integration/test_cli_local.py",
+    "tests/integration/test_pipeline_local.py",
+    "tests/unit/test_transforms.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {path: i for i, path in enumerate(HEAVIEST_FIRST)}
+    # Stable: the order inside each file is kept.
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))

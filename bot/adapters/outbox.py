@@ -1,7 +1,8 @@
 """The local outbox: without Slack credentials, chat.postMessage payloads are appended to a JSON Lines file.
 
 Each line is the exact payload, plus the `ts` Slack would have answered (generated here, unique and
-increasing), so replies carry a `thread_ts` that points at a line in the same file.
+increasing), so replies carry a `thread_ts` that points at a line in the same file. An edit of an earlier
+post (chat.update) is a line with `"method": "chat.update"` and the `ts` it replaces.
 """
 
 from __future__ import annotations
@@ -33,8 +34,18 @@ class OutboxPoster:
         """Append one line; return a generated ts so threads still work."""
         with self._lock:
             ts = self._next_ts()
-            self._path.parent.mkdir(parents=True, exist_ok=True)
-            # One write of one line in append mode: concurrent processes do not interleave lines.
-            with self._path.open("a", encoding="utf-8") as f:
-                f.write(json.dumps({**payload, "ts": ts}, ensure_ascii=False) + "\n")
+            self._append({**payload, "ts": ts})
         return Posted(channel=str(payload["channel"]), ts=ts)
+
+    def update(self, channel: str, ts: str, *, text: str, blocks: list[dict[str, Any]]) -> None:
+        """Append the edit of the post at `ts`."""
+        with self._lock:
+            self._append(
+                {"method": "chat.update", "channel": channel, "ts": ts, "text": text, "blocks": blocks}
+            )
+
+    def _append(self, line: dict[str, Any]) -> None:
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        # One write of one line in append mode: concurrent processes do not interleave lines.
+        with self._path.open("a", encoding="utf-8") as f:
+            f.write(json.dumps(line, ensure_ascii=False) + "\n")

@@ -82,6 +82,9 @@ class Poster(Protocol):
     def post(self, payload: dict[str, Any]) -> Posted:
         """Post the payload (it names its channel and optional thread_ts)."""
 
+    def update(self, channel: str, ts: str, *, text: str, blocks: list[dict[str, Any]]) -> None:
+        """Replace an earlier post (the ticket's root post shows its current state)."""
+
 
 class SlackPoster:
     """Posts through the Web API, at most one message per `interval` seconds per channel (per process)."""
@@ -123,6 +126,13 @@ class SlackPoster:
             finally:
                 self._next_slot[channel] = self._clock() + self._interval
         return Posted(channel=str(resp["channel"]), ts=str(resp["ts"]))
+
+    def update(self, channel: str, ts: str, *, text: str, blocks: list[dict[str, Any]]) -> None:
+        """chat.update (its own rate tier: it takes no posting slot)."""
+        try:
+            self._client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+        except SlackApiError as e:
+            raise SlackPostError(f"chat.update of {channel}/{ts} failed: {e.response.get('error')}") from e
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from bot.errors import TicketConflictError, TicketStoreError
 from bot.logic.actions import TicketChange
+from infra import names
 
 KEY = "ticket_id"
+ASSIGNEE_INDEX = names.ASSIGNEE_INDEX  # partition key: assignee (the Slack user id)
 POSTED = "slack_posted"  # string set of event keys already posted to Slack for this item
 CLAIM_PREFIX = "slack_claim:"  # one attribute per event key: the token of the attempt that claimed it
 _ser = TypeSerializer()
@@ -64,7 +66,7 @@ class DynamoTicketStore:
 
     def apply(self, ticket_id: str, change: TicketChange) -> dict[str, Any]:
         """One conditional UpdateItem: the change, version + 1, and an audit entry (who, what, when)."""
-        names = {"#k": KEY, "#status": "status", "#v": "version", "#h": "history"}
+        attr_names = {"#k": KEY, "#status": "status", "#v": "version", "#h": "history"}
         values: dict[str, Any] = {
             ":zero": _av(0),
             ":one": _av(1),
@@ -85,15 +87,23 @@ class DynamoTicketStore:
             if name == "status":
                 sets.append(f"#status = :f{i}")
             else:
-                names[f"#f{i}"] = name
+                attr_names[f"#f{i}"] = name
                 sets.append(f"#f{i} = :f{i}")
             values[f":f{i}"] = _av(value)
+        for i, (name, value) in enumerate(change.set_if_absent.items()):
+            attr_names[f"#a{i}"] = name
+            values[f":a{i}"] = _av(value)
+            sets.append(f"#a{i} = if_not_exists(#a{i}, :a{i})")
         allowed = sorted(str(s) for s in change.allowed_from)
         for i, status in enumerate(allowed):
             values[f":s{i}"] = _av(status)
         condition = (
             f"attribute_exists(#k) AND #status IN ({', '.join(f':s{i}' for i in range(len(allowed)))})"
         )
+        if change.unowned_or_mine:
+            attr_names["#owner"] = "assignee"
+            values[":actor"] = _av(change.actor)
+            condition += " AND (attribute_not_exists(#owner) OR #owner = :actor)"
         if change.expected_version is not None:
             if change.expected_version == 0:
                 condition += " AND attribute_not_exists(#v)"
@@ -106,7 +116,7 @@ class DynamoTicketStore:
                 Key={KEY: {"S": ticket_id}},
                 UpdateExpression="SET " + ", ".join(sets),
                 ConditionExpression=condition,
-                ExpressionAttributeNames=names,
+                ExpressionAttributeNames=attr_names,
                 ExpressionAttributeValues=values,
                 ReturnValues="ALL_NEW",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
@@ -159,16 +169,36 @@ class DynamoTicketStore:
         except (ClientError, BotoCoreError) as e:
             raise TicketStoreError(f"could not release {event_key} for {key}") from e
 
+    def owned_by(self, user_id: str) -> list[dict[str, Any]]:
+        """Open tickets whose assignee is `user_id` (the by-assignee index), soonest due first."""
+        try:
+            pages = self._client.get_paginator("query").paginate(
+                TableName=self._table,
+                IndexName=ASSIGNEE_INDEX,
+                KeyConditionExpression="assignee = :u",
+                FilterExpression="#status IN (:t, :a)",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":u": {"S": user_id},
+                    ":t": {"S": "TRIAGED"},
+                    ":a": {"S": "APPROVED"},
+                },
+            )
+            items = [from_item(i) for page in pages for i in page.get("Items", [])]
+        except (ClientError, BotoCoreError) as e:
+            raise TicketStoreError(f"could not list the tickets of {user_id}") from e
+        return sorted(items, key=lambda i: (str(i.get("sla_due_at") or "~"), str(i.get("ticket_id"))))
+
     def set_fields(self, key: str, fields: dict[str, Any]) -> None:
         """SET plain attributes."""
-        names = {f"#f{i}": name for i, name in enumerate(fields)}
+        attr_names = {f"#f{i}": name for i, name in enumerate(fields)}
         values = {f":f{i}": _av(value) for i, value in enumerate(fields.values())}
         try:
             self._client.update_item(
                 TableName=self._table,
                 Key={KEY: {"S": key}},
                 UpdateExpression="SET " + ", ".join(f"#f{i} = :f{i}" for i in range(len(fields))),
-                ExpressionAttributeNames=names,
+                ExpressionAttributeNames=attr_names,
                 ExpressionAttributeValues=values,
             )
         except (ClientError, BotoCoreError) as e:

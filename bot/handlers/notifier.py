@@ -42,6 +42,7 @@ def build_notifier(settings: BotSettings) -> Notifier:
         channel=settings.channel,
         alerts_channel=settings.alerts_channel,
         alarms_topic_arn=settings.alarms_topic_arn,
+        oncall_group=settings.oncall_group,
     )
 
 

@@ -13,10 +13,10 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import blocks
-from bot.errors import TicketConflictError
+from bot.errors import ReplyQueueError, TicketConflictError
 from bot.logic import actions
 from bot.observability import logger
-from pipeline.models import Priority
+from pipeline.models import Priority, ReplyApprovedMessage
 
 
 def register(app: App) -> None:
@@ -26,6 +26,9 @@ def register(app: App) -> None:
     app.action(blocks.ACTION_PRIORITY)(handle_priority)
     app.action(blocks.ACTION_EDIT)(handle_edit)
     app.action(blocks.ACTION_DESCRIPTION)(handle_description)
+    app.action(blocks.ACTION_RETRY_SEND)(handle_retry_send)
+    app.action(blocks.ACTION_TAKE)(handle_take)
+    app.action(blocks.ACTION_REASSIGN)(handle_reassign)
 
 
 def _where(body: dict[str, Any]) -> tuple[str, str]:
@@ -54,6 +57,10 @@ def apply_and_publish(
             client.chat_postEphemeral(channel=channel, user=change.actor, **blocks.error_message(reason))
         return None
     publish(client, clients, item, change, channel=channel, ts=ts)
+    if change.action in actions.FIRST_RESPONSE:
+        clients.sla.first_response(ticket_id, change.at, change.actor)
+    elif change.action is actions.Action.PRIORITY:
+        clients.sla.reprioritised(ticket_id, Priority(change.set_fields["priority"]), change.at)
     return item
 
 
@@ -84,15 +91,53 @@ def publish(
     clients.poster.post(blocks.thread_message(channel, ts, change.summary))
 
 
+def send_approved(
+    client: WebClient,
+    clients: Any,
+    item: dict[str, Any],
+    change: actions.TicketChange,
+    *,
+    channel: str,
+    ts: str,
+) -> None:
+    """Hand an approval to the mailer. If that fails, the ticket goes to SEND_FAILED with Retry send, so an
+    approval is never silently lost."""
+    ticket_id = str(item["ticket_id"])
+    message = ReplyApprovedMessage(
+        ticket_id=ticket_id, approved_by=change.actor, approved_at=change.at, version=actions.version_of(item)
+    )
+    try:
+        clients.replies.approved(message)
+    except ReplyQueueError:
+        logger.exception("approved reply not queued", extra={"ticket_id": ticket_id})
+        failed = actions.queue_failed(change.actor, clients.now(), "it could not be handed to the mailer")
+        apply_and_publish(client, clients, ticket_id, failed, channel=channel, ts=ts)
+
+
 def handle_approve(
     ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, context: dict[str, Any]
 ) -> None:
-    """Approve the drafted reply."""
+    """Approve the drafted reply and hand it to the mailer (one conditional write, one SNS publish)."""
     ack()
     clients = context["tms"]
     channel, ts = _where(body)
     change = actions.approve(body["user"]["id"], clients.now())
-    apply_and_publish(client, clients, action["value"], change, channel=channel, ts=ts)
+    item = apply_and_publish(client, clients, action["value"], change, channel=channel, ts=ts)
+    if item is not None:
+        send_approved(client, clients, item, change, channel=channel, ts=ts)
+
+
+def handle_retry_send(
+    ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, context: dict[str, Any]
+) -> None:
+    """Send a rejected reply again (after the agent fixed the cause, e.g. verified the address)."""
+    ack()
+    clients = context["tms"]
+    channel, ts = _where(body)
+    change = actions.retry_send(body["user"]["id"], clients.now())
+    item = apply_and_publish(client, clients, action["value"], change, channel=channel, ts=ts)
+    if item is not None:
+        send_approved(client, clients, item, change, channel=channel, ts=ts)
 
 
 def handle_resolve(
@@ -160,3 +205,26 @@ def handle_description(
         return
     view = blocks.description_view(ticket_id, str(item.get("subject", "")), str(item["description"]))
     client.views_open(trigger_id=body["trigger_id"], view=view)
+
+
+def handle_take(
+    ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, context: dict[str, Any]
+) -> None:
+    """The clicking agent becomes the ticket's owner (unless someone else already is)."""
+    ack()
+    clients = context["tms"]
+    channel, ts = _where(body)
+    change = actions.take(body["user"]["id"], clients.now())
+    apply_and_publish(client, clients, action["value"], change, channel=channel, ts=ts)
+
+
+def handle_reassign(
+    ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, context: dict[str, Any]
+) -> None:
+    """Give the ticket to the member chosen in the users select (its block id carries the ticket id)."""
+    ack()
+    clients = context["tms"]
+    ticket_id = str(action.get("block_id", "")).removeprefix(blocks.OWNER_BLOCK_PREFIX)
+    channel, ts = _where(body)
+    change = actions.reassign(body["user"]["id"], clients.now(), action["selected_user"])
+    apply_and_publish(client, clients, ticket_id, change, channel=channel, ts=ts)

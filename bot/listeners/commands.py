@@ -33,15 +33,20 @@ def handle_ticket(ack: Ack, command: dict[str, Any], client: WebClient, context:
         _create_inline(ack, command, cmd, clients)
     elif isinstance(cmd, intake.Status):
         _status(ack, cmd.ticket_id, client, clients)
+    elif isinstance(cmd, intake.Mine):
+        _mine(ack, command["user_id"], clients)
     elif isinstance(cmd, intake.Help):
         ack(**blocks.help_message())
     else:
         ack(**blocks.error_message("I did not understand that. Try `/ticket help`."))
 
 
-def _slack_context(command: dict[str, Any]) -> SlackContext:
+def _slack_context(command: dict[str, Any], *, requester_is_customer: bool = False) -> SlackContext:
     return SlackContext(
-        team_id=command["team_id"], channel_id=command["channel_id"], user_id=command["user_id"]
+        team_id=command["team_id"],
+        channel_id=command["channel_id"],
+        user_id=command["user_id"],
+        requester_is_customer=requester_is_customer,
     )
 
 
@@ -76,7 +81,7 @@ def _create_inline(ack: Ack, command: dict[str, Any], cmd: intake.Inline, client
             first_name=profile.first_name,
             last_name=profile.last_name,
             email=profile.email,
-            slack=_slack_context(command),
+            slack=_slack_context(command, requester_is_customer=True),
             now=clients.now(),
         )
     except ValidationError as e:
@@ -102,6 +107,16 @@ def _create_inline(ack: Ack, command: dict[str, Any], cmd: intake.Inline, client
             " (a placeholder that never receives mail)."
         )
     ack(**blocks.confirmation(event.ticketId, notes))
+
+
+def _mine(ack: Ack, user_id: str, clients: Any) -> None:
+    try:
+        items = clients.store.owned_by(user_id)
+    except BotError:
+        logger.exception("mine read failed")
+        ack(**blocks.error_message("The ticket store is unavailable; try again."))
+        return
+    ack(**blocks.mine_message(items))
 
 
 def _status(ack: Ack, ticket_id: str, client: WebClient, clients: Any) -> None:

@@ -20,9 +20,33 @@ class Action(StrEnum):
     EDIT = "edit"
     PRIORITY = "priority"
     RESOLVE = "resolve"
+    RETRY_SEND = "retry_send"
+    QUEUE_FAILED = "send_failed"
+    DELIVERED = "delivered"
+    BOUNCED = "bounced"
+    COMPLAINED = "complained"
+    TAKE = "take"
+    REASSIGN = "reassign"
 
 
-OPEN = frozenset({TicketStatus.TRIAGED, TicketStatus.APPROVED})
+# Actions that are the ticket's first response when the bot applies them: resolving it. Sending the approved
+# reply is the other one, recorded by the mailer's SENT write (pipeline.domain.mailflow), not by the approval:
+# an approved reply that SES rejects has not reached the customer. The first one sets first_response_at.
+FIRST_RESPONSE = frozenset({Action.RESOLVE})
+
+
+# Statuses agents can still edit, re-prioritise or resolve (after a reply was sent, too: the customer may
+# answer, and the agent edits and approves the next reply).
+OPEN = frozenset(
+    {
+        TicketStatus.TRIAGED,
+        TicketStatus.APPROVED,
+        TicketStatus.SENT,
+        TicketStatus.SEND_FAILED,
+        TicketStatus.WAITING_CUSTOMER,
+        TicketStatus.CUSTOMER_REPLIED,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -37,6 +61,10 @@ class TicketChange:
     summary: str
     expected_version: int | None = None
     detail: dict[str, str] = field(default_factory=dict)
+    # Set only when absent (the first response is recorded once, by whichever action comes first).
+    set_if_absent: dict[str, Any] = field(default_factory=dict)
+    # Only when nobody else owns the ticket (Take it); the same agent taking it again is fine.
+    unowned_or_mine: bool = False
 
     def history_entry(self) -> dict[str, Any]:
         """The audit entry appended to the ticket's history."""
@@ -60,6 +88,23 @@ class TicketStore(Protocol):
 
     def set_fields(self, key: str, fields: dict[str, Any]) -> None:
         """Set plain attributes on an item (thread coordinates, alarm state)."""
+
+    def owned_by(self, user_id: str) -> list[dict[str, Any]]:
+        """The open tickets `user_id` owns."""
+
+
+class SlaNotifier(Protocol):
+    """Port: tell the SLA timers about a first response or a new priority."""
+
+    def first_response(self, ticket_id: str, at: datetime, by: str) -> None:
+        """The ticket got its first response: its timers can go."""
+
+    def reprioritised(self, ticket_id: str, priority: Priority, at: datetime) -> None:
+        """The priority changed: the due time moves."""
+
+
+def _first_response(actor: str, at: datetime) -> dict[str, Any]:
+    return {"first_response_at": format_utc(at), "first_response_by": actor}
 
 
 def approve(actor: str, at: datetime) -> TicketChange:
@@ -107,8 +152,87 @@ def resolve(actor: str, at: datetime) -> TicketChange:
         actor,
         at,
         {"status": str(TicketStatus.RESOLVED), "resolved_by": actor, "resolved_at": format_utc(at)},
-        frozenset({TicketStatus.TRIAGED, TicketStatus.APPROVED, TicketStatus.FAILED}),
+        OPEN | {TicketStatus.FAILED},
         f"<@{actor}> resolved the ticket.",
+        set_if_absent=_first_response(actor, at),
+    )
+
+
+def take(actor: str, at: datetime) -> TicketChange:
+    """The agent takes the ticket (refused when someone else already owns it)."""
+    return TicketChange(
+        Action.TAKE,
+        actor,
+        at,
+        {"assignee": actor, "assigned_at": format_utc(at)},
+        OPEN,
+        f"<@{actor}> took the ticket.",
+        detail={"assignee": actor},
+        unowned_or_mine=True,
+    )
+
+
+def reassign(actor: str, at: datetime, assignee: str) -> TicketChange:
+    """Give the ticket to another member."""
+    return TicketChange(
+        Action.REASSIGN,
+        actor,
+        at,
+        {"assignee": assignee, "assigned_at": format_utc(at)},
+        OPEN,
+        f"<@{actor}> assigned the ticket to <@{assignee}>.",
+        detail={"assignee": assignee},
+    )
+
+
+def retry_send(actor: str, at: datetime) -> TicketChange:
+    """Approve a rejected send again: the mailer claims it like a first approval."""
+    return TicketChange(
+        Action.RETRY_SEND,
+        actor,
+        at,
+        {"status": str(TicketStatus.APPROVED), "approved_by": actor, "approved_at": format_utc(at)},
+        frozenset({TicketStatus.SEND_FAILED}),
+        f"<@{actor}> asked to send the reply again.",
+    )
+
+
+def queue_failed(actor: str, at: datetime, reason: str) -> TicketChange:
+    """The approval could not be handed to the mailer: visible, with Retry send."""
+    return TicketChange(
+        Action.QUEUE_FAILED,
+        actor,
+        at,
+        {"status": str(TicketStatus.SEND_FAILED), "send_error": reason},
+        frozenset({TicketStatus.APPROVED}),
+        f":warning: The reply was not sent: {reason}. Use *Retry send*.",
+        detail={"reason": reason},
+    )
+
+
+# SES events (through the configuration set) recorded on the ticket. A delivery moves SENT to
+# WAITING_CUSTOMER; bounces and complaints are recorded whatever the status.
+_ANY = frozenset(TicketStatus) - {TicketStatus.PROCESSING}
+
+
+def mail_feedback(kind: Action, at: datetime, address: str, detail: str, ses_message_id: str) -> TicketChange:
+    """A delivery, bounce or complaint SES reported for one of the ticket's mails."""
+    fields: dict[str, Any] = {f"last_{kind}_at": format_utc(at)}
+    allowed = _ANY
+    if kind == Action.DELIVERED:
+        fields["status"] = str(TicketStatus.WAITING_CUSTOMER)
+        allowed = frozenset({TicketStatus.SENT})
+    else:
+        fields[f"last_{kind}"] = detail
+    return TicketChange(
+        kind,
+        "ses",
+        at,
+        fields,
+        allowed,
+        "",
+        detail={"address": address, "ses_message_id": ses_message_id}
+        | ({"detail": detail} if detail else {}),
     )
 
 
@@ -126,6 +250,9 @@ def conflict_reason(change: TicketChange, current: dict[str, Any] | None) -> str
     by = f" by <@{who}>" if who else ""
     if change.expected_version is not None and version_of(current) != change.expected_version:
         return f"The ticket changed{by} while you were editing; reopen *Edit reply* to see the latest text."
+    owner = current.get("assignee")
+    if change.unowned_or_mine and owner and owner != change.actor and status in OPEN:
+        return f"Not done: <@{owner}> already owns the ticket; ask them, or use *Reassign*."
     return f"Not done: the ticket is {status}{by}, so it cannot be {_past(change.action)}."
 
 
@@ -135,4 +262,7 @@ def _past(action: Action) -> str:
         Action.EDIT: "edited",
         Action.PRIORITY: "re-prioritised",
         Action.RESOLVE: "resolved",
-    }[action]
+        Action.RETRY_SEND: "sent again",
+        Action.TAKE: "taken",
+        Action.REASSIGN: "reassigned",
+    }.get(action, str(action))

@@ -44,6 +44,11 @@ class Status:
 
 
 @dataclass(frozen=True)
+class Mine:
+    """`/ticket mine`: the agent's open tickets with their due times."""
+
+
+@dataclass(frozen=True)
 class Inline:
     """`/ticket <subject> | <description>`."""
 
@@ -58,7 +63,7 @@ class Unknown:
     text: str
 
 
-Command = Help | OpenForm | Status | Inline | Unknown
+Command = Help | OpenForm | Status | Mine | Inline | Unknown
 
 
 def parse_command(text: str) -> Command:
@@ -73,6 +78,8 @@ def parse_command(text: str) -> Command:
         ticket_id = rest.strip()
         # Our own ids are upper case (agents type them any way); a producer's id is taken as typed.
         return Status(ticket_id.upper() if is_own_ticket_id(ticket_id.upper()) else ticket_id)
+    if word.lower() == "mine" and not rest.strip():
+        return Mine()
     if "|" in text:
         subject, _, description = text.partition("|")
         return Inline(subject.strip(), description.strip())

@@ -9,22 +9,64 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot import blocks
 from bot.adapters.slack import Posted, Poster
+from bot.errors import MailEventTooEarlyError, TicketConflictError
+from bot.logic import actions
 from bot.logic.actions import TicketStore
 from bot.observability import logger
 from infra import names
-from pipeline.models import TicketFailedMessage, TicketTriagedMessage
+from pipeline.models import (
+    MailEventKind,
+    SlaAlertMessage,
+    TicketFailedMessage,
+    TicketMailMessage,
+    TicketStatus,
+    TicketTriagedMessage,
+    format_utc,
+    is_ticket_id,
+)
 
 ALARM_KEY_PREFIX = "ALARM#"
 GLUE_KEY_PREFIX = "GLUE#"
 ALERT_KEY_PREFIX = "ALERT#"
 GLUE_STATE_CHANGE = "Glue Job State Change"
 GLUE_SUCCEEDED = "SUCCEEDED"
+
+
+class SesEventMail(BaseModel):
+    """The `mail` object of an SES event: the SES message id and our tags (ticket_id)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    messageId: str = ""
+    destination: list[str] = Field(default_factory=list)
+    tags: dict[str, list[str]] = Field(default_factory=dict)
+
+
+class SesEvent(BaseModel):
+    """An SES event published by the configuration set's SNS event destination.
+    https://docs.aws.amazon.com/ses/latest/dg/event-publishing-retrieving-sns-contents.html"""
+
+    model_config = ConfigDict(extra="ignore")
+
+    eventType: str
+    mail: SesEventMail
+    bounce: dict[str, Any] = Field(default_factory=dict)
+    complaint: dict[str, Any] = Field(default_factory=dict)
+    delivery: dict[str, Any] = Field(default_factory=dict)
+
+
+SES_EVENT_KINDS = {
+    "Delivery": (MailEventKind.DELIVERED, actions.Action.DELIVERED),
+    "Bounce": (MailEventKind.BOUNCED, actions.Action.BOUNCED),
+    "Complaint": (MailEventKind.COMPLAINED, actions.Action.COMPLAINED),
+}
 
 
 class AlarmNotification(BaseModel):
@@ -92,12 +134,14 @@ class Notifier:
         channel: str,
         alerts_channel: str,
         alarms_topic_arn: str = "",
+        oncall_group: str = "",
     ):
         self._store = store
         self._poster = poster
         self._channel = channel
         self._alerts_channel = alerts_channel
         self._alarms_topic_arn = alarms_topic_arn
+        self._oncall_group = oncall_group
 
     def handle(self, n: Notification) -> Outcome:
         """Route one SNS message by topic and event type."""
@@ -108,11 +152,19 @@ class Notifier:
             raise ValueError(f"SNS message is a JSON {type(body).__name__}, not an object")
         if "AlarmName" in body or body.get("detail-type") == GLUE_STATE_CHANGE:
             return self.alert(n)
+        if "eventType" in body and "mail" in body:
+            return self.ses_event(SesEvent.model_validate(body), n.message_id)
         event_type = body.get("event_type") or n.event_type
+        if event_type == names.EVENT_TICKET_MAIL:
+            return self.mail(TicketMailMessage.model_validate(body), n.message_id)
+        if event_type == names.EVENT_REPLY_APPROVED:
+            return Outcome("ignored", n.message_id, None)  # the mailer's; the approval is already threaded
         if event_type == names.EVENT_TICKET_TRIAGED:
             return self.triaged(TicketTriagedMessage.model_validate(body))
         if event_type == names.EVENT_TICKET_FAILED:
             return self.failed(TicketFailedMessage.model_validate(body), n.message_id)
+        if event_type in (names.EVENT_SLA_WARNING, names.EVENT_SLA_BREACHED):
+            return self.sla(SlaAlertMessage.model_validate(body))
         logger.warning("ignoring SNS message of unknown type", extra={"event_type": event_type})
         return Outcome("ignored", n.message_id, None)
 
@@ -159,6 +211,8 @@ class Notifier:
             fields = {"slack_channel": posted.channel, "slack_ts": posted.ts}
             if msg.slack:
                 fields["slack_user"] = msg.slack.user_id
+                if msg.slack.requester_is_customer:
+                    fields["reply_via"] = "slack"  # the mailer posts the reply to the agent, no mail
             self._store.set_fields(record.ticket_id, fields)
         return Outcome("triaged", record.ticket_id, posted)
 
@@ -172,6 +226,100 @@ class Notifier:
         if posted and not thread_ts:
             self._store.set_fields(msg.ticket_id, {"slack_channel": posted.channel, "slack_ts": posted.ts})
         return Outcome("failed", msg.ticket_id, posted)
+
+    def mail(self, msg: TicketMailMessage, message_id: str) -> Outcome:
+        """A mail event (sent, not sent, customer replied) in the ticket's thread, once per SNS message."""
+        item = self._store.get(msg.ticket_id) or {}
+        thread_ts = item.get("slack_ts")
+        channel = item.get("slack_channel") or self._channel
+        payload = blocks.mail_event_message(channel, thread_ts or "", msg)
+        if not thread_ts:
+            payload.pop("thread_ts", None)
+        posted = self._post_once(msg.ticket_id, f"mail:{message_id}", payload)
+        if posted and not thread_ts:
+            self._store.set_fields(msg.ticket_id, {"slack_channel": posted.channel, "slack_ts": posted.ts})
+        elif posted:
+            self._refresh_post(item, str(channel), str(thread_ts))
+        return Outcome("mail", msg.ticket_id, posted)
+
+    def _refresh_post(self, item: dict[str, Any], channel: str, ts: str) -> None:
+        """Re-render the ticket's root post from its item, so its status (SENT, WAITING_CUSTOMER, ...) and
+        buttons follow the mail events. Best effort: the thread reply already says what happened."""
+        view = blocks.TicketView.from_item(item)
+        try:
+            self._poster.update(
+                channel,
+                ts,
+                text=blocks.ticket_fallback_text(view),
+                blocks=blocks.ticket_blocks(view),
+            )
+        except Exception:
+            logger.exception("could not refresh the ticket post", extra={"ticket_id": view.ticket_id})
+
+    def ses_event(self, event: SesEvent, message_id: str) -> Outcome:
+        """Delivery, bounce or complaint of one of our mails: recorded on the ticket, posted in its thread."""
+        kinds = SES_EVENT_KINDS.get(event.eventType)
+        ticket_id = (event.mail.tags.get("ticket_id") or [""])[0]
+        if kinds is None or not is_ticket_id(ticket_id):
+            logger.info("SES event not for a ticket reply", extra={"event_type": event.eventType})
+            return Outcome("ignored", message_id, None)
+        kind, action = kinds
+        address = ", ".join(event.mail.destination)
+        detail = _ses_detail(event)
+        change = actions.mail_feedback(action, _utcnow(), address, detail, event.mail.messageId)
+        try:
+            item = self._store.apply(ticket_id, change)
+        except TicketConflictError as e:
+            if e.current is None:
+                return Outcome("ignored", ticket_id, None)
+            item = e.current  # e.g. a delivery after the customer already answered: nothing to move
+            if item.get("status") == TicketStatus.SENDING:
+                # SES can report the delivery before the mailer recorded the send: let SNS/Lambda retry.
+                raise MailEventTooEarlyError(ticket_id) from e
+            if kind == MailEventKind.DELIVERED:
+                return Outcome("ses", ticket_id, None)
+        msg = TicketMailMessage(
+            kind=kind,
+            ticket_id=ticket_id,
+            status=TicketStatus(item.get("status", TicketStatus.SENT)),
+            at=_utcnow(),
+            address=address,
+            text=detail,
+            ses_message_id=event.mail.messageId,
+        )
+        return self.mail(msg, message_id)
+
+    def sla(self, msg: SlaAlertMessage) -> Outcome:
+        """A warning in the ticket's thread (mentioning its owner or the on-call group), or a breach in the
+        alerts channel linking the ticket. Once per ticket, timer and due time, whatever the deliveries."""
+        item = self._store.get(msg.ticket_id) or {}
+        channel = str(item.get("slack_channel") or self._channel)
+        thread_ts = item.get("slack_ts")
+        due = format_utc(msg.due_at)
+        owner = str(item.get("assignee") or msg.assignee)
+        if msg.event_type == names.EVENT_SLA_WARNING:
+            kind = "sla_warning"
+            payload = blocks.sla_warning_message(
+                channel,
+                thread_ts,
+                ticket_id=msg.ticket_id,
+                priority=msg.priority.value,
+                due_at=due,
+                who=blocks.mention(owner, self._oncall_group),
+            )
+        else:
+            kind = "sla_breached"
+            payload = blocks.sla_breach_message(
+                self._alerts_channel,
+                ticket_id=msg.ticket_id,
+                priority=msg.priority.value,
+                subject=str(item.get("subject") or msg.subject),
+                due_at=due,
+                link=blocks.slack_link(channel, str(thread_ts)) if thread_ts else None,
+                owner=owner,
+            )
+        posted = self._post_once(msg.ticket_id, f"{kind}:{due}", payload)
+        return Outcome(kind, msg.ticket_id, posted)
 
     def alarm(self, alarm: AlarmNotification, message_id: str) -> Outcome:
         """A firing alarm opens a thread; its later changes (ALARM → OK) reply in it."""
@@ -234,6 +382,22 @@ class Notifier:
         key = ALERT_KEY_PREFIX + n.message_id
         payload = blocks.generic_alert_message(self._alerts_channel, subject=n.subject, message=n.message)
         return Outcome("alert", key, self._post_once(key, n.message_id, payload))
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _ses_detail(event: SesEvent) -> str:
+    if event.eventType == "Bounce":
+        b = event.bounce
+        diag = "; ".join(
+            str(r.get("diagnosticCode") or r.get("emailAddress", "")) for r in b.get("bouncedRecipients", [])
+        )
+        return f"{b.get('bounceType', '?')}/{b.get('bounceSubType', '?')}" + (f": {diag}" if diag else "")
+    if event.eventType == "Complaint":
+        return str(event.complaint.get("complaintFeedbackType", ""))
+    return ""
 
 
 def parse_or_skip(n: Notification, notifier: Notifier) -> Outcome:

@@ -1,11 +1,11 @@
-"""cdk-nag acknowledgments: every suppression names its rule, optionally its finding, and says why."""
+"""cdk-nag acknowledgments and checkov skips: every suppression names its rule, optionally its finding, and says why."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
-from aws_cdk import Acknowledgment, CfnElement, Stack, Validations
+from aws_cdk import Acknowledgment, CfnElement, CfnResource, Stack, Validations
 from constructs import IConstruct
 
 PACK = "AwsSolutions"
@@ -59,3 +59,22 @@ def acknowledge_kms_grant(scope: IConstruct, key_purpose: str) -> None:
         "Action::kms:GenerateDataKey*",
         "Action::kms:ReEncrypt*",
     )
+
+
+CHECKOV_METADATA = "checkov"
+
+
+def skip_checkov(scope: IConstruct, check_id: str, reason: str) -> None:
+    """Suppress checkov's check_id on scope's CloudFormation resource, with the reason where checkov reads it.
+
+    checkov reads `Metadata.checkov.skip: [{id, comment}]` on the resource itself, so the reason travels in
+    the template next to the resource it excuses (https://www.checkov.io/2.Basics/Suppressing%20and%20Skipping%20Policies.html).
+    """
+    if not reason.strip():
+        raise ValueError("a checkov suppression needs a written reason")
+    child = scope.node.default_child or scope
+    if not isinstance(child, CfnResource):
+        raise TypeError(f"{scope.node.path} has no CloudFormation resource")
+    current = child.get_metadata(CHECKOV_METADATA) or {}
+    skips = [skip for skip in current.get("skip", []) if skip["id"] != check_id]
+    child.add_metadata(CHECKOV_METADATA, {"skip": [*skips, {"id": check_id, "comment": reason}]})

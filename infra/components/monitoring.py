@@ -20,6 +20,7 @@ from infra import names
 
 PERIOD = Duration.minutes(5)
 ITERATOR_AGE_THRESHOLD_MS = 5 * 60 * 1000
+BOUNCE_RATE_THRESHOLD = 0.05  # SES reviews accounts above 5 % and may pause sending at 10 %
 GLUE_FAILED_STATES = ["FAILED", "TIMEOUT", "STOPPED", "ERROR"]
 # SUCCEEDED too: the notifier closes a job's alert thread with it ("recovered") and ignores routine successes.
 GLUE_REPORTED_STATES = [*GLUE_FAILED_STATES, "SUCCEEDED"]
@@ -49,6 +50,7 @@ class Monitoring(Construct):
         stream: kinesis.Stream,
         dlq: sqs.Queue,
         glue_job_name: str,
+        sla_dlq: sqs.Queue | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self._topic = alarms_topic
@@ -86,12 +88,43 @@ class Monitoring(Construct):
             threshold=ITERATOR_AGE_THRESHOLD_MS,
             description="Kinesis: records wait more than 5 minutes to be read",
         )
+        # Customer mail: sends SES refused (the mailer's metric) and SES's own bounce-rate reputation metric.
+        self._alarm(
+            "RepliesNotSent",
+            cw.Metric(
+                namespace=project_name,
+                metric_name="RepliesNotSent",
+                dimensions_map={"service": names.FN_MAILER},
+                period=PERIOD,
+                statistic="Sum",
+            ),
+            threshold=1,
+            description="Customer replies SES refused to send (the tickets show SEND_FAILED with Retry send)",
+        )
+        self._alarm(
+            "BounceRate",
+            cw.Metric(
+                namespace="AWS/SES", metric_name="Reputation.BounceRate", period=PERIOD, statistic="Maximum"
+            ),
+            threshold=BOUNCE_RATE_THRESHOLD,
+            description="SES bounce rate of customer replies is at or above 5 %",
+        )
         self._alarm(
             "DlqNotEmpty",
             dlq.metric_approximate_number_of_messages_visible(period=PERIOD, statistic="Maximum"),
             threshold=1,
             description="Records were dead-lettered at intake (trigger, intake audit or the mappings)",
         )
+
+        if sla_dlq is not None:
+            self._alarm(
+                "SlaDlqNotEmpty",
+                sla_dlq.metric_approximate_number_of_messages_visible(period=PERIOD, statistic="Maximum"),
+                threshold=1,
+                description=(
+                    "SLA timers the scheduler could not deliver to the timer function (warnings or breaches missed)"
+                ),
+            )
 
         # Glue reports job state changes to EventBridge, not as a metric an alarm can watch.
         self.glue_failure_rule = events.Rule(

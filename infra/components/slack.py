@@ -9,10 +9,11 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from infra import names
-from infra.components._nag import acknowledge
+from infra.components._nag import acknowledge, acknowledge_kms_grant, skip_checkov
 from infra.components.ingest import Ingest
 from infra.components.lambdas import LambdaPackage, ServiceFunction
 from infra.components.notifications import Notifications
+from infra.components.sla import Sla
 from infra.components.storage import Storage
 
 SECRET_KEYS = ("bot_token", "signing_secret")
@@ -34,6 +35,8 @@ class Slack(Construct):
         channel_id: str,
         alerts_channel_id: str,
         log_retention: logs.RetentionDays,
+        sla: Sla,
+        oncall_group: str = "",
     ) -> None:
         super().__init__(scope, construct_id)
         # Created with a random placeholder value; the real tokens are put after deploy (README.md, Deploy),
@@ -43,6 +46,7 @@ class Slack(Construct):
             "Secret",
             secret_name=f"{project_name}/slack",
             description='Slack app credentials: JSON {"bot_token": "xoxb-...", "signing_secret": "..."}',
+            encryption_key=storage.data_key,
             removal_policy=RemovalPolicy.RETAIN,
         )
         acknowledge(
@@ -70,13 +74,30 @@ class Slack(Construct):
             # Slack wants an ack within 3 s; the bot writes to Kinesis before acking and never waits longer.
             timeout=Duration.seconds(10),
             log_retention=log_retention,
-            environment={**common_env, names.ENV_STREAM_NAME: ingest.stream.stream_name},
+            environment={
+                **common_env,
+                names.ENV_STREAM_NAME: ingest.stream.stream_name,
+                # Approve reply publishes ReplyApproved here; the mailer sends.
+                names.ENV_TOPIC_ARN: notifications.tickets_topic.topic_arn,
+                names.ENV_SLA_FUNCTION: sla.function.function_name,
+            },
         )
+        notifications.tickets_topic.grant_publish(self.bot.role)
+        acknowledge_kms_grant(self.bot.role, "tickets topic's data key")
         self.secret.grant_read(self.bot.role)
         ingest.grant_put_records(self.bot.role)
         storage.grant_ticket_metadata(self.bot.role)
+        storage.grant_owner_lookup(self.bot.role)
+        sla.grant_notify(self.bot.role)
         # Slack cannot sign AWS requests; every request is verified in-app with the signing secret.
         self.function_url = self.bot.function.add_function_url(auth_type=lambda_.FunctionUrlAuthType.NONE)
+        skip_checkov(
+            self.function_url,
+            "CKV_AWS_258",
+            "Slack's request URL must be public: Slack cannot sign AWS (IAM) requests. Every request is "
+            "authenticated in the app instead: Bolt verifies the v0 HMAC signature with the signing secret "
+            "from Secrets Manager and rejects requests older than 5 minutes before any listener runs.",
+        )
 
         self.notifier = ServiceFunction(
             self,
@@ -90,7 +111,11 @@ class Slack(Construct):
             memory_size=256,
             timeout=Duration.seconds(30),
             log_retention=log_retention,
-            environment={**common_env, names.ENV_SLACK_ALERTS_CHANNEL: alerts_channel_id},
+            environment={
+                **common_env,
+                names.ENV_SLACK_ALERTS_CHANNEL: alerts_channel_id,
+                **({names.ENV_SLA_ONCALL_GROUP: oncall_group} if oncall_group else {}),
+            },
         )
         self.secret.grant_read(self.notifier.role)
         storage.grant_ticket_metadata(self.notifier.role)

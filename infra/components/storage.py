@@ -10,7 +10,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from infra import names
-from infra.components._nag import acknowledge, finding
+from infra.components._nag import acknowledge, acknowledge_kms_grant, finding, skip_checkov
 
 QUARANTINE_EXPIRY = Duration.days(90)
 GLUE_TEMP_EXPIRY = Duration.days(7)
@@ -22,11 +22,12 @@ class Storage(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, table_name: str) -> None:
         super().__init__(scope, construct_id)
-        # One customer-managed key for the data in flight (stream, DLQ, tickets topic).
+        # One customer-managed key for ticket data at rest and in flight (table, stream, DLQ, tickets topic)
+        # and the Slack secret: revoking it (or its grants) cuts every path to customer data at once.
         self.data_key = kms.Key(
             self,
             "DataKey",
-            description="tms: Kinesis stream, DLQ and tickets topic",
+            description="tms: tickets table, Kinesis stream, DLQ, tickets topic and Slack secret",
             enable_key_rotation=True,
             removal_policy=RemovalPolicy.RETAIN,
         )
@@ -39,9 +40,16 @@ class Storage(Construct):
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
                 point_in_time_recovery_enabled=True
             ),
-            encryption=dynamodb.TableEncryption.AWS_MANAGED,
+            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
+            encryption_key=self.data_key,
             deletion_protection=True,
             removal_policy=RemovalPolicy.RETAIN,
+        )
+        # `/ticket mine`: an agent's tickets by owner (only owned tickets have the attribute, so it stays small).
+        self.table.add_global_secondary_index(
+            index_name=names.ASSIGNEE_INDEX,
+            partition_key=dynamodb.Attribute(name=names.ASSIGNEE_ATTR, type=dynamodb.AttributeType.STRING),
+            projection_type=dynamodb.ProjectionType.ALL,
         )
         self.access_logs_bucket = s3.Bucket(
             self,
@@ -57,6 +65,17 @@ class Storage(Construct):
             self.access_logs_bucket,
             "S1",
             "This is the server access-log bucket of the archive; logging it into itself would loop.",
+        )
+        skip_checkov(
+            self.access_logs_bucket,
+            "CKV_AWS_18",
+            "This is the server access-log bucket of the archive; logging it into itself would loop.",
+        )
+        skip_checkov(
+            self.access_logs_bucket,
+            "CKV_AWS_21",
+            "Only S3's log delivery writes here, each log object once under a unique key; versions would "
+            "only keep copies of what the 365-day expiry deletes.",
         )
         self.bucket = s3.Bucket(
             self,
@@ -85,22 +104,49 @@ class Storage(Construct):
         )
 
     def grant_archive_write(self, grantee: iam.IGrantable) -> iam.Grant:
-        """s3:PutObject under tickets/ only (the archive Lambda)."""
+        """s3:PutObject under tickets/ and originals/ only, and the data key the originals are encrypted with."""
+        prefixes = (names.ARCHIVE_PREFIX, names.ORIGINALS_PREFIX)
         grant = iam.Grant.add_to_principal(
             grantee=grantee,
             actions=["s3:PutObject"],
-            resource_arns=[self.bucket.arn_for_objects(f"{names.ARCHIVE_PREFIX}*")],
+            resource_arns=[self.bucket.arn_for_objects(f"{prefix}*") for prefix in prefixes],
         )
-        self._acknowledge_prefix(grantee, names.ARCHIVE_PREFIX)
+        # SSE-KMS on put needs GenerateDataKey (and Encrypt); nothing here may read an original back.
+        self.data_key.grant(grantee, "kms:GenerateDataKey", "kms:Encrypt")
+        for prefix in prefixes:
+            self._acknowledge_prefix(grantee, prefix)
         return grant
 
     def grant_ticket_metadata(self, grantee: iam.IGrantable) -> iam.Grant:
-        """GetItem + UpdateItem (read a ticket, conditional status/thread updates)."""
-        return self.table.grant(grantee, "dynamodb:GetItem", "dynamodb:UpdateItem")
+        """GetItem + UpdateItem (read a ticket, conditional status/thread updates), and the table's key."""
+        self._grant_table_key(grantee)
+        return self._grant_table(grantee, "dynamodb:GetItem", "dynamodb:UpdateItem")
+
+    def grant_owner_lookup(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Query the by-assignee index (`/ticket mine`), and the table's key."""
+        self._grant_table_key(grantee)
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["dynamodb:Query"],
+            resource_arns=[f"{self.table.table_arn}/index/{names.ASSIGNEE_INDEX}"],
+        )
 
     def grant_claim_and_record(self, grantee: iam.IGrantable) -> iam.Grant:
-        """PutItem + UpdateItem: the workflow claims a ticket and records TRIAGED/FAILED."""
-        return self.table.grant(grantee, "dynamodb:PutItem", "dynamodb:UpdateItem")
+        """PutItem + UpdateItem: the workflow claims a ticket and records TRIAGED/FAILED; and the table's key."""
+        self._grant_table_key(grantee)
+        return self._grant_table(grantee, "dynamodb:PutItem", "dynamodb:UpdateItem")
+
+    def _grant_table(self, grantee: iam.IGrantable, *actions: str) -> iam.Grant:
+        # Item actions on the table itself: Table.grant would add <table>/index/* now that there is an index.
+        return iam.Grant.add_to_principal(
+            grantee=grantee, actions=list(actions), resource_arns=[self.table.table_arn]
+        )
+
+    def _grant_table_key(self, grantee: iam.IGrantable) -> None:
+        # Table.grant() adds table actions only; reading and writing items of a CMK table needs the key too.
+        self.data_key.grant_encrypt_decrypt(grantee)
+        if isinstance(grantee, Construct):
+            acknowledge_kms_grant(grantee, "tickets table's data key")
 
     def _acknowledge_prefix(self, grantee: iam.IGrantable, prefix: str) -> None:
         if isinstance(grantee, Construct):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
@@ -52,6 +54,9 @@ class Workflow(Construct):
         inference_profile: bool,
         draft_reply_concurrency: int,
         log_retention: logs.RetentionDays,
+        sla_timer: lambda_.IFunction,
+        sla_environment: Mapping[str, str],
+        pii_redaction: bool = True,
     ) -> None:
         super().__init__(scope, construct_id)
         if not asl_path.is_file():
@@ -103,7 +108,12 @@ class Workflow(Construct):
             memory_size=256,
             timeout=Duration.seconds(30),
             log_retention=log_retention,
-            environment={names.ENV_BUCKET_NAME: storage.bucket.bucket_name},
+            # The archive computes each ticket's first-response due time from the SLA targets.
+            environment={
+                names.ENV_BUCKET_NAME: storage.bucket.bucket_name,
+                names.ENV_ORIGINALS_KEY_ID: storage.data_key.key_arn,
+                **sla_environment,
+            },
         )
         storage.grant_archive_write(self.archive.role)
 
@@ -113,6 +123,7 @@ class Workflow(Construct):
             # The /aws/vendedlogs/ prefix keeps CloudWatch Logs resource policies small.
             log_group_name=f"/aws/vendedlogs/states/{project_name}-ticket-pipeline",
             retention=log_retention,
+            encryption_key=package.log_key,
             removal_policy=RemovalPolicy.DESTROY,
         )
         self.state_machine = sfn.StateMachine(
@@ -126,6 +137,8 @@ class Workflow(Construct):
                 names.ASL_TOPIC: tickets_topic.topic_arn,
                 names.ASL_DRAFT_REPLY_FN: self.draft_reply.function.function_arn,
                 names.ASL_ARCHIVE_FN: self.archive.function.function_arn,
+                names.ASL_SLA_TIMER_FN: sla_timer.function_arn,
+                names.ASL_PII_REDACTION: "on" if pii_redaction else "off",
             },
             # Execution data carries ticket text and LLM output: logged events omit it (PII).
             logs=sfn.LogOptions(
@@ -140,16 +153,20 @@ class Workflow(Construct):
         acknowledge_kms_grant(self.state_machine, "tickets topic's data key")
         self.draft_reply.function.grant_invoke(role)
         self.archive.function.grant_invoke(role)
+        sla_timer.grant_invoke(role)
         # Comprehend Detect* APIs have no resource-level permissions.
         self.state_machine.add_to_role_policy(
-            iam.PolicyStatement(actions=["comprehend:DetectSentiment"], resources=["*"])
+            iam.PolicyStatement(
+                actions=["comprehend:DetectSentiment", "comprehend:DetectPiiEntities"], resources=["*"]
+            )
         )
         acknowledge(
             self.state_machine,
             "IAM5",
-            "comprehend:DetectSentiment, X-Ray and CloudWatch Logs delivery have no resource-level "
+            "comprehend:DetectSentiment/DetectPiiEntities, X-Ray and CloudWatch Logs delivery have no resource-level "
             "permissions; lambda:InvokeFunction on '<arn>:*' covers the two task functions' versions only.",
             "Resource::*",
             f"Resource::{finding(self, self.draft_reply.function.function_arn + ':*')}",
             f"Resource::{finding(self, self.archive.function.function_arn + ':*')}",
+            f"Resource::{finding(self, sla_timer.function_arn + ':*')}",
         )

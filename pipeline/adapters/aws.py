@@ -192,9 +192,13 @@ class StreamRangeReader:
 class S3ArchiveStore:
     """Writes archive objects to the tickets bucket."""
 
-    def __init__(self, bucket: str, s3: S3Client | None = None):
+    def __init__(self, bucket: str, s3: S3Client | None = None, *, kms_key_id: str | None = None):
         self._bucket = bucket
         self._s3 = s3 or client("s3")
+        # SSE-KMS with this key for every object this store writes (the full originals); else the bucket's.
+        self._encryption: dict[str, Any] = (
+            {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key_id} if kms_key_id else {}
+        )
 
     def put(self, key: str, body: str) -> None:
         """Put one JSON Lines object; transient failures become ArchiveError (the workflow retries)."""
@@ -204,6 +208,7 @@ class S3ArchiveStore:
                 Key=key,
                 Body=body.encode("utf-8"),
                 ContentType="application/x-ndjson",
+                **self._encryption,
             )
         except ClientError as e:
             raise ArchiveError(f"S3 put of {key} failed: {e.response['Error']['Code']}") from e

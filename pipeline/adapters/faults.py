@@ -23,6 +23,7 @@ KNOWN_FAULTS: tuple[str, ...] = (
     "llm_unavailable",  # reply model raises LlmUnavailableError
     "llm_invalid_output",  # reply model answers something that breaks the reply policy
     "sentiment_error",  # offline Comprehend answers an error
+    "pii_error",  # offline Comprehend DetectPiiEntities answers an error
     "dynamodb_throttle",
     "s3_error",
     "slack_429",

@@ -17,6 +17,7 @@ COMMAND_MODULES: list[str] = [
     "pipeline.cli.retry",  # tms retry
     "pipeline.cli.dlq",  # tms dlq
     "pipeline.cli.submit",  # tms submit
+    "pipeline.cli.mail",  # tms mail receive, tms ticket show
 ]
 
 

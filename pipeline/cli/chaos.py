@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 
-from pipeline.cli.local import _fraction, _positive, _quiet
+from pipeline.cli.local import _fraction, _positive
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -41,6 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cmd_chaos(args: argparse.Namespace) -> int:
     """Run the chaos test; exit 0 only when every reconciliation check holds."""
     from pipeline.adapters.faults import parse_faults
+    from pipeline.local.runtime import quiet_logs
     from pipeline.tools.chaos import (
         DEFAULT_FAULTS,
         POISON_FRACTION,
@@ -50,9 +50,7 @@ def cmd_chaos(args: argparse.Namespace) -> int:
         run_chaos,
     )
 
-    _quiet()
-    for name in ("tms.local", "tms.local.poller", "py4j"):
-        logging.getLogger(name).setLevel(logging.ERROR)
+    quiet_logs("tms.local", "tms.local.poller", "py4j")
     config = ChaosConfig(
         tickets=args.tickets,
         seed=args.seed,

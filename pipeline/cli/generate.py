@@ -1,4 +1,5 @@
-"""`tms generate` (bulk load synthetic tickets) and `tms eval` (reply-quality evaluation).
+"""`tms generate` (bulk load synthetic tickets) and `tms eval` (reply-quality evaluation); logic in
+pipeline.tools.bulk_load and pipeline.tools.evaluation.
 
 `scripts/generate_ticket.py` is the same `generate` command as a standalone script.
 """
@@ -110,71 +111,32 @@ def _kinesis_for(stream: str | None) -> tuple[Any, str]:
 
 def cmd_generate(args: argparse.Namespace) -> int:
     """Generate tickets, then write them (--out), validate only (--dry-run) or send them."""
-    from pipeline.catalog import SCENARIOS, scenarios_for
-    from pipeline.tools.evaluation import write_truth
-    from pipeline.tools.generator import bedrock_writer, generate_tickets
+    from pipeline.tools.bulk_load import check_options, generate_and_deliver, render_summary
 
     if args.list_products:
+        from pipeline.catalog import SCENARIOS
+
         for s in SCENARIOS:
             print(f"{s.product}\t{s.issue_type}")
         return 0
-    scenarios_for(args.product)  # unknown products fail before anything else happens
-    if args.out is not None and args.out.suffix.lower() != ".jsonl":
-        raise ConfigurationError(f"--out must name a .jsonl file, got {args.out}")
+    check_options(args.product, args.out)  # unknown products and a bad --out fail before anything else
     client = stream = None
     if not (args.dry_run or args.out):
         client, stream = _kinesis_for(args.stream)  # no stack -> a clear error before generating
-
-    writer = bedrock_writer() if args.llm == "bedrock" else None
-    tickets = generate_tickets(args.count, seed=args.seed, products=args.product, writer=writer)
-    summary: dict[str, Any] = {"generated": len(tickets), "seed": args.seed, "targets": {}}
-    for t in tickets:
-        summary["targets"][t.target] = summary["targets"].get(t.target, 0) + 1
-    if args.truth:
-        write_truth(args.truth, {t.event.ticketId: t.target for t in tickets})
-        summary["truth"] = str(args.truth)
-
-    exit_code = 0
-    if args.out:
-        with args.out.open("w", encoding="utf-8") as f:
-            for t in tickets:
-                f.write(t.event.model_dump_json() + "\n")
-        summary["out"] = str(args.out)
-    elif args.dry_run:
-        summary["dry_run"] = True
-    else:
-        from pipeline.tools.ingest import put_tickets
-
-        report = put_tickets(
-            [t.event for t in tickets], stream_name=stream or "", client=client, rate=args.rate, progress=True
-        )
-        summary.update(stream=stream, **report.as_dict())
-        exit_code = 1 if report.failed else 0
-
-    if args.json:
-        print(json.dumps(summary))
-    else:
-        print(_render_generate(summary))
+    summary, exit_code = generate_and_deliver(
+        args.count,
+        seed=args.seed,
+        products=args.product,
+        llm=args.llm,
+        truth=args.truth,
+        out=args.out,
+        dry_run=args.dry_run,
+        kinesis=client,
+        stream=stream,
+        rate=args.rate,
+    )
+    print(json.dumps(summary) if args.json else render_summary(summary))
     return exit_code
-
-
-def _render_generate(s: dict[str, Any]) -> str:
-    targets = ", ".join(f"{k} {v}" for k, v in s["targets"].items())
-    lines = [f"generated {s['generated']} tickets (seed {s['seed']}): {targets}"]
-    if "truth" in s:
-        lines.append(f"truth written to {s['truth']}")
-    if "out" in s:
-        lines.append(f"events written to {s['out']} (nothing sent)")
-    elif s.get("dry_run"):
-        lines.append("dry run: nothing sent")
-    else:
-        lines.append(
-            f"stream {s['stream']}: sent {s['sent']}, failed {s['failed']}, {s['rate']} records/s "
-            f"in {s['elapsed_s']} s ({s['batches']} PutRecords calls, {s['retried']} entries retried)"
-        )
-        if s["failed"]:
-            lines.append("failed ticket ids: " + ", ".join(s["failed_ids"][:20]))
-    return "\n".join(lines)
 
 
 # --- eval -------------------------------------------------------------------------------------------------

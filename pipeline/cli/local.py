@@ -1,16 +1,13 @@
-"""`tms local up` and `tms demo`."""
+"""`tms local up` and `tms demo` (logic in pipeline.local.runtime and pipeline.tools.demo)."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import logging
 import signal
 import sys
 import threading
 from typing import Any
-
-from pipeline.errors import ConfigurationError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -52,93 +49,36 @@ def _fraction(text: str) -> float:
     return value
 
 
-def _quiet() -> None:
-    # The endpoint logs every request; the command's own output is what the user wants to see.
-    for name in ("werkzeug", "moto", "botocore", "urllib3"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-    # moto logs every failed execution at ERROR with its whole state tree; failures are already
-    # reported (DynamoDB FAILED with the reason, the TicketFailed notification, the summary).
-    logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)
-
-
 def cmd_local_up(args: argparse.Namespace) -> int:
     """Start the stack, print its description as one JSON line, run until Ctrl-C or SIGTERM."""
-    from pipeline.local.runtime import LocalStack
-    from pipeline.local.stack import clear_state, discover_local, write_state
+    from pipeline.local.runtime import quiet_logs, serve
 
-    _quiet()
-    running = discover_local()
-    if running is not None:
-        raise ConfigurationError(
-            f"a local stack is already running (pid {running.pid}, {running.endpoint_url}); stop it first"
-        )
+    quiet_logs()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    with LocalStack.start(port=args.port) as stack:
-        write_state(stack.info)
-        try:
-            print(json.dumps(stack.info.public()), flush=True)
-            print("tms local stack running; Ctrl-C stops it", file=sys.stderr, flush=True)
-            stop.wait()
-        finally:
-            clear_state(stack.info.pid)
+
+    def ready(info: Any) -> None:
+        print(json.dumps(info.public()), flush=True)
+        print("tms local stack running; Ctrl-C stops it", file=sys.stderr, flush=True)
+
+    serve(stop, port=args.port, on_ready=ready)
     print("tms local stack stopped", file=sys.stderr)
     return 0
 
 
-def _clients(stack_info: Any) -> dict[str, Any]:
-    from pipeline.adapters.clients import aws_client
-
-    return {
-        s: aws_client(s, stack_info, profile="cli")
-        for s in ("kinesis", "stepfunctions", "dynamodb", "s3", "sqs")
-    }
-
-
 def cmd_demo(args: argparse.Namespace) -> int:
     """Use the running local stack (or start one in-process), run the demo, print the summary."""
-    from pipeline.local.runtime import LocalStack
-    from pipeline.local.stack import discover_local
-    from pipeline.tools.demo import render_table, run_demo
+    from pipeline.local.runtime import quiet_logs
+    from pipeline.tools.demo import render_table, run_local_demo
 
-    _quiet()
-    info = discover_local()
-    if info is not None:
-        report = run_demo(
-            info,
-            tickets=args.tickets,
-            seed=args.seed,
-            redeliver=args.redeliver,
-            timeout=args.timeout,
-            clients=_clients(info),
-        )
-        _etl(report, info, args)
-    else:
-        with LocalStack.start() as stack:
-            report = run_demo(
-                stack.info,
-                tickets=args.tickets,
-                seed=args.seed,
-                redeliver=args.redeliver,
-                timeout=args.timeout,
-                clients=_clients(stack.info),
-            )
-            stack.wait_idle(timeout=120)  # let asynchronous deliveries (Slack notifier) finish
-            _etl(report, stack.info, args)
-    if args.json:
-        print(json.dumps(report.as_dict()))
-    else:
-        print(render_table(report))
+    quiet_logs()
+    report = run_local_demo(
+        tickets=args.tickets,
+        seed=args.seed,
+        redeliver=args.redeliver,
+        timeout=args.timeout,
+        etl=not args.no_etl,
+    )
+    print(json.dumps(report.as_dict()) if args.json else render_table(report))
     return 0 if report.ok else 1
-
-
-def _etl(report: Any, info: Any, args: argparse.Namespace) -> None:
-    """Load the archive into the warehouse (the scheduled Glue job's local twin)."""
-    if args.no_etl:
-        return
-    from pipeline.tools.analytics import run_etl, warehouse_counts
-
-    result = run_etl(info)
-    report.extra["etl"] = result.as_dict()
-    report.extra.update(warehouse_counts())

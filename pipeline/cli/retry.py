@@ -1,11 +1,11 @@
-"""`tms retry`: run FAILED tickets through the workflow again (on the local stack or a deployed one)."""
+"""`tms retry`: run FAILED tickets through the workflow again (on the local stack or a deployed one; logic in
+pipeline.tools.retry)."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
-from datetime import UTC, datetime
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -24,41 +24,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _retry(args: argparse.Namespace) -> int:
-    from pipeline.adapters.aws import DynamoTickets, StepFunctionsStarter
-    from pipeline.adapters.clients import aws_client
-    from pipeline.domain.retry import retry_ticket
     from pipeline.errors import ConfigurationError
     from pipeline.local.stack import resolve
+    from pipeline.tools.retry import retry_failed, retry_report
 
     if bool(args.ticket_ids) == bool(args.all_failed):
         raise ConfigurationError("name the ticket ids to retry, or pass --all-failed (not both)")
     info = resolve()
-    tickets = DynamoTickets(info.table_name, aws_client("dynamodb", info, profile="cli"))
-    executions = StepFunctionsStarter(
-        info.state_machine_arn, aws_client("stepfunctions", info, profile="cli")
-    )
-    ids = tickets.ids_with_status("FAILED") if args.all_failed else list(dict.fromkeys(args.ticket_ids))
-    now = datetime.now(UTC)
-    results = [retry_ticket(tid, tickets, executions, now) for tid in ids]
-    started = [r for r in results if r.started]
+    results = retry_failed(info, args.ticket_ids, all_failed=args.all_failed)
     if args.json:
-        print(
-            json.dumps(
-                {
-                    "requested": len(results),
-                    "started": len(started),
-                    "results": [
-                        {
-                            "ticket_id": r.ticket_id,
-                            "outcome": r.outcome.value,
-                            "detail": r.detail,
-                            "execution": r.execution_name,
-                        }
-                        for r in results
-                    ],
-                }
-            )
-        )
+        print(json.dumps(retry_report(results)))
     else:
         if not results:
             print("no FAILED tickets")
@@ -66,4 +41,4 @@ def _retry(args: argparse.Namespace) -> int:
             print(
                 f"{r.ticket_id}  {r.outcome.value}  {r.detail}", file=sys.stdout if r.started else sys.stderr
             )
-    return 0 if len(started) == len(results) else 1
+    return 0 if all(r.started for r in results) else 1

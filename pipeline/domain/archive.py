@@ -6,7 +6,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Protocol
 
+from infra.names import ARCHIVE_PREFIX, ORIGINALS_PREFIX
+from pipeline.domain.redaction import redact
+from pipeline.domain.sla import SlaPolicy, sla_fields
 from pipeline.models import (
+    PiiResult,
     ProcessedRecord,
     SentimentResult,
     TicketSubmitted,
@@ -26,14 +30,19 @@ class ArchiveStore(Protocol):
 WRITTEN_AT_CLAIM = frozenset({"ticket_id", "description"})
 
 
-def dynamodb_update(record: ProcessedRecord) -> dict[str, Any]:
-    """An UpdateExpression that sets every record field the claim did not write, in DynamoDB's typed JSON."""
-    data = record.model_dump(mode="json")
+def dynamodb_update(
+    record: ProcessedRecord, extra: dict[str, str] | None = None, *, redacted: bool = False
+) -> dict[str, Any]:
+    """An UpdateExpression that sets every record field the claim did not write (and `extra` attributes),
+    in DynamoDB's typed JSON. A `redacted` record replaces the claim's description too: the original text
+    then lives only in the encrypted originals/ object."""
+    data = {**record.model_dump(mode="json"), **(extra or {})}
+    skip = {"ticket_id"} if redacted else WRITTEN_AT_CLAIM
     names: dict[str, str] = {}
     values: dict[str, Any] = {}
     sets: list[str] = []
     for i, (field, value) in enumerate(data.items()):
-        if field in WRITTEN_AT_CLAIM:
+        if field in skip:
             continue
         names[f"#f{i}"] = field
         if isinstance(value, bool) or value is None:  # pragma: no cover - not in the contract today
@@ -47,21 +56,54 @@ def dynamodb_update(record: ProcessedRecord) -> dict[str, Any]:
     }
 
 
+def original_key(record: ProcessedRecord) -> str:
+    """Where the full, unredacted record goes: outside the prefix the warehouse load reads."""
+    return ORIGINALS_PREFIX + record.archive_key().removeprefix(ARCHIVE_PREFIX)
+
+
 def archive_ticket(
     ticket: TicketSubmitted,
     sentiment: SentimentResult,
     triage: TriageResult,
     store: ArchiveStore,
     now: datetime | None = None,
+    policy: SlaPolicy | None = None,
+    *,
+    pii: PiiResult | None = None,
+    originals: ArchiveStore | None = None,
 ) -> dict[str, Any]:
-    """Store the flat record under its deterministic key and return what the workflow records next."""
-    record = ProcessedRecord.build(ticket, sentiment, triage, processed_at=now)
+    """Store the redacted analytics record (and the original apart) and return what the workflow records next:
+    the item update (with the first-response due time, measured from submission) and the timers to arm.
+
+    The analytics record under tickets/ is what the warehouse loads: subject and description carry typed
+    placeholders, pii_entity_types says what was found. When anything was found, the full record goes to
+    originals/ (encrypted with the data key on AWS), which the warehouse load may not read.
+    """
+    redaction = redact(ticket, pii or PiiResult())
+    record = ProcessedRecord.build(
+        redaction.ticket,
+        sentiment,
+        triage,
+        processed_at=now,
+        pii_entity_types=redaction.entity_types_column,
+    )
     key = record.archive_key()
+    if redaction.entity_types:
+        original = ProcessedRecord.build(
+            ticket,
+            sentiment,
+            triage,
+            processed_at=record.processed_at,
+            pii_entity_types=record.pii_entity_types,
+        )
+        (originals or store).put(original_key(original), original.to_json_line())
     store.put(key, record.to_json_line())
     message = TicketTriagedMessage.announce(record, ticket.source, ticket.slack)
+    arm = (policy or SlaPolicy()).arm(record.ticket_id, record.submitted_at, record.priority)
     return {
         "key": key,
-        **dynamodb_update(record),
+        **dynamodb_update(record, sla_fields(arm), redacted=bool(redaction.entity_types)),
+        "sla": arm.model_dump(mode="json"),
         "message": message.model_dump_json(),
         "priority": record.priority.value,
         "sentiment": record.sentiment.value,

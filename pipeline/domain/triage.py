@@ -8,10 +8,12 @@ from typing import Any, Protocol
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pipeline.domain.policy import check_reply
+from pipeline.domain.redaction import for_model, redact
 from pipeline.errors import InvalidModelOutputError
 from pipeline.models import (
     REASONING_MAX,
     RESPONSE_MAX,
+    PiiResult,
     Priority,
     SentimentResult,
     TicketSubmitted,
@@ -75,6 +77,13 @@ def validate_draft(
     return result
 
 
-def draft_reply(ticket: TicketSubmitted, sentiment: SentimentResult, model: ReplyModel) -> TriageResult:
-    """Draft the reply for a ticket and return it only once it passes the schema and the reply policy."""
-    return validate_draft(model.draft(ticket, sentiment), ticket, model.model_id)
+def draft_reply(
+    ticket: TicketSubmitted, sentiment: SentimentResult, model: ReplyModel, *, pii: PiiResult | None = None
+) -> TriageResult:
+    """Draft the reply for a ticket and return it only once it passes the schema and the reply policy.
+
+    The model sees the ticket with PII redacted and without the customer's contact fields
+    (pipeline/domain/redaction.py); the policy check runs against the real ticket.
+    """
+    shown = for_model(redact(ticket, pii or PiiResult()).ticket)
+    return validate_draft(model.draft(shown, sentiment), ticket, model.model_id)

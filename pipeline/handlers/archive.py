@@ -9,14 +9,20 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pipeline.adapters.aws import S3ArchiveStore
 from pipeline.domain.archive import archive_ticket
-from pipeline.models import SentimentResult, TicketSubmitted, TriageResult
+from pipeline.models import PiiResult, SentimentResult, TicketSubmitted, TriageResult
 from pipeline.observability import logger, tracer
-from pipeline.settings import archive_settings
+from pipeline.settings import archive_settings, sla_policy
 
 
 @cache
 def _store() -> S3ArchiveStore:
     return S3ArchiveStore(archive_settings().bucket_name)
+
+
+@cache
+def _originals() -> S3ArchiveStore:
+    settings = archive_settings()
+    return S3ArchiveStore(settings.bucket_name, kms_key_id=settings.originals_key_id)
 
 
 @logger.inject_lambda_context
@@ -30,6 +36,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         SentimentResult.model_validate(event["sentiment"]),
         TriageResult.model_validate(event["triage"]),
         _store(),
+        policy=sla_policy(),
+        pii=PiiResult.model_validate(event.get("pii") or {}),
+        originals=_originals(),
     )
     logger.info("ticket archived", extra={"key": result["key"]})
     return result

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pipeline.adapters.llm import reply_model
 from pipeline.domain.triage import draft_reply
 from pipeline.errors import InvalidTicketError
-from pipeline.models import SentimentResult, TicketSubmitted, field_errors
+from pipeline.models import PiiResult, SentimentResult, TicketSubmitted, field_errors
 from pipeline.observability import logger, tracer
 
 
@@ -24,6 +24,8 @@ class DraftReplyEvent(BaseModel):
 
     ticket: TicketSubmitted
     sentiment: SentimentResult
+    # Comprehend DetectPiiEntities on the workflow's text; absent in executions started before the step.
+    pii: PiiResult = Field(default_factory=PiiResult)
 
 
 @logger.inject_lambda_context(log_event=False)
@@ -35,6 +37,6 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     except ValidationError as e:
         raise InvalidTicketError(field_errors(e)) from e
     logger.append_keys(ticket_id=request.ticket.ticketId)
-    result = draft_reply(request.ticket, request.sentiment, reply_model())
+    result = draft_reply(request.ticket, request.sentiment, reply_model(), pii=request.pii)
     logger.info("reply drafted", extra={"priority": result.priority.value, "model_id": result.model_id})
     return result.model_dump(mode="json")

@@ -23,6 +23,8 @@ from infra import names
 PERIOD_S = 300  # the stack's alarm period (5 minutes)
 COMPARISON = "GreaterThanOrEqualToThreshold"
 ITERATOR_AGE_THRESHOLD_MS = 5 * 60 * 1000
+BOUNCE_RATE_THRESHOLD = 0.05  # SES reviews accounts above 5 %, and may pause sending at 10 %
+REPLIES_NOT_SENT_METRIC = "RepliesNotSent"  # emitted by the mailer (Powertools metrics, service=mailer)
 
 
 class AlarmState(StrEnum):
@@ -39,6 +41,8 @@ class MetricKind(StrEnum):
     LAMBDA_THROTTLES = "lambda_throttles"  # in-process Lambdas are never throttled: always 0
     QUEUE_VISIBLE = "queue_visible"  # ApproximateNumberOfMessagesVisible now (Maximum)
     ITERATOR_AGE = "iterator_age"  # Kinesis GetRecords iterator age now (Maximum)
+    REPLIES_NOT_SENT = "replies_not_sent"  # sends SES refused within the period (Sum)
+    BOUNCE_RATE = "bounce_rate"  # bounces / sends since the stack started (SES's reputation metric)
 
 
 @dataclass(frozen=True)
@@ -124,6 +128,28 @@ def stack_alarms(
     )
     alarms.append(
         AlarmDef(
+            f"{project}-RepliesNotSent",
+            "Customer replies SES refused to send (the tickets show SEND_FAILED with Retry send)",
+            MetricSpec(
+                project,
+                REPLIES_NOT_SENT_METRIC,
+                "Sum",
+                MetricKind.REPLIES_NOT_SENT,
+                dimension=("service", names.FN_MAILER),
+            ),
+            1,
+        )
+    )
+    alarms.append(
+        AlarmDef(
+            f"{project}-BounceRate",
+            "SES bounce rate of customer replies is at or above 5 %",
+            MetricSpec("AWS/SES", "Reputation.BounceRate", "Maximum", MetricKind.BOUNCE_RATE),
+            BOUNCE_RATE_THRESHOLD,
+        )
+    )
+    alarms.append(
+        AlarmDef(
             f"{project}-DlqNotEmpty",
             "Records were dead-lettered at intake (trigger, intake audit or the mappings)",
             MetricSpec(
@@ -132,6 +158,20 @@ def stack_alarms(
                 "Maximum",
                 MetricKind.QUEUE_VISIBLE,
                 dimension=("QueueName", names.DLQ_NAME),
+            ),
+            1,
+        )
+    )
+    alarms.append(
+        AlarmDef(
+            f"{project}-SlaDlqNotEmpty",
+            "SLA timers the scheduler could not deliver to the timer function (warnings or breaches missed)",
+            MetricSpec(
+                "AWS/SQS",
+                "ApproximateNumberOfMessagesVisible",
+                "Maximum",
+                MetricKind.QUEUE_VISIBLE,
+                dimension=("QueueName", names.SLA_DLQ_NAME),
             ),
             1,
         )
@@ -311,13 +351,16 @@ class LocalMetrics:
         dlq_url: str,
         lambda_errors: Callable[[], Mapping[str, int]],
         iterator_age_ms: Callable[[], float | None] = lambda: None,
+        mail_counts: Callable[[], Mapping[str, int]] = dict,
     ):
         self._sfn = sfn
         self._sqs = sqs
         self._arn = state_machine_arn
         self._dlq = dlq_url
+        self._queue_urls: dict[str, str] = {}
         self._lambda_errors = lambda_errors
         self._iterator_age_ms = iterator_age_ms
+        self._mail_counts = mail_counts
         self._counters = CounterWindow()
         self._lock = threading.Lock()
 
@@ -335,12 +378,33 @@ class LocalMetrics:
                 return self._counters.sum(metric.subject, period_s, now)
         if metric.kind == MetricKind.LAMBDA_THROTTLES:
             return 0.0
+        if metric.kind == MetricKind.REPLIES_NOT_SENT:
+            with self._lock:
+                self._counters.record("ses:rejected", now, self._mail_counts().get("rejected", 0))
+                return self._counters.sum("ses:rejected", period_s, now)
+        if metric.kind == MetricKind.BOUNCE_RATE:
+            counts = self._mail_counts()
+            sent = counts.get("sent", 0)
+            return counts.get("bounced", 0) / sent if sent else None
         if metric.kind == MetricKind.QUEUE_VISIBLE:
             attrs = self._sqs.get_queue_attributes(
-                QueueUrl=self._dlq, AttributeNames=["ApproximateNumberOfMessages"]
+                QueueUrl=self._queue_url(metric), AttributeNames=["ApproximateNumberOfMessages"]
             )["Attributes"]
             return float(attrs["ApproximateNumberOfMessages"])
         return self._iterator_age_ms()
+
+    def _queue_url(self, metric: MetricSpec) -> str:
+        """The queue the alarm names (its QueueName dimension); the intake DLQ when it names none."""
+        if (
+            not metric.dimension
+            or metric.dimension[0] != "QueueName"
+            or metric.dimension[1] == names.DLQ_NAME
+        ):
+            return str(self._dlq)
+        name = metric.dimension[1]
+        if name not in self._queue_urls:
+            self._queue_urls[name] = self._sqs.get_queue_url(QueueName=name)["QueueUrl"]
+        return self._queue_urls[name]
 
     def _executions_stopped(self, status: str, period_s: float) -> int:
         since = datetime.now(UTC).timestamp() - period_s
@@ -368,6 +432,8 @@ def sns_publisher(sns: Any, topic_arn: str, region_label: str = "US East (N. Vir
 
 def local_evaluator(stack: Any, period_s: float | None = None) -> AlarmEvaluator:
     """The stack's alarms evaluated against a running LocalStack, publishing to its alarms topic."""
+    from pipeline.local import moto_patches
+
     info = stack.info
     return AlarmEvaluator(
         stack_alarms(),
@@ -377,6 +443,7 @@ def local_evaluator(stack: Any, period_s: float | None = None) -> AlarmEvaluator
             state_machine_arn=info.state_machine_arn,
             dlq_url=info.dlq_url,
             lambda_errors=lambda: dict(stack.lambdas.errors),
+            mail_counts=lambda: dict(moto_patches.STATE.mail),
         ),
         sns_publisher(stack.client("sns"), info.alarms_topic_arn),
         region=info.region,

@@ -4,6 +4,7 @@
 - SNS -> Lambda delivery is synchronous with a canned event: it becomes an asynchronous invocation with a
   real SNS event (message id, topic, attributes), retried twice on error like Lambda's async invoke.
 - Comprehend DetectSentiment answers a canned NEUTRAL: it is answered by the offline analyzer.
+- Comprehend DetectPiiEntities answers a canned list: it is answered by the offline detector (pipeline/local/pii.py).
 - Fault injection (TMS_FAULTS) for DynamoDB, S3 and sentiment lives here, at the AWS API edge, never in
   the domain.
 
@@ -90,6 +91,8 @@ class PatchState:
     should_fail: Callable[[str], bool] = lambda _name: False
     installed: bool = False
     sns_deliveries: int = 0
+    # SES v2 SendEmail at the endpoint: accepted, rejected, and bounce events (local mail alarms read them).
+    mail: dict[str, int] = field(default_factory=lambda: {"sent": 0, "rejected": 0, "bounced": 0})
 
 
 STATE = PatchState()
@@ -229,6 +232,23 @@ def _patch_moto() -> None:
 
     ComprehendBackend.detect_sentiment = detect_sentiment  # type: ignore[method-assign]
 
+    def detect_pii_entities(self: Any, text: str, language: str) -> list[dict[str, Any]]:
+        # moto answers a canned entity list whatever the text: the offline detector answers instead
+        # (moto's response wraps the list as {"Entities": [...]}).
+        from pipeline.local import pii as offline_pii
+
+        if STATE.should_fail("pii_error"):
+            raise JsonRESTError("InternalServerException", "injected fault: pii_error")
+        try:
+            entities: list[dict[str, Any]] = offline_pii.detect_pii_entities(text, language)["Entities"]
+        except offline_pii.TextSizeLimitExceededError:
+            raise TextSizeLimitExceededException(len(text.encode("utf-8"))) from None
+        except offline_pii.PiiTextError as e:
+            raise JsonRESTError("ValidationException", str(e)) from None
+        return entities
+
+    ComprehendBackend.detect_pii_entities = detect_pii_entities  # type: ignore[method-assign]
+
     original_put_item = DynamoDBBackend.put_item
     original_update_item = DynamoDBBackend.update_item
 
@@ -255,6 +275,40 @@ def _patch_moto() -> None:
         return original_put_object(self, bucket_name, key_name, *args, **kwargs)
 
     S3Backend.put_object = put_object  # type: ignore[method-assign]
+    _patch_ses_events()
+
+
+def _patch_ses_events() -> None:
+    """SES v2 SendEmail through a configuration set publishes SES events to its SNS destination, as on AWS
+    (moto stores the destination but never publishes)."""
+    from moto.ses.models import ses_backends
+    from moto.sesv2.responses import SESV2Response
+    from moto.sns.models import sns_backends
+
+    from pipeline.local.ses_events import events_for_send
+
+    original_send = SESV2Response.send_email
+
+    def send_email(self: Any) -> str:
+        try:
+            body = original_send(self)
+        except Exception:
+            STATE.mail["rejected"] += 1
+            raise
+        STATE.mail["sent"] += 1
+        params = json.loads(self.body)
+        config_set = params.get("ConfigurationSetName")
+        if config_set:
+            core = ses_backends[self.current_account][self.region]
+            destination = core.config_set_event_destination.get(config_set)
+            sns = sns_backends[self.current_account][self.region]
+            for topic, message in events_for_send(params, json.loads(body)["MessageId"], destination):
+                if '"eventType": "Bounce"' in message:
+                    STATE.mail["bounced"] += 1
+                sns.publish(message, arn=topic)
+        return body
+
+    SESV2Response.send_email = send_email  # type: ignore[method-assign]
 
 
 _EXECUTOR_MODULES = (

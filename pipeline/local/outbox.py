@@ -36,6 +36,8 @@ def parse_outbox(lines: Iterable[str], alarm_names: Iterable[str]) -> SlackPosts
             payload = json.loads(line)
         except ValueError:
             continue
+        if payload.get("method") == "chat.update":
+            continue  # an edit of an earlier post, not a post
         posts.total += 1
         text = str(payload.get("text", ""))
         alarm = next((a for a in alarms if a in text), None)

@@ -5,18 +5,29 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from infra import names
 from pipeline.adapters.clients import aws_client
+from pipeline.errors import ConfigurationError
 
 PLACEHOLDER_RE = re.compile(r"\$\{(\w+)\}")
 LOCAL_SHARDS = 2
 NOTIFICATIONS_TAP = f"{names.PROJECT}-notifications-tap"  # stands in for email subscribers locally
+
+
+def pii_redaction_setting(environ: Mapping[str, str] = os.environ) -> str:
+    """The workflow's PII redaction switch: TMS_PII_REDACTION "on" (default) or "off"."""
+    value = environ.get(names.ENV_PII_REDACTION, "on").strip().lower()
+    if value not in names.PII_REDACTION_VALUES:
+        raise ConfigurationError(f"{names.ENV_PII_REDACTION} must be on or off, got {value!r}")
+    return value
 
 
 def render_asl(substitutions: dict[str, str], path: Path = names.ASL_PATH) -> str:
@@ -41,6 +52,9 @@ class Provisioned:
     tap_queue_url: str
     state_machine_arn: str
     function_arns: dict[str, str]
+    escalation_topic_arn: str = ""
+    escalation_tap_url: str = ""
+    sla_env: dict[str, str] | None = None
 
 
 def _dummy_zip() -> bytes:
@@ -50,20 +64,48 @@ def _dummy_zip() -> bytes:
     return buf.getvalue()
 
 
+def provision_mail(sesv2: Any, ses_v1: Any, events_topic_arn: str) -> None:
+    """The sender identity, and the configuration set whose events (delivery, bounce, complaint) go to the
+    tickets topic. moto's SES v2 lacks CreateConfigurationSetEventDestination; its v1 twin stores the same
+    destination on the same configuration set (CDK creates it through CloudFormation on AWS)."""
+    sesv2.create_email_identity(EmailIdentity=names.LOCAL_REPLY_FROM)
+    sesv2.create_configuration_set(ConfigurationSetName=names.SES_CONFIGURATION_SET)
+    ses_v1.create_configuration_set_event_destination(
+        ConfigurationSetName=names.SES_CONFIGURATION_SET,
+        EventDestination={
+            "Name": f"{names.PROJECT}-reply-events",
+            "Enabled": True,
+            "MatchingEventTypes": ["delivery", "bounce", "complaint"],
+            "SNSDestination": {"TopicARN": events_topic_arn},
+        },
+    )
+
+
 def provision(endpoint_url: str, region: str) -> Provisioned:
     """Create the stream, table, bucket, topics, queues, functions, subscriptions and the state machine."""
 
     def c(service: str) -> Any:
         return aws_client(service, endpoint_url=endpoint_url, region=region, profile="local")
 
-    kinesis, ddb, s3, sns, sqs, lam, iam, sfn = (
-        c(s) for s in ("kinesis", "dynamodb", "s3", "sns", "sqs", "lambda", "iam", "stepfunctions")
+    kinesis, ddb, s3, sns, sqs, lam, iam, sfn, scheduler = (
+        c(s)
+        for s in ("kinesis", "dynamodb", "s3", "sns", "sqs", "lambda", "iam", "stepfunctions", "scheduler")
     )
     kinesis.create_stream(StreamName=names.STREAM_NAME, ShardCount=LOCAL_SHARDS)
     ddb.create_table(
         TableName=names.TABLE_NAME,
-        AttributeDefinitions=[{"AttributeName": "ticket_id", "AttributeType": "S"}],
+        AttributeDefinitions=[
+            {"AttributeName": "ticket_id", "AttributeType": "S"},
+            {"AttributeName": names.ASSIGNEE_ATTR, "AttributeType": "S"},
+        ],
         KeySchema=[{"AttributeName": "ticket_id", "KeyType": "HASH"}],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": names.ASSIGNEE_INDEX,
+                "KeySchema": [{"AttributeName": names.ASSIGNEE_ATTR, "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
         BillingMode="PAY_PER_REQUEST",
     )
     s3.create_bucket(Bucket=names.BUCKET_NAME)
@@ -103,6 +145,46 @@ def provision(endpoint_url: str, region: str) -> Provisioned:
         )["FunctionArn"]
     for topic in (topic_arn, alarms_arn):
         sns.subscribe(TopicArn=topic, Protocol="lambda", Endpoint=arns[names.FN_NOTIFIER])
+    # Approved replies go to the mailer, as the CDK subscription's filter policy routes them.
+    sns.subscribe(
+        TopicArn=topic_arn,
+        Protocol="lambda",
+        Endpoint=arns[names.FN_MAILER],
+        Attributes={"FilterPolicy": json.dumps({names.ATTR_EVENT_TYPE: [names.EVENT_REPLY_APPROVED]})},
+    )
+    provision_mail(c("sesv2"), c("ses"), topic_arn)
+
+    # SLA timers: the schedule group, the target's dead-letter queue, the role the scheduler assumes, and the
+    # escalation topic (a local queue stands in for its email subscribers).
+    scheduler.create_schedule_group(Name=names.SLA_SCHEDULE_GROUP)
+    sla_dlq_url = sqs.create_queue(QueueName=names.SLA_DLQ_NAME)["QueueUrl"]
+    sla_dlq_arn = _queue_arn(sqs, sla_dlq_url)
+    scheduler_role = iam.create_role(
+        RoleName=f"{names.PROJECT}-local-scheduler",
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "scheduler.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            }
+        ),
+    )["Role"]["Arn"]
+    escalation_arn = sns.create_topic(Name=names.ESCALATION_TOPIC_NAME)["TopicArn"]
+    escalation_tap = sqs.create_queue(QueueName=f"{names.ESCALATION_TOPIC_NAME}-tap")["QueueUrl"]
+    sns.subscribe(TopicArn=escalation_arn, Protocol="sqs", Endpoint=_queue_arn(sqs, escalation_tap))
+    sla_env = {
+        names.ENV_SLA_SCHEDULE_GROUP: names.SLA_SCHEDULE_GROUP,
+        names.ENV_SLA_TARGET_ARN: arns[names.FN_SLA_TIMER],
+        names.ENV_SLA_SCHEDULER_ROLE_ARN: scheduler_role,
+        names.ENV_SLA_DLQ_ARN: sla_dlq_arn,
+        names.ENV_ESCALATION_TOPIC_ARN: escalation_arn,
+        names.ENV_SLA_FUNCTION: arns[names.FN_SLA_TIMER],
+    }
 
     definition = render_asl(
         {
@@ -110,6 +192,8 @@ def provision(endpoint_url: str, region: str) -> Provisioned:
             names.ASL_TOPIC: topic_arn,
             names.ASL_DRAFT_REPLY_FN: arns[names.FN_DRAFT_REPLY],
             names.ASL_ARCHIVE_FN: arns[names.FN_ARCHIVE],
+            names.ASL_SLA_TIMER_FN: arns[names.FN_SLA_TIMER],
+            names.ASL_PII_REDACTION: pii_redaction_setting(),
         }
     )
     sm_arn = sfn.create_state_machine(
@@ -128,4 +212,11 @@ def provision(endpoint_url: str, region: str) -> Provisioned:
         tap_queue_url=tap_url,
         state_machine_arn=sm_arn,
         function_arns=arns,
+        escalation_topic_arn=escalation_arn,
+        escalation_tap_url=escalation_tap,
+        sla_env=sla_env,
     )
+
+
+def _queue_arn(sqs: Any, url: str) -> str:
+    return str(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"])

@@ -13,9 +13,10 @@ import logging
 import os
 import socket
 import sys
+import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -23,9 +24,19 @@ from typing import Any
 
 from infra import names
 from pipeline.adapters.clients import aws_client
+from pipeline.errors import ConfigurationError
 from pipeline.local.lambdas import LocalLambdas
 from pipeline.local.poller import KinesisPoller, MappingConfig
-from pipeline.local.stack import LOCAL_REGION, StackInfo, state_dir
+from pipeline.local.scheduler import ScheduleRunner
+from pipeline.local.stack import (
+    LOCAL_REGION,
+    StackInfo,
+    clear_state,
+    discover_local,
+    mail_outbox_dir,
+    state_dir,
+    write_state,
+)
 
 log = logging.getLogger("tms.local")
 
@@ -55,6 +66,8 @@ class LocalStack:
     # The intake audit's unfiltered mapping (None when the trigger's mapping filters nothing).
     audit_poller: KinesisPoller | None
     tap_queue_url: str
+    schedules: ScheduleRunner
+    _timer_invoker: Any
     _server: Any
     _invoker: Any
     _saved_env: dict[str, str | None] = field(default_factory=dict)
@@ -141,7 +154,14 @@ class LocalStack:
             alarms_topic_arn=prov.alarms_topic_arn,
             slack_outbox=str(outbox_path),
             pid=os.getpid(),
-            extra={"TMS_NOTIFICATIONS_TAP_URL": prov.tap_queue_url},
+            extra={
+                "TMS_NOTIFICATIONS_TAP_URL": prov.tap_queue_url,
+                names.ENV_REPLY_FROM: os.environ.get(names.ENV_REPLY_FROM) or names.LOCAL_REPLY_FROM,
+                names.ENV_SES_CONFIGURATION_SET: names.SES_CONFIGURATION_SET,
+                names.ENV_MAIL_OUTBOX_DIR: str(mail_outbox_dir()),
+                "TMS_ESCALATION_TAP_URL": prov.escalation_tap_url,
+                **(prov.sla_env or {}),
+            },
         )
         for k, v in info.env().items():
             setenv(k, v)
@@ -178,12 +198,24 @@ class LocalStack:
         for p in (poller, audit_poller):
             if p is not None:
                 p.start()
+        # EventBridge Scheduler invokes its Lambda targets asynchronously: so does the local one, through a
+        # pool of its own, so a firing never queues behind a burst of SNS deliveries.
+        timer_invoker = moto_patches.AsyncInvoker(lambdas, workers=2)
+        timer_invoker.start()
+        schedules = ScheduleRunner(
+            scheduler=aws_client("scheduler", endpoint_url=endpoint, region=LOCAL_REGION, profile="local"),
+            group=names.SLA_SCHEDULE_GROUP,
+            submit=timer_invoker.submit,
+        )
+        schedules.start()
         return cls(
             info=info,
             lambdas=lambdas,
             poller=poller,
             audit_poller=audit_poller,
             tap_queue_url=prov.tap_queue_url,
+            schedules=schedules,
+            _timer_invoker=timer_invoker,
             _server=server,
             _invoker=invoker,
             _saved_env=saved,
@@ -193,6 +225,8 @@ class LocalStack:
         """Stop the poller, the async invoker and the endpoint, and restore the environment."""
         for poller in self.pollers:
             poller.stop()
+        self.schedules.stop()
+        self._timer_invoker.stop()
         self._invoker.stop()
         self._server.stop()
         for k, v in self._saved_env.items():
@@ -220,7 +254,12 @@ class LocalStack:
         deadline = time.monotonic() + timeout
         quiet_since: float | None = None
         while time.monotonic() < deadline:
-            busy = (not self.pollers_idle) or self._invoker.pending > 0 or self.running_executions() > 0
+            busy = (
+                (not self.pollers_idle)
+                or self._invoker.pending > 0
+                or self._timer_invoker.pending > 0
+                or self.running_executions() > 0
+            )
             if busy:
                 quiet_since = None
             elif quiet_since is None:
@@ -246,7 +285,36 @@ class LocalStack:
     @property
     def async_failures(self) -> list[dict[str, Any]]:
         """Asynchronous invocations (SNS -> Lambda) that failed after Lambda's retries."""
-        return list(self._invoker.failed)
+        return list(self._invoker.failed) + list(self._timer_invoker.failed)
+
+
+def serve(
+    stop: threading.Event, *, port: int = 0, on_ready: Callable[[StackInfo], None] = lambda _info: None
+) -> None:
+    """`tms local up`: start a stack, record it in the state file (where other commands find it), call
+    `on_ready`, run until `stop` is set. Refuses to start a second stack."""
+    running = discover_local()
+    if running is not None:
+        raise ConfigurationError(
+            f"a local stack is already running (pid {running.pid}, {running.endpoint_url}); stop it first"
+        )
+    with LocalStack.start(port=port) as stack:
+        write_state(stack.info)
+        try:
+            on_ready(stack.info)
+            stop.wait()
+        finally:
+            clear_state(stack.info.pid)
+
+
+def quiet_logs(*extra: str) -> None:
+    """Silence the endpoint's per-request logs (and `extra` loggers): a command's own output is what its
+    user wants to see."""
+    for name in ("werkzeug", "moto", "botocore", "urllib3", *extra):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    # moto logs every failed execution at ERROR with its whole state tree; failures are already
+    # reported (DynamoDB FAILED with the reason, the TicketFailed notification, the summary).
+    logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)
 
 
 def _cold_start() -> None:

@@ -82,6 +82,11 @@ def state_dir() -> Path:
     return Path(base) / "tms"
 
 
+def mail_outbox_dir() -> Path:
+    """Where the local stack keeps a copy of every outgoing customer mail (`<ticket id>-<n>.eml`)."""
+    return state_dir() / "mail" / "outbox"
+
+
 def state_file() -> Path:
     """The JSON file `tms local up` writes."""
     return state_dir() / "local-stack.json"

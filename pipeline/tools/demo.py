@@ -7,6 +7,7 @@ import random
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -201,6 +202,64 @@ def run_demo(
     report.throughput_tps = round(report.processed / window, 2) if window > 0 else 0.0
     report.elapsed_s = round(time.monotonic() - started, 2)
     return report
+
+
+def demo_clients(stack_info: StackInfo) -> dict[str, Any]:
+    """The clients the demo reads and writes through, from the one client factory."""
+    from pipeline.adapters.clients import aws_client
+
+    return {
+        s: aws_client(s, stack_info, profile="cli")
+        for s in ("kinesis", "stepfunctions", "dynamodb", "s3", "sqs")
+    }
+
+
+def run_local_demo(
+    *,
+    tickets: int,
+    seed: int | None,
+    redeliver: float = 0.0,
+    timeout: float = 900.0,
+    etl: bool = True,
+    clients_for: Callable[[StackInfo], dict[str, Any]] | None = None,
+) -> DemoReport:
+    """`tms demo`: the demo on the running local stack, or on one started in-process for this run; then
+    the warehouse load (unless `etl` is off). `clients_for` builds the boto3 clients for a stack
+    (default: `demo_clients`)."""
+    clients_for = clients_for or demo_clients
+    from pipeline.local.runtime import LocalStack
+    from pipeline.local.stack import discover_local
+
+    info = discover_local()
+    if info is not None:
+        report = run_demo(
+            info, tickets=tickets, seed=seed, redeliver=redeliver, timeout=timeout, clients=clients_for(info)
+        )
+        if etl:
+            load_warehouse(report, info)
+        return report
+    with LocalStack.start() as stack:
+        report = run_demo(
+            stack.info,
+            tickets=tickets,
+            seed=seed,
+            redeliver=redeliver,
+            timeout=timeout,
+            clients=clients_for(stack.info),
+        )
+        stack.wait_idle(timeout=120)  # let asynchronous deliveries (Slack notifier) finish
+        if etl:
+            load_warehouse(report, stack.info)
+    return report
+
+
+def load_warehouse(report: DemoReport, info: StackInfo) -> None:
+    """Load the archive into the warehouse (the scheduled Glue job's local twin); counts into `report`."""
+    from pipeline.tools.analytics import run_etl, warehouse_counts
+
+    result = run_etl(info)
+    report.extra["etl"] = result.as_dict()
+    report.extra.update(warehouse_counts())
 
 
 def _scan_items(ddb: Any, table: str, ticket_ids: set[str]) -> list[dict[str, Any]]:

@@ -25,6 +25,7 @@ CREATE TABLE IF NOT EXISTS tickets (
     company                   VARCHAR(200)      NULL,
     status                    VARCHAR(16)       NOT NULL,
     model_id                  VARCHAR(128)      NOT NULL,
+    pii_entity_types          VARCHAR(512)      NULL,
     PRIMARY KEY (ticket_id)
 );
 

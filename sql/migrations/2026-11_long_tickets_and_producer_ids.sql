@@ -13,7 +13,12 @@ COMMIT;
 -- Now run sql/001_tickets.sql (the new tickets and tickets_staging), then:
 
 BEGIN;
-INSERT INTO tickets SELECT * FROM tickets_before_issue_12;
+-- The columns a table of before issue 12 has; columns added later (pii_entity_types, ...) stay NULL.
+INSERT INTO tickets (ticket_id, submitted_at, customer_first_name, customer_last_name, customer_full_name,
+    customer_email, product, issue_type, subject, description, response_text, sentiment,
+    sentiment_score_mixed, sentiment_score_negative, sentiment_score_neutral, sentiment_score_positive,
+    priority, priority_reasoning, processed_at, company, status, model_id)
+SELECT * FROM tickets_before_issue_12;
 COMMIT;
 
 -- Check the row counts match, run sql/020_views.sql again, then:

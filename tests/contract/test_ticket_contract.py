@@ -48,8 +48,14 @@ def _triage(ticket: TicketSubmitted) -> TriageResult:
     )
 
 
-def test_flat_record_has_the_19_thesis_columns_first_then_company_status_model_id():
-    assert [c.name for c in warehouse_columns()] == [*THESIS_COLUMNS, "company", "status", "model_id"]
+def test_flat_record_has_the_19_thesis_columns_first_then_company_status_model_id_pii_types():
+    assert [c.name for c in warehouse_columns()] == [
+        *THESIS_COLUMNS,
+        "company",
+        "status",
+        "model_id",
+        "pii_entity_types",
+    ]
 
 
 def test_flat_record_json_line_round_trips_through_the_model():
@@ -174,3 +180,12 @@ def test_the_local_poller_and_the_deployed_mapping_filter_and_retry_alike():
     local = MappingConfig()
     assert local.filter_event_names == (ingest.EVENT_NAME,) == (EVENT_NAME,)
     assert (local.batch_size, local.max_retries) == (ingest.BATCH_SIZE, ingest.RETRY_ATTEMPTS)
+
+
+def test_every_enum_value_fits_its_warehouse_column():
+    from pipeline.models import Priority, SentimentLabel, TicketStatus
+
+    widths = {c.name: c.max_bytes for c in warehouse_columns()}
+    for column, enum in (("status", TicketStatus), ("priority", Priority), ("sentiment", SentimentLabel)):
+        too_long = [v.value for v in enum if len(v.value.encode()) > (widths[column] or 0)]
+        assert not too_long, f"{column}: {too_long} exceed VARCHAR({widths[column]})"

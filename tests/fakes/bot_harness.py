@@ -4,6 +4,7 @@ and AWS from moto (in-process) or a running local stack. Requests are signed exa
 from __future__ import annotations
 
 import json
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -16,10 +17,12 @@ from typing import Any
 
 from bot.adapters.catalog import FileCatalog
 from bot.adapters.kinesis import KinesisTicketWriter
+from bot.adapters.replies import SnsReplyQueue
 from bot.adapters.slack import SlackDirectory, SlackPoster, make_web_client
 from bot.adapters.ticket_store import DynamoTicketStore
 from bot.app import Clients, build_app
 from bot.config import BotSettings
+from infra import names
 from pipeline.local.bot_server import make_server, serve_in_thread, url_of
 from tests.fakes.slack_api import FakeSlackApi, command_body, interaction_body, sign
 
@@ -107,13 +110,44 @@ def write_catalog(tmp: Path) -> Path:
     return path
 
 
+class SerializedClient:
+    """A boto3 client whose calls run one at a time. DynamoDB applies each write to an item atomically;
+    moto's in-process backend does not (two concurrent UpdateItem calls can lose one), so the bot's
+    store goes through this to behave like the service under concurrent clicks."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._client, name)
+        if not callable(attr):
+            return attr
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with self._lock:
+                return attr(*args, **kwargs)
+
+        return call
+
+
 def make_tables(kinesis: Any, dynamodb: Any, stream_name: str, table_name: str) -> None:
     """The stream and table the bot uses (moto in-process)."""
     kinesis.create_stream(StreamName=stream_name, ShardCount=1)
     dynamodb.create_table(
         TableName=table_name,
         KeySchema=[{"AttributeName": "ticket_id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "ticket_id", "AttributeType": "S"}],
+        AttributeDefinitions=[
+            {"AttributeName": "ticket_id", "AttributeType": "S"},
+            {"AttributeName": names.ASSIGNEE_ATTR, "AttributeType": "S"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": names.ASSIGNEE_INDEX,
+                "KeySchema": [{"AttributeName": names.ASSIGNEE_ATTR, "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
         BillingMode="PAY_PER_REQUEST",
     )
 
@@ -128,8 +162,18 @@ def running_bot(
     catalog_path: Path,
     now: Callable[[], datetime] | None = None,
     slack_api: FakeSlackApi | None = None,
+    sns: Any = None,
+    topic_arn: str = "",
+    sla: Any = None,
 ) -> Iterator[BotHarness]:
-    """Serve the app on a free loopback port with a fake Slack API; sleeps are recorded, never slept."""
+    """Serve the app on a free loopback port with a fake Slack API; sleeps are recorded, never slept.
+
+    Approved replies are published to `topic_arn` (a topic created here, in moto, when none is given)."""
+    if sns is None:
+        import boto3
+
+        sns = boto3.client("sns")
+    topic_arn = topic_arn or sns.create_topic(Name="bot-harness-tickets")["TopicArn"]
     with ExitStack() as stack:
         slack = slack_api or stack.enter_context(FakeSlackApi.running())
         sleeps: list[float] = []
@@ -141,6 +185,7 @@ def running_bot(
             alerts_channel=ALERTS_CHANNEL,
             stream_name=stream_name,
             table_name=table_name,
+            topic_arn=topic_arn,
             catalog_path=catalog_path,
         )
         web = make_web_client(BOT_TOKEN, slack.base_url, sleep=sleeps.append)
@@ -151,13 +196,16 @@ def running_bot(
             clock[0] += seconds
 
         extra: dict[str, Any] = {"now": now} if now else {}
+        if sla is not None:
+            extra["sla"] = sla
         clients = Clients(
             slack=web,
             tickets=KinesisTicketWriter(stream_name, kinesis),
-            store=DynamoTicketStore(table_name, dynamodb),
+            store=DynamoTicketStore(table_name, SerializedClient(dynamodb)),
             catalog=FileCatalog(catalog_path),
             directory=SlackDirectory(web),
             poster=SlackPoster(web, clock=lambda: clock[0], sleep=fake_sleep),
+            replies=SnsReplyQueue(topic_arn, sns),
             **extra,
         )
         server = make_server(build_app(settings, clients), port=0)
@@ -169,3 +217,12 @@ def running_bot(
         finally:
             server.shutdown()
             server.server_close()
+
+
+def clear_process_caches() -> None:
+    """The notifier and boto3 clients are built once per process; an e2e test brings its own endpoint."""
+    from bot.handlers import notifier
+    from pipeline.adapters import clients
+
+    clients.clear_cache()
+    notifier.notifier.cache_clear()

@@ -36,7 +36,14 @@ def _package(stack: cdk.Stack, tmp_path: Path) -> LambdaPackage:
     (tmp_path / "code").mkdir()
     (tmp_path / "code" / "x.py").write_text("")
     layer = placeholder_layer(tmp_path / "layer")
-    return LambdaPackage(stack, "Pkg", code_dir=tmp_path / "code", layer_dir=layer, layer_built=False)
+    return LambdaPackage(
+        stack,
+        "Pkg",
+        code_dir=tmp_path / "code",
+        layer_dir=layer,
+        layer_built=False,
+        log_key=cdk.aws_kms.Key(stack, "LogsKey"),
+    )
 
 
 def test_missing_glue_script_fails_synth_with_its_path(tmp_path: Path) -> None:
@@ -74,6 +81,8 @@ def test_missing_asl_file_fails_synth_with_its_path(tmp_path: Path) -> None:
             inference_profile=False,
             draft_reply_concurrency=2,
             log_retention=logs.RetentionDays.ONE_WEEK,
+            sla_timer=cdk.aws_lambda.Function.from_function_name(stack, "Timer", "tms-sla-timer"),
+            sla_environment={},
         )
 
 

@@ -68,7 +68,11 @@ def test_both_stream_mappings_bound_failures_and_dead_letter_to_the_dlq(synth: S
     assert props["MaximumRetryAttempts"] == RETRY_ATTEMPTS
     assert props["MaximumRecordAgeInSeconds"] == MAX_RECORD_AGE.to_seconds()
     assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    dlq_id = next(iter(resources(synth.raw, "AWS::SQS::Queue")))
+    dlq_id = next(
+        k
+        for k, q in resources(synth.raw, "AWS::SQS::Queue").items()
+        if q["Properties"].get("QueueName") == f"{names.PROJECT}-tickets-dlq"
+    )
     assert props["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": [dlq_id, "Arn"]}
 
 
@@ -109,10 +113,13 @@ def test_table_is_on_demand_with_pitr_and_encryption(synth: Synth) -> None:
         "AWS::DynamoDB::Table",
         {
             "KeySchema": [{"AttributeName": "ticket_id", "KeyType": "HASH"}],
-            "AttributeDefinitions": [{"AttributeName": "ticket_id", "AttributeType": "S"}],
+            "AttributeDefinitions": [
+                {"AttributeName": "ticket_id", "AttributeType": "S"},
+                {"AttributeName": names.ASSIGNEE_ATTR, "AttributeType": "S"},
+            ],
             "BillingMode": "PAY_PER_REQUEST",
             "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
-            "SSESpecification": {"SSEEnabled": True},
+            "SSESpecification": {"SSEEnabled": True, "SSEType": "KMS", "KMSMasterKeyId": Match.any_value()},
         },
     )
 
@@ -166,6 +173,7 @@ def test_topics_are_kms_encrypted_and_tls_only(synth: Synth) -> None:
         f"{names.PROJECT}-tickets",
         f"{names.PROJECT}-alarms",
         f"{names.PROJECT}-ops",
+        f"{names.PROJECT}-escalations",
     }
     assert all("KmsMasterKeyId" in t["Properties"] for t in topics.values())
     tls_topics = {
@@ -240,12 +248,13 @@ def test_bedrock_access_is_scoped_to_the_configured_profile_and_model(synth: Syn
     assert '"*"' not in arns
 
 
-def test_archive_may_only_put_objects_under_tickets(synth: Synth) -> None:
+def test_archive_may_only_put_objects_under_tickets_and_originals(synth: Synth) -> None:
     _, function = function_by_name(synth.raw, names.FN_ARCHIVE)
     statements = _policy_statements(synth.raw, _role_of(function))
     s3 = [s for s in statements if any(a.startswith("s3:") for a in _actions(s))]
     assert [_actions(s) for s in s3] == [["s3:PutObject"]]
-    assert json.dumps(s3[0]["Resource"]).endswith(f'"/{names.ARCHIVE_PREFIX}*"]]}}')
+    prefixes = sorted(r["Fn::Join"][1][-1] for r in s3[0]["Resource"])
+    assert prefixes == sorted([f"/{names.ARCHIVE_PREFIX}*", f"/{names.ORIGINALS_PREFIX}*"])
     assert props_env(synth, names.FN_ARCHIVE)[names.ENV_BUCKET_NAME]
 
 
@@ -307,6 +316,7 @@ def test_state_machine_is_standard_logged_traced_and_substituted(synth: Synth) -
                 names.ASL_TOPIC: Match.any_value(),
                 names.ASL_DRAFT_REPLY_FN: Match.any_value(),
                 names.ASL_ARCHIVE_FN: Match.any_value(),
+                names.ASL_PII_REDACTION: "on",
             },
         },
     )
@@ -320,13 +330,14 @@ def test_state_machine_role_has_exactly_the_task_permissions(synth: Synth) -> No
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
         "comprehend:DetectSentiment",
+        "comprehend:DetectPiiEntities",
         "lambda:InvokeFunction",
     } <= set(by_action)
     assert "sns:Publish" in by_action
     assert by_action["comprehend:DetectSentiment"]["Resource"] == "*"
     assert "dynamodb:DeleteItem" not in by_action and "dynamodb:*" not in by_action
     wildcard = {a for a, s in by_action.items() if s["Resource"] == "*"}
-    assert wildcard <= {"comprehend:DetectSentiment", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
+    assert wildcard <= {"comprehend:DetectSentiment", "comprehend:DetectPiiEntities", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
                         "xray:GetSamplingRules", "xray:GetSamplingTargets", "logs:CreateLogDelivery",
                         "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
                         "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies",

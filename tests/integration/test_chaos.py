@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from pipeline.tools.chaos import POISON_KINDS
+from pipeline.tools.chaos.plan import POISON_KINDS
 
 pytestmark = [pytest.mark.integration, pytest.mark.spark]
 TICKETS = 500

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from infra import layer
+from infra import layer, names
 from infra.components.lambdas import stage_code
 
 pytestmark = pytest.mark.integration
@@ -36,10 +36,15 @@ print(json.dumps({"handlers": handlers, "model_id": model.model_id,
 """
 
 
+# pip assembling ~200 MB takes minutes; a layer finished from the same inputs (lock, requirements, platform)
+# is reused across runs. A fresh checkout (CI) always builds it.
+LAYER_CACHE = names.REPO_ROOT / "build" / "test-lambda-layer"
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("lambda")
-    return layer.build_layer(root / "layer"), stage_code(root / "code")
+    return layer.build_layer(LAYER_CACHE, reuse=True), stage_code(root / "code")
 
 
 def _size_mb(path: Path) -> float:
@@ -95,3 +100,27 @@ def test_code_and_layer_fit_lambdas_unzipped_size_limit(built: tuple[Path, Path]
 def test_constraints_replace_only_the_overridden_pins() -> None:
     text = layer.layer_constraints("boto3==1.0\nnumpy==2.4.6\nnumpydoc==1.0\n", {"numpy": "numpy<2.3"})
     assert text.splitlines() == ["boto3==1.0", "numpydoc==1.0", "numpy<2.3"]
+
+
+def test_a_finished_layer_is_reused_only_while_its_inputs_are_unchanged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    installs: list[list[str]] = []
+
+    def fake_pip(cmd: list[str], **_: object) -> subprocess.CompletedProcess[str]:
+        installs.append(cmd)
+        site = Path(cmd[cmd.index("--target") + 1])
+        site.mkdir(parents=True, exist_ok=True)
+        (site / "package.py").write_text("")
+        return subprocess.CompletedProcess(cmd, 0, "", "")
+
+    monkeypatch.setattr(layer.subprocess, "run", fake_pip)
+    dest = tmp_path / "layer"
+    layer.build_layer(dest, reuse=True)
+    layer.build_layer(dest, reuse=True)
+    assert len(installs) == 1
+    monkeypatch.setattr(layer, "layer_inputs_digest", lambda: "the lock changed")
+    layer.build_layer(dest, reuse=True)
+    assert len(installs) == 2
+    layer.build_layer(dest)  # `make layer` always builds afresh
+    assert len(installs) == 3 and (dest / "python" / "package.py").exists()

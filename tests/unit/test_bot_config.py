@@ -76,6 +76,7 @@ def lambda_env(tmp_path, monkeypatch) -> Iterator[FakeSlackApi]:
             names.ENV_SLACK_API_URL: slack.base_url,
             names.ENV_STREAM_NAME: "tickets",
             names.ENV_TABLE_NAME: "tickets",
+            names.ENV_TOPIC_ARN: boto3.client("sns").create_topic(Name="tickets")["TopicArn"],
         }.items():
             monkeypatch.setenv(key, value)
         clients.clear_cache()
@@ -138,6 +139,7 @@ def test_tms_bot_is_a_registered_command_and_refuses_to_start_without_a_signing_
 
     monkeypatch.setenv(names.ENV_STREAM_NAME, "tickets")
     monkeypatch.setenv(names.ENV_TABLE_NAME, "tickets")
+    monkeypatch.setenv(names.ENV_TOPIC_ARN, "arn:aws:sns:us-east-1:123456789012:tms-tickets")
     monkeypatch.setenv(names.ENV_SLACK_BOT_TOKEN, "xoxb-t")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.delenv(names.ENV_SLACK_SIGNING_SECRET, raising=False)

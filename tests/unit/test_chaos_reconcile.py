@@ -13,20 +13,17 @@ from pipeline.domain.intake import parse_ticket
 from pipeline.errors import InvalidTicketError
 from pipeline.local.outbox import SlackPosts, parse_outbox
 from pipeline.models import EVENT_NAME
-from pipeline.tools.chaos import (
+from pipeline.tools.chaos.faults import NotifierCrashError, crash_after, expected_alarms
+from pipeline.tools.chaos.observe import Observed
+from pipeline.tools.chaos.plan import (
     POISON_KINDS,
-    NotifierCrashError,
-    Observed,
     Poison,
     Record,
-    claimed_not_posted,
-    crash_after,
-    expected_alarms,
     make_poison,
     plan_redeliveries,
     poison_count,
-    reconcile,
 )
+from pipeline.tools.chaos.reconcile import claimed_not_posted, reconcile
 from pipeline.tools.generator import generate_tickets
 
 TRIAGED, FAILED = names.EVENT_TICKET_TRIAGED, names.EVENT_TICKET_FAILED
@@ -207,6 +204,10 @@ def test_outbox_posts_are_classified_by_ticket_failure_and_alarm_thread() -> Non
         json.dumps({"channel": "tms-tickets", "text": f"Reply in thread for {IDS[0]}", "thread_ts": "1.0"}),
         json.dumps({"channel": "tms-alerts", "text": ":rotating_light: tms-DlqNotEmpty is ALARM"}),
         json.dumps({"channel": "tms-alerts", "text": "tms-DlqNotEmpty is OK", "thread_ts": "2.0"}),
+        # an edit of the first ticket's post (its status moved): not a second announcement
+        json.dumps(
+            {"method": "chat.update", "channel": "tms-tickets", "ts": "1.0", "text": f"[SENT] {IDS[0]}"}
+        ),
         "not json",
     ]
     posts = parse_outbox(lines, ["tms-DlqNotEmpty", "tms-Dlq"])

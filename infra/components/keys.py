@@ -1,0 +1,57 @@
+"""The customer-managed key of the CloudWatch log groups (function logs and the workflow's execution log)."""
+
+from __future__ import annotations
+
+from aws_cdk import ArnFormat, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+
+def log_group_arn_patterns(stack: Stack, project_name: str) -> list[str]:
+    """The log groups tms creates: /aws/lambda/<project>-* and /aws/vendedlogs/states/<project>-*."""
+    return [
+        stack.format_arn(
+            service="logs",
+            resource="log-group",
+            resource_name=f"{prefix}/{project_name}-*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        for prefix in ("/aws/lambda", "/aws/vendedlogs/states")
+    ]
+
+
+class LogsKey(Construct):
+    """A rotated KMS key CloudWatch Logs may use only for this project's log groups."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, project_name: str) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        self.key = kms.Key(
+            self,
+            "Key",
+            description=f"{project_name}: CloudWatch log groups of the functions and the workflow",
+            enable_key_rotation=True,
+            # The log groups go with the stack (RemovalPolicy.DESTROY); so does the key that reads them.
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        # CloudWatch Logs calls KMS as its regional service principal and names the log group in the
+        # encryption context (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html).
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                actions=[
+                    "kms:Encrypt*",
+                    "kms:Decrypt*",
+                    "kms:ReEncrypt*",
+                    "kms:GenerateDataKey*",
+                    "kms:Describe*",
+                ],
+                principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
+                resources=["*"],  # in a key policy "*" means this key
+                conditions={
+                    "ArnLike": {
+                        "kms:EncryptionContext:aws:logs:arn": log_group_arn_patterns(stack, project_name)
+                    }
+                },
+            )
+        )

@@ -1,0 +1,57 @@
+"""Mailer Lambda: a ReplyApproved message (SNS, filtered on event_type) in, the customer's mail out, once."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from aws_lambda_powertools.utilities.data_classes import SNSEvent, event_source
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from pipeline.adapters.mail import DynamoLifecycle, EmlCopySender, SesMailSender, SnsEvents
+from pipeline.adapters.sla import LambdaFirstResponses
+from pipeline.domain.mailflow import FirstResponses, MailConfig, MailSender, send_approved_reply
+from pipeline.models import ReplyApprovedMessage
+from pipeline.observability import logger, metrics, tracer
+from pipeline.settings import MailSettings, mail_settings
+
+
+def mail_config(s: MailSettings) -> MailConfig:
+    """The mail identity and reopen window from the settings."""
+    return MailConfig(s.reply_from, s.reply_to, timedelta(days=s.reopen_window_days))
+
+
+@cache
+def _deps() -> tuple[DynamoLifecycle, MailSender, SnsEvents, MailConfig]:
+    s = mail_settings()
+    sender: MailSender = SesMailSender(s.configuration_set)
+    if s.mail_outbox_dir:  # the local stack also keeps each mail as an .eml file
+        sender = EmlCopySender(sender, Path(s.mail_outbox_dir))
+    return DynamoLifecycle(s.table_name), sender, SnsEvents(s.topic_arn), mail_config(s)
+
+
+@cache
+def _responses() -> FirstResponses | None:
+    s = mail_settings()
+    return LambdaFirstResponses(s.sla_function) if s.sla_function else None
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+@event_source(data_class=SNSEvent)
+def handler(event: SNSEvent, context: LambdaContext) -> dict[str, Any]:
+    """Send each approved reply; an unexpected error raises so Lambda retries (the claim makes that safe)."""
+    outcomes = []
+    for record in event.records:
+        msg = ReplyApprovedMessage.model_validate_json(record.sns.message)
+        outcome = send_approved_reply(msg, *_deps(), now=datetime.now(UTC), responses=_responses())
+        logger.info("approved reply handled", extra={"ticket_id": msg.ticket_id, "outcome": outcome.outcome})
+        if outcome.outcome == "failed":
+            metrics.add_metric(name="RepliesNotSent", unit="Count", value=1)
+        outcomes.append(
+            {"ticket_id": outcome.ticket_id, "outcome": outcome.outcome, "detail": outcome.detail}
+        )
+    return {"outcomes": outcomes}

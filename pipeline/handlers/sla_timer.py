@@ -1,0 +1,56 @@
+"""SLA timer Lambda: arms a triaged ticket's timers (workflow), fires them (EventBridge Scheduler), and stops
+or moves them (the bot on a first response or a new priority). One event shape per kind (pipeline.models)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import TypeAdapter
+
+from pipeline.adapters.sla import DynamoSlaStore, SchedulerTimers, SnsAlertPublisher
+from pipeline.domain.sla import SlaService
+from pipeline.models import SlaArm, SlaCommand, SlaFire, SlaFirstResponse, SlaReprioritised
+from pipeline.observability import logger, metrics, tracer
+from pipeline.settings import sla_policy, sla_settings
+
+_commands: TypeAdapter[Any] = TypeAdapter(SlaCommand)
+
+
+@cache
+def _service() -> SlaService:
+    s = sla_settings()
+    return SlaService(
+        policy=sla_policy(),
+        store=DynamoSlaStore(s.table_name),
+        timers=SchedulerTimers(
+            group=s.schedule_group, target_arn=s.target_arn, role_arn=s.scheduler_role_arn, dlq_arn=s.dlq_arn
+        ),
+        publisher=SnsAlertPublisher(topic_arn=s.topic_arn, escalation_topic_arn=s.escalation_topic_arn),
+    )
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Lambda entry point."""
+    command = _commands.validate_python(event)
+    logger.append_keys(ticket_id=command.ticket_id, kind=command.kind)
+    service = _service()
+    metrics.add_metric(name=f"SlaCommand{command.kind.title().replace('_', '')}", unit="Count", value=1)
+    if isinstance(command, SlaArm):
+        return {"armed": service.arm(command)}
+    if isinstance(command, SlaFire):
+        message = service.fire(command, datetime.now(UTC))
+        metrics.add_metric(name="SlaAlerts" if message else "SlaTimersIgnored", unit="Count", value=1)
+        return {"alerted": message.event_type if message else None}
+    if isinstance(command, SlaFirstResponse):
+        item = service.record_first_response(command.ticket_id, command.at, command.by)
+        return {"first_response_at": (item or {}).get("first_response_at")}
+    if not isinstance(command, SlaReprioritised):  # pragma: no cover - the union is closed
+        raise TypeError(f"unknown SLA command {command.kind}")
+    moved = service.reprioritise(command.ticket_id, command.priority)
+    return {"rearmed": moved.model_dump(mode="json") if moved else None}

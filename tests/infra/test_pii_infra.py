@@ -1,0 +1,71 @@
+"""The PII step is deployed as the ASL declares it: allowed, switched on by default, originals kept apart."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from infra import names
+from infra.config import load_config, read_cdk_json_context
+from tests.infra.template import Synth, function_by_name, resources
+
+pytestmark = pytest.mark.infra
+
+
+def _statements(raw: dict[str, Any], role_logical_id: str) -> list[dict[str, Any]]:
+    return [
+        statement
+        for policy in resources(raw, "AWS::IAM::Policy").values()
+        if {"Ref": role_logical_id} in policy["Properties"]["Roles"]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def _actions(statement: dict[str, Any]) -> set[str]:
+    action = statement["Action"]
+    return {action} if isinstance(action, str) else set(action)
+
+
+def test_pii_step_retries_and_catches_like_the_sentiment_step() -> None:
+    states = json.loads(names.ASL_PATH.read_text())["States"]
+    step = states["DetectPii"]
+    assert step["Resource"] == "arn:aws:states:::aws-sdk:comprehend:detectPiiEntities"
+    assert step["Parameters"]["Text.$"] == states["DetectSentiment"]["Parameters"]["Text.$"]
+    assert step["Retry"] == states["DetectSentiment"]["Retry"]
+    assert step["Catch"] == states["DetectSentiment"]["Catch"]
+    assert states["DraftReply"]["Parameters"]["Payload"]["pii.$"] == "$.pii"
+    assert states["Archive"]["Parameters"]["Payload"]["pii.$"] == "$.pii"
+
+
+def test_workflow_may_detect_pii_and_redaction_is_on_by_default(synth: Synth) -> None:
+    (machine,) = resources(synth.raw, "AWS::StepFunctions::StateMachine").values()
+    assert machine["Properties"]["DefinitionSubstitutions"][names.ASL_PII_REDACTION] == "on"
+    role = machine["Properties"]["RoleArn"]["Fn::GetAtt"][0]
+    assert any("comprehend:DetectPiiEntities" in _actions(s) for s in _statements(synth.raw, role))
+
+
+def test_redaction_switch_is_a_documented_deployment_field() -> None:
+    context = read_cdk_json_context()
+    assert context["tms"]["pii_redaction"] is True
+    off = {"tms": {**context["tms"], "pii_redaction": False}}
+    assert load_config(off, {}).pii_redaction is False
+    assert load_config(context, {"TMS_DEPLOY_PII_REDACTION": "false"}).pii_redaction is False
+
+
+def test_archive_function_writes_originals_encrypted_and_the_warehouse_load_cannot_read_them(
+    synth: Synth,
+) -> None:
+    _, archive = function_by_name(synth.raw, names.FN_ARCHIVE)
+    key_ref = archive["Properties"]["Environment"]["Variables"][names.ENV_ORIGINALS_KEY_ID]
+    (table,) = resources(synth.raw, "AWS::DynamoDB::Table").values()
+    assert key_ref == table["Properties"]["SSESpecification"]["KMSMasterKeyId"]  # the data key
+    archive_statements = json.dumps(_statements(synth.raw, archive["Properties"]["Role"]["Fn::GetAtt"][0]))
+    assert f"/{names.ORIGINALS_PREFIX}*" in archive_statements
+    (glue_role,) = (
+        logical_id
+        for logical_id, role in resources(synth.raw, "AWS::IAM::Role").items()
+        if "glue.amazonaws.com" in json.dumps(role["Properties"]["AssumeRolePolicyDocument"])
+    )
+    assert names.ORIGINALS_PREFIX not in json.dumps(_statements(synth.raw, glue_role))

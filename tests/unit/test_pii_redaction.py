@@ -1,0 +1,181 @@
+"""PII redaction: the offline detector answers in Comprehend's shape, and what leaves the core is redacted."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from pipeline.adapters.offline_reply import OfflineReplyModel
+from pipeline.domain.archive import archive_ticket, original_key
+from pipeline.domain.redaction import for_model, redact
+from pipeline.domain.triage import draft_reply
+from pipeline.local.pii import (
+    TextSizeLimitExceededError,
+    UnsupportedLanguageError,
+    detect_pii_entities,
+)
+from pipeline.local.sentiment import detect_sentiment
+from pipeline.models import PiiResult, ProcessedRecord, SentimentResult, TicketSubmitted
+from tests.conftest import make_ticket
+
+EMAIL = "jane.doe@corp-mail.example"
+PHONE = "(415) 555-0188"
+CARD = "4111 1111 1111 1111"
+IBAN = "DE89 3704 0044 0532 0130 00"
+ADDRESS = "1600 Amphitheatre Parkway, Mountain View, CA 94043"
+DESCRIPTION = (
+    f"Our invoice went to {EMAIL}; call me at {PHONE}. We paid with card {CARD} and by transfer from "
+    f"{IBAN}. Ship the replacement to {ADDRESS}. The instance has been down since 09:00 UTC."
+)
+
+
+def _pii_of(ticket: TicketSubmitted) -> PiiResult:
+    return PiiResult.model_validate(detect_pii_entities(ticket.data.sentiment_text(), "en"))
+
+
+class RecordingModel:
+    """The offline reply model, remembering the ticket it was shown."""
+
+    def __init__(self) -> None:
+        self.inner = OfflineReplyModel()
+        self.model_id = self.inner.model_id
+        self.seen: list[TicketSubmitted] = []
+
+    def draft(self, ticket: TicketSubmitted, sentiment: SentimentResult) -> Any:
+        self.seen.append(ticket)
+        return self.inner.draft(ticket, sentiment)
+
+
+class MemoryStore:
+    def __init__(self) -> None:
+        self.objects: dict[str, str] = {}
+
+    def put(self, key: str, body: str) -> None:
+        self.objects[key] = body
+
+
+def test_offline_detector_answers_in_comprehend_shape_with_offsets_into_the_text() -> None:
+    text = f"Mail {EMAIL} or call {PHONE}, card {CARD}, IBAN {IBAN}, office {ADDRESS}."
+    response = detect_pii_entities(text, "en")
+    found = {(e["Type"], text[e["BeginOffset"] : e["EndOffset"]]) for e in response["Entities"]}
+    assert found == {
+        ("EMAIL", EMAIL),
+        ("PHONE", PHONE),
+        ("CREDIT_DEBIT_NUMBER", CARD),
+        ("INTERNATIONAL_BANK_ACCOUNT_NUMBER", IBAN),
+        ("ADDRESS", ADDRESS),
+    }
+    assert all(0 < e["Score"] <= 1 for e in response["Entities"])
+    PiiResult.model_validate(response)
+
+
+def test_numbers_that_fail_their_checksum_are_not_cards_or_ibans() -> None:
+    text = "Order 4111 1111 1111 1112 and reference DE00 3704 0044 0532 0130 00, account 123456789012."
+    assert detect_pii_entities(text, "en")["Entities"] == []
+
+
+def test_detector_keeps_comprehends_limits() -> None:
+    with pytest.raises(UnsupportedLanguageError):
+        detect_pii_entities("hello", "fr")
+    with pytest.raises(TextSizeLimitExceededError):
+        detect_pii_entities("a" * 100_001, "en")
+
+
+def test_redaction_replaces_entities_with_typed_placeholders_in_subject_and_description() -> None:
+    ticket = make_ticket(subject=f"Refund to {EMAIL}", description=DESCRIPTION)
+    redaction = redact(ticket, _pii_of(ticket))
+    data = redaction.ticket.data
+    assert data.subject == "Refund to [EMAIL]"
+    assert data.description == (
+        "Our invoice went to [EMAIL]; call me at [PHONE]. We paid with card [CREDIT_DEBIT_NUMBER] and by "
+        "transfer from [INTERNATIONAL_BANK_ACCOUNT_NUMBER]. Ship the replacement to [ADDRESS]. The instance "
+        "has been down since 09:00 UTC."
+    )
+    assert (
+        redaction.entity_types_column
+        == "ADDRESS,CREDIT_DEBIT_NUMBER,EMAIL,INTERNATIONAL_BANK_ACCOUNT_NUMBER,PHONE"
+    )
+    assert redaction.ticket.data.customer == ticket.data.customer  # contact fields stay for agents
+
+
+def test_low_confidence_and_date_entities_stay_and_no_entities_means_the_same_ticket() -> None:
+    ticket = make_ticket(description="Since 2024-05-01 the job fails.")
+    pii = PiiResult.model_validate(
+        {
+            "Entities": [
+                {"Type": "DATE_TIME", "Score": 0.99, "BeginOffset": 32, "EndOffset": 42},
+                {"Type": "NAME", "Score": 0.2, "BeginOffset": 0, "EndOffset": 6},
+            ]
+        }
+    )
+    assert redact(ticket, pii).ticket is ticket
+    assert redact(ticket, PiiResult()).entity_types == ()
+
+
+def test_reply_model_sees_no_pii_and_no_customer_contact_field() -> None:
+    ticket = make_ticket(description=DESCRIPTION)
+    sentiment = SentimentResult.model_validate(detect_sentiment(ticket.data.sentiment_text(), "en"))
+    model = RecordingModel()
+    result = draft_reply(ticket, sentiment, model, pii=_pii_of(ticket))
+    (shown,) = model.seen
+    shown_json = shown.model_dump_json()
+    for secret in (EMAIL, PHONE, CARD, IBAN, ADDRESS, "ana@example.com", "Silva"):
+        assert secret not in shown_json
+    assert shown.data.customer.first_name == "Ana"  # the greeting still names the customer
+    assert ticket.ticketId in result.response_text
+
+
+def test_for_model_drops_contact_fields_and_the_slack_context() -> None:
+    shown = for_model(make_ticket())
+    assert (shown.data.customer.email, shown.data.customer.last_name, shown.slack) == ("", "", None)
+
+
+def test_archive_writes_redacted_analytics_record_and_the_original_apart() -> None:
+    ticket = make_ticket(description=DESCRIPTION)
+    sentiment = SentimentResult.model_validate(detect_sentiment(ticket.data.sentiment_text(), "en"))
+    triage = draft_reply(ticket, sentiment, OfflineReplyModel())
+    store, originals = MemoryStore(), MemoryStore()
+    out = archive_ticket(ticket, sentiment, triage, store, pii=_pii_of(ticket), originals=originals)
+    (key,) = store.objects
+    assert key == out["key"] and key.startswith("tickets/")
+    analytics = ProcessedRecord.model_validate_json(store.objects[key])
+    assert EMAIL not in store.objects[key] and CARD not in store.objects[key]
+    assert "[CREDIT_DEBIT_NUMBER]" in analytics.description
+    assert analytics.pii_entity_types.split(",") == sorted(analytics.pii_entity_types.split(","))
+    assert "EMAIL" in analytics.pii_entity_types
+    (okey,) = originals.objects
+    assert okey == original_key(analytics) and okey.startswith("originals/")
+    assert ProcessedRecord.model_validate_json(originals.objects[okey]).description == DESCRIPTION
+    # The workflow records (DynamoDB) and announces (SNS, Slack) the redacted record.
+    assert CARD not in json.dumps(out)
+
+
+def test_archive_without_pii_writes_one_object_and_an_empty_types_column() -> None:
+    ticket = make_ticket()
+    sentiment = SentimentResult.model_validate(detect_sentiment(ticket.data.sentiment_text(), "en"))
+    triage = draft_reply(ticket, sentiment, OfflineReplyModel())
+    store, originals = MemoryStore(), MemoryStore()
+    archive_ticket(ticket, sentiment, triage, store, pii=_pii_of(ticket), originals=originals)
+    (body,) = store.objects.values()
+    assert ProcessedRecord.model_validate_json(body).pii_entity_types == ""
+    assert originals.objects == {}
+
+
+def test_labelled_set_plants_valid_entities_at_their_exact_spans_and_the_detector_finds_them() -> None:
+    import random
+
+    from pipeline.tools.pii_corpus import PLANTED_TYPES, plant
+
+    rng = random.Random(3)
+    kinds: set[str] = set()
+    for _ in range(60):
+        text, truth = plant("The export fails every night. Logs show a timeout. Please advise.", rng, count=2)
+        spans = {
+            (e["BeginOffset"], e["EndOffset"], e["Type"]) for e in detect_pii_entities(text, "en")["Entities"]
+        }
+        for planted in truth:
+            kinds.add(planted.type)
+            assert (planted.begin, planted.end, planted.type) in spans, text[planted.begin : planted.end]
+    assert kinds == set(PLANTED_TYPES)
