@@ -77,11 +77,12 @@ def test_every_command_that_talks_to_the_stack_runs_without_aws_credentials(fres
     generated = _tms(env, "generate", "--count", "3", "--seed", "7", "--truth", str(root / "truth.json"))
     assert generated.returncode == 0, generated.stderr[-2000:]
 
-    demo = _tms(env, "demo", "--tickets", "3", "--seed", "8", "--json")  # waits for its tickets
+    # waits for its tickets; the etl below loads the warehouse (one Spark start, not two)
+    demo = _tms(env, "demo", "--tickets", "3", "--seed", "8", "--no-etl", "--json")
     assert demo.returncode == 0, demo.stderr[-2000:]
     assert json.loads(demo.stdout)["processed"] == 3
 
-    etl = _tms(env, "etl", "--full", "--json")  # demo already loaded its own; --full reads the archive again
+    etl = _tms(env, "etl", "--full", "--json")
     assert etl.returncode == 0, etl.stderr[-2000:]
     assert json.loads(etl.stdout)["read"] >= 5
 
@@ -99,6 +100,15 @@ def test_every_command_that_talks_to_the_stack_runs_without_aws_credentials(fres
     dlq = _tms(env, "dlq", "--json")
     assert dlq.returncode == 0, dlq.stderr[-2000:]
     assert "dlq" in json.loads(dlq.stdout)
+
+    shown = _tms(env, "ticket", "show", ticket_id, "--json")
+    assert shown.returncode == 0, shown.stderr[-2000:]
+    assert json.loads(shown.stdout)["ticket_id"] == ticket_id
+
+    answer = Path(__file__).parents[1] / "events" / "mail" / "reply_plain.eml"
+    received = _tms(env, "mail", "receive", str(answer), "--json")
+    assert received.returncode == 0, received.stderr[-2000:]
+    assert json.loads(received.stdout)["outcome"] in ("appended", "new_ticket")
 
 
 def test_submit_names_every_problem_and_sends_nothing(fresh_machine):
