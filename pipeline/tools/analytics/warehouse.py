@@ -48,9 +48,60 @@ def to_local_dialect(sql: str) -> str:
 
 def local_ddl() -> list[str]:
     """The local dialect's DDL, then the Redshift views (sql/020_views.sql) translated to it."""
-    return split_sql((LOCAL_SQL_DIR / "001_tickets.sql").read_text()) + split_sql(
-        to_local_dialect((names.SQL_DIR / "020_views.sql").read_text())
-    )
+    return local_tables() + local_views()
+
+
+def local_tables() -> list[str]:
+    """The local dialect's CREATE TABLE statements."""
+    return split_sql((LOCAL_SQL_DIR / "001_tickets.sql").read_text())
+
+
+def local_views() -> list[str]:
+    """The Redshift views translated to the local dialect."""
+    return split_sql(to_local_dialect((names.SQL_DIR / "020_views.sql").read_text()))
+
+
+_CREATE_TABLE = re.compile(r"CREATE TABLE IF NOT EXISTS (\w+) \((.*)\)\s*$", re.IGNORECASE | re.DOTALL)
+
+
+def declared_columns() -> dict[str, list[tuple[str, str]]]:
+    """Every local table's columns as declared (name, type without NULL/NOT NULL), in order."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    for stmt in local_tables():
+        m = _CREATE_TABLE.match(stmt)
+        if m is None:
+            continue
+        cols: list[tuple[str, str]] = []
+        for line in m.group(2).splitlines():
+            parts = line.strip().rstrip(",").split()
+            if len(parts) < 2 or parts[0].upper() in ("PRIMARY", "UNIQUE", "CONSTRAINT"):
+                continue
+            type_ = " ".join(p for p in parts[1:] if p.upper() not in ("NOT", "NULL"))
+            cols.append((parts[0], type_))
+        out[m.group(1)] = cols
+    return out
+
+
+def upgrade_statements(existing: dict[str, set[str]]) -> list[str]:
+    """ALTER TABLE ... ADD COLUMN for every declared column an existing local table lacks: a warehouse made
+    by an older tms keeps its rows and gains the new columns (NULL for the rows it already has)."""
+    out = []
+    for table, cols in declared_columns().items():
+        have = existing.get(table)
+        if not have:
+            continue  # just created: nothing to add
+        out += [f"ALTER TABLE {table} ADD COLUMN {name} {type_}" for name, type_ in cols if name not in have]
+    return out
+
+
+_COLUMNS_SQL = "SELECT table_name, column_name FROM information_schema.columns"
+
+
+def _existing_columns(rows: list[tuple[Any, ...]]) -> dict[str, set[str]]:
+    have: dict[str, set[str]] = {}
+    for table, column in rows:
+        have.setdefault(str(table), set()).add(str(column))
+    return have
 
 
 @dataclass(frozen=True)
@@ -95,8 +146,11 @@ class DuckDbWarehouse:
         self._con = duckdb.connect(str(path))
 
     def ensure_schema(self) -> None:
-        """Create tables and views when missing."""
-        for stmt in local_ddl():
+        """Create tables when missing, add the columns an older warehouse lacks, then (re)create the views."""
+        for stmt in local_tables():
+            self._con.execute(stmt)
+        have = _existing_columns(self._con.execute(_COLUMNS_SQL).fetchall())
+        for stmt in upgrade_statements(have) + local_views():
             self._con.execute(stmt)
 
     def load(self, batch: Batch) -> tuple[int, int]:
@@ -167,9 +221,13 @@ class PostgresWarehouse:
         self._con = psycopg.connect(url, autocommit=False)
 
     def ensure_schema(self) -> None:
-        """Create tables and views when missing."""
+        """Create tables when missing, add the columns an older warehouse lacks, then (re)create the views."""
         with self._con.transaction(), self._con.cursor() as cur:
-            for stmt in local_ddl():
+            for stmt in local_tables():
+                cur.execute(stmt)  # type: ignore[call-overload]
+            cur.execute(_COLUMNS_SQL + " WHERE table_schema = current_schema()")
+            have = _existing_columns(cur.fetchall())
+            for stmt in upgrade_statements(have) + local_views():
                 cur.execute(stmt)  # type: ignore[call-overload]
 
     def load(self, batch: Batch) -> tuple[int, int]:
