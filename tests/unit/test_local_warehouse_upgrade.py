@@ -37,7 +37,7 @@ def test_an_older_local_warehouse_gains_the_new_columns_and_keeps_its_rows(tmp_p
     wh.ensure_schema()
     wh.ensure_schema()  # idempotent: the second open adds nothing
 
-    names, rows = wh.query("SELECT ticket_id, pii_entity_types FROM tickets")
+    _, rows = wh.query("SELECT ticket_id, pii_entity_types FROM tickets")
     assert rows == [("TKT-20250101-OLDROW0001", None)]
     _, views = wh.query("SELECT COUNT(*) FROM v_tickets_by_priority_day")
     assert views[0][0] >= 1
