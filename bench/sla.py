@@ -69,7 +69,8 @@ def main() -> int:
         late_answers: set[str] = set()
 
         def answer(ticket_id: str) -> None:
-            # What the bot does on Approve reply: the conditional write, then the timers are told.
+            # The approval (the bot's conditional write), then what the mailer does once the reply is sent:
+            # the timer function records the first response and deletes the timers.
             now = datetime.now(UTC)
             item = store.apply(ticket_id, actions.approve("U0BENCH", now))
             if item.get("sla_warn_at") and _ts(item["sla_warn_at"]) <= now:
