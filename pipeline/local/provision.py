@@ -55,6 +55,7 @@ class Provisioned:
     escalation_topic_arn: str = ""
     escalation_tap_url: str = ""
     sla_env: dict[str, str] | None = None
+    data_key_id: str = ""  # KMS key of the PII originals/ objects, as the data key on AWS
 
 
 def _dummy_zip() -> bytes:
@@ -215,6 +216,9 @@ def provision(endpoint_url: str, region: str) -> Provisioned:
         escalation_topic_arn=escalation_arn,
         escalation_tap_url=escalation_tap,
         sla_env=sla_env,
+        data_key_id=c("kms").create_key(Description=f"{names.PROJECT} local: PII originals")["KeyMetadata"][
+            "KeyId"
+        ],
     )
 
 

@@ -161,6 +161,7 @@ class LocalStack:
                 names.ENV_MAIL_OUTBOX_DIR: str(mail_outbox_dir()),
                 "TMS_ESCALATION_TAP_URL": prov.escalation_tap_url,
                 **(prov.sla_env or {}),
+                names.ENV_ORIGINALS_KEY_ID: prov.data_key_id,
             },
         )
         for k, v in info.env().items():

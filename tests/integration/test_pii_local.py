@@ -45,6 +45,14 @@ def _run(tmp_path: Path, switch: str) -> tuple[list[str], list[str], dict[str, A
         stack.wait_idle(timeout=120)
         analytics = _objects(stack, names.ARCHIVE_PREFIX, ticket.ticketId)
         originals = _objects(stack, names.ORIGINALS_PREFIX, ticket.ticketId)
+        for o in (
+            stack.client("s3")
+            .list_objects_v2(Bucket=stack.info.bucket_name, Prefix=names.ORIGINALS_PREFIX)
+            .get("Contents", [])
+        ):
+            head = stack.client("s3").head_object(Bucket=stack.info.bucket_name, Key=o["Key"])
+            # encrypted under its own key, as on AWS (the data key), not only the bucket default
+            assert head["ServerSideEncryption"] == "aws:kms" and head["SSEKMSKeyId"]
         stored = item(stack, ticket.ticketId) or {}
         slack = Path(stack.info.slack_outbox).read_text()
     return analytics, originals, stored, slack
