@@ -244,8 +244,9 @@ class Notifier:
 
     def _refresh_post(self, item: dict[str, Any], channel: str, ts: str) -> None:
         """Re-render the ticket's root post from its item, so its status (SENT, WAITING_CUSTOMER, ...) and
-        buttons follow the mail events. Best effort: the thread reply already says what happened."""
-        view = blocks.TicketView.from_item(item)
+        buttons follow the mail events. Best effort: the thread reply already says what happened. The item is
+        read again just before the edit, so two events handled at once do not leave the older state shown."""
+        view = blocks.TicketView.from_item(self._store.get(str(item["ticket_id"])) or item)
         try:
             self._poster.update(
                 channel,
