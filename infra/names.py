@@ -108,6 +108,7 @@ FN_BOT = "bot"
 FN_MAILER = "mailer"
 FN_INBOUND_MAIL = "inbound-mail"
 FN_SLA_TIMER = "sla-timer"
+FN_TICKET_LIFECYCLE = "ticket-lifecycle"  # DynamoDB stream -> lifecycle/ records for the warehouse
 
 HANDLERS: dict[str, str] = {
     FN_TRIGGER: "pipeline.handlers.trigger.handler",
@@ -119,6 +120,7 @@ HANDLERS: dict[str, str] = {
     FN_MAILER: "pipeline.handlers.mailer.handler",
     FN_INBOUND_MAIL: "pipeline.handlers.inbound_mail.handler",
     FN_SLA_TIMER: "pipeline.handlers.sla_timer.handler",
+    FN_TICKET_LIFECYCLE: "pipeline.handlers.ticket_lifecycle.handler",
 }
 
 # --- ASL placeholders: every ${Name} in the state machine file, substituted by CDK and the local runtime --
@@ -144,6 +146,7 @@ GLUE_SCRIPT_PATH = REPO_ROOT / "glue" / "job.py"
 SQL_DIR = REPO_ROOT / "sql"
 
 # S3 layout
+LIFECYCLE_PREFIX = "lifecycle/"  # one JSON line per ticket item change (pipeline.models.TicketLifecycle)
 ARCHIVE_PREFIX = "tickets/"  # the analytics copy (PII redacted): the warehouse load reads this prefix
 ORIGINALS_PREFIX = (
     "originals/"  # the full original record, SSE-KMS; nothing but the archive function touches it
