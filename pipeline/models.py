@@ -741,14 +741,8 @@ def model_columns(model: type[BaseModel]) -> tuple[Column, ...]:
         limit = next((m.limit for m in info.metadata if isinstance(m, MaxBytes)), None)
         if limit is None and optional:
             # Annotated[...] | None keeps its metadata on the inner type.
-            limit = next(
-                (
-                    m.limit
-                    for m in getattr(info.annotation.__args__[0], "__metadata__", ())
-                    if isinstance(m, MaxBytes)
-                ),
-                None,
-            )  # type: ignore[union-attr]
+            inner = getattr(ann, "__metadata__", ())
+            limit = next((m.limit for m in inner if isinstance(m, MaxBytes)), None)
             ann = getattr(ann, "__origin__", ann)
         if ann is datetime:
             cols.append(Column(name, "timestamp", None, optional))
