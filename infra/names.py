@@ -90,6 +90,8 @@ ALARMS_TOPIC_NAME = f"{PROJECT}-alarms"
 DLQ_NAME = f"{PROJECT}-tickets-dlq"
 SLA_SCHEDULE_GROUP = f"{PROJECT}-sla"
 SLA_DLQ_NAME = f"{PROJECT}-sla-dlq"
+# On-failure destination of the tickets table stream -> ticket-lifecycle mapping (DDBStreamBatchInfo records).
+LIFECYCLE_DLQ_NAME = f"{PROJECT}-lifecycle-dlq"
 ESCALATION_TOPIC_NAME = f"{PROJECT}-escalations"
 # The tickets table's index of owners (`/ticket mine`).
 ASSIGNEE_INDEX = "by-assignee"
