@@ -333,5 +333,11 @@ def run_lifecycle_scenario(warehouse_url: str) -> None:
                 "SELECT SUM(tickets_due), SUM(answered_in_time), SUM(breached), SUM(pending) FROM v_sla_attainment"
             )
             assert tuple(int(v) for v in view[0]) == (3, 1, 1, 1)
+
+            from pipeline.tools.analytics.report import build_report
+
+            page = build_report(wh)
+            assert "SLA attainment per day, by priority" in page and page.count("<svg") == 7
+            assert "First responses within SLA</div>" in page and ">50%<" in page  # 1 in time of 2 decided
         finally:
             wh.close()
