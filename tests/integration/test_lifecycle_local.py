@@ -110,3 +110,47 @@ def test_a_taken_and_approved_ticket_reaches_the_warehouse_and_the_sla_view(
         assert in_time >= 1 and late == 0 and due >= 1 and pct == 100.0
     finally:
         wh.close()
+
+
+def test_a_poison_change_is_dead_lettered_alone_with_its_stream_position_and_the_rest_are_written(
+    stack: LocalStack,
+) -> None:
+    from pipeline.handlers.ticket_lifecycle import handler as real_handler
+
+    poison = "TKT-POISON-1"
+    seen: list[str] = []
+
+    def flaky(event: dict[str, Any], context: Any) -> Any:
+        ids = [r["dynamodb"]["Keys"]["ticket_id"]["S"] for r in event["Records"]]
+        seen.extend(ids)
+        if poison in ids:
+            raise RuntimeError("cannot write this one")
+        return real_handler(event, context)
+
+    stack.lambdas.register(names.FN_TICKET_LIFECYCLE, flaky)
+    try:
+        # Given three ticket items written in one burst, the middle one poison for the function
+        ddb = stack.client("dynamodb")
+        ids = ["TKT-GOOD-1", poison, "TKT-GOOD-2"]
+        for tid in ids:
+            ddb.put_item(
+                TableName=stack.info.table_name,
+                Item={"ticket_id": {"S": tid}, "status": {"S": "TRIAGED"}, "priority": {"S": "HIGH"}},
+            )
+        # When the mapping delivers them (bisecting the failing batch, retrying the poison record alone)
+        _wait_for(
+            lambda: stack.lifecycle_poller.stats.sent_to_dlq >= 1, 60, "the poison record dead-lettered"
+        )
+        stack.wait_idle(timeout=60)
+    finally:
+        stack.lambdas.register(names.FN_TICKET_LIFECYCLE, names.HANDLERS[names.FN_TICKET_LIFECYCLE])
+
+    # Then the good changes are written, the poison one is in the lifecycle DLQ with its shard position
+    assert _lifecycle_keys(stack, "TKT-GOOD-1") and _lifecycle_keys(stack, "TKT-GOOD-2")
+    assert _lifecycle_keys(stack, poison) == []
+    dlq_url = stack.client("sqs").get_queue_url(QueueName=names.LIFECYCLE_DLQ_NAME)["QueueUrl"]
+    (letter,) = drain(stack, dlq_url)
+    info = letter["DDBStreamBatchInfo"]
+    assert info["batchSize"] == 1 and info["startSequenceNumber"] == info["endSequenceNumber"]
+    assert info["streamArn"] == stack.lifecycle_poller.stream_arn
+    assert letter["requestContext"]["condition"] == "RetryAttemptsExhausted"
