@@ -36,7 +36,7 @@ def test_failed_load_keeps_the_bookmark_so_the_next_run_reads_the_batch_again(
     with mock_aws():
         seed_archive(boto3.client("s3", region_name="us-east-1"), valid=3)
 
-        def broken(self: Any, batch: Any) -> Any:
+        def broken(self: Any, batch: Any, table: Any = None) -> Any:
             raise ConnectionError("warehouse went away")
 
         with monkeypatch.context() as m:

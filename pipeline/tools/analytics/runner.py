@@ -135,7 +135,7 @@ def _load(
     has_rows = any(batch_dir.glob("*.parquet"))
     with clock("merge"):
         _staged, merged = warehouse.load(
-            Batch(str(batch_dir / "*.parquet") if has_rows else None, rejects, sources_file), feed.table
+            Batch(str(batch_dir / "*.parquet") if has_rows else None, rejects, sources_file), table=feed.table
         )
     result.loaded = result.read - result.quarantined
     result.merged = merged
