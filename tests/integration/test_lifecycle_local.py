@@ -1,7 +1,7 @@
 """The lifecycle feed on the embedded local stack: a ticket is triaged, an agent takes it and approves the
-reply (DynamoDB writes through the bot's store adapter) -> the table's stream -> the ticket-lifecycle
-function -> lifecycle/ records -> `tms etl` -> the warehouse shows its status, owner and first response, and
-the SLA attainment view counts it."""
+reply (DynamoDB writes through the bot's store adapter), the mailer sends it (the first response) -> the
+table's stream -> the ticket-lifecycle function -> lifecycle/ records -> `tms etl` -> the warehouse shows its
+status, owner and first response, and the SLA attainment view counts it."""
 
 from __future__ import annotations
 
@@ -13,11 +13,13 @@ from typing import Any
 
 import pytest
 
+from bot.adapters.replies import SnsReplyQueue
 from bot.adapters.ticket_store import DynamoTicketStore
 from bot.logic import actions
 from infra import names
 from pipeline.local.poller import MappingConfig
 from pipeline.local.runtime import LocalStack
+from pipeline.models import ReplyApprovedMessage
 from tests.conftest import make_ticket
 from tests.fixtures_spark import spark  # noqa: F401
 from tests.integration.conftest import drain, item, put
@@ -71,16 +73,33 @@ def test_a_taken_and_approved_ticket_reaches_the_warehouse_and_the_sla_view(
     # When an agent takes it and approves the reply (the bot's conditional writes)
     store = DynamoTicketStore(stack.info.table_name, stack.client("dynamodb"))
     store.apply(answered.ticketId, actions.take(AGENT, datetime.now(UTC)))
-    store.apply(answered.ticketId, actions.approve(AGENT, datetime.now(UTC)))
-    # and the Slack post claims change the item without changing anything the warehouse sees
-    store.claim_post(answered.ticketId, "lifecycle-test")
+    approved = store.apply(answered.ticketId, actions.approve(AGENT, datetime.now(UTC)))
     _wait_for(lambda: len(_lifecycle_keys(stack, answered.ticketId)) >= 3, 30, "the lifecycle records")
     stack.wait_idle(timeout=60)
-
     # Then the stream wrote one record per change that matters: triaged, taken, approved
-    keys = _lifecycle_keys(stack, answered.ticketId)
-    assert len(keys) == 3, keys
+    assert len(_lifecycle_keys(stack, answered.ticketId)) == 3
     assert len(_lifecycle_keys(stack, untouched.ticketId)) == 1
+
+    # And a Slack post claim changes the item without changing anything the warehouse sees: no record
+    store.claim_post(answered.ticketId, "lifecycle-test")
+    stack.wait_idle(timeout=60)
+    assert len(_lifecycle_keys(stack, answered.ticketId)) == 3
+
+    # When the approval reaches the mailer (as the bot hands it over), which sends the reply: the first response
+    SnsReplyQueue(stack.info.topic_arn, stack.client("sns")).approved(
+        ReplyApprovedMessage(
+            ticket_id=answered.ticketId,
+            approved_by=AGENT,
+            approved_at=datetime.now(UTC),
+            version=actions.version_of(approved),
+        )
+    )
+    _wait_for(
+        lambda: (item(stack, answered.ticketId) or {}).get("first_response_at"),
+        60,
+        "the reply sent by the mailer",
+    )
+    stack.wait_idle(timeout=60)
     assert stack.lifecycle_poller.stats.sent_to_dlq == 0
     assert (
         drain(stack, stack.client("sqs").get_queue_url(QueueName=names.LIFECYCLE_DLQ_NAME)["QueueUrl"]) == []
@@ -98,7 +117,8 @@ def test_a_taken_and_approved_ticket_reaches_the_warehouse_and_the_sla_view(
             f"FROM ticket_lifecycle WHERE ticket_id = '{answered.ticketId}'"
         )
         status, assignee, approved_by, first_response_at, sla_due_at, breached, version = rows[0]
-        assert (status, assignee, approved_by, breached) == ("APPROVED", AGENT, AGENT, False)
+        assert (status, assignee, approved_by, breached) == (final["status"], AGENT, AGENT, False)
+        assert status in {"SENT", "WAITING_CUSTOMER"}
         assert first_response_at is not None and first_response_at <= sla_due_at
         assert version == int(final["version"])
         _, view = wh.query(
