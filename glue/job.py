@@ -1,4 +1,6 @@
-"""The Glue 5 job (Spark 3.5, Python 3.11): new archive objects -> validate -> Redshift via staging + MERGE.
+"""The Glue 5 job (Spark 3.5, Python 3.11): new archive objects -> validate -> Redshift via staging + MERGE,
+then (with --lifecycle_path) the new lifecycle records -> ticket_lifecycle the same way, each with its own
+bookmark (transformation_ctx).
 
 Arguments, I/O and bookmarks live here; every DataFrame step is in glue/transforms.py. Ship glue/ as the
 job's --extra-py-files (it needs schema.json next to schema.py). Locally the same transforms run through
@@ -6,6 +8,7 @@ pipeline/tools/analytics/runner.py, which replaces only the I/O (S3 copy, local 
 
 Job arguments: --JOB_NAME --source_path s3://bucket/tickets/ --quarantine_path s3://bucket/quarantine/etl/
 --redshift_connection <Glue connection> --redshift_database <db> --TempDir s3://bucket/glue-temp/
+Optional: --redshift_schema, --redshift_table, --lifecycle_path s3://bucket/lifecycle/
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from glue import transforms
-from glue.schema import TableSpec, merge_statements, spec
+from glue.schema import TableSpec, lifecycle_spec, merge_statements, spec
 
 REQUIRED_ARGS = [
     "JOB_NAME",
@@ -52,8 +55,9 @@ def _parse_args(argv: list[str], names: list[str]) -> dict[str, str]:
     return {n: found[n] for n in names}
 
 
-def load_new_lines(glue_context: Any, source_path: str) -> Any:
-    """New archive objects since the last successful run (Glue job bookmark), as (value, source) lines."""
+def load_new_lines(glue_context: Any, source_path: str, ctx: str = "read_tickets") -> Any:
+    """New objects under `source_path` since the last successful run (the Glue job bookmark of `ctx`), as
+    (value, source) lines."""
     from pyspark.sql import functions as F
 
     # CSV with a separator and quote that never occur yields one untouched string per JSON line, so a
@@ -68,7 +72,7 @@ def load_new_lines(glue_context: Any, source_path: str) -> Any:
             "withHeader": False,
             "attachFilename": "source",
         },
-        transformation_ctx="read_tickets",  # the bookmark key
+        transformation_ctx=ctx,  # the bookmark key
     )
     df = frame.toDF()
     return df.select(F.col(df.columns[0]).alias(transforms.VALUE), F.col("source").alias(transforms.SOURCE))
@@ -80,7 +84,7 @@ def save_quarantine(rejected: Any, quarantine_path: str, run_id: str) -> None:
 
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,126}$")
-OPTIONAL_ARGS = ["redshift_schema", "redshift_table"]
+OPTIONAL_ARGS = ["redshift_schema", "redshift_table", "lifecycle_path"]
 
 
 def _identifier(value: str, what: str) -> str:
@@ -102,11 +106,18 @@ def _preactions(target: str, staging: str, schema: str | None) -> str:
     return f"{path}CREATE TABLE IF NOT EXISTS {staging} (LIKE {target}); DELETE FROM {staging};"  # noqa: S608
 
 
-def save_to_redshift(glue_context: Any, batch: Any, args: dict[str, str]) -> None:
-    """Load the batch into the staging table and MERGE it, all in the connector's one transaction."""
+def save_to_redshift(
+    glue_context: Any,
+    batch: Any,
+    args: dict[str, str],
+    table: TableSpec | None = None,
+    ctx: str = "write_tickets",
+) -> None:
+    """Load the batch into the staging table of `table` (default: the configured tickets table) and MERGE it,
+    all in the connector's one transaction."""
     from awsglue.dynamicframe import DynamicFrame
 
-    table = target_spec(args)
+    table = table or target_spec(args)
     schema = _identifier(args["redshift_schema"], "redshift_schema") if args.get("redshift_schema") else None
     glue_context.write_dynamic_frame.from_jdbc_conf(
         frame=DynamicFrame.fromDF(batch, glue_context, "batch"),
@@ -121,7 +132,7 @@ def save_to_redshift(glue_context: Any, batch: Any, args: dict[str, str]) -> Non
             + ";",
         },
         redshift_tmp_dir=args["TempDir"],
-        transformation_ctx="write_tickets",
+        transformation_ctx=ctx,
     )
 
 
@@ -140,11 +151,21 @@ def main(argv: list[str]) -> None:
     job = Job(glue_context)
     job.init(args["JOB_NAME"], args)
 
+    run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     lines = load_new_lines(glue_context, args["source_path"])
     validated = transforms.validate(transforms.parse_lines(lines)).cache()
-    run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     save_quarantine(transforms.rejected_rows(validated), args["quarantine_path"], run_id)
     save_to_redshift(glue_context, transforms.for_staging(validated), args)
+    if args.get("lifecycle_path"):
+        # The lifecycle records after the tickets: the SLA view joins both, and a ticket's lifecycle row
+        # never waits a whole schedule period for its tickets row.
+        table = lifecycle_spec()
+        lines = load_new_lines(glue_context, args["lifecycle_path"], ctx="read_lifecycle")
+        validated = transforms.validate(transforms.parse_lines(lines, table), table).cache()
+        save_quarantine(transforms.rejected_rows(validated), args["quarantine_path"], f"{run_id}-lifecycle")
+        save_to_redshift(
+            glue_context, transforms.for_staging(validated, table), args, table=table, ctx="write_lifecycle"
+        )
     # Reached only when the load committed: a failed run keeps the bookmark, and the MERGE makes the
     # re-read harmless.
     job.commit()

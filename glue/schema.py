@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 SCHEMA_JSON = Path(__file__).with_name("schema.json")
+# The ticket_lifecycle table (pipeline.models.TicketLifecycle): one row per ticket, the latest revision.
+LIFECYCLE_SCHEMA_JSON = Path(__file__).with_name("lifecycle_schema.json")
 CORRUPT_COLUMN = "_corrupt_record"
 
 
@@ -22,7 +24,7 @@ class ColumnSpec:
     """One warehouse column with the validation rules of its model field."""
 
     name: str
-    kind: str  # varchar | timestamp | double
+    kind: str  # varchar | timestamp | double | bigint | boolean
     max_bytes: int | None
     nullable: bool
     required: bool
@@ -72,28 +74,46 @@ def table_spec(doc: dict[str, Any]) -> TableSpec:
 
 
 @cache
-def load_document(path: Path | None = None) -> dict[str, Any]:
-    """The parsed glue/schema.json (read as package data, so it also loads from Glue's --extra-py-files zip)."""
+def load_document(path: Path | None = None, name: str = SCHEMA_JSON.name) -> dict[str, Any]:
+    """A parsed schema document, glue/schema.json by default (read as package data, so it also loads from
+    Glue's --extra-py-files zip)."""
     if path is not None:
         text = path.read_text()
     else:
         from importlib import resources
 
-        text = resources.files(__package__ or "glue").joinpath(SCHEMA_JSON.name).read_text()
+        text = resources.files(__package__ or "glue").joinpath(name).read_text()
     doc: dict[str, Any] = json.loads(text)
     return doc
 
 
 def spec() -> TableSpec:
-    """The shipped table spec."""
+    """The shipped tickets table spec."""
     return table_spec(load_document())
+
+
+def lifecycle_spec() -> TableSpec:
+    """The shipped ticket_lifecycle table spec."""
+    return table_spec(load_document(name=LIFECYCLE_SCHEMA_JSON.name))
+
+
+def _spark_kinds() -> dict[str, Any]:
+    from pyspark.sql import types as T
+
+    return {
+        "varchar": T.StringType(),
+        "timestamp": T.TimestampNTZType(),
+        "double": T.DoubleType(),
+        "bigint": T.LongType(),
+        "boolean": T.BooleanType(),
+    }
 
 
 def spark_schema(table: TableSpec | None = None) -> Any:
     """The typed Spark StructType of a warehouse row (timestamps are UTC wall-clock, TIMESTAMP_NTZ)."""
     from pyspark.sql import types as T
 
-    kinds = {"varchar": T.StringType(), "timestamp": T.TimestampNTZType(), "double": T.DoubleType()}
+    kinds = _spark_kinds()
     table = table or spec()
     return T.StructType([T.StructField(c.name, kinds[c.kind], c.nullable) for c in table.columns])
 
@@ -129,13 +149,13 @@ def merge_statements(doc: dict[str, Any] | None = None, table: TableSpec | None 
 
 
 def merge_script(doc: dict[str, Any] | None = None) -> str:
-    """The text of sql/010_merge.sql."""
+    """The text of sql/010_merge.sql (or, for the lifecycle document, sql/011_merge_lifecycle.sql)."""
     d = doc or load_document()
     header = (
-        "-- Staging -> target upsert on ticket_id. Generated from pipeline/models.py by\n"
-        "-- `python -m pipeline.tools.analytics.contract`; a contract test fails when it drifts.\n"
-        "-- Runs unchanged on Redshift, PostgreSQL 15 and DuckDB, after the batch (deduplicated: one row per\n"
-        f"-- ticket_id) is loaded into {d['staging_table']}. Re-runs and older replays change nothing.\n"
+        f"-- Staging -> target upsert on {d['key']} (the newest {d['version_column']} wins). Generated from\n"
+        "-- pipeline/models.py by `python -m pipeline.tools.analytics.contract`; a contract test fails when it\n"
+        "-- drifts. Runs unchanged on Redshift, PostgreSQL 15 and DuckDB, after the batch (deduplicated: one\n"
+        f"-- row per {d['key']}) is loaded into {d['staging_table']}. Re-runs and older replays change nothing.\n"
     )
     body = ";\n\n".join(merge_statements(d)) + ";\n"
     return header + "\n" + body

@@ -56,6 +56,13 @@ def _typed(c: ColumnSpec) -> Column:
         return raw.cast("timestamp").cast("timestamp_ntz")
     if c.kind == "double":
         return raw.cast("double")
+    if c.kind == "bigint":
+        # Through decimal: a plain cast of "1.5" to long truncates it to 1 instead of refusing it.
+        exact = raw.cast("decimal(38,0)")
+        return F.when(exact == raw.cast("decimal(38,10)"), exact.cast("long"))
+    if c.kind == "boolean":
+        flag = F.when(F.lower(F.trim(raw)).isin("true", "false"), F.lower(F.trim(raw)) == F.lit("true"))
+        return F.coalesce(flag, F.lit(c.default)) if c.default is not None else flag
     value = F.trim(raw)  # the model strips surrounding whitespace before it checks anything
     if c.default is not None:
         value = F.coalesce(value, F.lit(c.default))
@@ -70,8 +77,15 @@ def _problems(c: ColumnSpec, typed: Column) -> list[Column]:
         checks.append(F.when(raw.isNull(), F.lit(f"{name}: missing")))
     if c.kind == "timestamp":
         checks.append(F.when(raw.isNotNull() & typed.isNull(), F.lit(f"{name}: not an ISO-8601 timestamp")))
-    elif c.kind == "double":
-        checks.append(F.when(raw.isNotNull() & typed.isNull(), F.lit(f"{name}: not a number")))
+    elif c.kind == "boolean":
+        # Checked on the raw text: the typed value already holds the default in place of a bad one.
+        flag_text = F.lower(F.trim(raw))
+        checks.append(
+            F.when(raw.isNotNull() & ~flag_text.isin("true", "false"), F.lit(f"{name}: not true or false"))
+        )
+    elif c.kind in ("double", "bigint"):
+        what = "a number" if c.kind == "double" else "an integer"
+        checks.append(F.when(raw.isNotNull() & typed.isNull(), F.lit(f"{name}: not {what}")))
         if c.minimum is not None:
             checks.append(F.when(typed < F.lit(c.minimum), F.lit(f"{name}: below {c.minimum}")))
         if c.maximum is not None:

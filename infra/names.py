@@ -90,6 +90,8 @@ ALARMS_TOPIC_NAME = f"{PROJECT}-alarms"
 DLQ_NAME = f"{PROJECT}-tickets-dlq"
 SLA_SCHEDULE_GROUP = f"{PROJECT}-sla"
 SLA_DLQ_NAME = f"{PROJECT}-sla-dlq"
+# On-failure destination of the tickets table stream -> ticket-lifecycle mapping (DDBStreamBatchInfo records).
+LIFECYCLE_DLQ_NAME = f"{PROJECT}-lifecycle-dlq"
 ESCALATION_TOPIC_NAME = f"{PROJECT}-escalations"
 # The tickets table's index of owners (`/ticket mine`).
 ASSIGNEE_INDEX = "by-assignee"
@@ -108,6 +110,7 @@ FN_BOT = "bot"
 FN_MAILER = "mailer"
 FN_INBOUND_MAIL = "inbound-mail"
 FN_SLA_TIMER = "sla-timer"
+FN_TICKET_LIFECYCLE = "ticket-lifecycle"  # DynamoDB stream -> lifecycle/ records for the warehouse
 
 HANDLERS: dict[str, str] = {
     FN_TRIGGER: "pipeline.handlers.trigger.handler",
@@ -119,6 +122,7 @@ HANDLERS: dict[str, str] = {
     FN_MAILER: "pipeline.handlers.mailer.handler",
     FN_INBOUND_MAIL: "pipeline.handlers.inbound_mail.handler",
     FN_SLA_TIMER: "pipeline.handlers.sla_timer.handler",
+    FN_TICKET_LIFECYCLE: "pipeline.handlers.ticket_lifecycle.handler",
 }
 
 # --- ASL placeholders: every ${Name} in the state machine file, substituted by CDK and the local runtime --
@@ -144,6 +148,7 @@ GLUE_SCRIPT_PATH = REPO_ROOT / "glue" / "job.py"
 SQL_DIR = REPO_ROOT / "sql"
 
 # S3 layout
+LIFECYCLE_PREFIX = "lifecycle/"  # one JSON line per ticket item change (pipeline.models.TicketLifecycle)
 ARCHIVE_PREFIX = "tickets/"  # the analytics copy (PII redacted): the warehouse load reads this prefix
 ORIGINALS_PREFIX = (
     "originals/"  # the full original record, SSE-KMS; nothing but the archive function touches it

@@ -15,6 +15,7 @@ from infra.components.analytics import Analytics
 from infra.components.ingest import Ingest
 from infra.components.keys import LogsKey
 from infra.components.lambdas import LambdaPackage
+from infra.components.lifecycle import LifecycleFeed
 from infra.components.mail import Mail
 from infra.components.monitoring import Monitoring
 from infra.components.notifications import Notifications
@@ -132,6 +133,15 @@ class TmsStack(Stack):
             ses_domain=config.ses_domain,
             log_retention=retention,
         )
+        self.lifecycle = LifecycleFeed(
+            self,
+            "Lifecycle",
+            project_name=project,
+            package=package,
+            storage=self.storage,
+            key=self.storage.data_key,
+            log_retention=retention,
+        )
         self.analytics = Analytics(
             self,
             "Analytics",
@@ -159,10 +169,12 @@ class TmsStack(Stack):
                 names.FN_BOT: self.slack.bot.function,
                 **self.mail.functions,
                 names.FN_SLA_TIMER: self.sla.function,
+                names.FN_TICKET_LIFECYCLE: self.lifecycle.function,
             },
             stream=self.ingest.stream,
             dlq=self.ingest.dlq,
             sla_dlq=self.sla.dlq,
+            lifecycle_dlq=self.lifecycle.dlq,
             glue_job_name=self.analytics.job_name,
         )
         self._outputs()
@@ -177,6 +189,11 @@ class TmsStack(Stack):
             ("OpsTopicArn", self.notifications.ops_topic.topic_arn, "SNS ops topic (email only)"),
             ("DlqUrl", self.ingest.dlq.queue_url, "Trigger dead-letter queue"),
             ("SlaDlqUrl", self.sla.dlq.queue_url, "SLA timers the scheduler could not deliver"),
+            (
+                "LifecycleDlqUrl",
+                self.lifecycle.dlq.queue_url,
+                "Ticket changes the warehouse feed could not write",
+            ),
             ("EscalationTopicArn", self.sla.escalation_topic.topic_arn, "SNS SLA escalations (email)"),
             ("StateMachineArn", self.workflow.state_machine.state_machine_arn, "Ticket workflow"),
             ("SlackRequestUrl", self.slack.function_url.url, "Request URL for the Slack app manifest"),

@@ -646,14 +646,75 @@ class SlaAlertMessage(_Strict):
     assignee: str = ""
 
 
-# --- The warehouse column contract, derived from ProcessedRecord --------------------------------------
+# --- The ticket lifecycle in the warehouse (issues 13 and 14) ---------------------------------------
+# The archive record above is written once, at triage; everything after it (approval, sending, the
+# customer's answer, ownership, SLA) happens on the DynamoDB item. The table's stream feeds the
+# ticket-lifecycle function, which writes one TicketLifecycle per item change under lifecycle/ in the
+# bucket; the warehouse load MERGEs them into ticket_lifecycle (one row per ticket, the latest revision).
+# Only ids, statuses, Slack user ids and times: no free text and no customer data (nothing to redact).
 
-ColumnKind = Literal["varchar", "timestamp", "double"]
+LIFECYCLE_PREFIX: Final = "lifecycle/"
+REVISION_MAX = 64
+ACTOR_MAX = 64  # a Slack user id, or the name of the function that acted ("mailer", "inbound-mail")
+_VERSION_DIGITS = 10
+_SEQUENCE_DIGITS = 40  # DynamoDB Streams sequence numbers are decimal strings of up to 40 digits
+
+
+def lifecycle_revision(version: int, sequence_number: str) -> str:
+    """The order of a ticket's lifecycle records: the item's version, then the stream's sequence number.
+
+    Not the version alone: the SLA writes (first response, breach) and Slack post claims change the item
+    without counting a version, so two different images can carry one version. Stream records of one item
+    reach the function in the order of the writes, with growing sequence numbers; both parts are zero-padded
+    so that the warehouse's plain string comparison orders revisions correctly.
+    """
+    if not sequence_number.isdigit() or len(sequence_number) > _SEQUENCE_DIGITS:
+        raise ValueError(f"not a stream sequence number: {sequence_number!r}")
+    return f"{version:0{_VERSION_DIGITS}d}.{sequence_number.zfill(_SEQUENCE_DIGITS)}"
+
+
+Actor = Annotated[str, MaxBytes(ACTOR_MAX), _byte_limit(ACTOR_MAX)]
+
+
+class TicketLifecycle(_Strict):
+    """One change of a ticket's item, as the warehouse sees it (a JSON line under lifecycle/, a row of
+    ticket_lifecycle). Field order is column order."""
+
+    ticket_id: TicketId
+    revision: text(REVISION_MAX)  # type: ignore[valid-type]
+    version: int = Field(ge=0)
+    status: TicketStatus
+    changed_at: UtcDatetime  # when DynamoDB recorded the change (the stream record's creation time)
+    priority: Priority | None = None  # the current one: agents may change the triaged priority
+    assignee: Actor | None = None
+    approved_by: Actor | None = None
+    approved_at: UtcDatetime | None = None
+    first_response_at: UtcDatetime | None = None
+    first_response_by: Actor | None = None
+    sla_due_at: UtcDatetime | None = None
+    sla_breached: bool = False
+    sent_at: UtcDatetime | None = None
+    customer_replied_at: UtcDatetime | None = None
+    resolved_at: UtcDatetime | None = None
+    updated_at: UtcDatetime | None = None
+
+    def archive_key(self) -> str:
+        """Deterministic S3 key per stream record: a redelivered record overwrites its own object."""
+        return f"{LIFECYCLE_PREFIX}{self.ticket_id}/{self.revision}.json"
+
+    def to_json_line(self) -> str:
+        """One JSON Lines record, newline-terminated."""
+        return self.model_dump_json() + "\n"
+
+
+# --- The warehouse column contracts, derived from ProcessedRecord and TicketLifecycle ----------------
+
+ColumnKind = Literal["varchar", "timestamp", "double", "bigint", "boolean"]
 
 
 @dataclass(frozen=True)
 class Column:
-    """One warehouse column derived from a ProcessedRecord field."""
+    """One warehouse column derived from a model field."""
 
     name: str
     kind: ColumnKind
@@ -664,25 +725,52 @@ class Column:
 _ENUM_WIDTH = 16
 
 
-def warehouse_columns() -> tuple[Column, ...]:
-    """The warehouse columns, in order, derived from ProcessedRecord (the single source)."""
+def _optional_of(ann: Any) -> tuple[Any, bool]:
+    """(the type, whether None is allowed) of an annotation such as `datetime | None`."""
+    args = getattr(ann, "__args__", None)
+    if args and type(None) in args and len(args) == 2:
+        return next(a for a in args if a is not type(None)), True
+    return ann, False
+
+
+def model_columns(model: type[BaseModel]) -> tuple[Column, ...]:
+    """The warehouse columns of `model`, in field order."""
     cols: list[Column] = []
-    for name, info in ProcessedRecord.model_fields.items():
-        ann = info.annotation
+    for name, info in model.model_fields.items():
+        ann, optional = _optional_of(info.annotation)
         limit = next((m.limit for m in info.metadata if isinstance(m, MaxBytes)), None)
+        if limit is None and optional:
+            # Annotated[...] | None keeps its metadata on the inner type.
+            inner = getattr(ann, "__metadata__", ())
+            limit = next((m.limit for m in inner if isinstance(m, MaxBytes)), None)
+            ann = getattr(ann, "__origin__", ann)
         if ann is datetime:
-            cols.append(Column(name, "timestamp", None, False))
+            cols.append(Column(name, "timestamp", None, optional))
+        elif ann is bool:
+            cols.append(Column(name, "boolean", None, False))
+        elif ann is int:
+            cols.append(Column(name, "bigint", None, False))
         elif ann is float:
             cols.append(Column(name, "double", None, False))
         elif isinstance(ann, type) and issubclass(ann, StrEnum):
-            cols.append(Column(name, "varchar", _ENUM_WIDTH, False))
+            cols.append(Column(name, "varchar", _ENUM_WIDTH, optional))
         elif ann is str:
             if limit is None:
-                raise TypeError(f"ProcessedRecord.{name} has no MaxBytes width")
-            cols.append(Column(name, "varchar", limit, not info.is_required()))
+                raise TypeError(f"{model.__name__}.{name} has no MaxBytes width")
+            cols.append(Column(name, "varchar", limit, optional or not info.is_required()))
         else:  # pragma: no cover - a new field type must be mapped on purpose
-            raise TypeError(f"ProcessedRecord.{name}: no warehouse type for {ann!r}")
+            raise TypeError(f"{model.__name__}.{name}: no warehouse type for {ann!r}")
     return tuple(cols)
+
+
+def warehouse_columns() -> tuple[Column, ...]:
+    """The tickets table's columns, in order, derived from ProcessedRecord (the single source)."""
+    return model_columns(ProcessedRecord)
+
+
+def lifecycle_columns() -> tuple[Column, ...]:
+    """The ticket_lifecycle table's columns, in order, derived from TicketLifecycle."""
+    return model_columns(TicketLifecycle)
 
 
 def field_errors(exc: Exception) -> list[str]:

@@ -101,3 +101,17 @@ def audit_settings() -> AuditSettings:
 def archive_settings() -> ArchiveSettings:
     """Archive settings (cached)."""
     return ArchiveSettings()  # type: ignore[call-arg]
+
+
+class LifecycleSettings(BaseSettings):
+    """The ticket-lifecycle function's settings: the bucket its records go to."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    bucket_name: str = Field(validation_alias=names.ENV_BUCKET_NAME, min_length=3)
+
+
+@cache
+def lifecycle_settings() -> LifecycleSettings:
+    """Lifecycle feed settings (cached)."""
+    return LifecycleSettings()  # type: ignore[call-arg]

@@ -35,3 +35,28 @@ FROM (
     FROM tickets
 ) AS latency
 GROUP BY day;
+
+-- First-response SLA attainment per priority and per day the response was due (issue 14), from
+-- ticket_lifecycle (fed by the tickets table's stream) joined to tickets for the triaged priority when the
+-- item carries none. "First response" = the reply was sent to the customer, or the ticket was resolved.
+-- A ticket is answered in time when its first response came at or before sla_due_at; breached when the
+-- timer recorded a breach or the response came late; pending while neither (not yet due, or due and the
+-- breach not recorded yet). attainment_pct = answered in time / (answered in time + breached), NULL while
+-- nothing of that day and priority is decided.
+CREATE OR REPLACE VIEW v_sla_attainment AS
+SELECT day, priority,
+       COUNT(*) AS tickets_due,
+       SUM(in_time) AS answered_in_time,
+       SUM(breached) AS breached,
+       COUNT(*) - SUM(in_time) - SUM(breached) AS pending,
+       CAST(100 * SUM(in_time) AS DOUBLE PRECISION) / NULLIF(SUM(in_time) + SUM(breached), 0) AS attainment_pct
+FROM (
+    SELECT CAST(l.sla_due_at AS DATE) AS day,
+           COALESCE(l.priority, t.priority) AS priority,
+           CASE WHEN l.first_response_at <= l.sla_due_at AND NOT l.sla_breached THEN 1 ELSE 0 END AS in_time,
+           CASE WHEN l.sla_breached OR l.first_response_at > l.sla_due_at THEN 1 ELSE 0 END AS breached
+    FROM ticket_lifecycle AS l
+    LEFT JOIN tickets AS t ON t.ticket_id = l.ticket_id
+    WHERE l.sla_due_at IS NOT NULL
+) AS due
+GROUP BY day, priority;

@@ -87,6 +87,7 @@ def expected_alarm_names() -> set[str]:
         "RepliesNotSent",
         "BounceRate",
         "SlaDlqNotEmpty",
+        "LifecycleDlqNotEmpty",
     }
     expected |= {
         f"{fn.title().replace('-', '')}{kind}" for fn in names.HANDLERS for kind in ("Errors", "Throttles")

@@ -169,7 +169,7 @@ class Analytics(Construct):
             self,
             "Role",
             assumed_by=iam.ServicePrincipal("glue.amazonaws.com"),
-            description=f"{self.job_name}: read tickets/, write glue-temp/ and quarantine/, reach Redshift",
+            description=f"{self.job_name}: read tickets/ and lifecycle/, write glue-temp/ and quarantine/, reach Redshift",
         )
         self._grant_job(stack, bucket_arn=bucket.bucket_arn, connection_name=connection_name)
         script.grant_read(self.role)
@@ -231,6 +231,7 @@ class Analytics(Construct):
                 "--enable-continuous-cloudwatch-log": "true",
                 "--enable-glue-datacatalog": "false",
                 "--source_path": f"{bucket_url}/{names.ARCHIVE_PREFIX}",
+                "--lifecycle_path": f"{bucket_url}/{names.LIFECYCLE_PREFIX}",
                 "--quarantine_path": f"{bucket_url}/{names.QUARANTINE_PREFIX}",
                 "--redshift_connection": connection_name,
                 "--redshift_database": redshift.database,
@@ -265,7 +266,10 @@ class Analytics(Construct):
             return f"{bucket_arn}/{prefix}*"
 
         statements = [
-            iam.PolicyStatement(actions=["s3:GetObject"], resources=[objects(names.ARCHIVE_PREFIX)]),
+            iam.PolicyStatement(
+                actions=["s3:GetObject"],
+                resources=[objects(names.ARCHIVE_PREFIX), objects(names.LIFECYCLE_PREFIX)],
+            ),
             iam.PolicyStatement(
                 actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
                 resources=[objects(names.GLUE_TEMP_PREFIX)],
@@ -303,7 +307,12 @@ class Analytics(Construct):
             self.role.add_to_principal_policy(statement)
 
 
-_JOB_PREFIXES = (names.ARCHIVE_PREFIX, names.GLUE_TEMP_PREFIX, names.QUARANTINE_PREFIX)
+_JOB_PREFIXES = (
+    names.ARCHIVE_PREFIX,
+    names.LIFECYCLE_PREFIX,
+    names.GLUE_TEMP_PREFIX,
+    names.QUARANTINE_PREFIX,
+)
 
 
 def _glue_log_groups_arn(stack: Stack) -> str:

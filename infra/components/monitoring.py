@@ -51,6 +51,7 @@ class Monitoring(Construct):
         dlq: sqs.Queue,
         glue_job_name: str,
         sla_dlq: sqs.Queue | None = None,
+        lifecycle_dlq: sqs.Queue | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self._topic = alarms_topic
@@ -123,6 +124,18 @@ class Monitoring(Construct):
                 threshold=1,
                 description=(
                     "SLA timers the scheduler could not deliver to the timer function (warnings or breaches missed)"
+                ),
+            )
+
+        if lifecycle_dlq is not None:
+            self._alarm(
+                "LifecycleDlqNotEmpty",
+                lifecycle_dlq.metric_approximate_number_of_messages_visible(
+                    period=PERIOD, statistic="Maximum"
+                ),
+                threshold=1,
+                description=(
+                    "Ticket changes the lifecycle feed could not write under lifecycle/ (the warehouse misses them)"
                 ),
             )
 

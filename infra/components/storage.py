@@ -44,6 +44,9 @@ class Storage(Construct):
             encryption_key=self.data_key,
             deletion_protection=True,
             removal_policy=RemovalPolicy.RETAIN,
+            # Every change after triage reaches the warehouse through the stream (the ticket-lifecycle
+            # function); old images too, so a change no lifecycle column sees writes nothing.
+            stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
         )
         # `/ticket mine`: an agent's tickets by owner (only owned tickets have the attribute, so it stays small).
         self.table.add_global_secondary_index(
@@ -115,6 +118,16 @@ class Storage(Construct):
         self.data_key.grant(grantee, "kms:GenerateDataKey", "kms:Encrypt")
         for prefix in prefixes:
             self._acknowledge_prefix(grantee, prefix)
+        return grant
+
+    def grant_lifecycle_write(self, grantee: iam.IGrantable) -> iam.Grant:
+        """s3:PutObject under lifecycle/ only (the ticket-lifecycle function's records for the warehouse)."""
+        grant = iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["s3:PutObject"],
+            resource_arns=[self.bucket.arn_for_objects(f"{names.LIFECYCLE_PREFIX}*")],
+        )
+        self._acknowledge_prefix(grantee, names.LIFECYCLE_PREFIX)
         return grant
 
     def grant_ticket_metadata(self, grantee: iam.IGrantable) -> iam.Grant:

@@ -11,7 +11,8 @@ from pathlib import Path
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add `etl` and `report` to the tms command."""
     etl = subparsers.add_parser(
-        "etl", help="load new archived tickets from the local stack into the warehouse"
+        "etl",
+        help="load new archived tickets and their lifecycle changes from the local stack into the warehouse",
     )
     etl.add_argument("--full", action="store_true", help="ignore the bookmark and re-read the whole archive")
     etl.add_argument("--json", action="store_true", help="print one JSON object with the counts")
@@ -36,9 +37,14 @@ def _etl(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result.as_dict()))
     else:
+        life = result.lifecycle
         print(
             f"read {result.read}  loaded {result.loaded}  merged {result.merged}  "
             f"quarantined {result.quarantined}  ({result.objects} new objects)"
+        )
+        print(
+            f"lifecycle: read {life.read}  loaded {life.loaded}  merged {life.merged}  "
+            f"quarantined {life.quarantined}  ({life.objects} new objects)"
         )
     return 0
 

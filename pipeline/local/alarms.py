@@ -176,6 +176,20 @@ def stack_alarms(
             1,
         )
     )
+    alarms.append(
+        AlarmDef(
+            f"{project}-LifecycleDlqNotEmpty",
+            "Ticket changes the lifecycle feed could not write under lifecycle/ (the warehouse misses them)",
+            MetricSpec(
+                "AWS/SQS",
+                "ApproximateNumberOfMessagesVisible",
+                "Maximum",
+                MetricKind.QUEUE_VISIBLE,
+                dimension=("QueueName", names.LIFECYCLE_DLQ_NAME),
+            ),
+            1,
+        )
+    )
     return alarms
 
 

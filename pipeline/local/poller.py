@@ -251,3 +251,122 @@ def _ts(value: Any) -> float:
     if isinstance(value, datetime):
         return value.timestamp()
     return float(value)
+
+
+@dataclass
+class DynamoStreamPoller(KinesisPoller):
+    """The same event-source-mapping contract over a DynamoDB stream (moto stores stream records but never
+    runs mappings): batches in shard order, partial batch failures, bisect, bounded retries, and an
+    on-failure record with DDBStreamBatchInfo in the DLQ. `kinesis` is a dynamodbstreams client and
+    `stream_name` the table's LatestStreamArn."""
+
+    function_name: str = "ticket-lifecycle"
+    config: MappingConfig = field(default_factory=lambda: MappingConfig(filter_event_names=None))
+
+    def start(self) -> None:
+        """Start one thread per shard of the table's stream."""
+        self.stream_arn = self.stream_name
+        desc = self.kinesis.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]
+        for shard in desc["Shards"]:
+            sid = shard["ShardId"]
+            self._busy[sid] = True
+            self._behind[sid] = 1
+            t = threading.Thread(
+                target=self._run_shard,
+                args=(sid,),
+                name=f"tms-streams-{self.function_name}-{sid}",
+                daemon=True,
+            )
+            t.start()
+            self._threads.append(t)
+
+    def _run_shard(self, shard_id: str) -> None:
+        iterator = self.kinesis.get_shard_iterator(
+            StreamArn=self.stream_arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        while not self._stop.is_set():
+            try:
+                resp = self.kinesis.get_records(ShardIterator=iterator, Limit=self.config.batch_size)
+            except Exception:  # the endpoint is going away or briefly unreachable: retry the same read
+                if self._stop.is_set():
+                    return
+                log.warning("get_records failed on %s; retrying", shard_id, exc_info=True)
+                time.sleep(self.config.poll_interval_s)
+                continue
+            raw = resp.get("Records", [])
+            iterator = resp.get("NextShardIterator") or iterator
+            with self._lock:
+                self._busy[shard_id] = bool(raw)
+                # The streams API has no MillisBehindLatest: an empty read means the tip was reached.
+                self._behind[shard_id] = 1 if raw else 0
+            if not raw:
+                time.sleep(self.config.poll_interval_s)
+                continue
+            self.stats.batches += 1
+            self.stats.records += len(raw)
+            records = [
+                {
+                    "SequenceNumber": r["dynamodb"]["SequenceNumber"],
+                    "ApproximateArrivalTimestamp": r["dynamodb"].get("ApproximateCreationDateTime"),
+                    "Data": r,
+                }
+                for r in raw
+            ]
+            self._deliver(shard_id, records, attempt=0)
+            with self._lock:
+                self._busy[shard_id] = False
+
+    def _event(self, shard_id: str, records: list[dict[str, Any]]) -> dict[str, Any]:
+        out = []
+        for r in records:
+            data = r["Data"]
+            change = dict(data["dynamodb"])
+            # Lambda delivers the creation time as epoch seconds, the streams API as a timestamp.
+            change["ApproximateCreationDateTime"] = _ts(change.get("ApproximateCreationDateTime"))
+            out.append(
+                {
+                    "eventID": data.get("eventID", f"{shard_id}:{r['SequenceNumber']}"),
+                    "eventName": data.get("eventName"),
+                    "eventVersion": data.get("eventVersion", "1.1"),
+                    "eventSource": "aws:dynamodb",
+                    "awsRegion": self.region,
+                    "dynamodb": change,
+                    "eventSourceARN": self.stream_arn,
+                }
+            )
+        return {"Records": out}
+
+    def _on_failure(self, shard_id: str, records: list[dict[str, Any]], attempt: int, condition: str) -> None:
+        """AWS's on-failure destination record for a DynamoDB stream: batch metadata with DDBStreamBatchInfo."""
+        self.stats.sent_to_dlq += 1
+        first, last = records[0], records[-1]
+        body = {
+            "requestContext": {
+                "requestId": f"local-{shard_id}-{first['SequenceNumber']}",
+                "functionArn": f"arn:aws:lambda:{self.region}:123456789012:function:{self.function_name}",
+                "condition": condition,
+                "approximateInvokeCount": attempt,
+            },
+            "responseContext": {
+                "statusCode": 200,
+                "executedVersion": "$LATEST",
+                "functionError": "Unhandled",
+            },
+            "version": "1.0",
+            "timestamp": datetime.now(UTC).isoformat(),
+            "DDBStreamBatchInfo": {
+                "shardId": shard_id,
+                "startSequenceNumber": first["SequenceNumber"],
+                "endSequenceNumber": last["SequenceNumber"],
+                "approximateArrivalOfFirstRecord": datetime.fromtimestamp(
+                    _ts(first.get("ApproximateArrivalTimestamp")), UTC
+                ).isoformat(),
+                "approximateArrivalOfLastRecord": datetime.fromtimestamp(
+                    _ts(last.get("ApproximateArrivalTimestamp")), UTC
+                ).isoformat(),
+                "batchSize": len(records),
+                "streamArn": self.stream_arn,
+            },
+        }
+        log.warning("sending %d stream record(s) of %s to the DLQ: %s", len(records), shard_id, condition)
+        self.sqs.send_message(QueueUrl=self.dlq_url, MessageBody=json.dumps(body))

@@ -54,6 +54,8 @@ class Provisioned:
     function_arns: dict[str, str]
     escalation_topic_arn: str = ""
     escalation_tap_url: str = ""
+    table_stream_arn: str = ""
+    lifecycle_dlq_url: str = ""
     sla_env: dict[str, str] | None = None
     data_key_id: str = ""  # KMS key of the PII originals/ objects, as the data key on AWS
 
@@ -108,7 +110,11 @@ def provision(endpoint_url: str, region: str) -> Provisioned:
             }
         ],
         BillingMode="PAY_PER_REQUEST",
+        # As deployed: the stream feeds the ticket-lifecycle function (the warehouse's lifecycle records).
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
     )
+    table_stream_arn = ddb.describe_table(TableName=names.TABLE_NAME)["Table"]["LatestStreamArn"]
+    lifecycle_dlq_url = sqs.create_queue(QueueName=names.LIFECYCLE_DLQ_NAME)["QueueUrl"]
     s3.create_bucket(Bucket=names.BUCKET_NAME)
     topic_arn = sns.create_topic(Name=names.TOPIC_NAME)["TopicArn"]
     alarms_arn = sns.create_topic(Name=names.ALARMS_TOPIC_NAME)["TopicArn"]
@@ -219,6 +225,8 @@ def provision(endpoint_url: str, region: str) -> Provisioned:
         data_key_id=c("kms").create_key(Description=f"{names.PROJECT} local: PII originals")["KeyMetadata"][
             "KeyId"
         ],
+        table_stream_arn=table_stream_arn,
+        lifecycle_dlq_url=lifecycle_dlq_url,
     )
 
 

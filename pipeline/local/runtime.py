@@ -26,7 +26,7 @@ from infra import names
 from pipeline.adapters.clients import aws_client
 from pipeline.errors import ConfigurationError
 from pipeline.local.lambdas import LocalLambdas
-from pipeline.local.poller import KinesisPoller, MappingConfig
+from pipeline.local.poller import DynamoStreamPoller, KinesisPoller, MappingConfig
 from pipeline.local.scheduler import ScheduleRunner
 from pipeline.local.stack import (
     LOCAL_REGION,
@@ -65,6 +65,8 @@ class LocalStack:
     poller: KinesisPoller  # the trigger's mapping
     # The intake audit's unfiltered mapping (None when the trigger's mapping filters nothing).
     audit_poller: KinesisPoller | None
+    # The tickets table's stream -> ticket-lifecycle mapping (the warehouse's lifecycle records).
+    lifecycle_poller: DynamoStreamPoller
     tap_queue_url: str
     schedules: ScheduleRunner
     _timer_invoker: Any
@@ -196,7 +198,25 @@ class LocalStack:
             if mapping.filter_event_names is not None
             else None
         )
-        for p in (poller, audit_poller):
+        lifecycle_poller = DynamoStreamPoller(
+            kinesis=aws_client(
+                "dynamodbstreams", endpoint_url=endpoint, region=LOCAL_REGION, profile="local"
+            ),
+            sqs=aws_client("sqs", endpoint_url=endpoint, region=LOCAL_REGION, profile="local"),
+            stream_name=prov.table_stream_arn,
+            dlq_url=prov.lifecycle_dlq_url,
+            invoke=invoke_fn(names.FN_TICKET_LIFECYCLE),
+            region=LOCAL_REGION,
+            function_name=names.FN_TICKET_LIFECYCLE,
+            config=MappingConfig(
+                batch_size=mapping.batch_size,
+                max_retries=mapping.max_retries,
+                bisect_on_error=mapping.bisect_on_error,
+                filter_event_names=None,
+                poll_interval_s=0.2,
+            ),
+        )
+        for p in (poller, audit_poller, lifecycle_poller):
             if p is not None:
                 p.start()
         # EventBridge Scheduler invokes its Lambda targets asynchronously: so does the local one, through a
@@ -214,6 +234,7 @@ class LocalStack:
             lambdas=lambdas,
             poller=poller,
             audit_poller=audit_poller,
+            lifecycle_poller=lifecycle_poller,
             tap_queue_url=prov.tap_queue_url,
             schedules=schedules,
             _timer_invoker=timer_invoker,
@@ -276,7 +297,7 @@ class LocalStack:
     @property
     def pollers(self) -> list[KinesisPoller]:
         """Every event source mapping this stack runs."""
-        return [p for p in (self.poller, self.audit_poller) if p is not None]
+        return [p for p in (self.poller, self.audit_poller, self.lifecycle_poller) if p is not None]
 
     @property
     def pollers_idle(self) -> bool:

@@ -48,9 +48,9 @@ def test_stream_is_on_demand_and_kms_encrypted_by_default(synth: Synth) -> None:
 def _mappings_by_function(synth: Synth) -> dict[str, dict[str, Any]]:
     mappings = resources(synth.raw, "AWS::Lambda::EventSourceMapping")
     by_ref = {m["Properties"]["FunctionName"]["Ref"]: m["Properties"] for m in mappings.values()}
-    assert len(by_ref) == len(mappings) == 2
+    assert len(by_ref) == len(mappings) == 3  # the stream's two, and the tickets table stream's one
     out = {}
-    for fn in (names.FN_TRIGGER, names.FN_INTAKE_AUDIT):
+    for fn in (names.FN_TRIGGER, names.FN_INTAKE_AUDIT, names.FN_TICKET_LIFECYCLE):
         logical_id, _ = function_by_name(synth.raw, fn)
         out[fn] = by_ref[logical_id]
     return out

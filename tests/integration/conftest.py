@@ -7,6 +7,7 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer
 
+from infra import names
 from pipeline.local.runtime import LocalStack
 from pipeline.models import TicketSubmitted
 
@@ -32,8 +33,14 @@ def item(stack: LocalStack, ticket_id: str) -> dict[str, Any] | None:
 
 
 def archive_keys(stack: LocalStack, ticket_id: str) -> list[str]:
+    """The ticket's archive objects (not its lifecycle/ records, which every item change writes)."""
     pages = stack.client("s3").get_paginator("list_objects_v2").paginate(Bucket=stack.info.bucket_name)
-    return [o["Key"] for p in pages for o in p.get("Contents", []) if ticket_id in o["Key"]]
+    return [
+        o["Key"]
+        for p in pages
+        for o in p.get("Contents", [])
+        if ticket_id in o["Key"] and not o["Key"].startswith(names.LIFECYCLE_PREFIX)
+    ]
 
 
 def executions(stack: LocalStack, ticket_id: str) -> list[dict[str, Any]]:

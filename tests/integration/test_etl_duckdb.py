@@ -36,7 +36,7 @@ def test_failed_load_keeps_the_bookmark_so_the_next_run_reads_the_batch_again(
     with mock_aws():
         seed_archive(boto3.client("s3", region_name="us-east-1"), valid=3)
 
-        def broken(self: Any, batch: Any) -> Any:
+        def broken(self: Any, batch: Any, table: Any = None) -> Any:
             raise ConnectionError("warehouse went away")
 
         with monkeypatch.context() as m:
@@ -74,7 +74,13 @@ def test_etl_json_prints_one_clean_object_and_report_draws_every_chart(
         capfd.readouterr()
         assert main(["etl", "--json"]) == 0
         out = capfd.readouterr().out
-    assert json.loads(out) == {"read": 11, "loaded": 7, "merged": 5, "quarantined": 4}
+    assert json.loads(out) == {
+        "read": 11,
+        "loaded": 7,
+        "merged": 5,
+        "quarantined": 4,
+        "lifecycle": {"read": 0, "loaded": 0, "merged": 0, "quarantined": 0},
+    }
     assert out.count("\n") == 1
 
     report = tmp_path / "report.html"
@@ -90,3 +96,12 @@ def test_etl_json_prints_one_clean_object_and_report_draws_every_chart(
         "submission to triage",
     ):
         assert title in page
+
+
+def test_lifecycle_records_load_the_latest_state_of_each_ticket_and_feed_the_sla_view(
+    spark: Any,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    from tests.fixtures_spark import run_lifecycle_scenario
+
+    run_lifecycle_scenario(f"duckdb://{tmp_path / 'wh.duckdb'}")

@@ -35,9 +35,9 @@ def test_schema_json_loads_from_a_zipped_glue_package(tmp_path: Path):
     root = Path(job.__file__).resolve().parent
     archive = tmp_path / "glue.zip"
     with zipfile.ZipFile(archive, "w") as zf:
-        for name in ("__init__.py", "schema.py", "schema.json"):
+        for name in ("__init__.py", "schema.py", "schema.json", "lifecycle_schema.json"):
             zf.write(root / name, f"glue/{name}")
-    code = "from glue.schema import spec; print(spec().table)"
+    code = "from glue.schema import lifecycle_spec, spec; print(spec().table, lifecycle_spec().table)"
     out = subprocess.run(
         [sys.executable, "-c", code],
         env={"PYTHONPATH": str(archive)},
@@ -46,4 +46,10 @@ def test_schema_json_loads_from_a_zipped_glue_package(tmp_path: Path):
         cwd=tmp_path,
     )
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "tickets"
+    assert out.stdout.strip() == "tickets ticket_lifecycle"
+
+
+def test_the_lifecycle_load_is_optional_and_parsed_like_the_other_arguments():
+    argv = ["job.py", "--JOB_NAME", "j", "--lifecycle_path", "s3://b/lifecycle/"]
+    assert job._parse_args(argv, ["JOB_NAME", "lifecycle_path"])["lifecycle_path"] == "s3://b/lifecycle/"
+    assert "lifecycle_path" in job.OPTIONAL_ARGS and "lifecycle_path" not in job.REQUIRED_ARGS

@@ -80,3 +80,30 @@ def test_staging_batch_keeps_one_row_per_ticket_the_latest_processed(spark: Any)
     assert staged.columns == [f.name for f in staged.schema.fields]
     assert [r["source"] for r in rejected.collect()] == ["s3://b/tickets/4.json"]
     assert isinstance(rows[other.ticket_id]["submitted_at"], datetime)
+
+
+def test_lifecycle_records_cast_integers_and_flags_strictly_and_default_the_flag(spark: Any) -> None:  # noqa: F811
+    from glue.schema import lifecycle_spec
+    from tests.fixtures_spark import lifecycle
+
+    table = lifecycle_spec()
+    good = json.loads(lifecycle(1, 2, 7, sla_breached=True).to_json_line())
+    no_flag = {k: v for k, v in good.items() if k != "sla_breached"}
+    values = [
+        json.dumps(good),
+        json.dumps(no_flag),
+        json.dumps({**good, "version": 1.5}),
+        json.dumps({**good, "sla_breached": "maybe"}),
+        json.dumps({**good, "status": "ON_HOLD"}),
+    ]
+    rows = (
+        transforms.validate(transforms.parse_lines(_lines(spark, *values), table), table)
+        .orderBy("source")
+        .collect()
+    )
+    assert rows[0][transforms.REASON] is None
+    assert (rows[0]["version"], rows[0]["sla_breached"]) == (2, True)
+    assert rows[1][transforms.REASON] is None and rows[1]["sla_breached"] is False
+    assert rows[2][transforms.REASON] == "version: not an integer"
+    assert rows[3][transforms.REASON] == "sla_breached: not true or false"
+    assert rows[4][transforms.REASON].startswith("status: not one of")

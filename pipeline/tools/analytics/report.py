@@ -105,6 +105,30 @@ def _latency_chart(rows: list[tuple[Any, ...]]) -> str:
     return _svg(fig)
 
 
+def _sla_chart(rows: list[tuple[Any, ...]]) -> str:
+    """First-response SLA attainment per day (the day responses were due), one bar per priority, labelled
+    with the number of decided tickets (answered in time + breached) while the days are few enough to read."""
+    days = sorted({r[0] for r in rows})
+    fig, ax = _figure(10, 3.2)
+    width = 0.8 / len(PRIORITY_COLORS)
+    for k, (prio, color) in enumerate(PRIORITY_COLORS.items()):
+        by_day = {r[0]: r for r in rows if r[1] == prio and r[5] is not None}
+        xs = [i + (k - 1) * width for i, d in enumerate(days) if d in by_day]
+        decided = [by_day[d] for d in days if d in by_day]
+        ax.bar(xs, [float(r[5]) for r in decided], width=width, color=color, label=prio)
+        if len(days) <= 14:
+            for x, r in zip(xs, decided, strict=True):
+                ax.text(x, float(r[5]) + 1, f"{int(r[3]) + int(r[4])}", ha="center", fontsize=6, color="#555")
+    ax.set_xticks(range(len(days)), [str(d) for d in days])
+    if len(days) > 14:
+        ax.set_xticks(range(0, len(days), max(1, len(days) // 14)))
+    ax.set_ylim(0, 108)
+    ax.set_ylabel("% answered within target")
+    ax.legend(frameon=False, ncols=3, loc="lower left", bbox_to_anchor=(0, 1.0))
+    ax.tick_params(axis="x", rotation=45)
+    return _svg(fig)
+
+
 def _fmt_seconds(value: float | None) -> str:
     if value is None:
         return "–"
@@ -129,6 +153,9 @@ def build_report(warehouse: Any) -> str:
         "PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM (processed_at - submitted_at))), "
         "MAX(processed_at), (SELECT COUNT(*) FROM tickets_quarantine) FROM tickets"
     )
+    _, sla = warehouse.query(
+        "SELECT day, priority, tickets_due, answered_in_time, breached, attainment_pct FROM v_sla_attainment"
+    )
     _, prio = warehouse.query("SELECT priority, COUNT(*) FROM tickets GROUP BY priority")
     _, sent = warehouse.query("SELECT sentiment, COUNT(*) FROM tickets GROUP BY sentiment")
     total, high, p50, last, quarantined = overall[0]
@@ -139,6 +166,10 @@ def build_report(warehouse: Any) -> str:
         ("Median time to triage", _fmt_seconds(float(p50) if p50 is not None else None)),
         ("Quarantined records", f"{int(quarantined or 0):,}"),
     ]
+    in_time = sum(int(r[3] or 0) for r in sla)
+    decided = in_time + sum(int(r[4] or 0) for r in sla)
+    if decided:
+        cards.append(("First responses within SLA", f"{100 * in_time / decided:.0f}%"))
     sections: list[tuple[str, str]] = []
     if total:
         p = {k: int(v) for k, v in prio}
@@ -167,12 +198,18 @@ def build_report(warehouse: Any) -> str:
             (f"Top {TOP_N} issue types, share of HIGH", _issue_chart(issues)),
             ("Time from submission to triage", _latency_chart(latency)),
         ]
+        if decided:
+            sections.append(("SLA attainment per day, by priority", _sla_chart(sla)))
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     card_html = "".join(
         f'<div class="card"><div class="v">{html.escape(v)}</div><div class="k">{html.escape(k)}</div></div>'
         for k, v in cards
     )
-    wide = {"Volume per day, by priority", "Time from submission to triage"}
+    wide = {
+        "Volume per day, by priority",
+        "Time from submission to triage",
+        "SLA attainment per day, by priority",
+    }
     body = (
         "".join(
             f'<section class="{"wide" if title in wide else ""}"><h2>{html.escape(title)}</h2>{svg}</section>'

@@ -1,7 +1,9 @@
 """The local ETL run: the Glue job's steps on local Spark, against the local stack and warehouse.
 
-list -> pick new objects (bookmark) -> copy to a temp dir -> glue.transforms -> Parquet -> staging + MERGE
--> quarantine to S3 -> save the bookmark. The bookmark moves only after the warehouse committed.
+For each feed (the triage archive under tickets/ into `tickets`, then the lifecycle records under
+lifecycle/ into `ticket_lifecycle`): list -> pick new objects (the feed's own bookmark) -> copy to a temp
+dir -> glue.transforms -> Parquet -> staging + MERGE -> quarantine to S3 -> save the bookmark. A bookmark
+moves only after the warehouse committed its feed.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from glue.schema import TableSpec, lifecycle_spec, spec
 from infra import names
 from pipeline.local.stack import StackInfo, state_dir
 from pipeline.tools.analytics.archive import copy_objects, list_objects, s3_client, write_quarantine
@@ -21,18 +24,17 @@ from pipeline.tools.analytics.warehouse import Batch, open_warehouse
 
 
 @dataclass
-class EtlResult:
-    """What one run did: records read, loaded (valid, staged), merged (changed rows), quarantined."""
+class FeedResult:
+    """What one feed's load did: records read, loaded (valid, staged), merged (changed rows), quarantined."""
 
     read: int = 0
     loaded: int = 0
     merged: int = 0
     quarantined: int = 0
     objects: int = 0
-    timings: dict[str, float] = field(default_factory=dict)
 
-    def as_dict(self) -> dict[str, int]:
-        """The four counts `tms etl --json` prints."""
+    def counts(self) -> dict[str, int]:
+        """The four counts."""
         return {
             "read": self.read,
             "loaded": self.loaded,
@@ -41,38 +43,73 @@ class EtlResult:
         }
 
 
+@dataclass
+class EtlResult(FeedResult):
+    """What one run did: the tickets feed's counts, and the lifecycle feed's under `lifecycle`."""
+
+    lifecycle: FeedResult = field(default_factory=FeedResult)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """What `tms etl --json` prints: the tickets counts, and the lifecycle counts under "lifecycle"."""
+        return {**self.counts(), "lifecycle": self.lifecycle.counts()}
+
+
+@dataclass(frozen=True)
+class Feed:
+    """One prefix of the bucket and the warehouse table it loads into."""
+
+    prefix: str
+    table: TableSpec
+
+
+def feeds() -> tuple[Feed, Feed]:
+    """The triage archive (tickets) and the lifecycle records (ticket_lifecycle), in that order."""
+    return Feed(names.ARCHIVE_PREFIX, spec()), Feed(names.LIFECYCLE_PREFIX, lifecycle_spec())
+
+
 def bookmark_store() -> BookmarkStore:
     """Bookmarks live next to the embedded warehouse, under the state dir."""
     return BookmarkStore(state_dir() / "etl")
 
 
 def run_etl(info: StackInfo, *, full: bool = False, warehouse_url: str | None = None) -> EtlResult:
-    """Load new archive objects of the stack's bucket into the warehouse (all of them with `full`)."""
+    """Load new archive and lifecycle objects of the stack's bucket into the warehouse (all of them with
+    `full`)."""
     result = EtlResult()
     clock = _Clock(result.timings)
     client = s3_client(info)
     warehouse = open_warehouse(warehouse_url)
-    scope = f"{info.endpoint_url or 'aws'}|{info.bucket_name}|{names.ARCHIVE_PREFIX}|{warehouse.url}"
     store = bookmark_store()
+    tickets_feed, lifecycle_feed = feeds()
     try:
-        # --full ignores the bookmark but still merges: the warehouse ends the same, only slower.
-        current = Bookmark() if full else store.load(scope)
-        with clock("list"):
-            listed = list_objects(client, info.bucket_name)
-        new = [o for o in listed if current.is_new(o)]
-        result.objects = len(new)
-        if new:
-            with tempfile.TemporaryDirectory(prefix="tms-etl-") as tmp:
-                _load(client, info, new, Path(tmp), warehouse, result, clock)
-        with clock("bookmark"):
-            store.save(scope, current.advanced(listed))
+        for feed, feed_result in ((tickets_feed, result), (lifecycle_feed, result.lifecycle)):
+            scope = f"{info.endpoint_url or 'aws'}|{info.bucket_name}|{feed.prefix}|{warehouse.url}"
+            # --full ignores the bookmark but still merges: the warehouse ends the same, only slower.
+            current = Bookmark() if full else store.load(scope)
+            with clock("list"):
+                listed = list_objects(client, info.bucket_name, feed.prefix)
+            new = [o for o in listed if current.is_new(o)]
+            feed_result.objects = len(new)
+            if new:
+                with tempfile.TemporaryDirectory(prefix="tms-etl-") as tmp:
+                    _load(client, info, new, Path(tmp), warehouse, feed, feed_result, clock)
+            with clock("bookmark"):
+                store.save(scope, current.advanced(listed))
     finally:
         warehouse.close()
     return result
 
 
 def _load(
-    client: Any, info: StackInfo, new: list[Any], tmp: Path, warehouse: Any, result: EtlResult, clock: _Clock
+    client: Any,
+    info: StackInfo,
+    new: list[Any],
+    tmp: Path,
+    warehouse: Any,
+    feed: Feed,
+    result: FeedResult,
+    clock: _Clock,
 ) -> None:
     from glue import transforms
     from pipeline.tools.analytics.spark import get_spark
@@ -86,19 +123,19 @@ def _load(
     with clock("transform"):
         lines = spark.read.schema("source STRING, value STRING").json([str(f) for f in staged.files])
         # Two cheap passes over the local copy beat caching: Spark's cache build compiles slowly for wide rows.
-        validated = transforms.validate(transforms.parse_lines(lines))
+        validated = transforms.validate(transforms.parse_lines(lines, feed.table), feed.table)
         rejects = [
             {"source": r[transforms.SOURCE], "reason": r[transforms.REASON], "record": r[transforms.VALUE]}
             for r in transforms.rejected_rows(validated).collect()
         ]
         batch_dir = tmp / "batch"
-        transforms.for_staging(validated).write.mode("overwrite").parquet(str(batch_dir))
+        transforms.for_staging(validated, feed.table).write.mode("overwrite").parquet(str(batch_dir))
     result.read = staged.records
     result.quarantined = len(rejects)
     has_rows = any(batch_dir.glob("*.parquet"))
     with clock("merge"):
         _staged, merged = warehouse.load(
-            Batch(str(batch_dir / "*.parquet") if has_rows else None, rejects, sources_file)
+            Batch(str(batch_dir / "*.parquet") if has_rows else None, rejects, sources_file), table=feed.table
         )
     result.loaded = result.read - result.quarantined
     result.merged = merged

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from glue.schema import merge_statements, spec
+from glue.schema import TableSpec, merge_statements, spec
 from infra import names
 from pipeline.errors import ConfigurationError
 from pipeline.local.stack import state_dir
@@ -46,14 +46,18 @@ def to_local_dialect(sql: str) -> str:
     return sql
 
 
+LOCAL_TABLE_FILES = ("001_tickets.sql", "002_ticket_lifecycle.sql")
+
+
 def local_ddl() -> list[str]:
-    """The local dialect's DDL, then the Redshift views (sql/020_views.sql) translated to it."""
+    """The local dialect's DDL (tickets, ticket_lifecycle), then the Redshift views (sql/020_views.sql)
+    translated to it."""
     return local_tables() + local_views()
 
 
 def local_tables() -> list[str]:
     """The local dialect's CREATE TABLE statements."""
-    return split_sql((LOCAL_SQL_DIR / "001_tickets.sql").read_text())
+    return [stmt for name in LOCAL_TABLE_FILES for stmt in split_sql((LOCAL_SQL_DIR / name).read_text())]
 
 
 def local_views() -> list[str]:
@@ -120,8 +124,8 @@ class Warehouse(Protocol):
 
     def ensure_schema(self) -> None: ...
 
-    def load(self, batch: Batch) -> tuple[int, int]:
-        """Stage and merge a batch in one transaction; (rows staged, rows merged)."""
+    def load(self, batch: Batch, table: TableSpec | None = None) -> tuple[int, int]:
+        """Stage and merge a batch into `table` (default: tickets) in one transaction; (staged, merged)."""
         ...
 
     def query(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]: ...
@@ -153,23 +157,26 @@ class DuckDbWarehouse:
         for stmt in upgrade_statements(have) + local_views():
             self._con.execute(stmt)
 
-    def load(self, batch: Batch) -> tuple[int, int]:
-        """Stage the Parquet batch, MERGE it, record the rejects; one transaction."""
+    def load(self, batch: Batch, table: TableSpec | None = None) -> tuple[int, int]:
+        """Stage the Parquet batch, MERGE it into `table` (default: tickets), record the rejects; one
+        transaction."""
         con = self._con
-        cols = ", ".join(spec().names)
+        t = table or spec()
+        tgt, stg = t.table, t.staging_table  # identifiers from our own schema documents, never input
+        cols = ", ".join(t.names)
         now = datetime.now(UTC).replace(tzinfo=None)
         con.begin()
         try:
-            con.execute("CREATE OR REPLACE TEMP TABLE tickets_staging AS SELECT * FROM tickets LIMIT 0")
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {stg} AS SELECT * FROM {tgt} LIMIT 0")  # noqa: S608
             if batch.parquet_glob:
                 con.execute(
-                    f"INSERT INTO tickets_staging ({cols}) SELECT {cols} FROM read_parquet(?)",  # noqa: S608
+                    f"INSERT INTO {stg} ({cols}) SELECT {cols} FROM read_parquet(?)",  # noqa: S608
                     [batch.parquet_glob],
                 )
-            staged = int(_one(con, "SELECT COUNT(*) FROM tickets_staging"))
-            delete_stale, merge = merge_statements()
+            staged = int(_one(con, f"SELECT COUNT(*) FROM {stg}"))  # noqa: S608
+            delete_stale, merge = merge_statements(table=t)
             con.execute(delete_stale)
-            merged = int(_one(con, "SELECT COUNT(*) FROM tickets_staging"))
+            merged = int(_one(con, f"SELECT COUNT(*) FROM {stg}"))  # noqa: S608
             if merged:
                 con.execute(merge).fetchall()
             if batch.sources_file:
@@ -184,7 +191,7 @@ class DuckDbWarehouse:
                     "INSERT OR REPLACE INTO tickets_quarantine VALUES (?, ?, ?, ?)",
                     [(r["source"], r["reason"], r["record"], now) for r in batch.rejects],
                 )
-            con.execute("DROP TABLE tickets_staging")
+            con.execute(f"DROP TABLE {stg}")
             con.commit()
         except Exception:
             con.rollback()
@@ -230,25 +237,28 @@ class PostgresWarehouse:
             for stmt in upgrade_statements(have) + local_views():
                 cur.execute(stmt)  # type: ignore[call-overload]
 
-    def load(self, batch: Batch) -> tuple[int, int]:
-        """Stage the Parquet batch with COPY, MERGE it, record the rejects; one transaction."""
-        names_ = spec().names
+    def load(self, batch: Batch, table: TableSpec | None = None) -> tuple[int, int]:
+        """Stage the Parquet batch with COPY, MERGE it into `table` (default: tickets), record the rejects;
+        one transaction."""
+        t = table or spec()
+        tgt, stg = t.table, t.staging_table  # identifiers from our own schema documents, never input
+        names_ = t.names
         cols = ", ".join(names_)
         now = datetime.now(UTC).replace(tzinfo=None)
         with self._con.transaction(), self._con.cursor() as cur:
-            cur.execute("CREATE TEMP TABLE tickets_staging (LIKE tickets INCLUDING DEFAULTS) ON COMMIT DROP")
+            cur.execute(f"CREATE TEMP TABLE {stg} (LIKE {tgt} INCLUDING DEFAULTS) ON COMMIT DROP")  # type: ignore[call-overload]
             if batch.parquet_glob:
-                with cur.copy(f"COPY tickets_staging ({cols}) FROM STDIN") as copy:  # type: ignore[arg-type]
+                with cur.copy(f"COPY {stg} ({cols}) FROM STDIN") as copy:  # type: ignore[arg-type]
                     for row in _parquet_rows(batch.parquet_glob, names_):
                         copy.write_row(row)
-            staged = _pg_one(cur, "SELECT COUNT(*) FROM tickets_staging")
-            delete_stale, merge = merge_statements()
+            staged = _pg_one(cur, f"SELECT COUNT(*) FROM {stg}")  # noqa: S608
+            delete_stale, merge = merge_statements(table=t)
             cur.execute(delete_stale)  # type: ignore[call-overload]
-            merged = _pg_one(cur, "SELECT COUNT(*) FROM tickets_staging")
+            merged = _pg_one(cur, f"SELECT COUNT(*) FROM {stg}")  # noqa: S608
             if merged:
                 cur.execute(merge)  # type: ignore[call-overload]
             if batch.sources_file:
-                cur.execute("CREATE TEMP TABLE etl_sources (source VARCHAR) ON COMMIT DROP")
+                cur.execute("CREATE TEMP TABLE IF NOT EXISTS etl_sources (source VARCHAR) ON COMMIT DROP")
                 with cur.copy("COPY etl_sources (source) FROM STDIN") as copy:
                     for line in batch.sources_file.read_text().splitlines():
                         copy.write_row((line,))

@@ -1,0 +1,86 @@
+"""The lifecycle feed: the tickets table's DynamoDB stream -> the ticket-lifecycle function -> one record per
+ticket change under lifecycle/ in the archive bucket, which the Glue job loads into ticket_lifecycle."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra import names
+from infra.components._nag import acknowledge, acknowledge_kms_grant
+from infra.components.lambdas import LambdaPackage, ServiceFunction
+from infra.components.storage import Storage
+
+BATCH_SIZE = 100
+BATCHING_WINDOW = Duration.seconds(5)  # fewer, fuller invocations: the warehouse loads on a schedule anyway
+RETRY_ATTEMPTS = 3
+# A DynamoDB stream keeps records for 24 hours; a record older than this is dead-lettered (with its shard
+# position, so `aws dynamodbstreams get-records` can still read it until the stream trims it).
+MAX_RECORD_AGE = Duration.hours(6)
+
+
+class LifecycleFeed(Construct):
+    """Stream mapping (bisect, bounded retries, partial batch failures, on-failure DLQ) + function + DLQ."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        project_name: str,
+        package: LambdaPackage,
+        storage: Storage,
+        key: kms.IKey,
+        log_retention: logs.RetentionDays,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.dlq = sqs.Queue(
+            self,
+            "Dlq",
+            queue_name=f"{project_name}-lifecycle-dlq",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=key,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        acknowledge(
+            self.dlq,
+            "SQS3",
+            "This queue is itself the on-failure destination of the lifecycle stream mapping.",
+        )
+        self.handler = ServiceFunction(
+            self,
+            "Function",
+            package=package,
+            function_name=f"{project_name}-{names.FN_TICKET_LIFECYCLE}",
+            handler=names.HANDLERS[names.FN_TICKET_LIFECYCLE],
+            description="Writes each ticket change (status, owner, SLA) under lifecycle/ for the warehouse",
+            service_name=names.FN_TICKET_LIFECYCLE,
+            metrics_namespace=project_name,
+            memory_size=256,
+            timeout=Duration.seconds(60),
+            log_retention=log_retention,
+            environment={names.ENV_BUCKET_NAME: storage.bucket.bucket_name},
+        )
+        self.function = self.handler.function
+        storage.grant_lifecycle_write(self.handler.role)
+        self.event_source = sources.DynamoEventSource(
+            storage.table,
+            starting_position=lambda_.StartingPosition.TRIM_HORIZON,
+            batch_size=BATCH_SIZE,
+            max_batching_window=BATCHING_WINDOW,
+            bisect_batch_on_error=True,
+            retry_attempts=RETRY_ATTEMPTS,
+            max_record_age=MAX_RECORD_AGE,
+            report_batch_item_failures=True,
+            parallelization_factor=1,  # one batch per shard at a time: a ticket's changes stay in order
+            on_failure=sources.SqsDlq(self.dlq),
+        )
+        self.function.add_event_source(self.event_source)
+        acknowledge_kms_grant(self.handler.role, "tickets table stream's and DLQ's data key")

@@ -1,0 +1,81 @@
+"""The ticket-lifecycle Lambda with moto S3: one object per change that matters, and a change it cannot
+write reported as a batch item failure (so the mapping retries from it) without losing the others."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from boto3.dynamodb.types import TypeSerializer
+
+from infra import names
+from pipeline.adapters.clients import clear_cache as clear_aws_clients
+from pipeline.local.lambdas import LocalLambdaContext
+
+_ser = TypeSerializer()
+BUCKET = "archive"
+
+
+def _record(seq: int, **item: Any) -> dict[str, Any]:
+    return {
+        "eventID": f"e{seq}",
+        "eventName": "MODIFY",
+        "eventSource": "aws:dynamodb",
+        "eventVersion": "1.1",
+        "awsRegion": "us-east-1",
+        "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/tms-tickets/stream/2026",
+        "dynamodb": {
+            "Keys": {"ticket_id": {"S": item["ticket_id"]}},
+            "NewImage": {k: _ser.serialize(v) for k, v in item.items()},
+            "SequenceNumber": str(seq),
+            "ApproximateCreationDateTime": 1796382000.0,
+            "StreamViewType": "NEW_AND_OLD_IMAGES",
+        },
+    }
+
+
+@pytest.fixture
+def aws(offline_aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket=BUCKET)
+    monkeypatch.setenv(names.ENV_BUCKET_NAME, BUCKET)
+    from pipeline.handlers import ticket_lifecycle
+    from pipeline.settings import lifecycle_settings
+
+    clear_aws_clients()
+    lifecycle_settings.cache_clear()
+    ticket_lifecycle._sink.cache_clear()
+    yield {"s3": s3, "handler": ticket_lifecycle.handler}
+    clear_aws_clients()
+    lifecycle_settings.cache_clear()
+    ticket_lifecycle._sink.cache_clear()
+
+
+def _keys(s3: Any) -> list[str]:
+    return sorted(o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET).get("Contents", []))
+
+
+def test_each_change_becomes_one_lifecycle_object_and_a_bad_one_is_a_batch_item_failure(aws: dict[str, Any]):
+    event = {
+        "Records": [
+            _record(101, ticket_id="TKT-A", status="TRIAGED", version=0),
+            _record(102, ticket_id="TKT-B", status="NOT-A-STATUS", version=1),  # skipped: not a ticket state
+            _record(103, ticket_id="TKT-C", status="APPROVED", version=2, sla_due_at="not a time"),
+            _record(
+                104, ticket_id="TKT-D", status="RESOLVED", version=4, resolved_at="2026-11-28T09:00:00.000Z"
+            ),
+        ]
+    }
+    response = aws["handler"](event, LocalLambdaContext(function_name=names.FN_TICKET_LIFECYCLE))
+    assert response == {"batchItemFailures": [{"itemIdentifier": "103"}]}
+    keys = _keys(aws["s3"])
+    assert [k.split("/")[1] for k in keys] == ["TKT-A", "TKT-D"]
+    body = json.loads(aws["s3"].get_object(Bucket=BUCKET, Key=keys[1])["Body"].read())
+    assert body["status"] == "RESOLVED" and body["resolved_at"] == "2026-11-28T09:00:00.000Z"
+
+    # A redelivery of the same batch overwrites the same objects
+    aws["handler"](event, LocalLambdaContext(function_name=names.FN_TICKET_LIFECYCLE))
+    assert _keys(aws["s3"]) == keys
