@@ -177,7 +177,7 @@ class TicketStatus(StrEnum):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True, defer_build=True)
 
 
 def new_ticket_id(now: datetime | None = None) -> str:
@@ -419,7 +419,7 @@ class TicketSubmitted(_Strict):
 
 
 class SentimentScore(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     Positive: float = Field(ge=0, le=1)
     Negative: float = Field(ge=0, le=1)
@@ -430,7 +430,7 @@ class SentimentScore(BaseModel):
 class SentimentResult(BaseModel):
     """Amazon Comprehend DetectSentiment's response shape (extra response keys are ignored)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     Sentiment: SentimentLabel
     SentimentScore: SentimentScore
@@ -439,7 +439,7 @@ class SentimentResult(BaseModel):
 class PiiEntity(BaseModel):
     """One entity of Amazon Comprehend DetectPiiEntities (offsets are characters of the text sent)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     Type: str
     Score: float = Field(ge=0, le=1)
@@ -450,7 +450,7 @@ class PiiEntity(BaseModel):
 class PiiResult(BaseModel):
     """Amazon Comprehend DetectPiiEntities' response shape (extra response keys are ignored)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     Entities: list[PiiEntity] = Field(default_factory=list)
 
@@ -585,7 +585,7 @@ class TicketTriagedMessage(_Strict):
 class TicketFailedMessage(BaseModel):
     """Published by the workflow's Catch path; built in the ASL, so extra keys are tolerated."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     event_type: Literal["TicketFailed"] = "TicketFailed"
     ticket_id: str
