@@ -59,13 +59,13 @@ def build_clients(settings: BotSettings, *, sleep: Sleep = time.sleep) -> Client
     return Clients(
         slack=slack,
         tickets=KinesisTicketWriter(settings.stream_name, aws.client("kinesis")),
-        store=DynamoTicketStore(settings.table_name, aws.client("dynamodb")),
+        store=DynamoTicketStore(settings.table_name, aws.lazy_client("dynamodb")),
         catalog=FileCatalog(settings.catalog_path),
         directory=SlackDirectory(slack),
         poster=SlackPoster(slack, sleep=sleep, interval=settings.post_interval_s),
-        replies=SnsReplyQueue(settings.topic_arn, aws.client("sns")),
+        replies=SnsReplyQueue(settings.topic_arn, aws.lazy_client("sns")),
         sla=(
-            LambdaSlaNotifier(settings.sla_function, aws.client("lambda"))
+            LambdaSlaNotifier(settings.sla_function, aws.lazy_client("lambda"))
             if settings.sla_function
             else NoSlaNotifier()
         ),

@@ -166,3 +166,29 @@ def test_first_ticket_after_a_cold_start_is_acked_without_an_auth_test_call(lamb
     assert response["statusCode"] == 200 and "created" in response["body"]
     assert [c.method for c in lambda_env.calls] == ["users.info"]
     assert lambda_env.calls[0].token == SECRET_VALUE["bot_token"]
+
+
+def test_a_cold_ticket_builds_the_kinesis_client_only(lambda_env, monkeypatch):
+    # Given a fresh Lambda environment that records which AWS clients the bot builds
+    from bot.adapters import aws
+    from bot.handler import handler
+
+    built: list[str] = []
+    real = aws.client
+
+    def spy(service: str):
+        built.append(service)
+        return real(service)
+
+    monkeypatch.setattr(aws, "client", spy)
+    lambda_env.add_user("U0AGENT", "Ada Lovelace", "ada@example.com")
+    body = command_body("Cannot log in | The login page loops since this morning.")
+
+    # When the first /ticket arrives
+    response = handler(
+        _function_url_event(body, sign(SECRET_VALUE["signing_secret"], body, int(time.time()))), Ctx()
+    )
+
+    # Then it is acked having built no client but Kinesis (DynamoDB, SNS wait for the listeners using them)
+    assert response["statusCode"] == 200 and "created" in response["body"]
+    assert set(built) == {"kinesis"}
