@@ -7,6 +7,7 @@ window) is Bolt's and stays on.
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from slack_bolt import App
+from slack_bolt.authorization import AuthorizeResult
 from slack_sdk import WebClient
 
 from bot import listeners
@@ -57,13 +59,13 @@ def build_clients(settings: BotSettings, *, sleep: Sleep = time.sleep) -> Client
     return Clients(
         slack=slack,
         tickets=KinesisTicketWriter(settings.stream_name, aws.client("kinesis")),
-        store=DynamoTicketStore(settings.table_name, aws.client("dynamodb")),
+        store=DynamoTicketStore(settings.table_name, aws.lazy_client("dynamodb")),
         catalog=FileCatalog(settings.catalog_path),
         directory=SlackDirectory(slack),
         poster=SlackPoster(slack, sleep=sleep, interval=settings.post_interval_s),
-        replies=SnsReplyQueue(settings.topic_arn, aws.client("sns")),
+        replies=SnsReplyQueue(settings.topic_arn, aws.lazy_client("sns")),
         sla=(
-            LambdaSlaNotifier(settings.sla_function, aws.client("lambda"))
+            LambdaSlaNotifier(settings.sla_function, aws.lazy_client("lambda"))
             if settings.sla_function
             else NoSlaNotifier()
         ),
@@ -72,12 +74,28 @@ def build_clients(settings: BotSettings, *, sleep: Sleep = time.sleep) -> Client
 
 def build_app(settings: BotSettings, clients: Clients) -> App:
     """The Bolt app with every listener registered."""
+    # The bot's identity comes from its configuration, never from auth.test: with a token, Bolt's single-team
+    # authorization calls auth.test on the first request, before the ack (one more Slack round trip on every
+    # cold start). An `authorize` function answers from settings instead; the App's own client then carries no
+    # token (Bolt would skip it with a warning), each request's client gets it from the AuthorizeResult.
+    bot_token = clients.slack.token or settings.secret("bot_token")
+
+    def authorize(enterprise_id: str | None, team_id: str | None, **_: Any) -> AuthorizeResult:
+        return AuthorizeResult(
+            enterprise_id=enterprise_id,
+            team_id=team_id,
+            bot_token=bot_token,
+            bot_id=settings.bot_id or None,
+            bot_user_id=settings.bot_user_id or None,
+        )
+
+    app_client = copy.copy(clients.slack)
+    app_client.token = None
     app = App(
         signing_secret=settings.secret("signing_secret"),
-        client=clients.slack,
+        client=app_client,
+        authorize=authorize,
         process_before_response=True,
-        # No auth.test at construction: cold starts stay fast and offline tests need no token check.
-        token_verification_enabled=False,
     )
 
     @app.middleware

@@ -49,6 +49,10 @@ class BotSettings(BaseSettings):
     oncall_group: str = Field("", validation_alias=AliasChoices(names.ENV_SLA_ONCALL_GROUP))
     # The SLA timer function, told about first responses and new priorities (empty: timers only expire).
     sla_function: str = Field("", validation_alias=AliasChoices(names.ENV_SLA_FUNCTION))
+    # The bot's own identity (Slack app settings > "App Home"/auth.test once): Bolt needs no auth.test call
+    # before the first ack. Only events from the bot itself depend on them; empty is fine for commands.
+    bot_user_id: str = Field("", validation_alias=AliasChoices(names.ENV_SLACK_BOT_USER_ID))
+    bot_id: str = Field("", validation_alias=AliasChoices(names.ENV_SLACK_BOT_ID))
     catalog_path: Path = DEFAULT_CATALOG_PATH
 
     def secret(self, field: str) -> str:

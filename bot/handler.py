@@ -14,7 +14,7 @@ from slack_bolt.adapter.aws_lambda import SlackRequestHandler
 
 from bot.app import build_app, build_clients
 from bot.config import load_settings
-from bot.observability import logger, tracer
+from bot.observability import logger
 
 
 @lru_cache(maxsize=1)
@@ -25,7 +25,6 @@ def slack_handler() -> SlackRequestHandler:
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Verify and dispatch one Slack request."""
     return slack_handler().handle(event, context)

@@ -136,6 +136,9 @@ class TmsConfig(BaseModel):
     etl_timeout_minutes: PositiveInt | None = None
 
     draft_reply_concurrency: Annotated[int, Field(ge=1, le=1000)] = 5
+    # Execution environments of the bot kept initialized (an alias "live" on a published version serves the
+    # function URL): no cold /ticket ack at all, for a fixed monthly price (README "Cold start"). 0 = off.
+    bot_provisioned_concurrency: Annotated[int, Field(ge=0, le=100)] = 0
     # Customer mail: the verified SES sender, where answers go (the receipt rule's recipient), and how
     # long after resolution an answer reopens a ticket instead of opening a new one.
     reply_from: EmailStr = "support@example.com"

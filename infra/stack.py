@@ -117,6 +117,7 @@ class TmsStack(Stack):
             log_retention=retention,
             sla=self.sla,
             oncall_group=config.sla.oncall_group,
+            provisioned_concurrency=config.bot_provisioned_concurrency,
         )
         self.mail = Mail(
             self,

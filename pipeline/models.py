@@ -17,7 +17,6 @@ from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
-    EmailStr,
     Field,
     PlainSerializer,
     WrapValidator,
@@ -178,7 +177,7 @@ class TicketStatus(StrEnum):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True, defer_build=True)
 
 
 def new_ticket_id(now: datetime | None = None) -> str:
@@ -259,6 +258,56 @@ TicketId = Annotated[
 ]
 
 
+# Addresses whose syntax is certain without email-validator: an ASCII dot-atom local part and a host name of
+# letter-digit-hyphen labels under an alphabetic top-level domain. email-validator accepts every one of them
+# unchanged but for a lower-cased domain (tests/unit/test_email_syntax.py proves it on many addresses);
+# anything else (quoted or Unicode local parts, IDN or punycode domains, "Name <a@b>", errors) goes to
+# email-validator itself, imported on first use: importing it costs a cold start ~0.1 s (README "Cold start").
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_COMMON_EMAIL_RE = re.compile(rf"({_ATEXT}+(?:\.{_ATEXT}+)*)@((?:{_LABEL}\.)+[A-Za-z]{{2,63}})")
+# email_validator.SPECIAL_USE_DOMAIN_NAMES (equality checked by the test above): never globally deliverable.
+SPECIAL_USE_DOMAINS = ("arpa", "invalid", "local", "localhost", "onion", "test")
+EMAIL_LOCAL_MAX = 64  # RFC 5321 4.5.3.1.1, as email-validator applies it
+EMAIL_ADDRESS_MAX = 254  # RFC 3696 errata 1690, as email-validator applies it
+
+
+def common_email(value: str) -> str | None:
+    """The normalized address when `value` is a plain ASCII address email-validator would accept, else None."""
+    m = _COMMON_EMAIL_RE.fullmatch(value)
+    if m is None or len(value) > EMAIL_ADDRESS_MAX or len(m.group(1)) > EMAIL_LOCAL_MAX:
+        return None
+    domain = m.group(2).lower()
+    if len(domain) > 253 or "--" in domain:  # "xn--" and other double hyphens: IDNA rules, the library's
+        return None
+    if any(domain == d or domain.endswith("." + d) for d in SPECIAL_USE_DOMAINS):
+        return None
+    return f"{m.group(1)}@{domain}"
+
+
+def _email_address(value: str) -> str:
+    # pydantic's EmailStr validation, with the common case answered without importing email-validator.
+    common = common_email(value)
+    if common is not None:
+        return common
+    from pydantic.networks import validate_email
+
+    return validate_email(value)[1]
+
+
+@dataclass(frozen=True)
+class _EmailFormat:
+    """JSON Schema `format: email`, as pydantic's EmailStr publishes it."""
+
+    def __get_pydantic_json_schema__(self, core_schema: Any, handler: Any) -> dict[str, Any]:
+        schema: dict[str, Any] = handler(core_schema)
+        schema.update(type="string", format="email")
+        return schema
+
+
+EmailAddress = Annotated[str, AfterValidator(_email_address), _EmailFormat()]
+
+
 def _email_or_slack_placeholder(value: Any, handler: Any) -> Any:
     # email-validator refuses special-use domains such as .invalid, which is exactly why the placeholder
     # uses one; TicketSubmitted only accepts it on a Slack ticket, for the agent who sent it.
@@ -272,7 +321,7 @@ class Customer(_Strict):
     last_name: text(NAME_MAX)  # type: ignore[valid-type]
     full_name: text(FULL_NAME_MAX)  # type: ignore[valid-type]
     email: Annotated[
-        EmailStr, MaxBytes(EMAIL_MAX), _byte_limit(EMAIL_MAX), WrapValidator(_email_or_slack_placeholder)
+        EmailAddress, MaxBytes(EMAIL_MAX), _byte_limit(EMAIL_MAX), WrapValidator(_email_or_slack_placeholder)
     ]
     company: text(COMPANY_MAX, required=False) = ""  # type: ignore[valid-type]
 
@@ -370,7 +419,7 @@ class TicketSubmitted(_Strict):
 
 
 class SentimentScore(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     Positive: float = Field(ge=0, le=1)
     Negative: float = Field(ge=0, le=1)
@@ -381,7 +430,7 @@ class SentimentScore(BaseModel):
 class SentimentResult(BaseModel):
     """Amazon Comprehend DetectSentiment's response shape (extra response keys are ignored)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     Sentiment: SentimentLabel
     SentimentScore: SentimentScore
@@ -390,7 +439,7 @@ class SentimentResult(BaseModel):
 class PiiEntity(BaseModel):
     """One entity of Amazon Comprehend DetectPiiEntities (offsets are characters of the text sent)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     Type: str
     Score: float = Field(ge=0, le=1)
@@ -401,7 +450,7 @@ class PiiEntity(BaseModel):
 class PiiResult(BaseModel):
     """Amazon Comprehend DetectPiiEntities' response shape (extra response keys are ignored)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     Entities: list[PiiEntity] = Field(default_factory=list)
 
@@ -536,7 +585,7 @@ class TicketTriagedMessage(_Strict):
 class TicketFailedMessage(BaseModel):
     """Published by the workflow's Catch path; built in the ASL, so extra keys are tolerated."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     event_type: Literal["TicketFailed"] = "TicketFailed"
     ticket_id: str

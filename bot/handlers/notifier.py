@@ -18,7 +18,7 @@ from bot.adapters.ticket_store import DynamoTicketStore
 from bot.config import BotSettings, load_settings
 from bot.errors import BotConfigurationError
 from bot.logic.notify import Notification, Notifier, parse_or_skip
-from bot.observability import logger, tracer
+from bot.observability import logger
 from infra import names
 
 
@@ -53,7 +53,6 @@ def notifier() -> Notifier:
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler(capture_response=False)
 @event_source(data_class=SNSEvent)
 def handler(event: SNSEvent, context: LambdaContext) -> dict[str, Any]:
     """Post each SNS message (usually one per event); a failed post raises so SNS redelivers."""

@@ -37,6 +37,7 @@ class Slack(Construct):
         log_retention: logs.RetentionDays,
         sla: Sla,
         oncall_group: str = "",
+        provisioned_concurrency: int = 0,
     ) -> None:
         super().__init__(scope, construct_id)
         # Created with a random placeholder value; the real tokens are put after deploy (README.md, Deploy),
@@ -90,7 +91,21 @@ class Slack(Construct):
         storage.grant_owner_lookup(self.bot.role)
         sla.grant_notify(self.bot.role)
         # Slack cannot sign AWS requests; every request is verified in-app with the signing secret.
-        self.function_url = self.bot.function.add_function_url(auth_type=lambda_.FunctionUrlAuthType.NONE)
+        # Provisioned concurrency applies to a version or alias, never to $LATEST: with it, the URL serves the
+        # alias "live" (each deploy publishes a version and moves the alias), so Slack always reaches a
+        # pre-initialized environment. Without it, no version is published and the URL serves $LATEST.
+        self.alias: lambda_.Alias | None = None
+        url_target: lambda_.IFunction = self.bot.function
+        if provisioned_concurrency > 0:
+            self.alias = lambda_.Alias(
+                self,
+                "BotLive",
+                alias_name="live",
+                version=self.bot.function.current_version,
+                provisioned_concurrent_executions=provisioned_concurrency,
+            )
+            url_target = self.alias
+        self.function_url = url_target.add_function_url(auth_type=lambda_.FunctionUrlAuthType.NONE)
         skip_checkov(
             self.function_url,
             "CKV_AWS_258",

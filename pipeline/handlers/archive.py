@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pipeline.adapters.aws import S3ArchiveStore
 from pipeline.domain.archive import archive_ticket
 from pipeline.models import PiiResult, SentimentResult, TicketSubmitted, TriageResult
-from pipeline.observability import logger, tracer
+from pipeline.observability import logger
 from pipeline.settings import archive_settings, sla_policy
 
 
@@ -26,7 +26,6 @@ def _originals() -> S3ArchiveStore:
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Lambda entry point."""
     ticket = TicketSubmitted.model_validate(event["ticket"])

@@ -14,7 +14,7 @@ from pipeline.adapters.llm import reply_model
 from pipeline.domain.triage import draft_reply
 from pipeline.errors import InvalidTicketError
 from pipeline.models import PiiResult, SentimentResult, TicketSubmitted, field_errors
-from pipeline.observability import logger, tracer
+from pipeline.observability import logger
 
 
 class DraftReplyEvent(BaseModel):
@@ -29,7 +29,6 @@ class DraftReplyEvent(BaseModel):
 
 
 @logger.inject_lambda_context(log_event=False)
-@tracer.capture_lambda_handler(capture_response=False)  # the response holds LLM output: never traced
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Draft, validate and return the reply for one ticket."""
     try:

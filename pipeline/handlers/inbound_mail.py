@@ -16,7 +16,7 @@ from infra import names
 from pipeline.adapters.mail import DynamoLifecycle, KinesisIntake, S3RawMail, SnsEvents
 from pipeline.domain.mailflow import MailConfig, Verdicts, receive_mail
 from pipeline.handlers.mailer import mail_config
-from pipeline.observability import logger, tracer
+from pipeline.observability import logger
 from pipeline.settings import mail_settings
 
 
@@ -37,7 +37,6 @@ def _verdict(receipt: dict[str, Any], name: str) -> str:
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """One SES receipt event (Records[].ses.mail/receipt) per stored message."""
     raw_store, store, intake, events, config = _deps()

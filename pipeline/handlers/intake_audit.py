@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pipeline.adapters.aws import SqsDeadLetters
 from pipeline.domain.intake import AuditOutcome, audit_record
 from pipeline.handlers._records import record_meta
-from pipeline.observability import logger, metrics, tracer
+from pipeline.observability import logger, metrics
 from pipeline.settings import audit_settings
 
 processor = BatchProcessor(event_type=EventType.KinesisDataStreams)
@@ -37,7 +37,6 @@ def record_handler(record: KinesisStreamRecord) -> str:
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Lambda entry point."""

@@ -14,7 +14,7 @@ from pipeline.adapters.mail import DynamoLifecycle, EmlCopySender, SesMailSender
 from pipeline.adapters.sla import LambdaFirstResponses
 from pipeline.domain.mailflow import FirstResponses, MailConfig, MailSender, send_approved_reply
 from pipeline.models import ReplyApprovedMessage
-from pipeline.observability import logger, metrics, tracer
+from pipeline.observability import logger, metrics
 from pipeline.settings import MailSettings, mail_settings
 
 
@@ -39,7 +39,6 @@ def _responses() -> FirstResponses | None:
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 @event_source(data_class=SNSEvent)
 def handler(event: SNSEvent, context: LambdaContext) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from pydantic import TypeAdapter
 from pipeline.adapters.sla import DynamoSlaStore, SchedulerTimers, SnsAlertPublisher
 from pipeline.domain.sla import SlaService
 from pipeline.models import SlaArm, SlaCommand, SlaFire, SlaFirstResponse, SlaReprioritised
-from pipeline.observability import logger, metrics, tracer
+from pipeline.observability import logger, metrics
 from pipeline.settings import sla_policy, sla_settings
 
 _commands: TypeAdapter[Any] = TypeAdapter(SlaCommand)
@@ -33,7 +33,6 @@ def _service() -> SlaService:
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Lambda entry point."""

@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pipeline.adapters.aws import S3ArchiveStore
 from pipeline.domain.lifecycle_feed import record_change
-from pipeline.observability import logger, metrics, tracer
+from pipeline.observability import logger, metrics
 from pipeline.settings import lifecycle_settings
 
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
@@ -30,7 +30,6 @@ def record_handler(record: DynamoDBRecord) -> str:
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Lambda entry point."""

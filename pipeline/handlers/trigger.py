@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pipeline.adapters.aws import SqsDeadLetters, StepFunctionsStarter
 from pipeline.domain.intake import Outcome, handle_record
 from pipeline.handlers._records import record_meta
-from pipeline.observability import logger, metrics, tracer
+from pipeline.observability import logger, metrics
 from pipeline.settings import trigger_settings
 
 processor = BatchProcessor(event_type=EventType.KinesisDataStreams)
@@ -33,7 +33,6 @@ def record_handler(record: KinesisStreamRecord) -> str:
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Lambda entry point."""

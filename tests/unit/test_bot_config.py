@@ -147,3 +147,48 @@ def test_tms_bot_is_a_registered_command_and_refuses_to_start_without_a_signing_
 
     assert main(["bot", "--port", "0"]) == 2
     assert names.ENV_SLACK_SIGNING_SECRET in capsys.readouterr().err
+
+
+def test_first_ticket_after_a_cold_start_is_acked_without_an_auth_test_call(lambda_env):
+    # Given a fresh Lambda environment whose bot knows its token (and identity) from configuration
+    from bot.handler import handler
+
+    lambda_env.add_user("U0AGENT", "Ada Lovelace", "ada@example.com")
+    body = command_body("Cannot log in | The login page loops since this morning.")
+
+    # When the first /ticket arrives
+    response = handler(
+        _function_url_event(body, sign(SECRET_VALUE["signing_secret"], body, int(time.time()))), Ctx()
+    )
+
+    # Then it is acked with the confirmation, and Slack's API saw no auth.test, only the profile lookup,
+    # made with the token from Secrets Manager
+    assert response["statusCode"] == 200 and "created" in response["body"]
+    assert [c.method for c in lambda_env.calls] == ["users.info"]
+    assert lambda_env.calls[0].token == SECRET_VALUE["bot_token"]
+
+
+def test_a_cold_ticket_builds_the_kinesis_client_only(lambda_env, monkeypatch):
+    # Given a fresh Lambda environment that records which AWS clients the bot builds
+    from bot.adapters import aws
+    from bot.handler import handler
+
+    built: list[str] = []
+    real = aws.client
+
+    def spy(service: str):
+        built.append(service)
+        return real(service)
+
+    monkeypatch.setattr(aws, "client", spy)
+    lambda_env.add_user("U0AGENT", "Ada Lovelace", "ada@example.com")
+    body = command_body("Cannot log in | The login page loops since this morning.")
+
+    # When the first /ticket arrives
+    response = handler(
+        _function_url_event(body, sign(SECRET_VALUE["signing_secret"], body, int(time.time()))), Ctx()
+    )
+
+    # Then it is acked having built no client but Kinesis (DynamoDB, SNS wait for the listeners using them)
+    assert response["statusCode"] == 200 and "created" in response["body"]
+    assert set(built) == {"kinesis"}

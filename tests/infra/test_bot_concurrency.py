@@ -1,0 +1,86 @@
+"""Provisioned concurrency of the bot (issue 17): off by default; on, an alias with it serves the function URL."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra import names
+from infra.config import load_config, read_cdk_json_context
+from tests.infra.conftest import GLUE_STUB, TEST_CONTEXT_OVERRIDES
+from tests.infra.template import Synth, function_by_name, resources
+from tests.infra.test_checkov import _checkov
+
+pytestmark = pytest.mark.infra
+
+
+@pytest.fixture(scope="module")
+def with_concurrency(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str, Any], Path]]:
+    """The stack synthesized with bot_provisioned_concurrency 2 (cdk-nag registered, as `make synth`)."""
+    from infra.app import build_app
+
+    workdir = tmp_path_factory.mktemp("cdk-pc")
+    tms = {**read_cdk_json_context()["tms"], **TEST_CONTEXT_OVERRIDES, "bot_provisioned_concurrency": 2}
+    if not names.GLUE_SCRIPT_PATH.exists():
+        stub = workdir / "job.py"
+        stub.write_text(GLUE_STUB)
+        tms["glue_script_path"] = str(stub)
+    app, stack = build_app(
+        context={"tms": tms}, environ={}, outdir=str(workdir / "cdk.out"), layer_dir=workdir / "no-layer"
+    )
+    assembly = app.synth()
+    path = Path(assembly.directory) / assembly.get_stack_by_name(stack.stack_name).template_file
+    yield json.loads(path.read_text()), Path(assembly.directory)
+
+
+def test_provisioned_concurrency_is_off_in_cdk_json_and_a_validated_field() -> None:
+    context = read_cdk_json_context()
+    assert context["tms"]["bot_provisioned_concurrency"] == 0
+    with pytest.raises(ValueError, match="bot_provisioned_concurrency"):
+        load_config({"tms": {**context["tms"], "bot_provisioned_concurrency": -1}}, {})
+
+
+def test_by_default_the_url_serves_the_function_and_nothing_is_provisioned(synth: Synth) -> None:
+    bot_id, _ = function_by_name(synth.raw, names.FN_BOT)
+    (url,) = (
+        u
+        for u in resources(synth.raw, "AWS::Lambda::Url").values()
+        if u["Properties"]["TargetFunctionArn"] == {"Fn::GetAtt": [bot_id, "Arn"]}
+    )
+    assert "Qualifier" not in url["Properties"]
+    assert resources(synth.raw, "AWS::Lambda::Alias") == {}
+
+
+def test_with_provisioned_concurrency_an_alias_keeps_environments_warm_behind_the_url(
+    with_concurrency: tuple[dict[str, Any], Path],
+) -> None:
+    raw, _ = with_concurrency
+    bot_id, _ = function_by_name(raw, names.FN_BOT)
+
+    (_, alias), *others = resources(raw, "AWS::Lambda::Alias").items()
+    assert others == []
+    assert alias["Properties"]["FunctionName"] == {"Ref": bot_id}
+    assert alias["Properties"]["Name"] == "live"
+    assert alias["Properties"]["ProvisionedConcurrencyConfig"] == {"ProvisionedConcurrentExecutions": 2}
+    urls = [
+        u["Properties"] for u in resources(raw, "AWS::Lambda::Url").values() if "Qualifier" in u["Properties"]
+    ]
+    assert len(urls) == 1 and urls[0]["Qualifier"] == "live"
+
+
+def test_with_provisioned_concurrency_the_stack_stays_nag_and_checkov_clean(
+    with_concurrency: tuple[dict[str, Any], Path],
+) -> None:
+    _, outdir = with_concurrency
+    report = json.loads((outdir / "validation-report.json").read_text())
+    (nag,) = (p for p in report["pluginReports"] if p["pluginName"] == "AwsSolutions")
+    assert [v["ruleName"] for v in nag["violations"]] == []
+
+    template = next(outdir.glob("*.template.json"))
+    (result,) = _checkov(template)
+    failed = [(f["check_id"], f["resource"]) for f in result["results"]["failed_checks"]]
+    assert failed == []
