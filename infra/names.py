@@ -26,6 +26,14 @@ ENV_LLM_API_KEY = "TMS_LLM_API_KEY"  # local OpenAI-compatible servers only; on 
 ENV_LLM_MAX_TOKENS = "TMS_LLM_MAX_TOKENS"
 ENV_LLM_TEMPERATURE = "TMS_LLM_TEMPERATURE"
 
+# Embeddings (incidents): "bedrock" (Titan Text Embeddings V2) or "offline" (MiniLM shipped in a wheel).
+ENV_EMBEDDING_PROVIDER = "TMS_EMBEDDING_PROVIDER"
+ENV_EMBEDDING_MODEL_ID = "TMS_EMBEDDING_MODEL_ID"
+ENV_EMBEDDING_DIMENSIONS = "TMS_EMBEDDING_DIMENSIONS"
+# Incident detection: cosine-similarity threshold and the window of open tickets compared (hours).
+ENV_INCIDENT_THRESHOLD = "TMS_INCIDENT_THRESHOLD"
+ENV_INCIDENT_WINDOW_HOURS = "TMS_INCIDENT_WINDOW_HOURS"
+
 # Fault injection into the local adapters, e.g. "llm_throttle:0.3,sentiment_error:0.05".
 ENV_FAULTS = "TMS_FAULTS"
 ENV_FAULTS_SEED = "TMS_FAULTS_SEED"
