@@ -33,6 +33,7 @@ ENV_EMBEDDING_DIMENSIONS = "TMS_EMBEDDING_DIMENSIONS"
 # Incident detection: cosine-similarity threshold and the window of open tickets compared (hours).
 ENV_INCIDENT_THRESHOLD = "TMS_INCIDENT_THRESHOLD"
 ENV_INCIDENT_WINDOW_HOURS = "TMS_INCIDENT_WINDOW_HOURS"
+ENV_INCIDENT_DECAY = "TMS_INCIDENT_DECAY_PER_HOUR"
 
 # Fault injection into the local adapters, e.g. "llm_throttle:0.3,sentiment_error:0.05".
 ENV_FAULTS = "TMS_FAULTS"
