@@ -59,7 +59,7 @@ def _triage(priority: Priority) -> dict:
 
 
 @pytest.fixture
-def table(offline_aws: None, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
+def table(offline_aws: None, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv(names.ENV_TABLE_NAME, "tickets")
     for fn in (incident_settings, link_incident._index, link_incident._store):
         fn.cache_clear()
@@ -82,7 +82,7 @@ def table(offline_aws: None, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
     clients.clear_cache()
 
 
-def _run(client, ticket: TicketSubmitted, priority: Priority) -> dict:  # noqa: ANN001
+def _run(client, ticket: TicketSubmitted, priority: Priority) -> dict:
     # What the workflow's claim and record steps leave on the item.
     client.put_item(
         TableName="tickets",
@@ -101,7 +101,7 @@ def _run(client, ticket: TicketSubmitted, priority: Priority) -> dict:  # noqa: 
     return link_incident.handler(event, LambdaContext())
 
 
-def test_a_burst_forms_one_incident_with_ordinals_companies_and_the_highest_priority(table) -> None:  # noqa: ANN001
+def test_a_burst_forms_one_incident_with_ordinals_companies_and_the_highest_priority(table) -> None:
     first = _ticket(
         "S3 uploads fail with 503 Slow Down",
         "Every PutObject to our buckets in eu-west-1 returns 503 SlowDown since 9:00.",
@@ -148,7 +148,7 @@ def test_a_burst_forms_one_incident_with_ordinals_companies_and_the_highest_prio
     assert [i.incident_id for i in DynamoIncidentStore("tickets", table).open_incidents()] == [incident_id]
 
 
-def test_a_retried_step_does_not_count_the_ticket_twice(table) -> None:  # noqa: ANN001
+def test_a_retried_step_does_not_count_the_ticket_twice(table) -> None:
     first = _ticket(
         "S3 uploads fail with 503 Slow Down",
         "Every PutObject to our buckets in eu-west-1 returns 503 SlowDown.",
