@@ -167,3 +167,27 @@ def test_a_retried_step_does_not_count_the_ticket_twice(table) -> None:
     again = link_incident.handler(event, LambdaContext())
     assert once["incident_id"] and again["incident_id"] == once["incident_id"]
     assert again["position"] == once["position"] == 2 and again["count"] == 2
+
+
+def test_tms_incidents_lists_open_incidents_with_their_members(table, monkeypatch, capsys) -> None:  # noqa: ANN001
+    import json
+    from types import SimpleNamespace
+
+    from pipeline.cli import main
+    from pipeline.local import stack
+
+    first = _ticket("S3 uploads fail with 503 Slow Down", "Every PutObject in eu-west-1 returns 503 SlowDown.", 0, "Acme")
+    second = _ticket("Cannot write files to S3 anymore", "Uploads to S3 are rejected with SlowDown in eu-west-1.", 2, "Globex")
+    _run(table, first, Priority.NORMAL)
+    _run(table, second, Priority.HIGH)
+    info = SimpleNamespace(table_name="tickets", endpoint_url=None, region="us-east-1")
+    monkeypatch.setattr(stack, "resolve", lambda *a, **k: info)
+
+    assert main(["incidents", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)["incidents"]
+    assert len(listed) == 1
+    assert listed[0]["reports"] == 2 and listed[0]["priority"] == "HIGH"
+    assert [m["ticket_id"] for m in listed[0]["members"]] == [first.ticketId, second.ticketId]
+    assert main(["incidents"]) == 0
+    text = capsys.readouterr().out
+    assert "2 reports" in text and "Acme, Globex" in text
