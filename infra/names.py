@@ -117,6 +117,7 @@ FN_TRIGGER = "trigger"
 FN_INTAKE_AUDIT = "intake-audit"
 FN_DRAFT_REPLY = "draft-reply"
 FN_ARCHIVE = "archive"
+FN_LINK_INCIDENT = "link-incident"
 FN_NOTIFIER = "notifier"
 FN_BOT = "bot"
 FN_MAILER = "mailer"
@@ -129,6 +130,7 @@ HANDLERS: dict[str, str] = {
     FN_INTAKE_AUDIT: "pipeline.handlers.intake_audit.handler",
     FN_DRAFT_REPLY: "pipeline.handlers.draft_reply.handler",
     FN_ARCHIVE: "pipeline.handlers.archive.handler",
+    FN_LINK_INCIDENT: "pipeline.handlers.link_incident.handler",
     FN_NOTIFIER: "bot.handlers.notifier.handler",
     FN_BOT: "bot.handler.handler",
     FN_MAILER: "pipeline.handlers.mailer.handler",
@@ -144,6 +146,7 @@ ASL_DRAFT_REPLY_FN = "DraftReplyFunctionArn"
 ASL_ARCHIVE_FN = "ArchiveFunctionArn"
 ASL_SLA_TIMER_FN = "SlaTimerFunctionArn"
 ASL_PII_REDACTION = "PiiRedaction"  # "on" | "off"
+ASL_LINK_INCIDENT_FN = "LinkIncidentFunctionArn"
 ASL_PLACEHOLDERS = (
     ASL_TABLE,
     ASL_TOPIC,
@@ -151,6 +154,7 @@ ASL_PLACEHOLDERS = (
     ASL_ARCHIVE_FN,
     ASL_SLA_TIMER_FN,
     ASL_PII_REDACTION,
+    ASL_LINK_INCIDENT_FN,
 )
 
 # --- Asset paths -----------------------------------------------------------------------------------------
