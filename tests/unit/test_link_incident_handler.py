@@ -169,7 +169,7 @@ def test_a_retried_step_does_not_count_the_ticket_twice(table) -> None:
     assert again["position"] == once["position"] == 2 and again["count"] == 2
 
 
-def test_tms_incidents_lists_open_incidents_with_their_members(table, monkeypatch, capsys) -> None:  # noqa: ANN001
+def test_tms_incidents_lists_open_incidents_with_their_members(table, monkeypatch, capsys) -> None:
     import json
     from types import SimpleNamespace
 
