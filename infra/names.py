@@ -108,6 +108,11 @@ ESCALATION_TOPIC_NAME = f"{PROJECT}-escalations"
 # The tickets table's index of owners (`/ticket mine`).
 ASSIGNEE_INDEX = "by-assignee"
 ASSIGNEE_ATTR = "assignee"
+# Incidents: ticket vectors on the items, read per submission day through this index (newest last).
+EMBEDDING_INDEX = "embedding-window"
+EMBEDDING_ATTR = "embedding"  # float16 bytes
+EMBEDDING_DAY_ATTR = "embedding_day"  # GSI partition key: the UTC day the ticket was submitted
+EMBEDDED_AT_ATTR = "embedded_at"  # GSI sort key: when the vector was written
 STATE_MACHINE_NAME = f"{PROJECT}-ticket-pipeline"
 SES_CONFIGURATION_SET = f"{PROJECT}-replies"
 LOCAL_REPLY_FROM = "support@tms.example.com"  # the local stack's verified SES identity

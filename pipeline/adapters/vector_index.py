@@ -23,13 +23,14 @@ from typing import Any
 
 import numpy as np
 
+from infra import names
 from pipeline.domain.incidents import DEFAULT_DECAY_PER_HOUR, NEIGHBOURS, Neighbour, time_adjusted
 
 KEY = "ticket_id"
-EMBEDDING = "embedding"
-EMBEDDING_DAY = "embedding_day"  # GSI partition key: the UTC day the ticket was submitted
-EMBEDDED_AT = "embedded_at"  # GSI sort key: when the vector was written (ISO, microseconds)
-EMBEDDING_INDEX = "embedding-window"
+EMBEDDING = names.EMBEDDING_ATTR
+EMBEDDING_DAY = names.EMBEDDING_DAY_ATTR  # GSI partition key: the UTC day the ticket was submitted
+EMBEDDED_AT = names.EMBEDDED_AT_ATTR  # GSI sort key: when the vector was written (ISO, microseconds)
+EMBEDDING_INDEX = names.EMBEDDING_INDEX
 INCIDENT_ID = "incident_id"
 # Re-read this much before the last watermark: a GSI is eventually consistent (usually < 1 s behind).
 CATCH_UP_OVERLAP = timedelta(seconds=10)

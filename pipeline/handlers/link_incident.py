@@ -10,15 +10,16 @@ from datetime import timedelta
 from functools import cache
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pipeline.adapters.clients import aws_client
 from pipeline.adapters.embeddings import embedder
 from pipeline.adapters.incident_store import DynamoIncidentStore
 from pipeline.adapters.vector_index import DynamoVectorIndex
 from pipeline.domain.incidents import link_ticket
+from pipeline.domain.redaction import redact
 from pipeline.errors import InvalidTicketError
-from pipeline.models import TicketSubmitted, TriageResult, field_errors
+from pipeline.models import PiiResult, TicketSubmitted, TriageResult, field_errors
 from pipeline.observability import logger, tracer
 from pipeline.settings import incident_settings
 
@@ -40,6 +41,8 @@ class LinkIncidentEvent(BaseModel):
 
     ticket: TicketSubmitted
     triage: TriageResult
+    # The workflow's PII detection: what is embedded (and sent to Bedrock) is the redacted text.
+    pii: PiiResult = Field(default_factory=PiiResult)
 
 
 @cache
@@ -65,7 +68,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     logger.append_keys(ticket_id=ticket.ticketId)
     link = link_ticket(
         ticket.ticketId,
-        ticket.data,
+        redact(ticket, request.pii).ticket.data,
         ticket.submittedAt,
         embedder=embedder(),
         index=_index(),

@@ -176,8 +176,15 @@ def test_tms_incidents_lists_open_incidents_with_their_members(table, monkeypatc
     from pipeline.cli import main
     from pipeline.local import stack
 
-    first = _ticket("S3 uploads fail with 503 Slow Down", "Every PutObject in eu-west-1 returns 503 SlowDown.", 0, "Acme")
-    second = _ticket("Cannot write files to S3 anymore", "Uploads to S3 are rejected with SlowDown in eu-west-1.", 2, "Globex")
+    first = _ticket(
+        "S3 uploads fail with 503 Slow Down", "Every PutObject in eu-west-1 returns 503 SlowDown.", 0, "Acme"
+    )
+    second = _ticket(
+        "Cannot write files to S3 anymore",
+        "Uploads to S3 are rejected with SlowDown in eu-west-1.",
+        2,
+        "Globex",
+    )
     _run(table, first, Priority.NORMAL)
     _run(table, second, Priority.HIGH)
     info = SimpleNamespace(table_name="tickets", endpoint_url=None, region="us-east-1")
