@@ -24,6 +24,8 @@ MEMBERS = "incident_members"
 COMPANIES = "incident_companies"
 PRIORITIES = "incident_priorities"
 POSITION = "incident_position"
+ROOT = "incident_root"  # on members: the root ticket (whose item holds the aggregate)
+REPORT = "incident_report"  # a member's "4th report: <customer>, <company>: <subject>" (Slack shows it)
 
 
 class IncidentConflictError(TmsError):
@@ -100,12 +102,20 @@ class DynamoIncidentStore:
             raise
         root_new = resp["Attributes"]
         position = len(_ss(root_new, MEMBERS))
+        line = f"{ordinal(position)} report: {report}"
         self._client.update_item(
             TableName=self._table,
             Key={KEY: {"S": ticket_id}},
-            UpdateExpression="SET #i = :iid, #pos = if_not_exists(#pos, :pos)",
-            ExpressionAttributeNames={"#i": INCIDENT_ID, "#pos": POSITION},
-            ExpressionAttributeValues={":iid": {"S": iid}, ":pos": {"N": str(position)}},
+            UpdateExpression=(
+                "SET #i = :iid, #r = :root, #pos = if_not_exists(#pos, :pos), #rep = if_not_exists(#rep, :rep)"
+            ),
+            ExpressionAttributeNames={"#i": INCIDENT_ID, "#r": ROOT, "#pos": POSITION, "#rep": REPORT},
+            ExpressionAttributeValues={
+                ":iid": {"S": iid},
+                ":root": {"S": root},
+                ":pos": {"N": str(position)},
+                ":rep": {"S": line},
+            },
         )
         if link.opened:
             self._client.update_item(
