@@ -83,7 +83,7 @@ class TmsStack(Stack):
             "Incidents",
             project_name=project,
             package=package,
-            table=self.storage.table,
+            storage=self.storage,
             embedding_model_id=config.embedding_model_id,
             log_retention=retention,
         )

@@ -8,13 +8,13 @@ The offline MiniLM model is not shipped: the layer stays as `make layer` builds 
 from __future__ import annotations
 
 from aws_cdk import Duration, Stack
-from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra import names
 from infra.components.lambdas import LambdaPackage, ServiceFunction
+from infra.components.storage import Storage
 
 EMBEDDING_PROVIDER = "bedrock"
 DEFAULT_EMBEDDING_MODEL_ID = "amazon.titan-embed-text-v2:0"
@@ -36,7 +36,7 @@ class IncidentDetection(Construct):
         *,
         project_name: str,
         package: LambdaPackage,
-        table: dynamodb.ITable,
+        storage: Storage,
         embedding_model_id: str = DEFAULT_EMBEDDING_MODEL_ID,
         embedding_dimensions: int = DEFAULT_EMBEDDING_DIMENSIONS,
         threshold: float | None = None,
@@ -44,7 +44,7 @@ class IncidentDetection(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         environment = {
-            names.ENV_TABLE_NAME: table.table_name,
+            names.ENV_TABLE_NAME: storage.table.table_name,
             names.ENV_EMBEDDING_PROVIDER: EMBEDDING_PROVIDER,
             names.ENV_EMBEDDING_MODEL_ID: embedding_model_id,
             names.ENV_EMBEDDING_DIMENSIONS: str(embedding_dimensions),
@@ -70,11 +70,5 @@ class IncidentDetection(Construct):
         self.function.role.add_to_principal_policy(
             iam.PolicyStatement(actions=["bedrock:InvokeModel"], resources=[self.model_arn])
         )
-        # Vectors and aggregates live on the ticket items; the window is read through the GSI.
-        table.grant(
-            self.function.role,
-            "dynamodb:GetItem",
-            "dynamodb:UpdateItem",
-            "dynamodb:BatchGetItem",
-            "dynamodb:Query",
-        )
+        # Vectors and aggregates live on the ticket items; the window is read through its GSI only.
+        storage.grant_incident_window(self.function.role)

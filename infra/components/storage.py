@@ -155,6 +155,17 @@ class Storage(Construct):
             resource_arns=[f"{self.table.table_arn}/index/{names.ASSIGNEE_INDEX}"],
         )
 
+    def grant_incident_window(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Incidents: read/write ticket items (vectors, incident aggregate), BatchGetItem the candidates,
+        Query the embedding-window index; and the table's key."""
+        self._grant_table_key(grantee)
+        self._grant_table(grantee, "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:BatchGetItem")
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["dynamodb:Query"],
+            resource_arns=[f"{self.table.table_arn}/index/{names.EMBEDDING_INDEX}"],
+        )
+
     def grant_claim_and_record(self, grantee: iam.IGrantable) -> iam.Grant:
         """PutItem + UpdateItem: the workflow claims a ticket and records TRIAGED/FAILED; and the table's key."""
         self._grant_table_key(grantee)
