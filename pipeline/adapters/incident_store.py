@@ -25,6 +25,7 @@ COMPANIES = "incident_companies"
 PRIORITIES = "incident_priorities"
 POSITION = "incident_position"
 ROOT = "incident_root"  # on members: the root ticket (whose item holds the aggregate)
+REPORT_MAX = 500  # fits IncidentRef.report_line (a 200-character name and company, a 256-byte subject)
 REPORT = "incident_report"  # a member's "4th report: <customer>, <company>: <subject>" (Slack shows it)
 
 
@@ -102,7 +103,7 @@ class DynamoIncidentStore:
             raise
         root_new = resp["Attributes"]
         position = len(_ss(root_new, MEMBERS))
-        line = f"{ordinal(position)} report: {report}"
+        line = f"{ordinal(position)} report: {report}"[:REPORT_MAX]
         self._client.update_item(
             TableName=self._table,
             Key={KEY: {"S": ticket_id}},
@@ -137,7 +138,7 @@ class DynamoIncidentStore:
             "count": len(_ss(root_item, MEMBERS)),
             "companies": _ss(root_item, COMPANIES),
             "priority": rolled_up_priority(_ss(root_item, PRIORITIES)).value,
-            "report_line": f"{ordinal(position)} report: {report}",
+            "report_line": f"{ordinal(position)} report: {report}"[:REPORT_MAX],
         }
 
     def summary(self, iid: str, root: str, ticket_id: str, position: int, report: str) -> dict[str, Any]:
