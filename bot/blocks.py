@@ -55,6 +55,7 @@ DESCRIPTION_VIEW = "ticket_description_view"
 ACTION_RETRY_SEND = "ticket_retry_send"
 ACTION_TAKE = "ticket_take"
 ACTION_REASSIGN = "ticket_reassign"
+INCIDENT_REPORT_EVENT = "tms_incident_report"  # metadata event_type of a later report's post
 ACTION_SPLIT_INCIDENT = "incident_split"  # "Not the same issue" on a member's post; value = its ticket id
 ACTION_RESOLVE_INCIDENT = "incident_resolve"  # "Resolve incident" on the root's post; value = root ticket id
 _PRIORITY_RANK = {Priority.NORMAL.value: 0, Priority.MEDIUM.value: 1, Priority.HIGH.value: 2}
@@ -353,8 +354,14 @@ def incident_member_message(channel: str, thread_ts: str, view: TicketView) -> d
     return {
         "channel": channel,
         "thread_ts": thread_ts,
-        "text": f"{view.incident_line} [{view.priority}]",
+        "text": f"{view.incident_line} [{view.priority}] {view.ticket_id}",
         "blocks": ticket_blocks(view),
+        # Slack message metadata: tools reading the channel (the local outbox counters) know this thread
+        # reply is the ticket's own post.
+        "metadata": {
+            "event_type": INCIDENT_REPORT_EVENT,
+            "event_payload": {"ticket_id": view.ticket_id, "incident_id": view.incident_id},
+        },
     }
 
 

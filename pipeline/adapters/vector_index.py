@@ -17,6 +17,7 @@ Serverless k-NN with HNSW) behind the same VectorIndex port, keeping the ticket 
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -56,6 +57,17 @@ def to_bytes(vector: np.ndarray) -> bytes:
 def from_bytes(raw: bytes) -> np.ndarray:
     """A stored vector back as float32."""
     return np.frombuffer(raw, dtype="<f2").astype(np.float32)
+
+
+def to_attribute(vector: np.ndarray) -> dict[str, str]:
+    """The item attribute: the float16 bytes as base64 text. Not DynamoDB's B type: boto3's Binary breaks
+    str() and json.dumps(default=str) of an item, which tools and tests do (1 KiB instead of 768 bytes)."""
+    return {"S": base64.b64encode(to_bytes(vector)).decode("ascii")}
+
+
+def from_attribute(value: dict[str, Any]) -> np.ndarray:
+    """A stored vector attribute back as float32."""
+    return from_bytes(base64.b64decode(value["S"]))
 
 
 def _epoch(value: datetime) -> float:
@@ -185,7 +197,7 @@ class DynamoVectorIndex:
             UpdateExpression="SET #e = :e, #d = :d, #at = :at",
             ExpressionAttributeNames={"#e": EMBEDDING, "#d": EMBEDDING_DAY, "#at": EMBEDDED_AT},
             ExpressionAttributeValues={
-                ":e": {"B": to_bytes(vector)},
+                ":e": to_attribute(vector),
                 ":d": {"S": submitted_at.astimezone(UTC).date().isoformat()},
                 ":at": {"S": embedded_at},
             },
@@ -214,7 +226,7 @@ class DynamoVectorIndex:
                 page = self._client.query(**kwargs)
                 for item in page.get("Items", []):
                     submitted = datetime.fromisoformat(item["submitted_at"]["S"].replace("Z", "+00:00"))
-                    self.window.add(item[KEY]["S"], from_bytes(item[EMBEDDING]["B"]), submitted)
+                    self.window.add(item[KEY]["S"], from_attribute(item[EMBEDDING]), submitted)
                     at = item[EMBEDDED_AT]["S"]
                     if at > self._watermark.get(day, ""):
                         self._watermark[day] = at

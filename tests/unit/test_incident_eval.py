@@ -93,3 +93,25 @@ def test_generate_refuses_more_incidents_than_stories(tmp_path, capsys) -> None:
 
     assert main(["--count", "1", "--incidents", "99", "--dry-run"]) == 2
     assert "--incidents takes" in capsys.readouterr().err
+
+
+def test_the_outbox_counts_an_incident_report_in_its_roots_thread_as_the_tickets_post() -> None:
+    import json
+
+    from pipeline.local.outbox import parse_outbox
+
+    root, member = "TKT-20261127-AAAAAAAAAA", "TKT-20261127-BBBBBBBBBB"
+    lines = [
+        json.dumps({"channel": "C1", "text": f"[HIGH] {root}: S3 uploads fail", "ts": "1.000001"}),
+        json.dumps(
+            {
+                "channel": "C1",
+                "thread_ts": "1.000001",
+                "text": f"2nd report: Kim, Globex: uploads fail [HIGH] {member}",
+                "metadata": {"event_type": "tms_incident_report", "event_payload": {"ticket_id": member}},
+            }
+        ),
+        json.dumps({"channel": "C1", "thread_ts": "1.000001", "text": f"<@U1> approved {member}"}),
+    ]
+    posts = parse_outbox(lines, ())
+    assert dict(posts.triaged) == {root: 1, member: 1}
