@@ -20,7 +20,7 @@ from pipeline.domain.incidents import link_ticket
 from pipeline.domain.redaction import redact
 from pipeline.errors import InvalidTicketError
 from pipeline.models import PiiResult, TicketSubmitted, TriageResult, field_errors
-from pipeline.observability import logger, tracer
+from pipeline.observability import logger
 from pipeline.settings import incident_settings
 
 ALONE: dict[str, Any] = {
@@ -57,7 +57,6 @@ def _store() -> DynamoIncidentStore:
 
 
 @logger.inject_lambda_context(log_event=False)
-@tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Link one ticket; return its incident summary (incident_id "" when it stays alone)."""
     try:
