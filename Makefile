@@ -73,7 +73,7 @@ bench: install ## benchmarks (each prints a table)
 	$(BIN)/python bench/pipeline.py
 
 lock: ## re-resolve the pinned dependencies after editing pyproject.toml
-	$(BIN)/uv pip compile --quiet pyproject.toml --extra infra --extra dev --python-version 3.11 -o requirements.lock
+	$(BIN)/uv pip compile --quiet pyproject.toml --extra infra --extra dev --python-version 3.11 --override lock-overrides.txt -o requirements.lock
 	$(BIN)/uv pip compile --quiet requirements-scan.in --python-version 3.11 -o requirements-scan.lock
 
 clean:

@@ -55,6 +55,10 @@ DESCRIPTION_VIEW = "ticket_description_view"
 ACTION_RETRY_SEND = "ticket_retry_send"
 ACTION_TAKE = "ticket_take"
 ACTION_REASSIGN = "ticket_reassign"
+INCIDENT_REPORT_EVENT = "tms_incident_report"  # metadata event_type of a later report's post
+ACTION_SPLIT_INCIDENT = "incident_split"  # "Not the same issue" on a member's post; value = its ticket id
+ACTION_RESOLVE_INCIDENT = "incident_resolve"  # "Resolve incident" on the root's post; value = root ticket id
+_PRIORITY_RANK = {Priority.NORMAL.value: 0, Priority.MEDIUM.value: 1, Priority.HIGH.value: 2}
 OWNER_BLOCK_PREFIX = "owner:"  # + ticket id: the block of Take it / Reassign (a users select has no value)
 VALUE = "value"  # action_id of every input element; the block_id names the field
 FORM_FIELDS = (
@@ -159,6 +163,13 @@ class TicketView:
     description_truncated: bool = False
     assignee: str = ""
     sla_due_at: str = ""
+    # Incidents (pipeline/adapters/incident_store.py keeps the aggregate on the root's item).
+    incident_id: str = ""
+    incident_root: bool = False
+    incident_reports: int = 0
+    incident_companies: tuple[str, ...] = ()
+    incident_priority: str = ""
+    incident_line: str = ""  # a member's "4th report: <customer>, <company>: <subject>"
 
     @classmethod
     def from_record(
@@ -202,6 +213,7 @@ class TicketView:
             description_truncated=len(s("description").encode("utf-8")) > DESCRIPTION_EXCERPT_MAX,
             assignee=s("assignee"),
             sla_due_at=s("sla_due_at"),
+            **_incident_fields(item),
         )
 
     @property
@@ -215,6 +227,22 @@ class TicketView:
     def is_open(self) -> bool:
         """Agents can still act on it."""
         return self.status in OPEN_STATUSES
+
+
+def _incident_fields(item: Mapping[str, Any]) -> dict[str, Any]:
+    members = item.get("incident_members") or ()
+    if not item.get("incident_id"):
+        return {}
+    if members:  # the root carries the aggregate
+        priorities = [str(p) for p in item.get("incident_priorities") or () if str(p) in _PRIORITY_RANK]
+        return {
+            "incident_id": str(item["incident_id"]),
+            "incident_root": True,
+            "incident_reports": len(members),
+            "incident_companies": tuple(sorted(str(c) for c in item.get("incident_companies") or ())),
+            "incident_priority": max(priorities, key=_PRIORITY_RANK.__getitem__, default=""),
+        }
+    return {"incident_id": str(item["incident_id"]), "incident_line": str(item.get("incident_report") or "")}
 
 
 def _scores_line(view: TicketView) -> str:
@@ -269,7 +297,77 @@ def ticket_blocks(view: TicketView) -> list[dict[str, Any]]:
     if view.is_open:
         blocks.append(ticket_actions(view))
         blocks.append(owner_actions(view))
+    if view.incident_root:
+        blocks[1:1] = [incident_header(view)]
+    if view.incident_root and view.is_open:
+        blocks.append(
+            ActionsBlock(
+                block_id=f"incident:{view.ticket_id}",
+                elements=[
+                    ButtonElement(
+                        text="Resolve incident",
+                        action_id=ACTION_RESOLVE_INCIDENT,
+                        value=view.ticket_id,
+                        style="danger",
+                        confirm=ConfirmObject(
+                            title="Resolve the incident?",
+                            text=f"All {view.incident_reports} reports of {view.incident_id} will be resolved.",
+                            confirm="Resolve all",
+                            deny="Cancel",
+                        ),
+                    )
+                ],
+            )
+        )
+    elif view.incident_id and not view.incident_root:
+        blocks[1:1] = [
+            ContextBlock(elements=[_md(f":link: {escape(view.incident_line)} (`{view.incident_id}`)")])
+        ]
+        if view.is_open:
+            blocks.append(
+                ActionsBlock(
+                    block_id=f"incident:{view.ticket_id}",
+                    elements=[
+                        ButtonElement(
+                            text="Not the same issue", action_id=ACTION_SPLIT_INCIDENT, value=view.ticket_id
+                        )
+                    ],
+                )
+            )
     return _dump(blocks)
+
+
+def incident_header(view: TicketView) -> SectionBlock:
+    """The root post's incident line: reports, affected companies, the incident's (highest) priority."""
+    companies = ", ".join(escape(c) for c in view.incident_companies) or "-"
+    marker = PRIORITY_MARKER.get(Priority(view.incident_priority), "") if view.incident_priority else ""
+    return SectionBlock(
+        text=_md(
+            f":link: *Incident* `{view.incident_id}` · *{view.incident_reports} reports* · "
+            f"companies: {companies} · incident priority {marker} {view.incident_priority}"
+        )
+    )
+
+
+def incident_member_message(channel: str, thread_ts: str, view: TicketView) -> dict[str, Any]:
+    """A later report of an incident, posted in the root's thread (its own sentiment and priority)."""
+    return {
+        "channel": channel,
+        "thread_ts": thread_ts,
+        "text": f"{view.incident_line} [{view.priority}] {view.ticket_id}",
+        "blocks": ticket_blocks(view),
+        # Slack message metadata: tools reading the channel (the local outbox counters) know this thread
+        # reply is the ticket's own post.
+        "metadata": {
+            "event_type": INCIDENT_REPORT_EVENT,
+            "event_payload": {"ticket_id": view.ticket_id, "incident_id": view.incident_id},
+        },
+    }
+
+
+def ticket_update(channel: str, ts: str, view: TicketView) -> dict[str, Any]:
+    """The chat.update payload re-rendering a ticket post (the incident root after a new report)."""
+    return {"channel": channel, "ts": ts, "text": ticket_fallback_text(view), "blocks": ticket_blocks(view)}
 
 
 def description_section(view: TicketView) -> SectionBlock:

@@ -135,6 +135,10 @@ class TmsConfig(BaseModel):
     etl_schedule: str = "rate(2 hours)"
     etl_timeout_minutes: PositiveInt | None = None
 
+    # Incidents: the Bedrock embedding model (Titan Text Embeddings V2 unless told otherwise).
+    embedding_model_id: Annotated[str, Field(pattern=r"^[a-z0-9-]+(\.[a-zA-Z0-9-]+)+(:\d+)?$")] = (
+        "amazon.titan-embed-text-v2:0"
+    )
     draft_reply_concurrency: Annotated[int, Field(ge=1, le=1000)] = 5
     # Execution environments of the bot kept initialized (an alias "live" on a published version serves the
     # function URL): no cold /ticket ack at all, for a fixed monthly price (README "Cold start"). 0 = off.

@@ -26,6 +26,15 @@ ENV_LLM_API_KEY = "TMS_LLM_API_KEY"  # local OpenAI-compatible servers only; on 
 ENV_LLM_MAX_TOKENS = "TMS_LLM_MAX_TOKENS"
 ENV_LLM_TEMPERATURE = "TMS_LLM_TEMPERATURE"
 
+# Embeddings (incidents): "bedrock" (Titan Text Embeddings V2) or "offline" (MiniLM shipped in a wheel).
+ENV_EMBEDDING_PROVIDER = "TMS_EMBEDDING_PROVIDER"
+ENV_EMBEDDING_MODEL_ID = "TMS_EMBEDDING_MODEL_ID"
+ENV_EMBEDDING_DIMENSIONS = "TMS_EMBEDDING_DIMENSIONS"
+# Incident detection: cosine-similarity threshold and the window of open tickets compared (hours).
+ENV_INCIDENT_THRESHOLD = "TMS_INCIDENT_THRESHOLD"
+ENV_INCIDENT_WINDOW_HOURS = "TMS_INCIDENT_WINDOW_HOURS"
+ENV_INCIDENT_DECAY = "TMS_INCIDENT_DECAY_PER_HOUR"
+
 # Fault injection into the local adapters, e.g. "llm_throttle:0.3,sentiment_error:0.05".
 ENV_FAULTS = "TMS_FAULTS"
 ENV_FAULTS_SEED = "TMS_FAULTS_SEED"
@@ -99,6 +108,11 @@ ESCALATION_TOPIC_NAME = f"{PROJECT}-escalations"
 # The tickets table's index of owners (`/ticket mine`).
 ASSIGNEE_INDEX = "by-assignee"
 ASSIGNEE_ATTR = "assignee"
+# Incidents: ticket vectors on the items, read per submission day through this index (newest last).
+EMBEDDING_INDEX = "embedding-window"
+EMBEDDING_ATTR = "embedding"  # float16 bytes
+EMBEDDING_DAY_ATTR = "embedding_day"  # GSI partition key: the UTC day the ticket was submitted
+EMBEDDED_AT_ATTR = "embedded_at"  # GSI sort key: when the vector was written
 STATE_MACHINE_NAME = f"{PROJECT}-ticket-pipeline"
 SES_CONFIGURATION_SET = f"{PROJECT}-replies"
 LOCAL_REPLY_FROM = "support@tms.example.com"  # the local stack's verified SES identity
@@ -108,6 +122,7 @@ FN_TRIGGER = "trigger"
 FN_INTAKE_AUDIT = "intake-audit"
 FN_DRAFT_REPLY = "draft-reply"
 FN_ARCHIVE = "archive"
+FN_LINK_INCIDENT = "link-incident"
 FN_NOTIFIER = "notifier"
 FN_BOT = "bot"
 FN_MAILER = "mailer"
@@ -120,6 +135,7 @@ HANDLERS: dict[str, str] = {
     FN_INTAKE_AUDIT: "pipeline.handlers.intake_audit.handler",
     FN_DRAFT_REPLY: "pipeline.handlers.draft_reply.handler",
     FN_ARCHIVE: "pipeline.handlers.archive.handler",
+    FN_LINK_INCIDENT: "pipeline.handlers.link_incident.handler",
     FN_NOTIFIER: "bot.handlers.notifier.handler",
     FN_BOT: "bot.handler.handler",
     FN_MAILER: "pipeline.handlers.mailer.handler",
@@ -135,6 +151,7 @@ ASL_DRAFT_REPLY_FN = "DraftReplyFunctionArn"
 ASL_ARCHIVE_FN = "ArchiveFunctionArn"
 ASL_SLA_TIMER_FN = "SlaTimerFunctionArn"
 ASL_PII_REDACTION = "PiiRedaction"  # "on" | "off"
+ASL_LINK_INCIDENT_FN = "LinkIncidentFunctionArn"
 ASL_PLACEHOLDERS = (
     ASL_TABLE,
     ASL_TOPIC,
@@ -142,6 +159,7 @@ ASL_PLACEHOLDERS = (
     ASL_ARCHIVE_FN,
     ASL_SLA_TIMER_FN,
     ASL_PII_REDACTION,
+    ASL_LINK_INCIDENT_FN,
 )
 
 # --- Asset paths -----------------------------------------------------------------------------------------

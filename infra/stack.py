@@ -12,6 +12,7 @@ from constructs import Construct
 
 from infra import names
 from infra.components.analytics import Analytics
+from infra.components.incidents import IncidentDetection
 from infra.components.ingest import Ingest
 from infra.components.keys import LogsKey
 from infra.components.lambdas import LambdaPackage
@@ -77,6 +78,15 @@ class TmsStack(Stack):
             escalation_priorities=list(config.sla.escalation_priorities),
             log_retention=retention,
         )
+        self.incidents = IncidentDetection(
+            self,
+            "Incidents",
+            project_name=project,
+            package=package,
+            storage=self.storage,
+            embedding_model_id=config.embedding_model_id,
+            log_retention=retention,
+        )
         self.workflow = Workflow(
             self,
             "Workflow",
@@ -92,6 +102,7 @@ class TmsStack(Stack):
             log_retention=retention,
             sla_timer=self.sla.function,
             sla_environment=config.sla.environment(),
+            link_incident=self.incidents.function.function,
             pii_redaction=config.pii_redaction,
         )
         self.ingest = Ingest(
@@ -166,6 +177,7 @@ class TmsStack(Stack):
                 names.FN_INTAKE_AUDIT: self.ingest.audit.function,
                 names.FN_DRAFT_REPLY: self.workflow.draft_reply.function,
                 names.FN_ARCHIVE: self.workflow.archive.function,
+                names.FN_LINK_INCIDENT: self.incidents.function.function,
                 names.FN_NOTIFIER: self.slack.notifier.function,
                 names.FN_BOT: self.slack.bot.function,
                 **self.mail.functions,

@@ -23,6 +23,10 @@ class LlmUnavailableError(TmsError):
     """The reply model could not be reached or timed out: worth retrying."""
 
 
+class EmbeddingUnavailableError(TmsError):
+    """The embedding model could not be reached or timed out: worth retrying."""
+
+
 class InvalidModelOutputError(TmsError):
     """The reply model answered something that breaks the contract; it is never stored."""
 

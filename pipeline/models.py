@@ -137,6 +137,7 @@ SLACK_ID_MAX = 32
 # it can never receive mail, and the user id in it says whose ticket it is.
 SLACK_PLACEHOLDER_EMAIL_DOMAIN = "users.slack.invalid"
 PII_TYPES_MAX = 512  # comma-separated Comprehend PII entity types found in a ticket
+INCIDENT_ID_MAX = TICKET_ID_MAX + 4  # "INC-" + the root ticket id's suffix (pipeline/domain/incidents.py)
 
 
 class Source(StrEnum):
@@ -503,6 +504,9 @@ class ProcessedRecord(_Strict):
     # PII entity types found in subject and description (sorted, comma-separated; "" when none): the
     # warehouse gets the redacted text and this column, never the original (pipeline/domain/redaction.py).
     pii_entity_types: text(PII_TYPES_MAX, required=False) = ""  # type: ignore[valid-type]
+    # The incident this ticket was linked to when it was triaged ("" = alone). An incident's root was alone
+    # when it was archived: its id is derived from the root's own (see the incident views in 020_views.sql).
+    incident_id: text(INCIDENT_ID_MAX, required=False) = ""  # type: ignore[valid-type]
 
     @classmethod
     def build(
@@ -512,6 +516,7 @@ class ProcessedRecord(_Strict):
         triage: TriageResult,
         processed_at: datetime | None = None,
         pii_entity_types: str = "",
+        incident_id: str = "",
     ) -> ProcessedRecord:
         """Flatten one triaged ticket into its warehouse row."""
         d = ticket.data
@@ -540,6 +545,7 @@ class ProcessedRecord(_Strict):
             status=TicketStatus.TRIAGED,
             model_id=triage.model_id,
             pii_entity_types=pii_entity_types,
+            incident_id=incident_id,
         )
 
     def archive_key(self) -> str:
@@ -552,6 +558,18 @@ class ProcessedRecord(_Strict):
 
 
 # --- Messages on the tickets SNS topic (the Slack notifier and email subscribers read these) ------------
+
+
+class IncidentRef(_Strict):
+    """Where a triaged ticket stands in its incident (the link-incident step's answer; Slack shows it)."""
+
+    incident_id: text(INCIDENT_ID_MAX)  # type: ignore[valid-type]
+    root_ticket_id: TicketId
+    position: int = Field(ge=2)  # the root is the 1st report and is never announced as a member
+    count: int = Field(ge=2)
+    companies: tuple[str, ...] = ()
+    priority: Priority  # the highest of the members'
+    report_line: str = Field(max_length=2 * SUBJECT_MAX)  # "4th report: <customer>, <company>: <subject>"
 
 
 class TicketTriagedMessage(_Strict):
@@ -567,10 +585,15 @@ class TicketTriagedMessage(_Strict):
     record: ProcessedRecord
     slack: SlackContext | None = None
     description_truncated: bool = False
+    incident: IncidentRef | None = None  # set when the ticket joined an incident: Slack threads it
 
     @classmethod
     def announce(
-        cls, record: ProcessedRecord, source: Source, slack: SlackContext | None = None
+        cls,
+        record: ProcessedRecord,
+        source: Source,
+        slack: SlackContext | None = None,
+        incident: IncidentRef | None = None,
     ) -> TicketTriagedMessage:
         """The message for a stored record, its description cut to DESCRIPTION_EXCERPT_MAX bytes."""
         short = excerpt(record.description, DESCRIPTION_EXCERPT_MAX)
@@ -579,6 +602,7 @@ class TicketTriagedMessage(_Strict):
             record=record.model_copy(update={"description": short}),
             slack=slack,
             description_truncated=short != record.description,
+            incident=incident,
         )
 
 

@@ -115,3 +115,22 @@ class LifecycleSettings(BaseSettings):
 def lifecycle_settings() -> LifecycleSettings:
     """Lifecycle feed settings (cached)."""
     return LifecycleSettings()  # type: ignore[call-arg]
+
+
+class IncidentSettings(BaseSettings):
+    """The incident step: where the tickets live and how similar reports must be to form an incident."""
+
+    model_config = SettingsConfigDict(extra="ignore", env_ignore_empty=True)
+
+    table_name: str = Field(validation_alias=names.ENV_TABLE_NAME, min_length=3)
+    threshold: float = Field(default=0.76, gt=0, le=1, validation_alias=names.ENV_INCIDENT_THRESHOLD)
+    decay_per_hour: float = Field(default=0.05, ge=0, le=1, validation_alias=names.ENV_INCIDENT_DECAY)
+    window_hours: float = Field(
+        default=48, gt=0, le=24 * 14, validation_alias=names.ENV_INCIDENT_WINDOW_HOURS
+    )
+
+
+@cache
+def incident_settings() -> IncidentSettings:
+    """Incident step settings (cached)."""
+    return IncidentSettings()  # type: ignore[call-arg]

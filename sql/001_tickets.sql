@@ -30,6 +30,7 @@ CREATE TABLE IF NOT EXISTS tickets (
     status                    VARCHAR(16)       NOT NULL  ENCODE bytedict,
     model_id                  VARCHAR(128)      NOT NULL  ENCODE zstd,
     pii_entity_types          VARCHAR(512)      NULL      ENCODE zstd,
+    incident_id               VARCHAR(68)       NULL      ENCODE zstd,
     PRIMARY KEY (ticket_id)
 )
 DISTSTYLE KEY

@@ -60,3 +60,29 @@ FROM (
     WHERE l.sla_due_at IS NOT NULL
 ) AS due
 GROUP BY day, priority;
+
+-- Incidents: every report with its incident, the root included. A root was alone when it was archived
+-- (incident_id ''), so it is found through its members: an incident's id is 'INC-' + the root's id
+-- without its 'TKT-' prefix (pipeline/domain/incidents.py:incident_id_for).
+CREATE OR REPLACE VIEW v_incident_members AS
+SELECT incident_id, ticket_id, submitted_at, product, priority, company
+FROM tickets
+WHERE incident_id IS NOT NULL AND incident_id <> ''
+UNION
+SELECT m.incident_id, r.ticket_id, r.submitted_at, r.product, r.priority, r.company
+FROM tickets AS r
+JOIN tickets AS m
+  ON m.incident_id = 'INC-' || CASE WHEN r.ticket_id LIKE 'TKT-%' THEN SUBSTRING(r.ticket_id, 5, 64)
+                                    ELSE r.ticket_id END;
+
+-- One row per incident: reports, products, first and last report, duration in seconds, HIGH reports.
+CREATE OR REPLACE VIEW v_incidents AS
+SELECT incident_id, reports, products, high_reports, first_report, last_report,
+       CAST(DATEDIFF(millisecond, first_report, last_report) AS DOUBLE PRECISION) / 1000 AS duration_seconds
+FROM (
+    SELECT incident_id, COUNT(*) AS reports, COUNT(DISTINCT product) AS products,
+           SUM(CASE WHEN priority = 'HIGH' THEN 1 ELSE 0 END) AS high_reports,
+           MIN(submitted_at) AS first_report, MAX(submitted_at) AS last_report
+    FROM v_incident_members
+    GROUP BY incident_id
+) AS incidents;

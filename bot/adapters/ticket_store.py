@@ -203,3 +203,72 @@ class DynamoTicketStore:
             )
         except (ClientError, BotoCoreError) as e:
             raise TicketStoreError(f"could not update {key}") from e
+
+    def split_incident_member(self, member_id: str, actor: str) -> tuple[str, dict[str, Any]]:
+        """ "Not the same issue": take a member out of its incident; return (root id, the member's new item).
+
+        The root's member set loses it (a conditional DELETE, so two clicks split once); the root's
+        companies and priorities are recomputed from the members left; with only the root left, the
+        incident dissolves.
+        """
+        member = self.get(member_id)
+        if not member or not member.get("incident_id") or not member.get("incident_root"):
+            raise TicketStoreError(f"{member_id} is not a later report of an incident")
+        root_id, incident_id = str(member["incident_root"]), str(member["incident_id"])
+        try:
+            resp = self._client.update_item(
+                TableName=self._table,
+                Key={KEY: {"S": root_id}},
+                UpdateExpression="DELETE #m :me",
+                ConditionExpression="contains(#m, :id)",
+                ExpressionAttributeNames={"#m": "incident_members"},
+                ExpressionAttributeValues={":me": {"SS": [member_id]}, ":id": {"S": member_id}},
+                ReturnValues="ALL_NEW",
+            )
+            left = sorted(from_item(resp["Attributes"]).get("incident_members") or ())
+            if left and left != [root_id]:
+                keys = [{KEY: {"S": t}} for t in left]
+                got = self._client.batch_get_item(
+                    RequestItems={self._table: {"Keys": keys, "ProjectionExpression": "company, priority"}}
+                )
+                rows = [from_item(i) for i in got.get("Responses", {}).get(self._table, [])]
+                companies = sorted({str(r["company"]) for r in rows if str(r.get("company") or "").strip()})
+                priorities = sorted({str(r["priority"]) for r in rows if r.get("priority")})
+                sets, values = [], {}
+                for attr, vals in (("incident_companies", companies), ("incident_priorities", priorities)):
+                    if vals:
+                        sets.append(f"{attr} = :{attr}")
+                        values[f":{attr}"] = {"SS": vals}
+                if sets:
+                    self._client.update_item(
+                        TableName=self._table,
+                        Key={KEY: {"S": root_id}},
+                        UpdateExpression="SET " + ", ".join(sets),
+                        ExpressionAttributeValues=values,
+                    )
+            else:  # only the root is left: no incident any more
+                self._client.update_item(
+                    TableName=self._table,
+                    Key={KEY: {"S": root_id}},
+                    UpdateExpression=(
+                        "REMOVE incident_id, incident_members, incident_companies, incident_priorities, "
+                        "incident_position"
+                    ),
+                )
+            new = self._client.update_item(
+                TableName=self._table,
+                Key={KEY: {"S": member_id}},
+                UpdateExpression=(
+                    "REMOVE incident_id, incident_root, incident_position, incident_report "
+                    "SET incident_split_from = :iid, incident_split_by = :by"
+                ),
+                ExpressionAttributeValues={":iid": {"S": incident_id}, ":by": {"S": actor}},
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as e:
+            if e.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                raise TicketStoreError(f"{member_id} was already split out of {incident_id}") from e
+            raise TicketStoreError(f"could not split {member_id} out of {incident_id}") from e
+        except BotoCoreError as e:
+            raise TicketStoreError(f"could not split {member_id} out of {incident_id}") from e
+        return root_id, from_item(new["Attributes"])

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.listeners import actions, commands, views
+from bot.listeners import actions, commands, incidents, views
 
 
 def register(app: App) -> None:
     """Register every listener on `app`."""
     commands.register(app)
     actions.register(app)
+    incidents.register(app)
     views.register(app)

@@ -8,7 +8,7 @@ released and the error propagates, so SNS retries the delivery.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -203,9 +203,18 @@ class Notifier:
             raise
 
     def triaged(self, msg: TicketTriagedMessage) -> Outcome:
-        """One post per ticket (whatever the number of deliveries); its channel and ts go on the item."""
+        """One post per ticket (whatever the number of deliveries); its channel and ts go on the item.
+
+        A later report of an incident goes into the root's thread instead, and the root's post is
+        re-rendered with the incident's count, companies and priority (read from the root's item).
+        """
         record = msg.record
         view = blocks.TicketView.from_record(record, msg.slack, truncated=msg.description_truncated)
+        incident = msg.incident
+        if incident is not None and incident.root_ticket_id != record.ticket_id:
+            root = self._store.get(incident.root_ticket_id) or {}
+            if root.get("slack_ts"):  # the root is not posted yet (a race): post this one on its own
+                return self._incident_report(msg, view, root)
         posted = self._post_once(record.ticket_id, "triaged", blocks.ticket_message(self._channel, view))
         if posted:
             fields = {"slack_channel": posted.channel, "slack_ts": posted.ts}
@@ -215,6 +224,31 @@ class Notifier:
                     fields["reply_via"] = "slack"  # the mailer posts the reply to the agent, no mail
             self._store.set_fields(record.ticket_id, fields)
         return Outcome("triaged", record.ticket_id, posted)
+
+    def _incident_report(
+        self, msg: TicketTriagedMessage, view: blocks.TicketView, root: dict[str, Any]
+    ) -> Outcome:
+        record, incident = msg.record, msg.incident
+        assert incident is not None  # noqa: S101 - the caller checked
+        channel, root_ts = str(root.get("slack_channel") or self._channel), str(root["slack_ts"])
+        view = replace(view, incident_id=incident.incident_id, incident_line=incident.report_line)
+        posted = self._post_once(
+            record.ticket_id, "triaged", blocks.incident_member_message(channel, root_ts, view)
+        )
+        if posted:
+            # The member's own ts: actions re-render its card in the thread, never the root's post.
+            fields = {"slack_channel": posted.channel, "slack_ts": posted.ts, "slack_thread_ts": root_ts}
+            if msg.slack:
+                fields["slack_user"] = msg.slack.user_id
+            self._store.set_fields(record.ticket_id, fields)
+            self.refresh_incident_root(incident.root_ticket_id)
+        return Outcome("incident", record.ticket_id, posted)
+
+    def refresh_incident_root(self, root_ticket_id: str) -> None:
+        """Re-render the root's post from its item (the incident aggregate as it is now)."""
+        root = self._store.get(root_ticket_id) or {}
+        if root.get("slack_ts"):
+            self._refresh_post(root, str(root.get("slack_channel") or self._channel), str(root["slack_ts"]))
 
     def failed(self, msg: TicketFailedMessage, message_id: str) -> Outcome:
         """In the ticket's thread when it has one; else a new post that becomes the thread."""

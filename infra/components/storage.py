@@ -54,6 +54,17 @@ class Storage(Construct):
             partition_key=dynamodb.Attribute(name=names.ASSIGNEE_ATTR, type=dynamodb.AttributeType.STRING),
             projection_type=dynamodb.ProjectionType.ALL,
         )
+        # Incidents: one submission day's ticket vectors, in the order they were written (the window search
+        # reads a day at a time and only what it has not seen; pipeline/adapters/vector_index.py).
+        self.table.add_global_secondary_index(
+            index_name=names.EMBEDDING_INDEX,
+            partition_key=dynamodb.Attribute(
+                name=names.EMBEDDING_DAY_ATTR, type=dynamodb.AttributeType.STRING
+            ),
+            sort_key=dynamodb.Attribute(name=names.EMBEDDED_AT_ATTR, type=dynamodb.AttributeType.STRING),
+            projection_type=dynamodb.ProjectionType.INCLUDE,
+            non_key_attributes=[names.EMBEDDING_ATTR, "submitted_at"],
+        )
         self.access_logs_bucket = s3.Bucket(
             self,
             "AccessLogs",
@@ -142,6 +153,17 @@ class Storage(Construct):
             grantee=grantee,
             actions=["dynamodb:Query"],
             resource_arns=[f"{self.table.table_arn}/index/{names.ASSIGNEE_INDEX}"],
+        )
+
+    def grant_incident_window(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Incidents: read/write ticket items (vectors, incident aggregate), BatchGetItem the candidates,
+        Query the embedding-window index; and the table's key."""
+        self._grant_table_key(grantee)
+        self._grant_table(grantee, "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:BatchGetItem")
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["dynamodb:Query"],
+            resource_arns=[f"{self.table.table_arn}/index/{names.EMBEDDING_INDEX}"],
         )
 
     def grant_claim_and_record(self, grantee: iam.IGrantable) -> iam.Grant:

@@ -56,6 +56,7 @@ class Workflow(Construct):
         log_retention: logs.RetentionDays,
         sla_timer: lambda_.IFunction,
         sla_environment: Mapping[str, str],
+        link_incident: lambda_.IFunction,
         pii_redaction: bool = True,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -138,6 +139,7 @@ class Workflow(Construct):
                 names.ASL_DRAFT_REPLY_FN: self.draft_reply.function.function_arn,
                 names.ASL_ARCHIVE_FN: self.archive.function.function_arn,
                 names.ASL_SLA_TIMER_FN: sla_timer.function_arn,
+                names.ASL_LINK_INCIDENT_FN: link_incident.function_arn,
                 names.ASL_PII_REDACTION: "on" if pii_redaction else "off",
             },
             # Execution data carries ticket text and LLM output: logged events omit it (PII).
@@ -154,6 +156,7 @@ class Workflow(Construct):
         self.draft_reply.function.grant_invoke(role)
         self.archive.function.grant_invoke(role)
         sla_timer.grant_invoke(role)
+        link_incident.grant_invoke(role)
         # Comprehend Detect* APIs have no resource-level permissions.
         self.state_machine.add_to_role_policy(
             iam.PolicyStatement(
@@ -169,4 +172,5 @@ class Workflow(Construct):
             f"Resource::{finding(self, self.draft_reply.function.function_arn + ':*')}",
             f"Resource::{finding(self, self.archive.function.function_arn + ':*')}",
             f"Resource::{finding(self, sla_timer.function_arn + ':*')}",
+            f"Resource::{finding(self, link_incident.function_arn + ':*')}",
         )

@@ -18,6 +18,7 @@ COMMAND_MODULES: list[str] = [
     "pipeline.cli.dlq",  # tms dlq
     "pipeline.cli.submit",  # tms submit
     "pipeline.cli.mail",  # tms mail receive, tms ticket show
+    "pipeline.cli.incidents",  # tms incidents
 ]
 
 

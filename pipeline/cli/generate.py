@@ -58,7 +58,16 @@ def add_generate_arguments(p: argparse.ArgumentParser) -> None:
         type=Path,
         default=None,
         metavar="FILE",
-        help="also write ticket_id -> target sentiment: CSV (ticket_id,target) for .csv, else a JSON object",
+        help="also write ticket_id -> target sentiment: CSV (ticket_id,target) for .csv, else a JSON object "
+        "(with --incidents: a JSON object with sentiment, incidents and unrelated)",
+    )
+    p.add_argument(
+        "--incidents",
+        type=int,
+        default=0,
+        metavar="K",
+        help="add K incident bursts (several customers, one problem, different words) to the --count "
+        "unrelated tickets; the grouping goes to --truth",
     )
     p.add_argument(
         "--llm",
@@ -111,7 +120,12 @@ def _kinesis_for(stream: str | None) -> tuple[Any, str]:
 
 def cmd_generate(args: argparse.Namespace) -> int:
     """Generate tickets, then write them (--out), validate only (--dry-run) or send them."""
-    from pipeline.tools.bulk_load import check_options, generate_and_deliver, render_summary
+    from pipeline.tools.bulk_load import (
+        check_incident_options,
+        check_options,
+        generate_and_deliver,
+        render_summary,
+    )
 
     if args.list_products:
         from pipeline.catalog import SCENARIOS
@@ -120,6 +134,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
             print(f"{s.product}\t{s.issue_type}")
         return 0
     check_options(args.product, args.out)  # unknown products and a bad --out fail before anything else
+    check_incident_options(args.incidents, args.product, args.llm, args.truth)
     client = stream = None
     if not (args.dry_run or args.out):
         client, stream = _kinesis_for(args.stream)  # no stack -> a clear error before generating
@@ -134,6 +149,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         kinesis=client,
         stream=stream,
         rate=args.rate,
+        incidents=args.incidents,
     )
     print(json.dumps(summary) if args.json else render_summary(summary))
     return exit_code

@@ -131,6 +131,7 @@ def _show(args: argparse.Namespace) -> int:
     if item is None:
         print(f"no ticket {args.ticket_id}", file=sys.stderr)
         return 1
+    item.pop("embedding", None)  # the incident vector (float16 bytes): nothing a person reads
     if args.json:
         print(json.dumps(item, default=lambda v: sorted(v) if isinstance(v, set) else str(v), sort_keys=True))
         return 0

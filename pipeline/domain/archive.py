@@ -10,6 +10,7 @@ from infra.names import ARCHIVE_PREFIX, ORIGINALS_PREFIX
 from pipeline.domain.redaction import redact
 from pipeline.domain.sla import SlaPolicy, sla_fields
 from pipeline.models import (
+    IncidentRef,
     PiiResult,
     ProcessedRecord,
     SentimentResult,
@@ -28,6 +29,9 @@ class ArchiveStore(Protocol):
 # Written by the workflow's claim (straight from the execution input), so the long text is not carried in
 # the workflow state a second time (Step Functions caps a state at 256 KiB).
 WRITTEN_AT_CLAIM = frozenset({"ticket_id", "description"})
+# Owned on the item by the link-incident step: a ticket alone when it was archived may have become an
+# incident's root since, and recording "" here would erase that.
+WRITTEN_BY_INCIDENT_STEP = frozenset({"incident_id"})
 
 
 def dynamodb_update(
@@ -42,7 +46,7 @@ def dynamodb_update(
     values: dict[str, Any] = {}
     sets: list[str] = []
     for i, (field, value) in enumerate(data.items()):
-        if field in skip:
+        if field in skip or field in WRITTEN_BY_INCIDENT_STEP:
             continue
         names[f"#f{i}"] = field
         if isinstance(value, bool) or value is None:  # pragma: no cover - not in the contract today
@@ -71,6 +75,7 @@ def archive_ticket(
     *,
     pii: PiiResult | None = None,
     originals: ArchiveStore | None = None,
+    incident: IncidentRef | None = None,
 ) -> dict[str, Any]:
     """Store the redacted analytics record (and the original apart) and return what the workflow records next:
     the item update (with the first-response due time, measured from submission) and the timers to arm.
@@ -86,6 +91,7 @@ def archive_ticket(
         triage,
         processed_at=now,
         pii_entity_types=redaction.entity_types_column,
+        incident_id=incident.incident_id if incident else "",
     )
     key = record.archive_key()
     if redaction.entity_types:
@@ -95,10 +101,11 @@ def archive_ticket(
             triage,
             processed_at=record.processed_at,
             pii_entity_types=record.pii_entity_types,
+            incident_id=record.incident_id,
         )
         (originals or store).put(original_key(original), original.to_json_line())
     store.put(key, record.to_json_line())
-    message = TicketTriagedMessage.announce(record, ticket.source, ticket.slack)
+    message = TicketTriagedMessage.announce(record, ticket.source, ticket.slack, incident)
     arm = (policy or SlaPolicy()).arm(record.ticket_id, record.submitted_at, record.priority)
     return {
         "key": key,

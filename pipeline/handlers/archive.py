@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pipeline.adapters.aws import S3ArchiveStore
 from pipeline.domain.archive import archive_ticket
-from pipeline.models import PiiResult, SentimentResult, TicketSubmitted, TriageResult
+from pipeline.models import IncidentRef, PiiResult, SentimentResult, TicketSubmitted, TriageResult
 from pipeline.observability import logger
 from pipeline.settings import archive_settings, sla_policy
 
@@ -30,6 +30,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Lambda entry point."""
     ticket = TicketSubmitted.model_validate(event["ticket"])
     logger.append_keys(ticket_id=ticket.ticketId)
+    # The link-incident step's answer: incident_id "" when the ticket stays alone (or the step was skipped).
+    linked = event.get("incident") or {}
+    incident = IncidentRef.model_validate(linked) if linked.get("incident_id") else None
     result = archive_ticket(
         ticket,
         SentimentResult.model_validate(event["sentiment"]),
@@ -38,6 +41,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         policy=sla_policy(),
         pii=PiiResult.model_validate(event.get("pii") or {}),
         originals=_originals(),
+        incident=incident,
     )
     logger.info("ticket archived", extra={"key": result["key"]})
     return result

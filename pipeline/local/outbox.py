@@ -18,13 +18,24 @@ TICKET_ID_RE = re.compile(OWN_TICKET_ID_PATTERN.strip("^$"))
 
 @dataclass
 class SlackPosts:
-    """The outbox, classified: top-level ticket posts, failure posts, alarm posts (by alarm name)."""
+    """The outbox, classified: ticket posts (top level, or an incident report in its root's thread), failure
+    posts, alarm posts (by alarm name)."""
 
     triaged: Counter[str] = field(default_factory=Counter)
     failed: Counter[str] = field(default_factory=Counter)
     alarm_opened: Counter[str] = field(default_factory=Counter)  # top-level ALARM posts
     alarm_threaded: Counter[str] = field(default_factory=Counter)  # replies (e.g. OK) in an alarm's thread
     total: int = 0
+
+
+# bot/blocks.py:INCIDENT_REPORT_EVENT: a later report of an incident is posted in the root's thread, and that
+# reply is the ticket's own post (this module may not import bot/).
+INCIDENT_REPORT_EVENT = "tms_incident_report"
+
+
+def _incident_report(payload: dict[str, object]) -> bool:
+    metadata = payload.get("metadata")
+    return isinstance(metadata, dict) and metadata.get("event_type") == INCIDENT_REPORT_EVENT
 
 
 def parse_outbox(lines: Iterable[str], alarm_names: Iterable[str]) -> SlackPosts:
@@ -49,7 +60,7 @@ def parse_outbox(lines: Iterable[str], alarm_names: Iterable[str]) -> SlackPosts
             continue
         if text.startswith(":x:"):
             posts.failed[match.group(0)] += 1
-        elif not payload.get("thread_ts"):
+        elif not payload.get("thread_ts") or _incident_report(payload):
             posts.triaged[match.group(0)] += 1
     return posts
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from infra import names
+from pipeline.adapters import vector_index
 from pipeline.adapters.clients import aws_client
 from pipeline.errors import ConfigurationError
 
@@ -100,6 +101,8 @@ def provision(endpoint_url: str, region: str) -> Provisioned:
         AttributeDefinitions=[
             {"AttributeName": "ticket_id", "AttributeType": "S"},
             {"AttributeName": names.ASSIGNEE_ATTR, "AttributeType": "S"},
+            {"AttributeName": vector_index.EMBEDDING_DAY, "AttributeType": "S"},
+            {"AttributeName": vector_index.EMBEDDED_AT, "AttributeType": "S"},
         ],
         KeySchema=[{"AttributeName": "ticket_id", "KeyType": "HASH"}],
         GlobalSecondaryIndexes=[
@@ -107,7 +110,8 @@ def provision(endpoint_url: str, region: str) -> Provisioned:
                 "IndexName": names.ASSIGNEE_INDEX,
                 "KeySchema": [{"AttributeName": names.ASSIGNEE_ATTR, "KeyType": "HASH"}],
                 "Projection": {"ProjectionType": "ALL"},
-            }
+            },
+            vector_index.embedding_index_definition(),
         ],
         BillingMode="PAY_PER_REQUEST",
         # As deployed: the stream feeds the ticket-lifecycle function (the warehouse's lifecycle records).
@@ -201,6 +205,7 @@ def provision(endpoint_url: str, region: str) -> Provisioned:
             names.ASL_ARCHIVE_FN: arns[names.FN_ARCHIVE],
             names.ASL_SLA_TIMER_FN: arns[names.FN_SLA_TIMER],
             names.ASL_PII_REDACTION: pii_redaction_setting(),
+            names.ASL_LINK_INCIDENT_FN: arns[names.FN_LINK_INCIDENT],
         }
     )
     sm_arn = sfn.create_state_machine(

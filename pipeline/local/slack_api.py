@@ -21,7 +21,7 @@ RETRY_AFTER_S = 1  # Slack answers whole seconds
 
 
 class LocalSlackApi:
-    """A minimal Slack Web API on 127.0.0.1 (chat.postMessage and auth.test)."""
+    """A minimal Slack Web API on 127.0.0.1 (chat.postMessage, chat.update and auth.test)."""
 
     def __init__(self, outbox: Path, should_fail: Callable[[str], bool] = lambda _f: False):
         self._outbox = outbox
@@ -29,6 +29,7 @@ class LocalSlackApi:
         self._lock = threading.Lock()
         self._last = 0
         self.posts = 0
+        self.updates = 0
         self.rate_limited = 0
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._thread = threading.Thread(target=self._server.serve_forever, name="tms-slack-api", daemon=True)
@@ -66,6 +67,16 @@ class LocalSlackApi:
         channel = str(payload.get("channel", ""))
         return 200, {"ok": True, "channel": channel, "ts": ts, "message": {**payload, "ts": ts}}, {}
 
+    def update(self, payload: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, str]]:
+        """chat.update: recorded in the outbox as a `"method": "chat.update"` line (as bot/adapters/outbox.py)."""
+        channel, ts = str(payload.get("channel", "")), str(payload.get("ts", ""))
+        with self._lock:
+            self._outbox.parent.mkdir(parents=True, exist_ok=True)
+            with self._outbox.open("a", encoding="utf-8") as f:
+                f.write(json.dumps({"method": "chat.update", **payload}, ensure_ascii=False) + "\n")
+            self.updates += 1
+        return 200, {"ok": True, "channel": channel, "ts": ts, "text": payload.get("text", "")}, {}
+
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         api = self
 
@@ -86,6 +97,8 @@ class LocalSlackApi:
                             params[key] = json.loads(params[key])
                 if method == "chat.postMessage":
                     status, body, headers = api.post(params)
+                elif method == "chat.update":
+                    status, body, headers = api.update(params)
                 elif method == "auth.test":
                     status, body, headers = 200, {"ok": True, "user_id": "ULOCAL", "team_id": "TLOCAL"}, {}
                 else:

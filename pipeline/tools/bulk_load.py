@@ -3,6 +3,7 @@ summary of what happened."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,20 @@ def check_options(products: list[str] | None, out: Path | None) -> None:
         raise ConfigurationError(f"--out must name a .jsonl file, got {out}")
 
 
+def check_incident_options(incidents: int, products: list[str] | None, llm: str, truth: Path | None) -> None:
+    """--incidents takes 1..len(INCIDENT_STORIES) template bursts, no --product/--llm, a JSON truth file."""
+    if not incidents:
+        return
+    from pipeline.tools.generator import INCIDENT_STORIES
+
+    if not 0 < incidents <= len(INCIDENT_STORIES) or products or llm != "offline":
+        raise ConfigurationError(
+            f"--incidents takes 1..{len(INCIDENT_STORIES)} and no --product/--llm (the bursts are templates)"
+        )
+    if truth and truth.suffix.lower() == ".csv":
+        raise ConfigurationError("--incidents writes its --truth as JSON: name a .json file")
+
+
 def generate_and_deliver(
     count: int,
     *,
@@ -30,6 +45,7 @@ def generate_and_deliver(
     kinesis: Any = None,
     stream: str | None = None,
     rate: float | None = None,
+    incidents: int = 0,
 ) -> tuple[dict[str, Any], int]:
     """Generate `count` tickets, write the truth file, then write them to `out`, stop (`dry_run`) or send
     them to `stream` with `kinesis`. Returns the summary and the exit code (1 when records failed)."""
@@ -37,12 +53,24 @@ def generate_and_deliver(
     from pipeline.tools.generator import bedrock_writer, generate_tickets
 
     writer = bedrock_writer() if llm == "bedrock" else None
-    tickets = generate_tickets(count, seed=seed, products=products, writer=writer)
+    burst = None
+    if incidents:  # K bursts mixed into `count` unrelated tickets, the grouping in the truth file
+        from pipeline.tools.generator import generate_incident_bursts
+
+        burst = generate_incident_bursts(incidents, count, seed=seed)
+        tickets = burst.tickets
+    else:
+        tickets = generate_tickets(count, seed=seed, products=products, writer=writer)
     summary: dict[str, Any] = {"generated": len(tickets), "seed": seed, "targets": {}}
     for t in tickets:
         summary["targets"][t.target] = summary["targets"].get(t.target, 0) + 1
+    if burst is not None:
+        summary["incidents"] = {key: len(ids) for key, ids in burst.incidents.items()}
     if truth:
-        write_truth(truth, {t.event.ticketId: t.target for t in tickets})
+        if burst is not None:
+            truth.write_text(json.dumps(burst.truth(), indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        else:
+            write_truth(truth, {t.event.ticketId: t.target for t in tickets})
         summary["truth"] = str(truth)
 
     exit_code = 0
@@ -68,6 +96,9 @@ def render_summary(s: dict[str, Any]) -> str:
     """The human summary `tms generate` prints."""
     targets = ", ".join(f"{k} {v}" for k, v in s["targets"].items())
     lines = [f"generated {s['generated']} tickets (seed {s['seed']}): {targets}"]
+    if s.get("incidents"):
+        bursts = ", ".join(f"{k} {v}" for k, v in s["incidents"].items())
+        lines.append(f"{len(s['incidents'])} incident bursts: {bursts}")
     if "truth" in s:
         lines.append(f"truth written to {s['truth']}")
     if "out" in s:

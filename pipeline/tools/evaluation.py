@@ -90,6 +90,8 @@ def read_truth(path: Path) -> dict[str, str]:
             data = json.loads(raw)
         except ValueError as e:
             raise TruthFileError(f"{path}: not valid JSON ({e})") from e
+        if isinstance(data, dict) and isinstance(data.get("sentiment"), dict) and "incidents" in data:
+            data = data["sentiment"]  # `tms generate --incidents` truth: sentiment targets plus the grouping
         if not isinstance(data, dict):
             raise TruthFileError(f"{path}: expected a JSON object of ticket_id -> target")
         pairs = [(str(k), v if isinstance(v, str) else repr(v)) for k, v in data.items()]

@@ -582,3 +582,269 @@ def generate_tickets(
         event = TicketSubmitted(ticketId=ticket_id, submittedAt=submitted, source=Source.GENERATOR, data=data)
         out.append(GeneratedTicket(event=event, target=target))
     return out
+
+
+# --- Incident bursts (`tms generate --incidents K`) ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IncidentStory:
+    """One real-world problem and the many ways customers describe it (all in the same region)."""
+
+    key: str
+    product: str
+    issue_types: tuple[str, ...]  # customers file the same problem under slightly different types
+    subjects: tuple[str, ...]
+    symptoms: tuple[str, ...]
+
+
+# Each story's wordings share the facts, not the words: that is what the embedding model must see through.
+INCIDENT_STORIES: tuple[IncidentStory, ...] = (
+    IncidentStory(
+        "s3-503", "Amazon S3", ("Access Permissions", "Cross-Region Replication"),
+        ("S3 uploads failing with 503 Slow Down in {region}", "PutObject errors on our buckets since {when}",
+         "Cannot write files to S3 anymore", "S3 returning SlowDown to every upload",
+         "Our app cannot store objects in S3", "Bucket writes rejected in {region}"),
+        ("every PutObject call to our buckets in {region} returns 503 Slow Down",
+         "uploads to S3 are rejected with a SlowDown error although our request rate did not change",
+         "our service cannot save any file to its S3 bucket, the SDK keeps retrying 503 responses",
+         "writes to S3 fail for all our buckets in {region} while reads still work",
+         "the S3 console shows an error when we upload and our batch jobs cannot write their output"),
+    ),
+    IncidentStory(
+        "lambda-timeouts", "AWS Lambda", ("Function Timeout", "Cold Start Latency"),
+        ("All Lambda functions timing out in {region}", "Lambda invocations hang since {when}",
+         "Functions stuck until the timeout", "Lambda not responding in {region}",
+         "Every Lambda call ends in Task timed out", "Our serverless API is down: Lambda timeouts"),
+        ("every invocation of our Lambda functions in {region} runs until the timeout, even trivial ones",
+         "functions that finish in 200 ms now hit the 30 second timeout with Task timed out",
+         "our API Gateway endpoints return 504 because the Lambda behind them never answers",
+         "Lambda invocations hang and end with a timeout, no code change on our side",
+         "even a hello-world function in {region} times out, so it is not our code"),
+    ),
+    IncidentStory(
+        "rds-connect", "Amazon RDS", ("Database Connection",),
+        ("Cannot connect to RDS in {region}", "RDS connections refused since {when}",
+         "Database unreachable: too many connection errors", "Our Postgres on RDS drops every connection",
+         "Apps lose the database connection in {region}", "RDS endpoint not accepting connections"),
+        ("new connections to our RDS PostgreSQL instances in {region} are refused or time out",
+         "the application cannot open a database connection, RDS endpoint does not answer",
+         "existing sessions to RDS drop after a few seconds and reconnecting fails",
+         "psql to our RDS endpoint hangs on connect from every host in the VPC",
+         "all services report could not connect to server on the RDS hostname"),
+    ),
+    IncidentStory(
+        "cognito-login", "Amazon Cognito", ("User Pool Authentication",),
+        ("Users cannot log in: Cognito errors", "Sign-in broken for all our users since {when}",
+         "Cognito hosted UI returns an error", "Login page fails with internal error",
+         "Our customers cannot authenticate", "Cognito InitiateAuth failing in {region}"),
+        ("every sign-in through our Cognito user pool fails with an internal error",
+         "InitiateAuth calls return InternalErrorException and nobody can log in to our app",
+         "the Cognito hosted login page shows an error after the password is entered",
+         "users are locked out: authentication against the user pool in {region} fails every time",
+         "token requests to Cognito fail, so our mobile app cannot sign anyone in"),
+    ),
+    IncidentStory(
+        "route53-dns", "Amazon Route 53", ("DNS Resolution",),
+        ("DNS not resolving for our domains", "Route 53 records return SERVFAIL since {when}",
+         "Our website is unreachable: DNS failure", "Hosted zone queries time out",
+         "Domain names stopped resolving", "Route 53 resolution broken for our zone"),
+        ("queries for the records in our Route 53 hosted zone return SERVFAIL",
+         "our domain does not resolve anymore, dig shows timeouts against the Route 53 name servers",
+         "customers cannot reach our site because the DNS lookup fails",
+         "name resolution for every record of our public hosted zone fails",
+         "health checks report our endpoints down because the DNS names do not resolve"),
+    ),
+    IncidentStory(
+        "kinesis-throttle", "Amazon Kinesis", ("Data Stream Throttling", "Shard Management"),
+        ("Kinesis PutRecords throttled far below limits", "ProvisionedThroughputExceeded on idle streams",
+         "Kinesis rejecting our writes since {when}", "Stream ingestion failing in {region}",
+         "Kinesis throttling with almost no traffic", "Cannot put records to Kinesis"),
+        ("PutRecords returns ProvisionedThroughputExceededException although we write a fraction of the shard limit",
+         "our producers in {region} get throttled by Kinesis on every batch, traffic is normal",
+         "records are rejected by the stream and our ingestion backlog keeps growing",
+         "the Kinesis stream throttles writes even on a stream with barely any data",
+         "all streams in the account throttle puts, CloudWatch shows low incoming bytes"),
+    ),
+    IncidentStory(
+        "cloudfront-5xx", "Amazon CloudFront", ("Cache Behavior",),
+        ("CloudFront returning 502 errors", "Our CDN serves errors since {when}",
+         "Website down behind CloudFront", "CloudFront 5xx spike for every distribution",
+         "Bad gateway from CloudFront edge", "Static site unavailable via CloudFront"),
+        ("CloudFront answers 502 Bad Gateway for most requests while the origin is healthy",
+         "our distribution serves 5xx errors, hitting the origin directly works fine",
+         "visitors get a CloudFront error page instead of our website",
+         "the error rate of all our CloudFront distributions jumped to over fifty percent",
+         "edge locations return 502 and 503 for cached and uncached paths alike"),
+    ),
+    IncidentStory(
+        "glue-jobs", "AWS Glue", ("ETL Job Failure",),
+        ("Glue jobs failing to start in {region}", "All ETL jobs stuck in STARTING since {when}",
+         "Glue job runs fail with internal service error", "Nightly Glue pipeline did not run",
+         "Glue cannot allocate workers", "Every Glue job run errors out immediately"),
+        ("Glue job runs in {region} fail right after submission with an internal service error",
+         "our ETL jobs stay in the STARTING state and then fail without any log output",
+         "no Glue job could get workers allocated, the runs fail with resource unavailable",
+         "the nightly Glue pipeline failed on every job although nothing changed",
+         "even the sample Glue job fails immediately in our account"),
+    ),
+    IncidentStory(
+        "billing-double", "Amazon EC2", ("Reserved Instance Billing",),
+        ("Charged twice on this month's invoice", "Duplicate charges on our AWS bill",
+         "Invoice shows every line item two times", "We were billed double this month",
+         "Double payment taken from our card", "Bill amount doubled without usage change"),
+        ("this month's invoice lists every charge twice and the total is double our usual bill",
+         "our credit card was debited two times for the same AWS invoice",
+         "Cost Explorer shows normal usage but the bill we received is twice as high",
+         "each line item of the invoice appears two times, including the reserved instance fees",
+         "the amount charged is exactly double what the usage report says"),
+    ),
+    IncidentStory(
+        "ecs-pull", "Amazon ECS", ("Container Deployment Failure", "Task Definition Errors"),
+        ("ECS tasks fail to pull images from ECR", "CannotPullContainerError on all services since {when}",
+         "Deployments stuck: image pull errors", "ECS cannot fetch our container images",
+         "New tasks never start in {region}", "ECR pulls failing for every ECS task"),
+        ("new ECS tasks stop with CannotPullContainerError when pulling from ECR",
+         "our deployments hang because tasks cannot download the container image",
+         "every service in {region} fails to launch tasks, the image pull times out",
+         "tasks are stuck in PENDING and then stopped with an image pull failure from ECR",
+         "scaling out does nothing because no new container can fetch its image"),
+    ),
+    IncidentStory(
+        "kms-decrypt", "AWS KMS", ("Key Rotation",),
+        ("KMS Decrypt calls failing in {region}", "Cannot decrypt data with our KMS key since {when}",
+         "KMS returns KMSInternalException", "Encrypted resources unreadable: KMS errors",
+         "Apps fail on KMS decryption", "KMS key unusable in {region}"),
+        ("every Decrypt call to KMS in {region} fails with KMSInternalException",
+         "our services cannot decrypt secrets or data keys, the KMS calls error out",
+         "reads of encrypted S3 objects and EBS volumes fail because KMS does not answer",
+         "GenerateDataKey and Decrypt requests to our customer managed key return an internal error",
+         "anything encrypted with our KMS key is unreadable right now"),
+    ),
+    IncidentStory(
+        "sm-training", "Amazon SageMaker", ("Training Job Resources",),
+        ("SageMaker training jobs stuck in Starting", "No capacity for training jobs since {when}",
+         "Training jobs fail with InsufficientCapacity", "Cannot launch any SageMaker training",
+         "Our ML training pipeline is blocked", "SageMaker jobs never leave Pending"),
+        ("all SageMaker training jobs in {region} stay in Starting and fail with insufficient capacity",
+         "training jobs fail before the first epoch, the instances are never provisioned",
+         "our ML pipeline cannot launch training, every job ends with a capacity error",
+         "SageMaker reports it cannot acquire the requested ml instances for any instance type",
+         "training runs that worked yesterday now fail at the provisioning step"),
+    ),
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class IncidentBurst:
+    """The generated tickets and the ground truth: which tickets report the same incident."""
+
+    tickets: list[GeneratedTicket]
+    incidents: dict[str, list[str]]  # story key -> its ticket ids, in submission order
+    unrelated: list[str]
+
+    def truth(self) -> dict[str, Any]:
+        """The --truth document: sentiment targets (as before) plus the incident grouping."""
+        return {
+            "sentiment": {t.event.ticketId: t.target for t in self.tickets},
+            "incidents": self.incidents,
+            "unrelated": self.unrelated,
+        }
+
+
+def _incident_text(
+    story: IncidentStory, target: str, facts: dict[str, str], rng: random.Random
+) -> TicketText:
+    tone = _TONES[target]
+    values = {**facts, "Tried": _cap(facts["tried"]), "Topic": _cap(facts["topic"])}
+    symptoms = list(story.symptoms)
+    rng.shuffle(symptoms)
+    body = [
+        rng.choice(tone["open"]).format_map(values),
+        _cap(
+            rng.choice(("Since {when}, {symptom}.", "{Symptom}.", "Starting {when}, {symptom}.")).format_map(
+                {
+                    **values,
+                    "symptom": symptoms[0].format_map(values),
+                    "Symptom": _cap(symptoms[0].format_map(values)),
+                }
+            )
+        ),
+    ]
+    if rng.random() < 0.4:
+        body.append(f"We also see that {symptoms[1].format_map(values)}.")
+    if rng.random() < 0.5:
+        body.append(f"Account {facts['account']}, resource {facts['resource']}.")
+    body.append(rng.choice(tone["impact"]).format_map(values))
+    body.append(rng.choice(tone["close"]).format_map(values))
+    return TicketText(subject=rng.choice(story.subjects).format_map(values), description=" ".join(body))
+
+
+def generate_incident_bursts(
+    incidents: int,
+    unrelated: int,
+    *,
+    seed: int | None = None,
+    now: datetime | None = None,
+    sizes: tuple[int, int] = (3, 8),
+) -> IncidentBurst:
+    """`incidents` bursts (sizes[0]..sizes[1] customers each, one story each) mixed with unrelated tickets.
+
+    Bursts are spread over the last few hours, interleaved with the unrelated tickets (the normal
+    generator's: some share a burst's product and issue type, the hard case).
+    """
+    if not 0 <= incidents <= len(INCIDENT_STORIES):
+        raise ValueError(f"--incidents must be between 0 and {len(INCIDENT_STORIES)}")
+    rng = random.Random(seed)
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    base = generate_tickets(unrelated, seed=rng.randrange(2**32), now=now)
+    stories = rng.sample(INCIDENT_STORIES, incidents)
+    locale_cw = tuple(accumulate(_LOCALES.values()))
+    by_pair = {(s.product, s.issue_type): s for s in scenarios_for(None)}
+    members: list[tuple[datetime, str, GeneratedTicket]] = []
+    for story in stories:
+        region = rng.choice(_REGIONS)
+        start = now - timedelta(minutes=rng.randint(30, 600))
+        for n in range(rng.randint(*sizes)):
+            issue_type = rng.choice(story.issue_types)
+            scenario = by_pair[(story.product, issue_type)]
+            facts = {**scenario_facts(scenario, rng), "region": region}
+            facts["when"] = rng.choice(
+                ("this morning", "about an hour ago", "{h} minutes ago", "around 9:00 UTC")
+            ).format_map(facts)
+            target = rng.choices(
+                SENTIMENT_TARGET_NAMES, weights=[SENTIMENT_WEIGHTS[t] for t in SENTIMENT_TARGET_NAMES]
+            )[0]
+            text = _incident_text(story, target, facts, rng)
+            submitted = start + timedelta(minutes=n * rng.randint(1, 6), seconds=rng.randint(0, 59))
+            submitted = min(submitted, now)
+            data = TicketData(
+                subject=text.subject,
+                description=text.description,
+                customer=_customer(rng, locale_cw),
+                product=story.product,
+                issue_type=issue_type,
+            )
+            ticket_id = _ticket_id(rng, submitted.strftime("%Y%m%d"))
+            event = TicketSubmitted(
+                ticketId=ticket_id, submittedAt=submitted, source=Source.GENERATOR, data=data
+            )
+            members.append((submitted, story.key, GeneratedTicket(event=event, target=target)))
+    # Unrelated tickets spread over the same hours.
+    spread = [(now - timedelta(minutes=rng.randint(0, 720)), "", t) for t in base]
+    everything = sorted(members + spread, key=lambda m: m[0])
+    tickets: list[GeneratedTicket] = []
+    truth: dict[str, list[str]] = {s.key: [] for s in stories}
+    alone: list[str] = []
+    for submitted, key, t in everything:
+        event = t.event
+        if not key:  # re-time the unrelated ticket (its id keeps the same day only if the date matches)
+            day = submitted.strftime("%Y%m%d")
+            ticket_id = event.ticketId if event.ticketId[4:12] == day else _ticket_id(rng, day)
+            event = event.model_copy(update={"ticketId": ticket_id, "submittedAt": submitted})
+            event = TicketSubmitted.model_validate(event.model_dump())
+            alone.append(event.ticketId)
+        else:
+            truth[key].append(event.ticketId)
+        tickets.append(GeneratedTicket(event=event, target=t.target))
+    return IncidentBurst(tickets=tickets, incidents=truth, unrelated=alone)

@@ -26,6 +26,7 @@ CREATE TABLE IF NOT EXISTS tickets (
     status                    VARCHAR(16)       NOT NULL,
     model_id                  VARCHAR(128)      NOT NULL,
     pii_entity_types          VARCHAR(512)      NULL,
+    incident_id               VARCHAR(68)       NULL,
     PRIMARY KEY (ticket_id)
 );
 

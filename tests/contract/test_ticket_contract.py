@@ -48,13 +48,14 @@ def _triage(ticket: TicketSubmitted) -> TriageResult:
     )
 
 
-def test_flat_record_has_the_19_thesis_columns_first_then_company_status_model_id_pii_types():
+def test_flat_record_has_the_19_thesis_columns_first_then_company_status_model_id_pii_types_incident():
     assert [c.name for c in warehouse_columns()] == [
         *THESIS_COLUMNS,
         "company",
         "status",
         "model_id",
         "pii_entity_types",
+        "incident_id",
     ]
 
 
@@ -80,9 +81,11 @@ def test_dynamodb_update_sets_every_record_field_the_claim_did_not_write():
     update = dynamodb_update(ProcessedRecord.build(ticket, SENTIMENT, _triage(ticket)))
     claimed = set(json.loads(names.ASL_PATH.read_text())["States"]["ClaimTicket"]["Parameters"]["Item"])
     assert {"ticket_id", "description"} <= claimed
+    # incident_id is the link-incident step's on the item: recording "" would undo a root's incident.
     assert set(update["attribute_names"].values()) == {c.name for c in warehouse_columns()} - {
         "ticket_id",
         "description",
+        "incident_id",
     }
     assert update["update_expression"].startswith("SET ")
     assert all(("S" in v) != ("N" in v) for v in update["attribute_values"].values())
@@ -158,10 +161,22 @@ def test_every_task_retries_with_capped_backoff_and_full_jitter():
 
 def test_every_task_on_the_happy_path_catches_into_the_failure_path():
     for name, state in _tasks().items():
-        if name in ("MarkFailed", "NotifyFailure"):
+        if name in ("MarkFailed", "NotifyFailure", "LinkIncident"):
             continue
         targets = {c["Next"] for c in state["Catch"] if "States.ALL" in c["ErrorEquals"]}
         assert targets == {"MarkFailed"}, name
+
+
+def test_a_failed_incident_link_leaves_the_ticket_alone_instead_of_failing_it():
+    states = json.loads(names.ASL_PATH.read_text())["States"]
+    link = states["LinkIncident"]
+    assert [c["Next"] for c in link["Catch"] if "States.ALL" in c["ErrorEquals"]] == ["NoIncident"]
+    assert states["NoIncident"]["Result"]["incident_id"] == ""
+    assert states["NoIncident"]["Next"] == link["Next"] == "Archive"
+    assert states["DraftReply"]["Next"] == "LinkIncident"  # after the priority is known (roll-up)
+    retried = {e for r in link["Retry"] for e in r["ErrorEquals"]}
+    assert {"LlmThrottledError", "EmbeddingUnavailableError", "IncidentConflictError"} <= retried
+    assert states["Archive"]["Parameters"]["Payload"]["incident.$"] == "$.incident"
 
 
 def test_asl_retries_name_our_typed_errors():
@@ -189,3 +204,33 @@ def test_every_enum_value_fits_its_warehouse_column():
     for column, enum in (("status", TicketStatus), ("priority", Priority), ("sentiment", SentimentLabel)):
         too_long = [v.value for v in enum if len(v.value.encode()) > (widths[column] or 0)]
         assert not too_long, f"{column}: {too_long} exceed VARCHAR({widths[column]})"
+
+
+def test_incident_id_goes_into_the_record_and_the_message_but_not_the_item_update():
+    from pipeline.models import IncidentRef
+
+    class Store:
+        def __init__(self) -> None:
+            self.objects: dict[str, str] = {}
+
+        def put(self, key: str, body: str) -> None:
+            self.objects[key] = body
+
+    ticket = make_ticket()
+    incident = IncidentRef(
+        incident_id="INC-20261127-AAAAAAAAAA",
+        root_ticket_id="TKT-20261127-AAAAAAAAAA",
+        position=3,
+        count=3,
+        companies=("Acme", "Globex"),
+        priority="HIGH",
+        report_line="3rd report: Ana Silva, Acme: Cannot reach my instance",
+    )
+    store = Store()
+    out = archive_ticket(ticket, SENTIMENT, _triage(ticket), store, incident=incident)
+    assert json.loads(store.objects[out["key"]])["incident_id"] == "INC-20261127-AAAAAAAAAA"
+    message = TicketTriagedMessage.model_validate_json(out["message"])
+    assert message.incident == incident
+    assert "incident_id" not in out["attribute_names"].values()
+    alone = archive_ticket(ticket, SENTIMENT, _triage(ticket), store)
+    assert TicketTriagedMessage.model_validate_json(alone["message"]).incident is None

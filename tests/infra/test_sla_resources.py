@@ -124,8 +124,9 @@ def test_the_bot_may_invoke_the_timer_function_and_query_owners(synth: Synth) ->
 
 def test_the_tickets_table_indexes_owners(synth: Synth) -> None:
     (table,) = resources(synth.raw, "AWS::DynamoDB::Table").values()
-    (gsi,) = table["Properties"]["GlobalSecondaryIndexes"]
-    assert gsi["IndexName"] == names.ASSIGNEE_INDEX
+    indexes = {i["IndexName"]: i for i in table["Properties"]["GlobalSecondaryIndexes"]}
+    assert set(indexes) == {names.ASSIGNEE_INDEX, names.EMBEDDING_INDEX}  # owners, and the incident window
+    gsi = indexes[names.ASSIGNEE_INDEX]
     assert gsi["KeySchema"] == [{"AttributeName": names.ASSIGNEE_ATTR, "KeyType": "HASH"}]
 
 

@@ -116,6 +116,8 @@ def test_table_is_on_demand_with_pitr_and_encryption(synth: Synth) -> None:
             "AttributeDefinitions": [
                 {"AttributeName": "ticket_id", "AttributeType": "S"},
                 {"AttributeName": names.ASSIGNEE_ATTR, "AttributeType": "S"},
+                {"AttributeName": names.EMBEDDING_DAY_ATTR, "AttributeType": "S"},
+                {"AttributeName": names.EMBEDDED_AT_ATTR, "AttributeType": "S"},
             ],
             "BillingMode": "PAY_PER_REQUEST",
             "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},

@@ -25,13 +25,20 @@ import importlib, json, sys
 sys.path[:0] = [sys.argv[1], sys.argv[2]]
 from infra import names
 handlers = {}
-for fn, path in names.HANDLERS.items():
+# link-incident last: it is the one function that needs numpy (the window scan); the others must not load it.
+order = sorted(names.HANDLERS.items(), key=lambda kv: kv[0] == names.FN_LINK_INCIDENT)
+numpy_before_link = None
+for fn, path in order:
+    if fn == names.FN_LINK_INCIDENT:
+        numpy_before_link = "numpy" in sys.modules
     module, attr = path.rsplit(".", 1)
     handlers[fn] = callable(getattr(importlib.import_module(module), attr))
 from pipeline.adapters.llm import build_bedrock_model, load_settings
 model = build_bedrock_model(load_settings())  # the Bedrock reply model, as draft-reply builds it
-print(json.dumps({"handlers": handlers, "model_id": model.model_id,
-                  "numpy_loaded": "numpy" in sys.modules,
+from pipeline.adapters.embeddings import EmbeddingSettings, build_embedder
+embedder = build_embedder(EmbeddingSettings(provider="bedrock"))  # Titan through langchain-aws, as on AWS
+print(json.dumps({"handlers": handlers, "model_id": model.model_id, "embedding_model_id": embedder.model_id,
+                  "numpy_loaded": numpy_before_link,
                   "site_packages": [p for p in sys.path if "site-packages" in p]}))
 """
 
@@ -71,8 +78,9 @@ def test_every_handler_imports_from_the_code_asset_and_the_layer_alone(built: tu
     assert probe["site_packages"] == []
     assert probe["handlers"] and all(probe["handlers"].values()), probe["handlers"]
     assert probe["model_id"]
-    # numpy is in the layer only because langchain-aws declares it; the functions never load it.
+    # numpy is in the layer because langchain-aws declares it; only link-incident loads it (its window scan).
     assert probe["numpy_loaded"] is False
+    assert probe["embedding_model_id"] == "amazon.titan-embed-text-v2:0"
 
 
 def test_layer_versions_are_the_locked_ones_except_the_declared_overrides(built: tuple[Path, Path]) -> None:

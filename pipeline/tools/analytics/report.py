@@ -137,6 +137,28 @@ def _fmt_seconds(value: float | None) -> str:
     return f"{value / 60:.1f} min"
 
 
+TOP_INCIDENTS = 5
+
+
+def _incident_table(rows: list[tuple[Any, ...]], products: list[tuple[Any, ...]]) -> str:
+    """The largest incidents: reports, duration (first to last report), products (most reports first)."""
+    by_incident: dict[str, list[tuple[int, str]]] = {}
+    for incident_id, product, count in products:
+        by_incident.setdefault(str(incident_id), []).append((-int(count), str(product)))
+    lines = []
+    for incident_id, reports, duration, first in rows:
+        names_ = ", ".join(p for _, p in sorted(by_incident.get(str(incident_id), [])))
+        lines.append(
+            f"<tr><td><code>{html.escape(str(incident_id))}</code></td><td>{int(reports)}</td>"
+            f"<td>{html.escape(_fmt_seconds(float(duration) if duration is not None else None))}</td>"
+            f"<td>{html.escape(str(first))}</td><td>{html.escape(names_)}</td></tr>"
+        )
+    return (
+        '<table class="incidents"><tr><th>Incident</th><th>Reports</th><th>Duration</th>'
+        "<th>First report</th><th>Products</th></tr>" + "".join(lines) + "</table>"
+    )
+
+
 def build_report(warehouse: Any) -> str:
     """The report page for a warehouse."""
     _, by_day = warehouse.query("SELECT day, priority, tickets FROM v_tickets_by_priority_day ORDER BY day")
@@ -155,6 +177,13 @@ def build_report(warehouse: Any) -> str:
     )
     _, sla = warehouse.query(
         "SELECT day, priority, tickets_due, answered_in_time, breached, attainment_pct FROM v_sla_attainment"
+    )
+    _, incidents = warehouse.query(
+        "SELECT incident_id, reports, duration_seconds, first_report FROM v_incidents "
+        "ORDER BY reports DESC, first_report LIMIT 5"  # TOP_INCIDENTS
+    )
+    _, incident_products = warehouse.query(
+        "SELECT incident_id, product, COUNT(*) FROM v_incident_members GROUP BY incident_id, product"
     )
     _, prio = warehouse.query("SELECT priority, COUNT(*) FROM tickets GROUP BY priority")
     _, sent = warehouse.query("SELECT sentiment, COUNT(*) FROM tickets GROUP BY sentiment")
@@ -200,6 +229,8 @@ def build_report(warehouse: Any) -> str:
         ]
         if decided:
             sections.append(("SLA attainment per day, by priority", _sla_chart(sla)))
+        if incidents:
+            sections.append((f"Top {TOP_INCIDENTS} incidents", _incident_table(incidents, incident_products)))
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     card_html = "".join(
         f'<div class="card"><div class="v">{html.escape(v)}</div><div class="k">{html.escape(k)}</div></div>'
@@ -209,6 +240,7 @@ def build_report(warehouse: Any) -> str:
         "Volume per day, by priority",
         "Time from submission to triage",
         "SLA attainment per day, by priority",
+        f"Top {TOP_INCIDENTS} incidents",
     }
     body = (
         "".join(
@@ -228,6 +260,7 @@ header p{{margin:4px 0 0;color:#b8c4d0;font-size:13px}}
 .card .v{{font-size:26px;font-weight:600}} .card .k{{font-size:12px;color:#6b7c8d;text-transform:uppercase}}
 main{{display:grid;grid-template-columns:repeat(auto-fit,minmax(480px,1fr));gap:16px;padding:20px 32px 32px}}
 section{{background:#fff;border-radius:8px;padding:12px 16px;box-shadow:0 1px 3px rgba(0,0,0,.08)}}
+table.incidents{{border-collapse:collapse;font-size:13px}} table.incidents td,table.incidents th{{padding:4px 10px;text-align:left;border-bottom:1px solid #e3e8ee}}
 section.wide{{grid-column:1/-1}} section h2{{font-size:15px;margin:4px 0 8px}} svg{{max-width:100%;height:auto}}
 </style></head><body>
 <header><h1>Support tickets</h1><p>Generated {generated} from {html.escape(warehouse.url)}; last triage {html.escape(str(last or "–"))}</p></header>

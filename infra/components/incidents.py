@@ -1,0 +1,74 @@
+"""Incident detection: the workflow's link-incident function, its Bedrock embedding permission and table access.
+
+The function embeds each ticket with Titan Text Embeddings V2 (InvokeModel on that ONE foundation model,
+nothing else) and reads/writes vectors and incident aggregates on the tickets table (its window GSI).
+The offline MiniLM model is not shipped: the layer stays as `make layer` builds it (README "Incidents").
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra import names
+from infra.components.lambdas import LambdaPackage, ServiceFunction
+from infra.components.storage import Storage
+
+EMBEDDING_PROVIDER = "bedrock"
+DEFAULT_EMBEDDING_MODEL_ID = "amazon.titan-embed-text-v2:0"
+DEFAULT_EMBEDDING_DIMENSIONS = 512
+
+
+def embedding_model_arn(stack: Stack, model_id: str) -> str:
+    """The one foundation-model ARN the function may invoke."""
+    return f"arn:{stack.partition}:bedrock:{stack.region}::foundation-model/{model_id}"
+
+
+class IncidentDetection(Construct):
+    """The link-incident function (embedding + window search + incident aggregate)."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        project_name: str,
+        package: LambdaPackage,
+        storage: Storage,
+        embedding_model_id: str = DEFAULT_EMBEDDING_MODEL_ID,
+        embedding_dimensions: int = DEFAULT_EMBEDDING_DIMENSIONS,
+        threshold: float | None = None,
+        log_retention: logs.RetentionDays,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        environment = {
+            names.ENV_TABLE_NAME: storage.table.table_name,
+            names.ENV_EMBEDDING_PROVIDER: EMBEDDING_PROVIDER,
+            names.ENV_EMBEDDING_MODEL_ID: embedding_model_id,
+            names.ENV_EMBEDDING_DIMENSIONS: str(embedding_dimensions),
+        }
+        if threshold is not None:  # Titan's similarity scale differs from MiniLM's: calibrate, then set
+            environment[names.ENV_INCIDENT_THRESHOLD] = str(threshold)
+        self.function = ServiceFunction(
+            self,
+            "LinkIncident",
+            package=package,
+            function_name=f"{project_name}-{names.FN_LINK_INCIDENT}",
+            handler=names.HANDLERS[names.FN_LINK_INCIDENT],
+            description="Embeds a ticket (Bedrock Titan) and links it to an open incident of similar tickets",
+            service_name=names.FN_LINK_INCIDENT,
+            metrics_namespace=project_name,
+            # The window matrix (10k x 512 float32 = 20 MB) and numpy: memory also buys CPU for the scan.
+            memory_size=1024,
+            timeout=Duration.seconds(60),
+            log_retention=log_retention,
+            environment=environment,
+        )
+        self.model_arn = embedding_model_arn(Stack.of(self), embedding_model_id)
+        self.function.role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["bedrock:InvokeModel"], resources=[self.model_arn])
+        )
+        # Vectors and aggregates live on the ticket items; the window is read through its GSI only.
+        storage.grant_incident_window(self.function.role)

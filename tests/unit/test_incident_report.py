@@ -1,0 +1,42 @@
+"""`tms report` shows the top incidents from the warehouse (the root found through its members)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipeline.tools.analytics.report import build_report
+from pipeline.tools.analytics.warehouse import DuckDbWarehouse
+
+
+def _row(ticket_id: str, minute: int, product: str, incident: str, priority: str = "NORMAL") -> str:
+    return (
+        f"('{ticket_id}', TIMESTAMP '2026-11-27 09:{minute:02d}:00', 'Kim', 'Lee', 'Kim Lee', 'k@example.com', "
+        f"'{product}', 'Access Permissions', 'subject', 'description', 'reply', 'NEGATIVE', 0.1, 0.7, 0.1, 0.1, "
+        f"'{priority}', 'why', TIMESTAMP '2026-11-27 10:00:00', 'Acme', 'TRIAGED', 'offline-policy-v1', '', "
+        f"'{incident}')"
+    )
+
+
+def test_report_lists_the_largest_incidents_with_size_duration_and_products(tmp_path: Path) -> None:
+    wh = DuckDbWarehouse(tmp_path / "wh.duckdb")
+    wh.ensure_schema()
+    big, small = "INC-20261127-AAAAAAAAAA", "INC-20261127-BBBBBBBBBB"
+    rows = [
+        _row("TKT-20261127-AAAAAAAAAA", 0, "Amazon S3", ""),  # the root: alone when it was archived
+        _row("TKT-20261127-AAAAAAAAA1", 5, "Amazon S3", big, "HIGH"),
+        _row("TKT-20261127-AAAAAAAAA2", 30, "Amazon CloudFront", big),
+        _row("TKT-20261127-BBBBBBBBBB", 10, "AWS Glue", ""),
+        _row("TKT-20261127-BBBBBBBBB1", 12, "AWS Glue", small),
+        _row("TKT-20261127-CCCCCCCCCC", 20, "Amazon EC2", ""),  # alone
+    ]
+    wh._con.execute("INSERT INTO tickets VALUES " + ", ".join(rows))  # noqa: S608 - our literals
+    _, incidents = wh.query(
+        "SELECT incident_id, reports, high_reports, duration_seconds FROM v_incidents ORDER BY reports DESC"
+    )
+    assert incidents == [(big, 3, 1, 1800.0), (small, 2, 0, 120.0)]
+    page = build_report(wh)
+    wh.close()
+    assert "Top 5 incidents" in page
+    table = page[page.index('<table class="incidents">') :]
+    assert table.index(big) < table.index(small)
+    assert "Amazon S3, Amazon CloudFront" in table and "30.0 min" in table

@@ -1,0 +1,221 @@
+"""Incident domain logic: the threshold decides, links are deterministic, split/resolve/roll-up behave."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+
+from pipeline.adapters.vector_index import InMemoryVectorIndex
+from pipeline.domain.incidents import (
+    Incident,
+    IncidentError,
+    Member,
+    Neighbour,
+    decide_link,
+    incident_id_for,
+    link_ticket,
+    ordinal,
+    rolled_up_priority,
+    root_of,
+    time_adjusted,
+    top_incidents,
+)
+from pipeline.models import Priority, TicketStatus
+from tests.conftest import make_ticket
+
+T0 = datetime(2026, 11, 27, 9, tzinfo=UTC)
+
+
+def _member(
+    n: int, *, company: str = "Acme", priority: Priority = Priority.NORMAL, status: str = "TRIAGED"
+) -> Member:
+    return Member(
+        ticket_id=f"TKT-20261127-{n:010d}",
+        submitted_at=T0 + timedelta(minutes=n),
+        customer=f"Customer {n}",
+        company=company,
+        subject=f"S3 uploads fail ({n})",
+        product="Amazon S3",
+        priority=priority,
+        status=status,
+    )
+
+
+def test_neighbour_above_threshold_without_incident_opens_one_rooted_at_the_older_ticket() -> None:
+    link = decide_link([Neighbour("TKT-20261127-AAAAAAAAAA", 0.9)], 0.76, ticket_id="TKT-20261127-BBBBBBBBBB")
+    assert link.opened
+    assert link.root_ticket_id == "TKT-20261127-AAAAAAAAAA"
+    assert link.incident_id == "INC-20261127-AAAAAAAAAA"
+
+
+def test_neighbour_in_an_incident_makes_the_ticket_join_that_incident() -> None:
+    link = decide_link(
+        [Neighbour("TKT-20261127-CCCCCCCCCC", 0.8, incident_id="INC-20261127-AAAAAAAAAA")],
+        0.76,
+        ticket_id="TKT-20261127-DDDDDDDDDD",
+    )
+    assert not link.opened
+    assert link.incident_id == "INC-20261127-AAAAAAAAAA"
+    assert link.root_ticket_id == "TKT-20261127-AAAAAAAAAA"
+
+
+def test_score_below_threshold_leaves_the_ticket_alone() -> None:
+    link = decide_link([Neighbour("TKT-20261127-AAAAAAAAAA", 0.7599)], 0.76, ticket_id="x")
+    assert not link.linked
+
+
+def test_score_exactly_at_threshold_links() -> None:
+    assert decide_link([Neighbour("TKT-20261127-AAAAAAAAAA", 0.76)], 0.76, ticket_id="x").linked
+
+
+def test_resolved_tickets_and_the_ticket_itself_are_never_linked_to() -> None:
+    neighbours = [
+        Neighbour("self", 1.0),
+        Neighbour("TKT-20261127-AAAAAAAAAA", 0.95, status=TicketStatus.RESOLVED.value),
+        Neighbour("TKT-20261127-BBBBBBBBBB", 0.80),
+    ]
+    link = decide_link(neighbours, 0.76, ticket_id="self")
+    assert link.matched_ticket_id == "TKT-20261127-BBBBBBBBBB"
+
+
+def test_best_scoring_neighbour_wins_whatever_the_order() -> None:
+    neighbours = [
+        Neighbour("TKT-20261127-AAAAAAAAAA", 0.78),
+        Neighbour("TKT-20261127-BBBBBBBBBB", 0.9, "INC-X"),
+    ]
+    assert decide_link(neighbours, 0.76, ticket_id="y").incident_id == "INC-X"
+
+
+def test_time_decay_lowers_the_score_of_reports_hours_apart() -> None:
+    assert time_adjusted(0.9, 0.0, 0.05) == pytest.approx(0.9)
+    assert time_adjusted(0.9, -4.0, 0.05) == pytest.approx(0.7)
+
+
+def test_incident_ids_round_trip_to_their_root_ticket() -> None:
+    assert root_of(incident_id_for("TKT-20261127-ABCDEFGHJK")) == "TKT-20261127-ABCDEFGHJK"
+    assert root_of(incident_id_for("EXT-42")) == "EXT-42"
+
+
+class _KeywordEmbedder:
+    """Deterministic fake: a ticket's vector is its (one-hot) keyword; unknown text is its own direction."""
+
+    model_id = "fake"
+    dimensions = 4
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        rows = []
+        for t in texts:
+            v = np.zeros(4, dtype=np.float32)
+            v[0 if "upload" in t else 1 if "login" in t else 3] = 1.0
+            rows.append(v)
+        return np.stack(rows)
+
+
+def test_burst_becomes_one_incident_and_an_unrelated_ticket_stays_alone() -> None:
+    # Given three reports of the same upload failure and one login question, minutes apart
+    index, embedder = InMemoryVectorIndex(4), _KeywordEmbedder()
+    tickets = [
+        make_ticket(subject="upload fails", description="S3 upload fails", now=T0),
+        make_ticket(
+            subject="upload broken", description="every upload errors", now=T0 + timedelta(minutes=3)
+        ),
+        make_ticket(subject="login question", description="how do I login", now=T0 + timedelta(minutes=4)),
+        make_ticket(subject="upload 503", description="upload returns 503", now=T0 + timedelta(minutes=5)),
+    ]
+    links = []
+    for t in tickets:
+        link = link_ticket(t.ticketId, t.data, t.submittedAt, embedder=embedder, index=index)
+        if link.incident_id:
+            index.incidents[t.ticketId] = link.incident_id
+            index.incidents[link.root_ticket_id or ""] = link.incident_id
+        links.append(link)
+    # Then the first upload report is the root, the later ones join it, the login ticket stays alone
+    root = tickets[0].ticketId
+    assert not links[0].linked
+    assert links[1].opened and links[1].root_ticket_id == root
+    assert not links[2].linked
+    assert links[3].incident_id == incident_id_for(root) and not links[3].opened
+
+
+def test_incident_priority_is_the_highest_of_its_members() -> None:
+    incident = Incident.of(
+        "INC-1", [_member(1), _member(2, priority=Priority.HIGH), _member(3, priority=Priority.MEDIUM)]
+    )
+    assert incident.priority is Priority.HIGH
+    assert rolled_up_priority([Priority.NORMAL, Priority.MEDIUM]) is Priority.MEDIUM
+    assert rolled_up_priority([]) is Priority.NORMAL
+
+
+def test_companies_are_listed_once_in_order_of_first_report() -> None:
+    incident = Incident.of(
+        "INC-1",
+        [
+            _member(3, company="Globex"),
+            _member(1, company="Acme"),
+            _member(2, company="Globex"),
+            _member(4, company=""),
+        ],
+    )
+    assert incident.companies == ["Acme", "Globex"]
+    assert incident.count == 4
+
+
+def test_report_line_names_the_ordinal_customer_company_and_subject() -> None:
+    incident = Incident.of("INC-1", [_member(n) for n in range(1, 5)])
+    assert incident.report_line(_member(4).ticket_id) == "4th report: Customer 4, Acme: S3 uploads fail (4)"
+    assert incident.root.ticket_id == _member(1).ticket_id
+
+
+@pytest.mark.parametrize(
+    ("n", "text"),
+    [
+        (1, "1st"),
+        (2, "2nd"),
+        (3, "3rd"),
+        (4, "4th"),
+        (11, "11th"),
+        (12, "12th"),
+        (13, "13th"),
+        (21, "21st"),
+        (102, "102nd"),
+    ],
+)
+def test_ordinals(n: int, text: str) -> None:
+    assert ordinal(n) == text
+
+
+def test_not_the_same_issue_splits_the_member_out_and_renumbers_later_reports() -> None:
+    incident = Incident.of(
+        "INC-1", [_member(n, priority=Priority.HIGH if n == 2 else Priority.NORMAL) for n in (1, 2, 3)]
+    )
+    split = incident.split(_member(2).ticket_id)
+    assert [m.ticket_id for m in split.members] == [_member(1).ticket_id, _member(3).ticket_id]
+    assert split.priority is Priority.NORMAL  # the HIGH member left: the roll-up follows
+    assert split.report_line(_member(3).ticket_id).startswith("2nd report:")
+
+
+def test_the_root_cannot_be_split_off() -> None:
+    incident = Incident.of("INC-1", [_member(1), _member(2)])
+    with pytest.raises(IncidentError):
+        incident.split(_member(1).ticket_id)
+    with pytest.raises(IncidentError):
+        incident.split("TKT-unknown")
+
+
+def test_resolve_incident_resolves_every_member_not_yet_resolved() -> None:
+    incident = Incident.of(
+        "INC-1", [_member(1), _member(2, status="RESOLVED"), _member(3, status="APPROVED")]
+    )
+    assert incident.to_resolve() == [_member(1).ticket_id, _member(3).ticket_id]
+    assert not incident.resolved
+    done = Incident.of("INC-1", [_member(1, status="RESOLVED"), _member(2, status="RESOLVED")])
+    assert done.resolved and done.to_resolve() == []
+    assert done.duration(T0 + timedelta(days=1)) == timedelta(minutes=1)
+
+
+def test_top_incidents_are_the_largest_first() -> None:
+    small = Incident.of("INC-S", [_member(1), _member(2)])
+    big = Incident.of("INC-B", [_member(n) for n in range(3, 8)])
+    assert [i.incident_id for i in top_incidents([small, big], limit=1)] == ["INC-B"]

@@ -1,0 +1,200 @@
+"""The incident step's Lambda handler on moto DynamoDB with the offline embedding model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import boto3
+import pytest
+
+from infra import names
+from pipeline.adapters import clients
+from pipeline.adapters import vector_index as vi
+from pipeline.adapters.incident_store import DynamoIncidentStore
+from pipeline.handlers import link_incident
+from pipeline.models import Customer, Priority, Source, TicketData, TicketSubmitted
+from pipeline.settings import incident_settings
+
+T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+
+
+@dataclass
+class LambdaContext:
+    function_name: str = "tms-link-incident"
+    memory_limit_in_mb: int = 1024
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:tms-link-incident"
+    aws_request_id: str = "c6af9ac6-7b61-11e6-9a41-93e812345678"
+
+
+def _ticket(
+    subject: str, description: str, minutes: int, company: str, product: str = "Amazon S3"
+) -> TicketSubmitted:
+    return TicketSubmitted.new(
+        TicketData(
+            subject=subject,
+            description=description,
+            customer=Customer(
+                first_name="Kim",
+                last_name=company,
+                full_name=f"Kim {company}",
+                email="kim@example.com",
+                company=company,
+            ),
+            product=product,
+            issue_type="Access Permissions",
+        ),
+        Source.API,
+        now=T0 + timedelta(minutes=minutes),
+    )
+
+
+def _triage(priority: Priority) -> dict:
+    return {
+        "response_text": "Hello Kim, ...",
+        "priority": priority.value,
+        "priority_reasoning": "Outage reported by an unhappy customer.",
+        "model_id": "offline-policy-v1",
+    }
+
+
+@pytest.fixture
+def table(offline_aws: None, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv(names.ENV_TABLE_NAME, "tickets")
+    for fn in (incident_settings, link_incident._index, link_incident._store):
+        fn.cache_clear()
+    clients.clear_cache()
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    client.create_table(
+        TableName="tickets",
+        AttributeDefinitions=[
+            {"AttributeName": "ticket_id", "AttributeType": "S"},
+            {"AttributeName": vi.EMBEDDING_DAY, "AttributeType": "S"},
+            {"AttributeName": vi.EMBEDDED_AT, "AttributeType": "S"},
+        ],
+        KeySchema=[{"AttributeName": "ticket_id", "KeyType": "HASH"}],
+        GlobalSecondaryIndexes=[vi.embedding_index_definition()],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    yield client
+    for fn in (incident_settings, link_incident._index, link_incident._store):
+        fn.cache_clear()
+    clients.clear_cache()
+
+
+def _run(client, ticket: TicketSubmitted, priority: Priority) -> dict:
+    # What the workflow's claim and record steps leave on the item.
+    client.put_item(
+        TableName="tickets",
+        Item={
+            "ticket_id": {"S": ticket.ticketId},
+            "status": {"S": "TRIAGED"},
+            "submitted_at": {"S": ticket.submittedAt.isoformat()},
+            "subject": {"S": ticket.data.subject},
+            "product": {"S": ticket.data.product},
+            "customer_full_name": {"S": ticket.data.customer.full_name},
+            "company": {"S": ticket.data.customer.company},
+            "priority": {"S": priority.value},
+        },
+    )
+    event = {"ticket": ticket.model_dump(mode="json"), "triage": _triage(priority)}
+    return link_incident.handler(event, LambdaContext())
+
+
+def test_a_burst_forms_one_incident_with_ordinals_companies_and_the_highest_priority(table) -> None:
+    first = _ticket(
+        "S3 uploads fail with 503 Slow Down",
+        "Every PutObject to our buckets in eu-west-1 returns 503 SlowDown since 9:00.",
+        0,
+        "Acme",
+    )
+    second = _ticket(
+        "Cannot write files to S3 anymore",
+        "Uploads to S3 are rejected with a SlowDown error in eu-west-1, reads still work.",
+        3,
+        "Globex",
+    )
+    third = _ticket(
+        "PutObject errors on our buckets",
+        "Our service cannot save files to S3, the SDK keeps retrying 503 Slow Down responses.",
+        5,
+        "Initech",
+    )
+    other = _ticket(
+        "Question about our invoice",
+        "The October invoice shows a reserved instance fee we do not recognise.",
+        6,
+        "Umbrella",
+        product="Amazon EC2",
+    )
+
+    assert _run(table, first, Priority.NORMAL)["incident_id"] == ""
+    opened = _run(table, second, Priority.HIGH)
+    joined = _run(table, third, Priority.MEDIUM)
+    alone = _run(table, other, Priority.NORMAL)
+
+    incident_id = "INC-" + first.ticketId.removeprefix("TKT-")
+    assert opened["incident_id"] == joined["incident_id"] == incident_id
+    assert opened["root_ticket_id"] == first.ticketId
+    assert opened["report_line"] == f"2nd report: Kim Globex, Globex: {second.data.subject}"
+    assert joined["position"] == joined["count"] == 3
+    assert joined["report_line"].startswith("3rd report: Kim Initech, Initech:")
+    assert joined["companies"] == ["Acme", "Globex", "Initech"]
+    assert joined["priority"] == "HIGH"
+    assert alone["incident_id"] == ""
+
+    incident = DynamoIncidentStore("tickets", table).incident(incident_id, first.ticketId)
+    assert [m.ticket_id for m in incident.members] == [first.ticketId, second.ticketId, third.ticketId]
+    assert [i.incident_id for i in DynamoIncidentStore("tickets", table).open_incidents()] == [incident_id]
+
+
+def test_a_retried_step_does_not_count_the_ticket_twice(table) -> None:
+    first = _ticket(
+        "S3 uploads fail with 503 Slow Down",
+        "Every PutObject to our buckets in eu-west-1 returns 503 SlowDown.",
+        0,
+        "Acme",
+    )
+    second = _ticket(
+        "Cannot write files to S3 anymore",
+        "Uploads to S3 are rejected with SlowDown in eu-west-1.",
+        2,
+        "Globex",
+    )
+    _run(table, first, Priority.NORMAL)
+    once = _run(table, second, Priority.HIGH)
+    event = {"ticket": second.model_dump(mode="json"), "triage": _triage(Priority.HIGH)}
+    again = link_incident.handler(event, LambdaContext())
+    assert once["incident_id"] and again["incident_id"] == once["incident_id"]
+    assert again["position"] == once["position"] == 2 and again["count"] == 2
+
+
+def test_tms_incidents_lists_open_incidents_with_their_members(table, monkeypatch, capsys) -> None:
+    import json
+    from types import SimpleNamespace
+
+    from pipeline.cli import main
+    from pipeline.local import stack
+
+    first = _ticket(
+        "S3 uploads fail with 503 Slow Down", "Every PutObject in eu-west-1 returns 503 SlowDown.", 0, "Acme"
+    )
+    second = _ticket(
+        "Cannot write files to S3 anymore",
+        "Uploads to S3 are rejected with SlowDown in eu-west-1.",
+        2,
+        "Globex",
+    )
+    _run(table, first, Priority.NORMAL)
+    _run(table, second, Priority.HIGH)
+    info = SimpleNamespace(table_name="tickets", endpoint_url=None, region="us-east-1")
+    monkeypatch.setattr(stack, "resolve", lambda *a, **k: info)
+
+    assert main(["incidents", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)["incidents"]
+    assert len(listed) == 1
+    assert listed[0]["reports"] == 2 and listed[0]["priority"] == "HIGH"
+    assert [m["ticket_id"] for m in listed[0]["members"]] == [first.ticketId, second.ticketId]
+    assert main(["incidents"]) == 0
+    text = capsys.readouterr().out
+    assert "2 reports" in text and "Acme, Globex" in text

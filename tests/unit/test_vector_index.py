@@ -1,0 +1,115 @@
+"""Vector storage and search: float16 on the ticket item, window scan, current status read back."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import boto3
+import numpy as np
+import pytest
+
+from pipeline.adapters import vector_index as vi
+from pipeline.adapters.vector_index import DynamoVectorIndex, WindowMatrix, from_bytes, to_bytes
+
+T0 = datetime(2026, 11, 27, 9, tzinfo=UTC)
+
+
+def _unit(*values: float) -> np.ndarray:
+    v = np.asarray(values, dtype=np.float32)
+    return v / np.linalg.norm(v)
+
+
+def test_float16_storage_keeps_cosine_within_a_thousandth() -> None:
+    rng = np.random.default_rng(1)
+    a, b = (_unit(*rng.normal(size=384)) for _ in range(2))
+    assert len(to_bytes(a)) == 768
+    assert float(from_bytes(to_bytes(a)) @ from_bytes(to_bytes(b))) == pytest.approx(float(a @ b), abs=1e-3)
+
+
+def test_top_k_returns_the_most_similar_first_and_ignores_tickets_before_the_window() -> None:
+    w = WindowMatrix(3)
+    w.add("old", _unit(1, 0, 0), T0 - timedelta(days=3))
+    w.add("near", _unit(1, 0.1, 0), T0)
+    w.add("far", _unit(0, 1, 0), T0)
+    found = w.top_k(_unit(1, 0, 0), since=T0 - timedelta(hours=48), k=5)
+    assert [t for t, _ in found] == ["near", "far"]
+
+
+def test_top_k_with_decay_prefers_the_report_close_in_time() -> None:
+    w = WindowMatrix(2)
+    w.add("hours-ago", _unit(1, 0), T0 - timedelta(hours=6))
+    w.add("minutes-ago", _unit(1, 0.3), T0 - timedelta(minutes=5))
+    found = w.top_k(_unit(1, 0), since=T0 - timedelta(hours=48), at=T0, decay_per_hour=0.05)
+    assert found[0][0] == "minutes-ago"
+    assert dict(found)["hours-ago"] == pytest.approx(1.0 - 0.3)
+
+
+def test_matrix_grows_and_evicts_old_tickets() -> None:
+    w = WindowMatrix(2, capacity=2)
+    for i in range(5):
+        w.add(f"t{i}", _unit(1, i), T0 + timedelta(hours=i))
+    w.add("t0", _unit(0, 1), T0)  # replacing keeps one row per ticket
+    assert len(w) == 5
+    w.evict_before(T0 + timedelta(hours=3))
+    assert len(w) == 2
+    assert {t for t, _ in w.top_k(_unit(1, 1), since=T0)} == {"t3", "t4"}
+
+
+def _table(client) -> str:
+    client.create_table(
+        TableName="tickets",
+        AttributeDefinitions=[
+            {"AttributeName": "ticket_id", "AttributeType": "S"},
+            {"AttributeName": vi.EMBEDDING_DAY, "AttributeType": "S"},
+            {"AttributeName": vi.EMBEDDED_AT, "AttributeType": "S"},
+        ],
+        KeySchema=[{"AttributeName": "ticket_id", "KeyType": "HASH"}],
+        GlobalSecondaryIndexes=[vi.embedding_index_definition()],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return "tickets"
+
+
+def _put(
+    client, ticket_id: str, submitted: datetime, status: str = "TRIAGED", incident: str | None = None
+) -> None:
+    item = {
+        "ticket_id": {"S": ticket_id},
+        "status": {"S": status},
+        "submitted_at": {"S": submitted.isoformat()},
+    }
+    if incident:
+        item["incident_id"] = {"S": incident}
+    client.put_item(TableName="tickets", Item=item)
+
+
+def test_a_second_process_finds_vectors_stored_by_the_first_with_their_current_status(
+    offline_aws: None,
+) -> None:
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    table = _table(client)
+    clock = iter(T0 + timedelta(seconds=i) for i in range(100))
+    writer = DynamoVectorIndex(table, client, 3, now=lambda: next(clock))
+    for ticket_id, vector, status, incident in (
+        ("TKT-A", _unit(1, 0, 0), "TRIAGED", "INC-A"),
+        ("TKT-B", _unit(1, 0.05, 0), "RESOLVED", None),
+        ("TKT-C", _unit(0, 0, 1), "TRIAGED", None),
+    ):
+        _put(client, ticket_id, T0, status, incident)
+        writer.add(ticket_id, vector, T0)
+    # Given another warm function (an empty cache), When it searches
+    reader = DynamoVectorIndex(table, client, 3, now=lambda: T0 + timedelta(minutes=5))
+    found = reader.nearest(_unit(1, 0, 0), since=T0 - timedelta(hours=48), at=T0 + timedelta(minutes=5))
+    # Then it sees every stored vector, with the status and incident the table has now
+    by_id = {n.ticket_id: n for n in found}
+    assert set(by_id) == {"TKT-A", "TKT-B", "TKT-C"}
+    assert by_id["TKT-A"].incident_id == "INC-A"
+    assert by_id["TKT-B"].status == "RESOLVED"
+    assert found[0].ticket_id in {"TKT-A", "TKT-B"}
+    # And a vector written later is picked up incrementally by the same reader
+    _put(client, "TKT-D", T0 + timedelta(minutes=6))
+    DynamoVectorIndex(table, client, 3, now=lambda: T0 + timedelta(minutes=6)).add(
+        "TKT-D", _unit(0, 1, 0), T0 + timedelta(minutes=6)
+    )
+    again = reader.nearest(_unit(0, 1, 0), since=T0 - timedelta(hours=48), at=T0 + timedelta(minutes=7))
+    assert again[0].ticket_id == "TKT-D"
