@@ -1,6 +1,6 @@
 -- For a warehouse created before PII redaction (issue 16): the column with the PII entity types found in a
 -- ticket (comma-separated Comprehend types, e.g. "EMAIL,PHONE"; empty when none). New warehouses need none of
--- this (sql/001_tickets.sql has it). Run after 2026-11_long_tickets_and_producer_ids.sql if that one applies,
+-- this (sql/001_tickets.sql has it). Run after 2026-11-1_long_tickets_and_producer_ids.sql if that one applies,
 -- connected as tms_loader with `SET search_path TO support;`, between two Glue runs.
 -- Rows loaded before redaction keep NULL: their text was not redacted, and NULL says "not checked".
 -- Their subject and description still hold whatever the customer wrote; to purge it, reload them from the
