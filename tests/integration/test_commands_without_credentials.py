@@ -105,6 +105,10 @@ def test_every_command_that_talks_to_the_stack_runs_without_aws_credentials(fres
     assert shown.returncode == 0, shown.stderr[-2000:]
     assert json.loads(shown.stdout)["ticket_id"] == ticket_id
 
+    incidents = _tms(env, "incidents", "--json")
+    assert incidents.returncode == 0, incidents.stderr[-2000:]
+    json.loads(incidents.stdout)
+
     answer = Path(__file__).parents[1] / "events" / "mail" / "reply_plain.eml"
     received = _tms(env, "mail", "receive", str(answer), "--json")
     assert received.returncode == 0, received.stderr[-2000:]
