@@ -39,7 +39,11 @@ def chaos() -> dict[str, Any]:
 
 def test_chaos_run_loses_nothing_and_duplicates_nothing(chaos: dict[str, Any]) -> None:
     failed = [c for c in chaos["checks"] if not c["ok"]]
-    assert (chaos["lost"], chaos["duplicated"], failed) == (0, 0, [])
+    evidence = {
+        k: chaos.get(k)
+        for k in ("lost_tickets", "duplicated_tickets", "slack_claimed_not_posted", "notifier_gave_up")
+    }
+    assert (chaos["lost"], chaos["duplicated"], failed) == (0, 0, []), evidence
     assert chaos["exit_code"] == 0
     assert chaos["submitted"] == TICKETS == chaos["triaged"] + chaos["failed_with_reason"]
     assert chaos["triaged"] == chaos["s3_objects"] == chaos["warehouse_rows"]
