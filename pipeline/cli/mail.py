@@ -96,7 +96,10 @@ def _receive(args: argparse.Namespace) -> int:
         if name.lower() not in ("spf", "dkim", "spam", "virus") or not status:
             raise ConfigurationError(f"--verdict {v!r}: expected spf|dkim|spam|virus=STATUS")
         verdicts[name.lower()] = status
-    raw = args.file.read_bytes()
+    try:
+        raw = args.file.read_bytes()
+    except OSError as e:
+        raise ConfigurationError(f"cannot read {args.file}: {e.strerror}") from e
     info = resolve()
     message_id = f"local-{uuid.uuid4().hex}"
     aws_client("s3", info, profile="cli").put_object(

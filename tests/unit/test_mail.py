@@ -143,3 +143,12 @@ def test_subject_without_a_well_formed_id_matches_nothing():
 def test_quoted_lines_and_outlook_headers_are_stripped():
     text = "Yes please.\n\n> earlier\n> text\n\n________________________________\nFrom: Support\nSent: today"
     assert mail.strip_quoted(text) == "Yes please."
+
+
+def test_mail_receive_of_a_missing_file_is_a_clear_error_not_a_traceback(tmp_path, capsys):
+    from pipeline.cli import main
+
+    missing = tmp_path / "nope.eml"
+
+    assert main(["mail", "receive", str(missing)]) == 2
+    assert f"tms: error: cannot read {missing}: No such file or directory" in capsys.readouterr().err
