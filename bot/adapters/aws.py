@@ -13,9 +13,14 @@ from pipeline.adapters.clients import PROFILES, aws_client
 BOT_CONFIG = PROFILES["bot"]
 
 
-def client(service: str) -> Any:
-    """One configured boto3 client per service and process."""
-    return aws_client(service, profile="bot")
+def client(service: str, profile: str = "bot") -> Any:
+    """One configured boto3 client per service, profile and process.
+
+    The "bot" profile answers inside Slack's 3-second ack budget; the notifier, which runs on SNS deliveries
+    with no such budget, uses "default": a 2-second read timeout there turned a slow but successful claim
+    write into an error, and its redelivery then found the claim and posted nothing (a lost post).
+    """
+    return aws_client(service, profile=profile)
 
 
 class LazyClient:

@@ -14,6 +14,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from bot.errors import TicketConflictError, TicketStoreError
 from bot.logic.actions import TicketChange
+from bot.observability import logger
 from infra import names
 
 KEY = "ticket_id"
@@ -151,10 +152,28 @@ class DynamoTicketStore:
         except ClientError as e:
             if e.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                 return False
+            self._undo_claim(key, event_key, token)
             raise TicketStoreError(f"could not claim {event_key} for {key}") from e
         except BotoCoreError as e:
+            # Every SDK attempt timed out, but one of them may have landed: left in place, that claim would
+            # make the redelivery believe the post was made and post nothing.
+            self._undo_claim(key, event_key, token)
             raise TicketStoreError(f"could not claim {event_key} for {key}") from e
         return True
+
+    def _undo_claim(self, key: str, event_key: str, token: str) -> None:
+        """Remove this attempt's claim if it landed (only ours: the token must match); best effort."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={KEY: {"S": key}},
+                UpdateExpression="REMOVE #c DELETE #p :k",
+                ConditionExpression="#c = :t",
+                ExpressionAttributeNames={"#p": POSTED, "#c": f"{CLAIM_PREFIX}{event_key}"},
+                ExpressionAttributeValues={":k": {"SS": [event_key]}, ":t": {"S": token}},
+            )
+        except (ClientError, BotoCoreError):
+            logger.warning("could not undo a post claim", extra={"key": key, "event_key": event_key})
 
     def release_post(self, key: str, event_key: str) -> None:
         """Drop a claim whose post failed, so a redelivery can post."""

@@ -37,7 +37,7 @@ def build_notifier(settings: BotSettings) -> Notifier:
             f"set {names.ENV_SLACK_BOT_TOKEN} (Slack) or {names.ENV_SLACK_OUTBOX} (local)"
         )
     return Notifier(
-        store=DynamoTicketStore(settings.table_name, aws.client("dynamodb")),
+        store=DynamoTicketStore(settings.table_name, aws.client("dynamodb", profile="default")),
         poster=poster,
         channel=settings.channel,
         alerts_channel=settings.alerts_channel,

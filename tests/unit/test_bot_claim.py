@@ -10,6 +10,7 @@ import pytest
 from botocore.exceptions import ReadTimeoutError
 
 from bot.adapters.ticket_store import DynamoTicketStore
+from bot.errors import TicketStoreError
 
 
 @pytest.fixture
@@ -62,3 +63,54 @@ def test_a_released_claim_can_be_taken_again(table: Any):
     assert store.claim_post("TKT-1", "triaged") is True
     store.release_post("TKT-1", "triaged")
     assert store.claim_post("TKT-1", "triaged") is True
+
+
+class EveryResponseLost:
+    """A client whose claim write lands but every answer to it times out, so the SDK gives up (a moto or
+    DynamoDB endpoint slower than the read timeout, several times in a row)."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.failing = True
+
+    def update_item(self, **kwargs: Any) -> Any:
+        if self.failing and "SET" in kwargs["UpdateExpression"]:
+            self._client.update_item(**kwargs)  # it lands...
+            raise ReadTimeoutError(endpoint_url="http://dynamodb")  # ...and the SDK's last retry times out
+        return self._client.update_item(**kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+def test_a_claim_that_landed_but_timed_out_lets_the_redelivery_post(table: Any):
+    flaky = EveryResponseLost(table)
+    store = DynamoTicketStore("t", client=flaky)
+    with pytest.raises(TicketStoreError, match="could not claim triaged for TKT-1"):
+        store.claim_post("TKT-1", "triaged")
+    flaky.failing = False
+    # The redelivery (SNS/Lambda retry) may post: the failed attempt left no claim behind.
+    assert store.claim_post("TKT-1", "triaged") is True
+    assert store.claim_post("TKT-1", "triaged") is False
+
+
+def test_undoing_a_failed_claim_never_drops_another_attempts_claim(table: Any):
+    store = DynamoTicketStore("t", client=table)
+    assert store.claim_post("TKT-1", "triaged") is True  # a first delivery holds the claim
+    flaky = EveryResponseLost(table)
+    # A concurrent redelivery's claim is refused by the condition (a ClientError, not a timeout): the holder
+    # keeps its claim.
+    assert DynamoTicketStore("t", client=flaky).claim_post("TKT-1", "triaged") is False
+    assert store.claim_post("TKT-1", "triaged") is False
+
+
+def test_the_notifier_waits_as_long_as_a_lambda_adapter_not_as_slacks_ack_budget(
+    offline_aws: None, tmp_path: Any
+):
+    from bot.config import BotSettings
+    from bot.handlers.notifier import build_notifier
+    from pipeline.adapters.clients import PROFILES
+
+    notifier = build_notifier(BotSettings(table_name="t", outbox=str(tmp_path / "outbox.jsonl")))
+    config = notifier._store._client.meta.config  # type: ignore[attr-defined]
+    assert config.read_timeout == PROFILES["default"].read_timeout > PROFILES["bot"].read_timeout
