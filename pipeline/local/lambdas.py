@@ -73,6 +73,7 @@ class LocalLambdas:
         self._region = region
         self.invocations: dict[str, int] = {}
         self.errors: dict[str, int] = {}
+        self.error_types: dict[str, dict[str, int]] = {}  # function -> exception type -> count
         # Hooks called before each invocation (fault injection: e.g. a notifier crash).
         self.before_invoke: list[Callable[[str, Any], None]] = []
 
@@ -116,6 +117,8 @@ class LocalLambdas:
             result = handler(event, ctx)
         except Exception as e:
             self.errors[short] = self.errors.get(short, 0) + 1
+            types = self.error_types.setdefault(short, {})
+            types[type(e).__name__] = types.get(type(e).__name__, 0) + 1
             body = {
                 "errorType": type(e).__name__,
                 "errorMessage": str(e),

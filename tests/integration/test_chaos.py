@@ -41,7 +41,13 @@ def test_chaos_run_loses_nothing_and_duplicates_nothing(chaos: dict[str, Any]) -
     failed = [c for c in chaos["checks"] if not c["ok"]]
     evidence = {
         k: chaos.get(k)
-        for k in ("lost_tickets", "duplicated_tickets", "slack_claimed_not_posted", "notifier_gave_up")
+        for k in (
+            "lost_tickets",
+            "duplicated_tickets",
+            "slack_claimed_not_posted",
+            "notifier_gave_up",
+            "lambda_error_types",
+        )
     }
     assert (chaos["lost"], chaos["duplicated"], failed) == (0, 0, []), evidence
     assert chaos["exit_code"] == 0

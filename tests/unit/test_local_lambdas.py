@@ -42,3 +42,6 @@ def test_an_exception_becomes_a_function_error_named_after_its_class():
     assert result.function_error == "Unhandled"
     body = json.loads(result.payload)
     assert body["errorType"] == "LlmThrottledError" and body["errorMessage"] == "slow down"
+    # Counted per function and error type (the chaos report names them when a run fails).
+    assert lambdas.errors == {"tms-draft": 1}
+    assert lambdas.error_types == {"tms-draft": {"LlmThrottledError": 1}}

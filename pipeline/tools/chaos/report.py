@@ -29,6 +29,7 @@ class ChaosReport:
     alarms_back_to_ok: list[str] = field(default_factory=list)
     alarm_threads: dict[str, dict[str, int]] = field(default_factory=dict)
     lambda_errors: dict[str, int] = field(default_factory=dict)
+    lambda_error_types: dict[str, dict[str, int]] = field(default_factory=dict)
     notifier_gave_up: dict[str, int] = field(default_factory=dict)  # error type -> async deliveries dropped
     poller: dict[str, int] = field(default_factory=dict)
     audit_poller: dict[str, int] = field(default_factory=dict)
@@ -74,6 +75,7 @@ class ChaosReport:
             "alarms_back_to_ok": self.alarms_back_to_ok,
             "alarm_threads": self.alarm_threads,
             "lambda_errors": self.lambda_errors,
+            "lambda_error_types": self.lambda_error_types,
             "notifier_gave_up": self.notifier_gave_up,
             "poller": self.poller,
             "audit_poller": self.audit_poller,
