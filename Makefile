@@ -9,6 +9,8 @@ SCAN_VENV := .venv-scan
 SCAN_STAMP := $(SCAN_VENV)/.installed-$(shell cat requirements-scan.lock | sha1sum | cut -c1-12)
 CHECKOV := $(SCAN_VENV)/bin/checkov
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+# No __pycache__ in the source tree; the virtualenvs are compiled once at install (--compile-bytecode) instead,
+# or every `tms` process and test worker recompiles moto, botocore and numpy from source (~3 s CPU each).
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: install demo check test lint typecheck unit integration synth layer deploy bench lock local clean
@@ -16,13 +18,13 @@ export PYTHONDONTWRITEBYTECODE := 1
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.9
-	$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements.lock
+	$(BIN)/uv pip sync --quiet --compile-bytecode --python $(BIN)/python requirements.lock
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
 $(SCAN_STAMP): requirements-scan.lock $(STAMP)
 	test -x $(SCAN_VENV)/bin/python || $(BIN)/uv venv --quiet --python $(BIN)/python $(SCAN_VENV)
-	$(BIN)/uv pip sync --quiet --python $(SCAN_VENV)/bin/python requirements-scan.lock
+	$(BIN)/uv pip sync --quiet --compile-bytecode --python $(SCAN_VENV)/bin/python requirements-scan.lock
 	rm -f $(SCAN_VENV)/.installed-* && touch $(SCAN_STAMP)
 
 install: $(STAMP) $(SCAN_STAMP) ## create the virtualenvs and install the pinned dependencies
