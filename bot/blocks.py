@@ -366,7 +366,8 @@ def incident_member_message(channel: str, thread_ts: str, view: TicketView) -> d
 
 
 def ticket_update(channel: str, ts: str, view: TicketView) -> dict[str, Any]:
-    """The chat.update payload re-rendering a ticket post (the incident root after a new report)."""
+    """The chat.update payload re-rendering a ticket post from its item (after an action, a mail event or a
+    new report of its incident)."""
     return {"channel": channel, "ts": ts, "text": ticket_fallback_text(view), "blocks": ticket_blocks(view)}
 
 

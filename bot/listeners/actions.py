@@ -6,6 +6,8 @@ the stored item and the change is announced in the ticket's thread; on a lost ra
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -82,9 +84,7 @@ def publish(
         return
     view = blocks.TicketView.from_item(item)
     try:
-        client.chat_update(
-            channel=channel, ts=ts, text=blocks.ticket_fallback_text(view), blocks=blocks.ticket_blocks(view)
-        )
+        client.chat_update(**blocks.ticket_update(channel, ts, view))
     except SlackApiError:
         # The write is what counts; the thread reply below still records the change.
         logger.exception("chat.update failed", extra={"ticket_id": ticket_id})
@@ -114,53 +114,67 @@ def send_approved(
         apply_and_publish(client, clients, ticket_id, failed, channel=channel, ts=ts)
 
 
-def handle_approve(
-    ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, context: dict[str, Any]
-) -> None:
-    """Approve the drafted reply and hand it to the mailer (one conditional write, one SNS publish)."""
-    ack()
-    clients = context["tms"]
-    channel, ts = _where(body)
-    change = actions.approve(body["user"]["id"], clients.now())
-    item = apply_and_publish(client, clients, action["value"], change, channel=channel, ts=ts)
-    if item is not None:
-        send_approved(client, clients, item, change, channel=channel, ts=ts)
+Handler = Callable[[Ack, dict[str, Any], dict[str, Any], WebClient, dict[str, Any]], None]
 
 
-def handle_retry_send(
-    ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, context: dict[str, Any]
-) -> None:
-    """Send a rejected reply again (after the agent fixed the cause, e.g. verified the address)."""
-    ack()
-    clients = context["tms"]
-    channel, ts = _where(body)
-    change = actions.retry_send(body["user"]["id"], clients.now())
-    item = apply_and_publish(client, clients, action["value"], change, channel=channel, ts=ts)
-    if item is not None:
-        send_approved(client, clients, item, change, channel=channel, ts=ts)
+def _button_value(action: dict[str, Any]) -> str:
+    return str(action["value"])
 
 
-def handle_resolve(
-    ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, context: dict[str, Any]
-) -> None:
-    """Resolve the ticket."""
-    ack()
-    clients = context["tms"]
-    channel, ts = _where(body)
-    change = actions.resolve(body["user"]["id"], clients.now())
-    apply_and_publish(client, clients, action["value"], change, channel=channel, ts=ts)
+def _change_handler(
+    make: Callable[[str, datetime, dict[str, Any]], actions.TicketChange],
+    *,
+    ticket_of: Callable[[dict[str, Any]], str] = _button_value,
+    then_send: bool = False,
+    doc: str,
+) -> Handler:
+    """A listener for a button or select that is one ticket change: ack, build the change from the clicking
+    agent, the time and the action, apply and publish it; `then_send` hands an approval to the mailer."""
+
+    def handle(
+        ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, context: dict[str, Any]
+    ) -> None:
+        ack()
+        clients = context["tms"]
+        channel, ts = _where(body)
+        change = make(body["user"]["id"], clients.now(), action)
+        item = apply_and_publish(client, clients, ticket_of(action), change, channel=channel, ts=ts)
+        if then_send and item is not None:
+            send_approved(client, clients, item, change, channel=channel, ts=ts)
+
+    handle.__doc__ = doc
+    return handle
 
 
-def handle_priority(
-    ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, context: dict[str, Any]
-) -> None:
-    """Set the priority chosen in the select (its value is `<ticket id>|<priority>`)."""
-    ack()
-    clients = context["tms"]
-    ticket_id, _, value = action["selected_option"]["value"].partition("|")
-    channel, ts = _where(body)
-    change = actions.change_priority(body["user"]["id"], clients.now(), Priority(value))
-    apply_and_publish(client, clients, ticket_id, change, channel=channel, ts=ts)
+handle_approve = _change_handler(
+    lambda actor, at, _action: actions.approve(actor, at),
+    then_send=True,
+    doc="Approve the drafted reply and hand it to the mailer (one conditional write, one SNS publish).",
+)
+handle_retry_send = _change_handler(
+    lambda actor, at, _action: actions.retry_send(actor, at),
+    then_send=True,
+    doc="Send a rejected reply again (after the agent fixed the cause, e.g. verified the address).",
+)
+handle_resolve = _change_handler(
+    lambda actor, at, _action: actions.resolve(actor, at), doc="Resolve the ticket."
+)
+handle_priority = _change_handler(
+    lambda actor, at, action: actions.change_priority(
+        actor, at, Priority(action["selected_option"]["value"].partition("|")[2])
+    ),
+    ticket_of=lambda action: str(action["selected_option"]["value"].partition("|")[0]),
+    doc="Set the priority chosen in the select (its value is `<ticket id>|<priority>`).",
+)
+handle_take = _change_handler(
+    lambda actor, at, _action: actions.take(actor, at),
+    doc="The clicking agent becomes the ticket's owner (unless someone else already is).",
+)
+handle_reassign = _change_handler(
+    lambda actor, at, action: actions.reassign(actor, at, action["selected_user"]),
+    ticket_of=lambda action: str(action.get("block_id", "")).removeprefix(blocks.OWNER_BLOCK_PREFIX),
+    doc="Give the ticket to the member chosen in the users select (its block id carries the ticket id).",
+)
 
 
 def handle_edit(
@@ -205,26 +219,3 @@ def handle_description(
         return
     view = blocks.description_view(ticket_id, str(item.get("subject", "")), str(item["description"]))
     client.views_open(trigger_id=body["trigger_id"], view=view)
-
-
-def handle_take(
-    ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, context: dict[str, Any]
-) -> None:
-    """The clicking agent becomes the ticket's owner (unless someone else already is)."""
-    ack()
-    clients = context["tms"]
-    channel, ts = _where(body)
-    change = actions.take(body["user"]["id"], clients.now())
-    apply_and_publish(client, clients, action["value"], change, channel=channel, ts=ts)
-
-
-def handle_reassign(
-    ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, context: dict[str, Any]
-) -> None:
-    """Give the ticket to the member chosen in the users select (its block id carries the ticket id)."""
-    ack()
-    clients = context["tms"]
-    ticket_id = str(action.get("block_id", "")).removeprefix(blocks.OWNER_BLOCK_PREFIX)
-    channel, ts = _where(body)
-    change = actions.reassign(body["user"]["id"], clients.now(), action["selected_user"])
-    apply_and_publish(client, clients, ticket_id, change, channel=channel, ts=ts)

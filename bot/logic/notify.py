@@ -282,12 +282,7 @@ class Notifier:
         read again just before the edit, so two events handled at once do not leave the older state shown."""
         view = blocks.TicketView.from_item(self._store.get(str(item["ticket_id"])) or item)
         try:
-            self._poster.update(
-                channel,
-                ts,
-                text=blocks.ticket_fallback_text(view),
-                blocks=blocks.ticket_blocks(view),
-            )
+            self._poster.update(**blocks.ticket_update(channel, ts, view))
         except Exception:
             logger.exception("could not refresh the ticket post", extra={"ticket_id": view.ticket_id})
 

@@ -74,22 +74,41 @@ class KinesisPoller:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     stream_arn: str = ""
 
+    thread_label = "poller"
+
     def start(self) -> None:
         """Start one thread per shard."""
-        desc = self.kinesis.describe_stream(StreamName=self.stream_name)["StreamDescription"]
-        self.stream_arn = desc["StreamARN"]
-        for shard in desc["Shards"]:
-            sid = shard["ShardId"]
+        for sid in self._shards():
             self._busy[sid] = True
             self._behind[sid] = 1
             t = threading.Thread(
                 target=self._run_shard,
                 args=(sid,),
-                name=f"tms-poller-{self.function_name}-{sid}",
+                name=f"tms-{self.thread_label}-{self.function_name}-{sid}",
                 daemon=True,
             )
             t.start()
             self._threads.append(t)
+
+    # --- what differs between stream kinds (DynamoStreamPoller overrides these) ------------------
+    def _shards(self) -> list[str]:
+        desc = self.kinesis.describe_stream(StreamName=self.stream_name)["StreamDescription"]
+        self.stream_arn = desc["StreamARN"]
+        return [shard["ShardId"] for shard in desc["Shards"]]
+
+    def _first_iterator(self, shard_id: str) -> str:
+        return str(
+            self.kinesis.get_shard_iterator(
+                StreamName=self.stream_name, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
+            )["ShardIterator"]
+        )
+
+    def _behind_after(self, resp: dict[str, Any], raw: list[dict[str, Any]]) -> int:
+        return 1 if raw else int(resp.get("MillisBehindLatest", 0) or 0)
+
+    def _batch(self, shard_id: str, raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The records the function receives: the mapping's filter applied."""
+        return self._filter(shard_id, raw)
 
     def stop(self) -> None:
         self._stop.set()
@@ -104,9 +123,7 @@ class KinesisPoller:
 
     # --- per shard ------------------------------------------------------------------------------
     def _run_shard(self, shard_id: str) -> None:
-        iterator = self.kinesis.get_shard_iterator(
-            StreamName=self.stream_name, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
-        )["ShardIterator"]
+        iterator = self._first_iterator(shard_id)
         while not self._stop.is_set():
             try:
                 resp = self.kinesis.get_records(ShardIterator=iterator, Limit=self.config.batch_size)
@@ -116,17 +133,17 @@ class KinesisPoller:
                 log.warning("get_records failed on %s; retrying", shard_id, exc_info=True)
                 time.sleep(self.config.poll_interval_s)
                 continue
-            records = resp.get("Records", [])
+            raw = resp.get("Records", [])
             iterator = resp.get("NextShardIterator") or iterator
             with self._lock:
-                self._busy[shard_id] = bool(records)
-                self._behind[shard_id] = 1 if records else int(resp.get("MillisBehindLatest", 0) or 0)
-            if not records:
+                self._busy[shard_id] = bool(raw)
+                self._behind[shard_id] = self._behind_after(resp, raw)
+            if not raw:
                 time.sleep(self.config.poll_interval_s)
                 continue
             self.stats.batches += 1
-            self.stats.records += len(records)
-            records = self._filter(shard_id, records)
+            self.stats.records += len(raw)
+            records = self._batch(shard_id, raw)
             if records:
                 self._deliver(shard_id, records, attempt=0)
             with self._lock:
@@ -263,58 +280,33 @@ class DynamoStreamPoller(KinesisPoller):
     function_name: str = "ticket-lifecycle"
     config: MappingConfig = field(default_factory=lambda: MappingConfig(filter_event_names=None))
 
-    def start(self) -> None:
-        """Start one thread per shard of the table's stream."""
+    thread_label = "streams"
+
+    def _shards(self) -> list[str]:
         self.stream_arn = self.stream_name
         desc = self.kinesis.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]
-        for shard in desc["Shards"]:
-            sid = shard["ShardId"]
-            self._busy[sid] = True
-            self._behind[sid] = 1
-            t = threading.Thread(
-                target=self._run_shard,
-                args=(sid,),
-                name=f"tms-streams-{self.function_name}-{sid}",
-                daemon=True,
-            )
-            t.start()
-            self._threads.append(t)
+        return [shard["ShardId"] for shard in desc["Shards"]]
 
-    def _run_shard(self, shard_id: str) -> None:
-        iterator = self.kinesis.get_shard_iterator(
-            StreamArn=self.stream_arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
-        )["ShardIterator"]
-        while not self._stop.is_set():
-            try:
-                resp = self.kinesis.get_records(ShardIterator=iterator, Limit=self.config.batch_size)
-            except Exception:  # the endpoint is going away or briefly unreachable: retry the same read
-                if self._stop.is_set():
-                    return
-                log.warning("get_records failed on %s; retrying", shard_id, exc_info=True)
-                time.sleep(self.config.poll_interval_s)
-                continue
-            raw = resp.get("Records", [])
-            iterator = resp.get("NextShardIterator") or iterator
-            with self._lock:
-                self._busy[shard_id] = bool(raw)
-                # The streams API has no MillisBehindLatest: an empty read means the tip was reached.
-                self._behind[shard_id] = 1 if raw else 0
-            if not raw:
-                time.sleep(self.config.poll_interval_s)
-                continue
-            self.stats.batches += 1
-            self.stats.records += len(raw)
-            records = [
-                {
-                    "SequenceNumber": r["dynamodb"]["SequenceNumber"],
-                    "ApproximateArrivalTimestamp": r["dynamodb"].get("ApproximateCreationDateTime"),
-                    "Data": r,
-                }
-                for r in raw
-            ]
-            self._deliver(shard_id, records, attempt=0)
-            with self._lock:
-                self._busy[shard_id] = False
+    def _first_iterator(self, shard_id: str) -> str:
+        return str(
+            self.kinesis.get_shard_iterator(
+                StreamArn=self.stream_arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
+            )["ShardIterator"]
+        )
+
+    def _behind_after(self, resp: dict[str, Any], raw: list[dict[str, Any]]) -> int:
+        return 1 if raw else 0  # the streams API has no MillisBehindLatest: an empty read is the tip
+
+    def _batch(self, shard_id: str, raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Stream records in the shape the shared delivery code uses (sequence number, arrival, data)."""
+        return [
+            {
+                "SequenceNumber": r["dynamodb"]["SequenceNumber"],
+                "ApproximateArrivalTimestamp": r["dynamodb"].get("ApproximateCreationDateTime"),
+                "Data": r,
+            }
+            for r in raw
+        ]
 
     def _event(self, shard_id: str, records: list[dict[str, Any]]) -> dict[str, Any]:
         out = []

@@ -8,16 +8,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from infra import names
 from tests.fakes.bot_harness import (
-    BOT_TOKEN,
     TICKET_CHANNEL,
     BotHarness,
-    clear_process_caches,
-    running_bot,
-    write_catalog,
+    bot_on_local_stack,
 )
-from tests.fakes.slack_api import FakeSlackApi, block_action_payload
+from tests.fakes.slack_api import block_action_payload
 
 pytestmark = pytest.mark.integration
 
@@ -35,34 +31,8 @@ UNRELATED = (
 
 @pytest.fixture(scope="module")
 def e2e(tmp_path_factory) -> Iterator[tuple[BotHarness, object]]:
-    from pipeline.local.runtime import LocalStack
-
-    tmp = tmp_path_factory.mktemp("incidents-e2e")
-    with FakeSlackApi.running() as slack:
-        env = {
-            names.ENV_SLACK_BOT_TOKEN: BOT_TOKEN,
-            names.ENV_SLACK_API_URL: slack.base_url,
-            names.ENV_SLACK_CHANNEL: TICKET_CHANNEL,
-            names.ENV_STATE_DIR: str(tmp / "state"),
-        }
-        clear_process_caches()
-        try:
-            with (
-                LocalStack.start(outbox=tmp / "outbox.jsonl", extra_env=env) as stack,
-                running_bot(
-                    kinesis=stack.client("kinesis"),
-                    dynamodb=stack.client("dynamodb"),
-                    stream_name=stack.info.stream_name,
-                    table_name=stack.info.table_name,
-                    catalog_path=write_catalog(tmp),
-                    slack_api=slack,
-                    sns=stack.client("sns"),
-                    topic_arn=stack.info.topic_arn,
-                ) as bot,
-            ):
-                yield bot, stack
-        finally:
-            clear_process_caches()
+    with bot_on_local_stack(tmp_path_factory.mktemp("incidents-e2e")) as (bot, stack, _slack):
+        yield bot, stack
 
 
 def _send(stack: object, company: str, subject: str, description: str, product: str = "Amazon S3") -> str:

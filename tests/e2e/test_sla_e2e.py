@@ -12,19 +12,15 @@ from typing import Any
 
 import pytest
 
-from bot.adapters.sla import LambdaSlaNotifier
 from infra import names
 from pipeline.models import SlaFire
 from tests.fakes.bot_harness import (
     ALERTS_CHANNEL,
-    BOT_TOKEN,
     TICKET_CHANNEL,
     BotHarness,
-    clear_process_caches,
-    running_bot,
-    write_catalog,
+    bot_on_local_stack,
 )
-from tests.fakes.slack_api import FakeSlackApi, block_action_payload
+from tests.fakes.slack_api import block_action_payload
 from tests.integration.conftest import drain
 
 pytestmark = pytest.mark.integration
@@ -41,39 +37,19 @@ SLAS = {"HIGH": "20s", "MEDIUM": "20s", "NORMAL": "300s"}
 
 @pytest.fixture(scope="module")
 def sla_stack(tmp_path_factory) -> Iterator[tuple[BotHarness, Any]]:
-    from pipeline.local.runtime import LocalStack
-
-    tmp = tmp_path_factory.mktemp("sla-e2e")
-    with FakeSlackApi.running() as slack:
-        env = {
-            names.ENV_SLACK_BOT_TOKEN: BOT_TOKEN,
-            names.ENV_SLACK_API_URL: slack.base_url,
-            names.ENV_SLACK_CHANNEL: TICKET_CHANNEL,
-            names.ENV_SLACK_ALERTS_CHANNEL: ALERTS_CHANNEL,
-            names.ENV_SLACK_POST_INTERVAL: "0",
-            names.ENV_SLA_ONCALL_GROUP: ONCALL,
-            names.ENV_STATE_DIR: str(tmp / "state"),
-            **{f"{names.ENV_SLA_PREFIX}{p}": v for p, v in SLAS.items()},
-        }
-        clear_process_caches()
-        try:
-            with LocalStack.start(outbox=tmp / "outbox.jsonl", extra_env=env) as stack:
-                sla = LambdaSlaNotifier(stack.info.extra[names.ENV_SLA_FUNCTION], stack.client("lambda"))
-                with running_bot(
-                    kinesis=stack.client("kinesis"),
-                    dynamodb=stack.client("dynamodb"),
-                    stream_name=stack.info.stream_name,
-                    table_name=stack.info.table_name,
-                    catalog_path=write_catalog(tmp),
-                    slack_api=slack,
-                    sns=stack.client("sns"),
-                    topic_arn=stack.info.topic_arn,
-                    sla=sla,
-                ) as bot:
-                    slack.add_user(AGENT, "Ada Lovelace", "ada@example.com")
-                    yield bot, stack
-        finally:
-            clear_process_caches()
+    env = {
+        names.ENV_SLACK_ALERTS_CHANNEL: ALERTS_CHANNEL,
+        names.ENV_SLACK_POST_INTERVAL: "0",
+        names.ENV_SLA_ONCALL_GROUP: ONCALL,
+        **{f"{names.ENV_SLA_PREFIX}{p}": v for p, v in SLAS.items()},
+    }
+    with bot_on_local_stack(tmp_path_factory.mktemp("sla-e2e"), extra_env=env, with_sla=True) as (
+        bot,
+        stack,
+        slack,
+    ):
+        slack.add_user(AGENT, "Ada Lovelace", "ada@example.com")
+        yield bot, stack
 
 
 def _wait_for(predicate, timeout: float, what: str) -> Any:

@@ -12,14 +12,11 @@ import pytest
 
 from infra import names
 from tests.fakes.bot_harness import (
-    BOT_TOKEN,
     TICKET_CHANNEL,
     BotHarness,
-    clear_process_caches,
-    running_bot,
-    write_catalog,
+    bot_on_local_stack,
 )
-from tests.fakes.slack_api import FakeSlackApi, block_action_payload
+from tests.fakes.slack_api import block_action_payload
 
 pytestmark = pytest.mark.integration
 
@@ -32,35 +29,9 @@ def mail_outbox(stack: object) -> Path:
 
 @pytest.fixture(scope="module")
 def e2e(tmp_path_factory) -> Iterator[tuple[BotHarness, object]]:
-    from pipeline.local.runtime import LocalStack
-
-    tmp = tmp_path_factory.mktemp("slack-e2e")
-    with FakeSlackApi.running() as slack:
-        env = {
-            names.ENV_SLACK_BOT_TOKEN: BOT_TOKEN,
-            names.ENV_SLACK_API_URL: slack.base_url,
-            names.ENV_SLACK_CHANNEL: TICKET_CHANNEL,
-            names.ENV_STATE_DIR: str(tmp / "state"),
-        }
-        clear_process_caches()
-        try:
-            with (
-                LocalStack.start(outbox=tmp / "outbox.jsonl", extra_env=env) as stack,
-                running_bot(
-                    kinesis=stack.client("kinesis"),
-                    dynamodb=stack.client("dynamodb"),
-                    stream_name=stack.info.stream_name,
-                    table_name=stack.info.table_name,
-                    catalog_path=write_catalog(tmp),
-                    slack_api=slack,
-                    sns=stack.client("sns"),
-                    topic_arn=stack.info.topic_arn,
-                ) as bot,
-            ):
-                slack.add_user(AGENT, "Ada Lovelace", "ada@example.com")
-                yield bot, stack
-        finally:
-            clear_process_caches()
+    with bot_on_local_stack(tmp_path_factory.mktemp("slack-e2e")) as (bot, stack, slack):
+        slack.add_user(AGENT, "Ada Lovelace", "ada@example.com")
+        yield bot, stack
 
 
 def test_ticket_from_slack_is_triaged_posted_and_acted_on_in_its_thread(e2e):

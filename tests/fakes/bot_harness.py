@@ -226,3 +226,47 @@ def clear_process_caches() -> None:
 
     clients.clear_cache()
     notifier.notifier.cache_clear()
+
+
+@contextmanager
+def bot_on_local_stack(
+    tmp: Path, *, extra_env: dict[str, str] | None = None, with_sla: bool = False
+) -> Iterator[tuple[BotHarness, Any, FakeSlackApi]]:
+    """The whole product on loopback: a fake Slack API, a local stack whose notifier posts to it, and the
+    bot in front of the stack (its SLA port wired to the stack's timer function when `with_sla`).
+
+    Process-wide caches (clients, settings, fault plans) are cleared before and after, as a fresh Lambda
+    instance would start."""
+    from bot.adapters.sla import LambdaSlaNotifier
+    from pipeline.local.runtime import LocalStack
+
+    with FakeSlackApi.running() as slack:
+        env = {
+            names.ENV_SLACK_BOT_TOKEN: BOT_TOKEN,
+            names.ENV_SLACK_API_URL: slack.base_url,
+            names.ENV_SLACK_CHANNEL: TICKET_CHANNEL,
+            names.ENV_STATE_DIR: str(tmp / "state"),
+            **(extra_env or {}),
+        }
+        clear_process_caches()
+        try:
+            with LocalStack.start(outbox=tmp / "outbox.jsonl", extra_env=env) as stack:
+                sla = (
+                    LambdaSlaNotifier(stack.info.extra[names.ENV_SLA_FUNCTION], stack.client("lambda"))
+                    if with_sla
+                    else None
+                )
+                with running_bot(
+                    kinesis=stack.client("kinesis"),
+                    dynamodb=stack.client("dynamodb"),
+                    stream_name=stack.info.stream_name,
+                    table_name=stack.info.table_name,
+                    catalog_path=write_catalog(tmp),
+                    slack_api=slack,
+                    sns=stack.client("sns"),
+                    topic_arn=stack.info.topic_arn,
+                    sla=sla,
+                ) as bot:
+                    yield bot, stack, slack
+        finally:
+            clear_process_caches()
