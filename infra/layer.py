@@ -10,6 +10,7 @@ requirements.lock (what the tests ran with), except the overrides below.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import shutil
 import subprocess
@@ -31,6 +32,7 @@ PLATFORMS = (
     *(f"manylinux_2_{minor}_x86_64" for minor in range(5, GLIBC_MINOR + 1)),
 )
 PYTHON_VERSION = "3.11"
+BYTECODE = "bytecode: unchecked-hash, PYTHONHASHSEED=0, /opt/python"
 # Pins whose locked release has no wheel for glibc 2.26. numpy >= 2.3 ships manylinux_2_28 wheels only;
 # langchain-aws requires numpy, but only its embeddings and vector stores import it, never the chat
 # model the draft-reply function uses (tests/integration/test_lambda_layer.py checks that).
@@ -52,8 +54,10 @@ def layer_constraints(lock_text: str, overrides: dict[str, str] = OVERRIDES) -> 
 
 
 def layer_inputs_digest() -> str:
-    """A digest of everything pip is given: the requirements, the constraints, the target platform."""
+    """A digest of everything the build is given: the requirements, the constraints, the target platform,
+    and how the bytecode is made (a layer built before it was precompiled is rebuilt)."""
     parts = [
+        BYTECODE,
         LAYER_REQUIREMENTS.read_text(),
         layer_constraints(LOCK.read_text()),
         PYTHON_VERSION,
@@ -88,8 +92,31 @@ def build_layer(dest: Path = DEFAULT_DEST, *, python: str = sys.executable, reus
         output = (result.stdout + result.stderr).splitlines()
         errors = [ln for ln in output if ln.strip() and not ln.startswith("WARNING: Location")]
         raise LayerBuildError("pip could not build the Lambda layer:\n" + "\n".join(errors[-25:]))
+    compile_for_lambda(site, "/opt/python")
     stamp.write_text(digest)  # last: only a finished build is ever reused
     return dest
+
+
+def compile_for_lambda(root: Path, runtime_dir: str) -> int:
+    """Precompile every module under `root` for the functions' Python; return how many .pyc were written.
+
+    Lambda's /var/task and /opt are read-only, so a package without bytecode compiles every module it
+    imports at every cold start. Hash-based .pyc that are never re-validated (UNCHECKED_HASH): the asset is
+    immutable, and timestamp-based ones would not match the times the deployment zip gives the sources.
+    A build on another Python version writes none (that interpreter's .pyc would be ignored on Lambda).
+    `runtime_dir` is where `root` is on Lambda (/var/task, /opt/python): tracebacks name the files there, and
+    the bytes do not depend on the build directory."""
+    if f"{sys.version_info.major}.{sys.version_info.minor}" != PYTHON_VERSION:
+        return 0
+    # A fresh interpreter with a fixed hash seed: set and frozenset constants are marshalled in hash order,
+    # so only then are the bytes the same on every build and the asset hash moves only with the code.
+    cmd = [sys.executable, "-m", "compileall", "-q", "-f", "-j", "1", "--invalidation-mode", "unchecked-hash"]
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    argv = [*cmd, "-d", runtime_dir, str(root)]
+    result = subprocess.run(argv, capture_output=True, text=True, env=env)  # noqa: S603 - our argv, no shell
+    if result.returncode != 0:
+        raise LayerBuildError(f"could not precompile {root}:\n{(result.stdout + result.stderr)[-2000:]}")
+    return sum(1 for _ in root.rglob("*.pyc"))
 
 
 def main(argv: list[str] | None = None) -> int:

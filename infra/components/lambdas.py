@@ -23,11 +23,12 @@ from constructs import Construct
 
 from infra import names
 from infra.components._nag import acknowledge, skip_checkov
-from infra.layer import DEFAULT_DEST, LAYER_REQUIREMENTS
+from infra.layer import DEFAULT_DEST, LAYER_REQUIREMENTS, compile_for_lambda
 
 RUNTIME = lambda_.Runtime.PYTHON_3_11
 ARCHITECTURE = lambda_.Architecture.X86_64
 LAYER_DIR = DEFAULT_DEST
+LAMBDA_TASK_ROOT = "/var/task"  # where the code asset is unpacked
 CODE_PACKAGES = ("pipeline", "bot")
 CODE_FILES = ("infra/__init__.py", "infra/names.py")
 # What runs only on a developer's machine never ships: the embedded runtime, the tools built on it and the
@@ -41,7 +42,7 @@ class MissingLayerError(RuntimeError):
 
 
 def stage_code(dest: Path, *, repo_root: Path = names.REPO_ROOT) -> Path:
-    """Copy the runtime source packages into dest (the Lambda code asset) and return dest."""
+    """Copy the runtime source packages into dest (the Lambda code asset), precompiled, and return dest."""
     if dest.exists():
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
@@ -52,6 +53,7 @@ def stage_code(dest: Path, *, repo_root: Path = names.REPO_ROOT) -> Path:
     for file in CODE_FILES:
         (dest / file).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(repo_root / file, dest / file)
+    compile_for_lambda(dest, LAMBDA_TASK_ROOT)
     return dest
 
 

@@ -131,16 +131,42 @@ def test_staged_code_holds_the_runtime_packages_and_shared_names_only(tmp_path: 
     staged = stage_code(tmp_path / "code")
     assert (staged / "pipeline" / "models.py").is_file()
     assert (staged / "bot" / "__init__.py").is_file()
-    assert sorted(p.name for p in (staged / "infra").iterdir()) == ["__init__.py", "names.py"]
-    assert not list(staged.rglob("__pycache__"))
+    assert sorted(p.name for p in (staged / "infra").glob("*.py")) == ["__init__.py", "names.py"]
     assert not (staged / "tests").exists() and not (staged / ".venv").exists()
+
+
+def test_staged_code_ships_bytecode_lambda_uses_without_writing_any(tmp_path: Path) -> None:
+    import importlib.util
+    import sys
+
+    from infra.components.lambdas import stage_code
+
+    first = stage_code(tmp_path / "one")
+    second = stage_code(tmp_path / "two")
+    sources = sorted(p.relative_to(first) for p in first.rglob("*.py"))
+    if sys.version_info[:2] != (3, 11):  # the functions run 3.11: another interpreter's .pyc are dead weight
+        assert not list(first.rglob("*.pyc"))
+        return
+    for source in sources:  # every module has its .pyc where Python 3.11 looks for it
+        pyc = Path(importlib.util.cache_from_source(str(first / source)))
+        header = pyc.read_bytes()[:16]
+        assert header[:4] == importlib.util.MAGIC_NUMBER, source
+        # flags 0b01: hash-based and never checked against the source (the zip's file times do not matter)
+        assert int.from_bytes(header[4:8], "little") == 1, source
+    # Same bytes whatever the build directory: the asset hash changes only when the code does.
+    digest = [
+        sorted((p.relative_to(root), p.read_bytes()) for p in root.rglob("*.pyc")) for root in (first, second)
+    ]
+    assert digest[0] == digest[1]
 
 
 def test_staged_code_leaves_out_what_runs_only_on_a_developers_machine(tmp_path: Path) -> None:
     from infra.components.lambdas import stage_code
 
     staged = stage_code(tmp_path / "code")
-    assert sorted(p.name for p in (staged / "pipeline").iterdir() if p.is_dir()) == [
+    assert sorted(
+        p.name for p in (staged / "pipeline").iterdir() if p.is_dir() and p.name != "__pycache__"
+    ) == [
         "adapters",
         "data",
         "domain",
