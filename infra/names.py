@@ -38,6 +38,8 @@ ENV_INCIDENT_DECAY = "TMS_INCIDENT_DECAY_PER_HOUR"
 # Fault injection into the local adapters, e.g. "llm_throttle:0.3,sentiment_error:0.05".
 ENV_FAULTS = "TMS_FAULTS"
 ENV_FAULTS_SEED = "TMS_FAULTS_SEED"
+# Local runtime only: the ASL's Retry waits, scaled (1 = as declared; tests use less). The ASL is unchanged.
+ENV_LOCAL_RETRY_WAIT_SCALE = "TMS_LOCAL_RETRY_WAIT_SCALE"
 
 # Where `tms local up` writes the running stack's description, so other commands find it.
 ENV_STATE_DIR = "TMS_STATE_DIR"

@@ -20,7 +20,15 @@ def _isolated_state_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[No
     # Tests never reach a real LLM or AWS account, whatever the developer's shell exports.
     for var in (names.ENV_LLM_PROVIDER, names.ENV_LLM_BASE_URL, names.ENV_FAULTS, "AWS_PROFILE"):
         os.environ.pop(var, None)
+    # Local stacks (in-process and every `tms` subprocess) wait a tenth of the ASL's Retry intervals: the
+    # attempts, backoff and jitter are the declared ones, the suite just does not sleep through them.
+    saved_scale = os.environ.get(names.ENV_LOCAL_RETRY_WAIT_SCALE)
+    os.environ[names.ENV_LOCAL_RETRY_WAIT_SCALE] = "0.1"
     yield
+    if saved_scale is None:
+        os.environ.pop(names.ENV_LOCAL_RETRY_WAIT_SCALE, None)
+    else:
+        os.environ[names.ENV_LOCAL_RETRY_WAIT_SCALE] = saved_scale
     if saved is None:
         os.environ.pop(names.ENV_STATE_DIR, None)
     else:

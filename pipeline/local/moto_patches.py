@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+import os
 import queue
 import threading
 import time
@@ -23,6 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from infra import names
+from pipeline.errors import ConfigurationError
 from pipeline.local.lambdas import LocalLambdas
 
 log = logging.getLogger("tms.local")
@@ -90,6 +94,7 @@ class PatchState:
     sentiment: Callable[[str, str], dict[str, Any]] | None = None
     should_fail: Callable[[str], bool] = lambda _name: False
     installed: bool = False
+    retry_wait_scale: float = 1.0
     sns_deliveries: int = 0
     # SES v2 SendEmail at the endpoint: accepted, rejected, and bounce events (local mail alarms read them).
     mail: dict[str, int] = field(default_factory=lambda: {"sent": 0, "rejected": 0, "bounced": 0})
@@ -162,6 +167,7 @@ def install(
         STATE.should_fail = should_fail
         STATE.invoker = AsyncInvoker(lambdas, workers=async_workers)
         STATE.invoker.start()
+        STATE.retry_wait_scale = retry_wait_scale()
         if not STATE.installed:
             _patch_moto()
             STATE.installed = True
@@ -189,6 +195,7 @@ def _patch_moto() -> None:
     aws_sdk_task._SERVICE_ERROR_NAMES["comprehend"] = "Comprehend"
     _patch_executor_clients()
     _cache_executor_parsing()
+    _scale_retry_waits()
 
     original_publish = Subscription.publish
 
@@ -342,6 +349,35 @@ def _patch_executor_clients() -> None:
     for name in _EXECUTOR_MODULES:
         module = importlib.import_module(name)
         module.boto_client_for = boto_client_for  # type: ignore[attr-defined]
+
+
+def retry_wait_scale() -> float:
+    """TMS_LOCAL_RETRY_WAIT_SCALE: a number >= 0 (default 1, the waits the ASL declares)."""
+    raw = os.environ.get(names.ENV_LOCAL_RETRY_WAIT_SCALE, "").strip()
+    if not raw:
+        return 1.0
+    try:
+        scale = float(raw)
+    except ValueError:
+        scale = -1.0
+    if not (scale >= 0 and math.isfinite(scale)):
+        raise ConfigurationError(
+            f"{names.ENV_LOCAL_RETRY_WAIT_SCALE}={raw!r}: expected a number >= 0 (1 = the ASL's waits)"
+        )
+    return scale
+
+
+def _scale_retry_waits() -> None:
+    """moto sleeps each Retry interval for real (FACTS.md). The local stack scales that sleep by
+    TMS_LOCAL_RETRY_WAIT_SCALE: the ASL, its attempts, backoff and jitter stay exactly as declared."""
+    import types
+
+    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+
+    def sleep(seconds: float) -> None:
+        time.sleep(seconds * STATE.retry_wait_scale)
+
+    retrier_decl.time = types.SimpleNamespace(sleep=sleep)  # type: ignore[assignment]
 
 
 def _cache_executor_parsing() -> None:

@@ -130,6 +130,7 @@ class LocalStack:
 
         _cold_start()  # a new stack means new function instances: nothing cached from an earlier one
         faults = active_plan()  # validated before anything starts: bad TMS_FAULTS fails fast
+        moto_patches.retry_wait_scale()  # and so is a bad TMS_LOCAL_RETRY_WAIT_SCALE
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
         server.start()
         _wait_ready(endpoint)

@@ -1,0 +1,36 @@
+"""The local stack scales the ASL's Retry waits by configuration; the ASL itself never changes."""
+
+from __future__ import annotations
+
+import pytest
+
+from infra import names
+from pipeline.errors import ConfigurationError
+from pipeline.local import moto_patches
+
+
+@pytest.mark.parametrize("raw", ["fast", "-1", "nan", "inf"])
+def test_a_wait_scale_that_is_not_a_number_of_at_least_zero_is_refused_by_name(
+    raw: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(names.ENV_LOCAL_RETRY_WAIT_SCALE, raw)
+    with pytest.raises(
+        ConfigurationError, match=f"{names.ENV_LOCAL_RETRY_WAIT_SCALE}=.*expected a number >= 0"
+    ):
+        moto_patches.retry_wait_scale()
+
+
+def test_without_the_setting_the_waits_are_the_asls(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(names.ENV_LOCAL_RETRY_WAIT_SCALE, raising=False)
+    assert moto_patches.retry_wait_scale() == 1.0
+
+
+def test_moto_retry_sleeps_the_declared_interval_times_the_scale(monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+
+    slept: list[float] = []
+    moto_patches._scale_retry_waits()
+    monkeypatch.setattr(moto_patches.time, "sleep", slept.append)
+    monkeypatch.setattr(moto_patches.STATE, "retry_wait_scale", 0.25)
+    retrier_decl.time.sleep(8)  # what moto's Retrier calls with the interval it computed from the ASL
+    assert slept == [2.0]
