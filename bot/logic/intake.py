@@ -71,6 +71,11 @@ def parse_command(text: str) -> Command:
     text = (text or "").strip()
     if not text:
         return OpenForm()
+    if "|" in text:
+        # A pipe is an inline ticket, whatever its first word: no ticket id contains one, and "status | the
+        # API is down" is a ticket about a status page, not a lookup of the id "|".
+        subject, _, description = text.partition("|")
+        return Inline(subject.strip(), description.strip())
     word, _, rest = text.partition(" ")
     if word.lower() == "help":
         return Help()
@@ -80,9 +85,6 @@ def parse_command(text: str) -> Command:
         return Status(ticket_id.upper() if is_own_ticket_id(ticket_id.upper()) else ticket_id)
     if word.lower() == "mine" and not rest.strip():
         return Mine()
-    if "|" in text:
-        subject, _, description = text.partition("|")
-        return Inline(subject.strip(), description.strip())
     return Unknown(text)
 
 

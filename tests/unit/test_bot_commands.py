@@ -186,3 +186,13 @@ def test_inline_ticket_from_a_profile_without_email_uses_the_reserved_placeholde
     assert event.data.customer.full_name == "Grace Hopper"
     assert event.data.customer.email == "U0NOMAIL@users.slack.invalid"
     assert "U0NOMAIL@users.slack.invalid" in resp.json()["text"]
+
+
+@pytest.mark.parametrize("text", ["status | the status page shows 500s", "help | I need help with billing"])
+def test_a_piped_text_is_a_ticket_even_when_it_starts_with_a_command_word(bot, text):
+    # Found by the intake fuzz test: "STATUS | " was answered as a lookup of the ticket id "|".
+    answer = bot.command(text).json()["text"]
+
+    assert "is not a ticket id" not in answer and "will be posted" in answer
+    (record,) = bot.records()
+    assert record["data"]["subject"] == text.split("|")[0].strip()
