@@ -128,121 +128,134 @@ class LocalStack:
         for k, v in extra_env.items():
             setenv(k, v)
 
-        _cold_start()  # a new stack means new function instances: nothing cached from an earlier one
-        faults = active_plan()  # validated before anything starts: bad TMS_FAULTS fails fast
-        moto_patches.retry_wait_scale()  # and so is a bad TMS_LOCAL_RETRY_WAIT_SCALE
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-        server.start()
-        _wait_ready(endpoint)
-        # moto's backends are process-wide: a stack started earlier in this process left its resources.
-        _post_json(f"{endpoint}/moto-api/reset", {})
-        _post_json(
-            f"{endpoint}/moto-api/config",
-            {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}},
-        )
-        lambdas = LocalLambdas(region=LOCAL_REGION)
-        invoker = moto_patches.install(lambdas, detect_sentiment, faults.should_fail)
-
-        prov = provision(endpoint, LOCAL_REGION)
-        outbox_path = outbox or (state_dir() / "slack-outbox.jsonl")
-        info = StackInfo(
-            endpoint_url=endpoint,
-            region=LOCAL_REGION,
-            stream_name=prov.stream_name,
-            table_name=prov.table_name,
-            bucket_name=prov.bucket_name,
-            topic_arn=prov.topic_arn,
-            dlq_url=prov.dlq_url,
-            state_machine_arn=prov.state_machine_arn,
-            alarms_topic_arn=prov.alarms_topic_arn,
-            slack_outbox=str(outbox_path),
-            pid=os.getpid(),
-            extra={
-                "TMS_NOTIFICATIONS_TAP_URL": prov.tap_queue_url,
-                names.ENV_REPLY_FROM: os.environ.get(names.ENV_REPLY_FROM) or names.LOCAL_REPLY_FROM,
-                names.ENV_SES_CONFIGURATION_SET: names.SES_CONFIGURATION_SET,
-                names.ENV_MAIL_OUTBOX_DIR: str(mail_outbox_dir()),
-                "TMS_ESCALATION_TAP_URL": prov.escalation_tap_url,
-                **(prov.sla_env or {}),
-                names.ENV_ORIGINALS_KEY_ID: prov.data_key_id,
-            },
-        )
-        for k, v in info.env().items():
-            setenv(k, v)
-
-        def invoke_fn(function: str) -> Any:
-            def invoke(event: dict[str, Any]) -> tuple[dict[str, Any] | None, bool]:
-                result = lambdas.invoke(function, event)
-                body = json.loads(result.payload or b"null")
-                return (None if result.function_error else body), bool(result.function_error)
-
-            return invoke
-
-        def mapping_poller(function: str, config: MappingConfig) -> KinesisPoller:
-            return KinesisPoller(
-                kinesis=aws_client("kinesis", endpoint_url=endpoint, region=LOCAL_REGION, profile="local"),
-                sqs=aws_client("sqs", endpoint_url=endpoint, region=LOCAL_REGION, profile="local"),
-                stream_name=prov.stream_name,
-                dlq_url=prov.dlq_url,
-                invoke=invoke_fn(function),
-                region=LOCAL_REGION,
-                function_name=function,
-                config=config,
+        server: Any = None
+        try:
+            _cold_start()  # a new stack means new function instances: nothing cached from an earlier one
+            faults = active_plan()  # validated before anything starts: bad TMS_FAULTS fails fast
+            moto_patches.retry_wait_scale()  # and so is a bad TMS_LOCAL_RETRY_WAIT_SCALE
+            server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+            server.start()
+            _wait_ready(endpoint)
+            # moto's backends are process-wide: a stack started earlier in this process left its resources.
+            _post_json(f"{endpoint}/moto-api/reset", {})
+            _post_json(
+                f"{endpoint}/moto-api/config",
+                {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}},
             )
+            lambdas = LocalLambdas(region=LOCAL_REGION)
+            invoker = moto_patches.install(lambdas, detect_sentiment, faults.should_fail)
 
-        mapping = mapping or MappingConfig()
-        poller = mapping_poller(names.FN_TRIGGER, mapping)
-        # As deployed: a filtered trigger mapping comes with an unfiltered one for the intake audit,
-        # which dead-letters what the filter drops. Without a filter there is nothing to audit.
-        audit_poller = (
-            mapping_poller(names.FN_INTAKE_AUDIT, replace(mapping, filter_event_names=None))
-            if mapping.filter_event_names is not None
-            else None
-        )
-        lifecycle_poller = DynamoStreamPoller(
-            kinesis=aws_client(
-                "dynamodbstreams", endpoint_url=endpoint, region=LOCAL_REGION, profile="local"
-            ),
-            sqs=aws_client("sqs", endpoint_url=endpoint, region=LOCAL_REGION, profile="local"),
-            stream_name=prov.table_stream_arn,
-            dlq_url=prov.lifecycle_dlq_url,
-            invoke=invoke_fn(names.FN_TICKET_LIFECYCLE),
-            region=LOCAL_REGION,
-            function_name=names.FN_TICKET_LIFECYCLE,
-            config=MappingConfig(
-                batch_size=mapping.batch_size,
-                max_retries=mapping.max_retries,
-                bisect_on_error=mapping.bisect_on_error,
-                filter_event_names=None,
-                poll_interval_s=0.2,
-            ),
-        )
-        for p in (poller, audit_poller, lifecycle_poller):
-            if p is not None:
-                p.start()
-        # EventBridge Scheduler invokes its Lambda targets asynchronously: so does the local one, through a
-        # pool of its own, so a firing never queues behind a burst of SNS deliveries.
-        timer_invoker = moto_patches.AsyncInvoker(lambdas, workers=2)
-        timer_invoker.start()
-        schedules = ScheduleRunner(
-            scheduler=aws_client("scheduler", endpoint_url=endpoint, region=LOCAL_REGION, profile="local"),
-            group=names.SLA_SCHEDULE_GROUP,
-            submit=timer_invoker.submit,
-        )
-        schedules.start()
-        return cls(
-            info=info,
-            lambdas=lambdas,
-            poller=poller,
-            audit_poller=audit_poller,
-            lifecycle_poller=lifecycle_poller,
-            tap_queue_url=prov.tap_queue_url,
-            schedules=schedules,
-            _timer_invoker=timer_invoker,
-            _server=server,
-            _invoker=invoker,
-            _saved_env=saved,
-        )
+            prov = provision(endpoint, LOCAL_REGION)
+            outbox_path = outbox or (state_dir() / "slack-outbox.jsonl")
+            info = StackInfo(
+                endpoint_url=endpoint,
+                region=LOCAL_REGION,
+                stream_name=prov.stream_name,
+                table_name=prov.table_name,
+                bucket_name=prov.bucket_name,
+                topic_arn=prov.topic_arn,
+                dlq_url=prov.dlq_url,
+                state_machine_arn=prov.state_machine_arn,
+                alarms_topic_arn=prov.alarms_topic_arn,
+                slack_outbox=str(outbox_path),
+                pid=os.getpid(),
+                extra={
+                    "TMS_NOTIFICATIONS_TAP_URL": prov.tap_queue_url,
+                    names.ENV_REPLY_FROM: os.environ.get(names.ENV_REPLY_FROM) or names.LOCAL_REPLY_FROM,
+                    names.ENV_SES_CONFIGURATION_SET: names.SES_CONFIGURATION_SET,
+                    names.ENV_MAIL_OUTBOX_DIR: str(mail_outbox_dir()),
+                    "TMS_ESCALATION_TAP_URL": prov.escalation_tap_url,
+                    **(prov.sla_env or {}),
+                    names.ENV_ORIGINALS_KEY_ID: prov.data_key_id,
+                },
+            )
+            for k, v in info.env().items():
+                setenv(k, v)
+
+            def invoke_fn(function: str) -> Any:
+                def invoke(event: dict[str, Any]) -> tuple[dict[str, Any] | None, bool]:
+                    result = lambdas.invoke(function, event)
+                    body = json.loads(result.payload or b"null")
+                    return (None if result.function_error else body), bool(result.function_error)
+
+                return invoke
+
+            def mapping_poller(function: str, config: MappingConfig) -> KinesisPoller:
+                return KinesisPoller(
+                    kinesis=aws_client(
+                        "kinesis", endpoint_url=endpoint, region=LOCAL_REGION, profile="local"
+                    ),
+                    sqs=aws_client("sqs", endpoint_url=endpoint, region=LOCAL_REGION, profile="local"),
+                    stream_name=prov.stream_name,
+                    dlq_url=prov.dlq_url,
+                    invoke=invoke_fn(function),
+                    region=LOCAL_REGION,
+                    function_name=function,
+                    config=config,
+                )
+
+            mapping = mapping or MappingConfig()
+            poller = mapping_poller(names.FN_TRIGGER, mapping)
+            # As deployed: a filtered trigger mapping comes with an unfiltered one for the intake audit,
+            # which dead-letters what the filter drops. Without a filter there is nothing to audit.
+            audit_poller = (
+                mapping_poller(names.FN_INTAKE_AUDIT, replace(mapping, filter_event_names=None))
+                if mapping.filter_event_names is not None
+                else None
+            )
+            lifecycle_poller = DynamoStreamPoller(
+                kinesis=aws_client(
+                    "dynamodbstreams", endpoint_url=endpoint, region=LOCAL_REGION, profile="local"
+                ),
+                sqs=aws_client("sqs", endpoint_url=endpoint, region=LOCAL_REGION, profile="local"),
+                stream_name=prov.table_stream_arn,
+                dlq_url=prov.lifecycle_dlq_url,
+                invoke=invoke_fn(names.FN_TICKET_LIFECYCLE),
+                region=LOCAL_REGION,
+                function_name=names.FN_TICKET_LIFECYCLE,
+                config=MappingConfig(
+                    batch_size=mapping.batch_size,
+                    max_retries=mapping.max_retries,
+                    bisect_on_error=mapping.bisect_on_error,
+                    filter_event_names=None,
+                    poll_interval_s=0.2,
+                ),
+            )
+            for p in (poller, audit_poller, lifecycle_poller):
+                if p is not None:
+                    p.start()
+            # EventBridge Scheduler invokes its Lambda targets asynchronously: so does the local one, through a
+            # pool of its own, so a firing never queues behind a burst of SNS deliveries.
+            timer_invoker = moto_patches.AsyncInvoker(lambdas, workers=2)
+            timer_invoker.start()
+            schedules = ScheduleRunner(
+                scheduler=aws_client(
+                    "scheduler", endpoint_url=endpoint, region=LOCAL_REGION, profile="local"
+                ),
+                group=names.SLA_SCHEDULE_GROUP,
+                submit=timer_invoker.submit,
+            )
+            schedules.start()
+            return cls(
+                info=info,
+                lambdas=lambdas,
+                poller=poller,
+                audit_poller=audit_poller,
+                lifecycle_poller=lifecycle_poller,
+                tap_queue_url=prov.tap_queue_url,
+                schedules=schedules,
+                _timer_invoker=timer_invoker,
+                _server=server,
+                _invoker=invoker,
+                _saved_env=saved,
+            )
+        except BaseException:
+            # A stack that fails to start leaves nothing behind: no endpoint, no environment of its own.
+            if server is not None:
+                server.stop()
+            _restore_env(saved)
+            _cold_start()
+            raise
 
     def stop(self) -> None:
         """Stop the poller, the async invoker and the endpoint, and restore the environment."""
@@ -252,11 +265,7 @@ class LocalStack:
         self._timer_invoker.stop()
         self._invoker.stop()
         self._server.stop()
-        for k, v in self._saved_env.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+        _restore_env(self._saved_env)
         _cold_start()
 
     # --- helpers --------------------------------------------------------------------------------
@@ -338,6 +347,15 @@ def quiet_logs(*extra: str) -> None:
     # moto logs every failed execution at ERROR with its whole state tree; failures are already
     # reported (DynamoDB FAILED with the reason, the TicketFailed notification, the summary).
     logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)
+
+
+def _restore_env(saved: dict[str, str | None]) -> None:
+    """Put back the variables a stack set (removing those that were unset before)."""
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
 
 
 def _cold_start() -> None:

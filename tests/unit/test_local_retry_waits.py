@@ -34,3 +34,20 @@ def test_moto_retry_sleeps_the_declared_interval_times_the_scale(monkeypatch: py
     monkeypatch.setattr(moto_patches.STATE, "retry_wait_scale", 0.25)
     retrier_decl.time.sleep(8)  # what moto's Retrier calls with the interval it computed from the ASL
     assert slept == [2.0]
+
+
+def test_a_stack_refused_for_its_configuration_leaves_the_environment_as_it_was(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import os
+
+    from pipeline.local.runtime import LocalStack
+
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    before = dict(os.environ)
+    with (
+        pytest.raises(ConfigurationError, match=names.ENV_LOCAL_RETRY_WAIT_SCALE),
+        LocalStack.start(extra_env={names.ENV_LOCAL_RETRY_WAIT_SCALE: "fast"}),
+    ):
+        pass
+    assert dict(os.environ) == before  # no endpoint or dummy credentials left for the next client
