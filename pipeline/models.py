@@ -21,6 +21,7 @@ from pydantic import (
     PlainSerializer,
     WrapValidator,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
@@ -473,6 +474,48 @@ class TriageResult(_Strict):
         return value
 
 
+class TicketUsage(_Strict):
+    """What one ticket consumed of every unit AWS bills per ticket: the cost model's input (`tms cost`).
+
+    Recorded by the workflow's functions with the same code on both runtimes (pipeline/domain/usage.py):
+    model tokens from the model's response (the offline model estimates them, see offline_reply.py),
+    Comprehend units of the text actually sent, the state transitions of the path the execution took,
+    Lambda GB-seconds (configured memory x measured duration) and the requests of each service. Each
+    field is a warehouse column `usage_<field>`; an older record without usage reads as all zeros.
+    """
+
+    llm_input_tokens: int = Field(default=0, ge=0)
+    llm_output_tokens: int = Field(default=0, ge=0)
+    embedding_input_tokens: int = Field(default=0, ge=0)
+    comprehend_sentiment_units: int = Field(default=0, ge=0)
+    comprehend_pii_units: int = Field(default=0, ge=0)
+    state_transitions: int = Field(default=0, ge=0)
+    lambda_requests: int = Field(default=0, ge=0)
+    lambda_gb_seconds: float = Field(default=0.0, ge=0)
+    kinesis_put_kib: int = Field(default=0, ge=0)  # ingested data, each record rounded up to 1 KiB
+    dynamodb_write_units: int = Field(default=0, ge=0)
+    dynamodb_read_units: int = Field(default=0, ge=0)
+    s3_put_requests: int = Field(default=0, ge=0)
+    sns_publishes: int = Field(default=0, ge=0)  # each 64 KiB chunk of a message is one billed request
+
+    def plus(self, other: TicketUsage) -> TicketUsage:
+        """The sum of two usages."""
+        return type(self)(**{name: getattr(self, name) + getattr(other, name) for name in type(self).model_fields})
+
+
+USAGE_PREFIX: Final = "usage_"
+
+
+def _usage_columns(value: Any) -> Any:
+    """Read a flat record's usage_<field> keys (the JSON line, a warehouse row, an item) into `usage`."""
+    if isinstance(value, dict) and "usage" not in value:
+        flat = {k: v for k, v in value.items() if k.startswith(USAGE_PREFIX)}
+        if flat:
+            rest = {k: v for k, v in value.items() if not k.startswith(USAGE_PREFIX)}
+            return {**rest, "usage": {k.removeprefix(USAGE_PREFIX): v for k, v in flat.items()}}
+    return value
+
+
 class ProcessedRecord(_Strict):
     """The flat record: one S3 JSON line and one warehouse row per ticket.
 
@@ -507,6 +550,17 @@ class ProcessedRecord(_Strict):
     # The incident this ticket was linked to when it was triaged ("" = alone). An incident's root was alone
     # when it was archived: its id is derived from the root's own (see the incident views in 020_views.sql).
     incident_id: text(INCIDENT_ID_MAX, required=False) = ""  # type: ignore[valid-type]
+    # What triaging this ticket consumed (columns usage_<field>, in TicketUsage's order).
+    usage: TicketUsage = Field(default_factory=TicketUsage)
+
+    _flat_usage = model_validator(mode="before")(_usage_columns)
+
+    @model_serializer(mode="wrap")
+    def _flatten_usage(self, handler: Any) -> dict[str, Any]:
+        # One flat record: the JSON line, the warehouse row and the DynamoDB item all carry usage_<field>.
+        data: dict[str, Any] = handler(self)
+        usage = data.pop("usage", None) or {}
+        return {**data, **{f"{USAGE_PREFIX}{k}": v for k, v in usage.items()}}
 
     @classmethod
     def build(
@@ -517,6 +571,7 @@ class ProcessedRecord(_Strict):
         processed_at: datetime | None = None,
         pii_entity_types: str = "",
         incident_id: str = "",
+        usage: TicketUsage | None = None,
     ) -> ProcessedRecord:
         """Flatten one triaged ticket into its warehouse row."""
         d = ticket.data
@@ -546,6 +601,7 @@ class ProcessedRecord(_Strict):
             model_id=triage.model_id,
             pii_entity_types=pii_entity_types,
             incident_id=incident_id,
+            usage=usage or TicketUsage(),
         )
 
     def archive_key(self) -> str:
@@ -810,6 +866,11 @@ def model_columns(model: type[BaseModel]) -> tuple[Column, ...]:
     """The warehouse columns of `model`, in field order."""
     cols: list[Column] = []
     for name, info in model.model_fields.items():
+        if isinstance(info.annotation, type) and issubclass(info.annotation, BaseModel):
+            # A nested model is flattened into <field>_<its field> columns (ProcessedRecord.usage).
+            for col in model_columns(info.annotation):
+                cols.append(Column(f"{name}_{col.name}", col.kind, col.max_bytes, col.nullable))
+            continue
         ann, optional = _optional_of(info.annotation)
         limit = next((m.limit for m in info.metadata if isinstance(m, MaxBytes)), None)
         if limit is None and optional:

@@ -31,6 +31,19 @@ CREATE TABLE IF NOT EXISTS tickets (
     model_id                  VARCHAR(128)      NOT NULL  ENCODE zstd,
     pii_entity_types          VARCHAR(512)      NULL      ENCODE zstd,
     incident_id               VARCHAR(68)       NULL      ENCODE zstd,
+    usage_llm_input_tokens            BIGINT            NOT NULL  ENCODE az64,
+    usage_llm_output_tokens           BIGINT            NOT NULL  ENCODE az64,
+    usage_embedding_input_tokens      BIGINT            NOT NULL  ENCODE az64,
+    usage_comprehend_sentiment_units  BIGINT            NOT NULL  ENCODE az64,
+    usage_comprehend_pii_units        BIGINT            NOT NULL  ENCODE az64,
+    usage_state_transitions           BIGINT            NOT NULL  ENCODE az64,
+    usage_lambda_requests             BIGINT            NOT NULL  ENCODE az64,
+    usage_lambda_gb_seconds           DOUBLE PRECISION  NOT NULL  ENCODE zstd,
+    usage_kinesis_put_kib             BIGINT            NOT NULL  ENCODE az64,
+    usage_dynamodb_write_units        BIGINT            NOT NULL  ENCODE az64,
+    usage_dynamodb_read_units         BIGINT            NOT NULL  ENCODE az64,
+    usage_s3_put_requests             BIGINT            NOT NULL  ENCODE az64,
+    usage_sns_publishes               BIGINT            NOT NULL  ENCODE az64,
     PRIMARY KEY (ticket_id)
 )
 DISTSTYLE KEY

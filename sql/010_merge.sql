@@ -34,6 +34,19 @@ WHEN MATCHED THEN UPDATE SET
     status = tickets_staging.status,
     model_id = tickets_staging.model_id,
     pii_entity_types = tickets_staging.pii_entity_types,
-    incident_id = tickets_staging.incident_id
-WHEN NOT MATCHED THEN INSERT (ticket_id, submitted_at, customer_first_name, customer_last_name, customer_full_name, customer_email, product, issue_type, subject, description, response_text, sentiment, sentiment_score_mixed, sentiment_score_negative, sentiment_score_neutral, sentiment_score_positive, priority, priority_reasoning, processed_at, company, status, model_id, pii_entity_types, incident_id)
-    VALUES (tickets_staging.ticket_id, tickets_staging.submitted_at, tickets_staging.customer_first_name, tickets_staging.customer_last_name, tickets_staging.customer_full_name, tickets_staging.customer_email, tickets_staging.product, tickets_staging.issue_type, tickets_staging.subject, tickets_staging.description, tickets_staging.response_text, tickets_staging.sentiment, tickets_staging.sentiment_score_mixed, tickets_staging.sentiment_score_negative, tickets_staging.sentiment_score_neutral, tickets_staging.sentiment_score_positive, tickets_staging.priority, tickets_staging.priority_reasoning, tickets_staging.processed_at, tickets_staging.company, tickets_staging.status, tickets_staging.model_id, tickets_staging.pii_entity_types, tickets_staging.incident_id);
+    incident_id = tickets_staging.incident_id,
+    usage_llm_input_tokens = tickets_staging.usage_llm_input_tokens,
+    usage_llm_output_tokens = tickets_staging.usage_llm_output_tokens,
+    usage_embedding_input_tokens = tickets_staging.usage_embedding_input_tokens,
+    usage_comprehend_sentiment_units = tickets_staging.usage_comprehend_sentiment_units,
+    usage_comprehend_pii_units = tickets_staging.usage_comprehend_pii_units,
+    usage_state_transitions = tickets_staging.usage_state_transitions,
+    usage_lambda_requests = tickets_staging.usage_lambda_requests,
+    usage_lambda_gb_seconds = tickets_staging.usage_lambda_gb_seconds,
+    usage_kinesis_put_kib = tickets_staging.usage_kinesis_put_kib,
+    usage_dynamodb_write_units = tickets_staging.usage_dynamodb_write_units,
+    usage_dynamodb_read_units = tickets_staging.usage_dynamodb_read_units,
+    usage_s3_put_requests = tickets_staging.usage_s3_put_requests,
+    usage_sns_publishes = tickets_staging.usage_sns_publishes
+WHEN NOT MATCHED THEN INSERT (ticket_id, submitted_at, customer_first_name, customer_last_name, customer_full_name, customer_email, product, issue_type, subject, description, response_text, sentiment, sentiment_score_mixed, sentiment_score_negative, sentiment_score_neutral, sentiment_score_positive, priority, priority_reasoning, processed_at, company, status, model_id, pii_entity_types, incident_id, usage_llm_input_tokens, usage_llm_output_tokens, usage_embedding_input_tokens, usage_comprehend_sentiment_units, usage_comprehend_pii_units, usage_state_transitions, usage_lambda_requests, usage_lambda_gb_seconds, usage_kinesis_put_kib, usage_dynamodb_write_units, usage_dynamodb_read_units, usage_s3_put_requests, usage_sns_publishes)
+    VALUES (tickets_staging.ticket_id, tickets_staging.submitted_at, tickets_staging.customer_first_name, tickets_staging.customer_last_name, tickets_staging.customer_full_name, tickets_staging.customer_email, tickets_staging.product, tickets_staging.issue_type, tickets_staging.subject, tickets_staging.description, tickets_staging.response_text, tickets_staging.sentiment, tickets_staging.sentiment_score_mixed, tickets_staging.sentiment_score_negative, tickets_staging.sentiment_score_neutral, tickets_staging.sentiment_score_positive, tickets_staging.priority, tickets_staging.priority_reasoning, tickets_staging.processed_at, tickets_staging.company, tickets_staging.status, tickets_staging.model_id, tickets_staging.pii_entity_types, tickets_staging.incident_id, tickets_staging.usage_llm_input_tokens, tickets_staging.usage_llm_output_tokens, tickets_staging.usage_embedding_input_tokens, tickets_staging.usage_comprehend_sentiment_units, tickets_staging.usage_comprehend_pii_units, tickets_staging.usage_state_transitions, tickets_staging.usage_lambda_requests, tickets_staging.usage_lambda_gb_seconds, tickets_staging.usage_kinesis_put_kib, tickets_staging.usage_dynamodb_write_units, tickets_staging.usage_dynamodb_read_units, tickets_staging.usage_s3_put_requests, tickets_staging.usage_sns_publishes);

@@ -56,7 +56,12 @@ def test_ddl_columns_match_the_model(ddl: str) -> None:
 
 
 def test_spark_schema_matches_the_model() -> None:
-    kinds = {"varchar": T.StringType(), "timestamp": T.TimestampNTZType(), "double": T.DoubleType()}
+    kinds = {
+        "varchar": T.StringType(),
+        "timestamp": T.TimestampNTZType(),
+        "double": T.DoubleType(),
+        "bigint": T.LongType(),
+    }
     expected = [(c.name, kinds[c.kind], c.nullable) for c in warehouse_columns()]
     assert [(f.name, f.dataType, f.nullable) for f in spark_schema().fields] == expected
 

@@ -48,7 +48,9 @@ def _triage(ticket: TicketSubmitted) -> TriageResult:
     )
 
 
-def test_flat_record_has_the_19_thesis_columns_first_then_company_status_model_id_pii_types_incident():
+def test_flat_record_has_the_19_thesis_columns_first_then_company_status_model_id_pii_types_incident_usage():
+    from pipeline.models import TicketUsage
+
     assert [c.name for c in warehouse_columns()] == [
         *THESIS_COLUMNS,
         "company",
@@ -56,7 +58,22 @@ def test_flat_record_has_the_19_thesis_columns_first_then_company_status_model_i
         "model_id",
         "pii_entity_types",
         "incident_id",
+        *(f"usage_{name}" for name in TicketUsage.model_fields),
     ]
+
+
+def test_usage_is_flat_in_the_json_line_and_reads_back_from_it_and_from_an_older_record():
+    from pipeline.models import TicketUsage
+
+    ticket = make_ticket()
+    usage = TicketUsage(llm_input_tokens=1200, llm_output_tokens=300, lambda_gb_seconds=0.25)
+    record = ProcessedRecord.build(ticket, SENTIMENT, _triage(ticket), usage=usage)
+    line = json.loads(record.to_json_line())
+    assert "usage" not in line
+    assert line["usage_llm_input_tokens"] == 1200 and line["usage_lambda_gb_seconds"] == 0.25
+    assert ProcessedRecord.model_validate_json(record.to_json_line()) == record
+    older = {k: v for k, v in line.items() if not k.startswith("usage_")}
+    assert ProcessedRecord.model_validate(older).usage == TicketUsage()
 
 
 def test_flat_record_json_line_round_trips_through_the_model():

@@ -26,6 +26,12 @@ SCHEMA_VERSION = 1
 
 
 def _column_rules(model: type[BaseModel], name: str) -> dict[str, Any]:
+    info = model.model_fields.get(name)
+    if info is None:  # a column of a nested model (ProcessedRecord.usage -> usage_<field>)
+        parent, _, rest = name.partition("_")
+        nested = model.model_fields[parent].annotation
+        assert isinstance(nested, type) and issubclass(nested, BaseModel), name
+        return _column_rules(nested, rest)
     info = model.model_fields[name]
     rules: dict[str, Any] = {"required": info.is_required()}
     if not info.is_required():
