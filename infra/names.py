@@ -146,6 +146,17 @@ HANDLERS: dict[str, str] = {
     FN_TICKET_LIFECYCLE: "pipeline.handlers.ticket_lifecycle.handler",
 }
 
+# Memory (MB) of the functions whose GB-seconds a ticket records (CDK configures them with these numbers;
+# the local runtime's Lambda context carries the same): cost per ticket reads them (pipeline/domain/usage.py).
+DEFAULT_FUNCTION_MEMORY_MB = 256
+FUNCTION_MEMORY_MB: dict[str, int] = {
+    # LangChain's import and the model call dominate: more memory buys CPU for cold starts.
+    FN_DRAFT_REPLY: 1024,
+    FN_ARCHIVE: 256,
+    # The window matrix (10k x 512 float32 = 20 MB) and numpy: memory also buys CPU for the scan.
+    FN_LINK_INCIDENT: 1024,
+}
+
 # --- ASL placeholders: every ${Name} in the state machine file, substituted by CDK and the local runtime --
 ASL_TABLE = "TicketsTable"
 ASL_TOPIC = "TicketsTopicArn"

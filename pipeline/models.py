@@ -500,7 +500,9 @@ class TicketUsage(_Strict):
 
     def plus(self, other: TicketUsage) -> TicketUsage:
         """The sum of two usages."""
-        return type(self)(**{name: getattr(self, name) + getattr(other, name) for name in type(self).model_fields})
+        return type(self)(
+            **{name: getattr(self, name) + getattr(other, name) for name in type(self).model_fields}
+        )
 
 
 USAGE_PREFIX: Final = "usage_"

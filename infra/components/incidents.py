@@ -60,8 +60,7 @@ class IncidentDetection(Construct):
             description="Embeds a ticket (Bedrock Titan) and links it to an open incident of similar tickets",
             service_name=names.FN_LINK_INCIDENT,
             metrics_namespace=project_name,
-            # The window matrix (10k x 512 float32 = 20 MB) and numpy: memory also buys CPU for the scan.
-            memory_size=1024,
+            memory_size=names.FUNCTION_MEMORY_MB[names.FN_LINK_INCIDENT],
             timeout=Duration.seconds(60),
             log_retention=log_retention,
             environment=environment,

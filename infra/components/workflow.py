@@ -73,8 +73,7 @@ class Workflow(Construct):
             description="Drafts the customer reply, priority and reasoning with Bedrock",
             service_name=names.FN_DRAFT_REPLY,
             metrics_namespace=project_name,
-            # LangChain's import and the model call dominate: more memory buys CPU for cold starts.
-            memory_size=1024,
+            memory_size=names.FUNCTION_MEMORY_MB[names.FN_DRAFT_REPLY],
             timeout=Duration.seconds(120),
             log_retention=log_retention,
             # Caps concurrent Bedrock calls so a burst of tickets cannot exhaust the account quota.
@@ -106,7 +105,7 @@ class Workflow(Construct):
             description="Writes the flat ticket record to S3 (JSON Lines), idempotent by key",
             service_name=names.FN_ARCHIVE,
             metrics_namespace=project_name,
-            memory_size=256,
+            memory_size=names.FUNCTION_MEMORY_MB[names.FN_ARCHIVE],
             timeout=Duration.seconds(30),
             log_retention=log_retention,
             # The archive computes each ticket's first-response due time from the SLA targets.

@@ -8,6 +8,7 @@ never by message text.
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -174,6 +175,18 @@ def build_messages(ticket: TicketSubmitted, sentiment: SentimentResult) -> list[
     return [("system", system), ("human", user)]
 
 
+def estimated_usage(ticket: TicketSubmitted, sentiment: SentimentResult, answer: TriageDraft) -> TriageDraft:
+    """`answer` carrying the tokens a model would bill for it, estimated without a tokenizer
+    (pipeline.domain.usage.estimated_tokens): the prompt, the tool's schema and the tool call it answers."""
+    from pipeline.domain.usage import estimated_tokens
+
+    prompt = "\n".join(text for _role, text in build_messages(ticket, sentiment))
+    tool = json.dumps(TriageDraft.model_json_schema())
+    return answer.with_usage(
+        estimated_tokens(prompt) + estimated_tokens(tool), estimated_tokens(answer.model_dump_json())
+    )
+
+
 # --- Error mapping --------------------------------------------------------------------------------------
 
 
@@ -264,6 +277,10 @@ class LangChainReplyModel:
         parsed = out.get("parsed")
         if parsed is None:
             raise InvalidModelOutputError(f"reply model {self.model_id} answered without calling the tool")
+        # What the call billed: LangChain's usage_metadata on the raw AIMessage (Bedrock Converse's usage).
+        tokens = getattr(out.get("raw"), "usage_metadata", None) or {}
+        if isinstance(parsed, TriageDraft) and tokens:
+            parsed.with_usage(int(tokens.get("input_tokens", 0)), int(tokens.get("output_tokens", 0)))
         return parsed
 
 

@@ -10,6 +10,7 @@ import random
 import re
 
 from pipeline.adapters.faults import FaultPlan, active_plan
+from pipeline.adapters.llm import estimated_usage
 from pipeline.domain.policy import ESCALATION, decide_priority
 from pipeline.domain.triage import TriageDraft
 from pipeline.errors import LlmThrottledError, LlmUnavailableError
@@ -210,4 +211,7 @@ class OfflineReplyModel:
             "",
             _SIGNATURE,
         ]
-        return TriageDraft(response_text="\n".join(lines), priority=priority, priority_reasoning=reasoning)
+        draft = TriageDraft(response_text="\n".join(lines), priority=priority, priority_reasoning=reasoning)
+        # Not an LLM, but the pipeline's cost is modeled on one: report what a model would bill for this
+        # prompt and answer (a tokenizer-free estimate, README "Cost per ticket").
+        return estimated_usage(ticket, sentiment, draft)

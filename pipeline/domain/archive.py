@@ -9,6 +9,7 @@ from typing import Any, Protocol
 from infra.names import ARCHIVE_PREFIX, ORIGINALS_PREFIX
 from pipeline.domain.redaction import redact
 from pipeline.domain.sla import SlaPolicy, sla_fields
+from pipeline.domain.usage import item_size, workflow_usage
 from pipeline.models import (
     IncidentRef,
     PiiResult,
@@ -16,6 +17,7 @@ from pipeline.models import (
     SentimentResult,
     TicketSubmitted,
     TicketTriagedMessage,
+    TicketUsage,
     TriageResult,
 )
 
@@ -76,6 +78,9 @@ def archive_ticket(
     pii: PiiResult | None = None,
     originals: ArchiveStore | None = None,
     incident: IncidentRef | None = None,
+    steps_usage: TicketUsage | None = None,
+    pii_detected: bool = True,
+    incident_failed: bool = False,
 ) -> dict[str, Any]:
     """Store the redacted analytics record (and the original apart) and return what the workflow records next:
     the item update (with the first-response due time, measured from submission) and the timers to arm.
@@ -83,6 +88,9 @@ def archive_ticket(
     The analytics record under tickets/ is what the warehouse loads: subject and description carry typed
     placeholders, pii_entity_types says what was found. When anything was found, the full record goes to
     originals/ (encrypted with the data key on AWS), which the warehouse load may not read.
+
+    The record carries the ticket's usage (TicketUsage): `steps_usage` as the earlier functions reported it,
+    plus what follows from the path taken (`pii_detected`, `incident_failed`) and the sizes written here.
     """
     redaction = redact(ticket, pii or PiiResult())
     record = ProcessedRecord.build(
@@ -93,6 +101,24 @@ def archive_ticket(
         pii_entity_types=redaction.entity_types_column,
         incident_id=incident.incident_id if incident else "",
     )
+    draft_update = dynamodb_update(record, redacted=bool(redaction.entity_types))
+    usage = workflow_usage(
+        ticket,
+        steps_usage or TicketUsage(),
+        pii_detected=pii_detected,
+        incident_failed=incident_failed,
+        update_bytes=item_size(
+            {
+                n: draft_update["attribute_values"][f":v{k[2:]}"]
+                for k, n in draft_update["attribute_names"].items()
+            }
+        ),
+        message_bytes=len(
+            TicketTriagedMessage.announce(record, ticket.source, ticket.slack, incident).model_dump_json()
+        ),
+        archive_objects=2 if redaction.entity_types else 1,
+    )
+    record = record.model_copy(update={"usage": usage})
     key = record.archive_key()
     if redaction.entity_types:
         original = ProcessedRecord.build(
@@ -102,6 +128,7 @@ def archive_ticket(
             processed_at=record.processed_at,
             pii_entity_types=record.pii_entity_types,
             incident_id=record.incident_id,
+            usage=usage,
         )
         (originals or store).put(original_key(original), original.to_json_line())
     store.put(key, record.to_json_line())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from pipeline.domain.policy import check_reply
 from pipeline.domain.redaction import for_model, redact
@@ -17,6 +17,7 @@ from pipeline.models import (
     Priority,
     SentimentResult,
     TicketSubmitted,
+    TicketUsage,
     TriageResult,
     field_errors,
 )
@@ -37,6 +38,18 @@ class TriageDraft(BaseModel):
         description="One or two sentences: why this priority, from the sentiment and the business impact.",
         max_length=REASONING_MAX,
     )
+    # The tokens the model billed for this answer (its response's usage metadata), when it reported them.
+    _usage: TicketUsage | None = PrivateAttr(default=None)
+
+    def with_usage(self, input_tokens: int, output_tokens: int) -> TriageDraft:
+        """This draft, carrying the model's token counts."""
+        self._usage = TicketUsage(llm_input_tokens=input_tokens, llm_output_tokens=output_tokens)
+        return self
+
+    @property
+    def usage(self) -> TicketUsage:
+        """The tokens of this answer (zero when the model reported none)."""
+        return self._usage or TicketUsage()
 
 
 class ReplyModel(Protocol):
@@ -85,5 +98,14 @@ def draft_reply(
     The model sees the ticket with PII redacted and without the customer's contact fields
     (pipeline/domain/redaction.py); the policy check runs against the real ticket.
     """
+    return draft_reply_with_usage(ticket, sentiment, model, pii=pii)[0]
+
+
+def draft_reply_with_usage(
+    ticket: TicketSubmitted, sentiment: SentimentResult, model: ReplyModel, *, pii: PiiResult | None = None
+) -> tuple[TriageResult, TicketUsage]:
+    """draft_reply, and the model tokens the answer cost (as the model reported them on its draft)."""
     shown = for_model(redact(ticket, pii or PiiResult()).ticket)
-    return validate_draft(model.draft(shown, sentiment), ticket, model.model_id)
+    answer = model.draft(shown, sentiment)
+    usage = answer.usage if isinstance(answer, TriageDraft) else TicketUsage()
+    return validate_draft(answer, ticket, model.model_id), usage

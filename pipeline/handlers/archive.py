@@ -7,9 +7,18 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from infra import names
 from pipeline.adapters.aws import S3ArchiveStore
 from pipeline.domain.archive import archive_ticket
-from pipeline.models import IncidentRef, PiiResult, SentimentResult, TicketSubmitted, TriageResult
+from pipeline.domain.usage import Stopwatch
+from pipeline.models import (
+    IncidentRef,
+    PiiResult,
+    SentimentResult,
+    TicketSubmitted,
+    TicketUsage,
+    TriageResult,
+)
 from pipeline.observability import logger
 from pipeline.settings import archive_settings, sla_policy
 
@@ -28,20 +37,31 @@ def _originals() -> S3ArchiveStore:
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Lambda entry point."""
+    watch = Stopwatch(names.FN_ARCHIVE, context)
     ticket = TicketSubmitted.model_validate(event["ticket"])
     logger.append_keys(ticket_id=ticket.ticketId)
-    # The link-incident step's answer: incident_id "" when the ticket stays alone (or the step was skipped).
-    linked = event.get("incident") or {}
+    # The link-incident step's answer: incident_id "" when the ticket stays alone (or the step was skipped),
+    # `failed` when it failed after its retries. Each earlier function also reported its `usage`.
+    linked = dict(event.get("incident") or {})
+    triage = dict(event["triage"])
+    steps = TicketUsage.model_validate(triage.pop("usage", None) or {}).plus(
+        TicketUsage.model_validate(linked.pop("usage", None) or {})
+    )
+    incident_failed = bool(linked.pop("failed", False))
     incident = IncidentRef.model_validate(linked) if linked.get("incident_id") else None
+    pii_detected = (event.get("redaction") or {}).get("enabled", "on") == "on"
     result = archive_ticket(
         ticket,
         SentimentResult.model_validate(event["sentiment"]),
-        TriageResult.model_validate(event["triage"]),
+        TriageResult.model_validate(triage),
         _store(),
         policy=sla_policy(),
         pii=PiiResult.model_validate(event.get("pii") or {}),
         originals=_originals(),
         incident=incident,
+        steps_usage=steps.plus(watch.usage()),
+        pii_detected=pii_detected,
+        incident_failed=incident_failed,
     )
     logger.info("ticket archived", extra={"key": result["key"]})
     return result

@@ -10,8 +10,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from infra import names
 from pipeline.adapters.llm import reply_model
-from pipeline.domain.triage import draft_reply
+from pipeline.domain.triage import draft_reply_with_usage
+from pipeline.domain.usage import Stopwatch
 from pipeline.errors import InvalidTicketError
 from pipeline.models import PiiResult, SentimentResult, TicketSubmitted, field_errors
 from pipeline.observability import logger
@@ -30,12 +32,14 @@ class DraftReplyEvent(BaseModel):
 
 @logger.inject_lambda_context(log_event=False)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Draft, validate and return the reply for one ticket."""
+    """Draft, validate and return the reply for one ticket, with the tokens and Lambda time it cost."""
+    watch = Stopwatch(names.FN_DRAFT_REPLY, context)
     try:
         request = DraftReplyEvent.model_validate(event)
     except ValidationError as e:
         raise InvalidTicketError(field_errors(e)) from e
     logger.append_keys(ticket_id=request.ticket.ticketId)
-    result = draft_reply(request.ticket, request.sentiment, reply_model(), pii=request.pii)
+    result, tokens = draft_reply_with_usage(request.ticket, request.sentiment, reply_model(), pii=request.pii)
     logger.info("reply drafted", extra={"priority": result.priority.value, "model_id": result.model_id})
-    return result.model_dump(mode="json")
+    # The workflow hands `usage` to the archive step, which records the ticket's total (TicketUsage).
+    return {**result.model_dump(mode="json"), "usage": tokens.plus(watch.usage()).model_dump()}

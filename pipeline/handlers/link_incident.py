@@ -10,16 +10,18 @@ from datetime import timedelta
 from functools import cache
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from infra import names
 from pipeline.adapters.clients import aws_client
 from pipeline.adapters.embeddings import embedder
 from pipeline.adapters.incident_store import DynamoIncidentStore
 from pipeline.adapters.vector_index import DynamoVectorIndex
-from pipeline.domain.incidents import link_ticket
+from pipeline.domain.incidents import incident_text, link_ticket
 from pipeline.domain.redaction import redact
+from pipeline.domain.usage import Stopwatch, claim_item_size, estimated_tokens, vector_bytes, write_units
 from pipeline.errors import InvalidTicketError
-from pipeline.models import PiiResult, TicketSubmitted, TriageResult, field_errors
+from pipeline.models import PiiResult, TicketSubmitted, TicketUsage, TriageResult, field_errors
 from pipeline.observability import logger
 from pipeline.settings import incident_settings
 
@@ -44,6 +46,12 @@ class LinkIncidentEvent(BaseModel):
     # The workflow's PII detection: what is embedded (and sent to Bedrock) is the redacted text.
     pii: PiiResult = Field(default_factory=PiiResult)
 
+    @field_validator("triage", mode="before")
+    @classmethod
+    def _without_usage(cls, value: Any) -> Any:
+        # The draft step's answer also carries its usage, which the archive step records.
+        return {k: v for k, v in value.items() if k != "usage"} if isinstance(value, dict) else value
+
 
 @cache
 def _index() -> DynamoVectorIndex:
@@ -58,16 +66,18 @@ def _store() -> DynamoIncidentStore:
 
 @logger.inject_lambda_context(log_event=False)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Link one ticket; return its incident summary (incident_id "" when it stays alone)."""
+    """Link one ticket; return its incident summary (incident_id "" when it stays alone) and its usage."""
+    watch = Stopwatch(names.FN_LINK_INCIDENT, context)
     try:
         request = LinkIncidentEvent.model_validate(event)
     except ValidationError as e:
         raise InvalidTicketError(field_errors(e)) from e
     ticket, settings = request.ticket, incident_settings()
     logger.append_keys(ticket_id=ticket.ticketId)
+    shown = redact(ticket, request.pii).ticket.data
     link = link_ticket(
         ticket.ticketId,
-        redact(ticket, request.pii).ticket.data,
+        shown,
         ticket.submittedAt,
         embedder=embedder(),
         index=_index(),
@@ -75,8 +85,13 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         decay_per_hour=settings.decay_per_hour,
         window=timedelta(hours=settings.window_hours),
     )
+    # Tokens estimated (the embedders return vectors only); the vector write rewrites the claimed item.
+    spent = TicketUsage(
+        embedding_input_tokens=estimated_tokens(incident_text(shown)),
+        dynamodb_write_units=write_units(claim_item_size(ticket) + vector_bytes(embedder().dimensions)),
+    )
     if not link.linked:
-        return ALONE
+        return {**ALONE, "usage": spent.plus(watch.usage()).model_dump()}
     c = ticket.data.customer
     who = f"{c.full_name}, {c.company}" if c.company else c.full_name
     summary = _store().attach(
@@ -94,4 +109,4 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             "similarity": round(link.similarity or 0, 3),
         },
     )
-    return summary
+    return {**summary, "usage": spent.plus(watch.usage()).model_dump()}

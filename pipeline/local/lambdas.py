@@ -108,7 +108,9 @@ class LocalLambdas:
         """Invoke synchronously; exceptions become a Lambda function-error payload."""
         short = function_name.rsplit(":", 1)[-1]
         self.invocations[short] = self.invocations.get(short, 0) + 1
-        ctx = LocalLambdaContext(function_name=short, region=self._region)
+        key = next((k for k in self._paths if short == k or short.endswith(f"-{k}")), short)
+        memory = names.FUNCTION_MEMORY_MB.get(key, names.DEFAULT_FUNCTION_MEMORY_MB)
+        ctx = LocalLambdaContext(function_name=short, memory_limit_in_mb=memory, region=self._region)
         try:
             # Resolving inside the try: a handler that fails to import is a function error, as on AWS.
             handler = self._resolve(function_name)

@@ -52,6 +52,38 @@ def test_a_ticket_is_triaged_stored_archived_and_announced_once(stack: LocalStac
     assert sum(1 for p in posts if ticket.ticketId in json.dumps(p) and not p.get("thread_ts")) == 1
 
 
+def test_a_triaged_ticket_records_what_it_consumed_in_its_archive_record_and_item(stack: LocalStack):
+    from pipeline.domain.usage import comprehend_units, path_taken
+    from pipeline.models import ProcessedRecord
+
+    ticket = make_ticket(description="Our nightly export job fails with a timeout since yesterday. " * 8)
+    put(stack, ticket)
+    stack.wait_idle(timeout=120)
+
+    key = archive_keys(stack, ticket.ticketId)[0]
+    body = stack.client("s3").get_object(Bucket=stack.info.bucket_name, Key=key)["Body"].read()
+    usage = ProcessedRecord.model_validate_json(body).usage
+    text = ticket.data.sentiment_text()
+    assert usage.comprehend_sentiment_units == comprehend_units(text) == len(text) // 100 + 1
+    assert usage.comprehend_pii_units == usage.comprehend_sentiment_units  # redaction is on by default
+    assert usage.llm_input_tokens > 500 and usage.llm_output_tokens > 50  # offline model: estimated
+    assert usage.embedding_input_tokens > len(ticket.data.description) // 8
+    # The states the execution really entered, as its history lists them.
+    sfn = stack.client("stepfunctions")
+    arn = executions(stack, ticket.ticketId)[0]["executionArn"]
+    entered = [
+        e["stateEnteredEventDetails"]["name"]
+        for e in sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+        if "stateEnteredEventDetails" in e
+    ]
+    assert usage.state_transitions == len(entered) == len(path_taken({"PiiRedactionEnabled": "DetectPii"}))
+    assert usage.lambda_requests >= 3 and usage.lambda_gb_seconds > 0
+    assert usage.kinesis_put_kib >= 1 and usage.sns_publishes == 1
+    assert usage.dynamodb_write_units >= 3 and usage.s3_put_requests >= 3
+    stored = item(stack, ticket.ticketId)
+    assert stored is not None and float(stored["usage_lambda_gb_seconds"]) == usage.lambda_gb_seconds
+
+
 def test_redelivered_record_gives_one_ticket_one_execution_one_notification(stack: LocalStack):
     ticket = make_ticket()
     put(stack, ticket, ticket)  # the same record twice in one batch

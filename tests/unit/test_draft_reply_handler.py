@@ -14,7 +14,7 @@ from pipeline.adapters import faults, llm
 from pipeline.domain.policy import check_reply
 from pipeline.errors import InvalidTicketError, LlmThrottledError
 from pipeline.handlers.draft_reply import handler
-from pipeline.models import Priority, TriageResult
+from pipeline.models import Priority, TicketUsage, TriageResult
 from pipeline.observability import logger
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
@@ -65,8 +65,12 @@ def test_given_a_workflow_event_when_handled_then_a_valid_triage_result_json_is_
 
     out = handler(event, LambdaContext())
 
+    usage = TicketUsage.model_validate(out.pop("usage"))
     result = TriageResult.model_validate(out)
     assert result.priority is priority
+    # The offline model reports the tokens a model would bill (estimated), and the function its own time.
+    assert usage.llm_input_tokens > 500 and usage.llm_output_tokens > 50
+    assert usage.lambda_requests == 1 and usage.lambda_gb_seconds > 0
     assert json.loads(json.dumps(out)) == out  # plain JSON for the state machine
     ticket = event["ticket"]
     assert (

@@ -30,9 +30,9 @@ def _column_rules(model: type[BaseModel], name: str) -> dict[str, Any]:
     if info is None:  # a column of a nested model (ProcessedRecord.usage -> usage_<field>)
         parent, _, rest = name.partition("_")
         nested = model.model_fields[parent].annotation
-        assert isinstance(nested, type) and issubclass(nested, BaseModel), name
+        if not (isinstance(nested, type) and issubclass(nested, BaseModel)):  # pragma: no cover
+            raise TypeError(f"{model.__name__}: no field for column {name}")
         return _column_rules(nested, rest)
-    info = model.model_fields[name]
     rules: dict[str, Any] = {"required": info.is_required()}
     if not info.is_required():
         default = info.default
