@@ -19,6 +19,7 @@ COMMAND_MODULES: list[str] = [
     "pipeline.cli.submit",  # tms submit
     "pipeline.cli.mail",  # tms mail receive, tms ticket show
     "pipeline.cli.incidents",  # tms incidents
+    "pipeline.cli.cost",  # tms cost
 ]
 
 

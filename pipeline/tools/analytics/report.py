@@ -159,6 +159,57 @@ def _incident_table(rows: list[tuple[Any, ...]], products: list[tuple[Any, ...]]
     )
 
 
+def cost_estimate(warehouse: Any) -> Any:
+    """The cost per 1,000 tickets of the warehouse's tickets (pipeline.tools.cost), or None without usage.
+
+    Fixed parts are counted from cdk.out when a synth left one there; the report never synthesizes.
+    """
+    import os
+
+    from infra import names
+    from infra.config import load_config, read_cdk_json_context
+    from pipeline.tools import cost
+
+    usages, mails = cost.warehouse_usages(warehouse)
+    if not usages:
+        return None
+    config = load_config(read_cdk_json_context(), os.environ)
+    built = names.REPO_ROOT / "cdk.out" / f"{config.project_name}.template.json"
+    template, source = cost.load_template(built, project=config.project_name) if built.is_file() else ({}, "")
+    stack = cost.stack_facts(
+        template, model_id=config.model_id, schedule_minutes=config.schedule_minutes, source=source
+    )
+    if not source:  # no synthesized template: the stream's two consumers as deployed (trigger, intake audit)
+        stack = cost.StackFacts(**{**cost.asdict(stack), "stream_consumers": 2})
+    return cost.estimate(
+        usages, stack, cost.load_prices(), ses_per_ticket=mails, usage_source="the warehouse"
+    )
+
+
+def _cost_table(est: Any) -> str:
+    """The variable cost lines of one estimate (and the fixed part when a template was counted)."""
+    rows = "".join(
+        f"<tr><td>{html.escape(line.item)}</td><td>{line.quantity:.4g}</td><td>{html.escape(line.unit)}</td>"
+        f"<td>{line.usd:.4f}</td></tr>"
+        for line in est.variable
+    )
+    fixed = (
+        f"<p>Fixed part: ${est.fixed_usd_per_month:,.2f} a month (KMS keys, alarms, secrets, stream, Glue, "
+        "Redshift loads: <code>tms cost</code> itemizes it).</p>"
+        if est.stack.source
+        else "<p>Fixed part: run <code>tms cost</code> (it counts the synthesized stack).</p>"
+    )
+    return (
+        f"<p>{est.tickets_measured:,} tickets measured; reply model <code>{html.escape(est.model_id)}</code>; "
+        f"{html.escape(est.region)} prices of {html.escape(est.price_table_as_of)}.</p>"
+        '<table class="incidents"><tr><th>Line item</th><th>Per ticket</th><th>Unit</th>'
+        "<th>USD per 1,000 tickets</th></tr>"
+        + rows
+        + f"<tr><th>Variable cost</th><td></td><td></td><th>{est.variable_usd_per_1000:.4f}</th></tr></table>"
+        + fixed
+    )
+
+
 def build_report(warehouse: Any) -> str:
     """The report page for a warehouse."""
     _, by_day = warehouse.query("SELECT day, priority, tickets FROM v_tickets_by_priority_day ORDER BY day")
@@ -231,6 +282,10 @@ def build_report(warehouse: Any) -> str:
             sections.append(("SLA attainment per day, by priority", _sla_chart(sla)))
         if incidents:
             sections.append((f"Top {TOP_INCIDENTS} incidents", _incident_table(incidents, incident_products)))
+        cost = cost_estimate(warehouse)
+        if cost is not None:
+            cards.append(("AWS cost per 1,000 tickets", f"${cost.variable_usd_per_1000:.2f}"))
+            sections.append(("Cost per ticket", _cost_table(cost)))
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     card_html = "".join(
         f'<div class="card"><div class="v">{html.escape(v)}</div><div class="k">{html.escape(k)}</div></div>'
@@ -241,6 +296,7 @@ def build_report(warehouse: Any) -> str:
         "Time from submission to triage",
         "SLA attainment per day, by priority",
         f"Top {TOP_INCIDENTS} incidents",
+        "Cost per ticket",
     }
     body = (
         "".join(

@@ -1,0 +1,258 @@
+"""Cost per ticket: the usage arithmetic (pipeline/domain/usage.py), the price table's schema and the cost
+model's arithmetic (pipeline/tools/cost.py), and `tms cost --json` on a warehouse."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from infra.config import load_config, read_cdk_json_context
+from pipeline.domain.usage import (
+    comprehend_units,
+    estimated_tokens,
+    path_taken,
+    triage_transitions,
+    write_units,
+)
+from pipeline.models import TicketUsage
+from pipeline.tools import cost
+
+# --- usage ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("chars", "units"), [(1, 3), (299, 3), (300, 3), (301, 4), (1000, 10), (5000, 50)])
+def test_comprehend_bills_100_character_units_with_a_3_unit_minimum(chars: int, units: int):
+    assert comprehend_units("x" * chars) == units
+
+
+def test_token_estimate_is_four_characters_a_token_and_never_zero():
+    assert estimated_tokens("") == 1
+    assert estimated_tokens("x" * 4000) == 1000
+    assert estimated_tokens("x" * 4001) == 1001
+
+
+def test_dynamodb_bills_one_write_unit_per_started_kilobyte():
+    assert [write_units(n) for n in (1, 1024, 1025, 65536)] == [1, 1, 2, 64]
+
+
+def test_transitions_follow_the_path_the_execution_took_in_the_asl():
+    with_pii = path_taken({"PiiRedactionEnabled": "DetectPii"})
+    assert with_pii[0] == "ClaimTicket" and with_pii[-1] == "Notify"
+    assert "DetectPii" in with_pii and "NoPiiDetection" not in with_pii
+    without = path_taken({"PiiRedactionEnabled": "NoPiiDetection"})
+    assert "NoPiiDetection" in without and "DetectPii" not in without
+    assert triage_transitions(pii_detected=True) == len(with_pii) == 11
+    assert triage_transitions(pii_detected=True, incident_failed=True) == 12  # NoIncident is one more state
+
+
+def test_usages_add_up_field_by_field():
+    a = TicketUsage(llm_input_tokens=10, lambda_gb_seconds=0.5, lambda_requests=1)
+    b = TicketUsage(llm_input_tokens=5, lambda_gb_seconds=0.25, lambda_requests=1, sns_publishes=1)
+    assert a.plus(b) == TicketUsage(
+        llm_input_tokens=15, lambda_gb_seconds=0.75, lambda_requests=2, sns_publishes=1
+    )
+
+
+# --- the price table --------------------------------------------------------------------------------------
+
+
+def test_the_price_table_is_data_with_a_region_a_source_and_a_date_for_every_price():
+    table = cost.load_prices()
+    assert table.region == "us-east-1" and table.currency == "USD"
+    for price in [*table.variable.values(), *table.fixed.values(), *table.models.values()]:
+        assert price.source.startswith("https://aws.amazon.com/")
+        assert price.as_of <= table.as_of
+    assert set(cost.VARIABLE_KEYS) <= set(table.variable) and set(cost.FIXED_KEYS) <= set(table.fixed)
+
+
+def test_the_deployed_reply_model_has_a_price():
+    config = load_config(read_cdk_json_context(), {})
+    model = cost.load_prices().model(config.model_id)  # the inference profile's "us." prefix is ignored
+    assert model.input_usd_per_1k > 0 and model.output_usd_per_1k > model.input_usd_per_1k
+
+
+def test_a_price_table_missing_an_entry_is_a_clear_error(tmp_path: Path):
+    doc = json.loads(cost.PRICES_PATH.read_text())
+    del doc["variable"]["comprehend_unit"]
+    broken = tmp_path / "prices.json"
+    broken.write_text(json.dumps(doc))
+    with pytest.raises(cost.PriceTableError, match="comprehend_unit"):
+        cost.load_prices(broken)
+    doc = json.loads(cost.PRICES_PATH.read_text())
+    doc["fixed"]["kms_key_month"]["source"] = "somewhere"
+    broken.write_text(json.dumps(doc))
+    with pytest.raises(cost.PriceTableError, match="source"):
+        cost.load_prices(broken)
+
+
+# --- the arithmetic -----------------------------------------------------------------------------------------
+
+TEMPLATE = {
+    "Resources": {
+        "Stream": {
+            "Type": "AWS::Kinesis::Stream",
+            "Properties": {"StreamModeDetails": {"StreamMode": "ON_DEMAND"}},
+        },
+        "Trigger": {
+            "Type": "AWS::Lambda::EventSourceMapping",
+            "Properties": {"EventSourceArn": {"Fn::GetAtt": ["Stream", "Arn"]}},
+        },
+        "Audit": {
+            "Type": "AWS::Lambda::EventSourceMapping",
+            "Properties": {"EventSourceArn": {"Fn::GetAtt": ["Stream", "Arn"]}},
+        },
+        "TableStream": {
+            "Type": "AWS::Lambda::EventSourceMapping",
+            "Properties": {"EventSourceArn": {"Fn::GetAtt": ["Table", "StreamArn"]}},
+        },
+        "KeyA": {"Type": "AWS::KMS::Key", "Properties": {}},
+        "KeyB": {"Type": "AWS::KMS::Key", "Properties": {}},
+        "Alarm1": {"Type": "AWS::CloudWatch::Alarm", "Properties": {}},
+        "Alarm2": {"Type": "AWS::CloudWatch::Alarm", "Properties": {}},
+        "Alarm3": {"Type": "AWS::CloudWatch::Alarm", "Properties": {}},
+        "Secret": {"Type": "AWS::SecretsManager::Secret", "Properties": {}},
+        "Job": {"Type": "AWS::Glue::Job", "Properties": {"WorkerType": "G.1X", "NumberOfWorkers": 2}},
+        "Machine": {
+            "Type": "AWS::StepFunctions::StateMachine",
+            "Properties": {"StateMachineType": "STANDARD"},
+        },
+    }
+}
+MODEL = "us.anthropic.claude-3-haiku-20240307-v1:0"
+
+
+def _facts() -> cost.StackFacts:
+    return cost.stack_facts(TEMPLATE, model_id=MODEL, schedule_minutes=120)
+
+
+def test_fixed_parts_are_counted_from_the_template_and_the_schedule():
+    facts = _facts()
+    assert (facts.kms_keys, facts.alarms, facts.secrets, facts.dashboards) == (2, 3, 1, 0)
+    assert facts.stream_mode == "ON_DEMAND" and facts.stream_consumers == 2  # the table's stream is not one
+    assert facts.glue_dpus == 2.0 and facts.etl_runs_per_month == 360
+    fixed = {line.item.split(" (")[0]: line.usd for line in cost.fixed_lines(facts, cost.load_prices())}
+    assert fixed["KMS customer managed keys"] == 2.0
+    assert fixed["CloudWatch alarms"] == pytest.approx(0.3)
+    assert fixed["Secrets Manager secrets"] == pytest.approx(0.4)
+    assert fixed["Kinesis on-demand stream"] == pytest.approx(730 * 0.04)
+    assert fixed["Glue warehouse load"] == pytest.approx(360 * 2 * 2 / 60 * 0.44)  # 2 DPU x 2 min a run
+    assert fixed["Redshift Serverless loads"] == pytest.approx(360 * 8 / 60 * 0.375)  # 8 RPU x 60 s a run
+
+
+def test_variable_cost_per_1000_tickets_is_units_times_prices_averaged_over_tickets_with_usage():
+    one = TicketUsage(
+        llm_input_tokens=1000,
+        llm_output_tokens=200,
+        comprehend_sentiment_units=3,
+        comprehend_pii_units=5,
+        state_transitions=11,
+        lambda_requests=6,
+        lambda_gb_seconds=2.0,
+        kinesis_put_kib=1,
+        dynamodb_write_units=4,
+        s3_put_requests=3,
+        sns_publishes=1,
+    )
+    est = cost.estimate([one, one, TicketUsage()], _facts(), cost.load_prices(), tickets_per_day=100)
+    assert est.tickets_measured == 2  # a ticket without usage (older record) is not averaged in
+    lines = {line.item: line.usd for line in est.variable}
+    assert lines["Bedrock reply model, input tokens"] == pytest.approx(1000 * 0.00025)  # $/1k x 1k tickets
+    assert lines["Bedrock reply model, output tokens"] == pytest.approx(200 * 0.00125)
+    assert lines["Comprehend DetectSentiment"] == pytest.approx(3 * 0.0001 * 1000)
+    assert lines["Comprehend DetectPiiEntities"] == pytest.approx(5 * 0.0001 * 1000)
+    assert lines["Step Functions Standard transitions"] == pytest.approx(11 * 0.025)
+    assert lines["Lambda duration"] == pytest.approx(2.0 * 0.0000166667 * 1000)
+    assert lines["Lambda requests"] == pytest.approx(6 * 0.2 / 1000)
+    assert lines["DynamoDB writes"] == pytest.approx(4 * 0.625 / 1000)
+    assert lines["S3 PUT requests"] == pytest.approx(3 * 0.005)
+    assert est.variable_usd_per_1000 == pytest.approx(sum(lines.values()))
+    assert est.monthly_usd == pytest.approx(est.variable_usd_per_1000 * 3 + est.fixed_usd_per_month)
+    doc = est.to_dict()
+    assert doc["within_goal"] is (est.variable_usd_per_1000 <= 1.0)
+    assert {"item", "quantity", "unit", "usd_per_unit", "usd"} == set(doc["variable"][0])
+
+
+def test_no_ticket_with_usage_is_a_clear_error():
+    with pytest.raises(cost.NoUsageError, match="tms demo"):
+        cost.estimate([TicketUsage()], _facts(), cost.load_prices())
+
+
+def test_an_unpriced_model_is_named():
+    facts = cost.stack_facts(TEMPLATE, model_id="acme.unknown-model-v1:0", schedule_minutes=60)
+    with pytest.raises(cost.PriceTableError, match="acme.unknown-model-v1:0"):
+        cost.estimate([TicketUsage(llm_input_tokens=1)], facts, cost.load_prices())
+
+
+# --- tms cost --json --------------------------------------------------------------------------------------
+
+
+def _warehouse_with(tmp_path: Path, usages: list[TicketUsage]) -> str:
+    import duckdb
+
+    from pipeline.models import ProcessedRecord, SentimentResult, TriageResult, warehouse_columns
+    from pipeline.tools.analytics.warehouse import open_warehouse
+    from tests.conftest import make_ticket
+
+    path = tmp_path / "wh.duckdb"
+    open_warehouse(f"duckdb://{path}").close()
+    sentiment = SentimentResult.model_validate(
+        {
+            "Sentiment": "NEUTRAL",
+            "SentimentScore": {"Positive": 0.1, "Negative": 0.1, "Neutral": 0.7, "Mixed": 0.1},
+        }
+    )
+    con = duckdb.connect(str(path))
+    names = [c.name for c in warehouse_columns()]
+    for usage in usages:
+        ticket = make_ticket()
+        triage = TriageResult(
+            response_text=f"Dear Ana, ... {ticket.ticketId}",
+            priority="NORMAL",
+            priority_reasoning="Calm question.",
+            model_id="offline-policy-v1",
+        )
+        row = ProcessedRecord.build(ticket, sentiment, triage, usage=usage).model_dump()
+        con.execute(
+            f"INSERT INTO tickets ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})",  # noqa: S608
+            [row[n] for n in names],
+        )
+    con.close()
+    return f"duckdb://{path}"
+
+
+def test_tms_cost_json_prints_the_line_items_and_the_monthly_figure(tmp_path: Path, capsys):
+    from pipeline.cli import main
+
+    url = _warehouse_with(
+        tmp_path, [TicketUsage(llm_input_tokens=900, llm_output_tokens=250, state_transitions=11)]
+    )
+    template = tmp_path / "template.json"
+    template.write_text(json.dumps(TEMPLATE))
+    code = main(
+        ["cost", "--json", "--from", "warehouse", "--warehouse-url", url, "--template", str(template)]
+        + ["--tickets-per-day", "500", "--model", MODEL]
+    )
+    assert code == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["tickets_measured"] == 1 and doc["tickets_per_day"] == 500
+    assert doc["model_id"] == MODEL
+    items = {line["item"]: line for line in doc["variable"]}
+    assert items["Bedrock reply model, input tokens"]["quantity"] == 900
+    assert items["Step Functions Standard transitions"]["usd"] == pytest.approx(11 * 0.025)
+    assert doc["stack"]["kms_keys"] == 2 and doc["fixed_usd_per_month"] > 0
+    assert doc["monthly_usd"] == pytest.approx(
+        doc["variable_usd_per_1000_tickets"] * 15 + doc["fixed_usd_per_month"], abs=0.01
+    )
+
+
+def test_tms_cost_without_tickets_says_so_and_exits_2(tmp_path: Path, capsys):
+    from pipeline.cli import main
+
+    url = _warehouse_with(tmp_path, [])
+    template = tmp_path / "template.json"
+    template.write_text(json.dumps(TEMPLATE))
+    code = main(["cost", "--from", "warehouse", "--warehouse-url", url, "--template", str(template)])
+    assert code == 2
+    assert "no tickets with recorded usage" in capsys.readouterr().err
