@@ -127,8 +127,11 @@ class TmsConfig(BaseModel):
     redshift: RedshiftConfig
     sla: SlaConfig = Field(default_factory=SlaConfig)
 
+    # The reply model: Amazon Nova Lite through the US cross-region profile. It supports forced tool use
+    # (structured output), and its tokens cost a tenth of Claude 3.5 Haiku's, which Bedrock lists as legacy
+    # (README "Cost per ticket": the model is most of a ticket's variable cost).
     model_id: Annotated[str, Field(pattern=r"^[a-z0-9-]+(\.[a-zA-Z0-9-]+)+(:\d+)?(:[a-z0-9]+)?$")] = (
-        "us.anthropic.claude-3-5-haiku-20241022-v1:0"
+        "us.amazon.nova-lite-v1:0"
     )
     # "on-demand" or a positive number of provisioned shards.
     shards: Literal["on-demand"] | PositiveInt = "on-demand"

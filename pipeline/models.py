@@ -45,6 +45,9 @@ EXECUTION_NAME_MAX = 80
 
 # Amazon Comprehend DetectSentiment rejects text over 5,000 bytes of UTF-8.
 COMPREHEND_MAX_BYTES = 5000
+# Sentiment is detected on the opening of a ticket only: Comprehend bills 100-character units with a 3-unit
+# minimum, so 300 characters cost the minimum whatever the ticket's length (README "Cost per ticket").
+SENTIMENT_PREFIX_CHARS = 300
 EVENT_NAME: Final = "TicketSubmitted"
 EVENT_VERSION: Final = "1.0"
 
@@ -343,6 +346,16 @@ class TicketData(_Strict):
         """
         whole = _CONTROL_CHARS.sub(" ", f"{self.subject}. {self.description}")
         return utf8_prefix(whole, COMPREHEND_MAX_BYTES)
+
+    def sentiment_prefix(self) -> str:
+        """What sentiment detection reads: the first SENTIMENT_PREFIX_CHARS characters of sentiment_text(),
+        cut after a whole word when a space falls in its last fifth."""
+        whole = self.sentiment_text()
+        if len(whole) <= SENTIMENT_PREFIX_CHARS:
+            return whole
+        head = whole[:SENTIMENT_PREFIX_CHARS]
+        cut = head.rfind(" ")
+        return head[:cut] if cut >= SENTIMENT_PREFIX_CHARS * 4 // 5 else head
 
     def description_excerpt(self, max_bytes: int = DESCRIPTION_EXCERPT_MAX) -> str:
         """The description, or its head and tail when it is longer than `max_bytes`."""

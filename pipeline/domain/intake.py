@@ -102,8 +102,13 @@ def matches_trigger_filter(data: bytes, event_names: tuple[str, ...] = (EVENT_NA
 
 
 def execution_input(ticket: TicketSubmitted) -> dict[str, Any]:
-    """The state machine's input: the event itself plus the text sentiment detection reads."""
-    return {"ticket": ticket.model_dump(mode="json"), "text": ticket.data.sentiment_text()}
+    """The state machine's input: the event itself, the text PII detection reads (`text`, up to Comprehend's
+    5,000 bytes: the redaction's offsets refer to it) and the shorter one sentiment detection reads."""
+    return {
+        "ticket": ticket.model_dump(mode="json"),
+        "text": ticket.data.sentiment_text(),
+        "sentiment_text": ticket.data.sentiment_prefix(),
+    }
 
 
 def dead_letter(

@@ -90,9 +90,26 @@ def retry_ticket(
             RetryOutcome.INPUT_GONE,
             "its original execution is no longer kept (Step Functions keeps 90 days): resubmit it",
         )
+    # The original input, completed with what the workflow reads since it was started (sentiment_text):
+    # a ticket that failed before a deploy is retried by the workflow as deployed now.
+    payload = {**_current_input(payload), **payload}
     name = retry_name(ticket_id, now)
     if not executions.start(name, payload):
         return RetryResult(ticket_id, RetryOutcome.ALREADY_STARTED, f"{name} already exists", name)
     return RetryResult(
         ticket_id, RetryOutcome.STARTED, f"was FAILED ({item.get('error', 'no reason')}); retrying", name
     )
+
+
+def _current_input(payload: dict[str, Any]) -> dict[str, Any]:
+    """The execution input intake would build today for the ticket in `payload` ({} when it has no valid
+    one: the original input then goes as it is, and the workflow fails it with the reason as before)."""
+    from pydantic import ValidationError
+
+    from pipeline.domain.intake import execution_input
+    from pipeline.models import TicketSubmitted
+
+    try:
+        return execution_input(TicketSubmitted.model_validate(payload.get("ticket")))
+    except ValidationError:
+        return {}

@@ -169,8 +169,8 @@ def workflow_usage(
     """A triaged ticket's whole usage: what its functions reported (`steps`: tokens, GB-seconds, the vector
     write) plus what follows from the path it took and the sizes it wrote.
 
-    Counted here: both Comprehend calls on the text the workflow sent (TicketData.sentiment_text(), the
-    same text intake put in the execution input); the states entered; the Kinesis record; the claim put and
+    Counted here: both Comprehend calls on the texts the workflow sent (sentiment_prefix() and
+    sentiment_text(), the texts intake put in the execution input); the states entered; the Kinesis record; the claim put and
     the triage update of the item (an update bills the item's whole size); the archive objects and one
     lifecycle record per item change (the ticket-lifecycle function writes one, in its own invocation); the
     SNS message; the invocations of the trigger, the SLA timer and the notifier (their GB-seconds are not
@@ -182,7 +182,7 @@ def workflow_usage(
     after = claimed + update_bytes + (0 if incident_failed else vector_bytes(DEPLOYED_VECTOR_DIMENSIONS))
     return steps.plus(
         TicketUsage(
-            comprehend_sentiment_units=comprehend_units(text),
+            comprehend_sentiment_units=comprehend_units(ticket.data.sentiment_prefix()),
             comprehend_pii_units=comprehend_units(text) if pii_detected else 0,
             state_transitions=triage_transitions(pii_detected=pii_detected, incident_failed=incident_failed),
             lambda_requests=3 + item_changes,

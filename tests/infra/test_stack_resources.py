@@ -232,7 +232,7 @@ def test_draft_reply_has_reserved_concurrency_and_bedrock_settings(synth: Synth)
     assert props["ReservedConcurrentExecutions"] == 5
     env = props["Environment"]["Variables"]
     assert env[names.ENV_LLM_PROVIDER] == "bedrock"
-    assert env[names.ENV_MODEL_ID] == "us.anthropic.claude-3-5-haiku-20241022-v1:0"
+    assert env[names.ENV_MODEL_ID] == "us.amazon.nova-lite-v1:0"
 
 
 def test_bedrock_access_is_scoped_to_the_configured_profile_and_model(synth: Synth) -> None:
@@ -245,8 +245,8 @@ def test_bedrock_access_is_scoped_to_the_configured_profile_and_model(synth: Syn
     assert len(bedrock) == 1
     assert _actions(bedrock[0]) == ["bedrock:InvokeModel"]
     arns = json.dumps(bedrock[0]["Resource"])
-    assert "inference-profile/us.anthropic.claude-3-5-haiku-20241022-v1:0" in arns
-    assert "foundation-model/anthropic.claude-3-5-haiku-20241022-v1:0" in arns
+    assert "inference-profile/us.amazon.nova-lite-v1:0" in arns
+    assert "foundation-model/amazon.nova-lite-v1:0" in arns
     assert '"*"' not in arns
 
 

@@ -181,7 +181,7 @@ def test_no_ticket_with_usage_is_a_clear_error():
 
 def test_an_unpriced_model_is_named():
     facts = cost.stack_facts(TEMPLATE, model_id="acme.unknown-model-v1:0", schedule_minutes=60)
-    with pytest.raises(cost.PriceTableError, match="acme.unknown-model-v1:0"):
+    with pytest.raises(cost.PriceTableError, match=r"acme\.unknown-model-v1:0"):
         cost.estimate([TicketUsage(llm_input_tokens=1)], facts, cost.load_prices())
 
 
@@ -230,10 +230,8 @@ def test_tms_cost_json_prints_the_line_items_and_the_monthly_figure(tmp_path: Pa
     )
     template = tmp_path / "template.json"
     template.write_text(json.dumps(TEMPLATE))
-    code = main(
-        ["cost", "--json", "--from", "warehouse", "--warehouse-url", url, "--template", str(template)]
-        + ["--tickets-per-day", "500", "--model", MODEL]
-    )
+    args = ["--from", "warehouse", "--warehouse-url", url, "--template", str(template), "--model", MODEL]
+    code = main(["cost", "--json", "--tickets-per-day", "500", *args])
     assert code == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["tickets_measured"] == 1 and doc["tickets_per_day"] == 500

@@ -52,6 +52,20 @@ def test_a_failed_ticket_is_retried_with_its_original_input_under_a_new_name():
     assert executions.started == {f"{TID}-retry-20261125T010203Z": original}
 
 
+def test_a_ticket_that_failed_before_sentiment_read_a_prefix_is_retried_with_the_prefix_added():
+    from tests.conftest import make_ticket
+
+    ticket = make_ticket(description="The console times out. " * 40)
+    original = {"ticket": ticket.model_dump(mode="json"), "text": ticket.data.sentiment_text()}
+    executions = FakeExecutions({ticket.ticketId: original})
+    tickets = FakeTickets({ticket.ticketId: {"status": "FAILED"}})
+
+    assert retry_ticket(ticket.ticketId, tickets, executions, NOW).started
+    (started,) = executions.started.values()
+    assert started == {**original, "sentiment_text": ticket.data.sentiment_prefix()}
+    assert len(started["sentiment_text"]) <= 300 < len(started["text"])
+
+
 @pytest.mark.parametrize("status", ["TRIAGED", "PROCESSING", "RESOLVED"])
 def test_a_ticket_that_did_not_fail_is_left_alone(status: str):
     executions = FakeExecutions({TID: {"ticket": {}}})
