@@ -491,3 +491,10 @@ def test_pipeline_dashboard_exists(synth: Synth) -> None:
     synth.template.has_resource_properties(
         "AWS::CloudWatch::Dashboard", {"DashboardName": f"{names.PROJECT}-pipeline"}
     )
+
+
+def test_functions_whose_time_a_ticket_records_have_the_memory_cost_per_ticket_reads(synth: Synth) -> None:
+    # pipeline/domain/usage.py prices GB-seconds from infra/names.py; the deployed memory must be the same.
+    for fn, memory_mb in names.FUNCTION_MEMORY_MB.items():
+        _, function = function_by_name(synth.raw, fn)
+        assert function["Properties"]["MemorySize"] == memory_mb, fn

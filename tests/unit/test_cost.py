@@ -254,3 +254,17 @@ def test_tms_cost_without_tickets_says_so_and_exits_2(tmp_path: Path, capsys):
     code = main(["cost", "--from", "warehouse", "--warehouse-url", url, "--template", str(template)])
     assert code == 2
     assert "no tickets with recorded usage" in capsys.readouterr().err
+
+
+def test_the_report_shows_the_cost_per_1000_tickets_of_the_warehouse(tmp_path: Path):
+    from pipeline.tools.analytics.report import build_report
+    from pipeline.tools.analytics.warehouse import open_warehouse
+
+    usage = TicketUsage(llm_input_tokens=900, llm_output_tokens=250, state_transitions=11)
+    warehouse = open_warehouse(_warehouse_with(tmp_path, [usage, usage]))
+    try:
+        page = build_report(warehouse)
+    finally:
+        warehouse.close()
+    assert "<h2>Cost per ticket</h2>" in page and "AWS cost per 1,000 tickets" in page
+    assert "Step Functions Standard transitions" in page and "2 tickets measured" in page
