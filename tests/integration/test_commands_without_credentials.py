@@ -109,6 +109,14 @@ def test_every_command_that_talks_to_the_stack_runs_without_aws_credentials(fres
     assert incidents.returncode == 0, incidents.stderr[-2000:]
     json.loads(incidents.stdout)
 
+    template = root / "template.json"  # fixed parts from a tiny template: no synth in this test
+    template.write_text(json.dumps({"Resources": {"K": {"Type": "AWS::KMS::Key", "Properties": {}}}}))
+    cost = _tms(env, "cost", "--from", "stack", "--template", str(template), "--json")
+    assert cost.returncode == 0, cost.stderr[-2000:]
+    assert (
+        json.loads(cost.stdout)["tickets_measured"] >= 5
+    )  # the stack's items, usage recorded by the workflow
+
     answer = Path(__file__).parents[1] / "events" / "mail" / "reply_plain.eml"
     received = _tms(env, "mail", "receive", str(answer), "--json")
     assert received.returncode == 0, received.stderr[-2000:]

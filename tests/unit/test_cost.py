@@ -268,3 +268,13 @@ def test_the_report_shows_the_cost_per_1000_tickets_of_the_warehouse(tmp_path: P
         warehouse.close()
     assert "<h2>Cost per ticket</h2>" in page and "AWS cost per 1,000 tickets" in page
     assert "Step Functions Standard transitions" in page and "2 tickets measured" in page
+
+
+def test_tms_cost_from_a_stack_that_is_not_running_says_so_and_exits_2(tmp_path: Path, monkeypatch, capsys):
+    from infra import names
+    from pipeline.cli import main
+
+    monkeypatch.setenv(names.ENV_STATE_DIR, str(tmp_path / "no-stack"))
+    monkeypatch.delenv(names.ENV_STREAM_NAME, raising=False)
+    assert main(["cost", "--from", "stack", "--template", str(tmp_path / "unused.json")]) == 2
+    assert "no stack to talk to" in capsys.readouterr().err

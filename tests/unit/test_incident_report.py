@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pipeline.models import warehouse_columns
 from pipeline.tools.analytics.report import build_report
 from pipeline.tools.analytics.warehouse import DuckDbWarehouse
 
@@ -29,7 +30,8 @@ def test_report_lists_the_largest_incidents_with_size_duration_and_products(tmp_
         _row("TKT-20261127-BBBBBBBBB1", 12, "AWS Glue", small),
         _row("TKT-20261127-CCCCCCCCCC", 20, "Amazon EC2", ""),  # alone
     ]
-    wh._con.execute("INSERT INTO tickets VALUES " + ", ".join(rows))  # noqa: S608 - our literals
+    columns = ", ".join(c.name for c in warehouse_columns() if not c.name.startswith("usage_"))
+    wh._con.execute(f"INSERT INTO tickets ({columns}) VALUES " + ", ".join(rows))  # noqa: S608 - our literals
     _, incidents = wh.query(
         "SELECT incident_id, reports, high_reports, duration_seconds FROM v_incidents ORDER BY reports DESC"
     )

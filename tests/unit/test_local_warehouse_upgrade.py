@@ -11,7 +11,12 @@ from pipeline.tools.analytics.warehouse import DuckDbWarehouse, declared_columns
 
 
 def _old_warehouse(path: Path) -> None:
-    cols = [(n, t) for n, t in declared_columns()["tickets"] if n != "pii_entity_types"]
+    # Before pii_entity_types (issue 16) and the usage columns (issue 17).
+    cols = [
+        (n, t)
+        for n, t in declared_columns()["tickets"]
+        if n != "pii_entity_types" and not n.startswith("usage_")
+    ]
     con = duckdb.connect(str(path))
     con.execute(f"CREATE TABLE tickets ({', '.join(f'{n} {t}' for n, t in cols)}, PRIMARY KEY (ticket_id))")
     values = {n: "x" for n, _ in cols} | {
@@ -37,8 +42,8 @@ def test_an_older_local_warehouse_gains_the_new_columns_and_keeps_its_rows(tmp_p
     wh.ensure_schema()
     wh.ensure_schema()  # idempotent: the second open adds nothing
 
-    _, rows = wh.query("SELECT ticket_id, pii_entity_types FROM tickets")
-    assert rows == [("TKT-20250101-OLDROW0001", None)]
+    _, rows = wh.query("SELECT ticket_id, pii_entity_types, usage_llm_input_tokens FROM tickets")
+    assert rows == [("TKT-20250101-OLDROW0001", None, 0)]  # no usage recorded: 0, as the migration does
     _, views = wh.query("SELECT COUNT(*) FROM v_tickets_by_priority_day")
     assert views[0][0] >= 1
     wh.close()
