@@ -32,7 +32,10 @@ def test_pii_step_retries_and_catches_like_the_sentiment_step() -> None:
     states = json.loads(names.ASL_PATH.read_text())["States"]
     step = states["DetectPii"]
     assert step["Resource"] == "arn:aws:states:::aws-sdk:comprehend:detectPiiEntities"
-    assert step["Parameters"]["Text.$"] == states["DetectSentiment"]["Parameters"]["Text.$"]
+    # PII detection reads the whole bounded text (the redaction's offsets refer to it); sentiment only the
+    # ticket's opening (README "Cost per ticket").
+    assert step["Parameters"]["Text.$"] == "$.text"
+    assert states["DetectSentiment"]["Parameters"]["Text.$"] == "$.sentiment_text"
     assert step["Retry"] == states["DetectSentiment"]["Retry"]
     assert step["Catch"] == states["DetectSentiment"]["Catch"]
     assert states["DraftReply"]["Parameters"]["Payload"]["pii.$"] == "$.pii"

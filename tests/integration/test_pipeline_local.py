@@ -56,7 +56,13 @@ def test_a_triaged_ticket_records_what_it_consumed_in_its_archive_record_and_ite
     from pipeline.domain.usage import comprehend_units, path_taken
     from pipeline.models import ProcessedRecord
 
-    ticket = make_ticket(description="Our nightly export job fails with a timeout since yesterday. " * 8)
+    # Unlike the module's other tickets: one similar to a later test's would join its incident (a thread).
+    ticket = make_ticket(
+        subject="Invoice shows a charge twice",
+        description="The November invoice lists the same support plan charge twice, please check it. " * 6,
+        product="AWS Billing",
+        issue_type="Billing Question",
+    )
     put(stack, ticket)
     stack.wait_idle(timeout=120)
 
