@@ -1,6 +1,13 @@
 """The Glue 5 job (Spark 3.5, Python 3.11): new archive objects -> validate -> Redshift via staging + MERGE,
 then (with --lifecycle_path) the new lifecycle records -> ticket_lifecycle the same way, each with its own
-bookmark (transformation_ctx).
+bookmark.
+
+Which objects are new is decided by glue/manifests.py, the same code `tms etl` runs locally: the manifest
+markers the writers put under --manifest_path since the feed's bookmark (one listing that follows the new
+data, not the history; a re-processed old ticket has a new marker), or the whole prefix on a full load (no
+bookmark yet, `--full true`, or a bookmark older than the markers' retention). The bookmarks are ours, JSON
+objects under --state_path, saved after each feed's MERGE committed; Glue's own job bookmark is disabled
+(it can only filter a full listing by last-modified time).
 
 Arguments, I/O and bookmarks live here; every DataFrame step is in glue/transforms.py. Ship glue/ as the
 job's --extra-py-files (it needs schema.json next to schema.py). Locally the same transforms run through
@@ -8,7 +15,8 @@ pipeline/tools/analytics/runner.py, which replaces only the I/O (S3 copy, local 
 
 Job arguments: --JOB_NAME --source_path s3://bucket/tickets/ --quarantine_path s3://bucket/quarantine/etl/
 --redshift_connection <Glue connection> --redshift_database <db> --TempDir s3://bucket/glue-temp/
-Optional: --redshift_schema, --redshift_table, --lifecycle_path s3://bucket/lifecycle/
+--manifest_path s3://bucket/manifests/ --state_path s3://bucket/etl-state/
+Optional: --redshift_schema, --redshift_table, --lifecycle_path s3://bucket/lifecycle/, --full true
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from glue import transforms
+from glue.manifests import S3BookmarkStore, Selection, s3_lister, select
 from glue.schema import TableSpec, lifecycle_spec, merge_statements, spec
 
 REQUIRED_ARGS = [
@@ -29,6 +38,8 @@ REQUIRED_ARGS = [
     "redshift_connection",
     "redshift_database",
     "TempDir",
+    "manifest_path",
+    "state_path",
 ]
 
 
@@ -55,16 +66,54 @@ def _parse_args(argv: list[str], names: list[str]) -> dict[str, str]:
     return {n: found[n] for n in names}
 
 
-def load_new_lines(glue_context: Any, source_path: str, ctx: str = "read_tickets") -> Any:
-    """New objects under `source_path` since the last successful run (the Glue job bookmark of `ctx`), as
-    (value, source) lines."""
+def split_s3_url(url: str) -> tuple[str, str]:
+    """s3://bucket/some/prefix/ -> ("bucket", "some/prefix/")."""
+    if not url.startswith("s3://"):
+        raise ValueError(f"not an s3:// URL: {url!r}")
+    bucket, _, prefix = url[len("s3://") :].partition("/")
+    if not bucket:
+        raise ValueError(f"no bucket in {url!r}")
+    return bucket, prefix
+
+
+def select_objects(s3: Any, source_path: str, args: dict[str, str], now: datetime) -> Selection:
+    """The feed's objects to read this run and its next bookmark (glue/manifests.py, shared with tms etl)."""
+    bucket, feed_prefix = split_s3_url(source_path)
+    manifest_bucket, manifest_prefix = split_s3_url(args["manifest_path"])
+    state_bucket, state_prefix = split_s3_url(args["state_path"])
+    if {manifest_bucket, state_bucket} != {bucket}:
+        raise ValueError("--manifest_path and --state_path must be in the archive's bucket")
+    bookmark = S3BookmarkStore(s3, bucket, state_prefix).load(feed_prefix)
+    full = args.get("full", "").lower() in ("true", "1", "yes")
+    return select(
+        s3_lister(s3, bucket), feed_prefix, bookmark, now, full=full, manifest_prefix=manifest_prefix
+    )
+
+
+def save_bookmark(s3: Any, source_path: str, args: dict[str, str], selection: Selection) -> None:
+    """Persist the feed's bookmark; call only after its MERGE committed."""
+    bucket, feed_prefix = split_s3_url(source_path)
+    _bucket, state_prefix = split_s3_url(args["state_path"])
+    S3BookmarkStore(s3, bucket, state_prefix).save(feed_prefix, selection.bookmark)
+
+
+def read_paths(source_path: str, selection: Selection) -> list[str]:
+    """What Spark reads: the prefix itself on a full load, else exactly the selected objects."""
+    if selection.full:
+        return [source_path]
+    bucket, _prefix = split_s3_url(source_path)
+    return [f"s3://{bucket}/{key}" for key in selection.keys]
+
+
+def load_lines(glue_context: Any, paths: list[str]) -> Any:
+    """The objects at `paths` as (value, source) lines (no Glue bookmark: glue/manifests.py selected them)."""
     from pyspark.sql import functions as F
 
     # CSV with a separator and quote that never occur yields one untouched string per JSON line, so a
     # malformed record becomes a quarantined row instead of a failed read.
     frame = glue_context.create_dynamic_frame.from_options(
         connection_type="s3",
-        connection_options={"paths": [source_path], "recurse": True},
+        connection_options={"paths": paths, "recurse": True},
         format="csv",
         format_options={
             "separator": "\u0001",
@@ -72,7 +121,6 @@ def load_new_lines(glue_context: Any, source_path: str, ctx: str = "read_tickets
             "withHeader": False,
             "attachFilename": "source",
         },
-        transformation_ctx=ctx,  # the bookmark key
     )
     df = frame.toDF()
     return df.select(F.col(df.columns[0]).alias(transforms.VALUE), F.col("source").alias(transforms.SOURCE))
@@ -84,7 +132,7 @@ def save_quarantine(rejected: Any, quarantine_path: str, run_id: str) -> None:
 
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,126}$")
-OPTIONAL_ARGS = ["redshift_schema", "redshift_table", "lifecycle_path"]
+OPTIONAL_ARGS = ["redshift_schema", "redshift_table", "lifecycle_path", "full"]
 
 
 def _identifier(value: str, what: str) -> str:
@@ -151,23 +199,33 @@ def main(argv: list[str]) -> None:
     job = Job(glue_context)
     job.init(args["JOB_NAME"], args)
 
+    import boto3
+
+    s3 = boto3.client("s3")
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    lines = load_new_lines(glue_context, args["source_path"])
-    validated = transforms.validate(transforms.parse_lines(lines)).cache()
-    save_quarantine(transforms.rejected_rows(validated), args["quarantine_path"], run_id)
-    save_to_redshift(glue_context, transforms.for_staging(validated), args)
+    feeds: list[tuple[str, TableSpec, str, str]] = [
+        (args["source_path"], target_spec(args), run_id, "write_tickets")
+    ]
     if args.get("lifecycle_path"):
         # The lifecycle records after the tickets: the SLA view joins both, and a ticket's lifecycle row
         # never waits a whole schedule period for its tickets row.
-        table = lifecycle_spec()
-        lines = load_new_lines(glue_context, args["lifecycle_path"], ctx="read_lifecycle")
-        validated = transforms.validate(transforms.parse_lines(lines, table), table).cache()
-        save_quarantine(transforms.rejected_rows(validated), args["quarantine_path"], f"{run_id}-lifecycle")
-        save_to_redshift(
-            glue_context, transforms.for_staging(validated, table), args, table=table, ctx="write_lifecycle"
+        feeds.append((args["lifecycle_path"], lifecycle_spec(), f"{run_id}-lifecycle", "write_lifecycle"))
+    for source_path, table, quarantine_run, ctx in feeds:
+        selection = select_objects(s3, source_path, args, datetime.now(UTC))
+        print(
+            f"{source_path}: {'full load (' + selection.reason + ')' if selection.full else 'incremental'}, "
+            f"{selection.listed} keys listed, {len(selection.keys)} objects to read"
         )
-    # Reached only when the load committed: a failed run keeps the bookmark, and the MERGE makes the
-    # re-read harmless.
+        if selection.keys:
+            lines = load_lines(glue_context, read_paths(source_path, selection))
+            validated = transforms.validate(transforms.parse_lines(lines, table), table).cache()
+            save_quarantine(transforms.rejected_rows(validated), args["quarantine_path"], quarantine_run)
+            save_to_redshift(
+                glue_context, transforms.for_staging(validated, table), args, table=table, ctx=ctx
+            )
+        # Reached only when the feed's load committed: a failed run keeps the bookmark, and the MERGE makes
+        # the re-read harmless.
+        save_bookmark(s3, source_path, args, selection)
     job.commit()
 
 

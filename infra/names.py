@@ -188,6 +188,8 @@ ORIGINALS_PREFIX = (
     "originals/"  # the full original record, SSE-KMS; nothing but the archive function touches it
 )
 QUARANTINE_PREFIX = "quarantine/"
+MANIFEST_PREFIX = "manifests/"  # ETL manifest markers by processing time (glue/manifests.py), expire
+ETL_STATE_PREFIX = "etl-state/"  # the Glue job's own bookmarks (glue/manifests.py S3BookmarkStore)
 GLUE_TEMP_PREFIX = "glue-temp/"
 INBOUND_MAIL_PREFIX = "inbound-mail/"  # SES receipt rule S3 action: raw MIME of customers' answers
 

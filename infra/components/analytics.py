@@ -224,7 +224,9 @@ class Analytics(Construct):
             connections=glue.CfnJob.ConnectionsListProperty(connections=[connection_name]),
             security_configuration=self.security_configuration.ref,
             default_arguments={
-                "--job-bookmark-option": "job-bookmark-enable",
+                # The job keeps its own bookmarks under etl-state/ (glue/manifests.py): Glue's could only filter
+                # a listing of the whole archive by last-modified time.
+                "--job-bookmark-option": "job-bookmark-disable",
                 "--TempDir": f"{bucket_url}/{names.GLUE_TEMP_PREFIX}",
                 "--extra-py-files": library.s3_object_url,
                 "--enable-metrics": "true",
@@ -233,6 +235,8 @@ class Analytics(Construct):
                 "--source_path": f"{bucket_url}/{names.ARCHIVE_PREFIX}",
                 "--lifecycle_path": f"{bucket_url}/{names.LIFECYCLE_PREFIX}",
                 "--quarantine_path": f"{bucket_url}/{names.QUARANTINE_PREFIX}",
+                "--manifest_path": f"{bucket_url}/{names.MANIFEST_PREFIX}",
+                "--state_path": f"{bucket_url}/{names.ETL_STATE_PREFIX}",
                 "--redshift_connection": connection_name,
                 "--redshift_database": redshift.database,
                 "--redshift_schema": redshift.schema_name,
@@ -275,10 +279,19 @@ class Analytics(Construct):
                 resources=[objects(names.GLUE_TEMP_PREFIX)],
             ),
             iam.PolicyStatement(actions=["s3:PutObject"], resources=[objects(names.QUARANTINE_PREFIX)]),
+            # The job's own bookmarks (glue/manifests.py S3BookmarkStore).
+            iam.PolicyStatement(
+                actions=["s3:GetObject", "s3:PutObject"], resources=[objects(names.ETL_STATE_PREFIX)]
+            ),
+            # Markers are only listed (their keys name the objects to read), never read.
             iam.PolicyStatement(
                 actions=["s3:ListBucket"],
                 resources=[bucket_arn],
-                conditions={"StringLike": {"s3:prefix": [f"{prefix}*" for prefix in _JOB_PREFIXES]}},
+                conditions={
+                    "StringLike": {
+                        "s3:prefix": [f"{prefix}*" for prefix in (*_JOB_PREFIXES, names.MANIFEST_PREFIX)]
+                    }
+                },
             ),
             iam.PolicyStatement(
                 actions=["glue:GetConnection"],
@@ -312,6 +325,7 @@ _JOB_PREFIXES = (
     names.LIFECYCLE_PREFIX,
     names.GLUE_TEMP_PREFIX,
     names.QUARANTINE_PREFIX,
+    names.ETL_STATE_PREFIX,
 )
 
 

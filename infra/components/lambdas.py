@@ -30,7 +30,8 @@ ARCHITECTURE = lambda_.Architecture.X86_64
 LAYER_DIR = DEFAULT_DEST
 LAMBDA_TASK_ROOT = "/var/task"  # where the code asset is unpacked
 CODE_PACKAGES = ("pipeline", "bot")
-CODE_FILES = ("infra/__init__.py", "infra/names.py")
+# glue/manifests.py: the archive and lifecycle writers put the ETL's manifest markers (stdlib only).
+CODE_FILES = ("infra/__init__.py", "infra/names.py", "glue/__init__.py", "glue/manifests.py")
 # What runs only on a developer's machine never ships: the embedded runtime, the tools built on it and the
 # command line (README "Layout"). A handler that imported one of them would fail its import test on the layer.
 DEV_ONLY = ("pipeline/local", "pipeline/tools", "pipeline/cli")

@@ -9,12 +9,15 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from glue.manifests import RETENTION_DAYS as MANIFEST_RETENTION_DAYS
 from infra import names
 from infra.components._nag import acknowledge, acknowledge_kms_grant, finding, skip_checkov
 
 QUARANTINE_EXPIRY = Duration.days(90)
 GLUE_TEMP_EXPIRY = Duration.days(7)
 NONCURRENT_EXPIRY = Duration.days(30)
+# The ETL's manifest markers: a load whose bookmark is older than this falls back to a full load.
+MANIFEST_EXPIRY = Duration.days(MANIFEST_RETENTION_DAYS)
 
 
 class Storage(Construct):
@@ -109,6 +112,9 @@ class Storage(Construct):
                     id="expire-glue-temp", prefix=names.GLUE_TEMP_PREFIX, expiration=GLUE_TEMP_EXPIRY
                 ),
                 s3.LifecycleRule(
+                    id="expire-etl-manifests", prefix=names.MANIFEST_PREFIX, expiration=MANIFEST_EXPIRY
+                ),
+                s3.LifecycleRule(
                     id="expire-noncurrent-versions",
                     noncurrent_version_expiration=NONCURRENT_EXPIRY,
                     abort_incomplete_multipart_upload_after=Duration.days(7),
@@ -118,8 +124,13 @@ class Storage(Construct):
         )
 
     def grant_archive_write(self, grantee: iam.IGrantable) -> iam.Grant:
-        """s3:PutObject under tickets/ and originals/ only, and the data key the originals are encrypted with."""
-        prefixes = (names.ARCHIVE_PREFIX, names.ORIGINALS_PREFIX)
+        """s3:PutObject under tickets/, originals/ and the tickets' manifest markers only, and the data key
+        the originals are encrypted with."""
+        prefixes = (
+            names.ARCHIVE_PREFIX,
+            names.ORIGINALS_PREFIX,
+            names.MANIFEST_PREFIX + names.ARCHIVE_PREFIX,
+        )
         grant = iam.Grant.add_to_principal(
             grantee=grantee,
             actions=["s3:PutObject"],
@@ -132,13 +143,16 @@ class Storage(Construct):
         return grant
 
     def grant_lifecycle_write(self, grantee: iam.IGrantable) -> iam.Grant:
-        """s3:PutObject under lifecycle/ only (the ticket-lifecycle function's records for the warehouse)."""
+        """s3:PutObject under lifecycle/ and its manifest markers only (the ticket-lifecycle function's
+        records for the warehouse)."""
+        prefixes = (names.LIFECYCLE_PREFIX, names.MANIFEST_PREFIX + names.LIFECYCLE_PREFIX)
         grant = iam.Grant.add_to_principal(
             grantee=grantee,
             actions=["s3:PutObject"],
-            resource_arns=[self.bucket.arn_for_objects(f"{names.LIFECYCLE_PREFIX}*")],
+            resource_arns=[self.bucket.arn_for_objects(f"{prefix}*") for prefix in prefixes],
         )
-        self._acknowledge_prefix(grantee, names.LIFECYCLE_PREFIX)
+        for prefix in prefixes:
+            self._acknowledge_prefix(grantee, prefix)
         return grant
 
     def grant_ticket_metadata(self, grantee: iam.IGrantable) -> iam.Grant:

@@ -8,10 +8,14 @@ AWS_ENDPOINT_URL variables, which is all that makes the local stack local.
 from __future__ import annotations
 
 import json
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from glue.manifests import marker_key
 from pipeline.adapters.clients import aws_client
 from pipeline.errors import ArchiveError, TmsError
 
@@ -212,3 +216,29 @@ class S3ArchiveStore:
             )
         except ClientError as e:
             raise ArchiveError(f"S3 put of {key} failed: {e.response['Error']['Code']}") from e
+
+
+class ManifestedStore:
+    """An archive store that also writes the load's manifest marker after each object (glue/manifests.py):
+    the warehouse load finds new and re-processed objects by processing time instead of listing the whole
+    history. The object goes first, so a marker never names an object that is not there yet; a failed
+    marker put raises like a failed object put (the workflow / stream mapping retries the write)."""
+
+    def __init__(
+        self,
+        inner: S3ArchiveStore,
+        feed_prefix: str,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        nonce: Callable[[], str] | None = None,
+    ):
+        self._inner = inner
+        self._feed_prefix = feed_prefix
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._nonce = nonce or (lambda: uuid.uuid4().hex[:12])
+
+    def put(self, key: str, body: str) -> None:
+        """Put the object, then its marker (keys outside the feed prefix get no marker)."""
+        self._inner.put(key, body)
+        if key.startswith(self._feed_prefix):
+            self._inner.put(marker_key(key, self._feed_prefix, self._clock(), self._nonce()), "")

@@ -8,7 +8,8 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from infra import names
-from pipeline.adapters.aws import S3ArchiveStore
+from infra.names import ARCHIVE_PREFIX
+from pipeline.adapters.aws import ManifestedStore, S3ArchiveStore
 from pipeline.domain.archive import archive_ticket
 from pipeline.domain.usage import Stopwatch
 from pipeline.models import (
@@ -24,8 +25,9 @@ from pipeline.settings import archive_settings, sla_policy
 
 
 @cache
-def _store() -> S3ArchiveStore:
-    return S3ArchiveStore(archive_settings().bucket_name)
+def _store() -> ManifestedStore:
+    # Each analytics record also gets a manifest marker: the warehouse load selects by processing time.
+    return ManifestedStore(S3ArchiveStore(archive_settings().bucket_name), ARCHIVE_PREFIX)
 
 
 @cache

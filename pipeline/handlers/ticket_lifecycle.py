@@ -10,7 +10,8 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from pipeline.adapters.aws import S3ArchiveStore
+from infra.names import LIFECYCLE_PREFIX
+from pipeline.adapters.aws import ManifestedStore, S3ArchiveStore
 from pipeline.domain.lifecycle_feed import record_change
 from pipeline.observability import logger, metrics
 from pipeline.settings import lifecycle_settings
@@ -19,8 +20,9 @@ processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 
 @cache
-def _sink() -> S3ArchiveStore:
-    return S3ArchiveStore(lifecycle_settings().bucket_name)
+def _sink() -> ManifestedStore:
+    # Each lifecycle record also gets a manifest marker: the warehouse load selects by processing time.
+    return ManifestedStore(S3ArchiveStore(lifecycle_settings().bucket_name), LIFECYCLE_PREFIX)
 
 
 def record_handler(record: DynamoDBRecord) -> str:

@@ -39,7 +39,7 @@ def archive_keys(stack: LocalStack, ticket_id: str) -> list[str]:
         o["Key"]
         for p in pages
         for o in p.get("Contents", [])
-        if ticket_id in o["Key"] and not o["Key"].startswith(names.LIFECYCLE_PREFIX)
+        if ticket_id in o["Key"] and not o["Key"].startswith((names.LIFECYCLE_PREFIX, names.MANIFEST_PREFIX))
     ]
 
 

@@ -105,3 +105,41 @@ def test_lifecycle_records_load_the_latest_state_of_each_ticket_and_feed_the_sla
     from tests.fixtures_spark import run_lifecycle_scenario
 
     run_lifecycle_scenario(f"duckdb://{tmp_path / 'wh.duckdb'}")
+
+
+def test_an_archive_written_before_markers_loads_fully_then_runs_follow_the_markers(
+    spark: Any,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    import boto3
+    from moto import mock_aws
+
+    from pipeline.adapters.clients import clear_cache as clear_aws_clients
+    from pipeline.tools.analytics import run_etl
+    from tests.fixtures_spark import BUCKET, put_line, ticket_priority
+
+    url = f"duckdb://{tmp_path / 'wh.duckdb'}"
+    clear_aws_clients()
+    with mock_aws():
+        # Given an archive from before manifest markers (no marker for any object)
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket=BUCKET)
+        for n in range(4):
+            put_line(s3, record(n).archive_key(), line(record(n)), marker=False)
+
+        # When tms etl first runs, Then it is a full load of all of it
+        first = run_etl(stack_info(), warehouse_url=url)
+        assert (first.selection, first.merged) == ("full (no bookmark)", 4)
+
+        # Given one new ticket and an old one re-processed (same key, newer record) by the pipeline's writer
+        reprocessed = record(
+            2, processed_delay=900.0, priority="HIGH" if record(2).priority != "HIGH" else "NORMAL"
+        )
+        put_line(s3, reprocessed.archive_key(), line(reprocessed))
+        put_line(s3, record(40).archive_key(), line(record(40)))
+
+        # When it runs again, Then it reads exactly those two, from the markers
+        second = run_etl(stack_info(), warehouse_url=url)
+        assert second.selection == "incremental"
+        assert (second.objects, second.read, second.merged) == (2, 2, 2)
+        assert ticket_priority(url, reprocessed.ticket_id) == reprocessed.priority

@@ -1,19 +1,28 @@
-"""The local ETL bookmark (Glue S3 semantics)."""
+"""The local ETL's bookmark file: the Glue job's manifest bookmark, stored per scope under the state dir."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
+from pathlib import Path
 
-from pipeline.tools.analytics.bookmarks import Bookmark, ObjectRef
+from glue.manifests import ManifestBookmark
+from pipeline.tools.analytics.bookmarks import BookmarkStore
 
 
-def test_advancing_the_bookmark_over_a_large_listing_stays_linear():
-    # 50,000 objects all inside the settling band: quadratic bookkeeping would take minutes here.
-    now = datetime(2026, 11, 24, tzinfo=UTC)
-    listed = [
-        ObjectRef(f"tickets/k{i}.json", f"e{i}", now + timedelta(milliseconds=i)) for i in range(50_000)
-    ]
-    first = Bookmark().advanced(listed)
-    second = first.advanced(listed[:25_000])
-    assert len(second.recent) == 50_000
-    assert not any(second.is_new(o) for o in listed)
+def test_a_saved_bookmark_loads_back_per_scope(tmp_path: Path):
+    store = BookmarkStore(tmp_path)
+    mark = ManifestBookmark(datetime(2026, 11, 24, tzinfo=UTC), frozenset({"manifests/tickets/k"}))
+    store.save("a", mark)
+    assert store.load("a") == mark
+    assert store.load("b") == ManifestBookmark()
+    store.reset("a")
+    assert store.load("a") == ManifestBookmark()
+
+
+def test_a_bookmark_file_from_before_manifests_makes_the_next_run_a_full_load(tmp_path: Path):
+    # The last-modified bookmark cannot say which unmarked objects are new: reload everything once.
+    store = BookmarkStore(tmp_path)
+    store.save("a", ManifestBookmark(datetime(2026, 11, 24, tzinfo=UTC)))
+    (path,) = tmp_path.glob("bookmark-*.json")
+    path.write_text('{"scope": "a", "watermark": "2026-11-24T00:00:00+00:00", "recent": {}}')
+    assert store.load("a").watermark is None

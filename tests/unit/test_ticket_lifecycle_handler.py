@@ -54,8 +54,14 @@ def aws(offline_aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str
     ticket_lifecycle._sink.cache_clear()
 
 
-def _keys(s3: Any) -> list[str]:
-    return sorted(o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET).get("Contents", []))
+def parse_marker_of_lifecycle(key: str) -> Any:
+    from glue.manifests import parse_marker
+
+    return parse_marker(key, names.LIFECYCLE_PREFIX)
+
+
+def _keys(s3: Any, prefix: str = names.LIFECYCLE_PREFIX) -> list[str]:
+    return sorted(o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix).get("Contents", []))
 
 
 def test_each_change_becomes_one_lifecycle_object_and_a_bad_one_is_a_batch_item_failure(aws: dict[str, Any]):
@@ -73,6 +79,9 @@ def test_each_change_becomes_one_lifecycle_object_and_a_bad_one_is_a_batch_item_
     assert response == {"batchItemFailures": [{"itemIdentifier": "103"}]}
     keys = _keys(aws["s3"])
     assert [k.split("/")[1] for k in keys] == ["TKT-A", "TKT-D"]
+    # Each record has its manifest marker: the warehouse load finds it by processing time.
+    markers = _keys(aws["s3"], names.MANIFEST_PREFIX + names.LIFECYCLE_PREFIX)
+    assert sorted(m.target for m in map(parse_marker_of_lifecycle, markers) if m) == keys
     body = json.loads(aws["s3"].get_object(Bucket=BUCKET, Key=keys[1])["Body"].read())
     assert body["status"] == "RESOLVED" and body["resolved_at"] == "2026-11-28T09:00:00.000Z"
 

@@ -1,5 +1,6 @@
-"""The S3 side of the local ETL: list the archive, copy new objects to a local directory (Spark cannot
-read the local endpoint through s3a), and write quarantined records back under `quarantine/`."""
+"""The S3 side of the local ETL: copy the selected objects (glue/manifests.py chose them) to a local
+directory (Spark cannot read the local endpoint through s3a), and write quarantined records back under
+`quarantine/`."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 from infra import names
 from pipeline.adapters.clients import StackEndpoint, aws_client
-from pipeline.tools.analytics.bookmarks import ObjectRef
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -26,18 +26,6 @@ def s3_client(stack: StackEndpoint) -> S3Client:
     """The ETL's S3 client for the stack (its endpoint, region and credentials; the long-read profile)."""
     client: S3Client = aws_client("s3", stack, profile="etl")
     return client
-
-
-def list_objects(client: S3Client, bucket: str, prefix: str = names.ARCHIVE_PREFIX) -> list[ObjectRef]:
-    """Every archive object under `prefix` (JSON objects only)."""
-    refs: list[ObjectRef] = []
-    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        for obj in page.get("Contents", []):
-            key = obj["Key"]
-            if key.endswith("/"):
-                continue
-            refs.append(ObjectRef(key, obj["ETag"].strip('"'), obj["LastModified"], obj.get("Size", 0)))
-    return refs
 
 
 @dataclass(frozen=True)
@@ -56,19 +44,25 @@ def _lines(body: bytes) -> Iterator[str]:
     yield from lines or [text]
 
 
-def copy_objects(client: S3Client, bucket: str, refs: Iterable[ObjectRef], directory: Path) -> Staged:
-    """Download `refs` and pack them into JSON Lines files of {"source", "value"} records."""
+def copy_objects(client: S3Client, bucket: str, keys: Iterable[str], directory: Path) -> Staged:
+    """Download `keys` and pack them into JSON Lines files of {"source", "value"} records. A key that is
+    gone (a marker outliving a deleted object; nothing in tms deletes one) is skipped."""
     directory.mkdir(parents=True, exist_ok=True)
-    refs = list(refs)
+    keys = list(keys)
 
-    def fetch(ref: ObjectRef) -> tuple[str, bytes]:
-        return ref.key, client.get_object(Bucket=bucket, Key=ref.key)["Body"].read()
+    def fetch(key: str) -> tuple[str, bytes | None]:
+        try:
+            return key, client.get_object(Bucket=bucket, Key=key)["Body"].read()
+        except client.exceptions.NoSuchKey:
+            return key, None
 
     files: list[Path] = []
     count = 0
     out: Any = None
     with ThreadPoolExecutor(max_workers=COPY_THREADS) as pool:
-        for key, body in pool.map(fetch, refs):
+        for key, body in pool.map(fetch, keys):
+            if body is None:
+                continue
             for line in _lines(body):
                 if out is None or count % RECORDS_PER_FILE == 0:
                     if out is not None:
@@ -79,7 +73,7 @@ def copy_objects(client: S3Client, bucket: str, refs: Iterable[ObjectRef], direc
                 count += 1
     if out is not None:
         out.close()
-    return Staged(files, count, [f"s3://{bucket}/{r.key}" for r in refs])
+    return Staged(files, count, [f"s3://{bucket}/{key}" for key in keys])
 
 
 def write_quarantine(client: S3Client, bucket: str, run_id: str, rejects: list[dict[str, str]]) -> str | None:

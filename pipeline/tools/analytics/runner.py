@@ -1,9 +1,10 @@
 """The local ETL run: the Glue job's steps on local Spark, against the local stack and warehouse.
 
 For each feed (the triage archive under tickets/ into `tickets`, then the lifecycle records under
-lifecycle/ into `ticket_lifecycle`): list -> pick new objects (the feed's own bookmark) -> copy to a temp
-dir -> glue.transforms -> Parquet -> staging + MERGE -> quarantine to S3 -> save the bookmark. A bookmark
-moves only after the warehouse committed its feed.
+lifecycle/ into `ticket_lifecycle`): select the objects to read with the Glue job's own code
+(glue.manifests.select: the manifest markers written since the feed's bookmark, or the whole prefix on a
+full load) -> copy to a temp dir -> glue.transforms -> Parquet -> staging + MERGE -> quarantine to S3 ->
+save the bookmark. A bookmark moves only after the warehouse committed its feed.
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from glue.manifests import s3_lister, select
 from glue.schema import TableSpec, lifecycle_spec, spec
 from infra import names
 from pipeline.local.stack import StackInfo, state_dir
-from pipeline.tools.analytics.archive import copy_objects, list_objects, s3_client, write_quarantine
-from pipeline.tools.analytics.bookmarks import Bookmark, BookmarkStore
+from pipeline.tools.analytics.archive import copy_objects, s3_client, write_quarantine
+from pipeline.tools.analytics.bookmarks import BookmarkStore
 from pipeline.tools.analytics.warehouse import Batch, open_warehouse
 
 
@@ -32,6 +34,9 @@ class FeedResult:
     merged: int = 0
     quarantined: int = 0
     objects: int = 0
+    # How the objects were chosen: "incremental", or "full (<reason>)"; and how many keys the listing saw.
+    selection: str = ""
+    listed: int = 0
 
     def counts(self) -> dict[str, int]:
         """The four counts."""
@@ -82,20 +87,22 @@ def run_etl(info: StackInfo, *, full: bool = False, warehouse_url: str | None = 
     warehouse = open_warehouse(warehouse_url)
     store = bookmark_store()
     tickets_feed, lifecycle_feed = feeds()
+    lister = s3_lister(client, info.bucket_name)
     try:
         for feed, feed_result in ((tickets_feed, result), (lifecycle_feed, result.lifecycle)):
             scope = f"{info.endpoint_url or 'aws'}|{info.bucket_name}|{feed.prefix}|{warehouse.url}"
             # --full ignores the bookmark but still merges: the warehouse ends the same, only slower.
-            current = Bookmark() if full else store.load(scope)
+            current = store.load(scope)
             with clock("list"):
-                listed = list_objects(client, info.bucket_name, feed.prefix)
-            new = [o for o in listed if current.is_new(o)]
-            feed_result.objects = len(new)
-            if new:
+                chosen = select(lister, feed.prefix, current, datetime.now(UTC), full=full)
+            feed_result.objects = len(chosen.keys)
+            feed_result.listed = chosen.listed
+            feed_result.selection = f"full ({chosen.reason})" if chosen.full else "incremental"
+            if chosen.keys:
                 with tempfile.TemporaryDirectory(prefix="tms-etl-") as tmp:
-                    _load(client, info, new, Path(tmp), warehouse, feed, feed_result, clock)
+                    _load(client, info, chosen.keys, Path(tmp), warehouse, feed, feed_result, clock)
             with clock("bookmark"):
-                store.save(scope, current.advanced(listed))
+                store.save(scope, chosen.bookmark)
     finally:
         warehouse.close()
     return result
@@ -104,7 +111,7 @@ def run_etl(info: StackInfo, *, full: bool = False, warehouse_url: str | None = 
 def _load(
     client: Any,
     info: StackInfo,
-    new: list[Any],
+    new: list[str],
     tmp: Path,
     warehouse: Any,
     feed: Feed,
