@@ -14,7 +14,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "etl",
         help="load new archived tickets and their lifecycle changes from the local stack into the warehouse",
     )
-    etl.add_argument("--full", action="store_true", help="ignore the bookmark and re-read the whole archive")
+    etl.add_argument("--full", action="store_true", help="ignore the bookmark and list and re-read the whole archive (the recovery path)")
     etl.add_argument("--json", action="store_true", help="print one JSON object with the counts")
     etl.add_argument(
         "--warehouse-url", default=None, help="overrides TMS_WAREHOUSE_URL (default: DuckDB file)"
@@ -40,11 +40,11 @@ def _etl(args: argparse.Namespace) -> int:
         life = result.lifecycle
         print(
             f"read {result.read}  loaded {result.loaded}  merged {result.merged}  "
-            f"quarantined {result.quarantined}  ({result.objects} new objects)"
+            f"quarantined {result.quarantined}  ({result.objects} new objects, {result.selection})"
         )
         print(
             f"lifecycle: read {life.read}  loaded {life.loaded}  merged {life.merged}  "
-            f"quarantined {life.quarantined}  ({life.objects} new objects)"
+            f"quarantined {life.quarantined}  ({life.objects} new objects, {life.selection})"
         )
     return 0
 

@@ -72,6 +72,7 @@ def test_the_lifecycle_function_may_write_only_under_lifecycle_and_never_read_th
     s3 = [s for s in statements if any(a.startswith("s3:") for a in _actions(s))]
     assert [_actions(s) for s in s3] == [["s3:PutObject"]]
     assert f"/{names.LIFECYCLE_PREFIX}*" in str(s3[0]["Resource"])
+    assert f"/{names.MANIFEST_PREFIX}{names.LIFECYCLE_PREFIX}*" in str(s3[0]["Resource"])
     actions = {a for s in statements for a in _actions(s)}
     assert not {
         a

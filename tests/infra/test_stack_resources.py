@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match, Matcher
 
+from glue import manifests
 from infra import names
 from infra.components.ingest import BATCH_SIZE, MAX_RECORD_AGE, RETRY_ATTEMPTS
 from tests.conftest import expected_alarm_names
@@ -148,6 +149,9 @@ def test_archive_bucket_is_encrypted_versioned_private_and_expires_temp_data(syn
                     [
                         Match.object_like({"Prefix": names.QUARANTINE_PREFIX, "ExpirationInDays": 90}),
                         Match.object_like({"Prefix": names.GLUE_TEMP_PREFIX, "ExpirationInDays": 7}),
+                        Match.object_like(
+                            {"Prefix": names.MANIFEST_PREFIX, "ExpirationInDays": manifests.RETENTION_DAYS}
+                        ),
                     ]
                 )
             },
@@ -250,13 +254,21 @@ def test_bedrock_access_is_scoped_to_the_configured_profile_and_model(synth: Syn
     assert '"*"' not in arns
 
 
-def test_archive_may_only_put_objects_under_tickets_and_originals(synth: Synth) -> None:
+def test_archive_may_only_put_objects_under_tickets_originals_and_their_manifest_markers(
+    synth: Synth,
+) -> None:
     _, function = function_by_name(synth.raw, names.FN_ARCHIVE)
     statements = _policy_statements(synth.raw, _role_of(function))
     s3 = [s for s in statements if any(a.startswith("s3:") for a in _actions(s))]
     assert [_actions(s) for s in s3] == [["s3:PutObject"]]
     prefixes = sorted(r["Fn::Join"][1][-1] for r in s3[0]["Resource"])
-    assert prefixes == sorted([f"/{names.ARCHIVE_PREFIX}*", f"/{names.ORIGINALS_PREFIX}*"])
+    assert prefixes == sorted(
+        [
+            f"/{names.ARCHIVE_PREFIX}*",
+            f"/{names.ORIGINALS_PREFIX}*",
+            f"/{names.MANIFEST_PREFIX}{names.ARCHIVE_PREFIX}*",
+        ]
+    )
     assert props_env(synth, names.FN_ARCHIVE)[names.ENV_BUCKET_NAME]
 
 
@@ -355,7 +367,9 @@ def test_secrets_hold_no_literal_values(synth: Synth) -> None:
     assert all("SecretString" not in s["Properties"] for s in secrets.values())
 
 
-def test_glue_job_is_glue5_bookmarked_serial_and_times_out_within_the_schedule(synth: Synth) -> None:
+def test_glue_job_is_glue5_serial_keeps_its_own_bookmarks_and_times_out_within_the_schedule(
+    synth: Synth,
+) -> None:
     synth.template.has_resource_properties(
         "AWS::Glue::Job",
         {
@@ -367,9 +381,16 @@ def test_glue_job_is_glue5_bookmarked_serial_and_times_out_within_the_schedule(s
             "SecurityConfiguration": Match.any_value(),
             "DefaultArguments": Match.object_like(
                 {
-                    "--job-bookmark-option": "job-bookmark-enable",
+                    # Selection by manifest markers with the job's own bookmarks (glue/manifests.py).
+                    "--job-bookmark-option": "job-bookmark-disable",
                     "--TempDir": {
                         "Fn::Join": ["", ["s3://", Match.any_value(), f"/{names.GLUE_TEMP_PREFIX}"]]
+                    },
+                    "--manifest_path": {
+                        "Fn::Join": ["", ["s3://", Match.any_value(), f"/{names.MANIFEST_PREFIX}"]]
+                    },
+                    "--state_path": {
+                        "Fn::Join": ["", ["s3://", Match.any_value(), f"/{names.ETL_STATE_PREFIX}"]]
                     },
                 }
             ),
@@ -383,6 +404,17 @@ def test_glue_role_can_write_its_temp_dir_and_read_the_redshift_secret(synth: Sy
     temp = [s for s in statements if names.GLUE_TEMP_PREFIX in json.dumps(s["Resource"])]
     assert any("s3:PutObject" in _actions(s) for s in temp)
     assert any("secretsmanager:GetSecretValue" in _actions(s) for s in statements)
+
+
+def test_glue_role_lists_manifest_markers_without_reading_them_and_keeps_its_bookmarks(synth: Synth) -> None:
+    job = next(iter(resources(synth.raw, "AWS::Glue::Job").values()))
+    statements = _policy_statements(synth.raw, job["Properties"]["Role"]["Fn::GetAtt"][0])
+    listing = [s for s in statements if _actions(s) == ["s3:ListBucket"]]
+    assert any(f"{names.MANIFEST_PREFIX}*" in json.dumps(s.get("Condition")) for s in listing)
+    reads = [s for s in statements if "s3:GetObject" in _actions(s)]
+    assert not any(names.MANIFEST_PREFIX in json.dumps(s["Resource"]) for s in reads)
+    state = [s for s in statements if names.ETL_STATE_PREFIX in json.dumps(s["Resource"])]
+    assert any({"s3:GetObject", "s3:PutObject"} <= set(_actions(s)) for s in state)
 
 
 def test_glue_connection_uses_the_secret_inside_the_vpc(synth: Synth) -> None:
