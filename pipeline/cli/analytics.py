@@ -14,7 +14,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "etl",
         help="load new archived tickets and their lifecycle changes from the local stack into the warehouse",
     )
-    etl.add_argument("--full", action="store_true", help="ignore the bookmark and list and re-read the whole archive (the recovery path)")
+    etl.add_argument(
+        "--full",
+        action="store_true",
+        help="ignore the bookmark and list and re-read the whole archive (the recovery path)",
+    )
     etl.add_argument("--json", action="store_true", help="print one JSON object with the counts")
     etl.add_argument(
         "--warehouse-url", default=None, help="overrides TMS_WAREHOUSE_URL (default: DuckDB file)"
