@@ -132,6 +132,8 @@ def test_staged_code_holds_the_runtime_packages_and_shared_names_only(tmp_path: 
     assert (staged / "pipeline" / "models.py").is_file()
     assert (staged / "bot" / "__init__.py").is_file()
     assert sorted(p.name for p in (staged / "infra").glob("*.py")) == ["__init__.py", "names.py"]
+    # The archive and lifecycle writers put the ETL's manifest markers: only that module of glue/ ships.
+    assert sorted(p.name for p in (staged / "glue").glob("*.py")) == ["__init__.py", "manifests.py"]
     assert not (staged / "tests").exists() and not (staged / ".venv").exists()
 
 
