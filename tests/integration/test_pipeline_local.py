@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from glue.manifests import parse_marker
+from infra import names
 from pipeline.local.poller import MappingConfig
 from pipeline.local.runtime import LocalStack
 from pipeline.models import DESCRIPTION_MAX, TicketFailedMessage, TicketTriagedMessage
@@ -42,6 +44,12 @@ def test_a_ticket_is_triaged_stored_archived_and_announced_once(stack: LocalStac
         Bucket=stack.info.bucket_name, Key=archive_keys(stack, ticket.ticketId)[0]
     )
     assert json.loads(body["Body"].read())["ticket_id"] == ticket.ticketId
+    # The archive step's manifest marker names the record: the warehouse load finds it by processing time.
+    listed = stack.client("s3").list_objects_v2(
+        Bucket=stack.info.bucket_name, Prefix=names.MANIFEST_PREFIX + names.ARCHIVE_PREFIX
+    )
+    targets = [parse_marker(o["Key"], names.ARCHIVE_PREFIX) for o in listed.get("Contents", [])]
+    assert archive_keys(stack, ticket.ticketId)[0] in {m.target for m in targets if m}
     sent = [
         n for n in notifications(stack) if n["MessageAttributes"]["ticket_id"]["Value"] == ticket.ticketId
     ]
