@@ -201,6 +201,7 @@ def main(argv: list[str]) -> None:
 
     import boto3
 
+    # On Glue only glue/ is shipped, so not pipeline.adapters.clients: the job role's default chain.
     s3 = boto3.client("s3")
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     feeds: list[tuple[str, TableSpec, str, str]] = [

@@ -65,6 +65,9 @@ def test_no_module_builds_a_boto3_client_any_other_way():
         for path in (names.REPO_ROOT / folder).rglob("*.py"):
             if path.name == "clients.py" and path.parent.name == "adapters":
                 continue
+            # The Glue job runs on Glue with only glue/ shipped (--extra-py-files): no pipeline package there.
+            if path.name == "job.py" and path.parent.name == "glue":
+                continue
             for n, line in enumerate(path.read_text().splitlines(), 1):
                 if pattern.search(line) and not line.lstrip().startswith("#"):
                     offenders.append(f"{path.relative_to(names.REPO_ROOT)}:{n}: {line.strip()}")
