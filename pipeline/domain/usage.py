@@ -172,7 +172,8 @@ def workflow_usage(
     Counted here: both Comprehend calls on the texts the workflow sent (sentiment_prefix() and
     sentiment_text(), the texts intake put in the execution input); the states entered; the Kinesis record; the claim put and
     the triage update of the item (an update bills the item's whole size); the archive objects and one
-    lifecycle record per item change (the ticket-lifecycle function writes one, in its own invocation); the
+    lifecycle record per item change (the ticket-lifecycle function writes one, in its own invocation), each
+    load-relevant object with its manifest marker; the
     SNS message; the invocations of the trigger, the SLA timer and the notifier (their GB-seconds are not
     measured per ticket: they are batch- or message-sized and small, README "Cost per ticket").
     """
@@ -188,7 +189,9 @@ def workflow_usage(
             lambda_requests=3 + item_changes,
             kinesis_put_kib=kinesis_put_kib(len(ticket.to_record_bytes())),
             dynamodb_write_units=write_units(claimed) + write_units(after),
-            s3_put_requests=archive_objects + item_changes,
+            # Plus the ETL's manifest marker after the ticket's archive object and after each lifecycle
+            # record (glue/manifests.py); the PII original under originals/ gets none.
+            s3_put_requests=archive_objects + item_changes + 1 + item_changes,
             sns_publishes=sns_requests(message_bytes),
         )
     )

@@ -278,3 +278,20 @@ def test_tms_cost_from_a_stack_that_is_not_running_says_so_and_exits_2(tmp_path:
     monkeypatch.delenv(names.ENV_STREAM_NAME, raising=False)
     assert main(["cost", "--from", "stack", "--template", str(tmp_path / "unused.json")]) == 2
     assert "no stack to talk to" in capsys.readouterr().err
+
+
+def test_every_object_the_warehouse_loads_is_billed_with_its_manifest_marker():
+    from pipeline.domain.usage import workflow_usage
+    from tests.conftest import make_ticket
+
+    usage = workflow_usage(
+        make_ticket(),
+        TicketUsage(),
+        pii_detected=False,
+        incident_failed=False,
+        update_bytes=500,
+        message_bytes=2_000,
+        archive_objects=1,
+    )
+    # tickets/<id>.json and three lifecycle records (claim, vector, triage update), each with its marker
+    assert usage.s3_put_requests == (1 + 3) * 2
