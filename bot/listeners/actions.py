@@ -82,13 +82,17 @@ def publish(
     ts = item.get("slack_ts") or ts
     if not (channel and ts):
         return
-    view = blocks.TicketView.from_item(item)
-    try:
-        client.chat_update(**blocks.ticket_update(channel, ts, view))
-    except SlackApiError:
-        # The write is what counts; the thread reply below still records the change.
-        logger.exception("chat.update failed", extra={"ticket_id": ticket_id})
+    # The write is what counts: if the edit fails, the thread reply below still records the change.
+    rerender_post(client, item, channel, ts)
     clients.poster.post(blocks.thread_message(channel, ts, change.summary))
+
+
+def rerender_post(client: WebClient, item: dict[str, Any], channel: str, ts: str) -> None:
+    """Re-render the post at channel/ts from the stored item; a failed edit is logged, never raised."""
+    try:
+        client.chat_update(**blocks.ticket_update(channel, ts, blocks.TicketView.from_item(item)))
+    except SlackApiError:
+        logger.exception("chat.update failed", extra={"ticket_id": item.get("ticket_id")})
 
 
 def send_approved(

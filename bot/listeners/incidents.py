@@ -15,7 +15,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot import blocks
 from bot.errors import TicketStoreError
-from bot.listeners.actions import _where, apply_and_publish
+from bot.listeners.actions import _where, apply_and_publish, rerender_post
 from bot.logic import actions
 from bot.observability import logger
 
@@ -27,13 +27,8 @@ def register(app: App) -> None:
 
 
 def _rerender(client: WebClient, item: dict[str, Any] | None) -> None:
-    if not item or not item.get("slack_ts") or not item.get("slack_channel"):
-        return
-    view = blocks.TicketView.from_item(item)
-    try:
-        client.chat_update(**blocks.ticket_update(str(item["slack_channel"]), str(item["slack_ts"]), view))
-    except SlackApiError:
-        logger.exception("chat.update failed", extra={"ticket_id": item.get("ticket_id")})
+    if item and item.get("slack_ts") and item.get("slack_channel"):
+        rerender_post(client, item, str(item["slack_channel"]), str(item["slack_ts"]))
 
 
 def handle_split(
