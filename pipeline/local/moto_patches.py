@@ -157,6 +157,7 @@ def install(
     sentiment: Callable[[str, str], dict[str, Any]],
     should_fail: Callable[[str], bool],
     async_workers: int = 4,
+    retry_wait_scale: float = 1.0,
 ) -> AsyncInvoker:
     """Route moto's Lambda, SNS->Lambda and Comprehend sentiment to our local adapters (idempotent)."""
     with _install_lock:
@@ -167,7 +168,7 @@ def install(
         STATE.should_fail = should_fail
         STATE.invoker = AsyncInvoker(lambdas, workers=async_workers)
         STATE.invoker.start()
-        STATE.retry_wait_scale = retry_wait_scale()
+        STATE.retry_wait_scale = retry_wait_scale
         if not STATE.installed:
             _patch_moto()
             STATE.installed = True

@@ -132,7 +132,7 @@ class LocalStack:
         try:
             _cold_start()  # a new stack means new function instances: nothing cached from an earlier one
             faults = active_plan()  # validated before anything starts: bad TMS_FAULTS fails fast
-            moto_patches.retry_wait_scale()  # and so is a bad TMS_LOCAL_RETRY_WAIT_SCALE
+            wait_scale = moto_patches.retry_wait_scale()  # and so is a bad TMS_LOCAL_RETRY_WAIT_SCALE
             server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
             server.start()
             _wait_ready(endpoint)
@@ -143,7 +143,9 @@ class LocalStack:
                 {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}},
             )
             lambdas = LocalLambdas(region=LOCAL_REGION)
-            invoker = moto_patches.install(lambdas, detect_sentiment, faults.should_fail)
+            invoker = moto_patches.install(
+                lambdas, detect_sentiment, faults.should_fail, retry_wait_scale=wait_scale
+            )
 
             prov = provision(endpoint, LOCAL_REGION)
             outbox_path = outbox or (state_dir() / "slack-outbox.jsonl")
