@@ -9,9 +9,11 @@ SCAN_VENV := .venv-scan
 SCAN_STAMP := $(SCAN_VENV)/.installed-$(shell cat requirements-scan.lock | sha1sum | cut -c1-12)
 CHECKOV := $(SCAN_VENV)/bin/checkov
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
-# No __pycache__ in the source tree; the virtualenvs are compiled once at install (--compile-bytecode) instead,
-# or every `tms` process and test worker recompiles moto, botocore and numpy from source (~3 s CPU each).
-export PYTHONDONTWRITEBYTECODE := 1
+# Python caches bytecode, even where the shell exports PYTHONDONTWRITEBYTECODE: without it every `tms`
+# process and test worker recompiles our sources and re-rewrites the tests' asserts (~4 s CPU each). The
+# virtualenvs are compiled once at install (--compile-bytecode); __pycache__ is gitignored and kept out of
+# the Lambda assets.
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: install demo check test lint typecheck unit integration synth layer deploy bench lock local clean
 
