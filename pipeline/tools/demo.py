@@ -38,10 +38,11 @@ class DemoReport:
     model_ids: dict[str, int] = field(default_factory=dict)
     failures: dict[str, int] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    ticket_ids: set[str] = field(default_factory=set, repr=False)  # this run's tickets (not printed)
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON object `tms demo --json` prints."""
-        data = {k: v for k, v in self.__dict__.items() if k != "extra"}
+        data = {k: v for k, v in self.__dict__.items() if k not in ("extra", "ticket_ids")}
         data.update(self.extra)
         return data
 
@@ -158,7 +159,7 @@ def run_demo(
         put_tickets(replays, stream_name=info.stream_name, client=clients["kinesis"])
     statuses = wait_for_executions(clients["stepfunctions"], info.state_machine_arn, ticket_ids, timeout)
 
-    report = DemoReport(submitted=len(events), records_sent=send.sent + len(replays))
+    report = DemoReport(submitted=len(events), records_sent=send.sent + len(replays), ticket_ids=ticket_ids)
     items = _scan_items(clients["dynamodb"], info.table_name, ticket_ids)
     report.dynamodb_items = len(items)
     report.processed = sum(
@@ -259,7 +260,8 @@ def load_warehouse(report: DemoReport, info: StackInfo) -> None:
 
     result = run_etl(info)
     report.extra["etl"] = result.as_dict()
-    report.extra.update(warehouse_counts())
+    # This run's tickets: the local warehouse keeps earlier runs' rows too (reported as the total).
+    report.extra.update(warehouse_counts(ticket_ids=report.ticket_ids))
 
 
 def _scan_items(ddb: Any, table: str, ticket_ids: set[str]) -> list[dict[str, Any]]:
@@ -304,7 +306,7 @@ def render_table(report: DemoReport) -> str:
         ("throughput", f"{d['throughput_tps']} tickets/s"),
         ("elapsed", f"{d['elapsed_s']} s"),
     ]
-    for key in ("warehouse_rows", "quarantined_rows"):
+    for key in ("warehouse_rows", "warehouse_total_rows", "quarantined_rows"):
         if key in d:
             rows.append((key.replace("_", " "), d[key]))
     if d["failures"]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import tempfile
 import time
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -170,11 +171,23 @@ class _Timer:
         self.timings[self.name] = self.timings.get(self.name, 0.0) + time.perf_counter() - self.start
 
 
-def warehouse_counts(warehouse_url: str | None = None) -> dict[str, int]:
-    """Rows in the warehouse and quarantined archive records (for `tms demo`)."""
+def warehouse_counts(
+    warehouse_url: str | None = None, *, ticket_ids: Collection[str] | None = None
+) -> dict[str, int]:
+    """Rows in the warehouse and quarantined archive records (for `tms demo`). With `ticket_ids`,
+    `warehouse_rows` counts those tickets' rows and `warehouse_total_rows` every row."""
     warehouse = open_warehouse(warehouse_url)
     try:
-        return warehouse.counts()
+        counts = warehouse.counts()
+        if ticket_ids is None:
+            return counts
+        wanted = set(ticket_ids)
+        _, rows = warehouse.query("SELECT ticket_id FROM tickets")
+        return {
+            "warehouse_rows": sum(1 for (ticket_id,) in rows if ticket_id in wanted),
+            "warehouse_total_rows": counts["warehouse_rows"],
+            "quarantined_rows": counts["quarantined_rows"],
+        }
     finally:
         warehouse.close()
 

@@ -1,0 +1,37 @@
+"""`tms demo` reports the warehouse rows of its own tickets, whatever earlier runs left in the warehouse."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipeline.models import TicketUsage
+from pipeline.tools.analytics import warehouse_counts
+from pipeline.tools.analytics.warehouse import open_warehouse
+from pipeline.tools.demo import DemoReport, render_table
+from tests.unit.test_cost import _warehouse_with
+
+
+def test_a_second_demo_counts_its_own_rows_and_shows_the_total_apart(tmp_path: Path) -> None:
+    url = _warehouse_with(tmp_path, [TicketUsage()] * 5)  # 5 rows: an earlier run's 3, this run's 2
+    warehouse = open_warehouse(url)
+    try:
+        _, rows = warehouse.query("SELECT ticket_id FROM tickets ORDER BY ticket_id")
+    finally:
+        warehouse.close()
+    this_run = {rows[0][0], rows[1][0], "TKT-not-loaded-yet"}
+
+    counts = warehouse_counts(url, ticket_ids=this_run)
+
+    assert counts == {"warehouse_rows": 2, "warehouse_total_rows": 5, "quarantined_rows": 0}
+    report = DemoReport(submitted=3, ticket_ids=this_run, latency_ms={"p50": 1.0, "p95": 2.0, "p99": 3.0})
+    report.extra.update(counts)
+    assert "ticket_ids" not in report.as_dict()  # the JSON stays a summary
+    table = render_table(report)
+    assert any(line.split() == ["warehouse", "total", "rows", "5"] for line in table.splitlines())
+    assert any(line.split() == ["warehouse", "rows", "2"] for line in table.splitlines())
+
+
+def test_without_ticket_ids_the_counts_are_the_whole_warehouse(tmp_path: Path) -> None:
+    url = _warehouse_with(tmp_path, [TicketUsage()] * 2)
+
+    assert warehouse_counts(url) == {"warehouse_rows": 2, "quarantined_rows": 0}
