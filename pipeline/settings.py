@@ -6,37 +6,29 @@ import os
 from functools import cache
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from infra import names
 from pipeline.domain.sla import SlaPolicy
+from pipeline.env_settings import EnvSettings
 
 
-class TriggerSettings(BaseSettings):
-    model_config = SettingsConfigDict(extra="ignore")
-
+class TriggerSettings(EnvSettings):
     state_machine_arn: str = Field(validation_alias=names.ENV_STATE_MACHINE_ARN, min_length=20)
     dlq_url: str = Field(validation_alias=names.ENV_DLQ_URL, min_length=8)
 
 
-class AuditSettings(BaseSettings):
-    model_config = SettingsConfigDict(extra="ignore")
-
+class AuditSettings(EnvSettings):
     dlq_url: str = Field(validation_alias=names.ENV_DLQ_URL, min_length=8)
 
 
-class ArchiveSettings(BaseSettings):
-    model_config = SettingsConfigDict(extra="ignore")
-
+class ArchiveSettings(EnvSettings):
     bucket_name: str = Field(validation_alias=names.ENV_BUCKET_NAME, min_length=3)
     # The KMS key the full original records are encrypted with (SSE-KMS); unset: the bucket's default.
     originals_key_id: str | None = Field(default=None, validation_alias=names.ENV_ORIGINALS_KEY_ID)
 
 
-class MailSettings(BaseSettings):
+class MailSettings(EnvSettings):
     """The mailer's and the inbound function's settings."""
-
-    model_config = SettingsConfigDict(extra="ignore")
 
     table_name: str = Field(validation_alias=names.ENV_TABLE_NAME, min_length=3)
     topic_arn: str = Field(validation_alias=names.ENV_TOPIC_ARN, min_length=20)
@@ -59,10 +51,8 @@ def mail_settings() -> MailSettings:
     return MailSettings()  # type: ignore[call-arg]
 
 
-class SlaSettings(BaseSettings):
+class SlaSettings(EnvSettings):
     """The timer function: where timers live, what they invoke, where alerts go."""
-
-    model_config = SettingsConfigDict(extra="ignore")
 
     table_name: str = Field(validation_alias=names.ENV_TABLE_NAME, min_length=3)
     topic_arn: str = Field(validation_alias=names.ENV_TOPIC_ARN, min_length=20)
@@ -103,10 +93,8 @@ def archive_settings() -> ArchiveSettings:
     return ArchiveSettings()  # type: ignore[call-arg]
 
 
-class LifecycleSettings(BaseSettings):
+class LifecycleSettings(EnvSettings):
     """The ticket-lifecycle function's settings: the bucket its records go to."""
-
-    model_config = SettingsConfigDict(extra="ignore")
 
     bucket_name: str = Field(validation_alias=names.ENV_BUCKET_NAME, min_length=3)
 
@@ -117,10 +105,10 @@ def lifecycle_settings() -> LifecycleSettings:
     return LifecycleSettings()  # type: ignore[call-arg]
 
 
-class IncidentSettings(BaseSettings):
+class IncidentSettings(EnvSettings):
     """The incident step: where the tickets live and how similar reports must be to form an incident."""
 
-    model_config = SettingsConfigDict(extra="ignore", env_ignore_empty=True)
+    env_ignore_empty = True
 
     table_name: str = Field(validation_alias=names.ENV_TABLE_NAME, min_length=3)
     threshold: float = Field(default=0.76, gt=0, le=1, validation_alias=names.ENV_INCIDENT_THRESHOLD)

@@ -5,7 +5,7 @@ Without a bot token (local, no Slack) posts go to the outbox file instead.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes import SNSEvent, event_source
@@ -15,7 +15,7 @@ from bot.adapters import aws
 from bot.adapters.outbox import OutboxPoster
 from bot.adapters.slack import Poster, SlackPoster, make_web_client
 from bot.adapters.ticket_store import DynamoTicketStore
-from bot.config import BotSettings, load_settings
+from bot.config import BotSettings, fetch_secret, load_settings
 from bot.errors import BotConfigurationError
 from bot.logic.notify import Notification, Notifier, parse_or_skip
 from bot.observability import logger
@@ -49,7 +49,7 @@ def build_notifier(settings: BotSettings) -> Notifier:
 @lru_cache(maxsize=1)
 def notifier() -> Notifier:
     """Built once per process."""
-    return build_notifier(load_settings())
+    return build_notifier(load_settings(partial(fetch_secret, profile="default")))
 
 
 @logger.inject_lambda_context

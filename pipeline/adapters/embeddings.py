@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-from pydantic import Field, ValidationError, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import ConfigDict, Field, ValidationError, model_validator
 
 from infra import names
+from pipeline.env_settings import EnvSettings
 from pipeline.errors import ConfigurationError, EmbeddingUnavailableError, LlmThrottledError, TmsError
 from pipeline.models import field_errors
 
@@ -42,10 +42,11 @@ OFFLINE_DIMENSIONS = 384
 EMBED_TEXT_MAX_CHARS = 1000
 
 
-class EmbeddingSettings(BaseSettings):
+class EmbeddingSettings(EnvSettings):
     """Embedding-model configuration from the environment, validated once at cold start."""
 
-    model_config = SettingsConfigDict(extra="ignore", env_ignore_empty=True, populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True)
+    env_ignore_empty = True
 
     provider: EmbeddingProvider = Field(default="offline", validation_alias=names.ENV_EMBEDDING_PROVIDER)
     model_id: str | None = Field(default=None, validation_alias=names.ENV_EMBEDDING_MODEL_ID)

@@ -12,8 +12,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 from infra import names
 from pipeline.domain.policy import (
@@ -25,6 +24,7 @@ from pipeline.domain.policy import (
     business_impact,
 )
 from pipeline.domain.triage import ReplyModel, TriageDraft
+from pipeline.env_settings import EnvSettings
 from pipeline.errors import (
     ConfigurationError,
     InvalidModelOutputError,
@@ -61,10 +61,11 @@ BEDROCK_MISCONFIGURED = frozenset(
 )
 
 
-class LlmSettings(BaseSettings):
+class LlmSettings(EnvSettings):
     """Reply-model configuration from the environment, validated once at cold start."""
 
-    model_config = SettingsConfigDict(extra="ignore", env_ignore_empty=True, populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True)
+    env_ignore_empty = True
 
     provider: Provider | None = Field(default=None, validation_alias=names.ENV_LLM_PROVIDER)
     model_id: str | None = Field(default=None, validation_alias=names.ENV_MODEL_ID)

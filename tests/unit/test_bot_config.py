@@ -173,12 +173,12 @@ def test_a_cold_ticket_builds_the_kinesis_client_only(lambda_env, monkeypatch):
     from bot.adapters import aws
     from bot.handler import handler
 
-    built: list[str] = []
+    built: list[tuple[str, str]] = []
     real = aws.client
 
-    def spy(service: str):
-        built.append(service)
-        return real(service)
+    def spy(service: str, profile: str = "bot"):
+        built.append((service, profile))
+        return real(service, profile)
 
     monkeypatch.setattr(aws, "client", spy)
     lambda_env.add_user("U0AGENT", "Ada Lovelace", "ada@example.com")
@@ -189,6 +189,8 @@ def test_a_cold_ticket_builds_the_kinesis_client_only(lambda_env, monkeypatch):
         _function_url_event(body, sign(SECRET_VALUE["signing_secret"], body, int(time.time()))), Ctx()
     )
 
-    # Then it is acked having built no client but Kinesis (DynamoDB, SNS wait for the listeners using them)
+    # Then it is acked having built no client but the secret's and Kinesis (DynamoDB, SNS wait for the
+    # listeners using them), both with the bot's short timeouts and from one boto3 session (one service index)
     assert response["statusCode"] == 200 and "created" in response["body"]
-    assert set(built) == {"kinesis"}
+    assert sorted(built) == [("kinesis", "bot"), ("secretsmanager", "bot")]
+    assert real("secretsmanager")._loader is real("kinesis")._loader
