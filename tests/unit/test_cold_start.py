@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from typing import Any
 
 import email_validator
 import pytest
@@ -21,7 +22,8 @@ from pipeline.models import SPECIAL_USE_DOMAINS, Customer, common_email
 
 # Never on a handler's import path: the X-Ray SDK (Lambda active tracing records the invocation), LangChain
 # (only the draft-reply adapter, when it builds its model), email-validator (uncommon addresses only).
-HEAVY = ("aws_xray_sdk", "langchain_core", "langchain_aws", "email_validator")
+# pydantic-settings: the functions read their settings with pipeline.env_settings (its import was ~50 ms).
+HEAVY = ("aws_xray_sdk", "langchain_core", "langchain_aws", "email_validator", "pydantic_settings", "dotenv")
 HANDLER_MODULES = sorted({path.rsplit(".", 1)[0] for path in names.HANDLERS.values()})
 
 
@@ -38,6 +40,32 @@ def test_importing_a_handler_loads_no_heavy_optional_library(module):
 
     # Then none of the heavy libraries came with it
     assert sorted(m for m in loaded if m.split(".")[0] in HEAVY) == []
+
+
+def test_the_bolt_app_is_built_without_walking_the_call_stack(monkeypatch):
+    # Given Bolt would name an unnamed app after its caller's file with inspect.stack() (every frame's source,
+    # every loaded module's real path: ~60 ms of a cold start here)
+    import inspect
+
+    from slack_sdk import WebClient
+
+    from bot.app import Clients, build_app
+    from bot.config import BotSettings
+    from bot.observability import SERVICE
+    from tests.fakes.bot_harness import BOT_TOKEN, SIGNING_SECRET
+
+    def no_stack(*args, **kwargs):
+        raise AssertionError("inspect.stack() called while building the app")
+
+    monkeypatch.setattr(inspect, "stack", no_stack)
+
+    # When the app is built as the Lambda handler builds it
+    unused: Any = None  # building the app talks to none of the other clients
+    clients = Clients(WebClient(BOT_TOKEN), unused, unused, unused, unused, unused, unused)
+    app = build_app(BotSettings(bot_token=BOT_TOKEN, signing_secret=SIGNING_SECRET), clients)
+
+    # Then it was named from configuration, not from the stack
+    assert app.name == SERVICE
 
 
 def test_a_plain_address_is_validated_without_importing_email_validator():

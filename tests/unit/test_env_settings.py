@@ -61,7 +61,10 @@ CASES: dict[str, tuple[dict[str, str], dict[str, Any]]] = {
     "a field without alias is read by its name": ({"TMS_STREAM": "abc", "CATALOG_PATH": "/tmp/c.json"}, {}),
     "populate_by_name also reads the field name": ({"STREAM": "by-name"}, {}),
     "the alias wins over the field name": ({"TMS_STREAM": "alias", "STREAM": "name"}, {}),
-    "keywords win over the environment": ({"TMS_STREAM": "env", "TMS_DAYS": "1"}, {"days": 9, "stream": "kw-"}),
+    "keywords win over the environment": (
+        {"TMS_STREAM": "env", "TMS_DAYS": "1"},
+        {"days": 9, "stream": "kw-"},
+    ),
     "keywords by alias win too": ({"TMS_STREAM": "env"}, {"TMS_STREAM": "kw-alias"}),
     "an empty variable is a value": ({"TMS_STREAM": "abc", "TMS_KIND": ""}, {}),
     "missing required": ({}, {}),
