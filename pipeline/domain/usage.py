@@ -125,8 +125,9 @@ def path_taken(choices: Mapping[str, str] | None = None, *, asl_path: Path = nam
 
 
 def triage_transitions(*, pii_detected: bool, incident_failed: bool = False) -> int:
-    """State transitions (what a Standard workflow bills; an Express one bills duration) of a triaged ticket (one per state entered; retries add one each
-    and are not counted here: they are rare and the ASL bounds them)."""
+    """State transitions of a triaged ticket: what a Standard workflow bills (an Express one bills duration).
+    One per state entered; retries add one each and are not counted here: they are rare and the ASL bounds
+    them."""
     choices = {"PiiRedactionEnabled": "DetectPii" if pii_detected else "NoPiiDetection"}
     if incident_failed:
         choices["LinkIncident"] = "NoIncident"
