@@ -15,7 +15,6 @@ from pipeline.local.lambdas import LocalLambdaContext
 from tests.conftest import make_ticket
 from tests.fakes.intake import kinesis_event
 
-
 BUCKET = "tms-trigger-test"
 
 
