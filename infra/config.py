@@ -158,6 +158,9 @@ class TmsConfig(BaseModel):
     # PII in subject and description is replaced by typed placeholders before the reply model and the
     # warehouse see it (Comprehend DetectPiiEntities in the workflow). Off: both see the text as written.
     pii_redaction: bool = True
+    # EXPRESS: billed per execution and its duration, about $0.004 per 1,000 tickets instead of $0.275 of
+    # Standard's state transitions (README "Choices made, and the goal": what retry and dedup rely on instead).
+    workflow_type: Literal["EXPRESS", "STANDARD"] = "EXPRESS"
     log_retention_days: Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653] = (
         30
     )

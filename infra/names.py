@@ -86,8 +86,14 @@ ENV_SLA_FUNCTION = (
 # PII redaction before the reply model and the warehouse: "on" (default) or "off". On AWS the cdk.json
 # field pii_redaction sets it; locally this variable (read when the local stack provisions the workflow).
 ENV_PII_REDACTION = "TMS_PII_REDACTION"
-ENV_ORIGINALS_KEY_ID = "TMS_ORIGINALS_KEY_ID"  # KMS key of the originals/ objects (archive function)
+# KMS key of the objects holding a customer's unredacted text: originals/ (archive) and inputs/ (trigger).
+ENV_ORIGINALS_KEY_ID = "TMS_ORIGINALS_KEY_ID"
 PII_REDACTION_VALUES = ("on", "off")
+# The workflow's type: EXPRESS (default: billed per request and duration, not per state transition) or
+# STANDARD. On AWS the cdk.json field workflow_type sets it; locally this variable (read at provisioning).
+ENV_WORKFLOW_TYPE = "TMS_WORKFLOW_TYPE"
+WORKFLOW_TYPES = ("EXPRESS", "STANDARD")
+DEFAULT_WORKFLOW_TYPE = "EXPRESS"
 
 # Warehouse (local): DuckDB file by default, PostgreSQL when a URL is given.
 ENV_WAREHOUSE_URL = "TMS_WAREHOUSE_URL"
@@ -187,6 +193,10 @@ ARCHIVE_PREFIX = "tickets/"  # the analytics copy (PII redacted): the warehouse 
 ORIGINALS_PREFIX = (
     "originals/"  # the full original record, SSE-KMS; nothing but the archive function touches it
 )
+# Each ticket's workflow input as the trigger started it (SSE-KMS, expires): what `tms retry` re-runs,
+# since Express executions cannot be described. Unredacted customer text: never loaded into the warehouse.
+INPUTS_PREFIX = "inputs/"
+INPUTS_RETENTION_DAYS = 90  # as long as Step Functions Standard kept an execution's input for `tms retry`
 QUARANTINE_PREFIX = "quarantine/"
 MANIFEST_PREFIX = "manifests/"  # ETL manifest markers by processing time (glue/manifests.py), expire
 ETL_STATE_PREFIX = "etl-state/"  # the Glue job's own bookmarks (glue/manifests.py S3BookmarkStore)

@@ -104,6 +104,7 @@ class TmsStack(Stack):
             sla_environment=config.sla.environment(),
             link_incident=self.incidents.function.function,
             pii_redaction=config.pii_redaction,
+            workflow_type=config.workflow_type,
         )
         self.ingest = Ingest(
             self,
@@ -113,6 +114,7 @@ class TmsStack(Stack):
             key=self.storage.data_key,
             package=package,
             state_machine=self.workflow.state_machine,
+            storage=self.storage,
             log_retention=retention,
         )
         self.slack = Slack(

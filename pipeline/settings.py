@@ -15,6 +15,9 @@ from pipeline.env_settings import EnvSettings
 class TriggerSettings(EnvSettings):
     state_machine_arn: str = Field(validation_alias=names.ENV_STATE_MACHINE_ARN, min_length=20)
     dlq_url: str = Field(validation_alias=names.ENV_DLQ_URL, min_length=8)
+    # Where each ticket's execution input is kept for `tms retry` (inputs/), and the key it is encrypted with.
+    bucket_name: str = Field(validation_alias=names.ENV_BUCKET_NAME, min_length=3)
+    inputs_key_id: str | None = Field(default=None, validation_alias=names.ENV_ORIGINALS_KEY_ID)
 
 
 class AuditSettings(EnvSettings):

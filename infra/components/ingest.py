@@ -20,6 +20,7 @@ from constructs import Construct
 from infra import names
 from infra.components._nag import acknowledge, acknowledge_kms_grant
 from infra.components.lambdas import LambdaPackage, ServiceFunction
+from infra.components.storage import Storage
 
 EVENT_NAME = "TicketSubmitted"
 # The filter as Lambda evaluates it on the JSON `data` of each Kinesis record.
@@ -44,6 +45,7 @@ class Ingest(Construct):
         key: kms.IKey,
         package: LambdaPackage,
         state_machine: sfn.IStateMachine,
+        storage: Storage,
         log_retention: logs.RetentionDays,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -93,8 +95,12 @@ class Ingest(Construct):
             environment={
                 names.ENV_STATE_MACHINE_ARN: state_machine.state_machine_arn,
                 names.ENV_DLQ_URL: self.dlq.queue_url,
+                names.ENV_BUCKET_NAME: storage.bucket.bucket_name,
+                names.ENV_ORIGINALS_KEY_ID: storage.data_key.key_arn,
             },
         )
+        # Each execution input is kept under inputs/ before the start: what `tms retry` re-runs.
+        storage.grant_input_write(self.trigger.role)
         state_machine.grant_start_execution(self.trigger.role)
         # The trigger itself parks malformed records on the DLQ, with the reason.
         self.dlq.grant_send_messages(self.trigger.role)

@@ -18,6 +18,8 @@ GLUE_TEMP_EXPIRY = Duration.days(7)
 NONCURRENT_EXPIRY = Duration.days(30)
 # The ETL's manifest markers: a load whose bookmark is older than this falls back to a full load.
 MANIFEST_EXPIRY = Duration.days(MANIFEST_RETENTION_DAYS)
+# The trigger's copy of each execution input (what `tms retry` re-runs): as long as Standard kept it.
+INPUTS_EXPIRY = Duration.days(names.INPUTS_RETENTION_DAYS)
 
 
 class Storage(Construct):
@@ -112,6 +114,9 @@ class Storage(Construct):
                     id="expire-glue-temp", prefix=names.GLUE_TEMP_PREFIX, expiration=GLUE_TEMP_EXPIRY
                 ),
                 s3.LifecycleRule(
+                    id="expire-execution-inputs", prefix=names.INPUTS_PREFIX, expiration=INPUTS_EXPIRY
+                ),
+                s3.LifecycleRule(
                     id="expire-etl-manifests", prefix=names.MANIFEST_PREFIX, expiration=MANIFEST_EXPIRY
                 ),
                 s3.LifecycleRule(
@@ -140,6 +145,18 @@ class Storage(Construct):
         self.data_key.grant(grantee, "kms:GenerateDataKey", "kms:Encrypt")
         for prefix in prefixes:
             self._acknowledge_prefix(grantee, prefix)
+        return grant
+
+    def grant_input_write(self, grantee: iam.IGrantable) -> iam.Grant:
+        """s3:PutObject under inputs/ only (the trigger keeps each execution input there, SSE-KMS with the
+        data key): no read, no other prefix. `tms retry` reads them with the operator's credentials."""
+        grant = iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["s3:PutObject"],
+            resource_arns=[self.bucket.arn_for_objects(f"{names.INPUTS_PREFIX}*")],
+        )
+        self.data_key.grant(grantee, "kms:GenerateDataKey", "kms:Encrypt")
+        self._acknowledge_prefix(grantee, names.INPUTS_PREFIX)
         return grant
 
     def grant_lifecycle_write(self, grantee: iam.IGrantable) -> iam.Grant:

@@ -1,4 +1,4 @@
-"""The ticket workflow: the Standard state machine from the reviewed ASL file and its two task Lambdas."""
+"""The ticket workflow: the state machine (Express by default) from the reviewed ASL file and its task Lambdas."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def bedrock_model_arns(stack: Stack, *, model_id: str, foundation_model_id: str,
 
 
 class Workflow(Construct):
-    """State machine (Standard, logged, traced) + draft-reply and archive functions."""
+    """State machine (Express or Standard, logged, traced) + draft-reply and archive functions."""
 
     def __init__(
         self,
@@ -58,6 +58,7 @@ class Workflow(Construct):
         sla_environment: Mapping[str, str],
         link_incident: lambda_.IFunction,
         pii_redaction: bool = True,
+        workflow_type: str = names.DEFAULT_WORKFLOW_TYPE,
     ) -> None:
         super().__init__(scope, construct_id)
         if not asl_path.is_file():
@@ -130,7 +131,7 @@ class Workflow(Construct):
             self,
             "StateMachine",
             state_machine_name=f"{project_name}-ticket-pipeline",
-            state_machine_type=sfn.StateMachineType.STANDARD,
+            state_machine_type=sfn.StateMachineType(workflow_type),
             definition_body=sfn.DefinitionBody.from_file(str(asl_path)),
             definition_substitutions={
                 names.ASL_TABLE: storage.table.table_name,
@@ -141,12 +142,18 @@ class Workflow(Construct):
                 names.ASL_LINK_INCIDENT_FN: link_incident.function_arn,
                 names.ASL_PII_REDACTION: "on" if pii_redaction else "off",
             },
-            # Execution data carries ticket text and LLM output: logged events omit it (PII).
+            # Execution data carries ticket text and LLM output: logged events omit it (PII). Every event
+            # is logged: for an Express workflow the log group is the only execution history there is.
             logs=sfn.LogOptions(
                 destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=False
             ),
             tracing_enabled=True,
-            timeout=Duration.minutes(30),
+            # Express executions stop at 5 minutes. One throttled step fits: DraftReply's longest backoff
+            # (8 + 3 retries, full jitter under 1+2+4+8+16+30+30+30 and 2+4+8 s) is at most 135 s, plus
+            # one successful call. Every step throttled to its limit at once would not fit: the execution
+            # then times out without MarkFailed (the ExecutionsTimedOut alarm fires; the ticket stays
+            # PROCESSING, README "Choices made, and the goal").
+            timeout=Duration.minutes(5 if workflow_type == "EXPRESS" else 30),
         )
         role = self.state_machine.role
         storage.grant_claim_and_record(role)

@@ -36,36 +36,75 @@ def client(service: str) -> Any:
 
 
 class StepFunctionsStarter:
-    """Starts one execution per ticket, named after the ticket id."""
+    """Starts one execution per ticket, named after the ticket id (an Express workflow does not deduplicate
+    names: the workflow's claim does, README "Choices made, and the goal")."""
 
     def __init__(self, state_machine_arn: str, sfn: SFNClient | None = None):
         self._arn = state_machine_arn
         self._sfn = sfn or client("stepfunctions")
 
     def start(self, name: str, payload: dict[str, Any]) -> bool:
-        """Start `name`; False when an execution of that name already exists (already handled)."""
+        """Start `name`; False when a Standard workflow already has an execution of that name."""
         try:
-            # Step Functions counts the input's UTF-8 bytes against 256 KiB: ASCII escapes (\u00e9 for é)
-            # would triple non-Latin text for nothing.
-            body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
-            self._sfn.start_execution(stateMachineArn=self._arn, name=name, input=body)
+            self._sfn.start_execution(stateMachineArn=self._arn, name=name, input=input_body(payload))
         except ClientError as e:
             if e.response["Error"]["Code"] == "ExecutionAlreadyExists":
                 return False
             raise
         return True
 
-    def input_of(self, name: str) -> dict[str, Any] | None:
-        """The input of execution `name` of this state machine; None when it does not exist (any more)."""
-        arn = self._arn.replace(":stateMachine:", ":execution:", 1) + f":{name}"
+
+def input_body(payload: dict[str, Any]) -> str:
+    """An execution input as Step Functions counts it against 256 KiB: UTF-8 bytes, so no ASCII escapes
+    (\\u00e9 for é would triple non-Latin text for nothing)."""
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+
+
+class InputNotReadableError(TmsError):
+    """A stored execution input exists but cannot be read back (not JSON, access denied, ...)."""
+
+
+class S3ExecutionInputs:
+    """Each ticket's execution input under inputs/ (SSE-KMS with the data key): the trigger writes it before
+    it starts the workflow, `tms retry` reads it back (Express executions cannot be described)."""
+
+    def __init__(self, bucket: str, s3: S3Client | None = None, *, kms_key_id: str | None = None):
+        self._bucket = bucket
+        self._s3 = s3 or client("s3")
+        self._encryption: dict[str, Any] = (
+            {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key_id} if kms_key_id else {}
+        )
+
+    def put(self, ticket_id: str, payload: dict[str, Any]) -> None:
+        """Keep the input (a redelivered record rewrites the same bytes; the bucket keeps versions)."""
+        from pipeline.domain.intake import input_key
+
+        self._s3.put_object(
+            Bucket=self._bucket,
+            Key=input_key(ticket_id),
+            Body=input_body(payload).encode("utf-8"),
+            ContentType="application/json",
+            **self._encryption,
+        )
+
+    def get(self, ticket_id: str) -> dict[str, Any] | None:
+        """The stored input, or None when there is none (expired, or the ticket predates stored inputs)."""
+        from pipeline.domain.intake import input_key
+
+        key = input_key(ticket_id)
         try:
-            raw = self._sfn.describe_execution(executionArn=arn)["input"]
+            raw = self._s3.get_object(Bucket=self._bucket, Key=key)["Body"].read()
         except ClientError as e:
-            if e.response["Error"]["Code"] == "ExecutionDoesNotExist":
+            if e.response["Error"]["Code"] in ("NoSuchKey", "404"):
                 return None
-            raise
-        value = json.loads(raw)
-        return value if isinstance(value, dict) else None
+            raise InputNotReadableError(f"s3://{self._bucket}/{key}: {e.response['Error']['Code']}") from e
+        try:
+            value = json.loads(raw)
+        except ValueError as e:
+            raise InputNotReadableError(f"s3://{self._bucket}/{key} is not JSON: {e}") from e
+        if not isinstance(value, dict):
+            raise InputNotReadableError(f"s3://{self._bucket}/{key} is not a JSON object")
+        return value
 
 
 class DynamoTickets:

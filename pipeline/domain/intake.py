@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
+from infra.names import INPUTS_PREFIX
 from pipeline.domain.upcast import upcast
 from pipeline.errors import InvalidTicketError
 from pipeline.models import EVENT_NAME, TicketSubmitted, execution_name, field_errors
@@ -35,6 +36,12 @@ class AuditOutcome(StrEnum):
 class WorkflowStarter(Protocol):
     def start(self, name: str, payload: dict[str, Any]) -> bool:
         """Start an execution called `name`; False when one by that name already exists."""
+        ...
+
+
+class ExecutionInputs(Protocol):
+    def put(self, ticket_id: str, payload: dict[str, Any]) -> None:
+        """Keep the ticket's execution input where `tms retry` can read it back."""
         ...
 
 
@@ -111,6 +118,11 @@ def execution_input(ticket: TicketSubmitted) -> dict[str, Any]:
     }
 
 
+def input_key(ticket_id: str) -> str:
+    """Where a ticket's execution input is kept (inputs/<ticket id>.json)."""
+    return f"{INPUTS_PREFIX}{ticket_id}.json"
+
+
 def dead_letter(
     meta: RecordMeta, data: bytes, error: InvalidTicketError, stage: str = "intake"
 ) -> dict[str, Any]:
@@ -130,15 +142,25 @@ def dead_letter(
     }
 
 
-def handle_record(data: bytes, meta: RecordMeta, starter: WorkflowStarter, dlq: DeadLetters) -> Outcome:
+def handle_record(
+    data: bytes, meta: RecordMeta, starter: WorkflowStarter, dlq: DeadLetters, inputs: ExecutionInputs
+) -> Outcome:
     """Start the workflow for one record. Invalid records go to the DLQ and never block the shard;
-    transient start failures raise so the batch reports this record as failed and it is retried."""
+    transient failures (keeping the input, starting) raise so the batch reports this record as failed and
+    it is retried.
+
+    The input is kept before the execution starts, so every ticket that can fail has one to retry with.
+    A redelivered record starts a second execution on an Express workflow (names are not deduplicated):
+    the workflow's claim ends it in AlreadyClaimed. A Standard workflow refuses the repeated name (DUPLICATE).
+    """
     try:
         ticket = parse_ticket(data)
     except InvalidTicketError as e:
         dlq.send(dead_letter(meta, data, e))
         return Outcome.REJECTED
-    started = starter.start(execution_name(ticket.ticketId), execution_input(ticket))
+    payload = execution_input(ticket)
+    inputs.put(ticket.ticketId, payload)
+    started = starter.start(execution_name(ticket.ticketId), payload)
     return Outcome.STARTED if started else Outcome.DUPLICATE
 
 

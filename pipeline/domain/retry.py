@@ -1,8 +1,8 @@
 """Retrying a FAILED ticket: the same input through the workflow again, under a new execution name.
 
 A ticket fails when its retries run out (sustained throttling, an answer that breaks the reply policy).
-Its original execution (named after the ticket id, which is what makes redeliveries harmless) still
-holds the input. A retry starts `<ticket id>-retry-<UTC time>` with that input; the workflow's claim
+The trigger kept its execution input under inputs/ before starting it (an Express execution cannot be
+described afterwards). A retry starts `<ticket id>-retry-<UTC time>` with that input; the workflow's claim
 accepts a FAILED item (and nothing else), so a retry can never run a ticket twice at once or redo a
 TRIAGED one.
 """
@@ -15,6 +15,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
+from infra.names import INPUTS_RETENTION_DAYS
+from pipeline.domain.intake import input_key
 from pipeline.models import EXECUTION_NAME_MAX, TicketStatus, execution_name, is_ticket_id
 
 
@@ -22,7 +24,7 @@ class RetryOutcome(StrEnum):
     STARTED = "started"
     NOT_FAILED = "not_failed"  # TRIAGED or still PROCESSING: nothing to retry
     NOT_FOUND = "not_found"
-    INPUT_GONE = "input_gone"  # the original execution is past Step Functions' 90-day history
+    INPUT_GONE = "input_gone"  # no stored input: expired, or the ticket failed before inputs were kept
     ALREADY_STARTED = "already_started"  # a retry of this name is already running or ran
     INVALID_ID = "invalid_id"
 
@@ -48,11 +50,13 @@ class TicketStatuses(Protocol):
         ...
 
 
-class Executions(Protocol):
-    def input_of(self, name: str) -> dict[str, Any] | None:
-        """The input of the execution called `name`, or None when it does not exist (any more)."""
+class StoredInputs(Protocol):
+    def get(self, ticket_id: str) -> dict[str, Any] | None:
+        """The ticket's execution input as the trigger kept it, or None when there is none (any more)."""
         ...
 
+
+class Executions(Protocol):
     def start(self, name: str, payload: dict[str, Any]) -> bool:
         """Start `name`; False when an execution of that name already exists."""
         ...
@@ -70,7 +74,7 @@ def retry_name(ticket_id: str, now: datetime) -> str:
 
 
 def retry_ticket(
-    ticket_id: str, tickets: TicketStatuses, executions: Executions, now: datetime
+    ticket_id: str, tickets: TicketStatuses, inputs: StoredInputs, executions: Executions, now: datetime
 ) -> RetryResult:
     """Start a retry of one FAILED ticket, or say exactly why not."""
     if not is_ticket_id(ticket_id):
@@ -83,12 +87,13 @@ def retry_ticket(
     status = str(item.get("status", ""))
     if status != TicketStatus.FAILED:
         return RetryResult(ticket_id, RetryOutcome.NOT_FAILED, f"status is {status or 'unknown'}, not FAILED")
-    payload = executions.input_of(execution_name(ticket_id))
+    payload = inputs.get(ticket_id)
     if payload is None:
         return RetryResult(
             ticket_id,
             RetryOutcome.INPUT_GONE,
-            "its original execution is no longer kept (Step Functions keeps 90 days): resubmit it",
+            f"no stored input ({input_key(ticket_id)} expires after {INPUTS_RETENTION_DAYS} days, and tickets "
+            "that failed before inputs were kept have none): it stays FAILED; resubmit it",
         )
     # The original input, completed with what the workflow reads since it was started (sentiment_text):
     # a ticket that failed before a deploy is retried by the workflow as deployed now.

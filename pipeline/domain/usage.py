@@ -125,8 +125,9 @@ def path_taken(choices: Mapping[str, str] | None = None, *, asl_path: Path = nam
 
 
 def triage_transitions(*, pii_detected: bool, incident_failed: bool = False) -> int:
-    """Standard-workflow state transitions of a triaged ticket (one per state entered; retries add one each
-    and are not counted here: they are rare and the ASL bounds them)."""
+    """State transitions of a triaged ticket: what a Standard workflow bills (an Express one bills duration).
+    One per state entered; retries add one each and are not counted here: they are rare and the ASL bounds
+    them."""
     choices = {"PiiRedactionEnabled": "DetectPii" if pii_detected else "NoPiiDetection"}
     if incident_failed:
         choices["LinkIncident"] = "NoIncident"
@@ -152,6 +153,9 @@ class Stopwatch:
         )
 
 
+# The trigger keeps each ticket's execution input under inputs/ before it starts the workflow (one PUT).
+INPUT_OBJECTS = 1
+
 # Titan Text Embeddings V2 at 512 dimensions, as deployed: the vector the link-incident step adds to the item.
 DEPLOYED_VECTOR_DIMENSIONS = 512
 
@@ -170,15 +174,20 @@ def workflow_usage(
     write) plus what follows from the path it took and the sizes it wrote.
 
     Counted here: both Comprehend calls on the texts the workflow sent (sentiment_prefix() and
-    sentiment_text(), the texts intake put in the execution input); the states entered; the Kinesis record; the claim put and
-    the triage update of the item (an update bills the item's whole size); the archive objects and one
-    lifecycle record per item change (the ticket-lifecycle function writes one, in its own invocation), each
-    load-relevant object with its manifest marker; the
-    SNS message; the invocations of the trigger, the SLA timer and the notifier (their GB-seconds are not
-    measured per ticket: they are batch- or message-sized and small, README "Cost per ticket").
+    sentiment_text(), the texts intake put in the execution input); the states entered; the Kinesis record;
+    the claim put and the triage update of the item (an update bills the item's whole size); the S3 PUTs:
+    the execution input the trigger keeps under inputs/ (what `tms retry` re-runs), the archive objects and
+    the one lifecycle record the triage update produces (the lifecycle feed skips the claim and the vector
+    write: the item is still PROCESSING), each object the warehouse loads with its manifest marker; the SNS
+    message; the invocations of the trigger, the SLA timer, the notifier and the lifecycle function (one per
+    item change the table's stream delivers: an upper bound, the stream mapping batches them; their
+    GB-seconds are not measured per ticket: batch- or message-sized and small, README "Cost per ticket").
     """
     text = ticket.data.sentiment_text()
-    item_changes = 2 if incident_failed else 3  # claim, (vector), triage update
+    item_changes = 2 if incident_failed else 3  # claim, (vector), triage update: each a stream record
+    lifecycle_records = (
+        1  # only the triage update changes a lifecycle column (pipeline/domain/lifecycle_feed.py)
+    )
     claimed = claim_item_size(ticket)
     after = claimed + update_bytes + (0 if incident_failed else vector_bytes(DEPLOYED_VECTOR_DIMENSIONS))
     return steps.plus(
@@ -189,9 +198,9 @@ def workflow_usage(
             lambda_requests=3 + item_changes,
             kinesis_put_kib=kinesis_put_kib(len(ticket.to_record_bytes())),
             dynamodb_write_units=write_units(claimed) + write_units(after),
-            # Plus the ETL's manifest marker after the ticket's archive object and after each lifecycle
-            # record (glue/manifests.py); the PII original under originals/ gets none.
-            s3_put_requests=archive_objects + item_changes + 1 + item_changes,
+            # The manifest marker after the ticket's archive object and after its lifecycle record
+            # (glue/manifests.py); the PII original under originals/ and the input under inputs/ get none.
+            s3_put_requests=INPUT_OBJECTS + archive_objects + 1 + 2 * lifecycle_records,
             sns_publishes=sns_requests(message_bytes),
         )
     )

@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from pipeline.adapters.aws import SqsDeadLetters, StepFunctionsStarter
+from pipeline.adapters.aws import S3ExecutionInputs, SqsDeadLetters, StepFunctionsStarter
 from pipeline.domain.intake import Outcome, handle_record
 from pipeline.handlers._records import record_meta
 from pipeline.observability import logger, metrics
@@ -20,9 +20,13 @@ processor = BatchProcessor(event_type=EventType.KinesisDataStreams)
 
 
 @cache
-def _deps() -> tuple[StepFunctionsStarter, SqsDeadLetters]:
+def _deps() -> tuple[StepFunctionsStarter, SqsDeadLetters, S3ExecutionInputs]:
     s = trigger_settings()
-    return StepFunctionsStarter(s.state_machine_arn), SqsDeadLetters(s.dlq_url)
+    return (
+        StepFunctionsStarter(s.state_machine_arn),
+        SqsDeadLetters(s.dlq_url),
+        S3ExecutionInputs(s.bucket_name, kms_key_id=s.inputs_key_id),
+    )
 
 
 def record_handler(record: KinesisStreamRecord) -> str:

@@ -9,6 +9,7 @@ mode) and the deployment config (the ETL schedule), priced per month.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -32,6 +33,16 @@ DEFAULT_ETL_RUN_MINUTES = 2.0
 # its base capacity, billed while the load's statements run (60-second minimum per run).
 DEFAULT_REDSHIFT_BASE_RPU = 8
 DEFAULT_REDSHIFT_SECONDS_PER_RUN = 60.0
+# Step Functions Express bills each execution's duration rounded up to 100 ms, at the memory it uses in 64 MB
+# steps (https://aws.amazon.com/step-functions/pricing/): this workflow's definition and its execution data
+# (a ticket of at most ~70 KB) fit the first step.
+EXPRESS_BILLING_MS = 100
+EXPRESS_MEMORY_MB = 64
+EXPRESS_MAX_SECONDS = 300  # an Express execution cannot run longer than 5 minutes
+# What an Express execution waits for besides its functions: each service-integration state (DynamoDB,
+# Comprehend, SNS) and each transition. An assumption, printed with the table: Step Functions publishes no
+# figure, and a state's round trip to DynamoDB or SNS in-region is tens of milliseconds.
+EXPRESS_STATE_OVERHEAD_S = 0.05
 _GLUE_WORKER_DPU = {"G.025X": 0.25, "G.1X": 1.0, "G.2X": 2.0, "G.4X": 4.0, "G.8X": 8.0}
 
 
@@ -75,6 +86,8 @@ class ModelPrice(BaseModel):
 VARIABLE_KEYS = (
     "comprehend_unit",
     "sfn_standard_transition",
+    "sfn_express_request",
+    "sfn_express_gb_second",
     "lambda_request",
     "lambda_gb_second_x86",
     "kinesis_on_demand_ingest_gb",
@@ -311,6 +324,19 @@ def average_usage(usages: Iterable[TicketUsage]) -> tuple[dict[str, float], int]
     return {k: v / n for k, v in total.items()}, n
 
 
+def express_seconds(usage: Mapping[str, float]) -> float:
+    """The billed duration of a ticket's Express execution, modeled from its measured usage: the time its
+    task functions ran (their GB-seconds at the smallest task function's memory: an upper bound, the 1 GB
+    functions ran a quarter of that) plus EXPRESS_STATE_OVERHEAD_S per state entered, rounded up to 100 ms
+    and capped at Express's 5 minutes."""
+    from infra import names
+
+    smallest_gb = min(names.FUNCTION_MEMORY_MB.values()) / 1024
+    seconds = usage["lambda_gb_seconds"] / smallest_gb + usage["state_transitions"] * EXPRESS_STATE_OVERHEAD_S
+    billed = math.ceil(round(seconds * 1000 / EXPRESS_BILLING_MS, 6)) * EXPRESS_BILLING_MS / 1000
+    return min(float(EXPRESS_MAX_SECONDS), billed)
+
+
 def _line(item: str, quantity: float, price: Price, scale: float = 1000.0, unit: str | None = None) -> Line:
     return Line(
         item,
@@ -354,6 +380,17 @@ def variable_lines(
                 "Step Functions Standard transitions",
                 usage["state_transitions"],
                 v["sfn_standard_transition"],
+            )
+        )
+    else:
+        lines.append(_line("Step Functions Express requests", 1.0, v["sfn_express_request"], unit="request"))
+        seconds = express_seconds(usage)
+        lines.append(
+            _line(
+                f"Step Functions Express duration ({seconds:g} s x {EXPRESS_MEMORY_MB} MB)",
+                seconds * EXPRESS_MEMORY_MB / 1024,
+                v["sfn_express_gb_second"],
+                unit="GB-second",
             )
         )
     lines += [
@@ -466,7 +503,10 @@ def estimate(
     avg, n = average_usage(usages)
     notes = []
     if stack.state_machine_type != "STANDARD":
-        notes.append("Express workflow: billed per request and GB-second, not modeled here")
+        notes.append(
+            "Express workflow: its duration is modeled from the measured function time (at the smallest task "
+            f"function's memory, an upper bound) plus {EXPRESS_STATE_OVERHEAD_S:g} s per state entered"
+        )
     if stack.lambda_architecture != "x86_64":
         notes.append("arm64 functions: GB-seconds priced at the x86_64 rate (an upper bound)")
     return CostEstimate(

@@ -14,17 +14,18 @@ def retry_failed(
     info: StackInfo, ticket_ids: Sequence[str] = (), *, all_failed: bool = False, now: datetime | None = None
 ) -> list[RetryResult]:
     """Retry the named tickets (each once, in order), or every FAILED one with `all_failed`."""
-    from pipeline.adapters.aws import DynamoTickets, StepFunctionsStarter
+    from pipeline.adapters.aws import DynamoTickets, S3ExecutionInputs, StepFunctionsStarter
     from pipeline.adapters.clients import aws_client
     from pipeline.domain.retry import retry_ticket
 
     tickets = DynamoTickets(info.table_name, aws_client("dynamodb", info, profile="cli"))
+    inputs = S3ExecutionInputs(info.bucket_name, aws_client("s3", info, profile="cli"))
     executions = StepFunctionsStarter(
         info.state_machine_arn, aws_client("stepfunctions", info, profile="cli")
     )
     ids = tickets.ids_with_status("FAILED") if all_failed else list(dict.fromkeys(ticket_ids))
     when = now or datetime.now(UTC)
-    return [retry_ticket(tid, tickets, executions, when) for tid in ids]
+    return [retry_ticket(tid, tickets, inputs, executions, when) for tid in ids]
 
 
 def retry_report(results: Sequence[RetryResult]) -> dict[str, Any]:

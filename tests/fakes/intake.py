@@ -1,4 +1,4 @@
-"""Fakes for the intake ports (pipeline.domain.intake.WorkflowStarter / DeadLetters)."""
+"""Fakes for the intake ports (pipeline.domain.intake.WorkflowStarter / DeadLetters / ExecutionInputs)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,24 @@ class FakeStarter:
                 return False
             self.started[name] = payload
             return True
+
+
+class FakeInputs:
+    """Keeps execution inputs by ticket id (the inputs/ objects); `fail` makes every put raise."""
+
+    def __init__(self, fail: Exception | None = None) -> None:
+        self.stored: dict[str, dict[str, Any]] = {}
+        self.puts = 0
+        self._fail = fail
+
+    def put(self, ticket_id: str, payload: dict[str, Any]) -> None:
+        if self._fail is not None:
+            raise self._fail
+        self.puts += 1
+        self.stored[ticket_id] = json.loads(json.dumps(payload))
+
+    def get(self, ticket_id: str) -> dict[str, Any] | None:
+        return self.stored.get(ticket_id)
 
 
 class FakeDlq:

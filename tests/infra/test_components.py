@@ -100,6 +100,7 @@ def test_provisioned_shards_are_configurable(tmp_path: Path) -> None:
         state_machine=sfn.StateMachine.from_state_machine_arn(
             stack, "SM", "arn:aws:states:us-east-1:123456789012:stateMachine:tms-ticket-pipeline"
         ),
+        storage=storage,
         log_retention=logs.RetentionDays.ONE_WEEK,
     )
     Template.from_stack(stack).has_resource_properties(

@@ -317,11 +317,11 @@ def test_bot_has_a_public_function_url_and_may_put_records(synth: Synth) -> None
     } <= actions
 
 
-def test_state_machine_is_standard_logged_traced_and_substituted(synth: Synth) -> None:
+def test_state_machine_is_express_logged_traced_and_substituted(synth: Synth) -> None:
     synth.template.has_resource_properties(
         "AWS::StepFunctions::StateMachine",
         {
-            "StateMachineType": "STANDARD",
+            "StateMachineType": "EXPRESS",
             "TracingConfiguration": {"Enabled": True},
             "LoggingConfiguration": Match.object_like({"Level": "ALL", "Destinations": Match.any_value()}),
             "DefinitionS3Location": Match.any_value(),

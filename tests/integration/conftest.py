@@ -33,13 +33,14 @@ def item(stack: LocalStack, ticket_id: str) -> dict[str, Any] | None:
 
 
 def archive_keys(stack: LocalStack, ticket_id: str) -> list[str]:
-    """The ticket's archive objects (not its lifecycle/ records, which every item change writes)."""
+    """The ticket's archive objects (not its lifecycle/ records, manifest markers or kept input)."""
     pages = stack.client("s3").get_paginator("list_objects_v2").paginate(Bucket=stack.info.bucket_name)
     return [
         o["Key"]
         for p in pages
         for o in p.get("Contents", [])
-        if ticket_id in o["Key"] and not o["Key"].startswith((names.LIFECYCLE_PREFIX, names.MANIFEST_PREFIX))
+        if ticket_id in o["Key"]
+        and not o["Key"].startswith((names.LIFECYCLE_PREFIX, names.MANIFEST_PREFIX, names.INPUTS_PREFIX))
     ]
 
 

@@ -114,6 +114,39 @@ def test_redelivered_record_gives_one_ticket_one_execution_one_notification(stac
     assert len(sent) == 1
 
 
+def test_an_express_redelivery_under_another_name_ends_in_already_claimed_with_one_ticket(stack: LocalStack):
+    # Given an Express workflow (it does not deduplicate execution names) and a triaged ticket
+    sfn = stack.client("stepfunctions")
+    assert sfn.describe_state_machine(stateMachineArn=stack.info.state_machine_arn)["type"] == "EXPRESS"
+    ticket = make_ticket()
+    put(stack, ticket)
+    stack.wait_idle(timeout=120)
+    assert item(stack, ticket.ticketId)["status"] == "TRIAGED"
+    notifications(stack)
+    kept = (
+        stack.client("s3")
+        .get_object(Bucket=stack.info.bucket_name, Key=f"{names.INPUTS_PREFIX}{ticket.ticketId}.json")["Body"]
+        .read()
+    )
+
+    # When the same ticket's execution starts again (what at-least-once delivery does on AWS)
+    again = sfn.start_execution(
+        stateMachineArn=stack.info.state_machine_arn, name=f"{ticket.ticketId}-again", input=kept.decode()
+    )["executionArn"]
+    stack.wait_idle(timeout=120)
+
+    # Then the claim ends it as a success that does nothing: one ticket, one archive, no second notice
+    assert sfn.describe_execution(executionArn=again)["status"] == "SUCCEEDED"
+    history = sfn.get_execution_history(executionArn=again)["events"]
+    entered = [e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e]
+    assert entered == ["ClaimTicket", "AlreadyClaimed"]
+    assert item(stack, ticket.ticketId)["status"] == "TRIAGED"
+    assert len(archive_keys(stack, ticket.ticketId)) == 1
+    assert [
+        n for n in notifications(stack) if n["MessageAttributes"]["ticket_id"]["Value"] == ticket.ticketId
+    ] == []
+
+
 def test_malformed_record_goes_to_the_dlq_and_the_rest_of_its_batch_is_processed(stack: LocalStack):
     drain(stack, stack.info.dlq_url)
     good = [make_ticket(), make_ticket()]

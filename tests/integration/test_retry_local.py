@@ -64,3 +64,19 @@ def test_a_failed_ticket_is_triaged_by_tms_retry_once_the_cause_is_gone(
         assert (code, report["requested"]) == (0, 0)
         code, report = _retry(capsys, failed.ticketId)
         assert code == 1 and report["results"][0]["outcome"] == "not_failed"
+
+        # And a FAILED ticket whose kept input is gone (expired) is named, left FAILED, and nothing starts
+        os.environ[names.ENV_FAULTS] = "llm_invalid_output:1.0"
+        _cold_start()
+        orphan = make_ticket()
+        put(stack, orphan)
+        stack.wait_idle(timeout=120)
+        assert item(stack, orphan.ticketId)["status"] == "FAILED"
+        stack.client("s3").delete_object(
+            Bucket=stack.info.bucket_name, Key=f"{names.INPUTS_PREFIX}{orphan.ticketId}.json"
+        )
+        code, report = _retry(capsys, orphan.ticketId)
+        stack.wait_idle(timeout=120)
+        (result,) = report["results"]
+        assert code == 1 and result["outcome"] == "input_gone" and "resubmit" in result["detail"]
+        assert item(stack, orphan.ticketId)["status"] == "FAILED"

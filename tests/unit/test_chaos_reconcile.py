@@ -241,3 +241,11 @@ def test_a_post_claimed_by_the_notifier_but_missing_from_slack_is_reported() -> 
     del obs.slack.failed[IDS[0]]
     assert claimed_not_posted(set(IDS), obs) == sorted([IDS[0], IDS[1]])
     assert reconcile(set(IDS), POISON, obs).lost == 2
+
+
+def test_a_second_execution_of_a_ticket_without_a_second_effect_is_not_a_duplicate() -> None:
+    # An Express workflow starts a redelivered record again; its claim ends it in AlreadyClaimed.
+    obs = _healthy()
+    obs.executions[IDS[0]] += 1
+    rec = reconcile(set(IDS), POISON, obs)
+    assert rec.ok and rec.duplicated == 0

@@ -293,5 +293,81 @@ def test_every_object_the_warehouse_loads_is_billed_with_its_manifest_marker():
         message_bytes=2_000,
         archive_objects=1,
     )
-    # tickets/<id>.json and three lifecycle records (claim, vector, triage update), each with its marker
-    assert usage.s3_put_requests == (1 + 3) * 2
+    # The kept input, tickets/<id>.json with its marker, and the one lifecycle record with its marker: the
+    # claim and the vector write leave the item PROCESSING, which the lifecycle feed skips.
+    assert usage.s3_put_requests == 1 + 2 + 2
+    with_original = workflow_usage(
+        make_ticket(),
+        TicketUsage(),
+        pii_detected=True,
+        incident_failed=False,
+        update_bytes=500,
+        message_bytes=2_000,
+        archive_objects=2,
+    )
+    assert with_original.s3_put_requests == 6  # the PII original under originals/ gets no marker
+
+
+def test_a_triaged_ticket_writes_one_lifecycle_record_as_the_usage_model_counts():
+    from pipeline.domain.lifecycle_feed import lifecycle_record
+
+    def change(old: dict | None, new: dict) -> dict:
+        image = lambda d: {k: {"S": v} for k, v in d.items()}  # noqa: E731
+        body = {"NewImage": image(new), "ApproximateCreationDateTime": 1_700_000_000, "SequenceNumber": "1"}
+        if old is not None:
+            body["OldImage"] = image(old)
+        return {"eventName": "MODIFY" if old else "INSERT", "dynamodb": body}
+
+    tid = "TKT-20261125-0123456789"
+    claimed = {"ticket_id": tid, "status": "PROCESSING"}
+    with_vector = {**claimed, "embedding_day": "2026-11-25"}
+    triaged = {**with_vector, "status": "TRIAGED", "priority": "HIGH"}
+    records = [lifecycle_record(change(None, claimed)), lifecycle_record(change(claimed, with_vector))]
+    records.append(lifecycle_record(change(with_vector, triaged)))
+    assert [r is not None for r in records] == [False, False, True]
+
+
+# --- Express ----------------------------------------------------------------------------------------------
+
+
+def _express_facts() -> cost.StackFacts:
+    template = json.loads(json.dumps(TEMPLATE))
+    template["Resources"]["Machine"]["Properties"]["StateMachineType"] = "EXPRESS"
+    return cost.stack_facts(template, model_id=MODEL, schedule_minutes=120)
+
+
+def test_an_express_workflow_is_priced_per_request_and_gb_second_not_per_transition():
+    usage = TicketUsage(state_transitions=11, lambda_gb_seconds=0.5, lambda_requests=9)
+    est = cost.estimate([usage], _express_facts(), cost.load_prices())
+    lines = {line.item.split(" (")[0]: line for line in est.variable}
+    assert "Step Functions Standard transitions" not in lines
+    assert lines["Step Functions Express requests"].usd == pytest.approx(1.0 / 1_000_000 * 1000)
+    # 0.5 GB-s at the smallest task function's 256 MB = 2 s of functions, + 11 states x 0.05 s = 2.55 s,
+    # billed as 2.6 s at 64 MB.
+    duration = lines["Step Functions Express duration"]
+    assert "2.6 s x 64 MB" in duration.item
+    assert duration.quantity == pytest.approx(2.6 * 64 / 1024)
+    assert duration.usd == pytest.approx(2.6 * 64 / 1024 * 0.00001667 * 1000)
+    assert est.variable_usd_per_1000 == pytest.approx(sum(line.usd for line in est.variable))
+    assert any("Express workflow" in note for note in est.notes)
+
+
+def test_express_duration_is_rounded_up_to_100_ms_and_capped_at_5_minutes():
+    assert cost.express_seconds({"lambda_gb_seconds": 0.0, "state_transitions": 1}) == 0.1
+    assert cost.express_seconds({"lambda_gb_seconds": 0.25, "state_transitions": 0}) == 1.0
+    assert cost.express_seconds({"lambda_gb_seconds": 1000.0, "state_transitions": 11}) == 300.0
+
+
+def test_the_same_usage_costs_less_on_express_than_on_standard():
+    usage = TicketUsage(state_transitions=11, lambda_gb_seconds=0.5, comprehend_sentiment_units=3)
+    standard = cost.estimate([usage], _facts(), cost.load_prices()).variable_usd_per_1000
+    express = cost.estimate([usage], _express_facts(), cost.load_prices()).variable_usd_per_1000
+    assert standard - express == pytest.approx(11 * 0.025 - 0.001 - 2.6 * 64 / 1024 * 0.01667, abs=1e-9)
+
+
+def test_the_default_deployment_is_an_express_workflow():
+    config = load_config(read_cdk_json_context(), {})
+    assert config.workflow_type == "EXPRESS"
+    assert load_config(read_cdk_json_context(), {"TMS_DEPLOY_WORKFLOW_TYPE": "STANDARD"}).workflow_type == (
+        "STANDARD"
+    )

@@ -10,7 +10,7 @@ from pipeline.domain.intake import Outcome, RecordMeta, execution_input, handle_
 from pipeline.errors import InvalidTicketError
 from pipeline.models import DESCRIPTION_MAX
 from tests.conftest import make_ticket
-from tests.fakes.intake import FakeDlq, FakeStarter
+from tests.fakes.intake import FakeDlq, FakeInputs, FakeStarter
 
 META = RecordMeta(partition_key="pk", sequence_number="42", event_source_arn="arn:stream")
 
@@ -27,7 +27,7 @@ META = RecordMeta(partition_key="pk", sequence_number="42", event_source_arn="ar
 )
 def test_malformed_record_is_dead_lettered_with_its_reason(data: bytes, reason: str):
     starter, dlq = FakeStarter(), FakeDlq()
-    assert handle_record(data, META, starter, dlq) is Outcome.REJECTED
+    assert handle_record(data, META, starter, dlq, FakeInputs()) is Outcome.REJECTED
     assert starter.started == {}
     assert len(dlq.messages) == 1 and reason in dlq.messages[0]["reason"]
     assert dlq.messages[0]["sequence_number"] == "42"
@@ -47,7 +47,7 @@ def test_missing_and_over_long_fields_are_named_in_the_rejection():
 def test_valid_record_starts_one_execution_named_after_the_ticket():
     ticket = make_ticket()
     starter, dlq = FakeStarter(), FakeDlq()
-    assert handle_record(ticket.to_record_bytes(), META, starter, dlq) is Outcome.STARTED
+    assert handle_record(ticket.to_record_bytes(), META, starter, dlq, FakeInputs()) is Outcome.STARTED
     assert list(starter.started) == [ticket.ticketId]
     assert starter.started[ticket.ticketId] == execution_input(ticket)
     assert dlq.messages == []
@@ -56,8 +56,8 @@ def test_valid_record_starts_one_execution_named_after_the_ticket():
 def test_redelivered_record_is_a_duplicate_not_a_second_execution():
     ticket = make_ticket()
     starter, dlq = FakeStarter(), FakeDlq()
-    handle_record(ticket.to_record_bytes(), META, starter, dlq)
-    assert handle_record(ticket.to_record_bytes(), META, starter, dlq) is Outcome.DUPLICATE
+    handle_record(ticket.to_record_bytes(), META, starter, dlq, FakeInputs())
+    assert handle_record(ticket.to_record_bytes(), META, starter, dlq, FakeInputs()) is Outcome.DUPLICATE
     assert len(starter.started) == 1
 
 
@@ -65,3 +65,20 @@ def test_execution_input_carries_the_text_sentiment_detection_reads():
     ticket = make_ticket(subject="Broken", description="It is broken.")
     assert execution_input(ticket)["text"] == "Broken. It is broken."
     assert execution_input(ticket)["ticket"]["ticketId"] == ticket.ticketId
+
+
+def test_the_input_is_kept_before_the_start_and_a_redelivery_keeps_the_same_input():
+    ticket = make_ticket()
+    starter, dlq, inputs = FakeStarter(), FakeDlq(), FakeInputs()
+    handle_record(ticket.to_record_bytes(), META, starter, dlq, inputs)
+    handle_record(ticket.to_record_bytes(), META, starter, dlq, inputs)
+    assert inputs.stored == {ticket.ticketId: execution_input(ticket)} and inputs.puts == 2
+    assert starter.started[ticket.ticketId] == inputs.stored[ticket.ticketId]
+
+
+def test_an_input_that_cannot_be_kept_starts_nothing_and_raises_for_the_mapping_to_retry():
+    ticket = make_ticket()
+    starter, dlq = FakeStarter(), FakeDlq()
+    with pytest.raises(OSError):
+        handle_record(ticket.to_record_bytes(), META, starter, dlq, FakeInputs(fail=OSError("s3 down")))
+    assert starter.started == {} and dlq.messages == []

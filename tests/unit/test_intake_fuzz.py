@@ -28,7 +28,7 @@ from pipeline.domain.intake import (
 from pipeline.errors import InvalidTicketError
 from pipeline.models import SlackContext, TicketSubmitted, execution_name
 from pipeline.tools.generator import generate_tickets
-from tests.fakes.intake import FakeDlq, FakeStarter
+from tests.fakes.intake import FakeDlq, FakeInputs, FakeStarter
 
 META = RecordMeta(partition_key="pk", sequence_number="1")
 VALID = [g.event for g in generate_tickets(8, seed=11)]
@@ -37,7 +37,7 @@ FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCh
 
 def _assert_ticket_or_clear_rejection(data: bytes) -> None:
     starter, dlq = FakeStarter(), FakeDlq()
-    outcome = handle_record(data, META, starter, dlq)
+    outcome = handle_record(data, META, starter, dlq, FakeInputs())
     if outcome == Outcome.REJECTED:
         assert len(dlq.messages) == 1 and not starter.started
         message = dlq.messages[0]
@@ -206,7 +206,7 @@ def trigger_with_fakes() -> Any:
     mp.setenv("POWERTOOLS_METRICS_NAMESPACE", "tms-test")
     mp.setenv("POWERTOOLS_METRICS_DISABLED", "true")
     deps: dict[str, Any] = {}
-    mp.setattr(trigger, "_deps", lambda: (deps["starter"], deps["dlq"]))
+    mp.setattr(trigger, "_deps", lambda: (deps["starter"], deps["dlq"], FakeInputs()))
 
     def invoke(event: dict[str, Any]) -> tuple[dict[str, Any] | None, bool]:
         try:

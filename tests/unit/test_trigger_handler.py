@@ -1,4 +1,4 @@
-"""The trigger Lambda with moto: partial batch failures, dead letters, duplicates."""
+"""The trigger Lambda with moto: partial batch failures, dead letters, duplicates, the kept input."""
 
 from __future__ import annotations
 
@@ -15,6 +15,14 @@ from pipeline.local.lambdas import LocalLambdaContext
 from tests.conftest import make_ticket
 from tests.fakes.intake import kinesis_event
 
+BUCKET = "tms-trigger-test"
+
+
+def _stored_input(aws: dict[str, Any], ticket_id: str) -> dict[str, Any]:
+    obj = aws["s3"].get_object(Bucket=BUCKET, Key=f"{names.INPUTS_PREFIX}{ticket_id}.json")
+    assert obj["ServerSideEncryption"] == "aws:kms"  # unredacted customer text: the data key
+    return dict(json.loads(obj["Body"].read()))
+
 
 def _event(payloads: list[bytes]) -> dict[str, Any]:
     return kinesis_event(payloads, first_sequence=1000)
@@ -24,21 +32,27 @@ def _event(payloads: list[bytes]) -> dict[str, Any]:
 def aws(offline_aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     sqs = boto3.client("sqs")
     sfn = boto3.client("stepfunctions")
+    s3 = boto3.client("s3")
     dlq = sqs.create_queue(QueueName="dlq")["QueueUrl"]
     arn = sfn.create_state_machine(
         name="sm",
         definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}),
         roleArn="arn:aws:iam::123456789012:role/sfn",
+        type="EXPRESS",
     )["stateMachineArn"]
+    s3.create_bucket(Bucket=BUCKET)
+    key_id = boto3.client("kms").create_key()["KeyMetadata"]["KeyId"]
     monkeypatch.setenv(names.ENV_STATE_MACHINE_ARN, arn)
     monkeypatch.setenv(names.ENV_DLQ_URL, dlq)
+    monkeypatch.setenv(names.ENV_BUCKET_NAME, BUCKET)
+    monkeypatch.setenv(names.ENV_ORIGINALS_KEY_ID, key_id)
     from pipeline.handlers import trigger
     from pipeline.settings import trigger_settings
 
     clear_aws_clients()
     trigger_settings.cache_clear()
     trigger._deps.cache_clear()
-    yield {"sqs": sqs, "sfn": sfn, "dlq": dlq, "arn": arn, "handler": trigger.handler}
+    yield {"sqs": sqs, "sfn": sfn, "s3": s3, "dlq": dlq, "arn": arn, "handler": trigger.handler}
     clear_aws_clients()
     trigger_settings.cache_clear()
     trigger._deps.cache_clear()
@@ -90,3 +104,46 @@ def test_a_start_failure_is_reported_as_a_batch_item_failure_for_retry(aws: dict
     response = aws["handler"](event, LocalLambdaContext(function_name="trigger"))
     assert response == {"batchItemFailures": [{"itemIdentifier": "1001"}]}
     assert _dlq(aws) == []
+
+
+def test_each_started_ticket_has_its_execution_input_kept_for_retry(aws: dict[str, Any]):
+    from pipeline.domain.intake import execution_input
+
+    ticket = make_ticket(description="Les factures sont fausses depuis lundi, ça bloque la compta.")
+    aws["handler"](_event([ticket.to_record_bytes()]), LocalLambdaContext(function_name="trigger"))
+    (started,) = aws["sfn"].list_executions(stateMachineArn=aws["arn"])["executions"]
+    described = aws["sfn"].describe_execution(executionArn=started["executionArn"])
+    assert _stored_input(aws, ticket.ticketId) == json.loads(described["input"]) == execution_input(ticket)
+
+
+def test_a_start_failure_after_the_input_is_kept_loses_nothing(aws: dict[str, Any], monkeypatch):
+    from botocore.exceptions import ClientError
+
+    from pipeline.adapters.aws import StepFunctionsStarter
+
+    ok, ticket = make_ticket(), make_ticket()
+
+    def down(self: StepFunctionsStarter, name: str, payload: dict[str, Any]) -> bool:
+        if name == ticket.ticketId:
+            raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "down"}}, "StartExecution")
+        return True
+
+    monkeypatch.setattr(StepFunctionsStarter, "start", down)
+    event = _event([ok.to_record_bytes(), ticket.to_record_bytes()])
+    response = aws["handler"](event, LocalLambdaContext(function_name="trigger"))
+    # The record is retried by the mapping; the kept input is the same bytes the retry will write again.
+    assert response == {"batchItemFailures": [{"itemIdentifier": "1001"}]}
+    assert _stored_input(aws, ticket.ticketId)["ticket"]["ticketId"] == ticket.ticketId
+
+
+def test_the_input_cannot_be_kept_so_no_execution_starts_and_the_record_is_retried(
+    aws: dict[str, Any], monkeypatch
+):
+    from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+
+    aws["s3"].delete_bucket(Bucket=BUCKET)
+    ticket = make_ticket()
+    # A batch of which every record failed raises: the mapping retries (and bisects) it.
+    with pytest.raises(BatchProcessingError, match="NoSuchBucket"):
+        aws["handler"](_event([ticket.to_record_bytes()]), LocalLambdaContext(function_name="trigger"))
+    assert aws["sfn"].list_executions(stateMachineArn=aws["arn"])["executions"] == []

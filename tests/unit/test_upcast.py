@@ -15,7 +15,7 @@ from pipeline.domain.upcast import is_thesis_shape, upcast
 from pipeline.errors import InvalidTicketError
 from pipeline.models import EXECUTION_NAME_MAX, ProcessedRecord, Source, execution_name, is_ticket_id
 from tests.conftest import make_ticket
-from tests.fakes.intake import FakeDlq, FakeStarter
+from tests.fakes.intake import FakeDlq, FakeInputs, FakeStarter
 
 THESIS = Path(__file__).parents[1] / "events" / "thesis_record.json"
 META = RecordMeta(partition_key="pk", sequence_number="7")
@@ -28,7 +28,7 @@ def _thesis() -> dict:
 def test_a_record_exactly_in_the_thesis_format_starts_a_workflow_instead_of_a_dead_letter():
     starter, dlq = FakeStarter(), FakeDlq()
 
-    outcome = handle_record(THESIS.read_bytes(), META, starter, dlq)
+    outcome = handle_record(THESIS.read_bytes(), META, starter, dlq, FakeInputs())
 
     assert outcome is Outcome.STARTED, dlq.messages
     ((name, payload),) = starter.started.items()
@@ -71,7 +71,7 @@ def test_an_unknown_event_version_is_still_dead_lettered_with_its_reason(version
     raw = json.loads(make_ticket().to_record_bytes())
     raw["eventVersion"] = version
     starter, dlq = FakeStarter(), FakeDlq()
-    assert handle_record(json.dumps(raw).encode(), META, starter, dlq) is Outcome.REJECTED
+    assert handle_record(json.dumps(raw).encode(), META, starter, dlq, FakeInputs()) is Outcome.REJECTED
     assert "eventVersion" in dlq.messages[0]["reason"]
 
 
@@ -101,7 +101,9 @@ def test_a_producer_id_in_the_documented_pattern_is_accepted_as_it_is(ticket_id)
     raw["ticketId"] = ticket_id
     starter, dlq = FakeStarter(), FakeDlq()
 
-    assert handle_record(json.dumps(raw).encode(), META, starter, dlq) is Outcome.STARTED, dlq.messages
+    assert handle_record(json.dumps(raw).encode(), META, starter, dlq, FakeInputs()) is Outcome.STARTED, (
+        dlq.messages
+    )
     ((name, payload),) = starter.started.items()
     assert payload["ticket"]["ticketId"] == ticket_id
     assert name == execution_name(ticket_id)
@@ -123,7 +125,7 @@ def test_an_id_outside_the_pattern_is_dead_lettered_naming_the_field(ticket_id, 
     raw = json.loads(make_ticket().to_record_bytes())
     raw["ticketId"] = ticket_id
     starter, dlq = FakeStarter(), FakeDlq()
-    assert handle_record(json.dumps(raw).encode(), META, starter, dlq) is Outcome.REJECTED, why
+    assert handle_record(json.dumps(raw).encode(), META, starter, dlq, FakeInputs()) is Outcome.REJECTED, why
     assert "ticketId" in dlq.messages[0]["reason"]
 
 
