@@ -114,18 +114,43 @@ def read_safetensors(path: Path) -> dict[str, np.ndarray]:
 
 def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float = 1e-12) -> np.ndarray:
     mean = x.mean(-1, keepdims=True)
-    var = ((x - mean) ** 2).mean(-1, keepdims=True)
-    return (x - mean) / np.sqrt(var + eps) * weight + bias
+    centered = x - mean
+    var = np.square(centered).mean(-1, keepdims=True)
+    centered *= 1.0 / np.sqrt(var + eps)
+    centered *= weight
+    centered += bias
+    return centered
+
+
+_SQRT_HALF = np.float32(np.sqrt(0.5))
 
 
 def _gelu(x: np.ndarray) -> np.ndarray:
-    # BERT's exact GELU, x·Φ(x), with erf from Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7).
-    z = x / np.sqrt(2.0)
-    sign, a = np.sign(z), np.abs(z)
-    t = 1.0 / (1.0 + 0.3275911 * a)
-    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
-    erf = sign * (1.0 - poly * np.exp(-a * a))
-    return 0.5 * x * (1.0 + erf)
+    """BERT's exact GELU, x·Φ(x), in place on `x` (float32 in, float32 out).
+
+    erf is Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7). Every step writes into one of two scratch arrays:
+    a fresh temporary per operation (a dozen of them, each the size of the 1536-wide hidden layer) was most
+    of the function's time.
+    """
+    a = np.abs(x)
+    a *= _SQRT_HALF  # |z|, z = x / sqrt(2)
+    t = a * np.float32(0.3275911)
+    t += 1.0
+    np.reciprocal(t, out=t)
+    poly = t * np.float32(1.061405429)
+    for c in (-1.453152027, 1.421413741, -0.284496736, 0.254829592):
+        poly += np.float32(c)
+        poly *= t
+    np.square(a, out=a)
+    np.negative(a, out=a)
+    np.exp(a, out=a)
+    poly *= a  # 1 - erf(|z|)
+    np.subtract(1.0, poly, out=poly)  # erf(|z|)
+    np.copysign(poly, x, out=poly)  # erf(z): erf is odd, and z has x's sign
+    poly += 1.0
+    poly *= 0.5
+    x *= poly
+    return x
 
 
 class OfflineEmbedder:
@@ -162,6 +187,10 @@ class OfflineEmbedder:
         )
         x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"])
         head = x.shape[1] // self._HEADS
+        # float32 throughout: a float64 scalar (np.sqrt(head)) used to promote the scores, then GELU's
+        # output and with it every later layer to float64, and numpy then copied each float32 weight
+        # matrix to float64 for every product.
+        scale = np.float32(1.0 / np.sqrt(head))
         for i in range(self._LAYERS):
             p = f"encoder.layer.{i}."
 
@@ -171,9 +200,12 @@ class OfflineEmbedder:
             q = dense(x, "attention.self.query").reshape(n, self._HEADS, head).transpose(1, 0, 2)
             k = dense(x, "attention.self.key").reshape(n, self._HEADS, head).transpose(1, 0, 2)
             v = dense(x, "attention.self.value").reshape(n, self._HEADS, head).transpose(1, 0, 2)
-            scores = q @ k.transpose(0, 2, 1) / np.sqrt(head)
-            scores = np.exp(scores - scores.max(-1, keepdims=True))
-            attn = (scores / scores.sum(-1, keepdims=True)) @ v
+            scores = q @ k.transpose(0, 2, 1)
+            scores *= scale
+            scores -= scores.max(-1, keepdims=True)
+            np.exp(scores, out=scores)
+            scores /= scores.sum(-1, keepdims=True)
+            attn = scores @ v
             context = attn.transpose(1, 0, 2).reshape(n, -1)
             x = _layer_norm(
                 dense(context, "attention.output.dense") + x,
