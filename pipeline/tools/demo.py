@@ -142,8 +142,10 @@ def run_demo(
     redeliver: float = 0.0,
     timeout: float = 600.0,
     clients: dict[str, Any],
+    rate: float | None = None,
 ) -> DemoReport:
-    """Submit `tickets` generated tickets (plus optional redeliveries) and reconcile every store."""
+    """Submit `tickets` generated tickets (plus optional redeliveries; at most `rate` a second when given)
+    and reconcile every store."""
     from pipeline.tools.generator import generate_tickets
     from pipeline.tools.ingest import put_tickets
 
@@ -154,13 +156,15 @@ def run_demo(
     rng = random.Random(seed)
     replays = [e for e in events if rng.random() < redeliver]
 
-    send = put_tickets(events, stream_name=info.stream_name, client=clients["kinesis"], progress=True)
+    send = put_tickets(
+        events, stream_name=info.stream_name, client=clients["kinesis"], rate=rate, progress=True
+    )
     if replays:  # at-least-once delivery: the same records again must not create anything twice
         put_tickets(replays, stream_name=info.stream_name, client=clients["kinesis"])
     statuses = wait_for_executions(clients["stepfunctions"], info.state_machine_arn, ticket_ids, timeout)
 
     report = DemoReport(submitted=len(events), records_sent=send.sent + len(replays), ticket_ids=ticket_ids)
-    items = _scan_items(clients["dynamodb"], info.table_name, ticket_ids)
+    items = scan_ticket_items(clients["dynamodb"], info.table_name, ticket_ids)
     report.dynamodb_items = len(items)
     report.processed = sum(
         1 for i in items if i.get("status") == "TRIAGED" and statuses.get(i["ticket_id"]) == "SUCCEEDED"
@@ -264,7 +268,8 @@ def load_warehouse(report: DemoReport, info: StackInfo) -> None:
     report.extra.update(warehouse_counts(ticket_ids=report.ticket_ids))
 
 
-def _scan_items(ddb: Any, table: str, ticket_ids: set[str]) -> list[dict[str, Any]]:
+def scan_ticket_items(ddb: Any, table: str, ticket_ids: set[str]) -> list[dict[str, Any]]:
+    """The items of these tickets in the tickets table, deserialized."""
     from pipeline.adapters.aws import from_item
 
     out = []
