@@ -72,11 +72,14 @@ def _pct(values: list[float], q: float) -> float:
 
 
 def _child_env(extra: dict[str, str]) -> dict[str, str]:
+    from infra import names
+
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TMS_", "SLACK_", "POWERTOOLS_"))}
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["PYTHONPATH"] = str(ROOT)
     env["AWS_DEFAULT_REGION"] = "us-east-1"
-    return env | extra
+    env.pop("PYDANTIC_DISABLE_PLUGINS", None)
+    return env | names.LAMBDA_RUNTIME_ENV | extra  # what every deployed function has
 
 
 def precompile() -> None:

@@ -165,6 +165,7 @@ class ServiceFunction(Construct):
                 names.ENV_POWERTOOLS_SERVICE_NAME: service_name,
                 "POWERTOOLS_METRICS_NAMESPACE": metrics_namespace,
                 "POWERTOOLS_LOG_LEVEL": "INFO",
+                **names.LAMBDA_RUNTIME_ENV,
                 **(environment or {}),
             },
         )

@@ -226,6 +226,7 @@ def test_every_function_is_traced_with_retained_logs_and_its_handler(synth: Synt
     env = props["Environment"]["Variables"]
     assert env[names.ENV_POWERTOOLS_SERVICE_NAME] == fn
     assert "POWERTOOLS_METRICS_NAMESPACE" in env
+    assert env["PYDANTIC_DISABLE_PLUGINS"] == "__all__"  # no plugin scan on each cold start
     log_group_id = props["LoggingConfig"]["LogGroup"]["Ref"]
     assert synth.raw["Resources"][log_group_id]["Properties"]["RetentionInDays"] == 30
 
