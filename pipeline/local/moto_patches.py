@@ -5,6 +5,9 @@
   real SNS event (message id, topic, attributes), retried twice on error like Lambda's async invoke.
 - Comprehend DetectSentiment answers a canned NEUTRAL: it is answered by the offline analyzer.
 - Comprehend DetectPiiEntities answers a canned list: it is answered by the offline detector (pipeline/local/pii.py).
+- moto stores stream records and runs no event source mapping: every Kinesis put and DynamoDB stream
+  record is announced to the local pollers watching that stream (`watch_streams`), which read at once
+  instead of polling empty shards several times a second.
 - Fault injection (TMS_FAULTS) for DynamoDB, S3 and sentiment lives here, at the AWS API edge, never in
   the domain.
 
@@ -98,6 +101,8 @@ class PatchState:
     sns_deliveries: int = 0
     # SES v2 SendEmail at the endpoint: accepted, rejected, and bounce events (local mail alarms read them).
     mail: dict[str, int] = field(default_factory=lambda: {"sent": 0, "rejected": 0, "bounced": 0})
+    # (service, stream or table name) -> callbacks run after a write to it (the local pollers' wake-up).
+    stream_watchers: dict[tuple[str, str], list[Callable[[], None]]] = field(default_factory=dict)
 
 
 STATE = PatchState()
@@ -175,6 +180,37 @@ def install(
         return STATE.invoker
 
 
+def watch_streams(watchers: dict[tuple[str, str], list[Callable[[], None]]]) -> None:
+    """Who to tell after a write to a Kinesis stream or a DynamoDB table's stream; replaces the previous
+    watchers (one local stack per process). `install()` must have patched moto."""
+    STATE.stream_watchers = watchers
+
+
+def _announce(service: str, name: str) -> None:
+    for notify in STATE.stream_watchers.get((service, name), ()):
+        notify()
+
+
+def _patch_stream_writes() -> None:
+    from moto.dynamodb.models.table import StreamShard
+    from moto.kinesis.models import Stream
+
+    original_put_record = Stream.put_record
+    original_add = StreamShard.add
+
+    def put_record(self: Any, *args: Any, **kwargs: Any) -> Any:
+        result = original_put_record(self, *args, **kwargs)
+        _announce("kinesis", self.stream_name)
+        return result
+
+    def add(self: Any, *args: Any, **kwargs: Any) -> None:
+        original_add(self, *args, **kwargs)
+        _announce("dynamodb", self.table.name)
+
+    Stream.put_record = put_record  # type: ignore[method-assign]
+    StreamShard.add = add  # type: ignore[method-assign]
+
+
 def _patch_moto() -> None:
     from moto.awslambda_simple.models import LambdaSimpleBackend
     from moto.comprehend.exceptions import TextSizeLimitExceededException
@@ -195,7 +231,9 @@ def _patch_moto() -> None:
 
     aws_sdk_task._SERVICE_ERROR_NAMES["comprehend"] = "Comprehend"
     _patch_executor_clients()
+    _patch_stream_writes()
     _cache_executor_parsing()
+    _cache_backend_lookup()
     _scale_retry_waits()
 
     original_publish = Subscription.publish
@@ -394,6 +432,39 @@ def _cache_executor_parsing() -> None:
     parse_asl = functools.lru_cache(maxsize=16)(AmazonStateLanguageParser.parse)
     AmazonStateLanguageParser.parse = staticmethod(parse_asl)  # type: ignore[method-assign]
     json_path.parse = functools.lru_cache(maxsize=4096)(json_path.parse)  # type: ignore[attr-defined]
+
+
+def _cache_backend_lookup() -> None:
+    """moto's server finds the backend of every request by listing its own package directory (an
+    `isdir` per service, ~200) and then trying each service's URL regex in turn until one matches the
+    request's host: ~15 % of the CPU of a simple request. The answer depends on the host name only (a few
+    dozen distinct ones), so it is remembered per host."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    lookup = DomainDispatcherApplication.get_backend_for_host
+    known: dict[str | None, Any] = {}
+
+    def get_backend_for_host(self: Any, host: str | None) -> Any:
+        if host not in known:
+            known[host] = lookup(self, host)
+        return known[host]
+
+    get_backend_for_host.__wrapped__ = lookup  # type: ignore[attr-defined]
+    DomainDispatcherApplication.get_backend_for_host = get_backend_for_host  # type: ignore[method-assign]
+
+    # And every query-protocol and JSON request asks `inspect.getmembers` for its handler class's method
+    # names, to see whether the action is one: a pure function of the class.
+    import functools
+
+    from moto.core import responses
+
+    names_of = responses.method_names_from_class
+
+    @functools.cache
+    def method_names(clazz: object) -> frozenset[str]:
+        return frozenset(names_of(clazz))
+
+    responses.method_names_from_class = method_names  # type: ignore[assignment]
 
 
 def new_message_id() -> str:

@@ -37,7 +37,13 @@ class MappingConfig:
     max_retries: int = 3
     bisect_on_error: bool = True
     max_record_age_s: float = 3600.0
+    # Reads of a shard are at least `poll_interval_s` apart. After empty reads the wait doubles up to
+    # `idle_poll_interval_s` (Lambda reads a quiet Kinesis shard about once a second), and a write to the
+    # stream ends it early (the local stack's moto patch calls `notify_write`): an idle stack no longer
+    # spends a quarter of a core asking empty shards for records, and a new record still waits at most
+    # `poll_interval_s`.
     poll_interval_s: float = 0.1
+    idle_poll_interval_s: float = 1.0
     retry_delay_s: float = 0.2
     # The mapping's filter (CDK: {"data": {"eventName": [...]}}): records whose data is not a JSON object
     # with one of these event names are dropped before the function runs, as Lambda does. None: no filter.
@@ -73,8 +79,13 @@ class KinesisPoller:
     _behind: dict[str, int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     stream_arn: str = ""
+    # Writes notified so far: a shard that saw the count change since its last read reads again at once.
+    _writes: int = field(default=0, init=False, repr=False)
 
     thread_label = "poller"
+
+    def __post_init__(self) -> None:
+        self._changed = threading.Condition(self._lock)
 
     def start(self) -> None:
         """Start one thread per shard."""
@@ -110,8 +121,24 @@ class KinesisPoller:
         """The records the function receives: the mapping's filter applied."""
         return self._filter(shard_id, raw)
 
+    @property
+    def source(self) -> tuple[str, str]:
+        """What this mapping reads, as the write notifications name it: (service, stream name)."""
+        return ("kinesis", self.stream_name)
+
+    def notify_write(self) -> None:
+        """Records were just written to the stream: the shards are behind until read, and a waiting
+        shard reads now rather than at the end of its idle wait."""
+        with self._changed:
+            self._writes += 1
+            for shard_id in self._behind:
+                self._behind[shard_id] = max(self._behind[shard_id], 1)
+            self._changed.notify_all()
+
     def stop(self) -> None:
         self._stop.set()
+        with self._changed:
+            self._changed.notify_all()
         for t in self._threads:
             t.join(timeout=5)
 
@@ -124,7 +151,10 @@ class KinesisPoller:
     # --- per shard ------------------------------------------------------------------------------
     def _run_shard(self, shard_id: str) -> None:
         iterator = self._first_iterator(shard_id)
+        wait = self.config.poll_interval_s
         while not self._stop.is_set():
+            with self._lock:
+                seen = self._writes
             try:
                 resp = self.kinesis.get_records(ShardIterator=iterator, Limit=self.config.batch_size)
             except Exception:  # the endpoint is going away or briefly unreachable: retry the same read
@@ -139,8 +169,10 @@ class KinesisPoller:
                 self._busy[shard_id] = bool(raw)
                 self._behind[shard_id] = self._behind_after(resp, raw)
             if not raw:
-                time.sleep(self.config.poll_interval_s)
+                self._idle_wait(seen, wait)
+                wait = min(wait * 2, max(self.config.idle_poll_interval_s, self.config.poll_interval_s))
                 continue
+            wait = self.config.poll_interval_s
             self.stats.batches += 1
             self.stats.records += len(raw)
             records = self._batch(shard_id, raw)
@@ -148,6 +180,17 @@ class KinesisPoller:
                 self._deliver(shard_id, records, attempt=0)
             with self._lock:
                 self._busy[shard_id] = False
+
+    def _idle_wait(self, seen: int, wait: float) -> None:
+        """After an empty read: `poll_interval_s` at least (records written meanwhile form one batch),
+        then the rest of `wait` unless a write is notified or the mapping stops."""
+        if self._stop.wait(self.config.poll_interval_s):
+            return
+        with self._changed:
+            self._changed.wait_for(
+                lambda: self._writes != seen or self._stop.is_set(),
+                timeout=max(0.0, wait - self.config.poll_interval_s),
+            )
 
     def _filter(self, shard_id: str, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Lambda's event filtering: non-matching records count as processed and are not delivered."""
@@ -281,6 +324,11 @@ class DynamoStreamPoller(KinesisPoller):
     config: MappingConfig = field(default_factory=lambda: MappingConfig(filter_event_names=None))
 
     thread_label = "streams"
+
+    @property
+    def source(self) -> tuple[str, str]:
+        # arn:aws:dynamodb:<region>:<account>:table/<table>/stream/<label>
+        return ("dynamodb", self.stream_name.split(":table/", 1)[-1].split("/", 1)[0])
 
     def _shards(self) -> list[str]:
         self.stream_arn = self.stream_name

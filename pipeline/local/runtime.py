@@ -223,9 +223,12 @@ class LocalStack:
                     poll_interval_s=0.2,
                 ),
             )
+            watchers: dict[tuple[str, str], list[Callable[[], None]]] = {}
             for p in (poller, audit_poller, lifecycle_poller):
                 if p is not None:
+                    watchers.setdefault(p.source, []).append(p.notify_write)
                     p.start()
+            moto_patches.watch_streams(watchers)
             # EventBridge Scheduler invokes its Lambda targets asynchronously: so does the local one, through a
             # pool of its own, so a firing never queues behind a burst of SNS deliveries.
             timer_invoker = moto_patches.AsyncInvoker(lambdas, workers=2)
@@ -261,6 +264,9 @@ class LocalStack:
 
     def stop(self) -> None:
         """Stop the poller, the async invoker and the endpoint, and restore the environment."""
+        from pipeline.local import moto_patches
+
+        moto_patches.watch_streams({})
         for poller in self.pollers:
             poller.stop()
         self.schedules.stop()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -86,3 +87,47 @@ def test_a_poison_record_is_bisected_out_sent_to_the_dlq_and_never_blocks_the_sh
     info = letters[0]["KinesisBatchInfo"]
     assert info["batchSize"] == 1 and letters[0]["requestContext"]["condition"] == "RetryAttemptsExhausted"
     assert stack.poller.stats.bisections >= 3
+
+
+@pytest.fixture
+def quiet_stack(tmp_path: Path) -> Iterator[tuple[LocalStack, RecordingTrigger]]:
+    """A stack whose mapping backs off without limit on a quiet shard (waits of 0.05 s, doubling)."""
+    mapping = MappingConfig(
+        batch_size=10, filter_event_names=None, poll_interval_s=0.05, idle_poll_interval_s=60
+    )
+    with LocalStack.start(outbox=tmp_path / "o.jsonl", mapping=mapping) as stack:
+        trigger = RecordingTrigger()
+        stack.lambdas.register(names.FN_TRIGGER, trigger)
+        yield stack, trigger
+
+
+def test_a_record_put_to_a_quiet_stream_is_delivered_at_once_not_after_the_idle_wait(quiet_stack):
+    stack, trigger = quiet_stack
+    last_read = [time.monotonic()]
+    stack.poller.kinesis.meta.events.register(
+        "before-call.kinesis.GetRecords", lambda **_: last_read.__setitem__(0, time.monotonic())
+    )
+    # No shard read for 1.75 s: each is in a wait of 3.2 s or more, with at least 1.45 s of it left.
+    deadline = time.monotonic() + 30
+    while time.monotonic() - last_read[0] < 1.75 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    _put_one_shard(stack, [b"wake up"])
+    deadline = time.monotonic() + 1.25  # the write wakes the shard; its timer would not ring in this time
+    while b"wake up" not in trigger.seen() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert trigger.seen() == [b"wake up"]
+
+
+def test_a_quiet_stream_is_read_about_once_a_second_per_shard(stack_and_trigger):
+    stack, _ = stack_and_trigger
+    reads: list[str] = []
+    stack.poller.kinesis.meta.events.register(
+        "before-call.kinesis.GetRecords", lambda **_: reads.append("read")
+    )
+    stack.wait_idle(timeout=30)
+    time.sleep(2.0)  # the backoff reaches its 1 s ceiling
+    reads.clear()
+    time.sleep(3.0)
+    shards = len(stack.poller._threads)
+    # 0.1 s polling read each shard ~30 times in 3 s; an idle mapping reads it about 3 times.
+    assert 0 < len(reads) <= 5 * shards
