@@ -167,7 +167,10 @@ class KinesisPoller:
             iterator = resp.get("NextShardIterator") or iterator
             with self._lock:
                 self._busy[shard_id] = bool(raw)
-                self._behind[shard_id] = self._behind_after(resp, raw)
+                # A write notified while this read was in flight may be past what it returned: the shard
+                # stays behind until a read that started after the write.
+                behind = self._behind_after(resp, raw)
+                self._behind[shard_id] = behind if self._writes == seen else max(behind, 1)
             if not raw:
                 self._idle_wait(seen, wait)
                 wait = min(wait * 2, max(self.config.idle_poll_interval_s, self.config.poll_interval_s))
