@@ -78,7 +78,6 @@ def _child_env(extra: dict[str, str]) -> dict[str, str]:
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["PYTHONPATH"] = str(ROOT)
     env["AWS_DEFAULT_REGION"] = "us-east-1"
-    env.pop("PYDANTIC_DISABLE_PLUGINS", None)
     return env | names.LAMBDA_RUNTIME_ENV | extra  # what every deployed function has
 
 

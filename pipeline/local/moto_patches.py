@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -234,6 +235,7 @@ def _patch_moto() -> None:
     _patch_stream_writes()
     _cache_executor_parsing()
     _cache_backend_lookup()
+    _cache_action_names()
     _scale_retry_waits()
 
     original_publish = Subscription.publish
@@ -424,8 +426,6 @@ def _cache_executor_parsing() -> None:
     (yacc tables) for every path it evaluates: together about a third of the local stack's CPU. Both
     results are pure functions of their text; per-execution state (retry counters, the data stack)
     lives in each execution's Environment, so one parsed program serves every execution."""
-    import functools
-
     from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
     from moto.stepfunctions.parser.asl.utils import json_path
 
@@ -452,10 +452,10 @@ def _cache_backend_lookup() -> None:
     get_backend_for_host.__wrapped__ = lookup  # type: ignore[attr-defined]
     DomainDispatcherApplication.get_backend_for_host = get_backend_for_host  # type: ignore[method-assign]
 
-    # And every query-protocol and JSON request asks `inspect.getmembers` for its handler class's method
-    # names, to see whether the action is one: a pure function of the class.
-    import functools
 
+def _cache_action_names() -> None:
+    """Every query-protocol and JSON request asks `inspect.getmembers` for its handler class's method
+    names, to see whether the action is one: a pure function of the class, remembered per class."""
     from moto.core import responses
 
     names_of = responses.method_names_from_class

@@ -31,6 +31,7 @@ def dispatcher():
 
     if not hasattr(DomainDispatcherApplication.get_backend_for_host, "__wrapped__"):
         moto_patches._cache_backend_lookup()
+        moto_patches._cache_action_names()
     return DomainDispatcherApplication(create_backend_app)
 
 
