@@ -8,6 +8,9 @@
 - moto stores stream records and runs no event source mapping: every Kinesis put and DynamoDB stream
   record is announced to the local pollers watching that stream (`watch_streams`), which read at once
   instead of polling empty shards several times a second.
+- moto stores schedules and never fires them: every schedule created, updated or deleted is announced
+  by name to the local scheduler (`watch_schedules`), which reads just that one instead of listing the
+  whole group twice a second.
 - Fault injection (TMS_FAULTS) for DynamoDB, S3 and sentiment lives here, at the AWS API edge, never in
   the domain.
 
@@ -104,6 +107,8 @@ class PatchState:
     mail: dict[str, int] = field(default_factory=lambda: {"sent": 0, "rejected": 0, "bounced": 0})
     # (service, stream or table name) -> callbacks run after a write to it (the local pollers' wake-up).
     stream_watchers: dict[tuple[str, str], list[Callable[[], None]]] = field(default_factory=dict)
+    # (group, schedule name) -> None after a schedule is written (the local scheduler's wake-up).
+    schedule_watcher: Callable[[str, str], None] | None = None
 
 
 STATE = PatchState()
@@ -187,6 +192,45 @@ def watch_streams(watchers: dict[tuple[str, str], list[Callable[[], None]]]) -> 
     STATE.stream_watchers = watchers
 
 
+def watch_schedules(watcher: Callable[[str, str], None] | None) -> None:
+    """Who to tell (group, schedule name) after a schedule is created, updated or deleted; replaces the
+    previous watcher. `install()` must have patched moto."""
+    STATE.schedule_watcher = watcher
+
+
+def _announce_schedule(group: str | None, name: str) -> None:
+    watcher = STATE.schedule_watcher
+    if watcher is not None:
+        watcher(group or "default", name)
+
+
+def _patch_schedule_writes() -> None:
+    from moto.scheduler.models import EventBridgeSchedulerBackend
+
+    original_create = EventBridgeSchedulerBackend.create_schedule
+    original_update = EventBridgeSchedulerBackend.update_schedule
+    original_delete = EventBridgeSchedulerBackend.delete_schedule
+
+    def create_schedule(self: Any, *args: Any, **kwargs: Any) -> Any:
+        schedule = original_create(self, *args, **kwargs)
+        _announce_schedule(schedule.group_name, schedule.name)
+        return schedule
+
+    def update_schedule(self: Any, *args: Any, **kwargs: Any) -> Any:
+        schedule = original_update(self, *args, **kwargs)
+        _announce_schedule(schedule.group_name, schedule.name)
+        return schedule
+
+    def delete_schedule(self: Any, group_name: str | None, name: str) -> None:
+        original_delete(self, group_name, name)
+        _announce_schedule(group_name, name)
+
+    create_schedule.__wrapped__ = original_create  # type: ignore[attr-defined]
+    EventBridgeSchedulerBackend.create_schedule = create_schedule  # type: ignore[method-assign]
+    EventBridgeSchedulerBackend.update_schedule = update_schedule  # type: ignore[method-assign]
+    EventBridgeSchedulerBackend.delete_schedule = delete_schedule  # type: ignore[method-assign]
+
+
 def _announce(service: str, name: str) -> None:
     for notify in STATE.stream_watchers.get((service, name), ()):
         notify()
@@ -233,6 +277,7 @@ def _patch_moto() -> None:
     aws_sdk_task._SERVICE_ERROR_NAMES["comprehend"] = "Comprehend"
     _patch_executor_clients()
     _patch_stream_writes()
+    _patch_schedule_writes()
     _cache_executor_parsing()
     _cache_backend_lookup()
     _cache_action_names()

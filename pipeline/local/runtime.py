@@ -239,7 +239,9 @@ class LocalStack:
                 ),
                 group=names.SLA_SCHEDULE_GROUP,
                 submit=timer_invoker.submit,
+                writes_announced=True,
             )
+            moto_patches.watch_schedules(schedules.notify_write)
             schedules.start()
             return cls(
                 info=info,
@@ -267,6 +269,7 @@ class LocalStack:
         from pipeline.local import moto_patches
 
         moto_patches.watch_streams({})
+        moto_patches.watch_schedules(None)
         for poller in self.pollers:
             poller.stop()
         self.schedules.stop()

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime, timedelta
 
 import boto3
@@ -52,3 +53,109 @@ def test_due_schedules_fire_once_and_are_deleted_and_future_ones_wait(offline_aw
     names = [s["Name"] for s in scheduler.list_schedules(GroupName=GROUP)["Schedules"]]
     assert names == ["later"]
     assert runner.fired[0].name == "due" and runner.fired[0].due == T0
+
+
+class _Counting:
+    """The scheduler client, counting the group listings the runner makes."""
+
+    def __init__(self, client):
+        self._client = client
+        self.listings = 0
+
+    def get_paginator(self, operation):
+        if operation == "list_schedules":
+            self.listings += 1
+        return self._client.get_paginator(operation)
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+
+def _wait_for(predicate, seconds: float = 5.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return predicate()
+
+
+def test_an_announced_schedule_is_read_at_once_without_listing_the_group_again(offline_aws):
+    client = boto3.client("scheduler", region_name="us-east-1")
+    client.create_schedule_group(Name=GROUP)
+    scheduler = _Counting(client)
+    submitted: list[tuple[str, dict]] = []
+    now = [T0 - timedelta(seconds=1)]
+    runner = ScheduleRunner(
+        scheduler,
+        GROUP,
+        lambda arn, event: submitted.append((arn, event)),
+        clock=lambda: now[0],
+        writes_announced=True,
+        announced_list_interval_s=3600,
+    )
+    runner.start()
+    try:
+        assert _wait_for(lambda: scheduler.listings == 1)  # the group as it was at the start
+        _create(client, "due", T0)
+        _create(client, "cancelled", T0)
+        runner.notify_write(GROUP, "due")
+        runner.notify_write(GROUP, "cancelled")
+        runner.notify_write("another-group", "due")  # not this runner's group: ignored
+        assert _wait_for(lambda: set(runner._known) == {"due", "cancelled"})
+        client.delete_schedule(Name="cancelled", GroupName=GROUP)
+        runner.notify_write(GROUP, "cancelled")
+        assert _wait_for(lambda: set(runner._known) == {"due"})
+        now[0] = T0
+        assert _wait_for(lambda: submitted == [(TARGET, {"n": "due"})])
+        time.sleep(0.3)
+        assert submitted == [(TARGET, {"n": "due"})]  # once
+        assert scheduler.listings == 1
+    finally:
+        runner.stop()
+
+
+def test_without_announcements_the_group_is_listed_every_poll(offline_aws):
+    client = boto3.client("scheduler", region_name="us-east-1")
+    client.create_schedule_group(Name=GROUP)
+    scheduler = _Counting(client)
+    runner = ScheduleRunner(scheduler, GROUP, lambda arn, event: None, poll_interval_s=0.05)
+    runner.start()
+    try:
+        _create(client, "later", T0 + timedelta(days=1))
+        assert _wait_for(lambda: "later" in runner._known)  # found by listing, no one announced it
+        assert scheduler.listings >= 2
+    finally:
+        runner.stop()
+
+
+def test_the_endpoint_announces_every_schedule_written_and_deleted(offline_aws):
+    from moto.scheduler.models import EventBridgeSchedulerBackend
+
+    from pipeline.local import moto_patches
+
+    if not hasattr(EventBridgeSchedulerBackend.create_schedule, "__wrapped__"):
+        moto_patches._patch_schedule_writes()
+    heard: list[tuple[str, str]] = []
+    moto_patches.watch_schedules(lambda group, name: heard.append((group, name)))
+    try:
+        client = boto3.client("scheduler", region_name="us-east-1")
+        client.create_schedule_group(Name=GROUP)
+        _create(client, "a", T0)
+        client.update_schedule(
+            Name="a",
+            GroupName=GROUP,
+            ScheduleExpression=f"at({T0 + timedelta(hours=1):%Y-%m-%dT%H:%M:%S})",
+            FlexibleTimeWindow={"Mode": "OFF"},
+            Target={"Arn": TARGET, "RoleArn": "arn:aws:iam::123456789012:role/s"},
+        )
+        client.delete_schedule(Name="a", GroupName=GROUP)
+        client.create_schedule(
+            Name="b",
+            ScheduleExpression=f"at({T0:%Y-%m-%dT%H:%M:%S})",
+            FlexibleTimeWindow={"Mode": "OFF"},
+            Target={"Arn": TARGET, "RoleArn": "arn:aws:iam::123456789012:role/s"},
+        )
+    finally:
+        moto_patches.watch_schedules(None)
+    assert heard == [(GROUP, "a"), (GROUP, "a"), (GROUP, "a"), ("default", "b")]
