@@ -112,7 +112,9 @@ def expected_alarm_names() -> set[str]:
 # --- distribution over xdist workers (`--dist loadfile`, see the Makefile) ----------------------------------
 # Each test file runs whole on one worker (its module fixtures, e.g. a local stack, start once). Files are
 # handed out in collection order, so the heaviest go first (longest-processing-time first) and neither
-# worker is left with a long file at the end.
+# worker is left with a long file at the end. xdist re-sorts the files by their number of tests unless told
+# not to (`loadscopereorder`, on by default): that had queued the 4-test chaos file behind ~90 s of many-test
+# files, and the whole suite waited for it (378 s; 281 s with the order kept, same machine, back to back).
 HEAVIEST_FIRST = (
     "tests/integration/test_chaos.py",  # one 500-ticket run under faults: minutes
     "tests/integration/test_lambda_layer.py",  # pip assembles a ~200 MB layer (reused when inputs match)
@@ -122,6 +124,11 @@ HEAVIEST_FIRST = (
     "tests/integration/test_pipeline_local.py",
     "tests/unit/test_transforms.py",
 )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if hasattr(config.option, "loadscopereorder"):  # xdist is installed: keep the order set below
+        config.option.loadscopereorder = False
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
