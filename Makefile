@@ -50,7 +50,7 @@ PYTEST := $(BIN)/pytest -n 2 --dist loadfile -q --durations=15
 
 # The quick loop leaves out the Spark transforms (a JVM start and ~100 s of Spark on 2 cores): `make unit`
 # and `make test` run them.
-check: lint typecheck ## the quick loop (~45 s on 2 cores): lint, type-check, unit and contract tests without Spark
+check: lint typecheck ## the quick loop (~40 s on 2 cores): lint, type-check, unit and contract tests without Spark
 	$(PYTEST) -m "not spark" tests/unit tests/contract
 
 test: lint typecheck ## lint, type-check and run the whole test suite (what CI runs)
