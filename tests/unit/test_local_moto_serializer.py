@@ -12,6 +12,7 @@ from moto.core.utils import get_service_model
 from moto.dynamodb.responses import DynamoResult
 
 from pipeline.local import moto_patches
+from tests.fakes.dynamo import create_ticket_table
 
 EMBEDDING = bytes(range(256)) * 3
 
@@ -74,12 +75,7 @@ def test_an_item_serialises_to_the_bytes_moto_writes(item, fast_path, monkeypatc
 def test_an_item_survives_the_round_trip_through_the_sdk():
     with mock_aws():
         ddb = boto3.client("dynamodb", region_name="us-east-1")
-        ddb.create_table(
-            TableName="tickets",
-            KeySchema=[{"AttributeName": "ticket_id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "ticket_id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_ticket_table(ddb)
         for item in ITEMS:
             ddb.put_item(TableName="tickets", Item=item)
             got = ddb.get_item(TableName="tickets", Key={"ticket_id": item["ticket_id"]})["Item"]

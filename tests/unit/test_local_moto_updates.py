@@ -9,6 +9,7 @@ from moto.dynamodb.parsing import validators
 from moto.dynamodb.parsing.expressions import UpdateExpressionParser
 
 from pipeline.local import moto_patches
+from tests.fakes.dynamo import create_ticket_table
 
 # (update expression, names, values, condition): every clause kind, nested paths, functions, and failures.
 UPDATES = [
@@ -49,12 +50,7 @@ def _run() -> list[object]:
     """Every update in turn on one item; what each returned (or its error), and the item at the end."""
     out: list[object] = []
     ddb = boto3.client("dynamodb", region_name="us-east-1")
-    ddb.create_table(
-        TableName="tickets",
-        KeySchema=[{"AttributeName": "ticket_id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "ticket_id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_ticket_table(ddb)
     for _ in range(2):  # twice: the second round meets every expression again, parsed before
         for expression, names, values, condition in UPDATES:
             kwargs = {
