@@ -207,27 +207,25 @@ def _announce_schedule(group: str | None, name: str) -> None:
 def _patch_schedule_writes() -> None:
     from moto.scheduler.models import EventBridgeSchedulerBackend
 
-    original_create = EventBridgeSchedulerBackend.create_schedule
-    original_update = EventBridgeSchedulerBackend.update_schedule
+    def announcing(original: Callable[..., Any]) -> Callable[..., Any]:
+        """Create and update return the schedule they wrote: announce it."""
+
+        @functools.wraps(original)
+        def write(self: Any, *args: Any, **kwargs: Any) -> Any:
+            schedule = original(self, *args, **kwargs)
+            _announce_schedule(schedule.group_name, schedule.name)
+            return schedule
+
+        return write
+
     original_delete = EventBridgeSchedulerBackend.delete_schedule
-
-    def create_schedule(self: Any, *args: Any, **kwargs: Any) -> Any:
-        schedule = original_create(self, *args, **kwargs)
-        _announce_schedule(schedule.group_name, schedule.name)
-        return schedule
-
-    def update_schedule(self: Any, *args: Any, **kwargs: Any) -> Any:
-        schedule = original_update(self, *args, **kwargs)
-        _announce_schedule(schedule.group_name, schedule.name)
-        return schedule
 
     def delete_schedule(self: Any, group_name: str | None, name: str) -> None:
         original_delete(self, group_name, name)
         _announce_schedule(group_name, name)
 
-    create_schedule.__wrapped__ = original_create  # type: ignore[attr-defined]
-    EventBridgeSchedulerBackend.create_schedule = create_schedule  # type: ignore[method-assign]
-    EventBridgeSchedulerBackend.update_schedule = update_schedule  # type: ignore[method-assign]
+    for method in ("create_schedule", "update_schedule"):
+        setattr(EventBridgeSchedulerBackend, method, announcing(getattr(EventBridgeSchedulerBackend, method)))
     EventBridgeSchedulerBackend.delete_schedule = delete_schedule  # type: ignore[method-assign]
 
 
@@ -613,6 +611,8 @@ def _narrow_index_queries() -> None:
         *args: Any,
         **kwargs: Any,
     ) -> Any:
+        # moto's DynamoDBBackend.query passes (..., limit, exclusive_start_key, scan_index_forward,
+        # projection_expressions, index_name, ...) by position and the key conditions by keyword.
         index_name = args[4] if len(args) > 4 else kwargs.get("index_name")
         conditions = kwargs.get("range_key_conditions")
         if not (index_name and range_comparison and conditions and len(conditions) == 1):

@@ -158,19 +158,19 @@ class ScheduleRunner:
         self._index(sorted(written))
 
     def _index(self, names: list[str]) -> None:
-        pending = list(names)
+        done = 0
         try:
-            while pending:
-                known = self._describe(pending[0])
+            for name in names:
+                known = self._describe(name)
                 with self._lock:
                     if known is None:
-                        self._known.pop(pending[0], None)
+                        self._known.pop(name, None)
                     else:
-                        self._known[pending[0]] = known
-                pending.pop(0)
+                        self._known[name] = known
+                done += 1
         except BaseException:
             with self._lock:  # not read yet: the next wake-up reads them
-                self._written.update(pending)
+                self._written.update(names[done:])
             raise
 
     def fire_due(self) -> int:
