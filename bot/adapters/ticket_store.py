@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
 from bot.errors import TicketConflictError, TicketStoreError
@@ -21,8 +21,14 @@ KEY = "ticket_id"
 ASSIGNEE_INDEX = names.ASSIGNEE_INDEX  # partition key: assignee (the Slack user id)
 POSTED = "slack_posted"  # string set of event keys already posted to Slack for this item
 CLAIM_PREFIX = "slack_claim:"  # one attribute per event key: the token of the attempt that claimed it
-_ser = TypeSerializer()
-_de = TypeDeserializer()
+
+
+@cache
+def _codec() -> tuple[Any, Any]:
+    # boto3's package import loads its session and s3transfer: like the clients, on first use, not at import.
+    from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+    return TypeSerializer(), TypeDeserializer()
 
 
 def _plain(value: Any) -> Any:
@@ -38,13 +44,14 @@ def _plain(value: Any) -> Any:
 
 def from_item(item: dict[str, Any]) -> dict[str, Any]:
     """A DynamoDB item as plain Python values (numbers as int/float)."""
-    return {k: _plain(_de.deserialize(v)) for k, v in item.items()}
+    de = _codec()[1]
+    return {k: _plain(de.deserialize(v)) for k, v in item.items()}
 
 
 def _av(value: Any) -> dict[str, Any]:
     if isinstance(value, float):
         value = Decimal(str(value))
-    return dict(_ser.serialize(value))
+    return dict(_codec()[0].serialize(value))
 
 
 class DynamoTicketStore:

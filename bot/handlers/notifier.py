@@ -8,7 +8,6 @@ from __future__ import annotations
 from functools import lru_cache, partial
 from typing import Any
 
-from aws_lambda_powertools.utilities.data_classes import SNSEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from bot.adapters import aws
@@ -20,6 +19,7 @@ from bot.errors import BotConfigurationError
 from bot.logic.notify import Notification, Notifier, parse_or_skip
 from bot.observability import logger
 from infra import names
+from pipeline.lambda_events import sns_messages
 
 
 def build_notifier(settings: BotSettings) -> Notifier:
@@ -53,15 +53,12 @@ def notifier() -> Notifier:
 
 
 @logger.inject_lambda_context
-@event_source(data_class=SNSEvent)
-def handler(event: SNSEvent, context: LambdaContext) -> dict[str, Any]:
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Post each SNS message (usually one per event); a failed post raises so SNS redelivers."""
     outcomes = []
-    for record in event.records:
-        sns = record.sns
-        attrs = sns.raw_event.get("MessageAttributes") or {}
-        event_type = (attrs.get(names.ATTR_EVENT_TYPE) or {}).get("Value", "")
-        n = Notification(sns.message_id, sns.topic_arn, sns.message, event_type, sns.subject or "")
+    for sns in sns_messages(event):
+        event_type = sns.attributes.get(names.ATTR_EVENT_TYPE, "")
+        n = Notification(sns.message_id, sns.topic_arn, sns.message, event_type, sns.subject)
         outcome = parse_or_skip(n, notifier())
         outcomes.append({"kind": outcome.kind, "key": outcome.key, "posted": bool(outcome.posted)})
     return {"outcomes": outcomes}

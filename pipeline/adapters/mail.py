@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
 from infra import names
@@ -22,7 +22,6 @@ from pipeline.domain.mail import MESSAGE_ID_TICKET_RE
 from pipeline.domain.mailflow import MailRejectedError, TransitionRefusedError
 from pipeline.models import TicketMailMessage, TicketSubmitted, format_utc
 
-_ser = TypeSerializer()
 # SES v2 error codes that mean "this mail will not go": shown to the agent, who can fix and retry.
 # https://docs.aws.amazon.com/ses/latest/APIReference-V2/API_SendEmail.html#API_SendEmail_Errors
 REJECTIONS = {
@@ -38,10 +37,18 @@ REJECTIONS = {
 }
 
 
+@cache
+def _serializer() -> Any:
+    # boto3's package import loads its session and s3transfer: like the clients, on first use, not at import.
+    from boto3.dynamodb.types import TypeSerializer
+
+    return TypeSerializer()
+
+
 def _av(value: Any) -> dict[str, Any]:
     if isinstance(value, datetime):
         value = format_utc(value)
-    return dict(_ser.serialize(value))
+    return dict(_serializer().serialize(value))
 
 
 class DynamoLifecycle:

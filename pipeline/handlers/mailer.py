@@ -7,12 +7,12 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from aws_lambda_powertools.utilities.data_classes import SNSEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pipeline.adapters.mail import DynamoLifecycle, EmlCopySender, SesMailSender, SnsEvents
 from pipeline.adapters.sla import LambdaFirstResponses
 from pipeline.domain.mailflow import FirstResponses, MailConfig, MailSender, send_approved_reply
+from pipeline.lambda_events import sns_messages
 from pipeline.models import ReplyApprovedMessage
 from pipeline.observability import logger, metrics
 from pipeline.settings import MailSettings, mail_settings
@@ -40,12 +40,11 @@ def _responses() -> FirstResponses | None:
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-@event_source(data_class=SNSEvent)
-def handler(event: SNSEvent, context: LambdaContext) -> dict[str, Any]:
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Send each approved reply; an unexpected error raises so Lambda retries (the claim makes that safe)."""
     outcomes = []
-    for record in event.records:
-        msg = ReplyApprovedMessage.model_validate_json(record.sns.message)
+    for sns in sns_messages(event):
+        msg = ReplyApprovedMessage.model_validate_json(sns.message)
         outcome = send_approved_reply(msg, *_deps(), now=datetime.now(UTC), responses=_responses())
         logger.info("approved reply handled", extra={"ticket_id": msg.ticket_id, "outcome": outcome.outcome})
         if outcome.outcome == "failed":

@@ -6,17 +6,14 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
-from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from infra.names import LIFECYCLE_PREFIX
 from pipeline.adapters.aws import ManifestedStore, S3ArchiveStore
 from pipeline.domain.lifecycle_feed import record_change
+from pipeline.lambda_events import process_batch, stream_sequence_number
 from pipeline.observability import logger, metrics
 from pipeline.settings import lifecycle_settings
-
-processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 
 @cache
@@ -25,9 +22,9 @@ def _sink() -> ManifestedStore:
     return ManifestedStore(S3ArchiveStore(lifecycle_settings().bucket_name), LIFECYCLE_PREFIX)
 
 
-def record_handler(record: DynamoDBRecord) -> str:
+def record_handler(record: dict[str, Any]) -> str:
     """Handle one stream record; raising marks it failed so the mapping retries from it."""
-    key = record_change(record.raw_event, _sink())
+    key = record_change(record, _sink())
     return key or ""
 
 
@@ -35,9 +32,9 @@ def record_handler(record: DynamoDBRecord) -> str:
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Lambda entry point."""
-    with processor(records=event["Records"], handler=record_handler):
-        processed = processor.process()
-    written = sum(1 for status, key, _record in processed if status == "success" and key)
+    records = event.get("Records") or []
+    batch = process_batch(records, record_handler, stream_sequence_number, logger)
+    written = sum(1 for key in batch.results if key)
     metrics.add_metric(name="LifecycleRecordsWritten", unit="Count", value=written)
-    metrics.add_metric(name="LifecycleRecordsSkipped", unit="Count", value=len(processed) - written)
-    return dict(processor.response())
+    metrics.add_metric(name="LifecycleRecordsSkipped", unit="Count", value=len(records) - written)
+    return batch.response()

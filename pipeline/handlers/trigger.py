@@ -6,17 +6,14 @@ from collections import Counter
 from functools import cache
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
-from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pipeline.adapters.aws import S3ExecutionInputs, SqsDeadLetters, StepFunctionsStarter
 from pipeline.domain.intake import Outcome, handle_record
 from pipeline.handlers._records import record_meta
+from pipeline.lambda_events import KinesisRecord, kinesis_records, process_batch
 from pipeline.observability import logger, metrics
 from pipeline.settings import trigger_settings
-
-processor = BatchProcessor(event_type=EventType.KinesisDataStreams)
 
 
 @cache
@@ -29,10 +26,10 @@ def _deps() -> tuple[StepFunctionsStarter, SqsDeadLetters, S3ExecutionInputs]:
     )
 
 
-def record_handler(record: KinesisStreamRecord) -> str:
+def record_handler(record: KinesisRecord) -> str:
     """Handle one record; raising marks it failed so the event source mapping retries it."""
-    outcome = handle_record(record.kinesis.data_as_bytes(), record_meta(record), *_deps())
-    logger.info("record handled", extra={"ticket_id": record.kinesis.partition_key, "outcome": outcome})
+    outcome = handle_record(record.data, record_meta(record), *_deps())
+    logger.info("record handled", extra={"ticket_id": record.partition_key, "outcome": outcome})
     return outcome.value
 
 
@@ -40,13 +37,13 @@ def record_handler(record: KinesisStreamRecord) -> str:
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Lambda entry point."""
-    with processor(records=event["Records"], handler=record_handler):
-        processed = processor.process()  # an entirely failed batch raises on exit: the ESM bisects it
+    # An entirely failed batch raises: the ESM bisects it.
+    batch = process_batch(kinesis_records(event), record_handler, lambda r: r.sequence_number, logger)
     # One data point per outcome per batch (not per record) keeps EMF small.
-    outcomes = Counter(result for status, result, _record in processed if status == "success")
+    outcomes = Counter(batch.results)
     for outcome in Outcome:
         metrics.add_metric(
             name=f"Records{outcome.capitalize()}", unit="Count", value=outcomes.get(outcome.value, 0)
         )
-    metrics.add_metric(name="RecordsFailed", unit="Count", value=len(processor.fail_messages))
-    return dict(processor.response())
+    metrics.add_metric(name="RecordsFailed", unit="Count", value=len(batch.failed))
+    return batch.response()

@@ -139,11 +139,11 @@ def test_a_start_failure_after_the_input_is_kept_loses_nothing(aws: dict[str, An
 def test_the_input_cannot_be_kept_so_no_execution_starts_and_the_record_is_retried(
     aws: dict[str, Any], monkeypatch
 ):
-    from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+    from pipeline.lambda_events import BatchFailed
 
     aws["s3"].delete_bucket(Bucket=BUCKET)
     ticket = make_ticket()
     # A batch of which every record failed raises: the mapping retries (and bisects) it.
-    with pytest.raises(BatchProcessingError, match="NoSuchBucket"):
+    with pytest.raises(BatchFailed, match="NoSuchBucket"):
         aws["handler"](_event([ticket.to_record_bytes()]), LocalLambdaContext(function_name="trigger"))
     assert aws["sfn"].list_executions(stateMachineArn=aws["arn"])["executions"] == []
