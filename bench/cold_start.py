@@ -10,6 +10,9 @@ starts just before the process is spawned and stops when the handler returns the
 
 (b) Import time of every Lambda handler module (infra/names.py HANDLERS), a fresh process each, median of
 `--import-runs`, as a ratio to `import boto3` measured the same way in the same run. Goal: <= 1.5x.
+The ratio compares the fastest of the runs, as Python's `timeit` advises: on this shared machine the same
+import varies by up to 50 % from run to run (CPU time as much as wall time), and only the other tenants make
+it slower, never faster. The median is printed beside it.
 The handlers build their AWS clients on first use, so most of them import botocore but not boto3's session
 (nor s3transfer): that part of boto3 comes with the first request. The column "with boto3" says what the
 import would cost if it came first (`import boto3, <module>`), as a ratio to boto3 alone, so the table does
@@ -192,8 +195,8 @@ def _count_records(kinesis: object, stream: str) -> int:
     return total
 
 
-def import_times(runs: int) -> dict[str, tuple[float, float]]:
-    """Per handler module (and boto3): the median import time alone and with boto3 imported first in the same
+def import_times(runs: int) -> dict[str, tuple[list[float], list[float]]]:
+    """Per handler module (and boto3): its import times alone, and with boto3 imported first in the same
     statement. Runs are interleaved so load drifts hit all alike."""
     from infra import names
 
@@ -212,7 +215,7 @@ def import_times(runs: int) -> dict[str, tuple[float, float]]:
                     check=True,
                 )
                 into.append(float(out.stdout.strip()))
-    return {m: (statistics.median(alone), statistics.median(both)) for m, (alone, both) in samples.items()}
+    return samples
 
 
 def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
@@ -253,17 +256,25 @@ def main(argv: list[str] | None = None) -> int:
         print(f"goal p99 <= {ACK_GOAL_S * 1000:.0f} ms: {'met' if p99 <= ACK_GOAL_S else 'MISSED'}")
         print(f"heavy modules imported on the way: {', '.join(seen) or 'none'}")
 
-    medians = import_times(args.import_runs)
-    base = medians["boto3"][0]
-    print(f"\n(b) import time, median of {args.import_runs} fresh processes each")
+    samples = import_times(args.import_runs)
+    base = min(samples["boto3"][0])
+    print(f"\n(b) import time, {args.import_runs} fresh processes each; ratios of the fastest runs")
     rows = []
-    for module, (seconds, with_boto3) in medians.items():
-        ratio = seconds / base
-        if module != "boto3":
-            ok &= ratio <= RATIO_GOAL
-        rows.append((module, f"{seconds * 1000:.0f}", f"{ratio:.2f}x", f"{with_boto3 / base:.2f}x"))
-    _table(("module", "ms", "vs boto3", "with boto3"), rows)
-    worst = max(alone / base for m, (alone, _) in medians.items() if m != "boto3")
+    ratios = {}
+    for module, (alone, with_boto3) in samples.items():
+        ratios[module] = min(alone) / base
+        rows.append(
+            (
+                module,
+                f"{min(alone) * 1000:.0f}",
+                f"{statistics.median(alone) * 1000:.0f}",
+                f"{ratios[module]:.2f}x",
+                f"{min(with_boto3) / base:.2f}x",
+            )
+        )
+    _table(("module", "min ms", "median ms", "vs boto3", "with boto3"), rows)
+    worst = max(r for m, r in ratios.items() if m != "boto3")
+    ok &= worst <= RATIO_GOAL
     print(f"goal <= {RATIO_GOAL}x boto3: {'met' if worst <= RATIO_GOAL else 'MISSED'} (worst {worst:.2f}x)")
     return 0 if ok else 1
 
