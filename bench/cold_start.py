@@ -35,6 +35,7 @@ import sys
 import sysconfig
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -218,7 +219,7 @@ def import_times(runs: int) -> dict[str, tuple[list[float], list[float]]]:
     return samples
 
 
-def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> None:
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
     print("  ".join("-" * w for w in widths))
@@ -246,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_ack:
         phases, written, seen = cold_acks(args.runs)
         print(f"\n(a) cold /ticket ack, {len(phases)} fresh processes, {written} tickets on the stream")
-        rows = []
+        rows: list[tuple[str, ...]] = []
         for key in phases[0]:
             values = [p[key] * 1000 for p in phases]
             rows.append((key, f"{_pct(values, 0.5):.0f}", f"{_pct(values, 0.99):.0f}", f"{max(values):.0f}"))
