@@ -2,13 +2,13 @@
 
 moto serves through werkzeug's development server, which answers every request with `Connection: close`.
 botocore keeps a connection pool per client, so every call of every handler, poller and state-machine step
-opened a new TCP connection, and the server started a new thread for it: ~6 % of the CPU of a chaos run.
+opened a new TCP connection, and the server started a new thread for it.
 
-werkzeug closes because, after each response, it drains "any remaining data" from the socket, which under
+werkzeug closes because, after each response, it drains "any remaining data" from its reader, which under
 keep-alive would swallow the client's next request (its own comment says so; a first attempt here hung on
 exactly that). This handler therefore reads the request body itself (Content-Length bytes) before werkzeug
-runs, hands werkzeug that body and, for the drain, a descriptor that is always at end-of-file, and puts the
-real ones back afterwards: the next request stays in the socket's buffer, untouched. Requests it cannot
+runs and hands werkzeug that body as its reader, so the drain empties the buffer, not the socket, and puts
+the real reader back afterwards: the next request stays in the socket, untouched. Requests it cannot
 frame that way (chunked bodies) keep werkzeug's own path, which closes the connection. An upload that asks
 `Expect: 100-continue` (botocore does, for every S3 PutObject) gets its 100 Continue here, before its body
 is read.
@@ -24,7 +24,6 @@ import io
 import logging
 import socket
 import threading
-from functools import cache
 from typing import Any
 
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
@@ -32,24 +31,6 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from werkzeug.serving import make_server
 
 _REQUEST_LOG = logging.getLogger("werkzeug")
-
-
-class _AtEof:
-    """A descriptor that select() always reports readable, because its peer is closed: werkzeug's drain loop
-    sees it readable, reads the (buffered, already consumed) body and stops at once."""
-
-    def __init__(self) -> None:
-        self._sock, peer = socket.socketpair()
-        peer.close()
-
-    def fileno(self) -> int:
-        return self._sock.fileno()
-
-
-@cache
-def _at_eof() -> _AtEof:
-    # One per process, never closed: a request still finishing while its endpoint stops may be selecting on it.
-    return _AtEof()
 
 
 class KeepAliveRequestHandler(MotoRequestHandler):
@@ -88,14 +69,15 @@ class KeepAliveRequestHandler(MotoRequestHandler):
             self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
             del self.headers["Expect"]
         body = self.rfile.read(int(length))
-        real_rfile, real_connection = self.rfile, self.connection
+        real_rfile = self.rfile
+        # werkzeug's app reads the body from here, and so does its drain: it may still see the socket
+        # readable (the next request has arrived), but it reads this buffer, finds it empty and stops.
         self.rfile = io.BytesIO(body)
-        self.connection = _at_eof()
         self._keep_alive = True
         try:
             super().run_wsgi()
         finally:
-            self.rfile, self.connection = real_rfile, real_connection
+            self.rfile = real_rfile
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         # werkzeug formats the whole line (path to IRI, address, date) before its logger drops it; the
