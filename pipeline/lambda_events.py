@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
 T = TypeVar("T")
@@ -71,32 +71,14 @@ def stream_sequence_number(raw: Mapping[str, Any]) -> str:
     return str(raw["dynamodb"]["SequenceNumber"])
 
 
-@dataclass(frozen=True)
-class SnsMessage:
-    """One SNS notification delivered to a Lambda; `attributes` maps each message attribute to its value."""
-
-    message_id: str
-    topic_arn: str
-    message: str
-    subject: str = ""
-    attributes: dict[str, str] = field(default_factory=dict)
+def sns_messages(event: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The `Sns` part of each record: MessageId, TopicArn, Subject (may be null), Message, MessageAttributes."""
+    return [record["Sns"] for record in event.get("Records") or []]
 
 
-def sns_messages(event: Mapping[str, Any]) -> list[SnsMessage]:
-    out = []
-    for record in event.get("Records") or []:
-        sns = record["Sns"]
-        attrs = sns.get("MessageAttributes") or {}
-        out.append(
-            SnsMessage(
-                message_id=sns.get("MessageId", ""),
-                topic_arn=sns.get("TopicArn", ""),
-                message=sns["Message"],
-                subject=sns.get("Subject") or "",
-                attributes={k: str((v or {}).get("Value", "")) for k, v in attrs.items()},
-            )
-        )
-    return out
+def sns_attribute(sns: Mapping[str, Any], name: str) -> str:
+    """A message attribute's value, "" when the message does not carry it."""
+    return str(((sns.get("MessageAttributes") or {}).get(name) or {}).get("Value", ""))
 
 
 @dataclass(frozen=True)

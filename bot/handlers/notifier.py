@@ -19,7 +19,7 @@ from bot.errors import BotConfigurationError
 from bot.logic.notify import Notification, Notifier, parse_or_skip
 from bot.observability import logger
 from infra import names
-from pipeline.lambda_events import sns_messages
+from pipeline.lambda_events import sns_attribute, sns_messages
 
 
 def build_notifier(settings: BotSettings) -> Notifier:
@@ -57,8 +57,10 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Post each SNS message (usually one per event); a failed post raises so SNS redelivers."""
     outcomes = []
     for sns in sns_messages(event):
-        event_type = sns.attributes.get(names.ATTR_EVENT_TYPE, "")
-        n = Notification(sns.message_id, sns.topic_arn, sns.message, event_type, sns.subject)
+        event_type = sns_attribute(sns, names.ATTR_EVENT_TYPE)
+        n = Notification(
+            sns["MessageId"], sns["TopicArn"], sns["Message"], event_type, sns.get("Subject") or ""
+        )
         outcome = parse_or_skip(n, notifier())
         outcomes.append({"kind": outcome.kind, "key": outcome.key, "posted": bool(outcome.posted)})
     return {"outcomes": outcomes}

@@ -44,7 +44,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Send each approved reply; an unexpected error raises so Lambda retries (the claim makes that safe)."""
     outcomes = []
     for sns in sns_messages(event):
-        msg = ReplyApprovedMessage.model_validate_json(sns.message)
+        msg = ReplyApprovedMessage.model_validate_json(sns["Message"])
         outcome = send_approved_reply(msg, *_deps(), now=datetime.now(UTC), responses=_responses())
         logger.info("approved reply handled", extra={"ticket_id": msg.ticket_id, "outcome": outcome.outcome})
         if outcome.outcome == "failed":
