@@ -15,6 +15,7 @@ import threading
 import time
 import traceback
 import uuid
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -76,6 +77,12 @@ class LocalLambdas:
         self.error_types: dict[str, dict[str, int]] = {}  # function -> exception type -> count
         # Hooks called before each invocation (fault injection: e.g. a notifier crash).
         self.before_invoke: list[Callable[[str, Any], None]] = []
+        # Powertools keeps one metric set per process, shared by every function running here at once, and
+        # each local invocation ends by dropping it (_end_invocation_metrics): a function that flushes
+        # right after another one ended finds it empty and warns "No application metrics to publish" on
+        # the user's terminal. On Lambda one environment runs one invocation at a time, and locally
+        # metrics are off (LOCAL_ENV_DEFAULTS), so the warning says nothing here.
+        warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
 
     def names(self) -> list[str]:
         """The registered function names."""

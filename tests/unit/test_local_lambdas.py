@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from typing import Any
 
 import pytest
@@ -45,3 +46,23 @@ def test_an_exception_becomes_a_function_error_named_after_its_class():
     # Counted per function and error type (the chaos report names them when a run fails).
     assert lambdas.errors == {"tms-draft": 1}
     assert lambdas.error_types == {"tms-draft": {"LlmThrottledError": 1}}
+
+
+@metrics.log_metrics
+def _handler_whose_metrics_another_invocation_dropped(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    from pipeline.local.lambdas import _end_invocation_metrics
+
+    metrics.add_metric(name="Things", unit="Count", value=1)
+    _end_invocation_metrics()  # what a concurrent invocation's end does to the shared metric set
+    return {"ok": True}
+
+
+def test_functions_running_at_once_print_no_empty_metrics_warning(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")  # pytest's own filters aside: what a `tms` process shows
+        lambdas = LocalLambdas(registry={})  # the stack's runtime installs its filter when it starts
+        lambdas.register("sla", _handler_whose_metrics_another_invocation_dropped)
+        assert lambdas.invoke("sla", {}).function_error is None
+
+    assert [str(w.message) for w in caught] == []
