@@ -168,3 +168,47 @@ def test_request_lines_are_logged_only_when_the_werkzeug_logger_wants_them(endpo
 
     assert quiet == []
     assert any('"POST / HTTP/1.1" 200' in r.getMessage() for r in caplog.records if r.name == "werkzeug")
+
+
+def test_dynamodb_requests_run_one_at_a_time(endpoint, monkeypatch):
+    # moto's DynamoDB is not thread-safe (a Query sizing an item that an UpdateItem is changing failed with
+    # "dictionary changed size during iteration"): the endpoint lets one DynamoDB request in at a time.
+    from moto.dynamodb.responses import DynamoHandler
+
+    _server, url = endpoint
+    ddb = _client("dynamodb", url)
+    ddb.create_table(
+        TableName="one-at-a-time",
+        KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    inside, most = 0, 0
+    guard = threading.Lock()
+    original = DynamoHandler.get_item
+
+    def observed_get_item(self: Any) -> Any:
+        nonlocal inside, most
+        with guard:
+            inside += 1
+            most = max(most, inside)
+        time.sleep(0.05)  # long enough for the other threads' requests to arrive meanwhile
+        try:
+            return original(self)
+        finally:
+            with guard:
+                inside -= 1
+
+    monkeypatch.setattr(DynamoHandler, "get_item", observed_get_item)
+    workers = [
+        threading.Thread(
+            target=ddb.get_item, kwargs={"TableName": "one-at-a-time", "Key": {"k": {"S": str(i)}}}
+        )
+        for i in range(4)
+    ]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+
+    assert most == 1
