@@ -31,13 +31,6 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from werkzeug.serving import make_server
 
 _REQUEST_LOG = logging.getLogger("werkzeug")
-# moto's DynamoDB is not thread-safe: a Query sizing an item while an UpdateItem on another thread adds an
-# attribute to it failed with "dictionary changed size during iteration" (a 500 that botocore retried, and
-# werkzeug's traceback on the user's terminal; seen in `make demo` before and after keep-alive). DynamoDB
-# requests therefore run one at a time. None of them calls back into the endpoint (stream records are
-# announced to the pollers, not sent), so the lock cannot deadlock; the GIL serialises their CPU anyway.
-_DYNAMODB_TARGETS = ("DynamoDB_", "DynamoDBStreams_")
-_DYNAMODB_LOCK = threading.Lock()
 
 
 class KeepAliveRequestHandler(MotoRequestHandler):
@@ -82,11 +75,7 @@ class KeepAliveRequestHandler(MotoRequestHandler):
         self.rfile = io.BytesIO(body)
         self._keep_alive = True
         try:
-            if (self.headers.get("X-Amz-Target") or "").startswith(_DYNAMODB_TARGETS):
-                with _DYNAMODB_LOCK:
-                    super().run_wsgi()
-            else:
-                super().run_wsgi()
+            super().run_wsgi()
         finally:
             self.rfile = real_rfile
 
