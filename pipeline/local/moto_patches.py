@@ -282,6 +282,7 @@ def _patch_moto() -> None:
     _fast_attribute_values()
     _cache_update_expressions()
     _narrow_index_queries()
+    _size_items_from_a_snapshot()
     _scale_retry_waits()
 
     original_publish = Subscription.publish
@@ -581,6 +582,21 @@ def _cache_update_expressions() -> None:
 
     fresh_copy.__wrapped__ = copy.deepcopy  # type: ignore[attr-defined]
     validators.deepcopy = fresh_copy  # type: ignore[assignment]
+
+
+def _size_items_from_a_snapshot() -> None:
+    """moto sizes every item a Query or Scan returns (the 1 MB page limit) by iterating its attributes, while
+    the endpoint serves requests on many threads: an UpdateItem adding an attribute to that item meanwhile
+    failed the Query with "dictionary changed size during iteration" (a 500 that botocore retried, and
+    werkzeug's traceback in the middle of `make demo`'s output). The size is the same sum over a copy of
+    the attributes, which CPython takes without letting another thread run. Serialising DynamoDB requests
+    instead was tried and lost chaos tickets: queued requests outlasted their clients' read timeouts."""
+    from moto.dynamodb.models.dynamo_type import Item, bytesize
+
+    def size(self: Any) -> int:
+        return sum(bytesize(key) + value.size() for key, value in list(self.attrs.items()))
+
+    Item.size = size  # type: ignore[method-assign]
 
 
 def _narrow_index_queries() -> None:
