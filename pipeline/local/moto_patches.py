@@ -282,7 +282,7 @@ def _patch_moto() -> None:
     _fast_attribute_values()
     _cache_update_expressions()
     _narrow_index_queries()
-    _size_items_from_a_snapshot()
+    _reread_items_changed_meanwhile()
     _scale_retry_waits()
 
     original_publish = Subscription.publish
@@ -584,19 +584,40 @@ def _cache_update_expressions() -> None:
     validators.deepcopy = fresh_copy  # type: ignore[assignment]
 
 
-def _size_items_from_a_snapshot() -> None:
-    """moto sizes every item a Query or Scan returns (the 1 MB page limit) by iterating its attributes, while
-    the endpoint serves requests on many threads: an UpdateItem adding an attribute to that item meanwhile
-    failed the Query with "dictionary changed size during iteration" (a 500 that botocore retried, and
-    werkzeug's traceback in the middle of `make demo`'s output). The size is the same sum over a copy of
-    the attributes, which CPython takes without letting another thread run. Serialising DynamoDB requests
-    instead was tried and lost chaos tickets: queued requests outlasted their clients' read timeouts."""
-    from moto.dynamodb.models.dynamo_type import Item, bytesize
+def _reread_items_changed_meanwhile() -> None:
+    """moto's DynamoDB is not thread-safe, and the endpoint serves requests on many threads: a Query sizing
+    (the 1 MB page limit) or copying the items it returns while an UpdateItem on another thread added an
+    attribute to one of them failed with "dictionary changed size during iteration" (a 500 that botocore
+    retried, and werkzeug's traceback in the middle of `make demo`'s output). Sizing, copying and
+    serialising an item now start over when that happens: the update is a few attribute writes, so the
+    next pass sees it done. Serialising DynamoDB requests instead was tried and lost chaos tickets:
+    requests queued behind the lock outlasted their clients' read timeouts."""
+    from moto.dynamodb.models.dynamo_type import Item
 
-    def size(self: Any) -> int:
-        return sum(bytesize(key) + value.size() for key, value in list(self.attrs.items()))
+    def rereading(method: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(method)
+        def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+            for attempt in range(_REREADS):
+                try:
+                    return method(self, *args, **kwargs)
+                except RuntimeError as e:
+                    if "changed size during iteration" not in str(e) or attempt == _REREADS - 1:
+                        raise
+                    if args and isinstance(args[0], dict):  # __deepcopy__'s memo: forget the half copy
+                        args[0].pop(id(self), None)
+            raise AssertionError("unreachable")  # pragma: no cover
 
-    Item.size = size  # type: ignore[method-assign]
+        return wrapper
+
+    for name in ("size", "__deepcopy__", "to_json"):
+        method = getattr(Item, name)
+        if not getattr(method, "_tms_rereading", False):
+            wrapped = rereading(method)
+            wrapped._tms_rereading = True  # type: ignore[attr-defined]
+            setattr(Item, name, wrapped)
+
+
+_REREADS = 100  # passes before the error is let through: a writer that never stops is a bug worth seeing
 
 
 def _narrow_index_queries() -> None:

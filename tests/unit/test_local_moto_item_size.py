@@ -1,8 +1,11 @@
-"""The local endpoint sizes a DynamoDB item from a snapshot of its attributes, so an update on another
-thread cannot fail a Query that is sizing the same item (pipeline/local/moto_patches.py)."""
+"""The local endpoint reads a DynamoDB item again when another thread changed it mid-read, so an update
+cannot fail a Query that is sizing, copying or serialising the same item (pipeline/local/moto_patches.py)."""
 
 from __future__ import annotations
 
+import copy
+
+import pytest
 from moto.dynamodb.models.dynamo_type import DynamoType, Item, bytesize
 
 from pipeline.local import moto_patches
@@ -17,34 +20,66 @@ ATTRS = {
 }
 
 
-def test_the_size_is_the_one_moto_counts():
-    moto_patches._size_items_from_a_snapshot()
-    item = Item(DynamoType(ATTRS["ticket_id"]), None, ATTRS)
-
-    # moto's own per-attribute sizes (name bytes + DynamoType.size), summed
-    expected = sum(bytesize(name) + DynamoType(value).size() for name, value in ATTRS.items())
-    assert item.size() == expected
+@pytest.fixture(autouse=True)
+def patched() -> None:
+    moto_patches._reread_items_changed_meanwhile()
 
 
-class _GrowsTheItemWhenSized(DynamoType):
-    """An attribute whose sizing adds another attribute to its item: what an UpdateItem on another thread
-    does while a Query sizes the item."""
+class _ChangesItsItem(DynamoType):
+    """A value that, when read, adds an attribute to its item: what an UpdateItem on another thread does
+    while a Query reads the item."""
 
     def __init__(self, item: Item) -> None:
         super().__init__({"S": "v"})
         self._item = item
 
+    def _change(self) -> None:
+        self._item.attrs.setdefault("added_meanwhile", DynamoType({"S": "new"}))
+
     def size(self) -> int:
-        self._item.attrs["added_meanwhile"] = DynamoType({"S": "new"})
+        self._change()
         return super().size()
 
+    def __deepcopy__(self, memo: dict[int, object]) -> DynamoType:
+        self._change()
+        return DynamoType({"S": "v"})
 
-def test_an_attribute_added_while_the_item_is_sized_does_not_fail_the_size():
-    moto_patches._size_items_from_a_snapshot()
+    def to_regular_json(self) -> object:
+        self._change()
+        return super().to_regular_json()
+
+
+def _item_changed_when_read() -> Item:
     item = Item(DynamoType(ATTRS["ticket_id"]), None, {"ticket_id": ATTRS["ticket_id"]})
-    item.attrs["grows"] = _GrowsTheItemWhenSized(item)
+    item.attrs["changes"] = _ChangesItsItem(item)
+    return item
+
+
+def _item_changed_when_serialised() -> Item:
+    item = Item(DynamoType(ATTRS["ticket_id"]), None, {"ticket_id": ATTRS["ticket_id"], "nested": {"M": {}}})
+    item.attrs["nested"].value = {"inner": _ChangesItsItem(item)}  # serialising reads a map's values
+    return item
+
+
+def test_an_unchanged_item_reads_as_moto_reads_it():
+    item = Item(DynamoType(ATTRS["ticket_id"]), None, ATTRS)
+
+    assert item.size() == sum(bytesize(name) + DynamoType(value).size() for name, value in ATTRS.items())
+    assert copy.deepcopy(item).to_json() == item.to_json() == {"Attributes": ATTRS}
+
+
+def test_an_item_changed_while_it_is_sized_is_sized_again_with_the_change():
+    item = _item_changed_when_read()
 
     size = item.size()  # moto's own sum over the live dict raised "dictionary changed size during iteration"
 
-    assert size == bytesize("ticket_id") + 5 + bytesize("grows") + 1
     assert "added_meanwhile" in item.attrs
+    assert size == sum(bytesize(k) + v.size() for k, v in list(item.attrs.items()))
+
+
+def test_an_item_changed_while_it_is_copied_or_serialised_is_read_again():
+    copied = copy.deepcopy(_item_changed_when_read())
+    serialised = _item_changed_when_serialised().to_json()
+
+    assert set(copied.attrs) == {"ticket_id", "changes", "added_meanwhile"}
+    assert set(serialised["Attributes"]) == {"ticket_id", "nested", "added_meanwhile"}
