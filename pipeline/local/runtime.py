@@ -96,9 +96,10 @@ class LocalStack:
     def _boot(
         cls, port: int, *, mapping: MappingConfig | None, outbox: Path | None, extra_env: dict[str, str]
     ) -> LocalStack:
+        from moto.server import ThreadedMotoServer
+
         from pipeline.adapters.faults import active_plan
         from pipeline.local import moto_patches
-        from pipeline.local.endpoint import KeepAliveMotoServer
         from pipeline.local.provision import provision
         from pipeline.local.sentiment import detect_sentiment
 
@@ -132,7 +133,7 @@ class LocalStack:
             _cold_start()  # a new stack means new function instances: nothing cached from an earlier one
             faults = active_plan()  # validated before anything starts: bad TMS_FAULTS fails fast
             wait_scale = moto_patches.retry_wait_scale()  # and so is a bad TMS_LOCAL_RETRY_WAIT_SCALE
-            server = KeepAliveMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+            server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
             server.start()
             _wait_ready(endpoint)
             # moto's backends are process-wide: a stack started earlier in this process left its resources.
