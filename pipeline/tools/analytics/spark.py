@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 import os
+import shlex
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 SPARK_MASTER_ENV = "TMS_SPARK_MASTER"
+LOG4J_CONFIG = Path(__file__).with_name("log4j2.properties")
 
 
 @cache
 def get_spark() -> Any:
     """One SparkSession per process, configured like the Glue 5 job (Spark 3.5, UTC)."""
-    # Spark's launcher prints its own banner before log4j is configured; keep it off stdout.
-    os.environ.setdefault("PYSPARK_SUBMIT_ARGS", "--conf spark.ui.showConsoleProgress=false pyspark-shell")
+    # Spark's launcher prints its own banner before log4j is configured; keep it off stdout. Its logging
+    # comes from log4j2.properties beside this file (errors only); the driver binds to the loopback
+    # address, as a local run should (else Spark warns that the host name resolves to it).
+    log4j = shlex.quote(f"-Dlog4j2.configurationFile={LOG4J_CONFIG.as_uri()}")
+    os.environ.setdefault(
+        "PYSPARK_SUBMIT_ARGS",
+        f"--conf spark.ui.showConsoleProgress=false --driver-java-options {log4j} pyspark-shell",
+    )
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     from pyspark.sql import SparkSession
 
     from glue.transforms import SPARK_CONF
