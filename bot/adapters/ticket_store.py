@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
-from functools import cache
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -16,19 +15,12 @@ from bot.errors import TicketConflictError, TicketStoreError
 from bot.logic.actions import TicketChange
 from bot.observability import logger
 from infra import names
+from pipeline.adapters.clients import dynamodb_deserializer, dynamodb_serializer
 
 KEY = "ticket_id"
 ASSIGNEE_INDEX = names.ASSIGNEE_INDEX  # partition key: assignee (the Slack user id)
 POSTED = "slack_posted"  # string set of event keys already posted to Slack for this item
 CLAIM_PREFIX = "slack_claim:"  # one attribute per event key: the token of the attempt that claimed it
-
-
-@cache
-def _codec() -> tuple[Any, Any]:
-    # boto3's package import loads its session and s3transfer: like the clients, on first use, not at import.
-    from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-
-    return TypeSerializer(), TypeDeserializer()
 
 
 def _plain(value: Any) -> Any:
@@ -44,14 +36,14 @@ def _plain(value: Any) -> Any:
 
 def from_item(item: dict[str, Any]) -> dict[str, Any]:
     """A DynamoDB item as plain Python values (numbers as int/float)."""
-    de = _codec()[1]
+    de = dynamodb_deserializer()
     return {k: _plain(de.deserialize(v)) for k, v in item.items()}
 
 
 def _av(value: Any) -> dict[str, Any]:
     if isinstance(value, float):
         value = Decimal(str(value))
-    return dict(_codec()[0].serialize(value))
+    return dict(dynamodb_serializer().serialize(value))
 
 
 class DynamoTicketStore:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from glue.manifests import marker_key
-from pipeline.adapters.clients import aws_client
+from pipeline.adapters.clients import aws_client, dynamodb_deserializer
 from pipeline.errors import ArchiveError, TmsError
 
 if TYPE_CHECKING:
@@ -135,9 +135,7 @@ class DynamoTickets:
 
 def from_item(item: dict[str, Any]) -> dict[str, Any]:
     """A DynamoDB item (attribute-value JSON) as plain Python values."""
-    from boto3.dynamodb.types import TypeDeserializer
-
-    des = TypeDeserializer()
+    des = dynamodb_deserializer()
     return {k: des.deserialize(v) for k, v in item.items()}
 
 

@@ -140,6 +140,23 @@ def aws_client(
         return _cached_client(service, endpoint_url, region, profile)
 
 
+@functools.cache
+def dynamodb_serializer() -> Any:
+    """boto3's DynamoDB attribute-value serializer, built on first use: importing boto3's package loads its
+    session and s3transfer, which the functions otherwise load with their first client, not at import."""
+    from boto3.dynamodb.types import TypeSerializer
+
+    return TypeSerializer()
+
+
+@functools.cache
+def dynamodb_deserializer() -> Any:
+    """boto3's DynamoDB attribute-value deserializer, built on first use (see dynamodb_serializer)."""
+    from boto3.dynamodb.types import TypeDeserializer
+
+    return TypeDeserializer()
+
+
 def clear_cache() -> None:
     """Forget every cached client (a test that changes the environment, a stack that restarted)."""
     _cached_client.cache_clear()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from infra import names
 from pipeline.adapters.aws import client, from_item
+from pipeline.adapters.clients import dynamodb_serializer
 from pipeline.domain.lifecycle import StatusChange
 from pipeline.domain.mail import MESSAGE_ID_TICKET_RE
 from pipeline.domain.mailflow import MailRejectedError, TransitionRefusedError
@@ -37,18 +37,10 @@ REJECTIONS = {
 }
 
 
-@cache
-def _serializer() -> Any:
-    # boto3's package import loads its session and s3transfer: like the clients, on first use, not at import.
-    from boto3.dynamodb.types import TypeSerializer
-
-    return TypeSerializer()
-
-
 def _av(value: Any) -> dict[str, Any]:
     if isinstance(value, datetime):
         value = format_utc(value)
-    return dict(_serializer().serialize(value))
+    return dict(dynamodb_serializer().serialize(value))
 
 
 class DynamoLifecycle:

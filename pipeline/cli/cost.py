@@ -74,16 +74,14 @@ def _usages(args: argparse.Namespace) -> tuple[list, float, str]:
 
         source = "stack" if (from_environment() or discover_local()) is not None else "warehouse"
     if source == "stack":
-        from boto3.dynamodb.types import TypeDeserializer
-
+        from pipeline.adapters.aws import from_item
         from pipeline.adapters.clients import aws_client
         from pipeline.local.stack import resolve
 
         info = resolve()
         client = aws_client("dynamodb", info, profile="cli")
-        des = TypeDeserializer()
         items = (
-            {k: des.deserialize(v) for k, v in item.items()}
+            from_item(item)
             for page in client.get_paginator("scan").paginate(TableName=info.table_name)
             for item in page["Items"]
         )

@@ -584,6 +584,9 @@ def _cache_update_expressions() -> None:
     validators.deepcopy = fresh_copy  # type: ignore[assignment]
 
 
+_REREADS = 100  # passes before the error is let through: a writer that never stops is a bug worth seeing
+
+
 def _reread_items_changed_meanwhile() -> None:
     """moto's DynamoDB is not thread-safe, and the endpoint serves requests on many threads: a Query sizing
     (the 1 MB page limit) or copying the items it returns while an UpdateItem on another thread added an
@@ -615,9 +618,6 @@ def _reread_items_changed_meanwhile() -> None:
             wrapped = rereading(method)
             wrapped._tms_rereading = True  # type: ignore[attr-defined]
             setattr(Item, name, wrapped)
-
-
-_REREADS = 100  # passes before the error is let through: a writer that never stops is a bug worth seeing
 
 
 def _narrow_index_queries() -> None:

@@ -16,8 +16,9 @@ LOG4J_CONFIG = Path(__file__).with_name("log4j2.properties")
 def get_spark() -> Any:
     """One SparkSession per process, configured like the Glue 5 job (Spark 3.5, UTC)."""
     # Spark's launcher prints its own banner before log4j is configured; keep it off stdout. Its logging
-    # comes from log4j2.properties beside this file (errors only); the driver binds to the loopback
-    # address, as a local run should (else Spark warns that the host name resolves to it).
+    # comes from log4j2.properties beside this file (quiet start-up; ERROR once setLogLevel below runs);
+    # the driver binds to the loopback address, as a local run should (else Spark warns that the host
+    # name resolves to it).
     log4j = shlex.quote(f"-Dlog4j2.configurationFile={LOG4J_CONFIG.as_uri()}")
     os.environ.setdefault(
         "PYSPARK_SUBMIT_ARGS",
