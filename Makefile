@@ -42,7 +42,7 @@ lint: install
 	$(BIN)/ruff format --check .
 
 typecheck: install
-	$(BIN)/mypy pipeline bot infra glue scripts
+	$(BIN)/mypy contract pipeline bot infra glue local tools scripts
 
 # loadfile: each file stays whole on one worker; tests/conftest.py hands out the heaviest files first.
 # --durations prints the slowest tests.
@@ -79,7 +79,7 @@ bench: install ## benchmarks (each prints a table)
 	$(BIN)/python bench/pipeline.py
 
 lock: ## re-resolve the pinned dependencies after editing pyproject.toml
-	$(BIN)/uv pip compile --quiet pyproject.toml --extra infra --extra dev --python-version 3.11 --override lock-overrides.txt -o requirements.lock
+	$(BIN)/uv pip compile --quiet pyproject.toml --extra local --extra infra --extra dev --python-version 3.11 --override lock-overrides.txt -o requirements.lock
 	$(BIN)/uv pip compile --quiet requirements-scan.in --python-version 3.11 -o requirements-scan.lock
 
 clean:

@@ -8,7 +8,7 @@ the clients and the Bolt app, then one Slack-signed Function-URL event through `
 (users.info on a fake Slack API, the Kinesis put on the local stack) until the ack is returned. The clock
 starts just before the process is spawned and stops when the handler returns the ack. Goal: p99 <= 1.0 s.
 
-(b) Import time of every Lambda handler module (infra/names.py HANDLERS), a fresh process each, median of
+(b) Import time of every Lambda handler module (contract/names.py HANDLERS), a fresh process each, median of
 `--import-runs`, as a ratio to `import boto3` measured the same way in the same run. Goal: <= 1.5x.
 The ratio compares the fastest of the runs, as Python's `timeit` advises: on this shared machine the same
 import varies by up to 50 % from run to run (CPU time as much as wall time), and only the other tenants make
@@ -80,7 +80,7 @@ def _pct(values: list[float], q: float) -> float:
 
 
 def _child_env(extra: dict[str, str]) -> dict[str, str]:
-    from infra import names
+    from contract import names
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TMS_", "SLACK_", "POWERTOOLS_"))}
     env.pop("PYTHONDONTWRITEBYTECODE", None)
@@ -115,9 +115,8 @@ def cold_acks(runs: int) -> tuple[list[dict[str, float]], int, list[str]]:
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
-    from infra import names
-    from pipeline.adapters import clients
-    from pipeline.local.runtime import LocalStack
+    from contract import clients, names
+    from local.runtime import LocalStack
     from tests.fakes.bot_harness import BOT_TOKEN, SIGNING_SECRET
     from tests.fakes.slack_api import FakeSlackApi, command_body, sign
 
@@ -199,7 +198,7 @@ def _count_records(kinesis: object, stream: str) -> int:
 def import_times(runs: int) -> dict[str, tuple[list[float], list[float]]]:
     """Per handler module (and boto3): its import times alone, and with boto3 imported first in the same
     statement. Runs are interleaved so load drifts hit all alike."""
-    from infra import names
+    from contract import names
 
     modules = ["boto3", *dict.fromkeys(path.rsplit(".", 1)[0] for path in names.HANDLERS.values())]
     env = _child_env({})

@@ -8,7 +8,7 @@ One fresh local stack, two runs of the same ticket mix (the second seed differs 
 - burst: every ticket at once. Fifty executions share two cores in one Python process, so each function's
   wall time (what Lambda bills) includes waiting for the others; Lambda on AWS would not pay that wait.
 Each ticket records its own usage (tokens, Comprehend units, GB-seconds, requests); `tms cost` prices it
-with pipeline/tools/prices.json. Prints both tables side by side and the verdict against the goal.
+with tools/prices.json. Prints both tables side by side and the verdict against the goal.
 Local GB-seconds measure our code on this machine with the offline reply model (a few ms where Bedrock
 takes ~1.5 s): README "Cost per ticket" models the AWS figure from them.
 """
@@ -39,9 +39,9 @@ def main() -> int:
     os.environ.setdefault("TMS_STATE_DIR", tempfile.mkdtemp(prefix="tms-bench-"))
 
     from infra.config import load_config, read_cdk_json_context
-    from pipeline.local.runtime import LocalStack
-    from pipeline.tools import cost
-    from pipeline.tools.demo import demo_clients, run_demo, scan_ticket_items
+    from local.runtime import LocalStack
+    from tools import cost
+    from tools.demo import demo_clients, run_demo, scan_ticket_items
 
     config = load_config(read_cdk_json_context(), os.environ)
     template, template_source = cost.load_template(None, project=config.project_name)

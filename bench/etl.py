@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/etl.py [--records 100000] [--new-share 0.01]
 
-Runs the real local runner (glue/manifests.py selection, copy, Spark transforms, staging + MERGE into
+Runs the real local runner (contract/manifests.py selection, copy, Spark transforms, staging + MERGE into
 DuckDB) against an in-process moto S3 and prints one table. The history is seeded as the pipeline writes it
 (each object plus its manifest marker, processed over the previous 20 days); the new tickets and one
 re-processed old ticket are written through the pipeline's own writer (ManifestedStore). The incremental run
@@ -31,8 +31,8 @@ def _seed_history(bucket: str, count: int) -> None:
     from moto.core import DEFAULT_ACCOUNT_ID
     from moto.s3.models import s3_backends
 
-    from glue.manifests import marker_key
-    from infra import names
+    from contract import names
+    from contract.manifests import marker_key
     from tests.fixtures_spark import line, record
 
     backend = s3_backends[DEFAULT_ACCOUNT_ID]["aws"]
@@ -48,9 +48,9 @@ def _seed_history(bucket: str, count: int) -> None:
 def _write_new(bucket: str, start: int, count: int, reprocess: int) -> str:
     """New tickets and one re-processed old ticket through the pipeline's writer; the re-processed one's
     new priority."""
-    from infra import names
+    from contract import names
+    from contract.clients import aws_client
     from pipeline.adapters.aws import ManifestedStore, S3ArchiveStore
-    from pipeline.adapters.clients import aws_client
     from tests.fixtures_spark import line, record
 
     store = ManifestedStore(
@@ -68,7 +68,7 @@ def _write_new(bucket: str, start: int, count: int, reprocess: int) -> str:
 
 
 def _priority(ticket_id: str) -> str:
-    from pipeline.tools.analytics.warehouse import open_warehouse
+    from tools.analytics.warehouse import open_warehouse
 
     wh = open_warehouse()
     try:
@@ -88,10 +88,10 @@ def main() -> int:
 
     from moto import mock_aws
 
-    from pipeline.adapters.clients import aws_client
-    from pipeline.tools.analytics import run_etl
-    from pipeline.tools.analytics.spark import get_spark
+    from contract.clients import aws_client
     from tests.fixtures_spark import BUCKET, record, stack_info
+    from tools.analytics import run_etl
+    from tools.analytics.spark import get_spark
 
     new = max(1, int(args.records * args.new_share))
     reprocess = args.records // 2

@@ -36,8 +36,8 @@ def _pct(values: list[float], q: float) -> float:
 
 def _dataset(incidents: int, unrelated: int, seed: int, embedder: Any) -> tuple[Any, ...]:
     from pipeline.domain.incidents import incident_text
-    from pipeline.tools.generator import generate_incident_bursts
-    from pipeline.tools.incident_eval import truth_groups
+    from tools.generator import generate_incident_bursts
+    from tools.incident_eval import truth_groups
 
     burst = generate_incident_bursts(incidents, unrelated, seed=seed, now=NOW)
     tickets = [(t.event.ticketId, t.event.submittedAt) for t in burst.tickets]
@@ -46,7 +46,7 @@ def _dataset(incidents: int, unrelated: int, seed: int, embedder: Any) -> tuple[
 
 
 def _curve(sets: list[tuple[Any, ...]], decay: float, thresholds: list[float]) -> list[tuple[float, Any]]:
-    from pipeline.tools.incident_eval import PairScores, pairwise_scores, replay
+    from tools.incident_eval import PairScores, pairwise_scores, replay
 
     out = []
     for threshold in thresholds:
@@ -62,7 +62,7 @@ def _curve(sets: list[tuple[Any, ...]], decay: float, thresholds: list[float]) -
 
 def grouping(args: argparse.Namespace, embedder: Any, thresholds: list[float]) -> list[tuple[Any, ...]]:
     """Calibrate on the calibration seeds, print the curve and the test-seed figures; return the test sets."""
-    from pipeline.tools.incident_eval import calibrate
+    from tools.incident_eval import calibrate
 
     cal_seeds = [int(s) for s in args.calibration_seeds.split(",")]
     test_seeds = [int(s) for s in args.test_seeds.split(",")]
@@ -178,7 +178,7 @@ def main() -> int:
 
     import numpy as np
 
-    from pipeline.adapters.embeddings import OfflineEmbedder
+    from local.embeddings import OfflineEmbedder
 
     embedder = OfflineEmbedder()
     if args.latency_only:

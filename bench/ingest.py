@@ -1,4 +1,4 @@
-"""Ingest benchmark: batched PutRecords (pipeline.tools.ingest) against one put_record per ticket (the original).
+"""Ingest benchmark: batched PutRecords (tools.ingest) against one put_record per ticket (the original).
 
 One command: `.venv/bin/python bench/ingest.py [--count N]`. Both methods send the same generated tickets
 to the same stream on a local moto server (over HTTP, as a real client would), and a table of records per
@@ -20,7 +20,7 @@ STREAM = "bench-tickets"
 
 
 def _client(endpoint: str):
-    from pipeline.adapters.clients import aws_client
+    from contract.clients import aws_client
 
     return aws_client("kinesis", endpoint_url=endpoint, region="us-east-1", profile="ingest")
 
@@ -41,9 +41,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from moto.server import ThreadedMotoServer
 
-    from pipeline.local.runtime import free_port
-    from pipeline.tools.generator import generate_tickets
-    from pipeline.tools.ingest import put_tickets
+    from local.runtime import free_port
+    from tools.generator import generate_tickets
+    from tools.ingest import put_tickets
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per request otherwise
     port = free_port()

@@ -39,11 +39,11 @@ def main() -> int:
     args = parser.parse_args()
     os.environ.setdefault("TMS_STATE_DIR", tempfile.mkdtemp(prefix="tms-bench-mail-"))
 
-    from infra import names
-    from pipeline.cli.mail import ses_receipt_event
-    from pipeline.local.lambdas import LocalLambdaContext
-    from pipeline.local.runtime import LocalStack
-    from pipeline.models import ReplyApprovedMessage, new_ticket_id
+    from contract import names
+    from contract.models import ReplyApprovedMessage, new_ticket_id
+    from local.lambdas import LocalLambdaContext
+    from local.runtime import LocalStack
+    from tools.cli.mail import ses_receipt_event
 
     with LocalStack.start() as stack:
         from pipeline.handlers import inbound_mail, mailer

@@ -2,7 +2,7 @@
 
 One command: `.venv/bin/python bench/pii.py [--tickets N] [--seed S]`. Generator tickets get 1-3 emails,
 phones, card numbers, IBANs or addresses planted in their descriptions with exact spans
-(pipeline/tools/pii_corpus.py); the detector runs on the workflow's real text (subject + ". " +
+(tools/pii_corpus.py); the detector runs on the workflow's real text (subject + ". " +
 description), as DetectPiiEntities does. A planted entity counts as found when a detected entity of the
 same type overlaps it; a detection counts as correct when it overlaps a planted entity of its type, so
 anything found in the generator's own text (IP addresses in connectivity tickets, say) is a false positive.
@@ -22,9 +22,9 @@ if __package__ in (None, ""):
 
 
 def main(argv: list[str] | None = None) -> int:
-    from pipeline.local.pii import detect_pii_entities
-    from pipeline.tools.generator import generate_tickets
-    from pipeline.tools.pii_corpus import PLANTED_TYPES, plant
+    from local.pii import detect_pii_entities
+    from tools.generator import generate_tickets
+    from tools.pii_corpus import PLANTED_TYPES, plant
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tickets", type=int, default=1000)

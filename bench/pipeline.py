@@ -34,8 +34,8 @@ def main() -> int:
         logging.getLogger(name).setLevel(logging.ERROR)
     os.environ.setdefault("TMS_STATE_DIR", tempfile.mkdtemp(prefix="tms-bench-"))
 
-    from pipeline.local.runtime import LocalStack
-    from pipeline.tools.demo import demo_clients, percentile, run_demo
+    from local.runtime import LocalStack
+    from tools.demo import demo_clients, percentile, run_demo
 
     boot = time.monotonic()
     with LocalStack.start() as stack:

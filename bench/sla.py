@@ -54,10 +54,10 @@ def main() -> int:
     from bot.adapters.sla import LambdaSlaNotifier
     from bot.adapters.ticket_store import DynamoTicketStore
     from bot.logic import actions
-    from infra import names
+    from contract import names
+    from contract.models import Customer, Priority, SlaArm, Source, TicketData, TicketSubmitted
+    from local.runtime import LocalStack
     from pipeline.domain.sla import SlaPolicy, at_expression, parse_at, parse_duration
-    from pipeline.local.runtime import LocalStack
-    from pipeline.models import Customer, Priority, SlaArm, Source, TicketData, TicketSubmitted
 
     env = {f"{names.ENV_SLA_PREFIX}{p.value}": args.sla for p in Priority}
     outbox = state / "outbox.jsonl"
@@ -221,7 +221,7 @@ def main() -> int:
 
 
 def _q(values: list[float]) -> str:
-    from pipeline.tools.demo import percentile
+    from tools.demo import percentile
 
     if not values:
         return "-"

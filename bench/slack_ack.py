@@ -1,6 +1,6 @@
 """Ack latency of `/ticket` over 1,000 signed requests against the local stack, Kinesis write included.
 
-Each request goes over HTTP to the bot (pipeline.local.bot_server, as `tms bot` serves it), is verified, validated, written
+Each request goes over HTTP to the bot (local.bot_server, as `tms bot` serves it), is verified, validated, written
 to the local stack's Kinesis stream and acked with the ephemeral confirmation; the latency is the client's
 round trip. Slack's budget is 3 s.
 
@@ -43,9 +43,8 @@ def main(argv: list[str] | None = None) -> int:
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log would bury the table
 
-    from infra import names
-    from pipeline.adapters import clients
-    from pipeline.local.runtime import LocalStack
+    from contract import clients, names
+    from local.runtime import LocalStack
     from tests.fakes.bot_harness import running_bot, write_catalog
     from tests.fakes.slack_api import FakeSlackApi
 

@@ -30,7 +30,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from pipeline.models import (
+from contract.models import (
     DESCRIPTION_EXCERPT_MAX,
     DESCRIPTION_MAX,
     SUBJECT_MAX,

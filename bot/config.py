@@ -1,5 +1,5 @@
 """Bot and notifier settings: a validated pydantic model read from the environment once at
-cold start (pipeline.env_settings.EnvSettings).
+cold start (contract.settings.EnvSettings).
 
 On AWS the bot token and signing secret come from Secrets Manager (Powertools parameters, cached), named by
 TMS_SLACK_SECRET_ARN; environment values for them are then ignored.
@@ -16,10 +16,10 @@ from pydantic import AliasChoices, ConfigDict, Field, SecretStr
 
 from bot.adapters import aws
 from bot.errors import BotConfigurationError
-from infra import names
-from pipeline.env_settings import EnvSettings
+from contract import defaults, names
+from contract.settings import EnvSettings
 
-DEFAULT_CATALOG_PATH = names.REPO_ROOT / "pipeline" / "data" / "catalog.json"
+DEFAULT_CATALOG_PATH = names.REPO_ROOT / "contract" / defaults.CATALOG_RESOURCE
 SECRET_MAX_AGE_SECONDS = 300
 
 

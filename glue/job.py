@@ -2,7 +2,7 @@
 then (with --lifecycle_path) the new lifecycle records -> ticket_lifecycle the same way, each with its own
 bookmark.
 
-Which objects are new is decided by glue/manifests.py, the same code `tms etl` runs locally: the manifest
+Which objects are new is decided by contract/manifests.py, the same code `tms etl` runs locally: the manifest
 markers the writers put under --manifest_path since the feed's bookmark (one listing that follows the new
 data, not the history; a re-processed old ticket has a new marker), or the whole prefix on a full load (no
 bookmark yet, `--full true`, or a bookmark older than the markers' retention). The bookmarks are ours, JSON
@@ -11,7 +11,7 @@ objects under --state_path, saved after each feed's MERGE committed; Glue's own 
 
 Arguments, I/O and bookmarks live here; every DataFrame step is in glue/transforms.py. Ship glue/ as the
 job's --extra-py-files (it needs schema.json next to schema.py). Locally the same transforms run through
-pipeline/tools/analytics/runner.py, which replaces only the I/O (S3 copy, local bookmark, DuckDB/PostgreSQL).
+tools/analytics/runner.py, which replaces only the I/O (S3 copy, local bookmark, DuckDB/PostgreSQL).
 
 Job arguments: --JOB_NAME --source_path s3://bucket/tickets/ --quarantine_path s3://bucket/quarantine/etl/
 --redshift_connection <Glue connection> --redshift_database <db> --TempDir s3://bucket/glue-temp/
@@ -27,8 +27,8 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+from contract.manifests import S3BookmarkStore, Selection, s3_lister, select
 from glue import transforms
-from glue.manifests import S3BookmarkStore, Selection, s3_lister, select
 from glue.schema import TableSpec, lifecycle_spec, merge_statements, spec
 
 REQUIRED_ARGS = [
@@ -77,7 +77,7 @@ def split_s3_url(url: str) -> tuple[str, str]:
 
 
 def select_objects(s3: Any, source_path: str, args: dict[str, str], now: datetime) -> Selection:
-    """The feed's objects to read this run and its next bookmark (glue/manifests.py, shared with tms etl)."""
+    """The feed's objects to read this run and its next bookmark (contract/manifests.py, shared with tms etl)."""
     bucket, feed_prefix = split_s3_url(source_path)
     manifest_bucket, manifest_prefix = split_s3_url(args["manifest_path"])
     state_bucket, state_prefix = split_s3_url(args["state_path"])
@@ -106,7 +106,7 @@ def read_paths(source_path: str, selection: Selection) -> list[str]:
 
 
 def load_lines(glue_context: Any, paths: list[str]) -> Any:
-    """The objects at `paths` as (value, source) lines (no Glue bookmark: glue/manifests.py selected them)."""
+    """The objects at `paths` as (value, source) lines (no Glue bookmark: contract/manifests.py selected them)."""
     from pyspark.sql import functions as F
 
     # CSV with a separator and quote that never occur yields one untouched string per JSON line, so a
@@ -201,7 +201,7 @@ def main(argv: list[str]) -> None:
 
     import boto3
 
-    # On Glue only glue/ is shipped, so not pipeline.adapters.clients: the job role's default chain.
+    # On Glue only glue/ is shipped, so not contract.clients: the job role's default chain.
     s3 = boto3.client("s3")
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     feeds: list[tuple[str, TableSpec, str, str]] = [

@@ -1,5 +1,5 @@
 """The warehouse schema as the Glue job sees it: read from glue/schema.json (generated from
-`pipeline.models`), turned into Spark types and the staging + MERGE statements.
+`contract.models`), turned into Spark types and the staging + MERGE statements.
 
 Depends only on the standard library and pyspark, so the script runs on Glue without our package's
 dependencies.
@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 SCHEMA_JSON = Path(__file__).with_name("schema.json")
-# The ticket_lifecycle table (pipeline.models.TicketLifecycle): one row per ticket, the latest revision.
+# The ticket_lifecycle table (contract.models.TicketLifecycle): one row per ticket, the latest revision.
 LIFECYCLE_SCHEMA_JSON = Path(__file__).with_name("lifecycle_schema.json")
 CORRUPT_COLUMN = "_corrupt_record"
 
@@ -153,7 +153,7 @@ def merge_script(doc: dict[str, Any] | None = None) -> str:
     d = doc or load_document()
     header = (
         f"-- Staging -> target upsert on {d['key']} (the newest {d['version_column']} wins). Generated from\n"
-        "-- pipeline/models.py by `python -m pipeline.tools.analytics.contract`; a contract test fails when it\n"
+        "-- contract/models/ by `python -m tools.analytics.contract`; a contract test fails when it\n"
         "-- drifts. Runs unchanged on Redshift, PostgreSQL 15 and DuckDB, after the batch (deduplicated: one\n"
         f"-- row per {d['key']}) is loaded into {d['staging_table']}. Re-runs and older replays change nothing.\n"
     )

@@ -21,7 +21,7 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
-from infra import names
+from contract import names
 from infra.components.analytics import MissingGlueScriptError
 from infra.components.lambdas import (
     LAYER_DIR,
@@ -34,7 +34,10 @@ from infra.components.workflow import MissingAslError
 from infra.config import ConfigError, TmsConfig, load_config, read_cdk_json_context
 from infra.stack import StagedAssets, TmsStack
 
-GLUE_LIBRARY_PACKAGE = "glue"
+# The Glue job's --extra-py-files: whole folders. glue/ (transforms, schema) and the contract, whose
+# stdlib-only manifest-marker format the job reads; the job imports nothing else of ours and never pydantic
+# (tests/unit/glue/test_glue_imports.py).
+GLUE_LIBRARY_PACKAGES = ("glue", "contract")
 
 
 def stage_assets(config: TmsConfig, workdir: Path, *, layer_dir: Path = LAYER_DIR) -> StagedAssets:
@@ -43,11 +46,12 @@ def stage_assets(config: TmsConfig, workdir: Path, *, layer_dir: Path = LAYER_DI
     if not built and config.require_layer:
         raise MissingLayerError(f"{layer_dir} is not built: run `make layer` first")
     glue_library = workdir / "glue-library"
-    shutil.copytree(
-        names.REPO_ROOT / GLUE_LIBRARY_PACKAGE,
-        glue_library / GLUE_LIBRARY_PACKAGE,
-        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "job.py"),
-    )
+    for package in GLUE_LIBRARY_PACKAGES:
+        shutil.copytree(
+            names.REPO_ROOT / package,
+            glue_library / package,
+            ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "job.py"),
+        )
     return StagedAssets(
         lambda_code=stage_code(workdir / "lambda-code"),
         lambda_layer=layer_dir if built else placeholder_layer(workdir / "lambda-layer"),

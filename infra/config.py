@@ -24,13 +24,13 @@ from pydantic import (
     model_validator,
 )
 
-from infra import names
+from contract import defaults, names
 
 CONTEXT_KEY = "tms"
 ENV_PREFIX = "TMS_DEPLOY_"
 CDK_JSON = names.REPO_ROOT / "cdk.json"
 
-# Kept in sync with pipeline.models.Priority by tests/infra/test_config.py (infra never imports runtime code).
+# Kept in sync with contract.models.Priority by tests/infra/test_config.py (infra never imports runtime code).
 PriorityName = Literal["HIGH", "MEDIUM", "NORMAL"]
 
 # Lowercase letters, digits and hyphens: the intersection of the naming rules of every resource we name
@@ -83,9 +83,9 @@ class SlaConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     targets: dict[PriorityName, Annotated[str, Field(pattern=_DURATION, min_length=2)]] = Field(
-        default_factory=lambda: {"HIGH": "1h", "MEDIUM": "8h", "NORMAL": "24h"}  # type: ignore[arg-type,return-value]
+        default_factory=lambda: dict(defaults.SLA_TARGETS)  # type: ignore[arg-type,return-value]
     )
-    warn_fraction: Annotated[float, Field(gt=0, lt=1)] = 0.8
+    warn_fraction: Annotated[float, Field(gt=0, lt=1)] = defaults.SLA_WARN_FRACTION
     business_hours: Annotated[str, Field(pattern=r"^(\d\d:\d\d-\d\d:\d\d)?$")] = ""
     timezone: str = "UTC"
     oncall_group: Annotated[str, Field(pattern=r"^(S[A-Z0-9]{6,12})?$")] = ""
@@ -127,11 +127,9 @@ class TmsConfig(BaseModel):
     redshift: RedshiftConfig
     sla: SlaConfig = Field(default_factory=SlaConfig)
 
-    # The reply model: Amazon Nova Lite through the US cross-region profile. It supports forced tool use
-    # (structured output), and its tokens cost a tenth of Claude 3.5 Haiku's, which Bedrock lists as legacy
-    # (README "Cost per ticket": the model is most of a ticket's variable cost).
+    # The reply model (contract/defaults.py says why this one).
     model_id: Annotated[str, Field(pattern=r"^[a-z0-9-]+(\.[a-zA-Z0-9-]+)+(:\d+)?(:[a-z0-9]+)?$")] = (
-        "us.amazon.nova-lite-v1:0"
+        defaults.BEDROCK_MODEL_ID
     )
     # "on-demand" or a positive number of provisioned shards.
     shards: Literal["on-demand"] | PositiveInt = "on-demand"
@@ -140,7 +138,7 @@ class TmsConfig(BaseModel):
 
     # Incidents: the Bedrock embedding model (Titan Text Embeddings V2 unless told otherwise).
     embedding_model_id: Annotated[str, Field(pattern=r"^[a-z0-9-]+(\.[a-zA-Z0-9-]+)+(:\d+)?$")] = (
-        "amazon.titan-embed-text-v2:0"
+        defaults.BEDROCK_EMBEDDING_MODEL_ID
     )
     draft_reply_concurrency: Annotated[int, Field(ge=1, le=1000)] = 5
     # Execution environments of the bot kept initialized (an alias "live" on a published version serves the

@@ -17,9 +17,18 @@ import subprocess
 import sys
 from pathlib import Path
 
-from infra import names
+from contract import names
 
-LAYER_REQUIREMENTS = names.REPO_ROOT / "infra" / "lambda-requirements.txt"
+PYPROJECT = names.REPO_ROOT / "pyproject.toml"
+
+
+def layer_requirements(pyproject: Path = PYPROJECT) -> list[str]:
+    """What the functions import: pyproject.toml's runtime `dependencies` (never the local/dev extras)."""
+    import tomllib
+
+    return list(tomllib.loads(pyproject.read_text())["project"]["dependencies"])
+
+
 LOCK = names.REPO_ROOT / "requirements.lock"
 DEFAULT_DEST = names.REPO_ROOT / "build" / "lambda-layer"
 GLIBC_MINOR = 26  # Lambda python3.11 = Amazon Linux 2 = glibc 2.26
@@ -58,7 +67,7 @@ def layer_inputs_digest() -> str:
     and how the bytecode is made (a layer built before it was precompiled is rebuilt)."""
     parts = [
         BYTECODE,
-        LAYER_REQUIREMENTS.read_text(),
+        "\n".join(layer_requirements()),
         layer_constraints(LOCK.read_text()),
         PYTHON_VERSION,
         *PLATFORMS,
@@ -85,7 +94,7 @@ def build_layer(dest: Path = DEFAULT_DEST, *, python: str = sys.executable, reus
         *(arg for tag in PLATFORMS for arg in ("--platform", tag)),
         "--implementation", "cp", "--python-version", PYTHON_VERSION,
         "--only-binary=:all:", "--target", str(site),
-        "-r", str(LAYER_REQUIREMENTS), "-c", str(constraints),
+        *layer_requirements(), "-c", str(constraints),
     ]  # fmt: skip
     result = subprocess.run(cmd, capture_output=True, text=True)  # noqa: S603 - our argv, no shell
     if result.returncode != 0:

@@ -10,7 +10,7 @@ from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra import names
+from contract import names
 from infra.components.analytics import Analytics
 from infra.components.incidents import IncidentDetection
 from infra.components.ingest import Ingest

@@ -7,9 +7,9 @@ from functools import cache
 
 from pydantic import Field
 
-from infra import names
+from contract import defaults, names
+from contract.settings import EnvSettings
 from pipeline.domain.sla import SlaPolicy
-from pipeline.env_settings import EnvSettings
 
 
 class TriggerSettings(EnvSettings):
@@ -114,10 +114,17 @@ class IncidentSettings(EnvSettings):
     env_ignore_empty = True
 
     table_name: str = Field(validation_alias=names.ENV_TABLE_NAME, min_length=3)
-    threshold: float = Field(default=0.76, gt=0, le=1, validation_alias=names.ENV_INCIDENT_THRESHOLD)
-    decay_per_hour: float = Field(default=0.05, ge=0, le=1, validation_alias=names.ENV_INCIDENT_DECAY)
+    threshold: float = Field(
+        default=defaults.INCIDENT_THRESHOLD, gt=0, le=1, validation_alias=names.ENV_INCIDENT_THRESHOLD
+    )
+    decay_per_hour: float = Field(
+        default=defaults.INCIDENT_DECAY_PER_HOUR, ge=0, le=1, validation_alias=names.ENV_INCIDENT_DECAY
+    )
     window_hours: float = Field(
-        default=48, gt=0, le=24 * 14, validation_alias=names.ENV_INCIDENT_WINDOW_HOURS
+        default=defaults.INCIDENT_WINDOW_HOURS,
+        gt=0,
+        le=24 * 14,
+        validation_alias=names.ENV_INCIDENT_WINDOW_HOURS,
     )
 
 

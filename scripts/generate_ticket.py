@@ -1,4 +1,4 @@
-"""Bulk-load synthetic support tickets: a thin CLI over pipeline.tools.generator and pipeline.tools.ingest.
+"""Bulk-load synthetic support tickets: a thin CLI over tools.generator and tools.ingest.
 
 Same options as `tms generate`; run from the repo root: `python scripts/generate_ticket.py --count 100`.
 """
@@ -12,7 +12,7 @@ if __package__ in (None, ""):
     # Run as a file: make the repo importable without installing it.
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pipeline.cli.generate import main
+from tools.cli.generate import main
 
 if __name__ == "__main__":
     sys.exit(main())

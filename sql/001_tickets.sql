@@ -1,5 +1,5 @@
 -- Redshift: the tickets fact table and its staging twin.
--- Columns follow pipeline/models.py ProcessedRecord (order = field order; VARCHAR(n) = the model's byte
+-- Columns follow contract/models/ ProcessedRecord (order = field order; VARCHAR(n) = the model's byte
 -- widths; enums are VARCHAR(16)). tests/contract/test_schema_contract.py fails when they drift.
 -- DISTKEY ticket_id: the staging MERGE joins on it, so both sides of the join sit on the same slice.
 -- SORTKEY submitted_at: every view and report filters or groups by submission day. A sort key column stays

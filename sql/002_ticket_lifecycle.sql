@@ -1,9 +1,9 @@
 -- Redshift: the ticket lifecycle table and its staging twin: one row per ticket, its latest state after
 -- triage (approval, sending, the customer's answer, ownership, SLA), loaded from the lifecycle/ records
 -- that the ticket-lifecycle function writes from the tickets table's DynamoDB stream.
--- Columns follow pipeline/models.py TicketLifecycle (order = field order; VARCHAR(n) = the model's byte
+-- Columns follow contract/models/ TicketLifecycle (order = field order; VARCHAR(n) = the model's byte
 -- widths; enums are VARCHAR(16)). tests/contract/test_schema_contract.py fails when they drift.
--- `revision` (version, then stream sequence number; see pipeline.models.lifecycle_revision) decides which
+-- `revision` (version, then stream sequence number; see contract.models.lifecycle_revision) decides which
 -- record of a ticket wins in sql/011_merge_lifecycle.sql. No free text and no customer data in here.
 -- DISTKEY and SORTKEY ticket_id: the views join it to tickets on ticket_id, and so does the MERGE.
 

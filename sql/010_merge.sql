@@ -1,5 +1,5 @@
 -- Staging -> target upsert on ticket_id (the newest processed_at wins). Generated from
--- pipeline/models.py by `python -m pipeline.tools.analytics.contract`; a contract test fails when it
+-- contract/models/ by `python -m tools.analytics.contract`; a contract test fails when it
 -- drifts. Runs unchanged on Redshift, PostgreSQL 15 and DuckDB, after the batch (deduplicated: one
 -- row per ticket_id) is loaded into tickets_staging. Re-runs and older replays change nothing.
 

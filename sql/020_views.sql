@@ -1,5 +1,5 @@
 -- Redshift: analytics views over tickets. The local warehouse (DuckDB, PostgreSQL) runs this same file,
--- translated by pipeline/tools/analytics/warehouse.py:to_local_dialect (DATEDIFF becomes EXTRACT(EPOCH ...)).
+-- translated by tools/analytics/warehouse.py:to_local_dialect (DATEDIFF becomes EXTRACT(EPOCH ...)).
 
 -- Tickets by priority per submission day.
 CREATE OR REPLACE VIEW v_tickets_by_priority_day AS

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 import pytest
 from moto.core import config as _moto_config
 
-from infra import names
-from pipeline.models import Customer, Source, TicketData, TicketSubmitted
+from contract import names
+from contract.models import Customer, Source, TicketData, TicketSubmitted
 
 # moto replaces boto3's default session at every mock start, so every test re-parses botocore's endpoint and
 # service JSON (~0.1 s a session, ~20 s of the unit suite). Tests run without real credentials and every client

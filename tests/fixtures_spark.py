@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from pipeline.models import CROCKFORD_ALPHABET, Priority, ProcessedRecord, SentimentLabel
+from contract.models import CROCKFORD_ALPHABET, Priority, ProcessedRecord, SentimentLabel
 
 BASE_TIME = datetime(2025, 3, 14, 9, 0, tzinfo=UTC)
 PRODUCTS = ("Billing", "Mobile App", "Web Portal", "API")
@@ -19,7 +19,7 @@ ISSUES = ("Login", "Payment", "Performance", "Bug")
 @pytest.fixture(scope="session")
 def spark() -> Iterator[Any]:
     """The process-wide local SparkSession (the ETL runner reuses the same one)."""
-    from pipeline.tools.analytics.spark import get_spark
+    from tools.analytics.spark import get_spark
 
     yield get_spark()
 
@@ -129,9 +129,9 @@ BUCKET = "tms-etl-test-archive"
 
 
 def put_line(s3: Any, key: str, body: str, *, marker: bool = True) -> None:
-    """Write one archive object as the pipeline does: the object, then its manifest marker (glue/manifests.py).
+    """Write one archive object as the pipeline does: the object, then its manifest marker (contract/manifests.py).
     `marker=False` writes it as an archive from before markers existed."""
-    from infra import names
+    from contract import names
     from pipeline.adapters.aws import ManifestedStore, S3ArchiveStore
 
     store = S3ArchiveStore(BUCKET, s3)
@@ -164,7 +164,7 @@ def seed_archive(s3: Any, valid: int = 12) -> dict[str, int]:
 
 def stack_info(bucket: str = BUCKET) -> Any:
     """A StackInfo for the in-process moto S3 (no endpoint: moto intercepts boto3)."""
-    from pipeline.local.stack import StackInfo
+    from local.stack import StackInfo
 
     return StackInfo(
         endpoint_url=None,
@@ -180,7 +180,7 @@ def stack_info(bucket: str = BUCKET) -> Any:
 
 def assert_no_duplicate_tickets(warehouse_url: str) -> int:
     """The warehouse holds each ticket_id once; returns the row count."""
-    from pipeline.tools.analytics.warehouse import open_warehouse
+    from tools.analytics.warehouse import open_warehouse
 
     wh = open_warehouse(warehouse_url)
     try:
@@ -194,7 +194,7 @@ def assert_no_duplicate_tickets(warehouse_url: str) -> int:
 
 def ticket_priority(warehouse_url: str, ticket: str) -> str:
     """The stored priority of one ticket."""
-    from pipeline.tools.analytics.warehouse import open_warehouse
+    from tools.analytics.warehouse import open_warehouse
 
     wh = open_warehouse(warehouse_url)
     try:
@@ -209,8 +209,8 @@ def run_scenario(warehouse_url: str) -> None:
     import boto3
     from moto import mock_aws
 
-    from pipeline.adapters.clients import clear_cache as clear_aws_clients
-    from pipeline.tools.analytics import run_etl, warehouse_counts
+    from contract.clients import clear_cache as clear_aws_clients
+    from tools.analytics import run_etl, warehouse_counts
 
     clear_aws_clients()  # clients must be built inside the mock
     with mock_aws():
@@ -257,7 +257,7 @@ def run_scenario(warehouse_url: str) -> None:
 
 def lifecycle(n: int, version: int, seq: int, **changes: Any) -> Any:
     """A valid TicketLifecycle of record(n)'s ticket (due one hour after its submission)."""
-    from pipeline.models import TicketLifecycle, lifecycle_revision
+    from contract.models import TicketLifecycle, lifecycle_revision
 
     rec = record(n)
     fields: dict[str, Any] = {
@@ -279,9 +279,9 @@ def run_lifecycle_scenario(warehouse_url: str) -> None:
     import boto3
     from moto import mock_aws
 
-    from pipeline.adapters.clients import clear_cache as clear_aws_clients
-    from pipeline.tools.analytics import run_etl
-    from pipeline.tools.analytics.warehouse import open_warehouse
+    from contract.clients import clear_cache as clear_aws_clients
+    from tools.analytics import run_etl
+    from tools.analytics.warehouse import open_warehouse
 
     clear_aws_clients()
     with mock_aws():
@@ -344,7 +344,7 @@ def run_lifecycle_scenario(warehouse_url: str) -> None:
             )
             assert tuple(int(v) for v in view[0]) == (3, 1, 1, 1)
 
-            from pipeline.tools.analytics.report import build_report
+            from tools.analytics.report import build_report
 
             page = build_report(wh)
             assert "SLA attainment per day, by priority" in page and page.count("<svg") == 7

@@ -1,4 +1,4 @@
-"""boto3 clients for the bot: the one client factory (pipeline.adapters.clients) with the "bot" profile,
+"""boto3 clients for the bot: the one client factory (contract.clients) with the "bot" profile,
 short timeouts for Slack's 3-second budget. Built once per process, on first use.
 
 Endpoints come from the standard AWS_ENDPOINT_URL variables (the local stack sets them), never from code.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipeline.adapters.clients import PROFILES, aws_client
+from contract.clients import PROFILES, aws_client
 
 BOT_CONFIG = PROFILES["bot"]
 

@@ -1,7 +1,6 @@
 """The scenario catalog (products and issue types) for the /ticket form, read from its JSON file.
 
-bot/ may not import pipeline/ beyond the models, so the file is read directly, lazily (at first form open)
-and once per process.
+Read lazily (at first form open) and once per process, by the one catalog reader of the contract.
 """
 
 from __future__ import annotations
@@ -12,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.errors import CatalogUnavailableError
+from contract.catalog import catalog_pairs
+from contract.errors import ConfigurationError
 
 
 @dataclass(frozen=True)
@@ -23,22 +24,15 @@ class Catalog:
 
 
 def parse_catalog(raw: object) -> Catalog:
-    """Products from `products[].product`, issue types from `products[].issues[].issue_type`."""
-    if not isinstance(raw, dict) or not isinstance(raw.get("products"), list):
-        raise CatalogUnavailableError("catalog has no products list")
-    products: dict[str, None] = {}
-    issue_types: dict[str, None] = {}
-    for entry in raw["products"]:
-        name = str(entry.get("product", "")).strip()
-        if name:
-            products[name] = None
-        for issue in entry.get("issues", []):
-            issue_type = str(issue.get("issue_type", "")).strip()
-            if issue_type:
-                issue_types[issue_type] = None
-    if not products or not issue_types:
-        raise CatalogUnavailableError("catalog lists no products or no issue types")
-    return Catalog(tuple(products), tuple(issue_types))
+    """Products and issue types, read by the one catalog reader (contract/catalog.py)."""
+    try:
+        pairs = catalog_pairs(raw)
+    except ConfigurationError as e:
+        raise CatalogUnavailableError(str(e)) from e
+    return Catalog(
+        tuple(dict.fromkeys(product for product, _, _ in pairs)),
+        tuple(dict.fromkeys(issue_type for _, issue_type, _ in pairs)),
+    )
 
 
 class FileCatalog:

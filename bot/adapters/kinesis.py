@@ -7,7 +7,7 @@ from typing import Any, Protocol
 from botocore.exceptions import BotoCoreError, ClientError
 
 from bot.errors import TicketWriteError
-from pipeline.models import TicketSubmitted
+from contract.models import TicketSubmitted
 
 
 class TicketWriter(Protocol):

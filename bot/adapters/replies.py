@@ -11,8 +11,8 @@ from typing import Any, Protocol
 from botocore.exceptions import BotoCoreError, ClientError
 
 from bot.errors import ReplyQueueError
-from infra import names
-from pipeline.models import ReplyApprovedMessage
+from contract import names
+from contract.models import ReplyApprovedMessage
 
 
 class ReplyQueue(Protocol):

@@ -1,5 +1,5 @@
 """Tells the SLA timer function about first responses and new priorities: an asynchronous Lambda invoke with
-the command shapes of pipeline.models, so the bot never waits for the scheduler inside Slack's 3 s."""
+the command shapes of contract.models, so the bot never waits for the scheduler inside Slack's 3 s."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from bot.observability import logger
-from pipeline.models import Priority, SlaFirstResponse, SlaReprioritised
+from contract.models import Priority, SlaFirstResponse, SlaReprioritised
 
 
 class LambdaSlaNotifier:

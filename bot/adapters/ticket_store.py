@@ -14,8 +14,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from bot.errors import TicketConflictError, TicketStoreError
 from bot.logic.actions import TicketChange
 from bot.observability import logger
-from infra import names
-from pipeline.adapters.clients import dynamodb_deserializer, dynamodb_serializer
+from contract import names
+from contract.clients import dynamodb_deserializer, dynamodb_serializer
 
 KEY = "ticket_id"
 ASSIGNEE_INDEX = names.ASSIGNEE_INDEX  # partition key: assignee (the Slack user id)

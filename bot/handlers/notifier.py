@@ -18,8 +18,8 @@ from bot.config import BotSettings, fetch_secret, load_settings
 from bot.errors import BotConfigurationError
 from bot.logic.notify import Notification, Notifier, parse_or_skip
 from bot.observability import logger
-from infra import names
-from pipeline.lambda_events import sns_attribute, sns_messages
+from contract import names
+from contract.lambda_events import sns_attribute, sns_messages
 
 
 def build_notifier(settings: BotSettings) -> Notifier:

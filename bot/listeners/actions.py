@@ -18,7 +18,7 @@ from bot import blocks
 from bot.errors import ReplyQueueError, TicketConflictError
 from bot.logic import actions
 from bot.observability import logger
-from pipeline.models import Priority, ReplyApprovedMessage
+from contract.models import Priority, ReplyApprovedMessage
 
 
 def register(app: App) -> None:

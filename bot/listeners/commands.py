@@ -13,7 +13,7 @@ from bot import blocks
 from bot.errors import BotError, CatalogUnavailableError, TicketWriteError
 from bot.logic import intake
 from bot.observability import logger
-from pipeline.models import SlackContext, is_ticket_id
+from contract.models import SlackContext, is_ticket_id
 
 COMMAND = "/ticket"
 

@@ -14,7 +14,7 @@ from bot.errors import TicketConflictError, TicketWriteError
 from bot.listeners.actions import publish
 from bot.logic import actions, intake
 from bot.observability import logger
-from pipeline.models import RESPONSE_MAX, SlackContext
+from contract.models import RESPONSE_MAX, SlackContext
 
 
 def register(app: App) -> None:

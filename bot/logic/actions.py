@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
-from pipeline.models import Priority, TicketStatus, format_utc
+from contract.models import Priority, TicketStatus, format_utc
 
 
 class Action(StrEnum):

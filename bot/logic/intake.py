@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from pipeline.models import (
+from contract.models import (
     SlackContext,
     Source,
     TicketData,
@@ -109,7 +109,7 @@ def inline_ticket(
                 "last_name": last_name,
                 "full_name": full_name,
                 # No email on the agent's profile must not block the ticket: a reserved, undeliverable
-                # address names the agent instead (pipeline.models.slack_placeholder_email).
+                # address names the agent instead (contract.models.slack_placeholder_email).
                 "email": email or slack_placeholder_email(slack.user_id),
             },
             "product": UNSPECIFIED,

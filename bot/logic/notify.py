@@ -20,8 +20,8 @@ from bot.errors import MailEventTooEarlyError, TicketConflictError
 from bot.logic import actions
 from bot.logic.actions import TicketStore
 from bot.observability import logger
-from infra import names
-from pipeline.models import (
+from contract import names
+from contract.models import (
     MailEventKind,
     SlaAlertMessage,
     TicketFailedMessage,

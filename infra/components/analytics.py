@@ -15,7 +15,7 @@ from aws_cdk import aws_scheduler_targets as scheduler_targets
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from infra import names
+from contract import names
 from infra.components._nag import acknowledge, finding, skip_checkov
 from infra.components.storage import Storage
 from infra.config import RedshiftConfig
@@ -224,7 +224,7 @@ class Analytics(Construct):
             connections=glue.CfnJob.ConnectionsListProperty(connections=[connection_name]),
             security_configuration=self.security_configuration.ref,
             default_arguments={
-                # The job keeps its own bookmarks under etl-state/ (glue/manifests.py): Glue's could only filter
+                # The job keeps its own bookmarks under etl-state/ (contract/manifests.py): Glue's could only filter
                 # a listing of the whole archive by last-modified time.
                 "--job-bookmark-option": "job-bookmark-disable",
                 "--TempDir": f"{bucket_url}/{names.GLUE_TEMP_PREFIX}",
@@ -279,7 +279,7 @@ class Analytics(Construct):
                 resources=[objects(names.GLUE_TEMP_PREFIX)],
             ),
             iam.PolicyStatement(actions=["s3:PutObject"], resources=[objects(names.QUARANTINE_PREFIX)]),
-            # The job's own bookmarks (glue/manifests.py S3BookmarkStore).
+            # The job's own bookmarks (contract/manifests.py S3BookmarkStore).
             iam.PolicyStatement(
                 actions=["s3:GetObject", "s3:PutObject"], resources=[objects(names.ETL_STATE_PREFIX)]
             ),

@@ -12,13 +12,13 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra import names
+from contract import defaults, names
 from infra.components.lambdas import LambdaPackage, ServiceFunction
 from infra.components.storage import Storage
 
 EMBEDDING_PROVIDER = "bedrock"
-DEFAULT_EMBEDDING_MODEL_ID = "amazon.titan-embed-text-v2:0"
-DEFAULT_EMBEDDING_DIMENSIONS = 512
+DEFAULT_EMBEDDING_MODEL_ID = defaults.BEDROCK_EMBEDDING_MODEL_ID
+DEFAULT_EMBEDDING_DIMENSIONS = defaults.BEDROCK_EMBEDDING_DIMENSIONS
 
 
 def embedding_model_arn(stack: Stack, model_id: str) -> str:

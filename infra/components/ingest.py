@@ -17,7 +17,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from infra import names
+from contract import names
 from infra.components._nag import acknowledge, acknowledge_kms_grant
 from infra.components.lambdas import LambdaPackage, ServiceFunction
 from infra.components.storage import Storage

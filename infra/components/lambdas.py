@@ -1,7 +1,8 @@
 """Lambda packaging and the one way every tms function is built.
 
-Code: the source packages (pipeline/, bot/ and infra/names.py) staged into a directory and shipped
-as an asset, no Docker, no committed zip. Third-party dependencies: one LayerVersion built by
+Code: whole source folders (contract/, pipeline/, bot/), chosen by inclusion, staged into a directory
+and shipped as an asset, no Docker, no committed zip. Nothing is deleted after copying and no single file
+is copied in from elsewhere. Third-party dependencies: one LayerVersion built by
 `make layer` (infra/layer.py: pip, wheels for Lambda's glibc only, pinned by requirements.lock) into
 build/lambda-layer/.
 A synth without the layer (tests, CI, a fresh clone offline) gets an empty placeholder layer and a
@@ -21,20 +22,18 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra import names
+from contract import names
 from infra.components._nag import acknowledge, skip_checkov
-from infra.layer import DEFAULT_DEST, LAYER_REQUIREMENTS, compile_for_lambda
+from infra.layer import DEFAULT_DEST, compile_for_lambda
 
 RUNTIME = lambda_.Runtime.PYTHON_3_11
 ARCHITECTURE = lambda_.Architecture.X86_64
 LAYER_DIR = DEFAULT_DEST
 LAMBDA_TASK_ROOT = "/var/task"  # where the code asset is unpacked
-CODE_PACKAGES = ("pipeline", "bot")
-# glue/manifests.py: the archive and lifecycle writers put the ETL's manifest markers (stdlib only).
-CODE_FILES = ("infra/__init__.py", "infra/names.py", "glue/__init__.py", "glue/manifests.py")
-# What runs only on a developer's machine never ships: the embedded runtime, the tools built on it and the
-# command line (README "Layout"). A handler that imported one of them would fail its import test on the layer.
-DEV_ONLY = ("pipeline/local", "pipeline/tools", "pipeline/cli")
+# The folders that deploy to Lambda (README "Layout"): the contract every component shares and the two
+# runtime packages, whole. Laptop-only code lives in other folders (local/, tools/); a handler importing
+# it fails its import test on the layer (tests/integration/test_lambda_layer.py).
+CODE_PACKAGES = ("contract", "pipeline", "bot")
 _IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".mypy_cache", ".pytest_cache")
 
 
@@ -49,11 +48,6 @@ def stage_code(dest: Path, *, repo_root: Path = names.REPO_ROOT) -> Path:
     dest.mkdir(parents=True)
     for package in CODE_PACKAGES:
         shutil.copytree(repo_root / package, dest / package, ignore=_IGNORE)
-    for folder in DEV_ONLY:
-        shutil.rmtree(dest / folder)
-    for file in CODE_FILES:
-        (dest / file).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(repo_root / file, dest / file)
     compile_for_lambda(dest, LAMBDA_TASK_ROOT)
     return dest
 
@@ -96,7 +90,7 @@ class LambdaPackage(Construct):
             code=lambda_.Code.from_asset(str(layer_dir)),
             compatible_runtimes=[RUNTIME],
             compatible_architectures=[ARCHITECTURE],
-            description=f"tms third-party dependencies ({LAYER_REQUIREMENTS.name}, constrained by requirements.lock)",
+            description="tms third-party dependencies (pyproject.toml dependencies, constrained by requirements.lock)",
             removal_policy=RemovalPolicy.RETAIN,
         )
         self.layer_built = layer_built

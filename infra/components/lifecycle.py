@@ -11,7 +11,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra import names
+from contract import names
 from infra.components._nag import acknowledge, acknowledge_kms_grant
 from infra.components.lambdas import LambdaPackage, ServiceFunction
 from infra.components.storage import Storage

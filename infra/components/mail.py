@@ -19,7 +19,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subs
 from constructs import Construct
 
-from infra import names
+from contract import names
 from infra.components._nag import acknowledge, acknowledge_kms_grant, finding, skip_checkov
 from infra.components.ingest import Ingest
 from infra.components.lambdas import LambdaPackage, ServiceFunction

@@ -16,7 +16,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from infra import names
+from contract import names
 
 PERIOD = Duration.minutes(5)
 ITERATOR_AGE_THRESHOLD_MS = 5 * 60 * 1000

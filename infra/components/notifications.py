@@ -17,7 +17,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subs
 from constructs import Construct
 
-from infra import names
+from contract import names
 
 # Services that publish to the alarms topic and so need its key and its topic policy.
 CLOUDWATCH = "cloudwatch.amazonaws.com"

@@ -8,7 +8,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from infra import names
+from contract import names
 from infra.components._nag import acknowledge, acknowledge_kms_grant, skip_checkov
 from infra.components.ingest import Ingest
 from infra.components.lambdas import LambdaPackage, ServiceFunction

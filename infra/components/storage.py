@@ -9,8 +9,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from glue.manifests import RETENTION_DAYS as MANIFEST_RETENTION_DAYS
-from infra import names
+from contract import names
+from contract.manifests import RETENTION_DAYS as MANIFEST_RETENTION_DAYS
 from infra.components._nag import acknowledge, acknowledge_kms_grant, finding, skip_checkov
 
 QUARANTINE_EXPIRY = Duration.days(90)

@@ -13,7 +13,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from infra import names
+from contract import names
 from infra.components._nag import acknowledge, acknowledge_kms_grant, finding
 from infra.components.lambdas import LambdaPackage, ServiceFunction
 from infra.components.storage import Storage

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from glue.manifests import marker_key
-from pipeline.adapters.clients import aws_client, dynamodb_deserializer
-from pipeline.errors import ArchiveError, TmsError
+from contract.clients import aws_client, dynamodb_deserializer
+from contract.errors import ArchiveError, TmsError
+from contract.manifests import marker_key
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -31,7 +31,7 @@ class RecordsExpiredError(TmsError):
 
 
 def client(service: str) -> Any:
-    """The handlers' client for `service` (the standard AWS environment; pipeline.adapters.clients)."""
+    """The handlers' client for `service` (the standard AWS environment; contract.clients)."""
     return aws_client(service)
 
 
@@ -256,7 +256,7 @@ class S3ArchiveStore:
 
 
 class ManifestedStore:
-    """An archive store that also writes the load's manifest marker after each object (glue/manifests.py):
+    """An archive store that also writes the load's manifest marker after each object (contract/manifests.py):
     the warehouse load finds new and re-processed objects by processing time instead of listing the whole
     history. The object goes first, so a marker never names an object that is not there yet; a failed
     marker put raises like a failed object put (the workflow / stream mapping retries the write)."""

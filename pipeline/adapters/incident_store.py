@@ -14,9 +14,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from contract.errors import TmsError
+from contract.models import Priority, TicketStatus
 from pipeline.domain.incidents import Incident, IncidentLink, Member, ordinal, rolled_up_priority
-from pipeline.errors import TmsError
-from pipeline.models import Priority, TicketStatus
 
 KEY = "ticket_id"
 INCIDENT_ID = "incident_id"

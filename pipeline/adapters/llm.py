@@ -14,7 +14,16 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import ConfigDict, Field, SecretStr, ValidationError, model_validator
 
-from infra import names
+from contract import defaults, names
+from contract.errors import (
+    ConfigurationError,
+    InvalidModelOutputError,
+    LlmThrottledError,
+    LlmUnavailableError,
+    TmsError,
+)
+from contract.models import PROMPT_DESCRIPTION_MAX, Priority, SentimentResult, TicketSubmitted, field_errors
+from contract.settings import EnvSettings
 from pipeline.domain.policy import (
     ESCALATION,
     MAX_STEPS,
@@ -24,23 +33,14 @@ from pipeline.domain.policy import (
     business_impact,
 )
 from pipeline.domain.triage import ReplyModel, TriageDraft
-from pipeline.env_settings import EnvSettings
-from pipeline.errors import (
-    ConfigurationError,
-    InvalidModelOutputError,
-    LlmThrottledError,
-    LlmUnavailableError,
-    TmsError,
-)
-from pipeline.models import PROMPT_DESCRIPTION_MAX, Priority, SentimentResult, TicketSubmitted, field_errors
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
 Provider = Literal["bedrock", "openai", "offline"]
+REPLY_MODELS = "tms.reply_models"  # entry-point group of the reply models installed beside tms
 
-# On-demand in most Bedrock regions; CDK sets TMS_MODEL_ID explicitly.
-DEFAULT_BEDROCK_MODEL_ID = "anthropic.claude-3-haiku-20240307-v1:0"
+DEFAULT_BEDROCK_MODEL_ID = defaults.BEDROCK_MODEL_ID  # CDK sets TMS_MODEL_ID from cdk.json's model_id
 
 # Bedrock error codes (botocore ClientError), grouped by what the workflow should do about them.
 BEDROCK_THROTTLED = frozenset(
@@ -212,23 +212,6 @@ def map_bedrock_error(error: Exception) -> TmsError | None:
     return None
 
 
-def map_openai_error(error: Exception) -> TmsError | None:
-    """Our typed error for an openai-client exception, or None when it is not one we classify."""
-    import openai
-
-    if isinstance(error, openai.RateLimitError):
-        return LlmThrottledError(f"the model endpoint throttled the request (HTTP {error.status_code})")
-    if isinstance(error, openai.APIConnectionError):  # APITimeoutError is a subclass
-        return LlmUnavailableError(f"the model endpoint could not be reached ({type(error).__name__})")
-    if isinstance(error, openai.InternalServerError):
-        return LlmUnavailableError(f"the model endpoint failed (HTTP {error.status_code})")
-    if isinstance(error, openai.BadRequestError | openai.UnprocessableEntityError):
-        return InvalidModelOutputError(f"the model endpoint rejected the request (HTTP {error.status_code})")
-    if isinstance(error, openai.AuthenticationError | openai.PermissionDeniedError | openai.NotFoundError):
-        return ConfigurationError(f"the model endpoint refused the model or key (HTTP {error.status_code})")
-    return None
-
-
 def _describe_parse_error(error: BaseException) -> str:
     # Field names and reasons only: the model's own text never goes into an error that gets stored.
     cause: BaseException | None = error
@@ -285,18 +268,10 @@ class LangChainReplyModel:
         return parsed
 
 
-class OpenAiReplyModel(LangChainReplyModel):
-    """OpenAI-compatible endpoints (Ollama, vLLM, LM Studio): tool calling is the widely supported path."""
-
-    @staticmethod
-    def _with_structured_output(chat_model: BaseChatModel) -> Any:
-        return chat_model.with_structured_output(TriageDraft, include_raw=True, method="function_calling")
-
-
 @functools.cache
 def bedrock_runtime_client() -> Any:
     """The bedrock-runtime client, built once; region and endpoint come from the standard AWS variables."""
-    from pipeline.adapters.clients import aws_client
+    from contract.clients import aws_client
 
     # One quick SDK retry; the workflow's Retry does the backoff (retries are declared, not coded).
     return aws_client("bedrock-runtime", profile="llm")
@@ -316,34 +291,16 @@ def build_bedrock_model(settings: LlmSettings, client: Any = None) -> LangChainR
     return LangChainReplyModel(chat, model_id, map_bedrock_error)
 
 
-def build_openai_model(settings: LlmSettings) -> LangChainReplyModel:
-    """ChatOpenAI on any OpenAI-compatible base URL (a local Ollama needs no real key)."""
-    from langchain_openai import ChatOpenAI
-
-    if not (settings.model_id and settings.base_url):
-        raise ConfigurationError(f"openai provider needs {names.ENV_LLM_BASE_URL} and {names.ENV_MODEL_ID}")
-    key = settings.api_key.get_secret_value() if settings.api_key else "not-needed"
-    chat = ChatOpenAI(
-        base_url=settings.base_url,
-        model=settings.model_id,
-        api_key=SecretStr(key),
-        temperature=settings.temperature,
-        max_completion_tokens=settings.max_tokens,
-        timeout=90,
-        max_retries=1,
-    )
-    return OpenAiReplyModel(chat, f"openai:{settings.model_id}", map_openai_error)
-
-
 def build_reply_model(settings: LlmSettings) -> ReplyModel:
     """The reply model the settings ask for."""
     if settings.provider == "bedrock":
         return build_bedrock_model(settings)
-    if settings.provider == "openai":
-        return build_openai_model(settings)
-    from pipeline.adapters.offline_reply import OfflineReplyModel
+    # Any other provider is an implementation installed beside tms (the local runtime's offline model and
+    # OpenAI-compatible adapter), found by name: deployable code never imports laptop-only modules.
+    from pipeline.adapters.plugins import load_plugin
 
-    return OfflineReplyModel()
+    build = load_plugin(REPLY_MODELS, settings.provider or "offline")
+    return build(settings)
 
 
 @functools.cache

@@ -14,13 +14,13 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from infra import names
+from contract import names
+from contract.clients import dynamodb_serializer
+from contract.models import TicketMailMessage, TicketSubmitted, format_utc
 from pipeline.adapters.aws import client, from_item
-from pipeline.adapters.clients import dynamodb_serializer
 from pipeline.domain.lifecycle import StatusChange
 from pipeline.domain.mail import MESSAGE_ID_TICKET_RE
 from pipeline.domain.mailflow import MailRejectedError, TransitionRefusedError
-from pipeline.models import TicketMailMessage, TicketSubmitted, format_utc
 
 # SES v2 error codes that mean "this mail will not go": shown to the agent, who can fix and retry.
 # https://docs.aws.amazon.com/ses/latest/APIReference-V2/API_SendEmail.html#API_SendEmail_Errors

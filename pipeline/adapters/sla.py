@@ -2,7 +2,7 @@
 (conditional writes), and SNS for warnings and escalations.
 
 The same calls run against AWS and the local endpoint (moto stores the schedules; the local runtime fires
-them, pipeline/local/scheduler.py).
+them, local/scheduler.py).
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from infra import names
+from contract import names
+from contract.errors import TimerError
+from contract.models import SlaAlertMessage, SlaFirstResponse, SlaTimerKind, format_utc
 from pipeline.adapters.aws import client, from_item
 from pipeline.domain.sla import at_expression
-from pipeline.errors import TimerError
-from pipeline.models import SlaAlertMessage, SlaFirstResponse, SlaTimerKind, format_utc
 from pipeline.observability import logger
 
 # AWS retries a failed target invocation with backoff for up to this long, then sends it to the DLQ.

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from infra import names
+from contract import names
 from pipeline.domain.incidents import DEFAULT_DECAY_PER_HOUR, NEIGHBOURS, Neighbour, time_adjusted
 
 KEY = "ticket_id"

@@ -6,11 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Protocol
 
-from infra.names import ARCHIVE_PREFIX, ORIGINALS_PREFIX
-from pipeline.domain.redaction import redact
-from pipeline.domain.sla import SlaPolicy, sla_fields
-from pipeline.domain.usage import item_size, workflow_usage
-from pipeline.models import (
+from contract.models import (
     IncidentRef,
     PiiResult,
     ProcessedRecord,
@@ -20,6 +16,10 @@ from pipeline.models import (
     TicketUsage,
     TriageResult,
 )
+from contract.names import ARCHIVE_PREFIX, ORIGINALS_PREFIX
+from pipeline.domain.redaction import redact
+from pipeline.domain.sla import SlaPolicy, sla_fields
+from pipeline.domain.usage import item_size, workflow_usage
 
 
 class ArchiveStore(Protocol):

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from pipeline.errors import TmsError
+from contract.errors import TmsError
 
 
 class DeadLetterKind(StrEnum):

@@ -12,18 +12,19 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
-from pipeline.errors import TmsError
-from pipeline.models import Priority, TicketData, TicketStatus
+from contract import defaults
+from contract.errors import TmsError
+from contract.models import Priority, TicketData, TicketStatus
 
 # Calibrated with bench/incidents.py on `tms generate --incidents` bursts (offline MiniLM model); see the
 # README's "Incidents" section for the curve. Override with TMS_INCIDENT_THRESHOLD (Titan V2 scores differ).
-DEFAULT_THRESHOLD = 0.76
+DEFAULT_THRESHOLD = defaults.INCIDENT_THRESHOLD
 # A burst is many reports close in time: the score is the cosine similarity minus this much per hour
 # between the two reports. Without it, two unrelated reports on the same product hours apart merge too
 # often (bench: precision 0.95 only at recall ~0.5). At 0.05/h a report still links to a member up to
 # ~5 h older; a long incident stays one because each report is compared with every member, the latest too.
-DEFAULT_DECAY_PER_HOUR = 0.05
-DEFAULT_WINDOW = timedelta(hours=48)
+DEFAULT_DECAY_PER_HOUR = defaults.INCIDENT_DECAY_PER_HOUR
+DEFAULT_WINDOW = timedelta(hours=defaults.INCIDENT_WINDOW_HOURS)
 NEIGHBOURS = 8  # candidates read back from the store (their current status and incident) per ticket
 INCIDENT_ID_PREFIX = "INC-"
 if TYPE_CHECKING:

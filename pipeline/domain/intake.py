@@ -9,10 +9,10 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from infra.names import INPUTS_PREFIX
+from contract.errors import InvalidTicketError
+from contract.models import EVENT_NAME, TicketSubmitted, execution_name, field_errors
+from contract.names import INPUTS_PREFIX
 from pipeline.domain.upcast import upcast
-from pipeline.errors import InvalidTicketError
-from pipeline.models import EVENT_NAME, TicketSubmitted, execution_name, field_errors
 
 # SQS caps a message at 256 KiB; the copy of the rejected record is base64 (4/3 of its size), so 180 KB of
 # it leave room for the reason and the shard position. A Kinesis record can be 1 MB: the copy is a prefix.

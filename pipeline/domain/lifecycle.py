@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from pipeline.models import TicketStatus, format_utc
+from contract.models import TicketStatus, format_utc
 
 S = TicketStatus
 DEFAULT_REOPEN_WINDOW = timedelta(days=14)

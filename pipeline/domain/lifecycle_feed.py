@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
-from pipeline.models import TicketLifecycle, TicketStatus, is_ticket_id, lifecycle_revision
+from contract.models import TicketLifecycle, TicketStatus, is_ticket_id, lifecycle_revision
 
 # Item attributes copied as they are (same names on the item and in the record).
 _COPIED = (

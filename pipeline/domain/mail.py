@@ -16,7 +16,7 @@ from email.message import EmailMessage, Message
 from email.parser import BytesParser
 from email.utils import format_datetime, getaddresses, parseaddr
 
-from pipeline.models import CROCKFORD_ALPHABET, TICKET_ID_RANDOM_CHARS
+from contract.models import CROCKFORD_ALPHABET, TICKET_ID_RANDOM_CHARS
 
 # `[TKT-20250102-ABCDEFGHJK]` anywhere in a subject (Re:, Fwd:, [EXT] prefixes and all).
 SUBJECT_TICKET_RE = re.compile(rf"\[(TKT-\d{{8}}-[{CROCKFORD_ALPHABET}]{{{TICKET_ID_RANDOM_CHARS}}})\]")

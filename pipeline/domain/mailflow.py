@@ -18,9 +18,7 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from pipeline.domain import lifecycle, mail
-from pipeline.domain.lifecycle import ReplyRoute, StatusChange, Step
-from pipeline.models import (
+from contract.models import (
     MailEventKind,
     ReplyApprovedMessage,
     Source,
@@ -31,6 +29,8 @@ from pipeline.models import (
     field_errors,
     format_utc,
 )
+from pipeline.domain import lifecycle, mail
+from pipeline.domain.lifecycle import ReplyRoute, StatusChange, Step
 
 UNKNOWN_PRODUCT = "Unspecified"
 SYSTEM_ACTOR = "tms"

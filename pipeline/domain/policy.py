@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from enum import IntEnum
 
-from pipeline.models import Priority, SentimentLabel, SentimentResult, is_own_ticket_id
+from contract.models import Priority, SentimentLabel, SentimentResult, is_own_ticket_id
 
 WORD_LIMIT = 220
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pipeline.models import (
+from contract.models import (
     DESCRIPTION_MAX,
     PII_TYPES_MAX,
     SUBJECT_MAX,

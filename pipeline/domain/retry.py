@@ -15,9 +15,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
-from infra.names import INPUTS_RETENTION_DAYS
+from contract.models import EXECUTION_NAME_MAX, TicketStatus, execution_name, is_ticket_id
+from contract.names import INPUTS_RETENTION_DAYS
 from pipeline.domain.intake import input_key
-from pipeline.models import EXECUTION_NAME_MAX, TicketStatus, execution_name, is_ticket_id
 
 
 class RetryOutcome(StrEnum):
@@ -111,8 +111,8 @@ def _current_input(payload: dict[str, Any]) -> dict[str, Any]:
     one: the original input then goes as it is, and the workflow fails it with the reason as before)."""
     from pydantic import ValidationError
 
+    from contract.models import TicketSubmitted
     from pipeline.domain.intake import execution_input
-    from pipeline.models import TicketSubmitted
 
     try:
         return execution_input(TicketSubmitted.model_validate(payload.get("ticket")))

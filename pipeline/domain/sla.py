@@ -18,9 +18,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from infra import names
-from pipeline.errors import SlaConfigError
-from pipeline.models import (
+from contract import defaults, names
+from contract.errors import SlaConfigError
+from contract.models import (
     Priority,
     SlaAlertMessage,
     SlaArm,
@@ -29,12 +29,7 @@ from pipeline.models import (
     format_utc,
 )
 
-DEFAULT_TARGETS: Mapping[Priority, timedelta] = {
-    Priority.HIGH: timedelta(hours=1),
-    Priority.MEDIUM: timedelta(hours=8),
-    Priority.NORMAL: timedelta(hours=24),
-}
-DEFAULT_WARN_FRACTION = 0.8
+DEFAULT_WARN_FRACTION = defaults.SLA_WARN_FRACTION
 _DURATION_RE = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 _HOURS_RE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
 WORKDAYS = frozenset(range(5))  # Monday..Friday
@@ -55,6 +50,13 @@ def parse_duration(value: str, *, setting: str = "duration") -> timedelta:
     if duration <= timedelta(0):
         raise SlaConfigError(f"{setting}: {value!r} must be longer than zero")
     return duration
+
+
+# The targets as timedeltas, from the one default (contract/defaults.py).
+DEFAULT_TARGETS: Mapping[Priority, timedelta] = {
+    Priority(p): parse_duration(v, setting=f"defaults.SLA_TARGETS[{p}]")
+    for p, v in defaults.SLA_TARGETS.items()
+}
 
 
 def format_duration(value: timedelta) -> str:

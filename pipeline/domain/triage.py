@@ -7,10 +7,8 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
-from pipeline.domain.policy import check_reply
-from pipeline.domain.redaction import for_model, redact
-from pipeline.errors import InvalidModelOutputError
-from pipeline.models import (
+from contract.errors import InvalidModelOutputError
+from contract.models import (
     REASONING_MAX,
     RESPONSE_MAX,
     PiiResult,
@@ -21,6 +19,8 @@ from pipeline.models import (
     TriageResult,
     field_errors,
 )
+from pipeline.domain.policy import check_reply
+from pipeline.domain.redaction import for_model, redact
 
 
 class TriageDraft(BaseModel):

@@ -1,5 +1,5 @@
 """Tolerant intake, strict core: older or foreign-but-valid record shapes become the current event version
-before validation, so the model (pipeline/models.py) knows one shape only.
+before validation, so the model (contract/models/) knows one shape only.
 
 Shapes understood (see README, "Sending tickets from your own system"):
 - the current version, `eventVersion` "1.0", unchanged;
@@ -17,7 +17,7 @@ import copy
 from datetime import UTC, datetime
 from typing import Any
 
-from pipeline.models import EVENT_VERSION, Source, format_utc
+from contract.models import EVENT_VERSION, Source, format_utc
 
 # Versions that mean the current shape.
 _CURRENT_ALIASES: frozenset[object] = frozenset({EVENT_VERSION, "1", 1})

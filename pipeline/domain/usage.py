@@ -4,7 +4,7 @@ Everything here is computed from what the functions really send and receive, the
 the Comprehend text the workflow sent, the model's own token counts (or, for a model that reports none, a
 tokenizer-free estimate), the states of the path the execution took (read from the ASL file that deployed),
 the configured memory times the measured duration of each function, and the sizes of the items, objects
-and messages written. Prices live apart, as data (pipeline/tools/prices.json).
+and messages written. Prices live apart, as data (tools/prices.json).
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from infra import names
-from pipeline.models import TicketSubmitted, TicketUsage
+from contract import names
+from contract.models import TicketSubmitted, TicketUsage
 
 # Amazon Comprehend bills its NLP and PII APIs in units of 100 characters with a 3-unit minimum per request
 # (https://aws.amazon.com/comprehend/pricing/).
@@ -199,7 +199,7 @@ def workflow_usage(
             kinesis_put_kib=kinesis_put_kib(len(ticket.to_record_bytes())),
             dynamodb_write_units=write_units(claimed) + write_units(after),
             # The manifest marker after the ticket's archive object and after its lifecycle record
-            # (glue/manifests.py); the PII original under originals/ and the input under inputs/ get none.
+            # (contract/manifests.py); the PII original under originals/ and the input under inputs/ get none.
             s3_put_requests=INPUT_OBJECTS + archive_objects + 1 + 2 * lifecycle_records,
             sns_publishes=sns_requests(message_bytes),
         )

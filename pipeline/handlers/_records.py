@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from contract.lambda_events import KinesisRecord
 from pipeline.domain.intake import RecordMeta
-from pipeline.lambda_events import KinesisRecord
 
 
 def record_meta(record: KinesisRecord) -> RecordMeta:

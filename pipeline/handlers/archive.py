@@ -7,12 +7,8 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from infra import names
-from infra.names import ARCHIVE_PREFIX
-from pipeline.adapters.aws import ManifestedStore, S3ArchiveStore
-from pipeline.domain.archive import archive_ticket
-from pipeline.domain.usage import Stopwatch
-from pipeline.models import (
+from contract import names
+from contract.models import (
     IncidentRef,
     PiiResult,
     SentimentResult,
@@ -20,6 +16,10 @@ from pipeline.models import (
     TicketUsage,
     TriageResult,
 )
+from contract.names import ARCHIVE_PREFIX
+from pipeline.adapters.aws import ManifestedStore, S3ArchiveStore
+from pipeline.domain.archive import archive_ticket
+from pipeline.domain.usage import Stopwatch
 from pipeline.observability import logger
 from pipeline.settings import archive_settings, sla_policy
 

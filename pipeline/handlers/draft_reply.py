@@ -10,12 +10,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from infra import names
+from contract import names
+from contract.errors import InvalidTicketError
+from contract.models import PiiResult, SentimentResult, TicketSubmitted, field_errors
 from pipeline.adapters.llm import reply_model
 from pipeline.domain.triage import draft_reply_with_usage
 from pipeline.domain.usage import Stopwatch
-from pipeline.errors import InvalidTicketError
-from pipeline.models import PiiResult, SentimentResult, TicketSubmitted, field_errors
 from pipeline.observability import logger
 
 

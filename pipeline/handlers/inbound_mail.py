@@ -12,7 +12,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from infra import names
+from contract import names
 from pipeline.adapters.mail import DynamoLifecycle, KinesisIntake, S3RawMail, SnsEvents
 from pipeline.domain.mailflow import MailConfig, Verdicts, receive_mail
 from pipeline.handlers.mailer import mail_config

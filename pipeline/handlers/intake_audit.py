@@ -9,10 +9,10 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from contract.lambda_events import KinesisRecord, kinesis_records, process_batch
 from pipeline.adapters.aws import SqsDeadLetters
 from pipeline.domain.intake import AuditOutcome, audit_record
 from pipeline.handlers._records import record_meta
-from pipeline.lambda_events import KinesisRecord, kinesis_records, process_batch
 from pipeline.observability import logger, metrics
 from pipeline.settings import audit_settings
 

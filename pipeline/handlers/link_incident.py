@@ -12,16 +12,16 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from infra import names
-from pipeline.adapters.clients import aws_client
+from contract import names
+from contract.clients import aws_client
+from contract.errors import InvalidTicketError
+from contract.models import PiiResult, TicketSubmitted, TicketUsage, TriageResult, field_errors
 from pipeline.adapters.embeddings import embedder
 from pipeline.adapters.incident_store import DynamoIncidentStore
 from pipeline.adapters.vector_index import DynamoVectorIndex
 from pipeline.domain.incidents import incident_text, link_ticket
 from pipeline.domain.redaction import redact
 from pipeline.domain.usage import Stopwatch, claim_item_size, estimated_tokens, vector_bytes, write_units
-from pipeline.errors import InvalidTicketError
-from pipeline.models import PiiResult, TicketSubmitted, TicketUsage, TriageResult, field_errors
 from pipeline.observability import logger
 from pipeline.settings import incident_settings
 

@@ -9,11 +9,11 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from contract.lambda_events import sns_messages
+from contract.models import ReplyApprovedMessage
 from pipeline.adapters.mail import DynamoLifecycle, EmlCopySender, SesMailSender, SnsEvents
 from pipeline.adapters.sla import LambdaFirstResponses
 from pipeline.domain.mailflow import FirstResponses, MailConfig, MailSender, send_approved_reply
-from pipeline.lambda_events import sns_messages
-from pipeline.models import ReplyApprovedMessage
 from pipeline.observability import logger, metrics
 from pipeline.settings import MailSettings, mail_settings
 

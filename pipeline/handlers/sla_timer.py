@@ -1,5 +1,5 @@
 """SLA timer Lambda: arms a triaged ticket's timers (workflow), fires them (EventBridge Scheduler), and stops
-or moves them (the bot on a first response or a new priority). One event shape per kind (pipeline.models)."""
+or moves them (the bot on a first response or a new priority). One event shape per kind (contract.models)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import TypeAdapter
 
+from contract.models import SlaArm, SlaCommand, SlaFire, SlaFirstResponse, SlaReprioritised
 from pipeline.adapters.sla import DynamoSlaStore, SchedulerTimers, SnsAlertPublisher
 from pipeline.domain.sla import SlaService
-from pipeline.models import SlaArm, SlaCommand, SlaFire, SlaFirstResponse, SlaReprioritised
 from pipeline.observability import logger, metrics
 from pipeline.settings import sla_policy, sla_settings
 

@@ -8,10 +8,10 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from infra.names import LIFECYCLE_PREFIX
+from contract.lambda_events import process_batch, stream_sequence_number
+from contract.names import LIFECYCLE_PREFIX
 from pipeline.adapters.aws import ManifestedStore, S3ArchiveStore
 from pipeline.domain.lifecycle_feed import record_change
-from pipeline.lambda_events import process_batch, stream_sequence_number
 from pipeline.observability import logger, metrics
 from pipeline.settings import lifecycle_settings
 

@@ -8,10 +8,10 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from contract.lambda_events import KinesisRecord, kinesis_records, process_batch
 from pipeline.adapters.aws import S3ExecutionInputs, SqsDeadLetters, StepFunctionsStarter
 from pipeline.domain.intake import Outcome, handle_record
 from pipeline.handlers._records import record_meta
-from pipeline.lambda_events import KinesisRecord, kinesis_records, process_batch
 from pipeline.observability import logger, metrics
 from pipeline.settings import trigger_settings
 

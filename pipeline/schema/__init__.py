@@ -1,5 +1,5 @@
 """The published producer contract: the JSON Schema of a TicketSubmitted record, generated from
-pipeline/models.py (the one definition) and committed as ticket_submitted.schema.json beside this module.
+contract/models/ (the one definition) and committed as ticket_submitted.schema.json beside this module.
 
 Regenerate with `python -m pipeline.schema`; tests/contract/test_producer_schema.py fails when the committed
 file and the model drift apart. It lives in the package (not in docs) so that it ships with the code that
@@ -18,7 +18,7 @@ SCHEMA_ID = "urn:tms:event:TicketSubmitted:1.0"
 
 def ticket_submitted_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of the current event version, from the model."""
-    from pipeline.models import DESCRIPTION_MAX, EVENT_JSON_MAX, TicketSubmitted
+    from contract.models import DESCRIPTION_MAX, EVENT_JSON_MAX, TicketSubmitted
 
     schema = TicketSubmitted.model_json_schema(mode="validation")
     return {

@@ -1,6 +1,6 @@
 -- Local warehouse (DuckDB and PostgreSQL 15): the same columns as sql/001_tickets.sql without Redshift's
 -- encodings and keys. The PRIMARY KEY is enforced here, so a duplicate ticket_id cannot slip in.
--- tests/contract/test_schema_contract.py checks both files against pipeline/models.py.
+-- tests/contract/test_schema_contract.py checks both files against contract/models/.
 
 CREATE TABLE IF NOT EXISTS tickets (
     ticket_id                 VARCHAR(64)       NOT NULL,

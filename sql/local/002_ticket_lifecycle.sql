@@ -1,6 +1,6 @@
 -- Local warehouse (DuckDB and PostgreSQL 15): the same columns as sql/002_ticket_lifecycle.sql without
 -- Redshift's encodings and keys. tests/contract/test_schema_contract.py checks both files against
--- pipeline/models.py TicketLifecycle.
+-- contract/models/ TicketLifecycle.
 
 CREATE TABLE IF NOT EXISTS ticket_lifecycle (
     ticket_id                 VARCHAR(64)       NOT NULL,

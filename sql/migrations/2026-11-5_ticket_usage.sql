@@ -1,4 +1,4 @@
--- For a warehouse created before cost per ticket (issue 17): the usage_<unit> columns (pipeline.models.TicketUsage:
+-- For a warehouse created before cost per ticket (issue 17): the usage_<unit> columns (contract.models.TicketUsage:
 -- model tokens, Comprehend units, state transitions, Lambda GB-seconds, requests). New warehouses need none of
 -- this (sql/001_tickets.sql has them). Each is added at the end with DEFAULT 0, so the rows already loaded read
 -- as "no usage recorded" (`tms cost` averages only over tickets that have usage); the staging table is

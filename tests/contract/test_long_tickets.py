@@ -10,12 +10,9 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from infra import names
-from pipeline.domain.archive import archive_ticket
-from pipeline.domain.intake import RecordMeta, dead_letter, execution_input, parse_ticket
-from pipeline.errors import InvalidTicketError
-from pipeline.local.provision import render_asl
-from pipeline.models import (
+from contract import names
+from contract.errors import InvalidTicketError
+from contract.models import (
     COMPREHEND_MAX_BYTES,
     DESCRIPTION_MAX,
     EVENT_JSON_MAX,
@@ -24,6 +21,9 @@ from pipeline.models import (
     TicketTriagedMessage,
     TriageResult,
 )
+from local.provision import render_asl
+from pipeline.domain.archive import archive_ticket
+from pipeline.domain.intake import RecordMeta, dead_letter, execution_input, parse_ticket
 from tests.conftest import make_ticket
 
 KIB = 1024
@@ -145,8 +145,8 @@ def test_sentiment_text_turns_control_characters_into_spaces():
 
 
 def test_the_reply_model_reads_a_bounded_excerpt_with_the_head_and_the_tail():
+    from contract.models import PROMPT_DESCRIPTION_MAX
     from pipeline.adapters.llm import build_messages
-    from pipeline.models import PROMPT_DESCRIPTION_MAX
 
     head, tail = "I ran the sync and it failed.", "Caused by: java.lang.OutOfMemoryError"
     description = head + "\n" + "noise line\n" * 5000 + tail

@@ -9,9 +9,9 @@ import re
 import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 
-from infra import names
+from contract import names
+from contract.errors import InvalidTicketError
 from pipeline.domain.intake import parse_ticket
-from pipeline.errors import InvalidTicketError
 from pipeline.schema import SCHEMA_PATH, render
 from tests.conftest import make_ticket
 

@@ -1,4 +1,4 @@
-"""The warehouse schema lives once, in pipeline/models.py: the Glue schema document, the Spark schema, the
+"""The warehouse schema lives once, in contract/models/: the Glue schema document, the Spark schema, the
 Redshift and local DDL and the MERGE script must all agree with it."""
 
 from __future__ import annotations
@@ -8,10 +8,10 @@ import re
 import pytest
 from pyspark.sql import types as T
 
+from contract import names
+from contract.models import lifecycle_columns, warehouse_columns
 from glue.schema import lifecycle_spec, merge_script, spark_schema, spec
-from infra import names
-from pipeline.models import lifecycle_columns, warehouse_columns
-from pipeline.tools.analytics.contract import (
+from tools.analytics.contract import (
     LIFECYCLE_MERGE_SQL_PATH,
     LIFECYCLE_SCHEMA_JSON_PATH,
     MERGE_SQL_PATH,
@@ -41,13 +41,11 @@ def _model_columns(columns: tuple = ()) -> list[tuple[str, str, int | None, bool
 
 
 def test_glue_schema_json_is_generated_from_the_model() -> None:
-    assert SCHEMA_JSON_PATH.read_text() == render_schema_json(), (
-        "run: python -m pipeline.tools.analytics.contract"
-    )
+    assert SCHEMA_JSON_PATH.read_text() == render_schema_json(), "run: python -m tools.analytics.contract"
 
 
 def test_merge_script_is_generated_from_the_model() -> None:
-    assert MERGE_SQL_PATH.read_text() == merge_script(), "run: python -m pipeline.tools.analytics.contract"
+    assert MERGE_SQL_PATH.read_text() == merge_script(), "run: python -m tools.analytics.contract"
 
 
 @pytest.mark.parametrize("ddl", ["001_tickets.sql", "local/001_tickets.sql"])
@@ -67,7 +65,7 @@ def test_spark_schema_matches_the_model() -> None:
 
 
 def test_enum_columns_validate_against_the_model_values() -> None:
-    from pipeline.models import Priority, SentimentLabel, TicketStatus
+    from contract.models import Priority, SentimentLabel, TicketStatus
 
     allowed = {c.name: set(c.allowed) for c in spec().columns if c.allowed}
     assert allowed == {
@@ -87,7 +85,7 @@ def test_redshift_table_declares_distribution_and_sort_keys_and_encodes_every_co
 
 
 def test_the_local_warehouse_runs_the_redshift_views_translated_not_a_hand_kept_twin() -> None:
-    from pipeline.tools.analytics.warehouse import local_ddl
+    from tools.analytics.warehouse import local_ddl
 
     views = re.findall(r"CREATE OR REPLACE VIEW (\w+)", (names.SQL_DIR / "020_views.sql").read_text())
     local_views = [s for s in local_ddl() if s.startswith("CREATE OR REPLACE VIEW")]
@@ -98,20 +96,20 @@ def test_the_local_warehouse_runs_the_redshift_views_translated_not_a_hand_kept_
 
 
 def test_redshift_only_sql_without_a_local_translation_is_refused() -> None:
-    from pipeline.errors import ConfigurationError
-    from pipeline.tools.analytics.warehouse import to_local_dialect
+    from contract.errors import ConfigurationError
+    from tools.analytics.warehouse import to_local_dialect
 
     assert "EXTRACT(EPOCH FROM (b - a))" in to_local_dialect("SELECT DATEDIFF(millisecond, a, b) FROM t")
     with pytest.raises(ConfigurationError, match="DATEADD"):
         to_local_dialect("SELECT DATEADD(day, 1, submitted_at) FROM tickets")
 
 
-# --- ticket_lifecycle: the second contract (pipeline.models.TicketLifecycle) ----------------------------
+# --- ticket_lifecycle: the second contract (contract.models.TicketLifecycle) ----------------------------
 
 
 def test_lifecycle_schema_json_and_merge_are_generated_from_the_model() -> None:
     assert LIFECYCLE_SCHEMA_JSON_PATH.read_text() == render_schema_json(lifecycle_document()), (
-        "run: python -m pipeline.tools.analytics.contract"
+        "run: python -m tools.analytics.contract"
     )
     assert LIFECYCLE_MERGE_SQL_PATH.read_text() == merge_script(lifecycle_document())
 
@@ -140,7 +138,7 @@ def test_lifecycle_spark_schema_matches_the_model_and_orders_by_revision() -> No
 
 
 def test_the_lifecycle_carries_no_free_text_and_no_customer_data() -> None:
-    from pipeline.models import ProcessedRecord
+    from contract.models import ProcessedRecord
 
     personal_or_free = {
         "subject",

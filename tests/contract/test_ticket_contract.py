@@ -9,10 +9,8 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
-from infra import names
-from pipeline.domain.archive import archive_ticket, dynamodb_update
-from pipeline.local.provision import PLACEHOLDER_RE, render_asl
-from pipeline.models import (
+from contract import names
+from contract.models import (
     ProcessedRecord,
     SentimentResult,
     TicketSubmitted,
@@ -22,6 +20,8 @@ from pipeline.models import (
     new_ticket_id,
     warehouse_columns,
 )
+from local.provision import PLACEHOLDER_RE, render_asl
+from pipeline.domain.archive import archive_ticket, dynamodb_update
 from tests.conftest import make_ticket
 
 THESIS_COLUMNS = [
@@ -49,7 +49,7 @@ def _triage(ticket: TicketSubmitted) -> TriageResult:
 
 
 def test_flat_record_has_the_19_thesis_columns_first_then_company_status_model_id_pii_types_incident_usage():
-    from pipeline.models import TicketUsage
+    from contract.models import TicketUsage
 
     assert [c.name for c in warehouse_columns()] == [
         *THESIS_COLUMNS,
@@ -63,7 +63,7 @@ def test_flat_record_has_the_19_thesis_columns_first_then_company_status_model_i
 
 
 def test_usage_is_flat_in_the_json_line_and_reads_back_from_it_and_from_an_older_record():
-    from pipeline.models import TicketUsage
+    from contract.models import TicketUsage
 
     ticket = make_ticket()
     usage = TicketUsage(llm_input_tokens=1200, llm_output_tokens=300, lambda_gb_seconds=0.25)
@@ -205,9 +205,9 @@ def test_asl_retries_name_our_typed_errors():
 
 
 def test_the_local_poller_and_the_deployed_mapping_filter_and_retry_alike():
+    from contract.models import EVENT_NAME
     from infra.components import ingest
-    from pipeline.local.poller import MappingConfig
-    from pipeline.models import EVENT_NAME
+    from local.poller import MappingConfig
 
     local = MappingConfig()
     assert local.filter_event_names == (ingest.EVENT_NAME,) == (EVENT_NAME,)
@@ -215,7 +215,7 @@ def test_the_local_poller_and_the_deployed_mapping_filter_and_retry_alike():
 
 
 def test_every_enum_value_fits_its_warehouse_column():
-    from pipeline.models import Priority, SentimentLabel, TicketStatus
+    from contract.models import Priority, SentimentLabel, TicketStatus
 
     widths = {c.name: c.max_bytes for c in warehouse_columns()}
     for column, enum in (("status", TicketStatus), ("priority", Priority), ("sentiment", SentimentLabel)):
@@ -224,7 +224,7 @@ def test_every_enum_value_fits_its_warehouse_column():
 
 
 def test_incident_id_goes_into_the_record_and_the_message_but_not_the_item_update():
-    from pipeline.models import IncidentRef
+    from contract.models import IncidentRef
 
     class Store:
         def __init__(self) -> None:

@@ -36,7 +36,7 @@ def e2e(tmp_path_factory) -> Iterator[tuple[BotHarness, object]]:
 
 
 def _send(stack: object, company: str, subject: str, description: str, product: str = "Amazon S3") -> str:
-    from pipeline.models import Source, TicketData, TicketSubmitted
+    from contract.models import Source, TicketData, TicketSubmitted
 
     data = TicketData.model_validate(
         {

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from infra import names
-from pipeline.models import SlaFire
+from contract import names
+from contract.models import SlaFire
 from tests.fakes.bot_harness import (
     ALERTS_CHANNEL,
     TICKET_CHANNEL,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from infra import names
+from contract import names
 from tests.fakes.bot_harness import (
     TICKET_CHANNEL,
     BotHarness,
@@ -87,7 +87,7 @@ def test_ticket_from_slack_is_triaged_posted_and_acted_on_in_its_thread(e2e):
 
 def _customer_ticket(stack: object) -> str:
     """A ticket from the form (a real customer address), put on the stream as intake does."""
-    from pipeline.models import Source, TicketData, TicketSubmitted
+    from contract.models import Source, TicketData, TicketSubmitted
 
     data = TicketData.model_validate(
         {
@@ -121,7 +121,7 @@ def _thread(bot: BotHarness, ts: str) -> list[str]:
 def test_approved_reply_is_mailed_once_and_the_customers_answer_comes_back_to_the_thread(
     e2e, tmp_path, capsys
 ):
-    from pipeline.cli import main
+    from tools.cli import main
 
     bot, stack = e2e
     ticket_id = _customer_ticket(stack)

@@ -1,4 +1,4 @@
-"""The bot as Slack sees it: the Bolt app behind `pipeline.local.bot_server` on a loopback port, a fake Slack Web API,
+"""The bot as Slack sees it: the Bolt app behind `local.bot_server` on a loopback port, a fake Slack Web API,
 and AWS from moto (in-process) or a running local stack. Requests are signed exactly as Slack signs them."""
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from bot.adapters.slack import SlackDirectory, SlackPoster, make_web_client
 from bot.adapters.ticket_store import DynamoTicketStore
 from bot.app import Clients, build_app
 from bot.config import BotSettings
-from infra import names
-from pipeline.local.bot_server import make_server, serve_in_thread, url_of
+from contract import names
+from local.bot_server import make_server, serve_in_thread, url_of
 from tests.fakes.slack_api import FakeSlackApi, command_body, interaction_body, sign
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -222,7 +222,7 @@ def running_bot(
 def clear_process_caches() -> None:
     """The notifier and boto3 clients are built once per process; an e2e test brings its own endpoint."""
     from bot.handlers import notifier
-    from pipeline.adapters import clients
+    from contract import clients
 
     clients.clear_cache()
     notifier.notifier.cache_clear()
@@ -238,7 +238,7 @@ def bot_on_local_stack(
     Process-wide caches (clients, settings, fault plans) are cleared before and after, as a fresh Lambda
     instance would start."""
     from bot.adapters.sla import LambdaSlaNotifier
-    from pipeline.local.runtime import LocalStack
+    from local.runtime import LocalStack
 
     with FakeSlackApi.running() as slack:
         env = {

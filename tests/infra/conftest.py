@@ -14,7 +14,7 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 from aws_cdk.assertions import Template
 
-from infra import names
+from contract import names
 from infra.config import read_cdk_json_context
 from tests.infra.template import Synth
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from aws_cdk.assertions import Template
 
-from infra import names
+from contract import names
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra import names
+from contract import names
 from tests.infra.conftest import TEST_EMAILS
 from tests.infra.template import Synth, function_by_name, resources
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from infra import names
+from contract import names
 from infra.config import load_config, read_cdk_json_context
 from tests.infra.conftest import GLUE_STUB, TEST_CONTEXT_OVERRIDES
 from tests.infra.template import Synth, function_by_name, resources

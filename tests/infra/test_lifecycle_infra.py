@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from infra import names
+from contract import names
 from infra.components.lifecycle import BATCH_SIZE, MAX_RECORD_AGE, RETRY_ATTEMPTS
 from tests.infra.template import Synth, function_by_name, resources
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.local.alarms import COMPARISON, stack_alarms
+from local.alarms import COMPARISON, stack_alarms
 from tests.infra.template import Synth, resources
 
 pytestmark = pytest.mark.infra

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match
 
-from infra import names
+from contract import names
 from tests.infra.template import Synth, function_by_name, resources
 
 pytestmark = pytest.mark.infra

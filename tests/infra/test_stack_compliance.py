@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from infra import names
+from contract import names
 from tests.infra.template import Synth, resources
 
 pytestmark = pytest.mark.infra

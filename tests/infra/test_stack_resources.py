@@ -8,8 +8,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match, Matcher
 
-from glue import manifests
-from infra import names
+from contract import manifests, names
 from infra.components.ingest import BATCH_SIZE, MAX_RECORD_AGE, RETRY_ATTEMPTS
 from tests.conftest import expected_alarm_names
 from tests.infra.conftest import TEST_EMAILS
@@ -382,7 +381,7 @@ def test_glue_job_is_glue5_serial_keeps_its_own_bookmarks_and_times_out_within_t
             "SecurityConfiguration": Match.any_value(),
             "DefaultArguments": Match.object_like(
                 {
-                    # Selection by manifest markers with the job's own bookmarks (glue/manifests.py).
+                    # Selection by manifest markers with the job's own bookmarks (contract/manifests.py).
                     "--job-bookmark-option": "job-bookmark-disable",
                     "--TempDir": {
                         "Fn::Join": ["", ["s3://", Match.any_value(), f"/{names.GLUE_TEMP_PREFIX}"]]
@@ -527,7 +526,7 @@ def test_pipeline_dashboard_exists(synth: Synth) -> None:
 
 
 def test_functions_whose_time_a_ticket_records_have_the_memory_cost_per_ticket_reads(synth: Synth) -> None:
-    # pipeline/domain/usage.py prices GB-seconds from infra/names.py; the deployed memory must be the same.
+    # pipeline/domain/usage.py prices GB-seconds from contract/names.py; the deployed memory must be the same.
     for fn, memory_mb in names.FUNCTION_MEMORY_MB.items():
         _, function = function_by_name(synth.raw, fn)
         assert function["Properties"]["MemorySize"] == memory_mb, fn

@@ -7,9 +7,9 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer
 
-from infra import names
-from pipeline.local.runtime import LocalStack
-from pipeline.models import TicketSubmitted
+from contract import names
+from contract.models import TicketSubmitted
+from local.runtime import LocalStack
 
 _des = TypeDeserializer()
 

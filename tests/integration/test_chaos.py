@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from pipeline.tools.chaos.plan import POISON_KINDS
+from tools.chaos.plan import POISON_KINDS
 
 pytestmark = [pytest.mark.integration, pytest.mark.spark]
 TICKETS = 500
@@ -22,7 +22,7 @@ TICKETS = 500
 @pytest.fixture(scope="module")
 def chaos() -> dict[str, Any]:
     proc = subprocess.run(
-        [sys.executable, "-m", "pipeline.cli", "chaos", "--tickets", str(TICKETS), "--seed", "7", "--json"],
+        [sys.executable, "-m", "tools.cli", "chaos", "--tickets", str(TICKETS), "--seed", "7", "--json"],
         capture_output=True,
         text=True,
         timeout=900,

@@ -15,7 +15,7 @@ import pytest
 from tests.conftest import make_ticket
 
 pytestmark = pytest.mark.integration
-TMS = [sys.executable, "-m", "pipeline.cli"]
+TMS = [sys.executable, "-m", "tools.cli"]
 
 
 def _env(tmp_path: Path) -> dict[str, str]:

@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from infra import names
-from pipeline.cli import main
-from pipeline.local.poller import MappingConfig
-from pipeline.local.runtime import LocalStack
+from contract import names
+from local.poller import MappingConfig
+from local.runtime import LocalStack
 from tests.conftest import make_ticket
 from tests.integration.conftest import item, put
+from tools.cli import main
 
 pytestmark = pytest.mark.integration
 

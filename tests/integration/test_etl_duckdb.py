@@ -27,9 +27,9 @@ def test_failed_load_keeps_the_bookmark_so_the_next_run_reads_the_batch_again(
     import boto3
     from moto import mock_aws
 
-    from pipeline.adapters.clients import clear_cache as clear_aws_clients
-    from pipeline.tools.analytics import run_etl
-    from pipeline.tools.analytics.warehouse import DuckDbWarehouse
+    from contract.clients import clear_cache as clear_aws_clients
+    from tools.analytics import run_etl
+    from tools.analytics.warehouse import DuckDbWarehouse
 
     url = f"duckdb://{tmp_path / 'wh.duckdb'}"
     clear_aws_clients()
@@ -59,10 +59,10 @@ def test_etl_json_prints_one_clean_object_and_report_draws_every_chart(
     import boto3
     from moto import mock_aws
 
-    from infra import names
-    from pipeline.adapters.clients import clear_cache as clear_aws_clients
-    from pipeline.cli import main
+    from contract import names
+    from contract.clients import clear_cache as clear_aws_clients
     from tests.fixtures_spark import BUCKET
+    from tools.cli import main
 
     monkeypatch.setenv(names.ENV_STREAM_NAME, "tms-tickets")
     monkeypatch.setenv(names.ENV_BUCKET_NAME, BUCKET)
@@ -114,9 +114,9 @@ def test_an_archive_written_before_markers_loads_fully_then_runs_follow_the_mark
     import boto3
     from moto import mock_aws
 
-    from pipeline.adapters.clients import clear_cache as clear_aws_clients
-    from pipeline.tools.analytics import run_etl
+    from contract.clients import clear_cache as clear_aws_clients
     from tests.fixtures_spark import BUCKET, put_line, ticket_priority
+    from tools.analytics import run_etl
 
     url = f"duckdb://{tmp_path / 'wh.duckdb'}"
     clear_aws_clients()

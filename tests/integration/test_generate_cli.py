@@ -10,16 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from infra import names
-from pipeline.cli import main
-from pipeline.models import TicketSubmitted
+from contract import names
+from contract.models import TicketSubmitted
+from tools.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    from pipeline.local.runtime import LocalStack
+    from local.runtime import LocalStack
 
     with LocalStack.start(outbox=tmp_path_factory.mktemp("outbox") / "outbox.jsonl") as running:
         yield running

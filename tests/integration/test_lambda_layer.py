@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from infra import layer, names
+from contract import names
+from infra import layer
 from infra.components.lambdas import stage_code
 
 pytestmark = pytest.mark.integration
@@ -23,7 +24,7 @@ LAMBDA_UNZIPPED_LIMIT_MB = 250
 _PROBE = """
 import importlib, json, sys
 sys.path[:0] = [sys.argv[1], sys.argv[2]]
-from infra import names
+from contract import names
 handlers = {}
 # link-incident last: it is the one function that needs numpy (the window scan); the others must not load it.
 order = sorted(names.HANDLERS.items(), key=lambda kv: kv[0] == names.FN_LINK_INCIDENT)

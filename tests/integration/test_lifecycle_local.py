@@ -16,10 +16,10 @@ import pytest
 from bot.adapters.replies import SnsReplyQueue
 from bot.adapters.ticket_store import DynamoTicketStore
 from bot.logic import actions
-from infra import names
-from pipeline.local.poller import MappingConfig
-from pipeline.local.runtime import LocalStack
-from pipeline.models import ReplyApprovedMessage
+from contract import names
+from contract.models import ReplyApprovedMessage
+from local.poller import MappingConfig
+from local.runtime import LocalStack
 from tests.conftest import make_ticket
 from tests.fixtures_spark import spark  # noqa: F401
 from tests.integration.conftest import drain, item, put
@@ -60,8 +60,8 @@ def test_a_taken_and_approved_ticket_reaches_the_warehouse_and_the_sla_view(
     spark: Any,  # noqa: F811
     tmp_path: Path,
 ) -> None:
-    from pipeline.tools.analytics import run_etl
-    from pipeline.tools.analytics.warehouse import open_warehouse
+    from tools.analytics import run_etl
+    from tools.analytics.warehouse import open_warehouse
 
     # Given a triaged ticket and one nobody touches
     answered, untouched = make_ticket(subject="Cannot export invoices"), make_ticket(subject="Login loop")

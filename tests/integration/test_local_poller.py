@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from infra import names
-from pipeline.local.poller import MappingConfig
-from pipeline.local.runtime import LocalStack
+from contract import names
+from local.poller import MappingConfig
+from local.runtime import LocalStack
 from tests.integration.conftest import drain
 
 pytestmark = pytest.mark.integration

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from infra import names
-from pipeline.local.poller import MappingConfig
-from pipeline.local.runtime import LocalStack
-from pipeline.local.slack_api import LocalSlackApi
-from pipeline.models import Customer, Source, TicketData, TicketSubmitted
+from contract import names
+from contract.models import Customer, Source, TicketData, TicketSubmitted
+from local.poller import MappingConfig
+from local.runtime import LocalStack
+from local.slack_api import LocalSlackApi
 from tests.integration.conftest import item, put
 
 pytestmark = pytest.mark.integration
@@ -32,7 +32,7 @@ DESCRIPTION_PHRASE = "plantedbodyphrase zebra umbrella"
 CUSTOMER_NAME = "Quintessa Plantedname"
 PLANTED = (TOKEN, EMAIL_IN_TEXT, CUSTOMER_EMAIL, PHONE, CARD, SUBJECT, DESCRIPTION_PHRASE, CUSTOMER_NAME)
 # Every module a Lambda or the runtime loads, imported up front so their loggers exist before capture starts.
-LOGGING_MODULES = [*(h.rsplit(".", 1)[0] for h in names.HANDLERS.values()), "pipeline.local.runtime"]
+LOGGING_MODULES = [*(h.rsplit(".", 1)[0] for h in names.HANDLERS.values()), "local.runtime"]
 
 
 class Capture(logging.Handler):

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from infra import names
-from pipeline.local.poller import MappingConfig
-from pipeline.local.runtime import LocalStack
-from pipeline.models import ProcessedRecord
+from contract import names
+from contract.models import ProcessedRecord
+from local.poller import MappingConfig
+from local.runtime import LocalStack
 from tests.conftest import make_ticket
 from tests.integration.conftest import item, put
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from glue.manifests import parse_marker
-from infra import names
-from pipeline.local.poller import MappingConfig
-from pipeline.local.runtime import LocalStack
-from pipeline.models import DESCRIPTION_MAX, TicketFailedMessage, TicketTriagedMessage
+from contract import names
+from contract.manifests import parse_marker
+from contract.models import DESCRIPTION_MAX, TicketFailedMessage, TicketTriagedMessage
+from local.poller import MappingConfig
+from local.runtime import LocalStack
 from tests.conftest import make_ticket
 from tests.integration.conftest import archive_keys, drain, executions, item, notifications, put
 
@@ -61,8 +61,8 @@ def test_a_ticket_is_triaged_stored_archived_and_announced_once(stack: LocalStac
 
 
 def test_a_triaged_ticket_records_what_it_consumed_in_its_archive_record_and_item(stack: LocalStack):
+    from contract.models import ProcessedRecord
     from pipeline.domain.usage import comprehend_units, path_taken
-    from pipeline.models import ProcessedRecord
 
     # Unlike the module's other tickets: one similar to a later test's would join its incident (a thread).
     ticket = make_ticket(

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from infra import names
-from pipeline.cli import main
-from pipeline.local.outbox import read_outbox
-from pipeline.local.runtime import LocalStack, _cold_start
+from contract import names
+from local.outbox import read_outbox
+from local.runtime import LocalStack, _cold_start
 from tests.conftest import make_ticket
 from tests.integration.conftest import archive_keys, item, notifications, put
+from tools.cli import main
 
 pytestmark = pytest.mark.integration
 

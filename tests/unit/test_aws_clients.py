@@ -1,4 +1,4 @@
-"""One way to reach a stack (issue 12): pipeline.adapters.clients builds every AWS client."""
+"""One way to reach a stack (issue 12): contract.clients builds every AWS client."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from infra import names
-from pipeline.adapters.clients import LOCAL_CREDENTIALS, PROFILES, aws_client, clear_cache
-from pipeline.local.stack import StackInfo
+from contract import names
+from contract.clients import LOCAL_CREDENTIALS, PROFILES, aws_client, clear_cache
+from local.stack import StackInfo
 
 LOCAL = StackInfo("http://127.0.0.1:1", "eu-west-1", "s", "t", "b", "arn:t", "q", "arn:sm")
 DEPLOYED = StackInfo(None, "eu-central-1", "s", "t", "b", "arn:t", "q", "arn:sm")

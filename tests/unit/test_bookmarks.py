@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from glue.manifests import ManifestBookmark
-from pipeline.tools.analytics.bookmarks import BookmarkStore
+from contract.manifests import ManifestBookmark
+from tools.analytics.bookmarks import BookmarkStore
 
 
 def test_a_saved_bookmark_loads_back_per_scope(tmp_path: Path):

@@ -109,7 +109,7 @@ def test_the_notifier_waits_as_long_as_a_lambda_adapter_not_as_slacks_ack_budget
 ):
     from bot.config import BotSettings
     from bot.handlers.notifier import build_notifier
-    from pipeline.adapters.clients import PROFILES
+    from contract.clients import PROFILES
 
     notifier = build_notifier(BotSettings(table_name="t", outbox=str(tmp_path / "outbox.jsonl")))
     config = notifier._store._client.meta.config  # type: ignore[attr-defined]

@@ -13,7 +13,7 @@ from moto import mock_aws
 
 from bot.config import BotSettings, load_settings
 from bot.errors import BotConfigurationError
-from infra import names
+from contract import names
 from tests.fakes.bot_harness import CATALOG
 from tests.fakes.slack_api import FakeSlackApi, command_body, sign
 
@@ -60,7 +60,7 @@ def lambda_env(tmp_path, monkeypatch) -> Iterator[FakeSlackApi]:
     from aws_lambda_powertools.utilities import parameters
 
     from bot import handler as bot_handler
-    from pipeline.adapters import clients
+    from contract import clients
 
     catalog = tmp_path / "catalog.json"
     catalog.write_text(json.dumps(CATALOG))
@@ -135,7 +135,7 @@ def test_lambda_writes_the_ticket_before_acking(lambda_env):
 
 
 def test_tms_bot_is_a_registered_command_and_refuses_to_start_without_a_signing_secret(monkeypatch, capsys):
-    from pipeline.cli import main
+    from tools.cli import main
 
     monkeypatch.setenv(names.ENV_STREAM_NAME, "tickets")
     monkeypatch.setenv(names.ENV_TABLE_NAME, "tickets")

@@ -23,7 +23,7 @@ from bot.adapters.slack import Profile
 from bot.errors import TicketWriteError
 from bot.listeners.commands import handle_ticket
 from bot.logic import intake
-from pipeline.models import SlackContext, TicketSubmitted, field_errors
+from contract.models import SlackContext, TicketSubmitted, field_errors
 
 FUZZ = settings(
     max_examples=300,

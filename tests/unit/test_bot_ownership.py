@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from pipeline.models import Priority
+from contract.models import Priority
 from tests.fakes.slack_api import block_action_payload
 from tests.unit.test_bot_actions import POST_TS, TICKET_CHANNEL, TID, _click, _item, bot  # noqa: F401
 

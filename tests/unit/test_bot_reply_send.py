@@ -16,8 +16,8 @@ from bot.adapters.slack import SlackPoster, make_web_client
 from bot.adapters.ticket_store import DynamoTicketStore
 from bot.errors import MailEventTooEarlyError, ReplyQueueError
 from bot.logic.notify import Notification, Notifier
-from infra import names
-from pipeline.models import MailEventKind, TicketMailMessage, TicketStatus
+from contract import names
+from contract.models import MailEventKind, TicketMailMessage, TicketStatus
 from tests.fakes.bot_harness import TICKET_CHANNEL, BotHarness, make_tables, running_bot, write_catalog
 from tests.fakes.slack_api import FakeSlackApi, block_action_payload
 

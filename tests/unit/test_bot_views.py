@@ -9,7 +9,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from pipeline.models import Source, TicketSubmitted
+from contract.models import Source, TicketSubmitted
 from tests.fakes.bot_harness import BotHarness, make_tables, running_bot, write_catalog
 from tests.fakes.slack_api import email_value, select_value, text_value, view_submission_payload
 

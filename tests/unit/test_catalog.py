@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 import copy
-import json
-from importlib import resources
 
 import pytest
 
-from pipeline.catalog import (
+from contract.catalog import (
     SCENARIOS,
     SENTIMENT_WEIGHTS,
     UnknownProductError,
     issue_types,
     parse_catalog,
     products,
+    read_catalog_file,
     scenarios_for,
 )
-from pipeline.errors import ConfigurationError
-from pipeline.models import ISSUE_TYPE_MAX, PRODUCT_MAX
+from contract.errors import ConfigurationError
+from contract.models import ISSUE_TYPE_MAX, PRODUCT_MAX
 
 # The catalog as written in issue 6 ("keep exactly").
 ORIGINAL = """
@@ -91,7 +90,7 @@ def _original_pairs() -> list[tuple[str, str]]:
 
 
 def _raw() -> dict:
-    return json.loads(resources.files("pipeline").joinpath("data/catalog.json").read_text())
+    return read_catalog_file()
 
 
 def test_catalog_holds_exactly_the_original_81_pairs_across_57_products():

@@ -8,14 +8,14 @@ from collections import Counter
 
 import pytest
 
-from infra import names
+from contract import names
+from contract.errors import InvalidTicketError
+from contract.models import EVENT_NAME
+from local.outbox import SlackPosts, parse_outbox
 from pipeline.domain.intake import parse_ticket
-from pipeline.errors import InvalidTicketError
-from pipeline.local.outbox import SlackPosts, parse_outbox
-from pipeline.models import EVENT_NAME
-from pipeline.tools.chaos.faults import NotifierCrashError, crash_after, expected_alarms
-from pipeline.tools.chaos.observe import Observed
-from pipeline.tools.chaos.plan import (
+from tools.chaos.faults import NotifierCrashError, crash_after, expected_alarms
+from tools.chaos.observe import Observed
+from tools.chaos.plan import (
     POISON_KINDS,
     Poison,
     Record,
@@ -23,8 +23,8 @@ from pipeline.tools.chaos.plan import (
     plan_redeliveries,
     poison_count,
 )
-from pipeline.tools.chaos.reconcile import claimed_not_posted, reconcile
-from pipeline.tools.generator import generate_tickets
+from tools.chaos.reconcile import claimed_not_posted, reconcile
+from tools.generator import generate_tickets
 
 TRIAGED, FAILED = names.EVENT_TICKET_TRIAGED, names.EVENT_TICKET_FAILED
 IDS = [f"TKT-20260101-{i:010d}" for i in range(5)]

@@ -16,16 +16,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from infra import names
-from pipeline import models
-from pipeline.models import SPECIAL_USE_DOMAINS, Customer, common_email
+from contract import models, names
+from contract.models import SPECIAL_USE_DOMAINS, Customer, common_email
 
 # Never on a handler's import path: the X-Ray SDK (Lambda active tracing records the invocation), LangChain
 # (only the draft-reply adapter, when it builds its model), email-validator (uncommon addresses only).
-# pydantic-settings: the functions read their settings with pipeline.env_settings (its import was ~50 ms).
+# pydantic-settings: the functions read their settings with contract.settings (its import was ~50 ms).
 HEAVY = ("aws_xray_sdk", "langchain_core", "langchain_aws", "email_validator", "pydantic_settings", "dotenv")
 # Powertools' batch utility (asyncio with it) and event data classes (all ~40 load together): the handlers read
-# their events with pipeline.lambda_events instead (~50 ms of a stream handler's cold start).
+# their events with contract.lambda_events instead (~50 ms of a stream handler's cold start).
 HEAVY_PARTS = ("aws_lambda_powertools.utilities.batch", "aws_lambda_powertools.utilities.data_classes")
 HANDLER_MODULES = sorted({path.rsplit(".", 1)[0] for path in names.HANDLERS.values()})
 
@@ -73,7 +72,7 @@ def test_the_bolt_app_is_built_without_walking_the_call_stack(monkeypatch):
 
 def test_a_plain_address_is_validated_without_importing_email_validator():
     code = (
-        "import sys; from pipeline.models import Customer; "
+        "import sys; from contract.models import Customer; "
         "c = Customer(first_name='A', last_name='B', full_name='A B', email='Ada.L+x@Example.COM'); "
         "print(c.email, 'email_validator' in sys.modules)"
     )

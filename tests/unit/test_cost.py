@@ -1,5 +1,5 @@
 """Cost per ticket: the usage arithmetic (pipeline/domain/usage.py), the price table's schema and the cost
-model's arithmetic (pipeline/tools/cost.py), and `tms cost --json` on a warehouse."""
+model's arithmetic (tools/cost.py), and `tms cost --json` on a warehouse."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from contract.models import TicketUsage
 from infra.config import load_config, read_cdk_json_context
 from pipeline.domain.usage import (
     comprehend_units,
@@ -16,8 +17,7 @@ from pipeline.domain.usage import (
     triage_transitions,
     write_units,
 )
-from pipeline.models import TicketUsage
-from pipeline.tools import cost
+from tools import cost
 
 # --- usage ----------------------------------------------------------------------------------------------
 
@@ -191,9 +191,9 @@ def test_an_unpriced_model_is_named():
 def _warehouse_with(tmp_path: Path, usages: list[TicketUsage]) -> str:
     import duckdb
 
-    from pipeline.models import ProcessedRecord, SentimentResult, TriageResult, warehouse_columns
-    from pipeline.tools.analytics.warehouse import open_warehouse
+    from contract.models import ProcessedRecord, SentimentResult, TriageResult, warehouse_columns
     from tests.conftest import make_ticket
+    from tools.analytics.warehouse import open_warehouse
 
     path = tmp_path / "wh.duckdb"
     open_warehouse(f"duckdb://{path}").close()
@@ -223,7 +223,7 @@ def _warehouse_with(tmp_path: Path, usages: list[TicketUsage]) -> str:
 
 
 def test_tms_cost_json_prints_the_line_items_and_the_monthly_figure(tmp_path: Path, capsys):
-    from pipeline.cli import main
+    from tools.cli import main
 
     url = _warehouse_with(
         tmp_path, [TicketUsage(llm_input_tokens=900, llm_output_tokens=250, state_transitions=11)]
@@ -246,7 +246,7 @@ def test_tms_cost_json_prints_the_line_items_and_the_monthly_figure(tmp_path: Pa
 
 
 def test_tms_cost_without_tickets_says_so_and_exits_2(tmp_path: Path, capsys):
-    from pipeline.cli import main
+    from tools.cli import main
 
     url = _warehouse_with(tmp_path, [])
     template = tmp_path / "template.json"
@@ -257,8 +257,8 @@ def test_tms_cost_without_tickets_says_so_and_exits_2(tmp_path: Path, capsys):
 
 
 def test_the_report_shows_the_cost_per_1000_tickets_of_the_warehouse(tmp_path: Path):
-    from pipeline.tools.analytics.report import build_report
-    from pipeline.tools.analytics.warehouse import open_warehouse
+    from tools.analytics.report import build_report
+    from tools.analytics.warehouse import open_warehouse
 
     usage = TicketUsage(llm_input_tokens=900, llm_output_tokens=250, state_transitions=11)
     warehouse = open_warehouse(_warehouse_with(tmp_path, [usage, usage]))
@@ -271,8 +271,8 @@ def test_the_report_shows_the_cost_per_1000_tickets_of_the_warehouse(tmp_path: P
 
 
 def test_tms_cost_from_a_stack_that_is_not_running_says_so_and_exits_2(tmp_path: Path, monkeypatch, capsys):
-    from infra import names
-    from pipeline.cli import main
+    from contract import names
+    from tools.cli import main
 
     monkeypatch.setenv(names.ENV_STATE_DIR, str(tmp_path / "no-stack"))
     monkeypatch.delenv(names.ENV_STREAM_NAME, raising=False)

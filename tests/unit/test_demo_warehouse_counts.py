@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.models import TicketUsage
-from pipeline.tools.analytics import warehouse_counts
-from pipeline.tools.analytics.warehouse import open_warehouse
-from pipeline.tools.demo import DemoReport, render_table
+from contract.models import TicketUsage
 from tests.unit.test_cost import _warehouse_with
+from tools.analytics import warehouse_counts
+from tools.analytics.warehouse import open_warehouse
+from tools.demo import DemoReport, render_table
 
 
 def test_a_second_demo_counts_its_own_rows_and_shows_the_total_apart(tmp_path: Path) -> None:

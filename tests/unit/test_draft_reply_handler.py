@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from infra import names
-from pipeline.adapters import faults, llm
+from contract import names
+from contract.errors import InvalidTicketError, LlmThrottledError
+from contract.models import Priority, TicketUsage, TriageResult
+from local import faults
+from pipeline.adapters import llm
 from pipeline.domain.policy import check_reply
-from pipeline.errors import InvalidTicketError, LlmThrottledError
 from pipeline.handlers.draft_reply import handler
-from pipeline.models import Priority, TicketUsage, TriageResult
 from pipeline.observability import logger
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"

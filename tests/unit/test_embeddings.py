@@ -12,17 +12,17 @@ import pytest
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
-from infra import names
+from contract import names
+from contract.errors import ConfigurationError, EmbeddingUnavailableError, LlmThrottledError
+from local import embeddings as offline_embeddings
+from local.embeddings import OfflineEmbedder, _gelu
 from pipeline.adapters.embeddings import (
     DEFAULT_BEDROCK_EMBEDDING_MODEL_ID,
     BedrockEmbedder,
     EmbeddingSettings,
-    OfflineEmbedder,
-    _gelu,
     build_embedder,
     load_embedding_settings,
 )
-from pipeline.errors import ConfigurationError, EmbeddingUnavailableError, LlmThrottledError
 
 
 @pytest.fixture(scope="module")
@@ -62,16 +62,15 @@ def test_offline_gelu_is_the_exact_erf_gelu_in_float32() -> None:
 def test_offline_model_keeps_float32_through_every_layer(
     offline: OfflineEmbedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pipeline.adapters import embeddings
 
     seen: list[str] = []
-    real = embeddings._layer_norm
+    real = offline_embeddings._layer_norm
 
     def spy(x: np.ndarray, *args: np.ndarray) -> np.ndarray:
         seen.append(str(x.dtype))
         return real(x, *args)
 
-    monkeypatch.setattr(embeddings, "_layer_norm", spy)
+    monkeypatch.setattr(offline_embeddings, "_layer_norm", spy)
     v = offline.embed(["Checkout fails with a 502 when paying by card"])
     assert v.dtype == np.float32
     assert seen == ["float32"] * 13  # the embeddings' norm and two per layer, all six layers

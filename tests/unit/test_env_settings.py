@@ -14,7 +14,7 @@ import pytest
 from pydantic import AliasChoices, ConfigDict, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from pipeline.env_settings import EnvSettings
+from contract.settings import EnvSettings
 
 DEFAULT_PATH = Path("/opt/catalog.json")
 

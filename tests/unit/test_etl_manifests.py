@@ -1,4 +1,4 @@
-"""Which archive objects an ETL run reads (glue/manifests.py), shared by the Glue job and `tms etl`."""
+"""Which archive objects an ETL run reads (contract/manifests.py), shared by the Glue job and `tms etl`."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from glue import job, manifests
-from glue.manifests import OVERLAP, ManifestBookmark, marker_key, parse_marker, select
-from infra import names
+from contract import manifests, names
+from contract.manifests import OVERLAP, ManifestBookmark, marker_key, parse_marker, select
+from glue import job
 from pipeline.adapters.aws import ManifestedStore, S3ArchiveStore
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
@@ -164,7 +164,7 @@ def test_manifest_prefix_is_the_one_infra_names():
 
 
 def test_the_glue_job_and_the_local_runner_select_with_the_same_code():
-    from pipeline.tools.analytics import runner
+    from tools.analytics import runner
 
     assert runner.select is manifests.select is job.select
     assert runner.s3_lister is manifests.s3_lister is job.s3_lister

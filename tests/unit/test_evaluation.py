@@ -13,7 +13,7 @@ from langchain_core.messages import AIMessage
 from moto import mock_aws
 
 from pipeline.domain.policy import RULES
-from pipeline.tools.evaluation import (
+from tools.evaluation import (
     ALL_RULES,
     EvaluationInputError,
     JudgeScores,

@@ -6,9 +6,9 @@ import threading
 
 import pytest
 
-from infra import names
-from pipeline.adapters.faults import KNOWN_FAULTS, FaultPlan, active_plan, parse_faults
-from pipeline.errors import ConfigurationError
+from contract import names
+from contract.errors import ConfigurationError
+from local.faults import KNOWN_FAULTS, FaultPlan, active_plan, parse_faults
 
 
 def test_given_a_fault_spec_when_parsed_then_each_name_gets_its_probability():

@@ -10,11 +10,11 @@ import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
-from pipeline.catalog import SCENARIOS, SENTIMENT_WEIGHTS, UnknownProductError
-from pipeline.local.sentiment import detect_sentiment
-from pipeline.models import Source, TicketSubmitted, is_ticket_id
-from pipeline.tools.evaluation import EXPECTED_LABEL
-from pipeline.tools.generator import LangChainTicketWriter, generate_tickets, target_quota
+from contract.catalog import SCENARIOS, SENTIMENT_WEIGHTS, UnknownProductError
+from contract.models import Source, TicketSubmitted, is_ticket_id
+from local.sentiment import detect_sentiment
+from tools.evaluation import EXPECTED_LABEL
+from tools.generator import LangChainTicketWriter, generate_tickets, target_quota
 
 NOW = datetime(2025, 3, 4, 12, 0, tzinfo=UTC)
 

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from pipeline.tools.generator import INCIDENT_STORIES, generate_incident_bursts
-from pipeline.tools.incident_eval import PairScores, calibrate, pairwise_scores, replay, truth_groups
+from tools.generator import INCIDENT_STORIES, generate_incident_bursts
+from tools.incident_eval import PairScores, calibrate, pairwise_scores, replay, truth_groups
 
 NOW = datetime(2026, 11, 27, 12, tzinfo=UTC)
 
@@ -70,8 +70,8 @@ def test_calibration_picks_the_best_f1_that_keeps_precision() -> None:
 def test_generate_incidents_writes_events_and_a_truth_file_eval_can_read(tmp_path, capsys) -> None:
     import json
 
-    from pipeline.cli.generate import main
-    from pipeline.tools.evaluation import read_truth
+    from tools.cli.generate import main
+    from tools.evaluation import read_truth
 
     out, truth_path = tmp_path / "t.jsonl", tmp_path / "truth.json"
     assert (
@@ -89,7 +89,7 @@ def test_generate_incidents_writes_events_and_a_truth_file_eval_can_read(tmp_pat
 
 
 def test_generate_refuses_more_incidents_than_stories(tmp_path, capsys) -> None:
-    from pipeline.cli.generate import main
+    from tools.cli.generate import main
 
     assert main(["--count", "1", "--incidents", "99", "--dry-run"]) == 2
     assert "--incidents takes" in capsys.readouterr().err
@@ -98,7 +98,7 @@ def test_generate_refuses_more_incidents_than_stories(tmp_path, capsys) -> None:
 def test_the_outbox_counts_an_incident_report_in_its_roots_thread_as_the_tickets_post() -> None:
     import json
 
-    from pipeline.local.outbox import parse_outbox
+    from local.outbox import parse_outbox
 
     root, member = "TKT-20261127-AAAAAAAAAA", "TKT-20261127-BBBBBBBBBB"
     lines = [

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.models import warehouse_columns
-from pipeline.tools.analytics.report import build_report
-from pipeline.tools.analytics.warehouse import DuckDbWarehouse
+from contract.models import warehouse_columns
+from tools.analytics.report import build_report
+from tools.analytics.warehouse import DuckDbWarehouse
 
 
 def _row(ticket_id: str, minute: int, product: str, incident: str, priority: str = "NORMAL") -> str:

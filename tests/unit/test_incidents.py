@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
+from contract.models import Priority, TicketStatus
 from pipeline.adapters.vector_index import InMemoryVectorIndex
 from pipeline.domain.incidents import (
     Incident,
@@ -22,7 +23,6 @@ from pipeline.domain.incidents import (
     time_adjusted,
     top_incidents,
 )
-from pipeline.models import Priority, TicketStatus
 from tests.conftest import make_ticket
 
 T0 = datetime(2026, 11, 27, 9, tzinfo=UTC)

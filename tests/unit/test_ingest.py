@@ -11,8 +11,8 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from pipeline.tools.generator import generate_tickets
-from pipeline.tools.ingest import (
+from tools.generator import generate_tickets
+from tools.ingest import (
     MAX_BATCH_BYTES,
     IngestError,
     StreamNotFoundError,

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
+from contract.errors import InvalidTicketError
+from contract.models import DESCRIPTION_MAX
 from pipeline.domain.intake import Outcome, RecordMeta, execution_input, handle_record, parse_ticket
-from pipeline.errors import InvalidTicketError
-from pipeline.models import DESCRIPTION_MAX
 from tests.conftest import make_ticket
 from tests.fakes.intake import FakeDlq, FakeInputs, FakeStarter
 

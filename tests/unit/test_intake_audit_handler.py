@@ -10,9 +10,9 @@ from typing import Any
 import boto3
 import pytest
 
-from infra import names
-from pipeline.adapters.clients import clear_cache as clear_aws_clients
-from pipeline.local.lambdas import LocalLambdaContext
+from contract import names
+from contract.clients import clear_cache as clear_aws_clients
+from local.lambdas import LocalLambdaContext
 from tests.conftest import make_ticket
 from tests.fakes.intake import kinesis_event
 

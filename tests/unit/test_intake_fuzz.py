@@ -15,6 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from contract.errors import InvalidTicketError
+from contract.models import SlackContext, TicketSubmitted, execution_name
 from pipeline.domain.intake import (
     DLQ_COPY_MAX_BYTES,
     AuditOutcome,
@@ -25,10 +27,8 @@ from pipeline.domain.intake import (
     matches_trigger_filter,
     parse_ticket,
 )
-from pipeline.errors import InvalidTicketError
-from pipeline.models import SlackContext, TicketSubmitted, execution_name
-from pipeline.tools.generator import generate_tickets
 from tests.fakes.intake import FakeDlq, FakeInputs, FakeStarter
+from tools.generator import generate_tickets
 
 META = RecordMeta(partition_key="pk", sequence_number="1")
 VALID = [g.event for g in generate_tickets(8, seed=11)]
@@ -199,8 +199,8 @@ class FakeSqs:
 @pytest.fixture(scope="module")
 def trigger_with_fakes() -> Any:
     """The real trigger handler, its starter and DLQ replaced by fakes (the ports it composes)."""
+    from local.lambdas import LocalLambdaContext
     from pipeline.handlers import trigger
-    from pipeline.local.lambdas import LocalLambdaContext
 
     mp = pytest.MonkeyPatch()
     mp.setenv("POWERTOOLS_METRICS_NAMESPACE", "tms-test")
@@ -239,7 +239,7 @@ def trigger_with_fakes() -> Any:
 def test_a_batch_with_poison_never_blocks_the_shard(
     trigger_with_fakes: Any, payloads: list[bytes], batch_size: int
 ) -> None:
-    from pipeline.local.poller import KinesisPoller, MappingConfig
+    from local.poller import KinesisPoller, MappingConfig
 
     invoke, deps = trigger_with_fakes
     deps["starter"], deps["dlq"] = FakeStarter(), FakeDlq()

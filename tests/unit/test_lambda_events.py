@@ -1,4 +1,4 @@
-"""Reading Lambda events and answering stream batches (pipeline/lambda_events.py): what the event source
+"""Reading Lambda events and answering stream batches (contract/lambda_events.py): what the event source
 mapping sees when some, all or none of a batch's records fail."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from pipeline.lambda_events import (
+from contract.lambda_events import (
     BatchFailed,
     KinesisRecord,
     kinesis_records,

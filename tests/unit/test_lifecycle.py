@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from contract.models import TicketStatus as S
 from pipeline.domain.lifecycle import ReplyRoute, Step, next_status, route_reply
-from pipeline.models import TicketStatus as S
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 

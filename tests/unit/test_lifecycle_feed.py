@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from boto3.dynamodb.types import TypeSerializer
 
-from infra import names
+from contract import names
+from contract.models import LIFECYCLE_PREFIX, TicketLifecycle, TicketStatus, lifecycle_revision
 from pipeline.domain.lifecycle_feed import lifecycle_record, record_change
-from pipeline.models import LIFECYCLE_PREFIX, TicketLifecycle, TicketStatus, lifecycle_revision
 
 _ser = TypeSerializer()
 TID = "TKT-20261127-ABCDEFGHJK"

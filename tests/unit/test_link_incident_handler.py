@@ -8,12 +8,11 @@ from datetime import UTC, datetime, timedelta
 import boto3
 import pytest
 
-from infra import names
-from pipeline.adapters import clients
+from contract import clients, names
+from contract.models import Customer, Priority, Source, TicketData, TicketSubmitted
 from pipeline.adapters import vector_index as vi
 from pipeline.adapters.incident_store import DynamoIncidentStore
 from pipeline.handlers import link_incident
-from pipeline.models import Customer, Priority, Source, TicketData, TicketSubmitted
 from pipeline.settings import incident_settings
 
 T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
@@ -173,8 +172,8 @@ def test_tms_incidents_lists_open_incidents_with_their_members(table, monkeypatc
     import json
     from types import SimpleNamespace
 
-    from pipeline.cli import main
-    from pipeline.local import stack
+    from local import stack
+    from tools.cli import main
 
     first = _ticket(
         "S3 uploads fail with 503 Slow Down", "Every PutObject in eu-west-1 returns 503 SlowDown.", 0, "Acme"

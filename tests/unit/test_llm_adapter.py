@@ -11,19 +11,20 @@ import httpx
 import pytest
 from botocore.stub import Stubber
 
-from infra import names
-from pipeline.adapters import llm
-from pipeline.adapters.faults import FaultPlan
-from pipeline.adapters.offline_reply import OFFLINE_MODEL_ID, OfflineReplyModel
-from pipeline.domain.policy import ESCALATION
-from pipeline.domain.triage import draft_reply
-from pipeline.errors import (
+from contract import names
+from contract.errors import (
     ConfigurationError,
     InvalidModelOutputError,
     LlmThrottledError,
     LlmUnavailableError,
 )
-from pipeline.models import Customer, Priority, SentimentResult, Source, TicketData, TicketSubmitted
+from contract.models import Customer, Priority, SentimentResult, Source, TicketData, TicketSubmitted
+from local import openai_reply
+from local.faults import FaultPlan
+from local.offline_reply import OFFLINE_MODEL_ID, OfflineReplyModel
+from pipeline.adapters import llm
+from pipeline.domain.policy import ESCALATION
+from pipeline.domain.triage import draft_reply
 
 MODEL_ID = "anthropic.claude-3-haiku-20240307-v1:0"
 
@@ -199,7 +200,7 @@ def openai_model(handler: Any) -> llm.LangChainReplyModel:
         max_retries=0,
         http_client=httpx.Client(transport=httpx.MockTransport(handler)),
     )
-    return llm.OpenAiReplyModel(chat, "openai:llama3.1", llm.map_openai_error)
+    return openai_reply.OpenAiReplyModel(chat, "openai:llama3.1", openai_reply.map_openai_error)
 
 
 def test_given_an_openai_compatible_endpoint_answers_a_tool_call_when_drafting_then_a_valid_result():

@@ -6,8 +6,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from infra import names
-from pipeline.local.alarms import (
+from contract import names
+from local.alarms import (
     AlarmDef,
     AlarmEvaluator,
     AlarmState,
@@ -130,7 +130,7 @@ def test_counter_window_sums_only_the_trailing_period() -> None:
 
 
 def test_lambda_errors_alarm_goes_back_to_ok_once_the_period_has_no_errors() -> None:
-    from pipeline.local.alarms import LocalMetrics
+    from local.alarms import LocalMetrics
 
     errors = {"tms-draft-reply": 0}
     now = [0.0]

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from pipeline.local.lambdas import LocalLambdas
+from local.lambdas import LocalLambdas
 from pipeline.observability import metrics
 
 
@@ -19,7 +19,7 @@ def _counting_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 def _failing_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    from pipeline.errors import LlmThrottledError
+    from contract.errors import LlmThrottledError
 
     raise LlmThrottledError("slow down")
 
@@ -50,7 +50,7 @@ def test_an_exception_becomes_a_function_error_named_after_its_class():
 
 @metrics.log_metrics
 def _handler_whose_metrics_another_invocation_dropped(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    from pipeline.local.lambdas import _end_invocation_metrics
+    from local.lambdas import _end_invocation_metrics
 
     metrics.add_metric(name="Things", unit="Count", value=1)
     _end_invocation_metrics()  # what a concurrent invocation's end does to the shared metric set

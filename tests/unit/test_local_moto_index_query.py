@@ -6,7 +6,7 @@ import boto3
 import pytest
 from moto.dynamodb.models.table import Table
 
-from pipeline.local import moto_patches
+from local import moto_patches
 
 INDEX = "embedding-window"
 

@@ -1,5 +1,5 @@
 """The local endpoint reads a DynamoDB item again when another thread changed it mid-read, so an update
-cannot fail a Query that is sizing, copying or serialising the same item (pipeline/local/moto_patches.py)."""
+cannot fail a Query that is sizing, copying or serialising the same item (local/moto_patches.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import copy
 import pytest
 from moto.dynamodb.models.dynamo_type import DynamoType, Item, bytesize
 
-from pipeline.local import moto_patches
+from local import moto_patches
 
 ATTRS = {
     "ticket_id": {"S": "TKT-1"},

@@ -6,7 +6,7 @@ import inspect
 
 import pytest
 
-from pipeline.local import moto_patches
+from local import moto_patches
 
 HOSTS = [
     None,

@@ -11,7 +11,7 @@ from moto.core.serialize import BaseJSONSerializer, XFormedAttributePicker, get_
 from moto.core.utils import get_service_model
 from moto.dynamodb.responses import DynamoResult
 
-from pipeline.local import moto_patches
+from local import moto_patches
 from tests.fakes.dynamo import create_ticket_table
 
 EMBEDDING = bytes(range(256)) * 3

@@ -8,7 +8,7 @@ from botocore.exceptions import ClientError
 from moto.dynamodb.parsing import validators
 from moto.dynamodb.parsing.expressions import UpdateExpressionParser
 
-from pipeline.local import moto_patches
+from local import moto_patches
 from tests.fakes.dynamo import create_ticket_table
 
 # (update expression, names, values, condition): every clause kind, nested paths, functions, and failures.

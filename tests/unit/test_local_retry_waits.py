@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from infra import names
-from pipeline.errors import ConfigurationError
-from pipeline.local import moto_patches
+from contract import names
+from contract.errors import ConfigurationError
+from local import moto_patches
 
 
 @pytest.mark.parametrize("raw", ["fast", "-1", "nan", "inf"])
@@ -41,7 +41,7 @@ def test_a_stack_refused_for_its_configuration_leaves_the_environment_as_it_was(
 ) -> None:
     import os
 
-    from pipeline.local.runtime import LocalStack
+    from local.runtime import LocalStack
 
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     before = dict(os.environ)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import boto3
 
-from pipeline.local.scheduler import ScheduleRunner
+from local.scheduler import ScheduleRunner
 
 GROUP = "tms-sla"
 TARGET = "arn:aws:lambda:us-east-1:123456789012:function:tms-sla-timer"
@@ -132,7 +132,7 @@ def test_without_announcements_the_group_is_listed_every_poll(offline_aws):
 def test_the_endpoint_announces_every_schedule_written_and_deleted(offline_aws):
     from moto.scheduler.models import EventBridgeSchedulerBackend
 
-    from pipeline.local import moto_patches
+    from local import moto_patches
 
     if not hasattr(EventBridgeSchedulerBackend.create_schedule, "__wrapped__"):
         moto_patches._patch_schedule_writes()

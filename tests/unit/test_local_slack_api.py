@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from bot.adapters.slack import SlackPoster, make_web_client
-from pipeline.local.slack_api import LocalSlackApi
+from local.slack_api import LocalSlackApi
 
 
 def test_posts_land_in_the_outbox_with_the_ts_slack_answered(tmp_path: Path) -> None:

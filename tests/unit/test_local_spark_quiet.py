@@ -13,7 +13,7 @@ pytestmark = pytest.mark.spark
 
 def test_a_local_spark_session_starts_without_warnings_on_the_terminal():
     env = {k: v for k, v in os.environ.items() if k not in ("PYSPARK_SUBMIT_ARGS", "SPARK_LOCAL_IP")}
-    code = "from pipeline.tools.analytics.spark import get_spark; print(get_spark().range(3).count())"
+    code = "from tools.analytics.spark import get_spark; print(get_spark().range(3).count())"
 
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=180)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline.tools.analytics.warehouse import DuckDbWarehouse, declared_columns, upgrade_statements
+from tools.analytics.warehouse import DuckDbWarehouse, declared_columns, upgrade_statements
 
 
 def _old_warehouse(path: Path) -> None:

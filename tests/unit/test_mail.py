@@ -146,7 +146,7 @@ def test_quoted_lines_and_outlook_headers_are_stripped():
 
 
 def test_mail_receive_of_a_missing_file_is_a_clear_error_not_a_traceback(tmp_path, capsys):
-    from pipeline.cli import main
+    from tools.cli import main
 
     missing = tmp_path / "nope.eml"
 

@@ -15,9 +15,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from contract.models import ReplyApprovedMessage
 from pipeline.adapters.mail import DynamoLifecycle, EmlCopySender, KinesisIntake, SesMailSender, SnsEvents
 from pipeline.domain.mailflow import MailConfig, Verdicts, receive_mail, send_approved_reply
-from pipeline.models import ReplyApprovedMessage
 
 EVENTS = Path(__file__).resolve().parent.parent / "events" / "mail"
 TID = "TKT-20250102-ABCDEFGHJK"

@@ -15,8 +15,8 @@ from moto import mock_aws
 from bot.adapters.slack import SlackPoster, make_web_client
 from bot.adapters.ticket_store import DynamoTicketStore
 from bot.logic.notify import Notification, Notifier
-from infra import names
-from pipeline.models import (
+from contract import names
+from contract.models import (
     ProcessedRecord,
     SlackContext,
     Source,
@@ -225,7 +225,7 @@ def test_alarm_opens_a_thread_and_its_ok_replies_in_it_then_a_new_incident_opens
 
 def test_handler_without_slack_token_appends_posts_to_the_outbox(table, tmp_path, monkeypatch):
     from bot.handlers import notifier as lambda_module
-    from pipeline.adapters import clients
+    from contract import clients
 
     outbox = tmp_path / "outbox.jsonl"
     for key, value in {
@@ -395,7 +395,7 @@ def test_a_non_object_message_on_the_tickets_topic_is_skipped_not_crashed(notifi
 
 def test_handler_posts_glue_failure_and_unknown_alert_to_the_alerts_outbox(table, tmp_path, monkeypatch):
     from bot.handlers import notifier as lambda_module
-    from pipeline.adapters import clients
+    from contract import clients
 
     outbox = tmp_path / "outbox.jsonl"
     for key, value in {

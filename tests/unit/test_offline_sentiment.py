@@ -6,13 +6,13 @@ import math
 
 import pytest
 
-from pipeline.local.sentiment import (
+from contract.models import COMPREHEND_MAX_BYTES, SentimentResult
+from local.sentiment import (
     EmptyTextError,
     TextSizeLimitExceededError,
     UnsupportedLanguageError,
     detect_sentiment,
 )
-from pipeline.models import COMPREHEND_MAX_BYTES, SentimentResult
 
 ANGRY = (
     "All of our production instances have been unreachable for two hours. This is the third outage this "

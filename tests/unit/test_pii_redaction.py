@@ -7,17 +7,17 @@ from typing import Any
 
 import pytest
 
-from pipeline.adapters.offline_reply import OfflineReplyModel
-from pipeline.domain.archive import archive_ticket, original_key
-from pipeline.domain.redaction import for_model, redact
-from pipeline.domain.triage import draft_reply
-from pipeline.local.pii import (
+from contract.models import PiiResult, ProcessedRecord, SentimentResult, TicketSubmitted
+from local.offline_reply import OfflineReplyModel
+from local.pii import (
     TextSizeLimitExceededError,
     UnsupportedLanguageError,
     detect_pii_entities,
 )
-from pipeline.local.sentiment import detect_sentiment
-from pipeline.models import PiiResult, ProcessedRecord, SentimentResult, TicketSubmitted
+from local.sentiment import detect_sentiment
+from pipeline.domain.archive import archive_ticket, original_key
+from pipeline.domain.redaction import for_model, redact
+from pipeline.domain.triage import draft_reply
 from tests.conftest import make_ticket
 
 EMAIL = "jane.doe@corp-mail.example"
@@ -166,7 +166,7 @@ def test_archive_without_pii_writes_one_object_and_an_empty_types_column() -> No
 def test_labelled_set_plants_valid_entities_at_their_exact_spans_and_the_detector_finds_them() -> None:
     import random
 
-    from pipeline.tools.pii_corpus import PLANTED_TYPES, plant
+    from tools.pii_corpus import PLANTED_TYPES, plant
 
     rng = random.Random(3)
     kinds: set[str] = set()

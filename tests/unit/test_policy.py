@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from contract.models import Priority, SentimentResult
 from pipeline.domain.policy import (
     ESCALATION,
     RULES,
@@ -13,7 +14,6 @@ from pipeline.domain.policy import (
     check_reply,
     decide_priority,
 )
-from pipeline.models import Priority, SentimentResult
 
 TICKET = "TKT-20250314-ABCDEFGHJK"
 OTHER_TICKET = "TKT-20250313-ZZZZZZZZZZ"

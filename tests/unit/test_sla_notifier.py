@@ -11,7 +11,7 @@ import pytest
 from bot.adapters.slack import SlackPoster, make_web_client
 from bot.adapters.ticket_store import DynamoTicketStore
 from bot.logic.notify import Notification, Notifier
-from pipeline.models import Priority, SlaAlertMessage
+from contract.models import Priority, SlaAlertMessage
 from tests.fakes.bot_harness import ALERTS_CHANNEL, TICKET_CHANNEL
 from tests.unit.test_notifier import TICKETS_TOPIC, TID, slack, table  # noqa: F401 - fixtures
 

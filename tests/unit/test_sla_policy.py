@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from infra import names
+from contract import names
+from contract.errors import SlaConfigError
+from contract.models import Priority
 from pipeline.domain.sla import BusinessHours, SlaPolicy, at_expression, parse_at, parse_duration
-from pipeline.errors import SlaConfigError
-from pipeline.models import Priority
 
 MON_10_UTC = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # a Monday
 

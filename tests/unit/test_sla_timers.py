@@ -10,9 +10,9 @@ from typing import Any
 import boto3
 import pytest
 
+from contract.models import Priority, SlaAlertMessage, SlaFire
 from pipeline.adapters.sla import DynamoSlaStore, SchedulerTimers, SnsAlertPublisher
 from pipeline.domain.sla import SlaPolicy, SlaService, record_first_response, sla_fields
-from pipeline.models import Priority, SlaAlertMessage, SlaFire
 
 GROUP = "tms-sla"
 TABLE = "tms-tickets"

@@ -11,9 +11,9 @@ import boto3
 import pytest
 from boto3.dynamodb.types import TypeSerializer
 
-from infra import names
-from pipeline.adapters.clients import clear_cache as clear_aws_clients
-from pipeline.local.lambdas import LocalLambdaContext
+from contract import names
+from contract.clients import clear_cache as clear_aws_clients
+from local.lambdas import LocalLambdaContext
 
 _ser = TypeSerializer()
 BUCKET = "archive"
@@ -55,7 +55,7 @@ def aws(offline_aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str
 
 
 def parse_marker_of_lifecycle(key: str) -> Any:
-    from glue.manifests import parse_marker
+    from contract.manifests import parse_marker
 
     return parse_marker(key, names.LIFECYCLE_PREFIX)
 

@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
-from pipeline.adapters.faults import FaultPlan
-from pipeline.adapters.offline_reply import OFFLINE_MODEL_ID, OfflineReplyModel
+from contract.errors import InvalidModelOutputError, LlmThrottledError, LlmUnavailableError
+from contract.models import Customer, Priority, SentimentResult, Source, TicketData, TicketSubmitted
+from local.faults import FaultPlan
+from local.offline_reply import OFFLINE_MODEL_ID, OfflineReplyModel
+from local.sentiment import detect_sentiment
 from pipeline.domain.policy import ESCALATION, check_reply
 from pipeline.domain.triage import TriageDraft, draft_reply
-from pipeline.errors import InvalidModelOutputError, LlmThrottledError, LlmUnavailableError
-from pipeline.local.sentiment import detect_sentiment
-from pipeline.models import Customer, Priority, SentimentResult, Source, TicketData, TicketSubmitted
 
 PRODUCTS = [
     ("Amazon EC2", "Instance Connectivity"),
@@ -114,7 +114,7 @@ def test_given_the_offline_model_module_then_langchain_is_not_imported():
     import subprocess
 
     code = (
-        "import sys, pipeline.handlers.draft_reply, pipeline.adapters.offline_reply;"
+        "import sys, pipeline.handlers.draft_reply, local.offline_reply;"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in {'langchain_core','langchain_aws','langchain_openai','openai'}))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -9,9 +9,9 @@ from typing import Any
 import boto3
 import pytest
 
-from infra import names
-from pipeline.adapters.clients import clear_cache as clear_aws_clients
-from pipeline.local.lambdas import LocalLambdaContext
+from contract import names
+from contract.clients import clear_cache as clear_aws_clients
+from local.lambdas import LocalLambdaContext
 from tests.conftest import make_ticket
 from tests.fakes.intake import kinesis_event
 
@@ -139,7 +139,7 @@ def test_a_start_failure_after_the_input_is_kept_loses_nothing(aws: dict[str, An
 def test_the_input_cannot_be_kept_so_no_execution_starts_and_the_record_is_retried(
     aws: dict[str, Any], monkeypatch
 ):
-    from pipeline.lambda_events import BatchFailed
+    from contract.lambda_events import BatchFailed
 
     aws["s3"].delete_bucket(Bucket=BUCKET)
     ticket = make_ticket()

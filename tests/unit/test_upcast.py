@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from contract.errors import InvalidTicketError
+from contract.models import EXECUTION_NAME_MAX, ProcessedRecord, Source, execution_name, is_ticket_id
 from pipeline.domain.intake import Outcome, RecordMeta, handle_record, parse_ticket
 from pipeline.domain.retry import retry_name
 from pipeline.domain.upcast import is_thesis_shape, upcast
-from pipeline.errors import InvalidTicketError
-from pipeline.models import EXECUTION_NAME_MAX, ProcessedRecord, Source, execution_name, is_ticket_id
 from tests.conftest import make_ticket
 from tests.fakes.intake import FakeDlq, FakeInputs, FakeStarter
 

@@ -1,0 +1,39 @@
+"""Every default of tms, defined once: the runtime settings, the CDK config and the tools read them here.
+
+A value written here is what a deployment gets when cdk.json (or the environment, locally) does not say
+otherwise. A second literal copy elsewhere is a trap (editing one changes nothing that deploys), so
+tests/contract/test_defaults_once.py fails when one appears.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# --- Reply model ---------------------------------------------------------------------------------------
+# Amazon Nova Lite through the US cross-region inference profile: forced tool use (structured output),
+# and its tokens cost a tenth of Claude 3.5 Haiku's (docs/cost.md: the model is most of a ticket's cost).
+BEDROCK_MODEL_ID: Final = "us.amazon.nova-lite-v1:0"
+
+# --- Embeddings (incidents) -----------------------------------------------------------------------------
+BEDROCK_EMBEDDING_MODEL_ID: Final = "amazon.titan-embed-text-v2:0"
+# Titan V2 accepts 256, 512 or 1024 dimensions; 512 keeps ~99% of the 1024-d retrieval quality (AWS's
+# own figure) at half the stored bytes.
+BEDROCK_EMBEDDING_DIMENSIONS: Final = 512
+OFFLINE_EMBEDDING_MODEL_ID: Final = "offline:all-MiniLM-L6-v2"
+OFFLINE_EMBEDDING_DIMENSIONS: Final = 384
+
+# --- Incident linking (docs/incidents.md) ---------------------------------------------------------------
+# Calibrated with bench/incidents.py on the offline model (pairwise F1 0.93 at 0.76).
+INCIDENT_THRESHOLD: Final = 0.76
+# Similarity lost per hour between two reports: at 0.05/h a report still links to one up to ~5 h older.
+INCIDENT_DECAY_PER_HOUR: Final = 0.05
+INCIDENT_WINDOW_HOURS: Final = 48  # open tickets compared
+
+# --- SLAs (docs/sla.md) ---------------------------------------------------------------------------------
+# First-response targets per priority, as the durations people write ("45s", "30m", "8h", "1d").
+SLA_TARGETS: Final = {"HIGH": "1h", "MEDIUM": "8h", "NORMAL": "24h"}
+SLA_WARN_FRACTION: Final = 0.8  # agents are warned at this share of the target
+
+# --- The product catalog --------------------------------------------------------------------------------
+# Products and issue types of the /ticket form and the generator: data, read by contract/catalog.py only.
+CATALOG_RESOURCE: Final = "data/catalog.json"  # inside the contract package

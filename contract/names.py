@@ -1,0 +1,223 @@
+"""Names shared by CDK, the runtime and the tests: environment variables, resource names, paths.
+
+Nothing here imports runtime code; the runtime imports this module.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+PROJECT = "tms"
+
+# --- Environment variables set on the Lambdas (by CDK) and by the local runtime ---------------------------
+ENV_TABLE_NAME = "TMS_TABLE_NAME"
+ENV_BUCKET_NAME = "TMS_BUCKET_NAME"
+ENV_TOPIC_ARN = "TMS_TOPIC_ARN"  # tickets topic
+ENV_ALARMS_TOPIC_ARN = "TMS_ALARMS_TOPIC_ARN"
+ENV_STATE_MACHINE_ARN = "TMS_STATE_MACHINE_ARN"
+ENV_STREAM_NAME = "TMS_STREAM_NAME"
+ENV_DLQ_URL = "TMS_DLQ_URL"
+
+# Reply model selection: "bedrock", "openai" (any OpenAI-compatible URL, e.g. Ollama) or "offline".
+ENV_LLM_PROVIDER = "TMS_LLM_PROVIDER"
+ENV_MODEL_ID = "TMS_MODEL_ID"
+ENV_LLM_BASE_URL = "TMS_LLM_BASE_URL"
+ENV_LLM_API_KEY = "TMS_LLM_API_KEY"  # local OpenAI-compatible servers only; on AWS Bedrock uses IAM
+ENV_LLM_MAX_TOKENS = "TMS_LLM_MAX_TOKENS"
+ENV_LLM_TEMPERATURE = "TMS_LLM_TEMPERATURE"
+
+# Embeddings (incidents): "bedrock" (Titan Text Embeddings V2) or "offline" (MiniLM shipped in a wheel).
+ENV_EMBEDDING_PROVIDER = "TMS_EMBEDDING_PROVIDER"
+ENV_EMBEDDING_MODEL_ID = "TMS_EMBEDDING_MODEL_ID"
+ENV_EMBEDDING_DIMENSIONS = "TMS_EMBEDDING_DIMENSIONS"
+# Incident detection: cosine-similarity threshold and the window of open tickets compared (hours).
+ENV_INCIDENT_THRESHOLD = "TMS_INCIDENT_THRESHOLD"
+ENV_INCIDENT_WINDOW_HOURS = "TMS_INCIDENT_WINDOW_HOURS"
+ENV_INCIDENT_DECAY = "TMS_INCIDENT_DECAY_PER_HOUR"
+
+# Fault injection into the local adapters, e.g. "llm_throttle:0.3,sentiment_error:0.05".
+ENV_FAULTS = "TMS_FAULTS"
+ENV_FAULTS_SEED = "TMS_FAULTS_SEED"
+# Local runtime only: the ASL's Retry waits, scaled (1 = as declared; tests use less). The ASL is unchanged.
+ENV_LOCAL_RETRY_WAIT_SCALE = "TMS_LOCAL_RETRY_WAIT_SCALE"
+
+# Where `tms local up` writes the running stack's description, so other commands find it.
+ENV_STATE_DIR = "TMS_STATE_DIR"
+
+# Slack
+ENV_SLACK_SIGNING_SECRET = "SLACK_SIGNING_SECRET"
+ENV_SLACK_BOT_TOKEN = "SLACK_BOT_TOKEN"
+ENV_SLACK_APP_TOKEN = "SLACK_APP_TOKEN"
+# The bot user (U...) and bot (B...) ids: the bot knows its identity without calling auth.test.
+ENV_SLACK_BOT_USER_ID = "TMS_SLACK_BOT_USER_ID"
+ENV_SLACK_BOT_ID = "TMS_SLACK_BOT_ID"
+ENV_SLACK_API_URL = "SLACK_API_URL"
+ENV_SLACK_CHANNEL = "TMS_SLACK_CHANNEL"
+ENV_SLACK_ALERTS_CHANNEL = "TMS_SLACK_ALERTS_CHANNEL"
+ENV_SLACK_OUTBOX = "TMS_SLACK_OUTBOX"
+# Seconds between posts per channel (Slack allows about one a second); local tests and chaos lower it.
+ENV_SLACK_POST_INTERVAL = "TMS_SLACK_POST_INTERVAL_S"
+# On AWS: the Secrets Manager secret holding {"bot_token": ..., "signing_secret": ...}.
+ENV_SLACK_SECRET_ARN = "TMS_SLACK_SECRET_ARN"
+
+# Customer mail (SES v2). Sender identity and reply-to come from cdk.json (`reply_from`, `reply_to`).
+ENV_REPLY_FROM = "TMS_REPLY_FROM"
+ENV_REPLY_TO = "TMS_REPLY_TO"
+ENV_SES_CONFIGURATION_SET = "TMS_SES_CONFIGURATION_SET"
+ENV_REOPEN_WINDOW_DAYS = "TMS_REOPEN_WINDOW_DAYS"
+# Local only: every outgoing mail is also written as an .eml file here (the local stack sets it).
+ENV_MAIL_OUTBOX_DIR = "TMS_MAIL_OUTBOX_DIR"
+# SLAs (issue 14): first-response targets per priority as durations ("45s", "8h", "1d"), the share of the
+# target at which agents are warned, optional business hours ("09:00-17:00", Monday to Friday) in a time zone.
+ENV_SLA_PREFIX = "TMS_SLA_"  # + a priority name: TMS_SLA_HIGH, TMS_SLA_MEDIUM, TMS_SLA_NORMAL
+ENV_SLA_WARN_FRACTION = "TMS_SLA_WARN_FRACTION"
+ENV_SLA_BUSINESS_HOURS = "TMS_SLA_BUSINESS_HOURS"
+ENV_SLA_TIMEZONE = "TMS_SLA_TIMEZONE"
+# Where the timers live and what they invoke (set by CDK and by the local stack).
+ENV_SLA_SCHEDULE_GROUP = "TMS_SLA_SCHEDULE_GROUP"
+ENV_SLA_TARGET_ARN = "TMS_SLA_TARGET_ARN"  # the sla-timer function
+ENV_SLA_SCHEDULER_ROLE_ARN = "TMS_SLA_SCHEDULER_ROLE_ARN"  # the role EventBridge Scheduler assumes
+ENV_SLA_DLQ_ARN = "TMS_SLA_DLQ_ARN"  # dead-letter queue of the schedules' target
+ENV_ESCALATION_TOPIC_ARN = "TMS_ESCALATION_TOPIC_ARN"  # SLA breaches, emailed by priority
+ENV_SLA_ONCALL_GROUP = "TMS_SLA_ONCALL_GROUP"  # Slack user group id (S...) warned when nobody owns a ticket
+ENV_SLA_FUNCTION = (
+    "TMS_SLA_FUNCTION"  # the bot tells the sla-timer function about responses and re-prioritisations
+)
+# PII redaction before the reply model and the warehouse: "on" (default) or "off". On AWS the cdk.json
+# field pii_redaction sets it; locally this variable (read when the local stack provisions the workflow).
+ENV_PII_REDACTION = "TMS_PII_REDACTION"
+# KMS key of the objects holding a customer's unredacted text: originals/ (archive) and inputs/ (trigger).
+ENV_ORIGINALS_KEY_ID = "TMS_ORIGINALS_KEY_ID"
+PII_REDACTION_VALUES = ("on", "off")
+# The workflow's type: EXPRESS (default: billed per request and duration, not per state transition) or
+# STANDARD. On AWS the cdk.json field workflow_type sets it; locally this variable (read at provisioning).
+ENV_WORKFLOW_TYPE = "TMS_WORKFLOW_TYPE"
+WORKFLOW_TYPES = ("EXPRESS", "STANDARD")
+DEFAULT_WORKFLOW_TYPE = "EXPRESS"
+
+# Warehouse (local): DuckDB file by default, PostgreSQL when a URL is given.
+ENV_WAREHOUSE_URL = "TMS_WAREHOUSE_URL"
+
+# Powertools
+ENV_POWERTOOLS_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
+
+# Set on every deployed function. pydantic scans every installed distribution's entry points for plugins
+# the first time it builds a validator (each cold start, at the first settings class); we use no pydantic
+# plugin, and turning the scan off saves ~15-45 ms of every cold start on this machine (bench/cold_start.py
+# runs its children with the same variables).
+LAMBDA_RUNTIME_ENV = {"PYDANTIC_DISABLE_PLUGINS": "__all__"}
+
+# --- Resource names (local stack; CDK derives its own from the project name) -----------------------------
+STREAM_NAME = f"{PROJECT}-tickets"
+TABLE_NAME = f"{PROJECT}-tickets"
+BUCKET_NAME = f"{PROJECT}-tickets-archive"
+TOPIC_NAME = f"{PROJECT}-tickets"
+ALARMS_TOPIC_NAME = f"{PROJECT}-alarms"
+DLQ_NAME = f"{PROJECT}-tickets-dlq"
+SLA_SCHEDULE_GROUP = f"{PROJECT}-sla"
+SLA_DLQ_NAME = f"{PROJECT}-sla-dlq"
+# On-failure destination of the tickets table stream -> ticket-lifecycle mapping (DDBStreamBatchInfo records).
+LIFECYCLE_DLQ_NAME = f"{PROJECT}-lifecycle-dlq"
+ESCALATION_TOPIC_NAME = f"{PROJECT}-escalations"
+# The tickets table's index of owners (`/ticket mine`).
+ASSIGNEE_INDEX = "by-assignee"
+ASSIGNEE_ATTR = "assignee"
+# Incidents: ticket vectors on the items, read per submission day through this index (newest last).
+EMBEDDING_INDEX = "embedding-window"
+EMBEDDING_ATTR = "embedding"  # float16 bytes
+EMBEDDING_DAY_ATTR = "embedding_day"  # GSI partition key: the UTC day the ticket was submitted
+EMBEDDED_AT_ATTR = "embedded_at"  # GSI sort key: when the vector was written
+STATE_MACHINE_NAME = f"{PROJECT}-ticket-pipeline"
+SES_CONFIGURATION_SET = f"{PROJECT}-replies"
+LOCAL_REPLY_FROM = "support@tms.example.com"  # the local stack's verified SES identity
+
+# Lambda function names (suffixes; CDK prefixes them) and their handler entry points.
+FN_TRIGGER = "trigger"
+FN_INTAKE_AUDIT = "intake-audit"
+FN_DRAFT_REPLY = "draft-reply"
+FN_ARCHIVE = "archive"
+FN_LINK_INCIDENT = "link-incident"
+FN_NOTIFIER = "notifier"
+FN_BOT = "bot"
+FN_MAILER = "mailer"
+FN_INBOUND_MAIL = "inbound-mail"
+FN_SLA_TIMER = "sla-timer"
+FN_TICKET_LIFECYCLE = "ticket-lifecycle"  # DynamoDB stream -> lifecycle/ records for the warehouse
+
+HANDLERS: dict[str, str] = {
+    FN_TRIGGER: "pipeline.handlers.trigger.handler",
+    FN_INTAKE_AUDIT: "pipeline.handlers.intake_audit.handler",
+    FN_DRAFT_REPLY: "pipeline.handlers.draft_reply.handler",
+    FN_ARCHIVE: "pipeline.handlers.archive.handler",
+    FN_LINK_INCIDENT: "pipeline.handlers.link_incident.handler",
+    FN_NOTIFIER: "bot.handlers.notifier.handler",
+    FN_BOT: "bot.handler.handler",
+    FN_MAILER: "pipeline.handlers.mailer.handler",
+    FN_INBOUND_MAIL: "pipeline.handlers.inbound_mail.handler",
+    FN_SLA_TIMER: "pipeline.handlers.sla_timer.handler",
+    FN_TICKET_LIFECYCLE: "pipeline.handlers.ticket_lifecycle.handler",
+}
+
+# Memory (MB) of the functions whose GB-seconds a ticket records (CDK configures them with these numbers;
+# the local runtime's Lambda context carries the same): cost per ticket reads them (pipeline/domain/usage.py).
+DEFAULT_FUNCTION_MEMORY_MB = 256
+FUNCTION_MEMORY_MB: dict[str, int] = {
+    # LangChain's import and the model call dominate: more memory buys CPU for cold starts.
+    FN_DRAFT_REPLY: 1024,
+    FN_ARCHIVE: 256,
+    # The window matrix (10k x 512 float32 = 20 MB) and numpy: memory also buys CPU for the scan.
+    FN_LINK_INCIDENT: 1024,
+}
+
+# --- ASL placeholders: every ${Name} in the state machine file, substituted by CDK and the local runtime --
+ASL_TABLE = "TicketsTable"
+ASL_TOPIC = "TicketsTopicArn"
+ASL_DRAFT_REPLY_FN = "DraftReplyFunctionArn"
+ASL_ARCHIVE_FN = "ArchiveFunctionArn"
+ASL_SLA_TIMER_FN = "SlaTimerFunctionArn"
+ASL_PII_REDACTION = "PiiRedaction"  # "on" | "off"
+ASL_LINK_INCIDENT_FN = "LinkIncidentFunctionArn"
+ASL_PLACEHOLDERS = (
+    ASL_TABLE,
+    ASL_TOPIC,
+    ASL_DRAFT_REPLY_FN,
+    ASL_ARCHIVE_FN,
+    ASL_SLA_TIMER_FN,
+    ASL_PII_REDACTION,
+    ASL_LINK_INCIDENT_FN,
+)
+
+# --- Asset paths -----------------------------------------------------------------------------------------
+REPO_ROOT = Path(__file__).resolve().parent.parent
+ASL_PATH = REPO_ROOT / "pipeline" / "statemachine" / "ticket_pipeline.asl.json"
+GLUE_SCRIPT_PATH = REPO_ROOT / "glue" / "job.py"
+SQL_DIR = REPO_ROOT / "sql"
+
+# S3 layout
+LIFECYCLE_PREFIX = "lifecycle/"  # one JSON line per ticket item change (contract.models.TicketLifecycle)
+ARCHIVE_PREFIX = "tickets/"  # the analytics copy (PII redacted): the warehouse load reads this prefix
+ORIGINALS_PREFIX = (
+    "originals/"  # the full original record, SSE-KMS; nothing but the archive function touches it
+)
+# Each ticket's workflow input as the trigger started it (SSE-KMS, expires): what `tms retry` re-runs,
+# since Express executions cannot be described. Unredacted customer text: never loaded into the warehouse.
+INPUTS_PREFIX = "inputs/"
+INPUTS_RETENTION_DAYS = 90  # as long as Step Functions Standard kept an execution's input for `tms retry`
+QUARANTINE_PREFIX = "quarantine/"
+MANIFEST_PREFIX = "manifests/"  # ETL manifest markers by processing time (contract/manifests.py), expire
+ETL_STATE_PREFIX = "etl-state/"  # the Glue job's own bookmarks (contract/manifests.py S3BookmarkStore)
+GLUE_TEMP_PREFIX = "glue-temp/"
+INBOUND_MAIL_PREFIX = "inbound-mail/"  # SES receipt rule S3 action: raw MIME of customers' answers
+
+# SNS message attributes the tickets topic carries (subscriptions filter on these).
+ATTR_EVENT_TYPE = "event_type"
+ATTR_PRIORITY = "priority"
+ATTR_SENTIMENT = "sentiment"
+ATTR_TICKET_ID = "ticket_id"
+EVENT_TICKET_TRIAGED = "TicketTriaged"
+EVENT_TICKET_FAILED = "TicketFailed"
+EVENT_TICKET_UPDATED = "TicketUpdated"
+EVENT_REPLY_APPROVED = "ReplyApproved"  # the mailer's subscription filters on it
+EVENT_TICKET_MAIL = "TicketMail"
+EVENT_SLA_WARNING = "SlaWarning"
+EVENT_SLA_BREACHED = "SlaBreached"

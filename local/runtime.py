@@ -1,0 +1,399 @@
+"""The embedded local runtime: one AWS endpoint on 127.0.0.1 that runs the real pipeline.
+
+moto in server mode with its state-machine executor runs the same ASL file CDK deploys; our Lambda
+handlers run in-process (state machine tasks, SNS subscriptions); a poller feeds Kinesis to the trigger
+with the event-source-mapping contract; Comprehend sentiment comes from an offline analyzer. Everything
+else is configuration: the handlers find the endpoint through the standard AWS_ENDPOINT_URL.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from contract import names
+from contract.clients import aws_client
+from contract.errors import ConfigurationError
+from local.lambdas import LocalLambdas
+from local.poller import DynamoStreamPoller, KinesisPoller, MappingConfig
+from local.scheduler import ScheduleRunner
+from local.stack import (
+    LOCAL_REGION,
+    StackInfo,
+    clear_state,
+    discover_local,
+    mail_outbox_dir,
+    state_dir,
+    write_state,
+)
+
+log = logging.getLogger("tms.local")
+
+# Local defaults: quiet handlers (stdout is for command output), no X-Ray daemon, no EMF on stdout.
+LOCAL_ENV_DEFAULTS = {
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_METRICS_DISABLED": "true",
+    "POWERTOOLS_LOG_LEVEL": "WARNING",
+    "POWERTOOLS_SERVICE_NAME": "tms-local",
+}
+
+
+def free_port() -> int:
+    """An unused TCP port on the loopback interface."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class LocalStack:
+    """A running local stack. Use `LocalStack.start()` as a context manager."""
+
+    info: StackInfo
+    lambdas: LocalLambdas
+    poller: KinesisPoller  # the trigger's mapping
+    # The intake audit's unfiltered mapping (None when the trigger's mapping filters nothing).
+    audit_poller: KinesisPoller | None
+    # The tickets table's stream -> ticket-lifecycle mapping (the warehouse's lifecycle records).
+    lifecycle_poller: DynamoStreamPoller
+    tap_queue_url: str
+    schedules: ScheduleRunner
+    _timer_invoker: Any
+    _server: Any
+    _invoker: Any
+    _saved_env: dict[str, str | None] = field(default_factory=dict)
+
+    # --- lifecycle ------------------------------------------------------------------------------
+    @classmethod
+    @contextmanager
+    def start(
+        cls,
+        port: int = 0,
+        *,
+        mapping: MappingConfig | None = None,
+        outbox: Path | None = None,
+        extra_env: dict[str, str] | None = None,
+    ) -> Iterator[LocalStack]:
+        """Start the endpoint, provision everything and start the poller; stop it all on exit."""
+        stack = cls._boot(port, mapping=mapping, outbox=outbox, extra_env=extra_env or {})
+        try:
+            yield stack
+        finally:
+            stack.stop()
+
+    @classmethod
+    def _boot(
+        cls, port: int, *, mapping: MappingConfig | None, outbox: Path | None, extra_env: dict[str, str]
+    ) -> LocalStack:
+        from moto.server import ThreadedMotoServer
+
+        from local import moto_patches
+        from local.faults import active_plan
+        from local.provision import provision
+        from local.sentiment import detect_sentiment
+
+        port = port or free_port()
+        endpoint = f"http://127.0.0.1:{port}"
+        saved: dict[str, str | None] = {}
+
+        def setenv(key: str, value: str) -> None:
+            saved.setdefault(key, os.environ.get(key))
+            os.environ[key] = value
+
+        for k, v in LOCAL_ENV_DEFAULTS.items():
+            if k not in os.environ:
+                setenv(k, v)
+        # The state-machine executor calls back to localhost:$MOTO_PORT (FACTS.md).
+        setenv("MOTO_PORT", str(port))
+        for k, v in {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_SESSION_TOKEN": "testing",
+            "AWS_DEFAULT_REGION": LOCAL_REGION,
+            "AWS_REGION": LOCAL_REGION,
+            "AWS_ENDPOINT_URL": endpoint,
+        }.items():
+            setenv(k, v)
+        for k, v in extra_env.items():
+            setenv(k, v)
+
+        server: Any = None
+        try:
+            _cold_start()  # a new stack means new function instances: nothing cached from an earlier one
+            faults = active_plan()  # validated before anything starts: bad TMS_FAULTS fails fast
+            wait_scale = moto_patches.retry_wait_scale()  # and so is a bad TMS_LOCAL_RETRY_WAIT_SCALE
+            server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+            server.start()
+            _wait_ready(endpoint)
+            # moto's backends are process-wide: a stack started earlier in this process left its resources.
+            _post_json(f"{endpoint}/moto-api/reset", {})
+            _post_json(
+                f"{endpoint}/moto-api/config",
+                {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}},
+            )
+            lambdas = LocalLambdas(region=LOCAL_REGION)
+            invoker = moto_patches.install(
+                lambdas, detect_sentiment, faults.should_fail, retry_wait_scale=wait_scale
+            )
+
+            prov = provision(endpoint, LOCAL_REGION)
+            outbox_path = outbox or (state_dir() / "slack-outbox.jsonl")
+            info = StackInfo(
+                endpoint_url=endpoint,
+                region=LOCAL_REGION,
+                stream_name=prov.stream_name,
+                table_name=prov.table_name,
+                bucket_name=prov.bucket_name,
+                topic_arn=prov.topic_arn,
+                dlq_url=prov.dlq_url,
+                state_machine_arn=prov.state_machine_arn,
+                alarms_topic_arn=prov.alarms_topic_arn,
+                slack_outbox=str(outbox_path),
+                pid=os.getpid(),
+                extra={
+                    "TMS_NOTIFICATIONS_TAP_URL": prov.tap_queue_url,
+                    names.ENV_REPLY_FROM: os.environ.get(names.ENV_REPLY_FROM) or names.LOCAL_REPLY_FROM,
+                    names.ENV_SES_CONFIGURATION_SET: names.SES_CONFIGURATION_SET,
+                    names.ENV_MAIL_OUTBOX_DIR: str(mail_outbox_dir()),
+                    "TMS_ESCALATION_TAP_URL": prov.escalation_tap_url,
+                    **(prov.sla_env or {}),
+                    names.ENV_ORIGINALS_KEY_ID: prov.data_key_id,
+                },
+            )
+            for k, v in info.env().items():
+                setenv(k, v)
+
+            def invoke_fn(function: str) -> Any:
+                def invoke(event: dict[str, Any]) -> tuple[dict[str, Any] | None, bool]:
+                    result = lambdas.invoke(function, event)
+                    body = json.loads(result.payload or b"null")
+                    return (None if result.function_error else body), bool(result.function_error)
+
+                return invoke
+
+            def mapping_poller(function: str, config: MappingConfig) -> KinesisPoller:
+                return KinesisPoller(
+                    kinesis=aws_client(
+                        "kinesis", endpoint_url=endpoint, region=LOCAL_REGION, profile="local"
+                    ),
+                    sqs=aws_client("sqs", endpoint_url=endpoint, region=LOCAL_REGION, profile="local"),
+                    stream_name=prov.stream_name,
+                    dlq_url=prov.dlq_url,
+                    invoke=invoke_fn(function),
+                    region=LOCAL_REGION,
+                    function_name=function,
+                    config=config,
+                )
+
+            mapping = mapping or MappingConfig()
+            poller = mapping_poller(names.FN_TRIGGER, mapping)
+            # As deployed: a filtered trigger mapping comes with an unfiltered one for the intake audit,
+            # which dead-letters what the filter drops. Without a filter there is nothing to audit.
+            audit_poller = (
+                mapping_poller(names.FN_INTAKE_AUDIT, replace(mapping, filter_event_names=None))
+                if mapping.filter_event_names is not None
+                else None
+            )
+            lifecycle_poller = DynamoStreamPoller(
+                kinesis=aws_client(
+                    "dynamodbstreams", endpoint_url=endpoint, region=LOCAL_REGION, profile="local"
+                ),
+                sqs=aws_client("sqs", endpoint_url=endpoint, region=LOCAL_REGION, profile="local"),
+                stream_name=prov.table_stream_arn,
+                dlq_url=prov.lifecycle_dlq_url,
+                invoke=invoke_fn(names.FN_TICKET_LIFECYCLE),
+                region=LOCAL_REGION,
+                function_name=names.FN_TICKET_LIFECYCLE,
+                config=MappingConfig(
+                    batch_size=mapping.batch_size,
+                    max_retries=mapping.max_retries,
+                    bisect_on_error=mapping.bisect_on_error,
+                    filter_event_names=None,
+                    poll_interval_s=0.2,
+                ),
+            )
+            watchers: dict[tuple[str, str], list[Callable[[], None]]] = {}
+            for p in (poller, audit_poller, lifecycle_poller):
+                if p is not None:
+                    watchers.setdefault(p.source, []).append(p.notify_write)
+                    p.start()
+            moto_patches.watch_streams(watchers)
+            # EventBridge Scheduler invokes its Lambda targets asynchronously: so does the local one, through a
+            # pool of its own, so a firing never queues behind a burst of SNS deliveries.
+            timer_invoker = moto_patches.AsyncInvoker(lambdas, workers=2)
+            timer_invoker.start()
+            schedules = ScheduleRunner(
+                scheduler=aws_client(
+                    "scheduler", endpoint_url=endpoint, region=LOCAL_REGION, profile="local"
+                ),
+                group=names.SLA_SCHEDULE_GROUP,
+                submit=timer_invoker.submit,
+                writes_announced=True,
+            )
+            moto_patches.watch_schedules(schedules.notify_write)
+            schedules.start()
+            return cls(
+                info=info,
+                lambdas=lambdas,
+                poller=poller,
+                audit_poller=audit_poller,
+                lifecycle_poller=lifecycle_poller,
+                tap_queue_url=prov.tap_queue_url,
+                schedules=schedules,
+                _timer_invoker=timer_invoker,
+                _server=server,
+                _invoker=invoker,
+                _saved_env=saved,
+            )
+        except BaseException:
+            # A stack that fails to start leaves nothing behind: no endpoint, no environment of its own.
+            if server is not None:
+                server.stop()
+            _restore_env(saved)
+            _cold_start()
+            raise
+
+    def stop(self) -> None:
+        """Stop the poller, the async invoker and the endpoint, and restore the environment."""
+        from local import moto_patches
+
+        moto_patches.watch_streams({})
+        moto_patches.watch_schedules(None)
+        for poller in self.pollers:
+            poller.stop()
+        self.schedules.stop()
+        self._timer_invoker.stop()
+        self._invoker.stop()
+        self._server.stop()
+        _restore_env(self._saved_env)
+        _cold_start()
+
+    # --- helpers --------------------------------------------------------------------------------
+    def client(self, service: str) -> Any:
+        """A boto3 client for `service` pointed at this stack."""
+        return aws_client(service, self.info, profile="local")
+
+    def running_executions(self) -> int:
+        """How many workflow executions are still running."""
+        sfn = self.client("stepfunctions")
+        pages = sfn.get_paginator("list_executions").paginate(
+            stateMachineArn=self.info.state_machine_arn, statusFilter="RUNNING"
+        )
+        return sum(len(p["executions"]) for p in pages)
+
+    def wait_idle(self, timeout: float = 120.0, settle: float = 0.3) -> None:
+        """Block until the stream is drained, no execution runs and async deliveries are done."""
+        deadline = time.monotonic() + timeout
+        quiet_since: float | None = None
+        while time.monotonic() < deadline:
+            busy = (
+                (not self.pollers_idle)
+                or self._invoker.pending > 0
+                or self._timer_invoker.pending > 0
+                or self.running_executions() > 0
+            )
+            if busy:
+                quiet_since = None
+            elif quiet_since is None:
+                quiet_since = time.monotonic()
+            elif time.monotonic() - quiet_since >= settle:
+                return
+            time.sleep(0.1)
+        raise TimeoutError(
+            f"local stack still busy after {timeout:.0f}s: pollers idle={self.pollers_idle}, "
+            f"async pending={self._invoker.pending}, running executions={self.running_executions()}"
+        )
+
+    @property
+    def pollers(self) -> list[KinesisPoller]:
+        """Every event source mapping this stack runs."""
+        return [p for p in (self.poller, self.audit_poller, self.lifecycle_poller) if p is not None]
+
+    @property
+    def pollers_idle(self) -> bool:
+        """True when every mapping has read its shards to the tip and has nothing in flight."""
+        return all(p.idle for p in self.pollers)
+
+    @property
+    def async_failures(self) -> list[dict[str, Any]]:
+        """Asynchronous invocations (SNS -> Lambda) that failed after Lambda's retries."""
+        return list(self._invoker.failed) + list(self._timer_invoker.failed)
+
+
+def serve(
+    stop: threading.Event, *, port: int = 0, on_ready: Callable[[StackInfo], None] = lambda _info: None
+) -> None:
+    """`tms local up`: start a stack, record it in the state file (where other commands find it), call
+    `on_ready`, run until `stop` is set. Refuses to start a second stack."""
+    running = discover_local()
+    if running is not None:
+        raise ConfigurationError(
+            f"a local stack is already running (pid {running.pid}, {running.endpoint_url}); stop it first"
+        )
+    with LocalStack.start(port=port) as stack:
+        write_state(stack.info)
+        try:
+            on_ready(stack.info)
+            stop.wait()
+        finally:
+            clear_state(stack.info.pid)
+
+
+def quiet_logs(*extra: str) -> None:
+    """Silence the endpoint's per-request logs (and `extra` loggers): a command's own output is what its
+    user wants to see."""
+    for name in ("werkzeug", "moto", "botocore", "urllib3", *extra):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    # moto logs every failed execution at ERROR with its whole state tree; failures are already
+    # reported (DynamoDB FAILED with the reason, the TicketFailed notification, the summary).
+    logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)
+
+
+def _restore_env(saved: dict[str, str | None]) -> None:
+    """Put back the variables a stack set (removing those that were unset before)."""
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
+def _cold_start() -> None:
+    """Forget what our handlers cached per process (clients bound to an endpoint, settings, fault plans),
+    as a fresh Lambda instance would: the next invocation reads this stack's configuration."""
+    for name, module in list(sys.modules.items()):
+        if module is None or not name.startswith(("pipeline.", "bot.")):
+            continue
+        for value in list(vars(module).values()):
+            if callable(getattr(value, "cache_clear", None)) and hasattr(value, "cache_info"):
+                value.cache_clear()
+
+
+def _wait_ready(endpoint: str, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1):  # noqa: S310 - loopback
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"local AWS endpoint {endpoint} did not start within {timeout:.0f}s")
+
+
+def _post_json(url: str, body: dict[str, Any]) -> None:
+    req = urllib.request.Request(  # noqa: S310 - loopback
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}, method="POST"
+    )
+    with urllib.request.urlopen(req, timeout=5):  # noqa: S310 - loopback
+        pass

@@ -1,7 +1,0 @@
-"""Analytics: the tickets ETL (glue/ on local Spark) into the local warehouse, and the HTML report."""
-
-from __future__ import annotations
-
-from pipeline.tools.analytics.runner import EtlResult, run_etl, warehouse_counts
-
-__all__ = ["EtlResult", "run_etl", "warehouse_counts"]

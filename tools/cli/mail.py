@@ -1,0 +1,163 @@
+"""`tms mail receive FILE.eml` (a customer's answer, through the same path as SES receipt) and
+`tms ticket show TICKET_ID` (one ticket: status, history, mail ids)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from contract import names
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add `mail` and `ticket` to the tms command."""
+    mail = subparsers.add_parser(
+        "mail", help="customer mail: feed a received message through the inbound path"
+    )
+    mail_sub = mail.add_subparsers(dest="mail_command", required=True, metavar="SUBCOMMAND")
+    receive = mail_sub.add_parser(
+        "receive",
+        help="take one raw RFC 5322 message (.eml) in as SES receipt would",
+        description="Puts the raw message in the bucket (as the SES receipt rule's S3 action does) and "
+        "invokes the inbound-mail function with an SES receipt event (verdicts PASS unless told). "
+        "Prints the outcome; exit 1 when the mail was refused or unreadable.",
+    )
+    receive.add_argument("file", type=Path, help="the .eml file")
+    receive.add_argument(
+        "--verdict",
+        action="append",
+        default=[],
+        metavar="NAME=STATUS",
+        help="an SES verdict other than PASS, e.g. --verdict spam=FAIL (spf, dkim, spam, virus)",
+    )
+    receive.add_argument("--json", action="store_true", help="print one JSON object")
+    receive.set_defaults(func=_receive)
+
+    ticket = subparsers.add_parser("ticket", help="look at one ticket")
+    ticket_sub = ticket.add_subparsers(dest="ticket_command", required=True, metavar="SUBCOMMAND")
+    show = ticket_sub.add_parser("show", help="status, history and mail ids of one ticket")
+    show.add_argument("ticket_id", metavar="TICKET_ID")
+    show.add_argument("--json", action="store_true", help="print the item as one JSON object")
+    show.set_defaults(func=_show)
+
+
+def ses_receipt_event(message_id: str, raw: bytes, verdicts: dict[str, str], bucket: str) -> dict[str, Any]:
+    """The event an SES receipt rule's Lambda action sends (after its S3 action stored the message)."""
+    from email.parser import BytesHeaderParser
+
+    headers = BytesHeaderParser().parsebytes(raw)
+    now = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
+    status = {k: {"status": verdicts.get(k, "PASS").upper()} for k in ("spf", "dkim", "spam", "virus")}
+    return {
+        "Records": [
+            {
+                "eventSource": "aws:ses",
+                "eventVersion": "1.0",
+                "ses": {
+                    "mail": {
+                        "timestamp": now,
+                        "source": str(headers.get("From", "")),
+                        "messageId": message_id,
+                        "destination": [str(headers.get("To", ""))],
+                        "commonHeaders": {"subject": str(headers.get("Subject", ""))},
+                    },
+                    "receipt": {
+                        "timestamp": now,
+                        "recipients": [str(headers.get("To", ""))],
+                        "spfVerdict": status["spf"],
+                        "dkimVerdict": status["dkim"],
+                        "spamVerdict": status["spam"],
+                        "virusVerdict": status["virus"],
+                        "action": {
+                            "type": "S3",
+                            "bucketName": bucket,
+                            "objectKey": names.INBOUND_MAIL_PREFIX + message_id,
+                        },
+                    },
+                },
+            }
+        ]
+    }
+
+
+def _receive(args: argparse.Namespace) -> int:
+    from contract.clients import aws_client
+    from contract.errors import ConfigurationError
+    from local.stack import resolve
+
+    verdicts: dict[str, str] = {}
+    for v in args.verdict:
+        name, _, status = v.partition("=")
+        if name.lower() not in ("spf", "dkim", "spam", "virus") or not status:
+            raise ConfigurationError(f"--verdict {v!r}: expected spf|dkim|spam|virus=STATUS")
+        verdicts[name.lower()] = status
+    try:
+        raw = args.file.read_bytes()
+    except OSError as e:
+        raise ConfigurationError(f"cannot read {args.file}: {e.strerror}") from e
+    info = resolve()
+    message_id = f"local-{uuid.uuid4().hex}"
+    aws_client("s3", info, profile="cli").put_object(
+        Bucket=info.bucket_name, Key=names.INBOUND_MAIL_PREFIX + message_id, Body=raw
+    )
+    event = ses_receipt_event(message_id, raw, verdicts, info.bucket_name)
+    resp = aws_client("lambda", info, profile="cli").invoke(
+        FunctionName=f"{names.PROJECT}-{names.FN_INBOUND_MAIL}", Payload=json.dumps(event).encode()
+    )
+    payload = json.loads(resp["Payload"].read() or b"null")
+    if resp.get("FunctionError"):
+        print(f"inbound-mail failed: {payload}", file=sys.stderr)
+        return 2
+    (result,) = payload["results"]
+    if args.json:
+        print(json.dumps(result))
+    else:
+        target = result["new_ticket_id"] or result["ticket_id"] or "-"
+        detail = f" ({result['detail']})" if result["detail"] else ""
+        status = f", status {result['status']}" if result["status"] else ""
+        print(f"{result['outcome']}: {target}{status}{detail}")
+    return 1 if result["outcome"] in ("refused", "malformed") else 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    from contract.clients import aws_client
+    from local.stack import resolve
+    from pipeline.adapters.aws import DynamoTickets
+
+    info = resolve()
+    item = DynamoTickets(info.table_name, aws_client("dynamodb", info, profile="cli")).get(args.ticket_id)
+    if item is None:
+        print(f"no ticket {args.ticket_id}", file=sys.stderr)
+        return 1
+    item.pop("embedding", None)  # the incident vector (float16 bytes): nothing a person reads
+    if args.json:
+        print(json.dumps(item, default=lambda v: sorted(v) if isinstance(v, set) else str(v), sort_keys=True))
+        return 0
+    print(
+        f"{item['ticket_id']}  {item.get('status', '?')}  {item.get('priority', '')}  {item.get('subject', '')}"
+    )
+    print(f"customer: {item.get('customer_full_name', '')} <{item.get('customer_email', '')}>")
+    for key in (
+        "approved_by",
+        "sent_at",
+        "ses_message_id",
+        "send_error",
+        "customer_replied_at",
+        "resolved_at",
+    ):
+        if item.get(key):
+            print(f"{key}: {item[key]}")
+    print("history:")
+    for h in item.get("history") or []:
+        extra = " ".join(f"{k}={v}" for k, v in h.items() if k not in ("at", "action", "actor"))
+        print(f"  {h.get('at')}  {h.get('action'):<17} {h.get('actor')}  {extra}".rstrip())
+    if item.get("mail_ids"):
+        print("mail:")
+        for m in item["mail_ids"]:
+            print(f"  {m}")
+    return 0

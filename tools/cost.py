@@ -1,0 +1,617 @@
+"""Cost per ticket, measured and modeled (`tms cost`, the report's cost section; issue 17).
+
+The variable part is measured: the average `TicketUsage` of the tickets that recorded one (warehouse rows or
+the local stack's items) times the price table (`prices.json`, data with region, source and date). The fixed
+part is counted from the synthesized stack (keys, alarms, secrets, the Glue job's workers, the stream's
+mode) and the deployment config (the ETL schedule), priced per month.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from contract.errors import TmsError
+from contract.models import TicketUsage, field_errors
+
+PRICES_PATH = Path(__file__).with_name("prices.json")
+HOURS_PER_MONTH = 730  # AWS's own monthly figure (24 x 365 / 12)
+DAYS_PER_MONTH = 30
+GIB = 1024**3
+KIB = 1024
+# The goal of issue 17 for the default configuration.
+GOAL_USD_PER_1000 = 1.00
+# A Glue 5 Spark run on the tickets of a schedule interval: billed per second with a 1-minute minimum.
+DEFAULT_ETL_RUN_MINUTES = 2.0
+# The Redshift Serverless workgroup the Glue job loads into (the stack points at it; it does not create it):
+# its base capacity, billed while the load's statements run (60-second minimum per run).
+DEFAULT_REDSHIFT_BASE_RPU = 8
+DEFAULT_REDSHIFT_SECONDS_PER_RUN = 60.0
+# Step Functions Express bills each execution's duration rounded up to 100 ms, at the memory it uses in 64 MB
+# steps (https://aws.amazon.com/step-functions/pricing/): this workflow's definition and its execution data
+# (a ticket of at most ~70 KB) fit the first step.
+EXPRESS_BILLING_MS = 100
+EXPRESS_MEMORY_MB = 64
+EXPRESS_MAX_SECONDS = 300  # an Express execution cannot run longer than 5 minutes
+# What an Express execution waits for besides its functions: each service-integration state (DynamoDB,
+# Comprehend, SNS) and each transition. An assumption, printed with the table: Step Functions publishes no
+# figure, and a state's round trip to DynamoDB or SNS in-region is tens of milliseconds.
+EXPRESS_STATE_OVERHEAD_S = 0.05
+_GLUE_WORKER_DPU = {"G.025X": 0.25, "G.1X": 1.0, "G.2X": 2.0, "G.4X": 4.0, "G.8X": 8.0}
+
+
+class NoUsageError(TmsError):
+    """There are no tickets with recorded usage to measure."""
+
+
+class PriceTableError(TmsError):
+    """The price table is missing an entry or has a malformed one."""
+
+
+class Price(BaseModel):
+    """One price: `usd` per `per` units of `unit`, with where and when it was read."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    usd: float = Field(ge=0)
+    per: float = Field(gt=0)
+    unit: str = Field(min_length=3)
+    source: str = Field(pattern=r"^https://")
+    as_of: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$")
+
+    @property
+    def unit_usd(self) -> float:
+        """The price of one unit."""
+        return self.usd / self.per
+
+
+class ModelPrice(BaseModel):
+    """A Bedrock model's on-demand token prices."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    input_usd_per_1k: float = Field(ge=0)
+    output_usd_per_1k: float = Field(ge=0)
+    source: str = Field(pattern=r"^https://")
+    as_of: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$")
+    note: str = ""
+
+
+VARIABLE_KEYS = (
+    "comprehend_unit",
+    "sfn_standard_transition",
+    "sfn_express_request",
+    "sfn_express_gb_second",
+    "lambda_request",
+    "lambda_gb_second_x86",
+    "kinesis_on_demand_ingest_gb",
+    "kinesis_on_demand_retrieval_gb",
+    "dynamodb_on_demand_wru",
+    "dynamodb_on_demand_rru",
+    "s3_put_request",
+    "sns_publish",
+    "ses_message",
+    "titan_embed_v2_input_token",
+)
+FIXED_KEYS = (
+    "kms_key_month",
+    "cloudwatch_alarm_month",
+    "cloudwatch_dashboard_month",
+    "secret_month",
+    "kinesis_on_demand_stream_hour",
+    "kinesis_shard_hour",
+    "glue_dpu_hour",
+    "redshift_serverless_rpu_hour",
+)
+
+
+class PriceTable(BaseModel):
+    """The whole table (tools/prices.json): one region, every price the cost model uses."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    region: str
+    currency: str = Field(pattern=r"^USD$")
+    as_of: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$")
+    note: str = ""
+    variable: dict[str, Price]
+    models: dict[str, ModelPrice]
+    fixed: dict[str, Price]
+
+    def check_complete(self) -> PriceTable:
+        """This table, or PriceTableError naming every price the cost model needs and it lacks."""
+        missing = [k for k in VARIABLE_KEYS if k not in self.variable]
+        missing += [k for k in FIXED_KEYS if k not in self.fixed]
+        if missing:
+            raise PriceTableError(f"price table lacks {', '.join(missing)}")
+        return self
+
+    def model(self, model_id: str) -> ModelPrice:
+        """The prices of a model id (an inference profile's geography prefix ignored)."""
+        for candidate in (model_id, model_id.split(".", 1)[-1]):
+            if candidate in self.models:
+                return self.models[candidate]
+        raise PriceTableError(
+            f"no price for model {model_id} in {PRICES_PATH.name}: add it (with its source)"
+        )
+
+
+def load_prices(path: Path = PRICES_PATH) -> PriceTable:
+    """Read and check the price table."""
+    try:
+        return PriceTable.model_validate(json.loads(path.read_text())).check_complete()
+    except (OSError, json.JSONDecodeError) as e:
+        raise PriceTableError(f"cannot read the price table {path}: {e}") from e
+    except ValidationError as e:
+        raise PriceTableError(f"price table {path}: {'; '.join(field_errors(e))}") from e
+
+
+# --- What the stack deploys -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StackFacts:
+    """The counts the fixed costs and some variable ones depend on, read from the synthesized template."""
+
+    model_id: str
+    state_machine_type: str
+    kms_keys: int
+    alarms: int
+    dashboards: int
+    secrets: int
+    stream_mode: str  # ON_DEMAND | PROVISIONED
+    shards: int
+    stream_consumers: int
+    glue_dpus: float
+    etl_runs_per_month: float
+    lambda_architecture: str = "x86_64"
+    source: str = ""
+
+
+def _of_type(template: Mapping[str, Any], kind: str) -> list[dict[str, Any]]:
+    return [r for r in template.get("Resources", {}).values() if r.get("Type") == kind]
+
+
+def _referenced(value: Any, logical_ids: list[str]) -> bool:
+    """Whether an ARN property is `{"Fn::GetAtt": [id, "Arn"]}` or `{"Ref": id}` of one of `logical_ids`."""
+    if not isinstance(value, Mapping):
+        return False
+    get_att = value.get("Fn::GetAtt")
+    if isinstance(get_att, list) and len(get_att) == 2 and get_att[1] == "Arn":
+        return get_att[0] in logical_ids
+    return value.get("Ref") in logical_ids
+
+
+def stack_facts(
+    template: Mapping[str, Any], *, model_id: str, schedule_minutes: int | None, source: str = ""
+) -> StackFacts:
+    """Count the billed fixed parts of a synthesized tms template."""
+    streams = _of_type(template, "AWS::Kinesis::Stream")
+    stream_ids = [
+        k for k, r in template.get("Resources", {}).items() if r.get("Type") == "AWS::Kinesis::Stream"
+    ]
+    mode = "ON_DEMAND"
+    shards = 0
+    if streams:
+        props = streams[0].get("Properties", {})
+        mode = props.get("StreamModeDetails", {}).get("StreamMode", "PROVISIONED")
+        shards = int(props.get("ShardCount", 0) or 0)
+    consumers = sum(
+        1
+        for m in _of_type(template, "AWS::Lambda::EventSourceMapping")
+        if _referenced(m.get("Properties", {}).get("EventSourceArn"), stream_ids)
+    )
+    dpus = 0.0
+    for job in _of_type(template, "AWS::Glue::Job"):
+        p = job.get("Properties", {})
+        if p.get("WorkerType"):
+            dpus += _GLUE_WORKER_DPU.get(p["WorkerType"], 1.0) * int(p.get("NumberOfWorkers", 0))
+        else:
+            dpus += float(p.get("MaxCapacity", 0) or 0)
+    machines = _of_type(template, "AWS::StepFunctions::StateMachine")
+    archs = {
+        a
+        for f in _of_type(template, "AWS::Lambda::Function")
+        for a in f["Properties"].get("Architectures", [])
+    }
+    return StackFacts(
+        model_id=model_id,
+        state_machine_type=(
+            machines[0]["Properties"].get("StateMachineType", "STANDARD") if machines else "STANDARD"
+        ),
+        kms_keys=len(_of_type(template, "AWS::KMS::Key")),
+        alarms=len(_of_type(template, "AWS::CloudWatch::Alarm")),
+        dashboards=len(_of_type(template, "AWS::CloudWatch::Dashboard")),
+        secrets=len(_of_type(template, "AWS::SecretsManager::Secret")),
+        stream_mode=mode,
+        shards=shards,
+        stream_consumers=consumers,
+        glue_dpus=dpus,
+        etl_runs_per_month=(DAYS_PER_MONTH * 24 * 60 / schedule_minutes) if schedule_minutes else 0.0,
+        lambda_architecture="arm64" if archs == {"arm64"} else "x86_64",
+        source=source,
+    )
+
+
+# --- The arithmetic -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line item: `quantity` of `unit` (per ticket, or per month for a fixed part) and its cost."""
+
+    item: str
+    quantity: float
+    unit: str
+    usd_per_unit: float
+    usd: float  # per 1,000 tickets (variable) or per month (fixed)
+
+
+@dataclass(frozen=True)
+class CostEstimate:
+    """The cost per 1,000 tickets by line item, and a month at `tickets_per_day` including the fixed parts."""
+
+    tickets_measured: int
+    tickets_per_day: int
+    model_id: str
+    variable: list[Line]
+    fixed: list[Line]
+    price_table_as_of: str
+    region: str
+    stack: StackFacts
+    usage_source: str
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def variable_usd_per_1000(self) -> float:
+        """Variable AWS cost of 1,000 tickets."""
+        return sum(line.usd for line in self.variable)
+
+    @property
+    def fixed_usd_per_month(self) -> float:
+        """What the stack costs a month with no tickets at all."""
+        return sum(line.usd for line in self.fixed)
+
+    @property
+    def monthly_usd(self) -> float:
+        """A month at `tickets_per_day`: variable + fixed."""
+        return (
+            self.variable_usd_per_1000 * self.tickets_per_day * DAYS_PER_MONTH / 1000
+            + self.fixed_usd_per_month
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The --json document."""
+        return {
+            "region": self.region,
+            "price_table_as_of": self.price_table_as_of,
+            "model_id": self.model_id,
+            "usage_source": self.usage_source,
+            "tickets_measured": self.tickets_measured,
+            "variable_usd_per_1000_tickets": round(self.variable_usd_per_1000, 6),
+            "goal_usd_per_1000_tickets": GOAL_USD_PER_1000,
+            "within_goal": self.variable_usd_per_1000 <= GOAL_USD_PER_1000,
+            "variable": [asdict(line) for line in self.variable],
+            "fixed": [asdict(line) for line in self.fixed],
+            "fixed_usd_per_month": round(self.fixed_usd_per_month, 2),
+            "tickets_per_day": self.tickets_per_day,
+            "monthly_usd": round(self.monthly_usd, 2),
+            "stack": asdict(self.stack),
+            "notes": self.notes,
+        }
+
+
+def average_usage(usages: Iterable[TicketUsage]) -> tuple[dict[str, float], int]:
+    """The mean of every usage field over the tickets that recorded usage (all-zero usages are skipped)."""
+    total = dict.fromkeys(TicketUsage.model_fields, 0.0)
+    n = 0
+    for usage in usages:
+        if usage == TicketUsage():
+            continue
+        n += 1
+        for name in total:
+            total[name] += getattr(usage, name)
+    if n == 0:
+        raise NoUsageError(
+            "no tickets with recorded usage: run tickets through the pipeline first (e.g. `tms demo --tickets 50`)"
+        )
+    return {k: v / n for k, v in total.items()}, n
+
+
+def express_seconds(usage: Mapping[str, float]) -> float:
+    """The billed duration of a ticket's Express execution, modeled from its measured usage: the time its
+    task functions ran (their GB-seconds at the smallest task function's memory: an upper bound, the 1 GB
+    functions ran a quarter of that) plus EXPRESS_STATE_OVERHEAD_S per state entered, rounded up to 100 ms
+    and capped at Express's 5 minutes."""
+    from contract import names
+
+    smallest_gb = min(names.FUNCTION_MEMORY_MB.values()) / 1024
+    seconds = usage["lambda_gb_seconds"] / smallest_gb + usage["state_transitions"] * EXPRESS_STATE_OVERHEAD_S
+    billed = math.ceil(round(seconds * 1000 / EXPRESS_BILLING_MS, 6)) * EXPRESS_BILLING_MS / 1000
+    return min(float(EXPRESS_MAX_SECONDS), billed)
+
+
+def _line(item: str, quantity: float, price: Price, scale: float = 1000.0, unit: str | None = None) -> Line:
+    return Line(
+        item,
+        round(quantity, 6),
+        unit or price.unit,
+        price.unit_usd,
+        quantity * price.unit_usd * scale,
+    )
+
+
+def variable_lines(
+    usage: Mapping[str, float], prices: PriceTable, stack: StackFacts, *, ses_per_ticket: float = 0.0
+) -> list[Line]:
+    """Cost per 1,000 tickets of each billed unit a ticket consumed on average."""
+    v = prices.variable
+    model = prices.model(stack.model_id)
+    lines = [
+        Line(
+            "Bedrock reply model, input tokens",
+            round(usage["llm_input_tokens"], 3),
+            f"token ({stack.model_id})",
+            model.input_usd_per_1k / 1000,
+            usage["llm_input_tokens"] * model.input_usd_per_1k,
+        ),
+        Line(
+            "Bedrock reply model, output tokens",
+            round(usage["llm_output_tokens"], 3),
+            f"token ({stack.model_id})",
+            model.output_usd_per_1k / 1000,
+            usage["llm_output_tokens"] * model.output_usd_per_1k,
+        ),
+        _line(
+            "Bedrock embeddings (incidents)", usage["embedding_input_tokens"], v["titan_embed_v2_input_token"]
+        ),
+        _line("Comprehend DetectSentiment", usage["comprehend_sentiment_units"], v["comprehend_unit"]),
+        _line("Comprehend DetectPiiEntities", usage["comprehend_pii_units"], v["comprehend_unit"]),
+    ]
+    if stack.state_machine_type == "STANDARD":
+        lines.append(
+            _line(
+                "Step Functions Standard transitions",
+                usage["state_transitions"],
+                v["sfn_standard_transition"],
+            )
+        )
+    else:
+        lines.append(_line("Step Functions Express requests", 1.0, v["sfn_express_request"], unit="request"))
+        seconds = express_seconds(usage)
+        lines.append(
+            _line(
+                f"Step Functions Express duration ({seconds:g} s x {EXPRESS_MEMORY_MB} MB)",
+                seconds * EXPRESS_MEMORY_MB / 1024,
+                v["sfn_express_gb_second"],
+                unit="GB-second",
+            )
+        )
+    lines += [
+        _line("Lambda requests", usage["lambda_requests"], v["lambda_request"]),
+        _line("Lambda duration", usage["lambda_gb_seconds"], v["lambda_gb_second_x86"], unit="GB-second"),
+    ]
+    kib = usage["kinesis_put_kib"]
+    if stack.stream_mode == "ON_DEMAND":
+        lines.append(
+            _line("Kinesis on-demand ingest", kib * KIB / GIB, v["kinesis_on_demand_ingest_gb"], unit="GB")
+        )
+        lines.append(
+            _line(
+                f"Kinesis on-demand retrieval ({stack.stream_consumers} consumers)",
+                kib * KIB / GIB * stack.stream_consumers,
+                v["kinesis_on_demand_retrieval_gb"],
+                unit="GB",
+            )
+        )
+    lines += [
+        _line(
+            "DynamoDB writes",
+            usage["dynamodb_write_units"],
+            v["dynamodb_on_demand_wru"],
+            unit="write request unit",
+        ),
+        _line(
+            "DynamoDB reads",
+            usage["dynamodb_read_units"],
+            v["dynamodb_on_demand_rru"],
+            unit="read request unit",
+        ),
+        _line("S3 PUT requests", usage["s3_put_requests"], v["s3_put_request"], unit="request"),
+        _line("SNS publishes", usage["sns_publishes"], v["sns_publish"], unit="request"),
+        _line("SES reply mails", ses_per_ticket, v["ses_message"], unit="message"),
+    ]
+    return lines
+
+
+def fixed_lines(
+    stack: StackFacts,
+    prices: PriceTable,
+    *,
+    etl_run_minutes: float = DEFAULT_ETL_RUN_MINUTES,
+    redshift_base_rpu: int = DEFAULT_REDSHIFT_BASE_RPU,
+    redshift_seconds_per_run: float = DEFAULT_REDSHIFT_SECONDS_PER_RUN,
+) -> list[Line]:
+    """What the stack costs a month whatever the volume."""
+    f = prices.fixed
+    billed_minutes = max(1.0, etl_run_minutes)  # Glue's 1-minute minimum
+    lines = [
+        _line("KMS customer managed keys", stack.kms_keys, f["kms_key_month"], scale=1, unit="key-month"),
+        _line("CloudWatch alarms", stack.alarms, f["cloudwatch_alarm_month"], scale=1, unit="alarm-month"),
+        _line("Secrets Manager secrets", stack.secrets, f["secret_month"], scale=1, unit="secret-month"),
+    ]
+    if stack.stream_mode == "ON_DEMAND":
+        lines.append(
+            _line(
+                "Kinesis on-demand stream",
+                HOURS_PER_MONTH,
+                f["kinesis_on_demand_stream_hour"],
+                scale=1,
+                unit="stream-hour",
+            )
+        )
+    else:
+        lines.append(
+            _line(
+                "Kinesis shards",
+                stack.shards * HOURS_PER_MONTH,
+                f["kinesis_shard_hour"],
+                scale=1,
+                unit="shard-hour",
+            )
+        )
+    lines.append(
+        _line(
+            f"Glue warehouse load ({stack.etl_runs_per_month:.0f} runs x {stack.glue_dpus:g} DPU x {billed_minutes:g} min)",
+            stack.etl_runs_per_month * stack.glue_dpus * billed_minutes / 60,
+            f["glue_dpu_hour"],
+            scale=1,
+            unit="DPU-hour",
+        )
+    )
+    seconds = max(60.0, redshift_seconds_per_run)
+    lines.append(
+        _line(
+            f"Redshift Serverless loads ({redshift_base_rpu} RPU x {seconds:g} s per run)",
+            stack.etl_runs_per_month * redshift_base_rpu * seconds / 3600,
+            f["redshift_serverless_rpu_hour"],
+            scale=1,
+            unit="RPU-hour",
+        )
+    )
+    return lines
+
+
+def estimate(
+    usages: Iterable[TicketUsage],
+    stack: StackFacts,
+    prices: PriceTable,
+    *,
+    tickets_per_day: int = 1000,
+    ses_per_ticket: float = 0.0,
+    usage_source: str = "",
+    etl_run_minutes: float = DEFAULT_ETL_RUN_MINUTES,
+    redshift_base_rpu: int = DEFAULT_REDSHIFT_BASE_RPU,
+) -> CostEstimate:
+    """Cost per 1,000 tickets by line item and a month at `tickets_per_day`."""
+    avg, n = average_usage(usages)
+    notes = []
+    if stack.state_machine_type != "STANDARD":
+        notes.append(
+            "Express workflow: its duration is modeled from the measured function time (at the smallest task "
+            f"function's memory, an upper bound) plus {EXPRESS_STATE_OVERHEAD_S:g} s per state entered"
+        )
+    if stack.lambda_architecture != "x86_64":
+        notes.append("arm64 functions: GB-seconds priced at the x86_64 rate (an upper bound)")
+    return CostEstimate(
+        tickets_measured=n,
+        tickets_per_day=tickets_per_day,
+        model_id=stack.model_id,
+        variable=variable_lines(avg, prices, stack, ses_per_ticket=ses_per_ticket),
+        fixed=fixed_lines(
+            stack, prices, etl_run_minutes=etl_run_minutes, redshift_base_rpu=redshift_base_rpu
+        ),
+        price_table_as_of=prices.as_of,
+        region=prices.region,
+        stack=stack,
+        usage_source=usage_source,
+        notes=notes,
+    )
+
+
+def render(est: CostEstimate) -> str:
+    """The table `tms cost` prints."""
+    width = max(len(line.item) for line in [*est.variable, *est.fixed])
+    out = [
+        f"Cost per 1,000 tickets ({est.region} on-demand prices of {est.price_table_as_of}; usage measured on "
+        f"{est.tickets_measured} tickets from {est.usage_source}; reply model {est.model_id})",
+        "",
+        f"{'line item':<{width}}  {'per ticket':>12}  unit{'':<20}  {'USD / 1,000':>11}",
+    ]
+    for line in est.variable:
+        out.append(f"{line.item:<{width}}  {line.quantity:>12.4g}  {line.unit[:24]:<24}  {line.usd:>11.4f}")
+    verdict = "within" if est.variable_usd_per_1000 <= GOAL_USD_PER_1000 else "OVER"
+    out += [
+        f"{'variable cost per 1,000 tickets':<{width}}  {'':>12}  {'':<24}  {est.variable_usd_per_1000:>11.4f}",
+        f"({verdict} the goal of ${GOAL_USD_PER_1000:.2f} per 1,000 tickets)",
+        "",
+        f"{'fixed part':<{width}}  {'per month':>12}  unit{'':<20}  {'USD / month':>11}",
+    ]
+    for line in est.fixed:
+        out.append(f"{line.item:<{width}}  {line.quantity:>12.4g}  {line.unit[:24]:<24}  {line.usd:>11.2f}")
+    out += [
+        f"{'fixed cost per month':<{width}}  {'':>12}  {'':<24}  {est.fixed_usd_per_month:>11.2f}",
+        "",
+        f"A month at {est.tickets_per_day:,} tickets a day: ${est.monthly_usd:,.2f} "
+        f"(variable ${est.variable_usd_per_1000 * est.tickets_per_day * DAYS_PER_MONTH / 1000:,.2f} "
+        f"+ fixed ${est.fixed_usd_per_month:,.2f})",
+    ]
+    out += [f"note: {n}" for n in est.notes]
+    return "\n".join(out)
+
+
+# --- Where usage and the stack come from -------------------------------------------------------------------
+
+
+def warehouse_usages(warehouse: Any) -> tuple[list[TicketUsage], float]:
+    """Every loaded ticket's usage, and the reply mails sent per ticket (from ticket_lifecycle)."""
+    columns = [f"usage_{name}" for name in TicketUsage.model_fields]
+    query = f"SELECT {', '.join(columns)} FROM tickets WHERE usage_state_transitions > 0"  # noqa: S608
+    _, rows = warehouse.query(query)  # the column names come from the model, nothing from input
+    usages = [
+        TicketUsage(**{name: (value or 0) for name, value in zip(TicketUsage.model_fields, row, strict=True)})
+        for row in rows
+    ]
+    _, sent = warehouse.query("SELECT COUNT(*) FROM ticket_lifecycle WHERE sent_at IS NOT NULL")
+    mails = int(sent[0][0] or 0) if sent else 0
+    return usages, (mails / len(rows) if rows else 0.0)
+
+
+def item_usages(items: Iterable[Mapping[str, Any]]) -> tuple[list[TicketUsage], float]:
+    """The usage on each ticket item of the tickets table (DynamoDB JSON deserialized), and mails per ticket."""
+    usages: list[TicketUsage] = []
+    mails = 0
+    count = 0
+    for item in items:
+        if not any(k.startswith("usage_") for k in item):
+            continue  # an incident's item, or a ticket triaged before usage was recorded
+        count += 1
+        mails += 1 if item.get("sent_at") else 0
+        fields = {name: item.get(f"usage_{name}", 0) for name in TicketUsage.model_fields}
+        usages.append(
+            TicketUsage(**{k: (float(v) if k == "lambda_gb_seconds" else int(v)) for k, v in fields.items()})
+        )
+    return usages, (mails / count if count else 0.0)
+
+
+def load_template(path: Path | None, *, project: str) -> tuple[dict[str, Any], str]:
+    """The synthesized template: `path`, else cdk.out/<project>.template.json, else a synth now (slow)."""
+    from contract import names
+
+    if path is None:
+        built = names.REPO_ROOT / "cdk.out" / f"{project}.template.json"
+        if built.is_file():
+            path = built
+    if path is not None:
+        try:
+            return json.loads(Path(path).read_text()), str(path)
+        except (OSError, json.JSONDecodeError) as e:
+            raise TmsError(f"cannot read the template {path}: {e}") from e
+    import os
+    import tempfile
+
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+    from infra.app import build_app
+
+    outdir = tempfile.mkdtemp(prefix="tms-cost-synth-")
+    app, stack = build_app(outdir=outdir, environ={})
+    assembly = app.synth()
+    artifact = assembly.get_stack_by_name(stack.stack_name)
+    template_path = Path(assembly.directory) / artifact.template_file
+    return json.loads(template_path.read_text()), "a synth of cdk.json"

@@ -1,0 +1,326 @@
+"""`tms demo`: realistic tickets through the real pipeline, then a reconciled summary."""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from local.outbox import read_outbox
+from local.stack import StackInfo
+
+TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
+
+
+@dataclass
+class DemoReport:
+    submitted: int = 0
+    records_sent: int = 0
+    processed: int = 0
+    failed: int = 0
+    duplicates_skipped: int = 0
+    dynamodb_items: int = 0
+    s3_objects: int = 0
+    notifications: int = 0
+    dlq_messages: int = 0
+    slack_posts: int = 0
+    priorities: dict[str, int] = field(default_factory=dict)
+    sentiments: dict[str, int] = field(default_factory=dict)
+    latency_ms: dict[str, float] = field(default_factory=dict)
+    throughput_tps: float = 0.0
+    elapsed_s: float = 0.0
+    model_ids: dict[str, int] = field(default_factory=dict)
+    failures: dict[str, int] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+    ticket_ids: set[str] = field(default_factory=set, repr=False)  # this run's tickets (not printed)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON object `tms demo --json` prints."""
+        data = {k: v for k, v in self.__dict__.items() if k not in ("extra", "ticket_ids")}
+        data.update(self.extra)
+        return data
+
+    @property
+    def ok(self) -> bool:
+        """True when every ticket was stored once, archived once and announced once."""
+        return (
+            self.processed == self.submitted
+            and self.failed == 0
+            and self.dynamodb_items == self.submitted
+            and self.s3_objects == self.submitted
+            and self.notifications == self.submitted
+            and self.dlq_messages == 0
+        )
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100); 0 for no values."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
+    return ordered[rank - 1]
+
+
+def _parse_ts(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def _progress(total: int, desc: str) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(
+        total=total, desc=desc, unit="ticket", file=sys.stderr, disable=not sys.stderr.isatty(), leave=False
+    )
+
+
+def wait_for_executions(
+    sfn: Any, state_machine_arn: str, ticket_ids: set[str], timeout: float
+) -> dict[str, str]:
+    """Poll until every ticket's execution is terminal; returns ticket id -> status."""
+    deadline = time.monotonic() + timeout
+    statuses: dict[str, str] = {}
+    with _progress(len(ticket_ids), "processing") as bar:
+        while time.monotonic() < deadline:
+            for status in TERMINAL:
+                pages = sfn.get_paginator("list_executions").paginate(
+                    stateMachineArn=state_machine_arn, statusFilter=status
+                )
+                for page in pages:
+                    for ex in page["executions"]:
+                        if ex["name"] in ticket_ids:
+                            statuses[ex["name"]] = status
+            bar.n = len(statuses)
+            bar.refresh()
+            if len(statuses) >= len(ticket_ids):
+                return statuses
+            time.sleep(0.5)
+    missing = len(ticket_ids) - len(statuses)
+    raise TimeoutError(f"{missing} of {len(ticket_ids)} executions still unfinished after {timeout:.0f}s")
+
+
+def _drain_tap(sqs: Any, queue_url: str, ticket_ids: set[str]) -> Counter[str]:
+    """Count SNS notifications per ticket id (from the local notifications tap queue)."""
+    seen: Counter[str] = Counter()
+    empty_reads = 0
+    while empty_reads < 2:
+        resp = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
+        messages = resp.get("Messages", [])
+        if not messages:
+            empty_reads += 1
+            continue
+        empty_reads = 0
+        for m in messages:
+            envelope = json.loads(m["Body"])
+            ticket_id = (envelope.get("MessageAttributes", {}).get("ticket_id") or {}).get("Value")
+            if ticket_id in ticket_ids:
+                seen[ticket_id] += 1
+        sqs.delete_message_batch(
+            QueueUrl=queue_url,
+            Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
+        )
+    return seen
+
+
+def _count_outbox(path: str, ticket_ids: set[str]) -> int:
+    """Our tickets announced in the local Slack outbox (a ticket post or a failure post), each once."""
+    posts = read_outbox(path)
+    return len((set(posts.triaged) | set(posts.failed)) & ticket_ids)
+
+
+def run_demo(
+    info: StackInfo,
+    *,
+    tickets: int,
+    seed: int | None,
+    redeliver: float = 0.0,
+    timeout: float = 600.0,
+    clients: dict[str, Any],
+    rate: float | None = None,
+) -> DemoReport:
+    """Submit `tickets` generated tickets (plus optional redeliveries; at most `rate` a second when given)
+    and reconcile every store."""
+    from tools.generator import generate_tickets
+    from tools.ingest import put_tickets
+
+    started = time.monotonic()
+    generated = generate_tickets(tickets, seed=seed)
+    events = [g.event for g in generated]
+    ticket_ids = {e.ticketId for e in events}
+    rng = random.Random(seed)
+    replays = [e for e in events if rng.random() < redeliver]
+
+    send = put_tickets(
+        events, stream_name=info.stream_name, client=clients["kinesis"], rate=rate, progress=True
+    )
+    if replays:  # at-least-once delivery: the same records again must not create anything twice
+        put_tickets(replays, stream_name=info.stream_name, client=clients["kinesis"])
+    statuses = wait_for_executions(clients["stepfunctions"], info.state_machine_arn, ticket_ids, timeout)
+
+    report = DemoReport(submitted=len(events), records_sent=send.sent + len(replays), ticket_ids=ticket_ids)
+    items = scan_ticket_items(clients["dynamodb"], info.table_name, ticket_ids)
+    report.dynamodb_items = len(items)
+    report.processed = sum(
+        1 for i in items if i.get("status") == "TRIAGED" and statuses.get(i["ticket_id"]) == "SUCCEEDED"
+    )
+    report.failed = sum(1 for s in statuses.values() if s != "SUCCEEDED")
+    report.failures = dict(Counter(i.get("error", "?") for i in items if i.get("status") == "FAILED"))
+    report.duplicates_skipped = report.records_sent - len(statuses)
+    report.priorities = dict(Counter(i["priority"] for i in items if "priority" in i))
+    report.sentiments = dict(Counter(i["sentiment"] for i in items if "sentiment" in i))
+    report.model_ids = dict(Counter(i["model_id"] for i in items if "model_id" in i))
+    report.s3_objects = _count_objects(clients["s3"], info.bucket_name, ticket_ids)
+    tap = info.extra.get("TMS_NOTIFICATIONS_TAP_URL")
+    if tap:
+        report.notifications = sum(_drain_tap(clients["sqs"], tap, ticket_ids).values())
+    report.dlq_messages = int(
+        clients["sqs"].get_queue_attributes(
+            QueueUrl=info.dlq_url, AttributeNames=["ApproximateNumberOfMessages"]
+        )["Attributes"]["ApproximateNumberOfMessages"]
+    )
+    if info.slack_outbox:
+        # The notifier runs asynchronously (SNS -> Lambda): give it a moment to catch up.
+        deadline = time.monotonic() + 60
+        while True:
+            report.slack_posts = _count_outbox(info.slack_outbox, ticket_ids)
+            if report.slack_posts >= report.processed or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+
+    latencies = []
+    first_submit = min(e.submittedAt for e in events)
+    last_stored = first_submit
+    submitted_at = {e.ticketId: e.submittedAt for e in events}
+    for item in items:
+        if "processed_at" in item:
+            done = _parse_ts(item["processed_at"])
+            latencies.append((done - submitted_at[item["ticket_id"]]).total_seconds() * 1000)
+            last_stored = max(last_stored, done)
+    report.latency_ms = {q: round(percentile(latencies, float(q[1:])), 1) for q in ("p50", "p95", "p99")}
+    window = (last_stored - first_submit).total_seconds()
+    report.throughput_tps = round(report.processed / window, 2) if window > 0 else 0.0
+    report.elapsed_s = round(time.monotonic() - started, 2)
+    return report
+
+
+def demo_clients(stack_info: StackInfo) -> dict[str, Any]:
+    """The clients the demo reads and writes through, from the one client factory."""
+    from contract.clients import aws_client
+
+    return {
+        s: aws_client(s, stack_info, profile="cli")
+        for s in ("kinesis", "stepfunctions", "dynamodb", "s3", "sqs")
+    }
+
+
+def run_local_demo(
+    *,
+    tickets: int,
+    seed: int | None,
+    redeliver: float = 0.0,
+    timeout: float = 900.0,
+    etl: bool = True,
+    clients_for: Callable[[StackInfo], dict[str, Any]] | None = None,
+) -> DemoReport:
+    """`tms demo`: the demo on the running local stack, or on one started in-process for this run; then
+    the warehouse load (unless `etl` is off). `clients_for` builds the boto3 clients for a stack
+    (default: `demo_clients`)."""
+    clients_for = clients_for or demo_clients
+    from local.runtime import LocalStack
+    from local.stack import discover_local
+
+    info = discover_local()
+    if info is not None:
+        report = run_demo(
+            info, tickets=tickets, seed=seed, redeliver=redeliver, timeout=timeout, clients=clients_for(info)
+        )
+        if etl:
+            load_warehouse(report, info)
+        return report
+    with LocalStack.start() as stack:
+        report = run_demo(
+            stack.info,
+            tickets=tickets,
+            seed=seed,
+            redeliver=redeliver,
+            timeout=timeout,
+            clients=clients_for(stack.info),
+        )
+        stack.wait_idle(timeout=120)  # let asynchronous deliveries (Slack notifier) finish
+        if etl:
+            load_warehouse(report, stack.info)
+    return report
+
+
+def load_warehouse(report: DemoReport, info: StackInfo) -> None:
+    """Load the archive into the warehouse (the scheduled Glue job's local twin); counts into `report`."""
+    from tools.analytics import run_etl, warehouse_counts
+
+    result = run_etl(info)
+    report.extra["etl"] = result.as_dict()
+    # This run's tickets: the local warehouse keeps earlier runs' rows too (reported as the total).
+    report.extra.update(warehouse_counts(ticket_ids=report.ticket_ids))
+
+
+def scan_ticket_items(ddb: Any, table: str, ticket_ids: set[str]) -> list[dict[str, Any]]:
+    """The items of these tickets in the tickets table, deserialized."""
+    from pipeline.adapters.aws import from_item
+
+    out = []
+    for page in ddb.get_paginator("scan").paginate(TableName=table):
+        for raw in page["Items"]:
+            item = from_item(raw)
+            if item.get("ticket_id") in ticket_ids:
+                out.append(item)
+    return out
+
+
+def _count_objects(s3: Any, bucket: str, ticket_ids: set[str]) -> int:
+    count = 0
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="tickets/"):
+        for obj in page.get("Contents", []):
+            if obj["Key"].rsplit("/", 1)[-1].removesuffix(".json") in ticket_ids:
+                count += 1
+    return count
+
+
+def render_table(report: DemoReport) -> str:
+    """A human summary of the demo run."""
+    d = report.as_dict()
+    rows = [
+        ("tickets submitted", d["submitted"]),
+        ("records sent (incl. redeliveries)", d["records_sent"]),
+        ("processed (TRIAGED)", d["processed"]),
+        ("failed", d["failed"]),
+        ("duplicates skipped", d["duplicates_skipped"]),
+        ("DynamoDB items", d["dynamodb_items"]),
+        ("S3 objects", d["s3_objects"]),
+        ("SNS notifications", d["notifications"]),
+        ("Slack posts (outbox)", d["slack_posts"]),
+        ("DLQ messages", d["dlq_messages"]),
+        ("priorities", ", ".join(f"{k} {v}" for k, v in sorted(d["priorities"].items()))),
+        ("sentiments", ", ".join(f"{k} {v}" for k, v in sorted(d["sentiments"].items()))),
+        ("reply model", ", ".join(f"{k} ({v})" for k, v in d["model_ids"].items())),
+        ("latency put->stored p50/p95/p99", "{p50} / {p95} / {p99} ms".format(**d["latency_ms"])),
+        ("throughput", f"{d['throughput_tps']} tickets/s"),
+        ("elapsed", f"{d['elapsed_s']} s"),
+    ]
+    for key in ("warehouse_rows", "warehouse_total_rows", "quarantined_rows"):
+        if key in d:
+            rows.append((key.replace("_", " "), d[key]))
+    if d["failures"]:
+        rows.append(("failure reasons", ", ".join(f"{k} {v}" for k, v in d["failures"].items())))
+    width = max(len(k) for k, _ in rows)
+    lines = [f"{k.ljust(width)}  {v}" for k, v in rows]
+    verdict = (
+        "OK: every ticket triaged, stored, archived and announced exactly once"
+        if report.ok
+        else "PROBLEM: see the counts above"
+    )
+    return "\n".join([*lines, "", verdict])
