@@ -373,7 +373,7 @@ def _cold_start() -> None:
     """Forget what our handlers cached per process (clients bound to an endpoint, settings, fault plans),
     as a fresh Lambda instance would: the next invocation reads this stack's configuration."""
     for name, module in list(sys.modules.items()):
-        if module is None or not name.startswith(("pipeline.", "bot.")):
+        if module is None or not name.startswith(("contract.", "pipeline.", "bot.", "local.")):
             continue
         for value in list(vars(module).values()):
             if callable(getattr(value, "cache_clear", None)) and hasattr(value, "cache_info"):
