@@ -82,8 +82,11 @@ class Poster(Protocol):
     def post(self, payload: dict[str, Any]) -> Posted:
         """Post the payload (it names its channel and optional thread_ts)."""
 
-    def update(self, channel: str, ts: str, *, text: str, blocks: list[dict[str, Any]]) -> None:
-        """Replace an earlier post (the ticket's root post shows its current state)."""
+    def update(
+        self, channel: str, ts: str, *, text: str, blocks: list[dict[str, Any]], **options: Any
+    ) -> None:
+        """Replace an earlier post (the ticket's root post shows its current state); `options` are further
+        chat.update arguments (unfurl flags)."""
 
 
 class SlackPoster:
@@ -127,10 +130,12 @@ class SlackPoster:
                 self._next_slot[channel] = self._clock() + self._interval
         return Posted(channel=str(resp["channel"]), ts=str(resp["ts"]))
 
-    def update(self, channel: str, ts: str, *, text: str, blocks: list[dict[str, Any]]) -> None:
+    def update(
+        self, channel: str, ts: str, *, text: str, blocks: list[dict[str, Any]], **options: Any
+    ) -> None:
         """chat.update (its own rate tier: it takes no posting slot)."""
         try:
-            self._client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+            self._client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks, **options)
         except SlackApiError as e:
             raise SlackPostError(f"chat.update of {channel}/{ts} failed: {e.response.get('error')}") from e
 

@@ -192,7 +192,9 @@ def handle_edit(
     item = clients.store.get(ticket_id)
     if item is None:
         client.chat_postEphemeral(
-            channel=channel, user=body["user"]["id"], **blocks.error_message(f"No ticket {ticket_id}.")
+            channel=channel,
+            user=body["user"]["id"],
+            **blocks.error_message(f"No ticket {blocks.escape(ticket_id)}."),
         )
         return
     view = blocks.edit_reply_form(
@@ -218,7 +220,9 @@ def handle_description(
         client.chat_postEphemeral(
             channel=channel,
             user=body["user"]["id"],
-            **blocks.error_message(f"The description of {ticket_id} is not in the ticket store."),
+            **blocks.error_message(
+                f"The description of {blocks.escape(ticket_id)} is not in the ticket store."
+            ),
         )
         return
     view = blocks.description_view(ticket_id, str(item.get("subject", "")), str(item["description"]))

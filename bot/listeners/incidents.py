@@ -17,6 +17,7 @@ from bot import blocks
 from bot.errors import TicketStoreError
 from bot.listeners.actions import _where, apply_and_publish, rerender_post
 from bot.logic import actions
+from bot.logic.mrkdwn import escape, user_mention
 from bot.observability import logger
 
 
@@ -42,14 +43,14 @@ def handle_split(
     try:
         root_id, member = clients.store.split_incident_member(member_id, user)
     except TicketStoreError as e:
-        client.chat_postEphemeral(channel=channel, user=user, **blocks.error_message(str(e)))
+        client.chat_postEphemeral(channel=channel, user=user, **blocks.error_message(escape(str(e))))
         return
     logger.info("incident member split out", extra={"ticket_id": member_id, "root": root_id})
     thread_ts = str(member.get("slack_thread_ts") or "")
     home = str(member.get("slack_channel") or channel)
     posted = clients.poster.post(blocks.ticket_message(home, blocks.TicketView.from_item(member)))
     clients.store.set_fields(member_id, {"slack_channel": posted.channel, "slack_ts": posted.ts})
-    note = f"<@{user}>: {member_id} is not the same issue; it is posted on its own now."
+    note = f"{user_mention(user)}: {escape(member_id)} is not the same issue; it is posted on its own now."
     if thread_ts:
         clients.poster.post(blocks.thread_message(home, thread_ts, note))
     if ts:  # the old card in the thread says where the ticket went instead of offering stale buttons
@@ -87,7 +88,7 @@ def handle_resolve_incident(
             blocks.thread_message(
                 channel,
                 ts,
-                f"<@{user}> resolved the incident: {resolved} of {len(members)} reports closed now.",
+                f"{user_mention(user)} resolved the incident: {resolved} of {len(members)} reports closed now.",
             )
         )
     _rerender(client, clients.store.get(root_id))

@@ -12,6 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
+from bot.logic.mrkdwn import escape, user_mention
 from pipeline.models import Priority, TicketStatus, format_utc
 
 
@@ -115,7 +116,7 @@ def approve(actor: str, at: datetime) -> TicketChange:
         at,
         {"status": str(TicketStatus.APPROVED), "approved_by": actor, "approved_at": format_utc(at)},
         frozenset({TicketStatus.TRIAGED}),
-        f"<@{actor}> approved the reply.",
+        f"{user_mention(actor)} approved the reply.",
     )
 
 
@@ -127,7 +128,7 @@ def edit_reply(actor: str, at: datetime, text: str, seen_version: int) -> Ticket
         at,
         {"response_text": text, "status": str(TicketStatus.TRIAGED)},
         OPEN,
-        f"<@{actor}> edited the reply.",
+        f"{user_mention(actor)} edited the reply.",
         expected_version=seen_version,
     )
 
@@ -140,7 +141,7 @@ def change_priority(actor: str, at: datetime, priority: Priority) -> TicketChang
         at,
         {"priority": str(priority)},
         OPEN,
-        f"<@{actor}> changed the priority to {priority}.",
+        f"{user_mention(actor)} changed the priority to {priority}.",
         detail={"priority": str(priority)},
     )
 
@@ -153,7 +154,7 @@ def resolve(actor: str, at: datetime) -> TicketChange:
         at,
         {"status": str(TicketStatus.RESOLVED), "resolved_by": actor, "resolved_at": format_utc(at)},
         OPEN | {TicketStatus.FAILED},
-        f"<@{actor}> resolved the ticket.",
+        f"{user_mention(actor)} resolved the ticket.",
         set_if_absent=_first_response(actor, at),
     )
 
@@ -166,7 +167,7 @@ def take(actor: str, at: datetime) -> TicketChange:
         at,
         {"assignee": actor, "assigned_at": format_utc(at)},
         OPEN,
-        f"<@{actor}> took the ticket.",
+        f"{user_mention(actor)} took the ticket.",
         detail={"assignee": actor},
         unowned_or_mine=True,
     )
@@ -180,7 +181,7 @@ def reassign(actor: str, at: datetime, assignee: str) -> TicketChange:
         at,
         {"assignee": assignee, "assigned_at": format_utc(at)},
         OPEN,
-        f"<@{actor}> assigned the ticket to <@{assignee}>.",
+        f"{user_mention(actor)} assigned the ticket to {user_mention(assignee)}.",
         detail={"assignee": assignee},
     )
 
@@ -193,7 +194,7 @@ def retry_send(actor: str, at: datetime) -> TicketChange:
         at,
         {"status": str(TicketStatus.APPROVED), "approved_by": actor, "approved_at": format_utc(at)},
         frozenset({TicketStatus.SEND_FAILED}),
-        f"<@{actor}> asked to send the reply again.",
+        f"{user_mention(actor)} asked to send the reply again.",
     )
 
 
@@ -205,7 +206,7 @@ def queue_failed(actor: str, at: datetime, reason: str) -> TicketChange:
         at,
         {"status": str(TicketStatus.SEND_FAILED), "send_error": reason},
         frozenset({TicketStatus.APPROVED}),
-        f":warning: The reply was not sent: {reason}. Use *Retry send*.",
+        f":warning: The reply was not sent: {escape(reason)}. Use *Retry send*.",
         detail={"reason": reason},
     )
 
@@ -247,13 +248,13 @@ def conflict_reason(change: TicketChange, current: dict[str, Any] | None) -> str
         return "That ticket no longer exists."
     status = current.get("status", "?")
     who = current.get("updated_by")
-    by = f" by <@{who}>" if who else ""
+    by = f" by {user_mention(str(who))}" if who else ""
     if change.expected_version is not None and version_of(current) != change.expected_version:
         return f"The ticket changed{by} while you were editing; reopen *Edit reply* to see the latest text."
     owner = current.get("assignee")
     if change.unowned_or_mine and owner and owner != change.actor and status in OPEN:
-        return f"Not done: <@{owner}> already owns the ticket; ask them, or use *Reassign*."
-    return f"Not done: the ticket is {status}{by}, so it cannot be {_past(change.action)}."
+        return f"Not done: {user_mention(str(owner))} already owns the ticket; ask them, or use *Reassign*."
+    return f"Not done: the ticket is {escape(status)}{by}, so it cannot be {_past(change.action)}."
 
 
 def _past(action: Action) -> str:
