@@ -22,6 +22,7 @@ from bot.adapters.slack import SlackDirectory, SlackPoster, make_web_client
 from bot.adapters.ticket_store import DynamoTicketStore
 from bot.app import Clients, build_app
 from bot.config import BotSettings
+from bot.logic.request_guard import RequestGuard
 from infra import names
 from pipeline.local.bot_server import make_server, serve_in_thread, url_of
 from tests.fakes.slack_api import FakeSlackApi, command_body, interaction_body, sign
@@ -208,7 +209,7 @@ def running_bot(
             replies=SnsReplyQueue(topic_arn, sns),
             **extra,
         )
-        server = make_server(build_app(settings, clients), port=0)
+        server = make_server(build_app(settings, clients), RequestGuard(SIGNING_SECRET), port=0)
         serve_in_thread(server)
         try:
             yield BotHarness(
