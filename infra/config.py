@@ -146,6 +146,10 @@ class TmsConfig(BaseModel):
     # Execution environments of the bot kept initialized (an alias "live" on a published version serves the
     # function URL): no cold /ticket ack at all, for a fixed monthly price (README "Cold start"). 0 = off.
     bot_provisioned_concurrency: Annotated[int, Field(ge=0, le=100)] = 0
+    # The most environments the bot's function URL may run at once: a public URL answers anyone, so a flood
+    # of (refused) requests is capped here instead of eating the account's concurrency, which the pipeline
+    # shares. Slack sends a few requests a second at peak; each takes well under a second.
+    bot_reserved_concurrency: Annotated[int, Field(ge=1, le=1000)] = 10
     # Customer mail: the verified SES sender, where answers go (the receipt rule's recipient), and how
     # long after resolution an answer reopens a ticket instead of opening a new one.
     reply_from: EmailStr = "support@example.com"
@@ -176,6 +180,17 @@ class TmsConfig(BaseModel):
             raise ValueError(
                 f"reply_from {self.reply_from} is not an address of ses_domain {self.ses_domain}: SES only "
                 "sends as an address of a verified domain"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _provisioned_fits_in_reserved(self) -> TmsConfig:
+        # Lambda refuses provisioned concurrency above the function's reserved concurrency.
+        if self.bot_provisioned_concurrency > self.bot_reserved_concurrency:
+            raise ValueError(
+                f"bot_provisioned_concurrency {self.bot_provisioned_concurrency} exceeds "
+                f"bot_reserved_concurrency {self.bot_reserved_concurrency}: Lambda cannot provision more "
+                "environments than the function may run"
             )
         return self
 

@@ -38,6 +38,7 @@ class Slack(Construct):
         sla: Sla,
         oncall_group: str = "",
         provisioned_concurrency: int = 0,
+        reserved_concurrency: int | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         # Created with a random placeholder value; the real tokens are put after deploy (README.md, Deploy),
@@ -75,6 +76,8 @@ class Slack(Construct):
             # Slack wants an ack within 3 s; the bot writes to Kinesis before acking and never waits longer.
             timeout=Duration.seconds(10),
             log_retention=log_retention,
+            # The URL is public: a flood is capped here, not in the account's shared concurrency.
+            reserved_concurrency=reserved_concurrency,
             environment={
                 **common_env,
                 names.ENV_STREAM_NAME: ingest.stream.stream_name,
