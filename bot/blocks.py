@@ -173,6 +173,9 @@ class TicketView:
     incident_companies: tuple[str, ...] = ()
     incident_priority: str = ""
     incident_line: str = ""  # a member's "4th report: <customer>, <company>: <subject>"
+    draft_version: int = 0  # carried by Approve: only the draft on screen is sent
+    # False: nobody may send to customers, so the post has no Approve and says how to configure approvers.
+    approvers_configured: bool = True
 
     @classmethod
     def from_record(
@@ -183,7 +186,9 @@ class TicketView:
         return view if not truncated else replace(view, description_truncated=True)
 
     @classmethod
-    def from_item(cls, item: Mapping[str, Any], submitter: str = "") -> TicketView:
+    def from_item(
+        cls, item: Mapping[str, Any], submitter: str = "", *, approvers_configured: bool = True
+    ) -> TicketView:
         """The view of a table item (attributes named as ProcessedRecord fields; missing ones shown empty)."""
 
         def s(name: str) -> str:
@@ -220,6 +225,8 @@ class TicketView:
             description_truncated=len(s("description").encode("utf-8")) > DESCRIPTION_EXCERPT_MAX,
             assignee=s("assignee"),
             sla_due_at=s("sla_due_at"),
+            draft_version=_int(item.get("draft_version")),
+            approvers_configured=approvers_configured,
             **_incident_fields(item),
         )
 
@@ -234,6 +241,13 @@ class TicketView:
     def is_open(self) -> bool:
         """Agents can still act on it."""
         return self.status in OPEN_STATUSES
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(value or 0)
+    except (TypeError, ValueError):
+        return 0
 
 
 def _incident_fields(item: Mapping[str, Any]) -> dict[str, Any]:
@@ -306,6 +320,8 @@ def ticket_blocks(view: TicketView) -> list[dict[str, Any]]:
     ]
     if view.note:
         blocks.append(ContextBlock(elements=[_md(view.note)]))
+    if view.is_open and not view.approvers_configured:
+        blocks.append(ContextBlock(elements=[_md(NO_APPROVERS)]))
     if view.is_open:
         blocks.append(ticket_actions(view))
         blocks.append(owner_actions(view))
@@ -464,11 +480,16 @@ def ticket_actions(view: TicketView) -> ActionsBlock:
     """Approve reply, Edit reply, Change priority, Resolve. Each carries the ticket id as its value."""
     tid = view.ticket_id
     elements: list[Any] = []
-    if view.status == TicketStatus.TRIAGED:
+    if view.status == TicketStatus.TRIAGED and view.approvers_configured:
         elements.append(
-            ButtonElement(text="Approve reply", action_id=ACTION_APPROVE, value=tid, style="primary")
+            ButtonElement(
+                text="Approve reply",
+                action_id=ACTION_APPROVE,
+                value=approve_value(tid, view.draft_version),
+                style="primary",
+            )
         )
-    if view.status == TicketStatus.SEND_FAILED:
+    if view.status == TicketStatus.SEND_FAILED and view.approvers_configured:
         elements.append(retry_send_button(tid))
     elements += [
         ButtonElement(text="Edit reply", action_id=ACTION_EDIT, value=tid),
@@ -488,6 +509,24 @@ def ticket_actions(view: TicketView) -> ActionsBlock:
         ),
     ]
     return ActionsBlock(block_id=f"actions:{tid}", elements=elements)
+
+
+def approve_value(ticket_id: str, draft_version: int) -> str:
+    """The Approve button's value: the ticket and the draft version on screen (`<ticket id>|<version>`)."""
+    return f"{ticket_id}|{draft_version}"
+
+
+def parse_approve_value(value: str) -> tuple[str, int | None]:
+    """The ticket id and draft version of an Approve click; None for the version of a value without one
+    (a post rendered before versions existed, or a forged value): such a click is treated as stale."""
+    ticket_id, sep, version = value.partition("|")
+    return ticket_id, int(version) if sep and version.isdigit() else None
+
+
+NO_APPROVERS = (
+    ":no_entry: *No approvers are configured*, so nothing can be sent to the customer. An admin adds Slack "
+    "user or user-group ids to `TMS_APPROVERS` (`approvers` in cdk.json on AWS)."
+)
 
 
 def retry_send_button(ticket_id: str) -> ButtonElement:
@@ -747,6 +786,12 @@ def error_message(title: str, lines: Sequence[str] = ()) -> dict[str, Any]:
     body = "\n".join(f"• {escape(line)}" for line in lines)
     text = f":warning: {title}" + (f"\n{body}" if body else "")
     return {"text": clip(text, SECTION_MAX), "blocks": _dump([SectionBlock(text=_md(text))])}
+
+
+def refusal(what: str, setting: str) -> dict[str, Any]:
+    """The ephemeral answer to someone without the role an action needs."""
+    text = f":no_entry: You're not allowed to {what} (ask an admin to add you to `{setting}`)."
+    return {"text": text, "blocks": _dump([SectionBlock(text=_md(text))])}
 
 
 def help_message() -> dict[str, Any]:

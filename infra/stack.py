@@ -132,6 +132,7 @@ class TmsStack(Stack):
             oncall_group=config.sla.oncall_group,
             provisioned_concurrency=config.bot_provisioned_concurrency,
             reserved_concurrency=config.bot_reserved_concurrency,
+            roles_environment=config.slack_roles_environment(),
         )
         self.mail = Mail(
             self,

@@ -27,9 +27,15 @@ def register(app: App) -> None:
     app.action(blocks.ACTION_RESOLVE_INCIDENT)(handle_resolve_incident)
 
 
-def _rerender(client: WebClient, item: dict[str, Any] | None) -> None:
+def _rerender(client: WebClient, clients: Any, item: dict[str, Any] | None) -> None:
     if item and item.get("slack_ts") and item.get("slack_channel"):
-        rerender_post(client, item, str(item["slack_channel"]), str(item["slack_ts"]))
+        rerender_post(
+            client,
+            item,
+            str(item["slack_channel"]),
+            str(item["slack_ts"]),
+            approvers_configured=clients.roles.approvers_configured,
+        )
 
 
 def handle_split(
@@ -48,7 +54,8 @@ def handle_split(
     logger.info("incident member split out", extra={"ticket_id": member_id, "root": root_id})
     thread_ts = str(member.get("slack_thread_ts") or "")
     home = str(member.get("slack_channel") or channel)
-    posted = clients.poster.post(blocks.ticket_message(home, blocks.TicketView.from_item(member)))
+    view = blocks.TicketView.from_item(member, approvers_configured=clients.roles.approvers_configured)
+    posted = clients.poster.post(blocks.ticket_message(home, view))
     clients.store.set_fields(member_id, {"slack_channel": posted.channel, "slack_ts": posted.ts})
     note = f"{user_mention(user)}: {escape(member_id)} is not the same issue; it is posted on its own now."
     if thread_ts:
@@ -58,7 +65,7 @@ def handle_split(
             client.chat_update(channel=channel, ts=ts, **blocks.error_message(note))
         except SlackApiError:
             logger.exception("chat.update failed", extra={"ticket_id": member_id})
-    _rerender(client, clients.store.get(root_id))
+    _rerender(client, clients, clients.store.get(root_id))
 
 
 def handle_resolve_incident(
@@ -91,4 +98,4 @@ def handle_resolve_incident(
                 f"{user_mention(user)} resolved the incident: {resolved} of {len(members)} reports closed now.",
             )
         )
-    _rerender(client, clients.store.get(root_id))
+    _rerender(client, clients, clients.store.get(root_id))

@@ -66,6 +66,12 @@ class TicketChange:
     set_if_absent: dict[str, Any] = field(default_factory=dict)
     # Only when nobody else owns the ticket (Take it); the same agent taking it again is fine.
     unowned_or_mine: bool = False
+    # Approve: only the draft version that was on screen (a stale click is refused), and (four eyes) not
+    # by the draft's last editor.
+    expected_draft_version: int | None = None
+    not_last_editor: bool = False
+    # Counters incremented by the write (each edit is a new draft version).
+    increments: tuple[str, ...] = ()
 
     def history_entry(self) -> dict[str, Any]:
         """The audit entry appended to the ticket's history."""
@@ -108,8 +114,12 @@ def _first_response(actor: str, at: datetime) -> dict[str, Any]:
     return {"first_response_at": format_utc(at), "first_response_by": actor}
 
 
-def approve(actor: str, at: datetime) -> TicketChange:
-    """Approve the drafted reply."""
+DRAFT_VERSION = "draft_version"  # item attribute: +1 on every edit of the drafted reply
+DRAFT_EDITED_BY = "draft_edited_by"  # item attribute: who edited the draft last
+
+
+def approve(actor: str, at: datetime, draft_version: int, *, four_eyes: bool = True) -> TicketChange:
+    """Approve the drafted reply at `draft_version` (the one on the agent's screen), and only that one."""
     return TicketChange(
         Action.APPROVE,
         actor,
@@ -117,6 +127,9 @@ def approve(actor: str, at: datetime) -> TicketChange:
         {"status": str(TicketStatus.APPROVED), "approved_by": actor, "approved_at": format_utc(at)},
         frozenset({TicketStatus.TRIAGED}),
         f"{user_mention(actor)} approved the reply.",
+        detail={DRAFT_VERSION: str(draft_version)},
+        expected_draft_version=draft_version,
+        not_last_editor=four_eyes,
     )
 
 
@@ -126,10 +139,11 @@ def edit_reply(actor: str, at: datetime, text: str, seen_version: int) -> Ticket
         Action.EDIT,
         actor,
         at,
-        {"response_text": text, "status": str(TicketStatus.TRIAGED)},
+        {"response_text": text, "status": str(TicketStatus.TRIAGED), DRAFT_EDITED_BY: actor},
         OPEN,
         f"{user_mention(actor)} edited the reply.",
         expected_version=seen_version,
+        increments=(DRAFT_VERSION,),
     )
 
 
@@ -242,6 +256,27 @@ def version_of(item: dict[str, Any] | None) -> int:
     return int((item or {}).get("version", 0))
 
 
+def draft_version_of(item: dict[str, Any] | None) -> int:
+    """The drafted reply's version (0 for the triage's draft, +1 per edit)."""
+    return int((item or {}).get(DRAFT_VERSION, 0))
+
+
+def stale_draft(change: TicketChange, current: dict[str, Any] | None) -> bool:
+    """Whether an approval lost because the draft changed after the agent saw it."""
+    return (
+        current is not None
+        and change.expected_draft_version is not None
+        and draft_version_of(current) != change.expected_draft_version
+    )
+
+
+def four_eyes_refused(change: TicketChange, current: dict[str, Any] | None) -> bool:
+    """Whether an approval lost because its approver edited the draft last."""
+    return bool(
+        current is not None and change.not_last_editor and current.get(DRAFT_EDITED_BY) == change.actor
+    )
+
+
 def conflict_reason(change: TicketChange, current: dict[str, Any] | None) -> str:
     """Why a conditional write lost, in words for the agent."""
     if current is None:
@@ -249,6 +284,16 @@ def conflict_reason(change: TicketChange, current: dict[str, Any] | None) -> str
     status = current.get("status", "?")
     who = current.get("updated_by")
     by = f" by {user_mention(str(who))}" if who else ""
+    if stale_draft(change, current):
+        return (
+            f"Not sent: the draft changed{by} since you saw it; review it again (the post shows the new "
+            "draft) and approve that."
+        )
+    if four_eyes_refused(change, current) and str(status) in {str(s) for s in change.allowed_from}:
+        return (
+            "Not approved: you edited this draft last, so another approver must approve it (four eyes; "
+            "one-person teams set TMS_FOUR_EYES=off)."
+        )
     if change.expected_version is not None and version_of(current) != change.expected_version:
         return f"The ticket changed{by} while you were editing; reopen *Edit reply* to see the latest text."
     owner = current.get("assignee")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -39,6 +41,7 @@ class Slack(Construct):
         oncall_group: str = "",
         provisioned_concurrency: int = 0,
         reserved_concurrency: int | None = None,
+        roles_environment: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         # Created with a random placeholder value; the real tokens are put after deploy (README.md, Deploy),
@@ -61,6 +64,9 @@ class Slack(Construct):
             names.ENV_SLACK_SECRET_ARN: self.secret.secret_arn,
             names.ENV_TABLE_NAME: storage.table.table_name,
             names.ENV_SLACK_CHANNEL: channel_id,
+            # Who may act and the installation pinned (ids, not secrets); the notifier needs the approvers
+            # to render posts without Approve when there are none.
+            **(roles_environment or {}),
         }
 
         self.bot = ServiceFunction(

@@ -202,7 +202,7 @@ def test_failures_alerts_and_sla_posts_render_hostile_text_inert(text: str) -> N
 @pytest.mark.parametrize("text", TEXTS, ids=range(len(TEXTS)))
 def test_thread_messages_and_conflict_reasons_render_hostile_actors_inert(text: str) -> None:
     changes = [
-        actions.approve(text, AT),
+        actions.approve(text, AT, 0),
         actions.edit_reply(text, AT, text, 1),
         actions.change_priority(text, AT, Priority.HIGH),
         actions.resolve(text, AT),
