@@ -72,7 +72,7 @@ def main() -> int:
             # The approval (the bot's conditional write), then what the mailer does once the reply is sent:
             # the timer function records the first response and deletes the timers.
             now = datetime.now(UTC)
-            item = store.apply(ticket_id, actions.approve("U0BENCH", now))
+            item = store.apply(ticket_id, actions.approve("U0BENCH", now, 0))
             if item.get("sla_warn_at") and _ts(item["sla_warn_at"]) <= now:
                 late_answers.add(ticket_id)  # the pipeline was slower than the warning: not "in time"
             sla.first_response(ticket_id, now, "U0BENCH")

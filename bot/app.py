@@ -24,10 +24,20 @@ from bot.adapters.catalog import FileCatalog
 from bot.adapters.kinesis import KinesisTicketWriter, TicketWriter
 from bot.adapters.replies import ReplyQueue, SnsReplyQueue
 from bot.adapters.sla import LambdaSlaNotifier, NoSlaNotifier
-from bot.adapters.slack import Directory, Poster, SlackDirectory, SlackPoster, Sleep, make_web_client
+from bot.adapters.slack import (
+    Directory,
+    Poster,
+    SlackDirectory,
+    SlackPoster,
+    SlackUserGroups,
+    Sleep,
+    make_web_client,
+)
 from bot.adapters.ticket_store import DynamoTicketStore
 from bot.config import BotSettings
+from bot.listeners import authz
 from bot.logic.actions import SlaNotifier, TicketStore
+from bot.logic.roles import RoleGrants, Roles
 from bot.observability import SERVICE, logger
 
 CONTEXT_KEY = "tms"
@@ -50,6 +60,13 @@ class Clients:
     replies: ReplyQueue
     now: Callable[[], datetime] = field(default=_utcnow)
     sla: SlaNotifier = field(default_factory=NoSlaNotifier)
+    # Who may act; the default grants nothing to anyone (fail closed).
+    roles: Roles = field(default_factory=lambda: Roles(RoleGrants()))
+
+
+def build_roles(settings: BotSettings, slack: WebClient) -> Roles:
+    """The roles of the settings, user groups resolved through Slack (cached)."""
+    return Roles(settings.role_grants(), SlackUserGroups(slack), four_eyes=settings.four_eyes == "on")
 
 
 def build_clients(settings: BotSettings, *, sleep: Sleep = time.sleep) -> Clients:
@@ -69,6 +86,7 @@ def build_clients(settings: BotSettings, *, sleep: Sleep = time.sleep) -> Client
             if settings.sla_function
             else NoSlaNotifier()
         ),
+        roles=build_roles(settings, slack),
     )
 
 
@@ -111,5 +129,6 @@ def build_app(settings: BotSettings, clients: Clients) -> App:
         # The one place listener errors are logged; Slack sees a generic failure.
         logger.exception("listener failed", extra={"type": body.get("type") or body.get("command")})
 
+    authz.register(app, clients.roles, authz.InstallationPin(settings.slack_app_id, settings.slack_team_id))
     listeners.register(app)
     return app

@@ -30,6 +30,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.logic.mrkdwn import escape, fence, group_mention, user_mention
 from contract.models import (
     DESCRIPTION_EXCERPT_MAX,
     DESCRIPTION_MAX,
@@ -120,9 +121,11 @@ ALARM_MARKER = {
 }
 
 
-def escape(value: str) -> str:
-    """Escape user text for mrkdwn (Slack requires &, < and > escaped)."""
-    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+__all__ = ["escape"]  # re-exported: listeners escape through blocks.escape
+
+# Customer text is posted with link and media previews off: a customer's URL must not unfurl into the
+# channel (a preview fetch, a disguised card). chat.update takes the same flags.
+NO_UNFURL = {"unfurl_links": False, "unfurl_media": False}
 
 
 def clip(value: str, limit: int) -> str:
@@ -170,6 +173,9 @@ class TicketView:
     incident_companies: tuple[str, ...] = ()
     incident_priority: str = ""
     incident_line: str = ""  # a member's "4th report: <customer>, <company>: <subject>"
+    draft_version: int = 0  # carried by Approve: only the draft on screen is sent
+    # False: nobody may send to customers, so the post has no Approve and says how to configure approvers.
+    approvers_configured: bool = True
 
     @classmethod
     def from_record(
@@ -180,7 +186,9 @@ class TicketView:
         return view if not truncated else replace(view, description_truncated=True)
 
     @classmethod
-    def from_item(cls, item: Mapping[str, Any], submitter: str = "") -> TicketView:
+    def from_item(
+        cls, item: Mapping[str, Any], submitter: str = "", *, approvers_configured: bool = True
+    ) -> TicketView:
         """The view of a table item (attributes named as ProcessedRecord fields; missing ones shown empty)."""
 
         def s(name: str) -> str:
@@ -193,7 +201,11 @@ class TicketView:
                 return 0.0
 
         who = s("updated_by")
-        note = f"Last action: {s('last_action')} by <@{who}> at {s('updated_at')}" if who else ""
+        note = (
+            f"Last action: {escape(s('last_action'))} by {user_mention(who)} at {escape(s('updated_at'))}"
+            if who
+            else ""
+        )
         return cls(
             ticket_id=s("ticket_id"),
             subject=s("subject"),
@@ -213,6 +225,8 @@ class TicketView:
             description_truncated=len(s("description").encode("utf-8")) > DESCRIPTION_EXCERPT_MAX,
             assignee=s("assignee"),
             sla_due_at=s("sla_due_at"),
+            draft_version=_int(item.get("draft_version")),
+            approvers_configured=approvers_configured,
             **_incident_fields(item),
         )
 
@@ -227,6 +241,13 @@ class TicketView:
     def is_open(self) -> bool:
         """Agents can still act on it."""
         return self.status in OPEN_STATUSES
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(value or 0)
+    except (TypeError, ValueError):
+        return 0
 
 
 def _incident_fields(item: Mapping[str, Any]) -> dict[str, Any]:
@@ -255,11 +276,14 @@ def _scores_line(view: TicketView) -> str:
 
 def ticket_fallback_text(view: TicketView) -> str:
     """The notification text (shown where blocks are not); mentions the submitter on HIGH tickets."""
-    mention = f"<@{view.submitter}> " if view.priority == Priority.HIGH and view.submitter else ""
-    return (
-        f"{mention}{view.priority_marker} [{view.priority}] {view.ticket_id}: {escape(view.subject)}"
-        f" (sentiment {view.sentiment})"
-    ).strip()
+    mention = f"{user_mention(view.submitter)} " if view.priority == Priority.HIGH and view.submitter else ""
+    return clip(
+        (
+            f"{mention}{view.priority_marker} [{escape(view.priority)}] {escape(view.ticket_id)}: "
+            f"{escape(view.subject)} (sentiment {escape(view.sentiment)})"
+        ).strip(),
+        SECTION_MAX,
+    )
 
 
 def ticket_blocks(view: TicketView) -> list[dict[str, Any]]:
@@ -269,31 +293,35 @@ def ticket_blocks(view: TicketView) -> list[dict[str, Any]]:
         STATUS_MARKER.get(TicketStatus(view.status), "") if view.status in TicketStatus.__members__ else ""
     )
     blocks: list[Block] = [
-        HeaderBlock(text=clip(f"{view.ticket_id} · {view.subject}", HEADER_MAX)),
+        HeaderBlock(text=clip(escape(f"{view.ticket_id} · {view.subject}"), HEADER_MAX)),
         SectionBlock(
             fields=[
                 _md(f"*Customer*\n{customer}", FIELD_MAX),
                 _md(f"*Product / issue*\n{escape(view.product)} / {escape(view.issue_type)}", FIELD_MAX),
-                _md(f"*Priority*\n{view.priority_marker} {view.priority}", FIELD_MAX),
-                _md(f"*Sentiment*\n{view.sentiment}\n{_scores_line(view)}", FIELD_MAX),
-                _md(f"*Status*\n{status_marker} {view.status}", FIELD_MAX),
-                _md(f"*Ticket*\n`{view.ticket_id}`", FIELD_MAX),
+                _md(f"*Priority*\n{view.priority_marker} {escape(view.priority)}", FIELD_MAX),
+                _md(f"*Sentiment*\n{escape(view.sentiment)}\n{_scores_line(view)}", FIELD_MAX),
+                _md(f"*Status*\n{status_marker} {escape(view.status)}", FIELD_MAX),
+                _md(f"*Ticket*\n`{escape(view.ticket_id)}`", FIELD_MAX),
                 _md(f"*Owner*\n{owner_text(view.assignee)}", FIELD_MAX),
                 _md(f"*First response due*\n{escape(view.sla_due_at) or '-'}", FIELD_MAX),
             ]
         ),
     ]
     if view.priority == Priority.HIGH and view.submitter:
-        blocks.append(SectionBlock(text=_md(f":rotating_light: HIGH priority, <@{view.submitter}>")))
+        blocks.append(
+            SectionBlock(text=_md(f":rotating_light: HIGH priority, {user_mention(view.submitter)}"))
+        )
     if view.description:
         blocks.append(description_section(view))
     blocks += [
         DividerBlock(),
         SectionBlock(text=_md(f"*Drafted reply*\n{escape(view.response_text)}")),
-        ContextBlock(elements=[_md(f"*Why {view.priority}:* {escape(view.priority_reasoning)}")]),
+        ContextBlock(elements=[_md(f"*Why {escape(view.priority)}:* {escape(view.priority_reasoning)}")]),
     ]
     if view.note:
         blocks.append(ContextBlock(elements=[_md(view.note)]))
+    if view.is_open and not view.approvers_configured:
+        blocks.append(ContextBlock(elements=[_md(NO_APPROVERS)]))
     if view.is_open:
         blocks.append(ticket_actions(view))
         blocks.append(owner_actions(view))
@@ -321,7 +349,9 @@ def ticket_blocks(view: TicketView) -> list[dict[str, Any]]:
         )
     elif view.incident_id and not view.incident_root:
         blocks[1:1] = [
-            ContextBlock(elements=[_md(f":link: {escape(view.incident_line)} (`{view.incident_id}`)")])
+            ContextBlock(
+                elements=[_md(f":link: {escape(view.incident_line)} (`{escape(view.incident_id)}`)")]
+            )
         ]
         if view.is_open:
             blocks.append(
@@ -343,8 +373,8 @@ def incident_header(view: TicketView) -> SectionBlock:
     marker = PRIORITY_MARKER.get(Priority(view.incident_priority), "") if view.incident_priority else ""
     return SectionBlock(
         text=_md(
-            f":link: *Incident* `{view.incident_id}` · *{view.incident_reports} reports* · "
-            f"companies: {companies} · incident priority {marker} {view.incident_priority}"
+            f":link: *Incident* `{escape(view.incident_id)}` · *{view.incident_reports} reports* · "
+            f"companies: {companies} · incident priority {marker} {escape(view.incident_priority)}"
         )
     )
 
@@ -354,8 +384,11 @@ def incident_member_message(channel: str, thread_ts: str, view: TicketView) -> d
     return {
         "channel": channel,
         "thread_ts": thread_ts,
-        "text": f"{view.incident_line} [{view.priority}] {view.ticket_id}",
+        "text": clip(
+            f"{escape(view.incident_line)} [{escape(view.priority)}] {escape(view.ticket_id)}", SECTION_MAX
+        ),
         "blocks": ticket_blocks(view),
+        **NO_UNFURL,
         # Slack message metadata: tools reading the channel (the local outbox counters) know this thread
         # reply is the ticket's own post.
         "metadata": {
@@ -368,7 +401,13 @@ def incident_member_message(channel: str, thread_ts: str, view: TicketView) -> d
 def ticket_update(channel: str, ts: str, view: TicketView) -> dict[str, Any]:
     """The chat.update payload re-rendering a ticket post from its item (after an action, a mail event or a
     new report of its incident)."""
-    return {"channel": channel, "ts": ts, "text": ticket_fallback_text(view), "blocks": ticket_blocks(view)}
+    return {
+        "channel": channel,
+        "ts": ts,
+        "text": ticket_fallback_text(view),
+        "blocks": ticket_blocks(view),
+        **NO_UNFURL,
+    }
 
 
 def description_section(view: TicketView) -> SectionBlock:
@@ -402,9 +441,14 @@ def chunks(value: str, size: int = DESCRIPTION_CHUNK) -> list[str]:
 def description_view(ticket_id: str, subject: str, description: str) -> dict[str, Any]:
     """A modal with the whole description as plain text (Slack modals cap a section at 3,000 characters)."""
     pieces = chunks(description) or ["(no description)"]
-    body: list[Block] = [SectionBlock(text=PlainTextObject(text=p, emoji=False)) for p in pieces]
+    # Plain text is not parsed for mentions, but it is escaped all the same: one rule for every customer
+    # string (Slack decodes the three entities in every text object). The chunks are cut before escaping,
+    # so an entity is never split; escaping adds at most 4 characters per `<`, `>` or `&`.
+    body: list[Block] = [
+        SectionBlock(text=PlainTextObject(text=clip(escape(p), SECTION_MAX), emoji=False)) for p in pieces
+    ]
     header: list[Block] = [
-        ContextBlock(elements=[_md(f"`{ticket_id}` · {escape(clip(subject, 200))}")]),
+        ContextBlock(elements=[_md(f"`{escape(ticket_id)}` · {escape(clip(subject, 200))}")]),
     ]
     room = VIEW_MAX_BLOCKS - len(header) - 1
     if len(body) > room:  # not reachable within DESCRIPTION_MAX; kept so the view never breaks Slack's cap
@@ -420,7 +464,7 @@ def description_view(ticket_id: str, subject: str, description: str) -> dict[str
 
 def owner_text(assignee: str) -> str:
     """Who owns the ticket, as the post shows it."""
-    return f"<@{assignee}>" if assignee else "nobody yet"
+    return user_mention(assignee) if assignee else "nobody yet"
 
 
 def owner_actions(view: TicketView) -> ActionsBlock:
@@ -436,11 +480,16 @@ def ticket_actions(view: TicketView) -> ActionsBlock:
     """Approve reply, Edit reply, Change priority, Resolve. Each carries the ticket id as its value."""
     tid = view.ticket_id
     elements: list[Any] = []
-    if view.status == TicketStatus.TRIAGED:
+    if view.status == TicketStatus.TRIAGED and view.approvers_configured:
         elements.append(
-            ButtonElement(text="Approve reply", action_id=ACTION_APPROVE, value=tid, style="primary")
+            ButtonElement(
+                text="Approve reply",
+                action_id=ACTION_APPROVE,
+                value=approve_value(tid, view.draft_version),
+                style="primary",
+            )
         )
-    if view.status == TicketStatus.SEND_FAILED:
+    if view.status == TicketStatus.SEND_FAILED and view.approvers_configured:
         elements.append(retry_send_button(tid))
     elements += [
         ButtonElement(text="Edit reply", action_id=ACTION_EDIT, value=tid),
@@ -462,6 +511,24 @@ def ticket_actions(view: TicketView) -> ActionsBlock:
     return ActionsBlock(block_id=f"actions:{tid}", elements=elements)
 
 
+def approve_value(ticket_id: str, draft_version: int) -> str:
+    """The Approve button's value: the ticket and the draft version on screen (`<ticket id>|<version>`)."""
+    return f"{ticket_id}|{draft_version}"
+
+
+def parse_approve_value(value: str) -> tuple[str, int | None]:
+    """The ticket id and draft version of an Approve click; None for the version of a value without one
+    (a post rendered before versions existed, or a forged value): such a click is treated as stale."""
+    ticket_id, sep, version = value.partition("|")
+    return ticket_id, int(version) if sep and version.isdigit() else None
+
+
+NO_APPROVERS = (
+    ":no_entry: *No approvers are configured*, so nothing can be sent to the customer. An admin adds Slack "
+    "user or user-group ids to `TMS_APPROVERS` (`approvers` in cdk.json on AWS)."
+)
+
+
 def retry_send_button(ticket_id: str) -> ButtonElement:
     """Sends the approved reply again after a rejected send."""
     return ButtonElement(text="Retry send", action_id=ACTION_RETRY_SEND, value=ticket_id, style="primary")
@@ -481,9 +548,14 @@ def mail_event_text(msg: TicketMailMessage) -> str:
     """The one-line notification text of a mail event (status included)."""
     head = MAIL_HEADLINE[msg.kind]
     if msg.kind == MailEventKind.REPLY_SENT and msg.via == "slack":
-        return f"{head} to <@{msg.mention}> in Slack (approved by <@{msg.actor}>). Status: {msg.status}"
+        return (
+            f"{head} to {user_mention(msg.mention)} in Slack (approved by {user_mention(msg.actor)})."
+            f" Status: {msg.status}"
+        )
     if msg.kind == MailEventKind.REPLY_SENT:
-        return f"{head} to {escape(msg.address)} (approved by <@{msg.actor}>). Status: {msg.status}"
+        return (
+            f"{head} to {escape(msg.address)} (approved by {user_mention(msg.actor)}). Status: {msg.status}"
+        )
     if msg.kind == MailEventKind.CUSTOMER_REPLIED:
         reopened = " and reopened the ticket" if msg.reopened else ""
         return f"{head}{reopened} ({escape(msg.address)}). Status: {msg.status}"
@@ -500,7 +572,7 @@ def mail_event_message(channel: str, thread_ts: str, msg: TicketMailMessage) -> 
     blocks: list[Block] = [SectionBlock(text=_md(text))]
     if msg.kind == MailEventKind.CUSTOMER_REPLIED or (msg.via == "slack" and msg.text):
         quoted = "\n".join(f"> {line}" for line in escape(clip(msg.text, SECTION_MAX - 200)).split("\n"))
-        lead = f"<@{msg.mention}> " if msg.mention else ""
+        lead = f"{user_mention(msg.mention)} " if msg.mention else ""
         blocks.append(SectionBlock(text=_md(lead + quoted)))
     if msg.flag:
         blocks.append(ContextBlock(elements=[_md(f":warning: {escape(msg.flag)}")]))
@@ -515,23 +587,30 @@ def mail_event_message(channel: str, thread_ts: str, msg: TicketMailMessage) -> 
 
 def ticket_message(channel: str, view: TicketView) -> dict[str, Any]:
     """The chat.postMessage payload of a ticket post."""
-    return {"channel": channel, "text": ticket_fallback_text(view), "blocks": ticket_blocks(view)}
+    return {
+        "channel": channel,
+        "text": ticket_fallback_text(view),
+        "blocks": ticket_blocks(view),
+        **NO_UNFURL,
+    }
 
 
 def thread_message(channel: str, thread_ts: str, text: str) -> dict[str, Any]:
-    """A reply in a ticket or alarm thread."""
+    """A reply in a ticket or alarm thread. `text` is mrkdwn the caller built: customer parts escaped,
+    mentions through bot.logic.mrkdwn."""
     return {
         "channel": channel,
         "thread_ts": thread_ts,
-        "text": text,
+        "text": clip(text, SECTION_MAX),
         "blocks": _dump([SectionBlock(text=_md(text))]),
+        **NO_UNFURL,
     }
 
 
 def failure_text(ticket_id: str, error: str, cause: str) -> str:
     """What a failed ticket says (the cause is clipped: it may be a long stack or JSON)."""
-    detail = f"\n```{escape(clip(cause, 1500))}```" if cause else ""
-    return f":x: Ticket `{ticket_id}` failed: *{escape(error)}*{detail}"
+    detail = f"\n```{fence(clip(cause, 1500))}```" if cause else ""
+    return f":x: Ticket `{escape(ticket_id)}` failed: *{escape(error)}*{detail}"
 
 
 def failure_message(
@@ -545,7 +624,7 @@ def failure_message(
         [
             SectionBlock(text=_md(text)),
             # What to do about it: the ticket keeps its input, so a retry needs no resubmission.
-            ContextBlock(elements=[_md(f"Once the cause is fixed: `tms retry {ticket_id}`")]),
+            ContextBlock(elements=[_md(f"Once the cause is fixed: `tms retry {escape(ticket_id)}`")]),
         ],
         thread_ts,
     )
@@ -557,6 +636,7 @@ def _post(channel: str, headline: str, blocks: list[Block], thread_ts: str | Non
         "channel": channel,
         "text": clip(headline, SECTION_MAX),
         "blocks": _dump(blocks),
+        **NO_UNFURL,
     }
     if thread_ts:
         payload["thread_ts"] = thread_ts
@@ -578,7 +658,9 @@ def alarm_message(
 ) -> dict[str, Any]:
     """A CloudWatch alarm state change: a new post when it fires, a thread reply for later changes."""
     marker = ALARM_MARKER.get(new_state, ":bell:")
-    headline = f"{marker} *{escape(name)}* is {new_state}" + (f" (was {old_state})" if old_state else "")
+    headline = f"{marker} *{escape(name)}* is {escape(new_state)}" + (
+        f" (was {escape(old_state)})" if old_state else ""
+    )
     blocks: list[Block] = [SectionBlock(text=_md(headline))]
     if reason:
         blocks.append(SectionBlock(text=_md(escape(reason))))
@@ -625,7 +707,7 @@ def generic_alert_message(channel: str, *, subject: str, message: str) -> dict[s
     """An alarms-topic message of a shape we do not know, shown as it came (clipped)."""
     headline = ":bell: *Alert*" + (f": {escape(subject)}" if subject else " (unrecognised message)")
     # A fence inside the message would end the code block early: break it with a zero-width space.
-    body = clip(escape(message).replace("```", "`\u200b``"), GENERIC_ALERT_BODY_MAX)
+    body = clip(fence(message), GENERIC_ALERT_BODY_MAX)
     blocks: list[Block] = [SectionBlock(text=_md(headline))]
     if body.strip():
         blocks.append(SectionBlock(text=_md(f"```{body}```")))
@@ -643,9 +725,9 @@ def slack_link(channel: str, ts: str) -> str:
 def mention(assignee: str, oncall_group: str) -> str:
     """Who an SLA warning is for: the owner, else the on-call user group, else the channel."""
     if assignee:
-        return f"<@{assignee}>"
+        return user_mention(assignee)
     if oncall_group:
-        return f"<!subteam^{oncall_group}>"
+        return group_mention(oncall_group)
     return "<!here>"
 
 
@@ -654,7 +736,7 @@ def sla_warning_message(
 ) -> dict[str, Any]:
     """The pre-breach warning, in the ticket's thread."""
     headline = (
-        f":hourglass_flowing_sand: {who} `{ticket_id}` ({priority}) has had no first response; "
+        f":hourglass_flowing_sand: {who} `{escape(ticket_id)}` ({escape(priority)}) has had no first response; "
         f"its SLA is due at {escape(due_at)} UTC."
     )
     hint = "Approve or send the reply, or resolve the ticket, to stop the clock."
@@ -674,11 +756,12 @@ def sla_breach_message(
     owner: str,
 ) -> dict[str, Any]:
     """The breach, in the alerts channel, linking the ticket."""
-    where = f"<{link}|{ticket_id}>" if link else f"`{ticket_id}`"
+    where = f"<{escape(link)}|{escape(ticket_id)}>" if link else f"`{escape(ticket_id)}`"
     headline = (
-        f":rotating_light: SLA breached: {where} ({priority}) had no first response by {escape(due_at)} UTC"
+        f":rotating_light: SLA breached: {where} ({escape(priority)}) had no first response by "
+        f"{escape(due_at)} UTC"
     )
-    owned = f"Owner: <@{owner}>" if owner else "Nobody has taken it."
+    owned = f"Owner: {user_mention(owner)}" if owner else "Nobody has taken it."
     blocks: list[Block] = [
         SectionBlock(text=_md(headline)),
         SectionBlock(text=_md(f"*{escape(subject)}*")) if subject else DividerBlock(),
@@ -692,9 +775,7 @@ def sla_breach_message(
 
 def confirmation(ticket_id: str, notes: Sequence[str] = ()) -> dict[str, Any]:
     """The ephemeral confirmation: the ticket is on its way (with what was filled in for you, if anything)."""
-    text = (
-        f":white_check_mark: Ticket `{ticket_id}` created. The triage will be posted in the ticket channel."
-    )
+    text = f":white_check_mark: Ticket `{escape(ticket_id)}` created. The triage will be posted in the ticket channel."
     if notes:
         text += "\n" + "\n".join(f"• {n}" for n in notes)
     return {"text": text, "blocks": _dump([SectionBlock(text=_md(text))])}
@@ -705,6 +786,12 @@ def error_message(title: str, lines: Sequence[str] = ()) -> dict[str, Any]:
     body = "\n".join(f"• {escape(line)}" for line in lines)
     text = f":warning: {title}" + (f"\n{body}" if body else "")
     return {"text": clip(text, SECTION_MAX), "blocks": _dump([SectionBlock(text=_md(text))])}
+
+
+def refusal(what: str, setting: str) -> dict[str, Any]:
+    """The ephemeral answer to someone without the role an action needs."""
+    text = f":no_entry: You're not allowed to {what} (ask an admin to add you to `{setting}`)."
+    return {"text": text, "blocks": _dump([SectionBlock(text=_md(text))])}
 
 
 def help_message() -> dict[str, Any]:
@@ -726,12 +813,14 @@ def help_message() -> dict[str, Any]:
 def status_message(item: Mapping[str, Any], permalink: str | None) -> dict[str, Any]:
     """`/ticket status <id>`."""
     view = TicketView.from_item(item)
-    link = f"<{permalink}|Open the thread>" if permalink else "No Slack thread yet."
-    text = f"*{view.ticket_id}* · {escape(view.subject)}"
+    link = f"<{escape(permalink)}|Open the thread>" if permalink else "No Slack thread yet."
+    text = f"*{escape(view.ticket_id)}* · {escape(view.subject)}"
     fields = [
-        _md(f"*Status*\n{view.status}", FIELD_MAX),
-        _md(f"*Priority*\n{view.priority_marker} {view.priority or '(not triaged yet)'}", FIELD_MAX),
-        _md(f"*Sentiment*\n{view.sentiment or '(not detected yet)'}\n{_scores_line(view)}", FIELD_MAX),
+        _md(f"*Status*\n{escape(view.status)}", FIELD_MAX),
+        _md(f"*Priority*\n{view.priority_marker} {escape(view.priority) or '(not triaged yet)'}", FIELD_MAX),
+        _md(
+            f"*Sentiment*\n{escape(view.sentiment) or '(not detected yet)'}\n{_scores_line(view)}", FIELD_MAX
+        ),
         _md(f"*Thread*\n{link}", FIELD_MAX),
     ]
     return {"text": text, "blocks": _dump([SectionBlock(text=_md(text), fields=fields)])}
@@ -747,7 +836,8 @@ def mine_message(items: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         view = TicketView.from_item(item)
         breached = " :rotating_light: breached" if item.get("sla_breached") else ""
         lines.append(
-            f"• `{view.ticket_id}` {view.priority_marker} {view.priority} · {escape(clip(view.subject, 80))} · "
+            f"• `{escape(view.ticket_id)}` {view.priority_marker} {escape(view.priority)} · "
+            f"{escape(clip(view.subject, 80))} · "
             f"due {escape(view.sla_due_at) or '-'}{breached}"
         )
     text = f"*Your open tickets ({len(items)})*\n" + "\n".join(lines)
@@ -820,7 +910,7 @@ def edit_reply_form(
             {"ticket_id": ticket_id, "version": version, "channel": channel, "ts": ts}
         ),
         blocks=[
-            ContextBlock(elements=[_md(f"Ticket `{ticket_id}`")]),
+            ContextBlock(elements=[_md(f"Ticket `{escape(ticket_id)}`")]),
             InputBlock(
                 block_id=REPLY_FIELD,
                 label="Reply to the customer",

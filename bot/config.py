@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AliasChoices, ConfigDict, Field, SecretStr
 
 from bot.adapters import aws
 from bot.errors import BotConfigurationError
+from bot.logic.roles import RoleGrants
 from contract import defaults, names
 from contract.settings import EnvSettings
 
@@ -48,8 +49,20 @@ class BotSettings(EnvSettings):
     table_name: str = Field("", validation_alias=AliasChoices(names.ENV_TABLE_NAME))
     alarms_topic_arn: str = Field("", validation_alias=AliasChoices(names.ENV_ALARMS_TOPIC_ARN))
     topic_arn: str = Field("", validation_alias=AliasChoices(names.ENV_TOPIC_ARN))
-    # Slack user group (S...) mentioned by SLA warnings on tickets nobody has taken.
+    # Slack user group (S...) mentioned by SLA warnings on tickets nobody has taken: the on-call role.
     oncall_group: str = Field("", validation_alias=AliasChoices(names.ENV_SLA_ONCALL_GROUP))
+    # Roles (bot/logic/roles.py): comma-separated Slack user and user-group ids. Empty: nobody.
+    agents: str = Field("", validation_alias=AliasChoices(names.ENV_AGENTS))
+    approvers: str = Field("", validation_alias=AliasChoices(names.ENV_APPROVERS))
+    admins: str = Field("", validation_alias=AliasChoices(names.ENV_ADMINS))
+    four_eyes: Literal["on", "off"] = Field("on", validation_alias=AliasChoices(names.ENV_FOUR_EYES))
+    # The installation served (empty: any, with a warning once; set both on AWS).
+    slack_app_id: str = Field(
+        "", pattern=r"^(A[A-Z0-9]{2,})?$", validation_alias=AliasChoices(names.ENV_SLACK_APP_ID)
+    )
+    slack_team_id: str = Field(
+        "", pattern=r"^([TE][A-Z0-9]{2,})?$", validation_alias=AliasChoices(names.ENV_SLACK_TEAM_ID)
+    )
     # The SLA timer function, told about first responses and new priorities (empty: timers only expire).
     sla_function: str = Field("", validation_alias=AliasChoices(names.ENV_SLA_FUNCTION))
     # The bot's own identity (Slack app settings > "App Home"/auth.test once): Bolt needs no auth.test call
@@ -57,6 +70,15 @@ class BotSettings(EnvSettings):
     bot_user_id: str = Field("", validation_alias=AliasChoices(names.ENV_SLACK_BOT_USER_ID))
     bot_id: str = Field("", validation_alias=AliasChoices(names.ENV_SLACK_BOT_ID))
     catalog_path: Path = DEFAULT_CATALOG_PATH
+
+    def role_grants(self) -> RoleGrants:
+        """The configured roles; BotConfigurationError (at cold start) for anything that is not an id."""
+        try:
+            return RoleGrants.parse(
+                agents=self.agents, approvers=self.approvers, admins=self.admins, oncall=self.oncall_group
+            )
+        except ValueError as e:
+            raise BotConfigurationError(str(e)) from e
 
     def secret(self, field: str) -> str:
         """The plain value of a secret setting, or BotConfigurationError naming its variable."""

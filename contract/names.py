@@ -59,6 +59,15 @@ ENV_SLACK_OUTBOX = "TMS_SLACK_OUTBOX"
 ENV_SLACK_POST_INTERVAL = "TMS_SLACK_POST_INTERVAL_S"
 # On AWS: the Secrets Manager secret holding {"bot_token": ..., "signing_secret": ...}.
 ENV_SLACK_SECRET_ARN = "TMS_SLACK_SECRET_ARN"
+# Who may act (issue 27.1, bot/logic/roles.py): comma-separated Slack user (U…/W…) and user-group (S…) ids.
+ENV_AGENTS = "TMS_AGENTS"  # see and work tickets
+ENV_APPROVERS = "TMS_APPROVERS"  # may send anything to a customer
+ENV_ADMINS = "TMS_ADMINS"  # channel settings, erase
+ENV_FOUR_EYES = "TMS_FOUR_EYES"  # "on" (default): a draft's last editor cannot approve it; "off"
+FOUR_EYES_VALUES = ("on", "off")
+# The one installation the bot serves: requests of another app or workspace/org are refused.
+ENV_SLACK_APP_ID = "TMS_SLACK_APP_ID"  # A…
+ENV_SLACK_TEAM_ID = "TMS_SLACK_TEAM_ID"  # T… (workspace install) or E… (org-wide install)
 
 # Customer mail (SES v2). Sender identity and reply-to come from cdk.json (`reply_from`, `reply_to`).
 ENV_REPLY_FROM = "TMS_REPLY_FROM"

@@ -45,6 +45,9 @@ INFERENCE_PROFILE_PREFIXES = ("us", "us-gov", "eu", "apac", "jp", "au", "ca", "g
 _GLUE_MAX_TIMEOUT_MINUTES = 2880
 
 
+SlackGrant = Annotated[str, Field(pattern=r"^[UWS][A-Z0-9]{2,}$")]
+
+
 class ConfigError(ValueError):
     """The deployment configuration is invalid; the message names every bad field."""
 
@@ -144,6 +147,20 @@ class TmsConfig(BaseModel):
     # Execution environments of the bot kept initialized (an alias "live" on a published version serves the
     # function URL): no cold /ticket ack at all, for a fixed monthly price (README "Cold start"). 0 = off.
     bot_provisioned_concurrency: Annotated[int, Field(ge=0, le=100)] = 0
+    # The most environments the bot's function URL may run at once: a public URL answers anyone, so a flood
+    # of (refused) requests is capped here instead of eating the account's concurrency, which the pipeline
+    # shares. Slack sends a few requests a second at peak; each takes well under a second.
+    bot_reserved_concurrency: Annotated[int, Field(ge=1, le=1000)] = 10
+    # Who may act in Slack (bot/logic/roles.py): Slack user (U…/W…) and user-group (S…) ids. Not secrets.
+    # Empty approvers: nothing is ever sent to a customer (the ticket post says how to configure them).
+    agents: tuple[SlackGrant, ...] = ()
+    approvers: tuple[SlackGrant, ...] = ()
+    admins: tuple[SlackGrant, ...] = ()
+    # A draft's last editor cannot approve it; false for one-person teams.
+    four_eyes: bool = True
+    # The one Slack installation served: the app id (A…) and the workspace (T…) or org (E…) it is installed in.
+    slack_app_id: Annotated[str, Field(pattern=r"^(A[A-Z0-9]{2,})?$")] = ""
+    slack_team_id: Annotated[str, Field(pattern=r"^([TE][A-Z0-9]{2,})?$")] = ""
     # Customer mail: the verified SES sender, where answers go (the receipt rule's recipient), and how
     # long after resolution an answer reopens a ticket instead of opening a new one.
     reply_from: EmailStr = "support@example.com"
@@ -174,6 +191,17 @@ class TmsConfig(BaseModel):
             raise ValueError(
                 f"reply_from {self.reply_from} is not an address of ses_domain {self.ses_domain}: SES only "
                 "sends as an address of a verified domain"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _provisioned_fits_in_reserved(self) -> TmsConfig:
+        # Lambda refuses provisioned concurrency above the function's reserved concurrency.
+        if self.bot_provisioned_concurrency > self.bot_reserved_concurrency:
+            raise ValueError(
+                f"bot_provisioned_concurrency {self.bot_provisioned_concurrency} exceeds "
+                f"bot_reserved_concurrency {self.bot_reserved_concurrency}: Lambda cannot provision more "
+                "environments than the function may run"
             )
         return self
 
@@ -251,6 +279,20 @@ class TmsConfig(BaseModel):
     def foundation_model_id(self) -> str:
         """The foundation model behind model_id (the profile prefix stripped)."""
         return self.model_id.split(".", 1)[1] if self.uses_inference_profile else self.model_id
+
+    def slack_roles_environment(self) -> dict[str, str]:
+        """The roles, four-eyes switch and installation pin of the bot and notifier functions."""
+        env = {
+            names.ENV_AGENTS: ",".join(self.agents),
+            names.ENV_APPROVERS: ",".join(self.approvers),
+            names.ENV_ADMINS: ",".join(self.admins),
+            names.ENV_FOUR_EYES: "on" if self.four_eyes else "off",
+        }
+        if self.slack_app_id:
+            env[names.ENV_SLACK_APP_ID] = self.slack_app_id
+        if self.slack_team_id:
+            env[names.ENV_SLACK_TEAM_ID] = self.slack_team_id
+        return env
 
     def name(self, suffix: str) -> str:
         """A physical resource name prefixed by the project name."""

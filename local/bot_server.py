@@ -1,6 +1,8 @@
 """Local transports for `tms bot`: an HTTP server on 127.0.0.1 (POST /slack/events) or Socket Mode.
 
-Both hand Slack's request to the same Bolt app the Lambda runs; verification happens inside Bolt.
+Both hand Slack's request to the same Bolt app the Lambda runs. Over HTTP the same request guard as the
+Lambda handler's answers 401/400 first (signature on the raw body, a parse that cannot raise); Bolt then
+verifies again.
 """
 
 from __future__ import annotations
@@ -12,12 +14,17 @@ from urllib.parse import urlsplit
 
 from slack_bolt import App, BoltRequest
 
+from bot.logic.request_guard import RequestGuard
+
 EVENTS_PATH = "/slack/events"
 MAX_BODY_BYTES = 1_000_000
 
 
-def make_server(app: App, port: int = 3000, host: str = "127.0.0.1") -> ThreadingHTTPServer:
-    """An HTTP server (not yet serving) that dispatches POST /slack/events to `app`; port 0 picks a free one."""
+def make_server(
+    app: App, guard: RequestGuard, port: int = 3000, host: str = "127.0.0.1"
+) -> ThreadingHTTPServer:
+    """An HTTP server (not yet serving) that dispatches POST /slack/events to `app` once `guard` lets the
+    request through; port 0 picks a free one."""
 
     class SlackEvents(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -45,10 +52,19 @@ def make_server(app: App, port: int = 3000, host: str = "127.0.0.1") -> Threadin
                 self.rfile.read(min(length, MAX_BODY_BYTES))
                 self._reply(404, b"not found")
                 return
-            body = self.rfile.read(length).decode("utf-8")
+            raw = self.rfile.read(length)
             headers: dict[str, str | Sequence[str]] = {}
             for name, value in self.headers.items():
                 headers[name.lower()] = [*headers.get(name.lower(), []), value]
+            try:
+                body = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                self._reply(400, b"")
+                return
+            rejection = guard.check(body, headers)
+            if rejection is not None:
+                self._reply(rejection.status, b"")
+                return
             resp = app.dispatch(BoltRequest(body=body, query=url.query, headers=headers))
             self._reply(resp.status, resp.body.encode("utf-8"), resp.headers)
 

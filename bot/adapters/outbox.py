@@ -37,11 +37,14 @@ class OutboxPoster:
             self._append({**payload, "ts": ts})
         return Posted(channel=str(payload["channel"]), ts=ts)
 
-    def update(self, channel: str, ts: str, *, text: str, blocks: list[dict[str, Any]]) -> None:
-        """Append the edit of the post at `ts`."""
+    def update(
+        self, channel: str, ts: str, *, text: str, blocks: list[dict[str, Any]], **options: Any
+    ) -> None:
+        """Append the edit of the post at `ts` (with its chat.update options, as the payload Slack gets)."""
         with self._lock:
             self._append(
                 {"method": "chat.update", "channel": channel, "ts": ts, "text": text, "blocks": blocks}
+                | options
             )
 
     def _append(self, line: dict[str, Any]) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
@@ -82,8 +82,11 @@ class Poster(Protocol):
     def post(self, payload: dict[str, Any]) -> Posted:
         """Post the payload (it names its channel and optional thread_ts)."""
 
-    def update(self, channel: str, ts: str, *, text: str, blocks: list[dict[str, Any]]) -> None:
-        """Replace an earlier post (the ticket's root post shows its current state)."""
+    def update(
+        self, channel: str, ts: str, *, text: str, blocks: list[dict[str, Any]], **options: Any
+    ) -> None:
+        """Replace an earlier post (the ticket's root post shows its current state); `options` are further
+        chat.update arguments (unfurl flags)."""
 
 
 class SlackPoster:
@@ -127,10 +130,12 @@ class SlackPoster:
                 self._next_slot[channel] = self._clock() + self._interval
         return Posted(channel=str(resp["channel"]), ts=str(resp["ts"]))
 
-    def update(self, channel: str, ts: str, *, text: str, blocks: list[dict[str, Any]]) -> None:
+    def update(
+        self, channel: str, ts: str, *, text: str, blocks: list[dict[str, Any]], **options: Any
+    ) -> None:
         """chat.update (its own rate tier: it takes no posting slot)."""
         try:
-            self._client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+            self._client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks, **options)
         except SlackApiError as e:
             raise SlackPostError(f"chat.update of {channel}/{ts} failed: {e.response.get('error')}") from e
 
@@ -185,3 +190,56 @@ class SlackDirectory:
         )
         self._cache[user_id] = profile
         return profile
+
+
+USER_GROUPS_TTL_SECONDS = 300.0
+USER_GROUPS_RETRY_SECONDS = 30.0
+
+
+class SlackUserGroups:
+    """usergroups.users.list (scope usergroups:read), cached per group for a few minutes per process.
+
+    Workspaces on plans without user groups answer with an error (and so does a missing scope or an unknown
+    group): it is logged once per group and error, and the group counts as empty, so a role granted only
+    through it is held by nobody (fail closed). Grant user ids directly there.
+    """
+
+    def __init__(
+        self, client: WebClient, *, ttl: float = USER_GROUPS_TTL_SECONDS, clock: Clock = time.monotonic
+    ) -> None:
+        self._client = client
+        self._ttl = ttl
+        self._clock = clock
+        self._cache: dict[str, tuple[float, frozenset[str]]] = {}
+        self._warned: set[tuple[str, str]] = set()
+        self._lock = threading.Lock()
+
+    def members(self, group_id: str) -> frozenset[str]:
+        """The user ids in the group (cached; empty when Slack cannot say)."""
+        now = self._clock()
+        with self._lock:
+            cached = self._cache.get(group_id)
+            if cached and now - cached[0] < self._ttl:
+                return cached[1]
+        try:
+            users = self._client.usergroups_users_list(usergroup=group_id).get("users") or []
+            members = frozenset(str(u) for u in users)
+        except (SlackClientError, OSError) as e:
+            error = (
+                str(e.response.get("error") or "unknown")
+                if isinstance(e, SlackApiError)
+                else type(e).__name__
+            )
+            with self._lock:
+                if (group_id, error) not in self._warned:
+                    self._warned.add((group_id, error))
+                    logger.warning(
+                        "user group unavailable, treated as empty",
+                        extra={"usergroup": group_id, "error": error},
+                    )
+            with self._lock:  # asked again sooner than a good answer: the error may pass
+                self._cache[group_id] = (now - self._ttl + USER_GROUPS_RETRY_SECONDS, frozenset())
+            return frozenset()
+        with self._lock:
+            self._cache[group_id] = (now, members)
+        return members

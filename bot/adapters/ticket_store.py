@@ -12,7 +12,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from bot.errors import TicketConflictError, TicketStoreError
-from bot.logic.actions import TicketChange
+from bot.logic.actions import DRAFT_EDITED_BY, DRAFT_VERSION, TicketChange
 from bot.observability import logger
 from contract import names
 from contract.clients import dynamodb_deserializer, dynamodb_serializer
@@ -104,6 +104,20 @@ class DynamoTicketStore:
             attr_names["#owner"] = "assignee"
             values[":actor"] = _av(change.actor)
             condition += " AND (attribute_not_exists(#owner) OR #owner = :actor)"
+        for i, name in enumerate(change.increments):
+            attr_names[f"#n{i}"] = name
+            sets.append(f"#n{i} = if_not_exists(#n{i}, :zero) + :one")
+        if change.expected_draft_version is not None:
+            attr_names["#dv"] = DRAFT_VERSION
+            if change.expected_draft_version == 0:
+                condition += " AND attribute_not_exists(#dv)"
+            else:
+                values[":dv"] = _av(change.expected_draft_version)
+                condition += " AND #dv = :dv"
+        if change.not_last_editor:
+            attr_names["#editor"] = DRAFT_EDITED_BY
+            values[":approver"] = _av(change.actor)
+            condition += " AND (attribute_not_exists(#editor) OR #editor <> :approver)"
         if change.expected_version is not None:
             if change.expected_version == 0:
                 condition += " AND attribute_not_exists(#v)"

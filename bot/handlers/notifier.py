@@ -17,6 +17,7 @@ from bot.adapters.ticket_store import DynamoTicketStore
 from bot.config import BotSettings, fetch_secret, load_settings
 from bot.errors import BotConfigurationError
 from bot.logic.notify import Notification, Notifier, parse_or_skip
+from bot.logic.roles import Roles
 from bot.observability import logger
 from contract import names
 from contract.lambda_events import sns_attribute, sns_messages
@@ -36,13 +37,15 @@ def build_notifier(settings: BotSettings) -> Notifier:
         raise BotConfigurationError(
             f"set {names.ENV_SLACK_BOT_TOKEN} (Slack) or {names.ENV_SLACK_OUTBOX} (local)"
         )
+    grants = settings.role_grants()
     return Notifier(
         store=DynamoTicketStore(settings.table_name, aws.client("dynamodb", profile="default")),
         poster=poster,
         channel=settings.channel,
         alerts_channel=settings.alerts_channel,
         alarms_topic_arn=settings.alarms_topic_arn,
-        oncall_group=settings.oncall_group,
+        oncall_group=grants.oncall_group,
+        approvers_configured=Roles(grants).approvers_configured,
     )
 
 

@@ -57,6 +57,15 @@ def apply_and_publish(
         if channel:
             reason = actions.conflict_reason(change, e.current)
             client.chat_postEphemeral(channel=channel, user=change.actor, **blocks.error_message(reason))
+        if e.current and actions.stale_draft(change, e.current):
+            # The approver saw an older draft: show the current one (with its own Approve) at once.
+            rerender_post(
+                client,
+                e.current,
+                str(e.current.get("slack_channel") or channel),
+                str(e.current.get("slack_ts") or ts),
+                approvers_configured=clients.roles.approvers_configured,
+            )
         return None
     publish(client, clients, item, change, channel=channel, ts=ts)
     if change.action in actions.FIRST_RESPONSE:
@@ -83,14 +92,19 @@ def publish(
     if not (channel and ts):
         return
     # The write is what counts: if the edit fails, the thread reply below still records the change.
-    rerender_post(client, item, channel, ts)
+    rerender_post(client, item, channel, ts, approvers_configured=clients.roles.approvers_configured)
     clients.poster.post(blocks.thread_message(channel, ts, change.summary))
 
 
-def rerender_post(client: WebClient, item: dict[str, Any], channel: str, ts: str) -> None:
+def rerender_post(
+    client: WebClient, item: dict[str, Any], channel: str, ts: str, *, approvers_configured: bool
+) -> None:
     """Re-render the post at channel/ts from the stored item; a failed edit is logged, never raised."""
+    if not (channel and ts):
+        return
+    view = blocks.TicketView.from_item(item, approvers_configured=approvers_configured)
     try:
-        client.chat_update(**blocks.ticket_update(channel, ts, blocks.TicketView.from_item(item)))
+        client.chat_update(**blocks.ticket_update(channel, ts, view))
     except SlackApiError:
         logger.exception("chat.update failed", extra={"ticket_id": item.get("ticket_id")})
 
@@ -150,11 +164,27 @@ def _change_handler(
     return handle
 
 
-handle_approve = _change_handler(
-    lambda actor, at, _action: actions.approve(actor, at),
-    then_send=True,
-    doc="Approve the drafted reply and hand it to the mailer (one conditional write, one SNS publish).",
-)
+def handle_approve(
+    ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, context: dict[str, Any]
+) -> None:
+    """Approve the draft version that was on screen and hand it to the mailer (one conditional write, one SNS
+    publish). A stale version, or (four eyes) the draft's last editor, is refused and told why."""
+    ack()
+    clients = context["tms"]
+    channel, ts = _where(body)
+    ticket_id, draft_version = blocks.parse_approve_value(str(action.get("value") or ""))
+    # A value without a version cannot say what was on screen: it is refused as stale (-1 matches nothing).
+    change = actions.approve(
+        body["user"]["id"],
+        clients.now(),
+        -1 if draft_version is None else draft_version,
+        four_eyes=clients.roles.four_eyes,
+    )
+    item = apply_and_publish(client, clients, ticket_id, change, channel=channel, ts=ts)
+    if item is not None:
+        send_approved(client, clients, item, change, channel=channel, ts=ts)
+
+
 handle_retry_send = _change_handler(
     lambda actor, at, _action: actions.retry_send(actor, at),
     then_send=True,
@@ -192,7 +222,9 @@ def handle_edit(
     item = clients.store.get(ticket_id)
     if item is None:
         client.chat_postEphemeral(
-            channel=channel, user=body["user"]["id"], **blocks.error_message(f"No ticket {ticket_id}.")
+            channel=channel,
+            user=body["user"]["id"],
+            **blocks.error_message(f"No ticket {blocks.escape(ticket_id)}."),
         )
         return
     view = blocks.edit_reply_form(
@@ -218,7 +250,9 @@ def handle_description(
         client.chat_postEphemeral(
             channel=channel,
             user=body["user"]["id"],
-            **blocks.error_message(f"The description of {ticket_id} is not in the ticket store."),
+            **blocks.error_message(
+                f"The description of {blocks.escape(ticket_id)} is not in the ticket store."
+            ),
         )
         return
     view = blocks.description_view(ticket_id, str(item.get("subject", "")), str(item["description"]))

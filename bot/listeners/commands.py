@@ -103,7 +103,7 @@ def _create_inline(ack: Ack, command: dict[str, Any], cmd: intake.Inline, client
         notes.append("Slack did not return your profile, so the ticket names you by your user id.")
     if not profile.email:
         notes.append(
-            f"Your Slack profile shows no email, so the customer address is `{event.data.customer.email}`"
+            f"Your Slack profile shows no email, so the customer address is `{blocks.escape(event.data.customer.email)}`"
             " (a placeholder that never receives mail)."
         )
     ack(**blocks.confirmation(event.ticketId, notes))

@@ -17,6 +17,7 @@ from bot import blocks
 from bot.errors import TicketStoreError
 from bot.listeners.actions import _where, apply_and_publish, rerender_post
 from bot.logic import actions
+from bot.logic.mrkdwn import escape, user_mention
 from bot.observability import logger
 
 
@@ -26,9 +27,15 @@ def register(app: App) -> None:
     app.action(blocks.ACTION_RESOLVE_INCIDENT)(handle_resolve_incident)
 
 
-def _rerender(client: WebClient, item: dict[str, Any] | None) -> None:
+def _rerender(client: WebClient, clients: Any, item: dict[str, Any] | None) -> None:
     if item and item.get("slack_ts") and item.get("slack_channel"):
-        rerender_post(client, item, str(item["slack_channel"]), str(item["slack_ts"]))
+        rerender_post(
+            client,
+            item,
+            str(item["slack_channel"]),
+            str(item["slack_ts"]),
+            approvers_configured=clients.roles.approvers_configured,
+        )
 
 
 def handle_split(
@@ -42,14 +49,15 @@ def handle_split(
     try:
         root_id, member = clients.store.split_incident_member(member_id, user)
     except TicketStoreError as e:
-        client.chat_postEphemeral(channel=channel, user=user, **blocks.error_message(str(e)))
+        client.chat_postEphemeral(channel=channel, user=user, **blocks.error_message(escape(str(e))))
         return
     logger.info("incident member split out", extra={"ticket_id": member_id, "root": root_id})
     thread_ts = str(member.get("slack_thread_ts") or "")
     home = str(member.get("slack_channel") or channel)
-    posted = clients.poster.post(blocks.ticket_message(home, blocks.TicketView.from_item(member)))
+    view = blocks.TicketView.from_item(member, approvers_configured=clients.roles.approvers_configured)
+    posted = clients.poster.post(blocks.ticket_message(home, view))
     clients.store.set_fields(member_id, {"slack_channel": posted.channel, "slack_ts": posted.ts})
-    note = f"<@{user}>: {member_id} is not the same issue; it is posted on its own now."
+    note = f"{user_mention(user)}: {escape(member_id)} is not the same issue; it is posted on its own now."
     if thread_ts:
         clients.poster.post(blocks.thread_message(home, thread_ts, note))
     if ts:  # the old card in the thread says where the ticket went instead of offering stale buttons
@@ -57,7 +65,7 @@ def handle_split(
             client.chat_update(channel=channel, ts=ts, **blocks.error_message(note))
         except SlackApiError:
             logger.exception("chat.update failed", extra={"ticket_id": member_id})
-    _rerender(client, clients.store.get(root_id))
+    _rerender(client, clients, clients.store.get(root_id))
 
 
 def handle_resolve_incident(
@@ -87,7 +95,7 @@ def handle_resolve_incident(
             blocks.thread_message(
                 channel,
                 ts,
-                f"<@{user}> resolved the incident: {resolved} of {len(members)} reports closed now.",
+                f"{user_mention(user)} resolved the incident: {resolved} of {len(members)} reports closed now.",
             )
         )
-    _rerender(client, clients.store.get(root_id))
+    _rerender(client, clients, clients.store.get(root_id))

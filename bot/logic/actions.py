@@ -12,6 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
+from bot.logic.mrkdwn import escape, user_mention
 from contract.models import Priority, TicketStatus, format_utc
 
 
@@ -65,6 +66,12 @@ class TicketChange:
     set_if_absent: dict[str, Any] = field(default_factory=dict)
     # Only when nobody else owns the ticket (Take it); the same agent taking it again is fine.
     unowned_or_mine: bool = False
+    # Approve: only the draft version that was on screen (a stale click is refused), and (four eyes) not
+    # by the draft's last editor.
+    expected_draft_version: int | None = None
+    not_last_editor: bool = False
+    # Counters incremented by the write (each edit is a new draft version).
+    increments: tuple[str, ...] = ()
 
     def history_entry(self) -> dict[str, Any]:
         """The audit entry appended to the ticket's history."""
@@ -107,15 +114,22 @@ def _first_response(actor: str, at: datetime) -> dict[str, Any]:
     return {"first_response_at": format_utc(at), "first_response_by": actor}
 
 
-def approve(actor: str, at: datetime) -> TicketChange:
-    """Approve the drafted reply."""
+DRAFT_VERSION = "draft_version"  # item attribute: +1 on every edit of the drafted reply
+DRAFT_EDITED_BY = "draft_edited_by"  # item attribute: who edited the draft last
+
+
+def approve(actor: str, at: datetime, draft_version: int, *, four_eyes: bool = True) -> TicketChange:
+    """Approve the drafted reply at `draft_version` (the one on the agent's screen), and only that one."""
     return TicketChange(
         Action.APPROVE,
         actor,
         at,
         {"status": str(TicketStatus.APPROVED), "approved_by": actor, "approved_at": format_utc(at)},
         frozenset({TicketStatus.TRIAGED}),
-        f"<@{actor}> approved the reply.",
+        f"{user_mention(actor)} approved the reply.",
+        detail={DRAFT_VERSION: str(draft_version)},
+        expected_draft_version=draft_version,
+        not_last_editor=four_eyes,
     )
 
 
@@ -125,10 +139,11 @@ def edit_reply(actor: str, at: datetime, text: str, seen_version: int) -> Ticket
         Action.EDIT,
         actor,
         at,
-        {"response_text": text, "status": str(TicketStatus.TRIAGED)},
+        {"response_text": text, "status": str(TicketStatus.TRIAGED), DRAFT_EDITED_BY: actor},
         OPEN,
-        f"<@{actor}> edited the reply.",
+        f"{user_mention(actor)} edited the reply.",
         expected_version=seen_version,
+        increments=(DRAFT_VERSION,),
     )
 
 
@@ -140,7 +155,7 @@ def change_priority(actor: str, at: datetime, priority: Priority) -> TicketChang
         at,
         {"priority": str(priority)},
         OPEN,
-        f"<@{actor}> changed the priority to {priority}.",
+        f"{user_mention(actor)} changed the priority to {priority}.",
         detail={"priority": str(priority)},
     )
 
@@ -153,7 +168,7 @@ def resolve(actor: str, at: datetime) -> TicketChange:
         at,
         {"status": str(TicketStatus.RESOLVED), "resolved_by": actor, "resolved_at": format_utc(at)},
         OPEN | {TicketStatus.FAILED},
-        f"<@{actor}> resolved the ticket.",
+        f"{user_mention(actor)} resolved the ticket.",
         set_if_absent=_first_response(actor, at),
     )
 
@@ -166,7 +181,7 @@ def take(actor: str, at: datetime) -> TicketChange:
         at,
         {"assignee": actor, "assigned_at": format_utc(at)},
         OPEN,
-        f"<@{actor}> took the ticket.",
+        f"{user_mention(actor)} took the ticket.",
         detail={"assignee": actor},
         unowned_or_mine=True,
     )
@@ -180,7 +195,7 @@ def reassign(actor: str, at: datetime, assignee: str) -> TicketChange:
         at,
         {"assignee": assignee, "assigned_at": format_utc(at)},
         OPEN,
-        f"<@{actor}> assigned the ticket to <@{assignee}>.",
+        f"{user_mention(actor)} assigned the ticket to {user_mention(assignee)}.",
         detail={"assignee": assignee},
     )
 
@@ -193,7 +208,7 @@ def retry_send(actor: str, at: datetime) -> TicketChange:
         at,
         {"status": str(TicketStatus.APPROVED), "approved_by": actor, "approved_at": format_utc(at)},
         frozenset({TicketStatus.SEND_FAILED}),
-        f"<@{actor}> asked to send the reply again.",
+        f"{user_mention(actor)} asked to send the reply again.",
     )
 
 
@@ -205,7 +220,7 @@ def queue_failed(actor: str, at: datetime, reason: str) -> TicketChange:
         at,
         {"status": str(TicketStatus.SEND_FAILED), "send_error": reason},
         frozenset({TicketStatus.APPROVED}),
-        f":warning: The reply was not sent: {reason}. Use *Retry send*.",
+        f":warning: The reply was not sent: {escape(reason)}. Use *Retry send*.",
         detail={"reason": reason},
     )
 
@@ -241,19 +256,50 @@ def version_of(item: dict[str, Any] | None) -> int:
     return int((item or {}).get("version", 0))
 
 
+def draft_version_of(item: dict[str, Any] | None) -> int:
+    """The drafted reply's version (0 for the triage's draft, +1 per edit)."""
+    return int((item or {}).get(DRAFT_VERSION, 0))
+
+
+def stale_draft(change: TicketChange, current: dict[str, Any] | None) -> bool:
+    """Whether an approval lost because the draft changed after the agent saw it."""
+    return (
+        current is not None
+        and change.expected_draft_version is not None
+        and draft_version_of(current) != change.expected_draft_version
+    )
+
+
+def four_eyes_refused(change: TicketChange, current: dict[str, Any] | None) -> bool:
+    """Whether an approval lost because its approver edited the draft last."""
+    return bool(
+        current is not None and change.not_last_editor and current.get(DRAFT_EDITED_BY) == change.actor
+    )
+
+
 def conflict_reason(change: TicketChange, current: dict[str, Any] | None) -> str:
     """Why a conditional write lost, in words for the agent."""
     if current is None:
         return "That ticket no longer exists."
     status = current.get("status", "?")
     who = current.get("updated_by")
-    by = f" by <@{who}>" if who else ""
+    by = f" by {user_mention(str(who))}" if who else ""
+    if stale_draft(change, current):
+        return (
+            f"Not sent: the draft changed{by} since you saw it; review it again (the post shows the new "
+            "draft) and approve that."
+        )
+    if four_eyes_refused(change, current) and str(status) in {str(s) for s in change.allowed_from}:
+        return (
+            "Not approved: you edited this draft last, so another approver must approve it (four eyes; "
+            "one-person teams set TMS_FOUR_EYES=off)."
+        )
     if change.expected_version is not None and version_of(current) != change.expected_version:
         return f"The ticket changed{by} while you were editing; reopen *Edit reply* to see the latest text."
     owner = current.get("assignee")
     if change.unowned_or_mine and owner and owner != change.actor and status in OPEN:
-        return f"Not done: <@{owner}> already owns the ticket; ask them, or use *Reassign*."
-    return f"Not done: the ticket is {status}{by}, so it cannot be {_past(change.action)}."
+        return f"Not done: {user_mention(str(owner))} already owns the ticket; ask them, or use *Reassign*."
+    return f"Not done: the ticket is {escape(status)}{by}, so it cannot be {_past(change.action)}."
 
 
 def _past(action: Action) -> str:

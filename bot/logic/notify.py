@@ -135,6 +135,7 @@ class Notifier:
         alerts_channel: str,
         alarms_topic_arn: str = "",
         oncall_group: str = "",
+        approvers_configured: bool = False,
     ):
         self._store = store
         self._poster = poster
@@ -142,6 +143,8 @@ class Notifier:
         self._alerts_channel = alerts_channel
         self._alarms_topic_arn = alarms_topic_arn
         self._oncall_group = oncall_group
+        # Without approvers nothing can be sent: the post has no Approve and says how to configure them.
+        self._approvers_configured = approvers_configured
 
     def handle(self, n: Notification) -> Outcome:
         """Route one SNS message by topic and event type."""
@@ -209,7 +212,10 @@ class Notifier:
         re-rendered with the incident's count, companies and priority (read from the root's item).
         """
         record = msg.record
-        view = blocks.TicketView.from_record(record, msg.slack, truncated=msg.description_truncated)
+        view = replace(
+            blocks.TicketView.from_record(record, msg.slack, truncated=msg.description_truncated),
+            approvers_configured=self._approvers_configured,
+        )
         incident = msg.incident
         if incident is not None and incident.root_ticket_id != record.ticket_id:
             root = self._store.get(incident.root_ticket_id) or {}
@@ -280,7 +286,9 @@ class Notifier:
         """Re-render the ticket's root post from its item, so its status (SENT, WAITING_CUSTOMER, ...) and
         buttons follow the mail events. Best effort: the thread reply already says what happened. The item is
         read again just before the edit, so two events handled at once do not leave the older state shown."""
-        view = blocks.TicketView.from_item(self._store.get(str(item["ticket_id"])) or item)
+        view = blocks.TicketView.from_item(
+            self._store.get(str(item["ticket_id"])) or item, approvers_configured=self._approvers_configured
+        )
         try:
             self._poster.update(**blocks.ticket_update(channel, ts, view))
         except Exception:

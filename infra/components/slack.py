@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -38,6 +40,8 @@ class Slack(Construct):
         sla: Sla,
         oncall_group: str = "",
         provisioned_concurrency: int = 0,
+        reserved_concurrency: int | None = None,
+        roles_environment: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         # Created with a random placeholder value; the real tokens are put after deploy (README.md, Deploy),
@@ -60,6 +64,9 @@ class Slack(Construct):
             names.ENV_SLACK_SECRET_ARN: self.secret.secret_arn,
             names.ENV_TABLE_NAME: storage.table.table_name,
             names.ENV_SLACK_CHANNEL: channel_id,
+            # Who may act and the installation pinned (ids, not secrets); the notifier needs the approvers
+            # to render posts without Approve when there are none.
+            **(roles_environment or {}),
         }
 
         self.bot = ServiceFunction(
@@ -75,6 +82,8 @@ class Slack(Construct):
             # Slack wants an ack within 3 s; the bot writes to Kinesis before acking and never waits longer.
             timeout=Duration.seconds(10),
             log_retention=log_retention,
+            # The URL is public: a flood is capped here, not in the account's shared concurrency.
+            reserved_concurrency=reserved_concurrency,
             environment={
                 **common_env,
                 names.ENV_STREAM_NAME: ingest.stream.stream_name,

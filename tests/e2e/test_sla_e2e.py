@@ -109,7 +109,7 @@ def test_left_alone_ticket_is_warned_then_escalated_once_and_an_approved_one_nev
     # When an agent approves one reply (the mailer posts it to them: the first response) and another agent
     # takes the other ticket
     item_b = store.get(answered) or {}
-    _click(bot, "ticket_approve", answered, LEAD, item_b["slack_ts"])
+    _click(bot, "ticket_approve", f"{answered}|0", LEAD, item_b["slack_ts"])
     item_a = store.get(left_alone) or {}
     _click(bot, "ticket_take", left_alone, AGENT, item_a["slack_ts"])
 

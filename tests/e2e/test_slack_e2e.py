@@ -15,6 +15,7 @@ from tests.fakes.bot_harness import (
     TICKET_CHANNEL,
     BotHarness,
     bot_on_local_stack,
+    button_value,
 )
 from tests.fakes.slack_api import block_action_payload
 
@@ -58,7 +59,7 @@ def test_ticket_from_slack_is_triaged_posted_and_acted_on_in_its_thread(e2e):
 
     click = block_action_payload(
         action_id="ticket_approve",
-        value=ticket_id,
+        value=button_value(post["blocks"], "ticket_approve"),  # the draft version on screen
         user_id="U0LEAD",
         channel_id=TICKET_CHANNEL,
         message_ts=item["slack_ts"],
@@ -131,7 +132,7 @@ def test_approved_reply_is_mailed_once_and_the_customers_answer_comes_back_to_th
 
     click = block_action_payload(
         action_id="ticket_approve",
-        value=ticket_id,
+        value=f"{ticket_id}|0",
         user_id="U0LEAD",
         channel_id=TICKET_CHANNEL,
         message_ts=item["slack_ts"],

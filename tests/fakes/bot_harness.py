@@ -20,16 +20,24 @@ from bot.adapters.kinesis import KinesisTicketWriter
 from bot.adapters.replies import SnsReplyQueue
 from bot.adapters.slack import SlackDirectory, SlackPoster, make_web_client
 from bot.adapters.ticket_store import DynamoTicketStore
-from bot.app import Clients, build_app
+from bot.app import Clients, build_app, build_roles
 from bot.config import BotSettings
+from bot.logic.request_guard import RequestGuard
 from contract import names
 from local.bot_server import make_server, serve_in_thread, url_of
-from tests.fakes.slack_api import FakeSlackApi, command_body, interaction_body, sign
+from tests.fakes.slack_api import TEAM_ID, FakeSlackApi, command_body, interaction_body, sign
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 BOT_TOKEN = "xoxb-fake-token"
 TICKET_CHANNEL = "C0TICKETS"
 ALERTS_CHANNEL = "C0ALERTS"
+APP_ID = "A0TMS"  # what the fake requests carry (tests.fakes.slack_api)
+# The test workspace's people: agents who may also approve, one lead who is an admin. Tests about roles
+# pass their own (`roles=`); nobody else (e.g. "U0STRANGER", "U0GUEST") holds any role.
+AGENTS = "U0AGENT,U0ADA,U0NOMAIL,U0NOBODY"
+APPROVERS = "U0ALICE,U0BOB,U0LEAD"
+ADMINS = "U0LEAD"
+DEFAULT_ROLES = {"agents": AGENTS, "approvers": APPROVERS, "admins": ADMINS}
 CATALOG = {
     "products": [
         {"product": "Amazon EC2", "issues": [{"issue_type": "Instance Connectivity"}]},
@@ -103,6 +111,15 @@ class BotHarness:
         return out
 
 
+def button_value(blocks: list[dict[str, Any]], action_id: str) -> str:
+    """The value of the button `action_id` in a post's blocks (what a click on it sends)."""
+    for block in blocks:
+        for element in block.get("elements") or [block.get("accessory") or {}]:
+            if isinstance(element, dict) and element.get("action_id") == action_id:
+                return str(element["value"])
+    raise AssertionError(f"no {action_id} button in the post")
+
+
 def write_catalog(tmp: Path) -> Path:
     """A small catalog file in the real format."""
     path = tmp / "catalog.json"
@@ -165,10 +182,16 @@ def running_bot(
     sns: Any = None,
     topic_arn: str = "",
     sla: Any = None,
+    roles: dict[str, str] | None = None,
+    four_eyes: str = "on",
+    app_id: str = APP_ID,
+    team_id: str = TEAM_ID,
 ) -> Iterator[BotHarness]:
     """Serve the app on a free loopback port with a fake Slack API; sleeps are recorded, never slept.
 
-    Approved replies are published to `topic_arn` (a topic created here, in moto, when none is given)."""
+    Approved replies are published to `topic_arn` (a topic created here, in moto, when none is given).
+    Roles are DEFAULT_ROLES unless given (keys agents/approvers/admins/oncall_group); the installation is
+    pinned to the fake app and team unless told otherwise."""
     if sns is None:
         import boto3
 
@@ -187,6 +210,10 @@ def running_bot(
             table_name=table_name,
             topic_arn=topic_arn,
             catalog_path=catalog_path,
+            slack_app_id=app_id,
+            slack_team_id=team_id,
+            four_eyes=four_eyes,
+            **(DEFAULT_ROLES if roles is None else roles),
         )
         web = make_web_client(BOT_TOKEN, slack.base_url, sleep=sleeps.append)
         clock = [0.0]
@@ -206,9 +233,10 @@ def running_bot(
             directory=SlackDirectory(web),
             poster=SlackPoster(web, clock=lambda: clock[0], sleep=fake_sleep),
             replies=SnsReplyQueue(topic_arn, sns),
+            roles=build_roles(settings, web),
             **extra,
         )
-        server = make_server(build_app(settings, clients), port=0)
+        server = make_server(build_app(settings, clients), RequestGuard(SIGNING_SECRET), port=0)
         serve_in_thread(server)
         try:
             yield BotHarness(
@@ -246,6 +274,9 @@ def bot_on_local_stack(
             names.ENV_SLACK_API_URL: slack.base_url,
             names.ENV_SLACK_CHANNEL: TICKET_CHANNEL,
             names.ENV_STATE_DIR: str(tmp / "state"),
+            names.ENV_AGENTS: AGENTS,
+            names.ENV_APPROVERS: APPROVERS,
+            names.ENV_ADMINS: ADMINS,
             **(extra_env or {}),
         }
         clear_process_caches()

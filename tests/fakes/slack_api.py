@@ -1,7 +1,8 @@
 """A loopback fake of the Slack Web API that records every call.
 
 Point a WebClient at it with `WebClient(base_url=fake.base_url)`. It answers chat.postMessage, chat.update,
-chat.postEphemeral, chat.getPermalink, views.open, views.update, users.info and auth.test the way Slack
+chat.postEphemeral, chat.getPermalink, views.open, views.update, users.info, usergroups.users.list and
+auth.test the way Slack
 does (ok, channel, ts, message), and can answer 429 with Retry-After on demand.
 """
 
@@ -46,6 +47,7 @@ class FakeSlackApi:
     calls: list[Call] = field(default_factory=list)
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
     users_info_answers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    usergroups: dict[str, list[str]] = field(default_factory=dict)
     _failures: dict[str, list[_Failure]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _ts: Iterator[int] = field(default_factory=lambda: itertools.count(1_700_000_000_000_100, 100))
@@ -165,6 +167,13 @@ class FakeSlackApi:
                 return self.users_info_answers[str(p.get("user"))]
             user = self.users.get(str(p.get("user")))
             return {"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"}
+        if method == "usergroups.users.list":
+            group = self.usergroups.get(str(p.get("usergroup")))
+            return (
+                {"ok": True, "users": group}
+                if group is not None
+                else {"ok": False, "error": "no_such_subteam"}
+            )
         if method == "auth.test":
             return {"ok": True, "team_id": TEAM_ID, "user_id": "U0BOT", "bot_id": "B0FAKE"}
         return {"ok": False, "error": "unknown_method"}

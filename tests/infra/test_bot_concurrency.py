@@ -1,4 +1,5 @@
-"""Provisioned concurrency of the bot (issue 17): off by default; on, an alias with it serves the function URL."""
+"""Concurrency of the bot: provisioned (issue 17) off by default, an alias with it serving the function URL
+when on; reserved (issue 27.5) always, so a flood on the public URL is capped at the bot."""
 
 from __future__ import annotations
 
@@ -24,7 +25,12 @@ def with_concurrency(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple
     from infra.app import build_app
 
     workdir = tmp_path_factory.mktemp("cdk-pc")
-    tms = {**read_cdk_json_context()["tms"], **TEST_CONTEXT_OVERRIDES, "bot_provisioned_concurrency": 2}
+    tms = {
+        **read_cdk_json_context()["tms"],
+        **TEST_CONTEXT_OVERRIDES,
+        "bot_provisioned_concurrency": 2,
+        "bot_reserved_concurrency": 4,
+    }
     if not names.GLUE_SCRIPT_PATH.exists():
         stub = workdir / "job.py"
         stub.write_text(GLUE_STUB)
@@ -84,3 +90,32 @@ def test_with_provisioned_concurrency_the_stack_stays_nag_and_checkov_clean(
     (result,) = _checkov(template)
     failed = [(f["check_id"], f["resource"]) for f in result["results"]["failed_checks"]]
     assert failed == []
+
+
+def test_reserved_concurrency_is_in_cdk_json_and_bounds_provisioned_concurrency() -> None:
+    tms = read_cdk_json_context()["tms"]
+    assert tms["bot_reserved_concurrency"] == 10
+    assert (
+        load_config(
+            {"tms": {k: v for k, v in tms.items() if k != "bot_reserved_concurrency"}}, {}
+        ).bot_reserved_concurrency
+        == 10
+    )
+    for bad in (0, -1, 1001):
+        with pytest.raises(ValueError, match="bot_reserved_concurrency"):
+            load_config({"tms": {**tms, "bot_reserved_concurrency": bad}}, {})
+    with pytest.raises(ValueError, match="exceeds bot_reserved_concurrency"):
+        load_config({"tms": {**tms, "bot_provisioned_concurrency": 5, "bot_reserved_concurrency": 4}}, {})
+
+
+def test_the_bot_function_has_its_reserved_concurrency(synth: Synth) -> None:
+    _, bot = function_by_name(synth.raw, names.FN_BOT)
+    assert bot["Properties"]["ReservedConcurrentExecutions"] == 10
+
+
+def test_with_provisioned_concurrency_the_reserved_concurrency_is_the_configured_one(
+    with_concurrency: tuple[dict[str, Any], Path],
+) -> None:
+    raw, _ = with_concurrency
+    _, bot = function_by_name(raw, names.FN_BOT)
+    assert bot["Properties"]["ReservedConcurrentExecutions"] == 4

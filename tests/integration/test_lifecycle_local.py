@@ -73,7 +73,7 @@ def test_a_taken_and_approved_ticket_reaches_the_warehouse_and_the_sla_view(
     # When an agent takes it and approves the reply (the bot's conditional writes)
     store = DynamoTicketStore(stack.info.table_name, stack.client("dynamodb"))
     store.apply(answered.ticketId, actions.take(AGENT, datetime.now(UTC)))
-    approved = store.apply(answered.ticketId, actions.approve(AGENT, datetime.now(UTC)))
+    approved = store.apply(answered.ticketId, actions.approve(AGENT, datetime.now(UTC), 0))
     _wait_for(lambda: len(_lifecycle_keys(stack, answered.ticketId)) >= 3, 30, "the lifecycle records")
     stack.wait_idle(timeout=60)
     # Then the stream wrote one record per change that matters: triaged, taken, approved

@@ -64,11 +64,13 @@ def _item(bot: BotHarness) -> dict:
 
 
 def test_approve_records_who_and_when_updates_the_post_and_replies_in_its_thread(bot):
-    assert _click(bot, "ticket_approve", "U0ALICE", value=TID) == 200
+    assert _click(bot, "ticket_approve", "U0ALICE", value=f"{TID}|0") == 200
 
     item = _item(bot)
     assert item["status"] == "APPROVED" and item["approved_by"] == "U0ALICE" and item["version"] == 1
-    assert item["history"] == [{"action": "approve", "actor": "U0ALICE", "at": "2025-01-02T10:30:00.000Z"}]
+    assert item["history"] == [
+        {"action": "approve", "actor": "U0ALICE", "at": "2025-01-02T10:30:00.000Z", "draft_version": "0"}
+    ]
     (update,) = bot.slack.calls_to("chat.update")
     assert update.params["ts"] == POST_TS and update.params["channel"] == TICKET_CHANNEL
     action_ids = [
@@ -157,7 +159,7 @@ def test_edit_based_on_a_stale_version_keeps_the_modal_open_and_loses_nothing(bo
 
 def test_approve_after_resolve_is_refused(bot):
     _click(bot, "ticket_resolve", "U0ALICE", value=TID)
-    _click(bot, "ticket_approve", "U0BOB", value=TID)
+    _click(bot, "ticket_approve", "U0BOB", value=f"{TID}|0")
 
     assert _item(bot)["status"] == "RESOLVED"
     assert "cannot be approved" in bot.slack.calls_to("chat.postEphemeral")[0].params["text"]

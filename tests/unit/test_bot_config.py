@@ -77,6 +77,7 @@ def lambda_env(tmp_path, monkeypatch) -> Iterator[FakeSlackApi]:
             names.ENV_STREAM_NAME: "tickets",
             names.ENV_TABLE_NAME: "tickets",
             names.ENV_TOPIC_ARN: boto3.client("sns").create_topic(Name="tickets")["TopicArn"],
+            names.ENV_AGENTS: "U0AGENT",
         }.items():
             monkeypatch.setenv(key, value)
         clients.clear_cache()

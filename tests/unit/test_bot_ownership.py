@@ -72,7 +72,7 @@ def test_approving_is_not_the_first_response_but_resolving_is(bot):  # noqa: F81
     sla = RecordingSla()
     object.__setattr__(bot.clients, "sla", sla)
 
-    _click(bot, "ticket_approve", "U0LEAD", value=TID)
+    _click(bot, "ticket_approve", "U0LEAD", value=f"{TID}|0")
     assert "first_response_at" not in _item(bot) and sla.calls == []
     _click(bot, "ticket_resolve", "U0ADA", value=TID)
 

@@ -78,7 +78,11 @@ def _approvals(sqs: Any, queue: str) -> list[dict[str, Any]]:
 
 def _click(bot: BotHarness, action_id: str, user: str) -> int:
     payload = block_action_payload(
-        action_id=action_id, user_id=user, channel_id=TICKET_CHANNEL, message_ts=POST_TS, value=TID
+        action_id=action_id,
+        user_id=user,
+        channel_id=TICKET_CHANNEL,
+        message_ts=POST_TS,
+        value=f"{TID}|0" if action_id == "ticket_approve" else TID,  # Approve carries the draft version
     )
     return bot.interact(payload).status
 

@@ -49,7 +49,9 @@ def run(args: argparse.Namespace) -> int:
         print("tms bot: connecting to Slack over Socket Mode (Ctrl-C to stop)", flush=True)
         serve_socket_mode(app, settings.secret("app_token"))
         return 0
-    server = make_server(app, port=args.port)
+    from bot.logic.request_guard import RequestGuard
+
+    server = make_server(app, RequestGuard(settings.secret("signing_secret")), port=args.port)
     print(f"tms bot: listening on {url_of(server)} (Ctrl-C to stop)", flush=True)
     try:
         server.serve_forever()
