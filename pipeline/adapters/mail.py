@@ -237,7 +237,7 @@ class S3RawMail:
 
 class S3HeldMail:
     """Held mail (over a limit, or not proven anyone's): one JSON record under inbound-mail/held/<day>/, next
-    to the raw message it names. `tms mail held` lists them."""
+    to the raw message it names. (No listing command yet: `aws s3 ls`.)"""
 
     def __init__(self, bucket: str, s3: Any = None):
         self._bucket = bucket

@@ -501,7 +501,7 @@ class _Inbound:
             self.ports.alerts.limit_hit(
                 f"Mail limit hit: {limit.name} {key}",
                 f"{over}. Until the hour is over, more mail from {key} joins the sender's latest open "
-                "ticket when the sender is verified, else it is held (tms mail held). One message per hour.",
+                "ticket when the sender is verified, else it is held under inbound-mail/held/. One message per hour.",
             )
         if check.authenticated and limit == self.config.limits.per_sender:
             joined = self._join_latest(parsed, check, decision.refs)
