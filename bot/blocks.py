@@ -541,6 +541,7 @@ MAIL_HEADLINE = {
     MailEventKind.DELIVERED: ":inbox_tray: Reply delivered",
     MailEventKind.BOUNCED: ":no_entry: The reply bounced",
     MailEventKind.COMPLAINED: ":rotating_light: The customer marked the reply as spam",
+    MailEventKind.UNVERIFIED_MAIL: ":warning: *Unverified* mail about this ticket (not shown as the customer's)",
 }
 
 
@@ -559,6 +560,8 @@ def mail_event_text(msg: TicketMailMessage) -> str:
     if msg.kind == MailEventKind.CUSTOMER_REPLIED:
         reopened = " and reopened the ticket" if msg.reopened else ""
         return f"{head}{reopened} ({escape(msg.address)}). Status: {msg.status}"
+    if msg.kind == MailEventKind.UNVERIFIED_MAIL:
+        return f"{head} from {escape(msg.address)}. Status unchanged: {msg.status}"
     if msg.kind == MailEventKind.REPLY_SEND_FAILED:
         return f"{head} to {escape(msg.address)}: {escape(msg.text)}. Status: {msg.status}"
     return (
@@ -570,9 +573,18 @@ def mail_event_message(channel: str, thread_ts: str, msg: TicketMailMessage) -> 
     """A mail event in the ticket's thread: the customer's text quoted, a Retry send button on failure."""
     text = mail_event_text(msg)
     blocks: list[Block] = [SectionBlock(text=_md(text))]
-    if msg.kind == MailEventKind.CUSTOMER_REPLIED or (msg.via == "slack" and msg.text):
+    if msg.kind in (MailEventKind.CUSTOMER_REPLIED, MailEventKind.UNVERIFIED_MAIL) or (
+        msg.via == "slack" and msg.text
+    ):
         quoted = "\n".join(f"> {line}" for line in escape(clip(msg.text, SECTION_MAX - 200)).split("\n"))
-        lead = f"{user_mention(msg.mention)} " if msg.mention else ""
+        # A user id, or a ready mention (`<!subteam^S…>`, `<!here>`) for unverified mail nobody owns; anything
+        # else renders as escaped text (mentions only ever come from real ids).
+        if msg.mention == "<!here>":
+            lead = "<!here> "
+        elif msg.mention.startswith("<!subteam^"):
+            lead = group_mention(msg.mention.removeprefix("<!subteam^").removesuffix(">")) + " "
+        else:
+            lead = f"{user_mention(msg.mention)} " if msg.mention else ""
         blocks.append(SectionBlock(text=_md(lead + quoted)))
     if msg.flag:
         blocks.append(ContextBlock(elements=[_md(f":warning: {escape(msg.flag)}")]))

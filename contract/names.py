@@ -76,6 +76,16 @@ ENV_SES_CONFIGURATION_SET = "TMS_SES_CONFIGURATION_SET"
 ENV_REOPEN_WINDOW_DAYS = "TMS_REOPEN_WINDOW_DAYS"
 # Local only: every outgoing mail is also written as an .eml file here (the local stack sets it).
 ENV_MAIL_OUTBOX_DIR = "TMS_MAIL_OUTBOX_DIR"
+# Inbound mail trust and limits (issue 27): From domains trusted without DMARC/SPF/DKIM (comma-separated;
+# cdk.json mail_trusted_domains), the key signing reply addresses (local: the value; AWS: the secret's ARN),
+# and the new tickets mail may open per sender and per domain per hour (defaults: pipeline.domain.limits).
+ENV_MAIL_TRUSTED_DOMAINS = "TMS_MAIL_TRUSTED_DOMAINS"
+ENV_MAIL_REPLY_KEY = "TMS_MAIL_REPLY_KEY"
+ENV_MAIL_REPLY_KEY_SECRET_ARN = "TMS_MAIL_REPLY_KEY_SECRET_ARN"
+ENV_MAIL_TICKETS_PER_SENDER = "TMS_MAIL_TICKETS_PER_SENDER_HOUR"
+ENV_MAIL_TICKETS_PER_DOMAIN = "TMS_MAIL_TICKETS_PER_DOMAIN_HOUR"
+TABLE_TTL_ATTR = "expires_at"  # the tickets table's TTL attribute (epoch seconds): rate-limit counters
+INBOUND_HELD_PREFIX = "inbound-mail/held/"  # mail held back (over a limit, unverified): one JSON record each
 # SLAs (issue 14): first-response targets per priority as durations ("45s", "8h", "1d"), the share of the
 # target at which agents are warned, optional business hours ("09:00-17:00", Monday to Friday) in a time zone.
 ENV_SLA_PREFIX = "TMS_SLA_"  # + a priority name: TMS_SLA_HIGH, TMS_SLA_MEDIUM, TMS_SLA_NORMAL

@@ -170,6 +170,12 @@ class TmsConfig(BaseModel):
     ses_domain: Annotated[str, Field(max_length=253, pattern=r"^([a-z0-9-]{1,63}\.)+[a-z]{2,63}$")] | None = (
         None
     )
+    # Inbound mail (issue 27): From domains trusted on their From alone, without DMARC/SPF/DKIM (only domains
+    # whose mail reaches SES by a path you control), and the new tickets mail may open per hour per sender
+    # and per domain (unset: the defaults in pipeline.domain.limits, 5 and 50).
+    mail_trusted_domains: list[Annotated[str, Field(pattern=r"^([a-z0-9-]{1,63}\.)+[a-z]{2,63}$")]] = []
+    mail_tickets_per_sender_hour: Annotated[int, Field(ge=1, le=100_000)] | None = None
+    mail_tickets_per_domain_hour: Annotated[int, Field(ge=1, le=100_000)] | None = None
     # PII in subject and description is replaced by typed placeholders before the reply model and the
     # warehouse see it (Comprehend DetectPiiEntities in the workflow). Off: both see the text as written.
     pii_redaction: bool = True

@@ -147,6 +147,10 @@ class TmsStack(Stack):
             reply_to=str(config.reply_to or config.reply_from),
             reopen_window_days=config.reopen_window_days,
             ses_domain=config.ses_domain,
+            trusted_domains=list(config.mail_trusted_domains),
+            tickets_per_sender_hour=config.mail_tickets_per_sender_hour,
+            tickets_per_domain_hour=config.mail_tickets_per_domain_hour,
+            alarms_topic=self.notifications.alarms_topic,
             log_retention=retention,
         )
         self.lifecycle = LifecycleFeed(

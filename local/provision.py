@@ -125,6 +125,10 @@ def provision(endpoint_url: str, region: str) -> Provisioned:
         # As deployed: the stream feeds the ticket-lifecycle function (the warehouse's lifecycle records).
         StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
     )
+    ddb.update_time_to_live(
+        TableName=names.TABLE_NAME,
+        TimeToLiveSpecification={"Enabled": True, "AttributeName": names.TABLE_TTL_ATTR},
+    )
     table_stream_arn = ddb.describe_table(TableName=names.TABLE_NAME)["Table"]["LatestStreamArn"]
     lifecycle_dlq_url = sqs.create_queue(QueueName=names.LIFECYCLE_DLQ_NAME)["QueueUrl"]
     s3.create_bucket(Bucket=names.BUCKET_NAME)

@@ -34,6 +34,7 @@ from local.stack import (
     clear_state,
     discover_local,
     mail_outbox_dir,
+    mail_reply_key,
     state_dir,
     write_state,
 )
@@ -166,6 +167,7 @@ class LocalStack:
                     names.ENV_REPLY_FROM: os.environ.get(names.ENV_REPLY_FROM) or names.LOCAL_REPLY_FROM,
                     names.ENV_SES_CONFIGURATION_SET: names.SES_CONFIGURATION_SET,
                     names.ENV_MAIL_OUTBOX_DIR: str(mail_outbox_dir()),
+                    names.ENV_MAIL_REPLY_KEY: os.environ.get(names.ENV_MAIL_REPLY_KEY) or mail_reply_key(),
                     "TMS_ESCALATION_TAP_URL": prov.escalation_tap_url,
                     **(prov.sla_env or {}),
                     names.ENV_ORIGINALS_KEY_ID: prov.data_key_id,

@@ -87,6 +87,21 @@ def mail_outbox_dir() -> Path:
     return state_dir() / "mail" / "outbox"
 
 
+def mail_reply_key() -> str:
+    """The local key signing reply addresses: made once under the state dir (0600), so replies sent before
+    a restart still name their ticket after it."""
+    import secrets
+
+    path = state_dir() / "mail" / "reply.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(secrets.token_urlsafe(32))
+        tmp.chmod(0o600)
+        tmp.replace(path)
+    return path.read_text().strip()
+
+
 def state_file() -> Path:
     """The JSON file `tms local up` writes."""
     return state_dir() / "local-stack.json"

@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 from functools import cache
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from contract import defaults, names
 from contract.settings import EnvSettings
+from pipeline.domain.limits import DEFAULT_MAIL_TICKETS_PER_DOMAIN, DEFAULT_MAIL_TICKETS_PER_SENDER
 from pipeline.domain.sla import SlaPolicy
 
 
@@ -46,6 +47,19 @@ class MailSettings(EnvSettings):
     stream_name: str = Field("", validation_alias=names.ENV_STREAM_NAME)
     # Local only: a copy of each outgoing mail as an .eml file.
     mail_outbox_dir: str = Field("", validation_alias=names.ENV_MAIL_OUTBOX_DIR)
+    # Who is trusted (issue 27): From domains trusted on their From alone, and the key signing reply
+    # addresses: on AWS from the secret named by reply_key_secret_arn, locally the value itself.
+    trusted_domains: str = Field("", validation_alias=names.ENV_MAIL_TRUSTED_DOMAINS)
+    reply_key: SecretStr | None = Field(None, validation_alias=names.ENV_MAIL_REPLY_KEY)
+    reply_key_secret_arn: str = Field("", validation_alias=names.ENV_MAIL_REPLY_KEY_SECRET_ARN)
+    # Inbound only: new tickets mail may open per hour, and where a limit's first hit is announced.
+    tickets_per_sender: int = Field(
+        DEFAULT_MAIL_TICKETS_PER_SENDER, ge=1, le=100_000, validation_alias=names.ENV_MAIL_TICKETS_PER_SENDER
+    )
+    tickets_per_domain: int = Field(
+        DEFAULT_MAIL_TICKETS_PER_DOMAIN, ge=1, le=100_000, validation_alias=names.ENV_MAIL_TICKETS_PER_DOMAIN
+    )
+    alarms_topic_arn: str = Field("", validation_alias=names.ENV_ALARMS_TOPIC_ARN)
 
 
 @cache

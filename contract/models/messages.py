@@ -109,6 +109,7 @@ class MailEventKind(StrEnum):
     DELIVERED = "delivered"
     BOUNCED = "bounced"
     COMPLAINED = "complained"
+    UNVERIFIED_MAIL = "unverified_mail"  # mail about the ticket not proven the customer's (issue 27.2)
 
 
 class TicketMailMessage(_Strict):
@@ -125,6 +126,6 @@ class TicketMailMessage(_Strict):
     mail_message_id: str = ""
     ses_message_id: str = ""
     via: Literal["email", "slack"] = "email"
-    mention: str = ""  # Slack user to mention (replies delivered in Slack)
+    mention: str = ""  # Slack user to mention (replies delivered in Slack; the owner of unverified mail)
     flag: str = ""  # a warning shown with the message (e.g. the sender is not the ticket's customer)
     reopened: bool = False

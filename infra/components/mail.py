@@ -13,6 +13,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_ses as ses
 from aws_cdk import aws_ses_actions as ses_actions
 from aws_cdk import aws_sns as sns
@@ -57,6 +58,10 @@ class Mail(Construct):
         reply_to: str,
         reopen_window_days: int,
         ses_domain: str | None = None,
+        trusted_domains: list[str] | None = None,
+        tickets_per_sender_hour: int | None = None,
+        tickets_per_domain_hour: int | None = None,
+        alarms_topic: sns.ITopic | None = None,
         log_retention: logs.RetentionDays,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -95,13 +100,40 @@ class Mail(Construct):
                 conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
             )
         )
+        # The key signing per-ticket reply addresses (support+<ticket>.<tag>@...): generated at deploy, read by
+        # the mailer (to sign) and the inbound function (to verify) at cold start.
+        self.reply_key = secretsmanager.Secret(
+            self,
+            "ReplyKey",
+            secret_name=f"{project_name}/mail-reply-key",
+            description="HMAC key of the per-ticket reply addresses (issue 27)",
+            encryption_key=storage.data_key,
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                exclude_punctuation=True, password_length=48
+            ),
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        acknowledge(
+            self.reply_key,
+            "SMG4",
+            "Rotating the key would orphan every reply address already sent (answers would no longer name "
+            "their ticket); it is rotated by hand, with the runbook, if ever exposed.",
+        )
         common_env = {
             names.ENV_TABLE_NAME: storage.table.table_name,
             names.ENV_TOPIC_ARN: tickets_topic.topic_arn,
             names.ENV_REPLY_FROM: reply_from,
             names.ENV_REPLY_TO: reply_to,
             names.ENV_REOPEN_WINDOW_DAYS: str(reopen_window_days),
+            names.ENV_MAIL_REPLY_KEY_SECRET_ARN: self.reply_key.secret_arn,
         }
+        inbound_env = {names.ENV_MAIL_TRUSTED_DOMAINS: ",".join(trusted_domains or [])}
+        if tickets_per_sender_hour is not None:
+            inbound_env[names.ENV_MAIL_TICKETS_PER_SENDER] = str(tickets_per_sender_hour)
+        if tickets_per_domain_hour is not None:
+            inbound_env[names.ENV_MAIL_TICKETS_PER_DOMAIN] = str(tickets_per_domain_hour)
+        if alarms_topic is not None:
+            inbound_env[names.ENV_ALARMS_TOPIC_ARN] = alarms_topic.topic_arn
 
         self.mailer = ServiceFunction(
             self,
@@ -123,6 +155,7 @@ class Mail(Construct):
             },
         )
         sla.grant_notify(self.mailer.role)
+        self.reply_key.grant_read(self.mailer.role)
         self.mailer.role.add_to_policy(
             iam.PolicyStatement(
                 actions=["ses:SendEmail", "ses:SendRawEmail"],
@@ -204,18 +237,25 @@ class Mail(Construct):
             log_retention=log_retention,
             environment={
                 **common_env,
+                **inbound_env,
                 names.ENV_BUCKET_NAME: self.inbound_bucket.bucket_name,
                 names.ENV_STREAM_NAME: ingest.stream.stream_name,
             },
         )
+        self.reply_key.grant_read(self.inbound.role)
+        self.inbound_bucket.grant_put(self.inbound.role, f"{names.INBOUND_HELD_PREFIX}*")
+        if alarms_topic is not None:
+            alarms_topic.grant_publish(self.inbound.role)
         self.inbound_bucket.grant_read(self.inbound.role, f"{names.INBOUND_MAIL_PREFIX}*")
         acknowledge(
             self.inbound.role,
             "IAM5",
             "Raw messages are keyed by SES message id under inbound-mail/; read-only, limited to that prefix.",
             f"Resource::{finding(self, self.inbound_bucket.arn_for_objects(names.INBOUND_MAIL_PREFIX + '*'))}",
+            f"Resource::{finding(self, self.inbound_bucket.arn_for_objects(names.INBOUND_HELD_PREFIX + '*'))}",
             "Action::s3:GetObject*",
             "Action::s3:GetBucket*",
+            "Action::s3:Abort*",
             "Action::s3:List*",
             "Action::kms:GenerateDataKey*",
             "Action::kms:ReEncrypt*",

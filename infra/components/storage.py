@@ -52,6 +52,8 @@ class Storage(Construct):
             # Every change after triage reaches the warehouse through the stream (the ticket-lifecycle
             # function); old images too, so a change no lifecycle column sees writes nothing.
             stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
+            # Only rate-limit counters carry it (pipeline.adapters.limits): tickets never expire.
+            time_to_live_attribute=names.TABLE_TTL_ATTR,
         )
         # `/ticket mine`: an agent's tickets by owner (only owned tickets have the attribute, so it stays small).
         self.table.add_global_secondary_index(

@@ -7,10 +7,12 @@ local). ClientError codes become our errors here, never in the domain.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -60,24 +62,26 @@ class DynamoLifecycle:
     def apply(self, change: StatusChange) -> dict[str, Any]:
         """Status (when the step sets one), fields, counters and list appends, version + 1 and a history
         entry, all in one write conditioned on the allowed statuses and any expected values."""
-        names_: dict[str, str] = {"#k": "ticket_id", "#status": "status", "#v": "version", "#h": "history"}
+        names_: dict[str, str] = {"#k": "ticket_id", "#status": "status", "#h": "history"}
         entry = change.history_entry()
         values: dict[str, Any] = {
-            ":zero": _av(0),
-            ":one": _av(1),
             ":empty": {"L": []},
             ":entry": {"L": [_av(entry)]},
             ":by": _av(change.actor),
             ":at": _av(entry["at"]),
             ":what": _av(str(change.step)),
         }
+        if change.counts_version or change.increment:
+            values |= {":zero": _av(0), ":one": _av(1)}
         sets = [
-            "#v = if_not_exists(#v, :zero) + :one",
             "#h = list_append(if_not_exists(#h, :empty), :entry)",
             "updated_by = :by",
             "updated_at = :at",
             "last_action = :what",
         ]
+        if change.counts_version:
+            names_["#v"] = "version"
+            sets.insert(0, "#v = if_not_exists(#v, :zero) + :one")
         if change.rule.to is not None:
             values[":to"] = _av(str(change.rule.to))
             sets.append("#status = :to")
@@ -229,3 +233,65 @@ class S3RawMail:
     def put(self, key: str, raw: bytes) -> None:
         """Store a raw message (what SES's S3 action does; `tms mail receive` does it locally)."""
         self._s3.put_object(Bucket=self._bucket, Key=key, Body=raw)
+
+
+class S3HeldMail:
+    """Held mail (over a limit, or not proven anyone's): one JSON record under inbound-mail/held/<day>/, next
+    to the raw message it names. (No listing command yet: `aws s3 ls`.)"""
+
+    def __init__(self, bucket: str, s3: Any = None):
+        self._bucket = bucket
+        self._s3 = s3 or client("s3")
+
+    def hold(self, record: dict[str, Any]) -> str:
+        """Store the record (a redelivered mail overwrites its own); its s3:// address."""
+        ident = str(record.get("message_id") or record.get("raw_key") or json.dumps(record, sort_keys=True))
+        key = f"{names.INBOUND_HELD_PREFIX}{str(record['at'])[:10]}/{hashlib.sha256(ident.encode()).hexdigest()[:32]}.json"
+        self._s3.put_object(
+            Bucket=self._bucket, Key=key, Body=json.dumps(record).encode(), ContentType="application/json"
+        )
+        return f"s3://{self._bucket}/{key}"
+
+
+class SnsLimitAlerts:
+    """A limit's first hit in a window, on the alarms topic: the notifier posts it in the alerts channel."""
+
+    def __init__(self, topic_arn: str, sns: Any = None):
+        self._topic = topic_arn
+        self._sns = sns or client("sns")
+
+    def limit_hit(self, subject: str, message: str) -> None:
+        """Publish (SNS subjects are ASCII, one line, at most 100 characters)."""
+        clean = re.sub(r"[^\x20-\x7e]", "?", subject)[:100]
+        self._sns.publish(TopicArn=self._topic, Subject=clean, Message=message)
+
+
+class ReplyKeys(Protocol):
+    """Port: the key that signs reply addresses."""
+
+    def key(self) -> bytes:
+        """The key's bytes (empty: no signed addresses)."""
+
+
+class SecretsManagerReplyKey:
+    """The key from a Secrets Manager secret's string (Powertools' provider, cached for five minutes)."""
+
+    def __init__(self, secret_arn: str, secretsmanager: Any = None):
+        from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+        self._arn = secret_arn
+        self._provider = SecretsProvider(boto3_client=secretsmanager or client("secretsmanager"))
+
+    def key(self) -> bytes:
+        """The secret string, UTF-8."""
+        return str(self._provider.get(self._arn, max_age=300)).encode()
+
+
+def reply_key(secret_arn: str, value: Any = None, keys: ReplyKeys | None = None) -> bytes:
+    """The reply-address key: from `keys`, else the secret (AWS), else the plain value (local), else empty."""
+    if keys is None and secret_arn:
+        keys = SecretsManagerReplyKey(secret_arn)
+    if keys is not None:
+        return keys.key()
+    plain = value.get_secret_value() if hasattr(value, "get_secret_value") else (value or "")
+    return str(plain).encode()

@@ -22,6 +22,10 @@ DEFAULT_REOPEN_WINDOW = timedelta(days=14)
 ANSWERABLE = frozenset(
     {S.TRIAGED, S.APPROVED, S.SENDING, S.SENT, S.SEND_FAILED, S.WAITING_CUSTOMER, S.CUSTOMER_REPLIED}
 )
+# Before our reply is out, the customer's mail is recorded and the status stays (issue 27.2): moving it would
+# hide the Approve button (TRIAGED) or lose the approved send (APPROVED, SENDING: the mailer's claim expects
+# APPROVED and the approval's version, so these writes do not count a version either).
+REPLY_PENDING = frozenset({S.TRIAGED, S.APPROVED, S.SENDING})
 
 
 class Step(StrEnum):
@@ -32,7 +36,10 @@ class Step(StrEnum):
     BOUNCED = "bounced"
     COMPLAINED = "complained"
     CUSTOMER_REPLIED = "customer_replied"
+    CUSTOMER_WROTE = "customer_wrote"  # the customer's mail before our reply is out: recorded, status stays
     REOPENED = "reopened"
+    UNVERIFIED_MAIL = "unverified_mail"  # mail not proven the customer's: recorded, nothing moves
+    CONTACT_ADDED = "contact_added"  # another address that speaks for the customer
 
 
 @dataclass(frozen=True)
@@ -49,9 +56,14 @@ RULES: dict[Step, Rule] = {
     Step.DELIVERED: Rule(frozenset({S.SENT}), S.WAITING_CUSTOMER),
     Step.BOUNCED: Rule(frozenset(S) - {S.PROCESSING}, None),
     Step.COMPLAINED: Rule(frozenset(S) - {S.PROCESSING}, None),
-    Step.CUSTOMER_REPLIED: Rule(ANSWERABLE, S.CUSTOMER_REPLIED),
+    Step.CUSTOMER_REPLIED: Rule(ANSWERABLE - REPLY_PENDING, S.CUSTOMER_REPLIED),
+    Step.CUSTOMER_WROTE: Rule(REPLY_PENDING, None),
     Step.REOPENED: Rule(frozenset({S.RESOLVED}), S.CUSTOMER_REPLIED),
+    Step.UNVERIFIED_MAIL: Rule(frozenset(S) - {S.PROCESSING}, None),
+    Step.CONTACT_ADDED: Rule(frozenset(S) - {S.PROCESSING}, None),
 }
+# Steps that record without counting a version: agents' approvals and the mailer's claim keep theirs.
+UNCOUNTED = frozenset({Step.CUSTOMER_WROTE, Step.UNVERIFIED_MAIL, Step.CONTACT_ADDED})
 
 
 def next_status(step: Step, current: TicketStatus) -> TicketStatus | None:
@@ -81,6 +93,10 @@ class StatusChange:
     @property
     def rule(self) -> Rule:
         return RULES[self.step]
+
+    @property
+    def counts_version(self) -> bool:
+        return self.step not in UNCOUNTED
 
     def history_entry(self) -> dict[str, Any]:
         """The audit entry appended to the ticket's history."""

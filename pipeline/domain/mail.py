@@ -6,6 +6,7 @@ and store the bytes.
 
 from __future__ import annotations
 
+import codecs
 import html
 import re
 from dataclasses import dataclass, field
@@ -26,6 +27,18 @@ MESSAGE_ID_TICKET_RE = re.compile(
 )
 MAX_TEXT_BYTES = 4000  # what is kept of a customer's answer (it fits the history and a Slack section)
 MAX_PART_BYTES = 1_000_000  # a text part larger than this is not a message someone typed: ignored
+# Hostile input (issue 27.6): bounds that no mail a person sends comes near, each with a defined outcome.
+MAX_HEADER_BYTES = 64_000  # the whole header section (a long Received chain is a few KB): else malformed
+MAX_HEADER_VALUE_CHARS = 2_000  # Subject/From read beyond this are cut (decoding cost grows with length)
+MAX_MIME_DEPTH = 8  # multiparts nested deeper than this are dropped with a note
+MAX_PARTS = 64  # leaf parts read; the rest are dropped with a note
+MAX_REFERENCES = 50  # Message-IDs kept from In-Reply-To/References (the newest)
+# Charsets whose text is never a customer's: Python's idna codec cannot decode with errors="replace"
+# (UnicodeError), utf-7 is the classic filter-evasion encoding ("+ADw-script+AD4-"), the escape codecs turn
+# bytes into other characters than they show. A part in one of them is dropped with a note.
+REFUSED_CHARSETS = frozenset(
+    {"idna", "punycode", "utf-7", "unicode-escape", "raw-unicode-escape", "undefined"}
+)
 
 
 @dataclass(frozen=True)
@@ -103,6 +116,13 @@ class InboundMail:
     references: tuple[str, ...]
     automated: str = ""  # why it is an automatic message (auto-reply, bounce), "" for a person's mail
     notes: tuple[str, ...] = field(default_factory=tuple)  # what was dropped (attachments, ...)
+    # Sender authentication inputs (pipeline.domain.mail_trust): how many From addresses the mail names
+    # (more than one is never a customer's), the topmost Return-Path (the envelope sender the receiving
+    # server recorded; a fallback when the receipt event lacks it) and the d= domains of DKIM signatures.
+    from_count: int = 1
+    return_path: str = ""
+    dkim_domains: tuple[str, ...] = ()
+    recipients: tuple[str, ...] = ()  # To, Cc and Delivered-To addresses (lowercase)
 
 
 class MalformedMailError(ValueError):
@@ -190,66 +210,158 @@ def html_to_text(markup: str) -> str:
     return _TextFromHtml().convert(markup)
 
 
-def _part_text(part: Message) -> str:
-    payload = part.get_payload(decode=True)
-    if not isinstance(payload, bytes):
-        return ""
-    charset = part.get_content_charset() or "utf-8"
+def _part_text(part: Message) -> tuple[str | None, str]:
+    """The part's text, or None and why it was dropped (a charset we refuse or cannot read, broken
+    base64). Never raises: an undecodable part is one dropped part, not a lost mail."""
     try:
-        return payload.decode(charset, errors="replace")
-    except LookupError:  # an unknown charset name: read it as UTF-8, replacing what does not fit
-        return payload.decode("utf-8", errors="replace")
+        payload = part.get_payload(decode=True)
+    except Exception as e:  # hostile bytes; the stdlib decoder's failures are not a contract
+        return None, f"undecodable transfer encoding ({type(e).__name__})"
+    if not isinstance(payload, bytes):
+        return "", ""
+    if any(type(d).__name__.startswith("InvalidBase64") for d in part.defects):
+        return None, "broken base64"
+    try:
+        charset = part.get_content_charset() or "utf-8"
+    except Exception:  # e.g. an RFC 2231 charset parameter naming nothing
+        return None, "unreadable charset parameter"
+    try:
+        codec = codecs.lookup(charset)
+    except (LookupError, ValueError):
+        # An unknown name: UTF-8 replacing what does not fit (what mail clients show for it too).
+        return payload.decode("utf-8", errors="replace"), ""
+    if codec.name in REFUSED_CHARSETS or not getattr(codec, "_is_text_encoding", True):
+        return None, f"charset {clip_header(charset, 40)!r} not accepted"
+    try:
+        return payload.decode(codec.name, errors="replace"), ""
+    except (UnicodeError, LookupError, ValueError) as e:
+        return None, f"charset {clip_header(charset, 40)!r} could not be decoded ({type(e).__name__})"
+
+
+def clip_header(value: str, limit: int = MAX_HEADER_VALUE_CHARS) -> str:
+    """A header value cut to `limit` characters (hostile mail carries megabyte headers)."""
+    return value if len(value) <= limit else value[:limit]
+
+
+def _leaf_parts(msg: Message, notes: list[str]) -> tuple[list[Message], int]:
+    """The non-multipart parts, depth-first, iteratively: bounded depth and count (Message.walk recurses).
+    Also how many were dropped for that."""
+    leaves: list[Message] = []
+    stack: list[tuple[Message, int]] = [(msg, 0)]
+    dropped_deep = dropped_many = 0
+    while stack:
+        part, depth = stack.pop()
+        if not part.is_multipart():
+            if len(leaves) >= MAX_PARTS:
+                dropped_many += 1
+            else:
+                leaves.append(part)
+            continue
+        if depth >= MAX_MIME_DEPTH:
+            dropped_deep += 1
+            continue
+        children = part.get_payload()
+        if isinstance(children, list):
+            stack.extend((c, depth + 1) for c in reversed(children) if isinstance(c, Message))
+    if dropped_deep:
+        notes.append(f"dropped {dropped_deep} multipart(s) nested deeper than {MAX_MIME_DEPTH} levels")
+    if dropped_many:
+        notes.append(f"dropped {dropped_many} part(s) beyond the first {MAX_PARTS}")
+    return leaves, dropped_deep + dropped_many
 
 
 def _ids(value: str | None) -> tuple[str, ...]:
-    return tuple(re.findall(r"<[^<>\s]+>", value or ""))
+    return tuple(re.findall(r"<[^<>\s]{1,250}>", value or ""))[-MAX_REFERENCES:]
+
+
+def _header_section_size(raw: bytes) -> int:
+    """Bytes before the blank line that ends the headers (the whole message when there is none)."""
+    ends = [i for i in (raw.find(b"\r\n\r\n"), raw.find(b"\n\n")) if i >= 0]
+    return min(ends) if ends else len(raw)
+
+
+# C0 controls but tab and newline, and DEL: no one types them; NUL breaks more consumers than it helps.
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_DKIM_D_RE = re.compile(r"(?:^|;)\s*d\s*=\s*([A-Za-z0-9.-]{1,253})\s*(?:;|$)")
+
+
+def dkim_domains(msg: Message) -> tuple[str, ...]:
+    """The signing domains (d=) of every DKIM-Signature header, lowercase."""
+    found: list[str] = []
+    for value in msg.get_all("DKIM-Signature") or []:
+        m = _DKIM_D_RE.search(re.sub(r"\s+", " ", str(value)))
+        if m:
+            found.append(m.group(1).lower().rstrip("."))
+    return tuple(found)
 
 
 def automated_reason(msg: Message) -> str:
     """Why this mail was sent by a machine (RFC 3834 and the usual vendor headers); "" for a person."""
-    auto = (msg.get("Auto-Submitted") or "").strip().lower()
+    auto = str(msg.get("Auto-Submitted") or "").strip().lower()
     if auto and auto != "no":
         return f"Auto-Submitted: {auto}"
     if msg.get("X-Autoreply") or msg.get("X-Autorespond"):
         return "auto-reply header"
-    precedence = (msg.get("Precedence") or "").strip().lower()
+    precedence = str(msg.get("Precedence") or "").strip().lower()
     if precedence in ("bulk", "junk", "list", "auto_reply"):
         return f"Precedence: {precedence}"
     if msg.get_content_type() == "multipart/report":
         return "delivery status report (bounce)"
-    sender = parseaddr(msg.get("From") or "")[1].lower()
+    sender = parseaddr(clip_header(str(msg.get("From") or "")))[1].lower()
     local = sender.partition("@")[0]
-    if local in ("mailer-daemon", "postmaster") or (msg.get("Return-Path") or "").strip() == "<>":
+    if local in ("mailer-daemon", "postmaster") or str(msg.get("Return-Path") or "").strip() == "<>":
         return "bounce (null sender)"
     return ""
 
 
 def parse_inbound(raw: bytes) -> InboundMail:
-    """Read a raw RFC 5322 message; MalformedMailError when it has no sender or nothing readable."""
+    """Read a raw RFC 5322 message; MalformedMailError when it has no sender, nothing readable, or is built
+    to hurt the reader (headers over MAX_HEADER_BYTES, nesting the parser cannot follow). Never anything
+    else: an undecodable part is dropped with a note."""
+    if _header_section_size(raw) > MAX_HEADER_BYTES:
+        raise MalformedMailError(f"the header section is over {MAX_HEADER_BYTES} bytes")
     try:
-        msg = BytesParser(policy=policy.compat32).parsebytes(raw)
-    except Exception as e:  # the stdlib parser is lenient; anything it raises means unreadable bytes
-        raise MalformedMailError(f"not a mail message: {e}") from e
-    senders = getaddresses([msg.get("From") or ""])
+        return _parse(raw)
+    except MalformedMailError:
+        raise
+    except Exception as e:  # the stdlib parser's failures on hostile bytes (RecursionError on
+        # deep nesting, IndexError/AttributeError in header folding) are not a contract; all mean unreadable.
+        raise MalformedMailError(f"not a readable mail message ({type(e).__name__})") from e
+
+
+def _addresses(msg: Message, *headers: str) -> list[tuple[str, str]]:
+    values = [clip_header(str(v)) for h in headers for v in (msg.get_all(h) or [])]
+    return [(n, a) for n, a in getaddresses(values) if a]
+
+
+def _parse(raw: bytes) -> InboundMail:
+    msg = BytesParser(policy=policy.compat32).parsebytes(raw)
+    senders = _addresses(msg, "From")
     name, address = senders[0] if senders else ("", "")
     if "@" not in address:
         raise MalformedMailError("the mail has no sender address")
     plain: list[str] = []
     htmls: list[str] = []
     notes: list[str] = []
-    for part in msg.walk():
-        if part.is_multipart():
-            continue
-        disposition = (part.get("Content-Disposition") or "").lower()
+    leaves, undecodable = _leaf_parts(msg, notes)
+    for part in leaves:
+        disposition = str(part.get("Content-Disposition") or "").lower()
         ctype = part.get_content_type()
         raw_size = len(str(part.get_payload()))
         if "attachment" in disposition or ctype not in ("text/plain", "text/html"):
-            notes.append(f"ignored {ctype} part ({part.get_filename() or 'unnamed'}, ~{raw_size} bytes)")
+            notes.append(f"ignored {ctype} part ({_filename(part)}, ~{raw_size} bytes)")
             continue
         if raw_size > MAX_PART_BYTES:
             notes.append(f"ignored an oversized {ctype} part (~{raw_size} bytes)")
             continue
-        (plain if ctype == "text/plain" else htmls).append(_part_text(part))
+        text, why = _part_text(part)
+        if text is None:
+            undecodable += 1
+            notes.append(f"dropped a {ctype} part: {why}")
+            continue
+        (plain if ctype == "text/plain" else htmls).append(text)
+    if undecodable and not plain and not htmls:
+        raise MalformedMailError(f"no readable text: {'; '.join(notes)[:300]}")
     if plain:
         text = strip_quoted("\n".join(plain))
     elif htmls:
@@ -257,30 +369,47 @@ def parse_inbound(raw: bytes) -> InboundMail:
         notes.append("HTML-only mail converted to text")
     else:
         text = ""
+    text = _CONTROL_RE.sub("", text)
     encoded = text.encode("utf-8")
     if len(encoded) > MAX_TEXT_BYTES:
         text = encoded[:MAX_TEXT_BYTES].decode("utf-8", errors="ignore") + " [...]"
         notes.append("text shortened")
+    return_paths = _addresses(msg, "Return-Path")
     return InboundMail(
         message_id=(_ids(msg.get("Message-ID")) or ("",))[0],
         from_address=address.lower(),
         from_name=_decode_header(name),
-        subject=_decode_header(msg.get("Subject") or ""),
+        subject=_decode_header(clip_header(str(msg.get("Subject") or ""))),
         text=text,
         in_reply_to=_ids(msg.get("In-Reply-To")),
         references=_ids(msg.get("References")),
         automated=automated_reason(msg),
         notes=tuple(notes),
+        from_count=len({a.lower() for _, a in senders}),
+        return_path=return_paths[0][1].lower() if return_paths else "",
+        dkim_domains=dkim_domains(msg),
+        recipients=tuple(dict.fromkeys(a.lower() for _, a in _addresses(msg, "To", "Cc", "Delivered-To"))),
     )
 
 
+def _filename(part: Message) -> str:
+    try:
+        return clip_header(part.get_filename() or "unnamed", 100)
+    except Exception:  # a hostile RFC 2231 filename parameter
+        return "unnamed"
+
+
 def _decode_header(value: str) -> str:
+    """RFC 2047 encoded words decoded; a header using a refused charset (utf-7, idna...) stays as written."""
     from email.header import decode_header, make_header
 
     try:
-        return str(make_header(decode_header(value))).strip()
-    except (UnicodeDecodeError, LookupError, ValueError):
-        return value.strip()
+        chunks = decode_header(value)
+        if any(cs and codecs.lookup(cs).name in REFUSED_CHARSETS for _, cs in chunks):
+            return _CONTROL_RE.sub("", value).strip()
+        return _CONTROL_RE.sub("", str(make_header(chunks))).strip()
+    except Exception:  # any encoded word we cannot read (unknown charsets) stays raw
+        return _CONTROL_RE.sub("", value).strip()
 
 
 def find_ticket_id(mail: InboundMail, our_domain: str) -> str | None:

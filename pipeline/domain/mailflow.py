@@ -12,7 +12,7 @@ and never resent automatically: at most once beats twice for a customer's inbox)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -29,11 +29,15 @@ from contract.models import (
     field_errors,
     format_utc,
 )
-from pipeline.domain import lifecycle, mail
+from contract.names import ASSIGNEE_ATTR
+from pipeline.domain import lifecycle, mail, mail_trust
 from pipeline.domain.lifecycle import ReplyRoute, StatusChange, Step
+from pipeline.domain.limits import Decision, Limit, MailLimits, RateLimiter
+from pipeline.domain.mail_trust import SenderCheck, Verdicts
 
 UNKNOWN_PRODUCT = "Unspecified"
 SYSTEM_ACTOR = "tms"
+CONTACTS_ATTR = "contacts"  # addresses besides customer_email whose authenticated mail is the customer's
 
 
 class TransitionRefusedError(Exception):
@@ -94,15 +98,24 @@ class Intake(Protocol):
 
 @dataclass(frozen=True)
 class MailConfig:
-    """Who we are on the mail side."""
+    """Who we are on the mail side, and whom we trust."""
 
     from_address: str
     reply_to: str = ""
     reopen_window: timedelta = lifecycle.DEFAULT_REOPEN_WINDOW
+    # The HMAC key of signed reply addresses (pipeline.domain.mail_trust); empty: a plain Reply-To.
+    reply_key: bytes = field(default=b"", repr=False)
+    trusted_domains: frozenset[str] = frozenset()
+    limits: MailLimits = field(default_factory=MailLimits)
 
     @property
     def domain(self) -> str:
         return self.from_address.rpartition("@")[2]
+
+    @property
+    def reply_base(self) -> str:
+        """The address answers go to, before its per-ticket tag."""
+        return self.reply_to or self.from_address
 
 
 @dataclass(frozen=True)
@@ -157,7 +170,9 @@ def send_approved_reply(
         to_name=str(item.get("customer_full_name", "")),
         to_address=to_address,
         from_address=config.from_address,
-        reply_to=config.reply_to,
+        reply_to=mail_trust.reply_address(config.reply_base, tid, config.reply_key)
+        if config.reply_key
+        else config.reply_to,
         sent_at=now,
         references=tuple(item.get("mail_references") or ()),
     )
@@ -269,29 +284,44 @@ def _event(
 
 
 @dataclass(frozen=True)
-class Verdicts:
-    """SES receipt verdicts (PASS, FAIL, GRAY, PROCESSING_FAILED, DISABLED)."""
+class Envelope:
+    """What the receipt event says beside the verdicts: the SMTP envelope and where the raw mail is."""
 
-    spf: str = "PASS"
-    dkim: str = "PASS"
-    spam: str = "PASS"
-    virus: str = "PASS"
+    recipients: tuple[str, ...] = ()  # RCPT TO (SES receipt.recipients); the mail's To/Cc when empty
+    mail_from: str = ""  # MAIL FROM (SES mail.source); the topmost Return-Path when empty
+    raw_key: str = ""  # the S3 key of the raw message (named by held records)
 
-    def refusal(self) -> str:
-        """Why the mail is refused ("" when it is not). GRAY/DISABLED are not failures."""
-        failed = [
-            n
-            for n, v in (("SPF", self.spf), ("DKIM", self.dkim), ("spam", self.spam), ("virus", self.virus))
-            if v.upper() == "FAIL"
-        ]
-        return f"{', '.join(failed)} verdict FAIL" if failed else ""
+
+class HeldMail(Protocol):
+    """Port: where mail that may not open a ticket or join one is kept, for agents to look at."""
+
+    def hold(self, record: dict[str, Any]) -> str:
+        """Store one record; where it is (shown to agents)."""
+
+
+class LimitAlerts(Protocol):
+    """Port: one message to the agents when a limit is first hit in a window."""
+
+    def limit_hit(self, subject: str, message: str) -> None:
+        """Publish the announcement."""
+
+
+@dataclass(frozen=True)
+class InboundPorts:
+    """The optional ports of inbound mail: without a limiter every mail may open a ticket."""
+
+    limiter: RateLimiter | None = None
+    held: HeldMail | None = None
+    alerts: LimitAlerts | None = None
 
 
 @dataclass(frozen=True)
 class ReceiveOutcome:
     """What happened to one inbound mail (printed by `tms mail receive`)."""
 
-    outcome: str  # appended | reopened | new_ticket | refused | ignored_automated | malformed | duplicate
+    # appended | reopened | new_ticket | unverified | rate_limited | held | refused | ignored_automated |
+    # malformed | duplicate (see `tms mail receive --help`)
+    outcome: str
     ticket_id: str = ""
     detail: str = ""
     new_ticket_id: str = ""
@@ -306,102 +336,261 @@ def receive_mail(
     events: Events,
     config: MailConfig,
     now: datetime,
+    envelope: Envelope | None = None,
+    ports: InboundPorts | None = None,
 ) -> ReceiveOutcome:
-    """Take one customer mail into its ticket (or a new ticket). Never raises for bad input: every kind of
-    bad mail has an outcome, so SES/Lambda never retries it and nothing loops."""
+    """Take one mail into its ticket (or a new ticket). Never raises for bad input: every kind of bad mail
+    has an outcome, so SES/Lambda never retries it and nothing loops."""
+    inbound = _Inbound(store, intake, events, config, now, envelope or Envelope(), ports or InboundPorts())
     try:
-        return _receive(raw, verdicts, store, intake, events, config, now)
+        return inbound.receive(raw, verdicts)
     except ValidationError as e:  # e.g. a sender address our ticket contract does not accept
         return ReceiveOutcome("malformed", detail="; ".join(field_errors(e))[:500])
 
 
-def _receive(
-    raw: bytes,
-    verdicts: Verdicts,
-    store: Lifecycle,
-    intake: Intake,
-    events: Events,
-    config: MailConfig,
-    now: datetime,
-) -> ReceiveOutcome:
-    refusal = verdicts.refusal()
-    if refusal:
-        return ReceiveOutcome("refused", detail=refusal)
-    try:
-        parsed = mail.parse_inbound(raw)
-    except mail.MalformedMailError as e:
-        return ReceiveOutcome("malformed", detail=str(e))
-    if parsed.automated:
-        # Never answered, never a ticket: an auto-reply answering our reply would otherwise ping-pong.
-        return ReceiveOutcome("ignored_automated", detail=parsed.automated)
-    if parsed.from_address.lower() == config.from_address.lower():
-        return ReceiveOutcome("ignored_automated", detail="sent by our own address (loop)")
-    tid = mail.find_ticket_id(parsed, config.domain)
-    item = store.get(tid) if tid else None
-    if tid is None or item is None:
-        detail = f"no ticket {tid}" if tid else "no ticket id in the subject or headers"
-        new = _new_ticket(parsed, intake, now, None)
-        return ReceiveOutcome("new_ticket", tid or "", detail, new)
-    if parsed.message_id and f"in:{parsed.message_id}" in set(item.get("mail_ids") or ()):
-        return ReceiveOutcome("duplicate", tid or "", "this mail was already taken in")
-    route = lifecycle.route_reply(item, now, config.reopen_window)
-    if route is ReplyRoute.NEW_TICKET:
-        new = _new_ticket(parsed, intake, now, tid)
-        return ReceiveOutcome("new_ticket", tid, f"{tid} is {item.get('status')}; a new ticket links it", new)
-    customer = str(item.get("customer_email", "")).lower()
-    flag = (
-        ""
-        if parsed.from_address == customer
-        else (f"sent from {parsed.from_address}, not the ticket's customer address {customer or '(none)'}")
-    )
-    step = Step.REOPENED if route is ReplyRoute.REOPEN else Step.CUSTOMER_REPLIED
-    change = StatusChange(
-        tid,
-        step,
-        parsed.from_address,
-        now,
-        set_fields={"customer_replied_at": now, "last_customer_text": parsed.text},
-        append={"mail_ids": f"in:{parsed.message_id}", "mail_references": parsed.message_id}
-        if parsed.message_id
-        else {},
-        detail={"from": parsed.from_address, "message_id": parsed.message_id}
-        | ({"flag": flag} if flag else {}),
-    )
-    try:
-        store.apply(change)
-    except TransitionRefusedError as e:
-        # Raced with a status change (e.g. resolved this instant): route again on what is there now.
-        return ReceiveOutcome("refused", tid, f"ticket changed meanwhile: {e}")
-    events.publish(
-        _event(
-            MailEventKind.CUSTOMER_REPLIED,
-            tid,
-            TicketStatus.CUSTOMER_REPLIED,
-            now,
-            actor=parsed.from_address,
-            address=parsed.from_address,
-            text=parsed.text or "(no text)",
-            mail_message_id=parsed.message_id,
-            flag=flag,
-            reopened=step is Step.REOPENED,
+@dataclass
+class _Inbound:
+    store: Lifecycle
+    intake: Intake
+    events: Events
+    config: MailConfig
+    now: datetime
+    envelope: Envelope
+    ports: InboundPorts
+
+    def receive(self, raw: bytes, verdicts: Verdicts) -> ReceiveOutcome:
+        refusal = verdicts.refusal()
+        if refusal:
+            return ReceiveOutcome("refused", detail=refusal)
+        try:
+            parsed = mail.parse_inbound(raw)
+        except mail.MalformedMailError as e:
+            return ReceiveOutcome("malformed", detail=str(e))
+        if parsed.automated:
+            # Never answered, never a ticket: an auto-reply answering our reply would otherwise ping-pong.
+            return ReceiveOutcome("ignored_automated", detail=parsed.automated)
+        if parsed.from_address.lower() == self.config.from_address.lower():
+            return ReceiveOutcome("ignored_automated", detail="sent by our own address (loop)")
+        check = mail_trust.authenticate(
+            parsed.from_address,
+            verdicts,
+            envelope_from=self.envelope.mail_from or parsed.return_path,
+            dkim_domains=parsed.dkim_domains,
+            trusted_domains=self.config.trusted_domains,
+            from_count=parsed.from_count,
         )
-    )
-    return ReceiveOutcome(
-        "reopened" if step is Step.REOPENED else "appended",
-        tid,
-        flag,
-        status=str(TicketStatus.CUSTOMER_REPLIED),
-    )
+        # Which ticket: a signed reply address names it; our Message-IDs and the subject tag are hints only.
+        # Either way the mail is the customer's only when its sender passes the check below.
+        token = mail_trust.ticket_from_recipients(
+            self.envelope.recipients or parsed.recipients, self.config.reply_base, self.config.reply_key
+        )
+        tid = token.ticket_id or mail.find_ticket_id(parsed, self.config.domain)
+        item = self.store.get(tid) if tid else None
+        if tid is None or item is None:
+            detail = f"no ticket {tid}" if tid else "no ticket id in the address, subject or headers"
+            if token.forged:
+                detail += "; the reply address's ticket tag did not verify"
+            return self.new_ticket(parsed, check, None, detail)
+        if parsed.message_id and _seen(item, parsed.message_id):
+            return ReceiveOutcome("duplicate", tid, "this mail was already taken in")
+        route = lifecycle.route_reply(item, self.now, self.config.reopen_window)
+        if route is ReplyRoute.NEW_TICKET:
+            detail = f"{tid} is {item.get('status')}; a new ticket links it"
+            return self.new_ticket(parsed, check, tid, detail)
+        doubt = _doubt(parsed, item, check)
+        if doubt:
+            return self.unverified(parsed, tid, item, doubt)
+        return self.take_in(parsed, tid, item)
+
+    def take_in(self, parsed: mail.InboundMail, tid: str, item: dict[str, Any]) -> ReceiveOutcome:
+        """The customer's own mail: recorded on the ticket. It moves the status only once our reply is out
+        (CUSTOMER_REPLIED, or reopened); before, the status stays so that the approval and send go on."""
+        for attempt in range(2):  # one more time on what is there now, when the ticket changed meanwhile
+            route = lifecycle.route_reply(item, self.now, self.config.reopen_window)
+            if route is ReplyRoute.NEW_TICKET:
+                return self.new_ticket(parsed, _CHECKED, tid, f"{tid} is {item.get('status')}")
+            if route is ReplyRoute.REOPEN:
+                step = Step.REOPENED
+            elif item.get("status") in lifecycle.REPLY_PENDING:
+                step = Step.CUSTOMER_WROTE
+            else:
+                step = Step.CUSTOMER_REPLIED
+            change = StatusChange(
+                tid,
+                step,
+                parsed.from_address,
+                self.now,
+                set_fields={"customer_replied_at": self.now, "last_customer_text": parsed.text},
+                append={"mail_ids": f"in:{parsed.message_id}", "mail_references": parsed.message_id}
+                if parsed.message_id
+                else {},
+                detail={"from": parsed.from_address, "message_id": parsed.message_id},
+            )
+            try:
+                new = self.store.apply(change)
+                break
+            except TransitionRefusedError as e:
+                if attempt or e.current is None:
+                    return ReceiveOutcome("refused", tid, f"ticket changed meanwhile: {e}")
+                item = e.current
+        status = TicketStatus(new.get("status", TicketStatus.CUSTOMER_REPLIED))
+        self.events.publish(
+            _event(
+                MailEventKind.CUSTOMER_REPLIED,
+                tid,
+                status,
+                self.now,
+                actor=parsed.from_address,
+                address=parsed.from_address,
+                text=parsed.text or "(no text)",
+                mail_message_id=parsed.message_id,
+                reopened=step is Step.REOPENED,
+            )
+        )
+        outcome = "reopened" if step is Step.REOPENED else "appended"
+        return ReceiveOutcome(outcome, tid, status=str(status))
+
+    def unverified(
+        self, parsed: mail.InboundMail, tid: str, item: dict[str, Any], doubt: str
+    ) -> ReceiveOutcome:
+        """Mail about a ticket not proven the customer's: in the thread, marked, the owner pinged; the status,
+        the customer's last text and the mail thread we answer in stay as they are."""
+        key = f"unverified:{parsed.message_id}" if parsed.message_id else ""
+        try:
+            new = self.store.apply(
+                StatusChange(
+                    tid,
+                    Step.UNVERIFIED_MAIL,
+                    parsed.from_address,
+                    self.now,
+                    append={"mail_ids": key} if key else {},
+                    detail={"from": parsed.from_address, "message_id": parsed.message_id, "flag": doubt},
+                )
+            )
+        except TransitionRefusedError as e:
+            return ReceiveOutcome("refused", tid, f"ticket changed meanwhile: {e}")
+        status = TicketStatus(str(new.get("status") or item.get("status")))
+        self.events.publish(
+            _event(
+                MailEventKind.UNVERIFIED_MAIL,
+                tid,
+                status,
+                self.now,
+                actor=parsed.from_address,
+                address=parsed.from_address,
+                text=parsed.text or "(no text)",
+                mail_message_id=parsed.message_id,
+                flag=doubt,
+                mention=str(item.get(ASSIGNEE_ATTR) or ""),
+            )
+        )
+        return ReceiveOutcome("unverified", tid, doubt, status=str(status))
+
+    def new_ticket(
+        self, parsed: mail.InboundMail, check: SenderCheck, follows: str | None, why: str
+    ) -> ReceiveOutcome:
+        """A new ticket through the normal intake, within the per-sender and per-domain limits."""
+        event = _ticket_event(parsed, self.now, follows, check)
+        refused = self._over_limit(parsed.from_address, event.ticketId)
+        if refused is None:
+            self.intake.put(event)
+            return ReceiveOutcome("new_ticket", follows or "", why, event.ticketId)
+        limit, key, decision = refused
+        over = f"over the limit of {limit.max_count} new tickets per hour from {key}"
+        if decision.first_refusal and self.ports.alerts is not None:
+            self.ports.alerts.limit_hit(
+                f"Mail limit hit: {limit.name} {key}",
+                f"{over}. Until the hour is over, more mail from {key} joins the sender's latest open "
+                "ticket when the sender is verified, else it is held under inbound-mail/held/. One message per hour.",
+            )
+        if check.authenticated and limit == self.config.limits.per_sender:
+            joined = self._join_latest(parsed, check, decision.refs)
+            if joined is not None:
+                return ReceiveOutcome(
+                    "rate_limited", joined.ticket_id, f"{over}; joined it", status=joined.status
+                )
+        return self.hold(parsed, check, over)
+
+    def _join_latest(
+        self, parsed: mail.InboundMail, check: SenderCheck, refs: tuple[str, ...]
+    ) -> ReceiveOutcome | None:
+        """Take the mail into the newest still-open ticket this sender opened in the window, if any."""
+        for tid in reversed(refs):
+            item = self.store.get(tid)
+            answerable = item is not None and lifecycle.route_reply(item, self.now) is ReplyRoute.APPEND
+            if item is not None and answerable and not _doubt(parsed, item, check):
+                taken = self.take_in(parsed, tid, item)
+                if taken.outcome == "appended":
+                    return taken
+        return None
+
+    def _over_limit(self, sender: str, ticket_id: str) -> tuple[Limit, str, Decision] | None:
+        limiter = self.ports.limiter
+        if limiter is None:
+            return None
+        limits = self.config.limits
+        by_sender = limiter.hit(limits.per_sender, sender, self.now, ref=ticket_id)
+        if not by_sender.allowed:
+            return limits.per_sender, sender, by_sender
+        domain = mail_trust.domain_of(sender)
+        if domain in limits.exempt_domains:
+            return None
+        by_domain = limiter.hit(limits.per_domain, domain, self.now)
+        return None if by_domain.allowed else (limits.per_domain, domain, by_domain)
+
+    def hold(self, parsed: mail.InboundMail, check: SenderCheck, why: str) -> ReceiveOutcome:
+        """Kept where agents can see it, on no ticket."""
+        if self.ports.held is None:
+            return ReceiveOutcome("held", detail=f"{why} (no held-mail store configured: dropped)")
+        where = self.ports.held.hold(
+            {
+                "at": format_utc(self.now),
+                "from": parsed.from_address,
+                "subject": parsed.subject[:256],
+                "message_id": parsed.message_id,
+                "reason": why,
+                "sender_check": check.reason,
+                "verified": check.authenticated,
+                "raw_key": self.envelope.raw_key,
+            }
+        )
+        return ReceiveOutcome("held", detail=f"{why}; held at {where}")
 
 
-def _new_ticket(parsed: mail.InboundMail, intake: Intake, now: datetime, follows: str | None) -> str:
-    """A new ticket from a mail, through the normal intake (Kinesis), so the same triage runs on it."""
+_CHECKED = SenderCheck(True, "checked before")
+
+
+def _seen(item: dict[str, Any], message_id: str) -> bool:
+    ids = set(item.get("mail_ids") or ())
+    return f"in:{message_id}" in ids or f"unverified:{message_id}" in ids
+
+
+def _doubt(parsed: mail.InboundMail, item: dict[str, Any], check: SenderCheck) -> str:
+    """Why this mail is not the customer's ("" when it is): From is the customer or a contact, and the
+    sender is authenticated."""
+    speakers = {str(item.get("customer_email", "")).lower()} | {
+        str(c).lower() for c in item.get(CONTACTS_ATTR) or ()
+    }
+    reasons = []
+    if parsed.from_address not in speakers:
+        reasons.append(f"sent from {parsed.from_address}, not the ticket's customer or a contact")
+    if not check.authenticated:
+        reasons.append(f"sender not authenticated: {check.reason}")
+    return "; ".join(reasons)
+
+
+def _ticket_event(
+    parsed: mail.InboundMail, now: datetime, follows: str | None, check: SenderCheck
+) -> TicketSubmitted:
+    """A new ticket from a mail, for the normal intake (Kinesis), so the same triage runs on it."""
     name = parsed.from_name or parsed.from_address.partition("@")[0]
     first, _, last = name.partition(" ")
     subject = " ".join(mail.SUBJECT_TICKET_RE.sub("", parsed.subject).split()) or "(no subject)"
     description = parsed.text or "(no text)"
     if follows:
         description = f"Follow-up to {follows}.\n\n{description}"
+    if not check.authenticated:
+        description = f"(Sender not verified: {check.reason}.)\n\n{description}"
     data = TicketData.model_validate(
         {
             "subject": subject.encode("utf-8")[:256].decode("utf-8", errors="ignore"),
@@ -416,6 +605,34 @@ def _new_ticket(parsed: mail.InboundMail, intake: Intake, now: datetime, follows
             "issue_type": UNKNOWN_PRODUCT,
         }
     )
-    event = TicketSubmitted.new(data, Source.EMAIL, now=now)
-    intake.put(event)
-    return event.ticketId
+    return TicketSubmitted.new(data, Source.EMAIL, now=now)
+
+
+# --- Contacts ---------------------------------------------------------------------------------------------
+
+
+def add_contact(store: Lifecycle, ticket_id: str, address: str, actor: str, now: datetime) -> bool:
+    """Let `address` speak for the ticket's customer (its mail still has to authenticate); False when it
+    already could. One conditional write with a history entry; no version counted."""
+    address = address.strip().lower()
+    if "@" not in address:
+        raise ValueError(f"not an email address: {address!r}")
+    item = store.get(ticket_id)
+    if item is None:
+        raise ValueError(f"no ticket {ticket_id}")
+    known = {str(item.get("customer_email", "")).lower()} | {
+        str(c).lower() for c in item.get(CONTACTS_ATTR) or ()
+    }
+    if address in known:
+        return False
+    store.apply(
+        StatusChange(
+            ticket_id,
+            Step.CONTACT_ADDED,
+            actor,
+            now,
+            append={CONTACTS_ATTR: address},
+            detail={"contact": address},
+        )
+    )
+    return True

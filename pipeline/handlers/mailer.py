@@ -11,16 +11,26 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from contract.lambda_events import sns_messages
 from contract.models import ReplyApprovedMessage
-from pipeline.adapters.mail import DynamoLifecycle, EmlCopySender, SesMailSender, SnsEvents
+from pipeline.adapters.mail import DynamoLifecycle, EmlCopySender, SesMailSender, SnsEvents, reply_key
 from pipeline.adapters.sla import LambdaFirstResponses
+from pipeline.domain.limits import MailLimits
+from pipeline.domain.mail_trust import parse_domains
 from pipeline.domain.mailflow import FirstResponses, MailConfig, MailSender, send_approved_reply
 from pipeline.observability import logger, metrics
 from pipeline.settings import MailSettings, mail_settings
 
 
 def mail_config(s: MailSettings) -> MailConfig:
-    """The mail identity and reopen window from the settings."""
-    return MailConfig(s.reply_from, s.reply_to, timedelta(days=s.reopen_window_days))
+    """The mail identity, reopen window, reply-address key, trusted domains and limits from the settings
+    (the key read once per cold start: from Secrets Manager on AWS)."""
+    return MailConfig(
+        s.reply_from,
+        s.reply_to,
+        timedelta(days=s.reopen_window_days),
+        reply_key=reply_key(s.reply_key_secret_arn, s.reply_key),
+        trusted_domains=parse_domains(s.trusted_domains),
+        limits=MailLimits.of(s.tickets_per_sender, s.tickets_per_domain),
+    )
 
 
 @cache

@@ -88,9 +88,10 @@ def test_inbound_rule_stores_raw_mail_under_kms_then_invokes_the_function(synth:
 def test_inbound_function_reads_raw_mail_and_cannot_send_or_delete(synth: Synth) -> None:
     acts = _actions(synth.raw, names.FN_INBOUND_MAIL)
     assert "s3:GetObject*" in acts and {"kinesis:PutRecord", "kinesis:PutRecords"} & acts
-    assert not any(
-        a.startswith(("ses:", "s3:Put", "s3:Delete", "dynamodb:Delete", "dynamodb:Scan")) for a in acts
-    )
+    assert not any(a.startswith(("ses:", "s3:Delete", "dynamodb:Delete", "dynamodb:Scan")) for a in acts)
+    # It writes only held-mail records (issue 27.5), never over the raw mail SES stored.
+    puts = [s for s in _statements(synth.raw, names.FN_INBOUND_MAIL) if "s3:Put" in json.dumps(s["Action"])]
+    assert all(names.INBOUND_HELD_PREFIX in json.dumps(s["Resource"]) for s in puts)
 
 
 def test_bot_may_publish_approvals_to_the_tickets_topic(synth: Synth) -> None:
@@ -137,3 +138,36 @@ def test_a_configured_domain_is_verified_with_dkim_and_the_sender_must_belong_to
         base = read_cdk_json_context()["tms"]
         bad = {**base, "reply_from": "support@other.example.com", "ses_domain": "tms.example.com"}
         load_config({"tms": bad}, {})
+
+
+def test_reply_key_secret_is_read_by_mailer_and_inbound_and_inbound_may_hold_mail_and_announce_limits(
+    synth: Synth,
+) -> None:
+    (secret_id,) = [
+        k
+        for k, v in resources(synth.raw, "AWS::SecretsManager::Secret").items()
+        if v["Properties"].get("Name") == f"{names.PROJECT}/mail-reply-key"
+    ]
+    for fn in (names.FN_MAILER, names.FN_INBOUND_MAIL):
+        _, function = function_by_name(synth.raw, fn)
+        env = function["Properties"]["Environment"]["Variables"]
+        assert env[names.ENV_MAIL_REPLY_KEY_SECRET_ARN] == {"Ref": secret_id}
+        assert names.ENV_MAIL_REPLY_KEY not in env  # never the key itself
+        assert "secretsmanager:GetSecretValue" in _actions(synth.raw, fn)
+    _, inbound = function_by_name(synth.raw, names.FN_INBOUND_MAIL)
+    env = inbound["Properties"]["Environment"]["Variables"]
+    assert names.ENV_MAIL_TRUSTED_DOMAINS in env and names.ENV_ALARMS_TOPIC_ARN in env
+    assert {"s3:PutObject", "sns:Publish"} <= _actions(synth.raw, names.FN_INBOUND_MAIL)
+    held = [
+        s for s in _statements(synth.raw, names.FN_INBOUND_MAIL) if "s3:PutObject" in json.dumps(s["Action"])
+    ]
+    assert held and all(names.INBOUND_HELD_PREFIX in json.dumps(s["Resource"]) for s in held)
+    (table,) = [
+        t
+        for t in resources(synth.raw, "AWS::DynamoDB::Table").values()
+        if "StreamSpecification" in t["Properties"]
+    ]
+    assert table["Properties"]["TimeToLiveSpecification"] == {
+        "AttributeName": names.TABLE_TTL_ATTR,
+        "Enabled": True,
+    }

@@ -418,3 +418,35 @@ def test_handler_posts_glue_failure_and_unknown_alert_to_the_alerts_outbox(table
     glue, alert = [json.loads(line) for line in outbox.read_text().splitlines()]
     assert glue["channel"] == alert["channel"] == "tms-alerts"
     assert GLUE_JOB in glue["text"] and "Heads up" in alert["text"] and "free text" in json.dumps(alert)
+
+
+def test_unverified_mail_is_posted_marked_escaped_and_pings_the_tickets_owner(notifier, table, slack):
+    from contract.models import MailEventKind, TicketMailMessage, TicketStatus
+
+    # Given a posted ticket an agent owns
+    notifier.handle(Notification("m-1", TICKETS_TOPIC, triaged()))
+    table.update_item(
+        TableName="tickets",
+        Key={"ticket_id": {"S": TID}},
+        UpdateExpression="SET assignee = :a",
+        ExpressionAttributeValues={":a": {"S": "U0OWNER"}},
+    )
+    msg = TicketMailMessage(
+        kind=MailEventKind.UNVERIFIED_MAIL,
+        ticket_id=TID,
+        status=TicketStatus.TRIAGED,
+        at=datetime(2025, 1, 2, tzinfo=UTC),
+        address="ada@example.com",
+        text="<!channel> pay to IBAN XX00",
+        flag="sender not authenticated: DMARC FAIL",
+    )
+
+    # When unverified mail about it arrives
+    notifier.handle(Notification("m-2", TICKETS_TOPIC, msg.model_dump_json()))
+
+    # Then it is posted in the thread, marked unverified, the text escaped, the owner mentioned
+    _, post = slack.calls_to("chat.postMessage")
+    body = json.dumps(post.params["blocks"])
+    assert "Unverified" in post.params["text"] and "Status unchanged: TRIAGED" in post.params["text"]
+    assert "<@U0OWNER>" in body and "&lt;!channel&gt;" in body and "<!channel>" not in body
+    assert "DMARC FAIL" in body

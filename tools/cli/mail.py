@@ -13,6 +13,20 @@ from typing import Any
 
 from contract import names
 
+RECEIVE_OUTCOMES = """outcomes (exit 1 for refused and malformed):
+  appended           the customer's mail, recorded on its ticket (the status moves only once our reply is out)
+  reopened           the customer's mail reopened a resolved ticket
+  new_ticket         no ticket named (or resolved too long ago): a new ticket through the intake
+  unverified         about a ticket but not proven the customer's (From is not the customer or a contact,
+                     or the sender is not authenticated): posted marked, owner pinged, nothing moves
+  rate_limited       over the new-ticket limit; a verified sender's mail joined their latest open ticket
+  held               over the limit and not verified: kept under inbound-mail/held/, on no ticket
+  duplicate          this Message-ID was already taken in
+  ignored_automated  an auto-reply, a bounce, or our own mail
+  refused            a spam or virus verdict FAIL
+  malformed          unreadable or hostile (no From, nothing decodable, huge headers, deep nesting)
+"""
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add `mail` and `ticket` to the tms command."""
@@ -23,9 +37,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     receive = mail_sub.add_parser(
         "receive",
         help="take one raw RFC 5322 message (.eml) in as SES receipt would",
-        description="Puts the raw message in the bucket (as the SES receipt rule's S3 action does) and "
-        "invokes the inbound-mail function with an SES receipt event (verdicts PASS unless told). "
-        "Prints the outcome; exit 1 when the mail was refused or unreadable.",
+        description="Puts the raw message in the bucket (as the SES receipt rule's S3 action does) and\n"
+        "invokes the inbound-mail function with an SES receipt event: verdicts PASS unless told, the\n"
+        "envelope sender the file's Return-Path (else its From), the recipients its To and Cc.",
+        epilog=RECEIVE_OUTCOMES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     receive.add_argument("file", type=Path, help="the .eml file")
     receive.add_argument(
@@ -33,7 +49,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="append",
         default=[],
         metavar="NAME=STATUS",
-        help="an SES verdict other than PASS, e.g. --verdict spam=FAIL (spf, dkim, spam, virus)",
+        help="an SES verdict other than PASS, e.g. --verdict dmarc=FAIL (spf, dkim, spam, virus, dmarc: "
+        "PASS, FAIL, GRAY, PROCESSING_FAILED, or MISSING to leave it out of the event; dmarc_policy: none, "
+        "quarantine, reject)",
     )
     receive.add_argument("--json", action="store_true", help="print one JSON object")
     receive.set_defaults(func=_receive)
@@ -44,15 +62,43 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     show.add_argument("ticket_id", metavar="TICKET_ID")
     show.add_argument("--json", action="store_true", help="print the item as one JSON object")
     show.set_defaults(func=_show)
+    contact = ticket_sub.add_parser(
+        "contact",
+        help="let another address speak for the ticket's customer (its mail must still authenticate)",
+    )
+    contact.add_argument("ticket_id", metavar="TICKET_ID")
+    contact.add_argument("address", metavar="ADDRESS")
+    contact.add_argument("--by", default="tms-cli", help="who adds it (recorded in the history)")
+    contact.set_defaults(func=_contact)
+
+
+VERDICTS = ("spf", "dkim", "spam", "virus", "dmarc")
+MISSING_VERDICT = "MISSING"
 
 
 def ses_receipt_event(message_id: str, raw: bytes, verdicts: dict[str, str], bucket: str) -> dict[str, Any]:
     """The event an SES receipt rule's Lambda action sends (after its S3 action stored the message)."""
     from email.parser import BytesHeaderParser
+    from email.utils import getaddresses
 
     headers = BytesHeaderParser().parsebytes(raw)
     now = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
-    status = {k: {"status": verdicts.get(k, "PASS").upper()} for k in ("spf", "dkim", "spam", "virus")}
+    recipients = [
+        a for _, a in getaddresses([str(v) for h in ("To", "Cc") for v in headers.get_all(h) or []]) if a
+    ]
+    senders = getaddresses([str(headers.get("Return-Path") or headers.get("From") or "")])
+    receipt: dict[str, Any] = {"timestamp": now, "recipients": recipients}
+    for name in VERDICTS:
+        status = verdicts.get(name, "PASS").upper()
+        if status != MISSING_VERDICT:
+            receipt[f"{name}Verdict"] = {"status": status}
+    if "dmarcVerdict" in receipt:
+        receipt["dmarcPolicy"] = verdicts.get("dmarc_policy", "none").lower()
+    receipt["action"] = {
+        "type": "S3",
+        "bucketName": bucket,
+        "objectKey": names.INBOUND_MAIL_PREFIX + message_id,
+    }
     return {
         "Records": [
             {
@@ -61,24 +107,15 @@ def ses_receipt_event(message_id: str, raw: bytes, verdicts: dict[str, str], buc
                 "ses": {
                     "mail": {
                         "timestamp": now,
-                        "source": str(headers.get("From", "")),
+                        "source": senders[0][1] if senders else "",
                         "messageId": message_id,
-                        "destination": [str(headers.get("To", ""))],
-                        "commonHeaders": {"subject": str(headers.get("Subject", ""))},
-                    },
-                    "receipt": {
-                        "timestamp": now,
-                        "recipients": [str(headers.get("To", ""))],
-                        "spfVerdict": status["spf"],
-                        "dkimVerdict": status["dkim"],
-                        "spamVerdict": status["spam"],
-                        "virusVerdict": status["virus"],
-                        "action": {
-                            "type": "S3",
-                            "bucketName": bucket,
-                            "objectKey": names.INBOUND_MAIL_PREFIX + message_id,
+                        "destination": recipients,
+                        "commonHeaders": {
+                            "from": [str(headers.get("From", ""))],
+                            "subject": str(headers.get("Subject", "")),
                         },
                     },
+                    "receipt": receipt,
                 },
             }
         ]
@@ -93,8 +130,10 @@ def _receive(args: argparse.Namespace) -> int:
     verdicts: dict[str, str] = {}
     for v in args.verdict:
         name, _, status = v.partition("=")
-        if name.lower() not in ("spf", "dkim", "spam", "virus") or not status:
-            raise ConfigurationError(f"--verdict {v!r}: expected spf|dkim|spam|virus=STATUS")
+        if name.lower() not in (*VERDICTS, "dmarc_policy") or not status:
+            raise ConfigurationError(
+                f"--verdict {v!r}: expected spf|dkim|spam|virus|dmarc|dmarc_policy=STATUS"
+            )
         verdicts[name.lower()] = status
     try:
         raw = args.file.read_bytes()
@@ -160,4 +199,24 @@ def _show(args: argparse.Namespace) -> int:
         print("mail:")
         for m in item["mail_ids"]:
             print(f"  {m}")
+    return 0
+
+
+def _contact(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from pipeline.adapters.clients import aws_client
+    from pipeline.local.stack import resolve
+
+    from pipeline.adapters.mail import DynamoLifecycle
+    from pipeline.domain.mailflow import add_contact
+
+    info = resolve()
+    store = DynamoLifecycle(info.table_name, aws_client("dynamodb", info, profile="cli"))
+    try:
+        added = add_contact(store, args.ticket_id, args.address, args.by, datetime.now(UTC))
+    except ValueError as e:
+        print(f"tms: error: {e}", file=sys.stderr)
+        return 1
+    print(f"{args.address.strip().lower()} {'added to' if added else 'already speaks for'} {args.ticket_id}")
     return 0
