@@ -30,7 +30,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.logic.mrkdwn import escape, fence, group_mention, user_mention
+from bot.logic.mrkdwn import escape, fence, group_mention, is_group_id, user_mention
 from contract.models import (
     DESCRIPTION_EXCERPT_MAX,
     DESCRIPTION_MAX,
@@ -577,12 +577,12 @@ def mail_event_message(channel: str, thread_ts: str, msg: TicketMailMessage) -> 
         msg.via == "slack" and msg.text
     ):
         quoted = "\n".join(f"> {line}" for line in escape(clip(msg.text, SECTION_MAX - 200)).split("\n"))
-        # A user id, or a ready mention (`<!subteam^S…>`, `<!here>`) for unverified mail nobody owns; anything
-        # else renders as escaped text (mentions only ever come from real ids).
-        if msg.mention == "<!here>":
+        # A user id, a user-group id or MENTION_HERE (unverified mail nobody owns): mentions are only ever built
+        # from real ids, anything else renders as escaped text.
+        if msg.mention == MENTION_HERE:
             lead = "<!here> "
-        elif msg.mention.startswith("<!subteam^"):
-            lead = group_mention(msg.mention.removeprefix("<!subteam^").removesuffix(">")) + " "
+        elif is_group_id(msg.mention):
+            lead = group_mention(msg.mention) + " "
         else:
             lead = f"{user_mention(msg.mention)} " if msg.mention else ""
         blocks.append(SectionBlock(text=_md(lead + quoted)))
@@ -732,6 +732,11 @@ def generic_alert_message(channel: str, *, subject: str, message: str) -> dict[s
 def slack_link(channel: str, ts: str) -> str:
     """A link to a message (Slack resolves archives links in the workspace that opens them)."""
     return f"https://slack.com/archives/{channel}/p{ts.replace('.', '')}"
+
+
+MENTION_HERE = (
+    "here"  # a mail event's `mention` for the channel (no owner, no on-call group): not a Slack token
+)
 
 
 def mention(assignee: str, oncall_group: str) -> str:

@@ -274,10 +274,10 @@ class Notifier:
         channel = item.get("slack_channel") or self._channel
         if msg.kind == MailEventKind.UNVERIFIED_MAIL:
             # The owner now (the mail may be minutes old), else the on-call group, else the channel.
-            who = blocks.mention(str(item.get(names.ASSIGNEE_ATTR) or msg.mention), self._oncall_group)
-            msg = msg.model_copy(
-                update={"mention": who.removeprefix("<@").removesuffix(">") if who.startswith("<@") else who}
+            who = (
+                str(item.get(names.ASSIGNEE_ATTR) or msg.mention) or self._oncall_group or blocks.MENTION_HERE
             )
+            msg = msg.model_copy(update={"mention": who})
         payload = blocks.mail_event_message(channel, thread_ts or "", msg)
         if not thread_ts:
             payload.pop("thread_ts", None)

@@ -42,4 +42,6 @@ def _guarded(real: Any) -> Any:
 def _no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(socket.socket, "connect", _guarded(_real_connect))
     monkeypatch.setattr(socket.socket, "connect_ex", _guarded(_real_connect_ex))
+    # A client built without credentials asks the EC2 metadata service for them: not from a unit test.
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     yield
