@@ -18,6 +18,8 @@ unexport PYTHONDONTWRITEBYTECODE
 .PHONY: install demo check test lint typecheck unit integration synth layer deploy bench lock local clean
 
 $(STAMP): requirements.lock pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] <= (3, 13))' 2>/dev/null || { \
+		echo "make: tms needs Python 3.11 to 3.13 and '$(PYTHON)' is not one: install one and run make PYTHON=python3.12 $(MAKECMDGOALS)" >&2; exit 2; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.9
 	$(BIN)/uv pip sync --quiet --compile-bytecode --python $(BIN)/python requirements.lock
@@ -32,6 +34,7 @@ $(SCAN_STAMP): requirements-scan.lock $(STAMP)
 install: $(STAMP) $(SCAN_STAMP) ## create the virtualenvs and install the pinned dependencies
 
 demo: install ## run 100 realistic tickets through the local pipeline and summarize
+	@$(BIN)/python -m tools.prereqs
 	$(BIN)/tms demo --tickets 100 --seed 7
 
 local: install ## start the local stack and keep it running

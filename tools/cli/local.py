@@ -81,4 +81,4 @@ def cmd_demo(args: argparse.Namespace) -> int:
         etl=not args.no_etl,
     )
     print(json.dumps(report.as_dict()) if args.json else render_table(report))
-    return 0 if report.ok else 1
+    return 0 if report.ok and "analytics_error" not in report.extra else 1
