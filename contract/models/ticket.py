@@ -135,6 +135,7 @@ SLACK_ID_MAX = 32
 # it can never receive mail, and the user id in it says whose ticket it is.
 SLACK_PLACEHOLDER_EMAIL_DOMAIN = "users.slack.invalid"
 PII_TYPES_MAX = 512  # comma-separated Comprehend PII entity types found in a ticket
+PRIORITY_FLAGS_MAX = 64  # comma-separated PriorityFlag codes (contract/models/tasks.py)
 INCIDENT_ID_MAX = TICKET_ID_MAX + 4  # "INC-" + the root ticket id's suffix (pipeline/domain/incidents.py)
 
 
