@@ -131,6 +131,7 @@ class TmsStack(Stack):
             sla=self.sla,
             oncall_group=config.sla.oncall_group,
             provisioned_concurrency=config.bot_provisioned_concurrency,
+            draft_link_domains=config.draft_link_allow_list(),
         )
         self.mail = Mail(
             self,

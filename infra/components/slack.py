@@ -38,6 +38,7 @@ class Slack(Construct):
         sla: Sla,
         oncall_group: str = "",
         provisioned_concurrency: int = 0,
+        draft_link_domains: tuple[str, ...] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         # Created with a random placeholder value; the real tokens are put after deploy (README.md, Deploy),
@@ -60,6 +61,8 @@ class Slack(Construct):
             names.ENV_SLACK_SECRET_ARN: self.secret.secret_arn,
             names.ENV_TABLE_NAME: storage.table.table_name,
             names.ENV_SLACK_CHANNEL: channel_id,
+            # Links to other domains in a drafted reply are flagged on its post (contract/drafts.py).
+            **({names.ENV_DRAFT_LINK_DOMAINS: ",".join(draft_link_domains)} if draft_link_domains else {}),
         }
 
         self.bot = ServiceFunction(
