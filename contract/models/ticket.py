@@ -342,6 +342,13 @@ class TicketData(_Strict):
         whole = _CONTROL_CHARS.sub(" ", f"{self.subject}. {self.description}")
         return utf8_prefix(whole, COMPREHEND_MAX_BYTES)
 
+    def pii_text(self) -> str:
+        """The text PII detection reads: subject + ". " + the whole description (at most ~66 KB of UTF-8,
+        inside DetectPiiEntities' 100 KB). The reply model reads an excerpt of the description and the
+        warehouse all of it, so redaction must cover all of it, not sentiment's 5,000-byte prefix. The
+        workflow builds the same string with States.Format (DetectPii in the ASL); offsets refer to it."""
+        return f"{self.subject}. {self.description}"
+
     def sentiment_prefix(self) -> str:
         """What sentiment detection reads: the first SENTIMENT_PREFIX_CHARS characters of sentiment_text(),
         cut after a whole word when a space falls in its last fifth."""
