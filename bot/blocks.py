@@ -31,12 +31,15 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.logic.mrkdwn import escape, fence, group_mention, is_group_id, user_mention
+from contract.drafts import DraftFindings, draft_findings
 from contract.models import (
     DESCRIPTION_EXCERPT_MAX,
     DESCRIPTION_MAX,
+    PRIORITY_FLAG_TEXT,
     SUBJECT_MAX,
     MailEventKind,
     Priority,
+    PriorityFlag,
     ProcessedRecord,
     SlackContext,
     TicketMailMessage,
@@ -176,6 +179,9 @@ class TicketView:
     draft_version: int = 0  # carried by Approve: only the draft on screen is sent
     # False: nobody may send to customers, so the post has no Approve and says how to configure approvers.
     approvers_configured: bool = True
+    # The reply model's own pick and why the final priority differs (contract PriorityFlag codes).
+    model_priority: str = ""
+    priority_flags: str = ""
 
     @classmethod
     def from_record(
@@ -227,6 +233,8 @@ class TicketView:
             sla_due_at=s("sla_due_at"),
             draft_version=_int(item.get("draft_version")),
             approvers_configured=approvers_configured,
+            model_priority=s("model_priority"),
+            priority_flags=s("priority_flags"),
             **_incident_fields(item),
         )
 
@@ -318,6 +326,7 @@ def ticket_blocks(view: TicketView) -> list[dict[str, Any]]:
         SectionBlock(text=_md(f"*Drafted reply*\n{escape(view.response_text)}")),
         ContextBlock(elements=[_md(f"*Why {escape(view.priority)}:* {escape(view.priority_reasoning)}")]),
     ]
+    blocks += trust_warnings(view)
     if view.note:
         blocks.append(ContextBlock(elements=[_md(view.note)]))
     if view.is_open and not view.approvers_configured:
@@ -365,6 +374,54 @@ def ticket_blocks(view: TicketView) -> list[dict[str, Any]]:
                 )
             )
     return _dump(blocks)
+
+
+def _defanged(value: str) -> str:
+    # Shown so an agent can read it, never as a link Slack would make clickable.
+    return escape(value).replace("://", "[://]").replace(".", "[.]").replace("`", "'")
+
+
+def priority_note(view: TicketView) -> str:
+    """ "model suggested HIGH; capped at MEDIUM: ..." when the bound changed or flagged the priority, else ""."""
+    flags = [PriorityFlag(f) for f in view.priority_flags.split(",") if f in PriorityFlag._value2member_map_]
+    changed = view.model_priority and view.model_priority != view.priority
+    if not changed and not flags:
+        return ""
+    if PriorityFlag.CAPPED in flags or PriorityFlag.RAISED in flags:
+        how = "capped at" if PriorityFlag.CAPPED in flags else "raised to"
+        why = "; ".join(PRIORITY_FLAG_TEXT[f] for f in sorted(flags))
+        return escape(f"model suggested {view.model_priority}; {how} {view.priority}: {why}")
+    if flags:  # instruction-like text, and the model's pick stood within the bound
+        why = "; ".join(PRIORITY_FLAG_TEXT[f] for f in sorted(flags))
+        return escape(
+            f"model suggested {view.model_priority or view.priority}; kept at {view.priority}: {why}"
+        )
+    return escape(f"model suggested {view.model_priority}; now {view.priority} (set by an agent)")
+
+
+def draft_warning(findings: DraftFindings) -> str:
+    """The warning listing the links outside the allow-list and the phone numbers of a draft."""
+    lines = [":warning: *Check before approving:* the drafted reply contains"]
+    if findings.links:
+        lines.append(
+            "links outside the allowed domains: " + ", ".join(f"`{_defanged(x)}`" for x in findings.links)
+        )
+    if findings.phones:
+        lines.append("phone numbers: " + ", ".join(f"`{_defanged(x)}`" for x in findings.phones))
+    return "\n".join(lines)
+
+
+def trust_warnings(view: TicketView) -> list[Block]:
+    """The warnings a ticket post shows before anyone approves: the model's priority suggestion when the
+    rule-based bound changed it, and links or phone numbers in the draft (issue 27)."""
+    blocks: list[Block] = []
+    if note := priority_note(view):
+        blocks.append(ContextBlock(elements=[_md(f":scales: {note}")]))
+    if findings := draft_findings(view.response_text):
+        blocks.append(
+            SectionBlock(block_id=f"draft_warning:{view.ticket_id}", text=_md(draft_warning(findings)))
+        )
+    return blocks
 
 
 def incident_header(view: TicketView) -> SectionBlock:

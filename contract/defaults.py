@@ -14,6 +14,12 @@ from typing import Final
 # and its tokens cost a tenth of Claude 3.5 Haiku's (docs/cost.md: the model is most of a ticket's cost).
 BEDROCK_MODEL_ID: Final = "us.amazon.nova-lite-v1:0"
 
+# --- Drafted replies ------------------------------------------------------------------------------------
+# Domains a draft may link to unflagged (besides the domain of the reply-from address, which is always
+# allowed): AWS's documentation, where the steps of a support reply point. Anything else, and any phone
+# number, is listed in a warning on the ticket's Slack post before an agent can approve (contract/drafts.py).
+DRAFT_LINK_DOMAINS: Final = ("docs.aws.amazon.com",)
+
 # --- Embeddings (incidents) -----------------------------------------------------------------------------
 BEDROCK_EMBEDDING_MODEL_ID: Final = "amazon.titan-embed-text-v2:0"
 # Titan V2 accepts 256, 512 or 1024 dimensions; 512 keeps ~99% of the 1024-d retrieval quality (AWS's

@@ -74,6 +74,9 @@ ENV_REPLY_FROM = "TMS_REPLY_FROM"
 ENV_REPLY_TO = "TMS_REPLY_TO"
 ENV_SES_CONFIGURATION_SET = "TMS_SES_CONFIGURATION_SET"
 ENV_REOPEN_WINDOW_DAYS = "TMS_REOPEN_WINDOW_DAYS"
+# Domains a drafted reply may link to without a warning in its Slack post (comma-separated; a domain also
+# allows its subdomains). CDK sets it from cdk.json `draft_link_domains` plus the domain of `reply_from`.
+ENV_DRAFT_LINK_DOMAINS = "TMS_DRAFT_LINK_DOMAINS"
 # Local only: every outgoing mail is also written as an .eml file here (the local stack sets it).
 ENV_MAIL_OUTBOX_DIR = "TMS_MAIL_OUTBOX_DIR"
 # Inbound mail trust and limits (issue 27): From domains trusted without DMARC/SPF/DKIM (comma-separated;

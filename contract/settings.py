@@ -19,8 +19,10 @@ a subclass with one is refused at class creation such a field rather than readin
 from __future__ import annotations
 
 import os
+import re
 import typing
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, BaseModel, ConfigDict
 from pydantic.fields import FieldInfo
@@ -85,3 +87,35 @@ def _is_complex(annotation: Any) -> bool:
     if origin is not None:
         return any(_is_complex(arg) for arg in typing.get_args(annotation))
     return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+MASK = "***"
+_QUERY_SECRET = re.compile(r"(?i)((?:^|[?&;])(?:password|passwd|pwd|secret|token|api_key)=)[^&;#]*")
+_KEYWORD_SECRET = re.compile(r"(?i)\b(password|passwd|pwd)\s*=\s*(?:'(?:[^'\\]|\\.)*'|\S+)")
+
+
+def masked_url(url: str) -> str:
+    """`url` as it may be shown or logged: the password of its user info (postgresql://u:***@h/db), any
+    password-like query parameter and a libpq keyword `password=` replaced by ***. Everything else stays,
+    so the reader still sees which server and database are meant."""
+    if "://" not in url:  # a libpq keyword/value string: host=h user=u password=secret
+        return _KEYWORD_SECRET.sub(lambda m: f"{m.group(1)}={MASK}", url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # unparseable: show only the scheme, never guess which part is secret
+        return url.split("://", 1)[0] + "://" + MASK
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, _, host = netloc.rpartition("@")
+        if ":" in userinfo:
+            userinfo = userinfo.split(":", 1)[0] + ":" + MASK
+        netloc = f"{userinfo}@{host}"
+    query = _QUERY_SECRET.sub(lambda m: m.group(1) + MASK, parts.query)
+    if (netloc, query) == (parts.netloc, parts.query):
+        return url
+    # Rebuilt by hand: urlunsplit drops an empty authority ("duckdb:///path" would lose its "//").
+    return (
+        f"{parts.scheme}://{netloc}{parts.path}"
+        + (f"?{query}" if query else "")
+        + (f"#{parts.fragment}" if parts.fragment else "")
+    )

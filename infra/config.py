@@ -166,6 +166,11 @@ class TmsConfig(BaseModel):
     reply_from: EmailStr = "support@example.com"
     reply_to: EmailStr | None = None
     reopen_window_days: Annotated[int, Field(ge=0, le=365)] = 14
+    # Domains a drafted reply may link to without a warning on its Slack post; the domain of reply_from is
+    # always added (draft_link_allow_list).
+    draft_link_domains: tuple[
+        Annotated[str, Field(max_length=253, pattern=r"^([a-z0-9-]{1,63}\.)+[a-z]{2,63}$")], ...
+    ] = defaults.DRAFT_LINK_DOMAINS
     # Verify the whole domain of reply_from (Easy DKIM: SES signs every reply) instead of the one address.
     ses_domain: Annotated[str, Field(max_length=253, pattern=r"^([a-z0-9-]{1,63}\.)+[a-z]{2,63}$")] | None = (
         None
@@ -190,6 +195,11 @@ class TmsConfig(BaseModel):
     require_layer: bool = False
     asl_path: Path = names.ASL_PATH
     glue_script_path: Path = names.GLUE_SCRIPT_PATH
+
+    def draft_link_allow_list(self) -> tuple[str, ...]:
+        """The allow-list the bot gets: draft_link_domains and the domain of reply_from."""
+        domain = str(self.reply_from).rpartition("@")[2].lower()
+        return tuple(dict.fromkeys([*self.draft_link_domains, domain]))
 
     @model_validator(mode="after")
     def _sender_is_in_the_verified_domain(self) -> TmsConfig:

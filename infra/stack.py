@@ -133,6 +133,7 @@ class TmsStack(Stack):
             provisioned_concurrency=config.bot_provisioned_concurrency,
             reserved_concurrency=config.bot_reserved_concurrency,
             roles_environment=config.slack_roles_environment(),
+            draft_link_domains=config.draft_link_allow_list(),
         )
         self.mail = Mail(
             self,

@@ -44,6 +44,8 @@ CREATE TABLE IF NOT EXISTS tickets (
     usage_dynamodb_read_units         BIGINT            NOT NULL  ENCODE az64,
     usage_s3_put_requests             BIGINT            NOT NULL  ENCODE az64,
     usage_sns_publishes               BIGINT            NOT NULL  ENCODE az64,
+    model_priority            VARCHAR(16)       NULL      ENCODE bytedict,
+    priority_flags            VARCHAR(64)       NULL      ENCODE zstd,
     PRIMARY KEY (ticket_id)
 )
 DISTSTYLE KEY

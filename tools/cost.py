@@ -18,7 +18,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from contract.errors import TmsError
-from contract.models import TicketUsage, field_errors
+from contract.models import DESCRIPTION_MAX, SUBJECT_MAX, TicketUsage, field_errors
+from pipeline.domain.usage import comprehend_units
 
 PRICES_PATH = Path(__file__).with_name("prices.json")
 HOURS_PER_MONTH = 730  # AWS's own monthly figure (24 x 365 / 12)
@@ -509,6 +510,14 @@ def estimate(
         )
     if stack.lambda_architecture != "x86_64":
         notes.append("arm64 functions: GB-seconds priced at the x86_64 rate (an upper bound)")
+    if avg.get("comprehend_pii_units", 0) > 0:
+        longest = comprehend_units("x" * (SUBJECT_MAX + 2 + DESCRIPTION_MAX))
+        notes.append(
+            "PII detection reads subject + the whole description (everything the model and the warehouse "
+            f"get): {avg['comprehend_pii_units']:g} units a ticket on average, one per 100 characters, so the "
+            f"longest ticket costs {longest} units (${longest * prices.variable['comprehend_unit'].unit_usd:.3f}) "
+            "where a short one costs the 3-unit minimum"
+        )
     return CostEstimate(
         tickets_measured=n,
         tickets_per_day=tickets_per_day,

@@ -32,11 +32,14 @@ from contract.models.sla import (
     SlaTimerKind,
 )
 from contract.models.tasks import (
+    PRIORITY_FLAG_TEXT,
     PiiEntity,
     PiiResult,
+    PriorityFlag,
     SentimentResult,
     SentimentScore,
     TriageResult,
+    priority_flags_column,
 )
 from contract.models.ticket import (
     COMPANY_MAX,
@@ -58,6 +61,7 @@ from contract.models.ticket import (
     NAME_MAX,
     OWN_TICKET_ID_PATTERN,
     PII_TYPES_MAX,
+    PRIORITY_FLAGS_MAX,
     PRODUCT_MAX,
     PROMPT_DESCRIPTION_MAX,
     REASONING_MAX,
@@ -131,6 +135,8 @@ __all__ = [
     "NAME_MAX",
     "OWN_TICKET_ID_PATTERN",
     "PII_TYPES_MAX",
+    "PRIORITY_FLAGS_MAX",
+    "PRIORITY_FLAG_TEXT",
     "PRODUCT_MAX",
     "PROMPT_DESCRIPTION_MAX",
     "REASONING_MAX",
@@ -156,6 +162,7 @@ __all__ = [
     "PiiEntity",
     "PiiResult",
     "Priority",
+    "PriorityFlag",
     "ProcessedRecord",
     "ReplyApprovedMessage",
     "SentimentLabel",
@@ -193,6 +200,7 @@ __all__ = [
     "lifecycle_revision",
     "model_columns",
     "new_ticket_id",
+    "priority_flags_column",
     "slack_placeholder_email",
     "text",
     "utf8_prefix",

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from enum import StrEnum
+from typing import Any, Final
 
 from pydantic import (
     BaseModel,
@@ -13,6 +14,7 @@ from pydantic import (
 
 from contract.models.ticket import (
     MODEL_ID_MAX,
+    PRIORITY_FLAGS_MAX,
     REASONING_MAX,
     RESPONSE_MAX,
     Priority,
@@ -59,18 +61,43 @@ class PiiResult(BaseModel):
     Entities: list[PiiEntity] = Field(default_factory=list)
 
 
+class PriorityFlag(StrEnum):
+    """Why the final priority is not simply the model's (pipeline/domain/policy.py `bound_priority`)."""
+
+    CAPPED = "capped"  # the model asked for more than the rules allow: lowered to the bound
+    RAISED = "raised"  # the model asked for less than the rules allow: raised to the bound
+    INSTRUCTION_TEXT = "instruction_text"  # the ticket holds instruction-like text; it never raises priority
+
+
+PRIORITY_FLAG_TEXT: Final = {
+    PriorityFlag.CAPPED: "the rules allow at most one level above their own priority",
+    PriorityFlag.RAISED: "the rules allow at most one level below their own priority",
+    PriorityFlag.INSTRUCTION_TEXT: "the ticket contains instruction-like text, which never raises the priority",
+}
+
+
+def priority_flags_column(flags: Any) -> str:
+    """The warehouse value of a set of flags: sorted codes, comma-separated ("" when none)."""
+    return ",".join(sorted({PriorityFlag(f).value for f in flags}))
+
+
 class TriageResult(_Strict):
-    """What the reply model returns: the customer reply, a priority and its reasoning."""
+    """The triage of a ticket: the customer reply, the final priority and its reasoning, and what the reply
+    model itself suggested (`model_priority`) when the rule-based bound changed it or flagged the ticket."""
 
     response_text: text(RESPONSE_MAX)  # type: ignore[valid-type]
     priority: Priority
     priority_reasoning: text(REASONING_MAX)  # type: ignore[valid-type]
     model_id: text(MODEL_ID_MAX)  # type: ignore[valid-type]
+    # The model's own pick before the bound; None only on results made before the bound existed.
+    model_priority: Priority | None = None
+    # PriorityFlag codes, sorted and comma-separated ("" when the model's pick stood unflagged).
+    priority_flags: text(PRIORITY_FLAGS_MAX, required=False) = ""  # type: ignore[valid-type]
 
-    @field_validator("priority", mode="before")
+    @field_validator("priority", "model_priority", mode="before")
     @classmethod
     def _closed_enum(cls, value: Any) -> Any:
         # Models sometimes answer "High" or "P1": only the exact enum values are accepted.
-        if isinstance(value, str) and value not in Priority.__members__:
+        if isinstance(value, str) and value not in Priority.__members__:  # None: no model_priority
             raise ValueError(f"priority must be one of {', '.join(Priority)}, got {value!r}")
         return value

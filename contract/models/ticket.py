@@ -135,6 +135,7 @@ SLACK_ID_MAX = 32
 # it can never receive mail, and the user id in it says whose ticket it is.
 SLACK_PLACEHOLDER_EMAIL_DOMAIN = "users.slack.invalid"
 PII_TYPES_MAX = 512  # comma-separated Comprehend PII entity types found in a ticket
+PRIORITY_FLAGS_MAX = 64  # comma-separated PriorityFlag codes (contract/models/tasks.py)
 INCIDENT_ID_MAX = TICKET_ID_MAX + 4  # "INC-" + the root ticket id's suffix (pipeline/domain/incidents.py)
 
 
@@ -340,6 +341,13 @@ class TicketData(_Strict):
         """
         whole = _CONTROL_CHARS.sub(" ", f"{self.subject}. {self.description}")
         return utf8_prefix(whole, COMPREHEND_MAX_BYTES)
+
+    def pii_text(self) -> str:
+        """The text PII detection reads: subject + ". " + the whole description (at most ~66 KB of UTF-8,
+        inside DetectPiiEntities' 100 KB). The reply model reads an excerpt of the description and the
+        warehouse all of it, so redaction must cover all of it, not sentiment's 5,000-byte prefix. The
+        workflow builds the same string with States.Format (DetectPii in the ASL); offsets refer to it."""
+        return f"{self.subject}. {self.description}"
 
     def sentiment_prefix(self) -> str:
         """What sentiment detection reads: the first SENTIMENT_PREFIX_CHARS characters of sentiment_text(),

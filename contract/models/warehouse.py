@@ -26,6 +26,7 @@ from contract.models.ticket import (
     MODEL_ID_MAX,
     NAME_MAX,
     PII_TYPES_MAX,
+    PRIORITY_FLAGS_MAX,
     PRODUCT_MAX,
     REASONING_MAX,
     RESPONSE_MAX,
@@ -79,15 +80,25 @@ class ProcessedRecord(_Strict):
     incident_id: text(INCIDENT_ID_MAX, required=False) = ""  # type: ignore[valid-type]
     # What triaging this ticket consumed (columns usage_<field>, in TicketUsage's order).
     usage: TicketUsage = Field(default_factory=TicketUsage)
+    # What the reply model suggested before the rule-based bound (None: triaged before the bound existed),
+    # and why the final priority differs or the ticket was flagged (PriorityFlag codes, "" when neither).
+    model_priority: Priority | None = None
+    priority_flags: text(PRIORITY_FLAGS_MAX, required=False) = ""  # type: ignore[valid-type]
 
     _flat_usage = model_validator(mode="before")(_usage_columns)
 
     @model_serializer(mode="wrap")
     def _flatten_usage(self, handler: Any) -> dict[str, Any]:
         # One flat record: the JSON line, the warehouse row and the DynamoDB item all carry usage_<field>.
+        # The usage_<field> keys take usage's place, so key order is column order (model_columns).
         data: dict[str, Any] = handler(self)
-        usage = data.pop("usage", None) or {}
-        return {**data, **{f"{USAGE_PREFIX}{k}": v for k, v in usage.items()}}
+        flat: dict[str, Any] = {}
+        for key, value in data.items():
+            if key == "usage":
+                flat.update({f"{USAGE_PREFIX}{k}": v for k, v in (value or {}).items()})
+            else:
+                flat[key] = value
+        return flat
 
     @classmethod
     def build(
@@ -129,6 +140,8 @@ class ProcessedRecord(_Strict):
             pii_entity_types=pii_entity_types,
             incident_id=incident_id,
             usage=usage or TicketUsage(),
+            model_priority=triage.model_priority,
+            priority_flags=triage.priority_flags,
         )
 
     def archive_key(self) -> str:

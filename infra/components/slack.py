@@ -42,6 +42,7 @@ class Slack(Construct):
         provisioned_concurrency: int = 0,
         reserved_concurrency: int | None = None,
         roles_environment: Mapping[str, str] | None = None,
+        draft_link_domains: tuple[str, ...] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         # Created with a random placeholder value; the real tokens are put after deploy (README.md, Deploy),
@@ -67,6 +68,8 @@ class Slack(Construct):
             # Who may act and the installation pinned (ids, not secrets); the notifier needs the approvers
             # to render posts without Approve when there are none.
             **(roles_environment or {}),
+            # Links to other domains in a drafted reply are flagged on its post (contract/drafts.py).
+            **({names.ENV_DRAFT_LINK_DOMAINS: ",".join(draft_link_domains)} if draft_link_domains else {}),
         }
 
         self.bot = ServiceFunction(

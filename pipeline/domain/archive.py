@@ -50,6 +50,8 @@ def dynamodb_update(
     for i, (field, value) in enumerate(data.items()):
         if field in skip or field in WRITTEN_BY_INCIDENT_STEP:
             continue
+        if value is None and field == "model_priority":  # a triage from before the bound: not recorded
+            continue
         names[f"#f{i}"] = field
         if isinstance(value, bool) or value is None:  # pragma: no cover - not in the contract today
             raise TypeError(f"no DynamoDB mapping for {field}={value!r}")

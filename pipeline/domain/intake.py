@@ -109,11 +109,11 @@ def matches_trigger_filter(data: bytes, event_names: tuple[str, ...] = (EVENT_NA
 
 
 def execution_input(ticket: TicketSubmitted) -> dict[str, Any]:
-    """The state machine's input: the event itself, the text PII detection reads (`text`, up to Comprehend's
-    5,000 bytes: the redaction's offsets refer to it) and the shorter one sentiment detection reads."""
+    """The state machine's input: the event itself and the text sentiment detection reads. PII detection
+    reads subject and the whole description, which the workflow builds from the event (TicketData.pii_text):
+    carrying that text a second time could take the state past Step Functions' 256 KiB."""
     return {
         "ticket": ticket.model_dump(mode="json"),
-        "text": ticket.data.sentiment_text(),
         "sentiment_text": ticket.data.sentiment_prefix(),
     }
 

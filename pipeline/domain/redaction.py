@@ -1,7 +1,8 @@
 """PII redaction: detected entities in subject and description become typed placeholders ("[EMAIL]").
 
-Detection runs once per ticket on the same bounded text as sentiment (`TicketData.sentiment_text()`:
-subject + ". " + description), by Comprehend DetectPiiEntities on AWS and by the offline detector
+Detection runs once per ticket on subject + ". " + the whole description (`TicketData.pii_text()`: the
+reply model reads an excerpt of up to PROMPT_DESCRIPTION_MAX bytes from anywhere in it, head and tail,
+and the warehouse all of it), by Comprehend DetectPiiEntities on AWS and by the offline detector
 locally; both answer in Comprehend's shape (`PiiResult`). This module only maps those offsets back onto
 the two fields, so both runtimes redact identically.
 
@@ -28,7 +29,7 @@ from contract.models import (
 MIN_SCORE = 0.5
 # Times and dates are what a support reply works with ("since 9:00 UTC") and identify no one on their own.
 KEPT_TYPES = frozenset({"DATE_TIME"})
-_SEPARATOR = ". "  # TicketData.sentiment_text() joins subject and description with it
+_SEPARATOR = ". "  # TicketData.pii_text() joins subject and description with it
 
 
 @dataclass(frozen=True)

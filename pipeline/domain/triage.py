@@ -19,7 +19,7 @@ from contract.models import (
     TriageResult,
     field_errors,
 )
-from pipeline.domain.policy import check_reply
+from pipeline.domain.policy import bound_priority, check_reply, restate_escalation
 from pipeline.domain.redaction import for_model, redact
 
 
@@ -75,6 +75,9 @@ def validate_draft(
             f"reply model {model_id} answered a {type(answer).__name__}, not an object"
         )
     fields["model_id"] = model_id  # the adapter's identity, never what the model claims to be
+    # What the bound decides (apply_priority_bound), never what the model claims.
+    fields.pop("model_priority", None)
+    fields.pop("priority_flags", None)
     try:
         result = TriageResult.model_validate(fields)
     except ValidationError as e:
@@ -88,6 +91,36 @@ def validate_draft(
         problems = "; ".join(f"{v.rule}: {v.detail}" for v in violations)
         raise InvalidModelOutputError(f"reply model {model_id} reply breaks the policy: {problems}")
     return result
+
+
+def apply_priority_bound(
+    result: TriageResult, ticket: TicketSubmitted, sentiment: SentimentResult
+) -> TriageResult:
+    """The validated result with the final priority: the model's pick within the rule-based bound
+    (pipeline/domain/policy.py `bound_priority`). A changed priority restates the reply's escalation timing
+    and reasoning; the model's pick is kept as `model_priority`."""
+    decision = bound_priority(result.priority, ticket.data, sentiment)
+    response = restate_escalation(result.response_text, result.priority, decision.priority)
+    bounded = result.model_copy(
+        update={
+            "priority": decision.priority,
+            "model_priority": decision.model_priority,
+            "priority_flags": decision.flags_column,
+            "priority_reasoning": decision.reasoning(result.priority_reasoning),
+            "response_text": response,
+        }
+    )
+    if decision.changed:
+        violations = check_reply(
+            response, ticket.ticketId, decision.priority, ticket.data.customer.first_name
+        )
+        if violations:  # the phrase could not be restated (the model wrote it in some other way)
+            problems = "; ".join(f"{v.rule}: {v.detail}" for v in violations)
+            raise InvalidModelOutputError(
+                f"reply model {result.model_id} reply breaks the policy once its priority "
+                f"{result.priority} is bounded to {decision.priority}: {problems}"
+            )
+    return bounded
 
 
 def draft_reply(
@@ -104,8 +137,11 @@ def draft_reply(
 def draft_reply_with_usage(
     ticket: TicketSubmitted, sentiment: SentimentResult, model: ReplyModel, *, pii: PiiResult | None = None
 ) -> tuple[TriageResult, TicketUsage]:
-    """draft_reply, and the model tokens the answer cost (as the model reported them on its draft)."""
+    """draft_reply, and the model tokens the answer cost (as the model reported them on its draft).
+
+    Every reply model, the offline one included, goes through the same bound on its priority."""
     shown = for_model(redact(ticket, pii or PiiResult()).ticket)
     answer = model.draft(shown, sentiment)
     usage = answer.usage if isinstance(answer, TriageDraft) else TicketUsage()
-    return validate_draft(answer, ticket, model.model_id), usage
+    result = validate_draft(answer, ticket, model.model_id)
+    return apply_priority_bound(result, ticket, sentiment), usage

@@ -173,8 +173,8 @@ def workflow_usage(
     """A triaged ticket's whole usage: what its functions reported (`steps`: tokens, GB-seconds, the vector
     write) plus what follows from the path it took and the sizes it wrote.
 
-    Counted here: both Comprehend calls on the texts the workflow sent (sentiment_prefix() and
-    sentiment_text(), the texts intake put in the execution input); the states entered; the Kinesis record;
+    Counted here: both Comprehend calls on the texts the workflow sent (sentiment_prefix(), which intake
+    puts in the execution input, and pii_text(): subject and the whole description); the states entered; the Kinesis record;
     the claim put and the triage update of the item (an update bills the item's whole size); the S3 PUTs:
     the execution input the trigger keeps under inputs/ (what `tms retry` re-runs), the archive objects and
     the one lifecycle record the triage update produces (the lifecycle feed skips the claim and the vector
@@ -183,7 +183,7 @@ def workflow_usage(
     item change the table's stream delivers: an upper bound, the stream mapping batches them; their
     GB-seconds are not measured per ticket: batch- or message-sized and small, README "Cost per ticket").
     """
-    text = ticket.data.sentiment_text()
+    text = ticket.data.pii_text()  # what DetectPii is sent (the ASL's States.Format builds the same string)
     item_changes = 2 if incident_failed else 3  # claim, (vector), triage update: each a stream record
     lifecycle_records = (
         1  # only the triage update changes a lifecycle column (pipeline/domain/lifecycle_feed.py)

@@ -40,6 +40,8 @@ CREATE TABLE IF NOT EXISTS tickets (
     usage_dynamodb_read_units         BIGINT            NOT NULL  DEFAULT 0,
     usage_s3_put_requests             BIGINT            NOT NULL  DEFAULT 0,
     usage_sns_publishes               BIGINT            NOT NULL  DEFAULT 0,
+    model_priority            VARCHAR(16)       NULL,
+    priority_flags            VARCHAR(64)       NULL,
     PRIMARY KEY (ticket_id)
 );
 

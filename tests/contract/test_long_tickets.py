@@ -155,7 +155,7 @@ def test_the_reply_model_reads_a_bounded_excerpt_with_the_head_and_the_tail():
     _system, user = build_messages(ticket, SENTIMENT)
 
     assert head in user[1] and tail in user[1] and "the middle is left out" in user[1]
-    prompt_description = user[1].split("<description>\n", 1)[1].split("\n</description>", 1)[0]
+    prompt_description = user[1].split("Description:\n", 1)[1].split("\n</untrusted_ticket_text", 1)[0]
     assert len(prompt_description.encode()) <= PROMPT_DESCRIPTION_MAX
 
 

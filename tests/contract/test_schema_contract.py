@@ -72,6 +72,7 @@ def test_enum_columns_validate_against_the_model_values() -> None:
         "sentiment": set(SentimentLabel),
         "priority": set(Priority),
         "status": set(TicketStatus),
+        "model_priority": set(Priority),
     }
 
 

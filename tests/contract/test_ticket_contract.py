@@ -45,10 +45,11 @@ def _triage(ticket: TicketSubmitted) -> TriageResult:
         priority="HIGH",
         priority_reasoning="Production outage reported by an upset customer.",
         model_id="offline-policy-v1",
+        model_priority="HIGH",
     )
 
 
-def test_flat_record_has_the_19_thesis_columns_first_then_company_status_model_id_pii_types_incident_usage():
+def test_flat_record_has_the_19_thesis_columns_first_then_company_model_id_pii_incident_usage_model_priority():
     from contract.models import TicketUsage
 
     assert [c.name for c in warehouse_columns()] == [
@@ -59,6 +60,8 @@ def test_flat_record_has_the_19_thesis_columns_first_then_company_status_model_i
         "pii_entity_types",
         "incident_id",
         *(f"usage_{name}" for name in TicketUsage.model_fields),
+        "model_priority",
+        "priority_flags",
     ]
 
 

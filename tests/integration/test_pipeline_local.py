@@ -77,7 +77,7 @@ def test_a_triaged_ticket_records_what_it_consumed_in_its_archive_record_and_ite
     key = archive_keys(stack, ticket.ticketId)[0]
     body = stack.client("s3").get_object(Bucket=stack.info.bucket_name, Key=key)["Body"].read()
     usage = ProcessedRecord.model_validate_json(body).usage
-    text = ticket.data.sentiment_text()
+    text = ticket.data.pii_text()
     # Sentiment reads the ticket's opening (the 3-unit minimum), PII detection the whole text.
     assert usage.comprehend_sentiment_units == comprehend_units(ticket.data.sentiment_prefix()) == 3
     assert usage.comprehend_pii_units == comprehend_units(text) == len(text) // 100 + 1
@@ -97,6 +97,69 @@ def test_a_triaged_ticket_records_what_it_consumed_in_its_archive_record_and_ite
     assert usage.dynamodb_write_units >= 3 and usage.s3_put_requests >= 3
     stored = item(stack, ticket.ticketId)
     assert stored is not None and float(stored["usage_lambda_gb_seconds"]) == usage.lambda_gb_seconds
+
+
+def test_pii_after_byte_5000_and_11000_never_reaches_the_archive_record_the_item_or_the_post(
+    stack: LocalStack,
+):
+    from contract.models import ProcessedRecord
+    from pipeline.domain.usage import comprehend_units
+
+    late_email, later_card = "late.pii@corp-mail.example", "4111 1111 1111 1111"
+    filler = "2026-12-01 10:00:00 INFO worker heartbeat ok, queue depth nominal\n" * 200
+    description = (
+        "Our nightly sync fails.\n"
+        + filler[:5200]
+        + f" mail {late_email} "
+        + filler[:6000]
+        + f" card {later_card}\n"
+    )
+    ticket = make_ticket(subject="Nightly sync fails", description=description)
+    assert description.index(later_card) > 11000
+    put(stack, ticket)
+    stack.wait_idle(timeout=120)
+
+    (key,) = [k for k in archive_keys(stack, ticket.ticketId) if k.startswith(names.ARCHIVE_PREFIX)]
+    line = stack.client("s3").get_object(Bucket=stack.info.bucket_name, Key=key)["Body"].read().decode()
+    record = ProcessedRecord.model_validate_json(line)
+    assert late_email not in line and later_card not in line
+    assert record.pii_entity_types == "CREDIT_DEBIT_NUMBER,EMAIL"
+    assert record.usage.comprehend_pii_units == comprehend_units(ticket.data.pii_text()) > 110
+    stored = item(stack, ticket.ticketId) or {}
+    assert late_email not in json.dumps(stored, default=str) and later_card not in json.dumps(
+        stored, default=str
+    )
+    outbox = Path(stack.info.slack_outbox).read_text()
+    assert late_email not in outbox and later_card not in outbox
+
+
+def test_a_ticket_that_instructs_the_model_gets_a_capped_priority_and_a_warned_post(
+    stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+):
+    import pipeline.handlers.draft_reply as draft_reply_handler
+    from tests.unit.test_priority_bound import EVIL_PHONE, INJECTION, ScriptedModel, billing_question
+
+    # The workflow's draft step asks a model that obeys the ticket's planted instructions.
+    monkeypatch.setattr(draft_reply_handler, "reply_model", ScriptedModel)
+    ticket = billing_question(f"Our invoice shows a charge we do not recognise. {INJECTION}")
+    put(stack, ticket)
+    stack.wait_idle(timeout=120)
+
+    stored = item(stack, ticket.ticketId) or {}
+    assert stored["status"] == "TRIAGED" and stored["priority"] == "NORMAL"
+    assert stored["model_priority"] == "HIGH" and stored["priority_flags"] == "capped,instruction_text"
+    (key,) = [k for k in archive_keys(stack, ticket.ticketId) if k.startswith(names.ARCHIVE_PREFIX)]
+    record = json.loads(stack.client("s3").get_object(Bucket=stack.info.bucket_name, Key=key)["Body"].read())
+    assert (record["priority"], record["model_priority"]) == ("NORMAL", "HIGH")
+    sent = [
+        n for n in notifications(stack) if n["MessageAttributes"]["ticket_id"]["Value"] == ticket.ticketId
+    ]
+    assert sent[0]["MessageAttributes"]["priority"]["Value"] == "NORMAL"  # what the SLA and mail filters see
+    posts = [json.loads(x) for x in Path(stack.info.slack_outbox).read_text().splitlines()]
+    (post,) = [p for p in posts if ticket.ticketId in json.dumps(p) and not p.get("thread_ts")]
+    shown = json.dumps(post)
+    assert "model suggested HIGH; capped at NORMAL" in shown
+    assert "evil[.]example/pay" in shown and EVIL_PHONE in shown
 
 
 def test_redelivered_record_gives_one_ticket_one_execution_one_notification(stack: LocalStack):

@@ -61,9 +61,12 @@ def test_redelivered_record_is_a_duplicate_not_a_second_execution():
     assert len(starter.started) == 1
 
 
-def test_execution_input_carries_the_text_sentiment_detection_reads():
+def test_execution_input_carries_the_ticket_once_and_the_text_sentiment_detection_reads():
     ticket = make_ticket(subject="Broken", description="It is broken.")
-    assert execution_input(ticket)["text"] == "Broken. It is broken."
+    # PII detection reads subject + the whole description, built by the workflow from the ticket itself
+    # (States.Format in DetectPii): the long text is never carried twice in the state.
+    assert set(execution_input(ticket)) == {"ticket", "sentiment_text"}
+    assert execution_input(ticket)["sentiment_text"] == "Broken. It is broken."
     assert execution_input(ticket)["ticket"]["ticketId"] == ticket.ticketId
 
 

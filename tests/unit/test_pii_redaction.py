@@ -179,3 +179,109 @@ def test_labelled_set_plants_valid_entities_at_their_exact_spans_and_the_detecto
             kinds.add(planted.type)
             assert (planted.begin, planted.end, planted.type) in spans, text[planted.begin : planted.end]
     assert kinds == set(PLANTED_TYPES)
+
+
+# --- Issue 27.7: redaction covers everything the model and the warehouse get ---------------------------
+
+
+def _path(document: dict[str, Any], path: str) -> Any:
+    value: Any = document
+    for part in path.removeprefix("$.").split("."):
+        value = value[part]
+    return value
+
+
+def workflow_pii_text(ticket: TicketSubmitted) -> str:
+    """What the deployed workflow sends to DetectPiiEntities for this ticket: the ASL's DetectPii `Text`
+    parameter evaluated on the execution input intake builds (a JSONPath, or States.Format of JSONPaths)."""
+    from contract import names
+    from pipeline.domain.intake import execution_input
+
+    parameters = json.loads(names.ASL_PATH.read_text())["States"]["DetectPii"]["Parameters"]
+    expression, state = parameters["Text.$"], execution_input(ticket)
+    if not expression.startswith("States.Format("):
+        return str(_path(state, expression))
+    template, *args = [a.strip() for a in expression.removeprefix("States.Format(")[:-1].split(",")]
+    return template.strip("'").format(*(_path(state, a) for a in args))
+
+
+def _long_description(*plants: tuple[int, str]) -> str:
+    """Filler log lines with each (byte offset, text) planted at that UTF-8 byte of the description."""
+    line = "2026-12-01 10:00:00 INFO worker heartbeat ok, queue depth nominal\n"
+    parts, at = [], 0
+    for offset, text in plants:
+        parts.append((line * (1 + (offset - at) // len(line)))[: offset - at])
+        parts.append(text)
+        at = offset + len(text)
+    parts.append(line * 3)
+    return "".join(parts)
+
+
+LATE_EMAIL, LATER_CARD = "late.pii@corp-mail.example", "4111 1111 1111 1111"
+
+
+def test_pii_after_byte_5000_and_11000_is_redacted_in_the_prompt_and_the_archive_record() -> None:
+    from pipeline.adapters.llm import build_messages
+
+    description = _long_description((5200, f" mail {LATE_EMAIL} "), (11200, f" card {LATER_CARD} "))
+    assert len(description.encode()) < 12000  # the model reads all of it (PROMPT_DESCRIPTION_MAX)
+    ticket = make_ticket(description=description)
+    sentiment = SentimentResult.model_validate(detect_sentiment(ticket.data.sentiment_prefix()))
+    pii = PiiResult.model_validate(detect_pii_entities(workflow_pii_text(ticket), "en"))
+    model = RecordingModel()
+
+    result = draft_reply(ticket, sentiment, model, pii=pii)
+    prompt = "\n".join(text for _role, text in build_messages(model.seen[0], sentiment))
+    store = MemoryStore()
+    archive_ticket(ticket, sentiment, result, store, pii=pii, originals=MemoryStore())
+
+    assert LATE_EMAIL not in prompt and LATER_CARD not in prompt
+    assert "[EMAIL]" in prompt and "[CREDIT_DEBIT_NUMBER]" in prompt
+    (line,) = store.objects.values()
+    record = ProcessedRecord.model_validate_json(line)
+    assert LATE_EMAIL not in line and LATER_CARD not in line
+    assert record.pii_entity_types == "CREDIT_DEBIT_NUMBER,EMAIL"
+
+
+def test_pii_deep_in_a_64_kib_description_is_redacted_for_the_warehouse_and_the_prompts_tail() -> None:
+    from contract.models import DESCRIPTION_MAX
+    from pipeline.adapters.llm import build_messages
+
+    description = _long_description((30000, f" mail {LATE_EMAIL} "), (64000, f" card {LATER_CARD} "))
+    description = description[: DESCRIPTION_MAX - 10]
+    ticket = make_ticket(description=description)
+    sentiment = SentimentResult.model_validate(detect_sentiment(ticket.data.sentiment_prefix()))
+    pii = PiiResult.model_validate(detect_pii_entities(workflow_pii_text(ticket), "en"))
+    model = RecordingModel()
+
+    result = draft_reply(ticket, sentiment, model, pii=pii)
+    prompt = "\n".join(text for _role, text in build_messages(model.seen[0], sentiment))
+    store = MemoryStore()
+    archive_ticket(ticket, sentiment, result, store, pii=pii, originals=MemoryStore())
+
+    assert "[CREDIT_DEBIT_NUMBER]" in prompt and LATER_CARD not in prompt  # the tail the model reads
+    (line,) = store.objects.values()
+    assert LATE_EMAIL not in line and LATER_CARD not in line
+
+
+def test_the_pii_units_follow_the_length_of_the_text_sent() -> None:
+    from contract.models import TicketUsage
+    from pipeline.domain.usage import comprehend_units, workflow_usage
+
+    def units(description: str) -> int:
+        ticket = make_ticket(subject="Sync fails", description=description)
+        usage = workflow_usage(
+            ticket,
+            TicketUsage(),
+            pii_detected=True,
+            incident_failed=False,
+            update_bytes=100,
+            message_bytes=100,
+            archive_objects=1,
+        )
+        assert usage.comprehend_pii_units == comprehend_units(workflow_pii_text(ticket))
+        return usage.comprehend_pii_units
+
+    assert units("It fails.") == 3  # the 3-unit minimum
+    assert units("x" * 20_000) == 201  # "Sync fails. " + 20,000 characters: 100 characters a unit
+    assert units("x" * 60_000) == 601

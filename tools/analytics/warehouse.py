@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from contract import names
 from contract.errors import ConfigurationError
+from contract.settings import masked_url
 from glue.schema import TableSpec, merge_statements, spec
 from local.stack import state_dir
 
@@ -224,7 +225,8 @@ class PostgresWarehouse:
     def __init__(self, url: str):
         import psycopg
 
-        self.url = url
+        # What is shown and logged (tms report, tms cost, the ETL's bookmark scope): never the password.
+        self.url = masked_url(url)
         self._con = psycopg.connect(url, autocommit=False)
 
     def ensure_schema(self) -> None:
