@@ -122,7 +122,7 @@ HEAVIEST_FIRST = (
     "tests/integration/test_etl_postgres.py",
     "tests/integration/test_cli_local.py",
     "tests/integration/test_pipeline_local.py",
-    "tests/unit/test_transforms.py",
+    "tests/unit/glue/test_transforms.py",
 )
 
 

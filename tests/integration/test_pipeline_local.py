@@ -137,7 +137,12 @@ def test_a_ticket_that_instructs_the_model_gets_a_capped_priority_and_a_warned_p
     stack: LocalStack, monkeypatch: pytest.MonkeyPatch
 ):
     import pipeline.handlers.draft_reply as draft_reply_handler
-    from tests.unit.test_priority_bound import EVIL_PHONE, INJECTION, ScriptedModel, billing_question
+    from tests.unit.pipeline.domain.test_priority_bound import (
+        EVIL_PHONE,
+        INJECTION,
+        ScriptedModel,
+        billing_question,
+    )
 
     # The workflow's draft step asks a model that obeys the ticket's planted instructions.
     monkeypatch.setattr(draft_reply_handler, "reply_model", ScriptedModel)

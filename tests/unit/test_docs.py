@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from tests.paths import REPO_ROOT
+
+REPO_ROOT = REPO_ROOT
 README = REPO_ROOT / "README.md"
 README_MAX_LINES = 250
 QUICK_START_COMMANDS = ["make demo", "make test"]

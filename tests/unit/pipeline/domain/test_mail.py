@@ -6,13 +6,13 @@ import base64
 import contextlib
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
-from pathlib import Path
 
 import pytest
 
 from pipeline.domain import mail
+from tests.paths import EVENTS
 
-EVENTS = Path(__file__).resolve().parent.parent / "events" / "mail"
+EVENTS = EVENTS / "mail"
 TID = "TKT-20250102-ABCDEFGHJK"
 NOW = datetime(2025, 1, 2, 10, 30, tzinfo=UTC)
 

@@ -12,7 +12,7 @@ import pytest
 
 from bot.logic.request_guard import RequestGuard, parse_slack_body
 from tests.fakes.slack_api import command_body, interaction_body, sign
-from tests.unit.test_bot_config import SECRET_VALUE, Ctx, _function_url_event, lambda_env  # noqa: F401
+from tests.unit.bot.test_config import SECRET_VALUE, Ctx, _function_url_event, lambda_env  # noqa: F401
 
 SECRET = SECRET_VALUE["signing_secret"]
 NESTED = '{"a":' * 200_000 + "1" + "}" * 200_000

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -16,8 +15,9 @@ from pipeline.domain.retry import retry_name
 from pipeline.domain.upcast import is_thesis_shape, upcast
 from tests.conftest import make_ticket
 from tests.fakes.intake import FakeDlq, FakeInputs, FakeStarter
+from tests.paths import EVENTS
 
-THESIS = Path(__file__).parents[1] / "events" / "thesis_record.json"
+THESIS = EVENTS / "thesis_record.json"
 META = RecordMeta(partition_key="pk", sequence_number="7")
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
@@ -17,8 +16,9 @@ from pipeline.adapters import llm
 from pipeline.domain.policy import check_reply
 from pipeline.handlers.draft_reply import handler
 from pipeline.observability import logger
+from tests.paths import EVENTS
 
-EVENTS = Path(__file__).resolve().parent.parent / "events"
+EVENTS = EVENTS
 
 
 @dataclass

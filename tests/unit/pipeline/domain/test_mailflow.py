@@ -33,8 +33,9 @@ from pipeline.domain.mailflow import (
     receive_mail,
     send_approved_reply,
 )
+from tests.paths import EVENTS
 
-EVENTS = Path(__file__).resolve().parent.parent / "events" / "mail"
+EVENTS = EVENTS / "mail"
 TID = "TKT-20250102-ABCDEFGHJK"
 FROM = "support@tms.example.com"
 NOW = datetime(2025, 1, 2, 10, 30, tzinfo=UTC)

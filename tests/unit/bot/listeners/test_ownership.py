@@ -8,7 +8,7 @@ from datetime import datetime
 
 from contract.models import Priority
 from tests.fakes.slack_api import block_action_payload
-from tests.unit.test_bot_actions import POST_TS, TICKET_CHANNEL, TID, _click, _item, bot  # noqa: F401
+from tests.unit.bot.listeners.test_actions import POST_TS, TICKET_CHANNEL, TID, _click, _item, bot  # noqa: F401
 
 
 class RecordingSla:

@@ -13,7 +13,7 @@ from bot.adapters.ticket_store import DynamoTicketStore
 from bot.logic.notify import Notification, Notifier
 from contract.models import Priority, SlaAlertMessage
 from tests.fakes.bot_harness import ALERTS_CHANNEL, TICKET_CHANNEL
-from tests.unit.test_notifier import TICKETS_TOPIC, TID, slack, table  # noqa: F401 - fixtures
+from tests.unit.bot.handlers.test_notifier import TICKETS_TOPIC, TID, slack, table  # noqa: F401 - fixtures
 
 THREAD = "1700000000.000100"
 DUE = datetime(2025, 1, 2, 10, 0, tzinfo=UTC)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from contract.models import TicketUsage
-from tests.unit.test_cost import _warehouse_with
+from tests.unit.tools.test_cost import _warehouse_with
 from tools.analytics import warehouse_counts
 from tools.analytics.warehouse import open_warehouse
 from tools.demo import DemoReport, render_table
