@@ -120,14 +120,27 @@ def test_a_record_put_to_a_quiet_stream_is_delivered_at_once_not_after_the_idle_
 
 def test_a_quiet_stream_is_read_about_once_a_second_per_shard(stack_and_trigger):
     stack, _ = stack_and_trigger
-    reads: list[str] = []
+    reads: dict[int, list[float]] = {}  # poller thread (one per shard) -> its GetRecords times
     stack.poller.kinesis.meta.events.register(
-        "before-call.kinesis.GetRecords", lambda **_: reads.append("read")
+        "before-call.kinesis.GetRecords",
+        lambda **_: reads.setdefault(threading.get_ident(), []).append(time.monotonic()),
     )
     stack.wait_idle(timeout=30)
-    time.sleep(2.0)  # the backoff reaches its 1 s ceiling
-    reads.clear()
-    time.sleep(3.0)
-    shards = len(stack.poller._threads)
-    # 0.1 s polling read each shard ~30 times in 3 s; an idle mapping reads it about 3 times.
-    assert 0 < len(reads) <= 5 * shards
+
+    def waited_for(predicate, seconds: float = 30.0) -> bool:
+        deadline = time.monotonic() + seconds
+        while not predicate() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return predicate()
+
+    def at_ceiling() -> bool:  # every shard's last wait was the idle one: a condition, not a clock
+        return bool(reads) and all(len(t) > 1 and t[-1] - t[-2] >= 0.9 for t in list(reads.values()))
+
+    assert waited_for(at_ceiling)
+    start = {thread: len(times) for thread, times in reads.items()}
+    assert waited_for(lambda: all(len(reads[t]) >= n + 3 for t, n in start.items()))
+    for thread, n in start.items():
+        window = reads[thread][n - 1 :]
+        rate = (len(window) - 1) / (window[-1] - window[0])
+        # 0.1 s polling would read a shard ~10 times a second; an idle mapping reads it about once.
+        assert rate <= 1.3, f"{rate:.1f} reads a second on one shard"

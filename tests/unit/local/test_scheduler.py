@@ -94,6 +94,14 @@ def test_an_announced_schedule_is_read_at_once_without_listing_the_group_again(o
         writes_announced=True,
         announced_list_interval_s=3600,
     )
+    passes = [0]
+    fire_due = runner.fire_due
+
+    def counted_fire_due() -> None:
+        fire_due()
+        passes[0] += 1
+
+    runner.fire_due = counted_fire_due  # type: ignore[method-assign]
     runner.start()
     try:
         assert _wait_for(lambda: scheduler.listings == 1)  # the group as it was at the start
@@ -108,7 +116,8 @@ def test_an_announced_schedule_is_read_at_once_without_listing_the_group_again(o
         assert _wait_for(lambda: set(runner._known) == {"due"})
         now[0] = T0
         assert _wait_for(lambda: submitted == [(TARGET, {"n": "due"})])
-        time.sleep(0.3)
+        seen = passes[0]
+        assert _wait_for(lambda: passes[0] >= seen + 3)  # three more firing passes over the index
         assert submitted == [(TARGET, {"n": "due"})]  # once
         assert scheduler.listings == 1
     finally:
