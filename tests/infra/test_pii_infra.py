@@ -32,9 +32,12 @@ def test_pii_step_retries_and_catches_like_the_sentiment_step() -> None:
     states = json.loads(names.ASL_PATH.read_text())["States"]
     step = states["DetectPii"]
     assert step["Resource"] == "arn:aws:states:::aws-sdk:comprehend:detectPiiEntities"
-    # PII detection reads the whole bounded text (the redaction's offsets refer to it); sentiment only the
-    # ticket's opening (README "Cost per ticket").
-    assert step["Parameters"]["Text.$"] == "$.text"
+    # PII detection reads everything the model and the warehouse get: the subject and the whole description
+    # (TicketData.pii_text(), issue 27.7); sentiment only the ticket's opening (docs/cost.md).
+    assert (
+        step["Parameters"]["Text.$"]
+        == "States.Format('{}. {}', $.ticket.data.subject, $.ticket.data.description)"
+    )
     assert states["DetectSentiment"]["Parameters"]["Text.$"] == "$.sentiment_text"
     assert step["Retry"] == states["DetectSentiment"]["Retry"]
     assert step["Catch"] == states["DetectSentiment"]["Catch"]
