@@ -40,6 +40,8 @@ ENV_FAULTS = "TMS_FAULTS"
 ENV_FAULTS_SEED = "TMS_FAULTS_SEED"
 # Local runtime only: the ASL's Retry waits, scaled (1 = as declared; tests use less). The ASL is unchanged.
 ENV_LOCAL_RETRY_WAIT_SCALE = "TMS_LOCAL_RETRY_WAIT_SCALE"
+# Local runtime only: "off" leaves out the moto patches that only make the endpoint faster (local/moto/speed.py).
+ENV_LOCAL_SPEED_PATCHES = "TMS_LOCAL_SPEED_PATCHES"
 
 # Where `tms local up` writes the running stack's description, so other commands find it.
 ENV_STATE_DIR = "TMS_STATE_DIR"

@@ -446,7 +446,7 @@ def sns_publisher(sns: Any, topic_arn: str, region_label: str = "US East (N. Vir
 
 def local_evaluator(stack: Any, period_s: float | None = None) -> AlarmEvaluator:
     """The stack's alarms evaluated against a running LocalStack, publishing to its alarms topic."""
-    from local import moto_patches
+    from local import moto as local_moto
 
     info = stack.info
     return AlarmEvaluator(
@@ -457,7 +457,7 @@ def local_evaluator(stack: Any, period_s: float | None = None) -> AlarmEvaluator
             state_machine_arn=info.state_machine_arn,
             dlq_url=info.dlq_url,
             lambda_errors=lambda: dict(stack.lambdas.errors),
-            mail_counts=lambda: dict(moto_patches.STATE.mail),
+            mail_counts=lambda: dict(local_moto.STATE.mail),
         ),
         sns_publisher(stack.client("sns"), info.alarms_topic_arn),
         region=info.region,

@@ -1,6 +1,6 @@
 """Offline PII detection with Amazon Comprehend DetectPiiEntities' request limits and response shape.
 
-The local runtime answers `comprehend:DetectPiiEntities` with this (local/moto_patches.py), so the
+The local runtime answers `comprehend:DetectPiiEntities` with this (local/moto/emulation.py), so the
 workflow's PII step runs the same ASL on both runtimes. Everything ships in maintained packages, nothing
 is downloaded at run time: Google's libphonenumber port (`phonenumbers`) finds phone numbers in text,
 `python-stdnum` checks IBANs (ISO 13616 mod 97) and card numbers (Luhn); emails, street addresses, IP

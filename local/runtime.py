@@ -99,7 +99,7 @@ class LocalStack:
     ) -> LocalStack:
         from moto.server import ThreadedMotoServer
 
-        from local import moto_patches
+        from local import moto as local_moto
         from local.faults import active_plan
         from local.provision import provision
         from local.sentiment import detect_sentiment
@@ -133,7 +133,9 @@ class LocalStack:
         try:
             _cold_start()  # a new stack means new function instances: nothing cached from an earlier one
             faults = active_plan()  # validated before anything starts: bad TMS_FAULTS fails fast
-            wait_scale = moto_patches.retry_wait_scale()  # and so is a bad TMS_LOCAL_RETRY_WAIT_SCALE
+            wait_scale = local_moto.retry_wait_scale()  # and so is a bad TMS_LOCAL_RETRY_WAIT_SCALE
+            speed_patches = local_moto.speed_patches_enabled()  # and TMS_LOCAL_SPEED_PATCHES
+            local_moto.check_moto(speed_patches=speed_patches)  # and a moto the patches were not written for
             server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
             server.start()
             _wait_ready(endpoint)
@@ -144,8 +146,12 @@ class LocalStack:
                 {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}},
             )
             lambdas = LocalLambdas(region=LOCAL_REGION)
-            invoker = moto_patches.install(
-                lambdas, detect_sentiment, faults.should_fail, retry_wait_scale=wait_scale
+            invoker = local_moto.install(
+                lambdas,
+                detect_sentiment,
+                faults.should_fail,
+                retry_wait_scale=wait_scale,
+                speed_patches=speed_patches,
             )
 
             prov = provision(endpoint, LOCAL_REGION)
@@ -230,10 +236,10 @@ class LocalStack:
                 if p is not None:
                     watchers.setdefault(p.source, []).append(p.notify_write)
                     p.start()
-            moto_patches.watch_streams(watchers)
+            local_moto.watch_streams(watchers)
             # EventBridge Scheduler invokes its Lambda targets asynchronously: so does the local one, through a
             # pool of its own, so a firing never queues behind a burst of SNS deliveries.
-            timer_invoker = moto_patches.AsyncInvoker(lambdas, workers=2)
+            timer_invoker = local_moto.AsyncInvoker(lambdas, workers=2)
             timer_invoker.start()
             schedules = ScheduleRunner(
                 scheduler=aws_client(
@@ -243,7 +249,7 @@ class LocalStack:
                 submit=timer_invoker.submit,
                 writes_announced=True,
             )
-            moto_patches.watch_schedules(schedules.notify_write)
+            local_moto.watch_schedules(schedules.notify_write)
             schedules.start()
             return cls(
                 info=info,
@@ -268,10 +274,10 @@ class LocalStack:
 
     def stop(self) -> None:
         """Stop the poller, the async invoker and the endpoint, and restore the environment."""
-        from local import moto_patches
+        from local import moto as local_moto
 
-        moto_patches.watch_streams({})
-        moto_patches.watch_schedules(None)
+        local_moto.watch_streams({})
+        local_moto.watch_schedules(None)
         for poller in self.pollers:
             poller.stop()
         self.schedules.stop()

@@ -51,6 +51,7 @@ def _fraction(text: str) -> float:
 
 def cmd_local_up(args: argparse.Namespace) -> int:
     """Start the stack, print its description as one JSON line, run until Ctrl-C or SIGTERM."""
+    from local.moto import MotoPatchError
     from local.runtime import quiet_logs, serve
 
     quiet_logs()
@@ -62,7 +63,11 @@ def cmd_local_up(args: argparse.Namespace) -> int:
         print(json.dumps(info.public()), flush=True)
         print("tms local stack running; Ctrl-C stops it", file=sys.stderr, flush=True)
 
-    serve(stop, port=args.port, on_ready=ready)
+    try:
+        serve(stop, port=args.port, on_ready=ready)
+    except MotoPatchError as e:  # the one line a user needs: which moto, which it should be, the fix
+        print(f"tms local up: {e}", file=sys.stderr)
+        return 2
     print("tms local stack stopped", file=sys.stderr)
     return 0
 

@@ -6,7 +6,7 @@ import boto3
 import pytest
 from moto.dynamodb.models.table import Table
 
-from local import moto_patches
+from local.moto import patching, speed
 
 INDEX = "embedding-window"
 
@@ -87,9 +87,8 @@ def _answers(ddb) -> list[list[dict]]:
 
 @pytest.fixture(scope="module")
 def narrowed_query():
-    if not hasattr(Table.query, "__wrapped__"):
-        moto_patches._narrow_index_queries()
-    return Table.query
+    with patching.applied(speed.NARROW_INDEX_QUERIES):  # on for these tests whatever TMS_LOCAL_SPEED_PATCHES
+        yield Table.query
 
 
 def test_index_queries_answer_as_moto_does_and_walk_only_what_the_range_admits(

@@ -1,5 +1,5 @@
 """The local endpoint reads a DynamoDB item again when another thread changed it mid-read, so an update
-cannot fail a Query that is sizing, copying or serialising the same item (local/moto_patches.py)."""
+cannot fail a Query that is sizing, copying or serialising the same item (local/moto/emulation.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import copy
 import pytest
 from moto.dynamodb.models.dynamo_type import DynamoType, Item, bytesize
 
-from local import moto_patches
+from local.moto import emulation, patching
 
 ATTRS = {
     "ticket_id": {"S": "TKT-1"},
@@ -22,7 +22,7 @@ ATTRS = {
 
 @pytest.fixture(autouse=True)
 def patched() -> None:
-    moto_patches._reread_items_changed_meanwhile()
+    patching.apply(emulation.REREAD_ITEMS)
 
 
 class _ChangesItsItem(DynamoType):

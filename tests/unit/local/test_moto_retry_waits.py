@@ -6,7 +6,7 @@ import pytest
 
 from contract import names
 from contract.errors import ConfigurationError
-from local import moto_patches
+from local.moto import emulation, patching
 
 
 @pytest.mark.parametrize("raw", ["fast", "-1", "nan", "inf"])
@@ -17,21 +17,21 @@ def test_a_wait_scale_that_is_not_a_number_of_at_least_zero_is_refused_by_name(
     with pytest.raises(
         ConfigurationError, match=f"{names.ENV_LOCAL_RETRY_WAIT_SCALE}=.*expected a number >= 0"
     ):
-        moto_patches.retry_wait_scale()
+        emulation.retry_wait_scale()
 
 
 def test_without_the_setting_the_waits_are_the_asls(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(names.ENV_LOCAL_RETRY_WAIT_SCALE, raising=False)
-    assert moto_patches.retry_wait_scale() == 1.0
+    assert emulation.retry_wait_scale() == 1.0
 
 
 def test_moto_retry_sleeps_the_declared_interval_times_the_scale(monkeypatch: pytest.MonkeyPatch) -> None:
     from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 
     slept: list[float] = []
-    moto_patches._scale_retry_waits()
-    monkeypatch.setattr(moto_patches.time, "sleep", slept.append)
-    monkeypatch.setattr(moto_patches.STATE, "retry_wait_scale", 0.25)
+    patching.apply(emulation.RETRY_WAITS)
+    monkeypatch.setattr(emulation.time, "sleep", slept.append)
+    monkeypatch.setattr(emulation.STATE, "retry_wait_scale", 0.25)
     retrier_decl.time.sleep(8)  # what moto's Retrier calls with the interval it computed from the ASL
     assert slept == [2.0]
 

@@ -6,7 +6,7 @@ import inspect
 
 import pytest
 
-from local import moto_patches
+from local.moto import patching, speed
 
 HOSTS = [
     None,
@@ -29,10 +29,9 @@ HOSTS = [
 def dispatcher():
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-    if not hasattr(DomainDispatcherApplication.get_backend_for_host, "__wrapped__"):
-        moto_patches._cache_backend_lookup()
-        moto_patches._cache_action_names()
-    return DomainDispatcherApplication(create_backend_app)
+    # On for these tests whatever TMS_LOCAL_SPEED_PATCHES, and as they were after them.
+    with patching.applied(speed.CACHE_BACKEND_LOOKUP), patching.applied(speed.CACHE_ACTION_NAMES):
+        yield DomainDispatcherApplication(create_backend_app)
 
 
 @pytest.mark.parametrize("host", HOSTS)

@@ -11,7 +11,7 @@ from moto.core.serialize import BaseJSONSerializer, XFormedAttributePicker, get_
 from moto.core.utils import get_service_model
 from moto.dynamodb.responses import DynamoResult
 
-from local import moto_patches
+from local.moto import patching, speed
 from tests.fakes.dynamo import create_ticket_table
 
 EMBEDDING = bytes(range(256)) * 3
@@ -45,9 +45,8 @@ ITEMS = [
 
 @pytest.fixture(scope="module", autouse=True)
 def fast_path():
-    if not hasattr(BaseJSONSerializer._serialize_type_structure, "__wrapped__"):
-        moto_patches._fast_attribute_values()
-    return BaseJSONSerializer._serialize_type_structure.__wrapped__
+    with patching.applied(speed.FAST_ATTRIBUTE_VALUES):  # on for these tests whatever TMS_LOCAL_SPEED_PATCHES
+        yield BaseJSONSerializer._serialize_type_structure.__wrapped__
 
 
 def _body(operation: str, result: dict) -> dict:

@@ -8,7 +8,7 @@ from botocore.exceptions import ClientError
 from moto.dynamodb.parsing import validators
 from moto.dynamodb.parsing.expressions import UpdateExpressionParser
 
-from local import moto_patches
+from local.moto import patching, speed
 from tests.fakes.dynamo import create_ticket_table
 
 # (update expression, names, values, condition): every clause kind, nested paths, functions, and failures.
@@ -75,9 +75,9 @@ def _run() -> list[object]:
 
 @pytest.fixture(scope="module")
 def patched():
-    if not hasattr(validators.deepcopy, "__wrapped__"):
-        moto_patches._cache_update_expressions()
-    return UpdateExpressionParser.make, validators.deepcopy
+    # On for this test whatever TMS_LOCAL_SPEED_PATCHES, and as it was after it.
+    with patching.applied(speed.CACHE_UPDATE_EXPRESSIONS):
+        yield UpdateExpressionParser.make, validators.deepcopy
 
 
 def test_updates_do_what_moto_does_and_each_expression_is_parsed_once(patched, monkeypatch, offline_aws):

@@ -139,14 +139,11 @@ def test_without_announcements_the_group_is_listed_every_poll(offline_aws):
 
 
 def test_the_endpoint_announces_every_schedule_written_and_deleted(offline_aws):
-    from moto.scheduler.models import EventBridgeSchedulerBackend
+    from local.moto import emulation, patching
 
-    from local import moto_patches
-
-    if not hasattr(EventBridgeSchedulerBackend.create_schedule, "__wrapped__"):
-        moto_patches._patch_schedule_writes()
+    patching.apply(emulation.SCHEDULE_WRITES)
     heard: list[tuple[str, str]] = []
-    moto_patches.watch_schedules(lambda group, name: heard.append((group, name)))
+    emulation.watch_schedules(lambda group, name: heard.append((group, name)))
     try:
         client = boto3.client("scheduler", region_name="us-east-1")
         client.create_schedule_group(Name=GROUP)
@@ -166,5 +163,5 @@ def test_the_endpoint_announces_every_schedule_written_and_deleted(offline_aws):
             Target={"Arn": TARGET, "RoleArn": "arn:aws:iam::123456789012:role/s"},
         )
     finally:
-        moto_patches.watch_schedules(None)
+        emulation.watch_schedules(None)
     assert heard == [(GROUP, "a"), (GROUP, "a"), (GROUP, "a"), ("default", "b")]
