@@ -261,13 +261,112 @@ def test_the_report_shows_the_cost_per_1000_tickets_of_the_warehouse(tmp_path: P
     from tools.analytics.warehouse import open_warehouse
 
     usage = TicketUsage(llm_input_tokens=900, llm_output_tokens=250, state_transitions=11)
+    template = tmp_path / "template.json"
+    template.write_text(json.dumps(TEMPLATE))
     warehouse = open_warehouse(_warehouse_with(tmp_path, [usage, usage]))
     try:
-        page = build_report(warehouse)
+        page = build_report(warehouse, template=template)
     finally:
         warehouse.close()
     assert "<h2>Cost per ticket</h2>" in page and "AWS cost per 1,000 tickets" in page
     assert "Step Functions Standard transitions" in page and "2 tickets measured" in page
+    assert "SES reply mails (outbound)" in page
+
+
+def _express_template() -> dict:
+    doc = json.loads(json.dumps(TEMPLATE))
+    doc["Resources"]["Machine"]["Properties"]["StateMachineType"] = "EXPRESS"
+    return doc
+
+
+@pytest.mark.parametrize("stale_cdk_out", [False, True])
+def test_tms_cost_and_the_report_price_the_same_warehouse_the_same_whatever_the_checkout_holds(
+    tmp_path: Path, monkeypatch, capsys, stale_cdk_out: bool
+):
+    """Issue 28.3: $0.99 (cost) vs $1.25 (report) on the same 31 tickets, depending on a cdk.out."""
+    from contract import names
+    from tools.analytics.report import build_report
+    from tools.analytics.warehouse import open_warehouse
+    from tools.cli import main
+
+    # Given a checkout (cdk.json) where `make synth` may have left a stale STANDARD template behind
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    (checkout / "cdk.json").write_text((names.REPO_ROOT / "cdk.json").read_text())
+    if stale_cdk_out:
+        (checkout / "cdk.out").mkdir()
+        (checkout / "cdk.out" / "tms.template.json").write_text(json.dumps(TEMPLATE))  # STANDARD
+    monkeypatch.setattr(names, "REPO_ROOT", checkout)
+    monkeypatch.chdir(checkout)
+    synths: list[int] = []
+
+    def synth() -> tuple[dict, str]:
+        synths.append(1)
+        return _express_template(), "a synth of cdk.json"
+
+    monkeypatch.setattr(cost, "synthesized_template", synth)  # stands for the real (cached, ~4 s) synth
+    usage = TicketUsage(
+        llm_input_tokens=950, llm_output_tokens=250, comprehend_pii_units=5, state_transitions=12,
+        lambda_gb_seconds=0.1, lambda_requests=9, s3_put_requests=5, sns_publishes=1,
+    )  # fmt: skip
+    url = _warehouse_with(tmp_path, [usage] * 3)
+
+    # When tms cost and the report price it without an explicit template
+    assert main(["cost", "--json", "--from", "warehouse", "--warehouse-url", url]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    warehouse = open_warehouse(url)
+    try:
+        page = build_report(warehouse)
+    finally:
+        warehouse.close()
+
+    # Then both synthesized (never read cdk.out) and show the same variable cost per 1,000 tickets
+    assert len(synths) == 2 and doc["stack"]["state_machine_type"] == "EXPRESS"
+    assert doc["stack"]["source"] == "a synth of cdk.json"
+    assert f"${doc['variable_usd_per_1000_tickets']:.2f}" in page
+    assert f"<th>{doc['variable_usd_per_1000_tickets']:.4f}</th>" in page
+    assert "Step Functions Standard transitions" not in page
+
+
+def test_every_answered_ticket_is_charged_its_reply_mail_and_received_mail_is_priced_per_mail_and_chunk():
+    prices = cost.load_prices()
+    usage = TicketUsage(llm_input_tokens=900, state_transitions=11)
+    # Given no reply approved yet: the reply every answered ticket gets is still one SES message
+    none_sent = cost.estimate(
+        [usage], _facts(), prices, mail=cost.MailUsage.measured(tickets=4, sent=0, received=0)
+    )
+    lines = {line.item: line for line in none_sent.variable}
+    assert lines["SES reply mails (outbound)"].quantity == 1
+    assert lines["SES reply mails (outbound)"].usd == pytest.approx(0.10)  # $0.10 per 1,000 mails
+    assert lines["SES inbound mails"].usd == 0
+    # Given 4 tickets, 6 replies sent and 2 customer answers received
+    mail = cost.MailUsage.measured(tickets=4, sent=6, received=2)
+    lines = {line.item: line for line in cost.estimate([usage], _facts(), prices, mail=mail).variable}
+    assert lines["SES reply mails (outbound)"].usd == pytest.approx(1.5 * 0.10)
+    assert lines["SES inbound mails"].usd == pytest.approx(0.5 * 0.10)
+    assert lines["SES inbound mail chunks (256 KB)"].usd == pytest.approx(0.5 * 0.09)
+    assert prices.variable["ses_inbound_chunk"].source == "https://aws.amazon.com/ses/pricing/"
+
+
+def test_the_warehouse_counts_replies_sent_and_customer_mails_received_from_the_lifecycle(tmp_path: Path):
+    import duckdb
+
+    from tools.analytics.warehouse import open_warehouse
+
+    url = _warehouse_with(tmp_path, [TicketUsage(state_transitions=11)] * 2)
+    con = duckdb.connect(url.removeprefix("duckdb://"))
+    con.execute(
+        "INSERT INTO ticket_lifecycle (ticket_id, revision, version, status, changed_at, sla_breached, sent_at, "
+        "customer_replied_at) VALUES ('a', 1, 1, 'SENT', now(), false, now(), now()), "
+        "('b', 1, 1, 'SENT', now(), false, now(), NULL)"
+    )
+    con.close()
+    warehouse = open_warehouse(url)
+    try:
+        _, mail = cost.warehouse_usages(warehouse)
+    finally:
+        warehouse.close()
+    assert mail == cost.MailUsage(replies=1.0, inbound=0.5, inbound_chunks=0.5)
 
 
 def test_tms_cost_from_a_stack_that_is_not_running_says_so_and_exits_2(tmp_path: Path, monkeypatch, capsys):
