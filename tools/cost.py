@@ -29,6 +29,13 @@ GIB = 1024**3
 KIB = 1024
 # The goal of issue 17 for the default configuration.
 GOAL_USD_PER_1000 = 1.00
+# What each planned feature may add to the variable cost, $ per 1,000 tickets (docs/cost.md "Budget": the
+# table there is checked against this one). The measured cost plus these must stay within the goal.
+FEATURE_BUDGET_USD_PER_1000: dict[str, float] = {
+    "knowledge-base retrieval": 0.04,
+    "rating and nudge mail": 0.03,
+    "second opinion on incidents": 0.02,
+}
 # Every answered ticket sends its reply through SES at least once (issue 28.3): the model counts it whether or
 # not an agent approved the draft yet.
 REPLIES_PER_TICKET = 1.0
@@ -306,6 +313,10 @@ class CostEstimate:
             "variable_usd_per_1000_tickets": round(self.variable_usd_per_1000, 6),
             "goal_usd_per_1000_tickets": GOAL_USD_PER_1000,
             "within_goal": self.variable_usd_per_1000 <= GOAL_USD_PER_1000,
+            "feature_budget_usd_per_1000_tickets": FEATURE_BUDGET_USD_PER_1000,
+            "planned_variable_usd_per_1000_tickets": round(
+                self.variable_usd_per_1000 + sum(FEATURE_BUDGET_USD_PER_1000.values()), 6
+            ),
             "variable": [asdict(line) for line in self.variable],
             "fixed": [asdict(line) for line in self.fixed],
             "fixed_usd_per_month": round(self.fixed_usd_per_month, 2),
@@ -589,9 +600,15 @@ def render(est: CostEstimate) -> str:
     for line in est.variable:
         out.append(f"{line.item:<{width}}  {line.quantity:>12.4g}  {line.unit[:24]:<24}  {line.usd:>11.4f}")
     verdict = "within" if est.variable_usd_per_1000 <= GOAL_USD_PER_1000 else "OVER"
+    budgeted = sum(FEATURE_BUDGET_USD_PER_1000.values())
+    planned = est.variable_usd_per_1000 + budgeted
     out += [
         f"{'variable cost per 1,000 tickets':<{width}}  {'':>12}  {'':<24}  {est.variable_usd_per_1000:>11.4f}",
-        f"({verdict} the goal of ${GOAL_USD_PER_1000:.2f} per 1,000 tickets)",
+        f"({verdict} the goal of ${GOAL_USD_PER_1000:.2f} per 1,000 tickets: "
+        f"${GOAL_USD_PER_1000 - est.variable_usd_per_1000:+.4f} left)",
+        f"{'+ budgeted features (docs/cost.md)':<{width}}  {'':>12}  {'':<24}  {budgeted:>11.4f}",
+        f"{'planned variable cost per 1,000 tickets':<{width}}  {'':>12}  {'':<24}  {planned:>11.4f}"
+        f"  ({'within' if planned <= GOAL_USD_PER_1000 else 'OVER'} the goal)",
         "",
         f"{'fixed part':<{width}}  {'per month':>12}  unit{'':<20}  {'USD / month':>11}",
     ]
