@@ -38,16 +38,11 @@ def main() -> int:
         logging.getLogger(name).setLevel(logging.ERROR)
     os.environ.setdefault("TMS_STATE_DIR", tempfile.mkdtemp(prefix="tms-bench-"))
 
-    from infra.config import load_config, read_cdk_json_context
     from local.runtime import LocalStack
     from tools import cost
     from tools.demo import demo_clients, run_demo, scan_ticket_items
 
-    config = load_config(read_cdk_json_context(), os.environ)
-    template, template_source = cost.load_template(None, project=config.project_name)
-    facts = cost.stack_facts(
-        template, model_id=config.model_id, schedule_minutes=config.schedule_minutes, source=template_source
-    )
+    facts = cost.deployed_stack()  # a synth of cdk.json, as `tms cost` and `tms report` count it
     prices = cost.load_prices()
 
     estimates = {}
@@ -60,9 +55,9 @@ def main() -> int:
                 return 1
             stack.wait_idle(timeout=120)
             items = scan_ticket_items(clients["dynamodb"], stack.info.table_name, report.ticket_ids)
-            usages, mails = cost.item_usages(items)
+            usages, mail = cost.item_usages(items)
             estimates[label] = (
-                cost.estimate(usages, facts, prices, ses_per_ticket=mails, usage_source=label),
+                cost.estimate(usages, facts, prices, mail=mail, usage_source=label),
                 report,
             )
 

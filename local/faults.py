@@ -22,7 +22,7 @@ KNOWN_FAULTS: tuple[str, ...] = (
     "llm_throttle",  # reply model raises LlmThrottledError
     "llm_unavailable",  # reply model raises LlmUnavailableError
     "llm_invalid_output",  # reply model answers something that breaks the reply policy
-    "sentiment_error",  # offline Comprehend answers an error
+    "sentiment_error",  # offline Comprehend DetectSentiment answers an error (no workflow step calls it)
     "pii_error",  # offline Comprehend DetectPiiEntities answers an error
     "dynamodb_throttle",
     "s3_error",

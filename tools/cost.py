@@ -12,6 +12,7 @@ import json
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,18 @@ GIB = 1024**3
 KIB = 1024
 # The goal of issue 17 for the default configuration.
 GOAL_USD_PER_1000 = 1.00
+# What each planned feature may add to the variable cost, $ per 1,000 tickets (docs/cost.md "Budget": the
+# table there is checked against this one). The measured cost plus these must stay within the goal.
+FEATURE_BUDGET_USD_PER_1000: dict[str, float] = {
+    "knowledge-base retrieval": 0.04,
+    "rating and nudge mail": 0.03,
+    "second opinion on incidents": 0.02,
+}
+# Every answered ticket sends its reply through SES at least once (issue 28.3): the model counts it whether or
+# not an agent approved the draft yet.
+REPLIES_PER_TICKET = 1.0
+# SES receiving bills each received mail and each 256 KB of it (https://aws.amazon.com/ses/pricing/).
+SES_INBOUND_CHUNK_BYTES = 256 * 1024
 # A Glue 5 Spark run on the tickets of a schedule interval: billed per second with a 1-minute minimum.
 DEFAULT_ETL_RUN_MINUTES = 2.0
 # The Redshift Serverless workgroup the Glue job loads into (the stack points at it; it does not create it):
@@ -98,6 +111,8 @@ VARIABLE_KEYS = (
     "s3_put_request",
     "sns_publish",
     "ses_message",
+    "ses_inbound_message",
+    "ses_inbound_chunk",
     "titan_embed_v2_input_token",
 )
 FIXED_KEYS = (
@@ -298,6 +313,10 @@ class CostEstimate:
             "variable_usd_per_1000_tickets": round(self.variable_usd_per_1000, 6),
             "goal_usd_per_1000_tickets": GOAL_USD_PER_1000,
             "within_goal": self.variable_usd_per_1000 <= GOAL_USD_PER_1000,
+            "feature_budget_usd_per_1000_tickets": FEATURE_BUDGET_USD_PER_1000,
+            "planned_variable_usd_per_1000_tickets": round(
+                self.variable_usd_per_1000 + sum(FEATURE_BUDGET_USD_PER_1000.values()), 6
+            ),
             "variable": [asdict(line) for line in self.variable],
             "fixed": [asdict(line) for line in self.fixed],
             "fixed_usd_per_month": round(self.fixed_usd_per_month, 2),
@@ -349,10 +368,11 @@ def _line(item: str, quantity: float, price: Price, scale: float = 1000.0, unit:
 
 
 def variable_lines(
-    usage: Mapping[str, float], prices: PriceTable, stack: StackFacts, *, ses_per_ticket: float = 0.0
+    usage: Mapping[str, float], prices: PriceTable, stack: StackFacts, *, mail: MailUsage | None = None
 ) -> list[Line]:
     """Cost per 1,000 tickets of each billed unit a ticket consumed on average."""
     v = prices.variable
+    mail = mail or MailUsage()
     model = prices.model(stack.model_id)
     lines = [
         Line(
@@ -426,9 +446,43 @@ def variable_lines(
         ),
         _line("S3 PUT requests", usage["s3_put_requests"], v["s3_put_request"], unit="request"),
         _line("SNS publishes", usage["sns_publishes"], v["sns_publish"], unit="request"),
-        _line("SES reply mails", ses_per_ticket, v["ses_message"], unit="message"),
     ]
+    lines += mail_lines(mail, prices)
     return lines
+
+
+@dataclass(frozen=True)
+class MailUsage:
+    """The mail a ticket sends and receives on average (SES bills per message, not per ticket field)."""
+
+    replies: float = REPLIES_PER_TICKET  # outbound replies: at least the one every answered ticket gets
+    inbound: float = 0.0  # customer mails received (SES receiving)
+    inbound_chunks: float = 0.0  # their 256 KB chunks (each received mail is at least one)
+
+    @classmethod
+    def measured(
+        cls, *, tickets: int, sent: int, received: int, received_chunks: int | None = None
+    ) -> MailUsage:
+        """Per-ticket mail from counts: every ticket is answered once at least, even before an agent approved
+        the reply (the cost of a ticket includes its answer); what was measured beyond that counts as it is."""
+        if tickets <= 0:
+            return cls()
+        chunks = received if received_chunks is None else max(received, received_chunks)
+        return cls(
+            replies=max(REPLIES_PER_TICKET, sent / tickets),
+            inbound=received / tickets,
+            inbound_chunks=chunks / tickets,
+        )
+
+
+def mail_lines(mail: MailUsage, prices: PriceTable) -> list[Line]:
+    """SES per 1,000 tickets: the reply mails sent, and the customer mails received with their chunks."""
+    v = prices.variable
+    return [
+        _line("SES reply mails (outbound)", mail.replies, v["ses_message"], unit="message"),
+        _line("SES inbound mails", mail.inbound, v["ses_inbound_message"], unit="message"),
+        _line("SES inbound mail chunks (256 KB)", mail.inbound_chunks, v["ses_inbound_chunk"], unit="chunk"),
+    ]
 
 
 def fixed_lines(
@@ -495,7 +549,7 @@ def estimate(
     prices: PriceTable,
     *,
     tickets_per_day: int = 1000,
-    ses_per_ticket: float = 0.0,
+    mail: MailUsage | None = None,
     usage_source: str = "",
     etl_run_minutes: float = DEFAULT_ETL_RUN_MINUTES,
     redshift_base_rpu: int = DEFAULT_REDSHIFT_BASE_RPU,
@@ -522,7 +576,7 @@ def estimate(
         tickets_measured=n,
         tickets_per_day=tickets_per_day,
         model_id=stack.model_id,
-        variable=variable_lines(avg, prices, stack, ses_per_ticket=ses_per_ticket),
+        variable=variable_lines(avg, prices, stack, mail=mail),
         fixed=fixed_lines(
             stack, prices, etl_run_minutes=etl_run_minutes, redshift_base_rpu=redshift_base_rpu
         ),
@@ -546,9 +600,15 @@ def render(est: CostEstimate) -> str:
     for line in est.variable:
         out.append(f"{line.item:<{width}}  {line.quantity:>12.4g}  {line.unit[:24]:<24}  {line.usd:>11.4f}")
     verdict = "within" if est.variable_usd_per_1000 <= GOAL_USD_PER_1000 else "OVER"
+    budgeted = sum(FEATURE_BUDGET_USD_PER_1000.values())
+    planned = est.variable_usd_per_1000 + budgeted
     out += [
         f"{'variable cost per 1,000 tickets':<{width}}  {'':>12}  {'':<24}  {est.variable_usd_per_1000:>11.4f}",
-        f"({verdict} the goal of ${GOAL_USD_PER_1000:.2f} per 1,000 tickets)",
+        f"({verdict} the goal of ${GOAL_USD_PER_1000:.2f} per 1,000 tickets: "
+        f"${GOAL_USD_PER_1000 - est.variable_usd_per_1000:+.4f} left)",
+        f"{'+ budgeted features (docs/cost.md)':<{width}}  {'':>12}  {'':<24}  {budgeted:>11.4f}",
+        f"{'planned variable cost per 1,000 tickets':<{width}}  {'':>12}  {'':<24}  {planned:>11.4f}"
+        f"  ({'within' if planned <= GOAL_USD_PER_1000 else 'OVER'} the goal)",
         "",
         f"{'fixed part':<{width}}  {'per month':>12}  unit{'':<20}  {'USD / month':>11}",
     ]
@@ -568,8 +628,8 @@ def render(est: CostEstimate) -> str:
 # --- Where usage and the stack come from -------------------------------------------------------------------
 
 
-def warehouse_usages(warehouse: Any) -> tuple[list[TicketUsage], float]:
-    """Every loaded ticket's usage, and the reply mails sent per ticket (from ticket_lifecycle)."""
+def warehouse_usages(warehouse: Any) -> tuple[list[TicketUsage], MailUsage]:
+    """Every loaded ticket's usage, and its mail (replies sent, customer mails received: ticket_lifecycle)."""
     columns = [f"usage_{name}" for name in TicketUsage.model_fields]
     query = f"SELECT {', '.join(columns)} FROM tickets WHERE usage_state_transitions > 0"  # noqa: S608
     _, rows = warehouse.query(query)  # the column names come from the model, nothing from input
@@ -577,41 +637,43 @@ def warehouse_usages(warehouse: Any) -> tuple[list[TicketUsage], float]:
         TicketUsage(**{name: (value or 0) for name, value in zip(TicketUsage.model_fields, row, strict=True)})
         for row in rows
     ]
-    _, sent = warehouse.query("SELECT COUNT(*) FROM ticket_lifecycle WHERE sent_at IS NOT NULL")
-    mails = int(sent[0][0] or 0) if sent else 0
-    return usages, (mails / len(rows) if rows else 0.0)
+    _, counts = warehouse.query(
+        "SELECT COUNT(sent_at), COUNT(customer_replied_at) FROM ticket_lifecycle "
+        "WHERE sent_at IS NOT NULL OR customer_replied_at IS NOT NULL"
+    )
+    sent, received = (int(counts[0][0] or 0), int(counts[0][1] or 0)) if counts else (0, 0)
+    return usages, MailUsage.measured(tickets=len(rows), sent=sent, received=received)
 
 
-def item_usages(items: Iterable[Mapping[str, Any]]) -> tuple[list[TicketUsage], float]:
-    """The usage on each ticket item of the tickets table (DynamoDB JSON deserialized), and mails per ticket."""
+def item_usages(items: Iterable[Mapping[str, Any]]) -> tuple[list[TicketUsage], MailUsage]:
+    """The usage on each ticket item of the tickets table (DynamoDB JSON deserialized), and its mail."""
     usages: list[TicketUsage] = []
-    mails = 0
-    count = 0
+    sent = received = 0
     for item in items:
         if not any(k.startswith("usage_") for k in item):
             continue  # an incident's item, or a ticket triaged before usage was recorded
-        count += 1
-        mails += 1 if item.get("sent_at") else 0
+        sent += 1 if item.get("sent_at") else 0
+        received += 1 if item.get("customer_replied_at") else 0
         fields = {name: item.get(f"usage_{name}", 0) for name in TicketUsage.model_fields}
         usages.append(
             TicketUsage(**{k: (float(v) if k == "lambda_gb_seconds" else int(v)) for k, v in fields.items()})
         )
-    return usages, (mails / count if count else 0.0)
+    return usages, MailUsage.measured(tickets=len(usages), sent=sent, received=received)
 
 
-def load_template(path: Path | None, *, project: str) -> tuple[dict[str, Any], str]:
-    """The synthesized template: `path`, else cdk.out/<project>.template.json, else a synth now (slow)."""
-    from contract import names
+def read_template(path: Path) -> tuple[dict[str, Any], str]:
+    """A synthesized template given explicitly (`--template`)."""
+    try:
+        return json.loads(Path(path).read_text()), str(path)
+    except (OSError, json.JSONDecodeError) as e:
+        raise TmsError(f"cannot read the template {path}: {e}") from e
 
-    if path is None:
-        built = names.REPO_ROOT / "cdk.out" / f"{project}.template.json"
-        if built.is_file():
-            path = built
-    if path is not None:
-        try:
-            return json.loads(Path(path).read_text()), str(path)
-        except (OSError, json.JSONDecodeError) as e:
-            raise TmsError(f"cannot read the template {path}: {e}") from e
+
+@cache
+def synthesized_template() -> tuple[dict[str, Any], str]:
+    """The template of a synth of cdk.json and the environment, once per process (~4 s). Never a cdk.out
+    left in the checkout: that one may be stale (an older config, another branch), and two commands reading
+    different templates priced the same tickets differently (issue 28.3)."""
     import os
     import tempfile
 
@@ -624,3 +686,46 @@ def load_template(path: Path | None, *, project: str) -> tuple[dict[str, Any], s
     artifact = assembly.get_stack_by_name(stack.stack_name)
     template_path = Path(assembly.directory) / artifact.template_file
     return json.loads(template_path.read_text()), "a synth of cdk.json"
+
+
+def load_template(path: Path | None) -> tuple[dict[str, Any], str]:
+    """The synthesized template: `path` when given, else a synth of cdk.json (cached per process)."""
+    return read_template(path) if path is not None else synthesized_template()
+
+
+def deployed_stack(template: Path | None = None, *, model_id: str | None = None) -> StackFacts:
+    """What the stack deploys, for both `tms cost` and `tms report`: counted from `template` when given, else
+    from a synth of cdk.json; the reply model is the configured one unless `model_id` prices another."""
+    import os
+
+    from infra.config import load_config, read_cdk_json_context
+
+    config = load_config(read_cdk_json_context(), os.environ)
+    document, source = load_template(template)
+    return stack_facts(
+        document,
+        model_id=model_id or config.model_id,
+        schedule_minutes=config.schedule_minutes,
+        source=source,
+    )
+
+
+def warehouse_estimate(
+    warehouse: Any,
+    *,
+    template: Path | None = None,
+    model_id: str | None = None,
+    tickets_per_day: int = 1000,
+    prices: PriceTable | None = None,
+) -> CostEstimate:
+    """The one computation behind `tms cost --from warehouse` and the report's cost section: the warehouse's
+    usage and mail, priced on the stack `deployed_stack` counts. NoUsageError without measured tickets."""
+    usages, mail = warehouse_usages(warehouse)
+    return estimate(
+        usages,
+        deployed_stack(template, model_id=model_id),
+        prices or load_prices(),
+        tickets_per_day=tickets_per_day,
+        mail=mail,
+        usage_source=f"the warehouse {warehouse.url}",
+    )

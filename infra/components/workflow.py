@@ -163,16 +163,14 @@ class Workflow(Construct):
         self.archive.function.grant_invoke(role)
         sla_timer.grant_invoke(role)
         link_incident.grant_invoke(role)
-        # Comprehend Detect* APIs have no resource-level permissions.
+        # Comprehend Detect* APIs have no resource-level permissions. Sentiment is computed at intake.
         self.state_machine.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["comprehend:DetectSentiment", "comprehend:DetectPiiEntities"], resources=["*"]
-            )
+            iam.PolicyStatement(actions=["comprehend:DetectPiiEntities"], resources=["*"])
         )
         acknowledge(
             self.state_machine,
             "IAM5",
-            "comprehend:DetectSentiment/DetectPiiEntities, X-Ray and CloudWatch Logs delivery have no resource-level "
+            "comprehend:DetectPiiEntities, X-Ray and CloudWatch Logs delivery have no resource-level "
             "permissions; lambda:InvokeFunction on '<arn>:*' covers the two task functions' versions only.",
             "Resource::*",
             f"Resource::{finding(self, self.draft_reply.function.function_arn + ':*')}",

@@ -109,12 +109,16 @@ def matches_trigger_filter(data: bytes, event_names: tuple[str, ...] = (EVENT_NA
 
 
 def execution_input(ticket: TicketSubmitted) -> dict[str, Any]:
-    """The state machine's input: the event itself and the text sentiment detection reads. PII detection
-    reads subject and the whole description, which the workflow builds from the event (TicketData.pii_text):
-    carrying that text a second time could take the state past Step Functions' 256 KiB."""
+    """The state machine's input: the event itself and its sentiment, computed here (the offline analyzer,
+    the same on both runtimes) instead of by a Comprehend call in the workflow: that call's 3-unit minimum
+    was $0.30 of the $1.00 a 1,000 tickets may cost (docs/cost.md). PII detection reads subject and the
+    whole description, which the workflow builds from the event (TicketData.pii_text): carrying that text a
+    second time could take the state past Step Functions' 256 KiB."""
+    from pipeline.domain.sentiment import detect_sentiment
+
     return {
         "ticket": ticket.model_dump(mode="json"),
-        "sentiment_text": ticket.data.sentiment_prefix(),
+        "sentiment": detect_sentiment(ticket.data.sentiment_prefix(), "en"),
     }
 
 

@@ -95,7 +95,7 @@ def retry_ticket(
             f"no stored input ({input_key(ticket_id)} expires after {INPUTS_RETENTION_DAYS} days, and tickets "
             "that failed before inputs were kept have none): it stays FAILED; resubmit it",
         )
-    # The original input, completed with what the workflow reads since it was started (sentiment_text):
+    # The original input, completed with what the workflow reads since it was started (sentiment):
     # a ticket that failed before a deploy is retried by the workflow as deployed now.
     payload = {**_current_input(payload), **payload}
     name = retry_name(ticket_id, now)

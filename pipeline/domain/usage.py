@@ -173,8 +173,8 @@ def workflow_usage(
     """A triaged ticket's whole usage: what its functions reported (`steps`: tokens, GB-seconds, the vector
     write) plus what follows from the path it took and the sizes it wrote.
 
-    Counted here: both Comprehend calls on the texts the workflow sent (sentiment_prefix(), which intake
-    puts in the execution input, and pii_text(): subject and the whole description); the states entered; the Kinesis record;
+    Counted here: the Comprehend call on the text the workflow sent (pii_text(): subject and the whole
+    description; sentiment is computed at intake without one); the states entered; the Kinesis record;
     the claim put and the triage update of the item (an update bills the item's whole size); the S3 PUTs:
     the execution input the trigger keeps under inputs/ (what `tms retry` re-runs), the archive objects and
     the one lifecycle record the triage update produces (the lifecycle feed skips the claim and the vector
@@ -192,7 +192,7 @@ def workflow_usage(
     after = claimed + update_bytes + (0 if incident_failed else vector_bytes(DEPLOYED_VECTOR_DIMENSIONS))
     return steps.plus(
         TicketUsage(
-            comprehend_sentiment_units=comprehend_units(ticket.data.sentiment_prefix()),
+            comprehend_sentiment_units=0,  # sentiment is computed at intake, no Comprehend call (issue 28.3)
             comprehend_pii_units=comprehend_units(text) if pii_detected else 0,
             state_transitions=triage_transitions(pii_detected=pii_detected, incident_failed=incident_failed),
             lambda_requests=3 + item_changes,

@@ -28,19 +28,19 @@ def _actions(statement: dict[str, Any]) -> set[str]:
     return {action} if isinstance(action, str) else set(action)
 
 
-def test_pii_step_retries_and_catches_like_the_sentiment_step() -> None:
+def test_pii_step_is_the_workflows_one_comprehend_call_and_retries_throttling() -> None:
     states = json.loads(names.ASL_PATH.read_text())["States"]
     step = states["DetectPii"]
     assert step["Resource"] == "arn:aws:states:::aws-sdk:comprehend:detectPiiEntities"
-    # PII detection reads everything the model and the warehouse get: the subject and the whole description
-    # (TicketData.pii_text(), issue 27.7); sentiment only the ticket's opening (docs/cost.md).
+    # PII detection reads subject + the whole description (the redaction's offsets refer to it); sentiment
+    # comes in the execution input, computed at intake (docs/cost.md, issue 28.3).
     assert (
         step["Parameters"]["Text.$"]
         == "States.Format('{}. {}', $.ticket.data.subject, $.ticket.data.description)"
     )
-    assert states["DetectSentiment"]["Parameters"]["Text.$"] == "$.sentiment_text"
-    assert step["Retry"] == states["DetectSentiment"]["Retry"]
-    assert step["Catch"] == states["DetectSentiment"]["Catch"]
+    assert [s for s in states.values() if "comprehend" in s.get("Resource", "")] == [step]
+    assert "Comprehend.ThrottlingException" in step["Retry"][0]["ErrorEquals"]
+    assert step["Catch"][0]["Next"] == "MarkFailed"
     assert states["DraftReply"]["Parameters"]["Payload"]["pii.$"] == "$.pii"
     assert states["Archive"]["Parameters"]["Payload"]["pii.$"] == "$.pii"
 

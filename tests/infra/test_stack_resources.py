@@ -343,15 +343,15 @@ def test_state_machine_role_has_exactly_the_task_permissions(synth: Synth) -> No
     assert {
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
-        "comprehend:DetectSentiment",
         "comprehend:DetectPiiEntities",
         "lambda:InvokeFunction",
     } <= set(by_action)
+    assert "comprehend:DetectSentiment" not in by_action  # sentiment is computed at intake (issue 28.3)
     assert "sns:Publish" in by_action
-    assert by_action["comprehend:DetectSentiment"]["Resource"] == "*"
+    assert by_action["comprehend:DetectPiiEntities"]["Resource"] == "*"
     assert "dynamodb:DeleteItem" not in by_action and "dynamodb:*" not in by_action
     wildcard = {a for a, s in by_action.items() if s["Resource"] == "*"}
-    assert wildcard <= {"comprehend:DetectSentiment", "comprehend:DetectPiiEntities", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
+    assert wildcard <= {"comprehend:DetectPiiEntities", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
                         "xray:GetSamplingRules", "xray:GetSamplingTargets", "logs:CreateLogDelivery",
                         "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
                         "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies",

@@ -58,7 +58,7 @@ def test_chaos_run_loses_nothing_and_duplicates_nothing(chaos: dict[str, Any]) -
 def test_chaos_run_really_injected_faults_replays_and_failures(chaos: dict[str, Any]) -> None:
     fired = chaos["faults_fired"]
     assert fired.get("llm_throttle", 0) > TICKETS * 0.2  # 30 % of first attempts, plus retries
-    assert fired.get("sentiment_error", 0) and fired.get("s3_error", 0) and fired.get("dynamodb_throttle", 0)
+    assert fired.get("pii_error", 0) and fired.get("s3_error", 0) and fired.get("dynamodb_throttle", 0)
     assert fired.get("notifier_crash", 0)
     assert chaos["redelivered"] == TICKETS // 10 and chaos["replayed_batches"] >= 1
     assert chaos["failed_with_reason"] > 0 and all(chaos["failure_reasons"])

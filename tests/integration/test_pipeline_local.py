@@ -332,8 +332,8 @@ def test_invalid_llm_output_is_never_stored_and_the_ticket_fails_with_the_reason
         assert failed.error == "InvalidModelOutputError" and failed.cause
 
 
-def test_transient_sentiment_errors_are_retried_as_the_asl_declares(tmp_path: Path):
-    env = {"TMS_FAULTS": "sentiment_error:0.5", "TMS_FAULTS_SEED": "3"}
+def test_transient_comprehend_errors_are_retried_as_the_asl_declares(tmp_path: Path):
+    env = {"TMS_FAULTS": "pii_error:0.5", "TMS_FAULTS_SEED": "3"}
     with LocalStack.start(outbox=tmp_path / "o.jsonl", extra_env=env) as stack:
         tickets = [make_ticket() for _ in range(4)]
         put(stack, *tickets)

@@ -159,45 +159,30 @@ def _incident_table(rows: list[tuple[Any, ...]], products: list[tuple[Any, ...]]
     )
 
 
-def cost_estimate(warehouse: Any) -> Any:
-    """The cost per 1,000 tickets of the warehouse's tickets (tools.cost), or None without usage.
-
-    Fixed parts are counted from cdk.out when a synth left one there; the report never synthesizes.
-    """
-    import os
-
-    from contract import names
-    from infra.config import load_config, read_cdk_json_context
+def cost_estimate(warehouse: Any, *, template: Path | None = None) -> Any:
+    """The cost per 1,000 tickets of the warehouse's tickets, or None without usage: the same computation
+    as `tms cost --from warehouse` (tools.cost.warehouse_estimate), on the same stack (`template`, else a
+    synth of cdk.json), whatever the working directory holds."""
     from tools import cost
 
-    usages, mails = cost.warehouse_usages(warehouse)
-    if not usages:
+    try:
+        return cost.warehouse_estimate(warehouse, template=template)
+    except cost.NoUsageError:
         return None
-    config = load_config(read_cdk_json_context(), os.environ)
-    built = names.REPO_ROOT / "cdk.out" / f"{config.project_name}.template.json"
-    template, source = cost.load_template(built, project=config.project_name) if built.is_file() else ({}, "")
-    stack = cost.stack_facts(
-        template, model_id=config.model_id, schedule_minutes=config.schedule_minutes, source=source
-    )
-    if not source:  # no synthesized template: the stream's two consumers as deployed (trigger, intake audit)
-        stack = cost.StackFacts(**{**cost.asdict(stack), "stream_consumers": 2})
-    return cost.estimate(
-        usages, stack, cost.load_prices(), ses_per_ticket=mails, usage_source="the warehouse"
-    )
 
 
 def _cost_table(est: Any) -> str:
-    """The variable cost lines of one estimate (and the fixed part when a template was counted)."""
+    """The variable cost lines of one estimate, the stack they were priced on and the fixed part."""
     rows = "".join(
         f"<tr><td>{html.escape(line.item)}</td><td>{line.quantity:.4g}</td><td>{html.escape(line.unit)}</td>"
         f"<td>{line.usd:.4f}</td></tr>"
         for line in est.variable
     )
     fixed = (
-        f"<p>Fixed part: ${est.fixed_usd_per_month:,.2f} a month (KMS keys, alarms, secrets, stream, Glue, "
+        f"<p>Stack counted from {html.escape(est.stack.source)} ({html.escape(est.stack.state_machine_type)} "
+        "workflow). "
+        f"Fixed part: ${est.fixed_usd_per_month:,.2f} a month (KMS keys, alarms, secrets, stream, Glue, "
         "Redshift loads: <code>tms cost</code> itemizes it).</p>"
-        if est.stack.source
-        else "<p>Fixed part: run <code>tms cost</code> (it counts the synthesized stack).</p>"
     )
     return (
         f"<p>{est.tickets_measured:,} tickets measured; reply model <code>{html.escape(est.model_id)}</code>; "
@@ -210,7 +195,7 @@ def _cost_table(est: Any) -> str:
     )
 
 
-def build_report(warehouse: Any) -> str:
+def build_report(warehouse: Any, *, template: Path | None = None) -> str:
     """The report page for a warehouse."""
     _, by_day = warehouse.query("SELECT day, priority, tickets FROM v_tickets_by_priority_day ORDER BY day")
     _, mix = warehouse.query("SELECT product, sentiment, tickets, share FROM v_sentiment_mix_by_product")
@@ -282,7 +267,7 @@ def build_report(warehouse: Any) -> str:
             sections.append(("SLA attainment per day, by priority", _sla_chart(sla)))
         if incidents:
             sections.append((f"Top {TOP_INCIDENTS} incidents", _incident_table(incidents, incident_products)))
-        cost = cost_estimate(warehouse)
+        cost = cost_estimate(warehouse, template=template)
         if cost is not None:
             cards.append(("AWS cost per 1,000 tickets", f"${cost.variable_usd_per_1000:.2f}"))
             sections.append(("Cost per ticket", _cost_table(cost)))
@@ -326,11 +311,11 @@ section.wide{{grid-column:1/-1}} section h2{{font-size:15px;margin:4px 0 8px}} s
 """
 
 
-def write_report(out: Path, *, warehouse_url: str | None = None) -> Path:
+def write_report(out: Path, *, warehouse_url: str | None = None, template: Path | None = None) -> Path:
     """Write the report for the warehouse at `warehouse_url` (default: the local one) to `out`."""
     warehouse = open_warehouse(warehouse_url)
     try:
-        page = build_report(warehouse)
+        page = build_report(warehouse, template=template)
     finally:
         warehouse.close()
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -13,7 +13,8 @@ from contract.errors import TmsError
 # reconciliation of failed tickets is exercised on every run, not only when retries happen to run out.
 DEFAULT_FAULTS: dict[str, float] = {
     "llm_throttle": 0.30,
-    "sentiment_error": 0.05,
+    # The workflow's one Comprehend call (sentiment is computed at intake since issue 28.3).
+    "pii_error": 0.05,
     "dynamodb_throttle": 0.02,
     "s3_error": 0.05,
     "slack_429": 0.05,

@@ -30,6 +30,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     report.add_argument(
         "--warehouse-url", default=None, help="overrides TMS_WAREHOUSE_URL (default: DuckDB file)"
     )
+    report.add_argument(
+        "--template",
+        type=Path,
+        default=None,
+        help="synthesized template the cost section counts the stack from, as `tms cost --template` "
+        "(default: a synth of cdk.json, never a cdk.out)",
+    )
     report.set_defaults(func=_report)
 
 
@@ -56,6 +63,6 @@ def _etl(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from tools.analytics.report import write_report
 
-    path = write_report(args.out, warehouse_url=args.warehouse_url)
+    path = write_report(args.out, warehouse_url=args.warehouse_url, template=args.template)
     print(path, file=sys.stdout)
     return 0

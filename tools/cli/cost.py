@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from pathlib import Path
+from typing import Any
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -31,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--template",
         type=Path,
         default=None,
-        help="synthesized template to count the fixed parts from (default: cdk.out, else synth now)",
+        help="synthesized template to count the stack from (default: a synth of cdk.json, never a cdk.out)",
     )
     p.add_argument("--model", default=None, help="price the measured tokens at another Bedrock model id")
     p.set_defaults(func=_cost)
@@ -45,53 +45,50 @@ def _positive(text: str) -> int:
 
 
 def _cost(args: argparse.Namespace) -> int:
-    from infra.config import load_config, read_cdk_json_context
     from tools import cost
 
-    config = load_config(read_cdk_json_context(), os.environ)
-    prices = cost.load_prices()
-    usages, mails, source = _usages(args)
-    template, template_source = cost.load_template(args.template, project=config.project_name)
-    stack = cost.stack_facts(
-        template,
-        model_id=args.model or config.model_id,
-        schedule_minutes=config.schedule_minutes,
-        source=template_source,
-    )
-    est = cost.estimate(
-        usages, stack, prices, tickets_per_day=args.tickets_per_day, ses_per_ticket=mails, usage_source=source
-    )
+    if args.source == "warehouse" or (args.source == "auto" and not _stack_running()):
+        from tools.analytics.warehouse import open_warehouse
+
+        warehouse = open_warehouse(args.warehouse_url)
+        try:  # the same computation as the report's cost section
+            est = cost.warehouse_estimate(
+                warehouse, template=args.template, model_id=args.model, tickets_per_day=args.tickets_per_day
+            )
+        finally:
+            warehouse.close()
+    else:
+        usages, mail, source = _stack_usages()
+        est = cost.estimate(
+            usages,
+            cost.deployed_stack(args.template, model_id=args.model),
+            cost.load_prices(),
+            tickets_per_day=args.tickets_per_day,
+            mail=mail,
+            usage_source=source,
+        )
     print(json.dumps(est.to_dict()) if args.json else cost.render(est))
     return 0
 
 
-def _usages(args: argparse.Namespace) -> tuple[list, float, str]:
+def _stack_running() -> bool:
+    from local.stack import discover_local, from_environment
+
+    return (from_environment() or discover_local()) is not None
+
+
+def _stack_usages() -> tuple[list[Any], Any, str]:
+    from contract.clients import aws_client
+    from local.stack import resolve
+    from pipeline.adapters.aws import from_item
     from tools import cost
 
-    source = args.source
-    if source == "auto":
-        from local.stack import discover_local, from_environment
-
-        source = "stack" if (from_environment() or discover_local()) is not None else "warehouse"
-    if source == "stack":
-        from contract.clients import aws_client
-        from local.stack import resolve
-        from pipeline.adapters.aws import from_item
-
-        info = resolve()
-        client = aws_client("dynamodb", info, profile="cli")
-        items = (
-            from_item(item)
-            for page in client.get_paginator("scan").paginate(TableName=info.table_name)
-            for item in page["Items"]
-        )
-        usages, mails = cost.item_usages(items)
-        return usages, mails, f"the items of {info.table_name}"
-    from tools.analytics.warehouse import open_warehouse
-
-    warehouse = open_warehouse(args.warehouse_url)
-    try:
-        usages, mails = cost.warehouse_usages(warehouse)
-        return usages, mails, f"the warehouse {warehouse.url}"
-    finally:
-        warehouse.close()
+    info = resolve()
+    client = aws_client("dynamodb", info, profile="cli")
+    items = (
+        from_item(item)
+        for page in client.get_paginator("scan").paginate(TableName=info.table_name)
+        for item in page["Items"]
+    )
+    usages, mail = cost.item_usages(items)
+    return usages, mail, f"the items of {info.table_name}"

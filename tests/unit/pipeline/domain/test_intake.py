@@ -7,8 +7,9 @@ import json
 import pytest
 
 from contract.errors import InvalidTicketError
-from contract.models import DESCRIPTION_MAX
+from contract.models import DESCRIPTION_MAX, SentimentResult
 from pipeline.domain.intake import Outcome, RecordMeta, execution_input, handle_record, parse_ticket
+from pipeline.domain.sentiment import detect_sentiment
 from tests.conftest import make_ticket
 from tests.fakes.intake import FakeDlq, FakeInputs, FakeStarter
 
@@ -61,12 +62,14 @@ def test_redelivered_record_is_a_duplicate_not_a_second_execution():
     assert len(starter.started) == 1
 
 
-def test_execution_input_carries_the_ticket_once_and_the_text_sentiment_detection_reads():
+def test_execution_input_carries_the_ticket_once_and_its_sentiment_computed_at_intake():
     ticket = make_ticket(subject="Broken", description="It is broken.")
     # PII detection reads subject + the whole description, built by the workflow from the ticket itself
     # (States.Format in DetectPii): the long text is never carried twice in the state.
-    assert set(execution_input(ticket)) == {"ticket", "sentiment_text"}
-    assert execution_input(ticket)["sentiment_text"] == "Broken. It is broken."
+    assert set(execution_input(ticket)) == {"ticket", "sentiment"}
+    # The analyzer the local runtime answered DetectSentiment with, on the same 300-character opening
+    assert execution_input(ticket)["sentiment"] == detect_sentiment(ticket.data.sentiment_prefix(), "en")
+    assert SentimentResult.model_validate(execution_input(ticket)["sentiment"]).Sentiment
     assert execution_input(ticket)["ticket"]["ticketId"] == ticket.ticketId
 
 
