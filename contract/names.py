@@ -40,6 +40,8 @@ ENV_FAULTS = "TMS_FAULTS"
 ENV_FAULTS_SEED = "TMS_FAULTS_SEED"
 # Local runtime only: the ASL's Retry waits, scaled (1 = as declared; tests use less). The ASL is unchanged.
 ENV_LOCAL_RETRY_WAIT_SCALE = "TMS_LOCAL_RETRY_WAIT_SCALE"
+# Local runtime only: append every AWS call made on a principal's behalf to this JSON Lines file (unset: off).
+ENV_IAM_RECORD = "TMS_IAM_RECORD"
 
 # Where `tms local up` writes the running stack's description, so other commands find it.
 ENV_STATE_DIR = "TMS_STATE_DIR"
