@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import threading
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from botocore.config import Config
@@ -92,6 +93,17 @@ class StackEndpoint(Protocol):
 # building, and functools.cache alone lets two threads build the same client at once.
 _CREATE_LOCK = threading.Lock()
 
+# Called with (client, profile) for every client built: the local runtime's IAM call recorder
+# (local/iam_record.py) registers its botocore event hooks here. None - the default, and always on
+# Lambda - costs nothing.
+_CLIENT_HOOK: Callable[[Any, str], None] | None = None
+
+
+def set_client_hook(hook: Callable[[Any, str], None] | None) -> None:
+    """Have `hook(client, profile)` called on every client built from now on (None: no hook)."""
+    global _CLIENT_HOOK
+    _CLIENT_HOOK = hook
+
 
 @functools.cache
 def _session(endpoint_url: str | None, region: str | None) -> Any:
@@ -114,8 +126,12 @@ def _cached_client(service: str, endpoint_url: str | None, region: str | None, p
     config = PROFILES[profile]
     session = _session(endpoint_url, region)
     if endpoint_url:
-        return session.client(service, endpoint_url=endpoint_url, config=config)
-    return session.client(service, config=config)
+        client = session.client(service, endpoint_url=endpoint_url, config=config)
+    else:
+        client = session.client(service, config=config)
+    if _CLIENT_HOOK is not None:
+        _CLIENT_HOOK(client, profile)
+    return client
 
 
 def aws_client(

@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 from slack_bolt import App, BoltRequest
 
 from bot.logic.request_guard import RequestGuard
+from contract import names
+from local.iam_record import acting_as, function
 
 EVENTS_PATH = "/slack/events"
 MAX_BODY_BYTES = 1_000_000
@@ -65,7 +67,8 @@ def make_server(
             if rejection is not None:
                 self._reply(rejection.status, b"")
                 return
-            resp = app.dispatch(BoltRequest(body=body, query=url.query, headers=headers))
+            with acting_as(function(names.FN_BOT)):  # the bot function's role, as on AWS
+                resp = app.dispatch(BoltRequest(body=body, query=url.query, headers=headers))
             self._reply(resp.status, resp.body.encode("utf-8"), resp.headers)
 
         def do_GET(self) -> None:

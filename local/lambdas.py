@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from contract import names
+from local.iam_record import acting_as, function
 
 Handler = Callable[[Any, Any], Any]
 
@@ -123,7 +124,8 @@ class LocalLambdas:
             handler = self._resolve(function_name)
             for hook in self.before_invoke:
                 hook(short, event)
-            result = handler(event, ctx)
+            with acting_as(function(key)):  # its calls are made under this function's role
+                result = handler(event, ctx)
         except Exception as e:
             self.errors[short] = self.errors.get(short, 0) + 1
             types = self.error_types.setdefault(short, {})

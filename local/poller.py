@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from contract.models import EVENT_NAME
+from local.iam_record import acting_as, function
 from pipeline.domain.intake import matches_trigger_filter
 
 log = logging.getLogger("tms.local.poller")
@@ -88,8 +89,10 @@ class KinesisPoller:
         self._changed = threading.Condition(self._lock)
 
     def start(self) -> None:
-        """Start one thread per shard."""
-        for sid in self._shards():
+        """Start one thread per shard. A mapping reads with its function's role (as on AWS)."""
+        with acting_as(function(self.function_name)):
+            shards = self._shards()
+        for sid in shards:
             self._busy[sid] = True
             self._behind[sid] = 1
             t = threading.Thread(
@@ -150,6 +153,10 @@ class KinesisPoller:
 
     # --- per shard ------------------------------------------------------------------------------
     def _run_shard(self, shard_id: str) -> None:
+        with acting_as(function(self.function_name)):
+            self._read_shard(shard_id)
+
+    def _read_shard(self, shard_id: str) -> None:
         iterator = self._first_iterator(shard_id)
         wait = self.config.poll_interval_s
         while not self._stop.is_set():

@@ -132,6 +132,11 @@ class LocalStack:
         server: Any = None
         try:
             _cold_start()  # a new stack means new function instances: nothing cached from an earlier one
+            record_to = extra_env.get(names.ENV_IAM_RECORD) or os.environ.get(names.ENV_IAM_RECORD)
+            if record_to:  # off by default: no hooks, nothing recorded (issue 28.2, docs/iam.md)
+                from local import iam_record
+
+                iam_record.start(Path(record_to), LOCAL_REGION)
             faults = active_plan()  # validated before anything starts: bad TMS_FAULTS fails fast
             wait_scale = local_moto.retry_wait_scale()  # and so is a bad TMS_LOCAL_RETRY_WAIT_SCALE
             speed_patches = local_moto.speed_patches_enabled()  # and TMS_LOCAL_SPEED_PATCHES
@@ -268,6 +273,8 @@ class LocalStack:
             # A stack that fails to start leaves nothing behind: no endpoint, no environment of its own.
             if server is not None:
                 server.stop()
+            if "local.iam_record" in sys.modules:
+                sys.modules["local.iam_record"].stop()
             _restore_env(saved)
             _cold_start()
             raise
@@ -286,6 +293,8 @@ class LocalStack:
         self._server.stop()
         _restore_env(self._saved_env)
         _cold_start()
+        if "local.iam_record" in sys.modules:
+            sys.modules["local.iam_record"].stop()
 
     # --- helpers --------------------------------------------------------------------------------
     def client(self, service: str) -> Any:

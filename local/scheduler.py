@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from local import iam_record
 from pipeline.domain.sla import parse_at
 
 log = logging.getLogger("tms.local.scheduler")
@@ -188,6 +189,10 @@ class ScheduleRunner:
                     with self._lock:
                         self._known[name] = current
                 continue
+            # EventBridge Scheduler invokes the target with the schedule's role (checked by tools.iam).
+            iam_record.record_service_call(
+                f"scheduler:{self.group}", "lambda", "Invoke", (current.target_arn,)
+            )
             self.submit(current.target_arn, current.payload)
             self.fired.append(Fired(name, current.due, now))
             count += 1

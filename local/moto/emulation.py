@@ -34,6 +34,8 @@ from typing import Any
 
 from contract import names
 from contract.errors import ConfigurationError
+from local import iam_record
+from local.iam_record import SES_SERVICE, SNS_SERVICE
 from local.lambdas import LocalLambdas
 from local.moto.patching import Patch, replace
 
@@ -194,6 +196,8 @@ def _deliver_sns_to_lambda_async() -> None:
         if matcher is not None and not matcher.matches(message_attributes, message):
             return None
         STATE.sns_deliveries += 1
+        # SNS invokes the function itself: allowed by the function's resource policy (checked by tools.iam).
+        iam_record.record_service_call(SNS_SERVICE, "lambda", "Invoke", (self.endpoint,))
         if STATE.invoker is not None:
             STATE.invoker.submit(
                 self.endpoint, _sns_event(self, message, message_id, subject, message_attributes)
@@ -486,6 +490,7 @@ def _patch_ses_events() -> None:
             for topic, message in events_for_send(params, json.loads(body)["MessageId"], destination):
                 if '"eventType": "Bounce"' in message:
                     STATE.mail["bounced"] += 1
+                iam_record.record_service_call(SES_SERVICE, "sns", "Publish", (topic,))
                 sns.publish(message, arn=topic)
         return body
 

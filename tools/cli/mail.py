@@ -125,6 +125,7 @@ def ses_receipt_event(message_id: str, raw: bytes, verdicts: dict[str, str], buc
 def _receive(args: argparse.Namespace) -> int:
     from contract.clients import aws_client
     from contract.errors import ConfigurationError
+    from local.iam_record import SES_SERVICE, acting_as
     from local.stack import resolve
 
     verdicts: dict[str, str] = {}
@@ -141,13 +142,15 @@ def _receive(args: argparse.Namespace) -> int:
         raise ConfigurationError(f"cannot read {args.file}: {e.strerror}") from e
     info = resolve()
     message_id = f"local-{uuid.uuid4().hex}"
-    aws_client("s3", info, profile="cli").put_object(
-        Bucket=info.bucket_name, Key=names.INBOUND_MAIL_PREFIX + message_id, Body=raw
-    )
-    event = ses_receipt_event(message_id, raw, verdicts, info.bucket_name)
-    resp = aws_client("lambda", info, profile="cli").invoke(
-        FunctionName=f"{names.PROJECT}-{names.FN_INBOUND_MAIL}", Payload=json.dumps(event).encode()
-    )
+    # What SES's receipt rule does on AWS, under SES's own principal (the bucket, key and function policies).
+    with acting_as(SES_SERVICE):
+        aws_client("s3", info, profile="cli").put_object(
+            Bucket=info.bucket_name, Key=names.INBOUND_MAIL_PREFIX + message_id, Body=raw
+        )
+        event = ses_receipt_event(message_id, raw, verdicts, info.bucket_name)
+        resp = aws_client("lambda", info, profile="cli").invoke(
+            FunctionName=f"{names.PROJECT}-{names.FN_INBOUND_MAIL}", Payload=json.dumps(event).encode()
+        )
     payload = json.loads(resp["Payload"].read() or b"null")
     if resp.get("FunctionError"):
         print(f"inbound-mail failed: {payload}", file=sys.stderr)

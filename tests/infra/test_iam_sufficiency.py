@@ -1,0 +1,166 @@
+"""The deployed roles are broad enough for what the code does (issue 28.2, docs/iam.md).
+
+A short local run with the call recorder on exercises every function once (a /ticket through the workflow,
+an approval mailed to the customer, the customer's answer through SES inbound, the SLA timers firing, the
+lifecycle feed, the notifier); every recorded (principal, action, resource) is then evaluated against the
+synthesized template's policies. The other tests prove the checker notices a permission taken away.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from contract import names
+from local.iam_record import Call, load
+from tests.infra.template import Synth
+from tools.iam.sufficiency import Template, check, env_rewrites, needs, rewrite
+
+ARCHIVE = f"arn:aws:s3:::{names.BUCKET_NAME}"
+TABLE = f"arn:aws:dynamodb:us-east-1:123456789012:table/{names.TABLE_NAME}"
+
+
+def _without(raw: dict[str, Any], logical_prefix: str, action: str) -> dict[str, Any]:
+    """The template with `action` taken out of every statement of the policies starting with the prefix."""
+    out = copy.deepcopy(raw)
+    for logical, res in out["Resources"].items():
+        if res["Type"] == "AWS::IAM::Policy" and logical.startswith(logical_prefix):
+            for s in res["Properties"]["PolicyDocument"]["Statement"]:
+                actions = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
+                s["Action"] = [a for a in actions if a != action] or ["none:None"]
+    return out
+
+
+HAND_CALLS = [
+    Call("function:archive", "s3", "PutObject", (f"{ARCHIVE}/tickets/submitted_date=2026-12-07/T-1.json",)),
+    Call(
+        "function:sla-timer",
+        "scheduler",
+        "DeleteSchedule",
+        ("arn:aws:scheduler:us-east-1:123456789012:schedule/tms-sla/T-1-warn",),
+    ),
+    Call("function:sla-timer", "dynamodb", "UpdateItem", (TABLE,)),
+    Call("states", "dynamodb", "PutItem", (TABLE,)),
+]
+
+
+def test_calls_the_roles_grant_pass(synth: Synth):
+    assert check(Template(synth.raw), HAND_CALLS) == []
+
+
+@pytest.mark.parametrize(
+    ("policy", "action", "expected"),
+    [
+        ("WorkflowArchiveRole", "s3:PutObject", "function:archive: s3.PutObject needs s3:PutObject on"),
+        ("SlaTimerRole", "scheduler:DeleteSchedule", "function:sla-timer: scheduler.DeleteSchedule needs"),
+        ("SlaTimerRole", "kms:Decrypt", "function:sla-timer: dynamodb.UpdateItem needs kms:Decrypt on"),
+        ("WorkflowStateMachineRole", "dynamodb:PutItem", "states: dynamodb.PutItem needs dynamodb:PutItem"),
+    ],
+)
+def test_a_permission_taken_out_of_the_stack_is_named_with_its_principal_and_call(
+    synth: Synth, policy: str, action: str, expected: str
+):
+    findings = check(Template(_without(synth.raw, policy, action)), HAND_CALLS)
+    assert [str(f) for f in findings if str(f).startswith(expected)], [str(f) for f in findings]
+
+
+# --- the recorded run --------------------------------------------------------------------------------------
+AGENT, LEAD = "U0AGENT", "U0LEAD"
+
+
+def _wait_for(predicate: Any, timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[set[Call], dict[str, str]]]:
+    """Every function once, with the recorder on: the calls and the local stack's environment."""
+    from contract.models import Source, TicketData, TicketSubmitted
+    from tests.fakes.bot_harness import TICKET_CHANNEL, bot_on_local_stack
+    from tests.fakes.slack_api import block_action_payload
+    from tools.cli import main
+
+    tmp = tmp_path_factory.mktemp("iam")
+    log = tmp / "calls.jsonl"
+    env = {
+        names.ENV_IAM_RECORD: str(log),
+        names.ENV_SLACK_POST_INTERVAL: "0",
+        **{f"{names.ENV_SLA_PREFIX}{p}": "2s" for p in ("HIGH", "MEDIUM", "NORMAL")},
+    }
+    with bot_on_local_stack(tmp, extra_env=env, with_sla=True) as (bot, stack, slack):
+        slack.add_user(AGENT, "Ada Lovelace", "ada@example.com")
+        local_env = {**stack.info.env()}
+        # A /ticket left alone: triage, the notifier's post, its SLA timers fire (warning, breach).
+        assert bot.command("Production is down | Every request fails, customers are furious.").status == 200
+        # A customer's ticket: approved, mailed, answered by mail (SES inbound).
+        data = TicketData.model_validate(
+            {
+                "subject": "Invoices page times out",
+                "description": "Since this morning the invoices page never loads; we cannot bill anyone.",
+                "customer": {
+                    "first_name": "Grace",
+                    "last_name": "Hopper",
+                    "full_name": "Grace Hopper",
+                    "email": "grace@customer.example",
+                },
+                "product": "Amazon EC2",
+                "issue_type": "Instance Connectivity",
+            }
+        )
+        event = TicketSubmitted.new(data, Source.API, now=datetime.now(UTC))
+        stack.client("kinesis").put_record(
+            StreamName=stack.info.stream_name, Data=event.to_record_bytes(), PartitionKey=event.ticketId
+        )
+        tid = event.ticketId
+        item = _wait_for(lambda: (bot.clients.store.get(tid) or {}).get("slack_ts") and bot.clients.store.get(tid),
+                         60, "the customer's ticket posted")  # fmt: skip
+        click = block_action_payload(
+            action_id="ticket_approve", value=f"{tid}|0", user_id=LEAD,
+            channel_id=TICKET_CHANNEL, message_ts=item["slack_ts"],
+        )  # fmt: skip
+        assert bot.interact(click).status == 200
+        stack.wait_idle(timeout=60)
+        outbox = Path(stack.info.extra[names.ENV_MAIL_OUTBOX_DIR])
+        (sent,) = outbox.glob(f"{tid}-*.eml")
+        message_id = next(line for line in sent.read_text().splitlines() if line.startswith("Message-ID:"))
+        answer = tmp / "answer.eml"
+        answer.write_bytes(
+            (
+                f"From: Grace Hopper <grace@customer.example>\r\nTo: {names.LOCAL_REPLY_FROM}\r\n"
+                f"Subject: Re: [{tid}] Invoices\r\nMessage-ID: <answer-1@customer.example>\r\n"
+                f"In-Reply-To: {message_id.split(':', 1)[1].strip()}\r\n"
+                "Content-Type: text/plain; charset=utf-8\r\n\r\nThanks, it works.\r\n"
+            ).encode()
+        )
+        assert main(["mail", "receive", str(answer), "--json"]) == 0
+        _wait_for(lambda: stack.schedules.fired, 30, "an SLA timer fired")
+        stack.wait_idle(timeout=60)
+    yield load(log), local_env
+
+
+def test_every_recorded_call_is_granted_by_the_synthesized_policies(synth: Synth, recorded):
+    calls, local_env = recorded
+    t = Template(synth.raw)
+    rw = env_rewrites(t, local_env)
+    keys = t.encryption_keys()
+    findings = check(t, calls, rw)
+    assert not findings, "\n".join(str(f) for f in findings)
+    # Every principal was exercised (draft-reply makes no AWS call locally: its reply model is offline).
+    exercised = {c.principal for c in calls}
+    expected = {f"function:{fn}" for fn in names.HANDLERS} - {f"function:{names.FN_DRAFT_REPLY}"}
+    expected |= {"states", f"scheduler:{names.SLA_SCHEDULE_GROUP}", "service:ses.amazonaws.com"}
+    assert expected <= exercised, sorted(expected - exercised)
+    checked = {(n.call.principal, n.action, n.resource) for c in calls for n in needs(rewrite(c, rw), keys)}
+    print(f"{len(checked)} distinct (principal, action, resource) checked")
