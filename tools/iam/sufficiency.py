@@ -310,10 +310,19 @@ def _decide(t: Template, statements: list[dict[str, Any]], action: str, resource
     return "allow" if any(s["Effect"] == "Allow" for s in matching) else "none"
 
 
+class UnmappedOperationError(LookupError):
+    """A recorded API operation the operation -> IAM action map does not list (so nothing can be checked)."""
+
+
 # --- needs ----------------------------------------------------------------------------------------------
 def needs(call: Call, keys: dict[str, str]) -> list[Need]:
-    """The (action, resource) pairs a call needs; KeyError for an operation the map does not know."""
-    actions = ACTIONS[(call.service, call.operation)]
+    """The (action, resource) pairs a call needs; UnmappedOperationError for an operation the map lacks."""
+    actions = ACTIONS.get((call.service, call.operation))
+    if actions is None:
+        raise UnmappedOperationError(
+            f"{call.principal} called {call.service}:{call.operation}, which tools/iam/actions.py does not map "
+            "to IAM actions: add it from the Service Authorization Reference"
+        )
     out = [Need(call, a, r) for a in actions for r in call.resources]
     kms_actions = KMS_IMPLIED.get((call.service, call.operation), ())
     key_arns = set(call.kms_keys)
