@@ -43,3 +43,20 @@ SLA_WARN_FRACTION: Final = 0.8  # agents are warned at this share of the target
 # --- The product catalog --------------------------------------------------------------------------------
 # Products and issue types of the /ticket form and the generator: data, read by contract/catalog.py only.
 CATALOG_RESOURCE: Final = "data/catalog.json"  # inside the contract package
+
+# --- Limits on new tickets (issue 27.5): every intake path ------------------------------------------------
+# New tickets per hour from one customer address and from one domain; freemail domains are exempt from the
+# domain limit (one Gmail user must not throttle every Gmail customer).
+TICKETS_PER_SENDER_HOUR: Final = 5
+TICKETS_PER_DOMAIN_HOUR: Final = 50
+FREEMAIL_DOMAINS: Final = frozenset(
+    {
+        "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.com", "msn.com",
+        "yahoo.com", "ymail.com", "icloud.com", "me.com", "mac.com", "aol.com",
+        "proton.me", "protonmail.com", "pm.me", "gmx.com", "gmx.net", "gmx.de", "gmx.at", "gmx.ch",
+        "web.de", "mail.com", "zoho.com", "yandex.com", "yandex.ru", "fastmail.com",
+    }
+)  # fmt: skip
+# Sources the trigger does not count: mail is counted at its own door (the inbound-mail function, which
+# joins or holds what is over), and `generator` is tms's own load tool (demo, chaos, bench).
+LIMIT_EXEMPT_SOURCES: Final = ("email", "generator")

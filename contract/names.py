@@ -17,6 +17,12 @@ ENV_ALARMS_TOPIC_ARN = "TMS_ALARMS_TOPIC_ARN"
 ENV_STATE_MACHINE_ARN = "TMS_STATE_MACHINE_ARN"
 ENV_STREAM_NAME = "TMS_STREAM_NAME"
 ENV_DLQ_URL = "TMS_DLQ_URL"
+# New tickets per hour from one customer address / one domain on the intake paths without a door of their
+# own (/ticket, API producers, Slack); sources the trigger does not count (comma-separated).
+ENV_TICKETS_PER_SENDER = "TMS_TICKETS_PER_SENDER_HOUR"
+ENV_TICKETS_PER_DOMAIN = "TMS_TICKETS_PER_DOMAIN_HOUR"
+ENV_LIMIT_EXEMPT_SOURCES = "TMS_LIMIT_EXEMPT_SOURCES"
+LIMIT_KEY_PREFIX = "LIMIT#"  # tickets-table items holding the new-ticket limit counters
 
 # Reply model selection: "bedrock", "openai" (any OpenAI-compatible URL, e.g. Ollama) or "offline".
 ENV_LLM_PROVIDER = "TMS_LLM_PROVIDER"

@@ -116,6 +116,7 @@ class TmsStack(Stack):
             state_machine=self.workflow.state_machine,
             storage=self.storage,
             log_retention=retention,
+            alarms_topic=self.notifications.alarms_topic,
         )
         self.slack = Slack(
             self,

@@ -14,11 +14,25 @@ from pipeline.domain.sla import SlaPolicy
 
 
 class TriggerSettings(EnvSettings):
+    env_ignore_empty = True
+
     state_machine_arn: str = Field(validation_alias=names.ENV_STATE_MACHINE_ARN, min_length=20)
     dlq_url: str = Field(validation_alias=names.ENV_DLQ_URL, min_length=8)
     # Where each ticket's execution input is kept for `tms retry` (inputs/), and the key it is encrypted with.
     bucket_name: str = Field(validation_alias=names.ENV_BUCKET_NAME, min_length=3)
     inputs_key_id: str | None = Field(default=None, validation_alias=names.ENV_ORIGINALS_KEY_ID)
+    # New-ticket limits (issue 27.5): counted in the tickets table; announced on the alarms topic.
+    table_name: str | None = Field(default=None, validation_alias=names.ENV_TABLE_NAME)
+    alarms_topic_arn: str | None = Field(default=None, validation_alias=names.ENV_ALARMS_TOPIC_ARN)
+    tickets_per_sender: int = Field(
+        defaults.TICKETS_PER_SENDER_HOUR, ge=1, le=100_000, validation_alias=names.ENV_TICKETS_PER_SENDER
+    )
+    tickets_per_domain: int = Field(
+        defaults.TICKETS_PER_DOMAIN_HOUR, ge=1, le=1_000_000, validation_alias=names.ENV_TICKETS_PER_DOMAIN
+    )
+    limit_exempt_sources: str = Field(
+        ",".join(defaults.LIMIT_EXEMPT_SOURCES), validation_alias=names.ENV_LIMIT_EXEMPT_SOURCES
+    )
 
 
 class AuditSettings(EnvSettings):

@@ -30,7 +30,17 @@ def _isolated_state_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[No
     # attempts, backoff and jitter are the declared ones, the suite just does not sleep through them.
     saved_scale = os.environ.get(names.ENV_LOCAL_RETRY_WAIT_SCALE)
     os.environ[names.ENV_LOCAL_RETRY_WAIT_SCALE] = "0.1"
+    # Tests put many tickets of one test customer (make_ticket's) through a stack: the new-ticket limits are
+    # raised for the suite; tests/unit/pipeline/domain/test_limits.py and the trigger's test use the defaults.
+    limits = {names.ENV_TICKETS_PER_SENDER: "100000", names.ENV_TICKETS_PER_DOMAIN: "1000000"}
+    saved_limits = {k: os.environ.get(k) for k in limits}
+    os.environ.update(limits)
     yield
+    for k, v in saved_limits.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
     if saved_scale is None:
         os.environ.pop(names.ENV_LOCAL_RETRY_WAIT_SCALE, None)
     else:

@@ -13,6 +13,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
@@ -47,6 +48,7 @@ class Ingest(Construct):
         state_machine: sfn.IStateMachine,
         storage: Storage,
         log_retention: logs.RetentionDays,
+        alarms_topic: sns.ITopic | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         on_demand = shards == "on-demand"
@@ -97,8 +99,14 @@ class Ingest(Construct):
                 names.ENV_DLQ_URL: self.dlq.queue_url,
                 names.ENV_BUCKET_NAME: storage.bucket.bucket_name,
                 names.ENV_ORIGINALS_KEY_ID: storage.data_key.key_arn,
+                # New-ticket limits (issue 27.5): counters in the tickets table, a hit announced on alarms.
+                names.ENV_TABLE_NAME: storage.table.table_name,
+                **({names.ENV_ALARMS_TOPIC_ARN: alarms_topic.topic_arn} if alarms_topic is not None else {}),
             },
         )
+        storage.grant_limit_counters(self.trigger.role)
+        if alarms_topic is not None:
+            alarms_topic.grant_publish(self.trigger.role)
         # Each execution input is kept under inputs/ before the start: what `tms retry` re-runs.
         storage.grant_input_write(self.trigger.role)
         state_machine.grant_start_execution(self.trigger.role)

@@ -204,6 +204,16 @@ class Storage(Construct):
         self._grant_table_key(grantee)
         return self._grant_table(grantee, "dynamodb:PutItem", "dynamodb:UpdateItem")
 
+    def grant_limit_counters(self, grantee: iam.IGrantable) -> iam.Grant:
+        """UpdateItem on the new-ticket limit counters only (items keyed LIMIT#..., issue 27.5), and the key."""
+        self._grant_table_key(grantee)
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["dynamodb:UpdateItem"],
+            resource_arns=[self.table.table_arn],
+            conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{names.LIMIT_KEY_PREFIX}*"]}},
+        )
+
     def _grant_table(self, grantee: iam.IGrantable, *actions: str) -> iam.Grant:
         # Item actions on the table itself: Table.grant would add <table>/index/* now that there is an index.
         return iam.Grant.add_to_principal(

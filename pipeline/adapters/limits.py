@@ -4,6 +4,7 @@ conditional UpdateItem and expired by the table's TTL attribute."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -13,7 +14,7 @@ from contract import names
 from pipeline.adapters.aws import client, from_item
 from pipeline.domain.limits import Decision, Limit
 
-KEY_PREFIX = "LIMIT#"
+KEY_PREFIX = names.LIMIT_KEY_PREFIX
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 
 
@@ -82,3 +83,16 @@ class DynamoRateLimiter:
                 return False
             raise
         return True
+
+
+class SnsLimitAlerts:
+    """A limit's first hit in a window, on the alarms topic: the notifier posts it in the alerts channel."""
+
+    def __init__(self, topic_arn: str, sns: Any = None):
+        self._topic = topic_arn
+        self._sns = sns or client("sns")
+
+    def limit_hit(self, subject: str, message: str) -> None:
+        """Publish (SNS subjects are ASCII, one line, at most 100 characters)."""
+        clean = re.sub(r"[^\x20-\x7e]", "?", subject)[:100]
+        self._sns.publish(TopicArn=self._topic, Subject=clean, Message=message)

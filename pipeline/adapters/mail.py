@@ -253,19 +253,6 @@ class S3HeldMail:
         return f"s3://{self._bucket}/{key}"
 
 
-class SnsLimitAlerts:
-    """A limit's first hit in a window, on the alarms topic: the notifier posts it in the alerts channel."""
-
-    def __init__(self, topic_arn: str, sns: Any = None):
-        self._topic = topic_arn
-        self._sns = sns or client("sns")
-
-    def limit_hit(self, subject: str, message: str) -> None:
-        """Publish (SNS subjects are ASCII, one line, at most 100 characters)."""
-        clean = re.sub(r"[^\x20-\x7e]", "?", subject)[:100]
-        self._sns.publish(TopicArn=self._topic, Subject=clean, Message=message)
-
-
 class ReplyKeys(Protocol):
     """Port: the key that signs reply addresses."""
 

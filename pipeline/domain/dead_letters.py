@@ -1,8 +1,8 @@
 """What sits in the dead-letter queue, and what can be done about each message.
 
 Two kinds of message land there:
-- rejects (stage "intake" from the trigger, "intake-filter" from the intake audit): the record itself is
-  bad. The message carries the reason and a copy of the data. Redriving it would fail the same way: the
+- rejects (stage "intake" from the trigger, "intake-filter" from the intake audit, "intake-limit" for a
+  ticket over a new-ticket limit, issue 27.5): the record itself is bad, or came too often. The message carries the reason and a copy of the data. Redriving it would fail the same way: the
   producer has to be fixed and the ticket resubmitted.
 - on-failure records of an event source mapping (`KinesisBatchInfo`): a batch whose function kept failing,
   e.g. an outage that outlasted the retries. They point at records that the stream still holds (for its
@@ -48,7 +48,7 @@ def classify(body: dict[str, Any]) -> DeadLetterKind:
     """Which kind of dead letter a message body is."""
     if "KinesisBatchInfo" in body:
         return DeadLetterKind.BATCH
-    if body.get("stage") in ("intake", "intake-filter") and body.get("reason"):
+    if body.get("stage") in ("intake", "intake-filter", "intake-limit") and body.get("reason"):
         return DeadLetterKind.REJECTED
     return DeadLetterKind.UNKNOWN
 

@@ -23,6 +23,7 @@ class Outcome(StrEnum):
     STARTED = "started"
     DUPLICATE = "duplicate"
     REJECTED = "rejected"
+    LIMITED = "limited"  # over a new-ticket limit (issue 27.5): dead-lettered with the reason
 
 
 class AuditOutcome(StrEnum):
@@ -42,6 +43,12 @@ class WorkflowStarter(Protocol):
 class ExecutionInputs(Protocol):
     def put(self, ticket_id: str, payload: dict[str, Any]) -> None:
         """Keep the ticket's execution input where `tms retry` can read it back."""
+        ...
+
+
+class Gate(Protocol):
+    def refusal(self, ticket: TicketSubmitted) -> str | None:
+        """Why this ticket may not start now (a limit), or None."""
         ...
 
 
@@ -147,7 +154,12 @@ def dead_letter(
 
 
 def handle_record(
-    data: bytes, meta: RecordMeta, starter: WorkflowStarter, dlq: DeadLetters, inputs: ExecutionInputs
+    data: bytes,
+    meta: RecordMeta,
+    starter: WorkflowStarter,
+    dlq: DeadLetters,
+    inputs: ExecutionInputs,
+    gate: Gate | None = None,
 ) -> Outcome:
     """Start the workflow for one record. Invalid records go to the DLQ and never block the shard;
     transient failures (keeping the input, starting) raise so the batch reports this record as failed and
@@ -162,6 +174,11 @@ def handle_record(
     except InvalidTicketError as e:
         dlq.send(dead_letter(meta, data, e))
         return Outcome.REJECTED
+    refusal = gate.refusal(ticket) if gate is not None else None
+    if refusal is not None:
+        # Nothing is lost: the record waits in the DLQ with the reason (`tms dlq`), to be resubmitted.
+        dlq.send(dead_letter(meta, data, InvalidTicketError([refusal]), stage="intake-limit"))
+        return Outcome.LIMITED
     payload = execution_input(ticket)
     inputs.put(ticket.ticketId, payload)
     started = starter.start(execution_name(ticket.ticketId), payload)

@@ -10,24 +10,18 @@ against floods (it is not a billing meter).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from contract import defaults
+from contract.models import TicketSubmitted
+
 DEFAULT_WINDOW = timedelta(hours=1)
-# New tickets opened by mail per hour: from one sender address, and from one domain (freemail exempt).
-DEFAULT_MAIL_TICKETS_PER_SENDER = 5
-DEFAULT_MAIL_TICKETS_PER_DOMAIN = 50
-# Mailbox providers shared by unrelated people: one user there must not throttle all the others, so their
-# domains are exempt from the per-domain limit (the per-sender limit still applies).
-FREEMAIL_DOMAINS = frozenset(
-    {
-        "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.com", "msn.com",
-        "yahoo.com", "ymail.com", "icloud.com", "me.com", "mac.com", "aol.com",
-        "proton.me", "protonmail.com", "pm.me", "gmx.com", "gmx.net", "gmx.de", "gmx.at", "gmx.ch",
-        "web.de", "mail.com", "zoho.com", "yandex.com", "yandex.ru", "fastmail.com",
-    }
-)  # fmt: skip
+DEFAULT_MAIL_TICKETS_PER_SENDER = defaults.TICKETS_PER_SENDER_HOUR
+DEFAULT_MAIL_TICKETS_PER_DOMAIN = defaults.TICKETS_PER_DOMAIN_HOUR
+FREEMAIL_DOMAINS = defaults.FREEMAIL_DOMAINS
 
 
 @dataclass(frozen=True)
@@ -74,3 +68,79 @@ class MailLimits:
     def of(cls, per_sender: int, per_domain: int) -> MailLimits:
         """Limits with these counts per window (the settings)."""
         return cls(Limit("mail-sender", per_sender), Limit("mail-domain", per_domain))
+
+
+def count_new_ticket(
+    limiter: RateLimiter,
+    per_sender: Limit,
+    per_domain: Limit,
+    sender: str,
+    now: datetime,
+    *,
+    ref: str = "",
+    key_prefix: str = "",
+    exempt_domains: frozenset[str] = FREEMAIL_DOMAINS,
+) -> tuple[Limit, str, Decision] | None:
+    """Count one new ticket from `sender` against both limits: None when allowed, else the limit it is over,
+    the key counted and the decision. The per-sender limit is counted first, so a refused sender does not
+    use up the domain's allowance."""
+    sender = sender.strip().lower()
+    by_sender = limiter.hit(per_sender, f"{key_prefix}{sender}", now, ref=ref)
+    if not by_sender.allowed:
+        return per_sender, sender, by_sender
+    domain = sender.rpartition("@")[2]
+    if not domain or domain in exempt_domains:
+        return None
+    by_domain = limiter.hit(per_domain, f"{key_prefix}{domain}", now)
+    return None if by_domain.allowed else (per_domain, domain, by_domain)
+
+
+class LimitAlerts(Protocol):
+    """Port: say once per window that a limit was hit (the alerts channel)."""
+
+    def limit_hit(self, subject: str, message: str) -> None:
+        """Announce it."""
+
+
+@dataclass
+class IntakeGate:
+    """The same limits on every way a ticket comes in that has no door of its own (`/ticket`, API producers,
+    Slack messages): counted in the trigger, per source and customer address and per source and domain.
+    Mail is counted at its own door, which joins or holds what is over; tms's own load tool is exempt."""
+
+    limiter: RateLimiter
+    per_sender: Limit = Limit("intake-sender", defaults.TICKETS_PER_SENDER_HOUR)
+    per_domain: Limit = Limit("intake-domain", defaults.TICKETS_PER_DOMAIN_HOUR)
+    exempt_sources: frozenset[str] = frozenset(defaults.LIMIT_EXEMPT_SOURCES)
+    exempt_domains: frozenset[str] = FREEMAIL_DOMAINS
+    alerts: LimitAlerts | None = None
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+
+    def refusal(self, ticket: TicketSubmitted) -> str | None:
+        """Why this new ticket is over a limit (announced once a window), or None when it may go on."""
+        if ticket.source.value in self.exempt_sources:
+            return None
+        over = count_new_ticket(
+            self.limiter,
+            self.per_sender,
+            self.per_domain,
+            ticket.data.customer.email,
+            self.clock(),
+            ref=ticket.ticketId,
+            key_prefix=f"{ticket.source.value}:",
+            exempt_domains=self.exempt_domains,
+        )
+        if over is None:
+            return None
+        limit, key, decision = over
+        reason = (
+            f"rate_limited: over the limit of {limit.max_count} new {ticket.source.value} tickets per hour "
+            f"from {key}"
+        )
+        if decision.first_refusal and self.alerts is not None:
+            self.alerts.limit_hit(
+                f"Intake limit hit: {limit.name} {ticket.source.value}:{key}",
+                f"{reason}. Until the hour is over, more such tickets go to the dead-letter queue with this "
+                "reason (`tms dlq` lists them; resubmit them with `tms submit` once it is over). One message per hour.",
+            )
+        return reason

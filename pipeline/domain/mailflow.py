@@ -32,7 +32,7 @@ from contract.models import (
 from contract.names import ASSIGNEE_ATTR
 from pipeline.domain import lifecycle, mail, mail_trust
 from pipeline.domain.lifecycle import ReplyRoute, StatusChange, Step
-from pipeline.domain.limits import Decision, Limit, MailLimits, RateLimiter
+from pipeline.domain.limits import Decision, Limit, MailLimits, RateLimiter, count_new_ticket
 from pipeline.domain.mail_trust import SenderCheck, Verdicts
 
 UNKNOWN_PRODUCT = "Unspecified"
@@ -529,14 +529,15 @@ class _Inbound:
         if limiter is None:
             return None
         limits = self.config.limits
-        by_sender = limiter.hit(limits.per_sender, sender, self.now, ref=ticket_id)
-        if not by_sender.allowed:
-            return limits.per_sender, sender, by_sender
-        domain = mail_trust.domain_of(sender)
-        if domain in limits.exempt_domains:
-            return None
-        by_domain = limiter.hit(limits.per_domain, domain, self.now)
-        return None if by_domain.allowed else (limits.per_domain, domain, by_domain)
+        return count_new_ticket(
+            limiter,
+            limits.per_sender,
+            limits.per_domain,
+            sender,
+            self.now,
+            ref=ticket_id,
+            exempt_domains=limits.exempt_domains,
+        )
 
     def hold(self, parsed: mail.InboundMail, check: SenderCheck, why: str) -> ReceiveOutcome:
         """Kept where agents can see it, on no ticket."""

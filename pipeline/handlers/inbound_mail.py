@@ -13,14 +13,13 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from contract import names
-from pipeline.adapters.limits import DynamoRateLimiter
+from pipeline.adapters.limits import DynamoRateLimiter, SnsLimitAlerts
 from pipeline.adapters.mail import (
     DynamoLifecycle,
     KinesisIntake,
     S3HeldMail,
     S3RawMail,
     SnsEvents,
-    SnsLimitAlerts,
 )
 from pipeline.domain.mail_trust import MISSING, Verdicts
 from pipeline.domain.mailflow import Envelope, InboundPorts, MailConfig, receive_mail

@@ -10,19 +10,35 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from contract.lambda_events import KinesisRecord, kinesis_records, process_batch
 from pipeline.adapters.aws import S3ExecutionInputs, SqsDeadLetters, StepFunctionsStarter
+from pipeline.adapters.limits import DynamoRateLimiter, SnsLimitAlerts
 from pipeline.domain.intake import Outcome, handle_record
+from pipeline.domain.limits import IntakeGate, Limit
 from pipeline.handlers._records import record_meta
 from pipeline.observability import logger, metrics
-from pipeline.settings import trigger_settings
+from pipeline.settings import TriggerSettings, trigger_settings
 
 
 @cache
-def _deps() -> tuple[StepFunctionsStarter, SqsDeadLetters, S3ExecutionInputs]:
+def _deps() -> tuple[StepFunctionsStarter, SqsDeadLetters, S3ExecutionInputs, IntakeGate | None]:
     s = trigger_settings()
     return (
         StepFunctionsStarter(s.state_machine_arn),
         SqsDeadLetters(s.dlq_url),
         S3ExecutionInputs(s.bucket_name, kms_key_id=s.inputs_key_id),
+        intake_gate(s),
+    )
+
+
+def intake_gate(s: TriggerSettings) -> IntakeGate | None:
+    """The new-ticket limits, when the function has a table to count in."""
+    if not s.table_name:
+        return None
+    return IntakeGate(
+        limiter=DynamoRateLimiter(s.table_name),
+        per_sender=Limit("intake-sender", s.tickets_per_sender),
+        per_domain=Limit("intake-domain", s.tickets_per_domain),
+        exempt_sources=frozenset(x.strip() for x in s.limit_exempt_sources.split(",") if x.strip()),
+        alerts=SnsLimitAlerts(s.alarms_topic_arn) if s.alarms_topic_arn else None,
     )
 
 

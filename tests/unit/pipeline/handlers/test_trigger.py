@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -9,9 +10,11 @@ from typing import Any
 import boto3
 import pytest
 
-from contract import names
+from contract import defaults, names
 from contract.clients import clear_cache as clear_aws_clients
+from contract.models import Source
 from local.lambdas import LocalLambdaContext
+from pipeline.domain.dead_letters import DeadLetterKind, classify
 from tests.conftest import make_ticket
 from tests.fakes.intake import kinesis_event
 
@@ -147,3 +150,44 @@ def test_the_input_cannot_be_kept_so_no_execution_starts_and_the_record_is_retri
     with pytest.raises(BatchFailed, match="NoSuchBucket"):
         aws["handler"](_event([ticket.to_record_bytes()]), LocalLambdaContext(function_name="trigger"))
     assert aws["sfn"].list_executions(stateMachineArn=aws["arn"])["executions"] == []
+
+
+def test_the_sixth_api_ticket_of_an_hour_from_one_customer_waits_in_the_dlq_with_one_alert(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+):
+    # Given the tickets table and the alarms topic (the new-ticket limits count there and announce there)
+    ddb = boto3.client("dynamodb")
+    ddb.create_table(
+        TableName="tickets",
+        KeySchema=[{"AttributeName": "ticket_id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "ticket_id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    sns = boto3.client("sns")
+    topic = sns.create_topic(Name="alarms")["TopicArn"]
+    tap = aws["sqs"].create_queue(QueueName="alarms-tap")["QueueUrl"]
+    tap_arn = aws["sqs"].get_queue_attributes(QueueUrl=tap, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=tap_arn)
+    monkeypatch.setenv(names.ENV_TABLE_NAME, "tickets")
+    monkeypatch.setenv(names.ENV_TICKETS_PER_SENDER, str(defaults.TICKETS_PER_SENDER_HOUR))  # the default
+    monkeypatch.setenv(names.ENV_ALARMS_TOPIC_ARN, topic)
+    # When seven API tickets of one customer and one generated ticket arrive in one hour
+    tickets = [make_ticket() for _ in range(7)]
+    generated = make_ticket().model_copy(update={"source": Source.GENERATOR})
+    event = _event([t.to_record_bytes() for t in [*tickets, generated]])
+    response = aws["handler"](event, LocalLambdaContext(function_name="trigger"))
+    # Then five start, the generator's load tool is not counted, and two wait in the DLQ with the reason
+    assert response == {"batchItemFailures": []}
+    started = {e["name"] for e in aws["sfn"].list_executions(stateMachineArn=aws["arn"])["executions"]}
+    assert started == {t.ticketId for t in tickets[:5]} | {generated.ticketId}
+    letters = _dlq(aws)
+    kept = sorted(json.loads(base64.b64decode(m["data_base64"]))["ticketId"] for m in letters)
+    assert kept == sorted(t.ticketId for t in tickets[5:])  # the whole record is kept, to resubmit
+    assert all(m["stage"] == "intake-limit" for m in letters)
+    assert "over the limit of 5 new api tickets per hour from ana@example.com" in letters[0]["reason"]
+    assert classify(letters[0]) == DeadLetterKind.REJECTED  # `tms dlq` lists it by reason
+    # and the limit is announced once, not per ticket
+    alerts = aws["sqs"].receive_message(QueueUrl=tap, MaxNumberOfMessages=10).get("Messages", [])
+    assert len(alerts) == 1 and "Intake limit hit" in json.loads(alerts[0]["Body"])["Subject"]
