@@ -49,7 +49,7 @@ def _env(name: str) -> Any:
 class ErasureSettings(EnvSettings):
     """Where the stores are (CDK sets these; the local stack its own)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
 
     table_name: str = _env(names.ENV_TABLE_NAME)
     bucket_name: str = _env(names.ENV_BUCKET_NAME)
