@@ -33,7 +33,7 @@ def test_the_warehouse_rows_are_deleted_by_bound_parameters_lifecycle_first() ->
         {"name": "id0", "value": "TKT-20260101-AAAAAAAAAA"},
     ]
     with Stubber(client) as stub:
-        for sid, table, rows in (("s1", "support.ticket_lifecycle", 1), ("s2", "support.tickets", 2)):
+        for sid, rows in (("s1", 1), ("s2", 2)):
             stub.add_response(
                 "execute_statement",
                 {"Id": sid},
