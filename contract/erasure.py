@@ -78,6 +78,16 @@ def key_names_ticket(key: str, ticket_ids: frozenset[str]) -> bool:
     return False
 
 
+# --- retention: which prefixes expire with which setting of contract/defaults.py RETENTION_DAYS -------------
+RETAINED_PREFIXES: tuple[tuple[str, str, str], ...] = (
+    # (lifecycle rule id, prefix, RETENTION_DAYS key): CDK's S3 lifecycle rules and the local sweeper
+    ("archive", names.ARCHIVE_PREFIX, "archive"),
+    ("originals", names.ORIGINALS_PREFIX, "archive"),
+    ("lifecycle", names.LIFECYCLE_PREFIX, "archive"),
+    ("inbound-mail", names.INBOUND_MAIL_PREFIX, "inbound_mail"),
+)
+
+
 # --- every store ------------------------------------------------------------------------------------------
 class Runtime(StrEnum):
     BOTH = "both"

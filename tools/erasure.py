@@ -95,7 +95,7 @@ def forget_on_aws(info: StackInfo, subject: Subject) -> dict[str, Any]:
     """Invoke the deployed erasure function; its report."""
     from contract.clients import aws_client
 
-    resp = aws_client("lambda", info, profile="cli").invoke(
+    resp = aws_client("lambda", info, profile="invoke").invoke(
         FunctionName=f"{names.PROJECT}-{names.FN_ERASURE}",
         Payload=json.dumps({"email": subject.email, "slack_user": subject.slack_user}).encode(),
     )

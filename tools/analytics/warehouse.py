@@ -148,6 +148,13 @@ def _counts(wh: Warehouse) -> dict[str, int]:
 _ERASE_IDS = "SELECT ticket_id FROM tickets WHERE LOWER(customer_email) = ?"
 
 
+# Retention (the local sweeper): rows processed (tickets) or changed (lifecycle) before the cutoff.
+_SWEEP = (
+    (erasure.WAREHOUSE_TICKETS, "DELETE FROM tickets WHERE processed_at < ?"),
+    (erasure.WAREHOUSE_LIFECYCLE, "DELETE FROM ticket_lifecycle WHERE changed_at < ?"),
+)
+
+
 def _erase_statements(ids: list[str], address: str) -> list[tuple[str, str, list[Any]]]:
     """(store, DELETE, parameters): lifecycle rows, ticket rows, quarantined records of the customer."""
     marks = ", ".join("?" for _ in ids) or "NULL"
@@ -229,6 +236,17 @@ class DuckDbWarehouse:
         cur = self._con.execute(sql)
         rows = cur.fetchall()
         return [d[0] for d in cur.description or []], rows
+
+    def sweep(self, cutoff: datetime) -> dict[str, int]:
+        """Delete the rows past their retention (`cutoff`: naive UTC); rows deleted per store."""
+        con = self._con
+        out: dict[str, int] = {}
+        for store, sql in _SWEEP:
+            out[store] = int(
+                con.execute("SELECT COUNT(*)" + sql.removeprefix("DELETE"), [cutoff]).fetchall()[0][0]
+            )
+            con.execute(sql, [cutoff])
+        return out
 
     def erase_customer(self, address: str, ticket_ids: frozenset[str]) -> dict[str, int]:
         """Delete the customer's rows in one transaction; rows deleted per store."""
@@ -320,6 +338,15 @@ class PostgresWarehouse:
             cur.execute(sql)  # type: ignore[call-overload]
             rows = cur.fetchall()
             return [d.name for d in cur.description or []], rows
+
+    def sweep(self, cutoff: datetime) -> dict[str, int]:
+        """Delete the rows past their retention (`cutoff`: naive UTC); rows deleted per store."""
+        out: dict[str, int] = {}
+        with self._con.transaction(), self._con.cursor() as cur:
+            for store, sql in _SWEEP:
+                cur.execute(sql.replace("?", "%s"), [cutoff])  # type: ignore[call-overload]
+                out[store] = max(cur.rowcount, 0)
+        return out
 
     def erase_customer(self, address: str, ticket_ids: frozenset[str]) -> dict[str, int]:
         """Delete the customer's rows in one transaction; rows deleted per store."""

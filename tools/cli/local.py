@@ -52,6 +52,7 @@ def _fraction(text: str) -> float:
 def cmd_local_up(args: argparse.Namespace) -> int:
     """Start the stack, print its description as one JSON line, run until Ctrl-C or SIGTERM."""
     from local.runtime import quiet_logs, serve
+    from tools.analytics.warehouse import open_warehouse
 
     quiet_logs()
     stop = threading.Event()
@@ -62,7 +63,8 @@ def cmd_local_up(args: argparse.Namespace) -> int:
         print(json.dumps(info.public()), flush=True)
         print("tms local stack running; Ctrl-C stops it", file=sys.stderr, flush=True)
 
-    serve(stop, port=args.port, on_ready=ready)
+    # The retention sweeper also deletes warehouse rows past retention (local/sweeper.py).
+    serve(stop, port=args.port, on_ready=ready, warehouse=open_warehouse)
     print("tms local stack stopped", file=sys.stderr)
     return 0
 
