@@ -467,6 +467,16 @@ def ticket_update(channel: str, ts: str, view: TicketView) -> dict[str, Any]:
     }
 
 
+ERASED_TEXT = "Ticket {ticket_id}: the customer's data was erased on request (GDPR art. 17)."
+
+
+def erased_ticket(ticket_id: str) -> dict[str, Any]:
+    """The chat.update arguments (text, blocks) replacing a ticket post whose customer was erased: the id
+    only, no buttons, nothing of the customer."""
+    text = ERASED_TEXT.format(ticket_id=ticket_id)
+    return {"text": text, "blocks": [SectionBlock(text=_md(f":wastebasket: {escape(text)}")).to_dict()]}
+
+
 def description_section(view: TicketView) -> SectionBlock:
     """The description (its head and tail when long), with a button opening the whole text."""
     more = (

@@ -48,3 +48,7 @@ class ReplyQueueError(BotError):
 
 class MailEventTooEarlyError(BotError):
     """An SES event arrived before the mailer recorded the send; raised so the delivery is retried."""
+
+
+class ErasureError(BotError):
+    """A store refused part of an erasure; the run can be repeated (every eraser is idempotent)."""

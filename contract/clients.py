@@ -27,6 +27,9 @@ LOCAL_CREDENTIALS: dict[str, str] = {
     "aws_session_token": "testing",
 }
 
+# The longest an operator's function (erasure) runs: its Lambda timeout (CDK) and what `invoke` waits for.
+OPERATOR_FUNCTION_TIMEOUT_S = 120
+
 PROFILES: dict[str, Config] = {
     # Lambda handlers and adapters: a few adaptive retries, modest timeouts.
     "default": Config(
@@ -48,6 +51,14 @@ PROFILES: dict[str, Config] = {
         connect_timeout=5,
         read_timeout=30,
         max_pool_connections=20,
+    ),
+    # A synchronous invoke of a long operator function (erasure): waits past the function's own timeout, and
+    # never retries on a read timeout (that would start the work again beside the running one).
+    "invoke": Config(
+        retries={"max_attempts": 1, "mode": "standard"},
+        connect_timeout=5,
+        read_timeout=OPERATOR_FUNCTION_TIMEOUT_S + 30,
+        max_pool_connections=4,
     ),
     # The ETL copies the archive with many threads and large reads.
     "etl": Config(

@@ -40,6 +40,13 @@ INCIDENT_WINDOW_HOURS: Final = 48  # open tickets compared
 SLA_TARGETS: Final = {"HIGH": "1h", "MEDIUM": "8h", "NORMAL": "24h"}
 SLA_WARN_FRACTION: Final = 0.8  # agents are warned at this share of the target
 
+# --- Retention (docs/customer-data.md "Erasure and retention"; cdk.json `retention` overrides each) -----------
+# Days each store keeps a ticket's data: `tickets` the DynamoDB item after triage (its TTL attribute), `archive`
+# the S3 records (tickets/, originals/, lifecycle/), `inbound_mail` customers' raw mail and held mail,
+# `warehouse` the warehouse rows (by processing / change time). Two years: a support history long enough for
+# a reopened case and a year-on-year report, short enough to be a limit.
+RETENTION_DAYS: Final = {"tickets": 730, "archive": 730, "inbound_mail": 90, "warehouse": 730}
+
 # --- The product catalog --------------------------------------------------------------------------------
 # Products and issue types of the /ticket form and the generator: data, read by contract/catalog.py only.
 CATALOG_RESOURCE: Final = "data/catalog.json"  # inside the contract package

@@ -97,7 +97,9 @@ ENV_MAIL_REPLY_KEY = "TMS_MAIL_REPLY_KEY"
 ENV_MAIL_REPLY_KEY_SECRET_ARN = "TMS_MAIL_REPLY_KEY_SECRET_ARN"
 ENV_MAIL_TICKETS_PER_SENDER = "TMS_MAIL_TICKETS_PER_SENDER_HOUR"
 ENV_MAIL_TICKETS_PER_DOMAIN = "TMS_MAIL_TICKETS_PER_DOMAIN_HOUR"
-TABLE_TTL_ATTR = "expires_at"  # the tickets table's TTL attribute (epoch seconds): rate-limit counters
+TABLE_TTL_ATTR = (
+    "expires_at"  # the tickets table's TTL attribute (epoch seconds): rate-limit counters, tickets
+)
 INBOUND_HELD_PREFIX = "inbound-mail/held/"  # mail held back (over a limit, unverified): one JSON record each
 # SLAs (issue 14): first-response targets per priority as durations ("45s", "8h", "1d"), the share of the
 # target at which agents are warned, optional business hours ("09:00-17:00", Monday to Friday) in a time zone.
@@ -126,6 +128,19 @@ PII_REDACTION_VALUES = ("on", "off")
 ENV_WORKFLOW_TYPE = "TMS_WORKFLOW_TYPE"
 WORKFLOW_TYPES = ("EXPRESS", "STANDARD")
 DEFAULT_WORKFLOW_TYPE = "EXPRESS"
+
+# Erasure (contract/erasure.py): where the erasure function deletes warehouse rows, through the Redshift
+# Data API (exactly one of cluster or workgroup), with the loader's secret; unset: no warehouse on this runtime
+# (the local stack's warehouse is erased by `tms customer forget` itself).
+ENV_REDSHIFT_CLUSTER = "TMS_REDSHIFT_CLUSTER"
+ENV_REDSHIFT_WORKGROUP = "TMS_REDSHIFT_WORKGROUP"
+ENV_REDSHIFT_DATABASE = "TMS_REDSHIFT_DATABASE"
+ENV_REDSHIFT_SCHEMA = "TMS_REDSHIFT_SCHEMA"
+ENV_REDSHIFT_TABLE = "TMS_REDSHIFT_TABLE"
+ENV_REDSHIFT_SECRET_ARN = "TMS_REDSHIFT_SECRET_ARN"
+# Retention (contract/defaults.py RETENTION_DAYS, cdk.json `retention`): days a ticket item lives after it
+# was triaged (its TABLE_TTL_ATTR is set from it); the local sweeper reads the others (TMS_RETENTION_<STORE>).
+ENV_RETENTION_PREFIX = "TMS_RETENTION_"
 
 # Warehouse (local): DuckDB file by default, PostgreSQL when a URL is given.
 ENV_WAREHOUSE_URL = "TMS_WAREHOUSE_URL"
@@ -175,6 +190,7 @@ FN_MAILER = "mailer"
 FN_INBOUND_MAIL = "inbound-mail"
 FN_SLA_TIMER = "sla-timer"
 FN_TICKET_LIFECYCLE = "ticket-lifecycle"  # DynamoDB stream -> lifecycle/ records for the warehouse
+FN_ERASURE = "erasure"  # `tms customer forget` against a deployed stack invokes it
 
 HANDLERS: dict[str, str] = {
     FN_TRIGGER: "pipeline.handlers.trigger.handler",
@@ -188,6 +204,7 @@ HANDLERS: dict[str, str] = {
     FN_INBOUND_MAIL: "pipeline.handlers.inbound_mail.handler",
     FN_SLA_TIMER: "pipeline.handlers.sla_timer.handler",
     FN_TICKET_LIFECYCLE: "pipeline.handlers.ticket_lifecycle.handler",
+    FN_ERASURE: "bot.handlers.erasure.handler",
 }
 
 # Memory (MB) of the functions whose GB-seconds a ticket records (CDK configures them with these numbers;

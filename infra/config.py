@@ -72,6 +72,14 @@ class RedshiftConfig(BaseModel):
     availability_zone: Annotated[str, Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d[a-z]$")]
 
     @property
+    def data_api_target(self) -> tuple[str, str]:
+        """("cluster" or "workgroup", its name) for the Redshift Data API, read from the endpoint's host:
+        `<cluster>.<id>.<region>.redshift.amazonaws.com` or `<workgroup>.<account>.<region>.redshift-serverless...`."""
+        host = self.endpoint.split(":", 1)[0]
+        kind = "workgroup" if ".redshift-serverless." in host else "cluster"
+        return kind, host.split(".", 1)[0]
+
+    @property
     def jdbc_url(self) -> str:
         """The JDBC URL the Glue connection uses."""
         return f"jdbc:redshift://{self.endpoint}/{self.database}"
@@ -113,6 +121,21 @@ class SlaConfig(BaseModel):
         return env
 
 
+class RetentionConfig(BaseModel):
+    """Days each store keeps a ticket's data (contract/defaults.py RETENTION_DAYS says what each covers)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    tickets: Annotated[int, Field(ge=1, le=3650)] = defaults.RETENTION_DAYS["tickets"]
+    archive: Annotated[int, Field(ge=1, le=3650)] = defaults.RETENTION_DAYS["archive"]
+    inbound_mail: Annotated[int, Field(ge=1, le=3650)] = defaults.RETENTION_DAYS["inbound_mail"]
+    warehouse: Annotated[int, Field(ge=1, le=3650)] = defaults.RETENTION_DAYS["warehouse"]
+
+    def environment(self) -> dict[str, str]:
+        """TMS_RETENTION_<STORE> of the functions that stamp or sweep (the archive stamps ticket items)."""
+        return {f"{names.ENV_RETENTION_PREFIX}{k.upper()}": str(v) for k, v in self.model_dump().items()}
+
+
 class TmsConfig(BaseModel):
     """Everything `cdk synth` needs to know about one deployment of tms."""
 
@@ -129,6 +152,7 @@ class TmsConfig(BaseModel):
 
     redshift: RedshiftConfig
     sla: SlaConfig = Field(default_factory=SlaConfig)
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
 
     # The reply model (contract/defaults.py says why this one).
     model_id: Annotated[str, Field(pattern=r"^[a-z0-9-]+(\.[a-zA-Z0-9-]+)+(:\d+)?(:[a-z0-9]+)?$")] = (

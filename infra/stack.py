@@ -12,6 +12,7 @@ from constructs import Construct
 
 from contract import names
 from infra.components.analytics import Analytics
+from infra.components.erasure import Erasure
 from infra.components.incidents import IncidentDetection
 from infra.components.ingest import Ingest
 from infra.components.keys import LogsKey
@@ -56,7 +57,13 @@ class TmsStack(Stack):
             layer_built=assets.layer_built,
             log_key=self.logs_key,
         )
-        self.storage = Storage(self, "Storage", table_name=f"{project}-tickets")
+        self.storage = Storage(
+            self,
+            "Storage",
+            table_name=f"{project}-tickets",
+            archive_retention_days=config.retention.archive,
+            inbound_mail_retention_days=config.retention.inbound_mail,
+        )
         self.notifications = Notifications(
             self,
             "Notifications",
@@ -102,6 +109,7 @@ class TmsStack(Stack):
             log_retention=retention,
             sla_timer=self.sla.function,
             sla_environment=config.sla.environment(),
+            retention_environment=config.retention.environment(),
             link_incident=self.incidents.function.function,
             pii_redaction=config.pii_redaction,
             workflow_type=config.workflow_type,
@@ -175,6 +183,24 @@ class TmsStack(Stack):
             schedule=config.etl_schedule,
             timeout_minutes=config.glue_timeout_minutes,
         )
+        kind, target = config.redshift.data_api_target
+        self.erasure = Erasure(
+            self,
+            "Erasure",
+            project_name=project,
+            package=package,
+            storage=self.storage,
+            schedule_group=self.sla.group_name,
+            slack_secret=self.slack.secret,
+            slack_channel_id=config.slack_channel_id,
+            redshift_secret=self.analytics.redshift_secret,
+            redshift_key=self.analytics.key,
+            redshift_target=(kind, target),
+            redshift_database=config.redshift.database,
+            redshift_schema=config.redshift.schema_name,
+            redshift_table=config.redshift.table,
+            log_retention=retention,
+        )
         self.monitoring = Monitoring(
             self,
             "Monitoring",
@@ -193,6 +219,7 @@ class TmsStack(Stack):
                 **self.mail.functions,
                 names.FN_SLA_TIMER: self.sla.function,
                 names.FN_TICKET_LIFECYCLE: self.lifecycle.function,
+                names.FN_ERASURE: self.erasure.function,
             },
             stream=self.ingest.stream,
             dlq=self.ingest.dlq,

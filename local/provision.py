@@ -132,6 +132,8 @@ def provision(endpoint_url: str, region: str) -> Provisioned:
     table_stream_arn = ddb.describe_table(TableName=names.TABLE_NAME)["Table"]["LatestStreamArn"]
     lifecycle_dlq_url = sqs.create_queue(QueueName=names.LIFECYCLE_DLQ_NAME)["QueueUrl"]
     s3.create_bucket(Bucket=names.BUCKET_NAME)
+    # Versioned, as deployed: erasure must find (and delete) every version, not just the current one.
+    s3.put_bucket_versioning(Bucket=names.BUCKET_NAME, VersioningConfiguration={"Status": "Enabled"})
     topic_arn = sns.create_topic(Name=names.TOPIC_NAME)["TopicArn"]
     alarms_arn = sns.create_topic(Name=names.ALARMS_TOPIC_NAME)["TopicArn"]
     dlq_url = sqs.create_queue(QueueName=names.DLQ_NAME)["QueueUrl"]

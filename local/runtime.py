@@ -38,6 +38,7 @@ from local.stack import (
     state_dir,
     write_state,
 )
+from local.sweeper import Sweeper
 
 log = logging.getLogger("tms.local")
 
@@ -70,6 +71,7 @@ class LocalStack:
     lifecycle_poller: DynamoStreamPoller
     tap_queue_url: str
     schedules: ScheduleRunner
+    sweeper: Sweeper
     _timer_invoker: Any
     _server: Any
     _invoker: Any
@@ -85,9 +87,13 @@ class LocalStack:
         mapping: MappingConfig | None = None,
         outbox: Path | None = None,
         extra_env: dict[str, str] | None = None,
+        warehouse: Callable[[], Any] | None = None,
     ) -> Iterator[LocalStack]:
-        """Start the endpoint, provision everything and start the poller; stop it all on exit."""
-        stack = cls._boot(port, mapping=mapping, outbox=outbox, extra_env=extra_env or {})
+        """Start the endpoint, provision everything and start the poller; stop it all on exit. `warehouse`
+        opens the local warehouse for the retention sweeper (the tools own it; None: not swept)."""
+        stack = cls._boot(
+            port, mapping=mapping, outbox=outbox, extra_env=extra_env or {}, warehouse=warehouse
+        )
         try:
             yield stack
         finally:
@@ -95,7 +101,13 @@ class LocalStack:
 
     @classmethod
     def _boot(
-        cls, port: int, *, mapping: MappingConfig | None, outbox: Path | None, extra_env: dict[str, str]
+        cls,
+        port: int,
+        *,
+        mapping: MappingConfig | None,
+        outbox: Path | None,
+        extra_env: dict[str, str],
+        warehouse: Callable[[], Any] | None = None,
     ) -> LocalStack:
         from moto.server import ThreadedMotoServer
 
@@ -256,6 +268,15 @@ class LocalStack:
             )
             local_moto.watch_schedules(schedules.notify_write)
             schedules.start()
+            # moto never expires items or objects: the sweeper applies the retention (local/sweeper.py).
+            sweeper = Sweeper(
+                dynamodb=aws_client("dynamodb", endpoint_url=endpoint, region=LOCAL_REGION, profile="local"),
+                s3=aws_client("s3", endpoint_url=endpoint, region=LOCAL_REGION, profile="local"),
+                table=prov.table_name,
+                bucket=prov.bucket_name,
+                warehouse=warehouse,
+            )
+            sweeper.start()
             return cls(
                 info=info,
                 lambdas=lambdas,
@@ -264,6 +285,7 @@ class LocalStack:
                 lifecycle_poller=lifecycle_poller,
                 tap_queue_url=prov.tap_queue_url,
                 schedules=schedules,
+                sweeper=sweeper,
                 _timer_invoker=timer_invoker,
                 _server=server,
                 _invoker=invoker,
@@ -288,6 +310,7 @@ class LocalStack:
         for poller in self.pollers:
             poller.stop()
         self.schedules.stop()
+        self.sweeper.stop()
         self._timer_invoker.stop()
         self._invoker.stop()
         self._server.stop()
@@ -349,7 +372,11 @@ class LocalStack:
 
 
 def serve(
-    stop: threading.Event, *, port: int = 0, on_ready: Callable[[StackInfo], None] = lambda _info: None
+    stop: threading.Event,
+    *,
+    port: int = 0,
+    on_ready: Callable[[StackInfo], None] = lambda _info: None,
+    warehouse: Callable[[], Any] | None = None,
 ) -> None:
     """`tms local up`: start a stack, record it in the state file (where other commands find it), call
     `on_ready`, run until `stop` is set. Refuses to start a second stack."""
@@ -358,7 +385,7 @@ def serve(
         raise ConfigurationError(
             f"a local stack is already running (pid {running.pid}, {running.endpoint_url}); stop it first"
         )
-    with LocalStack.start(port=port) as stack:
+    with LocalStack.start(port=port, warehouse=warehouse) as stack:
         write_state(stack.info)
         try:
             on_ready(stack.info)

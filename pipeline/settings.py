@@ -43,6 +43,12 @@ class ArchiveSettings(EnvSettings):
     bucket_name: str = Field(validation_alias=names.ENV_BUCKET_NAME, min_length=3)
     # The KMS key the full original records are encrypted with (SSE-KMS); unset: the bucket's default.
     originals_key_id: str | None = Field(default=None, validation_alias=names.ENV_ORIGINALS_KEY_ID)
+    # Days a ticket item lives after triage (its TTL attribute; cdk.json `retention.tickets`).
+    ticket_retention_days: int = Field(
+        default=defaults.RETENTION_DAYS["tickets"],
+        ge=1,
+        validation_alias=names.ENV_RETENTION_PREFIX + "TICKETS",
+    )
 
 
 class MailSettings(EnvSettings):

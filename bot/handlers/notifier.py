@@ -23,20 +23,23 @@ from contract import names
 from contract.lambda_events import sns_attribute, sns_messages
 
 
+def build_poster(settings: BotSettings) -> Poster:
+    """Slack (token set) or the outbox (local without Slack): the notifier's poster, and erasure's."""
+    if settings.bot_token is not None and settings.bot_token.get_secret_value():
+        return SlackPoster(
+            make_web_client(settings.secret("bot_token"), settings.api_url), interval=settings.post_interval_s
+        )
+    if settings.outbox:
+        return OutboxPoster(settings.outbox)
+    raise BotConfigurationError(
+        f"set {names.ENV_SLACK_BOT_TOKEN} (Slack) or {names.ENV_SLACK_OUTBOX} (local)"
+    )
+
+
 def build_notifier(settings: BotSettings) -> Notifier:
     """The notifier with Slack (token set) or the outbox (local without Slack) as its poster."""
     settings.require("table_name")
-    poster: Poster
-    if settings.bot_token is not None and settings.bot_token.get_secret_value():
-        poster = SlackPoster(
-            make_web_client(settings.secret("bot_token"), settings.api_url), interval=settings.post_interval_s
-        )
-    elif settings.outbox:
-        poster = OutboxPoster(settings.outbox)
-    else:
-        raise BotConfigurationError(
-            f"set {names.ENV_SLACK_BOT_TOKEN} (Slack) or {names.ENV_SLACK_OUTBOX} (local)"
-        )
+    poster = build_poster(settings)
     grants = settings.role_grants()
     return Notifier(
         store=DynamoTicketStore(settings.table_name, aws.client("dynamodb", profile="default")),

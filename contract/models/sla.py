@@ -14,6 +14,13 @@ from contract.models.ticket import Priority, TicketId, UtcDatetime, _Strict
 # "First response" = the reply was sent to the customer (the mailer's SENT write), or the ticket was resolved.
 
 SlaTimerKind = Literal["warn", "breach"]
+SLA_TIMERS: tuple[SlaTimerKind, ...] = ("warn", "breach")
+
+
+def schedule_name(ticket_id: str, timer: SlaTimerKind) -> str:
+    """One schedule per ticket and timer (names are unique per group: arming twice cannot make two).
+    In the contract because erasure deletes a ticket's timers by name too (contract/erasure.py)."""
+    return f"{ticket_id}-{timer}"
 
 
 class SlaArm(_Strict):

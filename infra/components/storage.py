@@ -9,7 +9,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from contract import names
+from contract import defaults, names
+from contract.erasure import RETAINED_PREFIXES
 from contract.manifests import RETENTION_DAYS as MANIFEST_RETENTION_DAYS
 from infra.components._nag import acknowledge, acknowledge_kms_grant, finding, skip_checkov
 
@@ -22,10 +23,24 @@ MANIFEST_EXPIRY = Duration.days(MANIFEST_RETENTION_DAYS)
 INPUTS_EXPIRY = Duration.days(names.INPUTS_RETENTION_DAYS)
 
 
+def retention_rules(archive_days: int, inbound_mail_days: int) -> list[tuple[str, str, int]]:
+    """(rule id, prefix, days) of the retention lifecycle rules (contract/erasure.py names the prefixes)."""
+    days = {"archive": archive_days, "inbound_mail": inbound_mail_days}
+    return [(rule_id, prefix, days[setting]) for rule_id, prefix, setting in RETAINED_PREFIXES]
+
+
 class Storage(Construct):
     """The tickets table, the archive bucket (with its access-log bucket) and the data key."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, table_name: str) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        table_name: str,
+        archive_retention_days: int = defaults.RETENTION_DAYS["archive"],
+        inbound_mail_retention_days: int = defaults.RETENTION_DAYS["inbound_mail"],
+    ) -> None:
         super().__init__(scope, construct_id)
         # One customer-managed key for ticket data at rest and in flight (table, stream, DLQ, tickets topic)
         # and the Slack secret: revoking it (or its grants) cuts every path to customer data at once.
@@ -52,7 +67,8 @@ class Storage(Construct):
             # Every change after triage reaches the warehouse through the stream (the ticket-lifecycle
             # function); old images too, so a change no lifecycle column sees writes nothing.
             stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
-            # Only rate-limit counters carry it (pipeline.adapters.limits): tickets never expire.
+            # Rate-limit counters (pipeline.adapters.limits) and ticket items (the archive step stamps them
+            # with the configured retention, cdk.json `retention.tickets`) expire by it.
             time_to_live_attribute=names.TABLE_TTL_ATTR,
         )
         # `/ticket mine`: an agent's tickets by owner (only owned tickets have the attribute, so it stays small).
@@ -120,6 +136,14 @@ class Storage(Construct):
                 ),
                 s3.LifecycleRule(
                     id="expire-etl-manifests", prefix=names.MANIFEST_PREFIX, expiration=MANIFEST_EXPIRY
+                ),
+                # Retention (cdk.json `retention`): the ticket records and customers' mail. A versioned
+                # bucket keeps an expired object as a noncurrent version for NONCURRENT_EXPIRY more days.
+                *(
+                    s3.LifecycleRule(id=f"retain-{rule_id}", prefix=prefix, expiration=Duration.days(days))
+                    for rule_id, prefix, days in retention_rules(
+                        archive_retention_days, inbound_mail_retention_days
+                    )
                 ),
                 s3.LifecycleRule(
                     id="expire-noncurrent-versions",

@@ -59,6 +59,7 @@ class Workflow(Construct):
         link_incident: lambda_.IFunction,
         pii_redaction: bool = True,
         workflow_type: str = names.DEFAULT_WORKFLOW_TYPE,
+        retention_environment: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         if not asl_path.is_file():
@@ -114,6 +115,8 @@ class Workflow(Construct):
                 names.ENV_BUCKET_NAME: storage.bucket.bucket_name,
                 names.ENV_ORIGINALS_KEY_ID: storage.data_key.key_arn,
                 **sla_environment,
+                # The ticket item's expiry (TMS_RETENTION_TICKETS) is stamped when it is triaged.
+                **(retention_environment or {}),
             },
         )
         storage.grant_archive_write(self.archive.role)

@@ -3,7 +3,7 @@ SNS message. Everything is derived from the ProcessedRecord contract."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from contract.models import (
@@ -16,7 +16,7 @@ from contract.models import (
     TicketUsage,
     TriageResult,
 )
-from contract.names import ARCHIVE_PREFIX, ORIGINALS_PREFIX
+from contract.names import ARCHIVE_PREFIX, ORIGINALS_PREFIX, TABLE_TTL_ATTR
 from pipeline.domain.redaction import redact
 from pipeline.domain.sla import SlaPolicy, sla_fields
 from pipeline.domain.usage import item_size, workflow_usage
@@ -37,7 +37,7 @@ WRITTEN_BY_INCIDENT_STEP = frozenset({"incident_id"})
 
 
 def dynamodb_update(
-    record: ProcessedRecord, extra: dict[str, str] | None = None, *, redacted: bool = False
+    record: ProcessedRecord, extra: dict[str, str | int] | None = None, *, redacted: bool = False
 ) -> dict[str, Any]:
     """An UpdateExpression that sets every record field the claim did not write (and `extra` attributes),
     in DynamoDB's typed JSON. A `redacted` record replaces the claim's description too: the original text
@@ -83,6 +83,7 @@ def archive_ticket(
     steps_usage: TicketUsage | None = None,
     pii_detected: bool = True,
     incident_failed: bool = False,
+    retention: timedelta | None = None,
 ) -> dict[str, Any]:
     """Store the redacted analytics record (and the original apart) and return what the workflow records next:
     the item update (with the first-response due time, measured from submission) and the timers to arm.
@@ -93,6 +94,8 @@ def archive_ticket(
 
     The record carries the ticket's usage (TicketUsage): `steps_usage` as the earlier functions reported it,
     plus what follows from the path taken (`pii_detected`, `incident_failed`) and the sizes written here.
+
+    With a `retention`, the item gets the table's TTL attribute: it expires that long after triage.
     """
     redaction = redact(ticket, pii or PiiResult())
     record = ProcessedRecord.build(
@@ -136,9 +139,12 @@ def archive_ticket(
     store.put(key, record.to_json_line())
     message = TicketTriagedMessage.announce(record, ticket.source, ticket.slack, incident)
     arm = (policy or SlaPolicy()).arm(record.ticket_id, record.submitted_at, record.priority)
+    extra: dict[str, str | int] = {**sla_fields(arm)}
+    if retention is not None:
+        extra[TABLE_TTL_ATTR] = int((record.processed_at + retention).timestamp())
     return {
         "key": key,
-        **dynamodb_update(record, sla_fields(arm), redacted=bool(redaction.entity_types)),
+        **dynamodb_update(record, extra, redacted=bool(redaction.entity_types)),
         "sla": arm.model_dump(mode="json"),
         "message": message.model_dump_json(),
         "priority": record.priority.value,

@@ -28,6 +28,7 @@ from contract.models import (
     SlaTimerKind,
     format_utc,
 )
+from contract.models.sla import SLA_TIMERS, schedule_name
 
 DEFAULT_WARN_FRACTION = defaults.SLA_WARN_FRACTION
 _DURATION_RE = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
@@ -181,11 +182,6 @@ class SlaPolicy:
         )
 
 
-def schedule_name(ticket_id: str, timer: SlaTimerKind) -> str:
-    """One schedule per ticket and timer (names are unique per group: arming twice cannot make two)."""
-    return f"{ticket_id}-{timer}"
-
-
 def at_expression(when: datetime) -> str:
     """EventBridge Scheduler's one-time expression, in UTC, rounded UP to the second (never early)."""
     when = when.astimezone(UTC)
@@ -306,8 +302,8 @@ def record_first_response(
     """THE first-response hook: record `first_response_at` once (the earliest call wins) and delete the
     ticket's timers. Safe to call again and from any path (approve, resolve, a reply sent by email)."""
     item = store.record_first_response(ticket_id, at, by)
-    for timer in ("warn", "breach"):
-        timers.cancel(schedule_name(ticket_id, timer))  # type: ignore[arg-type]
+    for timer in SLA_TIMERS:
+        timers.cancel(schedule_name(ticket_id, timer))
     return item
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import cache
 from typing import Any
 
@@ -64,6 +65,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         steps_usage=steps.plus(watch.usage()),
         pii_detected=pii_detected,
         incident_failed=incident_failed,
+        retention=timedelta(days=archive_settings().ticket_retention_days),
     )
     logger.info("ticket archived", extra={"key": result["key"]})
     return result

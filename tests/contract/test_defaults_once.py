@@ -44,6 +44,14 @@ COPIES: list[tuple[str, re.Pattern[str]]] = [
         "SLA warn fraction",
         re.compile(rf"warn_fraction\w*\s*[:=][^\n]*(?<![\d.]){_literal(defaults.SLA_WARN_FRACTION)}"),
     ),
+    (
+        "retention days",
+        re.compile(
+            rf"(retention|tickets|archive|warehouse|inbound_mail)\w*\W*\s*[:=(][^\n]*(?<![\d.])"
+            rf"({defaults.RETENTION_DAYS['tickets']}|{defaults.RETENTION_DAYS['archive']})(?![\d.])",
+            re.IGNORECASE,
+        ),
+    ),
     ("catalog file", re.compile(r"catalog\.json")),
     ("catalog parsing", re.compile(r"""\[\s*["']issues["']\s*\]|\.get\(\s*["']issues["']""")),
 ]

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from contract import names
+from contract import erasure, names
 from contract.errors import ConfigurationError
 from contract.settings import masked_url
 from glue.schema import TableSpec, merge_statements, spec
@@ -131,12 +131,45 @@ class Warehouse(Protocol):
 
     def query(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]: ...
 
+    def erase_customer(self, address: str, ticket_ids: frozenset[str]) -> dict[str, int]:
+        """Delete a customer's rows (erasure); rows deleted per store name of contract/erasure.py."""
+        ...
+
     def close(self) -> None: ...
 
 
 def _counts(wh: Warehouse) -> dict[str, int]:
     _, rows = wh.query("SELECT (SELECT COUNT(*) FROM tickets), (SELECT COUNT(*) FROM tickets_quarantine)")
     return {"warehouse_rows": int(rows[0][0]), "quarantined_rows": int(rows[0][1])}
+
+
+# Erasure (contract/erasure.py): the customer's rows are deleted outright, not merged away. Their tickets are
+# the ids erasure found plus every row carrying the address; quarantined records that mention either go too.
+# `?` placeholders; PostgreSQL gets them as %s.
+_ERASE_IDS = "SELECT ticket_id FROM tickets WHERE LOWER(customer_email) = ?"
+
+
+# Retention (the local sweeper): rows processed (tickets) or changed (lifecycle) before the cutoff.
+_SWEEP = (
+    (erasure.WAREHOUSE_TICKETS, "DELETE FROM tickets WHERE processed_at < ?"),
+    (erasure.WAREHOUSE_LIFECYCLE, "DELETE FROM ticket_lifecycle WHERE changed_at < ?"),
+)
+
+
+def _erase_statements(ids: list[str], address: str) -> list[tuple[str, str, list[Any]]]:
+    """(store, DELETE, parameters): lifecycle rows, ticket rows, quarantined records of the customer."""
+    marks = ", ".join("?" for _ in ids) or "NULL"
+    quarantine_like = " OR ".join(["LOWER(record) LIKE ?"] + ["record LIKE ?" for _ in ids])
+    like_params = [f"%{address}%"] + [f"%{t}%" for t in ids]
+    return [
+        (erasure.WAREHOUSE_LIFECYCLE, f"DELETE FROM ticket_lifecycle WHERE ticket_id IN ({marks})", ids),  # noqa: S608
+        (erasure.WAREHOUSE_TICKETS, f"DELETE FROM tickets WHERE ticket_id IN ({marks})", ids),  # noqa: S608
+        (
+            erasure.WAREHOUSE_QUARANTINE,
+            f"DELETE FROM tickets_quarantine WHERE {quarantine_like}",  # noqa: S608
+            like_params,
+        ),
+    ]
 
 
 class DuckDbWarehouse:
@@ -204,6 +237,34 @@ class DuckDbWarehouse:
         cur = self._con.execute(sql)
         rows = cur.fetchall()
         return [d[0] for d in cur.description or []], rows
+
+    def sweep(self, cutoff: datetime) -> dict[str, int]:
+        """Delete the rows past their retention (`cutoff`: naive UTC); rows deleted per store."""
+        con = self._con
+        out: dict[str, int] = {}
+        for store, sql in _SWEEP:
+            out[store] = int(
+                con.execute("SELECT COUNT(*)" + sql.removeprefix("DELETE"), [cutoff]).fetchall()[0][0]
+            )
+            con.execute(sql, [cutoff])
+        return out
+
+    def erase_customer(self, address: str, ticket_ids: frozenset[str]) -> dict[str, int]:
+        """Delete the customer's rows in one transaction; rows deleted per store."""
+        con = self._con
+        con.begin()
+        try:
+            found = {str(r[0]) for r in con.execute(_ERASE_IDS, [address]).fetchall()}
+            out: dict[str, int] = {}
+            for store, sql, params in _erase_statements(sorted(found | ticket_ids), address):
+                count = "SELECT COUNT(*)" + sql.removeprefix("DELETE")
+                out[store] = int(con.execute(count, params).fetchall()[0][0])
+                con.execute(sql, params)
+            con.commit()
+        except Exception:
+            con.rollback()
+            raise
+        return out
 
     def counts(self) -> dict[str, int]:
         """Rows in the warehouse and in the local quarantine table."""
@@ -279,6 +340,26 @@ class PostgresWarehouse:
             cur.execute(sql)  # type: ignore[call-overload]
             rows = cur.fetchall()
             return [d.name for d in cur.description or []], rows
+
+    def sweep(self, cutoff: datetime) -> dict[str, int]:
+        """Delete the rows past their retention (`cutoff`: naive UTC); rows deleted per store."""
+        out: dict[str, int] = {}
+        with self._con.transaction(), self._con.cursor() as cur:
+            for store, sql in _SWEEP:
+                cur.execute(sql.replace("?", "%s"), [cutoff])  # type: ignore[call-overload]
+                out[store] = max(cur.rowcount, 0)
+        return out
+
+    def erase_customer(self, address: str, ticket_ids: frozenset[str]) -> dict[str, int]:
+        """Delete the customer's rows in one transaction; rows deleted per store."""
+        out: dict[str, int] = {}
+        with self._con.transaction(), self._con.cursor() as cur:
+            cur.execute(_ERASE_IDS.replace("?", "%s"), [address])  # type: ignore[call-overload]
+            found = {str(r[0]) for r in cur.fetchall()}
+            for store, sql, params in _erase_statements(sorted(found | ticket_ids), address):
+                cur.execute(sql.replace("?", "%s"), params)  # type: ignore[call-overload]
+                out[store] = max(cur.rowcount, 0)
+        return out
 
     def counts(self) -> dict[str, int]:
         """Rows in the warehouse and in the local quarantine table."""

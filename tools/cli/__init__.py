@@ -20,6 +20,7 @@ COMMAND_MODULES: list[str] = [
     "tools.cli.mail",  # tms mail receive, tms ticket show
     "tools.cli.incidents",  # tms incidents
     "tools.cli.cost",  # tms cost
+    "tools.cli.customer",  # tms customer forget
 ]
 
 

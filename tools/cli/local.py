@@ -53,6 +53,7 @@ def cmd_local_up(args: argparse.Namespace) -> int:
     """Start the stack, print its description as one JSON line, run until Ctrl-C or SIGTERM."""
     from local.moto import MotoPatchError
     from local.runtime import quiet_logs, serve
+    from tools.analytics.warehouse import open_warehouse
 
     quiet_logs()
     stop = threading.Event()
@@ -64,7 +65,8 @@ def cmd_local_up(args: argparse.Namespace) -> int:
         print("tms local stack running; Ctrl-C stops it", file=sys.stderr, flush=True)
 
     try:
-        serve(stop, port=args.port, on_ready=ready)
+        # The retention sweeper also deletes warehouse rows past retention (local/sweeper.py).
+        serve(stop, port=args.port, on_ready=ready, warehouse=open_warehouse)
     except MotoPatchError as e:  # the one line a user needs: which moto, which it should be, the fix
         print(f"tms local up: {e}", file=sys.stderr)
         return 2

@@ -1,0 +1,264 @@
+"""Erasure of one customer (GDPR art. 17) across every store of contract/erasure.py, through ports.
+
+It lives with the bot because one of its stores is Slack, and the bot owns the Slack adapter the notifier
+posts through (pipeline/ may not import bot/): the ticket's post is redacted with the same `Poster`.
+
+Order: the table goes last. It is where a customer's tickets are found, so a run that fails half-way is
+simply run again: the tickets are still found, and every eraser is idempotent (a second run changes
+nothing and reports zeros).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from bot import blocks
+from bot.adapters.slack import Poster
+from contract import erasure
+from contract.erasure import ErasureReport, PrefixRule, Subject, Target
+from contract.models import is_ticket_id
+from contract.models.sla import SLA_TIMERS, schedule_name
+
+KEY = "ticket_id"
+INCIDENT_MEMBERS = "incident_members"
+# What stays of an erased ticket that is the root of an incident with other members: the aggregate the
+# others point at (pipeline/adapters/incident_store.py), and nothing about the customer.
+INCIDENT_AGGREGATE = frozenset(
+    {KEY, "incident_id", INCIDENT_MEMBERS, "incident_companies", "incident_priorities", "incident_position"}
+)
+
+
+class Eraser(Protocol):
+    """One or more stores of the registry, erased for a target; what changed per store."""
+
+    @property
+    def stores(self) -> tuple[str, ...]:
+        """The registry's names of the stores this eraser covers."""
+        ...
+
+    def erase(self, target: Target) -> dict[str, int]:
+        """Remove or anonymise the target's data; the number of things changed per store."""
+        ...
+
+
+# --- ports ------------------------------------------------------------------------------------------------
+class TicketTable(Protocol):
+    def items(self) -> Iterable[dict[str, Any]]:
+        """Every item, as plain values (a scan: erasure is an operator's command, not a hot path)."""
+        ...
+
+    def delete(self, key: str) -> None: ...
+
+    def keep_only(self, key: str, attributes: frozenset[str], drop_members: frozenset[str]) -> None:
+        """Remove every attribute but `attributes`, and `drop_members` from the incident members."""
+        ...
+
+    def remove_members(self, key: str, members: frozenset[str]) -> None: ...
+
+
+@dataclass(frozen=True)
+class ObjectVersion:
+    key: str
+    version_id: str
+    is_latest: bool
+    delete_marker: bool = False
+
+
+class ObjectVersions(Protocol):
+    def versions(self, prefix: str) -> Iterable[ObjectVersion]:
+        """Every version and delete marker under `prefix`, newest first per key."""
+        ...
+
+    def read(self, version: ObjectVersion) -> bytes: ...
+
+    def delete(self, version: ObjectVersion) -> None: ...
+
+    def put(self, key: str, body: bytes) -> None: ...
+
+
+class Schedules(Protocol):
+    def delete(self, name: str) -> bool:
+        """Delete one schedule; False when there was none."""
+        ...
+
+
+class WarehouseRows(Protocol):
+    def erase_customer(self, address: str, ticket_ids: frozenset[str]) -> dict[str, int]:
+        """Delete the rows of the customer's tickets (found by address too); deleted rows per store name."""
+        ...
+
+
+# --- finding ----------------------------------------------------------------------------------------------
+def find_target(subject: Subject, table: TicketTable) -> Target:
+    """The customer's tickets on the table, the names on them and where tms posted each."""
+    ids: set[str] = set()
+    full_names: set[str] = set()
+    posts: dict[str, tuple[str, str]] = {}
+    for item in table.items():
+        key = str(item.get(KEY, ""))
+        if not is_ticket_id(key) or not subject.owns(item):
+            continue
+        ids.add(key)
+        full_names.update(str(item[a]) for a in ("customer_full_name",) if str(item.get(a) or "").strip())
+        first, last = str(item.get("customer_first_name") or ""), str(item.get("customer_last_name") or "")
+        if first.strip() and last.strip():
+            full_names.add(f"{first} {last}")
+        if item.get("slack_ts") and item.get("slack_channel"):
+            posts[key] = (str(item["slack_channel"]), str(item["slack_ts"]))
+    return Target(subject, frozenset(ids), frozenset(full_names), posts)
+
+
+# --- erasers ----------------------------------------------------------------------------------------------
+@dataclass
+class TableEraser:
+    """Ticket items (their history is on them) deleted; an incident root with other members keeps only the
+    aggregate; other roots forget the erased members; items that are not tickets (rate-limit counters keyed
+    by the address) are deleted when they mention the customer."""
+
+    table: TicketTable
+    stores: tuple[str, ...] = (erasure.TABLE,)
+
+    def erase(self, target: Target) -> dict[str, int]:
+        changed = 0
+        for item in list(self.table.items()):
+            key = str(item.get(KEY, ""))
+            members = frozenset(str(m) for m in item.get(INCIDENT_MEMBERS) or ())
+            if key in target.ticket_ids:
+                others = members - target.ticket_ids
+                if others:
+                    self.table.keep_only(key, INCIDENT_AGGREGATE, members & target.ticket_ids)
+                else:
+                    self.table.delete(key)
+                changed += 1
+            elif is_ticket_id(key):
+                if members & target.ticket_ids:
+                    self.table.remove_members(key, members & target.ticket_ids)
+                    changed += 1
+            elif target.mentioned_in(key + json.dumps(item, default=str)):
+                self.table.delete(key)
+                changed += 1
+        return {erasure.TABLE: changed}
+
+
+@dataclass
+class PrefixEraser:
+    """One S3 prefix of the registry: every version of each matching object."""
+
+    rule: PrefixRule
+    objects: ObjectVersions
+
+    @property
+    def stores(self) -> tuple[str, ...]:
+        return (erasure.s3_store(self.rule.prefix),)
+
+    def erase(self, target: Target) -> dict[str, int]:
+        store = erasure.s3_store(self.rule.prefix)
+        if self.rule.match == "none" or (self.rule.match == "ticket_key" and not target.ticket_ids):
+            return {store: 0}
+        by_key: dict[str, list[ObjectVersion]] = {}
+        for v in self.objects.versions(self.rule.prefix):
+            if erasure.rule_for(v.key) == self.rule:  # a nested prefix with its own rule erases its own
+                by_key.setdefault(v.key, []).append(v)
+        changed = 0
+        for key, versions in by_key.items():
+            if self.rule.match == "ticket_key":
+                if erasure.key_names_ticket(key, target.ticket_ids):
+                    changed += self._delete(versions)
+            elif self.rule.lines:
+                changed += self._filter_lines(key, versions, target)
+            else:
+                hits = [v for v in versions if not v.delete_marker and target.mentioned_in(self._text(v))]
+                if hits:
+                    changed += self._delete(hits)
+                    left = [v for v in versions if v not in hits]
+                    if left and all(v.delete_marker for v in left):
+                        self._delete(left)  # nothing but markers: the key is gone
+        return {store: changed}
+
+    def _text(self, version: ObjectVersion) -> str:
+        return self.objects.read(version).decode("utf-8", errors="replace")
+
+    def _delete(self, versions: Sequence[ObjectVersion]) -> int:
+        for v in versions:
+            self.objects.delete(v)
+        return len(versions)
+
+    def _filter_lines(self, key: str, versions: list[ObjectVersion], target: Target) -> int:
+        """A JSON Lines object shared by many tickets (a quarantine batch): the customer's lines go, the
+        others stay, in a new version; every older version goes (they hold the customer's lines)."""
+        bodies = {v: self._text(v) for v in versions if not v.delete_marker}
+        if not any(target.mentioned_in(b) for b in bodies.values()):
+            return 0
+        latest = next((v for v in versions if v.is_latest), None)
+        kept = ""
+        if latest is not None and not latest.delete_marker:
+            kept = "".join(
+                line for line in bodies[latest].splitlines(keepends=True) if not target.mentioned_in(line)
+            )
+        changed = self._delete(versions)
+        if kept.strip():
+            self.objects.put(key, kept.encode("utf-8"))
+        return changed
+
+
+@dataclass
+class TimerEraser:
+    """The ticket's SLA schedules (their payloads name it)."""
+
+    schedules: Schedules
+    stores: tuple[str, ...] = (erasure.TIMERS,)
+
+    def erase(self, target: Target) -> dict[str, int]:
+        deleted = sum(
+            1
+            for ticket_id in sorted(target.ticket_ids)
+            for timer in SLA_TIMERS
+            if self.schedules.delete(schedule_name(ticket_id, timer))
+        )
+        return {erasure.TIMERS: deleted}
+
+
+@dataclass
+class WarehouseEraser:
+    """The warehouse rows: deleted outright (not a new version), so no later MERGE is needed to hide them;
+    the archive objects the ETL would load them from are gone too, so no later run brings them back."""
+
+    rows: WarehouseRows
+    stores: tuple[str, ...] = (erasure.WAREHOUSE_TICKETS, erasure.WAREHOUSE_LIFECYCLE)
+
+    def erase(self, target: Target) -> dict[str, int]:
+        return self.rows.erase_customer(target.subject.address, target.ticket_ids)
+
+
+@dataclass
+class SlackPostEraser:
+    """tms's own post of each ticket, replaced (chat.update) by one that says it was erased."""
+
+    poster: Poster
+    stores: tuple[str, ...] = (erasure.SLACK_POSTS,)
+
+    def erase(self, target: Target) -> dict[str, int]:
+        for ticket_id, (channel, ts) in sorted(target.posts.items()):
+            self.poster.update(channel, ts, **blocks.erased_ticket(ticket_id))
+        return {erasure.SLACK_POSTS: len(target.posts)}
+
+
+def forget(subject: Subject, table: TicketTable, erasers: Sequence[Eraser]) -> ErasureReport:
+    """Erase `subject` from every store `erasers` cover (the table's own eraser last, see the module doc)."""
+    target = find_target(subject, table)
+    report = ErasureReport(tickets=sorted(target.ticket_ids))
+    ordered = sorted(erasers, key=lambda e: erasure.TABLE in e.stores)
+    for eraser in ordered:
+        for store in eraser.stores:
+            report.changed.setdefault(store, 0)
+        for store, count in eraser.erase(target).items():
+            report.changed[store] = report.changed.get(store, 0) + count
+    return report
+
+
+def prefix_erasers(objects: ObjectVersions) -> list[PrefixEraser]:
+    """One eraser per S3 prefix of the registry."""
+    return [PrefixEraser(rule, objects) for rule in erasure.S3_PREFIXES]

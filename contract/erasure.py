@@ -1,0 +1,232 @@
+"""Erasure (GDPR art. 17): the one list of every store tms writes customer data to, and how each is erased.
+
+`tms customer forget EMAIL` (bot/logic/erasure.py runs it, on AWS as the erasure function) walks exactly the
+stores named here; tests/unit/contract/test_erasure_registry.py fails when a store has no eraser, and when
+contract/names.py gains an S3 prefix (`*_PREFIX = ".../"`) this module does not say how to erase. Stores
+tms cannot reach (backups, streams that only expire) are listed too, with their windows, for the docs and
+the command's report.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Literal
+
+from contract import names
+
+# --- S3: one rule per prefix of contract/names.py ----------------------------------------------------------
+Match = Literal["ticket_key", "content", "none"]
+
+
+@dataclass(frozen=True)
+class PrefixRule:
+    """How the objects of one S3 prefix are recognised as a customer's.
+
+    - ticket_key: the key names the ticket (`.../<ticket id>.json`, `lifecycle/<ticket id>/...`);
+    - content: the body mentions the customer's address or one of their ticket ids (raw mail, held mail,
+      quarantined records, Glue's staging copies); with `lines`, a JSON Lines object keeps its other lines;
+    - none: the prefix holds no customer data (`reason` says why), so nothing is read there.
+    Every version of a matching object is deleted (the archive bucket is versioned).
+    """
+
+    prefix: str
+    match: Match
+    lines: bool = False
+    reason: str = ""
+
+
+S3_PREFIXES: tuple[PrefixRule, ...] = (
+    PrefixRule(names.ARCHIVE_PREFIX, "ticket_key"),
+    PrefixRule(names.ORIGINALS_PREFIX, "ticket_key"),
+    PrefixRule(names.INPUTS_PREFIX, "ticket_key"),
+    PrefixRule(names.LIFECYCLE_PREFIX, "ticket_key"),
+    PrefixRule(names.MANIFEST_PREFIX, "ticket_key"),
+    PrefixRule(names.QUARANTINE_PREFIX, "content", lines=True),
+    PrefixRule(names.INBOUND_MAIL_PREFIX, "content"),
+    PrefixRule(names.INBOUND_HELD_PREFIX, "content"),
+    PrefixRule(names.GLUE_TEMP_PREFIX, "content"),
+    PrefixRule(
+        names.ETL_STATE_PREFIX,
+        "none",
+        reason="the ETL bookmarks: a time and manifest-marker keys (ticket ids), never customer data",
+    ),
+)
+
+
+def s3_prefixes_in_names() -> set[str]:
+    """Every S3 prefix contract/names.py defines (a `*_PREFIX` constant whose value ends with '/')."""
+    return {
+        value
+        for key, value in vars(names).items()
+        if key.endswith("_PREFIX") and isinstance(value, str) and value.endswith("/")
+    }
+
+
+def rule_for(key: str) -> PrefixRule | None:
+    """The rule of the most specific prefix `key` is under (inbound-mail/held/ before inbound-mail/)."""
+    rules = [r for r in S3_PREFIXES if key.startswith(r.prefix)]
+    return max(rules, key=lambda r: len(r.prefix)) if rules else None
+
+
+def key_names_ticket(key: str, ticket_ids: frozenset[str]) -> bool:
+    """True when an S3 key names one of the tickets: a path segment is the id, or the id plus `.json`."""
+    for segment in key.split("/"):
+        if segment in ticket_ids or segment.removesuffix(".json") in ticket_ids:
+            return True
+    return False
+
+
+# --- retention: which prefixes expire with which setting of contract/defaults.py RETENTION_DAYS -------------
+RETAINED_PREFIXES: tuple[tuple[str, str, str], ...] = (
+    # (lifecycle rule id, prefix, RETENTION_DAYS key): CDK's S3 lifecycle rules and the local sweeper
+    ("archive", names.ARCHIVE_PREFIX, "archive"),
+    ("originals", names.ORIGINALS_PREFIX, "archive"),
+    ("lifecycle", names.LIFECYCLE_PREFIX, "archive"),
+    ("inbound-mail", names.INBOUND_MAIL_PREFIX, "inbound_mail"),
+)
+
+
+# --- every store ------------------------------------------------------------------------------------------
+class Runtime(StrEnum):
+    BOTH = "both"
+    LOCAL = "local"  # exists only on the local stack
+
+
+@dataclass(frozen=True)
+class Store:
+    """One place tms writes customer data to, by the name erasure reports it under."""
+
+    name: str
+    what: str
+    runtime: Runtime = Runtime.BOTH
+
+
+TABLE = "dynamodb:tickets"
+TIMERS = "scheduler:sla-timers"
+WAREHOUSE_TICKETS = "warehouse:tickets"
+WAREHOUSE_LIFECYCLE = "warehouse:ticket_lifecycle"
+WAREHOUSE_QUARANTINE = "warehouse:tickets_quarantine"
+SLACK_POSTS = "slack:posts"
+SLACK_OUTBOX = "outbox:slack"
+MAIL_OUTBOX = "outbox:mail"
+
+
+def s3_store(prefix: str) -> str:
+    """The store name of an S3 prefix."""
+    return f"s3:{prefix}"
+
+
+STORES: tuple[Store, ...] = (
+    Store(
+        TABLE, "ticket items with their history, incident references, rate-limit counters keyed by address"
+    ),
+    *(Store(s3_store(r.prefix), f"S3 objects under {r.prefix}, every version") for r in S3_PREFIXES),
+    Store(TIMERS, "EventBridge Scheduler one-time schedules of the ticket (their payloads name it)"),
+    Store(WAREHOUSE_TICKETS, "warehouse rows of the ticket (Redshift; locally DuckDB or PostgreSQL)"),
+    Store(WAREHOUSE_LIFECYCLE, "warehouse lifecycle rows of the ticket"),
+    Store(WAREHOUSE_QUARANTINE, "the local warehouse's copy of rejected records", Runtime.LOCAL),
+    Store(SLACK_POSTS, "tms's own Slack post of the ticket, replaced by a redacted one (chat.update)"),
+    Store(SLACK_OUTBOX, "lines of the local Slack outbox file", Runtime.LOCAL),
+    Store(MAIL_OUTBOX, "the local copies of customer mails (.eml)", Runtime.LOCAL),
+)
+STORE_NAMES: tuple[str, ...] = tuple(s.name for s in STORES)
+
+
+@dataclass(frozen=True)
+class Unreachable:
+    """A copy erasure cannot edit: it ages out on its own after `window`."""
+
+    name: str
+    window: str
+    note: str
+
+
+# docs/customer-data.md "Erasure and retention" lists the same, with what to do about each.
+UNREACHABLE: tuple[Unreachable, ...] = (
+    Unreachable("DynamoDB point-in-time recovery", "35 days", "a restore brings erased items back"),
+    Unreachable("Kinesis tickets stream", "24 hours", "the submitted record, until the stream trims it"),
+    Unreachable("SQS dead-letter queues", "14 days", "a rejected record or a failed batch pointer"),
+    Unreachable("Redshift snapshots", "the cluster's snapshot retention", "a restore brings rows back"),
+    Unreachable(
+        "Slack thread replies",
+        "the workspace's retention",
+        "tms records its root post only; replies in the thread are deleted by hand",
+    ),
+)
+
+
+# --- who is erased ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Subject:
+    """The customer to erase: their address (matched case-insensitively) and, for Slack-born tickets, the
+    Slack user who opened them."""
+
+    email: str
+    slack_user: str = ""
+
+    def __post_init__(self) -> None:
+        if "@" not in self.email or len(self.email) > 254:
+            raise ValueError(f"not an email address: {self.email!r}")
+        if self.slack_user and not re.fullmatch(r"[UW][A-Z0-9]{2,31}", self.slack_user):
+            raise ValueError(f"not a Slack user id: {self.slack_user!r}")
+
+    @property
+    def address(self) -> str:
+        """The address, lower-cased (what every comparison uses)."""
+        return self.email.strip().lower()
+
+    def owns(self, item: dict[str, object]) -> bool:
+        """True for a ticket item of this customer: their address, one of its contacts, or their Slack user."""
+        if str(item.get("customer_email") or "").lower() == self.address:
+            return True
+        contacts = item.get("contacts") or ()
+        if isinstance(contacts, list | set | frozenset | tuple) and self.address in {
+            str(c).lower() for c in contacts
+        }:
+            return True
+        return bool(self.slack_user) and item.get("slack_user") == self.slack_user
+
+
+@dataclass(frozen=True)
+class Target:
+    """What one erasure removes: the subject, their tickets (found on the table) and the names on them."""
+
+    subject: Subject
+    ticket_ids: frozenset[str] = frozenset()
+    full_names: frozenset[str] = frozenset()
+    # ticket id -> (channel, ts) of tms's own post of that ticket
+    posts: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+    def mentioned_in(self, text: str) -> bool:
+        """True when `text` carries the address or one of the ticket ids."""
+        lowered = text.lower()
+        return self.subject.address in lowered or any(t.lower() in lowered for t in self.ticket_ids)
+
+    def personal_in(self, text: str) -> bool:
+        """True when `text` carries the address or a full name of the customer (case-insensitive)."""
+        lowered = text.lower()
+        return self.subject.address in lowered or any(n.lower() in lowered for n in self.full_names if n)
+
+
+@dataclass
+class ErasureReport:
+    """What changed, per store (every store of the run is listed, 0 when it held nothing)."""
+
+    changed: dict[str, int] = field(default_factory=dict)
+    tickets: list[str] = field(default_factory=list)
+
+    @property
+    def nothing(self) -> bool:
+        """True when no store held anything of the customer (a second run)."""
+        return not any(self.changed.values())
+
+    def as_dict(self) -> dict[str, object]:
+        """The JSON the CLI prints and the function returns."""
+        return {
+            "tickets": sorted(self.tickets),
+            "changed": dict(self.changed),
+            "nothing_to_erase": self.nothing,
+            "unreachable": [{"store": u.name, "window": u.window} for u in UNREACHABLE],
+        }

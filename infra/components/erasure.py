@@ -1,0 +1,152 @@
+"""The erasure function (`tms customer forget` against a deployed stack invokes it): least privilege on every
+store of contract/erasure.py it erases, and nothing else."""
+
+from __future__ import annotations
+
+from aws_cdk import ArnFormat, Duration, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_secretsmanager as secretsmanager
+from constructs import Construct
+
+from contract import erasure, names
+from contract.clients import OPERATOR_FUNCTION_TIMEOUT_S
+from infra.components._nag import acknowledge, acknowledge_kms_grant, finding
+from infra.components.lambdas import LambdaPackage, ServiceFunction
+from infra.components.storage import Storage
+
+# A scan of the table and a listing of every erased prefix with versions, then one DELETE per warehouse table
+# (waited for); the CLI waits this long for the synchronous invoke (contract/clients.py "invoke").
+TIMEOUT = Duration.seconds(OPERATOR_FUNCTION_TIMEOUT_S)
+MEMORY_MB = 512
+S3_ACTIONS_READ = ("s3:GetObject", "s3:GetObjectVersion")
+S3_ACTIONS_DELETE = ("s3:DeleteObject", "s3:DeleteObjectVersion")
+
+
+def erased_prefixes() -> list[erasure.PrefixRule]:
+    """The prefixes erasure touches (a prefix that holds no customer data is never read)."""
+    return [r for r in erasure.S3_PREFIXES if r.match != "none"]
+
+
+class Erasure(Construct):
+    """The erasure function and its role."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        project_name: str,
+        package: LambdaPackage,
+        storage: Storage,
+        schedule_group: str,
+        slack_secret: secretsmanager.ISecret,
+        slack_channel_id: str,
+        redshift_secret: secretsmanager.ISecret,
+        redshift_key: kms.IKey,
+        redshift_target: tuple[str, str],
+        redshift_database: str,
+        redshift_schema: str,
+        redshift_table: str,
+        log_retention: logs.RetentionDays,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        kind, target = redshift_target
+        self.fn = ServiceFunction(
+            self,
+            "Function",
+            package=package,
+            function_name=f"{project_name}-{names.FN_ERASURE}",
+            handler=names.HANDLERS[names.FN_ERASURE],
+            description="Erases one customer from every store tms writes (tms customer forget)",
+            service_name=names.FN_ERASURE,
+            metrics_namespace=project_name,
+            memory_size=MEMORY_MB,
+            timeout=TIMEOUT,
+            log_retention=log_retention,
+            # One erasure at a time: two at once would race on the same shared objects (quarantine batches).
+            reserved_concurrency=1,
+            environment={
+                names.ENV_TABLE_NAME: storage.table.table_name,
+                names.ENV_BUCKET_NAME: storage.bucket.bucket_name,
+                names.ENV_SLA_SCHEDULE_GROUP: schedule_group,
+                names.ENV_SLACK_SECRET_ARN: slack_secret.secret_arn,
+                names.ENV_SLACK_CHANNEL: slack_channel_id,
+                names.ENV_REDSHIFT_CLUSTER if kind == "cluster" else names.ENV_REDSHIFT_WORKGROUP: target,
+                names.ENV_REDSHIFT_DATABASE: redshift_database,
+                names.ENV_REDSHIFT_SCHEMA: redshift_schema,
+                names.ENV_REDSHIFT_TABLE: redshift_table,
+                names.ENV_REDSHIFT_SECRET_ARN: redshift_secret.secret_arn,
+            },
+        )
+        self.function = self.fn.function
+        role = self.fn.role
+        # The table: a scan finds the customer's tickets and the counters keyed by their address; items are
+        # deleted, an incident root is stripped (GetItem + UpdateItem). The table's key decrypts the items.
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["dynamodb:Scan", "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+                resources=[storage.table.table_arn],
+            )
+        )
+        storage.data_key.grant_encrypt_decrypt(role)
+        acknowledge_kms_grant(role, "tickets table's data key")
+        # The bucket: list every version (bucket-level, limited to the erased prefixes by condition), read
+        # and delete versions under those prefixes only, and rewrite a shared quarantine batch.
+        prefixes = erased_prefixes()
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["s3:ListBucketVersions"],
+                resources=[storage.bucket.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": [r.prefix + "*" for r in prefixes]}},
+            )
+        )
+        object_arns = [storage.bucket.arn_for_objects(r.prefix + "*") for r in prefixes]
+        role.add_to_principal_policy(
+            iam.PolicyStatement(actions=[*S3_ACTIONS_READ, *S3_ACTIONS_DELETE], resources=object_arns)
+        )
+        rewritten = [storage.bucket.arn_for_objects(r.prefix + "*") for r in prefixes if r.lines]
+        role.add_to_principal_policy(iam.PolicyStatement(actions=["s3:PutObject"], resources=rewritten))
+        # The SLA timers of the customer's tickets, in the one schedule group.
+        schedules = stack.format_arn(
+            service="scheduler", resource="schedule", resource_name=f"{schedule_group}/*"
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["scheduler:DeleteSchedule"], resources=[schedules])
+        )
+        # Slack: the bot token, to redact the ticket posts.
+        slack_secret.grant_read(role)
+        # The warehouse: DELETEs through the Redshift Data API with the loader's secret.
+        resource = "cluster" if kind == "cluster" else "workgroup"
+        warehouse = stack.format_arn(
+            service="redshift" if kind == "cluster" else "redshift-serverless",
+            resource=resource,
+            resource_name=target if kind == "cluster" else "*",
+            arn_format=stack_arn_format(kind),
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["redshift-data:ExecuteStatement"], resources=[warehouse])
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["redshift-data:DescribeStatement"], resources=["*"])
+        )
+        redshift_secret.grant_read(role)
+        redshift_key.grant_decrypt(role)
+        acknowledge(
+            role,
+            "IAM5",
+            "Erasure deletes objects of any ticket under the prefixes that hold customer data, and the SLA "
+            "schedules of any ticket in the project's group; the wildcards stop at those prefixes and that "
+            "group. redshift-data:DescribeStatement has no resource-level permission (a caller sees only its "
+            "own statements); a serverless workgroup ARN carries its id, unknown at synth.",
+            *(f"Resource::{finding(self, arn)}" for arn in [*object_arns, schedules]),
+            "Resource::*",
+            *([f"Resource::{finding(self, warehouse)}"] if kind != "cluster" else []),
+        )
+
+
+def stack_arn_format(kind: str) -> ArnFormat:
+    """Redshift cluster ARNs use a colon before the name, serverless workgroups a slash."""
+    return ArnFormat.COLON_RESOURCE_NAME if kind == "cluster" else ArnFormat.SLASH_RESOURCE_NAME

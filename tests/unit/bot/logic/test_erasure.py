@@ -1,0 +1,195 @@
+"""Erasure's logic on in-memory fakes: what each store keeps, and that a second run changes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.logic.erasure import (
+    ObjectVersion,
+    PrefixEraser,
+    SlackPostEraser,
+    TableEraser,
+    TimerEraser,
+    forget,
+    prefix_erasers,
+)
+from contract import erasure, names
+from contract.erasure import Subject
+
+ADA, ANA = "TKT-20260101-AAAAAAAAAA", "TKT-20260101-BBBBBBBBBB"
+
+
+@dataclass
+class FakeTable:
+    rows: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def items(self) -> Iterator[dict[str, Any]]:
+        yield from [dict(r) for r in self.rows.values()]
+
+    def delete(self, key: str) -> None:
+        self.rows.pop(key, None)
+
+    def keep_only(self, key: str, attributes: frozenset[str], drop_members: frozenset[str]) -> None:
+        row = {k: v for k, v in self.rows[key].items() if k in attributes}
+        row["incident_members"] = set(row.get("incident_members", ())) - drop_members
+        self.rows[key] = row
+
+    def remove_members(self, key: str, members: frozenset[str]) -> None:
+        self.rows[key]["incident_members"] = set(self.rows[key]["incident_members"]) - members
+
+
+@dataclass
+class FakeBucket:
+    """A versioned bucket: key -> versions, newest last."""
+
+    objects: dict[str, list[tuple[str, bytes]]] = field(default_factory=dict)
+    _n: int = 0
+
+    def put(self, key: str, body: bytes) -> None:
+        self._n += 1
+        self.objects.setdefault(key, []).append((f"v{self._n}", body))
+
+    def versions(self, prefix: str) -> Iterator[ObjectVersion]:
+        for key, versions in list(self.objects.items()):
+            if key.startswith(prefix):
+                for i, (vid, _) in enumerate(reversed(versions)):
+                    yield ObjectVersion(key, vid, i == 0)
+
+    def read(self, version: ObjectVersion) -> bytes:
+        return dict(self.objects[version.key])[version.version_id]
+
+    def delete(self, version: ObjectVersion) -> None:
+        left = [(v, b) for v, b in self.objects[version.key] if v != version.version_id]
+        if left:
+            self.objects[version.key] = left
+        else:
+            del self.objects[version.key]
+
+
+@dataclass
+class FakeSchedules:
+    names: set[str] = field(default_factory=set)
+
+    def delete(self, name: str) -> bool:
+        if name in self.names:
+            self.names.remove(name)
+            return True
+        return False
+
+
+@dataclass
+class FakePoster:
+    updates: list[dict[str, Any]] = field(default_factory=list)
+
+    def post(self, payload: dict[str, Any]) -> Any:
+        raise AssertionError("erasure never posts")
+
+    def update(
+        self, channel: str, ts: str, *, text: str, blocks: list[dict[str, Any]], **options: Any
+    ) -> None:
+        self.updates.append({"channel": channel, "ts": ts, "text": text})
+
+
+def _ticket(tid: str, email: str, name: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "ticket_id": tid,
+        "customer_email": email,
+        "customer_full_name": name,
+        "history": [{"by": "U1"}],
+        **extra,
+    }
+
+
+def _world() -> tuple[FakeTable, FakeBucket, FakeSchedules, FakePoster]:
+    table = FakeTable(
+        {
+            ADA: _ticket(ADA, "Ada@example.com", "Ada Lovelace", slack_channel="C1", slack_ts="1.1"),
+            ANA: _ticket(ANA, "ana@example.com", "Ana Silva", slack_channel="C1", slack_ts="1.2"),
+            "LIMIT#mail-sender#ada@example.com#1": {"ticket_id": "LIMIT#mail-sender#ada@example.com#1"},
+            "ALARM#x": {"ticket_id": "ALARM#x", "slack_ts": "9.9"},
+        }
+    )
+    bucket = FakeBucket()
+    for tid in (ADA, ANA):
+        bucket.put(f"tickets/submitted_date=2026-01-01/{tid}.json", b"{}")
+        bucket.put(f"lifecycle/{tid}/1.json", b"{}")
+    bucket.put(f"tickets/submitted_date=2026-01-01/{ADA}.json", b"{} again")  # a second version
+    bucket.put("inbound-mail/m1", b"From: Ada <ADA@example.com>")
+    bucket.put("inbound-mail/m2", b"From: Ana <ana@example.com>")
+    bucket.put("quarantine/etl/run=1/rejects.jsonl", b'{"r": "ada@example.com"}\n{"r": "ana"}\n')
+    bucket.put("etl-state/bookmarks/tickets.json", f'{{"keys": ["{ADA}"]}}'.encode())
+    return table, bucket, FakeSchedules({f"{ADA}-warn", f"{ADA}-breach", f"{ANA}-warn"}), FakePoster()
+
+
+def _erase(table: FakeTable, bucket: FakeBucket, schedules: FakeSchedules, poster: FakePoster) -> Any:
+    erasers = [TableEraser(table), *prefix_erasers(bucket), TimerEraser(schedules), SlackPostEraser(poster)]
+    return forget(Subject("ada@EXAMPLE.com"), table, erasers)
+
+
+def test_the_customer_is_erased_from_every_store_and_the_other_customer_stays() -> None:
+    table, bucket, schedules, poster = _world()
+
+    report = _erase(table, bucket, schedules, poster)
+
+    assert report.tickets == [ADA]
+    assert report.changed[erasure.TABLE] == 2  # the ticket and the rate-limit counter keyed by the address
+    assert report.changed["s3:tickets/"] == 2 and report.changed["s3:lifecycle/"] == 1
+    assert report.changed["s3:inbound-mail/"] == 1 and report.changed["s3:quarantine/"] == 1
+    assert report.changed[erasure.TIMERS] == 2 and report.changed["s3:etl-state/"] == 0
+    assert set(table.rows) == {ANA, "ALARM#x"}
+    assert sorted(bucket.objects) == sorted(
+        [
+            f"tickets/submitted_date=2026-01-01/{ANA}.json",
+            f"lifecycle/{ANA}/1.json",
+            "inbound-mail/m2",
+            "quarantine/etl/run=1/rejects.jsonl",
+            "etl-state/bookmarks/tickets.json",
+        ]
+    )
+    assert [b for _, b in bucket.objects["quarantine/etl/run=1/rejects.jsonl"]] == [b'{"r": "ana"}\n']
+    assert schedules.names == {f"{ANA}-warn"}
+    assert poster.updates == [{"channel": "C1", "ts": "1.1", "text": poster.updates[0]["text"]}]
+    assert ADA in poster.updates[0]["text"] and "Ada" not in poster.updates[0]["text"].replace(ADA, "")
+
+
+def test_a_second_run_has_nothing_to_erase() -> None:
+    world = _world()
+    _erase(*world)
+
+    again = _erase(*world)
+
+    assert again.nothing and again.tickets == []
+
+
+def test_an_incident_root_keeps_only_the_aggregate_and_other_roots_forget_the_member() -> None:
+    table, bucket, schedules, poster = _world()
+    table.rows[ADA] |= {"incident_id": "INC-A", "incident_members": {ADA, ANA}, "incident_position": 1}
+    table.rows[ANA] |= {"incident_id": "INC-A", "incident_root": ADA}
+    other = "TKT-20260101-CCCCCCCCCC"
+    table.rows[other] = _ticket(other, "c@example.com", "Cy", incident_members={other, ADA})
+
+    _erase(table, bucket, schedules, poster)
+
+    assert table.rows[ADA] == {
+        "ticket_id": ADA,
+        "incident_id": "INC-A",
+        "incident_members": {ANA},
+        "incident_position": 1,
+    }
+    assert table.rows[other]["incident_members"] == {other}
+
+
+def test_a_nested_prefix_is_left_to_its_own_rule() -> None:
+    bucket = FakeBucket()
+    bucket.put(names.INBOUND_HELD_PREFIX + "2026-01-01/h.json", b'{"from": "ada@example.com"}')
+    table = FakeTable()
+    (mail_rule,) = [r for r in erasure.S3_PREFIXES if r.prefix == names.INBOUND_MAIL_PREFIX]
+    (held_rule,) = [r for r in erasure.S3_PREFIXES if r.prefix == names.INBOUND_HELD_PREFIX]
+
+    report = forget(
+        Subject("ada@example.com"), table, [PrefixEraser(mail_rule, bucket), PrefixEraser(held_rule, bucket)]
+    )
+
+    assert report.changed == {"s3:inbound-mail/": 0, "s3:inbound-mail/held/": 1} and not bucket.objects
