@@ -13,7 +13,8 @@ from tests.infra.template import Synth, resources
 pytestmark = pytest.mark.infra
 
 # What only ever runs on a developer's machine: our own laptop folders and the third-party packages that
-# are not in the Lambda layer (pyproject.toml's `local` extra).
+# are not in the Lambda layer (pyproject.toml's `local` extra; vaderSentiment is a runtime dependency since
+# the trigger computes the sentiment, docs/decisions/0018-sentiment-at-intake.md).
 LAPTOP_PACKAGES = frozenset(
     {
         "local",
@@ -28,7 +29,6 @@ LAPTOP_PACKAGES = frozenset(
         "duckdb",
         "psycopg",
         "matplotlib",
-        "vaderSentiment",
         "phonenumbers",
         "stdnum",
         "tokenizers",

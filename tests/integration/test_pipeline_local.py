@@ -78,8 +78,8 @@ def test_a_triaged_ticket_records_what_it_consumed_in_its_archive_record_and_ite
     body = stack.client("s3").get_object(Bucket=stack.info.bucket_name, Key=key)["Body"].read()
     usage = ProcessedRecord.model_validate_json(body).usage
     text = ticket.data.pii_text()
-    # Sentiment reads the ticket's opening (the 3-unit minimum), PII detection the whole text.
-    assert usage.comprehend_sentiment_units == comprehend_units(ticket.data.sentiment_prefix()) == 3
+    # Sentiment is computed at intake (no Comprehend call, docs/decisions/0018); PII detection reads it all.
+    assert usage.comprehend_sentiment_units == 0
     assert usage.comprehend_pii_units == comprehend_units(text) == len(text) // 100 + 1
     assert usage.llm_input_tokens > 500 and usage.llm_output_tokens > 50  # offline model: estimated
     assert usage.embedding_input_tokens > len(ticket.data.description) // 8
