@@ -26,7 +26,9 @@ from contract import names
 from infra.components._nag import acknowledge, skip_checkov
 from infra.layer import DEFAULT_DEST, compile_for_lambda
 
-RUNTIME = lambda_.Runtime.PYTHON_3_11
+# contract.names.LAMBDA_PYTHON: python3.13 on Amazon Linux 2023 (python3.11 ran on Amazon Linux 2, whose end of
+# life was 2026-06-30; Lambda SnapStart for Python needs 3.12+).
+RUNTIME: lambda_.Runtime = getattr(lambda_.Runtime, "PYTHON_" + names.LAMBDA_PYTHON.replace(".", "_"))
 ARCHITECTURE = lambda_.Architecture.X86_64
 LAYER_DIR = DEFAULT_DEST
 LAMBDA_TASK_ROOT = "/var/task"  # where the code asset is unpacked
@@ -172,7 +174,9 @@ class ServiceFunction(Construct):
         acknowledge(
             self.function,
             "L1",
-            "Pinned to Python 3.11 on purpose: the project, its lock file and Glue 5 all run 3.11.",
+            "python3.13 (Amazon Linux 2023, supported until 2029-06-30), not 3.14: the runtime's Python must "
+            "run where tms is built and tested, to compile the assets' bytecode and run the Lambda-side tests "
+            "(make test), and the developers' and CI's machines have Python up to 3.13 (docs/deploy.md).",
         )
         _skip_checkov_function_findings(self.function, reserved=reserved_concurrency is not None)
 
