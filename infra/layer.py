@@ -64,7 +64,10 @@ class NoLambdaPythonError(LayerBuildError):
 
 def _python_candidates(version: str) -> list[str]:
     exe = f"python{version}"
-    candidates = [os.environ.get(LAMBDA_PYTHON_ENV, ""), str(names.REPO_ROOT / ".venv-lambda" / "bin" / "python")]
+    candidates = [
+        os.environ.get(LAMBDA_PYTHON_ENV, ""),
+        str(names.REPO_ROOT / ".venv-lambda" / "bin" / "python"),
+    ]
     candidates += [sys.executable, shutil.which(exe) or ""]
     pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
     candidates += sorted(str(p) for p in pyenv_root.glob(f"versions/{version}.*/bin/{exe}"))

@@ -123,6 +123,7 @@ class ServiceFunction(Construct):
         log_retention: logs.RetentionDays,
         environment: Mapping[str, str] | None = None,
         reserved_concurrency: int | None = None,
+        snapstart: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         self.log_group = logs.LogGroup(
@@ -157,6 +158,8 @@ class ServiceFunction(Construct):
             tracing=lambda_.Tracing.ACTIVE,
             log_group=self.log_group,
             reserved_concurrent_executions=reserved_concurrency,
+            # SnapStart snapshots each published version after its init; $LATEST never uses it.
+            snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if snapstart else None,
             environment={
                 names.ENV_POWERTOOLS_SERVICE_NAME: service_name,
                 "POWERTOOLS_METRICS_NAMESPACE": metrics_namespace,

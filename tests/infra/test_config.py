@@ -144,8 +144,10 @@ def test_staged_code_ships_bytecode_lambda_uses_without_writing_any(tmp_path: Pa
 
     # Given an interpreter of the functions' Python (make install provides one in .venv-lambda)
     python = require_lambda_python()
-    probe = "import importlib.util, sys; print(importlib.util.MAGIC_NUMBER.hex(), sys.implementation.cache_tag)"
-    magic_hex, cache_tag = subprocess.run(  # noqa: S603 - our argv
+    probe = (
+        "import importlib.util, sys; print(importlib.util.MAGIC_NUMBER.hex(), sys.implementation.cache_tag)"
+    )
+    magic_hex, cache_tag = subprocess.run(
         [python, "-c", probe], capture_output=True, text=True, check=True
     ).stdout.split()
     assert cache_tag == "cpython-" + names.LAMBDA_PYTHON.replace(".", "")
