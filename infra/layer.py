@@ -1,6 +1,7 @@
 """Build the Lambda dependency layer: wheels for the functions' runtime, pinned by requirements.lock.
 
     python -m infra.layer [DEST]        (make layer: DEST = build/lambda-layer)
+    python -m infra.layer --python      (prints a Python of the functions' version: make's .venv-lambda)
 
 The functions run python3.13 on Amazon Linux 2023 (glibc 2.34, x86_64; contract.names.LAMBDA_PYTHON), so
 only wheels tagged manylinux_2_34 or older can load there; pip is told exactly that. Every version comes
@@ -49,8 +50,8 @@ BYTECODE = "bytecode: the runtime's only, unchecked-hash, PYTHONHASHSEED=0, /opt
 # manylinux_2_28 wheels, which Amazon Linux 2 (glibc 2.26) could not load. Every locked pin of the layer has
 # a cp313 (or pure-Python) wheel for manylinux_2_34 (tests/integration/test_lambda_layer.py builds it).
 OVERRIDES: dict[str, str] = {}
-# Where to look for a Python of the runtime's version besides PATH (`make install` creates .venv-lambda with
-# one; pyenv keeps its versions here, and its `python3.13` shim on PATH fails unless that version is active).
+# A Python of the runtime's version, if set; else .venv-lambda's (make test creates it), the one running, a
+# `python3.13` on PATH that answers (pyenv's shim fails unless that version is active), pyenv's, Debian's.
 LAMBDA_PYTHON_ENV = "TMS_LAMBDA_PYTHON"
 
 
@@ -190,6 +191,13 @@ def compile_for_lambda(root: Path, runtime_dir: str, *, python: str | None = Non
 def main(argv: list[str] | None = None) -> int:
     """Entry point: build the layer into argv[0] (default build/lambda-layer)."""
     args = sys.argv[1:] if argv is None else argv
+    if args == ["--python"]:
+        try:
+            print(require_lambda_python())
+        except NoLambdaPythonError as e:
+            print(f"tms: {e}", file=sys.stderr)
+            return 1
+        return 0
     dest = Path(args[0]) if args else DEFAULT_DEST
     try:
         build_layer(dest)

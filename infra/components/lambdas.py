@@ -24,7 +24,7 @@ from constructs import Construct
 
 from contract import names
 from infra.components._nag import acknowledge, skip_checkov
-from infra.layer import DEFAULT_DEST, compile_for_lambda
+from infra.layer import DEFAULT_DEST, compile_for_lambda, require_lambda_python
 
 # contract.names.LAMBDA_PYTHON: python3.13 on Amazon Linux 2023 (python3.11 ran on Amazon Linux 2, whose end of
 # life was 2026-06-30; Lambda SnapStart for Python needs 3.12+).
@@ -43,14 +43,16 @@ class MissingLayerError(RuntimeError):
     """The dependency layer is required (deploy) but `make layer` has not built it."""
 
 
-def stage_code(dest: Path, *, repo_root: Path = names.REPO_ROOT) -> Path:
-    """Copy the runtime source packages into dest (the Lambda code asset), precompiled, and return dest."""
+def stage_code(dest: Path, *, repo_root: Path = names.REPO_ROOT, require_bytecode: bool = False) -> Path:
+    """Copy the runtime source packages into dest (the Lambda code asset), precompiled for the functions'
+    Python, and return dest. Without an interpreter of that version the asset ships sources only (each cold
+    start then compiles what it imports: ~3x slower imports), unless `require_bytecode` (deploy) refuses."""
     if dest.exists():
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
     for package in CODE_PACKAGES:
         shutil.copytree(repo_root / package, dest / package, ignore=_IGNORE)
-    compile_for_lambda(dest, LAMBDA_TASK_ROOT)
+    compile_for_lambda(dest, LAMBDA_TASK_ROOT, python=require_lambda_python() if require_bytecode else None)
     return dest
 
 

@@ -146,3 +146,36 @@ def test_a_finished_layer_is_reused_only_while_its_inputs_are_unchanged(
     assert len(installs) == 2
     layer.build_layer(dest)  # `make layer` always builds afresh
     assert len(installs) == 3 and (dest / "python" / "package.py").exists()
+
+
+def test_the_runtimes_python_is_found_past_a_shim_that_does_not_answer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given pyenv's kind of `python3.13` shim first on PATH (it exits 127 unless 3.13 is the active version)
+    # and the real interpreter under PYENV_ROOT only
+    real = layer.require_lambda_python()
+    shims = tmp_path / "shims"
+    shims.mkdir()
+    shim = shims / f"python{names.LAMBDA_PYTHON}"
+    shim.write_text("#!/bin/sh\necho 'pyenv: command not found' >&2\nexit 127\n")
+    shim.chmod(0o755)
+    pyenv_bin = tmp_path / "pyenv" / "versions" / f"{names.LAMBDA_PYTHON}.0" / "bin"
+    pyenv_bin.mkdir(parents=True)
+    (pyenv_bin / f"python{names.LAMBDA_PYTHON}").symlink_to(real)
+    monkeypatch.setenv("PATH", f"{shims}:/usr/bin:/bin")
+    monkeypatch.setenv("PYENV_ROOT", str(tmp_path / "pyenv"))
+    monkeypatch.delenv(layer.LAMBDA_PYTHON_ENV, raising=False)
+    monkeypatch.setattr(layer.names, "REPO_ROOT", tmp_path)  # no .venv-lambda there
+    monkeypatch.setattr(layer.sys, "executable", str(shim))
+    layer.lambda_python.cache_clear()
+    try:
+        # When the build looks for the functions' Python, Then the shim is passed over for pyenv's
+        assert layer.lambda_python() == str(pyenv_bin / f"python{names.LAMBDA_PYTHON}")
+        # And without any, the error says what to install
+        monkeypatch.setenv("PYENV_ROOT", str(tmp_path / "nothing"))
+        layer.lambda_python.cache_clear()
+        if layer.lambda_python() is None:  # a system-wide /usr/bin/python3.13 would be found, rightly
+            with pytest.raises(layer.NoLambdaPythonError, match=f"no Python {names.LAMBDA_PYTHON} found"):
+                layer.require_lambda_python()
+    finally:
+        layer.lambda_python.cache_clear()
