@@ -154,6 +154,12 @@ ENV_POWERTOOLS_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
 # runs its children with the same variables).
 LAMBDA_RUNTIME_ENV = {"PYDANTIC_DISABLE_PLUGINS": "__all__"}
 
+# The Python of every deployed function (Lambda's managed python3.13, Amazon Linux 2023). CDK's runtime, the
+# dependency layer's wheels, the bytecode in both assets, the local stack's function records and the
+# Lambda-side test run (`make test`, .venv-lambda) all read it here. The Glue job is not a Lambda: it runs
+# Glue 5.0's Python 3.11.
+LAMBDA_PYTHON = "3.13"
+
 # --- Resource names (local stack; CDK derives its own from the project name) -----------------------------
 STREAM_NAME = f"{PROJECT}-tickets"
 TABLE_NAME = f"{PROJECT}-tickets"

@@ -53,7 +53,7 @@ def stage_assets(config: TmsConfig, workdir: Path, *, layer_dir: Path = LAYER_DI
             ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "job.py"),
         )
     return StagedAssets(
-        lambda_code=stage_code(workdir / "lambda-code"),
+        lambda_code=stage_code(workdir / "lambda-code", require_bytecode=config.require_layer),
         lambda_layer=layer_dir if built else placeholder_layer(workdir / "lambda-layer"),
         layer_built=built,
         glue_library=glue_library,

@@ -171,6 +171,11 @@ class TmsConfig(BaseModel):
     # Execution environments of the bot kept initialized (an alias "live" on a published version serves the
     # function URL): no cold /ticket ack at all, for a fixed monthly price (README "Cold start"). 0 = off.
     bot_provisioned_concurrency: Annotated[int, Field(ge=0, le=100)] = 0
+    # Lambda SnapStart for the bot (docs/cold-start.md): each deploy publishes a version whose initialized
+    # environment Lambda snapshots, and new environments resume from it instead of running the init; the
+    # function URL serves the alias "live" on that version. Billed per snapshot cached and per restore.
+    # Not with bot_provisioned_concurrency (Lambda supports only one of the two on a version).
+    bot_snapstart: bool = False
     # The most environments the bot's function URL may run at once: a public URL answers anyone, so a flood
     # of (refused) requests is capped here instead of eating the account's concurrency, which the pipeline
     # shares. Slack sends a few requests a second at peak; each takes well under a second.
@@ -231,6 +236,16 @@ class TmsConfig(BaseModel):
             raise ValueError(
                 f"reply_from {self.reply_from} is not an address of ses_domain {self.ses_domain}: SES only "
                 "sends as an address of a verified domain"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _snapstart_or_provisioned_not_both(self) -> TmsConfig:
+        if self.bot_snapstart and self.bot_provisioned_concurrency > 0:
+            raise ValueError(
+                f"bot_snapstart is on and bot_provisioned_concurrency is {self.bot_provisioned_concurrency}: "
+                "Lambda does not support SnapStart with provisioned concurrency; choose one (set "
+                "bot_provisioned_concurrency to 0, or bot_snapstart to false)"
             )
         return self
 

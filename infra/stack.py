@@ -140,6 +140,7 @@ class TmsStack(Stack):
             sla=self.sla,
             oncall_group=config.sla.oncall_group,
             provisioned_concurrency=config.bot_provisioned_concurrency,
+            snapstart=config.bot_snapstart,
             reserved_concurrency=config.bot_reserved_concurrency,
             roles_environment=config.slack_roles_environment(),
             draft_link_domains=config.draft_link_allow_list(),

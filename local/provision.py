@@ -163,7 +163,7 @@ def provision(endpoint_url: str, region: str) -> Provisioned:
     for key, handler in names.HANDLERS.items():
         arns[key] = lam.create_function(
             FunctionName=f"{names.PROJECT}-{key}",
-            Runtime="python3.11",
+            Runtime=f"python{names.LAMBDA_PYTHON}",
             Role=role_arn,
             Handler=handler,
             Code={"ZipFile": code},

@@ -24,9 +24,11 @@ from constructs import Construct
 
 from contract import names
 from infra.components._nag import acknowledge, skip_checkov
-from infra.layer import DEFAULT_DEST, compile_for_lambda
+from infra.layer import DEFAULT_DEST, compile_for_lambda, require_lambda_python
 
-RUNTIME = lambda_.Runtime.PYTHON_3_11
+# contract.names.LAMBDA_PYTHON: python3.13 on Amazon Linux 2023 (python3.11 ran on Amazon Linux 2, whose end of
+# life was 2026-06-30; Lambda SnapStart for Python needs 3.12+).
+RUNTIME: lambda_.Runtime = getattr(lambda_.Runtime, "PYTHON_" + names.LAMBDA_PYTHON.replace(".", "_"))
 ARCHITECTURE = lambda_.Architecture.X86_64
 LAYER_DIR = DEFAULT_DEST
 LAMBDA_TASK_ROOT = "/var/task"  # where the code asset is unpacked
@@ -41,14 +43,16 @@ class MissingLayerError(RuntimeError):
     """The dependency layer is required (deploy) but `make layer` has not built it."""
 
 
-def stage_code(dest: Path, *, repo_root: Path = names.REPO_ROOT) -> Path:
-    """Copy the runtime source packages into dest (the Lambda code asset), precompiled, and return dest."""
+def stage_code(dest: Path, *, repo_root: Path = names.REPO_ROOT, require_bytecode: bool = False) -> Path:
+    """Copy the runtime source packages into dest (the Lambda code asset), precompiled for the functions'
+    Python, and return dest. Without an interpreter of that version the asset ships sources only (each cold
+    start then compiles what it imports: ~3x slower imports), unless `require_bytecode` (deploy) refuses."""
     if dest.exists():
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
     for package in CODE_PACKAGES:
         shutil.copytree(repo_root / package, dest / package, ignore=_IGNORE)
-    compile_for_lambda(dest, LAMBDA_TASK_ROOT)
+    compile_for_lambda(dest, LAMBDA_TASK_ROOT, python=require_lambda_python() if require_bytecode else None)
     return dest
 
 
@@ -121,6 +125,7 @@ class ServiceFunction(Construct):
         log_retention: logs.RetentionDays,
         environment: Mapping[str, str] | None = None,
         reserved_concurrency: int | None = None,
+        snapstart: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         self.log_group = logs.LogGroup(
@@ -155,6 +160,8 @@ class ServiceFunction(Construct):
             tracing=lambda_.Tracing.ACTIVE,
             log_group=self.log_group,
             reserved_concurrent_executions=reserved_concurrency,
+            # SnapStart snapshots each published version after its init; $LATEST never uses it.
+            snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if snapstart else None,
             environment={
                 names.ENV_POWERTOOLS_SERVICE_NAME: service_name,
                 "POWERTOOLS_METRICS_NAMESPACE": metrics_namespace,
@@ -172,7 +179,9 @@ class ServiceFunction(Construct):
         acknowledge(
             self.function,
             "L1",
-            "Pinned to Python 3.11 on purpose: the project, its lock file and Glue 5 all run 3.11.",
+            "python3.13 (Amazon Linux 2023, supported until 2029-06-30), not 3.14: the runtime's Python must "
+            "run where tms is built and tested, to compile the assets' bytecode and run the Lambda-side tests "
+            "(make test), and the developers' and CI's machines have Python up to 3.13 (docs/deploy.md).",
         )
         _skip_checkov_function_findings(self.function, reserved=reserved_concurrency is not None)
 

@@ -40,6 +40,7 @@ class Slack(Construct):
         sla: Sla,
         oncall_group: str = "",
         provisioned_concurrency: int = 0,
+        snapstart: bool = False,
         reserved_concurrency: int | None = None,
         roles_environment: Mapping[str, str] | None = None,
         draft_link_domains: tuple[str, ...] = (),
@@ -87,6 +88,7 @@ class Slack(Construct):
             log_retention=log_retention,
             # The URL is public: a flood is capped here, not in the account's shared concurrency.
             reserved_concurrency=reserved_concurrency,
+            snapstart=snapstart,
             environment={
                 **common_env,
                 names.ENV_STREAM_NAME: ingest.stream.stream_name,
@@ -103,18 +105,20 @@ class Slack(Construct):
         storage.grant_owner_lookup(self.bot.role)
         sla.grant_notify(self.bot.role)
         # Slack cannot sign AWS requests; every request is verified in-app with the signing secret.
-        # Provisioned concurrency applies to a version or alias, never to $LATEST: with it, the URL serves the
-        # alias "live" (each deploy publishes a version and moves the alias), so Slack always reaches a
-        # pre-initialized environment. Without it, no version is published and the URL serves $LATEST.
+        # Provisioned concurrency and SnapStart both apply to published versions, never to $LATEST: with either,
+        # the URL serves the alias "live" (each deploy publishes a version and moves the alias), so Slack always
+        # reaches a pre-initialized environment (provisioned) or one resumed from the version's snapshot
+        # (SnapStart). Lambda refuses the two together (TmsConfig refuses them first). With neither, no version
+        # is published and the URL serves $LATEST.
         self.alias: lambda_.Alias | None = None
         url_target: lambda_.IFunction = self.bot.function
-        if provisioned_concurrency > 0:
+        if provisioned_concurrency > 0 or snapstart:
             self.alias = lambda_.Alias(
                 self,
                 "BotLive",
                 alias_name="live",
                 version=self.bot.function.current_version,
-                provisioned_concurrent_executions=provisioned_concurrency,
+                provisioned_concurrent_executions=provisioned_concurrency or None,
             )
             url_target = self.alias
         self.function_url = url_target.add_function_url(auth_type=lambda_.FunctionUrlAuthType.NONE)

@@ -119,3 +119,76 @@ def test_with_provisioned_concurrency_the_reserved_concurrency_is_the_configured
     raw, _ = with_concurrency
     _, bot = function_by_name(raw, names.FN_BOT)
     assert bot["Properties"]["ReservedConcurrentExecutions"] == 4
+
+
+def _synth_with(tmp_path_factory: pytest.TempPathFactory, name: str, **fields: Any) -> dict[str, Any]:
+    from infra.app import build_app
+
+    workdir = tmp_path_factory.mktemp(name)
+    tms = {**read_cdk_json_context()["tms"], **TEST_CONTEXT_OVERRIDES, **fields}
+    if not names.GLUE_SCRIPT_PATH.exists():
+        stub = workdir / "job.py"
+        stub.write_text(GLUE_STUB)
+        tms["glue_script_path"] = str(stub)
+    app, stack = build_app(
+        context={"tms": tms}, environ={}, outdir=str(workdir / "cdk.out"), layer_dir=workdir / "no-layer"
+    )
+    assembly = app.synth()
+    path = Path(assembly.directory) / assembly.get_stack_by_name(stack.stack_name).template_file
+    return dict(json.loads(path.read_text()))
+
+
+@pytest.fixture(scope="module")
+def with_snapstart(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The stack synthesized with bot_snapstart on."""
+    return _synth_with(tmp_path_factory, "cdk-snapstart", bot_snapstart=True)
+
+
+def test_snapstart_is_off_in_cdk_json_and_off_by_default(synth: Synth) -> None:
+    tms = read_cdk_json_context()["tms"]
+    assert tms["bot_snapstart"] is False
+    assert (
+        load_config({"tms": {k: v for k, v in tms.items() if k != "bot_snapstart"}}, {}).bot_snapstart
+        is False
+    )
+    _, bot = function_by_name(synth.raw, names.FN_BOT)
+    assert "SnapStart" not in bot["Properties"]
+
+
+def test_with_snapstart_the_bot_snapshots_published_versions_and_the_url_serves_the_alias(
+    with_snapstart: dict[str, Any],
+) -> None:
+    raw = with_snapstart
+    bot_id, bot = function_by_name(raw, names.FN_BOT)
+    assert bot["Properties"]["SnapStart"] == {"ApplyOn": "PublishedVersions"}
+    # Only the bot: the other functions keep their plain cold start.
+    for fn in names.HANDLERS:
+        if fn != names.FN_BOT:
+            assert "SnapStart" not in function_by_name(raw, fn)[1]["Properties"], fn
+
+    (version_id, version), *more_versions = resources(raw, "AWS::Lambda::Version").items()
+    assert more_versions == []
+    assert version["Properties"]["FunctionName"] == {"Ref": bot_id}
+    # Each cached snapshot is billed while its version exists: the one a deploy replaces is deleted (CDK's
+    # default for current_version; a Retain here would keep paying for every past deploy's snapshot).
+    assert version.get("DeletionPolicy", "Delete") == "Delete"
+    (_, alias), *others = resources(raw, "AWS::Lambda::Alias").items()
+    assert others == []
+    assert alias["Properties"]["Name"] == "live"
+    assert alias["Properties"]["FunctionVersion"] == {"Fn::GetAtt": [version_id, "Version"]}
+    assert "ProvisionedConcurrencyConfig" not in alias["Properties"]  # SnapStart alone, no fixed price
+    (url,) = (
+        u["Properties"]
+        for u in resources(raw, "AWS::Lambda::Url").values()
+        if u["Properties"]["TargetFunctionArn"] == {"Fn::GetAtt": [bot_id, "Arn"]}
+    )
+    assert url["Qualifier"] == "live"
+
+
+def test_snapstart_with_provisioned_concurrency_is_refused_at_synth(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    from infra.config import ConfigError
+
+    with pytest.raises(ConfigError, match=r"bot_snapstart .* bot_provisioned_concurrency is 2.*choose one"):
+        _synth_with(tmp_path_factory, "cdk-both", bot_snapstart=True, bot_provisioned_concurrency=2)

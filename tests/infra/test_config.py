@@ -136,23 +136,35 @@ def test_staged_code_is_the_deployable_folders_whole(tmp_path: Path) -> None:
 
 
 def test_staged_code_ships_bytecode_lambda_uses_without_writing_any(tmp_path: Path) -> None:
-    import importlib.util
-    import sys
+    import subprocess
 
+    from contract import names
     from infra.components.lambdas import stage_code
+    from infra.layer import require_lambda_python
 
+    # Given an interpreter of the functions' Python (make install provides one in .venv-lambda)
+    python = require_lambda_python()
+    probe = (
+        "import importlib.util, sys; print(importlib.util.MAGIC_NUMBER.hex(), sys.implementation.cache_tag)"
+    )
+    magic_hex, cache_tag = subprocess.run(
+        [python, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert cache_tag == "cpython-" + names.LAMBDA_PYTHON.replace(".", "")
+
+    # When the code asset is staged twice, in two directories
     first = stage_code(tmp_path / "one")
     second = stage_code(tmp_path / "two")
+
+    # Then every module has its .pyc where the runtime's Python looks for it, and no other version's
     sources = sorted(p.relative_to(first) for p in first.rglob("*.py"))
-    if sys.version_info[:2] != (3, 11):  # the functions run 3.11: another interpreter's .pyc are dead weight
-        assert not list(first.rglob("*.pyc"))
-        return
-    for source in sources:  # every module has its .pyc where Python 3.11 looks for it
-        pyc = Path(importlib.util.cache_from_source(str(first / source)))
-        header = pyc.read_bytes()[:16]
-        assert header[:4] == importlib.util.MAGIC_NUMBER, source
+    expected = {source.parent / "__pycache__" / f"{source.stem}.{cache_tag}.pyc" for source in sources}
+    assert {p.relative_to(first) for p in first.rglob("*.pyc")} == expected
+    for pyc in expected:
+        header = (first / pyc).read_bytes()[:16]
+        assert header[:4] == bytes.fromhex(magic_hex), pyc
         # flags 0b01: hash-based and never checked against the source (the zip's file times do not matter)
-        assert int.from_bytes(header[4:8], "little") == 1, source
+        assert int.from_bytes(header[4:8], "little") == 1, pyc
     # Same bytes whatever the build directory: the asset hash changes only when the code does.
     digest = [
         sorted((p.relative_to(root), p.read_bytes()) for p in root.rglob("*.pyc")) for root in (first, second)

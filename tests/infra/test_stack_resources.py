@@ -217,7 +217,7 @@ def test_every_function_is_traced_with_retained_logs_and_its_handler(synth: Synt
     _, function = function_by_name(synth.raw, fn)
     props = function["Properties"]
     assert props["Handler"] == names.HANDLERS[fn]
-    assert props["Runtime"] == "python3.11"
+    assert props["Runtime"] == "python3.13"  # Amazon Linux 2023 (contract.names.LAMBDA_PYTHON)
     assert props["TracingConfig"] == {"Mode": "Active"}
     assert 128 <= props["MemorySize"] <= 1024
     assert 1 <= props["Timeout"] <= 120

@@ -1,6 +1,7 @@
-"""`make layer` builds a layer the deployed functions can really run on: every handler imports from the
-staged code asset plus the layer alone (no site-packages), versions match the lock, and the whole
-fits Lambda's 250 MB unzipped limit."""
+"""`make layer` builds a layer the deployed functions can really run on: every handler imports under the
+functions' Python (contract.names.LAMBDA_PYTHON) from the staged code asset plus the layer alone (no
+site-packages), versions match the lock, the bytecode is that Python's only, and the whole fits Lambda's
+250 MB unzipped limit."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -39,7 +39,7 @@ model = build_bedrock_model(load_settings())  # the Bedrock reply model, as draf
 from pipeline.adapters.embeddings import EmbeddingSettings, build_embedder
 embedder = build_embedder(EmbeddingSettings(provider="bedrock"))  # Titan through langchain-aws, as on AWS
 print(json.dumps({"handlers": handlers, "model_id": model.model_id, "embedding_model_id": embedder.model_id,
-                  "numpy_loaded": numpy_before_link,
+                  "numpy_loaded": numpy_before_link, "python": "%d.%d" % sys.version_info[:2],
                   "site_packages": [p for p in sys.path if "site-packages" in p]}))
 """
 
@@ -61,6 +61,7 @@ def _size_mb(path: Path) -> float:
 
 def test_every_handler_imports_from_the_code_asset_and_the_layer_alone(built: tuple[Path, Path]) -> None:
     layer_dir, code_dir = built
+    python = layer.require_lambda_python()  # the runtime's Python, not the one running the tests
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "AWS_DEFAULT_REGION": "us-east-1",
@@ -68,7 +69,7 @@ def test_every_handler_imports_from_the_code_asset_and_the_layer_alone(built: tu
     }
     # -I -S: no site-packages, no user site, no PYTHON* variables: only the stdlib, the code and the layer.
     proc = subprocess.run(
-        [sys.executable, "-I", "-S", "-c", _PROBE, str(code_dir), str(layer_dir / "python")],
+        [python, "-I", "-S", "-c", _PROBE, str(code_dir), str(layer_dir / "python")],
         capture_output=True,
         text=True,
         env=env,
@@ -77,6 +78,7 @@ def test_every_handler_imports_from_the_code_asset_and_the_layer_alone(built: tu
     assert proc.returncode == 0, proc.stderr[-3000:]
     probe = json.loads(proc.stdout.strip().splitlines()[-1])
     assert probe["site_packages"] == []
+    assert probe["python"] == names.LAMBDA_PYTHON
     assert probe["handlers"] and all(probe["handlers"].values()), probe["handlers"]
     assert probe["model_id"]
     # numpy is in the layer because langchain-aws declares it; only link-incident loads it (its window scan).
@@ -99,6 +101,14 @@ def test_layer_versions_are_the_locked_ones_except_the_declared_overrides(built:
         if name not in layer.OVERRIDES and locked.get(name) != version
     }
     assert drifted == {}
+
+
+def test_both_assets_ship_the_runtimes_bytecode_and_no_other(built: tuple[Path, Path]) -> None:
+    tag = "cpython-" + names.LAMBDA_PYTHON.replace(".", "")
+    for root in built:
+        pyc = [p.name for p in root.rglob("*.pyc")]
+        assert pyc, root
+        assert [name for name in pyc if f".{tag}." not in name] == [], root
 
 
 def test_code_and_layer_fit_lambdas_unzipped_size_limit(built: tuple[Path, Path]) -> None:
@@ -126,6 +136,7 @@ def test_a_finished_layer_is_reused_only_while_its_inputs_are_unchanged(
         return subprocess.CompletedProcess(cmd, 0, "", "")
 
     monkeypatch.setattr(layer.subprocess, "run", fake_pip)
+    monkeypatch.setattr(layer, "require_lambda_python", lambda: "python-of-the-runtime")
     dest = tmp_path / "layer"
     layer.build_layer(dest, reuse=True)
     layer.build_layer(dest, reuse=True)
@@ -135,3 +146,36 @@ def test_a_finished_layer_is_reused_only_while_its_inputs_are_unchanged(
     assert len(installs) == 2
     layer.build_layer(dest)  # `make layer` always builds afresh
     assert len(installs) == 3 and (dest / "python" / "package.py").exists()
+
+
+def test_the_runtimes_python_is_found_past_a_shim_that_does_not_answer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given pyenv's kind of `python3.13` shim first on PATH (it exits 127 unless 3.13 is the active version)
+    # and the real interpreter under PYENV_ROOT only
+    real = layer.require_lambda_python()
+    shims = tmp_path / "shims"
+    shims.mkdir()
+    shim = shims / f"python{names.LAMBDA_PYTHON}"
+    shim.write_text("#!/bin/sh\necho 'pyenv: command not found' >&2\nexit 127\n")
+    shim.chmod(0o755)
+    pyenv_bin = tmp_path / "pyenv" / "versions" / f"{names.LAMBDA_PYTHON}.0" / "bin"
+    pyenv_bin.mkdir(parents=True)
+    (pyenv_bin / f"python{names.LAMBDA_PYTHON}").symlink_to(real)
+    monkeypatch.setenv("PATH", f"{shims}:/usr/bin:/bin")
+    monkeypatch.setenv("PYENV_ROOT", str(tmp_path / "pyenv"))
+    monkeypatch.delenv(layer.LAMBDA_PYTHON_ENV, raising=False)
+    monkeypatch.setattr(layer.names, "REPO_ROOT", tmp_path)  # no .venv-lambda there
+    monkeypatch.setattr(layer.sys, "executable", str(shim))
+    layer.lambda_python.cache_clear()
+    try:
+        # When the build looks for the functions' Python, Then the shim is passed over for pyenv's
+        assert layer.lambda_python() == str(pyenv_bin / f"python{names.LAMBDA_PYTHON}")
+        # And without any, the error says what to install
+        monkeypatch.setenv("PYENV_ROOT", str(tmp_path / "nothing"))
+        layer.lambda_python.cache_clear()
+        if layer.lambda_python() is None:  # a system-wide /usr/bin/python3.13 would be found, rightly
+            with pytest.raises(layer.NoLambdaPythonError, match=f"no Python {names.LAMBDA_PYTHON} found"):
+                layer.require_lambda_python()
+    finally:
+        layer.lambda_python.cache_clear()

@@ -162,3 +162,40 @@ def test_the_published_schema_still_says_format_email():
     schema = models.TicketSubmitted.model_json_schema()
 
     assert json.dumps(schema).count('"format": "email"') >= 1
+
+
+_SNAPSHOT_PROBE = """
+import json, os, threading
+import bot.handler
+from contract import clients
+def target(fd):
+    try:
+        return os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:  # the descriptor listdir itself had open
+        return ""
+sockets = [fd for fd in os.listdir("/proc/self/fd") if target(fd).startswith("socket:")]
+print(json.dumps({
+    "sockets": sockets,
+    "threads": [t.name for t in threading.enumerate()],
+    "app_built": bot.handler.slack_handler.cache_info().currsize,
+    "clients": clients._cached_client.cache_info().currsize,
+    "sessions": clients._session.cache_info().currsize,
+}))
+"""
+
+
+def test_the_bot_init_creates_nothing_a_snapstart_snapshot_would_share():
+    # Given bot_snapstart: Lambda snapshots the environment after the init (the handler module's import) and
+    # resumes every new environment from that one snapshot, so whatever the init created is shared by all
+    # (AWS: "Handling uniqueness with Lambda SnapStart").
+    # When the bot's handler module is imported in a fresh interpreter, as at init
+    env = {"PATH": "/usr/bin:/bin", "AWS_DEFAULT_REGION": "us-east-1", **names.LAMBDA_RUNTIME_ENV}
+    out = subprocess.run(
+        [sys.executable, "-c", _SNAPSHOT_PROBE], capture_output=True, text=True, check=True, env=env
+    )
+    state = json.loads(out.stdout)
+
+    # Then no connection is open, no thread runs, and neither the app (settings, secret, Slack clients) nor
+    # any AWS client or session exists yet: all are built at the first request, after the restore, so the
+    # bot needs no after-restore hook (snapshot_restore_py). The rest of the init is code and constants.
+    assert state == {"sockets": [], "threads": ["MainThread"], "app_built": 0, "clients": 0, "sessions": 0}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import sys
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,9 @@ def get_spark() -> Any:
         f"--conf spark.ui.showConsoleProgress=false --driver-java-options {log4j} pyspark-shell",
     )
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    # Python UDF workers run this interpreter: left to itself Spark starts `python3` from PATH, and a tms
+    # running on another minor version (3.13 where python3 is 3.11) fails with PYTHON_VERSION_MISMATCH.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     from pyspark.sql import SparkSession
 
     from glue.transforms import SPARK_CONF
