@@ -42,6 +42,10 @@ class SlackPostError(BotError):
     """Slack refused a post even after honouring Retry-After."""
 
 
+class SlackMessageGoneError(SlackPostError):
+    """chat.update of a message that is no longer there (deleted in Slack)."""
+
+
 class ReplyQueueError(BotError):
     """The approved reply could not be handed to the mailer; the ticket shows it with Retry send."""
 

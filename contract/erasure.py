@@ -127,7 +127,10 @@ STORES: tuple[Store, ...] = (
     Store(WAREHOUSE_TICKETS, "warehouse rows of the ticket (Redshift; locally DuckDB or PostgreSQL)"),
     Store(WAREHOUSE_LIFECYCLE, "warehouse lifecycle rows of the ticket"),
     Store(WAREHOUSE_QUARANTINE, "the local warehouse's copy of rejected records", Runtime.LOCAL),
-    Store(SLACK_POSTS, "tms's own Slack post of the ticket, replaced by a redacted one (chat.update)"),
+    Store(
+        SLACK_POSTS,
+        "tms's own Slack posts of the ticket (root and recorded replies), replaced by a redacted one (chat.update)",
+    ),
     Store(SLACK_OUTBOX, "lines of the local Slack outbox file", Runtime.LOCAL),
     Store(MAIL_OUTBOX, "the local copies of customer mails (.eml)", Runtime.LOCAL),
 )
@@ -150,9 +153,9 @@ UNREACHABLE: tuple[Unreachable, ...] = (
     Unreachable("SQS dead-letter queues", "14 days", "a rejected record or a failed batch pointer"),
     Unreachable("Redshift snapshots", "the cluster's snapshot retention", "a restore brings rows back"),
     Unreachable(
-        "Slack thread replies",
+        "Slack thread replies posted before 2026-12-07",
         "the workspace's retention",
-        "tms records its root post only; replies in the thread are deleted by hand",
+        "tms recorded only the root post then: those replies are not tracked (the report names the tickets); delete them by hand",
     ),
 )
 
@@ -196,8 +199,11 @@ class Target:
     subject: Subject
     ticket_ids: frozenset[str] = frozenset()
     full_names: frozenset[str] = frozenset()
-    # ticket id -> (channel, ts) of tms's own post of that ticket
-    posts: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # ticket id -> (channel, ts) of every message tms posted for that ticket: its root post and the replies
+    # recorded on the item (thread replies posted before the replies were recorded are not known)
+    posts: dict[str, frozenset[tuple[str, str]]] = field(default_factory=dict)
+    # tickets posted before tms recorded its replies: their thread replies, if any, are not known
+    untracked_threads: frozenset[str] = frozenset()
 
     def mentioned_in(self, text: str) -> bool:
         """True when `text` carries the address or one of the ticket ids."""
@@ -216,6 +222,8 @@ class ErasureReport:
 
     changed: dict[str, int] = field(default_factory=dict)
     tickets: list[str] = field(default_factory=list)
+    # erased tickets whose Slack thread replies were not recorded (posted before they were): delete by hand
+    untracked_threads: list[str] = field(default_factory=list)
 
     @property
     def nothing(self) -> bool:
@@ -228,5 +236,6 @@ class ErasureReport:
             "tickets": sorted(self.tickets),
             "changed": dict(self.changed),
             "nothing_to_erase": self.nothing,
+            "untracked_slack_threads": sorted(self.untracked_threads),
             "unreachable": [{"store": u.name, "window": u.window} for u in UNREACHABLE],
         }

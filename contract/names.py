@@ -175,6 +175,9 @@ ESCALATION_TOPIC_NAME = f"{PROJECT}-escalations"
 # The tickets table's index of owners (`/ticket mine`).
 ASSIGNEE_INDEX = "by-assignee"
 ASSIGNEE_ATTR = "assignee"
+# Every message tms posted for a ticket (root, thread replies, the SLA breach alert), as "<channel> <ts>"
+# strings in a string set: what erasure redacts (bot/logic/erasure.py). Added by one atomic ADD per post.
+SLACK_POSTS_ATTR = "slack_posts"
 # Incidents: ticket vectors on the items, read per submission day through this index (newest last).
 EMBEDDING_INDEX = "embedding-window"
 EMBEDDING_ATTR = "embedding"  # float16 bytes

@@ -123,6 +123,12 @@ def report_lines(report: dict[str, Any]) -> list[str]:
         unchanged = sorted(s for s, c in changed.items() if not c)
         if unchanged:
             lines.append(f"  (nothing in: {', '.join(unchanged)})")
+    untracked = report.get("untracked_slack_threads") or []
+    if untracked:
+        lines.append(
+            "Slack thread replies not tracked (posted before tms recorded them), delete by hand in the threads"
+            f" of: {', '.join(untracked)}"
+        )
     lines.append(
         "not reachable (they age out): "
         + "; ".join(f"{u['store']} ({u['window']})" for u in report["unreachable"])

@@ -20,7 +20,7 @@ from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
-from bot.errors import SlackPostError
+from bot.errors import SlackMessageGoneError, SlackPostError
 from bot.observability import logger
 
 Sleep = Callable[[float], None]
@@ -74,6 +74,19 @@ class Posted:
 
     channel: str
     ts: str
+
+    @property
+    def ref(self) -> str:
+        """The message as one string ("<channel> <ts>": neither ever holds a space), for a string set."""
+        return f"{self.channel} {self.ts}"
+
+    @classmethod
+    def from_ref(cls, ref: str) -> Posted:
+        """The message a `ref` names."""
+        channel, _, ts = ref.partition(" ")
+        if not channel or not ts:
+            raise ValueError(f"not a Slack message reference: {ref!r}")
+        return cls(channel=channel, ts=ts)
 
 
 class Poster(Protocol):
@@ -137,7 +150,9 @@ class SlackPoster:
         try:
             self._client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks, **options)
         except SlackApiError as e:
-            raise SlackPostError(f"chat.update of {channel}/{ts} failed: {e.response.get('error')}") from e
+            error = e.response.get("error")
+            gone = SlackMessageGoneError if error == "message_not_found" else SlackPostError
+            raise gone(f"chat.update of {channel}/{ts} failed: {error}") from e
 
 
 @dataclass(frozen=True)

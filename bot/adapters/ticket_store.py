@@ -11,6 +11,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from bot.adapters.slack import Posted
 from bot.errors import TicketConflictError, TicketStoreError
 from bot.logic.actions import DRAFT_EDITED_BY, DRAFT_VERSION, TicketChange
 from bot.observability import logger
@@ -235,6 +236,23 @@ class DynamoTicketStore:
             )
         except (ClientError, BotoCoreError) as e:
             raise TicketStoreError(f"could not update {key}") from e
+
+    def record_post(self, key: str, posted: Posted, fields: dict[str, Any]) -> None:
+        """ADD the message to the item's Slack posts (a string set: concurrent posts of one ticket each add
+        theirs, no read-modify-write) and SET `fields` (the root post's coordinates), in one UpdateItem."""
+        attr_names = {"#posts": names.SLACK_POSTS_ATTR} | {f"#f{i}": name for i, name in enumerate(fields)}
+        values = {":post": {"SS": [posted.ref]}} | {f":f{i}": _av(v) for i, v in enumerate(fields.values())}
+        sets = ", ".join(f"#f{i} = :f{i}" for i in range(len(fields)))
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={KEY: {"S": key}},
+                UpdateExpression=(f"SET {sets} " if sets else "") + "ADD #posts :post",
+                ExpressionAttributeNames=attr_names,
+                ExpressionAttributeValues=values,
+            )
+        except (ClientError, BotoCoreError) as e:
+            raise TicketStoreError(f"could not record a Slack post of {key}") from e
 
     def split_incident_member(self, member_id: str, actor: str) -> tuple[str, dict[str, Any]]:
         """ "Not the same issue": take a member out of its incident; return (root id, the member's new item).

@@ -93,7 +93,8 @@ def publish(
         return
     # The write is what counts: if the edit fails, the thread reply below still records the change.
     rerender_post(client, item, channel, ts, approvers_configured=clients.roles.approvers_configured)
-    clients.poster.post(blocks.thread_message(channel, ts, change.summary))
+    posted = clients.poster.post(blocks.thread_message(channel, ts, change.summary))
+    clients.store.record_post(ticket_id, posted, {})  # erasure redacts it with the ticket's other posts
 
 
 def rerender_post(

@@ -56,10 +56,12 @@ def handle_split(
     home = str(member.get("slack_channel") or channel)
     view = blocks.TicketView.from_item(member, approvers_configured=clients.roles.approvers_configured)
     posted = clients.poster.post(blocks.ticket_message(home, view))
-    clients.store.set_fields(member_id, {"slack_channel": posted.channel, "slack_ts": posted.ts})
+    clients.store.record_post(member_id, posted, {"slack_channel": posted.channel, "slack_ts": posted.ts})
     note = f"{user_mention(user)}: {escape(member_id)} is not the same issue; it is posted on its own now."
     if thread_ts:
-        clients.poster.post(blocks.thread_message(home, thread_ts, note))
+        clients.store.record_post(
+            member_id, clients.poster.post(blocks.thread_message(home, thread_ts, note)), {}
+        )
     if ts:  # the old card in the thread says where the ticket went instead of offering stale buttons
         try:
             client.chat_update(channel=channel, ts=ts, **blocks.error_message(note))

@@ -12,6 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
+from bot.adapters.slack import Posted
 from bot.logic.mrkdwn import escape, user_mention
 from contract.models import Priority, TicketStatus, format_utc
 
@@ -95,6 +96,9 @@ class TicketStore(Protocol):
 
     def set_fields(self, key: str, fields: dict[str, Any]) -> None:
         """Set plain attributes on an item (thread coordinates, alarm state)."""
+
+    def record_post(self, key: str, posted: Posted, fields: dict[str, Any]) -> None:
+        """Add `posted` to the item's Slack posts and set `fields`, in one atomic update."""
 
     def owned_by(self, user_id: str) -> list[dict[str, Any]]:
         """The open tickets `user_id` owns."""

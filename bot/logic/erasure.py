@@ -1,7 +1,7 @@
 """Erasure of one customer (GDPR art. 17) across every store of contract/erasure.py, through ports.
 
 It lives with the bot because one of its stores is Slack, and the bot owns the Slack adapter the notifier
-posts through (pipeline/ may not import bot/): the ticket's post is redacted with the same `Poster`.
+posts through (pipeline/ may not import bot/): the ticket's posts are redacted with the same `Poster`.
 
 Order: the table goes last. It is where a customer's tickets are found, so a run that fails half-way is
 simply run again: the tickets are still found, and every eraser is idempotent (a second run changes
@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from bot import blocks
-from bot.adapters.slack import Poster
-from contract import erasure
+from bot.adapters.slack import Posted, Poster
+from bot.errors import SlackMessageGoneError
+from contract import erasure, names
 from contract.erasure import ErasureReport, PrefixRule, Subject, Target
 from contract.models import is_ticket_id
 from contract.models.sla import SLA_TIMERS, schedule_name
@@ -96,7 +97,8 @@ def find_target(subject: Subject, table: TicketTable) -> Target:
     """The customer's tickets on the table, the names on them and where tms posted each."""
     ids: set[str] = set()
     full_names: set[str] = set()
-    posts: dict[str, tuple[str, str]] = {}
+    posts: dict[str, frozenset[tuple[str, str]]] = {}
+    untracked: set[str] = set()
     for item in table.items():
         key = str(item.get(KEY, ""))
         if not is_ticket_id(key) or not subject.owns(item):
@@ -106,9 +108,14 @@ def find_target(subject: Subject, table: TicketTable) -> Target:
         first, last = str(item.get("customer_first_name") or ""), str(item.get("customer_last_name") or "")
         if first.strip() and last.strip():
             full_names.add(f"{first} {last}")
+        mine = {(p.channel, p.ts) for p in map(Posted.from_ref, item.get(names.SLACK_POSTS_ATTR) or ())}
         if item.get("slack_ts") and item.get("slack_channel"):
-            posts[key] = (str(item["slack_channel"]), str(item["slack_ts"]))
-    return Target(subject, frozenset(ids), frozenset(full_names), posts)
+            mine.add((str(item["slack_channel"]), str(item["slack_ts"])))
+            if names.SLACK_POSTS_ATTR not in item:
+                untracked.add(key)  # posted before the notifier recorded its posts (root included)
+        if mine:
+            posts[key] = frozenset(mine)
+    return Target(subject, frozenset(ids), frozenset(full_names), posts, frozenset(untracked))
 
 
 # --- erasers ----------------------------------------------------------------------------------------------
@@ -235,21 +242,36 @@ class WarehouseEraser:
 
 @dataclass
 class SlackPostEraser:
-    """tms's own post of each ticket, replaced (chat.update) by one that says it was erased."""
+    """Every message tms posted for each ticket (its root post and the thread replies recorded on the item),
+    replaced (chat.update) by one that says it was erased.
+
+    chat.update rather than chat.delete: the thread keeps its shape and says what happened where a message
+    was, with the same stub as the root; updating an already redacted message succeeds, so a run that
+    failed half-way is simply run again; and it is the call the notifier already makes (no new scope). A
+    message someone already deleted in Slack is skipped."""
 
     poster: Poster
     stores: tuple[str, ...] = (erasure.SLACK_POSTS,)
 
     def erase(self, target: Target) -> dict[str, int]:
-        for ticket_id, (channel, ts) in sorted(target.posts.items()):
-            self.poster.update(channel, ts, **blocks.erased_ticket(ticket_id))
-        return {erasure.SLACK_POSTS: len(target.posts)}
+        redacted = 0
+        for ticket_id, where in sorted(target.posts.items()):
+            stub = blocks.erased_ticket(ticket_id)
+            for channel, ts in sorted(where):
+                try:
+                    self.poster.update(channel, ts, **stub)
+                except SlackMessageGoneError:
+                    continue
+                redacted += 1
+        return {erasure.SLACK_POSTS: redacted}
 
 
 def forget(subject: Subject, table: TicketTable, erasers: Sequence[Eraser]) -> ErasureReport:
     """Erase `subject` from every store `erasers` cover (the table's own eraser last, see the module doc)."""
     target = find_target(subject, table)
-    report = ErasureReport(tickets=sorted(target.ticket_ids))
+    report = ErasureReport(
+        tickets=sorted(target.ticket_ids), untracked_threads=sorted(target.untracked_threads)
+    )
     ordered = sorted(erasers, key=lambda e: erasure.TABLE in e.stores)
     for eraser in ordered:
         for store in eraser.stores:

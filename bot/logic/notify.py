@@ -8,6 +8,7 @@ released and the error propagates, so SNS retries the delivery.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -194,16 +195,30 @@ class Notifier:
             return self.glue_job(event, n.message_id)
         return self.generic(n)
 
-    def _post_once(self, key: str, event_key: str, payload: dict[str, Any]) -> Posted | None:
+    def _post_once(
+        self,
+        key: str,
+        event_key: str,
+        payload: dict[str, Any],
+        fields: Callable[[Posted], dict[str, Any]] | None = None,
+    ) -> Posted | None:
+        """Post unless already posted. A ticket's post is recorded on its item with `fields(posted)` in one
+        update (erasure redacts every recorded post); other keys (alarms, Glue jobs) record nothing here:
+        their items live on and would only grow."""
         if not self._store.claim_post(key, event_key):
             logger.info("already posted", extra={"ticket_id": key, "event_key": event_key})
             return None
         try:
-            return self._poster.post(payload)
+            posted = self._poster.post(payload)
         except Exception:
             # Let the redelivery post it: forget the claim, then propagate (SNS retries the Lambda).
             self._store.release_post(key, event_key)
             raise
+        if is_ticket_id(key):
+            self._store.record_post(key, posted, fields(posted) if fields else {})
+        elif fields:
+            self._store.set_fields(key, fields(posted))
+        return posted
 
     def triaged(self, msg: TicketTriagedMessage) -> Outcome:
         """One post per ticket (whatever the number of deliveries); its channel and ts go on the item.
@@ -221,14 +236,18 @@ class Notifier:
             root = self._store.get(incident.root_ticket_id) or {}
             if root.get("slack_ts"):  # the root is not posted yet (a race): post this one on its own
                 return self._incident_report(msg, view, root)
-        posted = self._post_once(record.ticket_id, "triaged", blocks.ticket_message(self._channel, view))
-        if posted:
-            fields = {"slack_channel": posted.channel, "slack_ts": posted.ts}
+
+        def fields(posted: Posted) -> dict[str, Any]:
+            out = {"slack_channel": posted.channel, "slack_ts": posted.ts}
             if msg.slack:
-                fields["slack_user"] = msg.slack.user_id
+                out["slack_user"] = msg.slack.user_id
                 if msg.slack.requester_is_customer:
-                    fields["reply_via"] = "slack"  # the mailer posts the reply to the agent, no mail
-            self._store.set_fields(record.ticket_id, fields)
+                    out["reply_via"] = "slack"  # the mailer posts the reply to the agent, no mail
+            return out
+
+        posted = self._post_once(
+            record.ticket_id, "triaged", blocks.ticket_message(self._channel, view), fields
+        )
         return Outcome("triaged", record.ticket_id, posted)
 
     def _incident_report(
@@ -238,15 +257,18 @@ class Notifier:
         assert incident is not None  # noqa: S101 - the caller checked
         channel, root_ts = str(root.get("slack_channel") or self._channel), str(root["slack_ts"])
         view = replace(view, incident_id=incident.incident_id, incident_line=incident.report_line)
+
+        def fields(posted: Posted) -> dict[str, Any]:
+            # The member's own ts: actions re-render its card in the thread, never the root's post.
+            out = {"slack_channel": posted.channel, "slack_ts": posted.ts, "slack_thread_ts": root_ts}
+            if msg.slack:
+                out["slack_user"] = msg.slack.user_id
+            return out
+
         posted = self._post_once(
-            record.ticket_id, "triaged", blocks.incident_member_message(channel, root_ts, view)
+            record.ticket_id, "triaged", blocks.incident_member_message(channel, root_ts, view), fields
         )
         if posted:
-            # The member's own ts: actions re-render its card in the thread, never the root's post.
-            fields = {"slack_channel": posted.channel, "slack_ts": posted.ts, "slack_thread_ts": root_ts}
-            if msg.slack:
-                fields["slack_user"] = msg.slack.user_id
-            self._store.set_fields(record.ticket_id, fields)
             self.refresh_incident_root(incident.root_ticket_id)
         return Outcome("incident", record.ticket_id, posted)
 
@@ -262,9 +284,9 @@ class Notifier:
         thread_ts = item.get("slack_ts")
         channel = item.get("slack_channel") or self._channel
         payload = blocks.failure_message(channel, msg.ticket_id, msg.error, msg.cause, thread_ts)
-        posted = self._post_once(msg.ticket_id, f"failed:{message_id}", payload)
-        if posted and not thread_ts:
-            self._store.set_fields(msg.ticket_id, {"slack_channel": posted.channel, "slack_ts": posted.ts})
+        posted = self._post_once(
+            msg.ticket_id, f"failed:{message_id}", payload, None if thread_ts else _thread_coordinates
+        )
         return Outcome("failed", msg.ticket_id, posted)
 
     def mail(self, msg: TicketMailMessage, message_id: str) -> Outcome:
@@ -281,10 +303,10 @@ class Notifier:
         payload = blocks.mail_event_message(channel, thread_ts or "", msg)
         if not thread_ts:
             payload.pop("thread_ts", None)
-        posted = self._post_once(msg.ticket_id, f"mail:{message_id}", payload)
-        if posted and not thread_ts:
-            self._store.set_fields(msg.ticket_id, {"slack_channel": posted.channel, "slack_ts": posted.ts})
-        elif posted:
+        posted = self._post_once(
+            msg.ticket_id, f"mail:{message_id}", payload, None if thread_ts else _thread_coordinates
+        )
+        if posted and thread_ts:
             self._refresh_post(item, str(channel), str(thread_ts))
         return Outcome("mail", msg.ticket_id, posted)
 
@@ -426,6 +448,11 @@ class Notifier:
         key = ALERT_KEY_PREFIX + n.message_id
         payload = blocks.generic_alert_message(self._alerts_channel, subject=n.subject, message=n.message)
         return Outcome("alert", key, self._post_once(key, n.message_id, payload))
+
+
+def _thread_coordinates(posted: Posted) -> dict[str, Any]:
+    """A ticket's first post becomes its thread."""
+    return {"slack_channel": posted.channel, "slack_ts": posted.ts}
 
 
 def _utcnow() -> datetime:

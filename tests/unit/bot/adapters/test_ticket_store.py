@@ -9,8 +9,10 @@ import boto3
 import pytest
 from botocore.exceptions import ReadTimeoutError
 
+from bot.adapters.slack import Posted
 from bot.adapters.ticket_store import DynamoTicketStore
 from bot.errors import TicketStoreError
+from contract import names
 
 
 @pytest.fixture
@@ -114,3 +116,20 @@ def test_the_notifier_waits_as_long_as_a_lambda_adapter_not_as_slacks_ack_budget
     notifier = build_notifier(BotSettings(table_name="t", outbox=str(tmp_path / "outbox.jsonl")))
     config = notifier._store._client.meta.config  # type: ignore[attr-defined]
     assert config.read_timeout == PROFILES["default"].read_timeout > PROFILES["bot"].read_timeout
+
+
+def test_recorded_posts_accumulate_and_the_root_coordinates_are_set_in_the_same_update(table: Any):
+    store = DynamoTicketStore("t", table)
+
+    store.record_post("TKT-1", Posted("C1", "1.1"), {"slack_channel": "C1", "slack_ts": "1.1"})
+    store.record_post("TKT-1", Posted("C1", "1.2"), {})
+    store.record_post("TKT-1", Posted("C9", "9.1"), {})
+    store.record_post("TKT-1", Posted("C1", "1.2"), {})  # a retried write adds nothing
+
+    item = store.get("TKT-1") or {}
+    assert (item["slack_channel"], item["slack_ts"]) == ("C1", "1.1")
+    assert {Posted.from_ref(r) for r in item[names.SLACK_POSTS_ATTR]} == {
+        Posted("C1", "1.1"),
+        Posted("C1", "1.2"),
+        Posted("C9", "9.1"),
+    }

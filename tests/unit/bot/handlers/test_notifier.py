@@ -450,3 +450,31 @@ def test_unverified_mail_is_posted_marked_escaped_and_pings_the_tickets_owner(no
     assert "Unverified" in post.params["text"] and "Status unchanged: TRIAGED" in post.params["text"]
     assert "<@U0OWNER>" in body and "&lt;!channel&gt;" in body and "<!channel>" not in body
     assert "DMARC FAIL" in body
+
+
+def test_a_mail_event_in_the_thread_is_recorded_on_the_ticket_with_its_root_post(notifier, table, slack):
+    from contract.models import MailEventKind, TicketMailMessage, TicketStatus
+
+    # Given a posted ticket
+    notifier.handle(Notification("m-1", TICKETS_TOPIC, triaged()))
+    msg = TicketMailMessage(
+        kind=MailEventKind.CUSTOMER_REPLIED,
+        ticket_id=TID,
+        status=TicketStatus.CUSTOMER_REPLIED,
+        at=datetime(2025, 1, 2, tzinfo=UTC),
+        address="ada@example.com",
+        text="Still broken, Ada",
+    )
+
+    # When the customer's answer is posted in its thread (and SNS delivers it twice)
+    notifier.handle(Notification("m-2", TICKETS_TOPIC, msg.model_dump_json()))
+    notifier.handle(Notification("m-2", TICKETS_TOPIC, msg.model_dump_json()))
+
+    # Then the item records both messages tms posted for it (what erasure redacts), the root unchanged
+    _root, reply = slack.calls_to("chat.postMessage")
+    item = DynamoTicketStore("tickets", table).get(TID) or {}
+    assert reply.params["thread_ts"] == item["slack_ts"]
+    replies = {p for p in item[names.SLACK_POSTS_ATTR] if p != f"{TICKET_CHANNEL} {item['slack_ts']}"}
+    assert len(item[names.SLACK_POSTS_ATTR]) == 2 and len(replies) == 1
+    (recorded,) = replies
+    assert recorded.startswith(f"{TICKET_CHANNEL} ") and recorded.split(" ")[1] != item["slack_ts"]

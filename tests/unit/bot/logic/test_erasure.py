@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.errors import SlackMessageGoneError
 from bot.logic.erasure import (
     ObjectVersion,
     PrefixEraser,
@@ -82,6 +83,7 @@ class FakeSchedules:
 @dataclass
 class FakePoster:
     updates: list[dict[str, Any]] = field(default_factory=list)
+    deleted: set[tuple[str, str]] = field(default_factory=set)  # messages someone deleted in Slack
 
     def post(self, payload: dict[str, Any]) -> Any:
         raise AssertionError("erasure never posts")
@@ -89,6 +91,8 @@ class FakePoster:
     def update(
         self, channel: str, ts: str, *, text: str, blocks: list[dict[str, Any]], **options: Any
     ) -> None:
+        if (channel, ts) in self.deleted:
+            raise SlackMessageGoneError(f"chat.update of {channel}/{ts} failed: message_not_found")
         self.updates.append({"channel": channel, "ts": ts, "text": text})
 
 
@@ -193,3 +197,37 @@ def test_a_nested_prefix_is_left_to_its_own_rule() -> None:
     )
 
     assert report.changed == {"s3:inbound-mail/": 0, "s3:inbound-mail/held/": 1} and not bucket.objects
+
+
+def test_every_post_recorded_on_the_ticket_is_redacted_root_and_thread_replies() -> None:
+    # Given Ada's ticket with its root post and the replies the notifier recorded: a mail event and an SLA
+    # warning in its thread, the SLA breach in the alerts channel, and one reply someone already deleted
+    table, bucket, schedules, poster = _world()
+    table.rows[ADA][names.SLACK_POSTS_ATTR] = {"C1 1.1", "C1 1.5", "C1 1.6", "CALERTS 7.1", "C1 1.7"}
+    table.rows[ANA][names.SLACK_POSTS_ATTR] = {"C1 1.2", "C1 1.8"}
+    poster.deleted.add(("C1", "1.7"))
+
+    # When Ada is forgotten
+    report = _erase(table, bucket, schedules, poster)
+
+    # Then every one of her ticket's messages still in Slack shows the same stub; Ana's are not touched
+    updated = sorted((u["channel"], u["ts"]) for u in poster.updates)
+    assert updated == [("C1", "1.1"), ("C1", "1.5"), ("C1", "1.6"), ("CALERTS", "7.1")]
+    assert {u["text"] for u in poster.updates} == {poster.updates[0]["text"]}
+    assert ADA in poster.updates[0]["text"]
+    assert report.changed[erasure.SLACK_POSTS] == 4
+    # And her ticket is not reported as one whose replies are unknown
+    assert report.untracked_threads == []
+
+
+def test_a_ticket_posted_before_replies_were_recorded_is_named_in_the_report() -> None:
+    # Given Ada's ticket with a root post and no recorded posts (posted before the notifier recorded them)
+    table, bucket, schedules, poster = _world()
+
+    # When Ada is forgotten
+    report = _erase(table, bucket, schedules, poster)
+
+    # Then its root post is redacted and the report says its thread replies are not tracked
+    assert [(u["channel"], u["ts"]) for u in poster.updates] == [("C1", "1.1")]
+    assert report.untracked_threads == [ADA]
+    assert report.as_dict()["untracked_slack_threads"] == [ADA]

@@ -11,6 +11,7 @@ import pytest
 from bot.adapters.slack import SlackPoster, make_web_client
 from bot.adapters.ticket_store import DynamoTicketStore
 from bot.logic.notify import Notification, Notifier
+from contract import names
 from contract.models import Priority, SlaAlertMessage
 from tests.fakes.bot_harness import ALERTS_CHANNEL, TICKET_CHANNEL
 from tests.unit.bot.handlers.test_notifier import TICKETS_TOPIC, TID, slack, table  # noqa: F401 - fixtures
@@ -79,3 +80,17 @@ def test_a_redelivered_alert_is_posted_once(posted_ticket, slack):  # noqa: F811
         notifier.handle(Notification(message_id, TICKETS_TOPIC, _alert("SlaBreached")))
 
     assert len(slack.calls_to("chat.postMessage")) == 2
+
+
+def test_the_warning_and_the_breach_are_recorded_on_the_ticket(posted_ticket, slack):  # noqa: F811
+    # Given a ticket posted before (its root is not this test's business)
+    notifier = _notifier(posted_ticket, slack)
+
+    # When its warning (in the thread) and its breach (in the alerts channel) are posted
+    warning = notifier.handle(Notification("m-1", TICKETS_TOPIC, _alert("SlaWarning"))).posted
+    breach = notifier.handle(Notification("m-2", TICKETS_TOPIC, _alert("SlaBreached"))).posted
+
+    # Then both are on the item, where erasure finds them
+    assert warning and breach
+    item = DynamoTicketStore("tickets", posted_ticket).get(TID) or {}
+    assert item[names.SLACK_POSTS_ATTR] == {f"{TICKET_CHANNEL} {warning.ts}", f"{ALERTS_CHANNEL} {breach.ts}"}
