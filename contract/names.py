@@ -12,6 +12,8 @@ PROJECT = "tms"
 # --- Environment variables set on the Lambdas (by CDK) and by the local runtime ---------------------------
 ENV_TABLE_NAME = "TMS_TABLE_NAME"
 ENV_BUCKET_NAME = "TMS_BUCKET_NAME"
+# On AWS customers' answers land in their own bucket (SES receipt rule); locally in the one bucket.
+ENV_INBOUND_BUCKET_NAME = "TMS_INBOUND_BUCKET_NAME"
 ENV_TOPIC_ARN = "TMS_TOPIC_ARN"  # tickets topic
 ENV_ALARMS_TOPIC_ARN = "TMS_ALARMS_TOPIC_ARN"
 ENV_STATE_MACHINE_ARN = "TMS_STATE_MACHINE_ARN"

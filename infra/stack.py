@@ -198,6 +198,8 @@ class TmsStack(Stack):
             redshift_key=self.analytics.key,
             redshift_target=(kind, target),
             redshift_database=config.redshift.database,
+            inbound_bucket=self.mail.inbound_bucket,
+            inbound_key=self.mail.inbound_key,
             redshift_schema=config.redshift.schema_name,
             redshift_table=config.redshift.table,
             log_retention=retention,

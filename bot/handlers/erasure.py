@@ -53,6 +53,7 @@ class ErasureSettings(EnvSettings):
 
     table_name: str = _env(names.ENV_TABLE_NAME)
     bucket_name: str = _env(names.ENV_BUCKET_NAME)
+    inbound_bucket_name: str = _env(names.ENV_INBOUND_BUCKET_NAME)
     schedule_group: str = _env(names.ENV_SLA_SCHEDULE_GROUP)
     redshift_cluster: str = _env(names.ENV_REDSHIFT_CLUSTER)
     redshift_workgroup: str = _env(names.ENV_REDSHIFT_WORKGROUP)
@@ -89,10 +90,12 @@ def erasers(
     """The table and an eraser for every store this runtime has (the local stack adds its own)."""
     settings.require()
     table = DynamoTicketTable(settings.table_name, aws.client("dynamodb", profile="default"))
-    objects = S3ObjectVersions(settings.bucket_name, aws.client("s3", profile="default"))
+    s3 = aws.client("s3", profile="default")
+    objects = S3ObjectVersions(settings.bucket_name, s3)
+    inbound = S3ObjectVersions(settings.inbound_bucket_name, s3) if settings.inbound_bucket_name else None
     composed: list[Eraser] = [
         TableEraser(table),
-        *prefix_erasers(objects),
+        *prefix_erasers(objects, inbound),
         TimerEraser(SchedulerSchedules(settings.schedule_group, aws.client("scheduler", profile="default"))),
         SlackPostEraser(poster),
     ]

@@ -281,6 +281,13 @@ def forget(subject: Subject, table: TicketTable, erasers: Sequence[Eraser]) -> E
     return report
 
 
-def prefix_erasers(objects: ObjectVersions) -> list[PrefixEraser]:
-    """One eraser per S3 prefix of the registry."""
-    return [PrefixEraser(rule, objects) for rule in erasure.S3_PREFIXES]
+def prefix_erasers(objects: ObjectVersions, inbound: ObjectVersions | None = None) -> list[PrefixEraser]:
+    """One eraser per S3 prefix of the registry; the inbound-mail prefixes in `inbound` when customers'
+    answers have a bucket of their own (on AWS), else in `objects` (the local stack's one bucket)."""
+    return [
+        PrefixEraser(
+            rule,
+            inbound if inbound is not None and rule.prefix.startswith(names.INBOUND_MAIL_PREFIX) else objects,
+        )
+        for rule in erasure.S3_PREFIXES
+    ]

@@ -7,6 +7,7 @@ from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
@@ -50,6 +51,8 @@ class Erasure(Construct):
         redshift_schema: str,
         redshift_table: str,
         log_retention: logs.RetentionDays,
+        inbound_bucket: s3.IBucket | None = None,
+        inbound_key: kms.IKey | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
@@ -71,6 +74,7 @@ class Erasure(Construct):
             environment={
                 names.ENV_TABLE_NAME: storage.table.table_name,
                 names.ENV_BUCKET_NAME: storage.bucket.bucket_name,
+                **({names.ENV_INBOUND_BUCKET_NAME: inbound_bucket.bucket_name} if inbound_bucket else {}),
                 names.ENV_SLA_SCHEDULE_GROUP: schedule_group,
                 names.ENV_SLACK_SECRET_ARN: slack_secret.secret_arn,
                 names.ENV_SLACK_CHANNEL: slack_channel_id,
@@ -107,6 +111,27 @@ class Erasure(Construct):
         role.add_to_principal_policy(
             iam.PolicyStatement(actions=[*S3_ACTIONS_READ, *S3_ACTIONS_DELETE], resources=object_arns)
         )
+        inbound_arns: list[str] = []
+        if inbound_bucket is not None:
+            # Customers' answers (raw MIME, held mail) live in the inbound bucket on AWS: the same rights
+            # there, under its prefixes only, and its key to read them (found by tests/infra/test_iam_sufficiency).
+            inbound = [r for r in prefixes if r.prefix.startswith(names.INBOUND_MAIL_PREFIX)]
+            inbound_arns = [inbound_bucket.arn_for_objects(r.prefix + "*") for r in inbound]
+            role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=["s3:ListBucketVersions"],
+                    resources=[inbound_bucket.bucket_arn],
+                    conditions={"StringLike": {"s3:prefix": [r.prefix + "*" for r in inbound]}},
+                )
+            )
+            role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=[*S3_ACTIONS_READ, *S3_ACTIONS_DELETE],
+                    resources=inbound_arns,
+                )
+            )
+            if inbound_key is not None:
+                inbound_key.grant_decrypt(role)
         rewritten = [storage.bucket.arn_for_objects(r.prefix + "*") for r in prefixes if r.lines]
         role.add_to_principal_policy(iam.PolicyStatement(actions=["s3:PutObject"], resources=rewritten))
         # The SLA timers of the customer's tickets, in the one schedule group.
@@ -141,7 +166,7 @@ class Erasure(Construct):
             "schedules of any ticket in the project's group; the wildcards stop at those prefixes and that "
             "group. redshift-data:DescribeStatement has no resource-level permission (a caller sees only its "
             "own statements); a serverless workgroup ARN carries its id, unknown at synth.",
-            *(f"Resource::{finding(self, arn)}" for arn in [*object_arns, schedules]),
+            *(f"Resource::{finding(self, arn)}" for arn in [*object_arns, *inbound_arns, schedules]),
             "Resource::*",
             *([f"Resource::{finding(self, warehouse)}"] if kind != "cluster" else []),
         )

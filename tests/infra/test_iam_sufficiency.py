@@ -147,6 +147,11 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[set[Cal
         assert main(["mail", "receive", str(answer), "--json"]) == 0
         _wait_for(lambda: stack.schedules.fired, 30, "an SLA timer fired")
         stack.wait_idle(timeout=60)
+        # The customer asks to be forgotten: the erasure function, as `tms customer forget` runs it on AWS.
+        erased = stack.lambdas.invoke(
+            f"{names.PROJECT}-{names.FN_ERASURE}", {"email": "grace@customer.example"}
+        )
+        assert erased.function_error is None, erased.payload
     yield load(log), local_env
 
 

@@ -46,6 +46,7 @@ ACTIONS: dict[tuple[str, str], tuple[str, ...]] = {
     ("s3", "CopyObject"): ("s3:PutObject",),  # plus s3:GetObject on the source (not recorded yet)
     ("s3", "ListObjectsV2"): ("s3:ListBucket",),
     ("s3", "ListObjects"): ("s3:ListBucket",),
+    ("s3", "ListObjectVersions"): ("s3:ListBucketVersions",),
     ("sns", "Publish"): ("sns:Publish",),
     ("sns", "PublishBatch"): ("sns:Publish",),
     ("sqs", "SendMessage"): ("sqs:SendMessage",),

@@ -231,3 +231,15 @@ def test_a_ticket_posted_before_replies_were_recorded_is_named_in_the_report() -
     assert [(u["channel"], u["ts"]) for u in poster.updates] == [("C1", "1.1")]
     assert report.untracked_threads == [ADA]
     assert report.as_dict()["untracked_slack_threads"] == [ADA]
+
+
+def test_inbound_mail_is_erased_in_its_own_bucket_when_it_has_one() -> None:
+    from bot.logic.erasure import prefix_erasers
+    from contract import names
+
+    archive, inbound = object(), object()
+    routed = {e.rule.prefix: e for e in prefix_erasers(archive, inbound)}  # type: ignore[arg-type]
+    for prefix, eraser in routed.items():
+        expected = inbound if prefix.startswith(names.INBOUND_MAIL_PREFIX) else archive
+        assert eraser.objects is expected, prefix
+    assert all(e.objects is archive for e in prefix_erasers(archive))  # type: ignore[arg-type]  # one bucket
