@@ -80,6 +80,9 @@ class KinesisPoller:
     _behind: dict[str, int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     stream_arn: str = ""
+    # shard id -> sequence number of the last record handled (delivered, filtered out or dead-lettered): a
+    # restarted stack's mapping reads after it instead of from the trim horizon.
+    checkpoints: dict[str, str] = field(default_factory=dict)
     # Writes notified so far: a shard that saw the count change since its last read reads again at once.
     _writes: int = field(default=0, init=False, repr=False)
 
@@ -113,9 +116,21 @@ class KinesisPoller:
     def _first_iterator(self, shard_id: str) -> str:
         return str(
             self.kinesis.get_shard_iterator(
-                StreamName=self.stream_name, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
+                StreamName=self.stream_name, ShardId=shard_id, **self._start_position(shard_id)
             )["ShardIterator"]
         )
+
+    # The parameter naming the sequence number: Kinesis and DynamoDB Streams spell it differently.
+    sequence_parameter = "StartingSequenceNumber"
+
+    def _start_position(self, shard_id: str) -> dict[str, str]:
+        after = self.checkpoints.get(shard_id)
+        if after is None:
+            return {"ShardIteratorType": "TRIM_HORIZON"}
+        return {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", self.sequence_parameter: after}
+
+    def _sequence(self, raw: dict[str, Any]) -> str:
+        return str(raw["SequenceNumber"])
 
     def _behind_after(self, resp: dict[str, Any], raw: list[dict[str, Any]]) -> int:
         return 1 if raw else int(resp.get("MillisBehindLatest", 0) or 0)
@@ -189,6 +204,7 @@ class KinesisPoller:
             if records:
                 self._deliver(shard_id, records, attempt=0)
             with self._lock:
+                self.checkpoints[shard_id] = self._sequence(raw[-1])
                 self._busy[shard_id] = False
 
     def _idle_wait(self, seen: int, wait: float) -> None:
@@ -334,6 +350,7 @@ class DynamoStreamPoller(KinesisPoller):
     config: MappingConfig = field(default_factory=lambda: MappingConfig(filter_event_names=None))
 
     thread_label = "streams"
+    sequence_parameter = "SequenceNumber"
 
     @property
     def source(self) -> tuple[str, str]:
@@ -348,9 +365,12 @@ class DynamoStreamPoller(KinesisPoller):
     def _first_iterator(self, shard_id: str) -> str:
         return str(
             self.kinesis.get_shard_iterator(
-                StreamArn=self.stream_arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
+                StreamArn=self.stream_arn, ShardId=shard_id, **self._start_position(shard_id)
             )["ShardIterator"]
         )
+
+    def _sequence(self, raw: dict[str, Any]) -> str:
+        return str(raw["dynamodb"]["SequenceNumber"])
 
     def _behind_after(self, resp: dict[str, Any], raw: list[dict[str, Any]]) -> int:
         return 1 if raw else 0  # the streams API has no MillisBehindLatest: an empty read is the tip

@@ -252,3 +252,31 @@ def provision(endpoint_url: str, region: str) -> Provisioned:
 
 def _queue_arn(sqs: Any, url: str) -> str:
     return str(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"])
+
+
+def reconcile(endpoint_url: str, region: str, restored: Provisioned) -> Provisioned:
+    """After a restore: everything `provision` created is there already (it is in the snapshot); the
+    workflow takes today's ASL file and settings, as a redeploy would."""
+    sfn = aws_client("stepfunctions", endpoint_url=endpoint_url, region=region, profile="local")
+    arns = restored.function_arns
+    sla = restored.sla_env or {}
+    try:
+        sfn.update_state_machine(
+            stateMachineArn=restored.state_machine_arn,
+            definition=render_asl(
+                {
+                    names.ASL_TABLE: restored.table_name,
+                    names.ASL_TOPIC: restored.topic_arn,
+                    names.ASL_DRAFT_REPLY_FN: arns[names.FN_DRAFT_REPLY],
+                    names.ASL_ARCHIVE_FN: arns[names.FN_ARCHIVE],
+                    names.ASL_SLA_TIMER_FN: sla.get(names.ENV_SLA_TARGET_ARN, arns[names.FN_SLA_TIMER]),
+                    names.ASL_PII_REDACTION: pii_redaction_setting(),
+                    names.ASL_LINK_INCIDENT_FN: arns[names.FN_LINK_INCIDENT],
+                }
+            ),
+        )
+    except sfn.exceptions.StateMachineDoesNotExist as e:
+        raise ConfigurationError(
+            "the saved local state has no workflow; start empty with `tms local up --fresh`"
+        ) from e
+    return restored

@@ -29,6 +29,7 @@ from local.lambdas import LocalLambdas
 from local.poller import DynamoStreamPoller, KinesisPoller, MappingConfig
 from local.scheduler import ScheduleRunner
 from local.stack import (
+    LOCAL_ACCOUNT,
     LOCAL_REGION,
     StackInfo,
     clear_state,
@@ -76,6 +77,11 @@ class LocalStack:
     _server: Any
     _invoker: Any
     _saved_env: dict[str, str | None] = field(default_factory=dict)
+    # Set when the stack persists its state (`tms local up`): written on stop and in the background.
+    _snapshotter: Any = None
+    # What start-up found: "restored" with the ticket count, or "empty".
+    restored_tickets: int | None = None
+    replayed_records: int = 0  # records the journal put on the stream again at start
 
     # --- lifecycle ------------------------------------------------------------------------------
     @classmethod
@@ -88,11 +94,22 @@ class LocalStack:
         outbox: Path | None = None,
         extra_env: dict[str, str] | None = None,
         warehouse: Callable[[], Any] | None = None,
+        durable: Path | None = None,
+        fresh: bool = False,
     ) -> Iterator[LocalStack]:
         """Start the endpoint, provision everything and start the poller; stop it all on exit. `warehouse`
-        opens the local warehouse for the retention sweeper (the tools own it; None: not swept)."""
+        opens the local warehouse for the retention sweeper (the tools own it; None: not swept).
+
+        With `durable` (a directory), the stack restores what it held when it last stopped or crashed there
+        (unless `fresh`) and keeps it there: see local/durable.py."""
         stack = cls._boot(
-            port, mapping=mapping, outbox=outbox, extra_env=extra_env or {}, warehouse=warehouse
+            port,
+            mapping=mapping,
+            outbox=outbox,
+            extra_env=extra_env or {},
+            warehouse=warehouse,
+            durable=durable,
+            fresh=fresh,
         )
         try:
             yield stack
@@ -108,12 +125,15 @@ class LocalStack:
         outbox: Path | None,
         extra_env: dict[str, str],
         warehouse: Callable[[], Any] | None = None,
+        durable: Path | None = None,
+        fresh: bool = False,
     ) -> LocalStack:
         from moto.server import ThreadedMotoServer
 
+        from local import durable as durability
         from local import moto as local_moto
         from local.faults import active_plan
-        from local.provision import provision
+        from local.provision import Provisioned, provision, reconcile
         from local.sentiment import detect_sentiment
 
         port = port or free_port()
@@ -171,7 +191,27 @@ class LocalStack:
                 speed_patches=speed_patches,
             )
 
-            prov = provision(endpoint, LOCAL_REGION)
+            snapshot = None
+            journal = None
+            dead: list[tuple[str, str]] = []
+            replayed = 0
+            if durable is not None:
+                if fresh:
+                    durability.forget(durable)
+                snapshot = durability.load(durable)
+                journal = durability.Journal(durable / durability.JOURNAL_NAME)
+                if snapshot is not None:
+                    dead = durability.take_running_executions()  # they died with the last process
+            if snapshot is not None:
+                prov = reconcile(endpoint, LOCAL_REGION, Provisioned(**snapshot.own["provisioned"]))
+            else:
+                prov = provision(endpoint, LOCAL_REGION)
+            if journal is not None:
+                # Records the stream accepted after the last snapshot (or with none taken yet) go in again.
+                replayed = durability.replay(journal.entries(), LOCAL_REGION, LOCAL_ACCOUNT)
+                journal.open()
+                local_moto.journal_puts(journal.append)
+            checkpoints: dict[str, dict[str, str]] = snapshot.own.get("checkpoints", {}) if snapshot else {}
             outbox_path = outbox or (state_dir() / "slack-outbox.jsonl")
             info = StackInfo(
                 endpoint_url=endpoint,
@@ -219,6 +259,7 @@ class LocalStack:
                     region=LOCAL_REGION,
                     function_name=function,
                     config=config,
+                    checkpoints=dict(checkpoints.get(function, {})),
                 )
 
             mapping = mapping or MappingConfig()
@@ -247,6 +288,7 @@ class LocalStack:
                     filter_event_names=None,
                     poll_interval_s=0.2,
                 ),
+                checkpoints=dict(checkpoints.get(names.FN_TICKET_LIFECYCLE, {})),
             )
             watchers: dict[tuple[str, str], list[Callable[[], None]]] = {}
             for p in (poller, audit_poller, lifecycle_poller):
@@ -277,7 +319,7 @@ class LocalStack:
                 warehouse=warehouse,
             )
             sweeper.start()
-            return cls(
+            stack = cls(
                 info=info,
                 lambdas=lambdas,
                 poller=poller,
@@ -291,8 +333,22 @@ class LocalStack:
                 _invoker=invoker,
                 _saved_env=saved,
             )
+            if durable is not None and journal is not None:
+                snapshotter = durability.Snapshotter(
+                    directory=durable, own_state=lambda: stack._own_state(prov), journal=journal
+                )
+                local_moto.watch_changes(snapshotter.changed)
+                stack._snapshotter = snapshotter
+                stack.replayed_records = replayed
+                if snapshot is not None or replayed:
+                    stack.restored_tickets = stack._recover(dead)
+                snapshotter.write()  # what was provisioned and replayed is saved before anything else
+                snapshotter.start()
+            return stack
         except BaseException:
             # A stack that fails to start leaves nothing behind: no endpoint, no environment of its own.
+            local_moto.journal_puts(None)
+            local_moto.watch_changes(None)
             if server is not None:
                 server.stop()
             if "local.iam_record" in sys.modules:
@@ -301,10 +357,17 @@ class LocalStack:
             _cold_start()
             raise
 
-    def stop(self) -> None:
-        """Stop the poller, the async invoker and the endpoint, and restore the environment."""
+    def stop(self, drain_timeout: float = 30.0) -> None:
+        """Stop the poller, the async invoker and the endpoint, and restore the environment. A stack that
+        persists its state first lets the pipeline drain (up to `drain_timeout`) and then writes it."""
         from local import moto as local_moto
 
+        if self._snapshotter is not None:
+            try:
+                self.wait_idle(timeout=drain_timeout)
+            except TimeoutError:
+                # What still runs is recorded as running and driven again at the next start.
+                log.warning("local stack still busy after %.0fs; saving it as it is", drain_timeout)
         local_moto.watch_streams({})
         local_moto.watch_schedules(None)
         for poller in self.pollers:
@@ -313,11 +376,74 @@ class LocalStack:
         self.sweeper.stop()
         self._timer_invoker.stop()
         self._invoker.stop()
+        if self._snapshotter is not None:
+            local_moto.watch_changes(None)
+            self._snapshotter.stop()
+            self._snapshotter.write()
+            local_moto.journal_puts(None)
+            self._snapshotter.journal.close()
         self._server.stop()
         _restore_env(self._saved_env)
         _cold_start()
         if "local.iam_record" in sys.modules:
             sys.modules["local.iam_record"].stop()
+
+    # --- durability ----------------------------------------------------------------------------
+    def _own_state(self, prov: Any) -> dict[str, Any]:
+        """The runtime's share of a snapshot: what was provisioned and where each mapping got to."""
+        from dataclasses import asdict
+
+        with_checkpoints: dict[str, dict[str, str]] = {}
+        for poller in self.pollers:
+            with poller._lock:
+                with_checkpoints[poller.function_name] = dict(poller.checkpoints)
+        return {"provisioned": asdict(prov), "checkpoints": with_checkpoints}
+
+    def _recover(self, dead: list[tuple[str, str]]) -> int:
+        """After a restore: drive again what the last process left half done; return the ticket count.
+
+        Executions cannot survive their process. A ticket it had claimed (PROCESSING) is marked FAILED
+        ("interrupted by a local stack restart") and retried as `tms retry` does (the claim accepts a FAILED
+        item); an execution that had not claimed its ticket yet starts again under its own name."""
+        from datetime import UTC, datetime
+
+        from pipeline.adapters.aws import DynamoTickets
+        from tools.retry import retry_failed
+
+        ddb = self.client("dynamodb")
+        tickets = DynamoTickets(self.info.table_name, ddb)
+        interrupted = tickets.ids_with_status("PROCESSING")
+        now = datetime.now(UTC).isoformat()
+        for ticket_id in interrupted:
+            ddb.update_item(
+                TableName=self.info.table_name,
+                Key={"ticket_id": {"S": ticket_id}},
+                UpdateExpression="SET #s = :failed, #e = :e, #c = :c, #f = :f",
+                ConditionExpression="#s = :processing",
+                ExpressionAttributeNames={
+                    "#s": "status",
+                    "#e": "error",
+                    "#c": "error_cause",
+                    "#f": "failed_at",
+                },
+                ExpressionAttributeValues={
+                    ":failed": {"S": "FAILED"},
+                    ":processing": {"S": "PROCESSING"},
+                    ":e": {"S": "LocalRestartError"},
+                    ":c": {"S": "interrupted by a local stack restart"},
+                    ":f": {"S": now},
+                },
+            )
+        if interrupted:
+            retry_failed(self.info, interrupted)
+        sfn = self.client("stepfunctions")
+        for name, execution_input in dead:
+            ticket_id = json.loads(execution_input or "{}").get("ticket", {}).get("ticketId")
+            if isinstance(ticket_id, str) and tickets.get(ticket_id) is None:
+                sfn.start_execution(
+                    stateMachineArn=self.info.state_machine_arn, name=name, input=execution_input
+                )
+        return int(ddb.describe_table(TableName=self.info.table_name)["Table"].get("ItemCount", 0))
 
     # --- helpers --------------------------------------------------------------------------------
     def client(self, service: str) -> Any:
@@ -375,19 +501,28 @@ def serve(
     stop: threading.Event,
     *,
     port: int = 0,
+    fresh: bool = False,
     on_ready: Callable[[StackInfo], None] = lambda _info: None,
+    on_restore: Callable[[LocalStack], None] = lambda _stack: None,
     warehouse: Callable[[], Any] | None = None,
 ) -> None:
-    """`tms local up`: start a stack, record it in the state file (where other commands find it), call
-    `on_ready`, run until `stop` is set. Refuses to start a second stack."""
+    """`tms local up`: start a stack that keeps its state under the state dir (restored unless `fresh`),
+    record it in the state file (where other commands find it), call `on_restore` (the stack says what
+    it restored) and `on_ready`, run until `stop` is set. Refuses to start a
+    second stack."""
+    from local.durable import durable_dir
+
     running = discover_local()
     if running is not None:
         raise ConfigurationError(
             f"a local stack is already running (pid {running.pid}, {running.endpoint_url}); stop it first"
         )
-    with LocalStack.start(port=port, warehouse=warehouse) as stack:
+    with LocalStack.start(
+        port=port, warehouse=warehouse, durable=durable_dir(state_dir()), fresh=fresh
+    ) as stack:
         write_state(stack.info)
         try:
+            on_restore(stack)
             on_ready(stack.info)
             stop.wait()
         finally:

@@ -27,7 +27,9 @@ from local.moto.emulation import (
     STATE,
     AsyncInvoker,
     PatchState,
+    journal_puts,
     retry_wait_scale,
+    watch_changes,
     watch_schedules,
     watch_streams,
 )
@@ -43,8 +45,10 @@ __all__ = [
     "apply_patches",
     "check_moto",
     "install",
+    "journal_puts",
     "retry_wait_scale",
     "speed_patches_enabled",
+    "watch_changes",
     "watch_schedules",
     "watch_streams",
 ]

@@ -111,6 +111,10 @@ class PatchState:
     stream_watchers: dict[tuple[str, str], list[Callable[[], None]]] = field(default_factory=dict)
     # (group, schedule name) -> None after a schedule is written (the local scheduler's wake-up).
     schedule_watcher: Callable[[str, str], None] | None = None
+    # (stream name, records as moto took them) -> None, before the endpoint answers a put (the journal).
+    put_journal: Callable[[str, list[dict[str, Any]]], None] | None = None
+    # Called for every request that may change state (the background snapshot's "something changed").
+    change_watcher: Callable[[], None] | None = None
 
 
 STATE = PatchState()
@@ -332,6 +336,79 @@ def watch_schedules(watcher: Callable[[str, str], None] | None) -> None:
     """Who to tell (group, schedule name) after a schedule is created, updated or deleted; replaces the
     previous watcher. `install()` must have patched moto."""
     STATE.schedule_watcher = watcher
+
+
+def journal_puts(journal: Callable[[str, list[dict[str, Any]]], None] | None) -> None:
+    """Who records every Kinesis put before the endpoint answers it (the local stack's journal); replaces
+    the previous one. `install()` must have patched moto."""
+    STATE.put_journal = journal
+
+
+def watch_changes(watcher: Callable[[], None] | None) -> None:
+    """Who to tell about every request that may change state (anything but a read); replaces the
+    previous watcher. `install()` must have patched moto."""
+    STATE.change_watcher = watcher
+
+
+_READ_ACTIONS = ("Get", "List", "Describe", "Query", "Scan", "BatchGet", "Receive")
+
+
+_DISPATCHER_CALL = "moto.moto_server.werkzeug_app:DomainDispatcherApplication.__call__"
+_KINESIS_PUTS = tuple(f"moto.kinesis.models:KinesisBackend.{m}" for m in ("put_record", "put_records"))
+
+
+def _patch_change_watch() -> None:
+    """Reads (GET, HEAD, JSON targets named Get/List/Describe/...) change nothing; anything else may."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    original_call = DomainDispatcherApplication.__call__
+
+    def call(self: Any, environ: dict[str, Any], start_response: Any) -> Any:
+        watcher = STATE.change_watcher
+        if watcher is not None and not environ.get("PATH_INFO", "").startswith("/moto-api"):
+            target = environ.get("HTTP_X_AMZ_TARGET")
+            if target:
+                if not target.rsplit(".", 1)[-1].startswith(_READ_ACTIONS):
+                    watcher()
+            elif environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
+                watcher()
+        return original_call(self, environ, start_response)
+
+    replace(_DISPATCHER_CALL, call)
+
+
+def _patch_put_journal() -> None:
+    """Every record the stream accepted is journaled (and fsynced) before the endpoint answers."""
+    from moto.kinesis.models import KinesisBackend
+
+    original_put_record = KinesisBackend.put_record
+    original_put_records = KinesisBackend.put_records
+
+    def put_record(
+        self: Any, stream_arn: Any, stream_name: Any, partition_key: str, explicit_hash_key: Any, data: str
+    ) -> Any:
+        result = original_put_record(self, stream_arn, stream_name, partition_key, explicit_hash_key, data)
+        journal = STATE.put_journal
+        if journal is not None:
+            record = {"PartitionKey": partition_key, "Data": data}
+            if explicit_hash_key:
+                record["ExplicitHashKey"] = explicit_hash_key
+            journal(stream_name or str(stream_arn).rsplit("/", 1)[-1], [record])
+        return result
+
+    def put_records(self: Any, stream_arn: Any, stream_name: Any, records: list[dict[str, Any]]) -> Any:
+        result = original_put_records(self, stream_arn, stream_name, records)
+        journal = STATE.put_journal
+        if journal is not None:
+            accepted = [
+                r for r, out in zip(records, result["Records"], strict=True) if "ErrorCode" not in out
+            ]
+            if accepted:
+                journal(stream_name or str(stream_arn).rsplit("/", 1)[-1], accepted)
+        return result
+
+    replace(_KINESIS_PUTS[0], put_record)
+    replace(_KINESIS_PUTS[1], put_records)
 
 
 def _announce_schedule(group: str | None, name: str) -> None:
@@ -622,6 +699,20 @@ REREAD_ITEMS = Patch(
     "an item changed by another thread mid-read is read again: moto's DynamoDB returned a 500 (not AWS)",
     _reread_items_changed_meanwhile,
 )
+PUT_JOURNAL = Patch(
+    "put-journal",
+    "emulation",
+    _KINESIS_PUTS,
+    "every Kinesis put the stream accepted is journaled (fsynced) before the endpoint answers: durability",
+    _patch_put_journal,
+)
+CHANGE_WATCH = Patch(
+    "change-watch",
+    "emulation",
+    (_DISPATCHER_CALL,),
+    "every request that may change state wakes the background snapshot: moto keeps state in memory only",
+    _patch_change_watch,
+)
 
 PATCHES: tuple[Patch, ...] = (
     LAMBDA_INVOKE,
@@ -637,4 +728,6 @@ PATCHES: tuple[Patch, ...] = (
     DYNAMODB_FAULTS,
     S3_FAULTS,
     SES_EVENTS,
+    PUT_JOURNAL,
+    CHANGE_WATCH,
 )

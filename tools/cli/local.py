@@ -18,7 +18,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     up.add_argument(
         "--port", type=int, default=0, help="port for the local AWS endpoint (default: a free one)"
     )
+    up.add_argument(
+        "--fresh",
+        action="store_true",
+        help="start empty: delete the state the last run left under the state dir first",
+    )
     up.set_defaults(func=cmd_local_up)
+    reset = local_sub.add_parser("reset", help="delete the local stack's saved state (it must be stopped)")
+    reset.add_argument("--yes", action="store_true", help="really delete it")
+    reset.set_defaults(func=cmd_local_reset)
 
     demo = sub.add_parser("demo", help="run realistic tickets through the real pipeline and summarize")
     demo.add_argument("--tickets", type=_positive, default=100, help="how many tickets (default 100)")
@@ -51,8 +59,10 @@ def _fraction(text: str) -> float:
 
 def cmd_local_up(args: argparse.Namespace) -> int:
     """Start the stack, print its description as one JSON line, run until Ctrl-C or SIGTERM."""
+    from local.durable import durable_dir
     from local.moto import MotoPatchError
     from local.runtime import quiet_logs, serve
+    from local.stack import state_dir
     from tools.analytics.warehouse import open_warehouse
 
     quiet_logs()
@@ -64,13 +74,46 @@ def cmd_local_up(args: argparse.Namespace) -> int:
         print(json.dumps(info.public()), flush=True)
         print("tms local stack running; Ctrl-C stops it", file=sys.stderr, flush=True)
 
+    def restored(stack: Any) -> None:
+        if stack.restored_tickets is None:
+            state = "started empty"
+        else:
+            state = f"state restored: {stack.restored_tickets} tickets"
+            if stack.replayed_records:
+                state += f", {stack.replayed_records} records accepted since the last save put again"
+        print(f"tms local stack {state} ({durable_dir(state_dir())})", file=sys.stderr, flush=True)
+
     try:
         # The retention sweeper also deletes warehouse rows past retention (local/sweeper.py).
-        serve(stop, port=args.port, on_ready=ready, warehouse=open_warehouse)
+        serve(
+            stop,
+            port=args.port,
+            fresh=args.fresh,
+            on_ready=ready,
+            on_restore=restored,
+            warehouse=open_warehouse,
+        )
     except MotoPatchError as e:  # the one line a user needs: which moto, which it should be, the fix
         print(f"tms local up: {e}", file=sys.stderr)
         return 2
     print("tms local stack stopped", file=sys.stderr)
+    return 0
+
+
+def cmd_local_reset(args: argparse.Namespace) -> int:
+    """Delete the saved state, refusing while a stack runs or without --yes."""
+    from local.durable import durable_dir, forget
+    from local.stack import discover_local, state_dir
+
+    directory = durable_dir(state_dir())
+    running = discover_local()
+    if running is not None:
+        print(f"a local stack is running (pid {running.pid}); stop it first", file=sys.stderr)
+        return 1
+    if not args.yes:
+        print(f"this deletes every ticket the local stack saved in {directory}; add --yes", file=sys.stderr)
+        return 1
+    print("local state deleted" if forget(directory) else "no local state to delete", file=sys.stderr)
     return 0
 
 

@@ -1,0 +1,364 @@
+"""What the local stack holds survives a stop or a crash, under `$TMS_STATE_DIR/local/`.
+
+moto keeps every service's state in process memory (FACTS.md). Replaying moto's request log would replay
+StartExecution, Publish and SendEmail, the very side effects the chaos suite forbids, so the state itself is
+kept instead:
+
+- a **snapshot**: one pickle of moto's backends (all of them, in one pass, so objects shared between
+  services stay shared) and of the runtime's own state (each mapping's shard checkpoints, what was
+  provisioned), written atomically (temp file, fsync, rename) on a clean stop and in the background while
+  something changes;
+- a **journal** of every record Kinesis accepted (PutRecord, PutRecords), appended and fsynced before the
+  endpoint answers, so a ticket is durable once the stream accepted it: after a `kill -9` the records newer
+  than the last snapshot are put again (tickets are idempotent by id; a redelivery ends at ClaimTicket).
+
+moto's objects hold what pickle cannot take (locks, conditions, worker threads, weak dictionaries, RSA keys):
+`_Pickler` writes those as fresh ones (a lock is never held across a snapshot that matters: a clean stop
+drains first) or, for keys, as PEM.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import logging
+import os
+import pickle
+import threading
+import time
+import weakref
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("tms.local")
+
+SNAPSHOT_FORMAT = 1  # bump when what the snapshot holds changes shape; an older one then needs --fresh
+SNAPSHOT_NAME = "snapshot.pickle"
+JOURNAL_NAME = "kinesis-journal.jsonl"
+
+_LOCK_TYPES = (type(threading.Lock()), type(threading.RLock()))
+
+
+def _fresh_lock() -> Any:
+    return threading.RLock()
+
+
+def _no_thread() -> None:
+    return None
+
+
+def _load_private_key(pem: bytes) -> Any:
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    return load_pem_private_key(pem, password=None)
+
+
+class _Pickler(pickle.Pickler):
+    """moto's objects, minus what only makes sense in a live process."""
+
+    def reducer_override(self, obj: Any) -> Any:
+        if isinstance(obj, _LOCK_TYPES):
+            return (threading.Lock if isinstance(obj, _LOCK_TYPES[0]) else _fresh_lock), ()
+        if isinstance(obj, threading.Condition):
+            return threading.Condition, ()
+        if isinstance(obj, threading.Event):
+            return threading.Event, ()
+        if isinstance(obj, threading.Thread):
+            return _no_thread, ()
+        factory = obj.default_factory if isinstance(obj, defaultdict) else None
+        if factory is not None and getattr(factory, "__name__", "") == "<lambda>":
+            # moto's `defaultdict(lambda: {})` and the like: the same defaults from a named factory.
+            return _defaultdict, (type(factory()), dict(obj))
+        if isinstance(obj, weakref.WeakValueDictionary):
+            # Its values are held elsewhere in the same pickle, so the weak references stay alive.
+            return _weak_values, (dict(obj),)
+        private_bytes = getattr(obj, "private_bytes", None)
+        if private_bytes is not None and type(obj).__module__.startswith("cryptography"):
+            from cryptography.hazmat.primitives import serialization as ser
+
+            pem = private_bytes(ser.Encoding.PEM, ser.PrivateFormat.PKCS8, ser.NoEncryption())
+            return _load_private_key, (pem,)
+        return NotImplemented
+
+
+def _defaultdict(factory: Any, items: dict[Any, Any]) -> defaultdict[Any, Any]:
+    return defaultdict(factory, items)
+
+
+def _weak_values(items: dict[Any, Any]) -> weakref.WeakValueDictionary[Any, Any]:
+    return weakref.WeakValueDictionary(items)
+
+
+def _backend_key(bd: Any) -> str:
+    return f"{bd.backend.__module__}:{bd.backend.__qualname__}"
+
+
+def _backend_dicts() -> dict[str, Any]:
+    """Every moto BackendDict this process has loaded, by the backend class it holds."""
+    import sys
+
+    from moto.core.base_backend import BackendDict
+
+    found: dict[str, Any] = {}
+    for name, module in list(sys.modules.items()):
+        if module is None or not name.startswith("moto."):
+            continue
+        for value in list(vars(module).values()):
+            if isinstance(value, BackendDict):
+                found.setdefault(_backend_key(value), value)
+    return found
+
+
+def dump_state(own: dict[str, Any], attempts: int = 5) -> bytes:
+    """One pickle of moto's in-use backends and `own`. While requests run, a dict can change size under
+    the pickler: that attempt is thrown away and the next one taken."""
+    from moto.core.base_backend import BackendDict
+
+    for attempt in range(attempts):
+        try:
+            in_use = list(BackendDict._instances)  # type: ignore[misc]
+            backends = {_backend_key(bd): dict(bd) for bd in in_use if len(bd)}
+            buf = io.BytesIO()
+            _Pickler(buf, protocol=pickle.HIGHEST_PROTOCOL).dump(
+                {"format": SNAPSHOT_FORMAT, "backends": backends, "own": own}
+            )
+            return buf.getvalue()
+        except RuntimeError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.01)
+    raise AssertionError("unreachable")
+
+
+def restore_backends(backends: dict[str, dict[str, Any]]) -> None:
+    """Put pickled backends back into the BackendDicts moto's handlers use (the same objects, refilled)."""
+    import importlib
+
+    from moto.core.base_backend import BackendDict
+
+    for key in backends:
+        importlib.import_module(key.split(":", 1)[0])
+    live = _backend_dicts()
+    for key, accounts in backends.items():
+        bd = live.get(key)
+        if bd is None:
+            log.warning("snapshot holds state for %s, which this moto does not have; skipped", key)
+            continue
+        dict.clear(bd)
+        dict.update(bd, accounts)
+        if bd not in BackendDict._instances:  # type: ignore[misc]
+            BackendDict._instances.append(bd)  # type: ignore[misc]
+
+
+@dataclass
+class Snapshot:
+    """What a snapshot file held: moto's backends (already restored) and the runtime's own state."""
+
+    own: dict[str, Any]
+
+
+def durable_dir(base: Path) -> Path:
+    """Where the local stack keeps its state (`$TMS_STATE_DIR/local`)."""
+    return base / "local"
+
+
+def load(directory: Path) -> Snapshot | None:
+    """Restore moto's backends from the snapshot in `directory`; None when there is none."""
+    path = directory / SNAPSHOT_NAME
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    state = pickle.loads(data)  # noqa: S301 - our own file under the user's state dir
+    if state.get("format") != SNAPSHOT_FORMAT:
+        raise ValueError(
+            f"{path} was written by another version of the local runtime; start with `tms local up --fresh`"
+        )
+    restore_backends(state["backends"])
+    return Snapshot(own=state["own"])
+
+
+def forget(directory: Path) -> bool:
+    """Delete the snapshot and the journal; True when there was something to delete."""
+    removed = False
+    for name in (SNAPSHOT_NAME, JOURNAL_NAME):
+        try:
+            (directory / name).unlink()
+            removed = True
+        except FileNotFoundError:
+            pass
+    return removed
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    tmp.replace(path)
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+@dataclass
+class Journal:
+    """Kinesis records accepted since the last snapshot, one JSON line per put, fsynced before the
+    endpoint answers."""
+
+    path: Path
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _file: Any = None
+
+    def open(self) -> None:
+        """Open for appending; a line torn by a crash (never acknowledged) is cut off first."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = open(self.path, "ab")  # noqa: SIM115 - kept open for the stack's life
+        size = self._file.tell()
+        if size:
+            with open(self.path, "rb") as f:
+                f.seek(max(0, size - 1))
+                if f.read(1) != b"\n":
+                    f.seek(0)
+                    self._file.truncate(f.read().rfind(b"\n") + 1)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._file is not None:
+                self._file.close()
+                self._file = None
+
+    def append(self, stream: str, records: list[dict[str, Any]]) -> None:
+        line = json.dumps({"stream": stream, "records": records}, separators=(",", ":")).encode() + b"\n"
+        with self._lock:
+            if self._file is None:
+                return
+            self._file.write(line)
+            self._file.flush()
+            os.fsync(self._file.fileno())
+
+    def position(self) -> int:
+        with self._lock:
+            return self._file.tell() if self._file is not None else 0
+
+    def drop_before(self, position: int) -> None:
+        """Forget the lines before `position` (they are in a snapshot now)."""
+        with self._lock:
+            if self._file is None:
+                return
+            self._file.flush()
+            with open(self.path, "rb") as f:
+                f.seek(position)
+                tail = f.read()
+            self._file.close()
+            _write_atomically(self.path, tail)
+            self._file = open(self.path, "ab")  # noqa: SIM115
+
+    def entries(self) -> list[dict[str, Any]]:
+        """Every complete line (a line torn by a crash was never acknowledged: it is skipped)."""
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            return []
+        out = []
+        for line in raw.split(b"\n"):
+            if not line:
+                continue
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                continue
+        return out
+
+
+def replay(entries: list[dict[str, Any]], region: str, account: str) -> int:
+    """Put the journaled records again, in order, straight into moto's Kinesis backend."""
+    from moto.kinesis.models import kinesis_backends
+
+    backend = kinesis_backends[account][region]
+    count = 0
+    for entry in entries:
+        backend.put_records(
+            stream_arn=None,  # type: ignore[arg-type]
+            stream_name=entry["stream"],
+            records=entry["records"],
+        )
+        count += len(entry["records"])
+    return count
+
+
+def encode_data(data: Any) -> str:
+    """Kinesis record data as moto holds it (base64 text)."""
+    return data if isinstance(data, str) else base64.b64encode(data).decode()
+
+
+@dataclass
+class Snapshotter:
+    """Writes the snapshot when asked (clean stop) and every `interval_s` while something changed."""
+
+    directory: Path
+    own_state: Callable[[], dict[str, Any]]
+    journal: Journal
+    interval_s: float = 2.0
+    _changes: int = 0
+    _saved_changes: int = 0
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+    _write_lock: threading.Lock = field(default_factory=threading.Lock)
+    last_seconds: float = 0.0
+
+    def changed(self) -> None:
+        self._changes += 1  # a lost increment only delays a snapshot by one interval
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="tms-snapshot", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            if self._changes != self._saved_changes:
+                try:
+                    self.write()
+                except Exception:  # a failed background snapshot is retried at the next interval
+                    log.warning("background snapshot failed; retrying later", exc_info=True)
+
+    def write(self) -> None:
+        """Snapshot now; the journal keeps only what may be newer than it."""
+        with self._write_lock:
+            seen = self._changes
+            position = self.journal.position()
+            started = time.perf_counter()
+            data = dump_state(self.own_state())
+            self.directory.mkdir(parents=True, exist_ok=True)
+            _write_atomically(self.directory / SNAPSHOT_NAME, data)
+            self.journal.drop_before(position)
+            self._saved_changes = seen
+            self.last_seconds = time.perf_counter() - started
+
+
+def take_running_executions() -> list[tuple[str, str]]:
+    """Executions a snapshot recorded as RUNNING died with their process: remove them (so the same name can
+    start again) and return their (name, input)."""
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+    dead: list[tuple[str, str]] = []
+    for _account, _region, backend in stepfunctions_parser_backends.iter_backends():
+        for machine in getattr(backend, "state_machines", []):
+            for execution in list(machine.executions):
+                status = getattr(getattr(execution, "exec_status", None), "value", None)
+                if status == "RUNNING":
+                    machine.executions.remove(execution)
+                    dead.append((execution.name, str(execution.execution_input)))
+    return dead

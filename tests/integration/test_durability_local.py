@@ -1,0 +1,191 @@
+"""What the local stack holds survives a clean stop and a kill -9 (local/durable.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import boto3
+import pytest
+
+from contract import names
+from local.outbox import read_outbox
+from local.runtime import LocalStack
+from tests.conftest import make_ticket
+from tests.integration.conftest import archive_keys, item, put
+
+pytestmark = pytest.mark.integration
+TMS = [sys.executable, "-m", "tools.cli"]
+
+
+def test_a_clean_stop_keeps_tickets_archive_queues_and_schedules_and_a_due_timer_still_fires(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    # Given a stack that persists under the state dir, with triaged tickets, a DLQ message and a timer
+    monkeypatch.setenv(names.ENV_STATE_DIR, str(tmp_path / "state"))
+    durable = tmp_path / "state" / "local"
+    tickets = [make_ticket(subject=f"restart {i}") for i in range(3)]
+    with LocalStack.start(durable=durable) as stack:
+        assert stack.restored_tickets is None
+        put(stack, *tickets)
+        stack.wait_idle()
+        stack.client("sqs").send_message(QueueUrl=stack.info.dlq_url, MessageBody='{"kept": true}')
+        scheduler = stack.client("scheduler")
+        due = datetime.now(UTC) + timedelta(seconds=6)
+        scheduler.create_schedule(
+            Name="restart-timer",
+            GroupName=names.SLA_SCHEDULE_GROUP,
+            ScheduleExpression=f"at({due.strftime('%Y-%m-%dT%H:%M:%S')})",
+            FlexibleTimeWindow={"Mode": "OFF"},
+            ActionAfterCompletion="DELETE",
+            Target={
+                "Arn": stack.info.extra[names.ENV_SLA_TARGET_ARN],
+                "RoleArn": stack.info.extra[names.ENV_SLA_SCHEDULER_ROLE_ARN],
+                "Input": "{}",
+            },
+        )
+        # (the snapshot catches the first ticket claimed, as a stop in the middle of its run would)
+        stack.client("dynamodb").update_item(
+            TableName=stack.info.table_name,
+            Key={"ticket_id": {"S": tickets[0].ticketId}},
+            UpdateExpression="SET #s = :p",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={":p": {"S": "PROCESSING"}},
+        )
+        schedules_before = {
+            s["Name"] for s in scheduler.list_schedules(GroupName=names.SLA_SCHEDULE_GROUP)["Schedules"]
+        }
+
+    # When it starts again from what it saved
+    with LocalStack.start(durable=durable) as stack:
+        # Then every ticket, its archive object, the DLQ message and the schedules are there, and the
+        # interrupted ticket ran again as `tms retry` runs it
+        assert stack.restored_tickets == 3
+        stack.wait_idle()
+        assert any("-retry-" in e["name"] for e in executions_of(stack, tickets[0].ticketId))
+        for t in tickets:
+            got = item(stack, t.ticketId)
+            assert got is not None and got["status"] == "TRIAGED"
+            assert len(archive_keys(stack, t.ticketId)) == 1
+        msgs = stack.client("sqs").receive_message(QueueUrl=stack.info.dlq_url).get("Messages", [])
+        assert [json.loads(m["Body"]) for m in msgs] == [{"kept": True}]
+        scheduler = stack.client("scheduler")
+        listed = {
+            s["Name"] for s in scheduler.list_schedules(GroupName=names.SLA_SCHEDULE_GROUP)["Schedules"]
+        }
+        assert schedules_before <= listed | {"restart-timer"} and "restart-timer" in schedules_before
+        # and the pending timer fires, once, in the new process
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not any(
+            f.name == "restart-timer" for f in stack.schedules.fired
+        ):
+            time.sleep(0.2)
+        assert [f.name for f in stack.schedules.fired].count("restart-timer") == 1
+        # and the pipeline goes on: the stream's mappings read after what they had handled
+        assert stack.poller.stats.records == 0
+        late = make_ticket(subject="after the restart")
+        put(stack, late)
+        stack.wait_idle()
+        assert item(stack, late.ticketId)["status"] == "TRIAGED"  # type: ignore[index]
+
+    # And a fresh start is empty on purpose
+    with LocalStack.start(durable=durable, fresh=True) as stack:
+        assert stack.restored_tickets is None
+        assert item(stack, tickets[0].ticketId) is None
+
+
+def executions_of(stack: LocalStack, ticket_id: str) -> list[dict[str, str]]:
+    """The ticket's executions, its retries included."""
+    sfn = stack.client("stepfunctions")
+    pages = sfn.get_paginator("list_executions").paginate(stateMachineArn=stack.info.state_machine_arn)
+    return [e for p in pages for e in p["executions"] if e["name"].startswith(ticket_id)]
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TMS_"))}
+    env["TMS_STATE_DIR"] = str(tmp_path / "state")
+    env["TMS_LOCAL_RETRY_WAIT_SCALE"] = "0.1"
+    return env
+
+
+def _up(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen[str], dict[str, str]]:
+    proc = subprocess.Popen(
+        [*TMS, "local", "up", *extra],
+        env=_env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    line = proc.stdout.readline()  # type: ignore[union-attr]
+    assert line, proc.stderr.read()  # type: ignore[union-attr]
+    return proc, json.loads(line)
+
+
+def _session(info: dict[str, str]) -> boto3.session.Session:
+    return boto3.session.Session(aws_access_key_id="x", aws_secret_access_key="x", region_name=info["region"])
+
+
+def test_kill_9_right_after_the_stream_accepted_tickets_loses_none_and_triages_each_once(tmp_path: Path):
+    # Given `tms local up`, and N tickets the stream has just accepted
+    proc, info = _up(tmp_path)
+    tickets = [make_ticket(subject=f"crash {i}") for i in range(4)]
+    try:
+        kinesis = _session(info).client("kinesis", endpoint_url=info["endpoint_url"])
+        resp = kinesis.put_records(
+            StreamName=info["stream_name"],
+            Records=[{"Data": t.to_record_bytes(), "PartitionKey": t.ticketId} for t in tickets],
+        )
+        assert resp["FailedRecordCount"] == 0
+    finally:
+        # When the process is killed at once, with no chance to save anything
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=30)
+
+    # Then a restart brings every ticket to TRIAGED, each with one Slack post and one archive object
+    proc, info = _up(tmp_path)
+    try:
+        ddb = _session(info).client("dynamodb", endpoint_url=info["endpoint_url"])
+        s3 = _session(info).client("s3", endpoint_url=info["endpoint_url"])
+        deadline = time.monotonic() + 90
+        statuses: dict[str, str | None] = {}
+        while time.monotonic() < deadline:
+            statuses = {}
+            for t in tickets:
+                got = ddb.get_item(TableName=info["table_name"], Key={"ticket_id": {"S": t.ticketId}})
+                statuses[t.ticketId] = got.get("Item", {}).get("status", {}).get("S")
+            if all(s == "TRIAGED" for s in statuses.values()):
+                break
+            time.sleep(0.5)
+        assert set(statuses.values()) == {"TRIAGED"}, statuses
+        time.sleep(1.5)  # the notifier posts asynchronously after TRIAGED
+        posts = read_outbox(info["slack_outbox"])
+        for t in tickets:
+            assert posts.triaged[t.ticketId] == 1, t.ticketId
+            keys = [
+                o["Key"]
+                for o in s3.list_objects_v2(Bucket=info["bucket_name"]).get("Contents", [])
+                if t.ticketId in o["Key"]
+                and not o["Key"].startswith(
+                    (names.LIFECYCLE_PREFIX, names.MANIFEST_PREFIX, names.INPUTS_PREFIX)
+                )
+            ]
+            assert len(keys) == 1, keys
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "state restored" in err
+
+    # And `tms local reset` refuses without --yes, then deletes; the next start is empty
+    env = _env(tmp_path)
+    refused = subprocess.run([*TMS, "local", "reset"], env=env, capture_output=True, text=True)
+    assert refused.returncode == 1 and "--yes" in refused.stderr
+    done = subprocess.run([*TMS, "local", "reset", "--yes"], env=env, capture_output=True, text=True)
+    assert done.returncode == 0 and "deleted" in done.stderr
+    assert not (tmp_path / "state" / "local" / "snapshot.pickle").exists()
