@@ -342,7 +342,8 @@ class LocalStack:
                 stack.replayed_records = replayed
                 if snapshot is not None or replayed:
                     stack.restored_tickets = stack._recover(dead)
-                snapshotter.write()  # what was provisioned and replayed is saved before anything else
+                if snapshot is None or replayed:
+                    snapshotter.write()  # what was provisioned or replayed is saved before anything else
                 snapshotter.start()
             return stack
         except BaseException:
@@ -407,12 +408,13 @@ class LocalStack:
         item); an execution that had not claimed its ticket yet starts again under its own name."""
         from datetime import UTC, datetime
 
+        from local.durable import ticket_statuses
         from pipeline.adapters.aws import DynamoTickets
         from tools.retry import retry_failed
 
         ddb = self.client("dynamodb")
         tickets = DynamoTickets(self.info.table_name, ddb)
-        interrupted = tickets.ids_with_status("PROCESSING")
+        count, interrupted = ticket_statuses(self.info.table_name, LOCAL_REGION, LOCAL_ACCOUNT)
         now = datetime.now(UTC).isoformat()
         for ticket_id in interrupted:
             ddb.update_item(
@@ -443,7 +445,7 @@ class LocalStack:
                 sfn.start_execution(
                     stateMachineArn=self.info.state_machine_arn, name=name, input=execution_input
                 )
-        return int(ddb.describe_table(TableName=self.info.table_name)["Table"].get("ItemCount", 0))
+        return count
 
     # --- helpers --------------------------------------------------------------------------------
     def client(self, service: str) -> Any:

@@ -12,6 +12,9 @@ models, pollers and fault injection in at the AWS API edge:
 - moto stores schedules and never fires them: every schedule created, updated or deleted is announced
   by name to the local scheduler (`watch_schedules`), which reads just that one instead of listing the
   whole group twice a second.
+- A durable local stack (local/durable.py) journals every accepted Kinesis put before the endpoint answers
+  (`journal_puts`) and hears of every request that may change state (`watch_changes`), to know when a
+  background snapshot is due.
 - Fault injection (TMS_FAULTS) for DynamoDB, S3 and sentiment lives here, at the AWS API edge, never in
   the domain.
 
