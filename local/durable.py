@@ -34,6 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from contract import names
+
 log = logging.getLogger("tms.local")
 
 SNAPSHOT_FORMAT = 1  # bump when what the snapshot holds changes shape; an older one then needs --fresh
@@ -420,14 +422,19 @@ def take_running_executions() -> list[tuple[str, str]]:
 
 
 def ticket_statuses(table_name: str, region: str, account: str) -> tuple[int, list[str]]:
-    """How many items the restored table holds, and the ids of those PROCESSING: read in-process (a scan
-    through the endpoint takes seconds at 10,000 items)."""
+    """How many tickets the restored table holds (not the intake limits' counter items it also keeps), and
+    the ids of those PROCESSING: read in-process (a scan through the endpoint takes seconds at 10,000)."""
     from moto.dynamodb.models import dynamodb_backends
 
     table = dynamodb_backends[account][region].get_table(table_name)
+    count = 0
     processing = []
     for item in list(table.all_items()):
+        ticket_id = str(item.hash_key.value)
+        if ticket_id.startswith(names.LIMIT_KEY_PREFIX):
+            continue
+        count += 1
         status = item.attrs.get("status")
         if status is not None and status.value == "PROCESSING":
-            processing.append(str(item.hash_key.value))
-    return len(table.items), sorted(processing)
+            processing.append(ticket_id)
+    return count, sorted(processing)

@@ -90,7 +90,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         embedding_input_tokens=estimated_tokens(incident_text(shown)),
         dynamodb_write_units=write_units(claim_item_size(ticket) + vector_bytes(embedder().dimensions)),
     )
-    if not link.linked:
+    # A ticket run again (`tms retry`, a local restart) that is the root of the incident a later report
+    # opened comes out as on its first run: alone (the root is never announced as a member).
+    if not link.linked or link.root_ticket_id == ticket.ticketId:
         return {**ALONE, "usage": spent.plus(watch.usage()).model_dump()}
     c = ticket.data.customer
     who = f"{c.full_name}, {c.company}" if c.company else c.full_name

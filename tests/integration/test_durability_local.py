@@ -30,7 +30,6 @@ def test_a_clean_stop_keeps_tickets_archive_queues_and_schedules_and_a_due_timer
     # Given a stack that persists under the state dir, with triaged tickets, a DLQ message and a timer
     monkeypatch.setenv(names.ENV_STATE_DIR, str(tmp_path / "state"))
     durable = tmp_path / "state" / "local"
-    # Unrelated texts: a ticket that joined an incident does not survive a re-run yet (see the report).
     tickets = [
         make_ticket(subject="Invoice shows a double charge", description="We were billed twice in November."),
         make_ticket(subject="Bucket policy denies our role", description="PutObject returns AccessDenied."),

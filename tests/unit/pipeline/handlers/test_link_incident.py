@@ -197,3 +197,29 @@ def test_tms_incidents_lists_open_incidents_with_their_members(table, monkeypatc
     assert main(["incidents"]) == 0
     text = capsys.readouterr().out
     assert "2 reports" in text and "Acme, Globex" in text
+
+
+def test_the_root_ticket_run_again_after_its_incident_opened_stays_alone_as_on_its_first_run(table) -> None:
+    # `tms retry` and the local stack's restart re-run a ticket's whole workflow: the incident's first
+    # report must come out as it did the first time (alone: the root is never announced as a member).
+    first = _ticket(
+        "S3 uploads fail with 503 Slow Down",
+        "Every PutObject to our buckets in eu-west-1 returns 503 SlowDown.",
+        0,
+        "Acme",
+    )
+    second = _ticket(
+        "Cannot write files to S3 anymore",
+        "Uploads to S3 are rejected with SlowDown in eu-west-1.",
+        2,
+        "Globex",
+    )
+    assert _run(table, first, Priority.NORMAL)["incident_id"] == ""
+    opened = _run(table, second, Priority.HIGH)
+
+    event = {"ticket": first.model_dump(mode="json"), "triage": _triage(Priority.NORMAL)}
+    again = link_incident.handler(event, LambdaContext())
+
+    assert again["incident_id"] == "" and again["position"] == 0
+    incident = DynamoIncidentStore("tickets", table).incident(opened["incident_id"], first.ticketId)
+    assert [m.ticket_id for m in incident.members] == [first.ticketId, second.ticketId]
