@@ -409,8 +409,8 @@ class LocalStack:
         from datetime import UTC, datetime
 
         from local.durable import ticket_statuses
-        from pipeline.adapters.aws import DynamoTickets
-        from tools.retry import retry_failed
+        from pipeline.adapters.aws import DynamoTickets, S3ExecutionInputs, StepFunctionsStarter
+        from pipeline.domain.retry import retry_ticket
 
         ddb = self.client("dynamodb")
         tickets = DynamoTickets(self.info.table_name, ddb)
@@ -436,9 +436,12 @@ class LocalStack:
                     ":f": {"S": now},
                 },
             )
-        if interrupted:
-            retry_failed(self.info, interrupted)
         sfn = self.client("stepfunctions")
+        if interrupted:  # as `tms retry` does (tools/retry.py)
+            inputs = S3ExecutionInputs(self.info.bucket_name, self.client("s3"))
+            starter = StepFunctionsStarter(self.info.state_machine_arn, sfn)
+            for ticket_id in interrupted:
+                retry_ticket(ticket_id, tickets, inputs, starter, datetime.now(UTC))
         for name, execution_input in dead:
             ticket_id = json.loads(execution_input or "{}").get("ticket", {}).get("ticketId")
             if isinstance(ticket_id, str) and tickets.get(ticket_id) is None:
