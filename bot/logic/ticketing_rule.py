@@ -252,7 +252,7 @@ def signals(raw: str) -> tuple[Signal, ...]:
     norm = normalise(raw)
     text = norm.text
     words = _TOKEN.findall(text)
-    if not words:
+    if not words and not norm.code_blocks:
         return (Signal("nothing but emoji or markup", _WEIGHTS["nothing but emoji or markup"]),)
     found: list[Signal] = []
 
@@ -279,7 +279,7 @@ def signals(raw: str) -> tuple[Signal, ...]:
     # After a contrast only what follows counts: "thanks, but it's still failing" thanks nobody.
     contrast = _CONTRAST.search(text)
     cue_text = text[contrast.end() :] if contrast else text
-    if _ME_TOO.match(text):
+    if words and _ME_TOO.match(text):
         fire("only a me-too", text)
     for name, pattern in (
         ("resolved", _RESOLVED),
