@@ -12,11 +12,12 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, ConfigDict, Field, SecretStr
+from pydantic import AliasChoices, ConfigDict, Field, SecretStr, field_validator
 
 from bot.adapters import aws
 from bot.errors import BotConfigurationError
 from bot.logic.roles import RoleGrants
+from bot.logic.ticketing_rule import Strictness, parse_strictness
 from contract import defaults, names
 from contract.settings import EnvSettings
 
@@ -69,7 +70,16 @@ class BotSettings(EnvSettings):
     # before the first ack. Only events from the bot itself depend on them; empty is fine for commands.
     bot_user_id: str = Field("", validation_alias=AliasChoices(names.ENV_SLACK_BOT_USER_ID))
     bot_id: str = Field("", validation_alias=AliasChoices(names.ENV_SLACK_BOT_ID))
+    # How readily a top-level customer message in a watched channel becomes a ticket (issue 31).
+    ticketing_strictness: Strictness = Field(
+        defaults.TICKETING_STRICTNESS, validation_alias=AliasChoices(names.ENV_TICKETING_STRICTNESS)
+    )
     catalog_path: Path = DEFAULT_CATALOG_PATH
+
+    @field_validator("ticketing_strictness", mode="before")
+    @classmethod
+    def _strictness(cls, value: object) -> Strictness:
+        return parse_strictness(None if value is None else str(value))
 
     def role_grants(self) -> RoleGrants:
         """The configured roles; BotConfigurationError (at cold start) for anything that is not an id."""

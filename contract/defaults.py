@@ -47,6 +47,12 @@ SLA_WARN_FRACTION: Final = 0.8  # agents are warned at this share of the target
 # a reopened case and a year-on-year report, short enough to be a limit.
 RETENTION_DAYS: Final = {"tickets": 730, "archive": 730, "inbound_mail": 90, "warehouse": 730}
 
+# --- Tickets from customer channels (issue 31, docs/ticketing-rule.md) ----------------------------------
+# How readily a top-level customer message becomes a ticket: "lenient", "balanced" or "strict"
+# (bot/logic/ticketing_rule.py holds the threshold of each). Balanced is the setting tuned for precision
+# >= 0.95 at recall >= 0.9 (bench/ticketing_rule.py).
+TICKETING_STRICTNESS: Final = "balanced"
+
 # --- The product catalog --------------------------------------------------------------------------------
 # Products and issue types of the /ticket form and the generator: data, read by contract/catalog.py only.
 CATALOG_RESOURCE: Final = "data/catalog.json"  # inside the contract package

@@ -81,6 +81,11 @@ FOUR_EYES_VALUES = ("on", "off")
 ENV_SLACK_APP_ID = "TMS_SLACK_APP_ID"  # A…
 ENV_SLACK_TEAM_ID = "TMS_SLACK_TEAM_ID"  # T… (workspace install) or E… (org-wide install)
 
+# Customer channels (issue 31): how readily a top-level customer message becomes a ticket
+# (bot/logic/ticketing_rule.py; default in contract/defaults.py).
+ENV_TICKETING_STRICTNESS = "TMS_TICKETING_STRICTNESS"
+TICKETING_STRICTNESS_VALUES = ("lenient", "balanced", "strict")
+
 # Customer mail (SES v2). Sender identity and reply-to come from cdk.json (`reply_from`, `reply_to`).
 ENV_REPLY_FROM = "TMS_REPLY_FROM"
 ENV_REPLY_TO = "TMS_REPLY_TO"
