@@ -47,6 +47,11 @@ SLA_WARN_FRACTION: Final = 0.8  # agents are warned at this share of the target
 # a reopened case and a year-on-year report, short enough to be a limit.
 RETENTION_DAYS: Final = {"tickets": 730, "archive": 730, "inbound_mail": 90, "warehouse": 730}
 
+# --- The local stack (docs/local-runtime.md "What survives a restart") ----------------------------------------
+# Background snapshots of a durable `tms local up`, at most this often while something changes; every
+# data-store write between two snapshots is in the journal, so the interval bounds the replay at restart.
+LOCAL_SNAPSHOT_INTERVAL_S: Final = 2.0
+
 # --- The product catalog --------------------------------------------------------------------------------
 # Products and issue types of the /ticket form and the generator: data, read by contract/catalog.py only.
 CATALOG_RESOURCE: Final = "data/catalog.json"  # inside the contract package
