@@ -53,6 +53,11 @@ RETENTION_DAYS: Final = {"tickets": 730, "archive": 730, "inbound_mail": 90, "wa
 # >= 0.95 at recall >= 0.9 (bench/ticketing_rule.py).
 TICKETING_STRICTNESS: Final = "balanced"
 
+# --- The local stack (docs/local-runtime.md "What survives a restart") ----------------------------------------
+# Background snapshots of a durable `tms local up`, at most this often while something changes; every
+# data-store write between two snapshots is in the journal, so the interval bounds the replay at restart.
+LOCAL_SNAPSHOT_INTERVAL_S: Final = 2.0
+
 # --- The product catalog --------------------------------------------------------------------------------
 # Products and issue types of the /ticket form and the generator: data, read by contract/catalog.py only.
 CATALOG_RESOURCE: Final = "data/catalog.json"  # inside the contract package

@@ -50,6 +50,8 @@ ENV_FAULTS_SEED = "TMS_FAULTS_SEED"
 ENV_LOCAL_RETRY_WAIT_SCALE = "TMS_LOCAL_RETRY_WAIT_SCALE"
 # Local runtime only: "off" leaves out the moto patches that only make the endpoint faster (local/moto/speed.py).
 ENV_LOCAL_SPEED_PATCHES = "TMS_LOCAL_SPEED_PATCHES"
+# Local runtime only: seconds between background snapshots of a durable `tms local up` (local/durable.py).
+ENV_LOCAL_SNAPSHOT_INTERVAL = "TMS_LOCAL_SNAPSHOT_INTERVAL"
 # Local runtime only: append every AWS call made on a principal's behalf to this JSON Lines file (unset: off).
 ENV_IAM_RECORD = "TMS_IAM_RECORD"
 

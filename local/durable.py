@@ -8,9 +8,14 @@ kept instead:
   services stay shared) and of the runtime's own state (each mapping's shard checkpoints, what was
   provisioned), written atomically (temp file, fsync, rename) on a clean stop and in the background while
   something changes;
-- a **journal** of every record Kinesis accepted (PutRecord, PutRecords), appended and fsynced before the
-  endpoint answers, so a ticket is durable once the stream accepted it: after a `kill -9` the records newer
-  than the last snapshot are put again (tickets are idempotent by id; a redelivery ends at ClaimTicket).
+- a **journal** of every successful write to a data store (DynamoDB, S3, SQS, Kinesis, EventBridge
+  Scheduler), appended and fsynced before the endpoint answers, so a ticket is durable once the stream
+  accepted it and every change it went through (its item, the claims that keep Slack posts and mail from
+  being repeated, its archive object, its timers) is durable once acknowledged: after a `kill -9` those
+  requests are handed to moto again, in order, on top of the last snapshot. Writes of one data store are
+  serialized (their order is the journal's), and a snapshot holds them all back while it is taken, so a
+  snapshot and the journal after it meet exactly. Side-effect services (Step Functions, SNS, SES, Lambda)
+  are never journaled.
 
 moto's objects hold what pickle cannot take (locks, conditions, worker threads, weak dictionaries, RSA keys):
 `_Pickler` writes those as fresh ones (a lock is never held across a snapshot that matters: a clean stop
@@ -29,18 +34,25 @@ import threading
 import time
 import weakref
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from contract import names
+from contract import defaults, names
+from contract.errors import ConfigurationError
 
 log = logging.getLogger("tms.local")
 
 SNAPSHOT_FORMAT = 1  # bump when what the snapshot holds changes shape; an older one then needs --fresh
 SNAPSHOT_NAME = "snapshot.pickle"
-JOURNAL_NAME = "kinesis-journal.jsonl"
+JOURNAL_NAME = "write-journal.jsonl"
+# The data stores whose writes are journaled, by their signing name. Never a service whose request has a side
+# effect (StartExecution, Publish, SendEmail, Invoke): replaying those is what the chaos suite forbids.
+TRIAGED_POST = "triaged"  # the notifier's event key for a ticket's first post (bot/logic/notify.py)
+CHECKPOINT = "checkpoint"  # a journal line that records a mapping's checkpoint, not a request
+JOURNALED_SERVICES = frozenset({"dynamodb", "s3", "sqs", "kinesis", "scheduler"})
 
 _LOCK_TYPES = (type(threading.Lock()), type(threading.RLock()))
 
@@ -265,7 +277,7 @@ def _write_atomically(path: Path, data: bytes) -> None:
 
 @dataclass
 class Journal:
-    """Kinesis records accepted since the last snapshot, one JSON line per put, fsynced before the
+    """Data-store writes acknowledged since the last snapshot, one JSON line each, fsynced before the
     endpoint answers."""
 
     path: Path
@@ -290,8 +302,8 @@ class Journal:
                 self._file.close()
                 self._file = None
 
-    def append(self, stream: str, records: list[dict[str, Any]]) -> None:
-        line = json.dumps({"stream": stream, "records": records}, separators=(",", ":")).encode() + b"\n"
+    def append(self, entry: dict[str, Any]) -> None:
+        line = json.dumps(entry, separators=(",", ":")).encode() + b"\n"
         with self._lock:
             if self._file is None:
                 return
@@ -333,25 +345,92 @@ class Journal:
         return out
 
 
-def replay(entries: list[dict[str, Any]], region: str, account: str) -> int:
-    """Put the journaled records again, in order, straight into moto's Kinesis backend."""
-    from moto.kinesis.models import kinesis_backends
+@dataclass
+class WriteGate:
+    """The durable stack's answer to the endpoint (local.moto.emulation.WriteGate): counts changes, runs one
+    write per data store at a time and journals it, and holds every data store's writes back while a
+    snapshot is taken (`exclusive`), so the snapshot and the journal's position are one cut."""
 
-    backend = kinesis_backends[account][region]
-    count = 0
+    journal: Journal
+    changes: int = 0
+    _locks: dict[str, threading.Lock] = field(
+        default_factory=lambda: {service: threading.Lock() for service in sorted(JOURNALED_SERVICES)}
+    )
+
+    def changed(self) -> None:
+        self.changes += 1  # a lost increment only delays a snapshot by one interval
+
+    def guards(self, service: str) -> bool:
+        return service in self._locks
+
+    @contextmanager
+    def writing(self, service: str) -> Iterator[None]:
+        with self._locks[service]:
+            yield
+
+    def written(self, service: str, request: dict[str, Any]) -> None:
+        self.journal.append({"service": service, **request})
+
+    def checkpoint(self, function: str, shard_id: str, sequence: str) -> None:
+        """A mapping handled its records up to `sequence`: journaled, so a restart reads on from there
+        rather than from the last snapshot's checkpoint (which would deliver those records again)."""
+        self.journal.append({CHECKPOINT: [function, shard_id, sequence]})
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """No data-store write runs or starts while inside (locks taken in one order: no deadlock)."""
+        with ExitStack() as held:
+            for service in sorted(self._locks):
+                held.enter_context(self._locks[service])
+            yield
+
+
+@dataclass
+class Replayed:
+    """What the journal gave back at start: writes handed to moto again, those moto refused, and each
+    mapping's checkpoints journaled after the snapshot."""
+
+    writes: int = 0
+    refused: int = 0
+    checkpoints: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+def replay(entries: list[dict[str, Any]]) -> Replayed:
+    """Hand the journaled writes to moto again, in order (the sequence numbers of stream records come out
+    as they did the first time: each data store's writes were serialized), and collect the checkpoints."""
+    from local.moto.emulation import replay_requests
+
+    out = Replayed()
+    requests = []
     for entry in entries:
-        backend.put_records(
-            stream_arn=None,  # type: ignore[arg-type]
-            stream_name=entry["stream"],
-            records=entry["records"],
-        )
-        count += len(entry["records"])
-    return count
+        if CHECKPOINT in entry:
+            function, shard_id, sequence = entry[CHECKPOINT]
+            out.checkpoints.setdefault(function, {})[shard_id] = sequence
+        else:
+            requests.append(entry)
+    out.writes, out.refused = replay_requests(requests)
+    return out
 
 
 def encode_data(data: Any) -> str:
     """Kinesis record data as moto holds it (base64 text)."""
     return data if isinstance(data, str) else base64.b64encode(data).decode()
+
+
+def snapshot_interval() -> float:
+    """TMS_LOCAL_SNAPSHOT_INTERVAL: seconds > 0 between background snapshots (default in contract.defaults)."""
+    raw = os.environ.get(names.ENV_LOCAL_SNAPSHOT_INTERVAL, "").strip()
+    if not raw:
+        return defaults.LOCAL_SNAPSHOT_INTERVAL_S
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < float("inf"):
+        raise ConfigurationError(
+            f"{names.ENV_LOCAL_SNAPSHOT_INTERVAL}={raw!r}: expected seconds greater than 0 (e.g. 2 or 0.5)"
+        )
+    return value
 
 
 @dataclass
@@ -360,17 +439,17 @@ class Snapshotter:
 
     directory: Path
     own_state: Callable[[], dict[str, Any]]
-    journal: Journal
-    interval_s: float = 2.0
-    _changes: int = 0
+    gate: WriteGate
+    interval_s: float = defaults.LOCAL_SNAPSHOT_INTERVAL_S
     _saved_changes: int = 0
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
     _write_lock: threading.Lock = field(default_factory=threading.Lock)
     last_seconds: float = 0.0
 
-    def changed(self) -> None:
-        self._changes += 1  # a lost increment only delays a snapshot by one interval
+    @property
+    def journal(self) -> Journal:
+        return self.gate.journal
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="tms-snapshot", daemon=True)
@@ -385,7 +464,7 @@ class Snapshotter:
         # A large state takes a while to pickle (holding the GIL): snapshots then come less often, so they
         # never take more than a fifth of the time.
         while not self._stop.wait(max(self.interval_s, 4 * self.last_seconds)):
-            if self._changes != self._saved_changes:
+            if self.gate.changes != self._saved_changes:
                 try:
                     self.write()
                 except Exception:  # a failed background snapshot is retried at the next interval
@@ -394,10 +473,11 @@ class Snapshotter:
     def write(self) -> None:
         """Snapshot now; the journal keeps only what may be newer than it."""
         with self._write_lock:
-            seen = self._changes
-            position = self.journal.position()
             started = time.perf_counter()
-            data = dump_state(self.own_state())
+            with self.gate.exclusive():  # one cut: no data-store write between the position and the state
+                seen = self.gate.changes
+                position = self.journal.position()
+                data = dump_state(self.own_state())
             self.directory.mkdir(parents=True, exist_ok=True)
             _write_atomically(self.directory / SNAPSHOT_NAME, data)
             self.journal.drop_before(position)
@@ -421,14 +501,17 @@ def take_running_executions() -> list[tuple[str, str]]:
     return dead
 
 
-def ticket_statuses(table_name: str, region: str, account: str) -> tuple[int, list[str]]:
-    """How many tickets the restored table holds (not the intake limits' counter items it also keeps), and
-    the ids of those PROCESSING: read in-process (a scan through the endpoint takes seconds at 10,000)."""
+def ticket_statuses(table_name: str, region: str, account: str) -> tuple[int, list[str], list[str]]:
+    """How many tickets the restored table holds (not the intake limits' counter items it also keeps), the
+    ids of those PROCESSING, and of those TRIAGED whose Slack post was never claimed (their run died
+    between RecordTriaged and the notifier): read in-process (a scan through the endpoint takes seconds)."""
     from moto.dynamodb.models import dynamodb_backends
+
+    from bot.adapters.ticket_store import POSTED
 
     table = dynamodb_backends[account][region].get_table(table_name)
     count = 0
-    processing = []
+    processing, unannounced = [], []
     for item in list(table.all_items()):
         ticket_id = str(item.hash_key.value)
         if ticket_id.startswith(names.LIMIT_KEY_PREFIX):
@@ -437,4 +520,8 @@ def ticket_statuses(table_name: str, region: str, account: str) -> tuple[int, li
         status = item.attrs.get("status")
         if status is not None and status.value == "PROCESSING":
             processing.append(ticket_id)
-    return count, sorted(processing)
+        elif status is not None and status.value == "TRIAGED":
+            posted = item.attrs.get(POSTED)
+            if posted is None or TRIAGED_POST not in posted.value:
+                unannounced.append(ticket_id)
+    return count, sorted(processing), sorted(unannounced)

@@ -83,6 +83,8 @@ class KinesisPoller:
     # shard id -> sequence number of the last record handled (delivered, filtered out or dead-lettered): a
     # restarted stack's mapping reads after it instead of from the trim horizon.
     checkpoints: dict[str, str] = field(default_factory=dict)
+    # (function, shard id, sequence number) -> None after a checkpoint moved (a durable stack journals it).
+    on_checkpoint: Callable[[str, str, str], None] | None = None
     # Writes notified so far: a shard that saw the count change since its last read reads again at once.
     _writes: int = field(default=0, init=False, repr=False)
 
@@ -203,9 +205,12 @@ class KinesisPoller:
             records = self._batch(shard_id, raw)
             if records:
                 self._deliver(shard_id, records, attempt=0)
+            done = self._sequence(raw[-1])
             with self._lock:
-                self.checkpoints[shard_id] = self._sequence(raw[-1])
+                self.checkpoints[shard_id] = done
                 self._busy[shard_id] = False
+            if self.on_checkpoint is not None:  # after the checkpoint moved: a snapshot never misses it
+                self.on_checkpoint(self.function_name, shard_id, done)
 
     def _idle_wait(self, seen: int, wait: float) -> None:
         """After an empty read: `poll_interval_s` at least (records written meanwhile form one batch),

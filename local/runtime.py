@@ -81,7 +81,7 @@ class LocalStack:
     _snapshotter: Any = None
     # What start-up found: "restored" with the ticket count, or "empty".
     restored_tickets: int | None = None
-    replayed_records: int = 0  # records the journal put on the stream again at start
+    replayed_records: int = 0  # acknowledged writes the journal handed to moto again at start
 
     # --- lifecycle ------------------------------------------------------------------------------
     @classmethod
@@ -195,6 +195,7 @@ class LocalStack:
             journal = None
             dead: list[tuple[str, str]] = []
             replayed = 0
+            interval = durability.snapshot_interval()  # a bad TMS_LOCAL_SNAPSHOT_INTERVAL stops the start
             if durable is not None:
                 if fresh:
                     durability.forget(durable)
@@ -206,12 +207,18 @@ class LocalStack:
                 prov = reconcile(endpoint, LOCAL_REGION, Provisioned(**snapshot.own["provisioned"]))
             else:
                 prov = provision(endpoint, LOCAL_REGION)
+            gate = None
             if journal is not None:
-                # Records the stream accepted after the last snapshot (or with none taken yet) go in again.
-                replayed = durability.replay(journal.entries(), LOCAL_REGION, LOCAL_ACCOUNT)
+                # Writes acknowledged after the last snapshot (or with none taken yet) go in again.
+                again = durability.replay(journal.entries())
+                replayed = again.writes
                 journal.open()
-                local_moto.journal_puts(journal.append)
+                gate = durability.WriteGate(journal)
+                local_moto.gate_writes(gate)
             checkpoints: dict[str, dict[str, str]] = snapshot.own.get("checkpoints", {}) if snapshot else {}
+            if gate is not None:
+                for function, moved in again.checkpoints.items():
+                    checkpoints[function] = {**checkpoints.get(function, {}), **moved}
             outbox_path = outbox or (state_dir() / "slack-outbox.jsonl")
             info = StackInfo(
                 endpoint_url=endpoint,
@@ -260,6 +267,7 @@ class LocalStack:
                     function_name=function,
                     config=config,
                     checkpoints=dict(checkpoints.get(function, {})),
+                    on_checkpoint=gate.checkpoint if gate is not None else None,
                 )
 
             mapping = mapping or MappingConfig()
@@ -289,6 +297,7 @@ class LocalStack:
                     poll_interval_s=0.2,
                 ),
                 checkpoints=dict(checkpoints.get(names.FN_TICKET_LIFECYCLE, {})),
+                on_checkpoint=gate.checkpoint if gate is not None else None,
             )
             watchers: dict[tuple[str, str], list[Callable[[], None]]] = {}
             for p in (poller, audit_poller, lifecycle_poller):
@@ -333,11 +342,13 @@ class LocalStack:
                 _invoker=invoker,
                 _saved_env=saved,
             )
-            if durable is not None and journal is not None:
+            if durable is not None and gate is not None:
                 snapshotter = durability.Snapshotter(
-                    directory=durable, own_state=lambda: stack._own_state(prov), journal=journal
+                    directory=durable,
+                    own_state=lambda: stack._own_state(prov),
+                    gate=gate,
+                    interval_s=interval,
                 )
-                local_moto.watch_changes(snapshotter.changed)
                 stack._snapshotter = snapshotter
                 stack.replayed_records = replayed
                 if snapshot is not None or replayed:
@@ -348,8 +359,7 @@ class LocalStack:
             return stack
         except BaseException:
             # A stack that fails to start leaves nothing behind: no endpoint, no environment of its own.
-            local_moto.journal_puts(None)
-            local_moto.watch_changes(None)
+            local_moto.gate_writes(None)
             if server is not None:
                 server.stop()
             if "local.iam_record" in sys.modules:
@@ -378,10 +388,9 @@ class LocalStack:
         self._timer_invoker.stop()
         self._invoker.stop()
         if self._snapshotter is not None:
-            local_moto.watch_changes(None)
             self._snapshotter.stop()
             self._snapshotter.write()
-            local_moto.journal_puts(None)
+            local_moto.gate_writes(None)
             self._snapshotter.journal.close()
         self._server.stop()
         _restore_env(self._saved_env)
@@ -403,9 +412,11 @@ class LocalStack:
     def _recover(self, dead: list[tuple[str, str]]) -> int:
         """After a restore: drive again what the last process left half done; return the ticket count.
 
-        Executions cannot survive their process. A ticket it had claimed (PROCESSING) is marked FAILED
-        ("interrupted by a local stack restart") and retried as `tms retry` does (the claim accepts a FAILED
-        item); an execution that had not claimed its ticket yet starts again under its own name."""
+        Executions cannot survive their process. A ticket it had claimed (PROCESSING), or had brought to
+        TRIAGED without its Slack post ever being claimed (the run died before the notifier), is marked
+        FAILED ("interrupted by a local stack restart") and retried as `tms retry` does (the claim accepts a
+        FAILED item; nothing was posted or mailed for it yet); an execution that had not claimed its ticket
+        yet starts again under its own name."""
         from datetime import UTC, datetime
 
         from local.durable import ticket_statuses
@@ -414,28 +425,33 @@ class LocalStack:
 
         ddb = self.client("dynamodb")
         tickets = DynamoTickets(self.info.table_name, ddb)
-        count, interrupted = ticket_statuses(self.info.table_name, LOCAL_REGION, LOCAL_ACCOUNT)
+        count, processing, unannounced = ticket_statuses(self.info.table_name, LOCAL_REGION, LOCAL_ACCOUNT)
         now = datetime.now(UTC).isoformat()
-        for ticket_id in interrupted:
-            ddb.update_item(
-                TableName=self.info.table_name,
-                Key={"ticket_id": {"S": ticket_id}},
-                UpdateExpression="SET #s = :failed, #e = :e, #c = :c, #f = :f",
-                ConditionExpression="#s = :processing",
-                ExpressionAttributeNames={
-                    "#s": "status",
-                    "#e": "error",
-                    "#c": "error_cause",
-                    "#f": "failed_at",
-                },
-                ExpressionAttributeValues={
-                    ":failed": {"S": "FAILED"},
-                    ":processing": {"S": "PROCESSING"},
-                    ":e": {"S": "LocalRestartError"},
-                    ":c": {"S": "interrupted by a local stack restart"},
-                    ":f": {"S": now},
-                },
-            )
+        interrupted = []
+        for ticket_id, was in [(t, "PROCESSING") for t in processing] + [(t, "TRIAGED") for t in unannounced]:
+            try:
+                ddb.update_item(
+                    TableName=self.info.table_name,
+                    Key={"ticket_id": {"S": ticket_id}},
+                    UpdateExpression="SET #s = :failed, #e = :e, #c = :c, #f = :f",
+                    ConditionExpression="#s = :was",
+                    ExpressionAttributeNames={
+                        "#s": "status",
+                        "#e": "error",
+                        "#c": "error_cause",
+                        "#f": "failed_at",
+                    },
+                    ExpressionAttributeValues={
+                        ":failed": {"S": "FAILED"},
+                        ":was": {"S": was},
+                        ":e": {"S": "LocalRestartError"},
+                        ":c": {"S": "interrupted by a local stack restart"},
+                        ":f": {"S": now},
+                    },
+                )
+            except ddb.exceptions.ConditionalCheckFailedException:
+                continue  # moved on meanwhile (a replayed record's run): nothing to re-drive
+            interrupted.append(ticket_id)
         sfn = self.client("stepfunctions")
         if interrupted:  # as `tms retry` does (tools/retry.py)
             inputs = S3ExecutionInputs(self.info.bucket_name, self.client("s3"))

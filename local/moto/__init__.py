@@ -27,9 +27,8 @@ from local.moto.emulation import (
     STATE,
     AsyncInvoker,
     PatchState,
-    journal_puts,
+    gate_writes,
     retry_wait_scale,
-    watch_changes,
     watch_schedules,
     watch_streams,
 )
@@ -44,11 +43,10 @@ __all__ = [
     "PatchState",
     "apply_patches",
     "check_moto",
+    "gate_writes",
     "install",
-    "journal_puts",
     "retry_wait_scale",
     "speed_patches_enabled",
-    "watch_changes",
     "watch_schedules",
     "watch_streams",
 ]

@@ -12,9 +12,9 @@ models, pollers and fault injection in at the AWS API edge:
 - moto stores schedules and never fires them: every schedule created, updated or deleted is announced
   by name to the local scheduler (`watch_schedules`), which reads just that one instead of listing the
   whole group twice a second.
-- A durable local stack (local/durable.py) journals every accepted Kinesis put before the endpoint answers
-  (`journal_puts`) and hears of every request that may change state (`watch_changes`), to know when a
-  background snapshot is due.
+- A durable local stack (local/durable.py) hears of every request that may change state, and journals
+  every successful write to a data store (DynamoDB, S3, SQS, Kinesis, schedules) before the endpoint answers
+  (`gate_writes`); `replay_requests` hands those requests to moto again after a crash.
 - Fault injection (TMS_FAULTS) for DynamoDB, S3 and sentiment lives here, at the AWS API edge, never in
   the domain.
 
@@ -23,7 +23,9 @@ None of these is optional: the local stack relies on each (the speed patches are
 
 from __future__ import annotations
 
+import base64
 import functools
+import io
 import json
 import logging
 import math
@@ -31,9 +33,10 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from contract import names
 from contract.errors import ConfigurationError
@@ -114,10 +117,8 @@ class PatchState:
     stream_watchers: dict[tuple[str, str], list[Callable[[], None]]] = field(default_factory=dict)
     # (group, schedule name) -> None after a schedule is written (the local scheduler's wake-up).
     schedule_watcher: Callable[[str, str], None] | None = None
-    # (stream name, records as moto took them) -> None, before the endpoint answers a put (the journal).
-    put_journal: Callable[[str, list[dict[str, Any]]], None] | None = None
-    # Called for every request that may change state (the background snapshot's "something changed").
-    change_watcher: Callable[[], None] | None = None
+    # Hears of every request that may change state; serializes and journals the data stores' writes.
+    write_gate: WriteGate | None = None
 
 
 STATE = PatchState()
@@ -341,77 +342,139 @@ def watch_schedules(watcher: Callable[[str, str], None] | None) -> None:
     STATE.schedule_watcher = watcher
 
 
-def journal_puts(journal: Callable[[str, list[dict[str, Any]]], None] | None) -> None:
-    """Who records every Kinesis put before the endpoint answers it (the local stack's journal); replaces
-    the previous one. `install()` must have patched moto."""
-    STATE.put_journal = journal
+class WriteGate(Protocol):
+    """What the dispatcher asks before and after a request that may change state (local/durable.py)."""
+
+    def changed(self) -> None:
+        """A request that may change state arrived (any service)."""
+
+    def guards(self, service: str) -> bool:
+        """Whether `service`'s writes are serialized and journaled (the data stores)."""
+
+    def writing(self, service: str) -> AbstractContextManager[None]:
+        """Held while one write of a guarded service runs and is journaled."""
+
+    def written(self, service: str, request: dict[str, Any]) -> None:
+        """A guarded write succeeded: record `request` (see `request_record`) before the endpoint answers."""
 
 
-def watch_changes(watcher: Callable[[], None] | None) -> None:
-    """Who to tell about every request that may change state (anything but a read); replaces the
-    previous watcher. `install()` must have patched moto."""
-    STATE.change_watcher = watcher
+def gate_writes(gate: WriteGate | None) -> None:
+    """Who hears of every request that may change state and journals the data stores' writes; replaces the
+    previous gate. `install()` must have patched moto."""
+    STATE.write_gate = gate
 
 
 _READ_ACTIONS = ("Get", "List", "Describe", "Query", "Scan", "BatchGet", "Receive")
 
 
 _DISPATCHER_CALL = "moto.moto_server.werkzeug_app:DomainDispatcherApplication.__call__"
-_KINESIS_PUTS = tuple(f"moto.kinesis.models:KinesisBackend.{m}" for m in ("put_record", "put_records"))
+
+
+def _service_of(environ: dict[str, Any]) -> str:
+    """The service a signed request is for: its credential scope (`.../<region>/<service>/aws4_request`)."""
+    auth = environ.get("HTTP_AUTHORIZATION", "")
+    scope = auth.partition("Credential=")[2].partition(",")[0].split("/")
+    return scope[3] if len(scope) >= 5 else ""
+
+
+def _is_read(environ: dict[str, Any]) -> bool:
+    """Reads (GET, HEAD, JSON targets named Get/List/Describe/...) change nothing; anything else may."""
+    target = environ.get("HTTP_X_AMZ_TARGET")
+    if target:
+        return bool(target.rsplit(".", 1)[-1].startswith(_READ_ACTIONS))
+    return environ.get("REQUEST_METHOD") in ("GET", "HEAD")
+
+
+def _body(environ: dict[str, Any]) -> bytes:
+    stream = environ["wsgi.input"]
+    length = environ.get("CONTENT_LENGTH")
+    if length:
+        return bytes(stream.read(int(length)))
+    return bytes(stream.read()) if environ.get("wsgi.input_terminated") else b""
+
+
+def request_record(environ: dict[str, Any], body: bytes) -> dict[str, Any]:
+    """A request as the journal keeps it: its WSGI environment's text entries (method, path as it arrived,
+    query, server, headers) and its body, enough to hand it to moto again (`replay_requests`)."""
+    kept = {k: v for k, v in environ.items() if k.isupper() and isinstance(v, str)}
+    return {"environ": kept, "body": base64.b64encode(body).decode()}
+
+
+def replay_requests(records: Iterable[dict[str, Any]]) -> tuple[int, int]:
+    """Hand journaled requests to moto again, in order, in-process; return (replayed, refused). A refused
+    one (e.g. a DeleteMessage whose receipt handle died with the last process) is logged and skipped."""
+    import sys
+
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    app = DomainDispatcherApplication(create_backend_app)
+    replayed = refused = 0
+    for record in records:
+        body = base64.b64decode(record["body"])
+        environ: dict[str, Any] = {
+            **record["environ"],
+            "wsgi.input": io.BytesIO(body),
+            "wsgi.errors": sys.stderr,
+            "wsgi.version": (1, 0),
+            "wsgi.url_scheme": "http",
+            "wsgi.multithread": False,
+            "wsgi.multiprocess": False,
+            "wsgi.run_once": False,
+        }
+        status: list[str] = []
+
+        def start_response(
+            code: str, _headers: Any, _exc_info: Any = None, status: list[str] = status
+        ) -> None:
+            status.append(code)
+
+        for _chunk in app(environ, start_response):
+            pass
+        replayed += 1
+        if not status or not status[0].startswith("2"):
+            refused += 1
+            kept = record["environ"]
+            log.warning(
+                "journaled %s %s refused at replay: %s",
+                kept.get("REQUEST_METHOD"),
+                kept.get("PATH_INFO"),
+                status,
+            )
+    return replayed, refused
 
 
 def _patch_change_watch() -> None:
-    """Reads (GET, HEAD, JSON targets named Get/List/Describe/...) change nothing; anything else may."""
+    """Every request that may change state is announced to the gate; a data store's write holds the gate
+    while it runs and is journaled before the endpoint answers (a durable local stack)."""
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
     original_call = DomainDispatcherApplication.__call__
 
     def call(self: Any, environ: dict[str, Any], start_response: Any) -> Any:
-        watcher = STATE.change_watcher
-        if watcher is not None and not environ.get("PATH_INFO", "").startswith("/moto-api"):
-            target = environ.get("HTTP_X_AMZ_TARGET")
-            if target:
-                if not target.rsplit(".", 1)[-1].startswith(_READ_ACTIONS):
-                    watcher()
-            elif environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
-                watcher()
-        return original_call(self, environ, start_response)
+        gate = STATE.write_gate
+        if gate is None or environ.get("PATH_INFO", "").startswith("/moto-api") or _is_read(environ):
+            return original_call(self, environ, start_response)
+        gate.changed()
+        service = _service_of(environ)
+        if not gate.guards(service):
+            return original_call(self, environ, start_response)
+        body = _body(environ)
+        environ["wsgi.input"] = io.BytesIO(body)
+        status: list[str] = []
+
+        def recording(code: str, headers: Any, exc_info: Any = None) -> Any:
+            status.append(code)
+            return start_response(code, headers, exc_info)
+
+        with gate.writing(service):
+            # moto's Flask app answers eagerly: the status is known when the call returns, the client has
+            # not seen it yet.
+            result = original_call(self, environ, recording)
+            if status and status[0].startswith("2"):
+                gate.written(service, request_record(environ, body))
+        return result
 
     replace(_DISPATCHER_CALL, call)
-
-
-def _patch_put_journal() -> None:
-    """Every record the stream accepted is journaled (and fsynced) before the endpoint answers."""
-    from moto.kinesis.models import KinesisBackend
-
-    original_put_record = KinesisBackend.put_record
-    original_put_records = KinesisBackend.put_records
-
-    def put_record(
-        self: Any, stream_arn: Any, stream_name: Any, partition_key: str, explicit_hash_key: Any, data: str
-    ) -> Any:
-        result = original_put_record(self, stream_arn, stream_name, partition_key, explicit_hash_key, data)
-        journal = STATE.put_journal
-        if journal is not None:
-            record = {"PartitionKey": partition_key, "Data": data}
-            if explicit_hash_key:
-                record["ExplicitHashKey"] = explicit_hash_key
-            journal(stream_name or str(stream_arn).rsplit("/", 1)[-1], [record])
-        return result
-
-    def put_records(self: Any, stream_arn: Any, stream_name: Any, records: list[dict[str, Any]]) -> Any:
-        result = original_put_records(self, stream_arn, stream_name, records)
-        journal = STATE.put_journal
-        if journal is not None:
-            accepted = [
-                r for r, out in zip(records, result["Records"], strict=True) if "ErrorCode" not in out
-            ]
-            if accepted:
-                journal(stream_name or str(stream_arn).rsplit("/", 1)[-1], accepted)
-        return result
-
-    replace(_KINESIS_PUTS[0], put_record)
-    replace(_KINESIS_PUTS[1], put_records)
 
 
 def _announce_schedule(group: str | None, name: str) -> None:
@@ -702,18 +765,11 @@ REREAD_ITEMS = Patch(
     "an item changed by another thread mid-read is read again: moto's DynamoDB returned a 500 (not AWS)",
     _reread_items_changed_meanwhile,
 )
-PUT_JOURNAL = Patch(
-    "put-journal",
-    "emulation",
-    _KINESIS_PUTS,
-    "every Kinesis put the stream accepted is journaled (fsynced) before the endpoint answers: durability",
-    _patch_put_journal,
-)
 CHANGE_WATCH = Patch(
     "change-watch",
     "emulation",
     (_DISPATCHER_CALL,),
-    "every request that may change state wakes the background snapshot: moto keeps state in memory only",
+    "data-store writes journaled (fsynced) before the endpoint answers: moto keeps state in memory only",
     _patch_change_watch,
 )
 
@@ -731,6 +787,5 @@ PATCHES: tuple[Patch, ...] = (
     DYNAMODB_FAULTS,
     S3_FAULTS,
     SES_EVENTS,
-    PUT_JOURNAL,
     CHANGE_WATCH,
 )

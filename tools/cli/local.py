@@ -80,7 +80,7 @@ def cmd_local_up(args: argparse.Namespace) -> int:
         else:
             state = f"state restored: {stack.restored_tickets} tickets"
             if stack.replayed_records:
-                state += f", {stack.replayed_records} records accepted since the last save put again"
+                state += f", {stack.replayed_records} writes acknowledged since the last save applied again"
         print(f"tms local stack {state} ({durable_dir(state_dir())})", file=sys.stderr, flush=True)
 
     try:
