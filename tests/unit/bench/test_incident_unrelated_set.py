@@ -11,14 +11,15 @@ import itertools
 import json
 import re
 from collections import Counter, defaultdict
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from contract import catalog
+from contract.models.ticket import Customer, TicketData
+from tests.paths import REPO_ROOT
 
-UNRELATED = Path(__file__).resolve().parents[3] / "bench" / "data" / "incidents" / "unrelated.jsonl"
+UNRELATED = REPO_ROOT / "bench" / "data" / "incidents" / "unrelated.jsonl"
 WINDOW_MINUTES = 72 * 60  # the timeline shared with bench/data/incidents/incidents.jsonl
 FIELDS = {
     "id", "incident", "split", "minute", "customer", "email", "company",
@@ -60,6 +61,21 @@ def test_every_ticket_is_its_own_problem_on_a_catalog_pair(tickets: list[dict[st
     pairs = {(product, issue) for product, issue, _ in catalog.catalog_pairs(catalog.read_catalog_file())}
     assert [t["id"] for t in tickets if _pair(t) not in pairs] == []
     assert [t["id"] for t in tickets if t["incident"] is not None] == []
+
+
+def test_every_line_is_a_valid_ticket(tickets: list[dict[str, Any]]) -> None:
+    for t in tickets:
+        first, _, last = t["customer"].partition(" ")
+        customer = Customer(
+            first_name=first, last_name=last, full_name=t["customer"], email=t["email"], company=t["company"]
+        )
+        TicketData(
+            subject=t["subject"],
+            description=t["description"],
+            product=t["product"],
+            issue_type=t["issue_type"],
+            customer=customer,
+        )
 
 
 def test_calibration_and_test_halves_alternate_150_each(tickets: list[dict[str, Any]]) -> None:
