@@ -20,6 +20,7 @@ from contract.models.ticket import Customer, TicketData
 from tests.paths import REPO_ROOT
 
 UNRELATED = REPO_ROOT / "bench" / "data" / "incidents" / "unrelated.jsonl"
+INCIDENTS = UNRELATED.with_name("incidents.jsonl")  # written on a parallel branch of issue 29
 WINDOW_MINUTES = 72 * 60  # the timeline shared with bench/data/incidents/incidents.jsonl
 FIELDS = {
     "id", "incident", "split", "minute", "customer", "email", "company",
@@ -76,6 +77,15 @@ def test_every_line_is_a_valid_ticket(tickets: list[dict[str, Any]]) -> None:
             issue_type=t["issue_type"],
             customer=customer,
         )
+
+
+def test_no_unrelated_customer_also_reports_an_incident(tickets: list[dict[str, Any]]) -> None:
+    # A person or company in both files would make "distinct customers" an unfair signal either way.
+    if not INCIDENTS.exists():
+        pytest.skip(f"{INCIDENTS.name} is not in this checkout yet")
+    reports = [json.loads(line) for line in INCIDENTS.read_text(encoding="utf-8").splitlines()]
+    for key in ("customer", "email", "company"):
+        assert {t[key] for t in tickets} & {r[key] for r in reports} == set(), key
 
 
 def test_calibration_and_test_halves_alternate_150_each(tickets: list[dict[str, Any]]) -> None:
