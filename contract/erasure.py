@@ -153,9 +153,10 @@ UNREACHABLE: tuple[Unreachable, ...] = (
     Unreachable("SQS dead-letter queues", "14 days", "a rejected record or a failed batch pointer"),
     Unreachable("Redshift snapshots", "the cluster's snapshot retention", "a restore brings rows back"),
     Unreachable(
-        "Slack thread replies posted before 2026-12-07",
+        "Slack posts before 2026-12-07 outside the ticket's thread (the SLA breach alert)",
         "the workspace's retention",
-        "tms recorded only the root post then: those replies are not tracked (the report names the tickets); delete them by hand",
+        "tms recorded only the root post then; erasure reads the thread for the rest, not the alerts "
+        "channel: delete those alerts by hand",
     ),
 )
 
@@ -199,11 +200,11 @@ class Target:
     subject: Subject
     ticket_ids: frozenset[str] = frozenset()
     full_names: frozenset[str] = frozenset()
-    # ticket id -> (channel, ts) of every message tms posted for that ticket: its root post and the replies
-    # recorded on the item (thread replies posted before the replies were recorded are not known)
+    # ticket id -> (channel, ts) of every message tms posted for that ticket: its root post, the replies
+    # recorded on the item, and tms's own messages read from the ticket's thread
     posts: dict[str, frozenset[tuple[str, str]]] = field(default_factory=dict)
-    # tickets posted before tms recorded its replies: their thread replies, if any, are not known
-    untracked_threads: frozenset[str] = frozenset()
+    # ticket id -> why its replies are unknown: posted before tms recorded them, and the thread unreadable
+    untracked_threads: dict[str, str] = field(default_factory=dict)
 
     def mentioned_in(self, text: str) -> bool:
         """True when `text` carries the address or one of the ticket ids."""
@@ -222,8 +223,9 @@ class ErasureReport:
 
     changed: dict[str, int] = field(default_factory=dict)
     tickets: list[str] = field(default_factory=list)
-    # erased tickets whose Slack thread replies were not recorded (posted before they were): delete by hand
-    untracked_threads: list[str] = field(default_factory=list)
+    # erased ticket -> why its Slack thread replies are unknown (not recorded, and the thread unreadable):
+    # delete them by hand
+    untracked_threads: dict[str, str] = field(default_factory=dict)
 
     @property
     def nothing(self) -> bool:
@@ -236,6 +238,8 @@ class ErasureReport:
             "tickets": sorted(self.tickets),
             "changed": dict(self.changed),
             "nothing_to_erase": self.nothing,
-            "untracked_slack_threads": sorted(self.untracked_threads),
+            "untracked_slack_threads": [
+                {"ticket_id": t, "reason": self.untracked_threads[t]} for t in sorted(self.untracked_threads)
+            ],
             "unreachable": [{"store": u.name, "window": u.window} for u in UNREACHABLE],
         }

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from bot import blocks
-from bot.adapters.slack import Posted, Poster
-from bot.errors import SlackMessageGoneError
+from bot.adapters.slack import Posted, Poster, ThreadReader
+from bot.errors import SlackMessageGoneError, SlackThreadUnreadableError
 from contract import erasure, names
 from contract.erasure import ErasureReport, PrefixRule, Subject, Target
 from contract.models import is_ticket_id
@@ -93,12 +93,19 @@ class WarehouseRows(Protocol):
 
 
 # --- finding ----------------------------------------------------------------------------------------------
-def find_target(subject: Subject, table: TicketTable) -> Target:
-    """The customer's tickets on the table, the names on them and where tms posted each."""
+# Why an untracked ticket's replies stay unknown when no thread reader is given (a store without Slack).
+NO_THREAD_READER = "the thread was not read (no Slack reader in this run)"
+
+
+def find_target(subject: Subject, table: TicketTable, threads: ThreadReader | None = None) -> Target:
+    """The customer's tickets on the table, the names on them and where tms posted each: the posts recorded
+    on the item, and every message tms's bot posted in the ticket's thread (`threads` reads it), so replies
+    posted before tms recorded them are found too. A ticket whose replies are neither recorded nor readable
+    is untracked, with the reason."""
     ids: set[str] = set()
     full_names: set[str] = set()
     posts: dict[str, frozenset[tuple[str, str]]] = {}
-    untracked: set[str] = set()
+    untracked: dict[str, str] = {}
     for item in table.items():
         key = str(item.get(KEY, ""))
         if not is_ticket_id(key) or not subject.owns(item):
@@ -110,12 +117,19 @@ def find_target(subject: Subject, table: TicketTable) -> Target:
             full_names.add(f"{first} {last}")
         mine = {(p.channel, p.ts) for p in map(Posted.from_ref, item.get(names.SLACK_POSTS_ATTR) or ())}
         if item.get("slack_ts") and item.get("slack_channel"):
-            mine.add((str(item["slack_channel"]), str(item["slack_ts"])))
-            if names.SLACK_POSTS_ATTR not in item:
-                untracked.add(key)  # posted before the notifier recorded its posts (root included)
+            channel, root = str(item["slack_channel"]), str(item["slack_ts"])
+            mine.add((channel, root))
+            recorded = names.SLACK_POSTS_ATTR in item  # else posted before the notifier recorded its posts
+            try:
+                if threads is None:
+                    raise SlackThreadUnreadableError(channel, root, "no_reader", NO_THREAD_READER)
+                mine.update((channel, ts) for ts in threads.own_messages(channel, root))
+            except SlackThreadUnreadableError as e:
+                if not recorded:
+                    untracked[key] = f"{e.error}: {e.reason}"
         if mine:
             posts[key] = frozenset(mine)
-    return Target(subject, frozenset(ids), frozenset(full_names), posts, frozenset(untracked))
+    return Target(subject, frozenset(ids), frozenset(full_names), posts, untracked)
 
 
 # --- erasers ----------------------------------------------------------------------------------------------
@@ -242,8 +256,8 @@ class WarehouseEraser:
 
 @dataclass
 class SlackPostEraser:
-    """Every message tms posted for each ticket (its root post and the thread replies recorded on the item),
-    replaced (chat.update) by one that says it was erased.
+    """Every message tms posted for each ticket (its root post, the replies recorded on the item and tms's
+    messages found in its thread), replaced (chat.update) by one that says it was erased.
 
     chat.update rather than chat.delete: the thread keeps its shape and says what happened where a message
     was, with the same stub as the root; updating an already redacted message succeeds, so a run that
@@ -266,11 +280,14 @@ class SlackPostEraser:
         return {erasure.SLACK_POSTS: redacted}
 
 
-def forget(subject: Subject, table: TicketTable, erasers: Sequence[Eraser]) -> ErasureReport:
-    """Erase `subject` from every store `erasers` cover (the table's own eraser last, see the module doc)."""
-    target = find_target(subject, table)
+def forget(
+    subject: Subject, table: TicketTable, erasers: Sequence[Eraser], threads: ThreadReader | None = None
+) -> ErasureReport:
+    """Erase `subject` from every store `erasers` cover (the table's own eraser last, see the module doc);
+    `threads` reads the tickets' Slack threads for tms's posts the items do not record."""
+    target = find_target(subject, table, threads)
     report = ErasureReport(
-        tickets=sorted(target.ticket_ids), untracked_threads=sorted(target.untracked_threads)
+        tickets=sorted(target.ticket_ids), untracked_threads=dict(target.untracked_threads)
     )
     ordered = sorted(erasers, key=lambda e: erasure.TABLE in e.stores)
     for eraser in ordered:
