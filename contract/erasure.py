@@ -10,11 +10,16 @@ the command's report.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Literal
 
+from pydantic import BaseModel
+
 from contract import names
+from contract.models import ProcessedRecord, TicketLifecycle, model_columns
+from contract.models.warehouse import LIFECYCLE_TABLE, TICKETS_TABLE
 
 # --- S3: one rule per prefix of contract/names.py ----------------------------------------------------------
 Match = Literal["ticket_key", "content", "none"]
@@ -105,8 +110,8 @@ class Store:
 
 TABLE = "dynamodb:tickets"
 TIMERS = "scheduler:sla-timers"
-WAREHOUSE_TICKETS = "warehouse:tickets"
-WAREHOUSE_LIFECYCLE = "warehouse:ticket_lifecycle"
+WAREHOUSE_TICKETS = f"warehouse:{TICKETS_TABLE}"
+WAREHOUSE_LIFECYCLE = f"warehouse:{LIFECYCLE_TABLE}"
 WAREHOUSE_QUARANTINE = "warehouse:tickets_quarantine"
 SLACK_POSTS = "slack:posts"
 SLACK_OUTBOX = "outbox:slack"
@@ -243,3 +248,45 @@ class ErasureReport:
             ],
             "unreachable": [{"store": u.name, "window": u.window} for u in UNREACHABLE],
         }
+
+
+# --- warehouse retention: the one definition of which rows expire, for the local sweeper and Redshift ------
+@dataclass(frozen=True)
+class RetainedTable:
+    """A warehouse table whose rows go `RETENTION_DAYS["warehouse"]` days after their `aged_by` time."""
+
+    store: str
+    table: str
+    aged_by: str
+
+
+def _retained(model: type[BaseModel], table: str, aged_by: str) -> RetainedTable:
+    kinds = {c.name: c.kind for c in model_columns(model)}
+    if kinds.get(aged_by) != "timestamp":
+        raise TypeError(f"{model.__name__}.{aged_by} is not a timestamp column of {table}")
+    return RetainedTable(f"warehouse:{table}", table, aged_by)
+
+
+RETAINED_TABLES: tuple[RetainedTable, ...] = (
+    _retained(ProcessedRecord, TICKETS_TABLE, "processed_at"),  # when the ticket was triaged
+    _retained(TicketLifecycle, LIFECYCLE_TABLE, "changed_at"),  # the ticket's last change
+)
+
+
+def retention_statements(cutoff: str, tables: Mapping[str, str] | None = None) -> list[tuple[str, str]]:
+    """(store, DELETE) for each retained table: its rows aged before `cutoff`, an SQL expression (a `?`
+    parameter locally, a DATEADD on Redshift); `tables` maps a table to its name on that engine."""
+    rename = tables or {}
+    return [
+        (t.store, f"DELETE FROM {rename.get(t.table, t.table)} WHERE {t.aged_by} < {cutoff}")  # noqa: S608
+        for t in RETAINED_TABLES
+    ]
+
+
+def redshift_retention_statements(days: int, *, schema: str, tickets_table: str = TICKETS_TABLE) -> list[str]:
+    """The DELETEs Redshift runs on a schedule: rows older than `days` days (GETDATE() is UTC, as the
+    timestamp columns are)."""
+    if not isinstance(days, int) or days < 1:
+        raise ValueError(f"warehouse retention must be a whole number of days >= 1, not {days!r}")
+    qualified = {TICKETS_TABLE: f"{schema}.{tickets_table}", LIFECYCLE_TABLE: f"{schema}.{LIFECYCLE_TABLE}"}
+    return [sql for _, sql in retention_statements(f"DATEADD(day, -{days}, GETDATE())", qualified)]
