@@ -126,6 +126,7 @@ class TmsStack(Stack):
             storage=self.storage,
             log_retention=retention,
             alarms_topic=self.notifications.alarms_topic,
+            retention_environment=config.retention.environment(),
         )
         self.slack = Slack(
             self,
