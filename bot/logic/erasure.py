@@ -100,36 +100,54 @@ NO_THREAD_READER = "the thread was not read (no Slack reader in this run)"
 def find_target(subject: Subject, table: TicketTable, threads: ThreadReader | None = None) -> Target:
     """The customer's tickets on the table, the names on them and where tms posted each: the posts recorded
     on the item, and every message tms's bot posted in the ticket's thread (`threads` reads it), so replies
-    posted before tms recorded them are found too. A ticket whose replies are neither recorded nor readable
-    is untracked, with the reason."""
+    posted before tms recorded them are found too. A message recorded for another ticket (an incident's
+    note about another report, posted in its root's thread) stays. A ticket whose replies are neither
+    recorded nor readable is untracked, with the reason."""
     ids: set[str] = set()
     full_names: set[str] = set()
-    posts: dict[str, frozenset[tuple[str, str]]] = {}
-    untracked: dict[str, str] = {}
+    posts: dict[str, set[tuple[str, str]]] = {}
+    roots: dict[str, tuple[str, str, bool]] = {}  # ticket id -> (channel, root ts, replies recorded)
+    others: set[tuple[str, str]] = set()  # messages recorded for tickets that are not erased
     for item in table.items():
         key = str(item.get(KEY, ""))
-        if not is_ticket_id(key) or not subject.owns(item):
+        if not is_ticket_id(key):
+            continue
+        recorded = {(p.channel, p.ts) for p in map(Posted.from_ref, item.get(names.SLACK_POSTS_ATTR) or ())}
+        root = (
+            (str(item["slack_channel"]), str(item["slack_ts"]))
+            if item.get("slack_ts") and item.get("slack_channel")
+            else None
+        )
+        if not subject.owns(item):
+            others.update(recorded | ({root} if root else set()))
             continue
         ids.add(key)
         full_names.update(str(item[a]) for a in ("customer_full_name",) if str(item.get(a) or "").strip())
         first, last = str(item.get("customer_first_name") or ""), str(item.get("customer_last_name") or "")
         if first.strip() and last.strip():
             full_names.add(f"{first} {last}")
-        mine = {(p.channel, p.ts) for p in map(Posted.from_ref, item.get(names.SLACK_POSTS_ATTR) or ())}
-        if item.get("slack_ts") and item.get("slack_channel"):
-            channel, root = str(item["slack_channel"]), str(item["slack_ts"])
-            mine.add((channel, root))
-            recorded = names.SLACK_POSTS_ATTR in item  # else posted before the notifier recorded its posts
-            try:
-                if threads is None:
-                    raise SlackThreadUnreadableError(channel, root, "no_reader", NO_THREAD_READER)
-                mine.update((channel, ts) for ts in threads.own_messages(channel, root))
-            except SlackThreadUnreadableError as e:
-                if not recorded:
-                    untracked[key] = f"{e.error}: {e.reason}"
-        if mine:
-            posts[key] = frozenset(mine)
-    return Target(subject, frozenset(ids), frozenset(full_names), posts, untracked)
+        posts[key] = recorded
+        if root:
+            posts[key].add(root)
+            # without the attribute: posted before the notifier recorded its posts (root included)
+            roots[key] = (*root, names.SLACK_POSTS_ATTR in item)
+    untracked: dict[str, str] = {}
+    for key, (channel, root_ts, recorded_replies) in sorted(roots.items()):
+        try:
+            if threads is None:
+                raise SlackThreadUnreadableError(channel, root_ts, "no_reader", NO_THREAD_READER)
+            found = {(channel, ts) for ts in threads.own_messages(channel, root_ts)}
+            posts[key] |= found - others
+        except SlackThreadUnreadableError as e:
+            if not recorded_replies:
+                untracked[key] = f"{e.error}: {e.reason}"
+    return Target(
+        subject,
+        frozenset(ids),
+        frozenset(full_names),
+        {k: frozenset(v) for k, v in posts.items() if v},
+        untracked,
+    )
 
 
 # --- erasers ----------------------------------------------------------------------------------------------

@@ -152,3 +152,31 @@ def test_a_recorded_ticket_whose_thread_cannot_be_read_is_not_untracked(slack: F
 
     # Then nothing is unknown: the recorded posts are all there is
     assert report.untracked_threads == {}
+
+
+def test_a_note_tms_recorded_for_another_ticket_in_the_thread_stays(slack: FakeSlackApi) -> None:
+    # Given Ada's ticket is an incident's root: tms posted Ana's report as a note in Ada's thread, and
+    # recorded that note on Ana's ticket
+    client, root, ours, _others = _thread(slack)
+    note = str(client.chat_postMessage(channel=CHANNEL, thread_ts=root, text="2nd report: Ana Silva")["ts"])
+    table = _table(root)
+    table.rows["TKT-20260101-BBBBBBBBBB"] = {
+        "ticket_id": "TKT-20260101-BBBBBBBBBB",
+        "customer_email": "ana@example.com",
+        "slack_channel": CHANNEL,
+        "slack_ts": "1700000000.000001",
+        names.SLACK_POSTS_ATTR: {f"{CHANNEL} {note}"},
+    }
+    slack.reset()
+
+    # When Ada is forgotten
+    forget(
+        Subject("ada@example.com"),
+        table,
+        [SlackPostEraser(SlackPoster(client, interval=0))],
+        SlackThreads(client),
+    )
+
+    # Then tms's own messages of Ada's ticket are redacted, and the note about Ana's ticket is not
+    updated = sorted(str(c.params["ts"]) for c in slack.calls_to("chat.update"))
+    assert updated == sorted(ours) and note not in updated
