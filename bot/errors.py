@@ -56,3 +56,11 @@ class MailEventTooEarlyError(BotError):
 
 class ErasureError(BotError):
     """A store refused part of an erasure; the run can be repeated (every eraser is idempotent)."""
+
+
+class SlackThreadUnreadableError(BotError):
+    """conversations.replies could not read a ticket's thread (scope, channel gone, bot not in it)."""
+
+    def __init__(self, channel: str, ts: str, error: str, reason: str):
+        self.channel, self.ts, self.error, self.reason = channel, ts, error, reason
+        super().__init__(f"cannot read the thread {channel}/{ts}: {error} ({reason})")

@@ -46,6 +46,9 @@ SLA_WARN_FRACTION: Final = 0.8  # agents are warned at this share of the target
 # `warehouse` the warehouse rows (by processing / change time). Two years: a support history long enough for
 # a reopened case and a year-on-year report, short enough to be a limit.
 RETENTION_DAYS: Final = {"tickets": 730, "archive": 730, "inbound_mail": 90, "warehouse": 730}
+# When Redshift deletes the warehouse rows past `warehouse` (an EventBridge Scheduler expression, UTC): once a
+# day at a quiet hour; rows are a day late at most, against a retention counted in years.
+WAREHOUSE_RETENTION_SCHEDULE: Final = "cron(30 3 * * ? *)"
 
 # --- Tickets from customer channels (issue 31, docs/ticketing-rule.md) ----------------------------------
 # How readily a top-level customer message becomes a ticket: "lenient", "balanced" or "strict"

@@ -10,11 +10,16 @@ the command's report.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Literal
 
+from pydantic import BaseModel
+
 from contract import names
+from contract.models import ProcessedRecord, TicketLifecycle, model_columns
+from contract.models.warehouse import LIFECYCLE_TABLE, TICKETS_TABLE
 
 # --- S3: one rule per prefix of contract/names.py ----------------------------------------------------------
 Match = Literal["ticket_key", "content", "none"]
@@ -105,8 +110,8 @@ class Store:
 
 TABLE = "dynamodb:tickets"
 TIMERS = "scheduler:sla-timers"
-WAREHOUSE_TICKETS = "warehouse:tickets"
-WAREHOUSE_LIFECYCLE = "warehouse:ticket_lifecycle"
+WAREHOUSE_TICKETS = f"warehouse:{TICKETS_TABLE}"
+WAREHOUSE_LIFECYCLE = f"warehouse:{LIFECYCLE_TABLE}"
 WAREHOUSE_QUARANTINE = "warehouse:tickets_quarantine"
 SLACK_POSTS = "slack:posts"
 SLACK_OUTBOX = "outbox:slack"
@@ -153,9 +158,10 @@ UNREACHABLE: tuple[Unreachable, ...] = (
     Unreachable("SQS dead-letter queues", "14 days", "a rejected record or a failed batch pointer"),
     Unreachable("Redshift snapshots", "the cluster's snapshot retention", "a restore brings rows back"),
     Unreachable(
-        "Slack thread replies posted before 2026-12-07",
+        "Slack posts before 2026-12-07 outside the ticket's thread (the SLA breach alert)",
         "the workspace's retention",
-        "tms recorded only the root post then: those replies are not tracked (the report names the tickets); delete them by hand",
+        "tms recorded only the root post then; erasure reads the thread for the rest, not the alerts "
+        "channel: delete those alerts by hand",
     ),
 )
 
@@ -199,11 +205,11 @@ class Target:
     subject: Subject
     ticket_ids: frozenset[str] = frozenset()
     full_names: frozenset[str] = frozenset()
-    # ticket id -> (channel, ts) of every message tms posted for that ticket: its root post and the replies
-    # recorded on the item (thread replies posted before the replies were recorded are not known)
+    # ticket id -> (channel, ts) of every message tms posted for that ticket: its root post, the replies
+    # recorded on the item, and tms's own messages read from the ticket's thread
     posts: dict[str, frozenset[tuple[str, str]]] = field(default_factory=dict)
-    # tickets posted before tms recorded its replies: their thread replies, if any, are not known
-    untracked_threads: frozenset[str] = frozenset()
+    # ticket id -> why its replies are unknown: posted before tms recorded them, and the thread unreadable
+    untracked_threads: dict[str, str] = field(default_factory=dict)
 
     def mentioned_in(self, text: str) -> bool:
         """True when `text` carries the address or one of the ticket ids."""
@@ -222,8 +228,9 @@ class ErasureReport:
 
     changed: dict[str, int] = field(default_factory=dict)
     tickets: list[str] = field(default_factory=list)
-    # erased tickets whose Slack thread replies were not recorded (posted before they were): delete by hand
-    untracked_threads: list[str] = field(default_factory=list)
+    # erased ticket -> why its Slack thread replies are unknown (not recorded, and the thread unreadable):
+    # delete them by hand
+    untracked_threads: dict[str, str] = field(default_factory=dict)
 
     @property
     def nothing(self) -> bool:
@@ -236,6 +243,50 @@ class ErasureReport:
             "tickets": sorted(self.tickets),
             "changed": dict(self.changed),
             "nothing_to_erase": self.nothing,
-            "untracked_slack_threads": sorted(self.untracked_threads),
+            "untracked_slack_threads": [
+                {"ticket_id": t, "reason": self.untracked_threads[t]} for t in sorted(self.untracked_threads)
+            ],
             "unreachable": [{"store": u.name, "window": u.window} for u in UNREACHABLE],
         }
+
+
+# --- warehouse retention: the one definition of which rows expire, for the local sweeper and Redshift ------
+@dataclass(frozen=True)
+class RetainedTable:
+    """A warehouse table whose rows go `RETENTION_DAYS["warehouse"]` days after their `aged_by` time."""
+
+    store: str
+    table: str
+    aged_by: str
+
+
+def _retained(model: type[BaseModel], table: str, aged_by: str) -> RetainedTable:
+    kinds = {c.name: c.kind for c in model_columns(model)}
+    if kinds.get(aged_by) != "timestamp":
+        raise TypeError(f"{model.__name__}.{aged_by} is not a timestamp column of {table}")
+    return RetainedTable(f"warehouse:{table}", table, aged_by)
+
+
+RETAINED_TABLES: tuple[RetainedTable, ...] = (
+    _retained(ProcessedRecord, TICKETS_TABLE, "processed_at"),  # when the ticket was triaged
+    _retained(TicketLifecycle, LIFECYCLE_TABLE, "changed_at"),  # the ticket's last change
+)
+
+
+def retention_statements(cutoff: str, tables: Mapping[str, str] | None = None) -> list[tuple[str, str]]:
+    """(store, DELETE) for each retained table: its rows aged before `cutoff`, an SQL expression (a `?`
+    parameter locally, a DATEADD on Redshift); `tables` maps a table to its name on that engine."""
+    rename = tables or {}
+    return [
+        (t.store, f"DELETE FROM {rename.get(t.table, t.table)} WHERE {t.aged_by} < {cutoff}")  # noqa: S608
+        for t in RETAINED_TABLES
+    ]
+
+
+def redshift_retention_statements(days: int, *, schema: str, tickets_table: str = TICKETS_TABLE) -> list[str]:
+    """The DELETEs Redshift runs on a schedule: rows older than `days` days (GETDATE() is UTC, as the
+    timestamp columns are)."""
+    if not isinstance(days, int) or days < 1:
+        raise ValueError(f"warehouse retention must be a whole number of days >= 1, not {days!r}")
+    qualified = {TICKETS_TABLE: f"{schema}.{tickets_table}", LIFECYCLE_TABLE: f"{schema}.{LIFECYCLE_TABLE}"}
+    return [sql for _, sql in retention_statements(f"DATEADD(day, -{days}, GETDATE())", qualified)]

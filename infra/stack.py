@@ -10,7 +10,7 @@ from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from contract import names
+from contract import defaults, names
 from infra.components.analytics import Analytics
 from infra.components.erasure import Erasure
 from infra.components.incidents import IncidentDetection
@@ -21,6 +21,7 @@ from infra.components.lifecycle import LifecycleFeed
 from infra.components.mail import Mail
 from infra.components.monitoring import Monitoring
 from infra.components.notifications import Notifications
+from infra.components.retention import WarehouseRetention
 from infra.components.sla import Sla
 from infra.components.slack import Slack
 from infra.components.storage import Storage
@@ -125,6 +126,7 @@ class TmsStack(Stack):
             storage=self.storage,
             log_retention=retention,
             alarms_topic=self.notifications.alarms_topic,
+            retention_environment=config.retention.environment(),
         )
         self.slack = Slack(
             self,
@@ -203,6 +205,19 @@ class TmsStack(Stack):
             redshift_schema=config.redshift.schema_name,
             redshift_table=config.redshift.table,
             log_retention=retention,
+        )
+        self.warehouse_retention = WarehouseRetention(
+            self,
+            "WarehouseRetention",
+            project_name=project,
+            redshift_target=(kind, target),
+            database=config.redshift.database,
+            schema=config.redshift.schema_name,
+            tickets_table=config.redshift.table,
+            secret=self.analytics.redshift_secret,
+            secret_key=self.analytics.key,
+            days=config.retention.warehouse,
+            schedule=defaults.WAREHOUSE_RETENTION_SCHEDULE,
         )
         self.monitoring = Monitoring(
             self,

@@ -1,12 +1,13 @@
 """The local retention sweeper: moto stores TTL attributes and lifecycle rules but never expires anything, so
-the local stack deletes what its retention says is due, as DynamoDB TTL, S3 lifecycle rules and (on AWS, by
-hand or a scheduled query) the warehouse would.
+the local stack deletes what its retention says is due, as DynamoDB TTL, S3 lifecycle rules and (on AWS) the
+warehouse retention schedule (infra/components/retention.py) would.
 
 - table: items whose TTL attribute (`expires_at`, epoch seconds) has passed: ticket items (stamped at
-  triage from `retention.tickets`) and rate-limit counters;
+  triage, or when the ticket ends FAILED, from `retention.tickets`) and rate-limit counters;
 - bucket: objects under the retained prefixes (contract/erasure.py RETAINED_PREFIXES) last written longer ago
   than their retention, every version (the local stack keeps no noncurrent window);
-- warehouse: rows processed (tickets) or changed (ticket_lifecycle) longer ago than `retention.warehouse`.
+- warehouse: rows processed (tickets) or changed (ticket_lifecycle) longer ago than `retention.warehouse`:
+  the DELETEs of contract/erasure.py RETAINED_TABLES, which Redshift's schedule runs too.
 
 Retention comes from TMS_RETENTION_<STORE> (days, fractions allowed: tests use seconds), else
 contract/defaults.py RETENTION_DAYS. It sweeps once at start, then every `interval_s`.

@@ -33,6 +33,12 @@ class TriggerSettings(EnvSettings):
     limit_exempt_sources: str = Field(
         ",".join(defaults.LIMIT_EXEMPT_SOURCES), validation_alias=names.ENV_LIMIT_EXEMPT_SOURCES
     )
+    # Days a ticket item lives: the input carries when it expires should the ticket end FAILED.
+    ticket_retention_days: int = Field(
+        default=defaults.RETENTION_DAYS["tickets"],
+        ge=1,
+        validation_alias=names.ENV_RETENTION_PREFIX + "TICKETS",
+    )
 
 
 class AuditSettings(EnvSettings):

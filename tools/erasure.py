@@ -75,7 +75,7 @@ def forget_locally(info: StackInfo, subject: Subject, *, warehouse_url: str | No
     """Run the erasure in-process against the local stack (its environment applied first)."""
     from bot.config import load_settings
     from bot.handlers.erasure import ErasureSettings, erasers
-    from bot.handlers.notifier import build_poster
+    from bot.handlers.notifier import build_poster, build_thread_reader
     from contract.clients import clear_cache
     from tools.analytics.warehouse import open_warehouse
 
@@ -83,10 +83,12 @@ def forget_locally(info: StackInfo, subject: Subject, *, warehouse_url: str | No
     clear_cache()
     warehouse = open_warehouse(warehouse_url)
     try:
-        table, composed = erasers(ErasureSettings(), build_poster(load_settings()), None)
+        settings = load_settings()
+        table, composed = erasers(ErasureSettings(), build_poster(settings), None)
         from bot.logic.erasure import forget
 
-        return forget(subject, table, [*composed, *local_erasers(info, warehouse)])
+        composed += local_erasers(info, warehouse)
+        return forget(subject, table, composed, build_thread_reader(settings))
     finally:
         warehouse.close()
 
@@ -126,9 +128,10 @@ def report_lines(report: dict[str, Any]) -> list[str]:
     untracked = report.get("untracked_slack_threads") or []
     if untracked:
         lines.append(
-            "Slack thread replies not tracked (posted before tms recorded them), delete by hand in the threads"
-            f" of: {', '.join(untracked)}"
+            "Slack thread replies not tracked (posted before tms recorded them) and the thread could not be"
+            " read: delete tms's replies by hand, or fix the cause and run again"
         )
+        lines += [f"  {u['ticket_id']}: {u['reason']}" for u in untracked]
     lines.append(
         "not reachable (they age out): "
         + "; ".join(f"{u['store']} ({u['window']})" for u in report["unreachable"])

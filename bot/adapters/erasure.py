@@ -13,6 +13,7 @@ from bot.adapters.ticket_store import from_item
 from bot.errors import ErasureError
 from bot.logic.erasure import INCIDENT_MEMBERS, KEY, ObjectVersion
 from contract import erasure
+from contract.models.warehouse import LIFECYCLE_TABLE
 
 
 class DynamoTicketTable:
@@ -151,7 +152,7 @@ class RedshiftDataRows:
         )
         self._common = {"Database": database, "SecretArn": secret_arn, **self._target}
         self._tickets = f"{schema}.{table}"
-        self._lifecycle = f"{schema}.ticket_lifecycle"
+        self._lifecycle = f"{schema}.{LIFECYCLE_TABLE}"
         self._sleep, self._clock = sleep, clock
 
     def statements(self, ticket_ids: frozenset[str]) -> list[tuple[str, str]]:

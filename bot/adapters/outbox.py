@@ -52,3 +52,29 @@ class OutboxPoster:
         # One write of one line in append mode: concurrent processes do not interleave lines.
         with self._path.open("a", encoding="utf-8") as f:
             f.write(json.dumps(line, ensure_ascii=False) + "\n")
+
+
+class OutboxThreads:
+    """The outbox as a thread history: every post in it is tms's own, so a thread's messages are the post at
+    `thread_ts` and the posts whose `thread_ts` names it (edits are not messages)."""
+
+    def __init__(self, path: str | Path):
+        self._path = Path(path)
+
+    def own_messages(self, channel: str, thread_ts: str) -> list[str]:
+        """The ts of the thread's posts, in file order (a missing file has none)."""
+        try:
+            lines = self._path.read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            return []
+        out = []
+        for raw in lines:
+            try:
+                line = json.loads(raw)
+            except ValueError:
+                continue  # a torn last line of a crashed writer
+            if not isinstance(line, dict) or line.get("method") or str(line.get("channel")) != channel:
+                continue
+            if thread_ts in (str(line.get("ts")), str(line.get("thread_ts"))):
+                out.append(str(line["ts"]))
+        return out

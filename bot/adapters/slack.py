@@ -20,7 +20,7 @@ from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
-from bot.errors import SlackMessageGoneError, SlackPostError
+from bot.errors import SlackMessageGoneError, SlackPostError, SlackThreadUnreadableError
 from bot.observability import logger
 
 Sleep = Callable[[float], None]
@@ -153,6 +153,73 @@ class SlackPoster:
             error = e.response.get("error")
             gone = SlackMessageGoneError if error == "message_not_found" else SlackPostError
             raise gone(f"chat.update of {channel}/{ts} failed: {error}") from e
+
+
+# Why a thread cannot be read, by the error conversations.replies answers
+# (https://api.slack.com/methods/conversations.replies#errors): what the operator can do about it.
+THREAD_ERRORS = {
+    "missing_scope": "the app lacks channels:history (groups:history for a private channel): reinstall it "
+    "with bot/manifest.yaml",
+    "not_in_channel": "the bot is not a member of the channel: invite it (/invite @tms) and run again",
+    "channel_not_found": "the channel is gone (deleted) or the app cannot see it",
+    "is_archived": "the channel is archived",
+    "thread_not_found": "the thread's root message is gone",
+}
+REPLIES_PAGE = 200  # messages per conversations.replies page (Slack's recommended ceiling is 200)
+
+
+class ThreadReader(Protocol):
+    """Port: the messages tms itself posted in one thread."""
+
+    def own_messages(self, channel: str, thread_ts: str) -> list[str]:
+        """The ts of every message of the thread (root included) that tms's bot posted; raises
+        SlackThreadUnreadableError (with the reason) when the thread cannot be read."""
+
+
+class SlackThreads:
+    """conversations.replies, every page, filtered to the messages of this app's bot (the `bot_id` and bot
+    user id auth.test answers for the token): people's messages and other apps' never match."""
+
+    def __init__(self, client: WebClient, *, page_size: int = REPLIES_PAGE):
+        self._client = client
+        self._page = page_size
+        self._me: tuple[str, str] | None = None
+
+    def _identity(self) -> tuple[str, str]:
+        if self._me is None:
+            try:
+                resp = self._client.auth_test()
+            except SlackApiError as e:
+                error = str(e.response.get("error") or "unknown")
+                raise SlackThreadUnreadableError("", "", error, "auth.test failed: the bot token") from e
+            bot_id, user_id = str(resp.get("bot_id") or ""), str(resp.get("user_id") or "")
+            if not bot_id and not user_id:
+                raise SlackThreadUnreadableError("", "", "no_identity", "auth.test named no bot")
+            self._me = (bot_id, user_id)
+        return self._me
+
+    def own_messages(self, channel: str, thread_ts: str) -> list[str]:
+        """Every page of the thread; the ts of this bot's messages, in thread order."""
+        bot_id, user_id = self._identity()
+        out: list[str] = []
+        cursor = ""
+        while True:
+            try:
+                resp = self._client.conversations_replies(
+                    channel=channel, ts=thread_ts, limit=self._page, cursor=cursor or None
+                )
+            except SlackApiError as e:
+                error = str(e.response.get("error") or "unknown")
+                raise SlackThreadUnreadableError(
+                    channel, thread_ts, error, THREAD_ERRORS.get(error, f"Slack answered {error}")
+                ) from e
+            for m in resp.get("messages") or []:
+                mine = (bot_id and m.get("bot_id") == bot_id) or (user_id and m.get("user") == user_id)
+                if mine and m.get("ts"):
+                    out.append(str(m["ts"]))
+            cursor = str((resp.get("response_metadata") or {}).get("next_cursor") or "")
+            if not cursor:
+                return out
 
 
 @dataclass(frozen=True)

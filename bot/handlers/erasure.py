@@ -16,7 +16,7 @@ from bot.adapters.erasure import DynamoTicketTable, RedshiftDataRows, S3ObjectVe
 from bot.adapters.slack import Poster
 from bot.config import fetch_secret, load_settings
 from bot.errors import BotConfigurationError
-from bot.handlers.notifier import build_poster
+from bot.handlers.notifier import build_poster, build_thread_reader
 from bot.logic.erasure import (
     Eraser,
     SlackPostEraser,
@@ -109,8 +109,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Erase one customer; the per-store counts (never the address: logs carry no customer data)."""
     request = ErasureRequest.model_validate(event)
     settings = ErasureSettings()
-    poster = build_poster(load_settings(partial(fetch_secret, profile="default")))
-    table, composed = erasers(settings, poster, settings.redshift_rows())
-    report = forget(Subject(request.email, request.slack_user), table, composed)
+    bot_settings = load_settings(partial(fetch_secret, profile="default"))
+    table, composed = erasers(settings, build_poster(bot_settings), settings.redshift_rows())
+    threads = build_thread_reader(bot_settings)
+    report = forget(Subject(request.email, request.slack_user), table, composed, threads)
     logger.info("customer erased", extra={"tickets": report.tickets, "changed": report.changed})
     return report.as_dict()

@@ -11,8 +11,8 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from bot.adapters import aws
-from bot.adapters.outbox import OutboxPoster
-from bot.adapters.slack import Poster, SlackPoster, make_web_client
+from bot.adapters.outbox import OutboxPoster, OutboxThreads
+from bot.adapters.slack import Poster, SlackPoster, SlackThreads, ThreadReader, make_web_client
 from bot.adapters.ticket_store import DynamoTicketStore
 from bot.config import BotSettings, fetch_secret, load_settings
 from bot.errors import BotConfigurationError
@@ -34,6 +34,16 @@ def build_poster(settings: BotSettings) -> Poster:
     raise BotConfigurationError(
         f"set {names.ENV_SLACK_BOT_TOKEN} (Slack) or {names.ENV_SLACK_OUTBOX} (local)"
     )
+
+
+def build_thread_reader(settings: BotSettings) -> ThreadReader | None:
+    """What erasure reads a ticket's thread with: Slack (token set, conversations.replies), the outbox (local
+    without Slack: every line is tms's own post), else nothing."""
+    if settings.bot_token is not None and settings.bot_token.get_secret_value():
+        return SlackThreads(make_web_client(settings.secret("bot_token"), settings.api_url))
+    if settings.outbox:
+        return OutboxThreads(settings.outbox)
+    return None
 
 
 def build_notifier(settings: BotSettings) -> Notifier:

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from bot import blocks
-from bot.adapters.slack import Posted, Poster
-from bot.errors import SlackMessageGoneError
+from bot.adapters.slack import Posted, Poster, ThreadReader
+from bot.errors import SlackMessageGoneError, SlackThreadUnreadableError
 from contract import erasure, names
 from contract.erasure import ErasureReport, PrefixRule, Subject, Target
 from contract.models import is_ticket_id
@@ -93,29 +93,61 @@ class WarehouseRows(Protocol):
 
 
 # --- finding ----------------------------------------------------------------------------------------------
-def find_target(subject: Subject, table: TicketTable) -> Target:
-    """The customer's tickets on the table, the names on them and where tms posted each."""
+# Why an untracked ticket's replies stay unknown when no thread reader is given (a store without Slack).
+NO_THREAD_READER = "the thread was not read (no Slack reader in this run)"
+
+
+def find_target(subject: Subject, table: TicketTable, threads: ThreadReader | None = None) -> Target:
+    """The customer's tickets on the table, the names on them and where tms posted each: the posts recorded
+    on the item, and every message tms's bot posted in the ticket's thread (`threads` reads it), so replies
+    posted before tms recorded them are found too. A message recorded for another ticket (an incident's
+    note about another report, posted in its root's thread) stays. A ticket whose replies are neither
+    recorded nor readable is untracked, with the reason."""
     ids: set[str] = set()
     full_names: set[str] = set()
-    posts: dict[str, frozenset[tuple[str, str]]] = {}
-    untracked: set[str] = set()
+    posts: dict[str, set[tuple[str, str]]] = {}
+    roots: dict[str, tuple[str, str, bool]] = {}  # ticket id -> (channel, root ts, replies recorded)
+    others: set[tuple[str, str]] = set()  # messages recorded for tickets that are not erased
     for item in table.items():
         key = str(item.get(KEY, ""))
-        if not is_ticket_id(key) or not subject.owns(item):
+        if not is_ticket_id(key):
+            continue
+        recorded = {(p.channel, p.ts) for p in map(Posted.from_ref, item.get(names.SLACK_POSTS_ATTR) or ())}
+        root = (
+            (str(item["slack_channel"]), str(item["slack_ts"]))
+            if item.get("slack_ts") and item.get("slack_channel")
+            else None
+        )
+        if not subject.owns(item):
+            others.update(recorded | ({root} if root else set()))
             continue
         ids.add(key)
         full_names.update(str(item[a]) for a in ("customer_full_name",) if str(item.get(a) or "").strip())
         first, last = str(item.get("customer_first_name") or ""), str(item.get("customer_last_name") or "")
         if first.strip() and last.strip():
             full_names.add(f"{first} {last}")
-        mine = {(p.channel, p.ts) for p in map(Posted.from_ref, item.get(names.SLACK_POSTS_ATTR) or ())}
-        if item.get("slack_ts") and item.get("slack_channel"):
-            mine.add((str(item["slack_channel"]), str(item["slack_ts"])))
-            if names.SLACK_POSTS_ATTR not in item:
-                untracked.add(key)  # posted before the notifier recorded its posts (root included)
-        if mine:
-            posts[key] = frozenset(mine)
-    return Target(subject, frozenset(ids), frozenset(full_names), posts, frozenset(untracked))
+        posts[key] = recorded
+        if root:
+            posts[key].add(root)
+            # without the attribute: posted before the notifier recorded its posts (root included)
+            roots[key] = (*root, names.SLACK_POSTS_ATTR in item)
+    untracked: dict[str, str] = {}
+    for key, (channel, root_ts, recorded_replies) in sorted(roots.items()):
+        try:
+            if threads is None:
+                raise SlackThreadUnreadableError(channel, root_ts, "no_reader", NO_THREAD_READER)
+            found = {(channel, ts) for ts in threads.own_messages(channel, root_ts)}
+            posts[key] |= found - others
+        except SlackThreadUnreadableError as e:
+            if not recorded_replies:
+                untracked[key] = f"{e.error}: {e.reason}"
+    return Target(
+        subject,
+        frozenset(ids),
+        frozenset(full_names),
+        {k: frozenset(v) for k, v in posts.items() if v},
+        untracked,
+    )
 
 
 # --- erasers ----------------------------------------------------------------------------------------------
@@ -242,8 +274,8 @@ class WarehouseEraser:
 
 @dataclass
 class SlackPostEraser:
-    """Every message tms posted for each ticket (its root post and the thread replies recorded on the item),
-    replaced (chat.update) by one that says it was erased.
+    """Every message tms posted for each ticket (its root post, the replies recorded on the item and tms's
+    messages found in its thread), replaced (chat.update) by one that says it was erased.
 
     chat.update rather than chat.delete: the thread keeps its shape and says what happened where a message
     was, with the same stub as the root; updating an already redacted message succeeds, so a run that
@@ -266,11 +298,14 @@ class SlackPostEraser:
         return {erasure.SLACK_POSTS: redacted}
 
 
-def forget(subject: Subject, table: TicketTable, erasers: Sequence[Eraser]) -> ErasureReport:
-    """Erase `subject` from every store `erasers` cover (the table's own eraser last, see the module doc)."""
-    target = find_target(subject, table)
+def forget(
+    subject: Subject, table: TicketTable, erasers: Sequence[Eraser], threads: ThreadReader | None = None
+) -> ErasureReport:
+    """Erase `subject` from every store `erasers` cover (the table's own eraser last, see the module doc);
+    `threads` reads the tickets' Slack threads for tms's posts the items do not record."""
+    target = find_target(subject, table, threads)
     report = ErasureReport(
-        tickets=sorted(target.ticket_ids), untracked_threads=sorted(target.untracked_threads)
+        tickets=sorted(target.ticket_ids), untracked_threads=dict(target.untracked_threads)
     )
     ordered = sorted(erasers, key=lambda e: erasure.TABLE in e.stores)
     for eraser in ordered:

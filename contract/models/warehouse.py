@@ -43,6 +43,11 @@ from contract.models.ticket import (
 )
 from contract.models.usage import USAGE_PREFIX, TicketUsage, _usage_columns
 
+# The warehouse tables, by the names every engine gives them (Redshift's tickets table may be renamed with
+# cdk.json `redshift.table`): the schema documents, erasure and retention name them from here.
+TICKETS_TABLE = "tickets"
+LIFECYCLE_TABLE = "ticket_lifecycle"
+
 
 class ProcessedRecord(_Strict):
     """The flat record: one S3 JSON line and one warehouse row per ticket.

@@ -3,7 +3,7 @@ store of contract/erasure.py it erases, and nothing else."""
 
 from __future__ import annotations
 
-from aws_cdk import ArnFormat, Duration, Stack
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
@@ -15,6 +15,7 @@ from contract import erasure, names
 from contract.clients import OPERATOR_FUNCTION_TIMEOUT_S
 from infra.components._nag import acknowledge, acknowledge_kms_grant, finding
 from infra.components.lambdas import LambdaPackage, ServiceFunction
+from infra.components.retention import data_api_arn
 from infra.components.storage import Storage
 
 # A scan of the table and a listing of every erased prefix with versions, then one DELETE per warehouse table
@@ -144,13 +145,7 @@ class Erasure(Construct):
         # Slack: the bot token, to redact the ticket posts.
         slack_secret.grant_read(role)
         # The warehouse: DELETEs through the Redshift Data API with the loader's secret.
-        resource = "cluster" if kind == "cluster" else "workgroup"
-        warehouse = stack.format_arn(
-            service="redshift" if kind == "cluster" else "redshift-serverless",
-            resource=resource,
-            resource_name=target if kind == "cluster" else "*",
-            arn_format=stack_arn_format(kind),
-        )
+        warehouse = data_api_arn(stack, kind, target)
         role.add_to_principal_policy(
             iam.PolicyStatement(actions=["redshift-data:ExecuteStatement"], resources=[warehouse])
         )
@@ -170,8 +165,3 @@ class Erasure(Construct):
             "Resource::*",
             *([f"Resource::{finding(self, warehouse)}"] if kind != "cluster" else []),
         )
-
-
-def stack_arn_format(kind: str) -> ArnFormat:
-    """Redshift cluster ARNs use a colon before the name, serverless workgroups a slash."""
-    return ArnFormat.COLON_RESOURCE_NAME if kind == "cluster" else ArnFormat.SLASH_RESOURCE_NAME

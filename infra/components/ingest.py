@@ -49,6 +49,7 @@ class Ingest(Construct):
         storage: Storage,
         log_retention: logs.RetentionDays,
         alarms_topic: sns.ITopic | None = None,
+        retention_environment: dict[str, str] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         on_demand = shards == "on-demand"
@@ -102,6 +103,8 @@ class Ingest(Construct):
                 # New-ticket limits (issue 27.5): counters in the tickets table, a hit announced on alarms.
                 names.ENV_TABLE_NAME: storage.table.table_name,
                 **({names.ENV_ALARMS_TOPIC_ARN: alarms_topic.topic_arn} if alarms_topic is not None else {}),
+                # When an item expires should its ticket end FAILED (the input carries it to the workflow).
+                **(retention_environment or {}),
             },
         )
         storage.grant_limit_counters(self.trigger.role)

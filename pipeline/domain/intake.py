@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
 from pydantic import ValidationError
 
+from contract import defaults
 from contract.errors import InvalidTicketError
 from contract.models import EVENT_NAME, TicketSubmitted, execution_name, field_errors
 from contract.names import INPUTS_PREFIX
@@ -115,17 +117,24 @@ def matches_trigger_filter(data: bytes, event_names: tuple[str, ...] = (EVENT_NA
     return isinstance(name, str) and name in event_names
 
 
-def execution_input(ticket: TicketSubmitted) -> dict[str, Any]:
+def execution_input(
+    ticket: TicketSubmitted, retention_days: int = defaults.RETENTION_DAYS["tickets"]
+) -> dict[str, Any]:
     """The state machine's input: the event itself and its sentiment, computed here (the offline analyzer,
     the same on both runtimes) instead of by a Comprehend call in the workflow: that call's 3-unit minimum
     was $0.30 of the $1.00 a 1,000 tickets may cost (docs/cost.md). PII detection reads subject and the
     whole description, which the workflow builds from the event (TicketData.pii_text): carrying that text a
-    second time could take the state past Step Functions' 256 KiB."""
+    second time could take the state past Step Functions' 256 KiB.
+
+    `expires_at` is when the item expires if the ticket ends FAILED (the workflow cannot compute a time):
+    `retention_days` after submission, in epoch seconds, the table's TTL attribute. Derived from the event
+    only, so a redelivered record builds the same input."""
     from pipeline.domain.sentiment import detect_sentiment
 
     return {
         "ticket": ticket.model_dump(mode="json"),
         "sentiment": detect_sentiment(ticket.data.sentiment_prefix(), "en"),
+        "expires_at": int((ticket.submittedAt + timedelta(days=retention_days)).timestamp()),
     }
 
 
@@ -160,6 +169,7 @@ def handle_record(
     dlq: DeadLetters,
     inputs: ExecutionInputs,
     gate: Gate | None = None,
+    retention_days: int = defaults.RETENTION_DAYS["tickets"],
 ) -> Outcome:
     """Start the workflow for one record. Invalid records go to the DLQ and never block the shard;
     transient failures (keeping the input, starting) raise so the batch reports this record as failed and
@@ -179,7 +189,7 @@ def handle_record(
         # Nothing is lost: the record waits in the DLQ with the reason (`tms dlq`), to be resubmitted.
         dlq.send(dead_letter(meta, data, InvalidTicketError([refusal]), stage="intake-limit"))
         return Outcome.LIMITED
-    payload = execution_input(ticket)
+    payload = execution_input(ticket, retention_days)
     inputs.put(ticket.ticketId, payload)
     started = starter.start(execution_name(ticket.ticketId), payload)
     return Outcome.STARTED if started else Outcome.DUPLICATE

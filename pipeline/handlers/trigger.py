@@ -19,13 +19,14 @@ from pipeline.settings import TriggerSettings, trigger_settings
 
 
 @cache
-def _deps() -> tuple[StepFunctionsStarter, SqsDeadLetters, S3ExecutionInputs, IntakeGate | None]:
+def _deps() -> tuple[StepFunctionsStarter, SqsDeadLetters, S3ExecutionInputs, IntakeGate | None, int]:
     s = trigger_settings()
     return (
         StepFunctionsStarter(s.state_machine_arn),
         SqsDeadLetters(s.dlq_url),
         S3ExecutionInputs(s.bucket_name, kms_key_id=s.inputs_key_id),
         intake_gate(s),
+        s.ticket_retention_days,  # the input says when the item expires should the ticket end FAILED
     )
 
 

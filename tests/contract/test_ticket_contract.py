@@ -181,7 +181,7 @@ def test_every_task_retries_with_capped_backoff_and_full_jitter():
 
 def test_every_task_on_the_happy_path_catches_into_the_failure_path():
     for name, state in _tasks().items():
-        if name in ("MarkFailed", "NotifyFailure", "LinkIncident"):
+        if name in ("MarkFailed", "ExpireFailed", "NotifyFailure", "LinkIncident"):
             continue
         targets = {c["Next"] for c in state["Catch"] if "States.ALL" in c["ErrorEquals"]}
         assert targets == {"MarkFailed"}, name

@@ -1,9 +1,10 @@
 """A loopback fake of the Slack Web API that records every call.
 
 Point a WebClient at it with `WebClient(base_url=fake.base_url)`. It answers chat.postMessage, chat.update,
-chat.postEphemeral, chat.getPermalink, views.open, views.update, users.info, usergroups.users.list and
-auth.test the way Slack
-does (ok, channel, ts, message), and can answer 429 with Retry-After on demand.
+chat.postEphemeral, chat.getPermalink, views.open, views.update, users.info, usergroups.users.list,
+conversations.replies and auth.test the way Slack does (ok, channel, ts, message), and can answer 429 with
+Retry-After on demand. It keeps each channel's history: the bot's posts (as user BOT_USER, bot BOT_ID) and
+messages people or other apps wrote (`say`), so conversations.replies answers a thread page by page.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 TEAM_ID = "T0FAKE"
+BOT_USER, BOT_ID = "U0BOT", "B0FAKE"  # what auth.test answers for the app's bot token
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,9 @@ class FakeSlackApi:
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
     users_info_answers: dict[str, dict[str, Any]] = field(default_factory=dict)
     usergroups: dict[str, list[str]] = field(default_factory=dict)
+    # channel id -> its messages (every one, thread replies included), oldest first
+    history: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    gone_channels: set[str] = field(default_factory=set)
     _failures: dict[str, list[_Failure]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _ts: Iterator[int] = field(default_factory=lambda: itertools.count(1_700_000_000_000_100, 100))
@@ -98,6 +103,22 @@ class FakeSlackApi:
         """Make users.info answer exactly `body` for one user (malformed answers seen in the wild)."""
         self.users_info_answers[user_id] = body
 
+    def say(self, channel: str, text: str, *, user: str, thread_ts: str = "", bot_id: str = "") -> str:
+        """A message someone else wrote (a person, or another app with `bot_id`): its ts."""
+        with self._lock:
+            ts = self._next_ts()
+            message = {"type": "message", "text": text, "ts": ts, "user": user}
+            if bot_id:
+                message["bot_id"] = bot_id
+            if thread_ts:
+                message["thread_ts"] = thread_ts
+            self.history.setdefault(channel, []).append(message)
+        return ts
+
+    def delete_channel(self, channel: str) -> None:
+        """The channel is deleted: its history answers channel_not_found."""
+        self.gone_channels.add(channel)
+
     def calls_to(self, method: str, *, ok_only: bool = True) -> list[Call]:
         """The recorded calls of one method (by default only those answered 200)."""
         with self._lock:
@@ -138,16 +159,32 @@ class FakeSlackApi:
         channel_id = (
             channel if channel[:1] in ("C", "G", "D") else "C" + channel.upper().replace("-", "")[:10]
         )
+        if channel_id in self.gone_channels:
+            return {"ok": False, "error": "channel_not_found"}
         if method == "chat.postMessage":
             ts = self._next_ts()
-            message = {"type": "message", "text": p.get("text", ""), "ts": ts, "bot_id": "B0FAKE"}
+            message = {
+                "type": "message",
+                "text": p.get("text", ""),
+                "ts": ts,
+                "user": BOT_USER,
+                "bot_id": BOT_ID,
+            }
             if p.get("blocks"):
                 message["blocks"] = p["blocks"]
             if p.get("thread_ts"):
                 message["thread_ts"] = p["thread_ts"]
+            self.history.setdefault(channel_id, []).append(message)
             return {"ok": True, "channel": channel_id, "ts": ts, "message": message}
         if method == "chat.update":
+            for m in self.history.get(channel_id, []):
+                if m["ts"] == p.get("ts"):
+                    m["text"] = p.get("text", "")
             return {"ok": True, "channel": channel_id, "ts": p.get("ts"), "text": p.get("text", "")}
+        if method == "conversations.replies":
+            return self._replies(
+                channel_id, str(p.get("ts", "")), int(p.get("limit") or 1000), p.get("cursor")
+            )
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": self._next_ts()}
         if method == "chat.getPermalink":
@@ -175,8 +212,27 @@ class FakeSlackApi:
                 else {"ok": False, "error": "no_such_subteam"}
             )
         if method == "auth.test":
-            return {"ok": True, "team_id": TEAM_ID, "user_id": "U0BOT", "bot_id": "B0FAKE"}
+            return {"ok": True, "team_id": TEAM_ID, "user_id": BOT_USER, "bot_id": BOT_ID}
         return {"ok": False, "error": "unknown_method"}
+
+    def _replies(self, channel: str, ts: str, limit: int, cursor: Any) -> dict[str, Any]:
+        """A thread (root first, then replies by ts), `limit` messages a page; the cursor is an offset."""
+        messages = self.history.get(channel, [])
+        if not any(m["ts"] == ts for m in messages):
+            return {"ok": False, "error": "thread_not_found"}
+        thread = sorted(
+            (m for m in messages if ts in (m["ts"], m.get("thread_ts"))),
+            key=lambda m: (m["ts"] != ts, m["ts"]),
+        )
+        start = int(cursor or 0)
+        page = thread[start : start + limit]
+        more = start + limit < len(thread)
+        return {
+            "ok": True,
+            "messages": [dict(m) for m in page],
+            "has_more": more,
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+        }
 
 
 def _handler_for(fake: FakeSlackApi) -> type[BaseHTTPRequestHandler]:

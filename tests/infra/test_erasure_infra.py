@@ -108,6 +108,10 @@ def test_ticket_items_expire_by_the_ttl_attribute_the_archive_stamps(synth: Synt
     }
     env = archive["Properties"]["Environment"]["Variables"]
     assert env[names.ENV_RETENTION_PREFIX + "TICKETS"] == str(defaults.RETENTION_DAYS["tickets"])
+    # The trigger puts the same expiry in each execution input, for the item of a ticket that ends FAILED.
+    _, trigger = function_by_name(synth.raw, names.FN_TRIGGER)
+    trigger_env = trigger["Properties"]["Environment"]["Variables"]
+    assert trigger_env[names.ENV_RETENTION_PREFIX + "TICKETS"] == str(defaults.RETENTION_DAYS["tickets"])
 
 
 def test_the_bucket_applies_the_configured_retention(synth: Synth) -> None:

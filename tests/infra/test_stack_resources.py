@@ -450,7 +450,11 @@ def test_glue_job_runs_on_an_eventbridge_schedule(synth: Synth) -> None:
             "Target": Match.object_like({"RoleArn": Match.any_value()}),
         },
     )
-    (schedule,) = resources(synth.raw, "AWS::Scheduler::Schedule").values()
+    (schedule,) = [
+        s
+        for s in resources(synth.raw, "AWS::Scheduler::Schedule").values()
+        if ":glue:" in json.dumps(s["Properties"]["Target"]["Arn"])
+    ]
     assert json.loads(schedule["Properties"]["Target"]["Input"]) == {
         "JobName": f"{names.PROJECT}-warehouse-load"
     }

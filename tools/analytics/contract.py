@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from contract import names
 from contract.models import ProcessedRecord, TicketLifecycle, model_columns
+from contract.models.warehouse import LIFECYCLE_TABLE, TICKETS_TABLE
 
 SCHEMA_JSON_PATH = names.REPO_ROOT / "glue" / "schema.json"
 MERGE_SQL_PATH = names.SQL_DIR / "010_merge.sql"
@@ -80,12 +81,12 @@ def _document(model: type[BaseModel], table: str, version_column: str) -> dict[s
 
 def schema_document() -> dict[str, Any]:
     """The tickets column list (types, widths, validation rules) the Glue job casts and validates with."""
-    return _document(ProcessedRecord, "tickets", "processed_at")
+    return _document(ProcessedRecord, TICKETS_TABLE, "processed_at")
 
 
 def lifecycle_document() -> dict[str, Any]:
     """The ticket_lifecycle column list; `revision` orders a ticket's records (see lifecycle_revision)."""
-    return _document(TicketLifecycle, "ticket_lifecycle", "revision")
+    return _document(TicketLifecycle, LIFECYCLE_TABLE, "revision")
 
 
 def render_schema_json(doc: dict[str, Any] | None = None) -> str:

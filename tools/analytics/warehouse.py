@@ -149,11 +149,9 @@ def _counts(wh: Warehouse) -> dict[str, int]:
 _ERASE_IDS = "SELECT ticket_id FROM tickets WHERE LOWER(customer_email) = ?"
 
 
-# Retention (the local sweeper): rows processed (tickets) or changed (lifecycle) before the cutoff.
-_SWEEP = (
-    (erasure.WAREHOUSE_TICKETS, "DELETE FROM tickets WHERE processed_at < ?"),
-    (erasure.WAREHOUSE_LIFECYCLE, "DELETE FROM ticket_lifecycle WHERE changed_at < ?"),
-)
+# Retention (the local sweeper): rows processed (tickets) or changed (lifecycle) before the cutoff; the same
+# definition Redshift's scheduled DELETEs are built from (contract/erasure.py RETAINED_TABLES).
+_SWEEP = tuple(erasure.retention_statements("?"))
 
 
 def _erase_statements(ids: list[str], address: str) -> list[tuple[str, str, list[Any]]]:

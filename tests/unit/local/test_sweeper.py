@@ -90,3 +90,58 @@ def test_retention_is_read_from_the_environment_in_days_else_the_default() -> No
     assert retention["inbound_mail"] == timedelta(hours=12) and retention["tickets"] == timedelta(
         days=defaults.RETENTION_DAYS["tickets"]
     )
+
+
+def test_a_warehouse_ticket_row_past_retention_disappears_and_a_newer_one_stays(tmp_path: Path) -> None:
+    # Given two tickets in the local warehouse, triaged three days and one hour ago, and two days' retention
+    from contract.models import ProcessedRecord, SentimentResult, TriageResult, warehouse_columns
+    from tests.conftest import make_ticket
+
+    now = datetime.now(UTC)
+    sentiment = SentimentResult.model_validate(
+        {
+            "Sentiment": "NEUTRAL",
+            "SentimentScore": {"Positive": 0.1, "Negative": 0.1, "Neutral": 0.7, "Mixed": 0.1},
+        }
+    )
+    triage = TriageResult(
+        response_text="Dear Ana, the export runs again.",
+        priority="NORMAL",
+        priority_reasoning="A calm question about exports.",
+        model_id="offline-policy-v1",
+    )
+    wh = DuckDbWarehouse(tmp_path / "wh.duckdb")
+    wh.ensure_schema()
+    columns = [c.name for c in warehouse_columns()]
+    kept = {}
+    for age in (timedelta(days=3), timedelta(hours=1)):
+        ticket = make_ticket()
+        row = ProcessedRecord.build(ticket, sentiment, triage, processed_at=now - age).model_dump()
+        row["processed_at"] = row["processed_at"].replace(tzinfo=None)
+        row["submitted_at"] = row["submitted_at"].replace(tzinfo=None)
+        wh._con.execute(
+            f"INSERT INTO tickets ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",  # noqa: S608
+            [row[c] for c in columns],
+        )
+        kept[age] = ticket.ticketId
+    wh.close()
+    sweeper = Sweeper(
+        dynamodb=None,
+        s3=None,
+        table="t",
+        bucket=BUCKET,
+        retention={**SHORT, "warehouse": timedelta(days=2)},
+        warehouse=lambda: DuckDbWarehouse(tmp_path / "wh.duckdb"),
+        clock=lambda: now,
+    )
+
+    # When the sweeper sweeps the warehouse
+    swept = sweeper._sweep_warehouse(now - sweeper.retention["warehouse"])
+
+    # Then the older row is gone and the newer one stays
+    assert swept == {"warehouse:tickets": 1, "warehouse:ticket_lifecycle": 0}
+    wh = DuckDbWarehouse(tmp_path / "wh.duckdb")
+    try:
+        assert wh.query("SELECT ticket_id FROM tickets")[1] == [(kept[timedelta(hours=1)],)]
+    finally:
+        wh.close()

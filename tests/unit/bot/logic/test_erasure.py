@@ -8,6 +8,8 @@ from typing import Any
 
 from bot.errors import SlackMessageGoneError
 from bot.logic.erasure import (
+    NO_THREAD_READER,
+    Eraser,
     ObjectVersion,
     PrefixEraser,
     SlackPostEraser,
@@ -128,7 +130,12 @@ def _world() -> tuple[FakeTable, FakeBucket, FakeSchedules, FakePoster]:
 
 
 def _erase(table: FakeTable, bucket: FakeBucket, schedules: FakeSchedules, poster: FakePoster) -> Any:
-    erasers = [TableEraser(table), *prefix_erasers(bucket), TimerEraser(schedules), SlackPostEraser(poster)]
+    erasers: list[Eraser] = [
+        TableEraser(table),
+        *prefix_erasers(bucket),
+        TimerEraser(schedules),
+        SlackPostEraser(poster),
+    ]
     return forget(Subject("ada@EXAMPLE.com"), table, erasers)
 
 
@@ -217,7 +224,7 @@ def test_every_post_recorded_on_the_ticket_is_redacted_root_and_thread_replies()
     assert ADA in poster.updates[0]["text"]
     assert report.changed[erasure.SLACK_POSTS] == 4
     # And her ticket is not reported as one whose replies are unknown
-    assert report.untracked_threads == []
+    assert report.untracked_threads == {}
 
 
 def test_a_ticket_posted_before_replies_were_recorded_is_named_in_the_report() -> None:
@@ -227,10 +234,13 @@ def test_a_ticket_posted_before_replies_were_recorded_is_named_in_the_report() -
     # When Ada is forgotten
     report = _erase(table, bucket, schedules, poster)
 
-    # Then its root post is redacted and the report says its thread replies are not tracked
+    # Then its root post is redacted and, with no thread reader in this run, the report says its thread
+    # replies are not tracked, and why
     assert [(u["channel"], u["ts"]) for u in poster.updates] == [("C1", "1.1")]
-    assert report.untracked_threads == [ADA]
-    assert report.as_dict()["untracked_slack_threads"] == [ADA]
+    assert list(report.untracked_threads) == [ADA]
+    assert report.as_dict()["untracked_slack_threads"] == [
+        {"ticket_id": ADA, "reason": f"no_reader: {NO_THREAD_READER}"}
+    ]
 
 
 def test_inbound_mail_is_erased_in_its_own_bucket_when_it_has_one() -> None:

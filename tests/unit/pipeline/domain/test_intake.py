@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 
+from contract import defaults
 from contract.errors import InvalidTicketError
 from contract.models import DESCRIPTION_MAX, SentimentResult
 from pipeline.domain.intake import Outcome, RecordMeta, execution_input, handle_record, parse_ticket
@@ -66,7 +68,7 @@ def test_execution_input_carries_the_ticket_once_and_its_sentiment_computed_at_i
     ticket = make_ticket(subject="Broken", description="It is broken.")
     # PII detection reads subject + the whole description, built by the workflow from the ticket itself
     # (States.Format in DetectPii): the long text is never carried twice in the state.
-    assert set(execution_input(ticket)) == {"ticket", "sentiment"}
+    assert set(execution_input(ticket)) == {"ticket", "sentiment", "expires_at"}
     # The analyzer the local runtime answered DetectSentiment with, on the same 300-character opening
     assert execution_input(ticket)["sentiment"] == detect_sentiment(ticket.data.sentiment_prefix(), "en")
     assert SentimentResult.model_validate(execution_input(ticket)["sentiment"]).Sentiment
@@ -88,3 +90,18 @@ def test_an_input_that_cannot_be_kept_starts_nothing_and_raises_for_the_mapping_
     with pytest.raises(OSError):
         handle_record(ticket.to_record_bytes(), META, starter, dlq, FakeInputs(fail=OSError("s3 down")))
     assert starter.started == {} and dlq.messages == []
+
+
+def test_the_input_says_when_the_item_expires_should_the_ticket_fail_the_same_on_every_delivery():
+    # Given a ticket submitted at a known time, kept 45 days
+    ticket = make_ticket()
+
+    first = execution_input(ticket, retention_days=45)
+
+    # Then the expiry is 45 days after submission, in the TTL attribute's epoch seconds, and a redelivered
+    # record builds the same input
+    assert first["expires_at"] == int((ticket.submittedAt + timedelta(days=45)).timestamp())
+    assert execution_input(ticket, retention_days=45) == first
+    assert execution_input(ticket)["expires_at"] == int(
+        (ticket.submittedAt + timedelta(days=defaults.RETENTION_DAYS["tickets"])).timestamp()
+    )

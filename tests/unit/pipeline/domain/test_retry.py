@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
 import pytest
 
+from contract import defaults
 from pipeline.domain.retry import RetryOutcome, retry_name, retry_ticket
 from pipeline.domain.sentiment import detect_sentiment
 from tests.conftest import make_ticket
@@ -70,7 +71,14 @@ def test_a_ticket_that_failed_before_sentiment_read_a_prefix_is_retried_with_the
 
     assert retry_ticket(ticket.ticketId, tickets, inputs, executions, NOW).started
     (started,) = executions.started.values()
-    assert started == {**original, "sentiment": detect_sentiment(ticket.data.sentiment_prefix(), "en")}
+    # (and the expiry a FAILED item gets, which inputs kept before intake computed it lack)
+    assert started == {
+        **original,
+        "sentiment": detect_sentiment(ticket.data.sentiment_prefix(), "en"),
+        "expires_at": int(
+            (ticket.submittedAt + timedelta(days=defaults.RETENTION_DAYS["tickets"])).timestamp()
+        ),
+    }
 
 
 @pytest.mark.parametrize("status", ["TRIAGED", "PROCESSING", "RESOLVED"])
