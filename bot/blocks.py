@@ -50,6 +50,7 @@ from contract.models import (
 # --- ids shared with the listeners ------------------------------------------------------------------------
 TICKET_FORM = "ticket_form"
 EDIT_REPLY_FORM = "ticket_edit_reply"
+CREATE_TICKET_SHORTCUT = "create_ticket"  # the "Create ticket" message shortcut (bot/manifest.yaml)
 ACTION_APPROVE = "ticket_approve"
 ACTION_EDIT = "ticket_edit"
 ACTION_PRIORITY = "ticket_priority"
@@ -684,6 +685,33 @@ def thread_message(channel: str, thread_ts: str, text: str) -> dict[str, Any]:
         "blocks": _dump([SectionBlock(text=_md(text))]),
         **NO_UNFURL,
     }
+
+
+def customer_reply_message(channel: str, thread_ts: str, reply: str) -> dict[str, Any]:
+    """The approved reply in the customer's own thread (or DM: no thread_ts). The draft is model output an
+    agent approved: escaped like any text a customer can influence, so it cannot mention or link."""
+    text = clip(escape(reply), SECTION_MAX)
+    payload = {
+        "channel": channel,
+        "text": text,
+        "blocks": _dump([SectionBlock(text=_md(text))]),
+        **NO_UNFURL,
+    }
+    if thread_ts:
+        payload["thread_ts"] = thread_ts
+    return payload
+
+
+def closing_message(channel: str, thread_ts: str, ticket_id: str) -> dict[str, Any]:
+    """The short line a resolved Slack-born ticket leaves in the customer's thread."""
+    text = (
+        f":white_check_mark: We have resolved ticket `{escape(ticket_id)}`. "
+        "If anything is still wrong, just reply here and it reopens."
+    )
+    payload = {"channel": channel, "text": text, "blocks": _dump([SectionBlock(text=_md(text))]), **NO_UNFURL}
+    if thread_ts:
+        payload["thread_ts"] = thread_ts
+    return payload
 
 
 def failure_text(ticket_id: str, error: str, cause: str) -> str:

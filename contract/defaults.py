@@ -52,6 +52,9 @@ RETENTION_DAYS: Final = {"tickets": 730, "archive": 730, "inbound_mail": 90, "wa
 # (bot/logic/ticketing_rule.py holds the threshold of each). Balanced is the setting tuned for precision
 # >= 0.95 at recall >= 0.9 (bench/ticketing_rule.py).
 TICKETING_STRICTNESS: Final = "balanced"
+# A DM to the bot within this many hours of the sender's last DM joins their open DM ticket (a follow-up, a
+# "thanks"); later, or once that ticket is resolved, it opens a new one (docs/slack-intake.md).
+SLACK_DM_WINDOW_HOURS: Final = 24
 
 # --- The product catalog --------------------------------------------------------------------------------
 # Products and issue types of the /ticket form and the generator: data, read by contract/catalog.py only.

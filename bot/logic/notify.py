@@ -25,6 +25,7 @@ from contract import names
 from contract.models import (
     MailEventKind,
     SlaAlertMessage,
+    SlackContext,
     TicketFailedMessage,
     TicketMailMessage,
     TicketStatus,
@@ -38,6 +39,7 @@ GLUE_KEY_PREFIX = "GLUE#"
 ALERT_KEY_PREFIX = "ALERT#"
 GLUE_STATE_CHANGE = "Glue Job State Change"
 GLUE_SUCCEEDED = "SUCCEEDED"
+REPLY_VIA_THREAD = "slack_thread"  # item reply_via of a ticket answered in the customer's own Slack thread
 
 
 class SesEventMail(BaseModel):
@@ -240,9 +242,7 @@ class Notifier:
         def fields(posted: Posted) -> dict[str, Any]:
             out = {"slack_channel": posted.channel, "slack_ts": posted.ts}
             if msg.slack:
-                out["slack_user"] = msg.slack.user_id
-                if msg.slack.requester_is_customer:
-                    out["reply_via"] = "slack"  # the mailer posts the reply to the agent, no mail
+                out |= slack_fields(msg.slack)
             return out
 
         posted = self._post_once(
@@ -262,7 +262,7 @@ class Notifier:
             # The member's own ts: actions re-render its card in the thread, never the root's post.
             out = {"slack_channel": posted.channel, "slack_ts": posted.ts, "slack_thread_ts": root_ts}
             if msg.slack:
-                out["slack_user"] = msg.slack.user_id
+                out |= slack_fields(msg.slack)
             return out
 
         posted = self._post_once(
@@ -300,6 +300,15 @@ class Notifier:
                 str(item.get(names.ASSIGNEE_ATTR) or msg.mention) or self._oncall_group or blocks.MENTION_HERE
             )
             msg = msg.model_copy(update={"mention": who})
+        where = customer_thread(item)
+        if msg.kind == MailEventKind.REPLY_SENT and msg.via == "slack" and where is not None:
+            # The approved reply of a Slack-born ticket, in the customer's thread: once per approval (the
+            # mailer's send claim publishes one message; its redeliveries find this claim).
+            self._post_once(
+                msg.ticket_id,
+                f"customer_reply:{message_id}",
+                blocks.customer_reply_message(where[0], where[1], msg.text),
+            )
         payload = blocks.mail_event_message(channel, thread_ts or "", msg)
         if not thread_ts:
             payload.pop("thread_ts", None)
@@ -448,6 +457,30 @@ class Notifier:
         key = ALERT_KEY_PREFIX + n.message_id
         payload = blocks.generic_alert_message(self._alerts_channel, subject=n.subject, message=n.message)
         return Outcome("alert", key, self._post_once(key, n.message_id, payload))
+
+
+def slack_fields(slack: SlackContext) -> dict[str, Any]:
+    """What a Slack-born ticket's item keeps of its origin: who, and where the customer is answered."""
+    out: dict[str, Any] = {"slack_user": slack.user_id}
+    if slack.answered_in_slack:
+        # A customer's own message (issue 31): the approved reply goes to their thread (or DM), not by mail.
+        out |= {
+            "reply_via": REPLY_VIA_THREAD,
+            "slack_origin": slack.origin,
+            "customer_channel": slack.channel_id,
+            "customer_thread_ts": slack.thread_ts or "",
+            "customer_team": slack.user_team_id or slack.team_id,
+        }
+    elif slack.requester_is_customer:
+        out["reply_via"] = "slack"  # the mailer posts the reply to the agent, no mail
+    return out
+
+
+def customer_thread(item: dict[str, Any]) -> tuple[str, str] | None:
+    """The customer's conversation of a Slack-born ticket (channel, thread ts or "" in a DM), or None."""
+    if item.get("reply_via") != REPLY_VIA_THREAD or not item.get("customer_channel"):
+        return None
+    return str(item["customer_channel"]), str(item.get("customer_thread_ts") or "")
 
 
 def _thread_coordinates(posted: Posted) -> dict[str, Any]:

@@ -48,6 +48,8 @@ class FakeSlackApi:
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
     users_info_answers: dict[str, dict[str, Any]] = field(default_factory=dict)
     usergroups: dict[str, list[str]] = field(default_factory=dict)
+    # Messages conversations.replies answers with: {(channel, thread ts): [message, ...]} (parent first).
+    messages: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
     _failures: dict[str, list[_Failure]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _ts: Iterator[int] = field(default_factory=lambda: itertools.count(1_700_000_000_000_100, 100))
@@ -93,6 +95,34 @@ class FakeSlackApi:
             "real_name": real_name,
             "profile": {"real_name": real_name, "first_name": first, "last_name": last, "email": email},
         }
+
+    def add_foreign_user(self, user_id: str, real_name: str, team_id: str, email: str = "") -> None:
+        """A Slack Connect user of another organisation (often without an email in users.info)."""
+        self.add_user(user_id, real_name, email)
+        self.users[user_id]["team_id"] = team_id
+        if not email:
+            self.users[user_id]["profile"].pop("email")
+
+    def add_message(
+        self, channel: str, ts: str, user: str, text: str, *, thread_ts: str = "", user_team: str = TEAM_ID
+    ) -> dict[str, Any]:
+        """A message people wrote (conversations.replies returns it with its thread); the event to send."""
+        message = {
+            "type": "message",
+            "user": user,
+            "text": text,
+            "ts": ts,
+            "team": user_team,
+            "user_team": user_team,
+        }
+        if thread_ts:
+            message["thread_ts"] = thread_ts
+        with self._lock:
+            self.messages.setdefault((channel, thread_ts or ts), []).append(message)
+            if thread_ts:
+                parent = self.messages.get((channel, thread_ts), [{}])[0]
+                parent.setdefault("thread_ts", thread_ts)
+        return {**message, "channel": channel, "channel_type": "im" if channel.startswith("D") else "channel"}
 
     def answer_users_info(self, user_id: str, body: dict[str, Any]) -> None:
         """Make users.info answer exactly `body` for one user (malformed answers seen in the wild)."""
@@ -176,6 +206,21 @@ class FakeSlackApi:
             )
         if method == "auth.test":
             return {"ok": True, "team_id": TEAM_ID, "user_id": "U0BOT", "bot_id": "B0FAKE"}
+        if method == "reactions.add":
+            return {"ok": True}
+        if method == "conversations.replies":
+            ts = str(p.get("ts", ""))
+            thread = next(
+                (m for (c, t), m in self.messages.items() if c == channel and t == ts),
+                None,
+            )
+            if thread is None:  # a reply's own ts: Slack answers with that message alone
+                thread = [
+                    m for (c, _t), ms in self.messages.items() if c == channel for m in ms if m["ts"] == ts
+                ]
+            if not thread:
+                return {"ok": False, "error": "thread_not_found"}
+            return {"ok": True, "messages": [dict(m) for m in thread], "has_more": False}
         return {"ok": False, "error": "unknown_method"}
 
 
@@ -261,6 +306,24 @@ def command_body(
             "is_enterprise_install": "false",
             "response_url": response_url,
             "trigger_id": trigger_id,
+        }
+    )
+
+
+def event_body(event: dict[str, Any], *, event_id: str, team_id: str = TEAM_ID) -> str:
+    """An Events API request body (JSON), field for field as Slack posts it
+    (https://api.slack.com/apis/events-api#callback-field)."""
+    return json.dumps(
+        {
+            "token": "deprecated-verification-token",
+            "team_id": team_id,
+            "api_app_id": "A0TMS",
+            "event": event,
+            "type": "event_callback",
+            "event_id": event_id,
+            "event_time": int(float(event.get("event_ts") or event.get("ts") or 1_700_000_000)),
+            "authorizations": [{"team_id": team_id, "user_id": "U0BOT", "is_bot": True}],
+            "is_ext_shared_channel": False,
         }
     )
 
