@@ -153,10 +153,12 @@ def _post_once(clients: Any, key: str, event_key: str, payload: dict[str, Any]) 
     if not clients.store.claim_post(key, event_key):
         return None
     try:
-        return clients.poster.post(payload)
+        posted: Posted = clients.poster.post(payload)
     except SlackPostError:
         clients.store.release_post(key, event_key)
         raise
+    clients.store.record_post(key, posted, {})  # erasure redacts it with the ticket's other posts
+    return posted
 
 
 def _customer(user: str, user_team: str, company: str, clients: Any) -> Customer:

@@ -99,8 +99,11 @@ def find_target(subject: Subject, table: TicketTable) -> Target:
     full_names: set[str] = set()
     posts: dict[str, frozenset[tuple[str, str]]] = {}
     untracked: set[str] = set()
+    messages: list[dict[str, Any]] = []
     for item in table.items():
         key = str(item.get(KEY, ""))
+        if key.startswith(names.SLACK_MESSAGE_KEY_PREFIX):
+            messages.append(item)  # a Slack-born ticket's message: the bot's replies to it are recorded here
         if not is_ticket_id(key) or not subject.owns(item):
             continue
         ids.add(key)
@@ -115,6 +118,11 @@ def find_target(subject: Subject, table: TicketTable) -> Target:
                 untracked.add(key)  # posted before the notifier recorded its posts (root included)
         if mine:
             posts[key] = frozenset(mine)
+    for item in messages:
+        ticket = str(item.get("claimed_ticket") or "")
+        if ticket in ids and item.get(names.SLACK_POSTS_ATTR):
+            acks = {(p.channel, p.ts) for p in map(Posted.from_ref, item[names.SLACK_POSTS_ATTR])}
+            posts[ticket] = posts.get(ticket, frozenset()) | acks
     return Target(subject, frozenset(ids), frozenset(full_names), posts, frozenset(untracked))
 
 
