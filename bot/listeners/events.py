@@ -5,6 +5,7 @@
   agent); an edit or deletion of the original is recorded.
 - `message` in a DM to the bot: a ticket, or the sender's open DM ticket within the DM window.
 - `reaction_added` :ticket: by an agent (the authz middleware checks the role): a ticket from that message.
+- the "Create ticket" message shortcut: /ticket's form, prefilled from the message (the agent completes it).
 Everything is decided in bot.logic.conversations; a redelivered event finds its message claimed and does
 nothing. Text shown in Slack is built from ids and escaped customer text only (bot.logic.mrkdwn).
 """
@@ -22,7 +23,7 @@ from slack_sdk.errors import SlackApiError
 from bot import blocks
 from bot.adapters.conversations import message_key
 from bot.adapters.slack import Posted
-from bot.errors import SlackPostError, TicketConflictError
+from bot.errors import CatalogUnavailableError, SlackPostError, TicketConflictError
 from bot.logic import conversations as conv
 from bot.logic.conversations import Customer, Kind, Message
 from bot.logic.mrkdwn import escape, user_mention
@@ -39,6 +40,7 @@ def register(app: App) -> None:
     """Register the message and reaction listeners."""
     app.event("message")(handle_message)
     app.event("reaction_added")(handle_reaction)
+    app.shortcut(blocks.CREATE_TICKET_SHORTCUT)(handle_create_ticket_shortcut)
 
 
 def handle_message(
@@ -379,3 +381,45 @@ def _fetch_message(
 def user_label(message: dict[str, Any]) -> str:
     """Who wrote a message, for the description (`@U…`)."""
     return f"@{message.get('user') or message.get('username') or 'someone'}"
+
+
+def handle_create_ticket_shortcut(
+    ack: Any, body: dict[str, Any], client: WebClient, context: dict[str, Any]
+) -> None:
+    """The "Create ticket" message shortcut: /ticket's form, prefilled from the message and its author."""
+    clients = context["tms"]
+    message = body.get("message") or {}
+    channel = str((body.get("channel") or {}).get("id") or "")
+    author = str(message.get("user") or "")
+    prefill = {
+        "subject": conv.title_from(str(message.get("text") or "")),
+        "description": conv.plain_text(str(message.get("text") or "")),
+    }
+    if author:
+        customer = _customer(
+            author,
+            str(message.get("user_team") or ""),
+            watched_channels(clients).get(channel, "") if clients.conversations else "",
+            clients,
+        )
+        prefill |= {
+            "customer_name": customer.full_name,
+            "customer_email": customer.email,
+            "customer_company": customer.company,
+        }
+    try:
+        catalog = clients.catalog.get()
+    except CatalogUnavailableError:
+        logger.exception("catalog unavailable")
+        ack()
+        client.chat_postEphemeral(
+            channel=channel,
+            user=body["user"]["id"],
+            **blocks.error_message("The ticket form is unavailable (no product catalog)."),
+        )
+        return
+    client.views_open(
+        trigger_id=body["trigger_id"],
+        view=blocks.ticket_form(catalog.products, catalog.issue_types, channel, prefill),
+    )
+    ack()

@@ -343,3 +343,74 @@ def test_an_edit_and_a_deletion_of_the_original_are_recorded_and_shown_in_the_tr
     assert notes[0].startswith(":pencil2: The customer edited their message:") and "(also XLSX)" in notes[0]
     assert notes[1] == ":pencil2: The customer deleted their message."
     assert json.dumps(item["history"]).count("original_") == 2
+
+
+def test_an_admin_watches_and_unwatches_a_channel_with_its_company(bot):
+    globex = "C0GLOBEX"
+    refused = bot.command("watch Globex Inc", user_id="U0ADA", channel_id=globex)  # an agent, not an admin
+    assert refused.status == 200 and "not allowed to watch customer channels" in refused.json()["text"]
+    _say(
+        bot,
+        globex,
+        "1765100060.000100",
+        GRACE,
+        "Our SAML certificate expires Friday, how do we upload the new one?",
+    )
+    assert _tickets(bot) == []
+
+    ok = bot.command("watch Globex <Inc>", user_id="U0LEAD", channel_id=globex)
+    assert ok.json()["text"].startswith(f"Watching <#{globex}> (company: Globex &lt;Inc&gt;)")
+    _say(
+        bot,
+        globex,
+        "1765100061.000100",
+        GRACE,
+        "Our SAML certificate expires Friday, how do we upload the new one?",
+    )
+    (ticket,) = _tickets(bot)
+    assert ticket["data"]["customer"]["company"] == "Globex <Inc>"
+
+    assert bot.command("unwatch", user_id="U0LEAD", channel_id=globex).json()["text"] == (
+        f"Stopped watching <#{globex}>."
+    )
+    _say(bot, globex, "1765100062.000100", GRACE, "Another question: is there an API for SAML certificates?")
+    assert len(_tickets(bot)) == 1
+    configured = bot.command("unwatch", user_id="U0LEAD", channel_id=ACME).json()["text"]
+    assert "watched through configuration (TMS_CUSTOMER_CHANNELS" in configured
+
+
+def test_the_create_ticket_shortcut_opens_the_ticket_form_prefilled_from_the_message(bot):
+    payload = {
+        "type": "message_action",
+        "callback_id": "create_ticket",
+        "team": {"id": "T0FAKE", "domain": "fake"},
+        "user": {"id": "U0ADA", "team_id": "T0FAKE"},
+        "api_app_id": "A0TMS",
+        "token": "deprecated-verification-token",
+        "trigger_id": "13345224609.738474920.8088930838d88f008e0",
+        "channel": {"id": ACME, "name": "acme-support"},
+        "message": {
+            "type": "message",
+            "user": GRACE,
+            "user_team": ACME_TEAM,
+            "ts": "1765100070.000100",
+            "text": "Exports to <https://acme.example/bucket|our bucket> fail with 403 since the upgrade. Logs attached.",
+        },
+        "response_url": "https://hooks.slack.com/app/T0FAKE/1/xyz",
+    }
+    assert bot.interact(payload).status == 200
+
+    (opened,) = bot.slack.calls_to("views.open")
+    inputs = {
+        b["block_id"]: b["element"].get("initial_value")
+        for b in opened.params["view"]["blocks"]
+        if b["type"] == "input"
+    }
+    assert inputs["subject"] == "Exports to our bucket fail with 403 since the upgrade."
+    assert inputs["description"].startswith("Exports to our bucket (https://acme.example/bucket) fail")
+    assert (inputs["customer_name"], inputs["customer_email"], inputs["customer_company"]) == (
+        "Grace Hopper",
+        "grace@acme.example",
+        "Acme Corp",
+    )
+    assert _tickets(bot) == []  # the agent completes and submits the form
