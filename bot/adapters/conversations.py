@@ -112,6 +112,36 @@ class DynamoConversations:
             },
         )
 
+    def hold(self, key: str, message: dict[str, str]) -> None:
+        """Append to the item's `held` list (the item exists: it is the claim or the DM pointer)."""
+        self._update(
+            key,
+            UpdateExpression="SET held = list_append(if_not_exists(held, :empty), :m)",
+            ExpressionAttributeValues={
+                ":empty": {"L": []},
+                ":m": {"L": [{"M": {k: {"S": str(v)} for k, v in message.items()}}]},
+            },
+        )
+
+    def held(self, key: str) -> list[dict[str, str]]:
+        """Read and remove the held messages in one UpdateItem (a second reader gets none)."""
+        try:
+            resp = self._client.update_item(
+                TableName=self._table,
+                Key={KEY: {"S": key}},
+                UpdateExpression="REMOVE held",
+                ConditionExpression="attribute_exists(held)",  # never creates an item, takes once
+                ReturnValues="ALL_OLD",
+            )
+        except ClientError as e:
+            if e.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return []
+            raise TicketStoreError(f"could not read what {key} holds") from e
+        except BotoCoreError as e:
+            raise TicketStoreError(f"could not read what {key} holds") from e
+        old = from_item(resp.get("Attributes") or {})
+        return [{str(k): str(v) for k, v in m.items()} for m in old.get("held") or []]
+
     def watched(self) -> dict[str, str]:
         """The channels `/ticket watch` added (a map attribute: channel id -> company)."""
         item = self._get(names.SLACK_WATCH_KEY) or {}

@@ -30,7 +30,8 @@ from bot.logic.mrkdwn import escape, user_mention
 from bot.logic.roles import Role
 from bot.logic.ticketing_rule import decide
 from bot.observability import logger
-from contract.models import field_errors, new_ticket_id
+from contract import names
+from contract.models import field_errors, format_utc, new_ticket_id
 
 TICKET_REACTION = "ticket"  # 🎫
 SEEN_REACTION = "eyes"  # 👀 on every message that became a ticket
@@ -199,13 +200,14 @@ def _thread_reply(msg: Message, our_team: str, clients: Any) -> None:
     if ticket_id is None:
         return  # not a customer thread of ours (the triage thread included: it stays internal)
     item = clients.store.get(ticket_id)
-    if item is None:
-        logger.warning("reply to a ticket still in triage: not recorded", extra={"ticket_id": ticket_id})
-        return
     ref = f"{msg.channel} {msg.ts}"
     now = clients.now()
     foreign = bool(msg.user_team and our_team and msg.user_team != our_team)
-    if not foreign and clients.roles.has(msg.user, Role.AGENT):
+    agent = not foreign and clients.roles.has(msg.user, Role.AGENT)
+    if item is None:  # still in triage (seconds): held on the claim, the notifier takes it in
+        _hold(clients, ticket_id, msg, message_key(msg.channel, msg.thread_ts), agent=agent)
+        return
+    if agent:
         change = conv.agent_answered(msg.user, now, msg.text, ref)
         _apply_once(clients, ticket_id, msg, change)
         clients.sla.first_response(ticket_id, now, msg.user)
@@ -222,6 +224,26 @@ def _thread_reply(msg: Message, our_team: str, clients: Any) -> None:
         )
         return
     _customer_wrote(clients, ticket_id, item, msg, now)
+
+
+def _hold(clients: Any, ticket_id: str, msg: Message, key: str, *, agent: bool) -> None:
+    """Keep a message for a ticket still in triage, once per message."""
+    claim = clients.conversations.claim_message(msg.channel, msg.ts, ticket_id, clients.now())
+    if claim.written:
+        return
+    clients.conversations.hold(
+        key,
+        {
+            "user": msg.user,
+            "ts": msg.ts,
+            "channel": msg.channel,
+            "text": msg.text,
+            "at": format_utc(clients.now()),
+            "kind": "agent" if agent else "customer",
+        },
+    )
+    clients.conversations.mark_written(msg.channel, msg.ts)
+    logger.info("message held until the ticket is triaged", extra={"ticket_id": ticket_id})
 
 
 def _apply_once(clients: Any, ticket_id: str, msg: Message, change: Any) -> dict[str, Any] | None:
@@ -281,7 +303,11 @@ def _dm(msg: Message, our_team: str, client: WebClient, clients: Any) -> None:
     current = clients.conversations.dm_thread(msg.user)
     if current and conv.within(current.last_at, now, clients.intake.dm_window_hours):
         item = clients.store.get(current.ticket_id)
-        if item is not None and _customer_wrote(clients, current.ticket_id, item, msg, now):
+        if item is None:  # the DM ticket is still in triage: held on the DM pointer
+            _hold(clients, current.ticket_id, msg, names.SLACK_DM_KEY_PREFIX + msg.user, agent=False)
+            clients.conversations.set_dm_thread(msg.user, current.ticket_id, now)
+            return
+        if _customer_wrote(clients, current.ticket_id, item, msg, now):
             clients.conversations.set_dm_thread(msg.user, current.ticket_id, now)
             return
     if not decide(msg.text, clients.intake.strictness).ticket:

@@ -374,6 +374,13 @@ class Conversations(Protocol):
     def set_dm_thread(self, user: str, ticket_id: str, at: datetime) -> None:
         """Remember the user's latest DM ticket and when they last wrote."""
 
+    def hold(self, key: str, message: dict[str, str]) -> None:
+        """Keep a customer's message that arrived while its ticket was still in triage, on the item `key`
+        (the message claim or the DM pointer); the notifier takes it in once the ticket is posted."""
+
+    def held(self, key: str) -> list[dict[str, str]]:
+        """The messages held on `key`, oldest first, removed as they are read."""
+
     def watched(self) -> dict[str, str]:
         """Channels watched through `/ticket watch`, with their company."""
 
@@ -388,3 +395,10 @@ def within(last_at: str, now: datetime, hours: float) -> bool:
     """Whether `last_at` (a stored UTC time) is at most `hours` before `now`."""
     last = _parse_time(last_at)
     return last is not None and now - last <= timedelta(hours=hours)
+
+
+def held_key(slack: SlackContext) -> str:
+    """Where messages for a Slack-born ticket still in triage wait: its message claim, or its DM pointer."""
+    if slack.origin == "dm":
+        return names.SLACK_DM_KEY_PREFIX + slack.user_id
+    return f"{names.SLACK_MESSAGE_KEY_PREFIX}{slack.channel_id}#{slack.thread_ts}"

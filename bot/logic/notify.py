@@ -18,8 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from bot import blocks
 from bot.adapters.slack import Posted, Poster
 from bot.errors import MailEventTooEarlyError, TicketConflictError
-from bot.logic import actions
+from bot.logic import actions, conversations
 from bot.logic.actions import TicketStore
+from bot.logic.conversations import Conversations
 from bot.observability import logger
 from contract import names
 from contract.models import (
@@ -139,7 +140,9 @@ class Notifier:
         alarms_topic_arn: str = "",
         oncall_group: str = "",
         approvers_configured: bool = False,
+        conversations: Conversations | None = None,
     ):
+        self._conversations = conversations
         self._store = store
         self._poster = poster
         self._channel = channel
@@ -248,7 +251,42 @@ class Notifier:
         posted = self._post_once(
             record.ticket_id, "triaged", blocks.ticket_message(self._channel, view), fields
         )
+        if posted and msg.slack and msg.slack.answered_in_slack:
+            self.take_in_held(record.ticket_id, msg.slack, posted)
         return Outcome("triaged", record.ticket_id, posted)
+
+    def take_in_held(self, ticket_id: str, slack: SlackContext, root: Posted) -> int:
+        """Messages that reached a Slack-born ticket while it was in triage (its customer's follow-up, an
+        agent's answer), taken in now as the bot takes in later ones; each noted in the new thread."""
+        if self._conversations is None:
+            return 0
+        taken = 0
+        for held in self._conversations.held(conversations.held_key(slack)):
+            item = self._store.get(ticket_id)
+            if item is None:
+                break
+            at = _parse_utc(held.get("at", "")) or _utcnow()
+            ref = f"{held.get('channel', '')} {held.get('ts', '')}"
+            user, text = held.get("user", ""), held.get("text", "")
+            if held.get("kind") == "agent":
+                change: actions.TicketChange | None = conversations.agent_answered(user, at, text, ref)
+                note = f":speech_balloon: {blocks.user_mention(user)} answered in the customer's thread:"
+            else:
+                change = conversations.customer_wrote(item, user, at, text, ref)
+                note = f":speech_balloon: {blocks.user_mention(user)} wrote in Slack (during triage)."
+            if change is None:
+                continue
+            try:
+                self._store.apply(ticket_id, change)
+            except TicketConflictError:
+                continue
+            quoted = "\n".join(
+                f"> {line}" for line in blocks.escape(conversations.plain_text(text)).split("\n")
+            )
+            posted = self._poster.post(blocks.thread_message(root.channel, root.ts, f"{note}\n{quoted}"))
+            self._store.record_post(ticket_id, posted, {})
+            taken += 1
+        return taken
 
     def _incident_report(
         self, msg: TicketTriagedMessage, view: blocks.TicketView, root: dict[str, Any]
@@ -490,6 +528,13 @@ def _thread_coordinates(posted: Posted) -> dict[str, Any]:
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def _parse_utc(value: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
 
 
 def _ses_detail(event: SesEvent) -> str:

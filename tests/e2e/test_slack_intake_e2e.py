@@ -96,10 +96,19 @@ def test_a_channel_request_is_one_ticket_answered_and_closed_in_the_customers_th
         retry=1,
     )
     (ticket_id,) = _new_ticket_ids(bot, before)
+    # A follow-up while the ticket is still in triage is held and taken in once it is posted.
+    _say(bot, ACME, "1765200000.000200", GRACE, "Forgot: the bucket is acme-exports-prod", thread_ts=root)
     stack.wait_idle(timeout=120)
 
     item = bot.clients.store.get(ticket_id) or {}
     assert item["status"] == "TRIAGED" and item["reply_via"] == "slack_thread"
+    assert item["last_customer_text"] == "Forgot: the bucket is acme-exports-prod"
+    assert [h["action"] for h in item["history"]] == ["customer_wrote"]
+    held = _posts(bot, TICKET_CHANNEL, item["slack_ts"])[0]["text"]
+    assert (
+        held.startswith(f":speech_balloon: <@{GRACE}> wrote in Slack (during triage).")
+        and "acme-exports-prod" in held
+    )
     assert item["customer_channel"] == ACME and item["customer_thread_ts"] == root
     assert [p["text"] for p in _posts(bot, ACME, root)] == [
         f"Thanks <@{GRACE}>, this is now ticket `{ticket_id}`. We will answer in this thread."
