@@ -168,22 +168,31 @@ _SPECIAL = re.compile(r"<!(here|channel|everyone|subteam\^[A-Z0-9]+)(?:\|([^>]*)
 _LINK = re.compile(r"<([a-z][a-z0-9+.-]*:[^|>\s]*)(?:\|([^>]*))?>", re.IGNORECASE)
 _EMOJI = re.compile(r":[a-z0-9_+'-]*[a-z][a-z0-9_+'-]*:", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s")
+# Emphasis marks at a word's edge (`*bold*`, `_it_`, `~strike~`); `updated_since` keeps its underscore.
+_EMPHASIS = re.compile(r"(?<!\w)[*_~]+(?=\w)|(?<=\w)[*_~]+(?!\w)")
 
 
-def plain_text(raw: str) -> str:
-    """Slack's markup as readable text for the ticket: `@name`, `#channel`, `label (url)`, entities decoded."""
+def plain_text(raw: str, *, urls: bool = True) -> str:
+    """Slack's markup as readable text for the ticket: `@name`, `#channel`, `label (url)` (`label` alone
+    without `urls`), entities decoded."""
     text = _USER.sub(lambda m: f"@{m.group(2) or m.group(1)}", raw or "")
     text = _CHANNEL.sub(lambda m: f"#{m.group(2) or m.group(1)}", text)
     text = _SPECIAL.sub(lambda m: f"@{(m.group(2) or m.group(1)).partition('^')[0]}", text)
-    text = _LINK.sub(lambda m: f"{m.group(2)} ({m.group(1)})" if m.group(2) else m.group(1), text)
+
+    def link(m: re.Match[str]) -> str:
+        if not m.group(2):
+            return m.group(1)
+        return f"{m.group(2)} ({m.group(1)})" if urls else m.group(2)
+
+    text = _LINK.sub(link, text)
     return html.unescape(text).strip()
 
 
 def title_from(raw: str) -> str:
     """A ticket title from a message: its first line's first sentence, emoji and markup gone, at most
     TITLE_MAX_CHARS characters (cut at a word, with an ellipsis)."""
-    text = _EMOJI.sub(" ", plain_text(raw).replace("```", " "))
-    text = re.sub(r"\(https?://[^)]*\)", " ", text)
+    text = _EMOJI.sub(" ", plain_text(raw, urls=False).replace("```", " "))
+    text = _EMPHASIS.sub("", text).replace("`", "")
     first_line = next((line for line in text.splitlines() if line.strip(" *_~`>")), "")
     sentence = _SENTENCE_END.split(" ".join(first_line.strip(" *_~`>").split()), maxsplit=1)[0]
     if len(sentence) > TITLE_MAX_CHARS:
