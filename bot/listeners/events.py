@@ -240,6 +240,7 @@ def _hold(clients: Any, ticket_id: str, msg: Message, key: str, *, agent: bool) 
             "text": msg.text,
             "at": format_utc(clients.now()),
             "kind": "agent" if agent else "customer",
+            "user_team": msg.user_team,
         },
     )
     clients.conversations.mark_written(msg.channel, msg.ts)

@@ -114,6 +114,10 @@ class Message:
         subtype = str(event.get("subtype") or "")
         if subtype == "message_changed":
             new = event.get("message") or {}
+            before = event.get("previous_message") or {}
+            if before and before.get("text") == new.get("text"):
+                # Not an edit: Slack also reports an unfurl or a new thread reply as a change of the parent.
+                return cls(Kind.IGNORE, channel, str(new.get("ts") or ""))
             return cls(
                 Kind.EDITED,
                 channel,

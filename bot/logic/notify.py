@@ -271,6 +271,10 @@ class Notifier:
             if held.get("kind") == "agent":
                 change: actions.TicketChange | None = conversations.agent_answered(user, at, text, ref)
                 note = f":speech_balloon: {blocks.user_mention(user)} answered in the customer's thread:"
+            elif user != slack.user_id and (held.get("user_team") or slack.team_id) != (
+                slack.user_team_id or slack.team_id
+            ):
+                continue  # neither the customer nor their organisation (as for later thread replies)
             else:
                 change = conversations.customer_wrote(item, user, at, text, ref)
                 note = f":speech_balloon: {blocks.user_mention(user)} wrote in Slack (during triage)."

@@ -324,7 +324,19 @@ def test_an_edit_and_a_deletion_of_the_original_are_recorded_and_shown_in_the_tr
             "text": "CSV exports cut off after 10,000 rows (also XLSX)",
             "ts": root,
         },
+        "previous_message": {
+            "type": "message",
+            "user": GRACE,
+            "text": "CSV exports cut off after 10,000 rows, is that a limit?",
+            "ts": root,
+        },
     }
+    reply_counted = {  # the bot's thread reply changed the parent's reply count, not its text
+        **edited,
+        "ts": "1765100050.500000",
+        "message": {**edited["previous_message"], "reply_count": 1},
+    }
+    assert bot.event(reply_counted, event_id="EvReplyCount").status == 200
     assert bot.event(edited, event_id="EvEdit").status == 200
     deleted = {
         "type": "message",

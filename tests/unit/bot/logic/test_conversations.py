@@ -44,6 +44,17 @@ def test_what_a_message_event_is(event: dict, kind: Kind) -> None:
     assert Message.from_event(event, bot_user_id="U0BOT").kind is kind
 
 
+def test_a_change_that_keeps_the_text_is_not_an_edit() -> None:
+    # Slack reports a new thread reply or an unfurl as a message_changed of the parent, text unchanged.
+    event = {
+        "channel": "C1",
+        "subtype": "message_changed",
+        "message": {"ts": "1.1", "user": "U1", "text": "same", "reply_count": 2},
+        "previous_message": {"ts": "1.1", "user": "U1", "text": "same", "reply_count": 1},
+    }
+    assert Message.from_event(event).kind is Kind.IGNORE
+
+
 def test_an_edit_names_the_original_message() -> None:
     msg = Message.from_event(
         {
