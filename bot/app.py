@@ -21,6 +21,7 @@ from slack_sdk import WebClient
 from bot import listeners
 from bot.adapters import aws
 from bot.adapters.catalog import FileCatalog
+from bot.adapters.conversations import DynamoConversations
 from bot.adapters.kinesis import KinesisTicketWriter, TicketWriter
 from bot.adapters.replies import ReplyQueue, SnsReplyQueue
 from bot.adapters.sla import LambdaSlaNotifier, NoSlaNotifier
@@ -37,6 +38,7 @@ from bot.adapters.ticket_store import DynamoTicketStore
 from bot.config import BotSettings
 from bot.listeners import authz
 from bot.logic.actions import SlaNotifier, TicketStore
+from bot.logic.conversations import Conversations, IntakeConfig
 from bot.logic.roles import RoleGrants, Roles
 from bot.observability import SERVICE, logger
 
@@ -62,6 +64,20 @@ class Clients:
     sla: SlaNotifier = field(default_factory=NoSlaNotifier)
     # Who may act; the default grants nothing to anyone (fail closed).
     roles: Roles = field(default_factory=lambda: Roles(RoleGrants()))
+    # Tickets from customer channels, reactions and DMs (issue 31); without a store no event opens one.
+    conversations: Conversations | None = None
+    intake: IntakeConfig = field(default_factory=IntakeConfig)
+
+
+def intake_config(settings: BotSettings) -> IntakeConfig:
+    """The listeners' view of the settings (issue 31)."""
+    return IntakeConfig(
+        channels=settings.watched_channels(),
+        strictness=settings.ticketing_strictness,
+        team_id=settings.slack_team_id if settings.slack_team_id.startswith("T") else "",
+        dm_window_hours=settings.dm_window_hours,
+        bot_user_id=settings.bot_user_id,
+    )
 
 
 def build_roles(settings: BotSettings, slack: WebClient) -> Roles:
@@ -87,6 +103,8 @@ def build_clients(settings: BotSettings, *, sleep: Sleep = time.sleep) -> Client
             else NoSlaNotifier()
         ),
         roles=build_roles(settings, slack),
+        conversations=DynamoConversations(settings.table_name, aws.lazy_client("dynamodb")),
+        intake=intake_config(settings),
     )
 
 

@@ -50,6 +50,7 @@ from contract.models import (
 # --- ids shared with the listeners ------------------------------------------------------------------------
 TICKET_FORM = "ticket_form"
 EDIT_REPLY_FORM = "ticket_edit_reply"
+CREATE_TICKET_SHORTCUT = "create_ticket"  # the "Create ticket" message shortcut (bot/manifest.yaml)
 ACTION_APPROVE = "ticket_approve"
 ACTION_EDIT = "ticket_edit"
 ACTION_PRIORITY = "ticket_priority"
@@ -686,6 +687,33 @@ def thread_message(channel: str, thread_ts: str, text: str) -> dict[str, Any]:
     }
 
 
+def customer_reply_message(channel: str, thread_ts: str, reply: str) -> dict[str, Any]:
+    """The approved reply in the customer's own thread (or DM: no thread_ts). The draft is model output an
+    agent approved: escaped like any text a customer can influence, so it cannot mention or link."""
+    text = clip(escape(reply), SECTION_MAX)
+    payload = {
+        "channel": channel,
+        "text": text,
+        "blocks": _dump([SectionBlock(text=_md(text))]),
+        **NO_UNFURL,
+    }
+    if thread_ts:
+        payload["thread_ts"] = thread_ts
+    return payload
+
+
+def closing_message(channel: str, thread_ts: str, ticket_id: str) -> dict[str, Any]:
+    """The short line a resolved Slack-born ticket leaves in the customer's thread."""
+    text = (
+        f":white_check_mark: We have resolved ticket `{escape(ticket_id)}`. "
+        "If anything is still wrong, just reply here and it reopens."
+    )
+    payload = {"channel": channel, "text": text, "blocks": _dump([SectionBlock(text=_md(text))]), **NO_UNFURL}
+    if thread_ts:
+        payload["thread_ts"] = thread_ts
+    return payload
+
+
 def failure_text(ticket_id: str, error: str, cause: str) -> str:
     """What a failed ticket says (the cause is clipped: it may be a long stack or JSON)."""
     detail = f"\n```{fence(clip(cause, 1500))}```" if cause else ""
@@ -872,6 +900,11 @@ def error_message(title: str, lines: Sequence[str] = ()) -> dict[str, Any]:
     return {"text": clip(text, SECTION_MAX), "blocks": _dump([SectionBlock(text=_md(text))])}
 
 
+def info_message(text: str) -> dict[str, Any]:
+    """An ephemeral answer; `text` is mrkdwn the caller built (customer parts escaped)."""
+    return {"text": clip(text, SECTION_MAX), "blocks": _dump([SectionBlock(text=_md(text))])}
+
+
 def refusal(what: str, setting: str) -> dict[str, Any]:
     """The ephemeral answer to someone without the role an action needs."""
     text = f":no_entry: You're not allowed to {what} (ask an admin to add you to `{setting}`)."
@@ -887,6 +920,9 @@ def help_message() -> dict[str, Any]:
         "(product and issue type: Unspecified).\n"
         "• `/ticket status <ticket id>`: status, priority, sentiment and a link to the ticket's thread.\n"
         "• `/ticket mine`: the open tickets you own, with their first-response due times.\n"
+        "• `/ticket watch [company]` / `/ticket unwatch` (admins, in a customer channel): customers' "
+        "requests there become tickets, answered in their thread.\n"
+        "• :ticket: on any message, or the *Create ticket* message shortcut: a ticket from that message.\n"
         "• `/ticket help`: this message.\n"
         "Each ticket is triaged (sentiment, priority, a drafted reply) and posted in the ticket channel, "
         "where *Approve reply*, *Edit reply*, *Change priority* and *Resolve* act on it."
@@ -932,13 +968,24 @@ def mine_message(items: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 
 
 def _text_input(
-    block_id: str, label: str, *, max_length: int, multiline: bool = False, optional: bool = False
+    block_id: str,
+    label: str,
+    *,
+    max_length: int,
+    multiline: bool = False,
+    optional: bool = False,
+    initial: str = "",
 ):
     return InputBlock(
         block_id=block_id,
         label=label,
         optional=optional,
-        element=PlainTextInputElement(action_id=VALUE, multiline=multiline, max_length=max_length),
+        element=PlainTextInputElement(
+            action_id=VALUE,
+            multiline=multiline,
+            max_length=max_length,
+            initial_value=clip(initial, max_length) or None,
+        ),
     )
 
 
@@ -953,8 +1000,17 @@ def _select(block_id: str, label: str, choices: Sequence[str]) -> InputBlock:
     )
 
 
-def ticket_form(products: Sequence[str], issue_types: Sequence[str], channel_id: str) -> dict[str, Any]:
-    """The /ticket modal; private_metadata keeps the channel for the confirmation."""
+def ticket_form(
+    products: Sequence[str],
+    issue_types: Sequence[str],
+    channel_id: str,
+    prefill: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """The /ticket modal; private_metadata keeps the channel for the confirmation. `prefill` (the "Create
+    ticket" message shortcut) gives initial values: subject, description, customer_name, customer_email,
+    customer_company (plain text inputs show them as text, nothing is parsed as markup)."""
+    values = dict(prefill or {})
+    email = values.get("customer_email", "")
     return View(
         type="modal",
         callback_id=TICKET_FORM,
@@ -963,19 +1019,34 @@ def ticket_form(products: Sequence[str], issue_types: Sequence[str], channel_id:
         close="Cancel",
         private_metadata=json.dumps({"channel_id": channel_id}),
         blocks=[
-            _text_input("subject", "Subject", max_length=SUBJECT_MAX),
+            _text_input("subject", "Subject", max_length=SUBJECT_MAX, initial=values.get("subject", "")),
             _text_input(
-                "description", "Description", max_length=min(DESCRIPTION_MAX, INPUT_MAX), multiline=True
+                "description",
+                "Description",
+                max_length=min(DESCRIPTION_MAX, INPUT_MAX),
+                multiline=True,
+                initial=values.get("description", ""),
             ),
             _select("product", "Product", products),
             _select("issue_type", "Issue type", issue_types),
-            _text_input("customer_name", "Customer name (first and last)", max_length=200),
+            _text_input(
+                "customer_name",
+                "Customer name (first and last)",
+                max_length=200,
+                initial=values.get("customer_name", ""),
+            ),
             InputBlock(
                 block_id="customer_email",
                 label="Customer email",
-                element=EmailInputElement(action_id=VALUE),
+                element=EmailInputElement(action_id=VALUE, initial_value=email or None),
             ),
-            _text_input("customer_company", "Company", max_length=200, optional=True),
+            _text_input(
+                "customer_company",
+                "Company",
+                max_length=200,
+                optional=True,
+                initial=values.get("customer_company", ""),
+            ),
         ],
     ).to_dict()
 

@@ -16,6 +16,7 @@ from pydantic import AliasChoices, ConfigDict, Field, SecretStr, field_validator
 
 from bot.adapters import aws
 from bot.errors import BotConfigurationError
+from bot.logic.conversations import parse_customer_channels
 from bot.logic.roles import RoleGrants
 from bot.logic.ticketing_rule import Strictness, parse_strictness
 from contract import defaults, names
@@ -74,7 +75,25 @@ class BotSettings(EnvSettings):
     ticketing_strictness: Strictness = Field(
         defaults.TICKETING_STRICTNESS, validation_alias=AliasChoices(names.ENV_TICKETING_STRICTNESS)
     )
+    # Watched customer channels: "C0ACME=Acme Corp,C0GLOBEX" (bot/logic/conversations.py parses it).
+    customer_channels: str = Field("", validation_alias=AliasChoices(names.ENV_CUSTOMER_CHANNELS))
+    dm_window_hours: float = Field(
+        defaults.SLACK_DM_WINDOW_HOURS,
+        ge=0,
+        le=24 * 90,
+        validation_alias=AliasChoices(names.ENV_SLACK_DM_WINDOW_HOURS),
+    )
     catalog_path: Path = DEFAULT_CATALOG_PATH
+
+    @field_validator("customer_channels")
+    @classmethod
+    def _channels(cls, value: str) -> str:
+        parse_customer_channels(value)  # a bad value fails at cold start, naming the setting
+        return value
+
+    def watched_channels(self) -> dict[str, str]:
+        """The configured customer channels and the company of each ("" when not mapped)."""
+        return parse_customer_channels(self.customer_channels)
 
     @field_validator("ticketing_strictness", mode="before")
     @classmethod

@@ -55,6 +55,9 @@ WAREHOUSE_RETENTION_SCHEDULE: Final = "cron(30 3 * * ? *)"
 # (bot/logic/ticketing_rule.py holds the threshold of each). Balanced is the setting tuned for precision
 # >= 0.95 at recall >= 0.9 (bench/ticketing_rule.py).
 TICKETING_STRICTNESS: Final = "balanced"
+# A DM to the bot within this many hours of the sender's last DM joins their open DM ticket (a follow-up, a
+# "thanks"); later, or once that ticket is resolved, it opens a new one (docs/slack-intake.md).
+SLACK_DM_WINDOW_HOURS: Final = 24
 
 # --- The local stack (docs/local-runtime.md "What survives a restart") ----------------------------------------
 # Background snapshots of a durable `tms local up`, at most this often while something changes; every

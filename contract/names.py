@@ -87,6 +87,16 @@ ENV_SLACK_TEAM_ID = "TMS_SLACK_TEAM_ID"  # T… (workspace install) or E… (org
 # (bot/logic/ticketing_rule.py; default in contract/defaults.py).
 ENV_TICKETING_STRICTNESS = "TMS_TICKETING_STRICTNESS"
 TICKETING_STRICTNESS_VALUES = ("lenient", "balanced", "strict")
+# Watched customer channels: comma-separated channel ids, each optionally `=Company` (the company of its
+# customers); `/ticket watch` adds channels at run time (stored under SLACK_WATCH_KEY). On AWS cdk.json
+# `customer_channels`.
+ENV_CUSTOMER_CHANNELS = "TMS_CUSTOMER_CHANNELS"
+# Hours a DM to the bot joins the sender's latest open DM ticket instead of opening a new one.
+ENV_SLACK_DM_WINDOW_HOURS = "TMS_SLACK_DM_WINDOW_HOURS"
+# Tickets-table items of Slack-born tickets (not ticket ids: the lifecycle feed skips them):
+SLACK_MESSAGE_KEY_PREFIX = "SLACKMSG#"  # + channel#ts: the message a ticket came from (the dedupe claim)
+SLACK_DM_KEY_PREFIX = "SLACKDM#"  # + user id: the sender's latest DM ticket
+SLACK_WATCH_KEY = "SETTINGS#customer_channels"  # channels watched through /ticket watch
 
 # Customer mail (SES v2). Sender identity and reply-to come from cdk.json (`reply_from`, `reply_to`).
 ENV_REPLY_FROM = "TMS_REPLY_FROM"

@@ -187,6 +187,14 @@ class TmsConfig(BaseModel):
     admins: tuple[SlackGrant, ...] = ()
     # A draft's last editor cannot approve it; false for one-person teams.
     four_eyes: bool = True
+    # Tickets from where customers talk (issue 31, docs/slack-intake.md): watched customer channels, each
+    # with the company of its customers ("" when none; `/ticket watch` adds more at run time), how readily
+    # a message becomes a ticket, and how long a DM joins the sender's open DM ticket.
+    customer_channels: dict[
+        Annotated[str, Field(pattern=r"^[CG][A-Z0-9]{2,}$")], Annotated[str, Field(max_length=100)]
+    ] = {}
+    ticketing_strictness: Literal["lenient", "balanced", "strict"] = defaults.TICKETING_STRICTNESS  # type: ignore[assignment]
+    slack_dm_window_hours: Annotated[float, Field(ge=0, le=24 * 90)] = defaults.SLACK_DM_WINDOW_HOURS
     # The one Slack installation served: the app id (A…) and the workspace (T…) or org (E…) it is installed in.
     slack_app_id: Annotated[str, Field(pattern=r"^(A[A-Z0-9]{2,})?$")] = ""
     slack_team_id: Annotated[str, Field(pattern=r"^([TE][A-Z0-9]{2,})?$")] = ""
@@ -348,6 +356,20 @@ class TmsConfig(BaseModel):
         if self.slack_team_id:
             env[names.ENV_SLACK_TEAM_ID] = self.slack_team_id
         return env
+
+    def slack_intake_environment(self) -> dict[str, str]:
+        """The bot function's customer-channel settings (issue 31)."""
+        for company in self.customer_channels.values():
+            if "," in company or "=" in company:
+                raise ValueError(f"customer_channels: a company name may not contain ',' or '=': {company!r}")
+        return {
+            names.ENV_CUSTOMER_CHANNELS: ",".join(
+                f"{channel}={company}" if company else channel
+                for channel, company in sorted(self.customer_channels.items())
+            ),
+            names.ENV_TICKETING_STRICTNESS: self.ticketing_strictness,
+            names.ENV_SLACK_DM_WINDOW_HOURS: f"{self.slack_dm_window_hours:g}",
+        }
 
     def name(self, suffix: str) -> str:
         """A physical resource name prefixed by the project name."""

@@ -145,6 +145,7 @@ class TmsStack(Stack):
             snapstart=config.bot_snapstart,
             reserved_concurrency=config.bot_reserved_concurrency,
             roles_environment=config.slack_roles_environment(),
+            intake_environment=config.slack_intake_environment(),
             draft_link_domains=config.draft_link_allow_list(),
         )
         self.mail = Mail(

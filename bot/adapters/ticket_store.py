@@ -5,6 +5,7 @@ Alarm threads live in the same table under keys `ALARM#<name>` (ticket ids alway
 
 from __future__ import annotations
 
+import re
 import uuid
 from decimal import Decimal
 from typing import Any
@@ -39,6 +40,11 @@ def from_item(item: dict[str, Any]) -> dict[str, Any]:
     """A DynamoDB item as plain Python values (numbers as int/float)."""
     de = dynamodb_deserializer()
     return {k: _plain(de.deserialize(v)) for k, v in item.items()}
+
+
+def _used(placeholder: str, *expressions: str) -> bool:
+    pattern = re.compile(re.escape(placeholder) + r"(?![A-Za-z0-9_])")
+    return any(pattern.search(e) for e in expressions)
 
 
 def _av(value: Any) -> dict[str, Any]:
@@ -84,6 +90,8 @@ class DynamoTicketStore:
             "updated_at = :at",
             "last_action = :what",
         ]
+        if not change.counts_version:
+            sets = [sets[1]]  # only the history entry: no version, and the last agent action stays
         for i, (name, value) in enumerate(change.set_fields.items()):
             if name == "status":
                 sets.append(f"#status = :f{i}")
@@ -125,11 +133,15 @@ class DynamoTicketStore:
             else:
                 values[":seen"] = _av(change.expected_version)
                 condition += " AND #v = :seen"
+        expression = "SET " + ", ".join(sets)
+        # DynamoDB refuses names and values the expressions do not use (an uncounted change uses fewer).
+        attr_names = {k: v for k, v in attr_names.items() if _used(k, expression, condition)}
+        values = {k: v for k, v in values.items() if _used(k, expression, condition)}
         try:
             resp = self._client.update_item(
                 TableName=self._table,
                 Key={KEY: {"S": ticket_id}},
-                UpdateExpression="SET " + ", ".join(sets),
+                UpdateExpression=expression,
                 ConditionExpression=condition,
                 ExpressionAttributeNames=attr_names,
                 ExpressionAttributeValues=values,

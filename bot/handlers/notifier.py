@@ -11,6 +11,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from bot.adapters import aws
+from bot.adapters.conversations import DynamoConversations
 from bot.adapters.outbox import OutboxPoster, OutboxThreads
 from bot.adapters.slack import Poster, SlackPoster, SlackThreads, ThreadReader, make_web_client
 from bot.adapters.ticket_store import DynamoTicketStore
@@ -59,6 +60,7 @@ def build_notifier(settings: BotSettings) -> Notifier:
         alarms_topic_arn=settings.alarms_topic_arn,
         oncall_group=grants.oncall_group,
         approvers_configured=Roles(grants).approvers_configured,
+        conversations=DynamoConversations(settings.table_name, aws.client("dynamodb", profile="default")),
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.listeners import actions, commands, incidents, views
+from bot.listeners import actions, commands, events, incidents, views
 
 
 def register(app: App) -> None:
@@ -13,3 +13,4 @@ def register(app: App) -> None:
     actions.register(app)
     incidents.register(app)
     views.register(app)
+    events.register(app)

@@ -15,8 +15,9 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import blocks
-from bot.errors import ReplyQueueError, TicketConflictError
+from bot.errors import ReplyQueueError, SlackPostError, TicketConflictError
 from bot.logic import actions
+from bot.logic.notify import customer_thread
 from bot.observability import logger
 from contract.models import Priority, ReplyApprovedMessage
 
@@ -191,9 +192,34 @@ handle_retry_send = _change_handler(
     then_send=True,
     doc="Send a rejected reply again (after the agent fixed the cause, e.g. verified the address).",
 )
-handle_resolve = _change_handler(
-    lambda actor, at, _action: actions.resolve(actor, at), doc="Resolve the ticket."
-)
+
+
+def handle_resolve(
+    ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, context: dict[str, Any]
+) -> None:
+    """Resolve the ticket; a Slack-born one also gets a short closing line in the customer's thread (once
+    per resolution: the claim is keyed on the version the resolve wrote)."""
+    ack()
+    clients = context["tms"]
+    channel, ts = _where(body)
+    ticket_id = _button_value(action)
+    change = actions.resolve(body["user"]["id"], clients.now())
+    item = apply_and_publish(client, clients, ticket_id, change, channel=channel, ts=ts)
+    where = customer_thread(item or {})
+    if item is None or where is None:
+        return
+    key = f"closed:{actions.version_of(item)}"
+    if not clients.store.claim_post(ticket_id, key):
+        return
+    try:
+        posted = clients.poster.post(blocks.closing_message(where[0], where[1], ticket_id))
+    except SlackPostError:
+        clients.store.release_post(ticket_id, key)
+        logger.exception("closing line not posted", extra={"ticket_id": ticket_id})
+        return
+    clients.store.record_post(ticket_id, posted, {})
+
+
 handle_priority = _change_handler(
     lambda actor, at, action: actions.change_priority(
         actor, at, Priority(action["selected_option"]["value"].partition("|")[2])

@@ -48,13 +48,25 @@ REQUIRED: dict[tuple[str, str], Permission] = {
     ("block_actions", blocks.ACTION_RESOLVE_INCIDENT): Permission(Role.AGENT, "resolve incidents"),
     ("view_submission", blocks.TICKET_FORM): Permission(Role.AGENT, "create tickets"),
     ("view_submission", blocks.EDIT_REPLY_FORM): Permission(Role.AGENT, "edit replies"),
+    # Issue 31: a 🎫 opens a ticket only when an agent adds it (anyone else's reactions do nothing), the
+    # "Create ticket" message shortcut is /ticket's form, and watching a channel is a channel setting.
+    ("event", "reaction_added"): Permission(Role.AGENT, "open tickets with :ticket:"),
+    ("message_action", blocks.CREATE_TICKET_SHORTCUT): Permission(Role.AGENT, "create tickets"),
+    ("command", f"{COMMAND} watch"): Permission(Role.ADMIN, "watch customer channels"),
+    ("command", f"{COMMAND} unwatch"): Permission(Role.ADMIN, "stop watching customer channels"),
 }
+# Events anyone may cause: whether a message is a customer's request, a customer's answer or an agent's
+# public answer is the listener's decision (bot.logic.conversations), not a permission.
+OPEN_EVENTS = frozenset({"message"})
 UNKNOWN = Permission(Role.ADMIN, "do that")  # the refusal of anything not in the table
 
 
 def interaction_key(body: dict[str, Any]) -> tuple[str, str]:
     """What the request asks for, as a key of REQUIRED ("", "") when it cannot be told."""
     if body.get("command"):
+        word = str(body.get("text") or "").strip().split(" ", 1)[0].lower()
+        if word in ("watch", "unwatch"):
+            return "command", f"{body['command']} {word}"
         return "command", str(body["command"])
     kind = str(body.get("type") or "")
     if kind in ("block_actions", "block_suggestion"):
@@ -127,6 +139,8 @@ def register(app: App, roles: Roles, pin: InstallationPin) -> None:
             return BoltResponse(status=403, body="")
         if key[0] in ("url_verification", "ssl_check"):
             return next()  # Bolt answers these itself, before this middleware; no listener sees them
+        if key[0] == "event" and key[1] in OPEN_EVENTS:
+            return next()
         permission = REQUIRED.get(key)
         user = user_of(body)
         if permission is not None and roles.has(user, permission.role):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import ValidationError
@@ -13,9 +14,11 @@ from bot import blocks
 from bot.errors import BotError, CatalogUnavailableError, TicketWriteError
 from bot.logic import intake
 from bot.observability import logger
-from contract.models import SlackContext, is_ticket_id
+from contract import names
+from contract.models import COMPANY_MAX, SlackContext, is_ticket_id
 
 COMMAND = "/ticket"
+_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
 
 
 def register(app: App) -> None:
@@ -35,6 +38,10 @@ def handle_ticket(ack: Ack, command: dict[str, Any], client: WebClient, context:
         _status(ack, cmd.ticket_id, client, clients)
     elif isinstance(cmd, intake.Mine):
         _mine(ack, command["user_id"], clients)
+    elif isinstance(cmd, intake.Watch):
+        _watch(ack, command, cmd.company, clients)
+    elif isinstance(cmd, intake.Unwatch):
+        _unwatch(ack, command, clients)
     elif isinstance(cmd, intake.Help):
         ack(**blocks.help_message())
     else:
@@ -149,3 +156,55 @@ def _status(ack: Ack, ticket_id: str, client: WebClient, clients: Any) -> None:
         except SlackApiError:
             logger.warning("no permalink", extra={"ticket_id": ticket_id})
     ack(**blocks.status_message(item, permalink))
+
+
+def _watch(ack: Ack, command: dict[str, Any], company: str, clients: Any) -> None:
+    """Watch the channel the command was run in (the middleware let only admins through)."""
+    channel = str(command.get("channel_id") or "")
+    if not _CHANNEL_ID.match(channel) or clients.conversations is None:
+        ack(**blocks.error_message("Run `/ticket watch` in the customer channel itself (not in a DM)."))
+        return
+    if len(company.encode("utf-8")) > COMPANY_MAX:
+        ack(**blocks.error_message(f"The company name is longer than {COMPANY_MAX} bytes."))
+        return
+    try:
+        clients.conversations.watch(channel, company, command["user_id"])
+    except BotError:
+        logger.exception("watch failed")
+        ack(**blocks.error_message("The ticket store is unavailable; try again."))
+        return
+    logger.info("channel watched", extra={"channel": channel})
+    of = f" (company: {blocks.escape(company)})" if company else ""
+    ack(
+        **blocks.info_message(
+            f"Watching <#{channel}>{of}: customers' requests here become tickets, answered in their thread. "
+            "The app must be a member of the channel."
+        )
+    )
+
+
+def _unwatch(ack: Ack, command: dict[str, Any], clients: Any) -> None:
+    """Stop watching the channel (one watched through configuration stays until the setting changes)."""
+    channel = str(command.get("channel_id") or "")
+    if clients.conversations is None:
+        ack(**blocks.error_message("Customer channels are not set up here."))
+        return
+    if channel in clients.intake.channels:
+        ack(
+            **blocks.error_message(
+                f"<#{channel}> is watched through configuration ({names.ENV_CUSTOMER_CHANNELS}, "
+                "or `customer_channels` in cdk.json); remove it there."
+            )
+        )
+        return
+    try:
+        removed = clients.conversations.unwatch(channel)
+    except BotError:
+        logger.exception("unwatch failed")
+        ack(**blocks.error_message("The ticket store is unavailable; try again."))
+        return
+    ack(
+        **blocks.info_message(
+            f"Stopped watching <#{channel}>." if removed else f"<#{channel}> was not being watched."
+        )
+    )

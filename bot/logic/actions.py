@@ -29,6 +29,13 @@ class Action(StrEnum):
     COMPLAINED = "complained"
     TAKE = "take"
     REASSIGN = "reassign"
+    # A Slack-born ticket's conversation (issue 31; the same history names as inbound mail's).
+    CUSTOMER_WROTE = "customer_wrote"
+    CUSTOMER_REPLIED = "customer_replied"
+    REOPENED = "reopened"
+    ANSWERED = "answered_in_slack"
+    ORIGINAL_EDITED = "original_edited"
+    ORIGINAL_DELETED = "original_deleted"
 
 
 # Actions that are the ticket's first response when the bot applies them: resolving it. Sending the approved
@@ -73,6 +80,9 @@ class TicketChange:
     not_last_editor: bool = False
     # Counters incremented by the write (each edit is a new draft version).
     increments: tuple[str, ...] = ()
+    # False: recorded without a new version (a customer's words must not void the version an approval
+    # wrote, which the mailer's send claim expects).
+    counts_version: bool = True
 
     def history_entry(self) -> dict[str, Any]:
         """The audit entry appended to the ticket's history."""

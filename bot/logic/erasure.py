@@ -108,8 +108,11 @@ def find_target(subject: Subject, table: TicketTable, threads: ThreadReader | No
     posts: dict[str, set[tuple[str, str]]] = {}
     roots: dict[str, tuple[str, str, bool]] = {}  # ticket id -> (channel, root ts, replies recorded)
     others: set[tuple[str, str]] = set()  # messages recorded for tickets that are not erased
+    messages: list[dict[str, Any]] = []
     for item in table.items():
         key = str(item.get(KEY, ""))
+        if key.startswith(names.SLACK_MESSAGE_KEY_PREFIX):
+            messages.append(item)  # a Slack-born ticket's message: the bot's replies to it are recorded here
         if not is_ticket_id(key):
             continue
         recorded = {(p.channel, p.ts) for p in map(Posted.from_ref, item.get(names.SLACK_POSTS_ATTR) or ())}
@@ -131,6 +134,12 @@ def find_target(subject: Subject, table: TicketTable, threads: ThreadReader | No
             posts[key].add(root)
             # without the attribute: posted before the notifier recorded its posts (root included)
             roots[key] = (*root, names.SLACK_POSTS_ATTR in item)
+    for item in messages:
+        ticket = str(item.get("claimed_ticket") or "")
+        if ticket in ids and item.get(names.SLACK_POSTS_ATTR):
+            posts.setdefault(ticket, set()).update(
+                (p.channel, p.ts) for p in map(Posted.from_ref, item[names.SLACK_POSTS_ATTR])
+            )
     untracked: dict[str, str] = {}
     for key, (channel, root_ts, recorded_replies) in sorted(roots.items()):
         try:

@@ -57,13 +57,25 @@ class Inline:
 
 
 @dataclass(frozen=True)
+class Watch:
+    """`/ticket watch [company]`: watch this channel for customer requests (issue 31)."""
+
+    company: str
+
+
+@dataclass(frozen=True)
+class Unwatch:
+    """`/ticket unwatch`: stop watching this channel."""
+
+
+@dataclass(frozen=True)
 class Unknown:
     """Anything else: answered with a usage hint."""
 
     text: str
 
 
-Command = Help | OpenForm | Status | Mine | Inline | Unknown
+Command = Help | OpenForm | Status | Mine | Inline | Watch | Unwatch | Unknown
 
 
 def parse_command(text: str) -> Command:
@@ -85,6 +97,10 @@ def parse_command(text: str) -> Command:
         return Status(ticket_id.upper() if is_own_ticket_id(ticket_id.upper()) else ticket_id)
     if word.lower() == "mine" and not rest.strip():
         return Mine()
+    if word.lower() == "watch":
+        return Watch(" ".join(rest.split()))
+    if word.lower() == "unwatch" and not rest.strip():
+        return Unwatch()
     return Unknown(text)
 
 

@@ -18,13 +18,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from bot import blocks
 from bot.adapters.slack import Posted, Poster
 from bot.errors import MailEventTooEarlyError, TicketConflictError
-from bot.logic import actions
+from bot.logic import actions, conversations
 from bot.logic.actions import TicketStore
+from bot.logic.conversations import Conversations
 from bot.observability import logger
 from contract import names
 from contract.models import (
     MailEventKind,
     SlaAlertMessage,
+    SlackContext,
     TicketFailedMessage,
     TicketMailMessage,
     TicketStatus,
@@ -38,6 +40,7 @@ GLUE_KEY_PREFIX = "GLUE#"
 ALERT_KEY_PREFIX = "ALERT#"
 GLUE_STATE_CHANGE = "Glue Job State Change"
 GLUE_SUCCEEDED = "SUCCEEDED"
+REPLY_VIA_THREAD = "slack_thread"  # item reply_via of a ticket answered in the customer's own Slack thread
 
 
 class SesEventMail(BaseModel):
@@ -137,7 +140,9 @@ class Notifier:
         alarms_topic_arn: str = "",
         oncall_group: str = "",
         approvers_configured: bool = False,
+        conversations: Conversations | None = None,
     ):
+        self._conversations = conversations
         self._store = store
         self._poster = poster
         self._channel = channel
@@ -240,15 +245,52 @@ class Notifier:
         def fields(posted: Posted) -> dict[str, Any]:
             out = {"slack_channel": posted.channel, "slack_ts": posted.ts}
             if msg.slack:
-                out["slack_user"] = msg.slack.user_id
-                if msg.slack.requester_is_customer:
-                    out["reply_via"] = "slack"  # the mailer posts the reply to the agent, no mail
+                out |= slack_fields(msg.slack)
             return out
 
         posted = self._post_once(
             record.ticket_id, "triaged", blocks.ticket_message(self._channel, view), fields
         )
+        if posted and msg.slack and msg.slack.answered_in_slack:
+            self.take_in_held(record.ticket_id, msg.slack, posted)
         return Outcome("triaged", record.ticket_id, posted)
+
+    def take_in_held(self, ticket_id: str, slack: SlackContext, root: Posted) -> int:
+        """Messages that reached a Slack-born ticket while it was in triage (its customer's follow-up, an
+        agent's answer), taken in now as the bot takes in later ones; each noted in the new thread."""
+        if self._conversations is None:
+            return 0
+        taken = 0
+        for held in self._conversations.held(conversations.held_key(slack)):
+            item = self._store.get(ticket_id)
+            if item is None:
+                break
+            at = _parse_utc(held.get("at", "")) or _utcnow()
+            ref = f"{held.get('channel', '')} {held.get('ts', '')}"
+            user, text = held.get("user", ""), held.get("text", "")
+            if held.get("kind") == "agent":
+                change: actions.TicketChange | None = conversations.agent_answered(user, at, text, ref)
+                note = f":speech_balloon: {blocks.user_mention(user)} answered in the customer's thread:"
+            elif user != slack.user_id and (held.get("user_team") or slack.team_id) != (
+                slack.user_team_id or slack.team_id
+            ):
+                continue  # neither the customer nor their organisation (as for later thread replies)
+            else:
+                change = conversations.customer_wrote(item, user, at, text, ref)
+                note = f":speech_balloon: {blocks.user_mention(user)} wrote in Slack (during triage)."
+            if change is None:
+                continue
+            try:
+                self._store.apply(ticket_id, change)
+            except TicketConflictError:
+                continue
+            quoted = "\n".join(
+                f"> {line}" for line in blocks.escape(conversations.plain_text(text)).split("\n")
+            )
+            posted = self._poster.post(blocks.thread_message(root.channel, root.ts, f"{note}\n{quoted}"))
+            self._store.record_post(ticket_id, posted, {})
+            taken += 1
+        return taken
 
     def _incident_report(
         self, msg: TicketTriagedMessage, view: blocks.TicketView, root: dict[str, Any]
@@ -262,7 +304,7 @@ class Notifier:
             # The member's own ts: actions re-render its card in the thread, never the root's post.
             out = {"slack_channel": posted.channel, "slack_ts": posted.ts, "slack_thread_ts": root_ts}
             if msg.slack:
-                out["slack_user"] = msg.slack.user_id
+                out |= slack_fields(msg.slack)
             return out
 
         posted = self._post_once(
@@ -300,6 +342,15 @@ class Notifier:
                 str(item.get(names.ASSIGNEE_ATTR) or msg.mention) or self._oncall_group or blocks.MENTION_HERE
             )
             msg = msg.model_copy(update={"mention": who})
+        where = customer_thread(item)
+        if msg.kind == MailEventKind.REPLY_SENT and msg.via == "slack" and where is not None:
+            # The approved reply of a Slack-born ticket, in the customer's thread: once per approval (the
+            # mailer's send claim publishes one message; its redeliveries find this claim).
+            self._post_once(
+                msg.ticket_id,
+                f"customer_reply:{message_id}",
+                blocks.customer_reply_message(where[0], where[1], msg.text),
+            )
         payload = blocks.mail_event_message(channel, thread_ts or "", msg)
         if not thread_ts:
             payload.pop("thread_ts", None)
@@ -450,6 +501,30 @@ class Notifier:
         return Outcome("alert", key, self._post_once(key, n.message_id, payload))
 
 
+def slack_fields(slack: SlackContext) -> dict[str, Any]:
+    """What a Slack-born ticket's item keeps of its origin: who, and where the customer is answered."""
+    out: dict[str, Any] = {"slack_user": slack.user_id}
+    if slack.answered_in_slack:
+        # A customer's own message (issue 31): the approved reply goes to their thread (or DM), not by mail.
+        out |= {
+            "reply_via": REPLY_VIA_THREAD,
+            "slack_origin": slack.origin,
+            "customer_channel": slack.channel_id,
+            "customer_thread_ts": slack.thread_ts or "",
+            "customer_team": slack.user_team_id or slack.team_id,
+        }
+    elif slack.requester_is_customer:
+        out["reply_via"] = "slack"  # the mailer posts the reply to the agent, no mail
+    return out
+
+
+def customer_thread(item: dict[str, Any]) -> tuple[str, str] | None:
+    """The customer's conversation of a Slack-born ticket (channel, thread ts or "" in a DM), or None."""
+    if item.get("reply_via") != REPLY_VIA_THREAD or not item.get("customer_channel"):
+        return None
+    return str(item["customer_channel"]), str(item.get("customer_thread_ts") or "")
+
+
 def _thread_coordinates(posted: Posted) -> dict[str, Any]:
     """A ticket's first post becomes its thread."""
     return {"slack_channel": posted.channel, "slack_ts": posted.ts}
@@ -457,6 +532,13 @@ def _thread_coordinates(posted: Posted) -> dict[str, Any]:
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def _parse_utc(value: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
 
 
 def _ses_detail(event: SesEvent) -> str:

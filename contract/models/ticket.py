@@ -373,6 +373,18 @@ class SlackContext(_Strict):
     user_id: text(SLACK_ID_MAX)  # type: ignore[valid-type]
     # Inline `/ticket`: the agent is the customer, so the approved reply goes to them in Slack, not by mail.
     requester_is_customer: bool = False
+    # A ticket from a customer's own Slack message (issue 31, docs/slack-intake.md): how it came in, and where
+    # the conversation stays. `channel_id`/`user_id` are then the customer's channel (or DM) and the message's
+    # author; the approved reply and the closing line go to the thread of `thread_ts` (None: top level, a DM).
+    origin: Literal["command", "channel", "reaction", "dm"] = "command"
+    thread_ts: text(SLACK_ID_MAX, required=False) | None = None  # type: ignore[valid-type]
+    # The customer's Slack organisation (the event's user_team; another team in a Slack Connect channel).
+    user_team_id: text(SLACK_ID_MAX, required=False) | None = None  # type: ignore[valid-type]
+
+    @property
+    def answered_in_slack(self) -> bool:
+        """Whether the customer is answered in their own Slack conversation, never by mail."""
+        return self.origin != "command"
 
 
 class TicketSubmitted(_Strict):

@@ -43,6 +43,7 @@ class Slack(Construct):
         snapstart: bool = False,
         reserved_concurrency: int | None = None,
         roles_environment: Mapping[str, str] | None = None,
+        intake_environment: Mapping[str, str] | None = None,
         draft_link_domains: tuple[str, ...] = (),
     ) -> None:
         super().__init__(scope, construct_id)
@@ -79,7 +80,7 @@ class Slack(Construct):
             package=package,
             function_name=f"{project_name}-{names.FN_BOT}",
             handler=names.HANDLERS[names.FN_BOT],
-            description="Slack Bolt app: /ticket, modals and button actions",
+            description="Slack Bolt app: /ticket, modals, buttons and events (customer channels, reactions, DMs)",
             service_name=names.FN_BOT,
             metrics_namespace=project_name,
             memory_size=512,
@@ -95,6 +96,8 @@ class Slack(Construct):
                 # Approve reply publishes ReplyApproved here; the mailer sends.
                 names.ENV_TOPIC_ARN: notifications.tickets_topic.topic_arn,
                 names.ENV_SLA_FUNCTION: sla.function.function_name,
+                # Watched customer channels, the ticketing rule's strictness, the DM window (issue 31).
+                **(intake_environment or {}),
             },
         )
         notifications.tickets_topic.grant_publish(self.bot.role)

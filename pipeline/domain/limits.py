@@ -80,15 +80,17 @@ def count_new_ticket(
     ref: str = "",
     key_prefix: str = "",
     exempt_domains: frozenset[str] = FREEMAIL_DOMAINS,
+    organisation: str = "",
 ) -> tuple[Limit, str, Decision] | None:
     """Count one new ticket from `sender` against both limits: None when allowed, else the limit it is over,
     the key counted and the decision. The per-sender limit is counted first, so a refused sender does not
-    use up the domain's allowance."""
+    use up the domain's allowance. `organisation` replaces the sender's domain as the second key when the
+    source knows better (a Slack customer's team)."""
     sender = sender.strip().lower()
     by_sender = limiter.hit(per_sender, f"{key_prefix}{sender}", now, ref=ref)
     if not by_sender.allowed:
         return per_sender, sender, by_sender
-    domain = sender.rpartition("@")[2]
+    domain = organisation.strip().lower() or sender.rpartition("@")[2]
     if not domain or domain in exempt_domains:
         return None
     by_domain = limiter.hit(per_domain, f"{key_prefix}{domain}", now)
@@ -129,6 +131,7 @@ class IntakeGate:
             ref=ticket.ticketId,
             key_prefix=f"{ticket.source.value}:",
             exempt_domains=self.exempt_domains,
+            organisation=_slack_organisation(ticket),
         )
         if over is None:
             return None
@@ -144,3 +147,13 @@ class IntakeGate:
                 "reason (`tms dlq` lists them; resubmit them with `tms submit` once it is over). One message per hour.",
             )
         return reason
+
+
+def _slack_organisation(ticket: TicketSubmitted) -> str:
+    """A customer's own Slack message counts against their Slack organisation (the team they write from),
+    not an email domain: Slack Connect users often show no email, and the placeholder addresses would all
+    share one domain (docs/slack-intake.md)."""
+    slack = ticket.slack
+    if slack is None or not slack.answered_in_slack:
+        return ""
+    return f"slack-team-{slack.user_team_id or slack.team_id}"

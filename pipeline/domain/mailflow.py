@@ -37,6 +37,9 @@ from pipeline.domain.mail_trust import SenderCheck, Verdicts
 
 UNKNOWN_PRODUCT = "Unspecified"
 SYSTEM_ACTOR = "tms"
+# Tickets answered in Slack, never by mail: an agent's inline /ticket ("slack": the agent is the customer) and a
+# customer's own Slack message ("slack_thread", issue 31: the notifier posts the reply in their thread).
+SLACK_REPLIES = frozenset({"slack", "slack_thread"})
 CONTACTS_ATTR = "contacts"  # addresses besides customer_email whose authenticated mail is the customer's
 
 
@@ -155,7 +158,7 @@ def send_approved_reply(
         item = store.apply(claim)
     except TransitionRefusedError as e:
         return SendOutcome(tid, "duplicate", f"not claimed: status {(e.current or {}).get('status')}")
-    if item.get("reply_via") == "slack":
+    if item.get("reply_via") in SLACK_REPLIES:
         outcome = _post_in_slack(item, msg, store, events, now)
         if responses is not None:
             responses.first_response(tid, now, msg.approved_by)
@@ -245,7 +248,8 @@ def first_response(actor: str, at: datetime) -> dict[str, str]:
 def _post_in_slack(
     item: dict[str, Any], msg: ReplyApprovedMessage, store: Lifecycle, events: Events, now: datetime
 ) -> SendOutcome:
-    """An agent-opened ticket: the agent is the customer, so the reply is posted to them in the thread."""
+    """A ticket answered in Slack: the event carries the reply, the notifier posts it (to the agent in the
+    triage thread, or in the customer's own thread). The SENDING claim made this the only publish."""
     tid = msg.ticket_id
     user = str(item.get("slack_user", ""))
     store.apply(

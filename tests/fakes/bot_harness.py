@@ -16,16 +16,17 @@ from pathlib import Path
 from typing import Any
 
 from bot.adapters.catalog import FileCatalog
+from bot.adapters.conversations import DynamoConversations
 from bot.adapters.kinesis import KinesisTicketWriter
 from bot.adapters.replies import SnsReplyQueue
 from bot.adapters.slack import SlackDirectory, SlackPoster, make_web_client
 from bot.adapters.ticket_store import DynamoTicketStore
-from bot.app import Clients, build_app, build_roles
+from bot.app import Clients, build_app, build_roles, intake_config
 from bot.config import BotSettings
 from bot.logic.request_guard import RequestGuard
 from contract import names
 from local.bot_server import make_server, serve_in_thread, url_of
-from tests.fakes.slack_api import TEAM_ID, FakeSlackApi, command_body, interaction_body, sign
+from tests.fakes.slack_api import TEAM_ID, FakeSlackApi, command_body, event_body, interaction_body, sign
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 BOT_TOKEN = "xoxb-fake-token"
@@ -81,6 +82,19 @@ class BotHarness:
         headers = {"Content-Type": "application/x-www-form-urlencoded"}
         if signed:
             headers |= sign(secret, body, int(time.time()) if timestamp is None else timestamp)
+        req = urllib.request.Request(self.url, data=body.encode("utf-8"), headers=headers, method="POST")  # noqa: S310
+        try:
+            with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310 - loopback
+                return Response(resp.status, resp.read().decode("utf-8"))
+        except urllib.error.HTTPError as e:
+            return Response(e.code, e.read().decode("utf-8"))
+
+    def event(self, event: dict[str, Any], *, event_id: str, retry: int = 0) -> Response:
+        """A signed Events API request (JSON); `retry` > 0 sends it as Slack's redelivery does."""
+        body = event_body(event, event_id=event_id)
+        headers = {"Content-Type": "application/json"} | sign(SIGNING_SECRET, body, int(time.time()))
+        if retry:
+            headers |= {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"}
         req = urllib.request.Request(self.url, data=body.encode("utf-8"), headers=headers, method="POST")  # noqa: S310
         try:
             with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310 - loopback
@@ -186,6 +200,7 @@ def running_bot(
     four_eyes: str = "on",
     app_id: str = APP_ID,
     team_id: str = TEAM_ID,
+    customer_channels: str = "",
 ) -> Iterator[BotHarness]:
     """Serve the app on a free loopback port with a fake Slack API; sleeps are recorded, never slept.
 
@@ -213,6 +228,7 @@ def running_bot(
             slack_app_id=app_id,
             slack_team_id=team_id,
             four_eyes=four_eyes,
+            customer_channels=customer_channels,
             **(DEFAULT_ROLES if roles is None else roles),
         )
         web = make_web_client(BOT_TOKEN, slack.base_url, sleep=sleeps.append)
@@ -234,6 +250,8 @@ def running_bot(
             poster=SlackPoster(web, clock=lambda: clock[0], sleep=fake_sleep),
             replies=SnsReplyQueue(topic_arn, sns),
             roles=build_roles(settings, web),
+            conversations=DynamoConversations(table_name, SerializedClient(dynamodb)),
+            intake=intake_config(settings),
             **extra,
         )
         server = make_server(build_app(settings, clients), RequestGuard(SIGNING_SECRET), port=0)
@@ -258,7 +276,7 @@ def clear_process_caches() -> None:
 
 @contextmanager
 def bot_on_local_stack(
-    tmp: Path, *, extra_env: dict[str, str] | None = None, with_sla: bool = False
+    tmp: Path, *, extra_env: dict[str, str] | None = None, with_sla: bool = False, customer_channels: str = ""
 ) -> Iterator[tuple[BotHarness, Any, FakeSlackApi]]:
     """The whole product on loopback: a fake Slack API, a local stack whose notifier posts to it, and the
     bot in front of the stack (its SLA port wired to the stack's timer function when `with_sla`).
@@ -297,6 +315,7 @@ def bot_on_local_stack(
                     sns=stack.client("sns"),
                     topic_arn=stack.info.topic_arn,
                     sla=sla,
+                    customer_channels=customer_channels,
                 ) as bot:
                     yield bot, stack, slack
         finally:

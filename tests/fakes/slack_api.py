@@ -99,6 +99,35 @@ class FakeSlackApi:
             "profile": {"real_name": real_name, "first_name": first, "last_name": last, "email": email},
         }
 
+    def add_foreign_user(self, user_id: str, real_name: str, team_id: str, email: str = "") -> None:
+        """A Slack Connect user of another organisation (often without an email in users.info)."""
+        self.add_user(user_id, real_name, email)
+        self.users[user_id]["team_id"] = team_id
+        if not email:
+            self.users[user_id]["profile"].pop("email")
+
+    def add_message(
+        self, channel: str, ts: str, user: str, text: str, *, thread_ts: str = "", user_team: str = TEAM_ID
+    ) -> dict[str, Any]:
+        """A message people wrote (conversations.replies returns it with its thread); the event to send."""
+        message = {
+            "type": "message",
+            "user": user,
+            "text": text,
+            "ts": ts,
+            "team": user_team,
+            "user_team": user_team,
+        }
+        if thread_ts:
+            message["thread_ts"] = thread_ts
+        with self._lock:
+            history = self.history.setdefault(channel, [])
+            history.append(message)
+            if thread_ts:
+                parent = next((m for m in history if m["ts"] == thread_ts), {})
+                parent.setdefault("thread_ts", thread_ts)
+        return {**message, "channel": channel, "channel_type": "im" if channel.startswith("D") else "channel"}
+
     def answer_users_info(self, user_id: str, body: dict[str, Any]) -> None:
         """Make users.info answer exactly `body` for one user (malformed answers seen in the wild)."""
         self.users_info_answers[user_id] = body
@@ -213,6 +242,8 @@ class FakeSlackApi:
             )
         if method == "auth.test":
             return {"ok": True, "team_id": TEAM_ID, "user_id": BOT_USER, "bot_id": BOT_ID}
+        if method == "reactions.add":
+            return {"ok": True}
         return {"ok": False, "error": "unknown_method"}
 
     def _replies(self, channel: str, ts: str, limit: int, cursor: Any) -> dict[str, Any]:
@@ -317,6 +348,24 @@ def command_body(
             "is_enterprise_install": "false",
             "response_url": response_url,
             "trigger_id": trigger_id,
+        }
+    )
+
+
+def event_body(event: dict[str, Any], *, event_id: str, team_id: str = TEAM_ID) -> str:
+    """An Events API request body (JSON), field for field as Slack posts it
+    (https://api.slack.com/apis/events-api#callback-field)."""
+    return json.dumps(
+        {
+            "token": "deprecated-verification-token",
+            "team_id": team_id,
+            "api_app_id": "A0TMS",
+            "event": event,
+            "type": "event_callback",
+            "event_id": event_id,
+            "event_time": int(float(event.get("event_ts") or event.get("ts") or 1_700_000_000)),
+            "authorizations": [{"team_id": team_id, "user_id": "U0BOT", "is_bot": True}],
+            "is_ext_shared_channel": False,
         }
     )
 

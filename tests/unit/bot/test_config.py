@@ -38,6 +38,22 @@ def test_settings_read_the_shared_variable_names(monkeypatch):
     assert (s.channel, s.api_url, s.stream_name) == ("C0TICKETS", "http://127.0.0.1:9/api/", "s")
 
 
+def test_customer_channels_and_the_dm_window_come_from_the_environment(monkeypatch):
+    monkeypatch.setenv(names.ENV_CUSTOMER_CHANNELS, "C0ACME=Acme Corp,G0PRIVATE")
+    monkeypatch.setenv(names.ENV_SLACK_DM_WINDOW_HOURS, "6")
+
+    s = BotSettings()
+
+    assert s.watched_channels() == {"C0ACME": "Acme Corp", "G0PRIVATE": ""} and s.dm_window_hours == 6
+
+
+def test_a_customer_channel_that_is_not_an_id_fails_at_cold_start_naming_the_setting(monkeypatch):
+    monkeypatch.setenv(names.ENV_CUSTOMER_CHANNELS, "acme-support")
+
+    with pytest.raises(ValueError, match="TMS_CUSTOMER_CHANNELS: 'acme-support' is not a Slack channel id"):
+        BotSettings()
+
+
 def test_missing_signing_secret_is_a_configuration_error(monkeypatch):
     monkeypatch.delenv(names.ENV_SLACK_SIGNING_SECRET, raising=False)
 

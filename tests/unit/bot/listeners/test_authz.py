@@ -428,3 +428,22 @@ def test_settings_that_are_not_slack_ids_fail_at_cold_start(bad):
 
     with pytest.raises(BotConfigurationError, match=names.ENV_APPROVERS):
         BotSettings(approvers=bad).role_grants()
+
+
+def test_issue_31_interactions_have_their_roles_and_customer_messages_need_none() -> None:
+    from bot.listeners.authz import OPEN_EVENTS, interaction_key
+
+    watch = interaction_key({"command": "/ticket", "text": "  WATCH Acme Corp"})
+    assert watch == ("command", "/ticket watch") and REQUIRED[watch].role is Role.ADMIN
+    assert REQUIRED[interaction_key({"command": "/ticket", "text": "unwatch"})].role is Role.ADMIN
+    # "/ticket watchdog restarts | ..." is a ticket, not a setting
+    assert interaction_key({"command": "/ticket", "text": "watchdog restarts | loop"}) == (
+        "command",
+        "/ticket",
+    )
+    reaction = interaction_key({"type": "event_callback", "event": {"type": "reaction_added"}})
+    assert REQUIRED[reaction].role is Role.AGENT
+    shortcut = interaction_key({"type": "message_action", "callback_id": blocks.CREATE_TICKET_SHORTCUT})
+    assert REQUIRED[shortcut].role is Role.AGENT
+    # A customer is nobody in the roles model: whether their message is a ticket is the listener's call.
+    assert interaction_key({"type": "event_callback", "event": {"type": "message"}})[1] in OPEN_EVENTS

@@ -253,3 +253,36 @@ def test_inbound_mail_is_erased_in_its_own_bucket_when_it_has_one() -> None:
         expected = inbound if prefix.startswith(names.INBOUND_MAIL_PREFIX) else archive
         assert eraser.objects is expected, prefix
     assert all(e.objects is archive for e in prefix_erasers(archive))  # type: ignore[arg-type]  # one bucket
+
+
+def test_a_slack_born_customer_is_erased_by_slack_user_with_the_bots_replies_in_their_thread() -> None:
+    # Given Lin, a Slack Connect customer with no email (the placeholder address), whose channel message
+    # became a ticket: the bot's 👀 reply is recorded on the message's item, its DM pointer on another
+    table, bucket, schedules, poster = _world()
+    lin = "TKT-20260101-CCCCCCCCCC"
+    table.rows[lin] = _ticket(
+        lin, "U0LIN@users.slack.invalid", "Lin Chen", slack_channel="C1", slack_ts="1.3"
+    )
+    table.rows[lin] |= {"slack_user": "U0LIN", names.SLACK_POSTS_ATTR: {"C1 1.3", "C0ACME 5.2"}}
+    msg_key = f"{names.SLACK_MESSAGE_KEY_PREFIX}C0ACME#5.1"
+    table.rows[msg_key] = {
+        "ticket_id": msg_key,
+        "claimed_ticket": lin,
+        names.SLACK_POSTS_ATTR: {"C0ACME 5.15"},
+    }
+    dm_key = f"{names.SLACK_DM_KEY_PREFIX}U0LIN"
+    table.rows[dm_key] = {"ticket_id": dm_key, "dm_ticket": lin}
+
+    # When Lin is forgotten by their Slack user (`tms erase --slack-user U0LIN`)
+    erasers = [TableEraser(table), *prefix_erasers(bucket), TimerEraser(schedules), SlackPostEraser(poster)]
+    report = forget(Subject("someone@elsewhere.example", slack_user="U0LIN"), table, erasers)
+
+    # Then the ticket, the message claim and the DM pointer are gone, and every bot post about it is redacted,
+    # the reply in the customer's thread included
+    assert report.tickets == [lin]
+    assert not {lin, msg_key, dm_key} & set(table.rows)
+    assert sorted((u["channel"], u["ts"]) for u in poster.updates) == [
+        ("C0ACME", "5.15"),
+        ("C0ACME", "5.2"),
+        ("C1", "1.3"),
+    ]

@@ -261,3 +261,54 @@ def test_delivery_reported_before_the_send_was_recorded_is_retried_not_lost(noti
     with pytest.raises(MailEventTooEarlyError):
         n.handle(Notification("m6", "arn:t", _ses("Delivery")))
     assert not slack.calls_to("chat.postMessage")
+
+
+def test_the_approved_reply_of_a_slack_born_ticket_goes_to_the_customers_thread_once(notifier):
+    # Issue 31: a ticket from Grace's message in C0ACME; the mailer published the approved reply via Slack
+    n, slack, ddb = notifier
+    _put(
+        ddb,
+        status="SENT",
+        reply_via="slack_thread",
+        slack_user="U0GRACE",
+        customer_channel="C0ACME",
+        customer_thread_ts="1765100000.000100",
+    )
+    body = _mail(
+        MailEventKind.REPLY_SENT,
+        TicketStatus.SENT,
+        actor="U0LEAD",
+        via="slack",
+        mention="U0GRACE",
+        text="Hello Grace, <!channel> the role is fixed & tonight's export will run.",
+    )
+
+    n.handle(Notification("m9", "arn:t", body, names.EVENT_TICKET_MAIL))
+    n.handle(Notification("m9", "arn:t", body, names.EVENT_TICKET_MAIL))  # SNS redelivery
+
+    in_customer_thread = [
+        c.params for c in slack.calls_to("chat.postMessage") if c.params["channel"] == "C0ACME"
+    ]
+    assert [(p["thread_ts"], p["text"]) for p in in_customer_thread] == [
+        (
+            "1765100000.000100",
+            "Hello Grace, &lt;!channel&gt; the role is fixed &amp; tonight's export will run.",
+        )
+    ]
+    triage = [c.params for c in slack.calls_to("chat.postMessage") if c.params["channel"] == TICKET_CHANNEL]
+    assert len(triage) == 1 and triage[0]["thread_ts"] == POST_TS
+    item = DynamoTicketStore("tickets", ddb).get(TID) or {}
+    assert any(ref.startswith("C0ACME ") for ref in item[names.SLACK_POSTS_ATTR])  # erasure redacts it
+
+
+def test_a_dm_ticket_is_answered_at_the_top_of_the_dm(notifier):
+    n, slack, ddb = notifier
+    _put(ddb, status="SENT", reply_via="slack_thread", customer_channel="D0GRACE", customer_thread_ts="")
+    body = _mail(
+        MailEventKind.REPLY_SENT, TicketStatus.SENT, actor="U0LEAD", via="slack", text="Rotate it so."
+    )
+
+    n.handle(Notification("m10", "arn:t", body, names.EVENT_TICKET_MAIL))
+
+    (dm,) = [c.params for c in slack.calls_to("chat.postMessage") if c.params["channel"] == "D0GRACE"]
+    assert "thread_ts" not in dm and dm["text"] == "Rotate it so."

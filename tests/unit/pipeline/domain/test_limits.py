@@ -81,3 +81,28 @@ def test_mail_and_the_load_generator_are_not_counted_here_and_sources_count_apar
         assert g.refusal(ticket_from("bo@acme.example", Source.API)) is None
     assert g.refusal(ticket_from("bo@acme.example", Source.SLACK)) is None  # /ticket counts on its own
     assert g.refusal(ticket_from("BO@acme.example", Source.API)) is not None  # addresses compare case-blind
+
+
+def slack_ticket(user: str, team: str) -> TicketSubmitted:
+    """A customer's own Slack message without an email in their profile (the `.invalid` placeholder)."""
+    from contract.models import SlackContext, slack_placeholder_email
+
+    t = ticket_from(slack_placeholder_email(user), Source.SLACK)
+    slack = SlackContext(
+        team_id="T0OURS", channel_id="C0ACME", user_id=user, origin="channel", user_team_id=team
+    )
+    return t.model_copy(update={"slack": slack})
+
+
+def test_slack_customers_count_per_organisation_not_per_placeholder_domain() -> None:
+    g, _ = gate()
+    acme = [g.refusal(slack_ticket(f"U0ACME{i:02d}", "T0ACME")) for i in range(51)]
+    assert acme[:50] == [None] * 50 and acme[50] and "from slack-team-t0acme" in acme[50]
+    # Another organisation's people, also without emails, are not throttled by Acme's.
+    assert g.refusal(slack_ticket("U0GLOBEX1", "T0GLOBEX")) is None
+
+
+def test_one_slack_customer_gets_the_same_hourly_limit_as_a_mail_sender() -> None:
+    g, _ = gate()
+    outcomes = [g.refusal(slack_ticket("U0GRACE", "T0ACME")) for _ in range(6)]
+    assert outcomes[:5] == [None] * 5 and outcomes[5] and "u0grace@users.slack.invalid" in outcomes[5]

@@ -233,6 +233,19 @@ def test_agent_opened_ticket_gets_the_reply_in_slack_not_by_mail(world):
     assert event["via"] == "slack" and event["mention"] == "U0AGENT" and "reset" in event["text"]
 
 
+def test_a_ticket_from_a_customers_slack_message_is_answered_in_slack_once_not_mailed(world):
+    # Issue 31: the notifier posts the published reply in the customer's thread; here no mail is built.
+    world.put_ticket(
+        reply_via="slack_thread", slack_user="U0GRACE", customer_email="U0GRACE@users.slack.invalid"
+    )
+
+    assert world.approve().outcome == "posted_in_slack"
+    assert world.approve().outcome == "duplicate"  # an SNS redelivery of the same approval
+    assert _sent_count() == 0 and world.item()["status"] == "SENT"
+    (event,) = world.published()
+    assert event["via"] == "slack" and event["mention"] == "U0GRACE" and "reset" in event["text"]
+
+
 def test_customer_answer_is_appended_and_moves_the_ticket(world):
     world.put_ticket(status="SENT")
 
