@@ -10,6 +10,7 @@ principal in effect:
 - `function:<name>` while a handler runs (`LocalLambdas.invoke`, the bot's HTTP server) and while an event
   source mapping reads for it (on AWS the mapping uses the function's role);
 - `states` for the calls moto's state-machine executor makes (its clients use the `moto_executor` profile);
+- `glue` for the local ETL twin's S3 calls (the Glue job's role on AWS);
 - `scheduler:<group>` and `service:<principal>` for what a service does itself: EventBridge Scheduler
   invoking a target, SNS delivering to a function, SES writing inbound mail to S3 or publishing events.
 
@@ -25,10 +26,10 @@ import json
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from contract import names
 
@@ -37,7 +38,9 @@ EXECUTOR_PROFILE = "moto_executor"
 STATE_MACHINE = "states"
 SES_SERVICE = "service:ses.amazonaws.com"  # SES itself: receipt rules (S3, Lambda), event publishing
 SNS_SERVICE = "service:sns.amazonaws.com"  # SNS itself: deliveries to Lambda subscribers
+GLUE_JOB = "glue"  # the Glue job's role: the local ETL twin's S3 reads and writes (tools/analytics/runner.py)
 
+T = TypeVar("T")
 _PRINCIPAL: contextvars.ContextVar[str | None] = contextvars.ContextVar("tms_iam_principal", default=None)
 
 
@@ -266,6 +269,17 @@ def acting_as(principal: str) -> Iterator[None]:
         yield
     finally:
         _PRINCIPAL.reset(token)
+
+
+def in_context(fn: Callable[..., T]) -> Callable[..., T]:
+    """`fn` run in a copy of the caller's context (its principal) from any thread: a pool's workers do not
+    inherit the submitting thread's context variables."""
+    context = contextvars.copy_context()
+
+    def run(*args: Any, **kwargs: Any) -> T:
+        return context.copy().run(fn, *args, **kwargs)
+
+    return run
 
 
 def function(name: str) -> str:

@@ -152,6 +152,11 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[set[Cal
             f"{names.PROJECT}-{names.FN_ERASURE}", {"email": "grace@customer.example"}
         )
         assert erased.function_error is None, erased.payload
+        # The ETL twin loads the archive as the Glue job does (its S3 calls are the job role's).
+        from tools.analytics.runner import run_etl
+
+        loaded = run_etl(stack.info, warehouse_url=f"duckdb://{tmp / 'warehouse.duckdb'}")
+        assert loaded.read >= 1
     yield load(log), local_env
 
 
@@ -165,7 +170,7 @@ def test_every_recorded_call_is_granted_by_the_synthesized_policies(synth: Synth
     # Every principal was exercised (draft-reply makes no AWS call locally: its reply model is offline).
     exercised = {c.principal for c in calls}
     expected = {f"function:{fn}" for fn in names.HANDLERS} - {f"function:{names.FN_DRAFT_REPLY}"}
-    expected |= {"states", f"scheduler:{names.SLA_SCHEDULE_GROUP}", "service:ses.amazonaws.com"}
+    expected |= {"states", f"scheduler:{names.SLA_SCHEDULE_GROUP}", "service:ses.amazonaws.com", "glue"}
     assert expected <= exercised, sorted(expected - exercised)
     checked = {(n.call.principal, n.action, n.resource) for c in calls for n in needs(rewrite(c, rw), keys)}
     print(f"{len(checked)} distinct (principal, action, resource) checked")

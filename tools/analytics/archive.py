@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from contract import names
 from contract.clients import StackEndpoint, aws_client
+from local.iam_record import in_context
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -60,7 +61,7 @@ def copy_objects(client: S3Client, bucket: str, keys: Iterable[str], directory: 
     count = 0
     out: Any = None
     with ThreadPoolExecutor(max_workers=COPY_THREADS) as pool:
-        for key, body in pool.map(fetch, keys):
+        for key, body in pool.map(in_context(fetch), keys):  # each read as the job's role
             if body is None:
                 continue
             for line in _lines(body):

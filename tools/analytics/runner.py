@@ -20,6 +20,7 @@ from typing import Any
 from contract import names
 from contract.manifests import s3_lister, select
 from glue.schema import TableSpec, lifecycle_spec, spec
+from local.iam_record import GLUE_JOB, acting_as
 from local.stack import StackInfo, state_dir
 from tools.analytics.archive import copy_objects, s3_client, write_quarantine
 from tools.analytics.bookmarks import BookmarkStore
@@ -90,20 +91,22 @@ def run_etl(info: StackInfo, *, full: bool = False, warehouse_url: str | None = 
     tickets_feed, lifecycle_feed = feeds()
     lister = s3_lister(client, info.bucket_name)
     try:
-        for feed, feed_result in ((tickets_feed, result), (lifecycle_feed, result.lifecycle)):
-            scope = f"{info.endpoint_url or 'aws'}|{info.bucket_name}|{feed.prefix}|{warehouse.url}"
-            # --full ignores the bookmark but still merges: the warehouse ends the same, only slower.
-            current = store.load(scope)
-            with clock("list"):
-                chosen = select(lister, feed.prefix, current, datetime.now(UTC), full=full)
-            feed_result.objects = len(chosen.keys)
-            feed_result.listed = chosen.listed
-            feed_result.selection = f"full ({chosen.reason})" if chosen.full else "incremental"
-            if chosen.keys:
-                with tempfile.TemporaryDirectory(prefix="tms-etl-") as tmp:
-                    _load(client, info, chosen.keys, Path(tmp), warehouse, feed, feed_result, clock)
-            with clock("bookmark"):
-                store.save(scope, chosen.bookmark)
+        # The twin's S3 calls are the Glue job's (its role on AWS): recorded so with TMS_IAM_RECORD set.
+        with acting_as(GLUE_JOB):
+            for feed, feed_result in ((tickets_feed, result), (lifecycle_feed, result.lifecycle)):
+                scope = f"{info.endpoint_url or 'aws'}|{info.bucket_name}|{feed.prefix}|{warehouse.url}"
+                # --full ignores the bookmark but still merges: the warehouse ends the same, only slower.
+                current = store.load(scope)
+                with clock("list"):
+                    chosen = select(lister, feed.prefix, current, datetime.now(UTC), full=full)
+                feed_result.objects = len(chosen.keys)
+                feed_result.listed = chosen.listed
+                feed_result.selection = f"full ({chosen.reason})" if chosen.full else "incremental"
+                if chosen.keys:
+                    with tempfile.TemporaryDirectory(prefix="tms-etl-") as tmp:
+                        _load(client, info, chosen.keys, Path(tmp), warehouse, feed, feed_result, clock)
+                with clock("bookmark"):
+                    store.save(scope, chosen.bookmark)
     finally:
         warehouse.close()
     return result

@@ -7,8 +7,8 @@ resource (read from the template: a table's SSESpecification, a topic's or queue
 stream's StreamEncryption, a secret's KmsKeyId, a bucket's default key, a key named in the request) and
 iam:PassRole for a role handed to a service. Then it evaluates the principal's policies from the template:
 
-- a function (`function:<name>`): its execution role's policies; the state machine (`states`) and the SLA
-  scheduler (`scheduler:<group>`) likewise; KMS also needs the key policy to allow (directly or by
+- a function (`function:<name>`): its execution role's policies; the state machine (`states`), the SLA
+  scheduler (`scheduler:<group>`) and the Glue job (`glue`: the local ETL twin's S3 calls) likewise; KMS also needs the key policy to allow (directly or by
   delegating to the account's IAM policies);
 - a service (`service:ses.amazonaws.com`, ...): the resource policies (bucket, key, topic, queue policies
   and the functions' `AWS::Lambda::Permission`s) must allow it.
@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from contract import names
-from local.iam_record import ACCOUNT, Call
+from local.iam_record import ACCOUNT, GLUE_JOB, Call
 from tools.iam.actions import ACTIONS, KMS_IMPLIED, PREFIX
 
 # Buckets the template leaves unnamed (CloudFormation names them): their local names.
@@ -191,6 +191,9 @@ class Template:
         if principal == "states":
             (machine,) = self.of_type("AWS::StepFunctions::StateMachine").values()
             return self.logical_of(machine["Properties"]["RoleArn"])
+        if principal == GLUE_JOB:
+            (job,) = self.of_type("AWS::Glue::Job").values()
+            return self.logical_of(job["Properties"]["Role"])
         if principal.startswith("scheduler:"):
             # The role the SLA timer function hands to the Scheduler (what the schedules run with).
             for fn in self.of_type("AWS::Lambda::Function").values():
@@ -456,9 +459,10 @@ def _key_lets_iam_decide(t: Template, need: Need) -> bool:
 
 
 def principals(t: Template) -> list[str]:
-    """Every principal the check knows how to evaluate: each function, the state machine, the scheduler."""
+    """Every principal the check knows how to evaluate: each function, the state machine, the scheduler,
+    the Glue job."""
     out = [f"function:{fn}" for fn in names.HANDLERS]
-    return [*out, "states", f"scheduler:{names.SLA_SCHEDULE_GROUP}"]
+    return [*out, "states", f"scheduler:{names.SLA_SCHEDULE_GROUP}", GLUE_JOB]
 
 
 def iam_action(call: Call) -> tuple[str, ...]:
