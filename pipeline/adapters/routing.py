@@ -8,9 +8,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from contract import names
+from contract.errors import RoutingError
 from contract.models import format_utc
 from contract.models.routing import TicketReassignedMessage
 from pipeline.adapters.aws import client, from_item
@@ -45,12 +46,17 @@ class DynamoRoutingStore:
         except ClientError as e:
             if e.response["Error"]["Code"] == _CONDITION_FAILED:
                 return None
-            raise
+            raise RoutingError(f"could not update {key}: {e.response['Error']['Code']}") from e
+        except BotoCoreError as e:
+            raise RoutingError(f"could not update {key}: {e}") from e
         return from_item(resp["Attributes"])
 
     def get(self, ticket_id: str) -> dict[str, Any] | None:
         """The item as plain values."""
-        raw = self._ddb.get_item(TableName=self._table, Key={_KEY: _s(ticket_id)}, ConsistentRead=True)
+        try:
+            raw = self._ddb.get_item(TableName=self._table, Key={_KEY: _s(ticket_id)}, ConsistentRead=True)
+        except (ClientError, BotoCoreError) as e:
+            raise RoutingError(f"could not read {ticket_id}") from e
         item = raw.get("Item")
         return None if item is None else from_item(item)
 

@@ -25,14 +25,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
 from contract import defaults, names
 from contract.errors import SlaConfigError
-from contract.models import Priority, TicketStatus, format_utc, is_ticket_id
+from contract.models import Priority, SlaArm, TicketStatus, format_utc, is_ticket_id
 from contract.models.routing import ReassignDue, TicketReassignedMessage, reassign_schedule_name
+from pipeline.domain.sla import SlaPolicy
 
 S = TicketStatus
 # A ticket counts towards its owner's load while someone still has to act on it.
@@ -185,6 +186,7 @@ class Router:
     store: RoutingStore
     timers: ReassignTimers
     publisher: ReassignPublisher
+    sla: SlaPolicy = field(default_factory=SlaPolicy)
 
     def _reserve(self, ticket_id: str, now: datetime, exclude: Iterable[str] = ()) -> str:
         """Reserve the ticket on the chosen agent's load; "" when nobody is available.
@@ -205,13 +207,25 @@ class Router:
                 return pick.user_id
         return ""
 
-    def assign_new(self, ticket_id: str, reassign_at: datetime, now: datetime) -> str:
+    def route(self, command: SlaArm, now: datetime) -> str:
+        """Route a ticket whose SLA timers were just armed (the workflow's ArmSlaTimers step): the reassignment
+        timer fires at the policy's share of its first-response target, counted from its submission."""
+        if not self.policy.enabled:
+            return ""
+        item = self.store.get(command.ticket_id) or {}
+        submitted = _parse_time(item.get("submitted_at")) or now
+        at = self.sla.share_at(submitted, command.priority, self.policy.reassign_fraction)
+        return self.assign_new(command.ticket_id, at, now, item=item)
+
+    def assign_new(
+        self, ticket_id: str, reassign_at: datetime, now: datetime, *, item: Mapping[str, Any] | None = None
+    ) -> str:
         """Route a triaged ticket nobody owns; arm its reassignment timer. Idempotent (a retried workflow
         step finds the owner and only re-arms). The owner, or "" (routing off, nobody available, or an agent
         took it first)."""
         if not self.policy.enabled:
             return ""
-        item = self.store.get(ticket_id) or {}
+        item = item if item is not None else (self.store.get(ticket_id) or {})
         owner = str(item.get(names.ASSIGNEE_ATTR) or "")
         if owner:
             if item.get("assigned_by") == ASSIGNED_BY_ROUTING and not item.get("reassigned_at"):
@@ -283,3 +297,12 @@ def sync_load(store: RoutingStore, old: Mapping[str, Any] | None, new: Mapping[s
     if after:
         store.count(after, ticket)
     return True
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
