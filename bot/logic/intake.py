@@ -49,6 +49,13 @@ class Mine:
 
 
 @dataclass(frozen=True)
+class Away:
+    """`/ticket away` (routing skips the agent) and `/ticket back`."""
+
+    away: bool
+
+
+@dataclass(frozen=True)
 class Inline:
     """`/ticket <subject> | <description>`."""
 
@@ -63,7 +70,7 @@ class Unknown:
     text: str
 
 
-Command = Help | OpenForm | Status | Mine | Inline | Unknown
+Command = Help | OpenForm | Status | Mine | Away | Inline | Unknown
 
 
 def parse_command(text: str) -> Command:
@@ -85,6 +92,8 @@ def parse_command(text: str) -> Command:
         return Status(ticket_id.upper() if is_own_ticket_id(ticket_id.upper()) else ticket_id)
     if word.lower() == "mine" and not rest.strip():
         return Mine()
+    if word.lower() in ("away", "back") and not rest.strip():
+        return Away(word.lower() == "away")
     return Unknown(text)
 
 
