@@ -89,7 +89,13 @@ class DynamoRoutingStore:
             ":ids": {"SS": [ticket_id]},
         }
         if load.exists:
-            condition = f"open_count = :seen AND (attribute_not_exists(away) OR away = :no) AND {_NOT_IN_SET}"
+            # An item the bot created (`/ticket away`, then back) may have no count yet: that is zero.
+            counted = (
+                "(open_count = :seen OR attribute_not_exists(open_count))"
+                if load.open_count == 0
+                else "open_count = :seen"
+            )
+            condition = f"{counted} AND (attribute_not_exists(away) OR away = :no) AND {_NOT_IN_SET}"
             values |= {":seen": _n(load.open_count), ":no": {"BOOL": False}, ":tid": _s(ticket_id)}
         else:
             condition = "attribute_not_exists(ticket_id)"
