@@ -16,6 +16,7 @@ import pytest
 
 from contract import names
 from tests.fakes.bot_harness import BotHarness, bot_on_local_stack
+from tools.cli import main
 
 pytestmark = pytest.mark.integration
 
@@ -60,7 +61,7 @@ def _wait_for(predicate, timeout: float, what: str) -> Any:
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def test_six_tickets_spread_over_present_oncall_agents_and_unanswered_ones_move_once(routing_stack):
+def test_six_tickets_spread_over_present_oncall_agents_and_unanswered_ones_move_once(routing_stack, capsys):
     bot, stack = routing_stack
     store = bot.clients.store
 
@@ -114,6 +115,14 @@ def test_six_tickets_spread_over_present_oncall_agents_and_unanswered_ones_move_
             and ":arrows_counterclockwise:" in c.params["text"]
         ]
         assert len(notes) == 1 and f"<@{item['assignee']}> now owns" in notes[0]["text"]
+    # And `tms ticket show --json` names the owner
+    capsys.readouterr()
+    assert main(["ticket", "show", tickets[0], "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert (
+        shown["assignee"] == moved[tickets[0]]["assignee"]
+        and shown["reassigned_from"] == first_owner[tickets[0]]
+    )
     # And the loads followed: six open tickets, still none on the away agent
     loads = {
         u: int((store.get(f"{names.ROUTING_KEY_PREFIX}{u}") or {}).get("open_count") or 0) for u in ONCALL
