@@ -12,6 +12,7 @@ import boto3
 import pytest
 
 from contract.models.routing import ReassignDue, TicketReassignedMessage
+from local.moto import emulation, patching
 from pipeline.adapters.routing import DynamoRoutingStore
 from pipeline.domain.routing import Router, RoutingPolicy, load_key, sync_load
 from tests.fakes.dynamo import create_ticket_table
@@ -141,8 +142,10 @@ def test_a_retried_step_assigns_once_and_a_ticket_someone_took_is_left_alone(ddb
 
 
 def test_concurrent_assignments_read_the_same_counts_but_spread_evenly(ddb):
-    """Twelve tickets routed by twelve threads at once, each with its own client, all racing on the real
-    conditional write: every agent ends with four, and each ticket is on exactly one agent's load."""
+    """Twelve tickets routed by twelve threads at once, each with its own client, all racing on the
+    conditional write: every agent ends with four, and each ticket is on exactly one agent's load. moto checks
+    a condition and writes without a lock, unlike DynamoDB; the local stack's patch makes each write atomic,
+    and this test runs with it (without the count condition in the write, it fails)."""
     tickets = [_ticket(ddb, n) for n in range(1, 13)]
     start = threading.Barrier(len(tickets))
     owners: dict[str, str] = {}
@@ -157,10 +160,11 @@ def test_concurrent_assignments_read_the_same_counts_but_spread_evenly(ddb):
             errors.append(e)
 
     threads = [threading.Thread(target=route, args=(t,)) for t in tickets]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
+    with patching.applied(emulation.DYNAMODB_FAULTS):
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
 
     assert not errors
     assert sorted(owners.values()).count(ANA) == 4
