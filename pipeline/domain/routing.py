@@ -238,10 +238,16 @@ class Router:
         if not user:
             return ""
         if self.store.assign(ticket_id, user, now) is None:
-            self.store.release(user, ticket_id)  # someone took it first (or it is closed already)
+            self._unreserve(ticket_id, user)  # someone took it first (or it is closed already)
             return ""
         self._arm(ticket_id, user, reassign_at)
         return user
+
+    def _unreserve(self, ticket_id: str, user: str) -> None:
+        """Take back a reservation whose assignment lost, unless the ticket went to that agent anyway (they
+        clicked Take it meanwhile: then it stays on their load)."""
+        if owner_of(self.store.get(ticket_id)) != user:
+            self.store.release(user, ticket_id)
 
     def _arm(self, ticket_id: str, user: str, at: datetime) -> None:
         due = ReassignDue(ticket_id=ticket_id, assignee=user, fire_at=at)
@@ -267,7 +273,7 @@ class Router:
             return None  # nobody else is available: the owner keeps it (the SLA warning still comes)
         moved = self.store.assign(due.ticket_id, user, now, previous=due.assignee)
         if moved is None:
-            self.store.release(user, due.ticket_id)
+            self._unreserve(due.ticket_id, user)
             return None
         self.store.release(due.assignee, due.ticket_id)
         return self._announce(moved, due.assignee, now)

@@ -244,3 +244,37 @@ def test_loads_follow_tickets_taken_by_hand_and_resolved(ddb):
     assert sync_load(store, taken, taken | {"status": "RESOLVED"})
     assert _load(ddb, BRUNO) == (0, set())
     assert not sync_load(store, taken | {"status": "RESOLVED"}, taken | {"status": "RESOLVED", "x": 1})
+
+
+class _TakenByHandBetween(DynamoRoutingStore):
+    """The agent routing chose clicks Take it between the reservation and the assignment."""
+
+    def __init__(self, table: str, ddb: Any, taker: str):
+        super().__init__(table, ddb)
+        self._ddb_client, self._taker = ddb, taker
+
+    def assign(
+        self, ticket_id: str, user_id: str, now: datetime, *, previous: str = ""
+    ) -> dict[str, Any] | None:
+        self._ddb_client.update_item(
+            TableName=TABLE,
+            Key={"ticket_id": {"S": ticket_id}},
+            UpdateExpression="SET assignee = :u",
+            ExpressionAttributeValues={":u": {"S": self._taker}},
+        )
+        return super().assign(ticket_id, user_id, now, previous=previous)
+
+
+@pytest.mark.parametrize(("taker", "ana_keeps"), [(ANA, 1), (DMITRI, 0)])
+def test_a_lost_assignment_gives_back_the_reservation_unless_the_chosen_agent_took_it(ddb, taker, ana_keeps):
+    tid = _ticket(ddb, 1)
+    router = Router(
+        policy=RoutingPolicy(oncall=(ANA,)),
+        store=_TakenByHandBetween(TABLE, ddb, taker),
+        timers=Armed(),
+        publisher=Published(),
+    )
+
+    assert router.assign_new(tid, LATER, NOW) == ""
+
+    assert _owner(ddb, tid) == taker and _load(ddb, ANA)[0] == ana_keeps
