@@ -30,7 +30,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.logic.mrkdwn import escape, fence, group_mention, is_group_id, user_mention
+from bot.logic.mrkdwn import escape, fence, group_mention, is_group_id, slack_date, user_mention
 from contract.drafts import DraftFindings, draft_findings
 from contract.models import (
     DESCRIPTION_EXCERPT_MAX,
@@ -46,6 +46,7 @@ from contract.models import (
     TicketStatus,
     excerpt,
 )
+from contract.models.routing import TicketReassignedMessage
 
 # --- ids shared with the listeners ------------------------------------------------------------------------
 TICKET_FORM = "ticket_form"
@@ -209,7 +210,7 @@ class TicketView:
 
         who = s("updated_by")
         note = (
-            f"Last action: {escape(s('last_action'))} by {user_mention(who)} at {escape(s('updated_at'))}"
+            f"Last action: {escape(s('last_action'))} by {user_mention(who)} at {slack_date(s('updated_at'))}"
             if who
             else ""
         )
@@ -312,7 +313,7 @@ def ticket_blocks(view: TicketView) -> list[dict[str, Any]]:
                 _md(f"*Status*\n{status_marker} {escape(view.status)}", FIELD_MAX),
                 _md(f"*Ticket*\n`{escape(view.ticket_id)}`", FIELD_MAX),
                 _md(f"*Owner*\n{owner_text(view.assignee)}", FIELD_MAX),
-                _md(f"*First response due*\n{escape(view.sla_due_at) or '-'}", FIELD_MAX),
+                _md(f"*First response due*\n{slack_date(view.sla_due_at)}", FIELD_MAX),
             ]
         ),
     ]
@@ -772,7 +773,7 @@ def alarm_message(
     if reason:
         blocks.append(SectionBlock(text=_md(escape(reason))))
     if changed_at:
-        blocks.append(ContextBlock(elements=[_md(f"State changed at {escape(changed_at)}")]))
+        blocks.append(ContextBlock(elements=[_md(f"State changed at {slack_date(changed_at)}")]))
     return _post(channel, headline, blocks, thread_ts)
 
 
@@ -849,9 +850,21 @@ def sla_warning_message(
     """The pre-breach warning, in the ticket's thread."""
     headline = (
         f":hourglass_flowing_sand: {who} `{escape(ticket_id)}` ({escape(priority)}) has had no first response; "
-        f"its SLA is due at {escape(due_at)} UTC."
+        f"its SLA is due at {slack_date(due_at)}."
     )
     hint = "Approve or send the reply, or resolve the ticket, to stop the clock."
+    return _post(
+        channel, headline, [SectionBlock(text=_md(headline)), ContextBlock(elements=[_md(hint)])], thread_ts
+    )
+
+
+def reassigned_message(channel: str, thread_ts: str | None, msg: TicketReassignedMessage) -> dict[str, Any]:
+    """Routing moved the ticket to the next on-call agent (in the ticket's thread)."""
+    headline = (
+        f":arrows_counterclockwise: {user_mention(msg.assignee)} now owns `{escape(msg.ticket_id)}`: "
+        f"{user_mention(msg.previous)} had not given the first response by {slack_date(msg.at)}."
+    )
+    hint = f"Its first response is due {slack_date(msg.due_at)}. The ticket is reassigned once; after that, use *Reassign*."
     return _post(
         channel, headline, [SectionBlock(text=_md(headline)), ContextBlock(elements=[_md(hint)])], thread_ts
     )
@@ -871,7 +884,7 @@ def sla_breach_message(
     where = f"<{escape(link)}|{escape(ticket_id)}>" if link else f"`{escape(ticket_id)}`"
     headline = (
         f":rotating_light: SLA breached: {where} ({escape(priority)}) had no first response by "
-        f"{escape(due_at)} UTC"
+        f"{slack_date(due_at)}"
     )
     owned = f"Owner: {user_mention(owner)}" if owner else "Nobody has taken it."
     blocks: list[Block] = [
@@ -923,10 +936,22 @@ def help_message() -> dict[str, Any]:
         "• `/ticket watch [company]` / `/ticket unwatch` (admins, in a customer channel): customers' "
         "requests there become tickets, answered in their thread.\n"
         "• :ticket: on any message, or the *Create ticket* message shortcut: a ticket from that message.\n"
+        "• `/ticket away` / `/ticket back`: stop or resume getting new tickets while you are on call.\n"
         "• `/ticket help`: this message.\n"
         "Each ticket is triaged (sentiment, priority, a drafted reply) and posted in the ticket channel, "
         "where *Approve reply*, *Edit reply*, *Change priority* and *Resolve* act on it."
     )
+    return {"text": text, "blocks": _dump([SectionBlock(text=_md(text))])}
+
+
+def away_message(away: bool, *, on_call: bool) -> dict[str, Any]:
+    """`/ticket away` and `/ticket back` (only the agent sees it)."""
+    if away:
+        text = ":palm_tree: You are away: new tickets go to the other on-call agents until `/ticket back`."
+    else:
+        text = ":wave: Welcome back: new tickets come to you again while you are on call."
+    if not on_call:
+        text += " (You are not on call now, so routing does not send you tickets anyway.)"
     return {"text": text, "blocks": _dump([SectionBlock(text=_md(text))])}
 
 
@@ -958,7 +983,7 @@ def mine_message(items: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         lines.append(
             f"• `{escape(view.ticket_id)}` {view.priority_marker} {escape(view.priority)} · "
             f"{escape(clip(view.subject, 80))} · "
-            f"due {escape(view.sla_due_at) or '-'}{breached}"
+            f"due {slack_date(view.sla_due_at)}{breached}"
         )
     text = f"*Your open tickets ({len(items)})*\n" + "\n".join(lines)
     return {"text": clip(text, SECTION_MAX), "blocks": _dump([SectionBlock(text=_md(text))])}

@@ -51,7 +51,9 @@ class BotSettings(EnvSettings):
     table_name: str = Field("", validation_alias=AliasChoices(names.ENV_TABLE_NAME))
     alarms_topic_arn: str = Field("", validation_alias=AliasChoices(names.ENV_ALARMS_TOPIC_ARN))
     topic_arn: str = Field("", validation_alias=AliasChoices(names.ENV_TOPIC_ARN))
-    # Slack user group (S...) mentioned by SLA warnings on tickets nobody has taken: the on-call role.
+    # On call (issue 32): the agents new tickets are routed to (user ids) and a user group (S...) SLA warnings
+    # mention on tickets nobody owns. TMS_SLA_ONCALL_GROUP is its deprecated name (read with a warning).
+    oncall: str = Field("", validation_alias=AliasChoices(names.ENV_ONCALL))
     oncall_group: str = Field("", validation_alias=AliasChoices(names.ENV_SLA_ONCALL_GROUP))
     # Roles (bot/logic/roles.py): comma-separated Slack user and user-group ids. Empty: nobody.
     agents: str = Field("", validation_alias=AliasChoices(names.ENV_AGENTS))
@@ -104,10 +106,19 @@ class BotSettings(EnvSettings):
         """The configured roles; BotConfigurationError (at cold start) for anything that is not an id."""
         try:
             return RoleGrants.parse(
-                agents=self.agents, approvers=self.approvers, admins=self.admins, oncall=self.oncall_group
+                agents=self.agents, approvers=self.approvers, admins=self.admins, oncall=self.oncall_setting()
             )
         except ValueError as e:
             raise BotConfigurationError(str(e)) from e
+
+    def oncall_setting(self) -> str:
+        """TMS_ONCALL, else the deprecated TMS_SLA_ONCALL_GROUP (with a warning once per cold start)."""
+        if self.oncall or not self.oncall_group:
+            return self.oncall
+        from bot.observability import logger
+
+        logger.warning(f"{names.ENV_SLA_ONCALL_GROUP} is deprecated: set {names.ENV_ONCALL} instead")
+        return self.oncall_group
 
     def secret(self, field: str) -> str:
         """The plain value of a secret setting, or BotConfigurationError naming its variable."""

@@ -39,6 +39,9 @@ INCIDENT_WINDOW_HOURS: Final = 48  # open tickets compared
 # First-response targets per priority, as the durations people write ("45s", "30m", "8h", "1d").
 SLA_TARGETS: Final = {"HIGH": "1h", "MEDIUM": "8h", "NORMAL": "24h"}
 SLA_WARN_FRACTION: Final = 0.8  # agents are warned at this share of the target
+# Routing (issue 32): an auto-assigned ticket without a first response by this share of its SLA target goes,
+# once, to the next on-call agent.
+ROUTING_REASSIGN_FRACTION: Final = 0.5
 
 # --- Retention (docs/customer-data.md "Erasure and retention"; cdk.json `retention` overrides each) -----------
 # Days each store keeps a ticket's data: `tickets` the DynamoDB item after triage (its TTL attribute), `archive`

@@ -49,3 +49,7 @@ class SlaConfigError(ConfigurationError):
 
 class TimerError(TmsError):
     """The SLA timer could not be armed or cancelled (the scheduler refused transiently): worth retrying."""
+
+
+class RoutingError(TmsError):
+    """The on-call routing could not read or write an agent's load (the ticket stays unassigned)."""

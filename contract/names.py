@@ -132,7 +132,12 @@ ENV_SLA_TARGET_ARN = "TMS_SLA_TARGET_ARN"  # the sla-timer function
 ENV_SLA_SCHEDULER_ROLE_ARN = "TMS_SLA_SCHEDULER_ROLE_ARN"  # the role EventBridge Scheduler assumes
 ENV_SLA_DLQ_ARN = "TMS_SLA_DLQ_ARN"  # dead-letter queue of the schedules' target
 ENV_ESCALATION_TOPIC_ARN = "TMS_ESCALATION_TOPIC_ARN"  # SLA breaches, emailed by priority
-ENV_SLA_ONCALL_GROUP = "TMS_SLA_ONCALL_GROUP"  # Slack user group id (S...) warned when nobody owns a ticket
+ENV_SLA_ONCALL_GROUP = "TMS_SLA_ONCALL_GROUP"  # deprecated: read as TMS_ONCALL (with a warning)
+# Routing (issue 32): the on-call agents new tickets are assigned to (Slack user ids, a subset of the agents;
+# a user group id there is only mentioned), and the share of the SLA after which an unanswered ticket moves.
+ENV_ONCALL = "TMS_ONCALL"
+ENV_ROUTING_REASSIGN_FRACTION = "TMS_ROUTING_REASSIGN_FRACTION"
+ROUTING_KEY_PREFIX = "routing#"  # items of the tickets table holding one on-call agent's load and away flag
 ENV_SLA_FUNCTION = (
     "TMS_SLA_FUNCTION"  # the bot tells the sla-timer function about responses and re-prioritisations
 )
@@ -298,3 +303,4 @@ EVENT_REPLY_APPROVED = "ReplyApproved"  # the mailer's subscription filters on i
 EVENT_TICKET_MAIL = "TicketMail"
 EVENT_SLA_WARNING = "SlaWarning"
 EVENT_SLA_BREACHED = "SlaBreached"
+EVENT_TICKET_REASSIGNED = "TicketReassigned"  # routing moved an unanswered ticket to the next agent

@@ -185,6 +185,10 @@ class TmsConfig(BaseModel):
     agents: tuple[SlackGrant, ...] = ()
     approvers: tuple[SlackGrant, ...] = ()
     admins: tuple[SlackGrant, ...] = ()
+    # On call (issue 32): the agents new tickets are routed to (user ids; a user group here is only mentioned),
+    # and the share of the first-response target after which an unanswered routed ticket moves on, once.
+    oncall: tuple[SlackGrant, ...] = ()
+    routing_reassign_fraction: Annotated[float, Field(gt=0, lt=1)] = defaults.ROUTING_REASSIGN_FRACTION
     # A draft's last editor cannot approve it; false for one-person teams.
     four_eyes: bool = True
     # Tickets from where customers talk (issue 31, docs/slack-intake.md): watched customer channels, each
@@ -343,12 +347,20 @@ class TmsConfig(BaseModel):
         """The foundation model behind model_id (the profile prefix stripped)."""
         return self.model_id.split(".", 1)[1] if self.uses_inference_profile else self.model_id
 
+    def routing_environment(self) -> dict[str, str]:
+        """TMS_ONCALL and the reassignment share, for the sla-timer function that routes new tickets."""
+        return {
+            names.ENV_ONCALL: ",".join(self.oncall),
+            names.ENV_ROUTING_REASSIGN_FRACTION: str(self.routing_reassign_fraction),
+        }
+
     def slack_roles_environment(self) -> dict[str, str]:
         """The roles, four-eyes switch and installation pin of the bot and notifier functions."""
         env = {
             names.ENV_AGENTS: ",".join(self.agents),
             names.ENV_APPROVERS: ",".join(self.approvers),
             names.ENV_ADMINS: ",".join(self.admins),
+            names.ENV_ONCALL: ",".join(self.oncall),
             names.ENV_FOUR_EYES: "on" if self.four_eyes else "off",
         }
         if self.slack_app_id:

@@ -81,7 +81,7 @@ class TmsStack(Stack):
             storage=self.storage,
             tickets_topic=self.notifications.tickets_topic,
             key=self.storage.data_key,
-            sla_environment=config.sla.environment(),
+            sla_environment={**config.sla.environment(), **config.routing_environment()},
             escalation_emails=list(config.sla.escalation_emails),
             escalation_priorities=list(config.sla.escalation_priorities),
             log_retention=retention,

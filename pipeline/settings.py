@@ -10,6 +10,7 @@ from pydantic import Field, SecretStr
 from contract import defaults, names
 from contract.settings import EnvSettings
 from pipeline.domain.limits import DEFAULT_MAIL_TICKETS_PER_DOMAIN, DEFAULT_MAIL_TICKETS_PER_SENDER
+from pipeline.domain.routing import RoutingPolicy
 from pipeline.domain.sla import SlaPolicy
 
 
@@ -113,6 +114,18 @@ def sla_settings() -> SlaSettings:
 
 
 @cache
+def routing_policy() -> RoutingPolicy:
+    """Who is on call and when unanswered tickets move (issue 32), validated at cold start."""
+    if os.environ.get(names.ENV_SLA_ONCALL_GROUP) and not os.environ.get(names.ENV_ONCALL):
+        from pipeline.observability import logger
+
+        logger.warning(
+            f"{names.ENV_SLA_ONCALL_GROUP} is deprecated: set {names.ENV_ONCALL} (the on-call agents' user ids)"
+        )
+    return RoutingPolicy.from_env(os.environ)
+
+
+@cache
 def sla_policy() -> SlaPolicy:
     """The SLA targets from the environment, validated at cold start (a bad duration fails fast)."""
     return SlaPolicy.from_env(os.environ)
@@ -140,6 +153,8 @@ class LifecycleSettings(EnvSettings):
     """The ticket-lifecycle function's settings: the bucket its records go to."""
 
     bucket_name: str = Field(validation_alias=names.ENV_BUCKET_NAME, min_length=3)
+    # The tickets table, where agents' routing loads follow their tickets (issue 32); empty: not followed.
+    table_name: str = Field("", validation_alias=names.ENV_TABLE_NAME)
 
 
 @cache

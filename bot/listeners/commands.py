@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -13,9 +14,10 @@ from slack_sdk.errors import SlackApiError
 from bot import blocks
 from bot.errors import BotError, CatalogUnavailableError, TicketWriteError
 from bot.logic import intake
+from bot.logic.roles import Role
 from bot.observability import logger
 from contract import names
-from contract.models import COMPANY_MAX, SlackContext, is_ticket_id
+from contract.models import COMPANY_MAX, SlackContext, format_utc, is_ticket_id
 
 COMMAND = "/ticket"
 _CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
@@ -42,6 +44,8 @@ def handle_ticket(ack: Ack, command: dict[str, Any], client: WebClient, context:
         _watch(ack, command, cmd.company, clients)
     elif isinstance(cmd, intake.Unwatch):
         _unwatch(ack, command, clients)
+    elif isinstance(cmd, intake.Away):
+        _away(ack, command["user_id"], cmd.away, clients)
     elif isinstance(cmd, intake.Help):
         ack(**blocks.help_message())
     else:
@@ -124,6 +128,18 @@ def _mine(ack: Ack, user_id: str, clients: Any) -> None:
         ack(**blocks.error_message("The ticket store is unavailable; try again."))
         return
     ack(**blocks.mine_message(items))
+
+
+def _away(ack: Ack, user_id: str, away: bool, clients: Any) -> None:
+    """The agent's away flag on their routing load (pipeline.domain.routing skips away agents)."""
+    fields = {"user_id": user_id, "away": away, "away_changed_at": format_utc(datetime.now(UTC))}
+    try:
+        clients.store.set_fields(f"{names.ROUTING_KEY_PREFIX}{user_id}", fields)
+    except BotError:
+        logger.exception("away write failed")
+        ack(**blocks.error_message("The ticket store is unavailable; try again."))
+        return
+    ack(**blocks.away_message(away, on_call=clients.roles.has(user_id, Role.ONCALL)))
 
 
 def _status(ack: Ack, ticket_id: str, client: WebClient, clients: Any) -> None:

@@ -21,6 +21,7 @@ from bot.errors import SlackMessageGoneError, SlackThreadUnreadableError
 from contract import erasure, names
 from contract.erasure import ErasureReport, PrefixRule, Subject, Target
 from contract.models import is_ticket_id
+from contract.models.routing import reassign_schedule_name
 from contract.models.sla import SLA_TIMERS, schedule_name
 
 KEY = "ticket_id"
@@ -254,7 +255,7 @@ class PrefixEraser:
 
 @dataclass
 class TimerEraser:
-    """The ticket's SLA schedules (their payloads name it)."""
+    """The ticket's SLA and routing schedules (their payloads name it)."""
 
     schedules: Schedules
     stores: tuple[str, ...] = (erasure.TIMERS,)
@@ -263,8 +264,11 @@ class TimerEraser:
         deleted = sum(
             1
             for ticket_id in sorted(target.ticket_ids)
-            for timer in SLA_TIMERS
-            if self.schedules.delete(schedule_name(ticket_id, timer))
+            for name in [
+                *(schedule_name(ticket_id, timer) for timer in SLA_TIMERS),
+                reassign_schedule_name(ticket_id),
+            ]
+            if self.schedules.delete(name)
         )
         return {erasure.TIMERS: deleted}
 

@@ -49,6 +49,13 @@ class Mine:
 
 
 @dataclass(frozen=True)
+class Away:
+    """`/ticket away` (routing skips the agent) and `/ticket back`."""
+
+    away: bool
+
+
+@dataclass(frozen=True)
 class Inline:
     """`/ticket <subject> | <description>`."""
 
@@ -75,7 +82,7 @@ class Unknown:
     text: str
 
 
-Command = Help | OpenForm | Status | Mine | Inline | Watch | Unwatch | Unknown
+Command = Help | OpenForm | Status | Mine | Away | Inline | Watch | Unwatch | Unknown
 
 
 def parse_command(text: str) -> Command:
@@ -101,6 +108,8 @@ def parse_command(text: str) -> Command:
         return Watch(" ".join(rest.split()))
     if word.lower() == "unwatch" and not rest.strip():
         return Unwatch()
+    if word.lower() in ("away", "back") and not rest.strip():
+        return Away(word.lower() == "away")
     return Unknown(text)
 
 

@@ -11,6 +11,7 @@ escaped plain text. Pure functions: listeners, logic and blocks share them.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 # Slack user ids: U… (workspace) or W… (Enterprise Grid); user-group ids: S…
 USER_ID_RE = re.compile(r"^[UW][A-Z0-9]{2,}$")
@@ -49,3 +50,28 @@ def user_mention(user_id: str) -> str:
 def group_mention(group_id: str) -> str:
     """`<!subteam^S…>` for a real user-group id; anything else as escaped text."""
     return f"<!subteam^{group_id}>" if is_group_id(group_id) else escape(group_id)
+
+
+# Slack's date formatting (https://api.slack.com/reference/surfaces/formatting#date-formatting): each reader
+# sees the time in their own time zone; clients that cannot render it show the fallback, plain UTC.
+DATE_TOKENS = "{date_short_pretty} {time}"
+
+
+def slack_date(value: str | datetime | None, *, missing: str = "-") -> str:
+    """`<!date^EPOCH^{date_short_pretty} {time}|2026-12-07 09:30 UTC>` for a time (ISO text or a datetime);
+    `missing` for nothing, and the escaped text for something that is not a time."""
+    if value is None or value == "":
+        return missing
+    when = value if isinstance(value, datetime) else _parse_time(str(value))
+    if when is None:
+        return escape(str(value))
+    when = when if when.tzinfo else when.replace(tzinfo=UTC)
+    fallback = when.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{int(when.timestamp())}^{DATE_TOKENS}|{fallback}>"
+
+
+def _parse_time(text: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None

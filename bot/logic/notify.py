@@ -34,6 +34,7 @@ from contract.models import (
     format_utc,
     is_ticket_id,
 )
+from contract.models.routing import TicketReassignedMessage
 
 ALARM_KEY_PREFIX = "ALARM#"
 GLUE_KEY_PREFIX = "GLUE#"
@@ -174,6 +175,8 @@ class Notifier:
             return self.failed(TicketFailedMessage.model_validate(body), n.message_id)
         if event_type in (names.EVENT_SLA_WARNING, names.EVENT_SLA_BREACHED):
             return self.sla(SlaAlertMessage.model_validate(body))
+        if event_type == names.EVENT_TICKET_REASSIGNED:
+            return self.reassigned(TicketReassignedMessage.model_validate(body))
         logger.warning("ignoring SNS message of unknown type", extra={"event_type": event_type})
         return Outcome("ignored", n.message_id, None)
 
@@ -232,9 +235,14 @@ class Notifier:
         re-rendered with the incident's count, companies and priority (read from the root's item).
         """
         record = msg.record
+        # The owner (routing assigns before Notify) and the first-response due time are on the item, not in
+        # the message: the first post shows them at once instead of waiting for a later re-render.
+        stored = self._store.get(record.ticket_id) or {}
         view = replace(
             blocks.TicketView.from_record(record, msg.slack, truncated=msg.description_truncated),
             approvers_configured=self._approvers_configured,
+            assignee=str(stored.get(names.ASSIGNEE_ATTR) or ""),
+            sla_due_at=str(stored.get("sla_due_at") or ""),
         )
         incident = msg.incident
         if incident is not None and incident.root_ticket_id != record.ticket_id:
@@ -437,6 +445,20 @@ class Notifier:
             )
         posted = self._post_once(msg.ticket_id, f"{kind}:{due}", payload)
         return Outcome(kind, msg.ticket_id, posted)
+
+    def reassigned(self, msg: TicketReassignedMessage) -> Outcome:
+        """Routing moved an unanswered ticket: say so in its thread (mentioning both agents) and show the new
+        owner on the post. Once per ticket (a ticket is reassigned at most once)."""
+        item = self._store.get(msg.ticket_id) or {}
+        channel = str(item.get("slack_channel") or self._channel)
+        thread_ts = item.get("slack_ts")
+        payload = blocks.reassigned_message(channel, str(thread_ts) if thread_ts else None, msg)
+        posted = self._post_once(
+            msg.ticket_id, "reassigned", payload, None if thread_ts else _thread_coordinates
+        )
+        if posted and thread_ts:
+            self._refresh_post(item, channel, str(thread_ts))
+        return Outcome("reassigned", msg.ticket_id, posted)
 
     def alarm(self, alarm: AlarmNotification, message_id: str) -> Outcome:
         """A firing alarm opens a thread; its later changes (ALARM → OK) reply in it."""

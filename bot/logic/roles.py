@@ -3,12 +3,14 @@
 - agents see and work tickets (every button, the Edit modal, /ticket);
 - approvers may send anything to a customer (Approve reply, Retry send);
 - admins change channel settings and erase data;
-- on-call is the user group the SLA warnings mention when nobody owns a ticket.
+- on-call agents get new tickets by routing (pipeline/domain/routing.py); a user group among them is what SLA
+  warnings mention when nobody owns a ticket.
 Approvers, admins and on-call are agents too. Nobody has a role that is not granted: with nothing configured,
 nobody may do anything, and with no approvers nothing is ever sent to a customer.
 
 Grants are Slack user ids (U…/W…) and user-group ids (S…), from TMS_AGENTS / TMS_APPROVERS / TMS_ADMINS
-(comma-separated; on AWS from cdk.json `agents`/`approvers`/`admins`) and TMS_SLA_ONCALL_GROUP. A group's
+(comma-separated; on AWS from cdk.json `agents`/`approvers`/`admins`/`oncall`) and TMS_ONCALL (formerly
+TMS_SLA_ONCALL_GROUP). A group's
 members come from a `UserGroups` port (Slack's usergroups.users.list, cached for a few minutes); on plans
 without user groups that call fails and the group counts as empty (logged once by the adapter).
 """
@@ -45,7 +47,7 @@ SETTING_OF: Mapping[Role, str] = {
     Role.AGENT: names.ENV_AGENTS,
     Role.APPROVER: names.ENV_APPROVERS,
     Role.ADMIN: names.ENV_ADMINS,
-    Role.ONCALL: names.ENV_SLA_ONCALL_GROUP,
+    Role.ONCALL: names.ENV_ONCALL,
 }
 
 
@@ -75,7 +77,7 @@ class RoleGrants:
                 Role.AGENT: parse_ids(agents, setting=names.ENV_AGENTS),
                 Role.APPROVER: parse_ids(approvers, setting=names.ENV_APPROVERS),
                 Role.ADMIN: parse_ids(admins, setting=names.ENV_ADMINS),
-                Role.ONCALL: parse_ids(oncall, setting=names.ENV_SLA_ONCALL_GROUP),
+                Role.ONCALL: parse_ids(oncall, setting=names.ENV_ONCALL),
             }
         )
 

@@ -66,10 +66,14 @@ class LifecycleFeed(Construct):
             memory_size=256,
             timeout=Duration.seconds(60),
             log_retention=log_retention,
-            environment={names.ENV_BUCKET_NAME: storage.bucket.bucket_name},
+            environment={
+                names.ENV_BUCKET_NAME: storage.bucket.bucket_name,
+                names.ENV_TABLE_NAME: storage.table.table_name,
+            },
         )
         self.function = self.handler.function
         storage.grant_lifecycle_write(self.handler.role)
+        storage.grant_routing_loads(self.handler.role)
         self.event_source = sources.DynamoEventSource(
             storage.table,
             starting_position=lambda_.StartingPosition.TRIM_HORIZON,

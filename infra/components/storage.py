@@ -228,6 +228,19 @@ class Storage(Construct):
         self._grant_table_key(grantee)
         return self._grant_table(grantee, "dynamodb:PutItem", "dynamodb:UpdateItem")
 
+    def grant_routing_loads(self, grantee: iam.IGrantable) -> iam.Grant:
+        """UpdateItem on the on-call agents' routing loads only (items keyed routing#..., issue 32), and the
+        key: the ticket-lifecycle function moves tickets between loads as their owners change."""
+        self._grant_table_key(grantee)
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["dynamodb:UpdateItem"],
+            resource_arns=[self.table.table_arn],
+            conditions={
+                "ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{names.ROUTING_KEY_PREFIX}*"]}
+            },
+        )
+
     def grant_limit_counters(self, grantee: iam.IGrantable) -> iam.Grant:
         """UpdateItem on the new-ticket limit counters only (items keyed LIMIT#..., issue 27.5), and the key."""
         self._grant_table_key(grantee)

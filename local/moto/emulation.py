@@ -565,6 +565,14 @@ _DYNAMODB_UPDATE_ITEM = "moto.dynamodb.models:DynamoDBBackend.update_item"
 _S3_PUT_OBJECT = "moto.s3.models:S3Backend.put_object"
 
 
+# DynamoDB applies a conditional write atomically: the condition holds when the item changes. moto checks the
+# condition and then writes with no lock, so two threads of the local stack (or two requests to its server)
+# can both pass `open_count = :seen` and both write (seen on moto 5.2.5: 40 routings racing over 5 agents left
+# a load counting 47 tickets with 49 in its set). One write at a time restores AWS's behaviour; moto's writes
+# take microseconds, so the lock costs nothing measurable.
+_DYNAMODB_WRITES = threading.RLock()  # re-entrant: a write's stream watchers run in the writing thread
+
+
 def _inject_dynamodb_throttling() -> None:
     from moto.core.exceptions import JsonRESTError
     from moto.dynamodb.models import DynamoDBBackend
@@ -578,11 +586,13 @@ def _inject_dynamodb_throttling() -> None:
 
     def put_item(self: Any, *args: Any, **kwargs: Any) -> Any:
         _throttle()
-        return original_put_item(self, *args, **kwargs)
+        with _DYNAMODB_WRITES:
+            return original_put_item(self, *args, **kwargs)
 
     def update_item(self: Any, *args: Any, **kwargs: Any) -> Any:
         _throttle()
-        return original_update_item(self, *args, **kwargs)
+        with _DYNAMODB_WRITES:
+            return original_update_item(self, *args, **kwargs)
 
     replace(_DYNAMODB_PUT_ITEM, put_item)
     replace(_DYNAMODB_UPDATE_ITEM, update_item)
@@ -741,7 +751,7 @@ DYNAMODB_FAULTS = Patch(
     "dynamodb-faults",
     "emulation",
     (_DYNAMODB_PUT_ITEM, _DYNAMODB_UPDATE_ITEM),
-    "PutItem/UpdateItem throttle when TMS_FAULTS says so: fault injection at the API edge, not the domain",
+    "PutItem/UpdateItem: atomic with their condition, as in DynamoDB; throttled when TMS_FAULTS says so",
     _inject_dynamodb_throttling,
 )
 S3_FAULTS = Patch(

@@ -96,6 +96,13 @@ def lifecycle_record(record: dict[str, Any]) -> TicketLifecycle | None:
     )
 
 
+def images(record: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The item before and after one stream record, as plain values (None where the record has no image)."""
+    change = record.get("dynamodb") or {}
+    old, new = change.get("OldImage"), change.get("NewImage")
+    return (_plain(old) if old else None), (_plain(new) if new else None)
+
+
 def record_change(record: dict[str, Any], sink: LifecycleSink) -> str | None:
     """Write the record's lifecycle line under its deterministic key; the key, or None when skipped."""
     lifecycle = lifecycle_record(record)

@@ -172,6 +172,10 @@ class SlaPolicy:
         """When agents are warned: `warn_fraction` of the target (of working time) after `start`."""
         return self._after(start, self.targets[Priority(priority)] * self.warn_fraction)
 
+    def share_at(self, start: datetime, priority: Priority, fraction: float) -> datetime:
+        """`fraction` of the target (of working time) after `start` (routing's reassignment, issue 32)."""
+        return self._after(start, self.targets[Priority(priority)] * fraction)
+
     def arm(self, ticket_id: str, start: datetime, priority: Priority) -> SlaArm:
         """The timers a ticket needs."""
         return SlaArm(

@@ -1,22 +1,39 @@
-"""SLA timer Lambda: arms a triaged ticket's timers (workflow), fires them (EventBridge Scheduler), and stops
-or moves them (the bot on a first response or a new priority). One event shape per kind (contract.models)."""
+"""SLA timer Lambda: arms a triaged ticket's timers and routes it to an on-call agent (workflow), fires them
+(EventBridge Scheduler), and stops or moves them (the bot on a first response or a new priority). One event
+shape per kind (contract.models)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any
+from typing import Annotated, Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import TypeAdapter
+from pydantic import Field, TypeAdapter
 
-from contract.models import SlaArm, SlaCommand, SlaFire, SlaFirstResponse, SlaReprioritised
+from contract.errors import RoutingError
+from contract.models import SlaArm, SlaFire, SlaFirstResponse, SlaReprioritised
+from contract.models.routing import ReassignDue
+from pipeline.adapters.routing import DynamoRoutingStore, SnsReassignPublisher
 from pipeline.adapters.sla import DynamoSlaStore, SchedulerTimers, SnsAlertPublisher
+from pipeline.domain.routing import Router
 from pipeline.domain.sla import SlaService
 from pipeline.observability import logger, metrics
-from pipeline.settings import sla_policy, sla_settings
+from pipeline.settings import routing_policy, sla_policy, sla_settings
 
-_commands: TypeAdapter[Any] = TypeAdapter(SlaCommand)
+_commands: TypeAdapter[Any] = TypeAdapter(
+    Annotated[
+        SlaArm | SlaFire | SlaFirstResponse | SlaReprioritised | ReassignDue, Field(discriminator="kind")
+    ]
+)
+
+
+@cache
+def _timers() -> SchedulerTimers:
+    s = sla_settings()
+    return SchedulerTimers(
+        group=s.schedule_group, target_arn=s.target_arn, role_arn=s.scheduler_role_arn, dlq_arn=s.dlq_arn
+    )
 
 
 @cache
@@ -25,10 +42,20 @@ def _service() -> SlaService:
     return SlaService(
         policy=sla_policy(),
         store=DynamoSlaStore(s.table_name),
-        timers=SchedulerTimers(
-            group=s.schedule_group, target_arn=s.target_arn, role_arn=s.scheduler_role_arn, dlq_arn=s.dlq_arn
-        ),
+        timers=_timers(),
         publisher=SnsAlertPublisher(topic_arn=s.topic_arn, escalation_topic_arn=s.escalation_topic_arn),
+    )
+
+
+@cache
+def _router() -> Router:
+    s = sla_settings()
+    return Router(
+        policy=routing_policy(),
+        store=DynamoRoutingStore(s.table_name),
+        timers=_timers(),
+        publisher=SnsReassignPublisher(topic_arn=s.topic_arn),
+        sla=sla_policy(),
     )
 
 
@@ -41,7 +68,22 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     service = _service()
     metrics.add_metric(name=f"SlaCommand{command.kind.title().replace('_', '')}", unit="Count", value=1)
     if isinstance(command, SlaArm):
-        return {"armed": service.arm(command)}
+        armed = service.arm(command)
+        try:
+            assignee = _router().route(command, datetime.now(UTC))
+        except RoutingError:
+            # Routing is a convenience: the ticket goes on unassigned (Take it, on-call mentions) rather
+            # than failing the workflow.
+            logger.exception("could not route the ticket")
+            metrics.add_metric(name="RoutingFailed", unit="Count", value=1)
+            assignee = ""
+        return {"armed": armed, "assignee": assignee or None}
+    if isinstance(command, ReassignDue):
+        moved = _router().reassign(command, datetime.now(UTC))
+        metrics.add_metric(
+            name="TicketsReassigned" if moved else "ReassignTimersIgnored", unit="Count", value=1
+        )
+        return {"reassigned_to": moved.assignee if moved else None}
     if isinstance(command, SlaFire):
         message = service.fire(command, datetime.now(UTC))
         metrics.add_metric(name="SlaAlerts" if message else "SlaTimersIgnored", unit="Count", value=1)
@@ -51,5 +93,5 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return {"first_response_at": (item or {}).get("first_response_at")}
     if not isinstance(command, SlaReprioritised):  # pragma: no cover - the union is closed
         raise TypeError(f"unknown SLA command {command.kind}")
-    moved = service.reprioritise(command.ticket_id, command.priority)
-    return {"rearmed": moved.model_dump(mode="json") if moved else None}
+    moved_sla = service.reprioritise(command.ticket_id, command.priority)
+    return {"rearmed": moved_sla.model_dump(mode="json") if moved_sla else None}

@@ -1,5 +1,6 @@
 """Ticket-lifecycle Lambda: DynamoDB stream batch of the tickets table in, lifecycle/ records for the
-warehouse out, partial batch failures back to the event source mapping."""
+warehouse out, partial batch failures back to the event source mapping. The same records keep the on-call
+agents' routing loads in step with their tickets (pipeline.domain.routing.sync_load)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from contract.lambda_events import process_batch, stream_sequence_number
 from contract.names import LIFECYCLE_PREFIX
 from pipeline.adapters.aws import ManifestedStore, S3ArchiveStore
-from pipeline.domain.lifecycle_feed import record_change
+from pipeline.adapters.routing import DynamoRoutingStore
+from pipeline.domain.lifecycle_feed import images, record_change
+from pipeline.domain.routing import sync_load
 from pipeline.observability import logger, metrics
 from pipeline.settings import lifecycle_settings
 
@@ -22,9 +25,19 @@ def _sink() -> ManifestedStore:
     return ManifestedStore(S3ArchiveStore(lifecycle_settings().bucket_name), LIFECYCLE_PREFIX)
 
 
+@cache
+def _loads() -> DynamoRoutingStore | None:
+    table = lifecycle_settings().table_name
+    return DynamoRoutingStore(table) if table else None
+
+
 def record_handler(record: dict[str, Any]) -> str:
-    """Handle one stream record; raising marks it failed so the mapping retries from it."""
+    """Handle one stream record; raising marks it failed so the mapping retries from it (both writes are
+    idempotent)."""
     key = record_change(record, _sink())
+    loads = _loads()
+    if loads is not None:
+        sync_load(loads, *images(record))
     return key or ""
 
 

@@ -162,5 +162,7 @@ def test_ticket_mine_lists_the_agents_open_tickets_with_due_times(sla_stack):
     ack = bot.command("mine", user_id=AGENT).json()
 
     text = json.dumps(ack)
-    assert all(tid in text for tid in owned) and "due 20" in text
+    assert (
+        all(tid in text for tid in owned) and "due <!date^" in text and " UTC>" in text
+    )  # Slack date formatting, UTC fallback
     assert "no open tickets" in json.dumps(bot.command("mine", user_id="U0NOBODY").json())

@@ -83,6 +83,8 @@ def test_timer_function_knows_its_group_target_role_and_dlq(synth: Synth) -> Non
     ):
         assert env.get(var), var
     assert env[names.ENV_SLA_SCHEDULE_GROUP] == names.SLA_SCHEDULE_GROUP
+    # It routes new tickets too (issue 32): the on-call agents (none in cdk.json) and the reassignment share
+    assert env[names.ENV_ONCALL] == "" and env[names.ENV_ROUTING_REASSIGN_FRACTION] == "0.5"
 
 
 def test_timer_function_manages_only_its_groups_schedules_and_passes_only_the_scheduler_role(

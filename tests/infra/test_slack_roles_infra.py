@@ -14,6 +14,7 @@ pytestmark = pytest.mark.infra
 def test_roles_are_empty_in_cdk_json_so_a_fresh_deploy_lets_nobody_act() -> None:
     tms = read_cdk_json_context()["tms"]
     assert (tms["agents"], tms["approvers"], tms["admins"], tms["four_eyes"]) == ([], [], [], True)
+    assert tms["oncall"] == []  # nobody on call: nothing is routed
 
 
 def test_the_bot_and_the_notifier_get_the_roles_of_the_config(synth: Synth) -> None:
@@ -35,12 +36,19 @@ def test_configured_roles_become_comma_separated_ids_and_pin_the_installation() 
         "four_eyes": False,
         "slack_app_id": "A0TMS",
         "slack_team_id": "T0TEAM",
+        "oncall": ["U0AGENT", "U0LEAD"],
     }
-    env = load_config({"tms": tms}, {}).slack_roles_environment()
+    config = load_config({"tms": tms}, {})
+    env = config.slack_roles_environment()
+    assert config.routing_environment() == {
+        names.ENV_ONCALL: "U0AGENT,U0LEAD",
+        names.ENV_ROUTING_REASSIGN_FRACTION: "0.5",
+    }
     assert env == {
         names.ENV_AGENTS: "U0AGENT,S0SUPPORT",
         names.ENV_APPROVERS: "U0LEAD",
         names.ENV_ADMINS: "W0ADMIN",
+        names.ENV_ONCALL: "U0AGENT,U0LEAD",
         names.ENV_FOUR_EYES: "off",
         names.ENV_SLACK_APP_ID: "A0TMS",
         names.ENV_SLACK_TEAM_ID: "T0TEAM",

@@ -159,6 +159,18 @@ def _incident_table(rows: list[tuple[Any, ...]], products: list[tuple[Any, ...]]
     )
 
 
+def _agent_table(rows: list[tuple[Any, ...]]) -> str:
+    """Per owner (a Slack user id): tickets owned, answered, median and mean time to the first response."""
+    body = "".join(
+        f"<tr><td>{html.escape(str(agent))}</td><td>{int(tickets)}</td><td>{int(answered or 0)}</td>"
+        f"<td>{_fmt_seconds(None if p50 is None else float(p50))}</td>"
+        f"<td>{_fmt_seconds(None if avg is None else float(avg))}</td></tr>"
+        for agent, tickets, answered, p50, avg in rows
+    )
+    head = "<tr><th>Agent</th><th>Owned</th><th>Answered</th><th>Median first response</th><th>Mean</th></tr>"
+    return f'<table class="incidents agents">{head}{body}</table>'
+
+
 def cost_estimate(warehouse: Any, *, template: Path | None = None) -> Any:
     """The cost per 1,000 tickets of the warehouse's tickets, or None without usage: the same computation
     as `tms cost --from warehouse` (tools.cost.warehouse_estimate), on the same stack (`template`, else a
@@ -221,6 +233,10 @@ def build_report(warehouse: Any, *, template: Path | None = None) -> str:
     _, incident_products = warehouse.query(
         "SELECT incident_id, product, COUNT(*) FROM v_incident_members GROUP BY incident_id, product"
     )
+    _, by_agent = warehouse.query(
+        "SELECT agent, tickets, answered, p50_seconds, avg_seconds FROM v_first_response_by_agent "
+        "ORDER BY tickets DESC, agent"
+    )
     _, prio = warehouse.query("SELECT priority, COUNT(*) FROM tickets GROUP BY priority")
     _, sent = warehouse.query("SELECT sentiment, COUNT(*) FROM tickets GROUP BY sentiment")
     total, high, p50, last, quarantined = overall[0]
@@ -267,6 +283,8 @@ def build_report(warehouse: Any, *, template: Path | None = None) -> str:
             sections.append(("SLA attainment per day, by priority", _sla_chart(sla)))
         if incidents:
             sections.append((f"Top {TOP_INCIDENTS} incidents", _incident_table(incidents, incident_products)))
+        if by_agent:
+            sections.append(("First response by agent", _agent_table(by_agent)))
         cost = cost_estimate(warehouse, template=template)
         if cost is not None:
             cards.append(("AWS cost per 1,000 tickets", f"${cost.variable_usd_per_1000:.2f}"))
@@ -281,6 +299,7 @@ def build_report(warehouse: Any, *, template: Path | None = None) -> str:
         "Time from submission to triage",
         "SLA attainment per day, by priority",
         f"Top {TOP_INCIDENTS} incidents",
+        "First response by agent",
         "Cost per ticket",
     }
     body = (

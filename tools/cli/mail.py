@@ -177,6 +177,7 @@ def _show(args: argparse.Namespace) -> int:
         print(f"no ticket {args.ticket_id}", file=sys.stderr)
         return 1
     item.pop("embedding", None)  # the incident vector (float16 bytes): nothing a person reads
+    item.setdefault("assignee", None)  # always there: null while nobody owns the ticket (issue 32)
     if args.json:
         print(json.dumps(item, default=lambda v: sorted(v) if isinstance(v, set) else str(v), sort_keys=True))
         return 0
@@ -184,6 +185,9 @@ def _show(args: argparse.Namespace) -> int:
         f"{item['ticket_id']}  {item.get('status', '?')}  {item.get('priority', '')}  {item.get('subject', '')}"
     )
     print(f"customer: {item.get('customer_full_name', '')} <{item.get('customer_email', '')}>")
+    notes = [f"assigned by {item['assigned_by']}"] if item["assignee"] and item.get("assigned_by") else []
+    notes += [f"reassigned from {item['reassigned_from']}"] if item.get("reassigned_from") else []
+    print(f"assignee: {item['assignee'] or 'nobody'}" + (f" ({', '.join(notes)})" if notes else ""))
     for key in (
         "approved_by",
         "sent_at",

@@ -211,3 +211,24 @@ def test_a_cold_ticket_builds_the_kinesis_client_only(lambda_env, monkeypatch):
     assert response["statusCode"] == 200 and "created" in response["body"]
     assert sorted(built) == [("kinesis", "bot"), ("secretsmanager", "bot")]
     assert real("secretsmanager")._loader is real("kinesis")._loader
+
+
+def test_oncall_comes_from_tms_oncall_and_the_old_group_variable_still_works_with_a_warning(
+    monkeypatch, caplog
+):
+    monkeypatch.setenv(names.ENV_ONCALL, "U0ROSA,S0SUPPORT")
+    monkeypatch.setenv(names.ENV_SLA_ONCALL_GROUP, "S0OLD")
+    grants = BotSettings().role_grants()
+    assert grants.oncall_group == "S0SUPPORT"  # TMS_ONCALL wins; its group is what warnings mention
+
+    monkeypatch.delenv(names.ENV_ONCALL)
+    with caplog.at_level("WARNING"):
+        grants = BotSettings().role_grants()
+    assert grants.oncall_group == "S0OLD"
+    assert f"{names.ENV_SLA_ONCALL_GROUP} is deprecated: set {names.ENV_ONCALL}" in caplog.text
+
+
+def test_a_bad_oncall_id_fails_at_cold_start_naming_tms_oncall(monkeypatch):
+    monkeypatch.setenv(names.ENV_ONCALL, "U0ROSA,rosa")
+    with pytest.raises(BotConfigurationError, match="TMS_ONCALL: not Slack user"):
+        BotSettings().role_grants()

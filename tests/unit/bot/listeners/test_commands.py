@@ -196,3 +196,54 @@ def test_a_piped_text_is_a_ticket_even_when_it_starts_with_a_command_word(bot, t
     assert "is not a ticket id" not in answer and "will be posted" in answer
     (record,) = bot.records()
     assert record["data"]["subject"] == text.split("|")[0].strip()
+
+
+def test_ticket_away_keeps_new_tickets_from_the_agent_until_ticket_back(tmp_path, monkeypatch):
+    """`/ticket away` and `/ticket back` write the flag routing reads (pipeline.domain.routing)."""
+    from datetime import UTC, datetime
+
+    from pipeline.adapters.routing import DynamoRoutingStore
+    from pipeline.domain.routing import Router, RoutingPolicy
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    with mock_aws():
+        kinesis, dynamodb = boto3.client("kinesis"), boto3.client("dynamodb")
+        make_tables(kinesis, dynamodb, "tickets", "tickets")
+        roles = {"agents": "U0AGENT,U0ADA", "approvers": "", "admins": "", "oncall": "U0AGENT,U0ADA"}
+        with running_bot(
+            kinesis=kinesis,
+            dynamodb=dynamodb,
+            stream_name="tickets",
+            table_name="tickets",
+            catalog_path=write_catalog(tmp_path),
+            roles=roles,
+        ) as bot:
+            router = Router(
+                policy=RoutingPolicy(oncall=("U0AGENT", "U0ADA")),
+                store=DynamoRoutingStore("tickets", dynamodb),
+                timers=_NoTimers(),
+                publisher=_NoTimers(),
+            )
+            now = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+
+            away = bot.command("away", user_id=AGENT)
+            owners = [router.assign_new(_ticket(dynamodb, n), now, now) for n in (1, 2)]
+            back = bot.command("back", user_id=AGENT)
+            after = router.assign_new(_ticket(dynamodb, 3), now, now)
+
+    assert "You are away" in away.json()["text"] and "not on call" not in away.json()["text"]
+    assert owners == ["U0ADA", "U0ADA"]
+    assert "Welcome back" in back.json()["text"]
+    assert after == AGENT  # back, and with the fewest open tickets
+
+
+class _NoTimers:
+    def arm(self, *_args: object) -> None: ...
+
+    def publish(self, *_args: object) -> None: ...
+
+
+def _ticket(dynamodb, n: int) -> str:
+    tid = f"TKT-20261207-{n:010d}"
+    dynamodb.put_item(TableName="tickets", Item={"ticket_id": {"S": tid}, "status": {"S": "TRIAGED"}})
+    return tid

@@ -126,7 +126,12 @@ def _world() -> tuple[FakeTable, FakeBucket, FakeSchedules, FakePoster]:
     bucket.put("inbound-mail/m2", b"From: Ana <ana@example.com>")
     bucket.put("quarantine/etl/run=1/rejects.jsonl", b'{"r": "ada@example.com"}\n{"r": "ana"}\n')
     bucket.put("etl-state/bookmarks/tickets.json", f'{{"keys": ["{ADA}"]}}'.encode())
-    return table, bucket, FakeSchedules({f"{ADA}-warn", f"{ADA}-breach", f"{ANA}-warn"}), FakePoster()
+    return (
+        table,
+        bucket,
+        FakeSchedules({f"{ADA}-warn", f"{ADA}-breach", f"{ADA}-reassign", f"{ANA}-warn"}),
+        FakePoster(),
+    )
 
 
 def _erase(table: FakeTable, bucket: FakeBucket, schedules: FakeSchedules, poster: FakePoster) -> Any:
@@ -148,7 +153,7 @@ def test_the_customer_is_erased_from_every_store_and_the_other_customer_stays() 
     assert report.changed[erasure.TABLE] == 2  # the ticket and the rate-limit counter keyed by the address
     assert report.changed["s3:tickets/"] == 2 and report.changed["s3:lifecycle/"] == 1
     assert report.changed["s3:inbound-mail/"] == 1 and report.changed["s3:quarantine/"] == 1
-    assert report.changed[erasure.TIMERS] == 2 and report.changed["s3:etl-state/"] == 0
+    assert report.changed[erasure.TIMERS] == 3 and report.changed["s3:etl-state/"] == 0
     assert set(table.rows) == {ANA, "ALARM#x"}
     assert sorted(bucket.objects) == sorted(
         [

@@ -88,3 +88,29 @@ def test_each_change_becomes_one_lifecycle_object_and_a_bad_one_is_a_batch_item_
     # A redelivery of the same batch overwrites the same objects
     aws["handler"](event, LocalLambdaContext(function_name=names.FN_TICKET_LIFECYCLE))
     assert _keys(aws["s3"]) == keys
+
+
+def test_a_resolved_ticket_leaves_its_owners_routing_load(aws, monkeypatch):
+    """The same stream keeps on-call loads in step (issue 32): resolving frees the owner for new tickets."""
+    from pipeline.handlers import ticket_lifecycle
+    from pipeline.settings import lifecycle_settings
+    from tests.fakes.dynamo import create_ticket_table
+
+    ddb = boto3.client("dynamodb")
+    create_ticket_table(ddb, "tms-tickets")
+    monkeypatch.setenv(names.ENV_TABLE_NAME, "tms-tickets")
+    lifecycle_settings.cache_clear()
+    ticket_lifecycle._loads.cache_clear()
+    tid = "TKT-20261207-0000000042"
+    load = {"ticket_id": {"S": f"{names.ROUTING_KEY_PREFIX}U0ROSA"}, "open_count": {"N": "2"}}
+    load["open_tickets"] = {"SS": [tid, "TKT-20261207-0000000043"]}
+    ddb.put_item(TableName="tms-tickets", Item=load)
+    before = {"ticket_id": tid, "status": "SENT", "assignee": "U0ROSA", "version": 3}
+    record = _record(7, **(before | {"status": "RESOLVED", "version": 4}))
+    record["dynamodb"]["OldImage"] = {k: _ser.serialize(v) for k, v in before.items()}
+
+    aws["handler"]({"Records": [record, record]}, LocalLambdaContext("ticket-lifecycle"))  # and redelivered
+    ticket_lifecycle._loads.cache_clear()
+
+    item = ddb.get_item(TableName="tms-tickets", Key={"ticket_id": load["ticket_id"]})["Item"]
+    assert item["open_count"] == {"N": "1"} and item["open_tickets"] == {"SS": ["TKT-20261207-0000000043"]}
