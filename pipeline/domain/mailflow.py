@@ -473,6 +473,7 @@ class _Inbound:
                 if parsed.message_id
                 else {},
                 detail={"from": parsed.from_address, "message_id": parsed.message_id},
+                increment="reopen_count" if step is Step.REOPENED else "",  # the reopen rate (issue 32)
             )
             try:
                 new = self.store.apply(change)
