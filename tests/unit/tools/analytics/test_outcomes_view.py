@@ -108,3 +108,19 @@ def test_outcomes_per_agent_category_priority_and_week(warehouse: DuckDbWarehous
     bob = by_agent["U0BOB"]
     assert (bob["tickets"], bob["ended"], bob["ratings"]) == (1, 0, 0)
     assert bob["reopen_rate"] is None and bob["csat"] is None and bob["avg_resolution_seconds"] is None
+
+
+def test_report_shows_csat_per_week_against_the_85_percent_email_benchmark(
+    warehouse: DuckDbWarehouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tools.analytics import report
+
+    # The cost section synthesizes the CDK app (seconds, and nothing this test is about): left out
+    monkeypatch.setattr(report, "cost_estimate", lambda *_a, **_k: None)
+
+    page = report.build_report(warehouse)
+
+    # The card: 2 of 3 answers satisfied; the chart with its benchmark line; the per-agent table
+    assert "67% of 3" in page and ">CSAT<" in page
+    assert "Customer satisfaction per week" in page and 'id="csat-benchmark"' in page
+    assert "<td>U0ADA</td><td>3</td><td>2.4 d</td><td>33%</td><td>33%</td><td>67% (3)</td>" in page
