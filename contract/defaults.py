@@ -83,3 +83,8 @@ CSAT_LINK_VALID: Final = "14d"
 # The share of satisfied answers (4-5 of 5, or thumbs up) `tms report` draws as a line: Zendesk's published
 # benchmark for email and web support.
 CSAT_BENCHMARK: Final = 0.85
+# The rating page's throttles (API Gateway stage: requests per second and burst, for everyone together; WAF:
+# requests per client IP per 5 minutes). A customer needs two requests; an office behind one NAT a few dozen.
+CSAT_API_RATE_PER_SECOND: Final = 10
+CSAT_API_BURST: Final = 20
+CSAT_REQUESTS_PER_IP_5MIN: Final = 100
