@@ -48,6 +48,11 @@ def _http(url: str, form: dict[str, str] | None = None) -> tuple[int, float]:
     return status, (time.perf_counter() - start) * 1000
 
 
+def _plain(path: Path) -> str:
+    body = message_from_bytes(path.read_bytes(), policy=policy.default).get_body(("plain",))
+    return body.get_content() if body is not None else ""
+
+
 def _pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
@@ -136,10 +141,7 @@ def main() -> int:
         mails: dict[str, list[str]] = {}
         for tid in ids:
             item = get(tid)
-            texts = [
-                message_from_bytes(p.read_bytes(), policy=policy.default).get_body(("plain",)).get_content()
-                for p in sorted(outbox.glob(f"{tid}-*.eml"))
-            ]
+            texts = [_plain(p) for p in sorted(outbox.glob(f"{tid}-*.eml"))]
             mails[tid] = texts
             nudges = sum("check whether our last reply" in t for t in texts)
             if tid in answered:

@@ -41,7 +41,9 @@ def test_no_function_url_serves_the_rating_page(synth: Synth) -> None:
     assert len(page) == 1
     urls = resources(synth.raw, "AWS::Lambda::Url").values()
     assert not any(page[0] in str(u["Properties"]["TargetFunctionArn"]) for u in urls)
-    methods = {m["Properties"]["HttpMethod"] for m in resources(synth.raw, "AWS::ApiGateway::Method").values()}
+    methods = {
+        m["Properties"]["HttpMethod"] for m in resources(synth.raw, "AWS::ApiGateway::Method").values()
+    }
     assert methods == {"GET", "POST"}
 
 
