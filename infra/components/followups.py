@@ -5,7 +5,7 @@ signing rating links is a Secrets Manager secret: the timer function signs, the 
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
@@ -45,7 +45,6 @@ class Followups(Construct):
         log_retention: logs.RetentionDays,
     ) -> None:
         super().__init__(scope, construct_id)
-        stack = Stack.of(self)
         self.key = secretsmanager.Secret(
             self,
             "CsatKey",
@@ -228,12 +227,7 @@ class Followups(Construct):
         wafv2.CfnWebACLAssociation(
             self,
             "WebAclAssociation",
-            resource_arn=stack.format_arn(
-                service="apigateway",
-                account="",
-                resource="/restapis",
-                resource_name=f"{self.api.rest_api_id}/stages/{stage.stage_name}",
-            ),
+            resource_arn=stage.stage_arn,  # a reference to the stage: created after it
             web_acl_arn=self.web_acl.attr_arn,
         )
 

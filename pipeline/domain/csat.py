@@ -90,7 +90,8 @@ def verify(text: str, key: bytes, now: datetime) -> tuple[Verdict, Token | None]
         return Verdict.FORGED, None
     if not hmac.compare_digest(hmac.new(key, payload, hashlib.sha256).digest(), given):
         return Verdict.FORGED, None
-    ticket_id, nonce, expiry = payload.decode("utf-8", errors="replace").split("|")
+    # rsplit: a producer's ticket id may hold any character; the nonce and the expiry never hold "|".
+    ticket_id, nonce, expiry = payload.decode("utf-8", errors="replace").rsplit("|", 2)
     token = Token(ticket_id, nonce, datetime.fromtimestamp(int(expiry), UTC))
     if now >= token.expires_at:
         return Verdict.EXPIRED, token
