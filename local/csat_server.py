@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -74,6 +75,22 @@ def make_server(invoke: Invoke, port: int = 0, host: str = "127.0.0.1") -> Threa
 
     server = ThreadingHTTPServer((host, port), RatePage)
     server.daemon_threads = True
+    return server
+
+
+def make_server_on_kept_port(invoke: Invoke, port_file: Path) -> ThreadingHTTPServer:
+    """The server on the port a previous stack used (kept in `port_file`) when it is free, else on a new one
+    (kept for the next start): rating links already mailed keep working across restarts."""
+    try:
+        kept = int(port_file.read_text().strip())
+    except (OSError, ValueError):
+        kept = 0
+    try:
+        server = make_server(invoke, port=kept)
+    except OSError:  # taken by something else meanwhile
+        server = make_server(invoke)
+    port_file.parent.mkdir(parents=True, exist_ok=True)
+    port_file.write_text(str(server.server_address[1]))
     return server
 
 

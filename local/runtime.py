@@ -35,6 +35,7 @@ from local.stack import (
     StackInfo,
     clear_state,
     csat_key,
+    csat_port_file,
     discover_local,
     mail_outbox_dir,
     mail_reply_key,
@@ -196,7 +197,9 @@ class LocalStack:
             )
 
             # The rating page (issue 32) on 127.0.0.1, serving the csat function like API Gateway would.
-            rate_server = csat_server.make_server(_invoke_proxy(lambdas, names.FN_CSAT))
+            rate_server = csat_server.make_server_on_kept_port(
+                _invoke_proxy(lambdas, names.FN_CSAT), csat_port_file()
+            )
             csat_server.serve_in_thread(rate_server)
             snapshot = None
             journal = None

@@ -117,6 +117,11 @@ def csat_key() -> str:
     return path.read_text().strip()
 
 
+def csat_port_file() -> Path:
+    """Where the local rating page's port is kept: a restarted stack serves the links it mailed before."""
+    return state_dir() / "mail" / "csat.port"
+
+
 def state_file() -> Path:
     """The JSON file `tms local up` writes."""
     return state_dir() / "local-stack.json"
