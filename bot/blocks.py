@@ -107,6 +107,7 @@ STATUS_MARKER = {
     TicketStatus.WAITING_CUSTOMER: ":hourglass:",
     TicketStatus.CUSTOMER_REPLIED: ":speech_balloon:",
     TicketStatus.RESOLVED: ":checkered_flag:",
+    TicketStatus.CLOSED: ":lock:",
 }
 # Statuses in which agents still act on the ticket (edit, re-prioritise, resolve).
 OPEN_STATUSES = frozenset(
@@ -611,7 +612,14 @@ MAIL_HEADLINE = {
     MailEventKind.BOUNCED: ":no_entry: The reply bounced",
     MailEventKind.COMPLAINED: ":rotating_light: The customer marked the reply as spam",
     MailEventKind.UNVERIFIED_MAIL: ":warning: *Unverified* mail about this ticket (not shown as the customer's)",
+    MailEventKind.NUDGE_SENT: ":bell: Reminder sent to the customer",
+    MailEventKind.AUTO_CLOSED: ":lock: Closed automatically",
+    MailEventKind.CSAT_ASKED: ":bar_chart: Rating question sent",
+    MailEventKind.CSAT_RECEIVED: ":star: The customer rated the ticket",
 }
+# How a rating reads in Slack (issue 32): the value is one of pipeline.domain.csat.RATINGS; anything else is
+# shown escaped, as it came.
+RATING_TEXT = {"up": ":+1:", "down": ":-1:", **{str(n): f"{n}/5" for n in range(1, 6)}}
 
 
 def mail_event_text(msg: TicketMailMessage) -> str:
@@ -630,7 +638,12 @@ def mail_event_text(msg: TicketMailMessage) -> str:
         reopened = " and reopened the ticket" if msg.reopened else ""
         return f"{head}{reopened} ({escape(msg.address)}). Status: {msg.status}"
     if msg.kind == MailEventKind.UNVERIFIED_MAIL:
-        return f"{head} from {escape(msg.address)}. Status unchanged: {msg.status}"
+        paused = ". Auto-close is paused: the owner decides" if msg.autoclose_paused else ""
+        return f"{head} from {escape(msg.address)}. Status unchanged: {msg.status}{paused}"
+    if msg.kind == MailEventKind.CSAT_RECEIVED:
+        return f"{head}: {RATING_TEXT.get(msg.rating) or escape(msg.rating)}. Status: {msg.status}"
+    if msg.kind == MailEventKind.AUTO_CLOSED:
+        return f"{head}: {escape(msg.text)}. Status: {msg.status}"
     if msg.kind == MailEventKind.REPLY_SEND_FAILED:
         return f"{head} to {escape(msg.address)}: {escape(msg.text)}. Status: {msg.status}"
     return (
@@ -642,8 +655,10 @@ def mail_event_message(channel: str, thread_ts: str, msg: TicketMailMessage) -> 
     """A mail event in the ticket's thread: the customer's text quoted, a Retry send button on failure."""
     text = mail_event_text(msg)
     blocks: list[Block] = [SectionBlock(text=_md(text))]
-    if msg.kind in (MailEventKind.CUSTOMER_REPLIED, MailEventKind.UNVERIFIED_MAIL) or (
-        msg.via == "slack" and msg.text
+    if (
+        msg.kind in (MailEventKind.CUSTOMER_REPLIED, MailEventKind.UNVERIFIED_MAIL)
+        or (msg.kind == MailEventKind.CSAT_RECEIVED and msg.text)
+        or (msg.via == "slack" and msg.text)
     ):
         quoted = "\n".join(f"> {line}" for line in escape(clip(msg.text, SECTION_MAX - 200)).split("\n"))
         # A user id, a user-group id or MENTION_HERE (unverified mail nobody owns): mentions are only ever built

@@ -87,3 +87,18 @@ FREEMAIL_DOMAINS: Final = frozenset(
 # Sources the trigger does not count: mail is counted at its own door (the inbound-mail function, which
 # joins or holds what is over), and `generator` is tms's own load tool (demo, chaos, bench).
 LIMIT_EXEMPT_SOURCES: Final = ("email", "generator")
+
+# --- Auto-close and customer satisfaction (issue 32; docs/autoclose-csat.md) ------------------------------
+# A ticket whose reply was sent and that waits on the customer is nudged (one polite mail) after half of
+# this and closed after all of it. Thena nudges at 15 days and closes at 30; a week suits mail support.
+AUTOCLOSE_AFTER: Final = "7d"
+# How long the rating link in the satisfaction mail stays valid (one answer per ticket, whatever its age).
+CSAT_LINK_VALID: Final = "14d"
+# The share of satisfied answers (4-5 of 5, or thumbs up) `tms report` draws as a line: Zendesk's published
+# benchmark for email and web support.
+CSAT_BENCHMARK: Final = 0.85
+# The rating page's throttles (API Gateway stage: requests per second and burst, for everyone together; WAF:
+# requests per client IP per 5 minutes). A customer needs two requests; an office behind one NAT a few dozen.
+CSAT_API_RATE_PER_SECOND: Final = 10
+CSAT_API_BURST: Final = 20
+CSAT_REQUESTS_PER_IP_5MIN: Final = 100

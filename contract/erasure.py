@@ -125,10 +125,15 @@ def s3_store(prefix: str) -> str:
 
 STORES: tuple[Store, ...] = (
     Store(
-        TABLE, "ticket items with their history, incident references, rate-limit counters keyed by address"
+        TABLE,
+        "ticket items with their history, incident references, the customer's rating comment (issue 32),"
+        " rate-limit counters keyed by address",
     ),
     *(Store(s3_store(r.prefix), f"S3 objects under {r.prefix}, every version") for r in S3_PREFIXES),
-    Store(TIMERS, "EventBridge Scheduler one-time schedules of the ticket (their payloads name it)"),
+    Store(
+        TIMERS,
+        "EventBridge Scheduler one-time schedules of the ticket: SLA, nudge and auto-close (payloads name it)",
+    ),
     Store(WAREHOUSE_TICKETS, "warehouse rows of the ticket (Redshift; locally DuckDB or PostgreSQL)"),
     Store(WAREHOUSE_LIFECYCLE, "warehouse lifecycle rows of the ticket"),
     Store(WAREHOUSE_QUARANTINE, "the local warehouse's copy of rejected records", Runtime.LOCAL),

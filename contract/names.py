@@ -141,6 +141,15 @@ ROUTING_KEY_PREFIX = "routing#"  # items of the tickets table holding one on-cal
 ENV_SLA_FUNCTION = (
     "TMS_SLA_FUNCTION"  # the bot tells the sla-timer function about responses and re-prioritisations
 )
+# Auto-close and satisfaction (issue 32): the waiting period as a duration ("7d", "60s"; default
+# contract.defaults.AUTOCLOSE_AFTER, "off" disables), the rating link's validity, the public base URL of the
+# rating page (API Gateway on AWS, the local stack's 127.0.0.1 server), and the key signing rating links
+# (local: the value; AWS: the secret's ARN).
+ENV_AUTOCLOSE_AFTER = "TMS_AUTOCLOSE_AFTER"
+ENV_CSAT_LINK_VALID = "TMS_CSAT_LINK_VALID"
+ENV_CSAT_BASE_URL = "TMS_CSAT_BASE_URL"
+ENV_CSAT_KEY = "TMS_CSAT_KEY"
+ENV_CSAT_KEY_SECRET_ARN = "TMS_CSAT_KEY_SECRET_ARN"
 # PII redaction before the reply model and the warehouse: "on" (default) or "off". On AWS the cdk.json
 # field pii_redaction sets it; locally this variable (read when the local stack provisions the workflow).
 ENV_PII_REDACTION = "TMS_PII_REDACTION"
@@ -224,6 +233,7 @@ FN_INBOUND_MAIL = "inbound-mail"
 FN_SLA_TIMER = "sla-timer"
 FN_TICKET_LIFECYCLE = "ticket-lifecycle"  # DynamoDB stream -> lifecycle/ records for the warehouse
 FN_ERASURE = "erasure"  # `tms customer forget` against a deployed stack invokes it
+FN_CSAT = "csat"  # the rating page behind the link in the satisfaction mail (GET form, POST answer)
 
 HANDLERS: dict[str, str] = {
     FN_TRIGGER: "pipeline.handlers.trigger.handler",
@@ -238,6 +248,7 @@ HANDLERS: dict[str, str] = {
     FN_SLA_TIMER: "pipeline.handlers.sla_timer.handler",
     FN_TICKET_LIFECYCLE: "pipeline.handlers.ticket_lifecycle.handler",
     FN_ERASURE: "bot.handlers.erasure.handler",
+    FN_CSAT: "pipeline.handlers.csat.handler",
 }
 
 # Memory (MB) of the functions whose GB-seconds a ticket records (CDK configures them with these numbers;

@@ -121,6 +121,28 @@ class SlaConfig(BaseModel):
         return env
 
 
+class FollowupsConfig(BaseModel):
+    """Auto-close and the rating page (issue 32); the functions read the durations from their environment."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    autoclose_after: Annotated[str, Field(pattern=rf"{_DURATION}|^off$", min_length=2)] = (
+        defaults.AUTOCLOSE_AFTER
+    )
+    csat_link_valid: Annotated[str, Field(pattern=_DURATION, min_length=2)] = defaults.CSAT_LINK_VALID
+    api_rate_per_second: Annotated[int, Field(ge=1, le=10_000)] = defaults.CSAT_API_RATE_PER_SECOND
+    api_burst: Annotated[int, Field(ge=1, le=5_000)] = defaults.CSAT_API_BURST
+    # AWS WAF's rate-based rules count at least 10 requests per 5 minutes per client.
+    requests_per_ip_5min: Annotated[int, Field(ge=10, le=2_000_000_000)] = defaults.CSAT_REQUESTS_PER_IP_5MIN
+
+    def environment(self) -> dict[str, str]:
+        """The variables of the timer function (the waiting period, the rating link's validity)."""
+        return {
+            names.ENV_AUTOCLOSE_AFTER: self.autoclose_after,
+            names.ENV_CSAT_LINK_VALID: self.csat_link_valid,
+        }
+
+
 class RetentionConfig(BaseModel):
     """Days each store keeps a ticket's data (contract/defaults.py RETENTION_DAYS says what each covers)."""
 
@@ -153,6 +175,7 @@ class TmsConfig(BaseModel):
     redshift: RedshiftConfig
     sla: SlaConfig = Field(default_factory=SlaConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
+    followups: FollowupsConfig = Field(default_factory=FollowupsConfig)
 
     # The reply model (contract/defaults.py says why this one).
     model_id: Annotated[str, Field(pattern=r"^[a-z0-9-]+(\.[a-zA-Z0-9-]+)+(:\d+)?(:[a-z0-9]+)?$")] = (

@@ -13,6 +13,7 @@ from constructs import Construct
 from contract import defaults, names
 from infra.components.analytics import Analytics
 from infra.components.erasure import Erasure
+from infra.components.followups import Followups
 from infra.components.incidents import IncidentDetection
 from infra.components.ingest import Ingest
 from infra.components.keys import LogsKey
@@ -167,6 +168,20 @@ class TmsStack(Stack):
             alarms_topic=self.notifications.alarms_topic,
             log_retention=retention,
         )
+        self.followups = Followups(
+            self,
+            "Followups",
+            project_name=project,
+            package=package,
+            storage=self.storage,
+            tickets_topic=self.notifications.tickets_topic,
+            sla=self.sla,
+            mail=self.mail,
+            reply_from=str(config.reply_from),
+            reply_to=str(config.reply_to or config.reply_from),
+            config=config.followups,
+            log_retention=retention,
+        )
         self.lifecycle = LifecycleFeed(
             self,
             "Lifecycle",
@@ -239,6 +254,7 @@ class TmsStack(Stack):
                 names.FN_SLA_TIMER: self.sla.function,
                 names.FN_TICKET_LIFECYCLE: self.lifecycle.function,
                 names.FN_ERASURE: self.erasure.function,
+                names.FN_CSAT: self.followups.page.function,
             },
             stream=self.ingest.stream,
             dlq=self.ingest.dlq,
@@ -254,6 +270,7 @@ class TmsStack(Stack):
             ("TableName", self.storage.table.table_name, "DynamoDB tickets table"),
             ("BucketName", self.storage.bucket.bucket_name, "S3 archive bucket"),
             ("TicketsTopicArn", self.notifications.tickets_topic.topic_arn, "SNS tickets topic"),
+            ("CsatUrl", self.followups.url, "the rating page (links in satisfaction mails: <url>rate?t=...)"),
             ("AlarmsTopicArn", self.notifications.alarms_topic.topic_arn, "SNS alarms topic"),
             ("OpsTopicArn", self.notifications.ops_topic.topic_arn, "SNS ops topic (email only)"),
             ("DlqUrl", self.ingest.dlq.queue_url, "Trigger dead-letter queue"),

@@ -25,6 +25,7 @@ from typing import Any
 from contract import names
 from contract.clients import aws_client
 from contract.errors import ConfigurationError
+from local import csat_server
 from local.lambdas import LocalLambdas
 from local.poller import DynamoStreamPoller, KinesisPoller, MappingConfig
 from local.scheduler import ScheduleRunner
@@ -33,6 +34,8 @@ from local.stack import (
     LOCAL_REGION,
     StackInfo,
     clear_state,
+    csat_key,
+    csat_port_file,
     discover_local,
     mail_outbox_dir,
     mail_reply_key,
@@ -82,6 +85,7 @@ class LocalStack:
     # What start-up found: "restored" with the ticket count, or "empty".
     restored_tickets: int | None = None
     replayed_records: int = 0  # acknowledged writes the journal handed to moto again at start
+    _rate_server: Any = None
 
     # --- lifecycle ------------------------------------------------------------------------------
     @classmethod
@@ -162,6 +166,7 @@ class LocalStack:
             setenv(k, v)
 
         server: Any = None
+        rate_server: Any = None
         try:
             _cold_start()  # a new stack means new function instances: nothing cached from an earlier one
             record_to = extra_env.get(names.ENV_IAM_RECORD) or os.environ.get(names.ENV_IAM_RECORD)
@@ -191,6 +196,11 @@ class LocalStack:
                 speed_patches=speed_patches,
             )
 
+            # The rating page (issue 32) on 127.0.0.1, serving the csat function like API Gateway would.
+            rate_server = csat_server.make_server_on_kept_port(
+                _invoke_proxy(lambdas, names.FN_CSAT), csat_port_file()
+            )
+            csat_server.serve_in_thread(rate_server)
             snapshot = None
             journal = None
             dead: list[tuple[str, str]] = []
@@ -241,6 +251,8 @@ class LocalStack:
                     "TMS_ESCALATION_TAP_URL": prov.escalation_tap_url,
                     **(prov.sla_env or {}),
                     names.ENV_ORIGINALS_KEY_ID: prov.data_key_id,
+                    names.ENV_CSAT_BASE_URL: csat_server.base_url(rate_server),
+                    names.ENV_CSAT_KEY: os.environ.get(names.ENV_CSAT_KEY) or csat_key(),
                 },
             )
             for k, v in info.env().items():
@@ -341,6 +353,7 @@ class LocalStack:
                 _server=server,
                 _invoker=invoker,
                 _saved_env=saved,
+                _rate_server=rate_server,
             )
             if durable is not None and gate is not None:
                 snapshotter = durability.Snapshotter(
@@ -362,6 +375,9 @@ class LocalStack:
             local_moto.gate_writes(None)
             if server is not None:
                 server.stop()
+            if rate_server is not None:
+                rate_server.shutdown()
+                rate_server.server_close()
             if "local.iam_record" in sys.modules:
                 sys.modules["local.iam_record"].stop()
             _restore_env(saved)
@@ -393,6 +409,9 @@ class LocalStack:
             local_moto.gate_writes(None)
             self._snapshotter.journal.close()
         self._server.stop()
+        if self._rate_server is not None:
+            self._rate_server.shutdown()
+            self._rate_server.server_close()
         _restore_env(self._saved_env)
         _cold_start()
         if "local.iam_record" in sys.modules:
@@ -548,6 +567,16 @@ def serve(
             stop.wait()
         finally:
             clear_state(stack.info.pid)
+
+
+def _invoke_proxy(lambdas: LocalLambdas, function: str) -> Callable[[dict[str, Any]], dict[str, Any] | None]:
+    """A synchronous invoke of `function` with a proxy event, as API Gateway's Lambda integration does."""
+
+    def invoke(event: dict[str, Any]) -> dict[str, Any] | None:
+        result = lambdas.invoke(function, event)
+        return None if result.function_error else json.loads(result.payload or b"null")
+
+    return invoke
 
 
 def quiet_logs(*extra: str) -> None:

@@ -102,6 +102,26 @@ def mail_reply_key() -> str:
     return path.read_text().strip()
 
 
+def csat_key() -> str:
+    """The local key signing rating links (issue 32): made once under the state dir (0600), so links mailed
+    before a restart still verify after it. On AWS the key is a Secrets Manager secret."""
+    import secrets
+
+    path = state_dir() / "mail" / "csat.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(secrets.token_urlsafe(32))
+        tmp.chmod(0o600)
+        tmp.replace(path)
+    return path.read_text().strip()
+
+
+def csat_port_file() -> Path:
+    """Where the local rating page's port is kept: a restarted stack serves the links it mailed before."""
+    return state_dir() / "mail" / "csat.port"
+
+
 def state_file() -> Path:
     """The JSON file `tms local up` writes."""
     return state_dir() / "local-stack.json"

@@ -187,3 +187,22 @@ class IncidentSettings(EnvSettings):
 def incident_settings() -> IncidentSettings:
     """Incident step settings (cached)."""
     return IncidentSettings()  # type: ignore[call-arg]
+
+
+class CsatSettings(EnvSettings):
+    """Issue 32: the rating link's key (local: the value; AWS: the secret's ARN), its public base URL."""
+
+    base_url: str = Field("", validation_alias=names.ENV_CSAT_BASE_URL)
+    key: SecretStr | None = Field(None, validation_alias=names.ENV_CSAT_KEY)
+    key_secret_arn: str = Field("", validation_alias=names.ENV_CSAT_KEY_SECRET_ARN)
+
+    @property
+    def enabled(self) -> bool:
+        """Rating questions go out only with a page to answer them on and a key to sign the links."""
+        return bool(self.base_url and (self.key or self.key_secret_arn))
+
+
+@cache
+def csat_settings() -> CsatSettings:
+    """CSAT settings (cached)."""
+    return CsatSettings()  # type: ignore[call-arg]

@@ -25,6 +25,12 @@ CREATE TABLE IF NOT EXISTS ticket_lifecycle (
     customer_replied_at       TIMESTAMP         NULL      ENCODE az64,
     resolved_at               TIMESTAMP         NULL      ENCODE az64,
     updated_at                TIMESTAMP         NULL      ENCODE az64,
+    nudged_at                 TIMESTAMP         NULL      ENCODE az64,
+    closed_at                 TIMESTAMP         NULL      ENCODE az64,
+    close_reason              VARCHAR(16)       NULL      ENCODE bytedict,
+    reopen_count              BIGINT            NOT NULL  ENCODE az64,
+    csat_rating               VARCHAR(8)        NULL      ENCODE bytedict,
+    csat_at                   TIMESTAMP         NULL      ENCODE az64,
     PRIMARY KEY (ticket_id)
 )
 DISTSTYLE KEY

@@ -27,6 +27,12 @@ WHEN MATCHED THEN UPDATE SET
     sent_at = ticket_lifecycle_staging.sent_at,
     customer_replied_at = ticket_lifecycle_staging.customer_replied_at,
     resolved_at = ticket_lifecycle_staging.resolved_at,
-    updated_at = ticket_lifecycle_staging.updated_at
-WHEN NOT MATCHED THEN INSERT (ticket_id, revision, version, status, changed_at, priority, assignee, approved_by, approved_at, first_response_at, first_response_by, sla_due_at, sla_breached, sent_at, customer_replied_at, resolved_at, updated_at)
-    VALUES (ticket_lifecycle_staging.ticket_id, ticket_lifecycle_staging.revision, ticket_lifecycle_staging.version, ticket_lifecycle_staging.status, ticket_lifecycle_staging.changed_at, ticket_lifecycle_staging.priority, ticket_lifecycle_staging.assignee, ticket_lifecycle_staging.approved_by, ticket_lifecycle_staging.approved_at, ticket_lifecycle_staging.first_response_at, ticket_lifecycle_staging.first_response_by, ticket_lifecycle_staging.sla_due_at, ticket_lifecycle_staging.sla_breached, ticket_lifecycle_staging.sent_at, ticket_lifecycle_staging.customer_replied_at, ticket_lifecycle_staging.resolved_at, ticket_lifecycle_staging.updated_at);
+    updated_at = ticket_lifecycle_staging.updated_at,
+    nudged_at = ticket_lifecycle_staging.nudged_at,
+    closed_at = ticket_lifecycle_staging.closed_at,
+    close_reason = ticket_lifecycle_staging.close_reason,
+    reopen_count = ticket_lifecycle_staging.reopen_count,
+    csat_rating = ticket_lifecycle_staging.csat_rating,
+    csat_at = ticket_lifecycle_staging.csat_at
+WHEN NOT MATCHED THEN INSERT (ticket_id, revision, version, status, changed_at, priority, assignee, approved_by, approved_at, first_response_at, first_response_by, sla_due_at, sla_breached, sent_at, customer_replied_at, resolved_at, updated_at, nudged_at, closed_at, close_reason, reopen_count, csat_rating, csat_at)
+    VALUES (ticket_lifecycle_staging.ticket_id, ticket_lifecycle_staging.revision, ticket_lifecycle_staging.version, ticket_lifecycle_staging.status, ticket_lifecycle_staging.changed_at, ticket_lifecycle_staging.priority, ticket_lifecycle_staging.assignee, ticket_lifecycle_staging.approved_by, ticket_lifecycle_staging.approved_at, ticket_lifecycle_staging.first_response_at, ticket_lifecycle_staging.first_response_by, ticket_lifecycle_staging.sla_due_at, ticket_lifecycle_staging.sla_breached, ticket_lifecycle_staging.sent_at, ticket_lifecycle_staging.customer_replied_at, ticket_lifecycle_staging.resolved_at, ticket_lifecycle_staging.updated_at, ticket_lifecycle_staging.nudged_at, ticket_lifecycle_staging.closed_at, ticket_lifecycle_staging.close_reason, ticket_lifecycle_staging.reopen_count, ticket_lifecycle_staging.csat_rating, ticket_lifecycle_staging.csat_at);

@@ -61,6 +61,43 @@ FROM (
 ) AS due
 GROUP BY day, priority;
 
+-- How tickets end (issue 32), per week of submission, agent (the assignee; '(nobody)' when unowned),
+-- category (the issue type) and priority. An ended ticket is RESOLVED (by an agent) or CLOSED (auto-close:
+-- the customer did not answer in the waiting period). resolution time = submission to the end, seconds;
+-- reopen_rate = ended tickets the customer reopened at least once / ended; auto_closed_share = closed by
+-- auto-close / ended; csat = satisfied answers (4 or 5 of 5, or thumbs up) / answers, the share Zendesk's
+-- benchmark (85 % for email) is drawn against in `tms report`. Ratios are NULL while their base is zero.
+CREATE OR REPLACE VIEW v_ticket_outcomes AS
+SELECT week, agent, category, priority,
+       COUNT(*) AS tickets,
+       SUM(ended) AS ended,
+       AVG(CAST(DATEDIFF(millisecond, submitted_at, ended_at) AS DOUBLE PRECISION) / 1000)
+           AS avg_resolution_seconds,
+       PERCENTILE_CONT(0.5) WITHIN GROUP (
+           ORDER BY CAST(DATEDIFF(millisecond, submitted_at, ended_at) AS DOUBLE PRECISION) / 1000
+       ) AS p50_resolution_seconds,
+       CAST(SUM(reopened) AS DOUBLE PRECISION) / NULLIF(SUM(ended), 0) AS reopen_rate,
+       CAST(SUM(auto_closed) AS DOUBLE PRECISION) / NULLIF(SUM(ended), 0) AS auto_closed_share,
+       SUM(rated) AS ratings,
+       SUM(satisfied) AS satisfied,
+       CAST(SUM(satisfied) AS DOUBLE PRECISION) / NULLIF(SUM(rated), 0) AS csat
+FROM (
+    SELECT CAST(DATE_TRUNC('week', t.submitted_at) AS DATE) AS week,
+           COALESCE(l.assignee, '(nobody)') AS agent,
+           t.issue_type AS category,
+           COALESCE(l.priority, t.priority) AS priority,
+           CASE WHEN l.status IN ('RESOLVED', 'CLOSED') THEN 1 ELSE 0 END AS ended,
+           t.submitted_at AS submitted_at,
+           CASE WHEN l.status IN ('RESOLVED', 'CLOSED') THEN COALESCE(l.closed_at, l.resolved_at) END AS ended_at,
+           CASE WHEN l.status IN ('RESOLVED', 'CLOSED') AND l.reopen_count > 0 THEN 1 ELSE 0 END AS reopened,
+           CASE WHEN l.status = 'CLOSED' AND l.close_reason = 'no_answer' THEN 1 ELSE 0 END AS auto_closed,
+           CASE WHEN l.csat_rating IS NOT NULL THEN 1 ELSE 0 END AS rated,
+           CASE WHEN l.csat_rating IN ('4', '5', 'up') THEN 1 ELSE 0 END AS satisfied
+    FROM ticket_lifecycle AS l
+    JOIN tickets AS t ON t.ticket_id = l.ticket_id
+) AS outcomes
+GROUP BY week, agent, category, priority;
+
 -- Incidents: every report with its incident, the root included. A root was alone when it was archived
 -- (incident_id ''), so it is found through its members: an incident's id is 'INC-' + the root's id
 -- without its 'TKT-' prefix (pipeline/domain/incidents.py:incident_id_for).

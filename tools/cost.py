@@ -458,10 +458,21 @@ class MailUsage:
     replies: float = REPLIES_PER_TICKET  # outbound replies: at least the one every answered ticket gets
     inbound: float = 0.0  # customer mails received (SES receiving)
     inbound_chunks: float = 0.0  # their 256 KB chunks (each received mail is at least one)
+    # Issue 32: the reminder to customers who did not answer, and the one rating question per ended ticket.
+    # Measured only (0 without data): docs/cost.md's budget row "rating and nudge mail" stands for them then.
+    nudges: float = 0.0
+    ratings: float = 0.0
 
     @classmethod
     def measured(
-        cls, *, tickets: int, sent: int, received: int, received_chunks: int | None = None
+        cls,
+        *,
+        tickets: int,
+        sent: int,
+        received: int,
+        received_chunks: int | None = None,
+        nudged: int = 0,
+        asked: int = 0,
     ) -> MailUsage:
         """Per-ticket mail from counts: every ticket is answered once at least, even before an agent approved
         the reply (the cost of a ticket includes its answer); what was measured beyond that counts as it is."""
@@ -472,6 +483,8 @@ class MailUsage:
             replies=max(REPLIES_PER_TICKET, sent / tickets),
             inbound=received / tickets,
             inbound_chunks=chunks / tickets,
+            nudges=nudged / tickets,
+            ratings=asked / tickets,
         )
 
 
@@ -482,6 +495,8 @@ def mail_lines(mail: MailUsage, prices: PriceTable) -> list[Line]:
         _line("SES reply mails (outbound)", mail.replies, v["ses_message"], unit="message"),
         _line("SES inbound mails", mail.inbound, v["ses_inbound_message"], unit="message"),
         _line("SES inbound mail chunks (256 KB)", mail.inbound_chunks, v["ses_inbound_chunk"], unit="chunk"),
+        _line("SES nudge mails (auto-close)", mail.nudges, v["ses_message"], unit="message"),
+        _line("SES rating question mails (CSAT)", mail.ratings, v["ses_message"], unit="message"),
     ]
 
 
@@ -638,27 +653,34 @@ def warehouse_usages(warehouse: Any) -> tuple[list[TicketUsage], MailUsage]:
         for row in rows
     ]
     _, counts = warehouse.query(
-        "SELECT COUNT(sent_at), COUNT(customer_replied_at) FROM ticket_lifecycle "
-        "WHERE sent_at IS NOT NULL OR customer_replied_at IS NOT NULL"
+        "SELECT COUNT(sent_at), COUNT(customer_replied_at), COUNT(nudged_at), "
+        "SUM(CASE WHEN status IN ('RESOLVED', 'CLOSED') THEN 1 ELSE 0 END) FROM ticket_lifecycle"
     )
-    sent, received = (int(counts[0][0] or 0), int(counts[0][1] or 0)) if counts else (0, 0)
-    return usages, MailUsage.measured(tickets=len(rows), sent=sent, received=received)
+    # Every ended ticket is asked its rating question once (the warehouse keeps no ask time: the end is it).
+    sent, received, nudged, ended = (int(c or 0) for c in counts[0]) if counts else (0, 0, 0, 0)
+    return usages, MailUsage.measured(
+        tickets=len(rows), sent=sent, received=received, nudged=nudged, asked=ended
+    )
 
 
 def item_usages(items: Iterable[Mapping[str, Any]]) -> tuple[list[TicketUsage], MailUsage]:
     """The usage on each ticket item of the tickets table (DynamoDB JSON deserialized), and its mail."""
     usages: list[TicketUsage] = []
-    sent = received = 0
+    sent = received = nudged = asked = 0
     for item in items:
         if not any(k.startswith("usage_") for k in item):
             continue  # an incident's item, or a ticket triaged before usage was recorded
         sent += 1 if item.get("sent_at") else 0
         received += 1 if item.get("customer_replied_at") else 0
+        nudged += 1 if item.get("nudged_at") else 0
+        asked += 1 if item.get("csat_asked_at") else 0
         fields = {name: item.get(f"usage_{name}", 0) for name in TicketUsage.model_fields}
         usages.append(
             TicketUsage(**{k: (float(v) if k == "lambda_gb_seconds" else int(v)) for k, v in fields.items()})
         )
-    return usages, MailUsage.measured(tickets=len(usages), sent=sent, received=received)
+    return usages, MailUsage.measured(
+        tickets=len(usages), sent=sent, received=received, nudged=nudged, asked=asked
+    )
 
 
 def read_template(path: Path) -> tuple[dict[str, Any], str]:

@@ -9,7 +9,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from bot.observability import logger
-from contract.models import Priority, SlaFirstResponse, SlaReprioritised
+from contract.models import CsatAsk, Priority, SlaFirstResponse, SlaReprioritised
 
 
 class LambdaSlaNotifier:
@@ -37,6 +37,10 @@ class LambdaSlaNotifier:
             ticket_id, SlaReprioritised(ticket_id=ticket_id, priority=priority, at=at).model_dump_json()
         )
 
+    def resolved(self, ticket_id: str, at: datetime) -> None:
+        """The rating question goes out (the timer function sends it, like the nudge)."""
+        self._send(ticket_id, CsatAsk(ticket_id=ticket_id, at=at).model_dump_json())
+
 
 class NoSlaNotifier:
     """No timer function configured: timers expire on their own (and find the first response recorded)."""
@@ -45,4 +49,7 @@ class NoSlaNotifier:
         """Nothing to tell."""
 
     def reprioritised(self, ticket_id: str, priority: Priority, at: datetime) -> None:
+        """Nothing to tell."""
+
+    def resolved(self, ticket_id: str, at: datetime) -> None:
         """Nothing to tell."""

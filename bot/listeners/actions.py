@@ -71,6 +71,8 @@ def apply_and_publish(
     publish(client, clients, item, change, channel=channel, ts=ts)
     if change.action in actions.FIRST_RESPONSE:
         clients.sla.first_response(ticket_id, change.at, change.actor)
+    if change.action is actions.Action.RESOLVE:
+        clients.sla.resolved(ticket_id, change.at)
     elif change.action is actions.Action.PRIORITY:
         clients.sla.reprioritised(ticket_id, Priority(change.set_fields["priority"]), change.at)
     return item

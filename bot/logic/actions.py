@@ -123,6 +123,9 @@ class SlaNotifier(Protocol):
     def reprioritised(self, ticket_id: str, priority: Priority, at: datetime) -> None:
         """The priority changed: the due time moves."""
 
+    def resolved(self, ticket_id: str, at: datetime) -> None:
+        """The ticket ended (issue 32): its wait timers go, and the customer gets the rating question."""
+
 
 def _first_response(actor: str, at: datetime) -> dict[str, Any]:
     return {"first_response_at": format_utc(at), "first_response_by": actor}

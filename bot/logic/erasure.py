@@ -22,7 +22,7 @@ from contract import erasure, names
 from contract.erasure import ErasureReport, PrefixRule, Subject, Target
 from contract.models import is_ticket_id
 from contract.models.routing import reassign_schedule_name
-from contract.models.sla import SLA_TIMERS, schedule_name
+from contract.models.sla import AUTOCLOSE_TIMERS, SLA_TIMERS, autoclose_schedule_name, schedule_name
 
 KEY = "ticket_id"
 INCIDENT_MEMBERS = "incident_members"
@@ -255,7 +255,7 @@ class PrefixEraser:
 
 @dataclass
 class TimerEraser:
-    """The ticket's SLA and routing schedules (their payloads name it)."""
+    """The ticket's SLA, routing and auto-close schedules (their payloads name it)."""
 
     schedules: Schedules
     stores: tuple[str, ...] = (erasure.TIMERS,)
@@ -264,10 +264,11 @@ class TimerEraser:
         deleted = sum(
             1
             for ticket_id in sorted(target.ticket_ids)
-            for name in [
-                *(schedule_name(ticket_id, timer) for timer in SLA_TIMERS),
+            for name in (
+                *(schedule_name(ticket_id, t) for t in SLA_TIMERS),
                 reassign_schedule_name(ticket_id),
-            ]
+                *(autoclose_schedule_name(ticket_id, s) for s in AUTOCLOSE_TIMERS),
+            )
             if self.schedules.delete(name)
         )
         return {erasure.TIMERS: deleted}

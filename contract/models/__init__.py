@@ -23,6 +23,9 @@ from contract.models.messages import (
     TicketTriagedMessage,
 )
 from contract.models.sla import (
+    AutoCloseFire,
+    AwaitCustomer,
+    CsatAsk,
     SlaAlertMessage,
     SlaArm,
     SlaCommand,
@@ -152,8 +155,11 @@ __all__ = [
     "TICKET_ID_RANDOM_CHARS",
     "USAGE_PREFIX",
     "Actor",
+    "AutoCloseFire",
+    "AwaitCustomer",
     "Column",
     "ColumnKind",
+    "CsatAsk",
     "Customer",
     "EmailAddress",
     "IncidentRef",

@@ -29,6 +29,8 @@ from contract.models.ticket import (
 LIFECYCLE_PREFIX: Final = "lifecycle/"
 REVISION_MAX = 64
 ACTOR_MAX = 64  # a Slack user id, or the name of the function that acted ("mailer", "inbound-mail")
+CLOSE_REASON_MAX = 16
+CSAT_RATING_MAX = 8
 _VERSION_DIGITS = 10
 _SEQUENCE_DIGITS = 40  # DynamoDB Streams sequence numbers are decimal strings of up to 40 digits
 
@@ -70,6 +72,13 @@ class TicketLifecycle(_Strict):
     customer_replied_at: UtcDatetime | None = None
     resolved_at: UtcDatetime | None = None
     updated_at: UtcDatetime | None = None
+    # Issue 32: how the ticket ended and what the customer thought of it (no comment: it is customer text).
+    nudged_at: UtcDatetime | None = None
+    closed_at: UtcDatetime | None = None
+    close_reason: text(CLOSE_REASON_MAX) | None = None  # type: ignore[valid-type]  # "no_answer" (auto-close)
+    reopen_count: int = Field(default=0, ge=0)
+    csat_rating: text(CSAT_RATING_MAX) | None = None  # type: ignore[valid-type]  # "1".."5", "up", "down"
+    csat_at: UtcDatetime | None = None
 
     def archive_key(self) -> str:
         """Deterministic S3 key per stream record: a redelivered record overwrites its own object."""

@@ -110,6 +110,10 @@ class MailEventKind(StrEnum):
     BOUNCED = "bounced"
     COMPLAINED = "complained"
     UNVERIFIED_MAIL = "unverified_mail"  # mail about the ticket not proven the customer's (issue 27.2)
+    NUDGE_SENT = "nudge_sent"  # issue 32: the customer was reminded once, half-way through the wait
+    AUTO_CLOSED = "auto_closed"  # issue 32: no answer in the waiting period
+    CSAT_ASKED = "csat_asked"  # issue 32: the rating question went out
+    CSAT_RECEIVED = "csat_received"  # issue 32: the customer rated the ticket (text: the redacted comment)
 
 
 class TicketMailMessage(_Strict):
@@ -129,3 +133,5 @@ class TicketMailMessage(_Strict):
     mention: str = ""  # Slack user to mention (replies delivered in Slack; the owner of unverified mail)
     flag: str = ""  # a warning shown with the message (e.g. the sender is not the ticket's customer)
     reopened: bool = False
+    autoclose_paused: bool = False  # unverified mail stopped the auto-close of a waiting ticket (issue 32)
+    rating: str = ""  # CSAT_RECEIVED: "1".."5", "up" or "down"

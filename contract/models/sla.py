@@ -61,7 +61,46 @@ class SlaReprioritised(_Strict):
     at: UtcDatetime
 
 
-SlaCommand = Annotated[SlaArm | SlaFire | SlaFirstResponse | SlaReprioritised, Field(discriminator="kind")]
+# --- Auto-close and the satisfaction question (issue 32): the same timer function and scheduler group --
+AutoCloseStep = Literal["nudge", "close"]
+AUTOCLOSE_TIMERS: tuple[AutoCloseStep, ...] = ("nudge", "close")
+
+
+def autoclose_schedule_name(ticket_id: str, step: AutoCloseStep) -> str:
+    """One schedule per ticket and step; a later reply moves it (same name) rather than adding one."""
+    return f"{ticket_id}-{step}"
+
+
+class AwaitCustomer(_Strict):
+    """The reply reached the customer at `since` (the mailer's SENT write): arm the nudge and the close."""
+
+    kind: Literal["await_customer"] = "await_customer"
+    ticket_id: TicketId
+    since: UtcDatetime
+
+
+class AutoCloseFire(_Strict):
+    """What a nudge or close schedule delivers; `since` names the wait it was armed for (a later reply
+    starts a new wait, and the older timers then do nothing)."""
+
+    kind: Literal["autoclose"] = "autoclose"
+    ticket_id: TicketId
+    step: AutoCloseStep
+    since: UtcDatetime
+
+
+class CsatAsk(_Strict):
+    """An agent resolved the ticket: send the customer the one rating question."""
+
+    kind: Literal["csat_ask"] = "csat_ask"
+    ticket_id: TicketId
+    at: UtcDatetime
+
+
+SlaCommand = Annotated[
+    SlaArm | SlaFire | SlaFirstResponse | SlaReprioritised | AwaitCustomer | AutoCloseFire | CsatAsk,
+    Field(discriminator="kind"),
+]
 
 
 class SlaAlertMessage(_Strict):

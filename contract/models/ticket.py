@@ -174,6 +174,9 @@ class TicketStatus(StrEnum):
     WAITING_CUSTOMER = "WAITING_CUSTOMER"
     CUSTOMER_REPLIED = "CUSTOMER_REPLIED"  # the customer answered by mail
     RESOLVED = "RESOLVED"
+    # Final (issue 32): closed after the customer did not answer in the waiting period; a later mail opens a
+    # new ticket linking this one.
+    CLOSED = "CLOSED"
 
 
 class _Strict(BaseModel):

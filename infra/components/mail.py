@@ -156,21 +156,7 @@ class Mail(Construct):
         )
         sla.grant_notify(self.mailer.role)
         self.reply_key.grant_read(self.mailer.role)
-        self.mailer.role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["ses:SendEmail", "ses:SendRawEmail"],
-                resources=[
-                    stack.format_arn(
-                        service="ses", resource="identity", resource_name=self.identity.email_identity_name
-                    ),
-                    stack.format_arn(
-                        service="ses",
-                        resource="configuration-set",
-                        resource_name=self.configuration_set.configuration_set_name,
-                    ),
-                ],
-            )
-        )
+        self.grant_send(self.mailer.role)
         storage.grant_ticket_metadata(self.mailer.role)
         tickets_topic.grant_publish(self.mailer.role)
         acknowledge_kms_grant(self.mailer.role, "tickets topic's data key")
@@ -286,6 +272,26 @@ class Mail(Construct):
                     ],
                 )
             ],
+        )
+
+    def grant_send(self, role: iam.IRole) -> None:
+        """Send through the sender identity and the configuration set, nothing else (the mailer; the timer
+        function's nudge and rating question, issue 32)."""
+        stack = Stack.of(self)
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["ses:SendEmail", "ses:SendRawEmail"],
+                resources=[
+                    stack.format_arn(
+                        service="ses", resource="identity", resource_name=self.identity.email_identity_name
+                    ),
+                    stack.format_arn(
+                        service="ses",
+                        resource="configuration-set",
+                        resource_name=self.configuration_set.configuration_set_name,
+                    ),
+                ],
+            )
         )
 
     @property

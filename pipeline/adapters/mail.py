@@ -110,6 +110,9 @@ class DynamoLifecycle:
             names_[f"#e{i}"] = name
             values[f":e{i}"] = _av(value)
             condition += f" AND #e{i} = :e{i}"
+        for i, name in enumerate(change.expect_absent):
+            names_[f"#x{i}"] = name
+            condition += f" AND attribute_not_exists(#x{i})"
         try:
             resp = self._ddb.update_item(
                 TableName=self._table,

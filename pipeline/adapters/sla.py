@@ -15,7 +15,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from contract import names
 from contract.errors import TimerError
-from contract.models import SlaAlertMessage, SlaFirstResponse, SlaTimerKind, format_utc
+from contract.models import AwaitCustomer, SlaAlertMessage, SlaFirstResponse, SlaTimerKind, format_utc
 from pipeline.adapters.aws import client, from_item
 from pipeline.domain.sla import at_expression
 from pipeline.observability import logger
@@ -220,7 +220,14 @@ class LambdaFirstResponses:
 
     def first_response(self, ticket_id: str, at: datetime, by: str) -> None:
         """The timers can go."""
-        body = SlaFirstResponse(ticket_id=ticket_id, at=at, by=by).model_dump_json()
+        self._send(ticket_id, SlaFirstResponse(ticket_id=ticket_id, at=at, by=by).model_dump_json())
+
+    def await_customer(self, ticket_id: str, since: datetime) -> None:
+        """Issue 32: the reply is out; arm the nudge and the auto-close. A failure leaves the ticket open
+        (as before auto-close existed), logged."""
+        self._send(ticket_id, AwaitCustomer(ticket_id=ticket_id, since=since).model_dump_json())
+
+    def _send(self, ticket_id: str, body: str) -> None:
         try:
             self._lambda.invoke(FunctionName=self._function, InvocationType="Event", Payload=body.encode())
         except (ClientError, BotoCoreError):

@@ -26,6 +26,8 @@ ANSWERABLE = frozenset(
 # hide the Approve button (TRIAGED) or lose the approved send (APPROVED, SENDING: the mailer's claim expects
 # APPROVED and the approval's version, so these writes do not count a version either).
 REPLY_PENDING = frozenset({S.TRIAGED, S.APPROVED, S.SENDING})
+# Our reply is out and the customer has not answered since: the statuses auto-close works on (issue 32).
+AWAITING_CUSTOMER = frozenset({S.SENT, S.WAITING_CUSTOMER})
 
 
 class Step(StrEnum):
@@ -40,6 +42,11 @@ class Step(StrEnum):
     REOPENED = "reopened"
     UNVERIFIED_MAIL = "unverified_mail"  # mail not proven the customer's: recorded, nothing moves
     CONTACT_ADDED = "contact_added"  # another address that speaks for the customer
+    # Issue 32: the waiting ticket's one reminder, its close, and the one satisfaction question and answer.
+    NUDGED = "nudged"
+    AUTO_CLOSED = "auto_closed"
+    CSAT_ASKED = "csat_asked"
+    CSAT_RECORDED = "csat_recorded"
 
 
 @dataclass(frozen=True)
@@ -61,9 +68,25 @@ RULES: dict[Step, Rule] = {
     Step.REOPENED: Rule(frozenset({S.RESOLVED}), S.CUSTOMER_REPLIED),
     Step.UNVERIFIED_MAIL: Rule(frozenset(S) - {S.PROCESSING}, None),
     Step.CONTACT_ADDED: Rule(frozenset(S) - {S.PROCESSING}, None),
+    # Only a ticket still waiting on the customer's answer to our reply is reminded or closed.
+    Step.NUDGED: Rule(AWAITING_CUSTOMER, None),
+    Step.AUTO_CLOSED: Rule(AWAITING_CUSTOMER, S.CLOSED),
+    Step.CSAT_ASKED: Rule(frozenset({S.RESOLVED, S.CLOSED}), None),
+    # The answer counts whatever happened since (a reopened ticket was still rated for its first end).
+    Step.CSAT_RECORDED: Rule(frozenset(S) - {S.PROCESSING}, None),
 }
-# Steps that record without counting a version: agents' approvals and the mailer's claim keep theirs.
-UNCOUNTED = frozenset({Step.CUSTOMER_WROTE, Step.UNVERIFIED_MAIL, Step.CONTACT_ADDED})
+# Steps that record without counting a version: agents' approvals and the mailer's claim keep theirs (a
+# reminder or a rating arriving while an agent edits the next reply must not void the edit).
+UNCOUNTED = frozenset(
+    {
+        Step.CUSTOMER_WROTE,
+        Step.UNVERIFIED_MAIL,
+        Step.CONTACT_ADDED,
+        Step.NUDGED,
+        Step.CSAT_ASKED,
+        Step.CSAT_RECORDED,
+    }
+)
 
 
 def next_status(step: Step, current: TicketStatus) -> TicketStatus | None:
@@ -86,6 +109,7 @@ class StatusChange:
     # Extra conditions as {attribute: expected value} (e.g. the approval version of a send claim).
     expect: dict[str, Any] = field(default_factory=dict)
     increment: str = ""  # a numeric attribute to add one to (the mail sequence on a send claim)
+    expect_absent: tuple[str, ...] = ()  # attributes that must not exist (one rating question per ticket)
     append: dict[str, Any] = field(default_factory=dict)  # {list attribute: value to append}
     set_if_absent: dict[str, Any] = field(default_factory=dict)  # kept when already set (first response)
     detail: dict[str, str] = field(default_factory=dict)
@@ -109,7 +133,7 @@ class StatusChange:
 class ReplyRoute(StrEnum):
     APPEND = "append"  # the ticket is open: the answer joins it
     REOPEN = "reopen"  # resolved within the window: reopened
-    NEW_TICKET = "new_ticket"  # resolved too long ago (or unreadable state): a new ticket linking it
+    NEW_TICKET = "new_ticket"  # resolved too long ago, CLOSED (final), or unreadable: a new ticket linking it
 
 
 def route_reply(item: dict[str, Any], now: datetime, window: timedelta = DEFAULT_REOPEN_WINDOW) -> ReplyRoute:

@@ -29,6 +29,11 @@ _COPIED = (
     "customer_replied_at",
     "resolved_at",
     "updated_at",
+    "nudged_at",
+    "closed_at",
+    "close_reason",
+    "csat_rating",
+    "csat_at",
 )
 
 
@@ -63,6 +68,7 @@ def projection(item: dict[str, Any]) -> dict[str, Any] | None:
         "version": int(item.get("version") or 0),
         "status": status,
         "sla_breached": item.get("sla_breached") is True,
+        "reopen_count": int(item.get("reopen_count") or 0),
         **fields,
     }
 

@@ -92,6 +92,13 @@ class FirstResponses(Protocol):
         """Stop the ticket's timers (best effort: the SENT write already recorded the response)."""
 
 
+class CustomerWaits(Protocol):
+    """Port: tell the timer function that our reply reached the customer (the nudge and close timers)."""
+
+    def await_customer(self, ticket_id: str, since: datetime) -> None:
+        """Arm the ticket's auto-close for a wait that started at `since` (best effort)."""
+
+
 class Intake(Protocol):
     """Port: the tickets stream (a mail that starts a new ticket goes through normal triage)."""
 
@@ -139,6 +146,7 @@ def send_approved_reply(
     config: MailConfig,
     now: datetime,
     responses: FirstResponses | None = None,
+    waits: CustomerWaits | None = None,
 ) -> SendOutcome:
     """Claim, send, record: the approved reply reaches the customer once, or the ticket says why not.
 
@@ -217,6 +225,7 @@ def send_approved_reply(
                 "sent_at": now,
                 "last_mail_message_id": mid,
                 "send_error": "",
+                **awaiting_fields(now),
             },
             append={"mail_references": mid, "mail_ids": f"out:{mid}:{ses_id}"},
             set_if_absent=first_response(msg.approved_by, now),
@@ -225,6 +234,8 @@ def send_approved_reply(
     )
     if responses is not None:
         responses.first_response(tid, now, msg.approved_by)
+    if waits is not None:
+        waits.await_customer(tid, now)
     events.publish(
         _event(
             MailEventKind.REPLY_SENT,
@@ -238,6 +249,43 @@ def send_approved_reply(
         )
     )
     return SendOutcome(tid, "sent", to_address, mid)
+
+
+# Issue 32: each mailed reply starts a new wait for the customer. The nudge and close timers name the wait
+# they were armed for (`awaiting_since`), and each fires only while these markers are still empty: the
+# nudge sets NUDGED_FOR, unverified mail about the ticket sets PAUSED_AT. DynamoDB conditions compare values,
+# so the SENT write resets them to "" rather than removing them.
+AWAITING_SINCE = "awaiting_since"
+NUDGED_FOR = "nudged_for"
+PAUSED_AT = "autoclose_paused_at"
+
+
+def awaiting_fields(now: datetime) -> dict[str, str]:
+    """The attributes the SENT write of a mailed reply sets: a new wait, not yet nudged nor paused."""
+    return {AWAITING_SINCE: format_utc(now), NUDGED_FOR: "", PAUSED_AT: ""}
+
+
+def followup_mail(
+    item: dict[str, Any], sequence: int, body: str, config: MailConfig, now: datetime
+) -> tuple[bytes, str]:
+    """A mail of ours after the reply (the nudge, the rating question), threaded under the conversation
+    and answerable like the reply; the raw bytes and its Message-ID."""
+    tid = str(item["ticket_id"])
+    outgoing = mail.OutgoingReply(
+        ticket_id=tid,
+        sequence=sequence,
+        subject=str(item.get("subject", "")),
+        body=body,
+        to_name=str(item.get("customer_full_name", "")),
+        to_address=str(item.get("customer_email", "")),
+        from_address=config.from_address,
+        reply_to=mail_trust.reply_address(config.reply_base, tid, config.reply_key)
+        if config.reply_key
+        else config.reply_to,
+        sent_at=now,
+        references=tuple(item.get("mail_references") or ()),
+    )
+    return mail.build_reply(outgoing).as_bytes(), mail.message_id(tid, sequence, config.from_address)
 
 
 def first_response(actor: str, at: datetime) -> dict[str, str]:
@@ -429,6 +477,7 @@ class _Inbound:
                 if parsed.message_id
                 else {},
                 detail={"from": parsed.from_address, "message_id": parsed.message_id},
+                increment="reopen_count" if step is Step.REOPENED else "",  # the reopen rate (issue 32)
             )
             try:
                 new = self.store.apply(change)
@@ -460,6 +509,9 @@ class _Inbound:
         """Mail about a ticket not proven the customer's: in the thread, marked, the owner pinged; the status,
         the customer's last text and the mail thread we answer in stay as they are."""
         key = f"unverified:{parsed.message_id}" if parsed.message_id else ""
+        # Issue 32: a waiting ticket does not close under someone who may be the customer writing back; the
+        # owner is pinged below and decides.
+        pause = item.get("status") in lifecycle.AWAITING_CUSTOMER and item.get(AWAITING_SINCE)
         try:
             new = self.store.apply(
                 StatusChange(
@@ -467,6 +519,7 @@ class _Inbound:
                     Step.UNVERIFIED_MAIL,
                     parsed.from_address,
                     self.now,
+                    set_fields={PAUSED_AT: format_utc(self.now)} if pause else {},
                     append={"mail_ids": key} if key else {},
                     detail={"from": parsed.from_address, "message_id": parsed.message_id, "flag": doubt},
                 )
@@ -486,6 +539,7 @@ class _Inbound:
                 mail_message_id=parsed.message_id,
                 flag=doubt,
                 mention=str(item.get(ASSIGNEE_ATTR) or ""),
+                autoclose_paused=bool(pause),
             )
         )
         return ReceiveOutcome("unverified", tid, doubt, status=str(status))

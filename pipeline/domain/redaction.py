@@ -118,3 +118,13 @@ def for_model(ticket: TicketSubmitted) -> TicketSubmitted:
     )
     data: TicketData = ticket.data.model_copy(update={"customer": anonymous})
     return ticket.model_copy(update={"data": data, "slack": None})
+
+
+def redact_text(text: str, pii: PiiResult) -> str:
+    """One free text (a rating comment) with every entity (score >= MIN_SCORE, type not kept) replaced."""
+    spans = [
+        (e.BeginOffset, e.EndOffset, e.Type)
+        for e in pii.Entities
+        if e.Score >= MIN_SCORE and e.Type not in KEPT_TYPES
+    ]
+    return _replace(text, spans)

@@ -15,7 +15,7 @@ from pipeline.adapters.mail import DynamoLifecycle, EmlCopySender, SesMailSender
 from pipeline.adapters.sla import LambdaFirstResponses
 from pipeline.domain.limits import MailLimits
 from pipeline.domain.mail_trust import parse_domains
-from pipeline.domain.mailflow import FirstResponses, MailConfig, MailSender, send_approved_reply
+from pipeline.domain.mailflow import MailConfig, MailSender, send_approved_reply
 from pipeline.observability import logger, metrics
 from pipeline.settings import MailSettings, mail_settings
 
@@ -34,7 +34,8 @@ def mail_config(s: MailSettings) -> MailConfig:
 
 
 @cache
-def _deps() -> tuple[DynamoLifecycle, MailSender, SnsEvents, MailConfig]:
+def mail_deps() -> tuple[DynamoLifecycle, MailSender, SnsEvents, MailConfig]:
+    """The mail ports (the timer function sends the nudge and the rating question with the same)."""
     s = mail_settings()
     sender: MailSender = SesMailSender(s.configuration_set)
     if s.mail_outbox_dir:  # the local stack also keeps each mail as an .eml file
@@ -43,7 +44,8 @@ def _deps() -> tuple[DynamoLifecycle, MailSender, SnsEvents, MailConfig]:
 
 
 @cache
-def _responses() -> FirstResponses | None:
+def _responses() -> LambdaFirstResponses | None:
+    """The timer function, told of first responses and of replies that now wait on the customer."""
     s = mail_settings()
     return LambdaFirstResponses(s.sla_function) if s.sla_function else None
 
@@ -55,7 +57,10 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     outcomes = []
     for sns in sns_messages(event):
         msg = ReplyApprovedMessage.model_validate_json(sns["Message"])
-        outcome = send_approved_reply(msg, *_deps(), now=datetime.now(UTC), responses=_responses())
+        responses = _responses()
+        outcome = send_approved_reply(
+            msg, *mail_deps(), now=datetime.now(UTC), responses=responses, waits=responses
+        )
         logger.info("approved reply handled", extra={"ticket_id": msg.ticket_id, "outcome": outcome.outcome})
         if outcome.outcome == "failed":
             metrics.add_metric(name="RepliesNotSent", unit="Count", value=1)

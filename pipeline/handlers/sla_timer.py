@@ -1,9 +1,12 @@
 """SLA timer Lambda: arms a triaged ticket's timers and routes it to an on-call agent (workflow), fires them
-(EventBridge Scheduler), and stops or moves them (the bot on a first response or a new priority). One event
+(EventBridge Scheduler), and stops or moves them (the bot on a first response or a new priority). Issue 32
+adds the follow-ups on the same timers: the nudge and auto-close of a ticket waiting on its customer (armed
+by the mailer), and the rating question when a ticket ends (the close, or the bot on a resolve). One event
 shape per kind (contract.models)."""
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from functools import cache
 from typing import Annotated, Any
@@ -12,18 +15,38 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import Field, TypeAdapter
 
 from contract.errors import RoutingError
-from contract.models import SlaArm, SlaFire, SlaFirstResponse, SlaReprioritised
+from contract.models import (
+    AutoCloseFire,
+    AwaitCustomer,
+    CsatAsk,
+    SlaArm,
+    SlaFire,
+    SlaFirstResponse,
+    SlaReprioritised,
+)
 from contract.models.routing import ReassignDue
+from pipeline.adapters.csat import ComprehendPii, csat_key
 from pipeline.adapters.routing import DynamoRoutingStore, SnsReassignPublisher
 from pipeline.adapters.sla import DynamoSlaStore, SchedulerTimers, SnsAlertPublisher
+from pipeline.domain.autoclose import AutoClosePolicy, AutoCloseService
+from pipeline.domain.csat import CsatService, link_validity
 from pipeline.domain.routing import Router
 from pipeline.domain.sla import SlaService
+from pipeline.handlers.mailer import mail_deps
 from pipeline.observability import logger, metrics
-from pipeline.settings import routing_policy, sla_policy, sla_settings
+from pipeline.settings import csat_settings, routing_policy, sla_policy, sla_settings
 
 _commands: TypeAdapter[Any] = TypeAdapter(
     Annotated[
-        SlaArm | SlaFire | SlaFirstResponse | SlaReprioritised | ReassignDue, Field(discriminator="kind")
+        SlaArm
+        | SlaFire
+        | SlaFirstResponse
+        | SlaReprioritised
+        | AwaitCustomer
+        | AutoCloseFire
+        | CsatAsk
+        | ReassignDue,
+        Field(discriminator="kind"),
     ]
 )
 
@@ -59,6 +82,39 @@ def _router() -> Router:
     )
 
 
+@cache
+def csat_service() -> CsatService | None:
+    """The rating question and answer (None when no rating page or key is configured)."""
+    c = csat_settings()
+    if not c.enabled:
+        return None
+    store, sender, events, config = mail_deps()
+    return CsatService(
+        store=store,
+        sender=sender,
+        events=events,
+        config=config,
+        key=csat_key(c.key_secret_arn, c.key),
+        base_url=c.base_url,
+        valid=link_validity(os.environ),
+        pii=ComprehendPii(),
+    )
+
+
+@cache
+def _autoclose() -> AutoCloseService:
+    store, sender, events, config = mail_deps()
+    return AutoCloseService(
+        policy=AutoClosePolicy.from_env(os.environ),
+        store=store,
+        timers=_timers(),
+        sender=sender,
+        events=events,
+        config=config,
+        rating=csat_service(),
+    )
+
+
 @logger.inject_lambda_context
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
@@ -91,6 +147,15 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if isinstance(command, SlaFirstResponse):
         item = service.record_first_response(command.ticket_id, command.at, command.by)
         return {"first_response_at": (item or {}).get("first_response_at")}
+    if isinstance(command, AwaitCustomer):
+        return {"armed": _autoclose().arm(command)}
+    if isinstance(command, AutoCloseFire):
+        outcome = _autoclose().fire(command, datetime.now(UTC))
+        metrics.add_metric(name=f"AutoClose{outcome.title().replace('_', '')}", unit="Count", value=1)
+        return {"autoclose": outcome}
+    if isinstance(command, CsatAsk):
+        rating = csat_service()
+        return {"csat": rating.ask(command.ticket_id, command.at) if rating else "off"}
     if not isinstance(command, SlaReprioritised):  # pragma: no cover - the union is closed
         raise TypeError(f"unknown SLA command {command.kind}")
     moved_sla = service.reprioritise(command.ticket_id, command.priority)

@@ -20,5 +20,11 @@ CREATE TABLE IF NOT EXISTS ticket_lifecycle (
     customer_replied_at       TIMESTAMP         NULL,
     resolved_at               TIMESTAMP         NULL,
     updated_at                TIMESTAMP         NULL,
+    nudged_at                 TIMESTAMP         NULL,
+    closed_at                 TIMESTAMP         NULL,
+    close_reason              VARCHAR(16)       NULL,
+    reopen_count              BIGINT            NOT NULL  DEFAULT 0,
+    csat_rating               VARCHAR(8)        NULL,
+    csat_at                   TIMESTAMP         NULL,
     PRIMARY KEY (ticket_id)
 );

@@ -9,11 +9,15 @@ synthesized template's policies. The other tests prove the checker notices a per
 from __future__ import annotations
 
 import copy
+import re
 import time
+import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 
@@ -84,6 +88,15 @@ def _wait_for(predicate: Any, timeout: float, what: str) -> Any:
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def _rating_link(outbox: Path, ticket_id: str) -> str:
+    for path in outbox.glob(f"{ticket_id}-*.eml"):
+        text = message_from_bytes(path.read_bytes(), policy=policy.default).get_body(("plain",)).get_content()
+        found = re.search(r"http://127\.0\.0\.1:\d+/rate\?t=\S+", text)
+        if found:
+            return found[0]
+    return ""
+
+
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[set[Call], dict[str, str]]]:
     """Every function once, with the recorder on: the calls and the local stack's environment."""
@@ -146,6 +159,17 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[set[Cal
         )
         assert main(["mail", "receive", str(answer), "--json"]) == 0
         _wait_for(lambda: stack.schedules.fired, 30, "an SLA timer fired")
+        stack.wait_idle(timeout=60)
+        # Resolved: the timer function mails the rating question, answered on the rating page (issue 32).
+        resolve = block_action_payload(
+            action_id="ticket_resolve", value=tid, user_id=LEAD,
+            channel_id=TICKET_CHANNEL, message_ts=item["slack_ts"],
+        )  # fmt: skip
+        assert bot.interact(resolve).status == 200
+        link = _wait_for(lambda: _rating_link(outbox, tid), 30, "the rating question")
+        form = urlencode({"t": link.partition("?t=")[2], "rating": "4", "comment": "Quick, thanks"}).encode()
+        with urllib.request.urlopen(link, data=form, timeout=10) as page:  # noqa: S310 (the local page)
+            assert page.status == 200
         stack.wait_idle(timeout=60)
         # The customer asks to be forgotten: the erasure function, as `tms customer forget` runs it on AWS.
         erased = stack.lambdas.invoke(

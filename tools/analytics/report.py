@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from contract import defaults
 from tools.analytics.warehouse import open_warehouse
 
 PRIORITY_COLORS = {"HIGH": "#d64545", "MEDIUM": "#f0a202", "NORMAL": "#3c8dbc"}
@@ -129,11 +130,63 @@ def _sla_chart(rows: list[tuple[Any, ...]]) -> str:
     return _svg(fig)
 
 
+BENCHMARK_LABEL = f"{defaults.CSAT_BENCHMARK:.0%} email benchmark (Zendesk)"
+
+
+def _csat_chart(rows: list[tuple[Any, ...]]) -> str:
+    """CSAT per week (satisfied / answers), labelled with the number of answers, against the benchmark line."""
+    rows = sorted(r for r in rows if r[1])
+    weeks = [str(r[0]) for r in rows]
+    shares = [100 * float(r[2]) / float(r[1]) for r in rows]
+    fig, ax = _figure(10, 3.0)
+    ax.bar(weeks, shares, color="#27ae60", label="CSAT (4-5 of 5, or thumbs up)")
+    for i, r in enumerate(rows):
+        ax.text(i, shares[i] + 1, f"{int(r[1])}", ha="center", fontsize=7, color="#555")
+    ax.axhline(
+        100 * defaults.CSAT_BENCHMARK,
+        color="#d64545",
+        linestyle="--",
+        linewidth=1.2,
+        label=BENCHMARK_LABEL,
+        gid="csat-benchmark",  # the SVG keeps it as the line's id (tests find it; text is drawn as paths)
+    )
+    ax.set_ylim(0, 108)
+    ax.set_ylabel("% satisfied (answers above bars)")
+    ax.legend(frameon=False, ncols=2, loc="lower left", bbox_to_anchor=(0, 1.0))
+    ax.tick_params(axis="x", rotation=45)
+    return _svg(fig)
+
+
+def _pct(part: float, whole: float) -> str:
+    return f"{100 * part / whole:.0f}%" if whole else "–"
+
+
+def _outcomes_table(rows: list[tuple[Any, ...]]) -> str:
+    """Per agent: ended tickets, mean resolution time, reopen rate, auto-closed share, CSAT (issue 32)."""
+    lines = []
+    for agent, ended, resolution, reopened, auto_closed, ratings, satisfied in rows:
+        ended_n = float(ended or 0)
+        lines.append(
+            f"<tr><td>{html.escape(str(agent))}</td><td>{int(ended_n)}</td>"
+            f"<td>{html.escape(_fmt_seconds(float(resolution) if resolution is not None else None))}</td>"
+            f"<td>{_pct(float(reopened or 0), ended_n)}</td><td>{_pct(float(auto_closed or 0), ended_n)}</td>"
+            f"<td>{_pct(float(satisfied or 0), float(ratings or 0))} ({int(ratings or 0)})</td></tr>"
+        )
+    return (
+        '<table class="incidents"><tr><th>Agent</th><th>Ended</th><th>Mean resolution</th><th>Reopened</th>'
+        "<th>Auto-closed</th><th>CSAT (answers)</th></tr>" + "".join(lines) + "</table>"
+    )
+
+
 def _fmt_seconds(value: float | None) -> str:
     if value is None:
         return "–"
     if value < 120:
         return f"{value:.1f} s"
+    if value >= 2 * 86400:  # resolution times run to days (issue 32)
+        return f"{value / 86400:.1f} d"
+    if value >= 2 * 3600:
+        return f"{value / 3600:.1f} h"
     return f"{value / 60:.1f} min"
 
 
@@ -233,6 +286,14 @@ def build_report(warehouse: Any, *, template: Path | None = None) -> str:
     _, incident_products = warehouse.query(
         "SELECT incident_id, product, COUNT(*) FROM v_incident_members GROUP BY incident_id, product"
     )
+    _, csat_weeks = warehouse.query(
+        "SELECT week, SUM(ratings), SUM(satisfied) FROM v_ticket_outcomes GROUP BY week ORDER BY week"
+    )
+    _, outcomes = warehouse.query(
+        "SELECT agent, SUM(ended), SUM(avg_resolution_seconds * ended) / NULLIF(SUM(ended), 0), "
+        "SUM(reopen_rate * ended), SUM(auto_closed_share * ended), SUM(ratings), SUM(satisfied) "
+        "FROM v_ticket_outcomes GROUP BY agent HAVING SUM(ended) > 0 ORDER BY SUM(ended) DESC, agent"
+    )
     _, by_agent = warehouse.query(
         "SELECT agent, tickets, answered, p50_seconds, avg_seconds FROM v_first_response_by_agent "
         "ORDER BY tickets DESC, agent"
@@ -251,6 +312,10 @@ def build_report(warehouse: Any, *, template: Path | None = None) -> str:
     decided = in_time + sum(int(r[4] or 0) for r in sla)
     if decided:
         cards.append(("First responses within SLA", f"{100 * in_time / decided:.0f}%"))
+    answers = sum(int(r[1] or 0) for r in csat_weeks)
+    if answers:
+        happy = sum(int(r[2] or 0) for r in csat_weeks)
+        cards.append(("CSAT", f"{100 * happy / answers:.0f}% of {answers:,}"))
     sections: list[tuple[str, str]] = []
     if total:
         p = {k: int(v) for k, v in prio}
@@ -281,6 +346,10 @@ def build_report(warehouse: Any, *, template: Path | None = None) -> str:
         ]
         if decided:
             sections.append(("SLA attainment per day, by priority", _sla_chart(sla)))
+        if answers:
+            sections.append(("Customer satisfaction per week", _csat_chart(csat_weeks)))
+        if outcomes:
+            sections.append(("How tickets end, per agent", _outcomes_table(outcomes)))
         if incidents:
             sections.append((f"Top {TOP_INCIDENTS} incidents", _incident_table(incidents, incident_products)))
         if by_agent:
@@ -298,6 +367,8 @@ def build_report(warehouse: Any, *, template: Path | None = None) -> str:
         "Volume per day, by priority",
         "Time from submission to triage",
         "SLA attainment per day, by priority",
+        "Customer satisfaction per week",
+        "How tickets end, per agent",
         f"Top {TOP_INCIDENTS} incidents",
         "First response by agent",
         "Cost per ticket",

@@ -9,6 +9,8 @@ import sys
 import threading
 from typing import Any
 
+from contract import names
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the local-stack commands."""
@@ -72,6 +74,7 @@ def cmd_local_up(args: argparse.Namespace) -> int:
 
     def ready(info: Any) -> None:
         print(json.dumps(info.public()), flush=True)
+        print(f"rating page (CSAT): {info.extra.get(names.ENV_CSAT_BASE_URL, '')}/rate", file=sys.stderr)
         print("tms local stack running; Ctrl-C stops it", file=sys.stderr, flush=True)
 
     def restored(stack: Any) -> None:

@@ -166,6 +166,19 @@ def _receive(args: argparse.Namespace) -> int:
     return 1 if result["outcome"] in ("refused", "malformed") else 0
 
 
+def with_outcome(item: dict[str, Any]) -> dict[str, Any]:
+    """The item plus how it ended (issue 32): `close_reason` (no_answer: auto-closed; resolved: by an agent;
+    None while open) and `csat` (the rating, its redacted comment and when; None before an answer)."""
+    reason = item.get("close_reason") or ("resolved" if item.get("status") == "RESOLVED" else None)
+    rating = item.get("csat_rating")
+    csat = (
+        {"rating": rating, "comment": item.get("csat_comment") or "", "at": item.get("csat_at")}
+        if rating
+        else None
+    )
+    return item | {"close_reason": reason, "csat": csat}
+
+
 def _show(args: argparse.Namespace) -> int:
     from contract.clients import aws_client
     from local.stack import resolve
@@ -178,6 +191,7 @@ def _show(args: argparse.Namespace) -> int:
         return 1
     item.pop("embedding", None)  # the incident vector (float16 bytes): nothing a person reads
     item.setdefault("assignee", None)  # always there: null while nobody owns the ticket (issue 32)
+    item = with_outcome(item)
     if args.json:
         print(json.dumps(item, default=lambda v: sorted(v) if isinstance(v, set) else str(v), sort_keys=True))
         return 0
@@ -195,9 +209,14 @@ def _show(args: argparse.Namespace) -> int:
         "send_error",
         "customer_replied_at",
         "resolved_at",
+        "nudged_at",
+        "closed_at",
+        "close_reason",
     ):
         if item.get(key):
             print(f"{key}: {item[key]}")
+    if item["csat"]:
+        print(f"csat: {item['csat']['rating']} {item['csat']['comment']}".rstrip())
     print("history:")
     for h in item.get("history") or []:
         extra = " ".join(f"{k}={v}" for k, v in h.items() if k not in ("at", "action", "actor"))

@@ -17,7 +17,8 @@ CloudFormation intrinsics resolve to the local stack's names (the shared names i
 also the template's TableName/TopicName/...); where local and deployed names differ (a KMS key id, a role
 name, the SES identity) the local value of the environment variable the template sets from that resource
 says which is which (`env_rewrites`). Explicit Deny wins; conditions are not evaluated (an Allow with a
-condition counts as an Allow, a Deny with one as no Deny): this proves "broad enough", not "narrow enough".
+condition counts as an Allow, a Deny with one as no Deny), except kms:ViaService, which limits a key grant to
+calls through that service: this proves "broad enough", not "narrow enough".
 """
 
 from __future__ import annotations
@@ -281,7 +282,9 @@ def _resource_matches(patterns: Iterable[str], resource: str) -> bool:
     return any(p == "*" or fnmatch.fnmatchcase(resource, p) for p in patterns)
 
 
-def _applies(t: Template, statement: dict[str, Any], action: str, resource: str) -> bool:
+def _applies(t: Template, statement: dict[str, Any], action: str, resource: str, service: str = "") -> bool:
+    if service and not _via_service_matches(t, statement, service):
+        return False
     if "Action" in statement and not _action_matches(_listed(statement["Action"]), action):
         return False
     if "NotAction" in statement and _action_matches(_listed(statement["NotAction"]), action):
@@ -291,6 +294,17 @@ def _applies(t: Template, statement: dict[str, Any], action: str, resource: str)
     return not (
         "NotResource" in statement and _resource_matches(t.strings(statement["NotResource"]), resource)
     )
+
+
+def _via_service_matches(t: Template, statement: dict[str, Any], service: str) -> bool:
+    """False when the statement is limited to requests made through another service (kms:ViaService): CDK's
+    grant on a secret allows the secret's key only via Secrets Manager, not for a DynamoDB call on a table
+    encrypted with the same key. The one condition evaluated (the others still count as met)."""
+    for operator in ("StringEquals", "StringLike"):
+        via = (statement.get("Condition") or {}).get(operator, {}).get("kms:ViaService")
+        if via is not None:
+            return any(str(v).split(".", 1)[0] == service for v in t.strings(via))
+    return True
 
 
 def _principal_matches(t: Template, statement: dict[str, Any], principal: str, role_arn: str | None) -> bool:
@@ -305,9 +319,12 @@ def _principal_matches(t: Template, statement: dict[str, Any], principal: str, r
     return "*" in aws or (role_arn is not None and role_arn in aws)
 
 
-def _decide(t: Template, statements: list[dict[str, Any]], action: str, resource: str) -> str:
-    """allow | deny | none, for statements already narrowed to the principal."""
-    matching = [s for s in statements if _applies(t, s, action, resource)]
+def _decide(
+    t: Template, statements: list[dict[str, Any]], action: str, resource: str, service: str = ""
+) -> str:
+    """allow | deny | none, for statements already narrowed to the principal (`service`: the one the call
+    went to, for kms:ViaService)."""
+    matching = [s for s in statements if _applies(t, s, action, resource, service)]
     if any(s["Effect"] == "Deny" and not s.get("Condition") for s in matching):
         return "deny"
     return "allow" if any(s["Effect"] == "Allow" for s in matching) else "none"
@@ -424,12 +441,13 @@ def _denied(
     on_resource = [
         s for s in resource_policies if _principal_matches(t, s, principal, role_arn) or s["Effect"] == "Deny"
     ]
-    by_resource = _decide(t, on_resource, need.action, need.resource)
+    via = need.call.service if need.action.startswith("kms:") else ""
+    by_resource = _decide(t, on_resource, need.action, need.resource, via)
     if by_resource == "deny":
         return "denied by a resource policy"
     if role_arn is None:  # a service acting on its own: only resource policies can allow it
         return None if by_resource == "allow" else "no resource policy allows it"
-    by_identity = _decide(t, identity, need.action, need.resource)
+    by_identity = _decide(t, identity, need.action, need.resource, via)
     if by_identity == "deny":
         return f"denied by the role {role_arn.rsplit('/', 1)[-1]}"
     if need.action.startswith("kms:") and not _key_lets_iam_decide(t, need) and by_resource != "allow":

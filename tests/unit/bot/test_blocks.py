@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 from slack_sdk.models.blocks import Block
@@ -10,6 +11,7 @@ from slack_sdk.models.views import View
 
 from bot import blocks
 from bot.blocks import TicketView
+from contract.models import MailEventKind, TicketMailMessage, TicketStatus
 
 LONG = "x" * 9000
 
@@ -75,3 +77,38 @@ def test_modals_are_valid_views_and_keep_their_metadata():
     edit = View(**blocks.edit_reply_form("TKT-1", LONG, 3, "C1", "1.2"))
     edit.validate_json()
     assert json.loads(edit.private_metadata)["version"] == 3
+
+
+def test_rating_post_shows_the_score_and_quotes_the_comment_escaped() -> None:
+    # Given a customer's rating with a comment that tries a mention and a link (issue 32)
+    msg = TicketMailMessage(
+        kind=MailEventKind.CSAT_RECEIVED,
+        ticket_id="TKT-20250102-ABCDEFGHJK",
+        status=TicketStatus.CLOSED,
+        at=datetime(2025, 1, 2, 12, 0, tzinfo=UTC),
+        rating="2",
+        text="Slow. <!channel> see <https://evil.example|this>",
+    )
+
+    payload = blocks.mail_event_message("C0TICKETS", "1.2", msg)
+
+    # Then the thread shows the score and the comment as inert text, and the status as CLOSED
+    assert payload["text"] == ":star: The customer rated the ticket: 2/5. Status: CLOSED"
+    quoted = payload["blocks"][1]["text"]["text"]
+    assert "&lt;!channel&gt;" in quoted and "<!channel>" not in quoted
+
+
+def test_unverified_mail_on_a_waiting_ticket_says_auto_close_is_paused() -> None:
+    msg = TicketMailMessage(
+        kind=MailEventKind.UNVERIFIED_MAIL,
+        ticket_id="TKT-20250102-ABCDEFGHJK",
+        status=TicketStatus.WAITING_CUSTOMER,
+        at=datetime(2025, 1, 2, 12, 0, tzinfo=UTC),
+        address="ada@example.com",
+        mention="U0OWNER",
+        autoclose_paused=True,
+    )
+
+    text = blocks.mail_event_text(msg)
+
+    assert text.endswith("Status unchanged: WAITING_CUSTOMER. Auto-close is paused: the owner decides")

@@ -158,6 +158,8 @@ def test_mail_events_of_every_kind_render_hostile_senders_and_bodies_inert(
         mention=text,
         flag=text,
         reopened=True,
+        autoclose_paused=True,
+        rating=text,  # issue 32: a rating is one of ours, but the post must stay inert whatever arrives
     )
     for thread_ts in ("1.2", ""):
         payload = blocks.mail_event_message("C0TICKETS", thread_ts, msg)

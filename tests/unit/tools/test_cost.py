@@ -358,8 +358,8 @@ def test_the_warehouse_counts_replies_sent_and_customer_mails_received_from_the_
     con = duckdb.connect(url.removeprefix("duckdb://"))
     con.execute(
         "INSERT INTO ticket_lifecycle (ticket_id, revision, version, status, changed_at, sla_breached, sent_at, "
-        "customer_replied_at) VALUES ('a', 1, 1, 'SENT', now(), false, now(), now()), "
-        "('b', 1, 1, 'SENT', now(), false, now(), NULL)"
+        "customer_replied_at, reopen_count) VALUES ('a', 1, 1, 'SENT', now(), false, now(), now(), 0), "
+        "('b', 1, 1, 'SENT', now(), false, now(), NULL, 0)"
     )
     con.close()
     warehouse = open_warehouse(url)
@@ -368,6 +368,37 @@ def test_the_warehouse_counts_replies_sent_and_customer_mails_received_from_the_
     finally:
         warehouse.close()
     assert mail == cost.MailUsage(replies=1.0, inbound=0.5, inbound_chunks=0.5)
+
+
+def test_nudge_and_rating_mails_are_counted_and_priced_per_message(tmp_path: Path):
+    # Given four measured tickets: one nudged then auto-closed, one resolved, two still open (issue 32)
+    import duckdb
+
+    from tools.analytics.warehouse import open_warehouse
+
+    url = _warehouse_with(tmp_path, [TicketUsage(state_transitions=11)] * 4)
+    con = duckdb.connect(url.removeprefix("duckdb://"))
+    con.execute(
+        "INSERT INTO ticket_lifecycle (ticket_id, revision, version, status, changed_at, sla_breached, sent_at, "
+        "nudged_at, closed_at, close_reason, resolved_at, reopen_count) VALUES "
+        "('a', 1, 4, 'CLOSED', now(), false, now(), now(), now(), 'no_answer', NULL, 0), "
+        "('b', 1, 3, 'RESOLVED', now(), false, now(), NULL, NULL, NULL, now(), 0), "
+        "('c', 1, 2, 'WAITING_CUSTOMER', now(), false, now(), NULL, NULL, NULL, NULL, 0), "
+        "('d', 1, 1, 'TRIAGED', now(), false, NULL, NULL, NULL, NULL, NULL, 0)"
+    )
+    con.close()
+    warehouse = open_warehouse(url)
+    try:
+        _, mail = cost.warehouse_usages(warehouse)
+    finally:
+        warehouse.close()
+
+    # Then a quarter of the tickets sent a nudge and half were asked their rating
+    assert (mail.nudges, mail.ratings) == (0.25, 0.5)
+    # priced like any SES message: $0.10 per 1,000 mails
+    lines = {line.item: line for line in cost.mail_lines(mail, cost.load_prices())}
+    assert lines["SES nudge mails (auto-close)"].usd == pytest.approx(0.025)
+    assert lines["SES rating question mails (CSAT)"].usd == pytest.approx(0.05)
 
 
 def test_tms_cost_from_a_stack_that_is_not_running_says_so_and_exits_2(tmp_path: Path, monkeypatch, capsys):

@@ -21,6 +21,9 @@ class RecordingSla:
     def reprioritised(self, ticket_id: str, priority: Priority, at: datetime) -> None:
         self.calls.append(("reprioritised", ticket_id, str(priority)))
 
+    def resolved(self, ticket_id: str, at: datetime) -> None:
+        self.calls.append(("resolved", ticket_id))
+
 
 def _reassign(bot, user: str, to: str) -> int:  # noqa: F811
     payload = block_action_payload(
@@ -78,7 +81,8 @@ def test_approving_is_not_the_first_response_but_resolving_is(bot):  # noqa: F81
 
     item = _item(bot)
     assert item["first_response_at"] and item["first_response_by"] == "U0ADA"
-    assert sla.calls == [("first_response", TID, "U0ADA")]
+    # and (issue 32) the timer function is told the ticket ended, so the customer is asked for a rating
+    assert sla.calls == [("first_response", TID, "U0ADA"), ("resolved", TID)]
 
 
 def test_a_priority_change_tells_the_timers_to_rearm(bot):  # noqa: F811
