@@ -36,38 +36,43 @@ OFFLINE_EMBEDDING_DIMENSIONS: Final = 384
 INCIDENT_LINK_MODELS: Final = {
     OFFLINE_EMBEDDING_MODEL_ID: {
         "weights": {
-            "cosine": 2.755,
-            "same_product": 3.1,
-            "same_issue_type": 1.644,
-            "log_minutes": -2.04,
+            "cosine": 5.974,
+            "same_product": 1.783,
+            "same_issue_type": 0.177,
+            "log_minutes": -0.796,
             "shared_codes": 0.0,
-            "shared_status": 1.312,
-            "shared_region": 2.32,
-            "region_conflict": -0.474,
-            "log_reporters": 2.147,
+            "shared_status": 2.012,
+            "shared_region": 3.006,
+            "region_conflict": -2.843,
+            "log_reporters": 0.639,
         },
-        "bias": -2.157,
-        "threshold": 0.9,
+        "bias": -5.314,
+        "threshold": 0.8,
     },
     # Titan V2: not fitted (no labelled Titan vectors offline). Conservative: the offline weights with a
     # higher threshold, so it links less rather than merging strangers. Calibrate on your own labelled
     # tickets with `tms eval --incidents` (docs/incidents.md "Calibrating on AWS") and replace this entry.
     BEDROCK_EMBEDDING_MODEL_ID: {
         "weights": {
-            "cosine": 2.755,
-            "same_product": 3.1,
-            "same_issue_type": 1.644,
-            "log_minutes": -2.04,
+            "cosine": 5.974,
+            "same_product": 1.783,
+            "same_issue_type": 0.177,
+            "log_minutes": -0.796,
             "shared_codes": 0.0,
-            "shared_status": 1.312,
-            "shared_region": 2.32,
-            "region_conflict": -0.474,
-            "log_reporters": 2.147,
+            "shared_status": 2.012,
+            "shared_region": 3.006,
+            "region_conflict": -2.843,
+            "log_reporters": 0.639,
         },
-        "bias": -2.157,
-        "threshold": 0.95,
+        "bias": -5.314,
+        "threshold": 0.9,
     },
 }
+# `tms demo` and `tms chaos` reconcile the grouping they observe with the generator's truth: pairwise
+# precision and recall below these are flagged (tms chaos fails its check). Measured without faults on
+# chaos's load (500 tickets, 5 bursts, seed 7): 0.88 / 0.68; the generator sets of bench/incidents.py:
+# 1.00 / 0.77. A run has few true pairs (~65), so the tolerance leaves room for that noise.
+INCIDENT_RECONCILE_TOLERANCE: Final = {"precision": 0.8, "recall": 0.5}
 INCIDENT_CANDIDATES: Final = 24  # nearest open tickets (by time-decayed cosine) scored per new ticket
 # Candidate search: cosine lost per hour between two reports (the link score weighs minutes on its own).
 INCIDENT_DECAY_PER_HOUR: Final = 0.05

@@ -204,7 +204,8 @@ _WORKLOADS = (
 _ENVS = ("prod", "staging", "dev", "qa", "perf")
 _REGIONS = (
     "us-east-1", "us-east-2", "us-west-2", "eu-west-1", "eu-central-1", "eu-north-1", "ap-southeast-1",
-    "ap-southeast-2", "ap-northeast-1", "ap-south-1", "sa-east-1", "ca-central-1",
+    "ap-southeast-2", "ap-northeast-1", "ap-south-1", "sa-east-1", "ca-central-1", "us-west-1", "eu-west-2",
+    "eu-west-3", "eu-south-1", "ap-northeast-2", "ap-northeast-3", "ap-east-1", "me-south-1", "af-south-1",
 )  # fmt: skip
 _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "the weekend")
 _WHEN = (
@@ -220,15 +221,16 @@ def _rand(rng: random.Random, alphabet: str, n: int) -> str:
     return "".join(rng.choices(alphabet, k=n))
 
 
-def scenario_facts(scenario: Scenario, rng: random.Random) -> dict[str, str]:
-    """Concrete values (resource ids, numbers, regions) for one ticket of `scenario`."""
+def scenario_facts(scenario: Scenario, rng: random.Random, region: str | None = None) -> dict[str, str]:
+    """Concrete values (resource ids, numbers, regions) for one ticket of `scenario` (in `region` if given)."""
     name = rng.choice(_WORKLOADS)
     n = rng.randint(2, 9)
+    drawn = rng.choice(_REGIONS)
     facts = {
         "name": name,
         "Name": name.title(),
         "env": rng.choice(_ENVS),
-        "region": rng.choice(_REGIONS),
+        "region": region or drawn,
         "n": str(n),
         "m": str(n + rng.randint(2, 12)),
         "h": str(rng.randint(2, 30)),
@@ -425,8 +427,12 @@ class TemplateWriter:
             body.append(f"We also see that {facts['symptom2']}.")
         if facts["tried"]:
             body.append(rng.choice(tone["tried"]).format_map(values))
+        # The region is always named: independent tickets of one scenario are in different regions
+        # (generate_tickets), which is how a reader, and the incident link score, tells them apart.
         if rng.random() < 0.4:
             body.append(f"Account {facts['account']}, region {facts['region']}.")
+        else:
+            body.append(f"We run this in {facts['region']}.")
         body.append(rng.choice(tone["impact"]).format_map(values))
         body.append(rng.choice(tone["close"]).format_map(values))
         return TicketText(subject=subject, description=" ".join(body))
@@ -561,6 +567,12 @@ def generate_tickets(
 
     seen: set[str] = set()
     out: list[GeneratedTicket] = []
+    # Independent tickets must not read as one problem (issue 29): generated load arrives within seconds,
+    # so time cannot tell them apart, and two tickets of one product in one region within minutes ARE how an
+    # outage looks. Each ticket of a product in this run gets another region: two customers' own problems,
+    # not an outage. Distinct for up to len(_REGIONS) tickets of a product (~600 tickets over the catalog);
+    # past that regions repeat. `tms generate --incidents` bursts are then the only incidents.
+    regions: dict[str, list[str]] = {}
     for i, (scenario, target) in enumerate(zip(order, targets, strict=False)):
         # Spread submissions one millisecond apart, ending at `now`, so ordering by time is stable.
         submitted = now - timedelta(milliseconds=count - 1 - i)
@@ -570,7 +582,10 @@ def generate_tickets(
             ticket_id = _ticket_id(rng, day)
         seen.add(ticket_id)
         customer = _customer(rng, locale_cw)
-        facts = scenario_facts(scenario, rng)
+        pool = regions.setdefault(scenario.product, [])
+        if not pool:
+            pool.extend(rng.sample(_REGIONS, len(_REGIONS)))
+        facts = scenario_facts(scenario, rng, region=pool.pop())
         text = writer.write(scenario, target, facts, rng)
         data = TicketData(
             subject=text.subject,
@@ -775,6 +790,13 @@ def _incident_text(
         body.append(f"We also see that {symptoms[1].format_map(values)}.")
     if rng.random() < 0.5:
         body.append(f"Account {facts['account']}, resource {facts['resource']}.")
+    # Most reports of an outage say where it hurts: the region is what they share, their resources are not.
+    if rng.random() < 0.7:
+        body.append(
+            rng.choice(("Region {region}.", "We are in {region}.", "All of this in {region}.")).format_map(
+                values
+            )
+        )
     body.append(rng.choice(tone["impact"]).format_map(values))
     body.append(rng.choice(tone["close"]).format_map(values))
     return TicketText(subject=rng.choice(story.subjects).format_map(values), description=" ".join(body))
@@ -808,7 +830,7 @@ def generate_incident_bursts(
         for n in range(rng.randint(*sizes)):
             issue_type = rng.choice(story.issue_types)
             scenario = by_pair[(story.product, issue_type)]
-            facts = {**scenario_facts(scenario, rng), "region": region}
+            facts = scenario_facts(scenario, rng, region=region)
             facts["when"] = rng.choice(
                 ("this morning", "about an hour ago", "{h} minutes ago", "around 9:00 UTC")
             ).format_map(facts)
@@ -848,3 +870,31 @@ def generate_incident_bursts(
             truth[key].append(event.ticketId)
         tickets.append(GeneratedTicket(event=event, target=t.target))
     return IncidentBurst(tickets=tickets, incidents=truth, unrelated=alone)
+
+
+def generated_load(
+    count: int, incidents: int, *, seed: int | None = None, now: datetime | None = None
+) -> tuple[list[GeneratedTicket], dict[str, str | None]]:
+    """`count` tickets of which `incidents` bursts are the only incidents, and the truth (ticket id ->
+    incident key or None): what `tms demo` and `tms chaos` submit and reconcile the grouping against.
+
+    Bursts keep their minutes (reports of one outage minutes apart); the unrelated tickets are dropped
+    from the end to keep the total at `count`. Zero incidents is plain `generate_tickets`.
+    """
+    if incidents <= 0:
+        plain = generate_tickets(count, seed=seed, now=now)
+        return plain, {t.event.ticketId: None for t in plain}
+    burst = generate_incident_bursts(incidents, count, seed=seed, now=now)
+    members = {t for ids in burst.incidents.values() for t in ids}
+    spare = max(0, len(burst.tickets) - count)
+    kept: list[GeneratedTicket] = []
+    for t in reversed(burst.tickets):
+        if spare and t.event.ticketId not in members:
+            spare -= 1
+            continue
+        kept.append(t)
+    kept.reverse()
+    truth: dict[str, str | None] = {t.event.ticketId: None for t in kept}
+    for key, ids in burst.incidents.items():
+        truth.update(dict.fromkeys(ids, key))
+    return kept, truth

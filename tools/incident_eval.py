@@ -160,7 +160,12 @@ EXPECTED_SIGN = {f: (-1 if f in ("log_minutes", "region_conflict") else 1) for f
 
 
 def _fit_pass(
-    sets: Sequence[EvalSet], vectors: Sequence[np.ndarray], model: LinkModel, decay: float, l2: float
+    sets: Sequence[EvalSet],
+    vectors: Sequence[np.ndarray],
+    model: LinkModel,
+    decay: float,
+    l2: float,
+    exclude: Sequence[str] = (),
 ) -> LinkModel:
     rows: list[list[float]] = []
     labels: list[float] = []
@@ -173,7 +178,7 @@ def _fit_pass(
     x, y = np.asarray(rows), np.asarray(labels)
     # A weight against its feature's meaning (sharing an error code LOWERING the score) would be an artefact
     # of correlated features on a small set, and unexplainable: such a feature is dropped and the rest refit.
-    kept = list(range(len(FEATURES)))
+    kept = [c for c, f in enumerate(FEATURES) if f not in exclude]
     while True:
         w = fit_logistic(x[:, kept], y, l2=l2)
         wrong = [c for c, v in zip(kept, w[:-1], strict=True) if v * EXPECTED_SIGN[FEATURES[c]] < 0]
@@ -196,17 +201,19 @@ def fit_link_model(
     l2: float = 1.0,
     thresholds: Sequence[float] = THRESHOLDS,
     min_precision: float = 0.95,
+    exclude: Sequence[str] = (),
 ) -> tuple[LinkModel, list[tuple[float, PairScores]]]:
     """Fit the weights on the candidate pairs the workflow would score, then choose the threshold.
 
     Two passes: the `reporters` feature depends on the incidents already formed, so the first pass replays
     with a model that never links (every candidate has 0 reporters) and the second replays with the first
     fit, scoring the candidates as the workflow would meet them. The threshold is the best pairwise F1 with
-    precision >= min_precision on the same (calibration) sets. Returns the model and its threshold curve.
+    precision >= min_precision on the same (calibration) sets. Features named in `exclude` get weight 0.
+    Returns the model and its threshold curve.
     """
     never = LinkModel(weights=dict.fromkeys(FEATURES, 0.0), bias=-60.0, threshold=0.5)
-    first = _fit_pass(sets, vectors, never, decay, l2)
-    second = _fit_pass(sets, vectors, first, decay, l2)
+    first = _fit_pass(sets, vectors, never, decay, l2, exclude)
+    second = _fit_pass(sets, vectors, first, decay, l2, exclude)
     curve = []
     for t in thresholds:
         scores = [
@@ -403,3 +410,59 @@ def calibrate(
     if not ok:
         return None
     return max(ok, key=lambda ts: (round(ts[1].f1, 6), ts[0]))
+
+
+# --- Reconciling a run's grouping with the generator's truth (`tms demo`, `tms chaos`) ------------------
+
+
+@dataclass(frozen=True)
+class IncidentReconciliation:
+    """The grouping a run observed against the truth of its generated load, and the stated tolerance."""
+
+    scores: PairScores
+    linked: int  # tickets the run put into an incident
+    tolerance: Mapping[str, float]
+
+    @property
+    def ok(self) -> bool:
+        return (
+            self.scores.precision >= self.tolerance["precision"]
+            and self.scores.recall >= self.tolerance["recall"]
+        )
+
+    def line(self) -> str:
+        """'pairwise precision 0.97, recall 0.81 (flagged below 0.90 / 0.60): 58 tickets linked'."""
+        s, t = self.scores, self.tolerance
+        return (
+            f"pairwise precision {s.precision:.2f}, recall {s.recall:.2f} "
+            f"({s.correct_pairs}/{s.predicted_pairs} pairs right, {s.true_pairs} true; flagged below "
+            f"{t['precision']:.2f} / {t['recall']:.2f}): {self.linked} tickets linked"
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        s = self.scores
+        return {
+            "precision": round(s.precision, 3),
+            "recall": round(s.recall, 3),
+            "true_pairs": s.true_pairs,
+            "predicted_pairs": s.predicted_pairs,
+            "correct_pairs": s.correct_pairs,
+            "linked": self.linked,
+            "tolerance": dict(self.tolerance),
+            "ok": self.ok,
+        }
+
+
+def reconcile_incidents(
+    observed: Mapping[str, str | None], truth: Mapping[str, str | None]
+) -> IncidentReconciliation:
+    """Compare the incident ids a run stored (ticket id -> incident id or None) with the generator's truth;
+    only the truth's tickets count (another run's tickets in the same table are left out)."""
+    from contract import defaults
+
+    mine = {t: (observed.get(t) or None) for t in truth}
+    return IncidentReconciliation(
+        scores=pairwise_scores(mine, truth),
+        linked=sum(1 for g in mine.values() if g),
+        tolerance=defaults.INCIDENT_RECONCILE_TOLERANCE,
+    )

@@ -30,7 +30,7 @@ FEATURES: tuple[str, ...] = (
     "shared_status",  # 1 when both mention the same HTTP status code (or its class phrase)
     "shared_region",  # 1 when both name the same AWS region
     "region_conflict",  # 1 when both name a region and no region is common: two places, two problems
-    "log_reporters",  # ln(1 + distinct companies already reporting the candidate's incident)
+    "log_reporters",  # ln(1 + companies already reporting the candidate's incident), same product only
 )
 
 
@@ -167,7 +167,8 @@ def pair_features(new: Profile, candidate: Profile, *, cosine: float, reporters:
     """The features of one (new ticket, candidate) pair, named as in FEATURES.
 
     `reporters`: distinct companies already in the candidate's incident (0 when it has none yet). Many
-    companies reporting the same thing within minutes is what an outage looks like.
+    companies reporting the same thing within minutes is what an outage looks like, but only for a report
+    on the same product: a busy incident must not pull in every other product's ticket of its minutes.
     """
     minutes = 0.0
     if new.submitted_at is not None and candidate.submitted_at is not None:
@@ -176,11 +177,10 @@ def pair_features(new: Profile, candidate: Profile, *, cosine: float, reporters:
     codes = (_kind(new.signals, "code:") | _kind(new.signals, "msg:")) & (
         _kind(candidate.signals, "code:") | _kind(candidate.signals, "msg:")
     )
+    same_product = bool(new.product) and new.product.strip().lower() == candidate.product.strip().lower()
     return {
         "cosine": float(cosine),
-        "same_product": float(
-            bool(new.product) and new.product.strip().lower() == candidate.product.strip().lower()
-        ),
+        "same_product": float(same_product),
         "same_issue_type": float(
             bool(new.issue_type) and new.issue_type.strip().lower() == candidate.issue_type.strip().lower()
         ),
@@ -189,7 +189,7 @@ def pair_features(new: Profile, candidate: Profile, *, cosine: float, reporters:
         "shared_status": float(bool(_kind(new.signals, "status:") & _kind(candidate.signals, "status:"))),
         "shared_region": float(bool(regions_a & regions_b)),
         "region_conflict": float(bool(regions_a) and bool(regions_b) and not regions_a & regions_b),
-        "log_reporters": math.log1p(max(reporters, 0)),
+        "log_reporters": math.log1p(max(reporters, 0)) if same_product else 0.0,
     }
 
 

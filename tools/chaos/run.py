@@ -35,7 +35,7 @@ from tools.chaos.plan import (
     poison_count,
     put_records,
 )
-from tools.chaos.reconcile import claimed_not_posted, reconcile
+from tools.chaos.reconcile import Check, claimed_not_posted, reconcile
 from tools.chaos.report import ChaosReport
 
 
@@ -66,12 +66,14 @@ def run_chaos(config: ChaosConfig, *, progress: Progress = lambda _msg: None) ->
     from local.faults import active_plan
     from local.runtime import LocalStack
     from local.slack_api import LocalSlackApi
-    from tools.generator import generate_tickets
+    from tools.generator import generated_load
+    from tools.incident_eval import reconcile_incidents
 
     started = time.monotonic()
     rng = random.Random(config.seed)
-    progress(f"generating {config.tickets} tickets")
-    events = [g.event for g in generate_tickets(config.tickets, seed=config.seed)]
+    progress(f"generating {config.tickets} tickets ({config.incidents} incident bursts)")
+    load, truth = generated_load(config.tickets, config.incidents, seed=config.seed)
+    events = [g.event for g in load]
     valid = [Record(e.ticketId, e.to_record_bytes()) for e in events]
     poison = make_poison(poison_count(config.tickets, config.poison), events[0], rng) if events else []
     first_wave: list[Record] = list(valid)
@@ -174,6 +176,16 @@ def run_chaos(config: ChaosConfig, *, progress: Progress = lambda _msg: None) ->
         alarms_fired=evaluator.fired(),
         mapping_filter=mapping.filter_event_names,
         filtered=poller.get("filtered", 0),
+    )
+    # The grouping the workflow made, against the bursts' truth (issue 29): flagged below the tolerance.
+    grouping = reconcile_incidents({k: v.get("incident_id") for k, v in obs.items.items()}, truth)
+    rec.checks.append(
+        Check(
+            "incident grouping vs the generator's truth (pairwise precision / recall)",
+            f">= {grouping.tolerance['precision']:.2f} / >= {grouping.tolerance['recall']:.2f}",
+            f"{grouping.scores.precision:.2f} / {grouping.scores.recall:.2f} ({grouping.linked} tickets linked)",
+            grouping.ok,
+        )
     )
     back_to_ok = [t.alarm for t in evaluator.history if t.new == "OK"]
     threads = {}

@@ -115,3 +115,31 @@ def test_the_outbox_counts_an_incident_report_in_its_roots_thread_as_the_tickets
     ]
     posts = parse_outbox(lines, ())
     assert dict(posts.triaged) == {root: 1, member: 1}
+
+
+def test_a_runs_grouping_below_the_stated_tolerance_is_flagged_and_other_runs_tickets_do_not_count() -> None:
+    from contract import defaults
+    from tools.incident_eval import reconcile_incidents
+
+    truth = {"a": "s3", "b": "s3", "c": "s3", "d": None, "e": None}
+    # Given a run that found the outage whole and merged nothing else (plus another run's ticket "z")
+    good = reconcile_incidents({"a": "INC-a", "b": "INC-a", "c": "INC-a", "z": "INC-a"}, truth)
+    assert (good.scores.precision, good.scores.recall, good.ok, good.linked) == (1.0, 1.0, True, 3)
+    # When a run merges two strangers into it and misses one report
+    bad = reconcile_incidents({"a": "INC-a", "b": "INC-a", "d": "INC-a", "e": "INC-a"}, truth)
+    # Then precision 1/6 and recall 1/3 are below the tolerance, and the line says so with the tolerance
+    assert not bad.ok
+    assert bad.scores.precision < defaults.INCIDENT_RECONCILE_TOLERANCE["precision"]
+    assert "flagged below" in bad.line() and bad.as_dict()["ok"] is False
+
+
+def test_generated_load_has_the_asked_count_and_its_bursts_are_the_truths_only_incidents() -> None:
+    from tools.generator import generated_load
+
+    load, truth = generated_load(80, 3, seed=2)
+    assert len(load) == 80 == len(truth)
+    assert len({g for g in truth.values() if g}) == 3
+    members = [t for t, g in truth.items() if g]
+    assert all(3 <= sum(1 for g in truth.values() if g == key) <= 8 for key in {truth[m] for m in members})
+    plain, none = generated_load(10, 0, seed=2)
+    assert len(plain) == 10 and not any(none.values())
