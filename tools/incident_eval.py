@@ -466,3 +466,62 @@ def reconcile_incidents(
         linked=sum(1 for g in mine.values() if g),
         tolerance=defaults.INCIDENT_RECONCILE_TOLERANCE,
     )
+
+
+# --- `tms eval --incidents FILE`: calibrate the link model for the configured embedder ------------------
+
+
+def calibrate_on_file(paths: Sequence[Path], embedder: Any) -> dict[str, Any]:
+    """Fit the link model for `embedder` on the `calibration` rows of labelled tickets (the hand-written
+    set's JSONL format) and measure it on the `test` rows when there are any: the entry to keep in
+    contract/defaults.py INCIDENT_LINK_MODELS under the embedder's model id, and its figures."""
+    rows = load_eval_rows(paths)
+    cal = eval_set(rows, "calibration")
+    if not any(cal.truth.values()):
+        raise ValueError("no labelled incident among the calibration rows: nothing to calibrate on")
+    model, curve = fit_link_model([cal], [embedder.embed(cal.texts)])
+    out: dict[str, Any] = {
+        "model_id": embedder.model_id,
+        "entry": {"weights": dict(model.weights), "bias": model.bias, "threshold": model.threshold},
+        "curve": [
+            {"threshold": t, "precision": round(s.precision, 3), "recall": round(s.recall, 3)}
+            for t, s in curve
+        ],
+        "calibration_tickets": len(cal.tickets),
+    }
+    test = eval_set(rows, "test")
+    if test.tickets:
+        got = replay(test.tickets, embedder.embed(test.texts), model=model, profiles=test.profiles)
+        s = pairwise_scores(got, test.truth)
+        ci = bootstrap_intervals(got, test.truth)
+        out["test"] = {
+            "tickets": len(test.tickets),
+            "precision": round(s.precision, 3),
+            "recall": round(s.recall, 3),
+            "precision_95": [round(v, 3) for v in ci["precision"]],
+            "recall_95": [round(v, 3) for v in ci["recall"]],
+        }
+    return out
+
+
+def render_calibration(result: Mapping[str, Any]) -> str:
+    """The calibration as a person reads it: the entry to paste, the curve, the held-out figures."""
+    entry = result["entry"]
+    lines = [
+        f"Incident link model for {result['model_id']} ({result['calibration_tickets']} calibration tickets).",
+        "Keep it in contract/defaults.py INCIDENT_LINK_MODELS under this model id:",
+        "",
+        f"    {result['model_id']!r}: " + json.dumps(entry, indent=4).replace("\n", "\n    ") + ",",
+        "",
+        "threshold  precision  recall (calibration rows)",
+    ]
+    lines += [f"{c['threshold']:>9.2f}  {c['precision']:>9.3f}  {c['recall']:.3f}" for c in result["curve"]]
+    if "test" in result:
+        t = result["test"]
+        lines += [
+            "",
+            f"test rows ({t['tickets']} tickets): precision {t['precision']:.3f} "
+            f"[{t['precision_95'][0]:.3f}, {t['precision_95'][1]:.3f}], recall {t['recall']:.3f} "
+            f"[{t['recall_95'][0]:.3f}, {t['recall_95'][1]:.3f}] (95 % bootstrap)",
+        ]
+    return "\n".join(lines)
