@@ -207,6 +207,7 @@ _REGIONS = (
     "ap-southeast-2", "ap-northeast-1", "ap-south-1", "sa-east-1", "ca-central-1", "us-west-1", "eu-west-2",
     "eu-west-3", "eu-south-1", "ap-northeast-2", "ap-northeast-3", "ap-east-1", "me-south-1", "af-south-1",
 )  # fmt: skip
+_REGION_CODE = re.compile(r"\b[a-z]{2}-[a-z]+-\d\b")
 _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "the weekend")
 _WHEN = (
     "this morning", "yesterday afternoon", "the deployment on {day}", "about {h} hours ago",
@@ -249,9 +250,16 @@ def scenario_facts(scenario: Scenario, rng: random.Random, region: str | None = 
     facts["when"] = rng.choice(_WHEN).format_map(facts)
     symptoms = list(scenario.symptoms)
     rng.shuffle(symptoms)
-    facts["symptom"] = symptoms[0].format_map(facts)
-    facts["symptom2"] = symptoms[1].format_map(facts) if len(symptoms) > 1 else ""
-    facts["tried"] = scenario.tried.format_map(facts)
+    # A region the catalog writes literally ("replicas in us-east-1") becomes this ticket's second region:
+    # otherwise every ticket of the scenario would name it, and read as one regional outage.
+    second = rng.choice([r for r in _REGIONS if r != facts["region"]])
+
+    def own(text: str) -> str:
+        return _REGION_CODE.sub(lambda m: m.group(0) if m.group(0) == facts["region"] else second, text)
+
+    facts["symptom"] = own(symptoms[0].format_map(facts))
+    facts["symptom2"] = own(symptoms[1].format_map(facts)) if len(symptoms) > 1 else ""
+    facts["tried"] = own(scenario.tried.format_map(facts))
     return facts
 
 
@@ -824,8 +832,13 @@ def generate_incident_bursts(
     locale_cw = tuple(accumulate(_LOCALES.values()))
     by_pair = {(s.product, s.issue_type): s for s in scenarios_for(None)}
     members: list[tuple[datetime, str, GeneratedTicket]] = []
+    # An unrelated ticket of a burst's product never names the burst's region: it is another customer's own
+    # problem, and the same product in the same region within minutes is what an outage looks like.
+    named: dict[str, set[str]] = {}
+    for t in base:
+        named.setdefault(t.event.data.product, set()).update(_REGION_CODE.findall(t.event.data.description))
     for story in stories:
-        region = rng.choice(_REGIONS)
+        region = rng.choice([r for r in _REGIONS if r not in named.get(story.product, set())] or _REGIONS)
         start = now - timedelta(minutes=rng.randint(30, 600))
         for n in range(rng.randint(*sizes)):
             issue_type = rng.choice(story.issue_types)
@@ -872,14 +885,21 @@ def generate_incident_bursts(
     return IncidentBurst(tickets=tickets, incidents=truth, unrelated=alone)
 
 
+# A generated load (demo, chaos) spans at most this much before the run: the earliest SLA warning (80 % of
+# the HIGH target, 1 h) is well after it.
+LOAD_SPAN = timedelta(minutes=40)
+
+
 def generated_load(
     count: int, incidents: int, *, seed: int | None = None, now: datetime | None = None
 ) -> tuple[list[GeneratedTicket], dict[str, str | None]]:
     """`count` tickets of which `incidents` bursts are the only incidents, and the truth (ticket id ->
     incident key or None): what `tms demo` and `tms chaos` submit and reconcile the grouping against.
 
-    Bursts keep their minutes (reports of one outage minutes apart); the unrelated tickets are dropped
-    from the end to keep the total at `count`. Zero incidents is plain `generate_tickets`.
+    The unrelated tickets are dropped from the end to keep the total at `count`, and the whole load is
+    squeezed into the last LOAD_SPAN (keeping its order and proportions): a report submitted hours before
+    the run would be past its SLA target on arrival and raise alerts the run did not cause. Zero incidents
+    is plain `generate_tickets`.
     """
     if incidents <= 0:
         plain = generate_tickets(count, seed=seed, now=now)
@@ -894,7 +914,28 @@ def generated_load(
             continue
         kept.append(t)
     kept.reverse()
+    end = (now or datetime.now(UTC)).astimezone(UTC)
+    start = min((t.event.submittedAt for t in kept), default=end)
+    scale = min(1.0, LOAD_SPAN / (end - start)) if end > start else 1.0
+    rng = random.Random(seed)
+    renamed: dict[str, str] = {}
+    used: set[str] = set()
+    timed: list[GeneratedTicket] = []
+    for t in kept:
+        at = end - (end - t.event.submittedAt) * scale
+        day = at.strftime("%Y%m%d")
+        # The id carries the submission day: a ticket moved to another day gets an id of that day.
+        ticket_id = t.event.ticketId
+        while ticket_id[4:12] != day or ticket_id in used:
+            ticket_id = _ticket_id(rng, day)
+        used.add(ticket_id)
+        renamed[t.event.ticketId] = ticket_id
+        event = t.event.model_copy(update={"ticketId": ticket_id, "submittedAt": at})
+        timed.append(
+            GeneratedTicket(event=TicketSubmitted.model_validate(event.model_dump()), target=t.target)
+        )
+    kept = timed
     truth: dict[str, str | None] = {t.event.ticketId: None for t in kept}
     for key, ids in burst.incidents.items():
-        truth.update(dict.fromkeys(ids, key))
+        truth.update(dict.fromkeys((renamed[i] for i in ids), key))
     return kept, truth
