@@ -439,8 +439,8 @@ class TemplateWriter:
         # (generate_tickets), which is how a reader, and the incident link score, tells them apart.
         if rng.random() < 0.4:
             body.append(f"Account {facts['account']}, region {facts['region']}.")
-        else:
-            body.append(f"We run this in {facts['region']}.")
+        elif facts["region"] not in " ".join(body):
+            body.append(f"Region {facts['region']}.")
         body.append(rng.choice(tone["impact"]).format_map(values))
         body.append(rng.choice(tone["close"]).format_map(values))
         return TicketText(subject=subject, description=" ".join(body))
