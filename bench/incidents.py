@@ -1,12 +1,15 @@
-"""Incident detection benchmark: grouping accuracy, threshold curve, latency, search at 10k, Bedrock cost.
+"""Incident grouping benchmark: the hand-written set (calibrate on one half, report on the other), the
+generator's bursts, the added latency per ticket, and Titan's cost.
 
-    .venv/bin/python bench/incidents.py [--incidents 10] [--unrelated 60] [--calibration-seeds 1,2,3]
-                                        [--test-seeds 4,5,6] [--window-size 10000] [--latency-only]
+    .venv/bin/python bench/incidents.py [--data bench/data/incidents] [--calibration-only]
+                                        [--generator-seeds 4,5,6] [--window-size 10000] [--latency-only]
 
-The threshold (and the per-hour decay) are CALIBRATED on the calibration seeds (best F1 with precision
->= 0.95) and REPORTED on other seeds, so the figure is not tuned to the data it is measured on. Offline
-model (all-MiniLM-L6-v2 on numpy); latency figures are this machine's (2 shared cores), not Lambda's: run
-it on a quiet machine.
+The link model's weights and threshold are FITTED on the calibration half of the hand-written set
+(bench/data/incidents/*.jsonl, `split == "calibration"`) and REPORTED on its test half, never tuned on it.
+`--calibration-only` stops before the test half (for work on the signals). The fitted model is printed as
+the entry to keep in contract/defaults.py INCIDENT_LINK_MODELS; the test figures are those of the model in
+contract/defaults.py (what ships), with the freshly fitted one beside it when they differ.
+Offline model (all-MiniLM-L6-v2 on numpy); latency figures are this machine's (2 shared cores), not Lambda's.
 """
 
 from __future__ import annotations
@@ -25,8 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 # Titan Text Embeddings V2, on-demand, us-east-1: USD per 1,000 input tokens (AWS Bedrock pricing page,
 # checked 2026-11). Kept as data: change it here when the price changes.
 TITAN_V2_USD_PER_1K_TOKENS = 0.00002
-DECAYS = (0.0, 0.025, 0.05)
 NOW = datetime(2026, 11, 27, 12, tzinfo=UTC)
+DATA = Path(__file__).resolve().parent / "data" / "incidents"
+TARGET_PRECISION, TARGET_RECALL = 0.95, 0.85
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -34,132 +38,214 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
-def _dataset(incidents: int, unrelated: int, seed: int, embedder: Any) -> tuple[Any, ...]:
-    from pipeline.domain.incidents import incident_text
+def _generated(incidents: int, unrelated: int, seed: int) -> Any:
+    from pipeline.domain.incidents import incident_text, profile_of
     from tools.generator import generate_incident_bursts
-    from tools.incident_eval import truth_groups
+    from tools.incident_eval import EvalSet, truth_groups
 
     burst = generate_incident_bursts(incidents, unrelated, seed=seed, now=NOW)
-    tickets = [(t.event.ticketId, t.event.submittedAt) for t in burst.tickets]
-    texts = [incident_text(t.event.data) for t in burst.tickets]
-    return tickets, texts, embedder.embed(texts), truth_groups(burst.incidents, burst.unrelated)
-
-
-def _curve(sets: list[tuple[Any, ...]], decay: float, thresholds: list[float]) -> list[tuple[float, Any]]:
-    from tools.incident_eval import PairScores, pairwise_scores, replay
-
-    out = []
-    for threshold in thresholds:
-        correct = predicted = true = 0
-        for tickets, _, vectors, truth in sets:
-            s = pairwise_scores(replay(tickets, vectors, threshold, decay_per_hour=decay), truth)
-            correct += s.correct_pairs
-            predicted += s.predicted_pairs
-            true += s.true_pairs
-        out.append((threshold, PairScores(true, predicted, correct)))
+    out = EvalSet()
+    for t in burst.tickets:
+        out.tickets.append((t.event.ticketId, t.event.submittedAt))
+        out.texts.append(incident_text(t.event.data))
+        out.profiles.append(profile_of(t.event.data, t.event.submittedAt))
+    out.truth = truth_groups(burst.incidents, burst.unrelated)
     return out
 
 
-def grouping(args: argparse.Namespace, embedder: Any, thresholds: list[float]) -> list[tuple[Any, ...]]:
-    """Calibrate on the calibration seeds, print the curve and the test-seed figures; return the test sets."""
-    from tools.incident_eval import calibrate
+def _cosine_baseline(sets: list[Any], vectors: list[Any]) -> tuple[float, Any]:
+    """The grouping before issue 29 (time-decayed cosine against one threshold), calibrated the same way."""
+    from tools.incident_eval import calibrate, combined, pairwise_scores, replay
 
-    cal_seeds = [int(s) for s in args.calibration_seeds.split(",")]
-    test_seeds = [int(s) for s in args.test_seeds.split(",")]
-    cal_sets = [_dataset(args.incidents, args.unrelated, s, embedder) for s in cal_seeds]
-    test_sets = [_dataset(args.incidents, args.unrelated, s, embedder) for s in test_seeds]
-    best = None
-    for decay in DECAYS:
-        found = calibrate(_curve(cal_sets, decay, thresholds))
-        line = (
-            f"threshold {found[0]:.2f}, precision {found[1].precision:.3f}, recall {found[1].recall:.3f}, "
-            f"F1 {found[1].f1:.3f}"
-            if found
-            else "no threshold reaches precision 0.95"
-        )
-        print(f"calibration, decay {decay:.3f}/h: {line}")
-        if found and (best is None or found[1].f1 > best[2].f1 + 1e-9):
-            best = (decay, found[0], found[1])
-    if best is None:
-        print("no calibration reached precision 0.95")
-        return test_sets
-    decay, threshold = best[0], best[1]
-    cal_curve, test_curve = _curve(cal_sets, decay, thresholds), _curve(test_sets, decay, thresholds)
+    curve = []
+    for t in [round(0.40 + 0.02 * i, 2) for i in range(26)]:
+        scores = [
+            pairwise_scores(replay(d.tickets, v, t), d.truth) for d, v in zip(sets, vectors, strict=True)
+        ]
+        curve.append((t, combined(scores)))
+    best = calibrate(curve)
+    return best if best else (0.90, dict(curve)[0.90])
+
+
+def _report(title: str, sets: list[Any], vectors: list[Any], model: Any, cosine_threshold: float) -> None:
+    from tools.incident_eval import bootstrap_intervals, by_incident_size, pairwise_scores, replay
+
+    predicted: dict[str, str | None] = {}
+    truth: dict[str, str | None] = {}
+    baseline: dict[str, str | None] = {}
+    for n, (d, v) in enumerate(zip(sets, vectors, strict=True)):
+        # Sets are grouped apart (their ticket ids may repeat across generator seeds): prefix them.
+        got = replay(d.tickets, v, model=model, profiles=d.profiles)
+        old = replay(d.tickets, v, cosine_threshold)
+        predicted.update({f"{n}:{t}": (f"{n}:{g}" if g else None) for t, g in got.items()})
+        baseline.update({f"{n}:{t}": (f"{n}:{g}" if g else None) for t, g in old.items()})
+        truth.update({f"{n}:{t}": (f"{n}:{g}" if g else None) for t, g in d.truth.items()})
+    s, b = pairwise_scores(predicted, truth), pairwise_scores(baseline, truth)
+    ci = bootstrap_intervals(predicted, truth)
+    tickets = len(truth)
+    incidents = len({g for g in truth.values() if g})
+    print()
+    print(f"## {title}: {tickets} tickets, {incidents} incidents, {s.true_pairs} true pairs")
+    print()
+    print(f"{'grouping':<34} {'precision':>22} {'recall':>22} {'F1':>6}")
+    print(
+        f"{'combined link score':<34} {s.precision:7.3f} [{ci['precision'][0]:.3f}, {ci['precision'][1]:.3f}]"
+        f" {s.recall:7.3f} [{ci['recall'][0]:.3f}, {ci['recall'][1]:.3f}] {s.f1:6.3f}"
+    )
+    print(
+        f"{'cosine only (before), at ' + format(cosine_threshold, '.2f'):<34} {b.precision:7.3f}"
+        f" {'':>14} {b.recall:7.3f} {'':>14} {b.f1:6.3f}"
+    )
+    print(
+        f"({s.correct_pairs}/{s.predicted_pairs} predicted pairs correct; intervals: 95 % cluster bootstrap)"
+    )
     print()
     print(
-        f"Incident grouping: {args.incidents} bursts + {args.unrelated} unrelated tickets per set "
-        f"(~{len(cal_sets[0][0])} tickets), offline all-MiniLM-L6-v2, decay {decay:.3f}/h"
+        f"{'incident size':<14} {'incidents':>9} {'true pairs':>10} {'found':>6} {'recall':>7} {'whole':>6} {'strangers':>9}"
     )
-    print(f"calibration seeds {cal_seeds}, test seeds {test_seeds}")
-    print()
-    print(
-        f"{'threshold':>9} | {'cal P':>6} {'cal R':>6} {'cal F1':>6} | {'test P':>6} {'test R':>6} {'test F1':>7}"
-    )
-    print("-" * 62)
-    for (t, c), (_, s) in zip(cal_curve, test_curve, strict=True):
-        mark = "  <- calibrated" if t == threshold else ""
+    for row in by_incident_size(predicted, truth):
         print(
-            f"{t:>9.2f} | {c.precision:6.3f} {c.recall:6.3f} {c.f1:6.3f} | "
-            f"{s.precision:6.3f} {s.recall:6.3f} {s.f1:7.3f}{mark}"
+            f"{row['sizes']:<14} {row['incidents']:>9} {row['true_pairs']:>10} {row['found_pairs']:>6} "
+            f"{row['recall']:7.3f} {row['whole']:>6} {row['strangers']:>9}"
         )
-    at = dict(test_curve)[threshold]
+    print(
+        "(whole: incidents grouped as exactly one group; strangers: tickets of no or another incident in it)"
+    )
+
+
+def grouping(args: argparse.Namespace, embedder: Any) -> list[str]:
+    """Fit on the calibration half, report the test half and the generator set; return texts for latency."""
+    from contract import defaults
+    from pipeline.domain.incident_signals import LinkModel
+    from tools.incident_eval import eval_set, fit_link_model, load_eval_rows
+
+    files = sorted(Path(args.data).glob("*.jsonl"))
+    if not files:
+        raise SystemExit(f"no *.jsonl in {args.data}")
+    rows = load_eval_rows(files)
+    cal = eval_set(rows, "calibration")
+    cal_v = embedder.embed(cal.texts)
+    fitted, curve = fit_link_model([cal], [cal_v])
+    cosine_threshold, _ = _cosine_baseline([cal], [cal_v])
+    print(f"# Incident grouping, offline {embedder.model_id}")
+    print(f"hand-written set: {', '.join(f.name for f in files)}; {len(rows)} tickets")
+    print()
+    print("## Calibration half: the fitted link model (keep it in contract/defaults.py INCIDENT_LINK_MODELS)")
+    print()
+    for name, weight in fitted.weights.items():
+        print(f"  {name:<16} {weight:+8.3f}")
+    print(f"  {'bias':<16} {fitted.bias:+8.3f}")
+    print(f"  threshold {fitted.threshold:.2f} (best F1 with precision >= 0.95 on the calibration half)")
+    print()
+    print(f"{'threshold':>9} {'cal P':>7} {'cal R':>7} {'cal F1':>7}")
+    for t, s in curve:
+        mark = "  <- chosen" if t == fitted.threshold else ""
+        print(f"{t:>9.2f} {s.precision:7.3f} {s.recall:7.3f} {s.f1:7.3f}{mark}")
+    shipped = LinkModel.from_data(defaults.INCIDENT_LINK_MODELS[embedder.model_id])
+    same = dict(shipped.weights) == dict(fitted.weights) and shipped.bias == fitted.bias
+    same = same and shipped.threshold == fitted.threshold
     print()
     print(
-        f"calibrated: threshold {threshold:.2f}, decay {decay:.3f}/h; on the test seeds: precision "
-        f"{at.precision:.3f}, recall {at.recall:.3f}, F1 {at.f1:.3f} ({at.correct_pairs}/{at.predicted_pairs} "
-        f"predicted pairs correct, {at.true_pairs} true pairs)"
+        "contract/defaults.py holds this fitted model"
+        if same
+        else "NOTE: contract/defaults.py holds a different model than this fit: the figures below are the shipped one's"
     )
-    return test_sets
+    _report("Calibration half (fitted on it: optimistic)", [cal], [cal_v], shipped, cosine_threshold)
+    texts = list(cal.texts)
+    if args.calibration_only:
+        return texts
+    test = eval_set(rows, "test")
+    test_v = embedder.embed(test.texts)
+    _report("TEST half (never tuned on)", [test], [test_v], shipped, cosine_threshold)
+    seeds = [int(s) for s in args.generator_seeds.split(",") if s]
+    if seeds:
+        gen = [_generated(args.incidents, args.unrelated, s) for s in seeds]
+        gen_v = [embedder.embed(g.texts) for g in gen]
+        _report(f"Generator bursts, seeds {seeds}", gen, gen_v, shipped, cosine_threshold)
+    return texts + list(test.texts)
 
 
 def latency_and_cost(args: argparse.Namespace, embedder: Any, texts: list[str]) -> None:
-    """Embedding one text, searching a window of --window-size open tickets; Titan's cost per 1,000 tickets."""
+    """The link step's time per ticket: embedding, the window search, and what the link score adds."""
     import numpy as np
 
+    from contract import defaults
     from pipeline.adapters.embeddings import EMBED_TEXT_MAX_CHARS
-    from pipeline.adapters.vector_index import WindowMatrix
-    from pipeline.domain.incidents import DEFAULT_DECAY_PER_HOUR
+    from pipeline.adapters.vector_index import InMemoryVectorIndex
+    from pipeline.domain.incident_signals import LinkModel, Profile, extract_signals
+    from pipeline.domain.incidents import NEIGHBOURS, decide_link, rescore
 
+    model = LinkModel.from_data(defaults.INCIDENT_LINK_MODELS[embedder.model_id])
     rng = np.random.default_rng(0)
-    window = WindowMatrix(embedder.dimensions)
+    index = InMemoryVectorIndex(embedder.dimensions)
     noise = rng.normal(size=(args.window_size, embedder.dimensions)).astype(np.float32)
     noise /= np.linalg.norm(noise, axis=1, keepdims=True)
+    products = ("Amazon S3", "AWS Lambda", "Amazon RDS", "Amazon EC2")
     for i, v in enumerate(noise):
-        window.add(f"W{i}", v, NOW)
-    search_ms = []
-    for v in noise[:1000]:
+        profile = Profile(
+            products[i % 4], "Access Permissions", f"Co {i % 97}", frozenset({"region:eu-west-1"}), NOW
+        )
+        index.add(f"W{i}", v, NOW, profile)
+        if i % 5 == 0:
+            index.incidents[f"W{i}"] = f"INC-{i % 50}"
+    search8, search_k, added = [], [], []
+    sample = texts[: min(len(texts), 300)]
+    for n, v in enumerate(noise[: len(sample)]):
         started = time.perf_counter()
-        window.top_k(v, since=NOW.replace(hour=0), at=NOW, decay_per_hour=DEFAULT_DECAY_PER_HOUR)
-        search_ms.append((time.perf_counter() - started) * 1000)
-    sample = texts[:200]
+        index.window.top_k(
+            v, since=NOW.replace(hour=0), at=NOW, decay_per_hour=defaults.INCIDENT_DECAY_PER_HOUR, k=8
+        )
+        search8.append((time.perf_counter() - started) * 1000)
+        started = time.perf_counter()
+        found = index.window.top_k(
+            v,
+            since=NOW.replace(hour=0),
+            at=NOW,
+            decay_per_hour=defaults.INCIDENT_DECAY_PER_HOUR,
+            k=NEIGHBOURS,
+        )
+        search_k.append((time.perf_counter() - started) * 1000)
+        from pipeline.domain.incidents import Neighbour
+
+        neighbours = [
+            Neighbour(t, s, index.incidents.get(t), similarity=c, profile=index.profiles[t], reporters=3)
+            for t, s, c in found
+        ]
+        started = time.perf_counter()
+        profile = Profile("Amazon S3", "Access Permissions", "Acme", extract_signals(sample[n]), NOW)
+        decide_link(rescore(profile, neighbours, model), model.threshold, ticket_id="new")
+        added.append((time.perf_counter() - started) * 1000)
     embedder.embed(sample[:1])  # warm
     embed_ms = []
-    for text in sample:
+    for text in sample[:200]:
         started = time.perf_counter()
         embedder.embed([text])
         embed_ms.append((time.perf_counter() - started) * 1000)
-    total = [e + s for e, s in zip(embed_ms, search_ms, strict=False)]
+    extra = [k - e + a for k, e, a in zip(search_k, search8, added, strict=True)]
     print()
-    print(f"{'per ticket (ms)':<36} {'p50':>8} {'p99':>8}")
-    print(f"{'embedding (offline MiniLM, 1 text)':<36} {_pct(embed_ms, 50):8.2f} {_pct(embed_ms, 99):8.2f}")
-    label = f"search, {args.window_size:,} open tickets"
-    print(f"{label:<36} {_pct(search_ms, 50):8.2f} {_pct(search_ms, 99):8.2f}")
-    print(f"{'embedding + search':<36} {_pct(total, 50):8.2f} {_pct(total, 99):8.2f}")
-    print(f"(load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
+    print(f"## Latency per ticket (ms), {len(sample)} tickets, window of {args.window_size:,} open tickets")
+    print()
+    print(f"{'':<48} {'p50':>8} {'p95':>8} {'p99':>8}")
+    rows = [
+        ("embedding (offline MiniLM, 1 text)", embed_ms),
+        ("search, 8 nearest (before)", search8),
+        (f"search, {NEIGHBOURS} nearest (now)", search_k),
+        ("signals + link score + decision (new)", added),
+        ("ADDED by issue 29 (more candidates + score)", extra),
+    ]
+    for label, values in rows:
+        print(f"{label:<48} {_pct(values, 50):8.3f} {_pct(values, 95):8.3f} {_pct(values, 99):8.3f}")
+    print(f"(load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; on AWS the")
+    print(" candidates' profiles come with the BatchGetItem the step already made, plus one for their roots)")
 
-    # Titan bills input tokens; the MiniLM WordPiece count of the same (truncated) text is the estimate
-    # (Titan's tokenizer differs by a few percent on English text).
+    # Titan bills input tokens; the MiniLM WordPiece count of the same (truncated) text is the estimate.
     tokens = [len(embedder._tokenizer.encode(t[:EMBED_TEXT_MAX_CHARS]).ids) for t in texts]
     mean_tokens = statistics.mean(tokens)
-    usd = mean_tokens * TITAN_V2_USD_PER_1K_TOKENS  # (mean tokens x 1,000 tickets) / 1,000 x price
+    usd = mean_tokens * TITAN_V2_USD_PER_1K_TOKENS
     print()
     print(
         f"Bedrock Titan Text Embeddings V2: ~{mean_tokens:.0f} input tokens per ticket -> ${usd:.4f} per "
         f"1,000 tickets (at ${TITAN_V2_USD_PER_1K_TOKENS} per 1k tokens)"
-    )
-    print(
-        f"stored vector: {embedder.dimensions} x float16 = {embedder.dimensions * 2} bytes per ticket "
-        "(offline); 512 x float16 = 1024 bytes (Titan V2 at 512 dimensions)"
     )
 
 
@@ -167,26 +253,23 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--incidents", type=int, default=10)
-    parser.add_argument("--unrelated", type=int, default=60)
-    parser.add_argument("--calibration-seeds", default="1,2,3")
-    parser.add_argument("--test-seeds", default="4,5,6")
+    parser.add_argument("--data", default=str(DATA), help="folder of the hand-written set's *.jsonl files")
+    parser.add_argument("--calibration-only", action="store_true", help="do not look at the test half")
+    parser.add_argument("--generator-seeds", default="4,5,6", help="generator sets to report ('' for none)")
+    parser.add_argument("--incidents", type=int, default=10, help="bursts per generator set")
+    parser.add_argument("--unrelated", type=int, default=60, help="unrelated tickets per generator set")
     parser.add_argument("--window-size", type=int, default=10_000)
-    parser.add_argument("--latency-only", action="store_true", help="skip the grouping curve")
+    parser.add_argument("--latency-only", action="store_true", help="skip the grouping")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
-    import numpy as np
 
     from local.embeddings import OfflineEmbedder
 
     embedder = OfflineEmbedder()
     if args.latency_only:
-        seed = int(args.test_seeds.split(",")[0])
-        texts = list(_dataset(args.incidents, args.unrelated, seed, embedder)[1])
+        texts = list(_generated(args.incidents, args.unrelated, 4).texts)
     else:
-        thresholds = [round(float(t), 2) for t in np.arange(0.50, 0.91, 0.02)]
-        texts = [t for s in grouping(args, embedder, thresholds) for t in s[1]]
+        texts = grouping(args, embedder)
     latency_and_cost(args, embedder, texts)
     return 0
 

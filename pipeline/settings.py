@@ -169,9 +169,8 @@ class IncidentSettings(EnvSettings):
     env_ignore_empty = True
 
     table_name: str = Field(validation_alias=names.ENV_TABLE_NAME, min_length=3)
-    threshold: float = Field(
-        default=defaults.INCIDENT_THRESHOLD, gt=0, le=1, validation_alias=names.ENV_INCIDENT_THRESHOLD
-    )
+    # None: the threshold of the embedding model's link model (contract/defaults.py INCIDENT_LINK_MODELS).
+    threshold: float | None = Field(default=None, gt=0, lt=1, validation_alias=names.ENV_INCIDENT_THRESHOLD)
     decay_per_hour: float = Field(
         default=defaults.INCIDENT_DECAY_PER_HOUR, ge=0, le=1, validation_alias=names.ENV_INCIDENT_DECAY
     )

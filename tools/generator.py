@@ -204,8 +204,10 @@ _WORKLOADS = (
 _ENVS = ("prod", "staging", "dev", "qa", "perf")
 _REGIONS = (
     "us-east-1", "us-east-2", "us-west-2", "eu-west-1", "eu-central-1", "eu-north-1", "ap-southeast-1",
-    "ap-southeast-2", "ap-northeast-1", "ap-south-1", "sa-east-1", "ca-central-1",
+    "ap-southeast-2", "ap-northeast-1", "ap-south-1", "sa-east-1", "ca-central-1", "us-west-1", "eu-west-2",
+    "eu-west-3", "eu-south-1", "ap-northeast-2", "ap-northeast-3", "ap-east-1", "me-south-1", "af-south-1",
 )  # fmt: skip
+_REGION_CODE = re.compile(r"\b[a-z]{2}-[a-z]+-\d\b")
 _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "the weekend")
 _WHEN = (
     "this morning", "yesterday afternoon", "the deployment on {day}", "about {h} hours ago",
@@ -220,15 +222,16 @@ def _rand(rng: random.Random, alphabet: str, n: int) -> str:
     return "".join(rng.choices(alphabet, k=n))
 
 
-def scenario_facts(scenario: Scenario, rng: random.Random) -> dict[str, str]:
-    """Concrete values (resource ids, numbers, regions) for one ticket of `scenario`."""
+def scenario_facts(scenario: Scenario, rng: random.Random, region: str | None = None) -> dict[str, str]:
+    """Concrete values (resource ids, numbers, regions) for one ticket of `scenario` (in `region` if given)."""
     name = rng.choice(_WORKLOADS)
     n = rng.randint(2, 9)
+    drawn = rng.choice(_REGIONS)
     facts = {
         "name": name,
         "Name": name.title(),
         "env": rng.choice(_ENVS),
-        "region": rng.choice(_REGIONS),
+        "region": region or drawn,
         "n": str(n),
         "m": str(n + rng.randint(2, 12)),
         "h": str(rng.randint(2, 30)),
@@ -247,9 +250,16 @@ def scenario_facts(scenario: Scenario, rng: random.Random) -> dict[str, str]:
     facts["when"] = rng.choice(_WHEN).format_map(facts)
     symptoms = list(scenario.symptoms)
     rng.shuffle(symptoms)
-    facts["symptom"] = symptoms[0].format_map(facts)
-    facts["symptom2"] = symptoms[1].format_map(facts) if len(symptoms) > 1 else ""
-    facts["tried"] = scenario.tried.format_map(facts)
+    # A region the catalog writes literally ("replicas in us-east-1") becomes this ticket's second region:
+    # otherwise every ticket of the scenario would name it, and read as one regional outage.
+    second = rng.choice([r for r in _REGIONS if r != facts["region"]])
+
+    def own(text: str) -> str:
+        return _REGION_CODE.sub(lambda m: m.group(0) if m.group(0) == facts["region"] else second, text)
+
+    facts["symptom"] = own(symptoms[0].format_map(facts))
+    facts["symptom2"] = own(symptoms[1].format_map(facts)) if len(symptoms) > 1 else ""
+    facts["tried"] = own(scenario.tried.format_map(facts))
     return facts
 
 
@@ -425,8 +435,12 @@ class TemplateWriter:
             body.append(f"We also see that {facts['symptom2']}.")
         if facts["tried"]:
             body.append(rng.choice(tone["tried"]).format_map(values))
+        # The region is always named: independent tickets of one scenario are in different regions
+        # (generate_tickets), which is how a reader, and the incident link score, tells them apart.
         if rng.random() < 0.4:
             body.append(f"Account {facts['account']}, region {facts['region']}.")
+        elif facts["region"] not in " ".join(body):
+            body.append(f"Region {facts['region']}.")
         body.append(rng.choice(tone["impact"]).format_map(values))
         body.append(rng.choice(tone["close"]).format_map(values))
         return TicketText(subject=subject, description=" ".join(body))
@@ -561,6 +575,12 @@ def generate_tickets(
 
     seen: set[str] = set()
     out: list[GeneratedTicket] = []
+    # Independent tickets must not read as one problem (issue 29): generated load arrives within seconds,
+    # so time cannot tell them apart, and two tickets of one product in one region within minutes ARE how an
+    # outage looks. Each ticket of a product in this run gets another region: two customers' own problems,
+    # not an outage. Distinct for up to len(_REGIONS) tickets of a product (~600 tickets over the catalog);
+    # past that regions repeat. `tms generate --incidents` bursts are then the only incidents.
+    regions: dict[str, list[str]] = {}
     for i, (scenario, target) in enumerate(zip(order, targets, strict=False)):
         # Spread submissions one millisecond apart, ending at `now`, so ordering by time is stable.
         submitted = now - timedelta(milliseconds=count - 1 - i)
@@ -570,7 +590,10 @@ def generate_tickets(
             ticket_id = _ticket_id(rng, day)
         seen.add(ticket_id)
         customer = _customer(rng, locale_cw)
-        facts = scenario_facts(scenario, rng)
+        pool = regions.setdefault(scenario.product, [])
+        if not pool:
+            pool.extend(rng.sample(_REGIONS, len(_REGIONS)))
+        facts = scenario_facts(scenario, rng, region=pool.pop())
         text = writer.write(scenario, target, facts, rng)
         data = TicketData(
             subject=text.subject,
@@ -775,6 +798,13 @@ def _incident_text(
         body.append(f"We also see that {symptoms[1].format_map(values)}.")
     if rng.random() < 0.5:
         body.append(f"Account {facts['account']}, resource {facts['resource']}.")
+    # Most reports of an outage say where it hurts: the region is what they share, their resources are not.
+    if rng.random() < 0.7:
+        body.append(
+            rng.choice(("Region {region}.", "We are in {region}.", "All of this in {region}.")).format_map(
+                values
+            )
+        )
     body.append(rng.choice(tone["impact"]).format_map(values))
     body.append(rng.choice(tone["close"]).format_map(values))
     return TicketText(subject=rng.choice(story.subjects).format_map(values), description=" ".join(body))
@@ -802,13 +832,18 @@ def generate_incident_bursts(
     locale_cw = tuple(accumulate(_LOCALES.values()))
     by_pair = {(s.product, s.issue_type): s for s in scenarios_for(None)}
     members: list[tuple[datetime, str, GeneratedTicket]] = []
+    # An unrelated ticket of a burst's product never names the burst's region: it is another customer's own
+    # problem, and the same product in the same region within minutes is what an outage looks like.
+    named: dict[str, set[str]] = {}
+    for t in base:
+        named.setdefault(t.event.data.product, set()).update(_REGION_CODE.findall(t.event.data.description))
     for story in stories:
-        region = rng.choice(_REGIONS)
+        region = rng.choice([r for r in _REGIONS if r not in named.get(story.product, set())] or _REGIONS)
         start = now - timedelta(minutes=rng.randint(30, 600))
         for n in range(rng.randint(*sizes)):
             issue_type = rng.choice(story.issue_types)
             scenario = by_pair[(story.product, issue_type)]
-            facts = {**scenario_facts(scenario, rng), "region": region}
+            facts = scenario_facts(scenario, rng, region=region)
             facts["when"] = rng.choice(
                 ("this morning", "about an hour ago", "{h} minutes ago", "around 9:00 UTC")
             ).format_map(facts)
@@ -848,3 +883,59 @@ def generate_incident_bursts(
             truth[key].append(event.ticketId)
         tickets.append(GeneratedTicket(event=event, target=t.target))
     return IncidentBurst(tickets=tickets, incidents=truth, unrelated=alone)
+
+
+# A generated load (demo, chaos) spans at most this much before the run: the earliest SLA warning (80 % of
+# the HIGH target, 1 h) is well after it.
+LOAD_SPAN = timedelta(minutes=40)
+
+
+def generated_load(
+    count: int, incidents: int, *, seed: int | None = None, now: datetime | None = None
+) -> tuple[list[GeneratedTicket], dict[str, str | None]]:
+    """`count` tickets of which `incidents` bursts are the only incidents, and the truth (ticket id ->
+    incident key or None): what `tms demo` and `tms chaos` submit and reconcile the grouping against.
+
+    The unrelated tickets are dropped from the end to keep the total at `count`, and the whole load is
+    squeezed into the last LOAD_SPAN (keeping its order and proportions): a report submitted hours before
+    the run would be past its SLA target on arrival and raise alerts the run did not cause. Zero incidents
+    is plain `generate_tickets`.
+    """
+    if incidents <= 0:
+        plain = generate_tickets(count, seed=seed, now=now)
+        return plain, {t.event.ticketId: None for t in plain}
+    burst = generate_incident_bursts(incidents, count, seed=seed, now=now)
+    members = {t for ids in burst.incidents.values() for t in ids}
+    spare = max(0, len(burst.tickets) - count)
+    kept: list[GeneratedTicket] = []
+    for t in reversed(burst.tickets):
+        if spare and t.event.ticketId not in members:
+            spare -= 1
+            continue
+        kept.append(t)
+    kept.reverse()
+    end = (now or datetime.now(UTC)).astimezone(UTC)
+    start = min((t.event.submittedAt for t in kept), default=end)
+    scale = min(1.0, LOAD_SPAN / (end - start)) if end > start else 1.0
+    rng = random.Random(seed)
+    renamed: dict[str, str] = {}
+    used: set[str] = set()
+    timed: list[GeneratedTicket] = []
+    for t in kept:
+        at = end - (end - t.event.submittedAt) * scale
+        day = at.strftime("%Y%m%d")
+        # The id carries the submission day: a ticket moved to another day gets an id of that day.
+        ticket_id = t.event.ticketId
+        while ticket_id[4:12] != day or ticket_id in used:
+            ticket_id = _ticket_id(rng, day)
+        used.add(ticket_id)
+        renamed[t.event.ticketId] = ticket_id
+        event = t.event.model_copy(update={"ticketId": ticket_id, "submittedAt": at})
+        timed.append(
+            GeneratedTicket(event=TicketSubmitted.model_validate(event.model_dump()), target=t.target)
+        )
+    kept = timed
+    truth: dict[str, str | None] = {t.event.ticketId: None for t in kept}
+    for key, ids in burst.incidents.items():
+        truth.update(dict.fromkeys((renamed[i] for i in ids), key))
+    return kept, truth

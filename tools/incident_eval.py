@@ -1,22 +1,40 @@
-"""Measuring incident grouping against generated ground truth: pairwise precision, recall and F1.
+"""Measuring incident grouping against ground truth: pairwise precision, recall and F1; fitting the link model.
 
 A pair of tickets is "together" when both belong to the same incident. Precision: of the pairs we put
 together, how many the truth has together (a wrong merge hides a customer, so it matters most). Recall: of
 the truth's pairs, how many we found. The grouping is replayed exactly as the workflow does it
-(pipeline.domain.incidents.decide_link over the open window, in submission order).
+(pipeline.domain.incidents.rescore + decide_link over the open window, in submission order).
+
+The truth is either a `tms generate --incidents --truth` file or the hand-written evaluation set
+(bench/data/incidents/*.jsonl, see its README): `load_eval_set` reads the latter.
 """
 
 from __future__ import annotations
 
+import json
+import math
+import random
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from itertools import combinations
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from contract.models import Customer, TicketData
 from pipeline.adapters.vector_index import InMemoryVectorIndex
-from pipeline.domain.incidents import DEFAULT_DECAY_PER_HOUR, DEFAULT_WINDOW, decide_link
+from pipeline.domain.incident_signals import FEATURES, LinkModel, Profile, pair_features
+from pipeline.domain.incidents import (
+    DEFAULT_DECAY_PER_HOUR,
+    DEFAULT_WINDOW,
+    NEIGHBOURS,
+    decide_link,
+    incident_text,
+    profile_of,
+    rescore,
+)
 
 
 @dataclass(frozen=True)
@@ -66,24 +84,322 @@ def truth_groups(incidents: Mapping[str, Sequence[str]], unrelated: Iterable[str
 def replay(
     tickets: Sequence[tuple[str, datetime]],
     vectors: np.ndarray,
-    threshold: float,
+    threshold: float | None = None,
     *,
+    model: LinkModel | None = None,
+    profiles: Sequence[Profile] | None = None,
     decay_per_hour: float = DEFAULT_DECAY_PER_HOUR,
     window: timedelta = DEFAULT_WINDOW,
+    k: int = NEIGHBOURS,
+    pairs_out: list[tuple[dict[str, float], str, str]] | None = None,
 ) -> dict[str, str | None]:
-    """Group tickets (id, submitted_at; in submission order) as the workflow step would; id -> incident."""
+    """Group tickets (id, submitted_at; in submission order) as the workflow step would; id -> incident.
+
+    With a `model` (and the tickets' `profiles`), candidates get the combined link score and `threshold`
+    overrides the model's; without one, the time-decayed cosine is compared with `threshold` (the
+    grouping before issue 29). `pairs_out` collects every scored (features, new id, candidate id).
+    """
     index = InMemoryVectorIndex(vectors.shape[1])
-    for (ticket_id, submitted), vector in zip(tickets, vectors, strict=True):
+    for i, ((ticket_id, submitted), vector) in enumerate(zip(tickets, vectors, strict=True)):
+        profile = profiles[i] if profiles is not None else None
         neighbours = index.nearest(
-            vector, since=submitted - window, at=submitted, decay_per_hour=decay_per_hour
+            vector, since=submitted - window, at=submitted, decay_per_hour=decay_per_hour, k=k
         )
-        link = decide_link(neighbours, threshold, ticket_id=ticket_id)
+        if model is not None:
+            if pairs_out is not None:
+                for n in neighbours:
+                    feats = pair_features(
+                        profile or Profile(),
+                        n.profile or Profile(),
+                        cosine=n.similarity if n.similarity is not None else n.score,
+                        reporters=n.reporters,
+                    )
+                    pairs_out.append((feats, ticket_id, n.ticket_id))
+            neighbours = rescore(profile or Profile(), neighbours, model)
+            cut = model.threshold if threshold is None else threshold
+        else:
+            if threshold is None:
+                raise ValueError("replay needs a threshold or a link model")
+            cut = threshold
+        link = decide_link(neighbours, cut, ticket_id=ticket_id)
         if link.incident_id:
             index.incidents[ticket_id] = link.incident_id
             if link.opened and link.root_ticket_id:
                 index.incidents[link.root_ticket_id] = link.incident_id
-        index.add(ticket_id, vector, submitted)
+        index.add(ticket_id, vector, submitted, profile)
     return {t: index.incidents.get(t) for t, _ in tickets}
+
+
+# --- Fitting the link model -------------------------------------------------------------------------------
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, *, l2: float = 1.0, iterations: int = 50) -> np.ndarray:
+    """Weights (bias last) of an L2-regularised logistic regression by Newton's method (IRLS).
+
+    Deterministic and numpy-only: a handful of features and a few thousand pairs need nothing more.
+    """
+    if len(x) != len(y) or not len(y):
+        raise ValueError("fit_logistic needs as many labels as rows, and at least one")
+    a = np.hstack([x, np.ones((len(x), 1))])
+    w = np.zeros(a.shape[1])
+    penalty = np.full(a.shape[1], l2)
+    penalty[-1] = 0.0  # the bias is not shrunk
+    for _ in range(iterations):
+        p = 1.0 / (1.0 + np.exp(-np.clip(a @ w, -60, 60)))
+        gradient = a.T @ (p - y) + penalty * w
+        hessian = (a * (p * (1 - p))[:, None]).T @ a + np.diag(penalty) + 1e-9 * np.eye(a.shape[1])
+        step = np.linalg.solve(hessian, gradient)
+        w -= step
+        if float(np.max(np.abs(step))) < 1e-8:
+            break
+    return w
+
+
+# The direction each feature may push the score (see pipeline.domain.incident_signals.FEATURES).
+EXPECTED_SIGN = {f: (-1 if f in ("log_minutes", "region_conflict") else 1) for f in FEATURES}
+
+
+def _fit_pass(
+    sets: Sequence[EvalSet],
+    vectors: Sequence[np.ndarray],
+    model: LinkModel,
+    decay: float,
+    l2: float,
+    exclude: Sequence[str] = (),
+) -> LinkModel:
+    rows: list[list[float]] = []
+    labels: list[float] = []
+    for data, vecs in zip(sets, vectors, strict=True):
+        pairs: list[tuple[dict[str, float], str, str]] = []
+        replay(data.tickets, vecs, model=model, profiles=data.profiles, decay_per_hour=decay, pairs_out=pairs)
+        for feats, a, b in pairs:
+            rows.append([feats[f] for f in FEATURES])
+            labels.append(float(data.truth.get(a) is not None and data.truth.get(a) == data.truth.get(b)))
+    x, y = np.asarray(rows), np.asarray(labels)
+    # A weight against its feature's meaning (sharing an error code LOWERING the score) would be an artefact
+    # of correlated features on a small set, and unexplainable: such a feature is dropped and the rest refit.
+    kept = [c for c, f in enumerate(FEATURES) if f not in exclude]
+    while True:
+        w = fit_logistic(x[:, kept], y, l2=l2)
+        wrong = [c for c, v in zip(kept, w[:-1], strict=True) if v * EXPECTED_SIGN[FEATURES[c]] < 0]
+        if not wrong:
+            break
+        kept = [c for c in kept if c not in wrong]
+    weights = dict.fromkeys(FEATURES, 0.0)
+    weights.update({FEATURES[c]: round(float(v), 3) for c, v in zip(kept, w[:-1], strict=True)})
+    return LinkModel(weights=weights, bias=round(float(w[-1]), 3), threshold=model.threshold)
+
+
+THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.92, 0.94, 0.96, 0.98)
+
+
+def fit_link_model(
+    sets: Sequence[EvalSet],
+    vectors: Sequence[np.ndarray],
+    *,
+    decay: float = DEFAULT_DECAY_PER_HOUR,
+    l2: float = 1.0,
+    thresholds: Sequence[float] = THRESHOLDS,
+    min_precision: float = 0.95,
+    exclude: Sequence[str] = (),
+) -> tuple[LinkModel, list[tuple[float, PairScores]]]:
+    """Fit the weights on the candidate pairs the workflow would score, then choose the threshold.
+
+    Two passes: the `reporters` feature depends on the incidents already formed, so the first pass replays
+    with a model that never links (every candidate has 0 reporters) and the second replays with the first
+    fit, scoring the candidates as the workflow would meet them. The threshold is the best pairwise F1 with
+    precision >= min_precision on the same (calibration) sets. Features named in `exclude` get weight 0.
+    Returns the model and its threshold curve.
+    """
+    never = LinkModel(weights=dict.fromkeys(FEATURES, 0.0), bias=-60.0, threshold=0.5)
+    first = _fit_pass(sets, vectors, never, decay, l2, exclude)
+    second = _fit_pass(sets, vectors, first, decay, l2, exclude)
+    curve = []
+    for t in thresholds:
+        scores = [
+            pairwise_scores(
+                replay(d.tickets, v, t, model=second, profiles=d.profiles, decay_per_hour=decay), d.truth
+            )
+            for d, v in zip(sets, vectors, strict=True)
+        ]
+        curve.append((t, combined(scores)))
+    best = calibrate(curve, min_precision=min_precision)
+    threshold = best[0] if best else max(thresholds)
+    return LinkModel(weights=second.weights, bias=second.bias, threshold=threshold), curve
+
+
+def combined(scores: Iterable[PairScores]) -> PairScores:
+    """Pair counts of several sets added up."""
+    items = list(scores)
+    return PairScores(
+        true_pairs=sum(s.true_pairs for s in items),
+        predicted_pairs=sum(s.predicted_pairs for s in items),
+        correct_pairs=sum(s.correct_pairs for s in items),
+    )
+
+
+# --- The hand-written evaluation set ---------------------------------------------------------------------
+
+EVAL_EPOCH = datetime(2026, 12, 1, tzinfo=UTC)  # minute 0 of the hand-written set
+REQUIRED = ("id", "incident", "split", "minute", "customer", "email", "company", "product", "issue_type",
+            "subject", "description")  # fmt: skip
+
+
+@dataclass
+class EvalSet:
+    """Tickets of one split in submission order, their texts, profiles and truth (id -> incident or None)."""
+
+    tickets: list[tuple[str, datetime]] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)
+    profiles: list[Profile] = field(default_factory=list)
+    truth: dict[str, str | None] = field(default_factory=dict)
+
+
+def eval_ticket(row: Mapping[str, Any]) -> tuple[TicketData, datetime]:
+    """One line of the hand-written set as the ticket the workflow would see, and its submission time."""
+    name = str(row["customer"]).strip() or "Unknown"
+    first, _, last = name.partition(" ")
+    data = TicketData(
+        subject=row["subject"],
+        description=row["description"],
+        customer=Customer(
+            first_name=first,
+            last_name=last or first,
+            full_name=name,
+            email=row["email"],
+            company=row["company"],
+        ),
+        product=row["product"],
+        issue_type=row["issue_type"],
+    )
+    return data, EVAL_EPOCH + timedelta(minutes=int(row["minute"]))
+
+
+def load_eval_rows(paths: Iterable[Path]) -> list[dict[str, Any]]:
+    """The rows of the hand-written set's JSONL files; a clear error names a bad line."""
+    rows: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for path in paths:
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except ValueError as e:
+                raise ValueError(f"{path}:{n}: not JSON ({e})") from e
+            missing = [k for k in REQUIRED if k not in row]
+            if missing:
+                raise ValueError(f"{path}:{n}: missing {', '.join(missing)}")
+            if row["split"] not in ("calibration", "test"):
+                raise ValueError(f"{path}:{n}: split must be calibration or test, not {row['split']!r}")
+            if row["id"] in seen:
+                raise ValueError(f"{path}:{n}: duplicate id {row['id']!r}")
+            seen.add(row["id"])
+            rows.append(row)
+    return rows
+
+
+def eval_set(rows: Iterable[Mapping[str, Any]], split: str) -> EvalSet:
+    """The tickets of one split, in submission order (ties by id)."""
+    chosen = sorted((r for r in rows if r["split"] == split), key=lambda r: (int(r["minute"]), r["id"]))
+    out = EvalSet()
+    for r in chosen:
+        data, at = eval_ticket(r)
+        out.tickets.append((r["id"], at))
+        out.texts.append(incident_text(data))
+        out.profiles.append(profile_of(data, at))
+        out.truth[r["id"]] = r["incident"] or None
+    return out
+
+
+# --- Intervals and breakdowns ----------------------------------------------------------------------------
+
+
+def _groups(assign: Mapping[str, str | None]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for t, g in assign.items():
+        if g:
+            out.setdefault(g, []).append(t)
+    return out
+
+
+def bootstrap_intervals(
+    predicted: Mapping[str, str | None],
+    truth: Mapping[str, str | None],
+    *,
+    resamples: int = 2000,
+    seed: int = 0,
+) -> dict[str, tuple[float, float]]:
+    """95 % intervals of pairwise precision and recall by a cluster bootstrap.
+
+    Pairs are not independent (one incident gives many), so whole groups are resampled: true incidents
+    for recall (found pairs / true pairs per incident), predicted groups for precision (correct / predicted
+    pairs per group).
+    """
+    truth_pairs = _pairs(truth)
+    rng = random.Random(seed)
+    per_true = [
+        (sum(1 for p in combinations(sorted(ids), 2) if _same(predicted, *p)), math.comb(len(ids), 2))
+        for ids in _groups(truth).values()
+        if len(ids) > 1
+    ]
+    per_pred = [
+        (sum(1 for p in combinations(sorted(ids), 2) if p in truth_pairs), math.comb(len(ids), 2))
+        for ids in _groups(predicted).values()
+        if len(ids) > 1
+    ]
+
+    def interval(items: list[tuple[int, int]]) -> tuple[float, float]:
+        if not items:
+            return (1.0, 1.0)
+        ratios = []
+        for _ in range(resamples):
+            draw = [items[rng.randrange(len(items))] for _ in items]
+            total = sum(d for _, d in draw)
+            ratios.append(sum(n for n, _ in draw) / total if total else 1.0)
+        ratios.sort()
+        return ratios[int(0.025 * resamples)], ratios[min(resamples - 1, int(0.975 * resamples))]
+
+    return {"precision": interval(per_pred), "recall": interval(per_true)}
+
+
+def _same(assign: Mapping[str, str | None], a: str, b: str) -> bool:
+    return assign.get(a) is not None and assign.get(a) == assign.get(b)
+
+
+SIZE_BUCKETS = ((3, 4), (5, 7), (8, 12))
+
+
+def by_incident_size(
+    predicted: Mapping[str, str | None], truth: Mapping[str, str | None]
+) -> list[dict[str, Any]]:
+    """Per true incident size: incidents, pairs found of true pairs (recall), incidents found whole, and
+    strangers (tickets of no or another incident) merged into their groups."""
+    rows = []
+    groups = _groups(truth)
+    for low, high in SIZE_BUCKETS:
+        chosen = [ids for ids in groups.values() if low <= len(ids) <= high]
+        found = true = whole = strangers = 0
+        for ids in chosen:
+            pairs = list(combinations(sorted(ids), 2))
+            true += len(pairs)
+            found += sum(1 for p in pairs if _same(predicted, *p))
+            labels = {predicted.get(t) for t in ids}
+            whole += len(labels) == 1 and None not in labels
+            mine = {predicted.get(t) for t in ids} - {None}
+            strangers += sum(1 for t, g in predicted.items() if g in mine and t not in ids)
+        rows.append(
+            {
+                "sizes": f"{low}-{high}",
+                "incidents": len(chosen),
+                "true_pairs": true,
+                "found_pairs": found,
+                "recall": found / true if true else 1.0,
+                "whole": whole,
+                "strangers": strangers,
+            }
+        )
+    return rows
 
 
 def calibrate(
@@ -94,3 +410,118 @@ def calibrate(
     if not ok:
         return None
     return max(ok, key=lambda ts: (round(ts[1].f1, 6), ts[0]))
+
+
+# --- Reconciling a run's grouping with the generator's truth (`tms demo`, `tms chaos`) ------------------
+
+
+@dataclass(frozen=True)
+class IncidentReconciliation:
+    """The grouping a run observed against the truth of its generated load, and the stated tolerance."""
+
+    scores: PairScores
+    linked: int  # tickets the run put into an incident
+    tolerance: Mapping[str, float]
+
+    @property
+    def ok(self) -> bool:
+        return (
+            self.scores.precision >= self.tolerance["precision"]
+            and self.scores.recall >= self.tolerance["recall"]
+        )
+
+    def line(self) -> str:
+        """'pairwise precision 0.97, recall 0.81 (flagged below 0.90 / 0.60): 58 tickets linked'."""
+        s, t = self.scores, self.tolerance
+        return (
+            f"pairwise precision {s.precision:.2f}, recall {s.recall:.2f} "
+            f"({s.correct_pairs}/{s.predicted_pairs} pairs right, {s.true_pairs} true; flagged below "
+            f"{t['precision']:.2f} / {t['recall']:.2f}): {self.linked} tickets linked"
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        s = self.scores
+        return {
+            "precision": round(s.precision, 3),
+            "recall": round(s.recall, 3),
+            "true_pairs": s.true_pairs,
+            "predicted_pairs": s.predicted_pairs,
+            "correct_pairs": s.correct_pairs,
+            "linked": self.linked,
+            "tolerance": dict(self.tolerance),
+            "ok": self.ok,
+        }
+
+
+def reconcile_incidents(
+    observed: Mapping[str, str | None], truth: Mapping[str, str | None]
+) -> IncidentReconciliation:
+    """Compare the incident ids a run stored (ticket id -> incident id or None) with the generator's truth;
+    only the truth's tickets count (another run's tickets in the same table are left out)."""
+    from contract import defaults
+
+    mine = {t: (observed.get(t) or None) for t in truth}
+    return IncidentReconciliation(
+        scores=pairwise_scores(mine, truth),
+        linked=sum(1 for g in mine.values() if g),
+        tolerance=defaults.INCIDENT_RECONCILE_TOLERANCE,
+    )
+
+
+# --- `tms eval --incidents FILE`: calibrate the link model for the configured embedder ------------------
+
+
+def calibrate_on_file(paths: Sequence[Path], embedder: Any) -> dict[str, Any]:
+    """Fit the link model for `embedder` on the `calibration` rows of labelled tickets (the hand-written
+    set's JSONL format) and measure it on the `test` rows when there are any: the entry to keep in
+    contract/defaults.py INCIDENT_LINK_MODELS under the embedder's model id, and its figures."""
+    rows = load_eval_rows(paths)
+    cal = eval_set(rows, "calibration")
+    if not any(cal.truth.values()):
+        raise ValueError("no labelled incident among the calibration rows: nothing to calibrate on")
+    model, curve = fit_link_model([cal], [embedder.embed(cal.texts)])
+    out: dict[str, Any] = {
+        "model_id": embedder.model_id,
+        "entry": {"weights": dict(model.weights), "bias": model.bias, "threshold": model.threshold},
+        "curve": [
+            {"threshold": t, "precision": round(s.precision, 3), "recall": round(s.recall, 3)}
+            for t, s in curve
+        ],
+        "calibration_tickets": len(cal.tickets),
+    }
+    test = eval_set(rows, "test")
+    if test.tickets:
+        got = replay(test.tickets, embedder.embed(test.texts), model=model, profiles=test.profiles)
+        s = pairwise_scores(got, test.truth)
+        ci = bootstrap_intervals(got, test.truth)
+        out["test"] = {
+            "tickets": len(test.tickets),
+            "precision": round(s.precision, 3),
+            "recall": round(s.recall, 3),
+            "precision_95": [round(v, 3) for v in ci["precision"]],
+            "recall_95": [round(v, 3) for v in ci["recall"]],
+        }
+    return out
+
+
+def render_calibration(result: Mapping[str, Any]) -> str:
+    """The calibration as a person reads it: the entry to paste, the curve, the held-out figures."""
+    entry = result["entry"]
+    lines = [
+        f"Incident link model for {result['model_id']} ({result['calibration_tickets']} calibration tickets).",
+        "Keep it in contract/defaults.py INCIDENT_LINK_MODELS under this model id:",
+        "",
+        f"    {result['model_id']!r}: " + json.dumps(entry, indent=4).replace("\n", "\n    ") + ",",
+        "",
+        "threshold  precision  recall (calibration rows)",
+    ]
+    lines += [f"{c['threshold']:>9.2f}  {c['precision']:>9.3f}  {c['recall']:.3f}" for c in result["curve"]]
+    if "test" in result:
+        t = result["test"]
+        lines += [
+            "",
+            f"test rows ({t['tickets']} tickets): precision {t['precision']:.3f} "
+            f"[{t['precision_95'][0]:.3f}, {t['precision_95'][1]:.3f}], recall {t['recall']:.3f} "
+            f"[{t['recall_95'][0]:.3f}, {t['recall_95'][1]:.3f}] (95 % bootstrap)",
+        ]
+    return "\n".join(lines)

@@ -25,7 +25,14 @@ from typing import Any
 import numpy as np
 
 from contract import names
-from pipeline.domain.incidents import DEFAULT_DECAY_PER_HOUR, NEIGHBOURS, Neighbour, time_adjusted
+from pipeline.domain.incident_signals import Profile
+from pipeline.domain.incidents import (
+    DEFAULT_DECAY_PER_HOUR,
+    NEIGHBOURS,
+    Neighbour,
+    root_of,
+    time_adjusted,
+)
 
 KEY = "ticket_id"
 EMBEDDING = names.EMBEDDING_ATTR
@@ -33,6 +40,10 @@ EMBEDDING_DAY = names.EMBEDDING_DAY_ATTR  # GSI partition key: the UTC day the t
 EMBEDDED_AT = names.EMBEDDED_AT_ATTR  # GSI sort key: when the vector was written (ISO, microseconds)
 EMBEDDING_INDEX = names.EMBEDDING_INDEX
 INCIDENT_ID = "incident_id"
+# The link score's profile of a ticket, written beside its vector (product and issue type are on the item).
+SIGNALS = "incident_signals"  # string set; absent when the text names no signal (a set cannot be empty)
+COMPANY = "incident_company"
+COMPANIES = "incident_companies"  # on an incident's root: the companies reporting it
 # Re-read this much before the last watermark: a GSI is eventually consistent (usually < 1 s behind).
 CATCH_UP_OVERLAP = timedelta(seconds=10)
 
@@ -114,15 +125,16 @@ class WindowMatrix:
         at: datetime | None = None,
         decay_per_hour: float = 0.0,
         k: int = NEIGHBOURS,
-    ) -> list[tuple[str, float]]:
+    ) -> list[tuple[str, float, float]]:
         """The k tickets submitted at or after `since` with the highest time-adjusted similarity to `vector`
-        (pipeline.domain.incidents.time_adjusted, relative to `at`), best first."""
+        (pipeline.domain.incidents.time_adjusted, relative to `at`), best first: (id, adjusted, cosine)."""
         n = len(self._ids)
         if n == 0:
             return []
         # einsum runs one thread of SIMD loops (~1 ms at 10k x 384 here); BLAS's threaded matmul is faster at
         # the median but its threads, descheduled on busy shared cores, gave p99 spikes of 10-270 ms.
-        scores: np.ndarray = np.einsum("ij,j->i", self._matrix[:n], np.asarray(vector, dtype=np.float32))
+        cosines: np.ndarray = np.einsum("ij,j->i", self._matrix[:n], np.asarray(vector, dtype=np.float32))
+        scores = cosines.copy()
         times = self._times[:n]
         if at is not None and decay_per_hour:
             hours = (times - _epoch(at)) / 3600.0
@@ -131,7 +143,7 @@ class WindowMatrix:
         k = min(k, n)
         best = np.argpartition(-scores, k - 1)[:k]
         best = best[np.argsort(-scores[best])]
-        return [(self._ids[i], float(scores[i])) for i in best if np.isfinite(scores[i])]
+        return [(self._ids[i], float(scores[i]), float(cosines[i])) for i in best if np.isfinite(scores[i])]
 
     def evict_before(self, cutoff: datetime) -> None:
         """Forget tickets submitted before the cutoff (keeps a long-lived process's matrix bounded)."""
@@ -154,9 +166,21 @@ class InMemoryVectorIndex:
         self.window = WindowMatrix(dimensions)
         self.incidents: dict[str, str] = {}
         self.statuses: dict[str, str] = {}
+        self.profiles: dict[str, Profile] = {}
 
-    def add(self, ticket_id: str, vector: np.ndarray, submitted_at: datetime) -> None:
+    def add(
+        self, ticket_id: str, vector: np.ndarray, submitted_at: datetime, profile: Profile | None = None
+    ) -> None:
         self.window.add(ticket_id, vector, submitted_at)
+        if profile is not None:
+            self.profiles[ticket_id] = profile
+
+    def reporters(self, incident_id: str | None) -> int:
+        """Distinct companies among the incident's members (0 for no incident)."""
+        if not incident_id:
+            return 0
+        members = [t for t, i in self.incidents.items() if i == incident_id]
+        return len({c for t in members if (c := self.profiles.get(t, Profile()).company)})
 
     def nearest(
         self,
@@ -168,7 +192,18 @@ class InMemoryVectorIndex:
         k: int = NEIGHBOURS,
     ) -> list[Neighbour]:
         found = self.window.top_k(vector, since=since, at=at, decay_per_hour=decay_per_hour, k=k)
-        return [Neighbour(t, s, self.incidents.get(t), self.statuses.get(t, "TRIAGED")) for t, s in found]
+        return [
+            Neighbour(
+                t,
+                s,
+                self.incidents.get(t),
+                self.statuses.get(t, "TRIAGED"),
+                similarity=c,
+                profile=self.profiles.get(t),
+                reporters=self.reporters(self.incidents.get(t)),
+            )
+            for t, s, c in found
+        ]
 
 
 def _days(since: datetime, until: datetime) -> Iterable[str]:
@@ -188,19 +223,30 @@ class DynamoVectorIndex:
         self.window = WindowMatrix(dimensions)
         self._watermark: dict[str, str] = {}  # day -> highest embedded_at seen
 
-    def add(self, ticket_id: str, vector: np.ndarray, submitted_at: datetime) -> None:
-        """Store the vector on the ticket item (and in this process's window)."""
+    def add(
+        self, ticket_id: str, vector: np.ndarray, submitted_at: datetime, profile: Profile | None = None
+    ) -> None:
+        """Store the vector (and the link profile's company and signals) on the ticket item."""
         embedded_at = self._now().astimezone(UTC).isoformat(timespec="microseconds")
+        sets = ["#e = :e", "#d = :d", "#at = :at"]
+        names_: dict[str, str] = {"#e": EMBEDDING, "#d": EMBEDDING_DAY, "#at": EMBEDDED_AT}
+        values: dict[str, Any] = {
+            ":e": to_attribute(vector),
+            ":d": {"S": submitted_at.astimezone(UTC).date().isoformat()},
+            ":at": {"S": embedded_at},
+        }
+        if profile is not None:
+            sets.append("#co = :co")
+            names_["#co"], values[":co"] = COMPANY, {"S": profile.company}
+            if profile.signals:
+                sets.append("#sg = :sg")
+                names_["#sg"], values[":sg"] = SIGNALS, {"SS": sorted(profile.signals)}
         self._client.update_item(
             TableName=self._table,
             Key={KEY: {"S": ticket_id}},
-            UpdateExpression="SET #e = :e, #d = :d, #at = :at",
-            ExpressionAttributeNames={"#e": EMBEDDING, "#d": EMBEDDING_DAY, "#at": EMBEDDED_AT},
-            ExpressionAttributeValues={
-                ":e": to_attribute(vector),
-                ":d": {"S": submitted_at.astimezone(UTC).date().isoformat()},
-                ":at": {"S": embedded_at},
-            },
+            UpdateExpression="SET " + ", ".join(sets),
+            ExpressionAttributeNames=names_,
+            ExpressionAttributeValues=values,
         )
         self.window.add(ticket_id, vector, submitted_at)
 
@@ -246,26 +292,73 @@ class DynamoVectorIndex:
         decay_per_hour: float = DEFAULT_DECAY_PER_HOUR,
         k: int = NEIGHBOURS,
     ) -> list[Neighbour]:
-        """Catch up with the table, scan the window, then read the candidates' current status and incident."""
+        """Catch up with the table, scan the window, then read the candidates' current status, incident and
+        profile, and how many companies report each candidate incident (one BatchGetItem each)."""
         self._catch_up(since)
         found = self.window.top_k(vector, since=since, at=at, decay_per_hour=decay_per_hour, k=k)
         if not found:
             return []
-        resp = self._client.batch_get_item(
-            RequestItems={
-                self._table: {
-                    "Keys": [{KEY: {"S": t}} for t, _ in found],
-                    "ProjectionExpression": "#k, #s, #i",
-                    "ExpressionAttributeNames": {"#k": KEY, "#s": "status", "#i": INCIDENT_ID},
-                }
-            }
+        current = self._batch_get(
+            [t for t, _, _ in found],
+            {
+                "#k": KEY,
+                "#s": "status",
+                "#i": INCIDENT_ID,
+                "#p": "product",
+                "#t": "issue_type",
+                "#co": COMPANY,
+                "#sg": SIGNALS,
+                "#at": "submitted_at",
+            },
         )
-        current = {i[KEY]["S"]: i for i in resp.get("Responses", {}).get(self._table, [])}
+        incidents = {
+            i.get(INCIDENT_ID, {}).get("S") for i in current.values() if i.get(INCIDENT_ID, {}).get("S")
+        }
+        roots = self._batch_get(sorted({root_of(i) for i in incidents if i}), {"#k": KEY, "#c": COMPANIES})
         out = []
-        for ticket_id, score in found:
+        for ticket_id, score, cosine in found:
             item = current.get(ticket_id)
             if item is None:
                 continue  # unprocessed or gone: a missed candidate only means no link, never a wrong one
             incident = item.get(INCIDENT_ID, {}).get("S") or None
-            out.append(Neighbour(ticket_id, score, incident, item.get("status", {}).get("S", "TRIAGED")))
+            reporters = (
+                len(roots.get(root_of(incident), {}).get(COMPANIES, {}).get("SS", [])) if incident else 0
+            )
+            out.append(
+                Neighbour(
+                    ticket_id,
+                    score,
+                    incident,
+                    item.get("status", {}).get("S", "TRIAGED"),
+                    similarity=cosine,
+                    profile=_profile(item),
+                    reporters=reporters,
+                )
+            )
         return out
+
+    def _batch_get(self, ids: list[str], attributes: dict[str, str]) -> dict[str, dict[str, Any]]:
+        if not ids:
+            return {}
+        resp = self._client.batch_get_item(
+            RequestItems={
+                self._table: {
+                    "Keys": [{KEY: {"S": t}} for t in ids],
+                    "ProjectionExpression": ", ".join(attributes),
+                    "ExpressionAttributeNames": attributes,
+                }
+            }
+        )
+        return {i[KEY]["S"]: i for i in resp.get("Responses", {}).get(self._table, [])}
+
+
+def _profile(item: dict[str, Any]) -> Profile:
+    """A candidate's link profile from its item (tickets embedded before profiles existed: no signals)."""
+    submitted = item.get("submitted_at", {}).get("S")
+    return Profile(
+        product=item.get("product", {}).get("S", ""),
+        issue_type=item.get("issue_type", {}).get("S", ""),
+        company=item.get(COMPANY, {}).get("S", ""),
+        signals=frozenset(item.get(SIGNALS, {}).get("SS", [])),
+        submitted_at=datetime.fromisoformat(submitted.replace("Z", "+00:00")) if submitted else None,
+    )

@@ -1,8 +1,11 @@
 """Incidents: many customers reporting one problem become one incident (one Slack thread).
 
-A new ticket's text is embedded and compared with the open tickets of a recent window. The nearest one
-at or above the similarity threshold decides: join its incident, or open a new incident rooted at that
-(older) ticket. Pure logic here; embedding and vector search are ports (adapters in pipeline/adapters).
+A new ticket's text is embedded and the open tickets of a recent window nearest to it are read back as
+candidates. Each candidate gets the combined link score (pipeline.domain.incident_signals: the cosine plus
+product, issue type, minutes apart, shared service-side signals and how many companies already report it);
+the best one at or above the model's threshold decides: join its incident, or open a new incident rooted
+at that (older) ticket. Pure logic here; embedding and vector search are ports (adapters in
+pipeline/adapters).
 """
 
 from __future__ import annotations
@@ -13,19 +16,21 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
 from contract import defaults
-from contract.errors import TmsError
+from contract.errors import ConfigurationError, TmsError
 from contract.models import Priority, TicketData, TicketStatus
+from pipeline.domain.incident_signals import LinkModel, Profile, extract_signals, pair_features
 
-# Calibrated with bench/incidents.py on `tms generate --incidents` bursts (offline MiniLM model); see the
-# README's "Incidents" section for the curve. Override with TMS_INCIDENT_THRESHOLD (Titan V2 scores differ).
-DEFAULT_THRESHOLD = defaults.INCIDENT_THRESHOLD
-# A burst is many reports close in time: the score is the cosine similarity minus this much per hour
-# between the two reports. Without it, two unrelated reports on the same product hours apart merge too
-# often (bench: precision 0.95 only at recall ~0.5). At 0.05/h a report still links to a member up to
-# ~5 h older; a long incident stays one because each report is compared with every member, the latest too.
+# The link score's weights and threshold are per embedding model (contract/defaults.py INCIDENT_LINK_MODELS,
+# fitted with bench/incidents.py on the calibration half of the hand-written set; docs/incidents.md).
+# TMS_INCIDENT_THRESHOLD overrides the threshold of the configured model.
+# Candidates are found by cosine minus this much per hour between the two reports, so that a window full
+# of older same-product tickets does not crowd out the minutes-old reports of a burst.
 DEFAULT_DECAY_PER_HOUR = defaults.INCIDENT_DECAY_PER_HOUR
 DEFAULT_WINDOW = timedelta(hours=defaults.INCIDENT_WINDOW_HOURS)
-NEIGHBOURS = 8  # candidates read back from the store (their current status and incident) per ticket
+# Candidates read back from the store (their current status, incident and profile) per ticket: reports of
+# one incident in different words sit at cosines 0.4-0.7, below many same-product strangers, so the
+# combined score needs more candidates than the nearest few (bench/incidents.py measures the recall lost).
+NEIGHBOURS = defaults.INCIDENT_CANDIDATES
 INCIDENT_ID_PREFIX = "INC-"
 if TYPE_CHECKING:
     import numpy as np
@@ -53,9 +58,12 @@ class Neighbour:
     """An open ticket of the window, with its similarity to the new ticket."""
 
     ticket_id: str
-    score: float  # time-adjusted similarity (see time_adjusted); what the threshold applies to
+    score: float  # what the threshold applies to: the link score once rescored (see rescore)
     incident_id: str | None = None
     status: str = TicketStatus.TRIAGED.value
+    similarity: float | None = None  # the plain cosine (None: `score` is it)
+    profile: Profile | None = None  # product, issue type, company, signals, time (None: unknown)
+    reporters: int = 0  # distinct companies already in its incident (0: it has none)
 
 
 def time_adjusted(similarity: float, hours_apart: float, decay_per_hour: float) -> float:
@@ -79,8 +87,10 @@ class VectorIndex(Protocol):
         first, with their current status and incident."""
         ...
 
-    def add(self, ticket_id: str, vector: np.ndarray, submitted_at: datetime) -> None:
-        """Remember a ticket's vector (idempotent per ticket id)."""
+    def add(
+        self, ticket_id: str, vector: np.ndarray, submitted_at: datetime, profile: Profile | None = None
+    ) -> None:
+        """Remember a ticket's vector and profile (idempotent per ticket id)."""
         ...
 
 
@@ -91,6 +101,39 @@ def incident_text(data: TicketData) -> str:
     together even when the wording differs.
     """
     return f"{data.product}: {data.issue_type}. {data.subject}. {data.description}"
+
+
+def profile_of(data: TicketData, submitted_at: datetime) -> Profile:
+    """What the link score compares besides the vector: product, issue type, company, signals, time."""
+    return Profile(
+        product=data.product,
+        issue_type=data.issue_type,
+        company=data.customer.company.strip(),
+        signals=extract_signals(f"{data.subject}\n{data.description}"),
+        submitted_at=submitted_at,
+    )
+
+
+def link_model_for(model_id: str) -> LinkModel:
+    """The link model fitted for this embedding model (their cosines are on different scales)."""
+    data = defaults.INCIDENT_LINK_MODELS.get(model_id)
+    if data is None:
+        known = ", ".join(sorted(defaults.INCIDENT_LINK_MODELS))
+        raise ConfigurationError(
+            f"no incident link model for embedding model {model_id!r} (known: {known}); calibrate one with "
+            "`tms eval --incidents` and add it to INCIDENT_LINK_MODELS in contract/defaults.py"
+        )
+    return LinkModel.from_data(data)
+
+
+def rescore(new: Profile, neighbours: Sequence[Neighbour], model: LinkModel) -> list[Neighbour]:
+    """The candidates with `score` replaced by the combined link score for the new ticket."""
+    out = []
+    for n in neighbours:
+        cosine = n.similarity if n.similarity is not None else n.score
+        features = pair_features(new, n.profile or Profile(), cosine=cosine, reporters=n.reporters)
+        out.append(replace(n, score=model.score(features), similarity=cosine))
+    return out
 
 
 def incident_id_for(root_ticket_id: str) -> str:
@@ -149,17 +192,24 @@ def link_ticket(
     *,
     embedder: Embedder,
     index: VectorIndex,
-    threshold: float = DEFAULT_THRESHOLD,
+    model: LinkModel | None = None,
+    threshold: float | None = None,
     decay_per_hour: float = DEFAULT_DECAY_PER_HOUR,
     window: timedelta = DEFAULT_WINDOW,
 ) -> IncidentLink:
-    """Embed the ticket, search the open window, decide the link, and add the ticket to the index."""
+    """Embed the ticket, search the open window, score the candidates, decide the link, add the ticket.
+
+    `model` defaults to the one fitted for the embedder's model id; `threshold` overrides its threshold.
+    """
+    model = model or link_model_for(embedder.model_id)
     vector = embedder.embed([incident_text(data)])[0]
+    profile = profile_of(data, submitted_at)
     neighbours = index.nearest(
         vector, since=submitted_at - window, at=submitted_at, decay_per_hour=decay_per_hour
     )
-    link = decide_link(neighbours, threshold, ticket_id=ticket_id)
-    index.add(ticket_id, vector, submitted_at)
+    scored = rescore(profile, neighbours, model)
+    link = decide_link(scored, model.threshold if threshold is None else threshold, ticket_id=ticket_id)
+    index.add(ticket_id, vector, submitted_at, profile)
     return link
 
 

@@ -108,7 +108,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         extra={
             "incident_id": link.incident_id,
             "opened": link.opened,
-            "similarity": round(link.similarity or 0, 3),
+            "link_score": round(link.similarity or 0, 3),  # the combined score (incident_signals)
         },
     )
     return {**summary, "usage": spent.plus(watch.usage()).model_dump()}

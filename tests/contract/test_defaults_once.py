@@ -25,7 +25,14 @@ COPIES: list[tuple[str, re.Pattern[str]]] = [
     ("reply model id", re.compile(_literal(defaults.BEDROCK_MODEL_ID))),
     ("embedding model id", re.compile(_literal(defaults.BEDROCK_EMBEDDING_MODEL_ID))),
     ("offline embedding model id", re.compile(_literal(defaults.OFFLINE_EMBEDDING_MODEL_ID))),
-    ("incident threshold", re.compile(rf"(?<![\d.]){_literal(defaults.INCIDENT_THRESHOLD)}(?!\d)")),
+    (
+        "incident candidates",
+        re.compile(
+            rf"candidates\w*\s*[:=][^\n]*(?<![\d.]){defaults.INCIDENT_CANDIDATES}(?![\d.])", re.IGNORECASE
+        ),
+    ),
+    # The link weights are data per embedding model: a second weights table is a second copy.
+    ("incident link weights", re.compile(r"[\"']region_conflict[\"']\s*:\s*-?\d")),
     (
         "incident decay",
         re.compile(
@@ -94,7 +101,8 @@ def test_cdk_json_does_not_restate_the_sla_defaults() -> None:
 def test_a_second_copy_of_a_default_is_found(tmp_path: Path) -> None:
     planted = tmp_path / "settings.py"
     planted.write_text(
-        "threshold: float = Field(default=0.76)\n"
+        "max_candidates = 24\n"
+        "WEIGHTS = {'region_conflict': -2.0}\n"
         "decay_per_hour = 0.05\n"
         "DEFAULT_WINDOW = timedelta(hours=48)\n"
         'TARGETS = {"HIGH": "1h"}\n'
@@ -110,7 +118,8 @@ def test_a_second_copy_of_a_default_is_found(tmp_path: Path) -> None:
     finally:
         REPO = saved
     assert found == {
-        "incident threshold",
+        "incident candidates",
+        "incident link weights",
         "incident decay",
         "incident window",
         "SLA targets",

@@ -18,6 +18,7 @@ Every poison record must be in the DLQ with its reason, and nothing else may be.
 from tools.chaos.faults import DEFAULT_FAULTS, NotifierCrashError, crash_after, expected_alarms
 from tools.chaos.observe import Observed, QueueTap, drain_queue
 from tools.chaos.plan import (
+    CHAOS_INCIDENTS,
     POISON_FRACTION,
     POISON_KINDS,
     REDELIVER_FRACTION,
@@ -34,6 +35,7 @@ from tools.chaos.report import ChaosReport, render_table
 from tools.chaos.run import run_chaos
 
 __all__ = [
+    "CHAOS_INCIDENTS",
     "DEFAULT_FAULTS",
     "POISON_FRACTION",
     "POISON_KINDS",

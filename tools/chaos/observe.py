@@ -31,8 +31,8 @@ def scan_items(ddb: Any, table: str) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for page in ddb.get_paginator("scan").paginate(
         TableName=table,
-        ProjectionExpression="ticket_id, #s, #e, #p",
-        ExpressionAttributeNames={"#s": "status", "#e": "error", "#p": "slack_posted"},
+        ProjectionExpression="ticket_id, #s, #e, #p, #i",
+        ExpressionAttributeNames={"#s": "status", "#e": "error", "#p": "slack_posted", "#i": "incident_id"},
     ):
         for raw in page["Items"]:
             tid = raw["ticket_id"]["S"]
@@ -41,6 +41,7 @@ def scan_items(ddb: Any, table: str) -> dict[str, dict[str, Any]]:
                     "status": raw.get("status", {}).get("S"),
                     "error": raw.get("error", {}).get("S"),
                     "slack_posted": raw.get("slack_posted", {}).get("SS", []),
+                    "incident_id": raw.get("incident_id", {}).get("S") or None,
                 }
     return out
 

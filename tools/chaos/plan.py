@@ -16,6 +16,8 @@ from tools.chaos.faults import DEFAULT_FAULTS
 
 REDELIVER_FRACTION = 0.10
 POISON_FRACTION = 0.01
+# Incident bursts in the load (tools.generator.generated_load): the grouping is reconciled with their truth.
+CHAOS_INCIDENTS = 5
 REPLAY_BATCH = 50  # records per replayed batch (half the redeliveries are whole batches)
 POISON_KINDS = (
     "bad_json",
@@ -37,6 +39,7 @@ class ChaosConfig:
     faults: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_FAULTS))
     redeliver: float = REDELIVER_FRACTION
     poison: float = POISON_FRACTION
+    incidents: int = CHAOS_INCIDENTS
     timeout_s: float = 3600.0
     alarm_period_s: float = 15.0
     etl: bool = True

@@ -37,6 +37,8 @@ class ChaosReport:
     throughput_tps: float = 0.0
     slack_claimed_not_posted: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # The incident grouping against the bursts' truth (tools.incident_eval.IncidentReconciliation.as_dict).
+    incident_grouping: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -88,6 +90,7 @@ class ChaosReport:
             "throughput_tps": self.throughput_tps,
             "slack_claimed_not_posted": self.slack_claimed_not_posted,
             "notes": self.notes,
+            "incident_grouping": self.incident_grouping,
         }
 
 
@@ -125,6 +128,15 @@ def render_table(report: ChaosReport) -> str:
     for c in d["checks"]:
         mark = "ok  " if c["ok"] else "FAIL"
         lines.append(f"{mark}  {c['check'].ljust(cw)}  expected {c['expected']}, got {c['actual']}")
+    grouping = d.get("incident_grouping") or {}
+    if grouping:
+        flag = "ok  " if grouping["ok"] else "FLAG"
+        lines.append(
+            f"{flag}  incident grouping vs the generator's truth: precision {grouping['precision']:.2f}, recall "
+            f"{grouping['recall']:.2f} ({grouping['correct_pairs']}/{grouping['predicted_pairs']} pairs right, "
+            f"{grouping['true_pairs']} true; flagged below {grouping['tolerance']['precision']:.2f} / "
+            f"{grouping['tolerance']['recall']:.2f}; a quality figure, not a loss check)"
+        )
     lines.extend(f"note: {n}" for n in d["notes"])
     lines.append("")
     lines.append(

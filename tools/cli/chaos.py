@@ -32,6 +32,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--timeout", type=float, default=3600.0, help="seconds to wait for the pipeline (default 3600)"
     )
+    p.add_argument(
+        "--incidents",
+        type=int,
+        default=None,
+        help="incident bursts in the load, whose grouping is reconciled with the truth (default 5; 0: none)",
+    )
     p.add_argument("--no-etl", action="store_true", help="skip the warehouse load")
     p.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")
     p.set_defaults(func=cmd_chaos)
@@ -42,6 +48,7 @@ def cmd_chaos(args: argparse.Namespace) -> int:
     from local.faults import parse_faults
     from local.runtime import quiet_logs
     from tools.chaos import (
+        CHAOS_INCIDENTS,
         DEFAULT_FAULTS,
         POISON_FRACTION,
         REDELIVER_FRACTION,
@@ -59,6 +66,7 @@ def cmd_chaos(args: argparse.Namespace) -> int:
         poison=POISON_FRACTION if args.poison is None else args.poison,
         timeout_s=args.timeout,
         etl=not args.no_etl,
+        incidents=CHAOS_INCIDENTS if args.incidents is None else args.incidents,
     )
     report = run_chaos(config, progress=lambda msg: print(f"tms chaos: {msg}", file=sys.stderr, flush=True))
     if args.json:

@@ -96,6 +96,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     ev.add_argument(
         "--judge-sample", type=_positive_int, default=20, help="replies the judge scores (default 20)"
     )
+    ev.add_argument(
+        "--incidents",
+        type=Path,
+        nargs="+",
+        default=None,
+        metavar="FILE.jsonl",
+        help="instead: calibrate the incident link model for the configured embedder "
+        "(TMS_EMBEDDING_PROVIDER) on labelled tickets (docs/incidents.md)",
+    )
     ev.add_argument("--json", action="store_true", help="print the report as JSON")
     ev.set_defaults(func=cmd_eval)
 
@@ -159,7 +168,14 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    """Evaluate stored replies and print the report."""
+    """Evaluate stored replies and print the report (or calibrate the incident link model)."""
+    if args.incidents:
+        from pipeline.adapters.embeddings import embedder
+        from tools.incident_eval import calibrate_on_file, render_calibration
+
+        result = calibrate_on_file(args.incidents, embedder())
+        print(json.dumps(result) if args.json else render_calibration(result))
+        return 0
     from tools.evaluation import (
         bedrock_judge,
         evaluate,

@@ -14,7 +14,12 @@ from contract.catalog import SCENARIOS, SENTIMENT_WEIGHTS, UnknownProductError
 from contract.models import Source, TicketSubmitted, is_ticket_id
 from local.sentiment import detect_sentiment
 from tools.evaluation import EXPECTED_LABEL
-from tools.generator import LangChainTicketWriter, generate_tickets, target_quota
+from tools.generator import (
+    LangChainTicketWriter,
+    generate_incident_bursts,
+    generate_tickets,
+    target_quota,
+)
 
 NOW = datetime(2025, 3, 4, 12, 0, tzinfo=UTC)
 
@@ -172,3 +177,53 @@ def test_llm_writer_gives_up_after_its_attempts():
     chat = ToolFakeChatModel(messages=iter([_tool_answer(bad)] * 2))
     with pytest.raises(Exception, match="validation error"):
         generate_tickets(1, seed=1, now=NOW, writer=LangChainTicketWriter(chat, attempts=2, backoff=False))
+
+
+def test_independent_tickets_of_one_product_name_different_regions_so_they_read_as_different_problems() -> (
+    None
+):
+    # Given a run large enough for every product to come up several times, its writer's facts recorded
+    from tools.generator import TemplateWriter
+
+    chosen: list[tuple[str, str, str]] = []
+
+    class Recording(TemplateWriter):
+        def write(self, scenario, target, facts, rng):  # type: ignore[no-untyped-def]
+            text = super().write(scenario, target, facts, rng)
+            chosen.append((scenario.product, facts["region"], text.description))
+            return text
+
+    generate_tickets(300, seed=11, now=datetime(2026, 12, 7, 4, tzinfo=UTC), writer=Recording())
+    # Then every ticket names its region, and two tickets of one product never have the same one
+    assert all(region in description for _, region, description in chosen)
+    by_product: dict[str, list[str]] = {}
+    for product, region, _ in chosen:
+        by_product.setdefault(product, []).append(region)
+    assert max(len(r) for r in by_product.values()) > 3
+    for product, regions in by_product.items():
+        assert len(regions) == len(set(regions)), product
+
+
+def test_incident_bursts_are_the_only_incidents_the_link_score_finds_in_generated_load() -> None:
+    # Given a burst generator set, grouped by the shipped link model on the offline embedder
+    from contract import defaults
+    from local.embeddings import OfflineEmbedder
+    from pipeline.domain.incident_signals import LinkModel
+    from pipeline.domain.incidents import incident_text, profile_of
+    from tools.incident_eval import pairwise_scores, replay, truth_groups
+
+    burst = generate_incident_bursts(10, 60, seed=5, now=datetime(2026, 12, 7, 4, tzinfo=UTC))
+    embedder = OfflineEmbedder()
+    events = [t.event for t in burst.tickets]
+    vectors = embedder.embed([incident_text(e.data) for e in events])
+    model = LinkModel.from_data(defaults.INCIDENT_LINK_MODELS[embedder.model_id])
+    got = replay(
+        [(e.ticketId, e.submittedAt) for e in events],
+        vectors,
+        model=model,
+        profiles=[profile_of(e.data, e.submittedAt) for e in events],
+    )
+    scores = pairwise_scores(got, truth_groups(burst.incidents, burst.unrelated))
+    # Then what it groups is (almost all) the bursts, and it finds most of their pairs
+    assert scores.precision >= defaults.INCIDENT_RECONCILE_TOLERANCE["precision"]
+    assert scores.recall >= defaults.INCIDENT_RECONCILE_TOLERANCE["recall"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import numpy as np
+import pytest
 
 from tools.generator import INCIDENT_STORIES, generate_incident_bursts
 from tools.incident_eval import PairScores, calibrate, pairwise_scores, replay, truth_groups
@@ -115,3 +116,112 @@ def test_the_outbox_counts_an_incident_report_in_its_roots_thread_as_the_tickets
     ]
     posts = parse_outbox(lines, ())
     assert dict(posts.triaged) == {root: 1, member: 1}
+
+
+def test_a_runs_grouping_below_the_stated_tolerance_is_flagged_and_other_runs_tickets_do_not_count() -> None:
+    from contract import defaults
+    from tools.incident_eval import reconcile_incidents
+
+    truth = {"a": "s3", "b": "s3", "c": "s3", "d": None, "e": None}
+    # Given a run that found the outage whole and merged nothing else (plus another run's ticket "z")
+    good = reconcile_incidents({"a": "INC-a", "b": "INC-a", "c": "INC-a", "z": "INC-a"}, truth)
+    assert (good.scores.precision, good.scores.recall, good.ok, good.linked) == (1.0, 1.0, True, 3)
+    # When a run merges two strangers into it and misses one report
+    bad = reconcile_incidents({"a": "INC-a", "b": "INC-a", "d": "INC-a", "e": "INC-a"}, truth)
+    # Then precision 1/6 and recall 1/3 are below the tolerance, and the line says so with the tolerance
+    assert not bad.ok
+    assert bad.scores.precision < defaults.INCIDENT_RECONCILE_TOLERANCE["precision"]
+    assert "flagged below" in bad.line() and bad.as_dict()["ok"] is False
+
+
+def test_generated_load_has_the_asked_count_and_its_bursts_are_the_truths_only_incidents() -> None:
+    from tools.generator import generated_load
+
+    load, truth = generated_load(80, 3, seed=2)
+    assert len(load) == 80 == len(truth)
+    assert len({g for g in truth.values() if g}) == 3
+    members = [t for t, g in truth.items() if g]
+    assert all(3 <= sum(1 for g in truth.values() if g == key) <= 8 for key in {truth[m] for m in members})
+    plain, none = generated_load(10, 0, seed=2)
+    assert len(plain) == 10 and not any(none.values())
+
+
+_LABELLED = [
+    ("c1", "kms", "calibration", 10, "Globex", "AWS KMS", "Decrypt fails", "KMSInternalException on every Decrypt in eu-west-1"),
+    ("c2", "kms", "calibration", 13, "Initech", "AWS KMS", "cannot read secrets", "our app gets KMSInternalException, eu-west-1"),
+    ("c3", "kms", "calibration", 19, "Hooli", "AWS KMS", "KMS down?", "kms decrypt internal error since 10 minutes (Ireland)"),
+    ("c4", None, "calibration", 15, "Vandelay", "AWS KMS", "key rotation question", "How do I enable automatic rotation for a key in us-east-2?"),
+    ("c5", None, "calibration", 400, "Acme", "Amazon S3", "lifecycle rule", "Objects are not moved to Glacier by our rule in ap-south-1"),
+    ("t1", "sqs", "test", 900, "Umbrella", "Amazon SQS", "SendMessage 500", "SendMessage returns InternalError in us-west-2"),
+    ("t2", "sqs", "test", 904, "Soylent", "Amazon SQS", "queue errors", "sqs InternalError for sends, Oregon region"),
+    ("t3", None, "test", 906, "Wonka", "Amazon SQS", "visibility timeout", "Messages come back twice, what visibility timeout in eu-north-1?"),
+]  # fmt: skip
+
+
+class _WordsEmbedder:
+    """A fake embedder for the calibration step: bag of a few words, unit length."""
+
+    model_id = "fake-words"
+    dimensions = 6
+    WORDS = ("kms", "internal", "decrypt", "rotation", "sqs", "glacier")
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        rows = np.array([[t.lower().count(w) + 0.01 for w in self.WORDS] for t in texts], dtype=np.float32)
+        return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+def test_tms_eval_incidents_fits_a_link_model_for_the_configured_embedder_and_measures_the_test_rows(
+    tmp_path,
+) -> None:
+    import json
+
+    from pipeline.domain.incident_signals import FEATURES, LinkModel
+    from tools.incident_eval import calibrate_on_file, render_calibration
+
+    path = tmp_path / "labelled.jsonl"
+    path.write_text(
+        "\n".join(
+            json.dumps(
+                {
+                    "id": i,
+                    "incident": inc,
+                    "split": split,
+                    "minute": m,
+                    "customer": f"Kim {co}",
+                    "email": f"kim@{co.lower()}.example",
+                    "company": co,
+                    "product": prod,
+                    "issue_type": "Other",
+                    "subject": subj,
+                    "description": desc,
+                }
+            )
+            for i, inc, split, m, co, prod, subj, desc in _LABELLED
+        )
+    )
+    result = calibrate_on_file([path], _WordsEmbedder())
+    # The entry is valid data for contract/defaults.py, keyed by the embedder's model id
+    assert result["model_id"] == "fake-words"
+    assert set(LinkModel.from_data(result["entry"]).weights) == set(FEATURES)
+    assert result["test"]["tickets"] == 3
+    assert "INCIDENT_LINK_MODELS" in render_calibration(result)
+
+
+def test_tms_eval_incidents_refuses_a_file_without_any_labelled_incident(tmp_path) -> None:
+    import json
+
+    from tools.incident_eval import calibrate_on_file
+
+    row = dict(
+        zip(
+            ("id", "incident", "split", "minute", "company", "product", "subject", "description"),
+            ("x", None, "calibration", 1, "Acme", "Amazon S3", "s", "d"),
+            strict=True,
+        )
+    )
+    path = tmp_path / "none.jsonl"
+    path.write_text(
+        json.dumps({**row, "customer": "Kim Lee", "email": "k@acme.example", "issue_type": "Other"})
+    )
+    with pytest.raises(ValueError, match="no labelled incident"):
+        calibrate_on_file([path], _WordsEmbedder())

@@ -10,6 +10,8 @@ import pytest
 
 from pipeline.adapters import vector_index as vi
 from pipeline.adapters.vector_index import DynamoVectorIndex, WindowMatrix, from_bytes, to_bytes
+from pipeline.domain.incident_signals import Profile
+from pipeline.domain.incidents import incident_id_for
 
 T0 = datetime(2026, 11, 27, 9, tzinfo=UTC)
 
@@ -32,7 +34,7 @@ def test_top_k_returns_the_most_similar_first_and_ignores_tickets_before_the_win
     w.add("near", _unit(1, 0.1, 0), T0)
     w.add("far", _unit(0, 1, 0), T0)
     found = w.top_k(_unit(1, 0, 0), since=T0 - timedelta(hours=48), k=5)
-    assert [t for t, _ in found] == ["near", "far"]
+    assert [t for t, _, _ in found] == ["near", "far"]
 
 
 def test_top_k_with_decay_prefers_the_report_close_in_time() -> None:
@@ -41,7 +43,8 @@ def test_top_k_with_decay_prefers_the_report_close_in_time() -> None:
     w.add("minutes-ago", _unit(1, 0.3), T0 - timedelta(minutes=5))
     found = w.top_k(_unit(1, 0), since=T0 - timedelta(hours=48), at=T0, decay_per_hour=0.05)
     assert found[0][0] == "minutes-ago"
-    assert dict(found)["hours-ago"] == pytest.approx(1.0 - 0.3)
+    adjusted = {t: (s, c) for t, s, c in found}
+    assert adjusted["hours-ago"] == pytest.approx((1.0 - 0.3, 1.0))  # the plain cosine comes along
 
 
 def test_matrix_grows_and_evicts_old_tickets() -> None:
@@ -52,7 +55,7 @@ def test_matrix_grows_and_evicts_old_tickets() -> None:
     assert len(w) == 5
     w.evict_before(T0 + timedelta(hours=3))
     assert len(w) == 2
-    assert {t for t, _ in w.top_k(_unit(1, 1), since=T0)} == {"t3", "t4"}
+    assert {t for t, _, _ in w.top_k(_unit(1, 1), since=T0)} == {"t3", "t4"}
 
 
 def _table(client) -> str:
@@ -113,3 +116,40 @@ def test_a_second_process_finds_vectors_stored_by_the_first_with_their_current_s
     )
     again = reader.nearest(_unit(0, 1, 0), since=T0 - timedelta(hours=48), at=T0 + timedelta(minutes=7))
     assert again[0].ticket_id == "TKT-D"
+
+
+ROOT, LONE = "TKT-20261127-AAAAAAAAAA", "TKT-20261127-BBBBBBBBBB"
+
+
+def test_candidates_come_back_with_their_profile_and_the_companies_reporting_their_incident(
+    offline_aws: None,
+) -> None:
+    # Given a root ticket whose incident two companies report, and a member of it with a stored profile
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    table = _table(client)
+    _put(client, ROOT, T0, incident=incident_id_for(ROOT))
+    client.update_item(
+        TableName=table,
+        Key={"ticket_id": {"S": ROOT}},
+        UpdateExpression="SET incident_companies = :c, product = :p, issue_type = :t",
+        ExpressionAttributeValues={
+            ":c": {"SS": ["Globex", "Initech"]},
+            ":p": {"S": "Amazon S3"},
+            ":t": {"S": "Access Permissions"},
+        },
+    )
+    _put(client, LONE, T0)
+    index = DynamoVectorIndex(table, client, 3, now=lambda: T0)
+    signals = frozenset({"code:slowdown", "region:eu-west-1"})
+    index.add(ROOT, _unit(1, 0, 0), T0, Profile("Amazon S3", "Access Permissions", "Globex", signals, T0))
+    index.add(LONE, _unit(1, 0.2, 0), T0, Profile("Amazon S3", "", "Hooli", frozenset(), T0))
+    # When a new report searches the window
+    found = {n.ticket_id: n for n in index.nearest(_unit(1, 0, 0), since=T0 - timedelta(hours=1), at=T0)}
+    # Then the root comes with its product, issue type, company, signals, time and its two reporting companies
+    root = found[ROOT]
+    assert root.profile == Profile("Amazon S3", "Access Permissions", "Globex", signals, T0)
+    assert root.reporters == 2
+    assert root.similarity == pytest.approx(1.0, abs=1e-3)
+    # And a ticket with no signals and no incident has an empty signal set and no reporters
+    assert found[LONE].profile is not None and found[LONE].profile.signals == frozenset()
+    assert found[LONE].reporters == 0

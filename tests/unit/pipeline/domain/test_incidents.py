@@ -7,8 +7,11 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
+from contract import defaults
+from contract.errors import ConfigurationError
 from contract.models import Priority, TicketStatus
 from pipeline.adapters.vector_index import InMemoryVectorIndex
+from pipeline.domain.incident_signals import FEATURES, LinkModel, Profile
 from pipeline.domain.incidents import (
     Incident,
     IncidentError,
@@ -16,8 +19,11 @@ from pipeline.domain.incidents import (
     Neighbour,
     decide_link,
     incident_id_for,
+    link_model_for,
     link_ticket,
     ordinal,
+    profile_of,
+    rescore,
     rolled_up_priority,
     root_of,
     time_adjusted,
@@ -98,6 +104,12 @@ def test_incident_ids_round_trip_to_their_root_ticket() -> None:
     assert root_of(incident_id_for("EXT-42")) == "EXT-42"
 
 
+# A link model led by the cosine (the fitted ones are data in contract/defaults.py, tested apart).
+COSINE_MOSTLY = LinkModel(
+    weights={**dict.fromkeys(FEATURES, 0.0), "cosine": 10.0, "log_minutes": -0.5}, bias=-5.0, threshold=0.5
+)
+
+
 class _KeywordEmbedder:
     """Deterministic fake: a ticket's vector is its (one-hot) keyword; unknown text is its own direction."""
 
@@ -126,7 +138,9 @@ def test_burst_becomes_one_incident_and_an_unrelated_ticket_stays_alone() -> Non
     ]
     links = []
     for t in tickets:
-        link = link_ticket(t.ticketId, t.data, t.submittedAt, embedder=embedder, index=index)
+        link = link_ticket(
+            t.ticketId, t.data, t.submittedAt, embedder=embedder, index=index, model=COSINE_MOSTLY
+        )
         if link.incident_id:
             index.incidents[t.ticketId] = link.incident_id
             index.incidents[link.root_ticket_id or ""] = link.incident_id
@@ -219,3 +233,43 @@ def test_top_incidents_are_the_largest_first() -> None:
     small = Incident.of("INC-S", [_member(1), _member(2)])
     big = Incident.of("INC-B", [_member(n) for n in range(3, 8)])
     assert [i.incident_id for i in top_incidents([small, big], limit=1)] == ["INC-B"]
+
+
+def test_an_embedding_model_without_a_fitted_link_model_is_refused_with_the_fix() -> None:
+    with pytest.raises(ConfigurationError, match="INCIDENT_LINK_MODELS"):
+        link_model_for("cohere.embed-english-v3")
+
+
+def test_every_embedding_model_in_the_defaults_has_a_valid_link_model() -> None:
+    for model_id in (defaults.OFFLINE_EMBEDDING_MODEL_ID, defaults.BEDROCK_EMBEDDING_MODEL_ID):
+        model = link_model_for(model_id)
+        assert 0 < model.threshold < 1
+    # Titan's is the conservative one: it never links where the offline model's would not
+    assert (
+        link_model_for(defaults.BEDROCK_EMBEDDING_MODEL_ID).threshold
+        >= link_model_for(defaults.OFFLINE_EMBEDDING_MODEL_ID).threshold
+    )
+
+
+def test_rescoring_turns_a_weak_cosine_with_shared_symptoms_into_the_best_candidate() -> None:
+    # Given two candidates: a stranger worded alike, and a report of the same outage in other words
+    new = profile_of(
+        make_ticket(subject="uploads broken", description="SlowDown 503 in eu-west-1", now=T0).data, T0
+    )
+    same_outage = Profile(new.product, new.issue_type, "Globex", new.signals, T0 - timedelta(minutes=4))
+    stranger = Profile("Amazon RDS", "Database Connection", "Initech", frozenset(), T0 - timedelta(hours=20))
+    model = link_model_for(defaults.OFFLINE_EMBEDDING_MODEL_ID)
+    # When both are rescored for the new ticket
+    scored = rescore(
+        new,
+        [
+            Neighbour("TKT-20261127-STRANGERXX", 0.70, similarity=0.70, profile=stranger),
+            Neighbour("TKT-20261127-SAMEOUTAGE", 0.50, similarity=0.50, profile=same_outage),
+        ],
+        model,
+    )
+    # Then the same outage wins and links; the stranger stays under the threshold; the cosine is kept
+    link = decide_link(scored, model.threshold, ticket_id="new")
+    assert link.matched_ticket_id == "TKT-20261127-SAMEOUTAGE"
+    assert {n.ticket_id: n.similarity for n in scored}["TKT-20261127-STRANGERXX"] == 0.70
+    assert {n.ticket_id: n.score for n in scored}["TKT-20261127-STRANGERXX"] < model.threshold
