@@ -77,6 +77,7 @@ def intake_config(settings: BotSettings) -> IntakeConfig:
         team_id=settings.slack_team_id if settings.slack_team_id.startswith("T") else "",
         dm_window_hours=settings.dm_window_hours,
         bot_user_id=settings.bot_user_id,
+        reopen_window_days=settings.reopen_window_days,
     )
 
 

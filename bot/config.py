@@ -85,6 +85,10 @@ class BotSettings(EnvSettings):
         le=24 * 90,
         validation_alias=AliasChoices(names.ENV_SLACK_DM_WINDOW_HOURS),
     )
+    # An answer to a RESOLVED ticket within this many days reopens it (the mail pipeline reads the same).
+    reopen_window_days: float = Field(
+        defaults.REOPEN_WINDOW_DAYS, ge=0, le=365, validation_alias=AliasChoices(names.ENV_REOPEN_WINDOW_DAYS)
+    )
     catalog_path: Path = DEFAULT_CATALOG_PATH
 
     @field_validator("customer_channels")

@@ -106,6 +106,10 @@ TICKETING_STRICTNESS: Final = "balanced"
 # "thanks"); later, or once that ticket is resolved, it opens a new one (docs/slack-intake.md).
 SLACK_DM_WINDOW_HOURS: Final = 24
 
+# --- Customer answers (docs/customer-mail.md, docs/slack-intake.md) ----------------------------------------------
+# An answer to a RESOLVED ticket within this many days reopens it; later, it opens a new linked ticket.
+REOPEN_WINDOW_DAYS: Final = 14
+
 # --- The local stack (docs/local-runtime.md "What survives a restart") ----------------------------------------
 # Background snapshots of a durable `tms local up`, at most this often while something changes; every
 # data-store write between two snapshots is in the journal, so the interval bounds the replay at restart.

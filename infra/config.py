@@ -229,7 +229,7 @@ class TmsConfig(BaseModel):
     # long after resolution an answer reopens a ticket instead of opening a new one.
     reply_from: EmailStr = "support@example.com"
     reply_to: EmailStr | None = None
-    reopen_window_days: Annotated[int, Field(ge=0, le=365)] = 14
+    reopen_window_days: Annotated[int, Field(ge=0, le=365)] = defaults.REOPEN_WINDOW_DAYS
     # Domains a drafted reply may link to without a warning on its Slack post; the domain of reply_from is
     # always added (draft_link_allow_list).
     draft_link_domains: tuple[
@@ -404,6 +404,7 @@ class TmsConfig(BaseModel):
             ),
             names.ENV_TICKETING_STRICTNESS: self.ticketing_strictness,
             names.ENV_SLACK_DM_WINDOW_HOURS: f"{self.slack_dm_window_hours:g}",
+            names.ENV_REOPEN_WINDOW_DAYS: str(self.reopen_window_days),
         }
 
     def name(self, suffix: str) -> str:

@@ -68,7 +68,9 @@ class MailSettings(EnvSettings):
     # The SLA timer function, told when a reply is sent (the first response stops the timers).
     sla_function: str = Field("", validation_alias=names.ENV_SLA_FUNCTION)
     configuration_set: str = Field("", validation_alias=names.ENV_SES_CONFIGURATION_SET)
-    reopen_window_days: float = Field(14, ge=0, le=365, validation_alias=names.ENV_REOPEN_WINDOW_DAYS)
+    reopen_window_days: float = Field(
+        defaults.REOPEN_WINDOW_DAYS, ge=0, le=365, validation_alias=names.ENV_REOPEN_WINDOW_DAYS
+    )
     # Inbound only: where SES stores raw mail, and the stream new tickets from mail go to.
     bucket_name: str = Field("", validation_alias=names.ENV_BUCKET_NAME)
     stream_name: str = Field("", validation_alias=names.ENV_STREAM_NAME)

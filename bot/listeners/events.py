@@ -12,7 +12,7 @@ nothing. Text shown in Slack is built from ids and escaped customer text only (b
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
@@ -262,7 +262,14 @@ def _apply_once(clients: Any, ticket_id: str, msg: Message, change: Any) -> dict
 
 
 def _customer_wrote(clients: Any, ticket_id: str, item: dict[str, Any], msg: Message, now: datetime) -> bool:
-    change = conv.customer_wrote(item, msg.user, now, msg.text, f"{msg.channel} {msg.ts}")
+    change = conv.customer_wrote(
+        item,
+        msg.user,
+        now,
+        msg.text,
+        f"{msg.channel} {msg.ts}",
+        window=timedelta(days=clients.intake.reopen_window_days),
+    )
     if change is None:
         logger.info("customer message on a closed ticket", extra={"ticket_id": ticket_id})
         return False

@@ -43,7 +43,7 @@ from contract.models import (
 S = TicketStatus
 UNSPECIFIED = "Unspecified"
 TITLE_MAX_CHARS = 80
-REOPEN_WINDOW = timedelta(days=14)  # as inbound mail's (pipeline.domain.lifecycle.DEFAULT_REOPEN_WINDOW)
+REOPEN_WINDOW = timedelta(days=defaults.REOPEN_WINDOW_DAYS)  # TMS_REOPEN_WINDOW_DAYS overrides (IntakeConfig)
 # Before our reply is out the customer's words are recorded and the status stays (as for mail).
 REPLY_PENDING = frozenset({S.TRIAGED, S.APPROVED, S.SENDING})
 ANSWERABLE = frozenset(
@@ -67,6 +67,7 @@ class IntakeConfig:
     team_id: str = ""
     dm_window_hours: float = defaults.SLACK_DM_WINDOW_HOURS
     bot_user_id: str = ""
+    reopen_window_days: float = defaults.REOPEN_WINDOW_DAYS  # as inbound mail's (TMS_REOPEN_WINDOW_DAYS)
 
 
 def parse_customer_channels(raw: str) -> dict[str, str]:

@@ -13,10 +13,11 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from contract import defaults
 from contract.models import TicketStatus, format_utc
 
 S = TicketStatus
-DEFAULT_REOPEN_WINDOW = timedelta(days=14)
+DEFAULT_REOPEN_WINDOW = timedelta(days=defaults.REOPEN_WINDOW_DAYS)
 
 # A customer may write at any time after triage; a mail to a RESOLVED ticket reopens it within the window.
 ANSWERABLE = frozenset(

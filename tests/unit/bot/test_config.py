@@ -47,6 +47,26 @@ def test_customer_channels_and_the_dm_window_come_from_the_environment(monkeypat
     assert s.watched_channels() == {"C0ACME": "Acme Corp", "G0PRIVATE": ""} and s.dm_window_hours == 6
 
 
+def test_the_reopen_window_of_slack_answers_is_the_one_inbound_mail_reads(monkeypatch):
+    # One setting for both ways a customer answers: TMS_REOPEN_WINDOW_DAYS, default in contract.defaults.
+    from datetime import UTC, datetime, timedelta
+
+    from bot.app import intake_config
+    from bot.logic import conversations
+    from contract import defaults
+
+    assert BotSettings().reopen_window_days == defaults.REOPEN_WINDOW_DAYS
+    monkeypatch.setenv(names.ENV_REOPEN_WINDOW_DAYS, "3")
+    intake = intake_config(BotSettings())
+    assert intake.reopen_window_days == 3
+
+    now = datetime(2026, 12, 7, 12, tzinfo=UTC)
+    resolved = {"status": "RESOLVED", "resolved_at": (now - timedelta(days=5)).isoformat(), "version": 2}
+    window = timedelta(days=intake.reopen_window_days)
+    assert conversations.customer_wrote(resolved, "U1", now, "still broken", "C1 1.2", window=window) is None
+    assert conversations.customer_wrote(resolved, "U1", now, "still broken", "C1 1.2") is not None
+
+
 def test_a_customer_channel_that_is_not_an_id_fails_at_cold_start_naming_the_setting(monkeypatch):
     monkeypatch.setenv(names.ENV_CUSTOMER_CHANNELS, "acme-support")
 
