@@ -43,7 +43,7 @@ def test_tickets_table_is_encrypted_with_a_customer_managed_rotated_key(synth: S
 def test_every_secret_is_encrypted_with_a_customer_managed_key(synth: Synth) -> None:
     keys = resources(synth.raw, "AWS::KMS::Key")
     secrets = resources(synth.raw, "AWS::SecretsManager::Secret")
-    assert len(secrets) == 3  # Slack, Redshift, the reply-address HMAC key
+    assert len(secrets) == 4  # Slack, Redshift, the reply-address HMAC key, the rating-link (CSAT) key
     for logical_id, secret in secrets.items():
         assert _key_ref(secret["Properties"].get("KmsKeyId")) in keys, logical_id
 
