@@ -261,6 +261,7 @@ ORIGINALS_PREFIX = (
 )
 # Each ticket's workflow input as the trigger started it (SSE-KMS, expires): what `tms retry` re-runs,
 # since Express executions cannot be described. Unredacted customer text: never loaded into the warehouse.
+KB_PREFIX = "kb/"  # the knowledge base in the stack bucket: kb/index.json (passages and vectors)
 INPUTS_PREFIX = "inputs/"
 INPUTS_RETENTION_DAYS = 90  # as long as Step Functions Standard kept an execution's input for `tms retry`
 QUARANTINE_PREFIX = "quarantine/"
