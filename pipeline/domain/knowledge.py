@@ -21,6 +21,7 @@ from contract import defaults
 from contract.errors import ConfigurationError
 
 HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,15 @@ class IngestReport:
     passages: int = 0
 
 
-class KnowledgeBase(Protocol):
+class Retriever(Protocol):
+    """The part of the knowledge base the draft step uses."""
+
+    def search(self, query: str, k: int = defaults.KB_TOP_K) -> list[Hit]:
+        """The k best documents for the query, best first."""
+        ...
+
+
+class KnowledgeBase(Retriever, Protocol):
     """The port: the local S3 store and (on AWS) Bedrock Knowledge Bases answer it."""
 
     def ingest(self, documents: list[Document], *, replace_under: Sequence[str] = ()) -> IngestReport:
@@ -106,10 +115,6 @@ class KnowledgeBase(Protocol):
         """Every stored document."""
         ...
 
-    def search(self, query: str, k: int = defaults.KB_TOP_K) -> list[Hit]:
-        """The k best documents for the query, best first."""
-        ...
-
 
 def chunk(doc: Document, max_chars: int = defaults.KB_PASSAGE_MAX_CHARS) -> list[Passage]:
     """Cut a document at its headings, then into paragraphs packed up to `max_chars` per passage.
@@ -122,7 +127,14 @@ def chunk(doc: Document, max_chars: int = defaults.KB_PASSAGE_MAX_CHARS) -> list
 
     def close_paragraph() -> None:
         if paragraph:
-            sections[-1][1].append(" ".join(line.strip() for line in paragraph).strip())
+            # A list item starts a new line (a step of its own); wrapped prose lines are joined.
+            lines: list[str] = []
+            for line in paragraph:
+                if LIST_ITEM.match(line) or not lines:
+                    lines.append(line.strip())
+                else:
+                    lines[-1] = f"{lines[-1]} {line.strip()}"
+            sections[-1][1].append("\n".join(lines).strip())
             paragraph.clear()
 
     for line in doc.text.splitlines():
@@ -158,6 +170,8 @@ def _passage(doc: Document, n: int, heading: str, text: str) -> Passage:
 def _split_long(paragraph: str, max_chars: int) -> list[str]:
     if len(paragraph) <= max_chars:
         return [paragraph]
+    if "\n" in paragraph:  # a list: cut between items first, keeping each item on its own line
+        return [piece for line in paragraph.split("\n") for piece in _split_long(line, max_chars)]
     out: list[str] = []
     current = ""
     for sentence in re.split(r"(?<=[.!?])\s+", paragraph):
