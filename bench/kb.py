@@ -26,7 +26,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 ROOT = Path(__file__).resolve().parent.parent
 TICKETS = ROOT / "bench" / "data" / "kb" / "tickets.jsonl"
 ARTICLES = ROOT / "examples" / "kb"
-NO_SOURCES_TARGET = 0.9  # share of unanswerable tickets that must get no sources (issue 30)
 DEPTH = 10  # documents ranked per ticket for MRR (a rank past 10 counts 0)
 
 
@@ -126,16 +125,12 @@ def _ticket(t: dict[str, Any]) -> Any:
     )
 
 
-def calibrate(rows: list[dict[str, Any]], no_sources_target: float = NO_SOURCES_TARGET) -> float:
-    """The lowest threshold at which at least `no_sources_target` of the unanswerable tickets get no
-    sources (issue 30's target): the fewest answerable tickets lose their sources for it."""
-    unanswerable = sorted(r["top"] for r in rows if not r["answer"])
-    if not unanswerable:
-        return 0.0
-    for t in sorted({round(x + 0.0005, 3) for x in unanswerable} | {0.0}):
-        if sum(x < t for x in unanswerable) / len(unanswerable) >= no_sources_target:
-            return t
-    return round(unanswerable[-1] + 0.001, 3)
+def calibrate(rows: list[dict[str, Any]]) -> float | None:
+    """The lowest threshold keeping 90 % of these rows' unanswerable tickets without sources."""
+    from tools.kb_eval import Retrieved
+    from tools.kb_eval import calibrate as suggest
+
+    return suggest([Retrieved(r["id"], r["answer"], r["rank"], r["top"]) for r in rows])
 
 
 def figures(rows: list[dict[str, Any]], threshold: float) -> dict[str, float | int]:
@@ -198,8 +193,8 @@ def main() -> int:
     )
     if args.calibrate:
         print(
-            f"calibrated threshold (calibration half, lowest with >= {NO_SOURCES_TARGET:.0%} of "
-            f"unanswerable without sources): {calibrate(rows):.3f}"
+            "calibrated threshold (calibration half, lowest with >= 90% of "
+            f"unanswerable without sources): {calibrate(rows)}"
         )
     return 0
 

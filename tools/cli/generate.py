@@ -96,6 +96,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     ev.add_argument(
         "--judge-sample", type=_positive_int, default=20, help="replies the judge scores (default 20)"
     )
+    ev.add_argument(
+        "--kb-truth",
+        type=Path,
+        default=None,
+        metavar="FILE.jsonl",
+        help="instead: the knowledge base's retrieval (recall@3, MRR, threshold) against this truth file",
+    )
+    ev.add_argument("--split", default=None, help="with --kb-truth: only the lines of this split")
     ev.add_argument("--json", action="store_true", help="print the report as JSON")
     ev.set_defaults(func=cmd_eval)
 
@@ -160,6 +168,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     """Evaluate stored replies and print the report."""
+    if args.kb_truth:
+        return _eval_kb(args)
     from tools.evaluation import (
         bedrock_judge,
         evaluate,
@@ -188,6 +198,27 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(json.dumps(report.as_dict()))
     else:
         print(render_report(report))
+    return 0
+
+
+def _eval_kb(args: argparse.Namespace) -> int:
+    """The running stack's knowledge base against a retrieval truth file."""
+    from pipeline.adapters.embeddings import embedder
+    from pipeline.domain.knowledge import kb_threshold
+    from tools.cli.kb import knowledge_base
+    from tools.kb_eval import calibrate, figures, read_truth, render, retrieve
+
+    truth = read_truth(args.kb_truth, args.split)
+    kb = knowledge_base()
+    if not kb.documents():
+        raise ConfigurationError("the knowledge base is empty: tms kb ingest PATH first")
+    rows = retrieve(truth, lambda text, k: kb.search(text, k=k))
+    report = figures(rows, kb_threshold(embedder().model_id))
+    suggested = calibrate(rows)
+    if args.json:
+        print(json.dumps({**report, "suggested_threshold": suggested}))
+    else:
+        print(render(report, suggested))
     return 0
 
 

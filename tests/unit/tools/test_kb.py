@@ -156,3 +156,49 @@ def test_remove_of_an_unknown_document_says_nothing_matched(
 
     assert main(["kb", "remove", "no-such-article"]) == 1
     assert "nothing matched" in capsys.readouterr().out
+
+
+def test_tms_eval_reports_retrieval_against_a_truth_file(
+    stack: SimpleNamespace, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "help"
+    folder.mkdir()
+    _write(folder, "rotation-timeout.md", ROTATION)
+    _write(folder, "sqs-visibility.md", QUEUE)
+    _write(folder, "cloudfront-invalidate.html", PAGE)
+    _tms(capsys, "kb", "ingest", str(folder))
+    truth = tmp_path / "truth.jsonl"
+    rows = [
+        {
+            "subject": "rotation broken",
+            "description": "the lambda that rotates our db password dies after 30 seconds every night",
+            "answer": "rotation-timeout.md",
+        },
+        {
+            "subject": "same order processed twice",
+            "description": "our worker picks up one queue message and a minute later another worker gets it too",
+            "answer": "https://help.example.com/articles/sqs-visibility",
+        },
+        {
+            "subject": "invoice question",
+            "description": "Why did our support plan charge go up in November? We did not change anything.",
+            "answer": None,
+        },
+    ]
+    truth.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+    report = _tms(capsys, "eval", "--kb-truth", str(truth))
+
+    assert report["answerable"] == 2 and report["unanswerable"] == 1
+    assert report["recall@3"] == 1.0 and report["mrr"] == 1.0
+    assert report["suggested_threshold"] is not None and 0 < report["suggested_threshold"] < 1
+
+
+def test_a_truth_line_without_an_answer_field_is_named(tmp_path: Path) -> None:
+    from tools.kb_eval import read_truth
+
+    truth = tmp_path / "truth.jsonl"
+    truth.write_text('{"subject": "a", "description": "b", "answer": null}\n{"subject": "c"}\n')
+
+    with pytest.raises(ConfigurationError, match=r"truth\.jsonl:2: needs subject, description and answer"):
+        read_truth(truth)
