@@ -39,6 +39,9 @@ INCIDENT_WINDOW_HOURS: Final = 48  # open tickets compared
 # A passage is at most this many characters (headings and paragraphs are kept whole below it): MiniLM reads
 # 256 tokens (~1,000 characters), and a short passage keeps one question's answer from being diluted.
 KB_PASSAGE_MAX_CHARS: Final = 700
+# Where the draft step finds the knowledge base (TMS_KB_PROVIDER): none until the AWS side of issue 30 lands;
+# the local stack sets "s3".
+KB_PROVIDER: Final = "none"
 KB_TOP_K: Final = 3  # documents retrieved per ticket and quoted to the reply model
 # The minimum cosine score of the best document for a draft to use sources, per embedding model id: a change
 # of embedder is a change of this table. Offline: calibrated with bench/kb.py on the calibration half only.

@@ -194,6 +194,8 @@ class LocalStack:
                     "TMS_ESCALATION_TAP_URL": prov.escalation_tap_url,
                     **(prov.sla_env or {}),
                     names.ENV_ORIGINALS_KEY_ID: prov.data_key_id,
+                    # Drafts are grounded in the knowledge base `tms kb ingest` fills (kb/ in the bucket).
+                    names.ENV_KB_PROVIDER: "s3",
                 },
             )
             for k, v in info.env().items():

@@ -11,6 +11,7 @@ vector store behind the same port (pipeline.domain.knowledge.KnowledgeBase).
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import os
@@ -61,6 +62,7 @@ class S3KnowledgeBase:
 
     def __init__(self, bucket: str, s3: Any, embedder: Any, *, key: str = INDEX_KEY):
         self._bucket, self._s3, self._embedder, self._key = bucket, s3, embedder, key
+        self.embedding_model_id: str = embedder.model_id
         self._lock = threading.Lock()
         self._etag: str | None = None
         self._index: dict[str, Any] = self._empty()
@@ -223,3 +225,35 @@ class S3KnowledgeBase:
             if texts:
                 for p, v in zip(doc["passages"], self._embedder.embed(texts), strict=True):
                     p["vector"] = _encode(v)
+
+
+class _LazyEmbedder:
+    """The process's embedder, built on the first embedding: a draft step with an empty knowledge base
+    never loads a model."""
+
+    def __init__(self, model_id: str) -> None:
+        self.model_id = model_id
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        from pipeline.adapters.embeddings import embedder
+
+        result: np.ndarray = embedder().embed(texts)
+        return result
+
+
+@functools.cache
+def draft_knowledge_base() -> S3KnowledgeBase | None:
+    """The knowledge base the draft step grounds in (TMS_KB_PROVIDER), or None when drafts are not grounded."""
+    from contract.clients import aws_client
+    from pipeline.adapters.embeddings import load_embedding_settings
+
+    provider = os.environ.get(names.ENV_KB_PROVIDER) or defaults.KB_PROVIDER
+    if provider == "none":
+        return None
+    if provider != "s3":
+        raise ConfigurationError(f"{names.ENV_KB_PROVIDER} must be none or s3, got {provider!r}")
+    bucket = os.environ.get(names.ENV_BUCKET_NAME)
+    if not bucket:
+        raise ConfigurationError(f"{names.ENV_KB_PROVIDER}=s3 needs {names.ENV_BUCKET_NAME}")
+    model_id = str(load_embedding_settings().model_id)
+    return S3KnowledgeBase(bucket, aws_client("s3"), _LazyEmbedder(model_id))

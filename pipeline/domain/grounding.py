@@ -81,9 +81,12 @@ def quotation(hit: Hit) -> Quotation:
     )
 
 
-def ground(query: str, kb: Retriever, model_id: str, k: int = defaults.KB_TOP_K) -> Grounding:
-    """Retrieve for the (already redacted) ticket text; keep the hits at or above the model's threshold."""
+def ground(query: str, kb: Retriever, model_id: str, k: int = defaults.KB_TOP_K) -> Grounding | None:
+    """Retrieve for the (already redacted) ticket text; keep the hits at or above the model's threshold.
+    None when the knowledge base is empty: the draft is then written as if there were none."""
     hits = kb.search(query, k=k)
+    if not hits:
+        return None
     threshold = kb_threshold(model_id)
     kept = tuple(quotation(h) for h in hits if h.score >= threshold)
     return Grounding(quotations=kept, confidence=round(hits[0].score, 4) if hits else 0.0)

@@ -14,6 +14,7 @@ from contract.models import (
     PiiResult,
     Priority,
     SentimentResult,
+    SourceRef,
     TicketSubmitted,
     TicketUsage,
     TriageResult,
@@ -159,14 +160,20 @@ def draft_reply_with_usage(
 
 
 class GroundedDraft(BaseModel):
-    """A validated draft with the knowledge-base sources it used and the retrieval confidence."""
-
-    model_config = ConfigDict(arbitrary_types_allowed=True)
+    """A validated draft (its `sources` and `retrieval_confidence` set) and the tokens it cost."""
 
     result: TriageResult
     usage: TicketUsage
-    sources: list[dict[str, Any]]
-    confidence: float
+
+    @property
+    def sources(self) -> list[dict[str, Any]]:
+        """The sources as `{id, title, uri, score}` dicts."""
+        return [s.model_dump() for s in self.result.sources]
+
+    @property
+    def confidence(self) -> float | None:
+        """The best retrieval score (None: the knowledge base was empty, so not consulted)."""
+        return self.result.retrieval_confidence
 
 
 def draft_grounded(
@@ -184,7 +191,7 @@ def draft_grounded(
 
     shown = for_model(redact(ticket, pii or PiiResult()).ticket)
     grounding = ground(f"{shown.data.subject}\n{shown.data.description}", kb, embedding_model_id)
-    answer = model.draft(shown, sentiment, grounding)
+    answer = model.draft(shown, sentiment, grounding) if grounding else model.draft(shown, sentiment)
     usage = answer.usage if isinstance(answer, TriageDraft) else TicketUsage()
     used = (
         answer.used_sources
@@ -194,6 +201,11 @@ def draft_grounded(
         else []
     )
     result = apply_priority_bound(validate_draft(answer, ticket, model.model_id), ticket, sentiment)
-    return GroundedDraft(
-        result=result, usage=usage, sources=grounding.sources(used), confidence=grounding.confidence
-    )
+    if grounding is not None:
+        result = result.model_copy(
+            update={
+                "sources": [SourceRef.model_validate(s) for s in grounding.sources(used)],
+                "retrieval_confidence": grounding.confidence,
+            }
+        )
+    return GroundedDraft(result=result, usage=usage)

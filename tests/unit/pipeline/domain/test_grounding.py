@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+import pytest
+
 from contract import defaults
 from contract.models import PiiResult, SentimentResult
 from local.offline_reply import OfflineReplyModel
@@ -88,7 +90,9 @@ def test_below_the_threshold_there_are_no_sources_and_the_draft_asks_for_details
 
     assert out.sources == []
     assert out.confidence == round(THRESHOLD - 0.05, 4)
-    assert "a specialist will follow up" in out.result.response_text
+    text = out.result.response_text
+    assert "has no article that answers this yet, so a specialist will follow up" in text
+    assert "Send us the exact error message" in text
     assert "aws:SourceVpce" not in out.result.response_text
 
 
@@ -130,7 +134,9 @@ def test_a_planted_instruction_in_an_article_does_not_steer_the_draft() -> None:
 def quotations_prompt_of(kb: FakeKnowledgeBase) -> str:
     from pipeline.domain.grounding import ground
 
-    return quotations_prompt(ground("sign in fails", kb, MODEL))
+    grounding = ground("sign in fails", kb, MODEL)
+    assert grounding is not None
+    return quotations_prompt(grounding)
 
 
 def test_planted_personal_data_in_an_article_never_reaches_the_model_or_the_draft() -> None:
@@ -161,3 +167,43 @@ def test_clean_passage_keeps_allowed_links_and_drops_others() -> None:
 
     assert "https://docs.aws.amazon.com/IAM/latest/UserGuide/id.html" in cleaned
     assert "fix-it-now" not in cleaned and "[link removed]" in cleaned
+
+
+def test_an_empty_knowledge_base_is_not_consulted_and_the_draft_is_the_usual_one() -> None:
+    doc = read_document(KB / "s3-403-access-denied-bucket-policy.md")
+    kb = FakeKnowledgeBase(doc, [])
+
+    out = _draft(
+        kb,
+        "403 on the bucket",
+        "Our bucket says AccessDenied since Monday for every upload from the build servers.",
+        "Amazon S3",
+        "Bucket Policy Configuration",
+    )
+
+    assert out.sources == [] and out.confidence is None
+    assert "has no article" not in out.result.response_text
+
+
+def test_the_draft_step_grounds_only_when_a_knowledge_base_is_configured(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from contract import names
+    from contract.errors import ConfigurationError
+    from pipeline.adapters.knowledge_store import draft_knowledge_base
+
+    draft_knowledge_base.cache_clear()
+    monkeypatch.delenv(names.ENV_KB_PROVIDER, raising=False)
+    assert draft_knowledge_base() is None  # the default: drafts are not grounded
+
+    draft_knowledge_base.cache_clear()
+    monkeypatch.setenv(names.ENV_KB_PROVIDER, "s3")
+    monkeypatch.delenv(names.ENV_BUCKET_NAME, raising=False)
+    with pytest.raises(ConfigurationError, match=names.ENV_BUCKET_NAME):
+        draft_knowledge_base()
+
+    draft_knowledge_base.cache_clear()
+    monkeypatch.setenv(names.ENV_KB_PROVIDER, "opensearch")
+    with pytest.raises(ConfigurationError, match="none or s3"):
+        draft_knowledge_base()
+    draft_knowledge_base.cache_clear()
