@@ -40,7 +40,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     draft_knowledge_base.cache_clear()
 
 
-def test_a_ticket_the_knowledge_base_answers_records_its_source_and_confidence(stack: LocalStack):
+def test_a_ticket_the_knowledge_base_answers_records_its_source_and_confidence(
+    stack: LocalStack, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
     ticket = make_ticket(
         "403 AccessDenied on our bucket from laptops only",
         "Admins get 403 AccessDenied on aws s3 ls from their laptops and from CloudShell, while the EC2 "
@@ -64,6 +66,15 @@ def test_a_ticket_the_knowledge_base_answers_records_its_source_and_confidence(s
     )
     record = json.loads(body["Body"].read())
     assert json.loads(record["sources"]) == sources
+
+    from local import stack as local_stack
+    from tools.cli import main
+
+    monkeypatch.setattr(local_stack, "resolve", lambda *a, **k: stack.info)
+    assert main(["ticket", "show", ticket.ticketId, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["sources"] == sources
+    assert main(["ticket", "show", ticket.ticketId]) == 0
+    assert "source: S3 returns 403 AccessDenied" in capsys.readouterr().out
 
 
 def test_a_ticket_nothing_answers_has_no_sources_and_asks_for_details(stack: LocalStack):

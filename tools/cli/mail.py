@@ -177,6 +177,8 @@ def _show(args: argparse.Namespace) -> int:
         print(f"no ticket {args.ticket_id}", file=sys.stderr)
         return 1
     item.pop("embedding", None)  # the incident vector (float16 bytes): nothing a person reads
+    # The knowledge-base sources are stored as a JSON array (one warehouse column): shown as the list.
+    item["sources"] = json.loads(item["sources"]) if item.get("sources") else []
     if args.json:
         print(json.dumps(item, default=lambda v: sorted(v) if isinstance(v, set) else str(v), sort_keys=True))
         return 0
@@ -194,6 +196,10 @@ def _show(args: argparse.Namespace) -> int:
     ):
         if item.get(key):
             print(f"{key}: {item[key]}")
+    if "retrieval_confidence" in item:
+        print(f"retrieval confidence: {float(item['retrieval_confidence']):.2f}")
+    for src in item["sources"]:
+        print(f"source: {src['title']}  {src['uri']}  ({float(src['score']):.2f})")
     print("history:")
     for h in item.get("history") or []:
         extra = " ".join(f"{k}={v}" for k, v in h.items() if k not in ("at", "action", "actor"))
