@@ -30,7 +30,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.logic.mrkdwn import escape, fence, group_mention, is_group_id, user_mention
+from bot.logic.mrkdwn import escape, fence, group_mention, is_group_id, link, user_mention
 from contract.drafts import DraftFindings, draft_findings
 from contract.models import (
     DESCRIPTION_EXCERPT_MAX,
@@ -182,6 +182,10 @@ class TicketView:
     # The reply model's own pick and why the final priority differs (contract PriorityFlag codes).
     model_priority: str = ""
     priority_flags: str = ""
+    # Knowledge-base grounding (issue 30): the sources the draft used ({id, title, uri, score}) and the best
+    # retrieval score (None: no knowledge base was consulted).
+    sources: tuple[Mapping[str, Any], ...] = ()
+    retrieval_confidence: float | None = None
 
     @classmethod
     def from_record(
@@ -235,6 +239,8 @@ class TicketView:
             approvers_configured=approvers_configured,
             model_priority=s("model_priority"),
             priority_flags=s("priority_flags"),
+            sources=_sources(item.get("sources")),
+            retrieval_confidence=_float_or_none(item.get("retrieval_confidence")),
             **_incident_fields(item),
         )
 
@@ -256,6 +262,41 @@ def _int(value: Any) -> int:
         return int(value or 0)
     except (TypeError, ValueError):
         return 0
+
+
+def _sources(value: Any) -> tuple[Mapping[str, Any], ...]:
+    """The stored sources (a JSON array in the item and the record; "" when none)."""
+    if not value:
+        return ()
+    try:
+        parsed = json.loads(value) if isinstance(value, str) else value
+    except ValueError:
+        return ()
+    return tuple(s for s in parsed if isinstance(s, Mapping)) if isinstance(parsed, list) else ()
+
+
+def _float_or_none(value: Any) -> float | None:
+    try:
+        return None if value is None or value == "" else float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def sources_line(view: TicketView) -> str:
+    """The post's knowledge-base line: each source as a link with its score, and the confidence; "" when
+    no knowledge base was consulted."""
+    if view.retrieval_confidence is None:
+        return ""
+    if not view.sources:
+        return (
+            f":books: No knowledge-base article was relevant enough (best score "
+            f"{view.retrieval_confidence:.2f}): the draft asks for details."
+        )
+    links = " · ".join(
+        f"{link(str(s.get('uri', '')), str(s.get('title', '')))} ({_float_or_none(s.get('score')) or 0:.2f})"
+        for s in view.sources
+    )
+    return f":books: *Sources* (confidence {view.retrieval_confidence:.2f}): {links}"
 
 
 def _incident_fields(item: Mapping[str, Any]) -> dict[str, Any]:
@@ -326,6 +367,8 @@ def ticket_blocks(view: TicketView) -> list[dict[str, Any]]:
         SectionBlock(text=_md(f"*Drafted reply*\n{escape(view.response_text)}")),
         ContextBlock(elements=[_md(f"*Why {escape(view.priority)}:* {escape(view.priority_reasoning)}")]),
     ]
+    if line := sources_line(view):
+        blocks.append(ContextBlock(elements=[_md(line)]))
     blocks += trust_warnings(view)
     if view.note:
         blocks.append(ContextBlock(elements=[_md(view.note)]))

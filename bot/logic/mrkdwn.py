@@ -49,3 +49,15 @@ def user_mention(user_id: str) -> str:
 def group_mention(group_id: str) -> str:
     """`<!subteam^S…>` for a real user-group id; anything else as escaped text."""
     return f"<!subteam^{group_id}>" if is_group_id(group_id) else escape(group_id)
+
+
+_SAFE_URL = re.compile(r"^https://[^\s<>|&\x00-\x1f\x7f]+$")
+
+
+def link(url: str, label: str) -> str:
+    """`<https://…|label>` for a plain HTTPS URL; anything else (another scheme, a `|` or `>` that would
+    end the link early) as escaped text, so a stored source can never become a mention or a hidden link."""
+    text = escape(label).replace("|", "\u2223")
+    if not _SAFE_URL.match(url or ""):
+        return f"{text} ({escape(url)})"
+    return f"<{url}|{text}>"
