@@ -14,7 +14,7 @@ from contract.errors import LlmThrottledError, LlmUnavailableError
 from contract.models import Priority, SentimentLabel, SentimentResult, TicketSubmitted
 from local.faults import FaultPlan, active_plan
 from pipeline.adapters.llm import estimated_usage
-from pipeline.domain.policy import ESCALATION, decide_priority
+from pipeline.domain.policy import ESCALATION, check_reply, decide_priority
 from pipeline.domain.triage import TriageDraft
 
 if TYPE_CHECKING:
@@ -290,7 +290,7 @@ class OfflineReplyModel:
         name = _clean(data.customer.first_name)
         product, issue = _clean(data.product), _clean(data.issue_type)
         steps, ask = _category(data.issue_type, data.product)
-        chosen = rng.sample(steps, rng.choice((2, 3)))
+        chosen = template_steps = rng.sample(steps, rng.choice((2, 3)))
         used: list[str] = []
         note: list[str] = []
         if grounding is not None and grounding.answered:
@@ -307,12 +307,15 @@ class OfflineReplyModel:
                 "TKT-19700101-0000000000"  # what a confused model does: cite a ticket that is not this one
             )
 
+        greeting = rng.choice(_GREETINGS)
+        acknowledge = rng.choice(_ACKNOWLEDGE[sentiment.Sentiment])
+        rng_intro = rng.choice(_STEPS_INTRO)
         lines = [
-            rng.choice(_GREETINGS).format(name=name),
+            greeting.format(name=name),
             "",
-            rng.choice(_ACKNOWLEDGE[sentiment.Sentiment]).format(issue=issue, product=product),
+            acknowledge.format(issue=issue, product=product),
             "",
-            rng.choice(_STEPS_INTRO),
+            rng_intro,
             *(f"{i}. {step}" for i, step in enumerate(chosen, start=1)),
             "",
             ask,
@@ -323,6 +326,13 @@ class OfflineReplyModel:
             "",
             _SIGNATURE,
         ]
+        if used and check_reply("\n".join(lines), ticket_id, priority, data.customer.first_name):
+            # The passage's sentences broke the reply policy (too long, say): the template steps instead.
+            steps_at = lines.index(rng_intro) + 1
+            lines[steps_at : steps_at + len(chosen)] = [
+                f"{i}. {step}" for i, step in enumerate(template_steps, start=1)
+            ]
+            used = []
         draft = TriageDraft(
             response_text="\n".join(lines),
             priority=priority,

@@ -93,3 +93,32 @@ def test_a_ticket_nothing_answers_has_no_sources_and_asks_for_details(stack: Loc
     assert stored["sources"] == ""
     assert 0 < float(stored["retrieval_confidence"]) < 0.6
     assert "has no article that answers this yet" in stored["response_text"]
+
+
+def test_the_demo_ingests_the_knowledge_base_it_is_given_and_its_drafts_consult_it(tmp_path: Path):
+    import shutil
+
+    from contract.clients import aws_client
+    from local.runtime import LocalStack as Stack
+    from pipeline.adapters.knowledge_store import draft_knowledge_base
+    from tests.integration.conftest import item as item_of
+    from tools.demo import demo_clients, ingest_kb, run_demo
+
+    folder = tmp_path / "kb"
+    folder.mkdir()
+    for name in ("ec2-ssh-connection-timeout.md", "s3-403-access-denied-bucket-policy.md"):
+        shutil.copy(KB / name, folder / name)
+    draft_knowledge_base.cache_clear()
+    with Stack.start(outbox=tmp_path / "slack.jsonl") as s:
+        clients = demo_clients(s.info)
+        ingest_kb(s.info, clients, [str(folder)])
+        report = run_demo(s.info, tickets=3, seed=11, clients=clients)
+        s.wait_idle(timeout=120)
+        listed = aws_client("s3", s.info).list_objects_v2(Bucket=s.info.bucket_name, Prefix="kb/")
+        assert [o["Key"] for o in listed.get("Contents", [])] == ["kb/index.json"]
+        ids = report.ticket_ids
+        assert ids
+        for ticket_id in ids:
+            stored = item_of(s, ticket_id)
+            assert stored is not None and "retrieval_confidence" in stored
+    draft_knowledge_base.cache_clear()
