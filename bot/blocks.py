@@ -60,6 +60,9 @@ ACTION_RETRY_SEND = "ticket_retry_send"
 ACTION_TAKE = "ticket_take"
 ACTION_REASSIGN = "ticket_reassign"
 INCIDENT_REPORT_EVENT = "tms_incident_report"  # metadata event_type of a later report's post
+ACTION_REMOVE_SOURCE = (
+    "source_remove"  # "Remove source" under a grounded draft; value = "<ticket id> <source id>"
+)
 ACTION_SPLIT_INCIDENT = "incident_split"  # "Not the same issue" on a member's post; value = its ticket id
 ACTION_RESOLVE_INCIDENT = "incident_resolve"  # "Resolve incident" on the root's post; value = root ticket id
 _PRIORITY_RANK = {Priority.NORMAL.value: 0, Priority.MEDIUM.value: 1, Priority.HIGH.value: 2}
@@ -81,6 +84,7 @@ REPLY_FIELD = "response_text"
 SECTION_MAX = 3000
 FIELD_MAX = 2000
 HEADER_MAX = 150
+BUTTON_TEXT_MAX = 75  # Block Kit: a button's text
 INPUT_MAX = 3000
 SELECT_MAX_OPTIONS = 100
 VIEW_MAX_BLOCKS = 100
@@ -299,6 +303,30 @@ def sources_line(view: TicketView) -> str:
     return f":books: *Sources* (confidence {view.retrieval_confidence:.2f}): {links}"
 
 
+def source_actions(view: TicketView) -> list[ActionsBlock]:
+    """A "Remove source" button per source (one block each: an action id is unique within a block), so an
+    agent takes a wrong source off before approving."""
+    return [
+        ActionsBlock(
+            block_id=f"source:{view.ticket_id}:{n}",
+            elements=[
+                ButtonElement(
+                    # plain_text is not parsed for mentions, but a title is never echoed with live brackets
+                    text=clip(
+                        f"Remove source {n}: {s.get('title', '')}".replace("<", "\u2039").replace(
+                            ">", "\u203a"
+                        ),
+                        BUTTON_TEXT_MAX,
+                    ),
+                    action_id=ACTION_REMOVE_SOURCE,
+                    value=f"{view.ticket_id} {s.get('id', '')}",
+                )
+            ],
+        )
+        for n, s in enumerate(view.sources, start=1)
+    ]
+
+
 def _incident_fields(item: Mapping[str, Any]) -> dict[str, Any]:
     members = item.get("incident_members") or ()
     if not item.get("incident_id"):
@@ -369,6 +397,8 @@ def ticket_blocks(view: TicketView) -> list[dict[str, Any]]:
     ]
     if line := sources_line(view):
         blocks.append(ContextBlock(elements=[_md(line)]))
+    if view.sources and view.is_open:
+        blocks += source_actions(view)
     blocks += trust_warnings(view)
     if view.note:
         blocks.append(ContextBlock(elements=[_md(view.note)]))
