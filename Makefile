@@ -49,7 +49,7 @@ install: $(STAMP) $(SCAN_STAMP) ## create the virtualenvs and install the pinned
 
 demo: install ## run 100 realistic tickets through the local pipeline and summarize
 	@$(BIN)/python -m tools.prereqs
-	$(BIN)/tms demo --tickets 100 --seed 7
+	$(BIN)/tms demo --tickets 100 --seed 7 --kb examples/kb
 
 local: install ## start the local stack and keep it running
 	$(BIN)/tms local up

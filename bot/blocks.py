@@ -30,7 +30,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.logic.mrkdwn import escape, fence, group_mention, is_group_id, slack_date, user_mention
+from bot.logic.mrkdwn import escape, fence, group_mention, is_group_id, link, slack_date, user_mention
 from contract.drafts import DraftFindings, draft_findings
 from contract.models import (
     DESCRIPTION_EXCERPT_MAX,
@@ -62,6 +62,9 @@ ACTION_RETRY_SEND = "ticket_retry_send"
 ACTION_TAKE = "ticket_take"
 ACTION_REASSIGN = "ticket_reassign"
 INCIDENT_REPORT_EVENT = "tms_incident_report"  # metadata event_type of a later report's post
+ACTION_REMOVE_SOURCE = (
+    "source_remove"  # "Remove source" under a grounded draft; value = "<ticket id> <source id>"
+)
 ACTION_SPLIT_INCIDENT = "incident_split"  # "Not the same issue" on a member's post; value = its ticket id
 ACTION_RESOLVE_INCIDENT = "incident_resolve"  # "Resolve incident" on the root's post; value = root ticket id
 _PRIORITY_RANK = {Priority.NORMAL.value: 0, Priority.MEDIUM.value: 1, Priority.HIGH.value: 2}
@@ -83,6 +86,7 @@ REPLY_FIELD = "response_text"
 SECTION_MAX = 3000
 FIELD_MAX = 2000
 HEADER_MAX = 150
+BUTTON_TEXT_MAX = 75  # Block Kit: a button's text
 INPUT_MAX = 3000
 SELECT_MAX_OPTIONS = 100
 VIEW_MAX_BLOCKS = 100
@@ -185,6 +189,10 @@ class TicketView:
     # The reply model's own pick and why the final priority differs (contract PriorityFlag codes).
     model_priority: str = ""
     priority_flags: str = ""
+    # Knowledge-base grounding (issue 30): the sources the draft used ({id, title, uri, score}) and the best
+    # retrieval score (None: no knowledge base was consulted).
+    sources: tuple[Mapping[str, Any], ...] = ()
+    retrieval_confidence: float | None = None
 
     @classmethod
     def from_record(
@@ -238,6 +246,8 @@ class TicketView:
             approvers_configured=approvers_configured,
             model_priority=s("model_priority"),
             priority_flags=s("priority_flags"),
+            sources=_sources(item.get("sources")),
+            retrieval_confidence=_float_or_none(item.get("retrieval_confidence")),
             **_incident_fields(item),
         )
 
@@ -259,6 +269,65 @@ def _int(value: Any) -> int:
         return int(value or 0)
     except (TypeError, ValueError):
         return 0
+
+
+def _sources(value: Any) -> tuple[Mapping[str, Any], ...]:
+    """The stored sources (a JSON array in the item and the record; "" when none)."""
+    if not value:
+        return ()
+    try:
+        parsed = json.loads(value) if isinstance(value, str) else value
+    except ValueError:
+        return ()
+    return tuple(s for s in parsed if isinstance(s, Mapping)) if isinstance(parsed, list) else ()
+
+
+def _float_or_none(value: Any) -> float | None:
+    try:
+        return None if value is None or value == "" else float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def sources_line(view: TicketView) -> str:
+    """The post's knowledge-base line: each source as a link with its score, and the confidence; "" when
+    no knowledge base was consulted."""
+    if view.retrieval_confidence is None:
+        return ""
+    if not view.sources:
+        return (
+            f":books: No knowledge-base article was relevant enough (best score "
+            f"{view.retrieval_confidence:.2f}): the draft asks for details."
+        )
+    links = " · ".join(
+        f"{link(str(s.get('uri', '')), str(s.get('title', '')))} ({_float_or_none(s.get('score')) or 0:.2f})"
+        for s in view.sources
+    )
+    return f":books: *Sources* (confidence {view.retrieval_confidence:.2f}): {links}"
+
+
+def source_actions(view: TicketView) -> list[ActionsBlock]:
+    """A "Remove source" button per source (one block each: an action id is unique within a block), so an
+    agent takes a wrong source off before approving."""
+    return [
+        ActionsBlock(
+            block_id=f"source:{view.ticket_id}:{n}",
+            elements=[
+                ButtonElement(
+                    # plain_text is not parsed for mentions, but a title is never echoed with live brackets
+                    text=clip(
+                        f"Remove source {n}: {s.get('title', '')}".replace("<", "\u2039").replace(
+                            ">", "\u203a"
+                        ),
+                        BUTTON_TEXT_MAX,
+                    ),
+                    action_id=ACTION_REMOVE_SOURCE,
+                    value=f"{view.ticket_id} {s.get('id', '')}",
+                )
+            ],
+        )
+        for n, s in enumerate(view.sources, start=1)
+    ]
 
 
 def _incident_fields(item: Mapping[str, Any]) -> dict[str, Any]:
@@ -329,6 +398,10 @@ def ticket_blocks(view: TicketView) -> list[dict[str, Any]]:
         SectionBlock(text=_md(f"*Drafted reply*\n{escape(view.response_text)}")),
         ContextBlock(elements=[_md(f"*Why {escape(view.priority)}:* {escape(view.priority_reasoning)}")]),
     ]
+    if line := sources_line(view):
+        blocks.append(ContextBlock(elements=[_md(line)]))
+    if view.sources and view.is_open:
+        blocks += source_actions(view)
     blocks += trust_warnings(view)
     if view.note:
         blocks.append(ContextBlock(elements=[_md(view.note)]))

@@ -79,6 +79,22 @@ INCIDENT_CANDIDATES: Final = 24  # nearest open tickets (by time-decayed cosine)
 INCIDENT_DECAY_PER_HOUR: Final = 0.05
 INCIDENT_WINDOW_HOURS: Final = 48  # open tickets compared
 
+# --- Knowledge base (docs/knowledge-base.md, issue 30) ----------------------------------------------------
+# A passage is at most this many characters (headings and paragraphs are kept whole below it): MiniLM reads
+# 256 tokens (~1,000 characters), and a short passage keeps one question's answer from being diluted.
+KB_PASSAGE_MAX_CHARS: Final = 700
+# Where the draft step finds the knowledge base (TMS_KB_PROVIDER): none until the AWS side of issue 30 lands;
+# the local stack sets "s3".
+KB_PROVIDER: Final = "none"
+KB_TOP_K: Final = 3  # documents retrieved per ticket and quoted to the reply model
+# The minimum cosine score of the best document for a draft to use sources, per embedding model id: a change
+# of embedder is a change of this table. Offline: calibrated with bench/kb.py on the calibration half only.
+# Titan: a conservative default until `tms eval` calibrates it on the team's own tickets (docs/knowledge-base.md).
+KB_THRESHOLDS: Final = {
+    OFFLINE_EMBEDDING_MODEL_ID: 0.60,
+    BEDROCK_EMBEDDING_MODEL_ID: 0.45,
+}
+
 # --- SLAs (docs/sla.md) ---------------------------------------------------------------------------------
 # First-response targets per priority, as the durations people write ("45s", "30m", "8h", "1d").
 SLA_TARGETS: Final = {"HIGH": "1h", "MEDIUM": "8h", "NORMAL": "24h"}

@@ -28,7 +28,7 @@ _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@((?:[a-z0-9-]+\.)+[a-z]{2,63})\b", re
 # space, dot, hyphen or parentheses, 7 to 15 digits in all (E.164's maximum); or a run of 7-15 digits after
 # +. A ticket id (TKT-20250101-...) is preceded by a hyphen and a letter run, so it never matches.
 _PHONE = re.compile(
-    r"(?<![\w+\-./:])(?:\+\s?\d{1,3}[\s.\-]?)?(?:\(\d{1,4}\)[\s.\-]?)?\d{2,4}(?:[\s.\-]\d{2,5}){1,4}(?![\w\-]|\.\d)"
+    r"(?<![\w+\-./:])(?:\+\s?\d{1,3}[\s.\-]?)?(?:\(\d{1,4}\)[\s.\-]?)?\d{2,4}(?:[\s.\-]\d{2,6}){1,4}(?![\w\-]|\.\d)"
     r"|(?<![\w+])\+\d{7,15}\b"
 )
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")

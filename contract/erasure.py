@@ -57,6 +57,12 @@ S3_PREFIXES: tuple[PrefixRule, ...] = (
         "none",
         reason="the ETL bookmarks: a time and manifest-marker keys (ticket ids), never customer data",
     ),
+    PrefixRule(
+        names.KB_PREFIX,
+        "none",
+        reason="the knowledge base: the team's own articles (tms kb ingest), never a customer's ticket; "
+        "precedents from resolved tickets (issue 30) must get an eraser before they are stored here",
+    ),
 )
 
 

@@ -36,6 +36,9 @@ ENV_LLM_TEMPERATURE = "TMS_LLM_TEMPERATURE"
 
 # Embeddings (incidents): "bedrock" (Titan Text Embeddings V2) or "offline" (MiniLM shipped in a wheel).
 ENV_EMBEDDING_PROVIDER = "TMS_EMBEDDING_PROVIDER"
+# Where the draft step finds the knowledge base: "none" (drafts are not grounded) or "s3" (kb/index.json in
+# TMS_BUCKET_NAME, pipeline/adapters/knowledge_store.py; the local stack sets it). Default: contract/defaults.
+ENV_KB_PROVIDER = "TMS_KB_PROVIDER"
 ENV_EMBEDDING_MODEL_ID = "TMS_EMBEDDING_MODEL_ID"
 ENV_EMBEDDING_DIMENSIONS = "TMS_EMBEDDING_DIMENSIONS"
 # Incident detection: cosine-similarity threshold and the window of open tickets compared (hours).
@@ -294,6 +297,7 @@ ORIGINALS_PREFIX = (
 )
 # Each ticket's workflow input as the trigger started it (SSE-KMS, expires): what `tms retry` re-runs,
 # since Express executions cannot be described. Unredacted customer text: never loaded into the warehouse.
+KB_PREFIX = "kb/"  # the knowledge base in the stack bucket: kb/index.json (passages and vectors)
 INPUTS_PREFIX = "inputs/"
 INPUTS_RETENTION_DAYS = 90  # as long as Step Functions Standard kept an execution's input for `tms retry`
 QUARANTINE_PREFIX = "quarantine/"

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import random
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from contract.errors import LlmThrottledError, LlmUnavailableError
 from contract.models import Priority, SentimentLabel, SentimentResult, TicketSubmitted
 from local.faults import FaultPlan, active_plan
 from pipeline.adapters.llm import estimated_usage
-from pipeline.domain.policy import ESCALATION, decide_priority
+from pipeline.domain.policy import ESCALATION, check_reply, decide_priority
 from pipeline.domain.triage import TriageDraft
+
+if TYPE_CHECKING:
+    from pipeline.domain.grounding import Grounding, Quotation
 
 OFFLINE_MODEL_ID = "offline-policy-v1"
 
@@ -167,6 +170,102 @@ def _category(issue_type: str, product: str) -> tuple[tuple[str, ...], str]:
     return _GENERIC
 
 
+# Grounded drafts (issue 30): the steps are the best passage's own sentences, those sharing most words
+# with the ticket, in the passage's order; a sentence that lost contact details or a link to the trust
+# rules is not used. Without a relevant passage the reply asks for details rather than inventing steps.
+_STEP_MAX_WORDS = 45
+_STEPS_MAX_WORDS = 110
+_SENTENCE = re.compile(r"\n+|(?<=[.!?])\s+(?=[A-Z0-9`\"(*])")
+_MARKUP = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+|\*\*|__")
+_WORD = re.compile(r"[a-z0-9][a-z0-9_.:/-]*[a-z0-9]|[a-z0-9]", re.IGNORECASE)
+_REMOVED = "removed]"
+_STOP = frozenset(
+    [
+        "the",
+        "a",
+        "an",
+        "and",
+        "or",
+        "of",
+        "to",
+        "in",
+        "on",
+        "for",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "it",
+        "this",
+        "that",
+        "with",
+        "our",
+        "we",
+        "you",
+        "your",
+        "my",
+        "i",
+        "from",
+        "at",
+        "by",
+        "as",
+        "not",
+        "no",
+        "can",
+        "cannot",
+        "do",
+        "does",
+        "did",
+        "have",
+        "has",
+        "but",
+        "if",
+        "when",
+        "what",
+        "why",
+        "how",
+        "so",
+        "all",
+        "any",
+    ]
+)
+_NO_ANSWER_STEPS = (
+    "Send us the exact error message and the time it first appeared, with the time zone.",
+    "Tell us which account, region and resource are affected, and what changed just before.",
+    "Let us know what you have tried so far and whether the problem happens every time.",
+)
+_NO_ANSWER_NOTE = (
+    "Our knowledge base has no article that answers this yet, so a specialist will follow up with you."
+)
+
+
+def _words(text: str) -> set[str]:
+    return {w.lower() for w in _WORD.findall(text)} - _STOP
+
+
+def grounded_steps(quotation: Quotation, ticket_text: str) -> tuple[str, ...]:
+    """Two or three steps taken from the passage: its sentences closest to the ticket, in passage order."""
+    sentences = [
+        " ".join(_MARKUP.sub("", s).split())
+        for s in _SENTENCE.split(quotation.text)
+        if _REMOVED not in s and 4 <= len(s.split()) <= _STEP_MAX_WORDS
+    ]
+    wanted = _words(ticket_text)
+    ranked = sorted(range(len(sentences)), key=lambda i: (-len(_words(sentences[i]) & wanted), i))
+    chosen: list[int] = []
+    budget = _STEPS_MAX_WORDS
+    for i in ranked:
+        n = len(sentences[i].split())
+        if n <= budget:
+            chosen.append(i)
+            budget -= n
+        if len(chosen) == 3:
+            break
+    steps = tuple(_clean(sentences[i]) for i in sorted(chosen))
+    return steps if len(steps) >= 2 else ()
+
+
 class OfflineReplyModel:
     """Writes policy-compliant replies from templates; varied but reproducible (seeded by ticket id)."""
 
@@ -175,8 +274,10 @@ class OfflineReplyModel:
     def __init__(self, faults: FaultPlan | None = None):
         self._faults = faults
 
-    def draft(self, ticket: TicketSubmitted, sentiment: SentimentResult) -> TriageDraft:
-        """Draft the reply, priority and reasoning for one ticket."""
+    def draft(
+        self, ticket: TicketSubmitted, sentiment: SentimentResult, grounding: Grounding | None = None
+    ) -> TriageDraft:
+        """Draft the reply, priority and reasoning for one ticket (from the best quoted passage when given)."""
         faults = self._faults if self._faults is not None else active_plan()
         if faults.should_fail("llm_throttle"):
             raise LlmThrottledError(f"{OFFLINE_MODEL_ID}: injected fault llm_throttle")
@@ -189,7 +290,16 @@ class OfflineReplyModel:
         name = _clean(data.customer.first_name)
         product, issue = _clean(data.product), _clean(data.issue_type)
         steps, ask = _category(data.issue_type, data.product)
-        chosen = rng.sample(steps, rng.choice((2, 3)))
+        chosen = template_steps = rng.sample(steps, rng.choice((2, 3)))
+        used: list[str] = []
+        note: list[str] = []
+        if grounding is not None and grounding.answered:
+            best = grounding.quotations[0]
+            from_passage = grounded_steps(best, f"{data.subject}\n{data.description}")
+            if from_passage:
+                chosen, used = list(from_passage), [best.id]
+        elif grounding is not None:  # nothing relevant enough: ask, do not invent steps
+            chosen, note = list(_NO_ANSWER_STEPS), [_NO_ANSWER_NOTE, ""]
         phrase = ESCALATION[priority]
         ticket_id = ticket.ticketId
         if faults.should_fail("llm_invalid_output"):
@@ -197,22 +307,38 @@ class OfflineReplyModel:
                 "TKT-19700101-0000000000"  # what a confused model does: cite a ticket that is not this one
             )
 
+        greeting = rng.choice(_GREETINGS)
+        acknowledge = rng.choice(_ACKNOWLEDGE[sentiment.Sentiment])
+        rng_intro = rng.choice(_STEPS_INTRO)
         lines = [
-            rng.choice(_GREETINGS).format(name=name),
+            greeting.format(name=name),
             "",
-            rng.choice(_ACKNOWLEDGE[sentiment.Sentiment]).format(issue=issue, product=product),
+            acknowledge.format(issue=issue, product=product),
             "",
-            rng.choice(_STEPS_INTRO),
+            rng_intro,
             *(f"{i}. {step}" for i, step in enumerate(chosen, start=1)),
             "",
             ask,
             "",
+            *note,
             _ESCALATE[priority].format(phrase=phrase),
             rng.choice(_CLOSINGS).format(ticket_id=ticket_id),
             "",
             _SIGNATURE,
         ]
-        draft = TriageDraft(response_text="\n".join(lines), priority=priority, priority_reasoning=reasoning)
+        if used and check_reply("\n".join(lines), ticket_id, priority, data.customer.first_name):
+            # The passage's sentences broke the reply policy (too long, say): the template steps instead.
+            steps_at = lines.index(rng_intro) + 1
+            lines[steps_at : steps_at + len(chosen)] = [
+                f"{i}. {step}" for i, step in enumerate(template_steps, start=1)
+            ]
+            used = []
+        draft = TriageDraft(
+            response_text="\n".join(lines),
+            priority=priority,
+            priority_reasoning=reasoning,
+            used_sources=used,
+        )
         # Not an LLM, but the pipeline's cost is modeled on one: report what a model would bill for this
         # prompt and answer (a tokenizer-free estimate, README "Cost per ticket").
         return estimated_usage(ticket, sentiment, draft)

@@ -253,6 +253,8 @@ class LocalStack:
                     names.ENV_ORIGINALS_KEY_ID: prov.data_key_id,
                     names.ENV_CSAT_BASE_URL: csat_server.base_url(rate_server),
                     names.ENV_CSAT_KEY: os.environ.get(names.ENV_CSAT_KEY) or csat_key(),
+                    # Drafts are grounded in the knowledge base `tms kb ingest` fills (kb/ in the bucket).
+                    names.ENV_KB_PROVIDER: "s3",
                 },
             )
             for k, v in info.env().items():

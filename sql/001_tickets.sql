@@ -46,6 +46,8 @@ CREATE TABLE IF NOT EXISTS tickets (
     usage_sns_publishes               BIGINT            NOT NULL  ENCODE az64,
     model_priority            VARCHAR(16)       NULL      ENCODE bytedict,
     priority_flags            VARCHAR(64)       NULL      ENCODE zstd,
+    sources                   VARCHAR(4096)     NULL      ENCODE zstd,
+    retrieval_confidence      DOUBLE PRECISION  NULL      ENCODE zstd,
     PRIMARY KEY (ticket_id)
 )
 DISTSTYLE KEY

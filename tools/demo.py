@@ -8,7 +8,7 @@ import random
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -244,6 +244,7 @@ def run_local_demo(
     timeout: float = 900.0,
     etl: bool = True,
     clients_for: Callable[[StackInfo], dict[str, Any]] | None = None,
+    kb_paths: Sequence[str] = (),
 ) -> DemoReport:
     """`tms demo`: the demo on the running local stack, or on one started in-process for this run; then
     the warehouse load (unless `etl` is off). `clients_for` builds the boto3 clients for a stack
@@ -254,6 +255,7 @@ def run_local_demo(
 
     info = discover_local()
     if info is not None:
+        ingest_kb(info, clients_for(info), kb_paths)
         report = run_demo(
             info, tickets=tickets, seed=seed, redeliver=redeliver, timeout=timeout, clients=clients_for(info)
         )
@@ -261,6 +263,7 @@ def run_local_demo(
             load_warehouse(report, info)
         return report
     with LocalStack.start() as stack:
+        ingest_kb(stack.info, clients_for(stack.info), kb_paths)
         report = run_demo(
             stack.info,
             tickets=tickets,
@@ -273,6 +276,20 @@ def run_local_demo(
         if etl:
             load_warehouse(report, stack.info)
     return report
+
+
+def ingest_kb(info: StackInfo, clients: dict[str, Any], paths: Sequence[str]) -> None:
+    """Put the given files and folders into the stack's knowledge base (changed files only), so the
+    demo's drafts are grounded and their posts show sources."""
+    if not paths:
+        return
+    from pipeline.adapters.embeddings import embedder
+    from pipeline.adapters.knowledge_store import S3KnowledgeBase
+    from tools.kb import discover, read_document
+
+    files, folders = discover(list(paths))
+    kb = S3KnowledgeBase(info.bucket_name, clients["s3"], embedder())
+    kb.ingest([read_document(f) for f in files], replace_under=folders)
 
 
 def load_warehouse(report: DemoReport, info: StackInfo) -> None:

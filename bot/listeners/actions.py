@@ -32,6 +32,7 @@ def register(app: App) -> None:
     app.action(blocks.ACTION_RETRY_SEND)(handle_retry_send)
     app.action(blocks.ACTION_TAKE)(handle_take)
     app.action(blocks.ACTION_REASSIGN)(handle_reassign)
+    app.action(blocks.ACTION_REMOVE_SOURCE)(handle_remove_source)
 
 
 def _where(body: dict[str, Any]) -> tuple[str, str]:
@@ -238,6 +239,27 @@ handle_reassign = _change_handler(
     ticket_of=lambda action: str(action.get("block_id", "")).removeprefix(blocks.OWNER_BLOCK_PREFIX),
     doc="Give the ticket to the member chosen in the users select (its block id carries the ticket id).",
 )
+
+
+def handle_remove_source(
+    ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, context: dict[str, Any]
+) -> None:
+    """Take one knowledge-base source off the draft on screen (value `<ticket id> <source id>`); a source
+    already gone, or a newer draft, changes nothing and the agent is told."""
+    ack()
+    clients = context["tms"]
+    channel, ts = _where(body)
+    user = body["user"]["id"]
+    ticket_id, _, source_id = str(action.get("value") or "").partition(" ")
+    item = clients.store.get(ticket_id)
+    change = actions.remove_source(user, clients.now(), item, source_id) if item else None
+    if change is None:
+        if channel:
+            client.chat_postEphemeral(
+                channel=channel, user=user, **blocks.error_message("That source is no longer on the draft.")
+            )
+        return
+    apply_and_publish(client, clients, ticket_id, change, channel=channel, ts=ts)
 
 
 def handle_edit(

@@ -45,6 +45,7 @@ REQUIRED: dict[tuple[str, str], Permission] = {
     ("block_actions", blocks.ACTION_TAKE): Permission(Role.AGENT, "take tickets"),
     ("block_actions", blocks.ACTION_REASSIGN): Permission(Role.AGENT, "assign tickets"),
     ("block_actions", blocks.ACTION_SPLIT_INCIDENT): Permission(Role.AGENT, "split incidents"),
+    ("block_actions", blocks.ACTION_REMOVE_SOURCE): Permission(Role.AGENT, "remove draft sources"),
     ("block_actions", blocks.ACTION_RESOLVE_INCIDENT): Permission(Role.AGENT, "resolve incidents"),
     ("view_submission", blocks.TICKET_FORM): Permission(Role.AGENT, "create tickets"),
     ("view_submission", blocks.EDIT_REPLY_FORM): Permission(Role.AGENT, "edit replies"),

@@ -7,6 +7,7 @@ so two agents clicking at once never lose an update: the second write fails its 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -36,6 +37,7 @@ class Action(StrEnum):
     ANSWERED = "answered_in_slack"
     ORIGINAL_EDITED = "original_edited"
     ORIGINAL_DELETED = "original_deleted"
+    REMOVE_SOURCE = "remove_source"
 
 
 # Actions that are the ticket's first response when the bot applies them: resolving it. Sending the approved
@@ -217,6 +219,29 @@ def reassign(actor: str, at: datetime, assignee: str) -> TicketChange:
     )
 
 
+def remove_source(actor: str, at: datetime, item: dict[str, Any], source_id: str) -> TicketChange | None:
+    """Take a wrong knowledge-base source off the draft before it is approved; None when the draft has no
+    such source (already removed). Only the draft version on screen: a newer draft keeps its own sources."""
+    try:
+        sources = json.loads(str(item.get("sources") or "[]"))
+    except ValueError:
+        sources = []
+    kept = [s for s in sources if isinstance(s, dict) and s.get("id") != source_id]
+    if len(kept) == len(sources):
+        return None
+    title = next(str(s.get("title", "")) for s in sources if isinstance(s, dict) and s.get("id") == source_id)
+    return TicketChange(
+        Action.REMOVE_SOURCE,
+        actor,
+        at,
+        {"sources": json.dumps(kept, separators=(",", ":")) if kept else ""},
+        OPEN,
+        f"{user_mention(actor)} removed the source {escape(title)}.",
+        expected_draft_version=draft_version_of(item),
+        detail={"source": source_id},
+    )
+
+
 def retry_send(actor: str, at: datetime) -> TicketChange:
     """Approve a rejected send again: the mailer claims it like a first approval."""
     return TicketChange(
@@ -328,4 +353,5 @@ def _past(action: Action) -> str:
         Action.RETRY_SEND: "sent again",
         Action.TAKE: "taken",
         Action.REASSIGN: "reassigned",
+        Action.REMOVE_SOURCE: "changed",
     }.get(action, str(action))

@@ -75,3 +75,15 @@ def _parse_time(text: str) -> datetime | None:
         return datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
         return None
+
+
+_SAFE_URL = re.compile(r"^https://[^\s<>|&\x00-\x1f\x7f]+$")
+
+
+def link(url: str, label: str) -> str:
+    """`<https://…|label>` for a plain HTTPS URL; anything else (another scheme, a `|` or `>` that would
+    end the link early) as escaped text, so a stored source can never become a mention or a hidden link."""
+    text = escape(label).replace("|", "\u2223")
+    if not _SAFE_URL.match(url or ""):
+        return f"{text} ({escape(url)})"
+    return f"<{url}|{text}>"

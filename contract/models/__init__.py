@@ -41,8 +41,10 @@ from contract.models.tasks import (
     PriorityFlag,
     SentimentResult,
     SentimentScore,
+    SourceRef,
     TriageResult,
     priority_flags_column,
+    sources_column,
 )
 from contract.models.ticket import (
     COMPANY_MAX,
@@ -183,6 +185,7 @@ __all__ = [
     "SlaTimerKind",
     "SlackContext",
     "Source",
+    "SourceRef",
     "TicketData",
     "TicketFailedMessage",
     "TicketId",
@@ -208,6 +211,7 @@ __all__ = [
     "new_ticket_id",
     "priority_flags_column",
     "slack_placeholder_email",
+    "sources_column",
     "text",
     "utf8_prefix",
     "utf8_suffix",

@@ -17,6 +17,8 @@ from contract.models.ticket import (
     PRIORITY_FLAGS_MAX,
     REASONING_MAX,
     RESPONSE_MAX,
+    SOURCE_TITLE_MAX,
+    SOURCE_URI_MAX,
     Priority,
     SentimentLabel,
     _Strict,
@@ -81,6 +83,31 @@ def priority_flags_column(flags: Any) -> str:
     return ",".join(sorted({PriorityFlag(f).value for f in flags}))
 
 
+class SourceRef(_Strict):
+    """One knowledge-base passage a draft used (issue 30): its id, its document's title and HTTPS link, and
+    its retrieval score (cosine similarity)."""
+
+    id: text(SOURCE_URI_MAX)  # type: ignore[valid-type]
+    title: text(SOURCE_TITLE_MAX)  # type: ignore[valid-type]
+    uri: text(SOURCE_URI_MAX)  # type: ignore[valid-type]
+    score: float = Field(ge=-1, le=1)
+
+    @field_validator("uri")
+    @classmethod
+    def _https(cls, value: str) -> str:
+        # An agent follows this link: never an s3:// key or a plain-HTTP page.
+        if not value.startswith("https://"):
+            raise ValueError(f"a source link must start with https://, got {value!r}")
+        return value
+
+
+def sources_column(sources: list[SourceRef]) -> str:
+    """The warehouse value of a draft's sources: a JSON array ("" when the draft used none)."""
+    import json
+
+    return json.dumps([s.model_dump() for s in sources], separators=(",", ":")) if sources else ""
+
+
 class TriageResult(_Strict):
     """The triage of a ticket: the customer reply, the final priority and its reasoning, and what the reply
     model itself suggested (`model_priority`) when the rule-based bound changed it or flagged the ticket."""
@@ -93,6 +120,10 @@ class TriageResult(_Strict):
     model_priority: Priority | None = None
     # PriorityFlag codes, sorted and comma-separated ("" when the model's pick stood unflagged).
     priority_flags: text(PRIORITY_FLAGS_MAX, required=False) = ""  # type: ignore[valid-type]
+    # Knowledge-base grounding (issue 30): the passages the draft used, and the best retrieval score (None:
+    # the knowledge base was not consulted; a score with no sources: nothing was relevant enough).
+    sources: list[SourceRef] = Field(default_factory=list)
+    retrieval_confidence: float | None = Field(default=None, ge=-1, le=1)
 
     @field_validator("priority", "model_priority", mode="before")
     @classmethod

@@ -136,6 +136,11 @@ SLACK_ID_MAX = 32
 SLACK_PLACEHOLDER_EMAIL_DOMAIN = "users.slack.invalid"
 PII_TYPES_MAX = 512  # comma-separated Comprehend PII entity types found in a ticket
 PRIORITY_FLAGS_MAX = 64  # comma-separated PriorityFlag codes (contract/models/tasks.py)
+# The knowledge-base sources a draft used, as a JSON array of {id, title, uri, score} (issue 30): at most
+# KB_TOP_K entries of a 300-character title and a 500-character link, with room to spare.
+SOURCES_MAX = 4096
+SOURCE_TITLE_MAX = 300
+SOURCE_URI_MAX = 500
 INCIDENT_ID_MAX = TICKET_ID_MAX + 4  # "INC-" + the root ticket id's suffix (pipeline/domain/incidents.py)
 
 

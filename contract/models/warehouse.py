@@ -15,7 +15,7 @@ from pydantic import (
 )
 
 from contract.models.lifecycle import TicketLifecycle
-from contract.models.tasks import SentimentResult, TriageResult
+from contract.models.tasks import SentimentResult, TriageResult, sources_column
 from contract.models.ticket import (
     COMPANY_MAX,
     DESCRIPTION_MAX,
@@ -30,6 +30,7 @@ from contract.models.ticket import (
     PRODUCT_MAX,
     REASONING_MAX,
     RESPONSE_MAX,
+    SOURCES_MAX,
     SUBJECT_MAX,
     MaxBytes,
     Priority,
@@ -89,6 +90,10 @@ class ProcessedRecord(_Strict):
     # and why the final priority differs or the ticket was flagged (PriorityFlag codes, "" when neither).
     model_priority: Priority | None = None
     priority_flags: text(PRIORITY_FLAGS_MAX, required=False) = ""  # type: ignore[valid-type]
+    # The knowledge-base sources the draft used (a JSON array of {id, title, uri, score}; "" when none) and
+    # the best retrieval score (None: the knowledge base was not consulted). Grounded = sources != "".
+    sources: text(SOURCES_MAX, required=False) = ""  # type: ignore[valid-type]
+    retrieval_confidence: float | None = None
 
     _flat_usage = model_validator(mode="before")(_usage_columns)
 
@@ -147,6 +152,8 @@ class ProcessedRecord(_Strict):
             usage=usage or TicketUsage(),
             model_priority=triage.model_priority,
             priority_flags=triage.priority_flags,
+            sources=sources_column(triage.sources),
+            retrieval_confidence=triage.retrieval_confidence,
         )
 
     def archive_key(self) -> str:
@@ -207,7 +214,7 @@ def model_columns(model: type[BaseModel]) -> tuple[Column, ...]:
         elif ann is int:
             cols.append(Column(name, "bigint", None, False))
         elif ann is float:
-            cols.append(Column(name, "double", None, False))
+            cols.append(Column(name, "double", None, optional))
         elif isinstance(ann, type) and issubclass(ann, StrEnum):
             cols.append(Column(name, "varchar", _ENUM_WIDTH, optional))
         elif ann is str:

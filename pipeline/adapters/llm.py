@@ -42,6 +42,8 @@ from pipeline.domain.triage import ReplyModel, TriageDraft
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
+    from pipeline.domain.grounding import Grounding
+
 Provider = Literal["bedrock", "openai", "offline"]
 REPLY_MODELS = "tms.reply_models"  # entry-point group of the reply models installed beside tms
 
@@ -170,7 +172,11 @@ def quotation_boundary() -> str:
 
 
 def build_messages(
-    ticket: TicketSubmitted, sentiment: SentimentResult, *, boundary: str | None = None
+    ticket: TicketSubmitted,
+    sentiment: SentimentResult,
+    *,
+    boundary: str | None = None,
+    grounding: Grounding | None = None,
 ) -> list[tuple[str, str]]:
     """The system and user messages for one ticket: the whole policy, then the ticket's facts, with every
     customer-written field quoted as untrusted data inside a random boundary."""
@@ -205,6 +211,10 @@ def build_messages(
         # A pasted log can be 64 KiB: the model reads its head and tail (cost and latency stay bounded).
         description=d.description_excerpt(PROMPT_DESCRIPTION_MAX),
     )
+    if grounding is not None:  # retrieved passages: quoted data with ids (pipeline/domain/grounding.py)
+        from pipeline.domain.grounding import quotations_prompt
+
+        user = f"{user}\n\n{quotations_prompt(grounding)}"
     return [("system", system), ("human", user)]
 
 
@@ -274,10 +284,12 @@ class LangChainReplyModel:
     def _with_structured_output(chat_model: BaseChatModel) -> Any:
         return chat_model.with_structured_output(TriageDraft, include_raw=True)
 
-    def draft(self, ticket: TicketSubmitted, sentiment: SentimentResult) -> TriageDraft | Mapping[str, Any]:
+    def draft(
+        self, ticket: TicketSubmitted, sentiment: SentimentResult, grounding: Grounding | None = None
+    ) -> TriageDraft | Mapping[str, Any]:
         """Ask the model for the reply; provider errors become LlmThrottled/LlmUnavailable/InvalidModelOutput."""
         try:
-            out = self._structured.invoke(build_messages(ticket, sentiment))
+            out = self._structured.invoke(build_messages(ticket, sentiment, grounding=grounding))
         except TmsError:
             raise
         except Exception as e:

@@ -34,6 +34,9 @@ WRITTEN_AT_CLAIM = frozenset({"ticket_id", "description"})
 # Owned on the item by the link-incident step: a ticket alone when it was archived may have become an
 # incident's root since, and recording "" here would erase that.
 WRITTEN_BY_INCIDENT_STEP = frozenset({"incident_id"})
+# Optional fields a ticket may lack: model_priority (triaged before the bound), retrieval_confidence (drafted
+# without a knowledge base). Their absence is the record, not a null attribute.
+NULLABLE_UNRECORDED = frozenset({"model_priority", "retrieval_confidence"})
 
 
 def dynamodb_update(
@@ -50,7 +53,7 @@ def dynamodb_update(
     for i, (field, value) in enumerate(data.items()):
         if field in skip or field in WRITTEN_BY_INCIDENT_STEP:
             continue
-        if value is None and field == "model_priority":  # a triage from before the bound: not recorded
+        if value is None and field in NULLABLE_UNRECORDED:  # not recorded for this ticket: no attribute
             continue
         names[f"#f{i}"] = field
         if isinstance(value, bool) or value is None:  # pragma: no cover - not in the contract today

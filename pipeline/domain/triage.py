@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
@@ -14,6 +14,7 @@ from contract.models import (
     PiiResult,
     Priority,
     SentimentResult,
+    SourceRef,
     TicketSubmitted,
     TicketUsage,
     TriageResult,
@@ -21,6 +22,10 @@ from contract.models import (
 )
 from pipeline.domain.policy import bound_priority, check_reply, restate_escalation
 from pipeline.domain.redaction import for_model, redact
+
+if TYPE_CHECKING:
+    from pipeline.domain.grounding import Grounding
+    from pipeline.domain.knowledge import Retriever
 
 
 class TriageDraft(BaseModel):
@@ -37,6 +42,10 @@ class TriageDraft(BaseModel):
     priority_reasoning: str = Field(
         description="One or two sentences: why this priority, from the sentiment and the business impact.",
         max_length=REASONING_MAX,
+    )
+    used_sources: list[str] = Field(
+        default_factory=list,
+        description="The ids of the quoted knowledge-base passages the reply relies on (none: empty).",
     )
     # The tokens the model billed for this answer (its response's usage metadata), when it reported them.
     _usage: TicketUsage | None = PrivateAttr(default=None)
@@ -57,8 +66,10 @@ class ReplyModel(Protocol):
 
     model_id: str
 
-    def draft(self, ticket: TicketSubmitted, sentiment: SentimentResult) -> TriageDraft | Mapping[str, Any]:
-        """Draft the reply, priority and reasoning for one ticket."""
+    def draft(
+        self, ticket: TicketSubmitted, sentiment: SentimentResult, grounding: Grounding | None = None
+    ) -> TriageDraft | Mapping[str, Any]:
+        """Draft the reply, priority and reasoning for one ticket (from the quoted passages when given)."""
         ...
 
 
@@ -78,6 +89,7 @@ def validate_draft(
     # What the bound decides (apply_priority_bound), never what the model claims.
     fields.pop("model_priority", None)
     fields.pop("priority_flags", None)
+    fields.pop("used_sources", None)  # the sources are the grounding's, checked against what was quoted
     try:
         result = TriageResult.model_validate(fields)
     except ValidationError as e:
@@ -145,3 +157,55 @@ def draft_reply_with_usage(
     usage = answer.usage if isinstance(answer, TriageDraft) else TicketUsage()
     result = validate_draft(answer, ticket, model.model_id)
     return apply_priority_bound(result, ticket, sentiment), usage
+
+
+class GroundedDraft(BaseModel):
+    """A validated draft (its `sources` and `retrieval_confidence` set) and the tokens it cost."""
+
+    result: TriageResult
+    usage: TicketUsage
+
+    @property
+    def sources(self) -> list[dict[str, Any]]:
+        """The sources as `{id, title, uri, score}` dicts."""
+        return [s.model_dump() for s in self.result.sources]
+
+    @property
+    def confidence(self) -> float | None:
+        """The best retrieval score (None: the knowledge base was empty, so not consulted)."""
+        return self.result.retrieval_confidence
+
+
+def draft_grounded(
+    ticket: TicketSubmitted,
+    sentiment: SentimentResult,
+    model: ReplyModel,
+    kb: Retriever,
+    embedding_model_id: str,
+    *,
+    pii: PiiResult | None = None,
+) -> GroundedDraft:
+    """draft_reply_with_usage, grounded: retrieval runs on the REDACTED ticket, the model gets the passages
+    as untrusted quotations and the sources are the quoted passages it says it used."""
+    from pipeline.domain.grounding import ground
+
+    shown = for_model(redact(ticket, pii or PiiResult()).ticket)
+    grounding = ground(f"{shown.data.subject}\n{shown.data.description}", kb, embedding_model_id)
+    answer = model.draft(shown, sentiment, grounding) if grounding else model.draft(shown, sentiment)
+    usage = answer.usage if isinstance(answer, TriageDraft) else TicketUsage()
+    used = (
+        answer.used_sources
+        if isinstance(answer, TriageDraft)
+        else list(answer.get("used_sources") or [])
+        if isinstance(answer, Mapping)
+        else []
+    )
+    result = apply_priority_bound(validate_draft(answer, ticket, model.model_id), ticket, sentiment)
+    if grounding is not None:
+        result = result.model_copy(
+            update={
+                "sources": [SourceRef.model_validate(s) for s in grounding.sources(used)],
+                "retrieval_confidence": grounding.confidence,
+            }
+        )
+    return GroundedDraft(result=result, usage=usage)

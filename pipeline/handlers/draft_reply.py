@@ -13,8 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from contract import names
 from contract.errors import InvalidTicketError
 from contract.models import PiiResult, SentimentResult, TicketSubmitted, field_errors
+from pipeline.adapters.knowledge_store import draft_knowledge_base
 from pipeline.adapters.llm import reply_model
-from pipeline.domain.triage import draft_reply_with_usage
+from pipeline.domain.triage import draft_grounded, draft_reply_with_usage
 from pipeline.domain.usage import Stopwatch
 from pipeline.observability import logger
 
@@ -39,7 +40,17 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     except ValidationError as e:
         raise InvalidTicketError(field_errors(e)) from e
     logger.append_keys(ticket_id=request.ticket.ticketId)
-    result, tokens = draft_reply_with_usage(request.ticket, request.sentiment, reply_model(), pii=request.pii)
+    kb = draft_knowledge_base()
+    if kb is None:
+        result, tokens = draft_reply_with_usage(
+            request.ticket, request.sentiment, reply_model(), pii=request.pii
+        )
+    else:
+        model_id = kb.embedding_model_id
+        drafted = draft_grounded(
+            request.ticket, request.sentiment, reply_model(), kb, model_id, pii=request.pii
+        )
+        result, tokens = drafted.result, drafted.usage
     logger.info("reply drafted", extra={"priority": result.priority.value, "model_id": result.model_id})
     # The workflow hands `usage` to the archive step, which records the ticket's total (TicketUsage).
     return {**result.model_dump(mode="json"), "usage": tokens.plus(watch.usage()).model_dump()}

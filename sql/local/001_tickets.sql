@@ -42,6 +42,8 @@ CREATE TABLE IF NOT EXISTS tickets (
     usage_sns_publishes               BIGINT            NOT NULL  DEFAULT 0,
     model_priority            VARCHAR(16)       NULL,
     priority_flags            VARCHAR(64)       NULL,
+    sources                   VARCHAR(4096)     NULL,
+    retrieval_confidence      DOUBLE PRECISION  NULL,
     PRIMARY KEY (ticket_id)
 );
 

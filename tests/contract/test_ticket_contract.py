@@ -13,6 +13,7 @@ from contract import names
 from contract.models import (
     ProcessedRecord,
     SentimentResult,
+    SourceRef,
     TicketSubmitted,
     TicketTriagedMessage,
     TriageResult,
@@ -46,6 +47,15 @@ def _triage(ticket: TicketSubmitted) -> TriageResult:
         priority_reasoning="Production outage reported by an upset customer.",
         model_id="offline-policy-v1",
         model_priority="HIGH",
+        sources=[
+            SourceRef(
+                id="ec2-instance-unreachable#2",
+                title="The instance does not answer on its port",
+                uri="https://help.example.com/articles/ec2-instance-unreachable",
+                score=0.7312,
+            )
+        ],
+        retrieval_confidence=0.7312,
     )
 
 
@@ -62,6 +72,8 @@ def test_flat_record_has_the_19_thesis_columns_first_then_company_model_id_pii_i
         *(f"usage_{name}" for name in TicketUsage.model_fields),
         "model_priority",
         "priority_flags",
+        "sources",
+        "retrieval_confidence",
     ]
 
 
@@ -254,3 +266,31 @@ def test_incident_id_goes_into_the_record_and_the_message_but_not_the_item_updat
     assert "incident_id" not in out["attribute_names"].values()
     alone = archive_ticket(ticket, SENTIMENT, _triage(ticket), store)
     assert TicketTriagedMessage.model_validate_json(alone["message"]).incident is None
+
+
+def test_a_drafts_sources_reach_the_warehouse_row_as_json_and_an_ungrounded_draft_leaves_them_empty():
+    ticket = make_ticket()
+    grounded = ProcessedRecord.build(ticket, SENTIMENT, _triage(ticket))
+    row = json.loads(grounded.to_json_line())
+    assert json.loads(row["sources"]) == [
+        {
+            "id": "ec2-instance-unreachable#2",
+            "title": "The instance does not answer on its port",
+            "uri": "https://help.example.com/articles/ec2-instance-unreachable",
+            "score": 0.7312,
+        }
+    ]
+    assert row["retrieval_confidence"] == 0.7312
+
+    plain = _triage(ticket).model_copy(update={"sources": [], "retrieval_confidence": None})
+    row = json.loads(ProcessedRecord.build(ticket, SENTIMENT, plain).to_json_line())
+    assert row["sources"] == "" and row["retrieval_confidence"] is None
+    assert (
+        "retrieval_confidence"
+        not in dynamodb_update(ProcessedRecord.build(ticket, SENTIMENT, plain))["attribute_names"].values()
+    )
+
+
+def test_a_source_link_must_be_https():
+    with pytest.raises(ValidationError, match="https"):
+        SourceRef(id="x#0", title="x", uri="s3://tms-bucket/kb/x.md", score=0.9)

@@ -21,6 +21,7 @@ COMMAND_MODULES: list[str] = [
     "tools.cli.incidents",  # tms incidents
     "tools.cli.cost",  # tms cost
     "tools.cli.customer",  # tms customer forget
+    "tools.cli.kb",  # tms kb ingest|search|list|remove
 ]
 
 

@@ -105,6 +105,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="instead: calibrate the incident link model for the configured embedder "
         "(TMS_EMBEDDING_PROVIDER) on labelled tickets (docs/incidents.md)",
     )
+    ev.add_argument(
+        "--kb-truth",
+        type=Path,
+        default=None,
+        metavar="FILE.jsonl",
+        help="instead: the knowledge base's retrieval (recall@3, MRR, threshold) against this truth file",
+    )
+    ev.add_argument("--split", default=None, help="with --kb-truth: only the lines of this split")
     ev.add_argument("--json", action="store_true", help="print the report as JSON")
     ev.set_defaults(func=cmd_eval)
 
@@ -168,7 +176,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    """Evaluate stored replies and print the report (or calibrate the incident link model)."""
+    """Evaluate stored replies and print the report (or calibrate the incident link model, or the
+    knowledge base's retrieval)."""
     if args.incidents:
         from pipeline.adapters.embeddings import embedder
         from tools.incident_eval import calibrate_on_file, render_calibration
@@ -176,6 +185,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         result = calibrate_on_file(args.incidents, embedder())
         print(json.dumps(result) if args.json else render_calibration(result))
         return 0
+    if args.kb_truth:
+        return _eval_kb(args)
     from tools.evaluation import (
         bedrock_judge,
         evaluate,
@@ -204,6 +215,27 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(json.dumps(report.as_dict()))
     else:
         print(render_report(report))
+    return 0
+
+
+def _eval_kb(args: argparse.Namespace) -> int:
+    """The running stack's knowledge base against a retrieval truth file."""
+    from pipeline.adapters.embeddings import embedder
+    from pipeline.domain.knowledge import kb_threshold
+    from tools.cli.kb import knowledge_base
+    from tools.kb_eval import calibrate, figures, read_truth, render, retrieve
+
+    truth = read_truth(args.kb_truth, args.split)
+    kb = knowledge_base()
+    if not kb.documents():
+        raise ConfigurationError("the knowledge base is empty: tms kb ingest PATH first")
+    rows = retrieve(truth, lambda text, k: kb.search(text, k=k))
+    report = figures(rows, kb_threshold(embedder().model_id))
+    suggested = calibrate(rows)
+    if args.json:
+        print(json.dumps({**report, "suggested_threshold": suggested}))
+    else:
+        print(render(report, suggested))
     return 0
 
 

@@ -41,6 +41,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     demo.add_argument("--timeout", type=float, default=900.0, help="seconds to wait for the pipeline")
     demo.add_argument("--no-etl", action="store_true", help="skip the warehouse load at the end")
+    demo.add_argument(
+        "--kb",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="ingest these files or folders into the knowledge base first, so drafts cite them (make demo: examples/kb)",
+    )
     demo.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")
     demo.set_defaults(func=cmd_demo)
 
@@ -132,6 +139,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         redeliver=args.redeliver,
         timeout=args.timeout,
         etl=not args.no_etl,
+        kb_paths=args.kb,
     )
     print(json.dumps(report.as_dict()) if args.json else render_table(report))
     return 0 if report.ok and "analytics_error" not in report.extra else 1

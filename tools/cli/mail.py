@@ -192,6 +192,8 @@ def _show(args: argparse.Namespace) -> int:
     item.pop("embedding", None)  # the incident vector (float16 bytes): nothing a person reads
     item.setdefault("assignee", None)  # always there: null while nobody owns the ticket (issue 32)
     item = with_outcome(item)
+    # The knowledge-base sources are stored as a JSON array (one warehouse column): shown as the list.
+    item["sources"] = json.loads(item["sources"]) if item.get("sources") else []
     if args.json:
         print(json.dumps(item, default=lambda v: sorted(v) if isinstance(v, set) else str(v), sort_keys=True))
         return 0
@@ -217,6 +219,10 @@ def _show(args: argparse.Namespace) -> int:
             print(f"{key}: {item[key]}")
     if item["csat"]:
         print(f"csat: {item['csat']['rating']} {item['csat']['comment']}".rstrip())
+    if "retrieval_confidence" in item:
+        print(f"retrieval confidence: {float(item['retrieval_confidence']):.2f}")
+    for src in item["sources"]:
+        print(f"source: {src['title']}  {src['uri']}  ({float(src['score']):.2f})")
     print("history:")
     for h in item.get("history") or []:
         extra = " ".join(f"{k}={v}" for k, v in h.items() if k not in ("at", "action", "actor"))

@@ -112,3 +112,50 @@ def test_unverified_mail_on_a_waiting_ticket_says_auto_close_is_paused() -> None
     text = blocks.mail_event_text(msg)
 
     assert text.endswith("Status unchanged: WAITING_CUSTOMER. Auto-close is paused: the owner decides")
+
+
+def _post_text(item) -> str:
+    payload = blocks.ticket_message("C1", TicketView.from_item(item))
+    _valid_blocks(payload["blocks"])
+    return json.dumps(payload["blocks"])
+
+
+def test_a_grounded_post_links_its_sources_with_their_scores_and_the_confidence():
+    sources = [
+        {
+            "id": "ec2-unreachable#1",
+            "title": "Instance unreachable: security groups & NACLs",
+            "uri": "https://help.example.com/articles/ec2-unreachable",
+            "score": 0.7421,
+        }
+    ]
+    text = _post_text(_item(sources=json.dumps(sources), retrieval_confidence=0.7421))
+
+    assert "confidence 0.74" in text
+    assert (
+        "<https://help.example.com/articles/ec2-unreachable|Instance unreachable: security groups &amp; NACLs> (0.74)"
+        in text
+    )
+
+
+def test_an_ungrounded_post_says_nothing_was_relevant_and_a_post_without_a_knowledge_base_says_nothing():
+    assert "No knowledge-base article was relevant enough (best score 0.41)" in _post_text(
+        _item(sources="", retrieval_confidence=0.41)
+    )
+    assert ":books:" not in _post_text(_item())
+
+
+def test_a_hostile_source_never_becomes_a_live_link_or_a_mention():
+    sources = [
+        {
+            "id": "a#0",
+            "title": "Read me|<!channel>",
+            "uri": "https://evil.example/x|<!channel>",
+            "score": 0.9,
+        },
+        {"id": "b#0", "title": "Plain", "uri": "javascript:alert(1)", "score": 0.8},
+    ]
+    text = _post_text(_item(sources=json.dumps(sources), retrieval_confidence=0.9))
+
+    assert "<!channel>" not in text
+    assert "<javascript:" not in text and "&lt;!channel&gt;" in text

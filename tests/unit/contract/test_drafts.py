@@ -46,6 +46,7 @@ def test_allowed_links_and_file_names_are_not_flagged(text: str):
         "ring 555 123 4567",
         "+15550100",
         "tel:+44 20 7946 0958",
+        "or ring Marcus on +44 7700 900461 after six",  # a UK mobile: a six-digit group
     ],
 )
 def test_a_phone_number_is_found(text: str):

@@ -78,7 +78,7 @@ def test_without_java_the_reconciliation_is_printed_then_one_line_and_the_comman
         "ANALYTICS NOT LOADED: the analytics step (local Spark) needs Java"
     )
     monkeypatch.setattr("tools.demo.run_local_demo", lambda **_: report)
-    args = argparse.Namespace(tickets=3, seed=1, redeliver=0.0, timeout=10.0, no_etl=False, json=False)
+    args = argparse.Namespace(tickets=3, seed=1, redeliver=0.0, timeout=10.0, no_etl=False, json=False, kb=[])
     assert local_cli.cmd_demo(args) == 1
 
 

@@ -1,0 +1,203 @@
+"""Knowledge-base retrieval benchmark (issue 30): recall@3, MRR, no-answer share, added latency.
+
+    .venv/bin/python bench/kb.py [--split test|calibration] [--calibrate]
+
+Ingests examples/kb/ into the real store (pipeline/adapters/knowledge_store.py on moto's S3, in process)
+with the configured embedder (offline MiniLM by default) and asks it every ticket of
+bench/data/kb/tickets.jsonl. The no-answer threshold is the one in contract/defaults.KB_THRESHOLDS for the
+embedder's model id; `--calibrate` prints the threshold the CALIBRATION half alone suggests (it refuses to
+calibrate on the test half). Slices: direct (k001-k210) and indirect (k211-k260), reported apart.
+Latency is the search (query embedding + index check + ranking) per ticket on this machine (2 shared cores).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+ROOT = Path(__file__).resolve().parent.parent
+TICKETS = ROOT / "bench" / "data" / "kb" / "tickets.jsonl"
+ARTICLES = ROOT / "examples" / "kb"
+DEPTH = 10  # documents ranked per ticket for MRR (a rank past 10 counts 0)
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def load_tickets(split: str) -> list[dict[str, Any]]:
+    """The truth set's tickets of one split."""
+    rows = [json.loads(line) for line in TICKETS.read_text().splitlines() if line.strip()]
+    return [r for r in rows if r["split"] == split]
+
+
+def slice_of(ticket: dict[str, Any]) -> str:
+    """'direct' (k001-k210) or 'indirect' (k211-k260)."""
+    return "indirect" if int(ticket["id"][1:]) > 210 else "direct"
+
+
+def run(split: str) -> list[dict[str, Any]]:
+    """Ingest the demo KB and retrieve for every ticket of the split: one result row per ticket."""
+    from moto import mock_aws
+
+    from contract.clients import aws_client
+    from contract.models import PiiResult, SentimentResult
+    from local.offline_reply import OfflineReplyModel
+    from local.pii import detect_pii_entities
+    from pipeline.adapters.embeddings import embedder
+    from pipeline.adapters.knowledge_store import S3KnowledgeBase
+    from pipeline.domain.redaction import for_model, redact
+    from pipeline.domain.sentiment import detect_sentiment
+    from pipeline.domain.triage import draft_grounded
+    from tools.kb import discover, read_document
+
+    for key, value in {"AWS_ACCESS_KEY_ID": "b", "AWS_SECRET_ACCESS_KEY": "b"}.items():
+        os.environ.setdefault(key, value)
+    with mock_aws():
+        s3 = aws_client("s3", region="us-east-1", endpoint_url=None)
+        s3.create_bucket(Bucket="kb-bench")
+        kb = S3KnowledgeBase("kb-bench", s3, embedder())
+        kb_model = embedder().model_id
+        files, folders = discover([str(ARTICLES)])
+        kb.ingest([read_document(f) for f in files], replace_under=folders)
+        kb.search("warm-up")  # the first call loads the model and the index: not a ticket's cost
+        rows = []
+        model = OfflineReplyModel()
+        for t in load_tickets(split):
+            ticket = _ticket(t)
+            pii = PiiResult.model_validate(detect_pii_entities(ticket.data.sentiment_text(), "en"))
+            shown = for_model(redact(ticket, pii).ticket)
+            query = f"{shown.data.subject}\n{shown.data.description}"
+            start = time.perf_counter()
+            hits = kb.search(query, k=DEPTH)
+            elapsed_ms = (time.perf_counter() - start) * 1000
+            answer = Path(t["answer"]).stem if t["answer"] else None
+            ranked = [h.doc_id for h in hits]
+            rank = ranked.index(answer) + 1 if answer in ranked else None
+            sentiment = SentimentResult.model_validate(detect_sentiment(ticket.data.sentiment_text()))
+            drafted = draft_grounded(ticket, sentiment, model, kb, kb_model, pii=pii)
+            text = drafted.result.response_text.lower()
+            rows.append(
+                {
+                    "id": t["id"],
+                    "slice": slice_of(t),
+                    "answer": answer,
+                    "rank": rank,
+                    "top": hits[0].score if hits else 0.0,
+                    "ms": elapsed_ms,
+                    "sources": [s["uri"].rsplit("/", 1)[-1] for s in drafted.sources],
+                    "key_fact": bool(t["key_fact"]) and t["key_fact"].lower() in text,
+                }
+            )
+        return rows
+
+
+def _ticket(t: dict[str, Any]) -> Any:
+    from datetime import UTC, datetime
+
+    from contract.models import Customer, Source, TicketData, TicketSubmitted
+
+    return TicketSubmitted.new(
+        TicketData(
+            subject=t["subject"],
+            description=t["description"],
+            customer=Customer(
+                first_name="Robin",
+                last_name="Okafor",
+                full_name="Robin Okafor",
+                email="robin.okafor@example.com",
+                company="Example Freight",
+            ),
+            product=t["product"],
+            issue_type=t["issue_type"],
+        ),
+        Source.API,
+        now=datetime(2026, 12, 7, 9, tzinfo=UTC),
+    )
+
+
+def calibrate(rows: list[dict[str, Any]]) -> float | None:
+    """The lowest threshold keeping 90 % of these rows' unanswerable tickets without sources."""
+    from tools.kb_eval import Retrieved
+    from tools.kb_eval import calibrate as suggest
+
+    return suggest([Retrieved(r["id"], r["answer"], r["rank"], r["top"]) for r in rows])
+
+
+def figures(rows: list[dict[str, Any]], threshold: float) -> dict[str, float | int]:
+    """recall@3 and MRR on answerable tickets; the share of unanswerable tickets that get no sources."""
+    answerable = [r for r in rows if r["answer"]]
+    unanswerable = [r for r in rows if not r["answer"]]
+    return {
+        "answerable": len(answerable),
+        "recall@3": sum(1 for r in answerable if r["rank"] and r["rank"] <= 3) / max(1, len(answerable)),
+        "mrr": sum(1 / r["rank"] for r in answerable if r["rank"]) / max(1, len(answerable)),
+        "grounded": sum(1 for r in answerable if r["sources"]) / max(1, len(answerable)),
+        "right_source": sum(1 for r in answerable if r["answer"] in r["sources"]) / max(1, len(answerable)),
+        "key_fact": sum(1 for r in answerable if r["key_fact"]) / max(1, len(answerable)),
+        "unanswerable": len(unanswerable),
+        "no_sources": sum(1 for r in unanswerable if not r["sources"]) / max(1, len(unanswerable)),
+        "p50_ms": statistics.median(r["ms"] for r in rows),
+        "p95_ms": _pct([r["ms"] for r in rows], 95),
+    }
+
+
+def main() -> int:
+    """Run the benchmark and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--split", choices=("test", "calibration"), default="test")
+    parser.add_argument(
+        "--calibrate", action="store_true", help="suggest a threshold from the calibration half"
+    )
+    args = parser.parse_args()
+    if args.calibrate and args.split != "calibration":
+        parser.error("--calibrate only runs on --split calibration: no threshold is tuned on test")
+
+    from contract import defaults
+    from pipeline.adapters.embeddings import embedder
+    from pipeline.domain.knowledge import kb_threshold
+
+    model_id = embedder().model_id
+    threshold = kb_threshold(model_id)
+    rows = run(args.split)
+    print(f"split {args.split}, embedder {model_id}, threshold {threshold:.3f}, top-k {defaults.KB_TOP_K}")
+    header = (
+        f"{'slice':<9} {'answ':>5} {'recall@3':>9} {'MRR':>6} {'grounded':>9} {'right-src':>9} "
+        f"{'key-fact':>8} {'unansw':>7} {'no-src':>7} {'p50 ms':>7} {'p95 ms':>7}"
+    )
+    print(header)
+    print("-" * len(header))
+    for name, subset in (
+        ("direct", [r for r in rows if r["slice"] == "direct"]),
+        ("indirect", [r for r in rows if r["slice"] == "indirect"]),
+        ("all", rows),
+    ):
+        f = figures(subset, threshold)
+        print(
+            f"{name:<9} {f['answerable']:>5} {f['recall@3']:>9.3f} {f['mrr']:>6.3f} {f['grounded']:>9.3f} "
+            f"{f['right_source']:>9.3f} {f['key_fact']:>8.3f} "
+            f"{f['unanswerable']:>7} {f['no_sources']:>7.3f} {f['p50_ms']:>7.1f} {f['p95_ms']:>7.1f}"
+        )
+    print(
+        "grounded: answerable tickets whose draft has sources; right-src: its source is the answering "
+        "article; key-fact: the article's key fact is in the offline model's draft"
+    )
+    if args.calibrate:
+        print(
+            "calibrated threshold (calibration half, lowest with >= 90% of "
+            f"unanswerable without sources): {calibrate(rows)}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

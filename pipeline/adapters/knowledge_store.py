@@ -1,0 +1,259 @@
+"""The knowledge base on the stack's own S3 bucket: one index object, searched in memory.
+
+Why this design: a help centre is tens to a few thousand articles (70 in examples/kb/: ~350 passages,
+~0.3 MB of float16 vectors), so one JSON object under `kb/` holds every passage, its text and its vector.
+It lives in the stack's bucket, so the local stack keeps it across restarts the way it keeps tickets, and
+there is no vector store to provision. A process loads it once and re-reads it only when its ETag changes;
+the search is one matrix-vector product. Past ~50,000 passages (a 40 MB index) this should become a real
+vector store behind the same port (pipeline.domain.knowledge.KnowledgeBase).
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import json
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import asdict
+from typing import Any
+
+import numpy as np
+from botocore.exceptions import ClientError
+
+from contract import defaults, names
+from contract.errors import ConfigurationError
+from pipeline.domain.knowledge import (
+    Document,
+    DocumentInfo,
+    Hit,
+    IngestReport,
+    Passage,
+    chunk,
+    rank,
+)
+
+INDEX_KEY = names.KB_PREFIX + "index.json"
+FORMAT = 1
+
+
+def _digest(doc: Document) -> str:
+    payload = json.dumps(asdict(doc), sort_keys=True).encode()
+    return hashlib.sha256(payload).hexdigest()
+
+
+def _encode(vector: np.ndarray) -> str:
+    return base64.b64encode(np.asarray(vector, dtype="<f2").tobytes()).decode()
+
+
+def _decode(raw: str) -> np.ndarray:
+    return np.frombuffer(base64.b64decode(raw), dtype="<f2").astype(np.float32)
+
+
+def _under(origin: str, folder: str) -> bool:
+    folder = os.path.join(os.path.abspath(folder), "")
+    return origin == folder.rstrip(os.sep) or origin.startswith(folder)
+
+
+class S3KnowledgeBase:
+    """KnowledgeBase on one S3 object (`kb/index.json`) in the stack bucket, with any Embedder."""
+
+    def __init__(self, bucket: str, s3: Any, embedder: Any, *, key: str = INDEX_KEY):
+        self._bucket, self._s3, self._embedder, self._key = bucket, s3, embedder, key
+        self.embedding_model_id: str = embedder.model_id
+        self._lock = threading.Lock()
+        self._etag: str | None = None
+        self._index: dict[str, Any] = self._empty()
+        self._matrix = np.zeros((0, 0), dtype=np.float32)
+        self._rows: list[tuple[str, int]] = []  # (doc_id, passage number) of each matrix row
+
+    # --- storage -------------------------------------------------------------------------------------
+
+    def _empty(self) -> dict[str, Any]:
+        return {"format": FORMAT, "model_id": self._embedder.model_id, "documents": {}}
+
+    def _load(self) -> dict[str, Any]:
+        """The stored index, re-read only when its ETag changed."""
+        with self._lock:
+            try:
+                head = self._s3.head_object(Bucket=self._bucket, Key=self._key)
+            except ClientError as e:
+                if e.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
+                    self._etag, self._index = None, self._empty()
+                    self._build_matrix()
+                    return self._index
+                raise
+            if head["ETag"] != self._etag:
+                body = self._s3.get_object(Bucket=self._bucket, Key=self._key)
+                self._index = json.loads(body["Body"].read())
+                self._etag = body["ETag"]
+                self._build_matrix()
+            return self._index
+
+    def _save(self, index: dict[str, Any]) -> None:
+        body = json.dumps(index, separators=(",", ":")).encode()
+        self._s3.put_object(Bucket=self._bucket, Key=self._key, Body=body, ContentType="application/json")
+        with self._lock:
+            self._etag = None  # the next read reloads (and rebuilds the matrix) once
+
+    def _build_matrix(self) -> None:
+        rows, vectors = [], []
+        for doc_id, doc in self._index["documents"].items():
+            for n, p in enumerate(doc["passages"]):
+                rows.append((doc_id, n))
+                vectors.append(_decode(p["vector"]))
+        self._rows = rows
+        self._matrix = np.vstack(vectors) if vectors else np.zeros((0, 0), dtype=np.float32)
+
+    # --- the port ------------------------------------------------------------------------------------
+
+    def ingest(self, documents: list[Document], *, replace_under: Sequence[str] = ()) -> IngestReport:
+        """Store the documents; a changed one replaces its passages; a folder re-ingest drops the gone."""
+        index = json.loads(json.dumps(self._load()))  # a private copy to edit
+        stored: dict[str, Any] = index["documents"]
+        report = IngestReport()
+        if index.get("model_id") != self._embedder.model_id:
+            self._reembed(stored)
+            index["model_id"] = self._embedder.model_id
+        seen: set[str] = set()
+        for doc in documents:
+            if doc.doc_id in seen:
+                raise ConfigurationError(
+                    f"two documents are both named {doc.doc_id!r} ({doc.origin}): rename one"
+                )
+            seen.add(doc.doc_id)
+            old = stored.get(doc.doc_id)
+            if old and old["origin"] != doc.origin:
+                raise ConfigurationError(
+                    f"{doc.origin}: the knowledge base already has {doc.doc_id!r} from {old['origin']}; "
+                    "rename one or `tms kb remove` the other first"
+                )
+            digest = _digest(doc)
+            if old and old["digest"] == digest:
+                report.unchanged.append(doc.doc_id)
+                report.passages += len(old["passages"])
+                continue
+            stored[doc.doc_id] = self._entry(doc, digest)
+            (report.replaced if old else report.added).append(doc.doc_id)
+            report.passages += len(stored[doc.doc_id]["passages"])
+        for doc_id in list(stored):
+            if doc_id not in seen and any(_under(stored[doc_id]["origin"], f) for f in replace_under):
+                del stored[doc_id]
+                report.removed.append(doc_id)
+        if report.added or report.replaced or report.removed or not self._etag:
+            self._save(index)
+        return report
+
+    def remove(self, keys: Sequence[str]) -> list[str]:
+        """Remove documents by id, link, or absolute file/folder path; the removed ids (none: empty)."""
+        index = json.loads(json.dumps(self._load()))
+        stored: dict[str, Any] = index["documents"]
+        removed = [
+            doc_id
+            for doc_id, doc in stored.items()
+            if any(k in (doc_id, doc["uri"]) or (os.path.isabs(k) and _under(doc["origin"], k)) for k in keys)
+        ]
+        for doc_id in removed:
+            del stored[doc_id]
+        if removed:
+            self._save(index)
+        return removed
+
+    def documents(self) -> list[DocumentInfo]:
+        """Every stored document, by id."""
+        docs = self._load()["documents"]
+        return [
+            DocumentInfo(
+                doc_id=doc_id,
+                title=d["title"],
+                uri=d["uri"],
+                origin=d["origin"],
+                passages=len(d["passages"]),
+                updated=d.get("updated", ""),
+            )
+            for doc_id, d in sorted(docs.items())
+        ]
+
+    def search(self, query: str, k: int = defaults.KB_TOP_K) -> list[Hit]:
+        """The k best documents for the query, each with its best passage, best first."""
+        index = self._load()
+        if not self._rows:
+            return []
+        if index.get("model_id") != self._embedder.model_id:
+            raise ConfigurationError(
+                f"the knowledge base was embedded with {index.get('model_id')}, the embedder is now "
+                f"{self._embedder.model_id}: run `tms kb ingest` again to re-embed it"
+            )
+        query_vector = self._embedder.embed([query])[0]
+        hits = []
+        for row, score in rank(query_vector, self._matrix, [d for d, _ in self._rows], k):
+            doc_id, n = self._rows[row]
+            doc = index["documents"][doc_id]
+            p = doc["passages"][n]
+            passage = Passage(passage_id=p["id"], doc_id=doc_id, heading=p["heading"], text=p["text"])
+            hits.append(Hit(doc_id=doc_id, title=doc["title"], uri=doc["uri"], score=score, passage=passage))
+        return hits
+
+    # --- helpers -------------------------------------------------------------------------------------
+
+    def _entry(self, doc: Document, digest: str) -> dict[str, Any]:
+        passages = chunk(doc)
+        vectors = self._embedder.embed([p.embedding_text(doc.title) for p in passages]) if passages else []
+        return {
+            "title": doc.title,
+            "uri": doc.uri,
+            "origin": doc.origin,
+            "products": list(doc.products),
+            "issue_types": list(doc.issue_types),
+            "updated": doc.updated,
+            "digest": digest,
+            "passages": [
+                {"id": p.passage_id, "heading": p.heading, "text": p.text, "vector": _encode(v)}
+                for p, v in zip(passages, vectors, strict=True)
+            ],
+        }
+
+    def _reembed(self, stored: dict[str, Any]) -> None:
+        """The embedder changed: every stored passage gets a vector from the new one."""
+        for doc in stored.values():
+            texts = [
+                Passage(p["id"], "", p["heading"], p["text"]).embedding_text(doc["title"])
+                for p in doc["passages"]
+            ]
+            if texts:
+                for p, v in zip(doc["passages"], self._embedder.embed(texts), strict=True):
+                    p["vector"] = _encode(v)
+
+
+class _LazyEmbedder:
+    """The process's embedder, built on the first embedding: a draft step with an empty knowledge base
+    never loads a model."""
+
+    def __init__(self, model_id: str) -> None:
+        self.model_id = model_id
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        from pipeline.adapters.embeddings import embedder
+
+        result: np.ndarray = embedder().embed(texts)
+        return result
+
+
+@functools.cache
+def draft_knowledge_base() -> S3KnowledgeBase | None:
+    """The knowledge base the draft step grounds in (TMS_KB_PROVIDER), or None when drafts are not grounded."""
+    from contract.clients import aws_client
+    from pipeline.adapters.embeddings import load_embedding_settings
+
+    provider = os.environ.get(names.ENV_KB_PROVIDER) or defaults.KB_PROVIDER
+    if provider == "none":
+        return None
+    if provider != "s3":
+        raise ConfigurationError(f"{names.ENV_KB_PROVIDER} must be none or s3, got {provider!r}")
+    bucket = os.environ.get(names.ENV_BUCKET_NAME)
+    if not bucket:
+        raise ConfigurationError(f"{names.ENV_KB_PROVIDER}=s3 needs {names.ENV_BUCKET_NAME}")
+    model_id = str(load_embedding_settings().model_id)
+    return S3KnowledgeBase(bucket, aws_client("s3"), _LazyEmbedder(model_id))

@@ -1,0 +1,146 @@
+"""`tms kb ingest|search|list|remove`: the knowledge base drafts are grounded in (issue 30).
+
+On the local stack the knowledge base lives in the stack's bucket (kb/index.json), embedded with the
+configured embedder (offline MiniLM by default), so it survives `tms local up` restarts like tickets do.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import asdict
+from typing import Any
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add `kb` and its subcommands to the tms command."""
+    p = subparsers.add_parser("kb", help="the knowledge base drafts cite: ingest, search, list, remove")
+    sub = p.add_subparsers(dest="kb_command", required=True, metavar="SUBCOMMAND")
+
+    ingest = sub.add_parser(
+        "ingest",
+        help="add or update Markdown, HTML and text files (folders: also drop files gone from them)",
+    )
+    ingest.add_argument("paths", nargs="+", metavar="PATH")
+    ingest.add_argument(
+        "--base-url",
+        help="https:// prefix for documents without their own url/canonical link (+ the file name)",
+    )
+    ingest.add_argument("--json", action="store_true", help="print one JSON object")
+    ingest.set_defaults(func=_ingest)
+
+    search = sub.add_parser("search", help="what a ticket with this text would retrieve, with scores")
+    search.add_argument("query", nargs="+")
+    search.add_argument(
+        "-k", type=int, default=None, help="documents to show (default: the top-k drafts use)"
+    )
+    search.add_argument("--json", action="store_true", help="print one JSON object")
+    search.set_defaults(func=_search)
+
+    list_ = sub.add_parser("list", help="the stored documents")
+    list_.add_argument("--json", action="store_true", help="print one JSON object")
+    list_.set_defaults(func=_list)
+
+    remove = sub.add_parser("remove", help="remove documents by id, link, file or folder")
+    remove.add_argument("keys", nargs="+", metavar="ID|URL|PATH")
+    remove.add_argument("--json", action="store_true", help="print one JSON object")
+    remove.set_defaults(func=_remove)
+
+
+def knowledge_base() -> Any:
+    """The running stack's knowledge base (StackNotRunningError when there is none)."""
+    from contract.clients import aws_client
+    from local.stack import resolve
+    from pipeline.adapters.embeddings import embedder
+    from pipeline.adapters.knowledge_store import S3KnowledgeBase
+
+    info = resolve()
+    return S3KnowledgeBase(info.bucket_name, aws_client("s3", info, profile="cli"), embedder())
+
+
+def _ingest(args: argparse.Namespace) -> int:
+    from contract.errors import ConfigurationError
+    from tools.kb import discover, read_document
+
+    if args.base_url and not args.base_url.startswith("https://"):
+        raise ConfigurationError(f"--base-url must start with https://, got {args.base_url!r}")
+    files, folders = discover(args.paths)
+    documents = [read_document(f, args.base_url) for f in files]
+    report = knowledge_base().ingest(documents, replace_under=folders)
+    if args.json:
+        print(json.dumps(asdict(report)))
+    else:
+        print(
+            f"{len(report.added)} added, {len(report.replaced)} replaced, {len(report.unchanged)} unchanged, "
+            f"{len(report.removed)} removed; {report.passages} passages"
+        )
+        for doc_id in report.removed:
+            print(f"  removed {doc_id}")
+    return 0
+
+
+def _search(args: argparse.Namespace) -> int:
+    from contract import defaults
+    from pipeline.adapters.embeddings import embedder
+    from pipeline.domain.knowledge import kb_threshold
+
+    kb = knowledge_base()
+    threshold = kb_threshold(embedder().model_id)
+    hits = kb.search(" ".join(args.query), k=args.k or defaults.KB_TOP_K)
+    rows = [
+        {
+            "id": h.passage.passage_id,
+            "title": h.title,
+            "uri": h.uri,
+            "score": round(h.score, 4),
+            "used": h.score >= threshold,
+            "heading": h.passage.heading,
+            "text": h.passage.text,
+        }
+        for h in hits
+    ]
+    if args.json:
+        print(json.dumps({"threshold": threshold, "hits": rows}))
+        return 0
+    if not rows:
+        print("the knowledge base is empty: tms kb ingest PATH")
+        return 0
+    for r in rows:
+        mark = " " if r["used"] else "-"
+        print(f"{mark} {r['score']:.3f}  {r['title']}\n         {r['uri']}  ({r['id']})")
+    print(f"(threshold {threshold:.2f}: '-' marks a document a draft would not cite)")
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    docs = knowledge_base().documents()
+    if args.json:
+        print(json.dumps({"documents": [asdict(d) for d in docs]}))
+    elif not docs:
+        print("the knowledge base is empty: tms kb ingest PATH")
+    else:
+        for d in docs:
+            print(f"{d.doc_id}  {d.passages:>3} passages  {d.uri}")
+        print(f"{len(docs)} documents")
+    return 0
+
+
+def _remove(args: argparse.Namespace) -> int:
+    import os
+
+    # A path (even of a file already deleted) is matched by where it was ingested from.
+    keys = [
+        os.path.abspath(k)
+        if not k.startswith(("https://", "http://")) and (os.sep in k or os.path.exists(k))
+        else k
+        for k in args.keys
+    ]
+    removed = knowledge_base().remove(keys)
+    if args.json:
+        print(json.dumps({"removed": removed}))
+    elif removed:
+        print("\n".join(f"removed {doc_id}" for doc_id in removed))
+    else:
+        print("nothing matched: give a document id (tms kb list), its link, or its file or folder")
+        return 1
+    return 0

@@ -1,0 +1,129 @@
+"""Retrieval quality of a knowledge base against a truth file (issue 30): recall@3, MRR, the share of
+unanswerable tickets left without sources, and the threshold a calibration set suggests.
+
+Truth file: JSON Lines, one ticket per line with `subject`, `description` and `answer` (the answering
+document's file name, id or link; null when nothing in the knowledge base answers it); an optional
+`split` ("calibration"/"test") selects lines with --split. bench/data/kb/tickets.jsonl has this shape.
+Used by `tms eval --kb-truth` and bench/kb.py.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from contract import defaults
+from contract.errors import ConfigurationError
+
+NO_SOURCES_TARGET = 0.9  # share of unanswerable tickets that must get no sources (issue 30)
+DEPTH = 10  # documents ranked per ticket for MRR (a rank past 10 counts 0)
+
+
+@dataclass(frozen=True)
+class Retrieved:
+    """One truth ticket's retrieval: the answering document's rank (None: not in the top DEPTH) and the
+    best score."""
+
+    id: str
+    answer: str | None
+    rank: int | None
+    top: float
+
+
+def read_truth(path: Path, split: str | None = None) -> list[dict[str, Any]]:
+    """The truth tickets (ConfigurationError names the line that is wrong)."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as e:
+        raise ConfigurationError(f"cannot read the truth file {path}: {e.strerror}") from e
+    rows = []
+    for n, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise ConfigurationError(f"{path}:{n}: not JSON ({e.msg})") from e
+        if not isinstance(row, dict) or not {"subject", "description", "answer"} <= row.keys():
+            raise ConfigurationError(f"{path}:{n}: needs subject, description and answer (null if none)")
+        if split is None or row.get("split") == split:
+            rows.append(row)
+    if not rows:
+        raise ConfigurationError(f"{path}: no tickets" + (f" in split {split!r}" if split else ""))
+    return rows
+
+
+def answer_key(answer: str | None) -> str | None:
+    """The document id a truth answer names (a file name, an id or a link all end in it)."""
+    if not answer:
+        return None
+    return Path(answer.rstrip("/").rsplit("/", 1)[-1]).stem
+
+
+def retrieve(truth: Sequence[dict[str, Any]], search: Callable[[str, int], Sequence[Any]]) -> list[Retrieved]:
+    """Ask `search(text, k)` (a KnowledgeBase's search) for every truth ticket."""
+    out = []
+    for n, t in enumerate(truth, start=1):
+        hits = search(f"{t['subject']}\n{t['description']}", DEPTH)
+        ranked = [h.doc_id for h in hits]
+        answer = answer_key(t["answer"])
+        out.append(
+            Retrieved(
+                id=str(t.get("id", n)),
+                answer=answer,
+                rank=ranked.index(answer) + 1 if answer in ranked else None,
+                top=hits[0].score if hits else 0.0,
+            )
+        )
+    return out
+
+
+def figures(rows: Sequence[Retrieved], threshold: float, k: int = defaults.KB_TOP_K) -> dict[str, Any]:
+    """recall@k and MRR over answerable tickets; unanswerable tickets whose best score is under the
+    threshold (so they would get no sources)."""
+    answerable = [r for r in rows if r.answer]
+    unanswerable = [r for r in rows if not r.answer]
+    return {
+        "answerable": len(answerable),
+        f"recall@{k}": _share(answerable, lambda r: r.rank is not None and r.rank <= k),
+        "mrr": sum(1 / r.rank for r in answerable if r.rank) / max(1, len(answerable)),
+        "above_threshold": _share(answerable, lambda r: r.top >= threshold),
+        "unanswerable": len(unanswerable),
+        "no_sources": _share(unanswerable, lambda r: r.top < threshold),
+        "threshold": threshold,
+    }
+
+
+def _share(rows: Sequence[Retrieved], keep: Callable[[Retrieved], bool]) -> float:
+    return sum(1 for r in rows if keep(r)) / max(1, len(rows))
+
+
+def calibrate(rows: Sequence[Retrieved], no_sources_target: float = NO_SOURCES_TARGET) -> float | None:
+    """The lowest threshold at which at least `no_sources_target` of the unanswerable tickets get no
+    sources, so the fewest answerable tickets lose theirs; None without unanswerable tickets."""
+    unanswerable = sorted(r.top for r in rows if not r.answer)
+    if not unanswerable:
+        return None
+    for t in sorted({round(x + 0.0005, 3) for x in unanswerable} | {0.0}):
+        if sum(x < t for x in unanswerable) / len(unanswerable) >= no_sources_target:
+            return t
+    return round(unanswerable[-1] + 0.001, 3)
+
+
+def render(f: dict[str, Any], suggested: float | None, k: int = defaults.KB_TOP_K) -> str:
+    """The human-readable report of `tms eval --kb-truth`."""
+    lines = [
+        f"retrieval on {f['answerable']} answerable and {f['unanswerable']} unanswerable tickets",
+        f"  recall@{k} {f[f'recall@{k}']:.3f}   MRR {f['mrr']:.3f}",
+        f"  threshold {f['threshold']:.3f}: answerable above it {f['above_threshold']:.3f}, "
+        f"unanswerable without sources {f['no_sources']:.3f}",
+    ]
+    if suggested is not None:
+        lines.append(
+            f"  suggested threshold ({NO_SOURCES_TARGET:.0%} of unanswerable without sources): {suggested:.3f}"
+            " (calibrate on a calibration set, then report on another)"
+        )
+    return "\n".join(lines)
