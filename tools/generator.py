@@ -896,16 +896,21 @@ def generated_load(
     """`count` tickets of which `incidents` bursts are the only incidents, and the truth (ticket id ->
     incident key or None): what `tms demo` and `tms chaos` submit and reconcile the grouping against.
 
-    The unrelated tickets are dropped from the end to keep the total at `count`, and the whole load is
+    The unrelated tickets are dropped from the end to keep the total at `count` (with fewer bursts when
+    their reports alone would exceed it), and the whole load is
     squeezed into the last LOAD_SPAN (keeping its order and proportions): a report submitted hours before
     the run would be past its SLA target on arrival and raise alerts the run did not cause. Zero incidents
     is plain `generate_tickets`.
     """
+    while incidents > 0:  # a small load holds fewer bursts: never more than `count` tickets in all
+        burst = generate_incident_bursts(incidents, count, seed=seed, now=now)
+        members = {t for ids in burst.incidents.values() for t in ids}
+        if len(members) <= count:
+            break
+        incidents -= 1
     if incidents <= 0:
         plain = generate_tickets(count, seed=seed, now=now)
         return plain, {t.event.ticketId: None for t in plain}
-    burst = generate_incident_bursts(incidents, count, seed=seed, now=now)
-    members = {t for ids in burst.incidents.values() for t in ids}
     spare = max(0, len(burst.tickets) - count)
     kept: list[GeneratedTicket] = []
     for t in reversed(burst.tickets):

@@ -27,12 +27,14 @@ def test_configured_channels_become_the_bots_setting_with_their_companies() -> N
         "customer_channels": {"C0GLOBEX": "", "C0ACME": "Acme Corp"},
         "ticketing_strictness": "strict",
         "slack_dm_window_hours": 8,
+        "reopen_window_days": 5,
     }
     env = load_config({"tms": tms}, {}).slack_intake_environment()
     assert env == {
         names.ENV_CUSTOMER_CHANNELS: "C0ACME=Acme Corp,C0GLOBEX",
         names.ENV_TICKETING_STRICTNESS: "strict",
         names.ENV_SLACK_DM_WINDOW_HOURS: "8",
+        names.ENV_REOPEN_WINDOW_DAYS: "5",  # the same window inbound mail reopens within
     }
 
 

@@ -227,3 +227,15 @@ def test_incident_bursts_are_the_only_incidents_the_link_score_finds_in_generate
     # Then what it groups is (almost all) the bursts, and it finds most of their pairs
     assert scores.precision >= defaults.INCIDENT_RECONCILE_TOLERANCE["precision"]
     assert scores.recall >= defaults.INCIDENT_RECONCILE_TOLERANCE["recall"]
+
+
+def test_a_generated_load_never_holds_more_tickets_than_asked_small_loads_fewer_bursts():
+    from tools.generator import generated_load
+
+    for count in (3, 12, 40):
+        load, truth = generated_load(count, 3, seed=5)
+        assert len(load) == count == len(truth)
+        assert {t.event.ticketId for t in load} == set(truth)
+    _small, small_truth = generated_load(12, 3, seed=5)
+    _big, big_truth = generated_load(40, 3, seed=5)
+    assert len({v for v in small_truth.values() if v}) < len({v for v in big_truth.values() if v}) == 3
