@@ -95,6 +95,11 @@ KB_THRESHOLDS: Final = {
     BEDROCK_EMBEDDING_MODEL_ID: 0.45,
 }
 
+# --- Measured acceptance (issue 30.5; docs/knowledge-base.md "Measured acceptance") ----------------------
+# A sent reply whose word-level edit distance from the draft (0 = sent as drafted, 1 = nothing kept) is
+# above 0 and below this counts as "lightly edited"; at or above it, "rewritten".
+ACCEPTANCE_LIGHT_EDIT_MAX: Final = 0.40
+
 # --- SLAs (docs/sla.md) ---------------------------------------------------------------------------------
 # First-response targets per priority, as the durations people write ("45s", "30m", "8h", "1d").
 SLA_TARGETS: Final = {"HIGH": "1h", "MEDIUM": "8h", "NORMAL": "24h"}

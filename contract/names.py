@@ -319,3 +319,9 @@ EVENT_TICKET_MAIL = "TicketMail"
 EVENT_SLA_WARNING = "SlaWarning"
 EVENT_SLA_BREACHED = "SlaBreached"
 EVENT_TICKET_REASSIGNED = "TicketReassigned"  # routing moved an unanswered ticket to the next agent
+
+# Ticket item attributes written by one component and read by another (issue 30.5, measured acceptance):
+# the bot's first edit keeps the model's draft, the mailer measures the sent reply against it.
+ITEM_DRAFTED_REPLY = "drafted_reply"
+ITEM_REPLY_EDIT_DISTANCE = "reply_edit_distance"
+ITEM_SENT_UNCHANGED = "sent_unchanged"
