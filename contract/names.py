@@ -151,6 +151,9 @@ ENV_SLA_FUNCTION = (
 ENV_AUTOCLOSE_AFTER = "TMS_AUTOCLOSE_AFTER"
 ENV_CSAT_LINK_VALID = "TMS_CSAT_LINK_VALID"
 ENV_CSAT_BASE_URL = "TMS_CSAT_BASE_URL"
+# Issue 30.2: where an agent opens a resolved ticket (https://...; the ticket id is appended); empty: resolved
+# tickets do not become precedents (a source shown to agents must have an HTTPS link).
+ENV_PRECEDENT_BASE_URL = "TMS_PRECEDENT_BASE_URL"
 ENV_CSAT_KEY = "TMS_CSAT_KEY"
 ENV_CSAT_KEY_SECRET_ARN = "TMS_CSAT_KEY_SECRET_ARN"
 # PII redaction before the reply model and the warehouse: "on" (default) or "off". On AWS the cdk.json
@@ -298,6 +301,10 @@ ORIGINALS_PREFIX = (
 # Each ticket's workflow input as the trigger started it (SSE-KMS, expires): what `tms retry` re-runs,
 # since Express executions cannot be described. Unredacted customer text: never loaded into the warehouse.
 KB_PREFIX = "kb/"  # the knowledge base in the stack bucket: kb/index.json (passages and vectors)
+KB_INDEX_KEY = KB_PREFIX + "index.json"
+# Issue 30.2: a resolved ticket's precedent is the knowledge-base document "precedent-<ticket id>"; its
+# origin names no customer (the erasure eraser finds precedents by the customer's ticket ids).
+KB_PRECEDENT_ID_PREFIX = "precedent-"
 INPUTS_PREFIX = "inputs/"
 INPUTS_RETENTION_DAYS = 90  # as long as Step Functions Standard kept an execution's input for `tms retry`
 QUARANTINE_PREFIX = "quarantine/"
