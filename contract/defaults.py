@@ -90,10 +90,18 @@ KB_TOP_K: Final = 3  # documents retrieved per ticket and quoted to the reply mo
 # The minimum cosine score of the best document for a draft to use sources, per embedding model id: a change
 # of embedder is a change of this table. Offline: calibrated with bench/kb.py on the calibration half only.
 # Titan: a conservative default until `tms eval` calibrates it on the team's own tickets (docs/knowledge-base.md).
+# A precedent (issue 30.2) quotes at most this many characters of the customer's (redacted) description, so
+# that the question and the start of the agent's reply share the precedent's first passage.
+KB_PRECEDENT_QUESTION_CHARS: Final = 300
 KB_THRESHOLDS: Final = {
     OFFLINE_EMBEDDING_MODEL_ID: 0.60,
     BEDROCK_EMBEDDING_MODEL_ID: 0.45,
 }
+
+# --- Measured acceptance (issue 30.5; docs/knowledge-base.md "Measured acceptance") ----------------------
+# A sent reply whose word-level edit distance from the draft (0 = sent as drafted, 1 = nothing kept) is
+# above 0 and below this counts as "lightly edited"; at or above it, "rewritten".
+ACCEPTANCE_LIGHT_EDIT_MAX: Final = 0.40
 
 # --- SLAs (docs/sla.md) ---------------------------------------------------------------------------------
 # First-response targets per priority, as the durations people write ("45s", "30m", "8h", "1d").

@@ -60,8 +60,9 @@ S3_PREFIXES: tuple[PrefixRule, ...] = (
     PrefixRule(
         names.KB_PREFIX,
         "none",
-        reason="the knowledge base: the team's own articles (tms kb ingest), never a customer's ticket; "
-        "precedents from resolved tickets (issue 30) must get an eraser before they are stored here",
+        reason="the knowledge base: the team's own articles (tms kb ingest) and precedents from resolved "
+        "tickets (issue 30.2), which are erased by ticket id inside kb/index.json (store kb:precedents), "
+        "never by deleting the whole index",
     ),
 )
 
@@ -122,6 +123,7 @@ WAREHOUSE_QUARANTINE = "warehouse:tickets_quarantine"
 SLACK_POSTS = "slack:posts"
 SLACK_OUTBOX = "outbox:slack"
 MAIL_OUTBOX = "outbox:mail"
+KB_PRECEDENTS = "kb:precedents"
 
 
 def s3_store(prefix: str) -> str:
@@ -146,6 +148,11 @@ STORES: tuple[Store, ...] = (
     Store(
         SLACK_POSTS,
         "tms's own Slack posts of the ticket (root and recorded replies), replaced by a redacted one (chat.update)",
+    ),
+    Store(
+        KB_PRECEDENTS,
+        "the customer's resolved tickets as knowledge-base precedents (redacted question and sent reply) in "
+        "kb/index.json, and every older version of that object that still holds them",
     ),
     Store(SLACK_OUTBOX, "lines of the local Slack outbox file", Runtime.LOCAL),
     Store(MAIL_OUTBOX, "the local copies of customer mails (.eml)", Runtime.LOCAL),

@@ -151,6 +151,9 @@ ENV_SLA_FUNCTION = (
 ENV_AUTOCLOSE_AFTER = "TMS_AUTOCLOSE_AFTER"
 ENV_CSAT_LINK_VALID = "TMS_CSAT_LINK_VALID"
 ENV_CSAT_BASE_URL = "TMS_CSAT_BASE_URL"
+# Issue 30.2: where an agent opens a resolved ticket (https://...; the ticket id is appended); empty: resolved
+# tickets do not become precedents (a source shown to agents must have an HTTPS link).
+ENV_PRECEDENT_BASE_URL = "TMS_PRECEDENT_BASE_URL"
 ENV_CSAT_KEY = "TMS_CSAT_KEY"
 ENV_CSAT_KEY_SECRET_ARN = "TMS_CSAT_KEY_SECRET_ARN"
 # PII redaction before the reply model and the warehouse: "on" (default) or "off". On AWS the cdk.json
@@ -298,6 +301,10 @@ ORIGINALS_PREFIX = (
 # Each ticket's workflow input as the trigger started it (SSE-KMS, expires): what `tms retry` re-runs,
 # since Express executions cannot be described. Unredacted customer text: never loaded into the warehouse.
 KB_PREFIX = "kb/"  # the knowledge base in the stack bucket: kb/index.json (passages and vectors)
+KB_INDEX_KEY = KB_PREFIX + "index.json"
+# Issue 30.2: a resolved ticket's precedent is the knowledge-base document "precedent-<ticket id>"; its
+# origin names no customer (the erasure eraser finds precedents by the customer's ticket ids).
+KB_PRECEDENT_ID_PREFIX = "precedent-"
 INPUTS_PREFIX = "inputs/"
 INPUTS_RETENTION_DAYS = 90  # as long as Step Functions Standard kept an execution's input for `tms retry`
 QUARANTINE_PREFIX = "quarantine/"
@@ -319,3 +326,9 @@ EVENT_TICKET_MAIL = "TicketMail"
 EVENT_SLA_WARNING = "SlaWarning"
 EVENT_SLA_BREACHED = "SlaBreached"
 EVENT_TICKET_REASSIGNED = "TicketReassigned"  # routing moved an unanswered ticket to the next agent
+
+# Ticket item attributes written by one component and read by another (issue 30.5, measured acceptance):
+# the bot's first edit keeps the model's draft, the mailer measures the sent reply against it.
+ITEM_DRAFTED_REPLY = "drafted_reply"
+ITEM_REPLY_EDIT_DISTANCE = "reply_edit_distance"
+ITEM_SENT_UNCHANGED = "sent_unchanged"

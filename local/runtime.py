@@ -255,6 +255,13 @@ class LocalStack:
                     names.ENV_CSAT_KEY: os.environ.get(names.ENV_CSAT_KEY) or csat_key(),
                     # Drafts are grounded in the knowledge base `tms kb ingest` fills (kb/ in the bucket).
                     names.ENV_KB_PROVIDER: "s3",
+                    # Resolved tickets become precedents when the user names where agents open a ticket
+                    # (issue 30.2): an https:// base URL of their own; no invented default link.
+                    **(
+                        {names.ENV_PRECEDENT_BASE_URL: base}
+                        if (base := os.environ.get(names.ENV_PRECEDENT_BASE_URL))
+                        else {}
+                    ),
                 },
             )
             for k, v in info.env().items():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from functools import cache
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 
 from contract import defaults, names
 from contract.settings import EnvSettings
@@ -157,6 +157,16 @@ class LifecycleSettings(EnvSettings):
     bucket_name: str = Field(validation_alias=names.ENV_BUCKET_NAME, min_length=3)
     # The tickets table, where agents' routing loads follow their tickets (issue 32); empty: not followed.
     table_name: str = Field("", validation_alias=names.ENV_TABLE_NAME)
+    # Issue 30.2: resolved tickets become knowledge-base precedents linked under this HTTPS base URL, when set
+    # and when the knowledge base is on (TMS_KB_PROVIDER).
+    precedent_base_url: str = Field("", validation_alias=names.ENV_PRECEDENT_BASE_URL)
+
+    @field_validator("precedent_base_url")
+    @classmethod
+    def _https(cls, value: str) -> str:
+        if value and not value.startswith("https://"):
+            raise ValueError(f"{names.ENV_PRECEDENT_BASE_URL} must be an https:// URL, got {value!r}")
+        return value
 
 
 @cache

@@ -31,6 +31,8 @@ CREATE TABLE IF NOT EXISTS ticket_lifecycle (
     reopen_count              BIGINT            NOT NULL  ENCODE az64,
     csat_rating               VARCHAR(8)        NULL      ENCODE bytedict,
     csat_at                   TIMESTAMP         NULL      ENCODE az64,
+    reply_edit_distance       DOUBLE PRECISION  NULL      ENCODE zstd,
+    sent_unchanged            BOOLEAN           NULL      ENCODE raw,
     PRIMARY KEY (ticket_id)
 )
 DISTSTYLE KEY

@@ -98,6 +98,24 @@ FROM (
 ) AS outcomes
 GROUP BY week, agent, category, priority;
 
+-- Measured acceptance (issue 30.5): one row per ticket whose reply was sent, with what the report groups
+-- by: the week it was sent, the category (issue type), product, the model that drafted it and whether the
+-- draft was grounded (it carried knowledge-base sources). edit_distance: 0 = sent as drafted, 1 = nothing
+-- kept. The bands (unchanged / lightly edited / rewritten) are drawn by `tms report` from
+-- contract/defaults.py ACCEPTANCE_LIGHT_EDIT_MAX, so the threshold is written once.
+CREATE OR REPLACE VIEW v_reply_acceptance AS
+SELECT l.ticket_id,
+       CAST(DATE_TRUNC('week', l.sent_at) AS DATE) AS week,
+       t.issue_type AS category,
+       t.product AS product,
+       t.model_id AS model_id,
+       CASE WHEN t.sources IS NOT NULL AND t.sources <> '' THEN TRUE ELSE FALSE END AS grounded,
+       l.reply_edit_distance AS edit_distance,
+       l.sent_unchanged AS sent_unchanged
+FROM ticket_lifecycle AS l
+JOIN tickets AS t ON t.ticket_id = l.ticket_id
+WHERE l.sent_at IS NOT NULL AND l.reply_edit_distance IS NOT NULL;
+
 -- Incidents: every report with its incident, the root included. A root was alone when it was archived
 -- (incident_id ''), so it is found through its members: an incident's id is 'INC-' + the root's id
 -- without its 'TKT-' prefix (pipeline/domain/incidents.py:incident_id_for).

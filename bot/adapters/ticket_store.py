@@ -103,6 +103,12 @@ class DynamoTicketStore:
             attr_names[f"#a{i}"] = name
             values[f":a{i}"] = _av(value)
             sets.append(f"#a{i} = if_not_exists(#a{i}, :a{i})")
+        # Every operand of one UpdateExpression reads the item as it was before the update, so the copy takes
+        # the old value even when set_fields replaces the source in the same write.
+        for i, (name, source) in enumerate(change.copy_if_absent.items()):
+            attr_names[f"#c{i}"] = name
+            attr_names[f"#cs{i}"] = source
+            sets.append(f"#c{i} = if_not_exists(#c{i}, #cs{i})")
         allowed = sorted(str(s) for s in change.allowed_from)
         for i, status in enumerate(allowed):
             values[f":s{i}"] = _av(status)

@@ -19,6 +19,7 @@ from bot.errors import BotConfigurationError
 from bot.handlers.notifier import build_poster, build_thread_reader
 from bot.logic.erasure import (
     Eraser,
+    KnowledgeBaseEraser,
     SlackPostEraser,
     TableEraser,
     TimerEraser,
@@ -96,6 +97,7 @@ def erasers(
     composed: list[Eraser] = [
         TableEraser(table),
         *prefix_erasers(objects, inbound),
+        KnowledgeBaseEraser(objects),
         TimerEraser(SchedulerSchedules(settings.schedule_group, aws.client("scheduler", profile="default"))),
         SlackPostEraser(poster),
     ]

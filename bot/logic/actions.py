@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from bot.adapters.slack import Posted
 from bot.logic.mrkdwn import escape, user_mention
 from contract.models import Priority, TicketStatus, format_utc
+from contract.names import ITEM_DRAFTED_REPLY
 
 
 class Action(StrEnum):
@@ -82,6 +83,9 @@ class TicketChange:
     not_last_editor: bool = False
     # Counters incremented by the write (each edit is a new draft version).
     increments: tuple[str, ...] = ()
+    # attribute -> attribute whose value (before this change) it takes, once: the first edit keeps the
+    # model's draft beside the edited reply, for measured acceptance (issue 30.5)
+    copy_if_absent: dict[str, str] = field(default_factory=dict)
     # False: recorded without a new version (a customer's words must not void the version an approval
     # wrote, which the mailer's send claim expects).
     counts_version: bool = True
@@ -163,6 +167,7 @@ def edit_reply(actor: str, at: datetime, text: str, seen_version: int) -> Ticket
         f"{user_mention(actor)} edited the reply.",
         expected_version=seen_version,
         increments=(DRAFT_VERSION,),
+        copy_if_absent={ITEM_DRAFTED_REPLY: "response_text"},
     )
 
 

@@ -312,6 +312,44 @@ class SlackPostEraser:
         return {erasure.SLACK_POSTS: redacted}
 
 
+@dataclass
+class KnowledgeBaseEraser:
+    """The customer's precedents (issue 30.2): their documents leave kb/index.json (a new version keeps
+    everyone else's articles), then every version of the index that still quotes them is deleted.
+
+    The index is the pipeline's S3KnowledgeBase format ({"documents": {doc_id: ...}}); the bot may not
+    import the pipeline, so only the two names it shares live in contract/names.py."""
+
+    objects: ObjectVersions
+
+    @property
+    def stores(self) -> tuple[str, ...]:
+        return (erasure.KB_PRECEDENTS,)
+
+    def erase(self, target: Target) -> dict[str, int]:
+        ids = {f"{names.KB_PRECEDENT_ID_PREFIX}{t}" for t in target.ticket_ids}
+        key = names.KB_INDEX_KEY
+        versions = [v for v in self.objects.versions(key) if v.key == key and not v.delete_marker]
+        if not ids or not versions:
+            return {erasure.KB_PRECEDENTS: 0}
+        changed = 0
+        current = next((v for v in versions if v.is_latest), None)
+        if current is not None:
+            index = json.loads(self.objects.read(current))
+            gone = [doc_id for doc_id in index.get("documents", {}) if doc_id in ids]
+            for doc_id in gone:
+                del index["documents"][doc_id]
+            if gone:
+                self.objects.put(key, json.dumps(index, separators=(",", ":")).encode())
+                changed += len(gone)
+        for v in versions:  # listed before the put: the new version is not among them
+            text = self.objects.read(v).decode("utf-8", errors="replace")
+            if any(f'"{doc_id}"' in text for doc_id in ids):
+                self.objects.delete(v)
+                changed += 1
+        return {erasure.KB_PRECEDENTS: changed}
+
+
 def forget(
     subject: Subject, table: TicketTable, erasers: Sequence[Eraser], threads: ThreadReader | None = None
 ) -> ErasureReport:

@@ -79,6 +79,11 @@ class TicketLifecycle(_Strict):
     reopen_count: int = Field(default=0, ge=0)
     csat_rating: text(CSAT_RATING_MAX) | None = None  # type: ignore[valid-type]  # "1".."5", "up", "down"
     csat_at: UtcDatetime | None = None
+    # Issue 30.5, measured acceptance: how much the agent changed the drafted reply before it was sent (a
+    # normalised word-level edit distance, 0 = sent as drafted; pipeline/domain/acceptance.py). Numbers, no
+    # text: category, model and grounding come from the ticket's archive record (the tickets table).
+    reply_edit_distance: float | None = Field(default=None, ge=0, le=1)
+    sent_unchanged: bool | None = None
 
     def archive_key(self) -> str:
         """Deterministic S3 key per stream record: a redelivered record overwrites its own object."""

@@ -210,7 +210,7 @@ def model_columns(model: type[BaseModel]) -> tuple[Column, ...]:
         if ann is datetime:
             cols.append(Column(name, "timestamp", None, optional))
         elif ann is bool:
-            cols.append(Column(name, "boolean", None, False))
+            cols.append(Column(name, "boolean", None, optional))
         elif ann is int:
             cols.append(Column(name, "bigint", None, False))
         elif ann is float:

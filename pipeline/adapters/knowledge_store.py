@@ -35,7 +35,7 @@ from pipeline.domain.knowledge import (
     rank,
 )
 
-INDEX_KEY = names.KB_PREFIX + "index.json"
+INDEX_KEY = names.KB_INDEX_KEY
 FORMAT = 1
 
 

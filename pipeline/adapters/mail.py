@@ -11,6 +11,7 @@ import hashlib
 import json
 import re
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -42,6 +43,8 @@ REJECTIONS = {
 def _av(value: Any) -> dict[str, Any]:
     if isinstance(value, datetime):
         value = format_utc(value)
+    elif isinstance(value, float):  # the serializer refuses floats (acceptance's edit distance)
+        value = Decimal(str(value))
     return dict(dynamodb_serializer().serialize(value))
 
 

@@ -34,6 +34,8 @@ _COPIED = (
     "close_reason",
     "csat_rating",
     "csat_at",
+    "reply_edit_distance",
+    "sent_unchanged",
 )
 
 

@@ -30,7 +30,7 @@ from contract.models import (
     format_utc,
 )
 from contract.names import ASSIGNEE_ATTR
-from pipeline.domain import lifecycle, mail, mail_trust
+from pipeline.domain import acceptance, lifecycle, mail, mail_trust
 from pipeline.domain.lifecycle import ReplyRoute, StatusChange, Step
 from pipeline.domain.limits import Decision, Limit, MailLimits, RateLimiter, count_new_ticket
 from pipeline.domain.mail_trust import SenderCheck, Verdicts
@@ -226,6 +226,7 @@ def send_approved_reply(
                 "last_mail_message_id": mid,
                 "send_error": "",
                 **awaiting_fields(now),
+                **acceptance.measure(item).fields(),
             },
             append={"mail_references": mid, "mail_ids": f"out:{mid}:{ses_id}"},
             set_if_absent=first_response(msg.approved_by, now),
@@ -306,7 +307,7 @@ def _post_in_slack(
             Step.SENT,
             msg.approved_by,
             now,
-            set_fields={"sent_at": now},
+            set_fields={"sent_at": now, **acceptance.measure(item).fields()},
             set_if_absent=first_response(msg.approved_by, now),
             detail={"via": "slack", "to": user},
         )

@@ -14,6 +14,7 @@ from contract.names import LIFECYCLE_PREFIX
 from pipeline.adapters.aws import ManifestedStore, S3ArchiveStore
 from pipeline.adapters.routing import DynamoRoutingStore
 from pipeline.domain.lifecycle_feed import images, record_change
+from pipeline.domain.precedents import PiiDetector, PrecedentStore, record_precedent
 from pipeline.domain.routing import sync_load
 from pipeline.observability import logger, metrics
 from pipeline.settings import lifecycle_settings
@@ -31,13 +32,30 @@ def _loads() -> DynamoRoutingStore | None:
     return DynamoRoutingStore(table) if table else None
 
 
+@cache
+def _precedents() -> tuple[PrecedentStore, PiiDetector, str] | None:
+    """The knowledge base and PII detector resolved tickets become precedents with (issue 30.2); None when
+    no precedent base URL or no knowledge base is configured."""
+    base_url = lifecycle_settings().precedent_base_url
+    if not base_url:
+        return None
+    from pipeline.adapters.csat import ComprehendPii
+    from pipeline.adapters.knowledge_store import draft_knowledge_base
+
+    kb = draft_knowledge_base()
+    return (kb, ComprehendPii(), base_url) if kb is not None else None
+
+
 def record_handler(record: dict[str, Any]) -> str:
-    """Handle one stream record; raising marks it failed so the mapping retries from it (both writes are
-    idempotent)."""
+    """Handle one stream record; raising marks it failed so the mapping retries from it (every write is
+    idempotent: a precedent added again replaces itself)."""
     key = record_change(record, _sink())
+    old, new = images(record)
     loads = _loads()
     if loads is not None:
-        sync_load(loads, *images(record))
+        sync_load(loads, old, new)
+    if (precedents := _precedents()) is not None:
+        record_precedent(new, old, *precedents)
     return key or ""
 
 

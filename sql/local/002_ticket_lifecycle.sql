@@ -26,5 +26,7 @@ CREATE TABLE IF NOT EXISTS ticket_lifecycle (
     reopen_count              BIGINT            NOT NULL  DEFAULT 0,
     csat_rating               VARCHAR(8)        NULL,
     csat_at                   TIMESTAMP         NULL,
+    reply_edit_distance       DOUBLE PRECISION  NULL,
+    sent_unchanged            BOOLEAN           NULL,
     PRIMARY KEY (ticket_id)
 );

@@ -90,8 +90,9 @@ def test_the_local_warehouse_runs_the_redshift_views_translated_not_a_hand_kept_
 
     views = re.findall(r"CREATE OR REPLACE VIEW (\w+)", (names.SQL_DIR / "020_views.sql").read_text())
     local_views = [s for s in local_ddl() if s.startswith("CREATE OR REPLACE VIEW")]
-    # six ticket views (SLA attainment and the outcomes of issue 32 included), two incident views, one per agent
-    assert len(views) == 9
+    # seven ticket views (SLA attainment, the outcomes of issue 32 and the reply acceptance of issue 30
+    # included), two incident views, one per agent
+    assert len(views) == 10
     assert [re.findall(r"VIEW (\w+)", s)[0] for s in local_views] == views
     assert not any("DATEDIFF" in s for s in local_views)
     assert not (names.SQL_DIR / "local" / "020_views.sql").exists()
@@ -127,6 +128,7 @@ def test_lifecycle_spark_schema_matches_the_model_and_orders_by_revision() -> No
         "timestamp": T.TimestampNTZType(),
         "bigint": T.LongType(),
         "boolean": T.BooleanType(),
+        "double": T.DoubleType(),
     }
     expected = [(c.name, kinds[c.kind], c.nullable) for c in lifecycle_columns()]
     table = lifecycle_spec()

@@ -178,6 +178,63 @@ def _outcomes_table(rows: list[tuple[Any, ...]]) -> str:
     )
 
 
+ACCEPTANCE_COLORS = {"unchanged": "#27ae60", "lightly edited": "#f0a202", "rewritten": "#d64545"}
+
+
+def acceptance_query(light_max: float = defaults.ACCEPTANCE_LIGHT_EDIT_MAX) -> str:
+    """Sent replies per week and grounding, split into the three acceptance bands (issue 30.5)."""
+    light = float(light_max)  # a number from the defaults, never user text
+    return (
+        "SELECT week, grounded, COUNT(*), "  # noqa: S608
+        "SUM(CASE WHEN edit_distance = 0 THEN 1 ELSE 0 END), "
+        f"SUM(CASE WHEN edit_distance > 0 AND edit_distance < {light} THEN 1 ELSE 0 END), "
+        f"SUM(CASE WHEN edit_distance >= {light} THEN 1 ELSE 0 END) "
+        "FROM v_reply_acceptance GROUP BY week, grounded ORDER BY week, grounded"
+    )
+
+
+def _acceptance_chart(rows: list[tuple[Any, ...]]) -> str:
+    """Per week: the share of sent replies unchanged, lightly edited and rewritten (grounded or not)."""
+    weeks = sorted({r[0] for r in rows})
+    totals = {w: [0, 0, 0, 0] for w in weeks}
+    for week, _, sent, unchanged, light, rewritten in rows:
+        for i, v in enumerate((sent, unchanged, light, rewritten)):
+            totals[week][i] += int(v or 0)
+    fig, ax = _figure(10, 3.0)
+    labels = [str(w) for w in weeks]
+    bottom = [0.0] * len(weeks)
+    for k, (band, color) in enumerate(ACCEPTANCE_COLORS.items(), start=1):
+        vals = [100 * totals[w][k] / totals[w][0] if totals[w][0] else 0.0 for w in weeks]
+        ax.bar(labels, vals, bottom=bottom, color=color, label=band)
+        bottom = [b + v for b, v in zip(bottom, vals, strict=True)]
+    ax.set_ylabel("% of sent replies")
+    ax.set_ylim(0, 100)
+    ax.legend(frameon=False, ncols=3, loc="lower left", bbox_to_anchor=(0, 1.0))
+    ax.tick_params(axis="x", rotation=45)
+    return _svg(fig)
+
+
+def _acceptance_table(rows: list[tuple[Any, ...]]) -> str:
+    """Grounded vs ungrounded drafts: how many were sent, and in which band (issue 30.5)."""
+    by: dict[bool, list[int]] = {True: [0, 0, 0, 0], False: [0, 0, 0, 0]}
+    for _, grounded, *counts in rows:
+        for i, v in enumerate(counts):
+            by[bool(grounded)][i] += int(v or 0)
+    lines = []
+    for grounded, label in ((True, "grounded (with sources)"), (False, "ungrounded")):
+        sent, unchanged, light, rewritten = by[grounded]
+        if sent:
+            lines.append(
+                f"<tr><td>{label}</td><td>{sent:,}</td><td>{_pct(unchanged, sent)}</td>"
+                f"<td>{_pct(light, sent)}</td><td>{_pct(rewritten, sent)}</td></tr>"
+            )
+    light_max = f"{defaults.ACCEPTANCE_LIGHT_EDIT_MAX:.0%}"
+    return (
+        '<table class="incidents"><tr><th>Draft</th><th>Sent</th><th>Unchanged</th>'
+        f"<th>Lightly edited (&lt; {light_max})</th><th>Rewritten</th></tr>" + "".join(lines) + "</table>"
+    )
+
+
 def _fmt_seconds(value: float | None) -> str:
     if value is None:
         return "–"
@@ -298,6 +355,7 @@ def build_report(warehouse: Any, *, template: Path | None = None) -> str:
         "SELECT agent, tickets, answered, p50_seconds, avg_seconds FROM v_first_response_by_agent "
         "ORDER BY tickets DESC, agent"
     )
+    _, acceptance = warehouse.query(acceptance_query())
     _, prio = warehouse.query("SELECT priority, COUNT(*) FROM tickets GROUP BY priority")
     _, sent = warehouse.query("SELECT sentiment, COUNT(*) FROM tickets GROUP BY sentiment")
     total, high, p50, last, quarantined = overall[0]
@@ -316,6 +374,10 @@ def build_report(warehouse: Any, *, template: Path | None = None) -> str:
     if answers:
         happy = sum(int(r[2] or 0) for r in csat_weeks)
         cards.append(("CSAT", f"{100 * happy / answers:.0f}% of {answers:,}"))
+    replies = sum(int(r[2] or 0) for r in acceptance)
+    if replies:
+        unchanged = sum(int(r[3] or 0) for r in acceptance)
+        cards.append(("Replies sent as drafted", f"{100 * unchanged / replies:.0f}% of {replies:,}"))
     sections: list[tuple[str, str]] = []
     if total:
         p = {k: int(v) for k, v in prio}
@@ -350,6 +412,9 @@ def build_report(warehouse: Any, *, template: Path | None = None) -> str:
             sections.append(("Customer satisfaction per week", _csat_chart(csat_weeks)))
         if outcomes:
             sections.append(("How tickets end, per agent", _outcomes_table(outcomes)))
+        if replies:
+            sections.append(("Draft acceptance per week", _acceptance_chart(acceptance)))
+            sections.append(("Draft acceptance, grounded vs ungrounded", _acceptance_table(acceptance)))
         if incidents:
             sections.append((f"Top {TOP_INCIDENTS} incidents", _incident_table(incidents, incident_products)))
         if by_agent:
@@ -369,6 +434,7 @@ def build_report(warehouse: Any, *, template: Path | None = None) -> str:
         "SLA attainment per day, by priority",
         "Customer satisfaction per week",
         "How tickets end, per agent",
+        "Draft acceptance per week",
         f"Top {TOP_INCIDENTS} incidents",
         "First response by agent",
         "Cost per ticket",

@@ -133,3 +133,29 @@ def test_recorded_posts_accumulate_and_the_root_coordinates_are_set_in_the_same_
         Posted("C1", "1.2"),
         Posted("C9", "9.1"),
     }
+
+
+def test_the_first_edit_keeps_the_models_draft_and_later_edits_do_not_overwrite_it(table: Any):
+    """Measured acceptance (issue 30.5) compares the sent reply with what the model drafted, not with the
+    previous edit: the first edit copies the old reply aside in the same write, later edits leave it."""
+    from datetime import UTC, datetime
+
+    from bot.logic import actions
+
+    table.put_item(
+        TableName="t",
+        Item={
+            "ticket_id": {"S": "TKT-20250106-EDIT000001"},
+            "status": {"S": "TRIAGED"},
+            "version": {"N": "2"},
+            "response_text": {"S": "Hello Ada, please restart the router."},
+        },
+    )
+    store = DynamoTicketStore("t", table)
+    at = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
+
+    store.apply("TKT-20250106-EDIT000001", actions.edit_reply("U1", at, "Hello Ada, restart it twice.", 2))
+    item = store.apply("TKT-20250106-EDIT000001", actions.edit_reply("U2", at, "Ada: call us.", 3))
+
+    assert item["response_text"] == "Ada: call us."
+    assert item[names.ITEM_DRAFTED_REPLY] == "Hello Ada, please restart the router."

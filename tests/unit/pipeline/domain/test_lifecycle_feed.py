@@ -148,3 +148,28 @@ def test_the_record_round_trips_through_its_json_line() -> None:
     )
     assert rec is not None
     assert TicketLifecycle.model_validate_json(rec.to_json_line()) == rec
+
+
+def test_a_sent_reply_carries_its_acceptance_to_the_warehouse_but_neither_text() -> None:
+    from decimal import Decimal
+
+    new = _triaged(
+        status="SENT",
+        version=4,
+        sent_at="2026-11-27T10:30:00.000Z",
+        response_text="Ana, we cleared your session; log in again.",
+        drafted_reply="Dear Ana, we reset your session.",
+        reply_edit_distance=Decimal("0.625"),
+        sent_unchanged=False,
+    )
+    rec = lifecycle_record(_record(new, _triaged(version=3, status="SENDING")))
+    assert rec is not None
+    assert (rec.reply_edit_distance, rec.sent_unchanged) == (0.625, False)
+    line = rec.to_json_line()
+    assert "session" not in line and "drafted_reply" not in line
+
+
+def test_a_ticket_not_yet_sent_has_no_acceptance_recorded() -> None:
+    rec = lifecycle_record(_record(_triaged(version=1, status="APPROVED"), _triaged()))
+    assert rec is not None
+    assert (rec.reply_edit_distance, rec.sent_unchanged) == (None, None)

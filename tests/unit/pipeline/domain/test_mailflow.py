@@ -671,3 +671,45 @@ def test_domain_limit_throttles_a_company_domain_but_not_a_freemail_domain(world
     assert gmail == ["new_ticket"] * 4
     assert company == ["new_ticket", "new_ticket", "held", "held"]
     assert len(world.alerts.posts) == 1 and "example.org" in world.alerts.posts[0][0]
+
+
+# --- Measured acceptance (issue 30.5) ----------------------------------------------------------------------
+
+
+def test_a_reply_mailed_as_drafted_is_recorded_unchanged_once(world):
+    world.put_ticket()
+
+    world.approve()
+    world.approve()  # an SNS redelivery: refused by the claim, the record stays as the send wrote it
+
+    item = world.item()
+    assert item["reply_edit_distance"] == 0 and item["sent_unchanged"] is True
+
+
+def test_a_mailed_reply_the_agent_edited_records_how_much_of_the_draft_changed(world):
+    # The draft had six words; the agent replaced one ("reset" -> "cleared") and added "Regards," at the end.
+    world.put_ticket(
+        drafted_reply="Dear Ada, we reset your session.",
+        response_text="Dear Ada, we cleared your session. Regards,",
+    )
+
+    world.approve()
+
+    item = world.item()
+    assert float(item["reply_edit_distance"]) == pytest.approx(2 / 7, abs=1e-4)
+    assert item["sent_unchanged"] is False
+
+
+def test_a_reply_posted_in_the_customers_slack_thread_records_its_acceptance_too(world):
+    world.put_ticket(
+        reply_via="slack_thread",
+        slack_user="U0GRACE",
+        customer_email="U0GRACE@users.slack.invalid",
+        drafted_reply="Hi Grace, restart the export and tell us if it fails again.",
+        response_text="Grace, we fixed the export job on our side; no restart needed.",
+    )
+
+    assert world.approve().outcome == "posted_in_slack"
+
+    item = world.item()
+    assert item["sent_unchanged"] is False and float(item["reply_edit_distance"]) >= 0.40

@@ -114,3 +114,43 @@ def test_a_resolved_ticket_leaves_its_owners_routing_load(aws, monkeypatch):
 
     item = ddb.get_item(TableName="tms-tickets", Key={"ticket_id": load["ticket_id"]})["Item"]
     assert item["open_count"] == {"N": "1"} and item["open_tickets"] == {"SS": ["TKT-20261207-0000000043"]}
+
+
+def test_a_ticket_resolved_after_its_reply_was_sent_becomes_a_precedent(aws, monkeypatch):
+    """Issue 30.2: with a precedent base URL and the knowledge base on, the stream's RESOLVED change adds the
+    ticket as one document of kb/index.json (Comprehend is replaced by its offline twin: moto's is canned)."""
+    from contract.models import PiiResult
+    from local.pii import detect_pii_entities
+    from pipeline.adapters import csat, knowledge_store
+    from pipeline.handlers import ticket_lifecycle
+
+    class OfflinePii:
+        def detect(self, text: str) -> PiiResult:
+            return PiiResult.model_validate(detect_pii_entities(text, "en"))
+
+    monkeypatch.setattr(csat, "ComprehendPii", OfflinePii)
+    monkeypatch.setenv(names.ENV_KB_PROVIDER, "s3")
+    monkeypatch.setenv(names.ENV_PRECEDENT_BASE_URL, "https://support.example.com/t")
+    knowledge_store.draft_knowledge_base.cache_clear()
+    ticket_lifecycle._precedents.cache_clear()
+    item = {
+        "ticket_id": "TKT-20261127-ABCDEFGHJK",
+        "status": "RESOLVED",
+        "version": 5,
+        "subject": "SES sending paused",
+        "description": "Our SES account says sending is paused since this morning.",
+        "response_text": "Your bounce rate passed 10 %: remove the invalid addresses, then ask for a review.",
+        "sent_at": "2026-11-27T10:00:00.000Z",
+    }
+    record = _record(7, **item)
+    record["dynamodb"]["OldImage"] = {k: _ser.serialize(v) for k, v in (item | {"status": "SENT"}).items()}
+    try:
+        assert aws["handler"]({"Records": [record]}, LocalLambdaContext("ticket-lifecycle")) == {
+            "batchItemFailures": []
+        }
+        index = json.loads(aws["s3"].get_object(Bucket=BUCKET, Key=names.KB_INDEX_KEY)["Body"].read())
+        doc = index["documents"]["precedent-TKT-20261127-ABCDEFGHJK"]
+        assert doc["uri"] == "https://support.example.com/t/TKT-20261127-ABCDEFGHJK"
+    finally:
+        knowledge_store.draft_knowledge_base.cache_clear()
+        ticket_lifecycle._precedents.cache_clear()

@@ -1,0 +1,121 @@
+"""Precedents (issue 30.2): a ticket resolved after a reply was sent becomes a knowledge-base document, so
+the next similar ticket's draft starts from what an agent actually approved.
+
+Where: the ticket-lifecycle stream function, on the change that makes an item RESOLVED. Every way a ticket
+is resolved (the Resolve button, `tms ticket resolve`, an incident resolved with its members) is a write to
+the tickets table, so the stream sees them all without each path having to remember; the stream retries a
+failed record, and adding the same precedent again replaces it (the knowledge base keys it by ticket id),
+so a redelivery is harmless. The reply path stays as fast as before: embedding happens off it.
+
+What: the subject, the description and the reply as sent, each through the same PII detector as intake
+(Comprehend DetectPiiEntities; its offline twin locally): a precedent is shown to other customers' agents
+and quoted into other drafts. Retrieval then cleans it like any passage (grounding.clean_passage) and the
+reply model reads it as an untrusted quotation, so a planted instruction stays data.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Protocol
+
+from contract import defaults, names
+from contract.models import PiiResult, TicketStatus
+from pipeline.domain.knowledge import Document
+from pipeline.domain.redaction import placeholder, redact_text
+
+# A precedent's origin: no path on disk, and nothing about the customer (erasure finds it by ticket id).
+ORIGIN_PREFIX = "precedent:"
+
+
+class PiiDetector(Protocol):
+    """Port: the PII detector of intake (Comprehend DetectPiiEntities; the offline one locally)."""
+
+    def detect(self, text: str) -> PiiResult:
+        """Entities in Comprehend's response shape."""
+
+
+class PrecedentStore(Protocol):
+    """The part of the knowledge base precedents use: one document in, or out, at a time."""
+
+    def ingest(self, documents: list[Any], *, replace_under: Any = ()) -> Any: ...
+
+    def remove(self, keys: Any) -> list[str]: ...
+
+
+def precedent_id(ticket_id: str) -> str:
+    """The knowledge-base document id of a ticket's precedent."""
+    return f"{names.KB_PRECEDENT_ID_PREFIX}{ticket_id}"
+
+
+def newly_resolved(new: dict[str, Any] | None, old: dict[str, Any] | None) -> bool:
+    """True for the change that resolves a ticket whose reply was sent (not a later write to it)."""
+    if not new or new.get("status") != TicketStatus.RESOLVED:
+        return False
+    if old is not None and old.get("status") == TicketStatus.RESOLVED:
+        return False
+    return bool(new.get("sent_at")) and bool(str(new.get("response_text") or "").strip())
+
+
+def _known_identifiers(item: dict[str, Any]) -> list[tuple[str, str]]:
+    """The customer's own name and address from the item, longest first: replaced even where the detector
+    misses them (the offline detector does not know "Dear Priya"), since the item says whose they are."""
+    found: list[tuple[str, str]] = []
+    full = str(item.get("customer_full_name") or "").strip()
+    if full:
+        found.append((full, placeholder("NAME")))
+        found += [(part, placeholder("NAME")) for part in full.split() if len(part) >= 3]
+    for key in ("customer_email", "customer_first_name"):
+        if value := str(item.get(key) or "").strip():
+            found.append((value, placeholder("EMAIL" if "@" in value else "NAME")))
+    return sorted(set(found), key=lambda pair: -len(pair[0]))
+
+
+def _redacted(text: str, pii: PiiDetector, known: list[tuple[str, str]]) -> str:
+    if not text.strip():
+        return ""
+    text = redact_text(text, pii.detect(text))
+    for value, marker in known:
+        text = re.sub(rf"(?<!\w){re.escape(value)}(?!\w)", marker, text, flags=re.IGNORECASE)
+    return text
+
+
+def _excerpt(text: str, limit: int = defaults.KB_PRECEDENT_QUESTION_CHARS) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[:limit].rsplit(" ", 1)[0] + " ..."
+
+
+def precedent(item: dict[str, Any], pii: PiiDetector, base_url: str) -> Document:
+    """The precedent document of a resolved ticket's item: redacted question and redacted sent reply."""
+    ticket_id = str(item["ticket_id"])
+    known = _known_identifiers(item)
+    subject = _redacted(str(item.get("subject") or ""), pii, known)
+    description = _redacted(str(item.get("description") or ""), pii, known)
+    reply = _redacted(str(item.get("response_text") or ""), pii, known)
+    # No heading between question and answer: the knowledge base cuts passages at headings, and retrieval
+    # quotes a document's best passage, which must hold the answer and not only the question.
+    text = f"# {subject}\n\nThe customer wrote: {_excerpt(description)}\n\nThe reply an agent sent: {reply}\n"
+    return Document(
+        doc_id=precedent_id(ticket_id),
+        title=f"resolved {ticket_id}: {subject}",
+        uri=f"{base_url.rstrip('/')}/{ticket_id}",  # Document refuses anything but https://
+        origin=f"{ORIGIN_PREFIX}{ticket_id}",
+        text=text,
+        products=(str(item["product"]),) if item.get("product") else (),
+        issue_types=(str(item["issue_type"]),) if item.get("issue_type") else (),
+        updated=str(item.get("resolved_at") or ""),
+    )
+
+
+def record_precedent(
+    new: dict[str, Any] | None,
+    old: dict[str, Any] | None,
+    kb: PrecedentStore,
+    pii: PiiDetector,
+    base_url: str,
+) -> str | None:
+    """Add the precedent of a ticket this change resolved (one document, not a re-index); its id, or None."""
+    if new is None or not newly_resolved(new, old):
+        return None
+    doc = precedent(new, pii, base_url)
+    kb.ingest([doc])
+    return doc.doc_id
