@@ -13,12 +13,13 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
-
-import numpy as np
+from typing import TYPE_CHECKING, Protocol
 
 from contract import defaults
 from contract.errors import ConfigurationError
+
+if TYPE_CHECKING:  # numpy loads where passages are ranked, not in every function that names a Document
+    import numpy as np
 
 HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
@@ -198,6 +199,8 @@ def rank(
 
     `matrix` holds one unit vector per passage, `passage_docs` the document of each row.
     """
+    import numpy as np
+
     if matrix.shape[0] == 0 or k <= 0:
         return []
     scores = matrix @ query_vector.astype(np.float32)
