@@ -36,9 +36,12 @@ from pipeline.domain.knowledge import (
     chunk,
     rank,
 )
+from pipeline.observability import logger
 
 INDEX_KEY = names.KB_PREFIX + "index.json"
 FORMAT = 1
+_FORBIDDEN = {"403", "AccessDenied", "Forbidden"}
+_ABSENT = {"404", "NoSuchKey", "NotFound", *_FORBIDDEN}
 
 
 def _digest(doc: Document) -> str:
@@ -101,7 +104,12 @@ class S3KnowledgeBase:
             try:
                 head = self._s3.head_object(Bucket=self._bucket, Key=self._key)
             except ClientError as e:
-                if e.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
+                # S3 answers a HEAD of a missing key with 403, not 404, to a principal without s3:ListBucket:
+                # the draft function may read kb/* only, so on AWS that 403 is how an absent index looks.
+                # Absent means not grounded, as locally; a writer would fail loudly on its PutObject.
+                if e.response.get("Error", {}).get("Code") in _ABSENT:
+                    if e.response["Error"]["Code"] in _FORBIDDEN and self._etag is None:
+                        logger.info("no readable knowledge-base index: drafts are not grounded")
                     self._etag, self._index = None, self._empty()
                     self._build_matrix()
                     return self._index

@@ -51,6 +51,9 @@ HAND_CALLS = [
     ),
     Call("function:sla-timer", "dynamodb", "UpdateItem", (TABLE,)),
     Call("states", "dynamodb", "PutItem", (TABLE,)),
+    # The knowledge base on AWS: the draft function checks the index ETag and reads it (docs/decisions/0020).
+    Call("function:draft-reply", "s3", "HeadObject", (f"{ARCHIVE}/kb/index.json",)),
+    Call("function:draft-reply", "s3", "GetObject", (f"{ARCHIVE}/kb/index.json",)),
 ]
 
 
@@ -65,6 +68,7 @@ def test_calls_the_roles_grant_pass(synth: Synth):
         ("SlaTimerRole", "scheduler:DeleteSchedule", "function:sla-timer: scheduler.DeleteSchedule needs"),
         ("SlaTimerRole", "kms:Decrypt", "function:sla-timer: dynamodb.UpdateItem needs kms:Decrypt on"),
         ("WorkflowStateMachineRole", "dynamodb:PutItem", "states: dynamodb.PutItem needs dynamodb:PutItem"),
+        ("WorkflowDraftReplyRole", "s3:GetObject", "function:draft-reply: s3.HeadObject needs s3:GetObject on"),
     ],
 )
 def test_a_permission_taken_out_of_the_stack_is_named_with_its_principal_and_call(
