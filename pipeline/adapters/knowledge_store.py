@@ -74,6 +74,7 @@ class S3KnowledgeBase:
         key: str = INDEX_KEY,
         refresh_seconds: float = 0.0,
         clock: Callable[[], float] = time.monotonic,
+        strict: bool = True,
     ):
         self._bucket, self._s3, self._embedder, self._key = bucket, s3, embedder, key
         self.embedding_model_id: str = embedder.model_id
@@ -82,6 +83,9 @@ class S3KnowledgeBase:
         # 0 (the CLI): every read checks the ETag. The draft function passes KB_REFRESH_SECONDS.
         self._refresh_seconds, self._clock = refresh_seconds, clock
         self._checked_at: float | None = None
+        # Strict (the CLI): an index embedded by another model is an error. Not strict (the draft function):
+        # it is logged and the ticket is drafted ungrounded.
+        self._strict = strict
         self.reads = 0  # S3 HEAD and GET requests made, for the ticket's usage (TicketUsage.kb_reads)
         self._index: dict[str, Any] = self._empty()
         self._matrix = np.zeros((0, 0), dtype=np.float32)
@@ -213,10 +217,15 @@ class S3KnowledgeBase:
         if not self._rows:
             return []
         if index.get("model_id") != self._embedder.model_id:
-            raise ConfigurationError(
+            message = (
                 f"the knowledge base was embedded with {index.get('model_id')}, the embedder is now "
                 f"{self._embedder.model_id}: run `tms kb ingest` again to re-embed it"
             )
+            if self._strict:
+                raise ConfigurationError(message)
+            # The draft function: a ticket is drafted without grounding rather than failed over the index.
+            logger.error("knowledge base not searched", extra={"reason": message})
+            return []
         query_vector = self._embedder.embed([query])[0]
         hits = []
         for row, score in rank(query_vector, self._matrix, [d for d, _ in self._rows], k):
@@ -296,4 +305,6 @@ def draft_knowledge_base() -> S3KnowledgeBase | None:
         raise ConfigurationError(
             f"{names.ENV_KB_REFRESH_SECONDS} must be a number of seconds >= 0, got {raw!r}"
         )
-    return S3KnowledgeBase(bucket, aws_client("s3"), _LazyEmbedder(model_id), refresh_seconds=refresh)
+    return S3KnowledgeBase(
+        bucket, aws_client("s3"), _LazyEmbedder(model_id), refresh_seconds=refresh, strict=False
+    )

@@ -178,7 +178,7 @@ def test_a_warm_draft_function_sees_a_new_ingest_after_the_refresh_interval_with
         drafts.search(question)
     assert drafts.reads == 3
 
-    now[0] += 60  # unchanged index: the HEAD alone, the 0.3 MB index is not read again
+    now[0] += 60  # unchanged index: the HEAD alone, the index is not read again
     drafts.search(question)
     assert drafts.reads == 4
 
@@ -203,6 +203,28 @@ def test_the_refresh_interval_is_read_from_the_environment_and_checked(
             draft_knowledge_base()
     finally:
         draft_knowledge_base.cache_clear()
+
+
+def test_ingest_into_a_deployed_stack_with_the_offline_embedder_is_refused_before_anything_is_written(
+    offline_aws: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from contract import names
+    from contract.clients import aws_client
+    from tools.cli import main
+
+    # The deployed stack's TMS_* variables (docs/knowledge-base.md "On AWS"), no local endpoint.
+    s3 = aws_client("s3", region="us-east-1")
+    s3.create_bucket(Bucket="tms-archive-deployed")
+    monkeypatch.setenv(names.ENV_STREAM_NAME, "tms-tickets")
+    monkeypatch.setenv(names.ENV_BUCKET_NAME, "tms-archive-deployed")
+    monkeypatch.delenv(names.ENV_EMBEDDING_PROVIDER, raising=False)
+    path = _write(tmp_path, "rotation-timeout.md", ROTATION)
+
+    assert main(["kb", "ingest", str(path)]) == 2
+
+    err = capsys.readouterr().err
+    assert f"{names.ENV_EMBEDDING_PROVIDER}=bedrock" in err and "tms-archive-deployed" in err
+    assert "Contents" not in s3.list_objects_v2(Bucket="tms-archive-deployed")  # no offline index written
 
 
 def test_remove_of_an_unknown_document_says_nothing_matched(
