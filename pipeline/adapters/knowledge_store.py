@@ -1,12 +1,12 @@
 """The knowledge base on the stack's own S3 bucket: one index object, searched in memory.
 
-Why this design: a help centre is tens to a few thousand articles (70 in examples/kb/: ~350 passages,
-~0.3 MB of float16 vectors), so one JSON object under `kb/` holds every passage, its text and its vector.
+Why this design: a help centre is tens to a few thousand articles (70 in examples/kb/: 272 passages,
+a 0.55 MB index with Titan's 512-dimension float16 vectors, bench/kb_index.py), so one JSON object under `kb/` holds every passage, its text and its vector.
 It lives in the stack's bucket, so the local stack keeps it across restarts the way it keeps tickets, and
 there is no vector store to provision (on AWS too: docs/decisions/0020-knowledge-base-store.md). A process
 loads it once, checks its ETag at most every `refresh_seconds` and re-reads it only when it changed; the
-search is one matrix-vector product. Past ~50,000 passages (a 40 MB index) this should become a real
-vector store behind the same port (pipeline.domain.knowledge.KnowledgeBase).
+search is one matrix-vector product. Past ~25,000 passages (a ~50 MB index, ~2 s of cold start) this
+should become a real vector store behind the same port (pipeline.domain.knowledge.KnowledgeBase).
 """
 
 from __future__ import annotations
