@@ -255,6 +255,10 @@ class LocalStack:
                     names.ENV_CSAT_KEY: os.environ.get(names.ENV_CSAT_KEY) or csat_key(),
                     # Drafts are grounded in the knowledge base `tms kb ingest` fills (kb/ in the bucket).
                     names.ENV_KB_PROVIDER: "s3",
+                    # Every ticket checks the index's ETag (a local HEAD costs nothing): `tms kb ingest`
+                    # then a ticket right away is grounded, as `make demo` and the tests expect. On AWS a
+                    # warm function checks once a minute (contract/defaults.KB_REFRESH_SECONDS).
+                    names.ENV_KB_REFRESH_SECONDS: os.environ.get(names.ENV_KB_REFRESH_SECONDS) or "0",
                 },
             )
             for k, v in info.env().items():
