@@ -83,9 +83,14 @@ INCIDENT_WINDOW_HOURS: Final = 48  # open tickets compared
 # A passage is at most this many characters (headings and paragraphs are kept whole below it): MiniLM reads
 # 256 tokens (~1,000 characters), and a short passage keeps one question's answer from being diluted.
 KB_PASSAGE_MAX_CHARS: Final = 700
-# Where the draft step finds the knowledge base (TMS_KB_PROVIDER): none until the AWS side of issue 30 lands;
-# the local stack sets "s3".
+# Where the draft step finds the knowledge base (TMS_KB_PROVIDER): "s3" (kb/index.json in the stack bucket; an
+# absent index grounds nothing) or "none". The local stack sets "s3"; CDK sets it from the `knowledge_base`
+# switch (infra/config.py, on by default: docs/decisions/0020-knowledge-base-store.md).
 KB_PROVIDER: Final = "none"
+# A warm draft function checks the index's ETag (one S3 HEAD) at most this often and re-reads the index only
+# when it changed: an ingest reaches drafts within this many seconds, and a busy function makes at most one
+# HEAD a minute instead of one per ticket.
+KB_REFRESH_SECONDS: Final = 60
 KB_TOP_K: Final = 3  # documents retrieved per ticket and quoted to the reply model
 # The minimum cosine score of the best document for a draft to use sources, per embedding model id: a change
 # of embedder is a change of this table. Offline: calibrated with bench/kb.py on the calibration half only.

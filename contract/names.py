@@ -39,6 +39,9 @@ ENV_EMBEDDING_PROVIDER = "TMS_EMBEDDING_PROVIDER"
 # Where the draft step finds the knowledge base: "none" (drafts are not grounded) or "s3" (kb/index.json in
 # TMS_BUCKET_NAME, pipeline/adapters/knowledge_store.py; the local stack sets it). Default: contract/defaults.
 ENV_KB_PROVIDER = "TMS_KB_PROVIDER"
+ENV_KB_REFRESH_SECONDS = (
+    "TMS_KB_REFRESH_SECONDS"  # the ETag check interval (contract/defaults.KB_REFRESH_SECONDS)
+)
 ENV_EMBEDDING_MODEL_ID = "TMS_EMBEDDING_MODEL_ID"
 ENV_EMBEDDING_DIMENSIONS = "TMS_EMBEDDING_DIMENSIONS"
 # Incident detection: cosine-similarity threshold and the window of open tickets compared (hours).

@@ -245,6 +245,11 @@ class TmsConfig(BaseModel):
     mail_trusted_domains: list[Annotated[str, Field(pattern=r"^([a-z0-9-]{1,63}\.)+[a-z]{2,63}$")]] = []
     mail_tickets_per_sender_hour: Annotated[int, Field(ge=1, le=100_000)] | None = None
     mail_tickets_per_domain_hour: Annotated[int, Field(ge=1, le=100_000)] | None = None
+    # Grounded drafts (issue 30, docs/knowledge-base.md "On AWS"): the draft function reads kb/index.json in the
+    # archive bucket (written by `tms kb ingest` with the operator's credentials) and embeds each redacted
+    # ticket with the incident step's Titan model. No index: drafts are not grounded, as locally. On by
+    # default: no fixed monthly cost, about $0.002 per 1,000 tickets (docs/decisions/0020-knowledge-base-store.md).
+    knowledge_base: bool = True
     # PII in subject and description is replaced by typed placeholders before the reply model and the
     # warehouse see it (Comprehend DetectPiiEntities in the workflow). Off: both see the text as written.
     pii_redaction: bool = True

@@ -115,6 +115,9 @@ class TmsStack(Stack):
             link_incident=self.incidents.function.function,
             pii_redaction=config.pii_redaction,
             workflow_type=config.workflow_type,
+            knowledge_base=config.knowledge_base,
+            embedding_model_arn=self.incidents.model_arn,
+            embedding_environment=self.incidents.embedding_environment,
         )
         self.ingest = Ingest(
             self,

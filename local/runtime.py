@@ -262,6 +262,10 @@ class LocalStack:
                         if (base := os.environ.get(names.ENV_PRECEDENT_BASE_URL))
                         else {}
                     ),
+                    # Every ticket checks the index's ETag (a local HEAD costs nothing): `tms kb ingest`
+                    # then a ticket right away is grounded, as `make demo` and the tests expect. On AWS a
+                    # warm function checks once a minute (contract/defaults.KB_REFRESH_SECONDS).
+                    names.ENV_KB_REFRESH_SECONDS: os.environ.get(names.ENV_KB_REFRESH_SECONDS) or "0",
                 },
             )
             for k, v in info.env().items():

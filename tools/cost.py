@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from contract import names
 from contract.errors import TmsError
 from contract.models import DESCRIPTION_MAX, SUBJECT_MAX, TicketUsage, field_errors
 from pipeline.domain.usage import comprehend_units
@@ -36,6 +37,11 @@ FEATURE_BUDGET_USD_PER_1000: dict[str, float] = {
     "rating and nudge mail": 0.03,
     "second opinion on incidents": 0.02,
 }
+# The draft function's knowledge-base index reads (docs/decisions/0020-knowledge-base-store.md): at most one
+# HEAD per ticket (a warm function checks the ETag at most every KB_REFRESH_SECONDS, so busy hours make far
+# fewer) and one GET when the index changed or the environment is new. Priced at this bound: the function
+# does not report them per ticket (TicketUsage has no column for them; they are $0.0008 per 1,000 at most).
+KB_INDEX_READS_PER_TICKET = 2.0
 # Every answered ticket sends its reply through SES at least once (issue 28.3): the model counts it whether or
 # not an agent approved the draft yet.
 REPLIES_PER_TICKET = 1.0
@@ -99,6 +105,7 @@ class ModelPrice(BaseModel):
 
 VARIABLE_KEYS = (
     "comprehend_unit",
+    "s3_get_request",
     "sfn_standard_transition",
     "sfn_express_request",
     "sfn_express_gb_second",
@@ -188,6 +195,7 @@ class StackFacts:
     etl_runs_per_month: float
     lambda_architecture: str = "x86_64"
     source: str = ""
+    knowledge_base: bool = False  # a function grounds drafts in kb/index.json (TMS_KB_PROVIDER=s3)
 
 
 def _of_type(template: Mapping[str, Any], kind: str) -> list[dict[str, Any]]:
@@ -252,6 +260,11 @@ def stack_facts(
         etl_runs_per_month=(DAYS_PER_MONTH * 24 * 60 / schedule_minutes) if schedule_minutes else 0.0,
         lambda_architecture="arm64" if archs == {"arm64"} else "x86_64",
         source=source,
+        knowledge_base=any(
+            (f.get("Properties", {}).get("Environment", {}).get("Variables") or {}).get(names.ENV_KB_PROVIDER)
+            == "s3"
+            for f in _of_type(template, "AWS::Lambda::Function")
+        ),
     )
 
 
@@ -390,7 +403,9 @@ def variable_lines(
             usage["llm_output_tokens"] * model.output_usd_per_1k,
         ),
         _line(
-            "Bedrock embeddings (incidents)", usage["embedding_input_tokens"], v["titan_embed_v2_input_token"]
+            "Bedrock embeddings (incidents, knowledge-base queries)",
+            usage["embedding_input_tokens"],
+            v["titan_embed_v2_input_token"],
         ),
         _line("Comprehend DetectSentiment", usage["comprehend_sentiment_units"], v["comprehend_unit"]),
         _line("Comprehend DetectPiiEntities", usage["comprehend_pii_units"], v["comprehend_unit"]),
@@ -445,6 +460,18 @@ def variable_lines(
             unit="read request unit",
         ),
         _line("S3 PUT requests", usage["s3_put_requests"], v["s3_put_request"], unit="request"),
+        *(
+            [
+                _line(
+                    "Knowledge-base index reads (S3 HEAD + GET, at most)",
+                    KB_INDEX_READS_PER_TICKET,
+                    v["s3_get_request"],
+                    unit="request",
+                )
+            ]
+            if stack.knowledge_base
+            else []
+        ),
         _line("SNS publishes", usage["sns_publishes"], v["sns_publish"], unit="request"),
     ]
     lines += mail_lines(mail, prices)

@@ -43,12 +43,13 @@ class IncidentDetection(Construct):
         log_retention: logs.RetentionDays,
     ) -> None:
         super().__init__(scope, construct_id)
-        environment = {
-            names.ENV_TABLE_NAME: storage.table.table_name,
+        # The one embedder of the stack: the draft function's knowledge-base search uses it too.
+        self.embedding_environment = {
             names.ENV_EMBEDDING_PROVIDER: EMBEDDING_PROVIDER,
             names.ENV_EMBEDDING_MODEL_ID: embedding_model_id,
             names.ENV_EMBEDDING_DIMENSIONS: str(embedding_dimensions),
         }
+        environment = {names.ENV_TABLE_NAME: storage.table.table_name, **self.embedding_environment}
         if threshold is not None:  # Titan's similarity scale differs from MiniLM's: calibrate, then set
             environment[names.ENV_INCIDENT_THRESHOLD] = str(threshold)
         self.function = ServiceFunction(

@@ -173,6 +173,23 @@ class Storage(Construct):
             self._acknowledge_prefix(grantee, prefix)
         return grant
 
+    def grant_knowledge_base_read(self, grantee: iam.IGrantable) -> iam.Grant:
+        """s3:GetObject (which also authorizes HEAD) under kb/ only: the draft function reads the index
+        `tms kb ingest` writes. No list, no write, no other prefix; the bucket is SSE-S3, so no key grant."""
+        grant = iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["s3:GetObject"],
+            resource_arns=[self.bucket.arn_for_objects(f"{names.KB_PREFIX}*")],
+        )
+        if isinstance(grantee, Construct):
+            acknowledge(
+                grantee,
+                "IAM5",
+                f"The knowledge-base index lives under {names.KB_PREFIX}; the wildcard is limited to that prefix.",
+                f"Resource::{finding(self, self.bucket.arn_for_objects(names.KB_PREFIX + '*'))}",
+            )
+        return grant
+
     def grant_input_write(self, grantee: iam.IGrantable) -> iam.Grant:
         """s3:PutObject under inputs/ only (the trigger keeps each execution input there, SSE-KMS with the
         data key): no read, no other prefix. `tms retry` reads them with the operator's credentials."""

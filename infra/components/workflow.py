@@ -60,6 +60,9 @@ class Workflow(Construct):
         pii_redaction: bool = True,
         workflow_type: str = names.DEFAULT_WORKFLOW_TYPE,
         retention_environment: Mapping[str, str] | None = None,
+        knowledge_base: bool = False,
+        embedding_model_arn: str = "",
+        embedding_environment: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         if not asl_path.is_file():
@@ -80,15 +83,27 @@ class Workflow(Construct):
             log_retention=log_retention,
             # Caps concurrent Bedrock calls so a burst of tickets cannot exhaust the account quota.
             reserved_concurrency=draft_reply_concurrency,
-            environment={names.ENV_LLM_PROVIDER: LLM_PROVIDER, names.ENV_MODEL_ID: model_id},
+            environment={
+                names.ENV_LLM_PROVIDER: LLM_PROVIDER,
+                names.ENV_MODEL_ID: model_id,
+                **(
+                    self._knowledge_base_environment(storage, embedding_environment) if knowledge_base else {}
+                ),
+            },
         )
         model_arns = bedrock_model_arns(
             stack, model_id=model_id, foundation_model_id=foundation_model_id, profile=inference_profile
         )
-        # Converse is authorized by bedrock:InvokeModel.
+        # Converse is authorized by bedrock:InvokeModel; grounding embeds the redacted ticket with the one
+        # embedding model the incident step uses (docs/decisions/0020-knowledge-base-store.md).
         self.draft_reply.role.add_to_principal_policy(
-            iam.PolicyStatement(actions=["bedrock:InvokeModel"], resources=model_arns)
+            iam.PolicyStatement(
+                actions=["bedrock:InvokeModel"],
+                resources=[*model_arns, *([embedding_model_arn] if knowledge_base else [])],
+            )
         )
+        if knowledge_base:
+            storage.grant_knowledge_base_read(self.draft_reply.role)
         if inference_profile:
             acknowledge(
                 self.draft_reply.role,
@@ -181,3 +196,16 @@ class Workflow(Construct):
             f"Resource::{finding(self, sla_timer.function_arn + ':*')}",
             f"Resource::{finding(self, link_incident.function_arn + ':*')}",
         )
+
+    @staticmethod
+    def _knowledge_base_environment(
+        storage: Storage, embedding_environment: Mapping[str, str] | None
+    ) -> dict[str, str]:
+        """The draft function's TMS_KB_* variables: the index in the archive bucket, the embedder's model."""
+        if not embedding_environment:
+            raise ValueError("knowledge_base needs the embedding model's environment (the incident step's)")
+        return {
+            names.ENV_KB_PROVIDER: "s3",
+            names.ENV_BUCKET_NAME: storage.bucket.bucket_name,
+            **embedding_environment,
+        }

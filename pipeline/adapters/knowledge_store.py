@@ -1,11 +1,12 @@
 """The knowledge base on the stack's own S3 bucket: one index object, searched in memory.
 
-Why this design: a help centre is tens to a few thousand articles (70 in examples/kb/: ~350 passages,
-~0.3 MB of float16 vectors), so one JSON object under `kb/` holds every passage, its text and its vector.
+Why this design: a help centre is tens to a few thousand articles (70 in examples/kb/: 272 passages,
+a 0.55 MB index with Titan's 512-dimension float16 vectors, bench/kb_index.py), so one JSON object under `kb/` holds every passage, its text and its vector.
 It lives in the stack's bucket, so the local stack keeps it across restarts the way it keeps tickets, and
-there is no vector store to provision. A process loads it once and re-reads it only when its ETag changes;
-the search is one matrix-vector product. Past ~50,000 passages (a 40 MB index) this should become a real
-vector store behind the same port (pipeline.domain.knowledge.KnowledgeBase).
+there is no vector store to provision (on AWS too: docs/decisions/0020-knowledge-base-store.md). A process
+loads it once, checks its ETag at most every `refresh_seconds` and re-reads it only when it changed; the
+search is one matrix-vector product. Past ~25,000 passages (a ~50 MB index, ~2 s of cold start) this
+should become a real vector store behind the same port (pipeline.domain.knowledge.KnowledgeBase).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import hashlib
 import json
 import os
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from typing import Any
 
@@ -34,9 +36,12 @@ from pipeline.domain.knowledge import (
     chunk,
     rank,
 )
+from pipeline.observability import logger
 
 INDEX_KEY = names.KB_INDEX_KEY
 FORMAT = 1
+_FORBIDDEN = {"403", "AccessDenied", "Forbidden"}
+_ABSENT = {"404", "NoSuchKey", "NotFound", *_FORBIDDEN}
 
 
 def _digest(doc: Document) -> str:
@@ -60,11 +65,28 @@ def _under(origin: str, folder: str) -> bool:
 class S3KnowledgeBase:
     """KnowledgeBase on one S3 object (`kb/index.json`) in the stack bucket, with any Embedder."""
 
-    def __init__(self, bucket: str, s3: Any, embedder: Any, *, key: str = INDEX_KEY):
+    def __init__(
+        self,
+        bucket: str,
+        s3: Any,
+        embedder: Any,
+        *,
+        key: str = INDEX_KEY,
+        refresh_seconds: float = 0.0,
+        clock: Callable[[], float] = time.monotonic,
+        strict: bool = True,
+    ):
         self._bucket, self._s3, self._embedder, self._key = bucket, s3, embedder, key
         self.embedding_model_id: str = embedder.model_id
         self._lock = threading.Lock()
         self._etag: str | None = None
+        # 0 (the CLI): every read checks the ETag. The draft function passes KB_REFRESH_SECONDS.
+        self._refresh_seconds, self._clock = refresh_seconds, clock
+        self._checked_at: float | None = None
+        # Strict (the CLI): an index embedded by another model is an error. Not strict (the draft function):
+        # it is logged and the ticket is drafted ungrounded.
+        self._strict = strict
+        self.reads = 0  # S3 HEAD and GET requests made, for the ticket's usage (TicketUsage.kb_reads)
         self._index: dict[str, Any] = self._empty()
         self._matrix = np.zeros((0, 0), dtype=np.float32)
         self._rows: list[tuple[str, int]] = []  # (doc_id, passage number) of each matrix row
@@ -74,18 +96,30 @@ class S3KnowledgeBase:
     def _empty(self) -> dict[str, Any]:
         return {"format": FORMAT, "model_id": self._embedder.model_id, "documents": {}}
 
-    def _load(self) -> dict[str, Any]:
-        """The stored index, re-read only when its ETag changed."""
+    def _load(self, *, fresh: bool = False) -> dict[str, Any]:
+        """The stored index: its ETag checked at most every `refresh_seconds` (always when `fresh`, as
+        before a write), and the object re-read only when the ETag changed."""
         with self._lock:
+            now = self._clock()
+            if not fresh and self._checked_at is not None and now - self._checked_at < self._refresh_seconds:
+                return self._index
+            self._checked_at = now
+            self.reads += 1
             try:
                 head = self._s3.head_object(Bucket=self._bucket, Key=self._key)
             except ClientError as e:
-                if e.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
+                # S3 answers a HEAD of a missing key with 403, not 404, to a principal without s3:ListBucket:
+                # the draft function may read kb/* only, so on AWS that 403 is how an absent index looks.
+                # Absent means not grounded, as locally; a writer would fail loudly on its PutObject.
+                if e.response.get("Error", {}).get("Code") in _ABSENT:
+                    if e.response["Error"]["Code"] in _FORBIDDEN and self._etag is None:
+                        logger.info("no readable knowledge-base index: drafts are not grounded")
                     self._etag, self._index = None, self._empty()
                     self._build_matrix()
                     return self._index
                 raise
             if head["ETag"] != self._etag:
+                self.reads += 1
                 body = self._s3.get_object(Bucket=self._bucket, Key=self._key)
                 self._index = json.loads(body["Body"].read())
                 self._etag = body["ETag"]
@@ -97,6 +131,7 @@ class S3KnowledgeBase:
         self._s3.put_object(Bucket=self._bucket, Key=self._key, Body=body, ContentType="application/json")
         with self._lock:
             self._etag = None  # the next read reloads (and rebuilds the matrix) once
+            self._checked_at = None
 
     def _build_matrix(self) -> None:
         rows, vectors = [], []
@@ -111,7 +146,7 @@ class S3KnowledgeBase:
 
     def ingest(self, documents: list[Document], *, replace_under: Sequence[str] = ()) -> IngestReport:
         """Store the documents; a changed one replaces its passages; a folder re-ingest drops the gone."""
-        index = json.loads(json.dumps(self._load()))  # a private copy to edit
+        index = json.loads(json.dumps(self._load(fresh=True)))  # a private copy to edit
         stored: dict[str, Any] = index["documents"]
         report = IngestReport()
         if index.get("model_id") != self._embedder.model_id:
@@ -148,7 +183,7 @@ class S3KnowledgeBase:
 
     def remove(self, keys: Sequence[str]) -> list[str]:
         """Remove documents by id, link, or absolute file/folder path; the removed ids (none: empty)."""
-        index = json.loads(json.dumps(self._load()))
+        index = json.loads(json.dumps(self._load(fresh=True)))
         stored: dict[str, Any] = index["documents"]
         removed = [
             doc_id
@@ -182,10 +217,15 @@ class S3KnowledgeBase:
         if not self._rows:
             return []
         if index.get("model_id") != self._embedder.model_id:
-            raise ConfigurationError(
+            message = (
                 f"the knowledge base was embedded with {index.get('model_id')}, the embedder is now "
                 f"{self._embedder.model_id}: run `tms kb ingest` again to re-embed it"
             )
+            if self._strict:
+                raise ConfigurationError(message)
+            # The draft function: a ticket is drafted without grounding rather than failed over the index.
+            logger.error("knowledge base not searched", extra={"reason": message})
+            return []
         query_vector = self._embedder.embed([query])[0]
         hits = []
         for row, score in rank(query_vector, self._matrix, [d for d, _ in self._rows], k):
@@ -256,4 +296,15 @@ def draft_knowledge_base() -> S3KnowledgeBase | None:
     if not bucket:
         raise ConfigurationError(f"{names.ENV_KB_PROVIDER}=s3 needs {names.ENV_BUCKET_NAME}")
     model_id = str(load_embedding_settings().model_id)
-    return S3KnowledgeBase(bucket, aws_client("s3"), _LazyEmbedder(model_id))
+    raw = os.environ.get(names.ENV_KB_REFRESH_SECONDS) or str(defaults.KB_REFRESH_SECONDS)
+    try:
+        refresh = float(raw)
+    except ValueError:
+        refresh = -1.0
+    if refresh < 0:
+        raise ConfigurationError(
+            f"{names.ENV_KB_REFRESH_SECONDS} must be a number of seconds >= 0, got {raw!r}"
+        )
+    return S3KnowledgeBase(
+        bucket, aws_client("s3"), _LazyEmbedder(model_id), refresh_seconds=refresh, strict=False
+    )

@@ -22,6 +22,7 @@ from contract.models import (
 )
 from pipeline.domain.policy import bound_priority, check_reply, restate_escalation
 from pipeline.domain.redaction import for_model, redact
+from pipeline.domain.usage import estimated_tokens
 
 if TYPE_CHECKING:
     from pipeline.domain.grounding import Grounding
@@ -190,9 +191,14 @@ def draft_grounded(
     from pipeline.domain.grounding import ground
 
     shown = for_model(redact(ticket, pii or PiiResult()).ticket)
-    grounding = ground(f"{shown.data.subject}\n{shown.data.description}", kb, embedding_model_id)
+    query = f"{shown.data.subject}\n{shown.data.description}"
+    grounding = ground(query, kb, embedding_model_id)
     answer = model.draft(shown, sentiment, grounding) if grounding else model.draft(shown, sentiment)
     usage = answer.usage if isinstance(answer, TriageDraft) else TicketUsage()
+    if grounding is not None:
+        # The query was embedded (an empty knowledge base is not): Titan bills its input tokens, counted
+        # with the incident step's (`tms cost`, "Bedrock embeddings"; docs/decisions/0020).
+        usage = usage.plus(TicketUsage(embedding_input_tokens=estimated_tokens(query)))
     used = (
         answer.used_sources
         if isinstance(answer, TriageDraft)

@@ -51,6 +51,9 @@ HAND_CALLS = [
     ),
     Call("function:sla-timer", "dynamodb", "UpdateItem", (TABLE,)),
     Call("states", "dynamodb", "PutItem", (TABLE,)),
+    # The knowledge base on AWS: the draft function checks the index ETag and reads it (docs/decisions/0020).
+    Call("function:draft-reply", "s3", "HeadObject", (f"{ARCHIVE}/kb/index.json",)),
+    Call("function:draft-reply", "s3", "GetObject", (f"{ARCHIVE}/kb/index.json",)),
 ]
 
 
@@ -65,6 +68,11 @@ def test_calls_the_roles_grant_pass(synth: Synth):
         ("SlaTimerRole", "scheduler:DeleteSchedule", "function:sla-timer: scheduler.DeleteSchedule needs"),
         ("SlaTimerRole", "kms:Decrypt", "function:sla-timer: dynamodb.UpdateItem needs kms:Decrypt on"),
         ("WorkflowStateMachineRole", "dynamodb:PutItem", "states: dynamodb.PutItem needs dynamodb:PutItem"),
+        (
+            "WorkflowDraftReplyRole",
+            "s3:GetObject",
+            "function:draft-reply: s3.HeadObject needs s3:GetObject on",
+        ),
     ],
 )
 def test_a_permission_taken_out_of_the_stack_is_named_with_its_principal_and_call(
@@ -191,9 +199,13 @@ def test_every_recorded_call_is_granted_by_the_synthesized_policies(synth: Synth
     keys = t.encryption_keys()
     findings = check(t, calls, rw)
     assert not findings, "\n".join(str(f) for f in findings)
-    # Every principal was exercised (draft-reply makes no AWS call locally: its reply model is offline).
+    # Every principal was exercised: draft-reply too, by its knowledge-base read (the local stack grounds drafts
+    # in kb/index.json as the deployed one does; its reply model and embedder are offline, so no Bedrock call).
     exercised = {c.principal for c in calls}
-    expected = {f"function:{fn}" for fn in names.HANDLERS} - {f"function:{names.FN_DRAFT_REPLY}"}
+    assert any(
+        c.principal == f"function:{names.FN_DRAFT_REPLY}" and c.operation == "HeadObject" for c in calls
+    ), sorted({(c.principal, c.operation) for c in calls if "draft" in c.principal})
+    expected = {f"function:{fn}" for fn in names.HANDLERS}
     expected |= {"states", f"scheduler:{names.SLA_SCHEDULE_GROUP}", "service:ses.amazonaws.com", "glue"}
     assert expected <= exercised, sorted(expected - exercised)
     checked = {(n.call.principal, n.action, n.resource) for c in calls for n in needs(rewrite(c, rw), keys)}

@@ -49,12 +49,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def knowledge_base() -> Any:
     """The running stack's knowledge base (StackNotRunningError when there is none)."""
+    from contract import names
     from contract.clients import aws_client
-    from local.stack import resolve
+    from contract.errors import ConfigurationError
+    from local.stack import from_environment, resolve
     from pipeline.adapters.embeddings import embedder
     from pipeline.adapters.knowledge_store import S3KnowledgeBase
 
     info = resolve()
+    model_id = embedder().model_id
+    if from_environment() is not None and not info.endpoint_url and model_id.startswith("offline:"):
+        # A deployed stack's draft function embeds each ticket with Bedrock Titan: an index of offline
+        # vectors could never match it (docs/knowledge-base.md "On AWS").
+        raise ConfigurationError(
+            f"this is a deployed stack ({names.ENV_BUCKET_NAME}={info.bucket_name}, no AWS_ENDPOINT_URL) and "
+            f"the embedder is the offline one ({model_id}): set {names.ENV_EMBEDDING_PROVIDER}=bedrock (and "
+            f"{names.ENV_EMBEDDING_MODEL_ID}/{names.ENV_EMBEDDING_DIMENSIONS} if you deployed others) so the "
+            "index is embedded as the draft function searches it"
+        )
     return S3KnowledgeBase(info.bucket_name, aws_client("s3", info, profile="cli"), embedder())
 
 

@@ -558,3 +558,55 @@ def test_the_budget_table_in_docs_is_the_one_tms_cost_checks():
     doc = (names.REPO_ROOT / "docs" / "cost.md").read_text()
     for feature, usd in cost.FEATURE_BUDGET_USD_PER_1000.items():
         assert f"| {feature} | {usd:.2f} |" in doc
+
+
+# --- knowledge-base retrieval (issue 30, docs/decisions/0020-knowledge-base-store.md) ---------------------
+
+
+def _with_knowledge_base(template: dict) -> dict:
+    doc = json.loads(json.dumps(template))
+    doc["Resources"]["DraftReply"] = {
+        "Type": "AWS::Lambda::Function",
+        "Properties": {"Environment": {"Variables": {"TMS_KB_PROVIDER": "s3", "TMS_MODEL_ID": MODEL}}},
+    }
+    return doc
+
+
+def test_a_stack_that_grounds_drafts_is_charged_its_index_reads_and_one_that_does_not_is_not():
+    usage = [TicketUsage(llm_input_tokens=1000, lambda_requests=3)]
+    grounded = cost.stack_facts(
+        _with_knowledge_base(_express_template()), model_id=MODEL, schedule_minutes=120
+    )
+    plain = cost.stack_facts(_express_template(), model_id=MODEL, schedule_minutes=120)
+
+    with_kb = {line.item: line.usd for line in cost.estimate(usage, grounded, cost.load_prices()).variable}
+    without = {line.item: line.usd for line in cost.estimate(usage, plain, cost.load_prices()).variable}
+
+    reads = "Knowledge-base index reads (S3 HEAD + GET, at most)"
+    assert grounded.knowledge_base and not plain.knowledge_base
+    assert with_kb[reads] == pytest.approx(2 * 0.0004)  # a HEAD and a GET per ticket at most, $0.0004 / 1,000
+    assert reads not in without
+
+
+def test_knowledge_base_retrieval_as_measured_fits_its_budget_row():
+    # bench/kb_index.py, 2026-12-07 (260 hand-written tickets, examples/kb): the draft step embeds 62 tokens
+    # of redacted ticket on average and the quotations add 130 prompt tokens (p95 309); the search adds
+    # ~0.15 s of the 1,024 MB draft function at most (Titan call + HEAD). Priced at the p95 prompt.
+    config = load_config(read_cdk_json_context(), {})
+    assert config.knowledge_base  # on by default
+    facts = cost.stack_facts(
+        _with_knowledge_base(_express_template()), model_id=config.model_id, schedule_minutes=120
+    )
+    plain = cost.stack_facts(_express_template(), model_id=config.model_id, schedule_minutes=120)
+    base = _realistic_usages(50)
+    grounded = [
+        u.plus(TicketUsage(llm_input_tokens=309, embedding_input_tokens=62, lambda_gb_seconds=0.15))
+        for u in base
+    ]
+
+    added = (
+        cost.estimate(grounded, facts, cost.load_prices()).variable_usd_per_1000
+        - cost.estimate(base, plain, cost.load_prices()).variable_usd_per_1000
+    )
+
+    assert 0 < added <= cost.FEATURE_BUDGET_USD_PER_1000["knowledge-base retrieval"]

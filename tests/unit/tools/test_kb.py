@@ -149,6 +149,84 @@ def test_the_knowledge_base_is_read_back_by_another_process(stack: SimpleNamespa
     assert writer.search("rotation of my database secret times out") == []
 
 
+def test_a_warm_draft_function_sees_a_new_ingest_after_the_refresh_interval_with_one_head_per_interval(
+    stack: SimpleNamespace, tmp_path: Path
+) -> None:
+    from contract.clients import aws_client
+    from pipeline.adapters.embeddings import embedder
+    from pipeline.adapters.knowledge_store import S3KnowledgeBase
+
+    s3 = aws_client("s3", region="us-east-1")
+    now = [1000.0]
+    # The draft function's view: checks the ETag at most every 60 s (the operator's `tms kb ingest` is `writer`).
+    drafts = S3KnowledgeBase(stack.bucket_name, s3, embedder(), refresh_seconds=60, clock=lambda: now[0])
+    writer = S3KnowledgeBase(stack.bucket_name, s3, embedder())
+    question = "rotation of my database secret times out"
+
+    assert drafts.search(question) == [] and drafts.reads == 1  # no index yet: one HEAD, no grounding
+    writer.ingest([read_document(_write(tmp_path, "rotation-timeout.md", ROTATION))])
+
+    now[0] += 30  # within the interval: the ingest is not seen yet, and S3 is not asked again
+    assert drafts.search(question) == [] and drafts.reads == 1
+
+    now[0] += 31  # past it: one HEAD sees a new ETag, one GET reads the index
+    assert drafts.search(question)[0].doc_id == "rotation-timeout"
+    assert drafts.reads == 3
+
+    for _ in range(5):  # more tickets inside the next interval cost no request at all
+        now[0] += 5
+        drafts.search(question)
+    assert drafts.reads == 3
+
+    now[0] += 60  # unchanged index: the HEAD alone, the index is not read again
+    drafts.search(question)
+    assert drafts.reads == 4
+
+    writer.remove(["rotation-timeout"])
+    now[0] += 61
+    assert drafts.search(question) == []  # a removed document stops grounding drafts within the interval
+
+
+def test_the_refresh_interval_is_read_from_the_environment_and_checked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from contract import names
+    from contract.errors import ConfigurationError
+    from pipeline.adapters.knowledge_store import draft_knowledge_base
+
+    monkeypatch.setenv(names.ENV_KB_PROVIDER, "s3")
+    monkeypatch.setenv(names.ENV_BUCKET_NAME, "tms-kb-test")
+    monkeypatch.setenv(names.ENV_KB_REFRESH_SECONDS, "soon")
+    draft_knowledge_base.cache_clear()
+    try:
+        with pytest.raises(ConfigurationError, match=f"{names.ENV_KB_REFRESH_SECONDS}.*'soon'"):
+            draft_knowledge_base()
+    finally:
+        draft_knowledge_base.cache_clear()
+
+
+def test_ingest_into_a_deployed_stack_with_the_offline_embedder_is_refused_before_anything_is_written(
+    offline_aws: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from contract import names
+    from contract.clients import aws_client
+    from tools.cli import main
+
+    # The deployed stack's TMS_* variables (docs/knowledge-base.md "On AWS"), no local endpoint.
+    s3 = aws_client("s3", region="us-east-1")
+    s3.create_bucket(Bucket="tms-archive-deployed")
+    monkeypatch.setenv(names.ENV_STREAM_NAME, "tms-tickets")
+    monkeypatch.setenv(names.ENV_BUCKET_NAME, "tms-archive-deployed")
+    monkeypatch.delenv(names.ENV_EMBEDDING_PROVIDER, raising=False)
+    path = _write(tmp_path, "rotation-timeout.md", ROTATION)
+
+    assert main(["kb", "ingest", str(path)]) == 2
+
+    err = capsys.readouterr().err
+    assert f"{names.ENV_EMBEDDING_PROVIDER}=bedrock" in err and "tms-archive-deployed" in err
+    assert "Contents" not in s3.list_objects_v2(Bucket="tms-archive-deployed")  # no offline index written
+
+
 def test_remove_of_an_unknown_document_says_nothing_matched(
     stack: SimpleNamespace, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -207,3 +207,25 @@ def test_the_draft_step_grounds_only_when_a_knowledge_base_is_configured(
     with pytest.raises(ConfigurationError, match="none or s3"):
         draft_knowledge_base()
     draft_knowledge_base.cache_clear()
+
+
+def test_a_consulted_knowledge_base_bills_the_query_embedding_on_the_ticket() -> None:
+    from pipeline.domain.usage import estimated_tokens
+
+    doc = read_document(KB / "s3-403-access-denied-bucket-policy.md")
+    subject = "403 from my laptop on the reports bucket"
+    description = "Admins get AccessDenied on s3 ls from laptops; the EC2 servers in the VPC read it fine."
+    searched = _draft(
+        FakeKnowledgeBase(doc, [THRESHOLD + 0.2]),
+        subject,
+        description,
+        "Amazon S3",
+        "Bucket Policy Configuration",
+    )
+    empty = _draft(
+        FakeKnowledgeBase(doc, []), subject, description, "Amazon S3", "Bucket Policy Configuration"
+    )
+
+    # The empty knowledge base embedded nothing; the consulted one embedded the (redacted) ticket once.
+    assert empty.usage.embedding_input_tokens == 0
+    assert searched.usage.embedding_input_tokens == estimated_tokens(f"{subject}\n{description}")

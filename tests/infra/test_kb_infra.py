@@ -1,0 +1,114 @@
+"""The knowledge base on AWS (issue 30, docs/decisions/0020-knowledge-base-store.md): the draft function reads
+kb/index.json from the archive bucket and embeds with the stack's one Titan model, and may do nothing more;
+`knowledge_base: false` in cdk.json takes all of it away."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from contract import defaults, names
+from tests.infra.template import Synth, function_by_name, resources
+
+pytestmark = pytest.mark.infra
+
+
+def _statements(raw: dict[str, Any], function_suffix: str) -> list[dict[str, Any]]:
+    _, function = function_by_name(raw, function_suffix)
+    role = function["Properties"]["Role"]["Fn::GetAtt"][0]
+    return [
+        statement
+        for policy in resources(raw, "AWS::IAM::Policy").values()
+        if {"Ref": role} in policy["Properties"]["Roles"]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def _actions(statement: dict[str, Any]) -> set[str]:
+    action = statement["Action"]
+    return {action} if isinstance(action, str) else set(action)
+
+
+def _draft_env(raw: dict[str, Any]) -> dict[str, Any]:
+    _, function = function_by_name(raw, names.FN_DRAFT_REPLY)
+    return dict(function["Properties"]["Environment"]["Variables"])
+
+
+def test_the_draft_function_searches_the_index_in_the_archive_bucket_with_the_incident_embedder(
+    synth: Synth,
+) -> None:
+    env = _draft_env(synth.raw)
+    _, link = function_by_name(synth.raw, names.FN_LINK_INCIDENT)
+    link_env = link["Properties"]["Environment"]["Variables"]
+
+    assert env[names.ENV_KB_PROVIDER] == "s3"
+    assert env[names.ENV_BUCKET_NAME] == {"Ref": next(iter(_archive_bucket(synth.raw)))}
+    for var in (names.ENV_EMBEDDING_PROVIDER, names.ENV_EMBEDDING_MODEL_ID, names.ENV_EMBEDDING_DIMENSIONS):
+        assert env[var] == link_env[var]
+    assert env[names.ENV_EMBEDDING_MODEL_ID] == defaults.BEDROCK_EMBEDDING_MODEL_ID
+
+
+def _archive_bucket(raw: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in resources(raw, "AWS::S3::Bucket").items() if k.startswith("StorageArchive")}
+
+
+def test_the_draft_function_may_read_only_objects_under_kb_and_write_none(synth: Synth) -> None:
+    s3 = [
+        s
+        for s in _statements(synth.raw, names.FN_DRAFT_REPLY)
+        if any(a.startswith("s3:") for a in _actions(s))
+    ]
+
+    assert len(s3) == 1 and _actions(s3[0]) == {"s3:GetObject"}
+    resource = json.dumps(s3[0]["Resource"])
+    assert f"/{names.KB_PREFIX}*" in resource
+    for other in (names.ARCHIVE_PREFIX, names.ORIGINALS_PREFIX, names.INPUTS_PREFIX):
+        assert f"/{other}" not in resource
+    # The archive bucket is SSE-S3: reading it needs no key, so the draft function gets no kms:Decrypt.
+    assert not any(
+        a.startswith("kms:") for s in _statements(synth.raw, names.FN_DRAFT_REPLY) for a in _actions(s)
+    )
+
+
+def test_the_draft_function_may_invoke_the_reply_model_and_only_the_one_embedding_model(synth: Synth) -> None:
+    (bedrock,) = [
+        s for s in _statements(synth.raw, names.FN_DRAFT_REPLY) if any("bedrock" in a for a in _actions(s))
+    ]
+    embedding = [r for r in json.dumps(bedrock["Resource"]).split('"') if "titan-embed" in r]
+
+    assert _actions(bedrock) == {"bedrock:InvokeModel"}
+    assert len(embedding) == 1 and embedding[0].endswith(
+        f"foundation-model/{defaults.BEDROCK_EMBEDDING_MODEL_ID}"
+    )
+
+
+def test_knowledge_base_false_takes_the_read_the_embedder_and_the_provider_away(tmp_path: Path) -> None:
+    from infra.app import build_app
+    from infra.config import read_cdk_json_context
+    from tests.infra.conftest import TEST_CONTEXT_OVERRIDES
+
+    context = {**read_cdk_json_context()["tms"], **TEST_CONTEXT_OVERRIDES, "knowledge_base": False}
+    app, stack = build_app(
+        context={"tms": context},
+        environ={},
+        outdir=str(tmp_path / "cdk.out"),
+        layer_dir=tmp_path / "no-layer",
+    )
+    assembly = app.synth()
+    artifact = assembly.get_stack_by_name(stack.stack_name)
+    raw = json.loads((Path(assembly.directory) / artifact.template_file).read_text())
+
+    assert names.ENV_KB_PROVIDER not in _draft_env(raw)
+    statements = json.dumps(_statements(raw, names.FN_DRAFT_REPLY))
+    assert names.KB_PREFIX not in statements and "titan-embed" not in statements
+
+
+def test_the_switch_is_on_in_cdk_json_and_read_from_the_environment() -> None:
+    from infra.config import load_config, read_cdk_json_context
+
+    context = read_cdk_json_context()
+    assert context["tms"]["knowledge_base"] is True
+    assert load_config(context, {"TMS_DEPLOY_KNOWLEDGE_BASE": "false"}).knowledge_base is False
