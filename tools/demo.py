@@ -43,6 +43,9 @@ class DemoReport:
     failures: dict[str, int] = field(default_factory=dict)
     # The incident grouping against the bursts' truth (tools.incident_eval.IncidentReconciliation.as_dict).
     incident_grouping: dict[str, Any] = field(default_factory=dict)
+    # Drafts grounded in the knowledge base (`--kb`): how many, and one of them with its sources.
+    grounded_drafts: int = 0
+    grounded_example: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
     ticket_ids: set[str] = field(default_factory=set, repr=False)  # this run's tickets (not printed)
 
@@ -188,6 +191,16 @@ def run_demo(
     report.sentiments = dict(Counter(i["sentiment"] for i in items if "sentiment" in i))
     report.model_ids = dict(Counter(i["model_id"] for i in items if "model_id" in i))
     report.s3_objects = _count_objects(clients["s3"], info.bucket_name, ticket_ids)
+    grounded = [(i, _sources(i)) for i in items]
+    grounded = [(i, src) for i, src in grounded if src]
+    report.grounded_drafts = len(grounded)
+    if grounded:
+        item, src = max(grounded, key=lambda g: float(g[0].get("retrieval_confidence") or 0))
+        report.grounded_example = {
+            "ticket_id": item["ticket_id"],
+            "subject": item.get("subject", ""),
+            "sources": [{"title": s.get("title", ""), "uri": s.get("uri", "")} for s in src],
+        }
     report.incident_grouping = reconcile_incidents(
         {i["ticket_id"]: i.get("incident_id") for i in items}, truth
     ).as_dict()
@@ -329,6 +342,18 @@ def scan_ticket_items(ddb: Any, table: str, ticket_ids: set[str]) -> list[dict[s
     return out
 
 
+def _sources(item: dict[str, Any]) -> list[dict[str, Any]]:
+    """The knowledge-base sources on a ticket item (stored as a JSON array; absent when not grounded)."""
+    raw = item.get("sources")
+    if not raw:
+        return []
+    try:
+        value = json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError:
+        return []
+    return [s for s in value if isinstance(s, dict)] if isinstance(value, list) else []
+
+
 def _count_objects(s3: Any, bucket: str, ticket_ids: set[str]) -> int:
     count = 0
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="tickets/"):
@@ -371,6 +396,13 @@ def render_table(report: DemoReport) -> str:
         if report.ok
         else "PROBLEM: see the counts above"
     )
+    if d["grounded_drafts"]:
+        example = d["grounded_example"]
+        cited = "; ".join(f"{s['title']} <{s['uri']}>" for s in example["sources"][:2])
+        lines.append(
+            f"{'drafts grounded in the KB'.ljust(width)}  {d['grounded_drafts']} of {d['submitted']}"
+        )
+        lines.append(f"{'e.g.'.ljust(width)}  {example['ticket_id']} cites {cited}")
     grouping = d.get("incident_grouping") or {}
     if grouping:
         flag = "" if grouping["ok"] else "  <- BELOW TOLERANCE"

@@ -118,7 +118,11 @@ def test_the_demo_ingests_the_knowledge_base_it_is_given_and_its_drafts_consult_
         assert [o["Key"] for o in listed.get("Contents", [])] == ["kb/index.json"]
         ids = report.ticket_ids
         assert ids
+        with_sources = 0
         for ticket_id in ids:
             stored = item_of(s, ticket_id)
             assert stored is not None and "retrieval_confidence" in stored
+            with_sources += stored.get("sources") not in (None, "", "[]")
+        # the demo's summary counts the grounded drafts it made
+        assert report.grounded_drafts == with_sources
     draft_knowledge_base.cache_clear()

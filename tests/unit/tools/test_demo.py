@@ -35,3 +35,23 @@ def test_without_ticket_ids_the_counts_are_the_whole_warehouse(tmp_path: Path) -
     url = _warehouse_with(tmp_path, [TicketUsage()] * 2)
 
     assert warehouse_counts(url) == {"warehouse_rows": 2, "quarantined_rows": 0}
+
+
+def test_the_summary_shows_how_many_drafts_were_grounded_and_one_with_its_sources() -> None:
+    from tools.demo import DemoReport, render_table
+
+    report = DemoReport(submitted=2, processed=2, latency_ms={"p50": 1, "p95": 2, "p99": 3})
+    assert "grounded" not in render_table(report)  # no knowledge base: no line
+    report.grounded_drafts = 1
+    report.grounded_example = {
+        "ticket_id": "TKT-20261207-ABCDEFGHJK",
+        "subject": "SSH times out",
+        "sources": [{"title": "SSH connection timeouts", "uri": "https://help.example.com/articles/ssh"}],
+    }
+    table = render_table(report)
+    line = next(line for line in table.splitlines() if line.startswith("drafts grounded in the KB"))
+    assert line.split() == ["drafts", "grounded", "in", "the", "KB", "1", "of", "2"]
+    assert (
+        "TKT-20261207-ABCDEFGHJK cites SSH connection timeouts <https://help.example.com/articles/ssh>"
+        in table
+    )
