@@ -20,8 +20,6 @@ from contract.models import (
     AutoCloseFire,
     AwaitCustomer,
     MailEventKind,
-    TicketMailMessage,
-    TicketStatus,
     format_utc,
 )
 from contract.models.sla import AUTOCLOSE_TIMERS, autoclose_schedule_name
@@ -38,6 +36,7 @@ from pipeline.domain.mailflow import (
     MailSender,
     TransitionRefusedError,
     followup_mail,
+    publish_followup,
 )
 from pipeline.domain.sla import Timers, format_duration, parse_duration
 
@@ -153,9 +152,9 @@ class AutoCloseService:
         try:
             self.sender.send(raw, to=to, from_address=self.config.from_address, ticket_id=event.ticket_id)
         except MailRejectedError as e:
-            self._publish(MailEventKind.NUDGE_SENT, item, now, text=f"not sent: {e.reason}")
+            publish_followup(self.events, MailEventKind.NUDGE_SENT, item, now, text=f"not sent: {e.reason}")
             return "nudge_failed"
-        self._publish(MailEventKind.NUDGE_SENT, item, now, mail_message_id=mid)
+        publish_followup(self.events, MailEventKind.NUDGE_SENT, item, now, mail_message_id=mid)
         return "nudged"
 
     def _close(self, event: AutoCloseFire, now: datetime) -> str:
@@ -178,20 +177,9 @@ class AutoCloseService:
         except TransitionRefusedError:
             return "skipped"
         after = format_duration(self.policy.after or timedelta(0))
-        self._publish(MailEventKind.AUTO_CLOSED, item, now, text=f"no answer from the customer in {after}")
+        publish_followup(
+            self.events, MailEventKind.AUTO_CLOSED, item, now, text=f"no answer from the customer in {after}"
+        )
         if self.rating is not None:
             self.rating.ask(event.ticket_id, now)
         return "closed"
-
-    def _publish(self, kind: MailEventKind, item: Mapping[str, object], now: datetime, **fields: str) -> None:
-        self.events.publish(
-            TicketMailMessage(
-                kind=kind,
-                ticket_id=str(item["ticket_id"]),
-                status=TicketStatus(str(item.get("status"))),
-                at=now,
-                actor=SYSTEM_ACTOR,
-                address=str(item.get("customer_email", "")),
-                **fields,
-            )
-        )

@@ -25,7 +25,7 @@ from typing import Protocol
 
 from contract import defaults, names
 from contract.errors import SlaConfigError
-from contract.models import MailEventKind, PiiResult, TicketMailMessage, TicketStatus, format_utc
+from contract.models import MailEventKind, PiiResult, format_utc
 from pipeline.domain.lifecycle import StatusChange, Step
 from pipeline.domain.mailflow import (
     SYSTEM_ACTOR,
@@ -36,6 +36,7 @@ from pipeline.domain.mailflow import (
     MailSender,
     TransitionRefusedError,
     followup_mail,
+    publish_followup,
 )
 from pipeline.domain.redaction import redact_text
 from pipeline.domain.sla import parse_duration
@@ -188,9 +189,9 @@ class CsatService:
                 ticket_id=ticket_id,
             )
         except MailRejectedError as e:
-            self._publish(MailEventKind.CSAT_ASKED, item, now, text=f"not sent: {e.reason}")
+            publish_followup(self.events, MailEventKind.CSAT_ASKED, item, now, text=f"not sent: {e.reason}")
             return "not_sent"
-        self._publish(MailEventKind.CSAT_ASKED, item, now, mail_message_id=mid)
+        publish_followup(self.events, MailEventKind.CSAT_ASKED, item, now, mail_message_id=mid)
         return "asked"
 
     def check(self, token_text: str, now: datetime) -> Outcome:
@@ -228,21 +229,8 @@ class CsatService:
             )
         except TransitionRefusedError:
             return Outcome(Verdict.USED, token.ticket_id)
-        self._publish(MailEventKind.CSAT_RECEIVED, item, now, rating=rating, text=redacted)
+        publish_followup(self.events, MailEventKind.CSAT_RECEIVED, item, now, rating=rating, text=redacted)
         return Outcome(Verdict.OK, token.ticket_id, rating)
-
-    def _publish(self, kind: MailEventKind, item: Mapping[str, object], now: datetime, **fields: str) -> None:
-        self.events.publish(
-            TicketMailMessage(
-                kind=kind,
-                ticket_id=str(item["ticket_id"]),
-                status=TicketStatus(str(item.get("status"))),
-                at=now,
-                actor=SYSTEM_ACTOR,
-                address=str(item.get("customer_email", "")),
-                **fields,
-            )
-        )
 
 
 # --- the pages (plain HTML, no JavaScript, nothing about the ticket) ---------------------------------------

@@ -12,6 +12,7 @@ and never resent automatically: at most once beats twice for a customer's inbox)
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -331,6 +332,24 @@ def _event(
     kind: MailEventKind, tid: str, status: TicketStatus, at: datetime, **fields: Any
 ) -> TicketMailMessage:
     return TicketMailMessage(kind=kind, ticket_id=tid, status=status, at=at, **fields)
+
+
+def publish_followup(
+    events: Events, kind: MailEventKind, item: Mapping[str, object], now: datetime, **fields: str
+) -> None:
+    """A step tms took on its own about a ticket (a nudge, an auto-close, a rating asked or received), as the
+    message the notifier threads under the ticket's post."""
+    events.publish(
+        _event(
+            kind,
+            str(item["ticket_id"]),
+            TicketStatus(str(item.get("status"))),
+            now,
+            actor=SYSTEM_ACTOR,
+            address=str(item.get("customer_email", "")),
+            **fields,
+        )
+    )
 
 
 # --- Inbound ----------------------------------------------------------------------------------------------
