@@ -179,6 +179,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     """Evaluate stored replies and print the report (or calibrate the incident link model, or the
     knowledge base's retrieval)."""
     if args.incidents:
+        missing = [str(p) for p in args.incidents if not p.is_file()]
+        if missing:
+            raise ConfigurationError(f"--incidents: no such file: {', '.join(missing)}")
         from pipeline.adapters.embeddings import embedder
         from tools.incident_eval import calibrate_on_file, render_calibration
 

@@ -225,3 +225,10 @@ def test_tms_eval_incidents_refuses_a_file_without_any_labelled_incident(tmp_pat
     )
     with pytest.raises(ValueError, match="no labelled incident"):
         calibrate_on_file([path], _WordsEmbedder())
+
+
+def test_eval_incidents_names_a_missing_file_instead_of_a_traceback(tmp_path, capsys) -> None:
+    from tools.cli import main
+
+    assert main(["eval", "--incidents", str(tmp_path / "nowhere.jsonl")]) == 2
+    assert "--incidents: no such file:" in capsys.readouterr().err
