@@ -79,10 +79,11 @@ def main() -> int:
         f"{'':>13}  {burst.variable_usd_per_1000:>10.4f}"
     )
     for label, (est, report) in estimates.items():
-        verdict = "within" if est.variable_usd_per_1000 <= cost.GOAL_USD_PER_1000 else "OVER"
+        verdict = "within" if est.triage_usd_per_1000 <= cost.GOAL_USD_PER_1000 else "OVER"
         print(
-            f"{label}: ${est.variable_usd_per_1000:.4f} per 1,000 tickets, {verdict} the goal of "
-            f"${cost.GOAL_USD_PER_1000:.2f} ({report.processed} of {report.submitted} triaged)"
+            f"{label}: ${est.variable_usd_per_1000:.4f} per 1,000 tickets, triage and answer "
+            f"${est.triage_usd_per_1000:.4f}, {verdict} the goal of ${cost.GOAL_USD_PER_1000:.2f} "
+            f"({report.processed} of {report.submitted} triaged)"
         )
     print(f"machine: {os.cpu_count()} cores")
     return 0

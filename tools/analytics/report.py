@@ -312,8 +312,11 @@ def _cost_table(est: Any) -> str:
         '<table class="incidents"><tr><th>Line item</th><th>Per ticket</th><th>Unit</th>'
         "<th>USD per 1,000 tickets</th></tr>"
         + rows
-        + f"<tr><th>Variable cost</th><td></td><td></td><th>{est.variable_usd_per_1000:.4f}</th></tr></table>"
-        + fixed
+        + f"<tr><th>Variable cost</th><td></td><td></td><th>{est.variable_usd_per_1000:.4f}</th></tr>"
+        + f"<tr><td>of which triage and answer (goal $1.00)</td><td></td><td></td>"
+        f"<td>{est.triage_usd_per_1000:.4f}</td></tr>"
+        + f"<tr><td>of which follow-up mail (nudge, rating)</td><td></td><td></td>"
+        f"<td>{est.followup_usd_per_1000:.4f}</td></tr></table>" + fixed
     )
 
 
