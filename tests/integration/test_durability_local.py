@@ -10,6 +10,7 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -135,10 +136,26 @@ def _session(info: dict[str, str]) -> boto3.session.Session:
     return boto3.session.Session(aws_access_key_id="x", aws_secret_access_key="x", region_name=info["region"])
 
 
-def test_kill_9_right_after_the_stream_accepted_tickets_loses_none_and_triages_each_once(tmp_path: Path):
-    # Given `tms local up`, and N tickets the stream has just accepted
-    proc, info = _up(tmp_path)
-    tickets = [make_ticket(subject=f"crash {i}") for i in range(4)]
+def _wait_for(check, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.3)
+
+
+def test_kill_9_loses_no_accepted_ticket_and_a_second_kill_9_after_triage_repeats_nothing(tmp_path: Path):
+    # One scenario, three starts of `tms local up` that takes no background snapshot (only the one at
+    # start): whatever survives the kills comes from the write journal.
+    no_snapshots = {names.ENV_LOCAL_SNAPSHOT_INTERVAL: "3600"}
+    tickets = [
+        make_ticket(subject="Invoice shows a double charge", description="We were billed twice in November."),
+        make_ticket(subject="Bucket policy denies our role", description="PutObject returns AccessDenied."),
+        make_ticket(subject="Lambda timeout after deploy", description="Cold starts now exceed 30 seconds."),
+        make_ticket(subject="crash 3"),
+    ]
+
+    # Given tickets the stream has just accepted
+    proc, info = _up(tmp_path, **no_snapshots)
     try:
         kinesis = _session(info).client("kinesis", endpoint_url=info["endpoint_url"])
         resp = kinesis.put_records(
@@ -151,26 +168,31 @@ def test_kill_9_right_after_the_stream_accepted_tickets_loses_none_and_triages_e
         proc.send_signal(signal.SIGKILL)
         proc.communicate(timeout=30)
 
+    def clients(info: dict[str, str]) -> tuple[Any, Any, Any]:
+        session = _session(info)
+        return (
+            session.client("dynamodb", endpoint_url=info["endpoint_url"]),
+            session.client("s3", endpoint_url=info["endpoint_url"]),
+            session.client("sqs", endpoint_url=info["endpoint_url"]),
+        )
+
+    def status(ddb: Any, ticket_id: str) -> str | None:
+        got = ddb.get_item(TableName=info["table_name"], Key={"ticket_id": {"S": ticket_id}})
+        return got.get("Item", {}).get("status", {}).get("S")
+
+    def archived(s3: Any, ticket_id: str) -> int:
+        listed = s3.list_objects_v2(Bucket=info["bucket_name"], Prefix=names.ARCHIVE_PREFIX)
+        return sum(1 for o in listed.get("Contents", []) if ticket_id in o["Key"])
+
     # Then a restart brings every ticket to TRIAGED, each with one Slack post and one archive object
-    proc, info = _up(tmp_path)
+    proc, info = _up(tmp_path, **no_snapshots)
     try:
-        ddb = _session(info).client("dynamodb", endpoint_url=info["endpoint_url"])
-        s3 = _session(info).client("s3", endpoint_url=info["endpoint_url"])
-        deadline = time.monotonic() + 90
-        statuses: dict[str, str | None] = {}
-        while time.monotonic() < deadline:
-            statuses = {}
-            for t in tickets:
-                got = ddb.get_item(TableName=info["table_name"], Key={"ticket_id": {"S": t.ticketId}})
-                statuses[t.ticketId] = got.get("Item", {}).get("status", {}).get("S")
-            if all(s == "TRIAGED" for s in statuses.values()):
-                break
-            time.sleep(0.5)
-        assert set(statuses.values()) == {"TRIAGED"}, statuses
-        time.sleep(1.5)  # the notifier posts asynchronously after TRIAGED
-        posts = read_outbox(info["slack_outbox"])
+        ddb, s3, sqs = clients(info)
+        _wait_for(
+            lambda: all(status(ddb, t.ticketId) == "TRIAGED" and archived(s3, t.ticketId) for t in tickets)
+        )
+        _wait_for(lambda: all(read_outbox(info["slack_outbox"]).triaged[t.ticketId] for t in tickets))
         for t in tickets:
-            assert posts.triaged[t.ticketId] == 1, t.ticketId
             keys = [
                 o["Key"]
                 for o in s3.list_objects_v2(Bucket=info["bucket_name"]).get("Contents", [])
@@ -180,11 +202,31 @@ def test_kill_9_right_after_the_stream_accepted_tickets_loses_none_and_triages_e
                 )
             ]
             assert len(keys) == 1, keys
+        # and a message on the dead-letter queue, which only the journal holds
+        sqs.send_message(QueueUrl=info["dlq_url"], MessageBody='{"kept": true}')
+    finally:
+        # When it is killed again after the tickets were triaged, posted and archived
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=30)
+
+    # Then the next start has every ticket as it was, archived once, posted once, and the DLQ message
+    proc, info = _up(tmp_path, **no_snapshots)
+    try:
+        ddb, s3, sqs = clients(info)
+        time.sleep(3)  # a redelivered record or a re-driven workflow would post again by now
+        for t in tickets:
+            assert status(ddb, t.ticketId) == "TRIAGED"
+            assert archived(s3, t.ticketId) == 1
+            assert read_outbox(info["slack_outbox"]).triaged[t.ticketId] == 1, t.ticketId
+        got = sqs.receive_message(QueueUrl=info["dlq_url"], MaxNumberOfMessages=10, WaitTimeSeconds=1)
+        assert [m["Body"] for m in got.get("Messages", [])] == ['{"kept": true}']
+        sfn = _session(info).client("stepfunctions", endpoint_url=info["endpoint_url"])
+        assert sfn.list_executions(stateMachineArn=info["state_machine_arn"])["executions"] == []
     finally:
         proc.send_signal(signal.SIGTERM)
         _out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
-    assert "state restored" in err
+    assert "state restored: 4 tickets" in err
 
     # And `tms local reset` refuses without --yes, then deletes; the next start is empty
     env = _env(tmp_path)
@@ -193,79 +235,6 @@ def test_kill_9_right_after_the_stream_accepted_tickets_loses_none_and_triages_e
     done = subprocess.run([*TMS, "local", "reset", "--yes"], env=env, capture_output=True, text=True)
     assert done.returncode == 0 and "deleted" in done.stderr
     assert not (tmp_path / "state" / "local" / "snapshot.pickle").exists()
-
-
-def _wait_for(check, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.3)
-
-
-def test_kill_9_after_tickets_were_triaged_posted_and_archived_keeps_it_all_and_repeats_nothing(
-    tmp_path: Path,
-):
-    # Given `tms local up` that takes no background snapshot (only the one at start), tickets triaged,
-    # posted and archived, and a message on the dead-letter queue: all of it only in the write journal
-    no_snapshots = {names.ENV_LOCAL_SNAPSHOT_INTERVAL: "3600"}
-    proc, info = _up(tmp_path, **no_snapshots)
-    tickets = [
-        make_ticket(subject="Invoice shows a double charge", description="We were billed twice in November."),
-        make_ticket(subject="Bucket policy denies our role", description="PutObject returns AccessDenied."),
-        make_ticket(subject="Lambda timeout after deploy", description="Cold starts now exceed 30 seconds."),
-    ]
-    try:
-        session = _session(info)
-        ddb = session.client("dynamodb", endpoint_url=info["endpoint_url"])
-        s3 = session.client("s3", endpoint_url=info["endpoint_url"])
-        sqs = session.client("sqs", endpoint_url=info["endpoint_url"])
-        session.client("kinesis", endpoint_url=info["endpoint_url"]).put_records(
-            StreamName=info["stream_name"],
-            Records=[{"Data": t.to_record_bytes(), "PartitionKey": t.ticketId} for t in tickets],
-        )
-
-        def status(ticket_id: str) -> str | None:
-            got = ddb.get_item(TableName=info["table_name"], Key={"ticket_id": {"S": ticket_id}})
-            return got.get("Item", {}).get("status", {}).get("S")
-
-        def archived(ticket_id: str) -> int:
-            return sum(
-                1
-                for o in s3.list_objects_v2(Bucket=info["bucket_name"], Prefix=names.ARCHIVE_PREFIX).get(
-                    "Contents", []
-                )
-                if ticket_id in o["Key"]
-            )
-
-        _wait_for(lambda: all(status(t.ticketId) == "TRIAGED" and archived(t.ticketId) for t in tickets))
-        _wait_for(lambda: all(read_outbox(info["slack_outbox"]).triaged[t.ticketId] for t in tickets))
-        sqs.send_message(QueueUrl=info["dlq_url"], MessageBody='{"kept": true}')
-    finally:
-        # When the process is killed with no chance to save anything
-        proc.send_signal(signal.SIGKILL)
-        proc.communicate(timeout=30)
-
-    # Then a restart has every ticket as it was, archived once, posted once, and the DLQ message
-    proc, info = _up(tmp_path, **no_snapshots)
-    try:
-        session = _session(info)
-        ddb = session.client("dynamodb", endpoint_url=info["endpoint_url"])
-        s3 = session.client("s3", endpoint_url=info["endpoint_url"])
-        sqs = session.client("sqs", endpoint_url=info["endpoint_url"])
-        time.sleep(3)  # a redelivered record or a re-driven workflow would post again by now
-        for t in tickets:
-            assert status(t.ticketId) == "TRIAGED"
-            assert archived(t.ticketId) == 1
-            assert read_outbox(info["slack_outbox"]).triaged[t.ticketId] == 1, t.ticketId
-        got = sqs.receive_message(QueueUrl=info["dlq_url"], MaxNumberOfMessages=10, WaitTimeSeconds=1)
-        assert [m["Body"] for m in got.get("Messages", [])] == ['{"kept": true}']
-        sfn = session.client("stepfunctions", endpoint_url=info["endpoint_url"])
-        assert sfn.list_executions(stateMachineArn=info["state_machine_arn"])["executions"] == []
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        _out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 0, err
-    assert "state restored: 3 tickets" in err
 
 
 def test_a_triaged_ticket_whose_post_never_happened_is_driven_again_at_restart_and_posted_once(
