@@ -14,7 +14,7 @@ from constructs import Construct
 from contract import erasure, names
 from contract.clients import OPERATOR_FUNCTION_TIMEOUT_S
 from infra.components._nag import acknowledge, acknowledge_kms_grant, finding
-from infra.components.lambdas import LambdaPackage, ServiceFunction
+from infra.components.lambdas import LambdaPackage, pipeline_function
 from infra.components.retention import data_api_arn
 from infra.components.storage import Storage
 
@@ -58,15 +58,13 @@ class Erasure(Construct):
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         kind, target = redshift_target
-        self.fn = ServiceFunction(
+        self.fn = pipeline_function(
             self,
             "Function",
+            name=names.FN_ERASURE,
+            project_name=project_name,
             package=package,
-            function_name=f"{project_name}-{names.FN_ERASURE}",
-            handler=names.HANDLERS[names.FN_ERASURE],
             description="Erases one customer from every store tms writes (tms customer forget)",
-            service_name=names.FN_ERASURE,
-            metrics_namespace=project_name,
             memory_size=MEMORY_MB,
             timeout=TIMEOUT,
             log_retention=log_retention,

@@ -16,7 +16,7 @@ from constructs import Construct
 
 from contract import names
 from infra.components._nag import acknowledge, acknowledge_kms_grant, skip_checkov
-from infra.components.lambdas import LambdaPackage, ServiceFunction
+from infra.components.lambdas import LambdaPackage, pipeline_function
 from infra.components.mail import Mail
 from infra.components.sla import Sla
 from infra.components.storage import Storage
@@ -68,15 +68,13 @@ class Followups(Construct):
             names.ENV_REPLY_FROM: reply_from,
             names.ENV_CSAT_KEY_SECRET_ARN: self.key.secret_arn,
         }
-        self.page = ServiceFunction(
+        self.page = pipeline_function(
             self,
             "Page",
+            name=names.FN_CSAT,
+            project_name=project_name,
             package=package,
-            function_name=f"{project_name}-{names.FN_CSAT}",
-            handler=names.HANDLERS[names.FN_CSAT],
             description="The rating page: GET shows the form, POST records one answer per ticket",
-            service_name=names.FN_CSAT,
-            metrics_namespace=project_name,
             memory_size=256,
             timeout=Duration.seconds(10),
             log_retention=log_retention,

@@ -13,7 +13,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from contract import defaults, names
-from infra.components.lambdas import LambdaPackage, ServiceFunction
+from infra.components.lambdas import LambdaPackage, pipeline_function
 from infra.components.storage import Storage
 
 EMBEDDING_PROVIDER = "bedrock"
@@ -52,15 +52,13 @@ class IncidentDetection(Construct):
         environment = {names.ENV_TABLE_NAME: storage.table.table_name, **self.embedding_environment}
         if threshold is not None:  # Titan's similarity scale differs from MiniLM's: calibrate, then set
             environment[names.ENV_INCIDENT_THRESHOLD] = str(threshold)
-        self.function = ServiceFunction(
+        self.function = pipeline_function(
             self,
             "LinkIncident",
+            name=names.FN_LINK_INCIDENT,
+            project_name=project_name,
             package=package,
-            function_name=f"{project_name}-{names.FN_LINK_INCIDENT}",
-            handler=names.HANDLERS[names.FN_LINK_INCIDENT],
             description="Embeds a ticket (Bedrock Titan) and links it to an open incident of similar tickets",
-            service_name=names.FN_LINK_INCIDENT,
-            metrics_namespace=project_name,
             memory_size=names.FUNCTION_MEMORY_MB[names.FN_LINK_INCIDENT],
             timeout=Duration.seconds(60),
             log_retention=log_retention,

@@ -20,7 +20,7 @@ from constructs import Construct
 
 from contract import names
 from infra.components._nag import acknowledge, acknowledge_kms_grant
-from infra.components.lambdas import LambdaPackage, ServiceFunction
+from infra.components.lambdas import LambdaPackage, pipeline_function
 from infra.components.storage import Storage
 
 EVENT_NAME = "TicketSubmitted"
@@ -83,15 +83,13 @@ class Ingest(Construct):
             self.dlq, "SQS3", "This queue is the dead-letter queue of the trigger's event source mapping."
         )
 
-        self.trigger = ServiceFunction(
+        self.trigger = pipeline_function(
             self,
             "Trigger",
+            name=names.FN_TRIGGER,
+            project_name=project_name,
             package=package,
-            function_name=f"{project_name}-{names.FN_TRIGGER}",
-            handler=names.HANDLERS[names.FN_TRIGGER],
             description="Starts one Step Functions execution per TicketSubmitted record",
-            service_name=names.FN_TRIGGER,
-            metrics_namespace=project_name,
             memory_size=256,
             timeout=Duration.seconds(60),
             log_retention=log_retention,
@@ -122,15 +120,13 @@ class Ingest(Construct):
         # The filter keeps foreign traffic off the trigger, but Lambda drops what it does not match
         # without a trace (non-JSON, invalid UTF-8, empty, other events). A second mapping with no
         # filter feeds the audit function, which dead-letters exactly those records with their reason.
-        self.audit = ServiceFunction(
+        self.audit = pipeline_function(
             self,
             "IntakeAudit",
+            name=names.FN_INTAKE_AUDIT,
+            project_name=project_name,
             package=package,
-            function_name=f"{project_name}-{names.FN_INTAKE_AUDIT}",
-            handler=names.HANDLERS[names.FN_INTAKE_AUDIT],
             description="Dead-letters, with the reason, every record the trigger's filter drops",
-            service_name=names.FN_INTAKE_AUDIT,
-            metrics_namespace=project_name,
             memory_size=256,
             timeout=Duration.seconds(60),
             log_retention=log_retention,

@@ -186,6 +186,41 @@ class ServiceFunction(Construct):
         _skip_checkov_function_findings(self.function, reserved=reserved_concurrency is not None)
 
 
+def pipeline_function(
+    scope: Construct,
+    construct_id: str,
+    *,
+    name: str,
+    project_name: str,
+    package: LambdaPackage,
+    description: str,
+    memory_size: int,
+    timeout: Duration,
+    log_retention: logs.RetentionDays,
+    environment: Mapping[str, str] | None = None,
+    reserved_concurrency: int | None = None,
+    snapstart: bool = False,
+) -> ServiceFunction:
+    """The tms function `name` (a key of contract.names.HANDLERS): named <project>-<name>, its handler, its
+    Powertools service `name` and the project's metrics namespace, so no component spells them out again."""
+    return ServiceFunction(
+        scope,
+        construct_id,
+        package=package,
+        function_name=f"{project_name}-{name}",
+        handler=names.HANDLERS[name],
+        description=description,
+        service_name=name,
+        metrics_namespace=project_name,
+        memory_size=memory_size,
+        timeout=timeout,
+        log_retention=log_retention,
+        environment=environment,
+        reserved_concurrency=reserved_concurrency,
+        snapstart=snapstart,
+    )
+
+
 def _skip_checkov_function_findings(function: lambda_.Function, *, reserved: bool) -> None:
     skip_checkov(
         function,

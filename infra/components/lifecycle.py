@@ -13,7 +13,7 @@ from constructs import Construct
 
 from contract import names
 from infra.components._nag import acknowledge, acknowledge_kms_grant
-from infra.components.lambdas import LambdaPackage, ServiceFunction
+from infra.components.lambdas import LambdaPackage, pipeline_function
 from infra.components.storage import Storage
 
 BATCH_SIZE = 100
@@ -54,15 +54,13 @@ class LifecycleFeed(Construct):
             "SQS3",
             "This queue is itself the on-failure destination of the lifecycle stream mapping.",
         )
-        self.handler = ServiceFunction(
+        self.handler = pipeline_function(
             self,
             "Function",
+            name=names.FN_TICKET_LIFECYCLE,
+            project_name=project_name,
             package=package,
-            function_name=f"{project_name}-{names.FN_TICKET_LIFECYCLE}",
-            handler=names.HANDLERS[names.FN_TICKET_LIFECYCLE],
             description="Writes each ticket change (status, owner, SLA) under lifecycle/ for the warehouse",
-            service_name=names.FN_TICKET_LIFECYCLE,
-            metrics_namespace=project_name,
             memory_size=256,
             timeout=Duration.seconds(60),
             log_retention=log_retention,

@@ -23,7 +23,7 @@ from constructs import Construct
 from contract import names
 from infra.components._nag import acknowledge, acknowledge_kms_grant, finding, skip_checkov
 from infra.components.ingest import Ingest
-from infra.components.lambdas import LambdaPackage, ServiceFunction
+from infra.components.lambdas import LambdaPackage, pipeline_function
 from infra.components.sla import Sla
 from infra.components.storage import Storage
 
@@ -135,15 +135,13 @@ class Mail(Construct):
         if alarms_topic is not None:
             inbound_env[names.ENV_ALARMS_TOPIC_ARN] = alarms_topic.topic_arn
 
-        self.mailer = ServiceFunction(
+        self.mailer = pipeline_function(
             self,
             "Mailer",
+            name=names.FN_MAILER,
+            project_name=project_name,
             package=package,
-            function_name=f"{project_name}-{names.FN_MAILER}",
-            handler=names.HANDLERS[names.FN_MAILER],
             description="Sends approved replies through SES, exactly once (claim, send, record)",
-            service_name=names.FN_MAILER,
-            metrics_namespace=project_name,
             memory_size=256,
             timeout=Duration.seconds(30),
             log_retention=log_retention,
@@ -209,15 +207,13 @@ class Mail(Construct):
             "Raw customer mail is write-once (SES stores each message under its own new key and nothing "
             "overwrites it) and expires by lifecycle; versioning would only keep customer mail longer.",
         )
-        self.inbound = ServiceFunction(
+        self.inbound = pipeline_function(
             self,
             "InboundMail",
+            name=names.FN_INBOUND_MAIL,
+            project_name=project_name,
             package=package,
-            function_name=f"{project_name}-{names.FN_INBOUND_MAIL}",
-            handler=names.HANDLERS[names.FN_INBOUND_MAIL],
             description="Takes customers' answers (SES receipt) into their ticket's history and Slack thread",
-            service_name=names.FN_INBOUND_MAIL,
-            metrics_namespace=project_name,
             memory_size=512,  # parsing a message with a 10 MB attachment
             timeout=Duration.seconds(60),
             log_retention=log_retention,

@@ -18,7 +18,7 @@ from constructs import Construct
 
 from contract import names
 from infra.components._nag import acknowledge, acknowledge_kms_grant, finding
-from infra.components.lambdas import LambdaPackage, ServiceFunction
+from infra.components.lambdas import LambdaPackage, pipeline_function
 from infra.components.storage import Storage
 
 
@@ -89,15 +89,13 @@ class Sla(Construct):
             ),
             description="EventBridge Scheduler: invoke the SLA timer function, dead-letter what it cannot deliver",
         )
-        self.timer = ServiceFunction(
+        self.timer = pipeline_function(
             self,
             "Timer",
+            name=names.FN_SLA_TIMER,
+            project_name=project_name,
             package=package,
-            function_name=function_name,
-            handler=names.HANDLERS[names.FN_SLA_TIMER],
             description="SLA timers: arm, fire (warn, escalate once), cancel on first response, re-arm",
-            service_name=names.FN_SLA_TIMER,
-            metrics_namespace=project_name,
             memory_size=256,
             timeout=Duration.seconds(30),
             log_retention=log_retention,

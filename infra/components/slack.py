@@ -13,7 +13,7 @@ from constructs import Construct
 from contract import names
 from infra.components._nag import acknowledge, acknowledge_kms_grant, skip_checkov
 from infra.components.ingest import Ingest
-from infra.components.lambdas import LambdaPackage, ServiceFunction
+from infra.components.lambdas import LambdaPackage, pipeline_function
 from infra.components.notifications import Notifications
 from infra.components.sla import Sla
 from infra.components.storage import Storage
@@ -74,15 +74,13 @@ class Slack(Construct):
             **({names.ENV_DRAFT_LINK_DOMAINS: ",".join(draft_link_domains)} if draft_link_domains else {}),
         }
 
-        self.bot = ServiceFunction(
+        self.bot = pipeline_function(
             self,
             "Bot",
+            name=names.FN_BOT,
+            project_name=project_name,
             package=package,
-            function_name=f"{project_name}-{names.FN_BOT}",
-            handler=names.HANDLERS[names.FN_BOT],
             description="Slack Bolt app: /ticket, modals, buttons and events (customer channels, reactions, DMs)",
-            service_name=names.FN_BOT,
-            metrics_namespace=project_name,
             memory_size=512,
             # Slack wants an ack within 3 s; the bot writes to Kinesis before acking and never waits longer.
             timeout=Duration.seconds(10),
@@ -133,15 +131,13 @@ class Slack(Construct):
             "from Secrets Manager and rejects requests older than 5 minutes before any listener runs.",
         )
 
-        self.notifier = ServiceFunction(
+        self.notifier = pipeline_function(
             self,
             "Notifier",
+            name=names.FN_NOTIFIER,
+            project_name=project_name,
             package=package,
-            function_name=f"{project_name}-{names.FN_NOTIFIER}",
-            handler=names.HANDLERS[names.FN_NOTIFIER],
             description="Posts tickets and alarms to Slack and threads later updates under the first post",
-            service_name=names.FN_NOTIFIER,
-            metrics_namespace=project_name,
             memory_size=256,
             timeout=Duration.seconds(30),
             log_retention=log_retention,

@@ -15,7 +15,7 @@ from constructs import Construct
 
 from contract import names
 from infra.components._nag import acknowledge, acknowledge_kms_grant, finding
-from infra.components.lambdas import LambdaPackage, ServiceFunction
+from infra.components.lambdas import LambdaPackage, pipeline_function
 from infra.components.storage import Storage
 
 LLM_PROVIDER = "bedrock"
@@ -69,15 +69,13 @@ class Workflow(Construct):
             raise MissingAslError(f"state machine definition not found: {asl_path}")
         stack = Stack.of(self)
 
-        self.draft_reply = ServiceFunction(
+        self.draft_reply = pipeline_function(
             self,
             "DraftReply",
+            name=names.FN_DRAFT_REPLY,
+            project_name=project_name,
             package=package,
-            function_name=f"{project_name}-{names.FN_DRAFT_REPLY}",
-            handler=names.HANDLERS[names.FN_DRAFT_REPLY],
             description="Drafts the customer reply, priority and reasoning with Bedrock",
-            service_name=names.FN_DRAFT_REPLY,
-            metrics_namespace=project_name,
             memory_size=names.FUNCTION_MEMORY_MB[names.FN_DRAFT_REPLY],
             timeout=Duration.seconds(120),
             log_retention=log_retention,
@@ -113,15 +111,13 @@ class Workflow(Construct):
                 *(f"Resource::{finding(self, arn)}" for arn in model_arns if "*" in arn),
             )
 
-        self.archive = ServiceFunction(
+        self.archive = pipeline_function(
             self,
             "Archive",
+            name=names.FN_ARCHIVE,
+            project_name=project_name,
             package=package,
-            function_name=f"{project_name}-{names.FN_ARCHIVE}",
-            handler=names.HANDLERS[names.FN_ARCHIVE],
             description="Writes the flat ticket record to S3 (JSON Lines), idempotent by key",
-            service_name=names.FN_ARCHIVE,
-            metrics_namespace=project_name,
             memory_size=names.FUNCTION_MEMORY_MB[names.FN_ARCHIVE],
             timeout=Duration.seconds(30),
             log_retention=log_retention,
