@@ -131,6 +131,7 @@ class TmsStack(Stack):
             log_retention=retention,
             alarms_topic=self.notifications.alarms_topic,
             retention_environment=config.retention.environment(),
+            limits_environment=config.limits_environment(),
         )
         self.slack = Slack(
             self,
@@ -166,8 +167,7 @@ class TmsStack(Stack):
             reopen_window_days=config.reopen_window_days,
             ses_domain=config.ses_domain,
             trusted_domains=list(config.mail_trusted_domains),
-            tickets_per_sender_hour=config.mail_tickets_per_sender_hour,
-            tickets_per_domain_hour=config.mail_tickets_per_domain_hour,
+            limits_environment=config.limits_environment(mail=True),
             alarms_topic=self.notifications.alarms_topic,
             log_retention=retention,
         )

@@ -50,6 +50,7 @@ class Ingest(Construct):
         log_retention: logs.RetentionDays,
         alarms_topic: sns.ITopic | None = None,
         retention_environment: dict[str, str] | None = None,
+        limits_environment: dict[str, str] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         on_demand = shards == "on-demand"
@@ -101,6 +102,7 @@ class Ingest(Construct):
                 # New-ticket limits (issue 27.5): counters in the tickets table, a hit announced on alarms.
                 names.ENV_TABLE_NAME: storage.table.table_name,
                 **({names.ENV_ALARMS_TOPIC_ARN: alarms_topic.topic_arn} if alarms_topic is not None else {}),
+                **(limits_environment or {}),  # unset: contract.defaults
                 # When an item expires should its ticket end FAILED (the input carries it to the workflow).
                 **(retention_environment or {}),
             },

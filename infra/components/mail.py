@@ -7,6 +7,8 @@ activate it: `aws ses set-active-receipt-rule-set --rule-set-name <project>-inbo
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -59,8 +61,7 @@ class Mail(Construct):
         reopen_window_days: int,
         ses_domain: str | None = None,
         trusted_domains: list[str] | None = None,
-        tickets_per_sender_hour: int | None = None,
-        tickets_per_domain_hour: int | None = None,
+        limits_environment: Mapping[str, str] | None = None,
         alarms_topic: sns.ITopic | None = None,
         log_retention: logs.RetentionDays,
     ) -> None:
@@ -128,10 +129,8 @@ class Mail(Construct):
             names.ENV_MAIL_REPLY_KEY_SECRET_ARN: self.reply_key.secret_arn,
         }
         inbound_env = {names.ENV_MAIL_TRUSTED_DOMAINS: ",".join(trusted_domains or [])}
-        if tickets_per_sender_hour is not None:
-            inbound_env[names.ENV_MAIL_TICKETS_PER_SENDER] = str(tickets_per_sender_hour)
-        if tickets_per_domain_hour is not None:
-            inbound_env[names.ENV_MAIL_TICKETS_PER_DOMAIN] = str(tickets_per_domain_hour)
+        # The new-ticket limits, counted at mail's own door (TmsConfig.limits_environment).
+        inbound_env.update(limits_environment or {})
         if alarms_topic is not None:
             inbound_env[names.ENV_ALARMS_TOPIC_ARN] = alarms_topic.topic_arn
 
