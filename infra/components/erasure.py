@@ -14,7 +14,7 @@ from constructs import Construct
 from contract import erasure, names
 from contract.clients import OPERATOR_FUNCTION_TIMEOUT_S
 from infra.components._nag import acknowledge, acknowledge_kms_grant, finding
-from infra.components.lambdas import LambdaPackage, pipeline_function
+from infra.components.lambdas import LambdaPackage, ServiceFunction
 from infra.components.retention import data_api_arn
 from infra.components.storage import Storage
 
@@ -58,7 +58,7 @@ class Erasure(Construct):
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         kind, target = redshift_target
-        self.fn = pipeline_function(
+        self.fn = ServiceFunction(
             self,
             "Function",
             name=names.FN_ERASURE,

@@ -16,7 +16,7 @@ from constructs import Construct
 
 from contract import names
 from infra.components._nag import acknowledge, acknowledge_kms_grant, skip_checkov
-from infra.components.lambdas import LambdaPackage, pipeline_function
+from infra.components.lambdas import LambdaPackage, ServiceFunction
 from infra.components.mail import Mail
 from infra.components.sla import Sla
 from infra.components.storage import Storage
@@ -68,7 +68,7 @@ class Followups(Construct):
             names.ENV_REPLY_FROM: reply_from,
             names.ENV_CSAT_KEY_SECRET_ARN: self.key.secret_arn,
         }
-        self.page = pipeline_function(
+        self.page = ServiceFunction(
             self,
             "Page",
             name=names.FN_CSAT,

@@ -13,7 +13,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from contract import defaults, names
-from infra.components.lambdas import LambdaPackage, pipeline_function
+from infra.components.lambdas import LambdaPackage, ServiceFunction
 from infra.components.storage import Storage
 
 EMBEDDING_PROVIDER = "bedrock"
@@ -52,7 +52,7 @@ class IncidentDetection(Construct):
         environment = {names.ENV_TABLE_NAME: storage.table.table_name, **self.embedding_environment}
         if threshold is not None:  # Titan's similarity scale differs from MiniLM's: calibrate, then set
             environment[names.ENV_INCIDENT_THRESHOLD] = str(threshold)
-        self.function = pipeline_function(
+        self.function = ServiceFunction(
             self,
             "LinkIncident",
             name=names.FN_LINK_INCIDENT,

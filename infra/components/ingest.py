@@ -20,7 +20,7 @@ from constructs import Construct
 
 from contract import names
 from infra.components._nag import acknowledge, acknowledge_kms_grant
-from infra.components.lambdas import LambdaPackage, pipeline_function
+from infra.components.lambdas import LambdaPackage, ServiceFunction
 from infra.components.storage import Storage
 
 EVENT_NAME = "TicketSubmitted"
@@ -84,7 +84,7 @@ class Ingest(Construct):
             self.dlq, "SQS3", "This queue is the dead-letter queue of the trigger's event source mapping."
         )
 
-        self.trigger = pipeline_function(
+        self.trigger = ServiceFunction(
             self,
             "Trigger",
             name=names.FN_TRIGGER,
@@ -122,7 +122,7 @@ class Ingest(Construct):
         # The filter keeps foreign traffic off the trigger, but Lambda drops what it does not match
         # without a trace (non-JSON, invalid UTF-8, empty, other events). A second mapping with no
         # filter feeds the audit function, which dead-letters exactly those records with their reason.
-        self.audit = pipeline_function(
+        self.audit = ServiceFunction(
             self,
             "IntakeAudit",
             name=names.FN_INTAKE_AUDIT,

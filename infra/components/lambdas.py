@@ -107,19 +107,20 @@ class LambdaPackage(Construct):
 
 
 class ServiceFunction(Construct):
-    """A tms Lambda: own role, own log group with retention, X-Ray tracing, Powertools settings."""
+    """A tms Lambda: own role, own log group with retention, X-Ray tracing, Powertools settings.
+
+    `name` is its key in contract.names.HANDLERS: the function is <project>-<name>, runs that handler, logs
+    as Powertools service `name` and puts metrics in the project's namespace."""
 
     def __init__(
         self,
         scope: Construct,
         construct_id: str,
         *,
+        name: str,
+        project_name: str,
         package: LambdaPackage,
-        function_name: str,
-        handler: str,
         description: str,
-        service_name: str,
-        metrics_namespace: str,
         memory_size: int,
         timeout: Duration,
         log_retention: logs.RetentionDays,
@@ -128,6 +129,7 @@ class ServiceFunction(Construct):
         snapstart: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
+        function_name = f"{project_name}-{name}"
         self.log_group = logs.LogGroup(
             self,
             "Logs",
@@ -151,7 +153,7 @@ class ServiceFunction(Construct):
             description=description,
             runtime=RUNTIME,
             architecture=ARCHITECTURE,
-            handler=handler,
+            handler=names.HANDLERS[name],
             code=package.code,
             layers=[package.layer],
             role=self.role,
@@ -163,8 +165,8 @@ class ServiceFunction(Construct):
             # SnapStart snapshots each published version after its init; $LATEST never uses it.
             snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if snapstart else None,
             environment={
-                names.ENV_POWERTOOLS_SERVICE_NAME: service_name,
-                "POWERTOOLS_METRICS_NAMESPACE": metrics_namespace,
+                names.ENV_POWERTOOLS_SERVICE_NAME: name,
+                "POWERTOOLS_METRICS_NAMESPACE": project_name,
                 "POWERTOOLS_LOG_LEVEL": "INFO",
                 **names.LAMBDA_RUNTIME_ENV,
                 **(environment or {}),
@@ -184,41 +186,6 @@ class ServiceFunction(Construct):
             "(make test), and the developers' and CI's machines have Python up to 3.13 (docs/deploy.md).",
         )
         _skip_checkov_function_findings(self.function, reserved=reserved_concurrency is not None)
-
-
-def pipeline_function(
-    scope: Construct,
-    construct_id: str,
-    *,
-    name: str,
-    project_name: str,
-    package: LambdaPackage,
-    description: str,
-    memory_size: int,
-    timeout: Duration,
-    log_retention: logs.RetentionDays,
-    environment: Mapping[str, str] | None = None,
-    reserved_concurrency: int | None = None,
-    snapstart: bool = False,
-) -> ServiceFunction:
-    """The tms function `name` (a key of contract.names.HANDLERS): named <project>-<name>, its handler, its
-    Powertools service `name` and the project's metrics namespace, so no component spells them out again."""
-    return ServiceFunction(
-        scope,
-        construct_id,
-        package=package,
-        function_name=f"{project_name}-{name}",
-        handler=names.HANDLERS[name],
-        description=description,
-        service_name=name,
-        metrics_namespace=project_name,
-        memory_size=memory_size,
-        timeout=timeout,
-        log_retention=log_retention,
-        environment=environment,
-        reserved_concurrency=reserved_concurrency,
-        snapstart=snapstart,
-    )
 
 
 def _skip_checkov_function_findings(function: lambda_.Function, *, reserved: bool) -> None:

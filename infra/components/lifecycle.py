@@ -13,7 +13,7 @@ from constructs import Construct
 
 from contract import names
 from infra.components._nag import acknowledge, acknowledge_kms_grant
-from infra.components.lambdas import LambdaPackage, pipeline_function
+from infra.components.lambdas import LambdaPackage, ServiceFunction
 from infra.components.storage import Storage
 
 BATCH_SIZE = 100
@@ -54,7 +54,7 @@ class LifecycleFeed(Construct):
             "SQS3",
             "This queue is itself the on-failure destination of the lifecycle stream mapping.",
         )
-        self.handler = pipeline_function(
+        self.handler = ServiceFunction(
             self,
             "Function",
             name=names.FN_TICKET_LIFECYCLE,

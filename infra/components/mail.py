@@ -25,7 +25,7 @@ from constructs import Construct
 from contract import names
 from infra.components._nag import acknowledge, acknowledge_kms_grant, finding, skip_checkov
 from infra.components.ingest import Ingest
-from infra.components.lambdas import LambdaPackage, pipeline_function
+from infra.components.lambdas import LambdaPackage, ServiceFunction
 from infra.components.sla import Sla
 from infra.components.storage import Storage
 
@@ -134,7 +134,7 @@ class Mail(Construct):
         if alarms_topic is not None:
             inbound_env[names.ENV_ALARMS_TOPIC_ARN] = alarms_topic.topic_arn
 
-        self.mailer = pipeline_function(
+        self.mailer = ServiceFunction(
             self,
             "Mailer",
             name=names.FN_MAILER,
@@ -206,7 +206,7 @@ class Mail(Construct):
             "Raw customer mail is write-once (SES stores each message under its own new key and nothing "
             "overwrites it) and expires by lifecycle; versioning would only keep customer mail longer.",
         )
-        self.inbound = pipeline_function(
+        self.inbound = ServiceFunction(
             self,
             "InboundMail",
             name=names.FN_INBOUND_MAIL,

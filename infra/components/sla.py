@@ -18,7 +18,7 @@ from constructs import Construct
 
 from contract import names
 from infra.components._nag import acknowledge, acknowledge_kms_grant, finding
-from infra.components.lambdas import LambdaPackage, pipeline_function
+from infra.components.lambdas import LambdaPackage, ServiceFunction
 from infra.components.storage import Storage
 
 
@@ -89,7 +89,7 @@ class Sla(Construct):
             ),
             description="EventBridge Scheduler: invoke the SLA timer function, dead-letter what it cannot deliver",
         )
-        self.timer = pipeline_function(
+        self.timer = ServiceFunction(
             self,
             "Timer",
             name=names.FN_SLA_TIMER,

@@ -13,7 +13,7 @@ from constructs import Construct
 from contract import names
 from infra.components._nag import acknowledge, acknowledge_kms_grant, skip_checkov
 from infra.components.ingest import Ingest
-from infra.components.lambdas import LambdaPackage, pipeline_function
+from infra.components.lambdas import LambdaPackage, ServiceFunction
 from infra.components.notifications import Notifications
 from infra.components.sla import Sla
 from infra.components.storage import Storage
@@ -74,7 +74,7 @@ class Slack(Construct):
             **({names.ENV_DRAFT_LINK_DOMAINS: ",".join(draft_link_domains)} if draft_link_domains else {}),
         }
 
-        self.bot = pipeline_function(
+        self.bot = ServiceFunction(
             self,
             "Bot",
             name=names.FN_BOT,
@@ -131,7 +131,7 @@ class Slack(Construct):
             "from Secrets Manager and rejects requests older than 5 minutes before any listener runs.",
         )
 
-        self.notifier = pipeline_function(
+        self.notifier = ServiceFunction(
             self,
             "Notifier",
             name=names.FN_NOTIFIER,

@@ -15,7 +15,7 @@ from constructs import Construct
 
 from contract import names
 from infra.components._nag import acknowledge, acknowledge_kms_grant, finding
-from infra.components.lambdas import LambdaPackage, pipeline_function
+from infra.components.lambdas import LambdaPackage, ServiceFunction
 from infra.components.storage import Storage
 
 LLM_PROVIDER = "bedrock"
@@ -69,7 +69,7 @@ class Workflow(Construct):
             raise MissingAslError(f"state machine definition not found: {asl_path}")
         stack = Stack.of(self)
 
-        self.draft_reply = pipeline_function(
+        self.draft_reply = ServiceFunction(
             self,
             "DraftReply",
             name=names.FN_DRAFT_REPLY,
@@ -111,7 +111,7 @@ class Workflow(Construct):
                 *(f"Resource::{finding(self, arn)}" for arn in model_arns if "*" in arn),
             )
 
-        self.archive = pipeline_function(
+        self.archive = ServiceFunction(
             self,
             "Archive",
             name=names.FN_ARCHIVE,
