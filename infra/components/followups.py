@@ -72,12 +72,10 @@ class Followups(Construct):
             self,
             "Page",
             name=names.FN_CSAT,
-            project_name=project_name,
             package=package,
             description="The rating page: GET shows the form, POST records one answer per ticket",
             memory_size=256,
             timeout=Duration.seconds(10),
-            log_retention=log_retention,
             environment=page_env,
             # A public page: a flood that passes the throttles still cannot take the account's concurrency.
             reserved_concurrency=5,

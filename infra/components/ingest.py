@@ -12,7 +12,6 @@ from aws_cdk import aws_kinesis as kinesis
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
@@ -47,7 +46,6 @@ class Ingest(Construct):
         package: LambdaPackage,
         state_machine: sfn.IStateMachine,
         storage: Storage,
-        log_retention: logs.RetentionDays,
         alarms_topic: sns.ITopic | None = None,
         retention_environment: dict[str, str] | None = None,
         limits_environment: dict[str, str] | None = None,
@@ -88,12 +86,10 @@ class Ingest(Construct):
             self,
             "Trigger",
             name=names.FN_TRIGGER,
-            project_name=project_name,
             package=package,
             description="Starts one Step Functions execution per TicketSubmitted record",
             memory_size=256,
             timeout=Duration.seconds(60),
-            log_retention=log_retention,
             environment={
                 names.ENV_STATE_MACHINE_ARN: state_machine.state_machine_arn,
                 names.ENV_DLQ_URL: self.dlq.queue_url,
@@ -126,12 +122,10 @@ class Ingest(Construct):
             self,
             "IntakeAudit",
             name=names.FN_INTAKE_AUDIT,
-            project_name=project_name,
             package=package,
             description="Dead-letters, with the reason, every record the trigger's filter drops",
             memory_size=256,
             timeout=Duration.seconds(60),
-            log_retention=log_retention,
             environment={names.ENV_DLQ_URL: self.dlq.queue_url},
         )
         self.dlq.grant_send_messages(self.audit.role)

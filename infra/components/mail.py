@@ -13,7 +13,6 @@ from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_ses as ses
@@ -63,7 +62,6 @@ class Mail(Construct):
         trusted_domains: list[str] | None = None,
         limits_environment: Mapping[str, str] | None = None,
         alarms_topic: sns.ITopic | None = None,
-        log_retention: logs.RetentionDays,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
@@ -138,12 +136,10 @@ class Mail(Construct):
             self,
             "Mailer",
             name=names.FN_MAILER,
-            project_name=project_name,
             package=package,
             description="Sends approved replies through SES, exactly once (claim, send, record)",
             memory_size=256,
             timeout=Duration.seconds(30),
-            log_retention=log_retention,
             environment={
                 **common_env,
                 names.ENV_SES_CONFIGURATION_SET: self.configuration_set.configuration_set_name,
@@ -210,12 +206,10 @@ class Mail(Construct):
             self,
             "InboundMail",
             name=names.FN_INBOUND_MAIL,
-            project_name=project_name,
             package=package,
             description="Takes customers' answers (SES receipt) into their ticket's history and Slack thread",
             memory_size=512,  # parsing a message with a 10 MB attachment
             timeout=Duration.seconds(60),
-            log_retention=log_retention,
             environment={
                 **common_env,
                 **inbound_env,

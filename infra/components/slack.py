@@ -6,7 +6,6 @@ from collections.abc import Mapping
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
@@ -36,7 +35,6 @@ class Slack(Construct):
         notifications: Notifications,
         channel_id: str,
         alerts_channel_id: str,
-        log_retention: logs.RetentionDays,
         sla: Sla,
         oncall_group: str = "",
         provisioned_concurrency: int = 0,
@@ -78,13 +76,11 @@ class Slack(Construct):
             self,
             "Bot",
             name=names.FN_BOT,
-            project_name=project_name,
             package=package,
             description="Slack Bolt app: /ticket, modals, buttons and events (customer channels, reactions, DMs)",
             memory_size=512,
             # Slack wants an ack within 3 s; the bot writes to Kinesis before acking and never waits longer.
             timeout=Duration.seconds(10),
-            log_retention=log_retention,
             # The URL is public: a flood is capped here, not in the account's shared concurrency.
             reserved_concurrency=reserved_concurrency,
             snapstart=snapstart,
@@ -135,12 +131,10 @@ class Slack(Construct):
             self,
             "Notifier",
             name=names.FN_NOTIFIER,
-            project_name=project_name,
             package=package,
             description="Posts tickets and alarms to Slack and threads later updates under the first post",
             memory_size=256,
             timeout=Duration.seconds(30),
-            log_retention=log_retention,
             environment={
                 **common_env,
                 names.ENV_SLACK_ALERTS_CHANNEL: alerts_channel_id,

@@ -73,12 +73,10 @@ class Workflow(Construct):
             self,
             "DraftReply",
             name=names.FN_DRAFT_REPLY,
-            project_name=project_name,
             package=package,
             description="Drafts the customer reply, priority and reasoning with Bedrock",
             memory_size=names.FUNCTION_MEMORY_MB[names.FN_DRAFT_REPLY],
             timeout=Duration.seconds(120),
-            log_retention=log_retention,
             # Caps concurrent Bedrock calls so a burst of tickets cannot exhaust the account quota.
             reserved_concurrency=draft_reply_concurrency,
             environment={
@@ -115,12 +113,10 @@ class Workflow(Construct):
             self,
             "Archive",
             name=names.FN_ARCHIVE,
-            project_name=project_name,
             package=package,
             description="Writes the flat ticket record to S3 (JSON Lines), idempotent by key",
             memory_size=names.FUNCTION_MEMORY_MB[names.FN_ARCHIVE],
             timeout=Duration.seconds(30),
-            log_retention=log_retention,
             # The archive computes each ticket's first-response due time from the SLA targets.
             environment={
                 names.ENV_BUCKET_NAME: storage.bucket.bucket_name,
