@@ -19,8 +19,9 @@ ENV_ALARMS_TOPIC_ARN = "TMS_ALARMS_TOPIC_ARN"
 ENV_STATE_MACHINE_ARN = "TMS_STATE_MACHINE_ARN"
 ENV_STREAM_NAME = "TMS_STREAM_NAME"
 ENV_DLQ_URL = "TMS_DLQ_URL"
-# New tickets per hour from one customer address / one domain on the intake paths without a door of their
-# own (/ticket, API producers, Slack); sources the trigger does not count (comma-separated).
+# New tickets per hour from one customer address / one domain, the one limit on every way in: the trigger
+# counts /ticket, API producers and Slack, the inbound mail function counts mail at its own door (cdk.json
+# tickets_per_sender_hour / tickets_per_domain_hour); sources the trigger does not count (comma-separated).
 ENV_TICKETS_PER_SENDER = "TMS_TICKETS_PER_SENDER_HOUR"
 ENV_TICKETS_PER_DOMAIN = "TMS_TICKETS_PER_DOMAIN_HOUR"
 ENV_LIMIT_EXEMPT_SOURCES = "TMS_LIMIT_EXEMPT_SOURCES"
@@ -114,12 +115,13 @@ ENV_REOPEN_WINDOW_DAYS = "TMS_REOPEN_WINDOW_DAYS"
 ENV_DRAFT_LINK_DOMAINS = "TMS_DRAFT_LINK_DOMAINS"
 # Local only: every outgoing mail is also written as an .eml file here (the local stack sets it).
 ENV_MAIL_OUTBOX_DIR = "TMS_MAIL_OUTBOX_DIR"
-# Inbound mail trust and limits (issue 27): From domains trusted without DMARC/SPF/DKIM (comma-separated;
-# cdk.json mail_trusted_domains), the key signing reply addresses (local: the value; AWS: the secret's ARN),
-# and the new tickets mail may open per sender and per domain per hour (defaults: pipeline.domain.limits).
+# Inbound mail trust (issue 27): From domains trusted without DMARC/SPF/DKIM (comma-separated; cdk.json
+# mail_trusted_domains), the key signing reply addresses (local: the value; AWS: the secret's ARN).
 ENV_MAIL_TRUSTED_DOMAINS = "TMS_MAIL_TRUSTED_DOMAINS"
 ENV_MAIL_REPLY_KEY = "TMS_MAIL_REPLY_KEY"
 ENV_MAIL_REPLY_KEY_SECRET_ARN = "TMS_MAIL_REPLY_KEY_SECRET_ARN"
+# Deprecated: read as TMS_TICKETS_PER_SENDER_HOUR / TMS_TICKETS_PER_DOMAIN_HOUR when those are unset (with a
+# warning); the same limit had a second name for mail.
 ENV_MAIL_TICKETS_PER_SENDER = "TMS_MAIL_TICKETS_PER_SENDER_HOUR"
 ENV_MAIL_TICKETS_PER_DOMAIN = "TMS_MAIL_TICKETS_PER_DOMAIN_HOUR"
 TABLE_TTL_ATTR = (

@@ -240,11 +240,16 @@ class TmsConfig(BaseModel):
         None
     )
     # Inbound mail (issue 27): From domains trusted on their From alone, without DMARC/SPF/DKIM (only domains
-    # whose mail reaches SES by a path you control), and the new tickets mail may open per hour per sender
-    # and per domain (unset: the defaults in pipeline.domain.limits, 5 and 50).
+    # whose mail reaches SES by a path you control).
     mail_trusted_domains: list[Annotated[str, Field(pattern=r"^([a-z0-9-]{1,63}\.)+[a-z]{2,63}$")]] = []
+    # New-ticket limits (issue 27.5), one limit on every way in (mail, /ticket, API producers, Slack): new
+    # tickets per hour from one customer address and from one domain (unset: contract.defaults, 5 and 50).
+    tickets_per_sender_hour: Annotated[int, Field(ge=1, le=100_000)] | None = None
+    tickets_per_domain_hour: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
+    # Deprecated names of the same limits for mail only: still passed to the inbound mail function, which
+    # warns and reads them when the general ones are unset.
     mail_tickets_per_sender_hour: Annotated[int, Field(ge=1, le=100_000)] | None = None
-    mail_tickets_per_domain_hour: Annotated[int, Field(ge=1, le=100_000)] | None = None
+    mail_tickets_per_domain_hour: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
     # Grounded drafts (issue 30, docs/knowledge-base.md "On AWS"): the draft function reads kb/index.json in the
     # archive bucket (written by `tms kb ingest` with the operator's credentials) and embeds each redacted
     # ticket with the incident step's Titan model. No index: drafts are not grounded, as locally. On by
@@ -396,6 +401,18 @@ class TmsConfig(BaseModel):
         if self.slack_team_id:
             env[names.ENV_SLACK_TEAM_ID] = self.slack_team_id
         return env
+
+    def limits_environment(self, *, mail: bool = False) -> dict[str, str]:
+        """The new-ticket limits set here, as the trigger reads them (`mail`: the inbound mail function,
+        which also gets the deprecated mail-only names when they are set)."""
+        given = {
+            names.ENV_TICKETS_PER_SENDER: self.tickets_per_sender_hour,
+            names.ENV_TICKETS_PER_DOMAIN: self.tickets_per_domain_hour,
+        }
+        if mail:
+            given[names.ENV_MAIL_TICKETS_PER_SENDER] = self.mail_tickets_per_sender_hour
+            given[names.ENV_MAIL_TICKETS_PER_DOMAIN] = self.mail_tickets_per_domain_hour
+        return {key: str(value) for key, value in given.items() if value is not None}
 
     def slack_intake_environment(self) -> dict[str, str]:
         """The bot function's customer-channel settings (issue 31)."""

@@ -58,6 +58,8 @@ class TmsStack(Stack):
             layer_dir=assets.lambda_layer,
             layer_built=assets.layer_built,
             log_key=self.logs_key,
+            project_name=project,
+            log_retention=retention,
         )
         self.storage = Storage(
             self,
@@ -85,16 +87,13 @@ class TmsStack(Stack):
             sla_environment={**config.sla.environment(), **config.routing_environment()},
             escalation_emails=list(config.sla.escalation_emails),
             escalation_priorities=list(config.sla.escalation_priorities),
-            log_retention=retention,
         )
         self.incidents = IncidentDetection(
             self,
             "Incidents",
-            project_name=project,
             package=package,
             storage=self.storage,
             embedding_model_id=config.embedding_model_id,
-            log_retention=retention,
         )
         self.workflow = Workflow(
             self,
@@ -128,9 +127,9 @@ class TmsStack(Stack):
             package=package,
             state_machine=self.workflow.state_machine,
             storage=self.storage,
-            log_retention=retention,
             alarms_topic=self.notifications.alarms_topic,
             retention_environment=config.retention.environment(),
+            limits_environment=config.limits_environment(),
         )
         self.slack = Slack(
             self,
@@ -142,7 +141,6 @@ class TmsStack(Stack):
             notifications=self.notifications,
             channel_id=config.slack_channel_id,
             alerts_channel_id=config.slack_alerts_channel_id,
-            log_retention=retention,
             sla=self.sla,
             oncall_group=config.sla.oncall_group,
             provisioned_concurrency=config.bot_provisioned_concurrency,
@@ -166,10 +164,8 @@ class TmsStack(Stack):
             reopen_window_days=config.reopen_window_days,
             ses_domain=config.ses_domain,
             trusted_domains=list(config.mail_trusted_domains),
-            tickets_per_sender_hour=config.mail_tickets_per_sender_hour,
-            tickets_per_domain_hour=config.mail_tickets_per_domain_hour,
+            limits_environment=config.limits_environment(mail=True),
             alarms_topic=self.notifications.alarms_topic,
-            log_retention=retention,
         )
         self.followups = Followups(
             self,
@@ -192,7 +188,6 @@ class TmsStack(Stack):
             package=package,
             storage=self.storage,
             key=self.storage.data_key,
-            log_retention=retention,
         )
         self.analytics = Analytics(
             self,
@@ -209,7 +204,6 @@ class TmsStack(Stack):
         self.erasure = Erasure(
             self,
             "Erasure",
-            project_name=project,
             package=package,
             storage=self.storage,
             schedule_group=self.sla.group_name,
@@ -223,7 +217,6 @@ class TmsStack(Stack):
             inbound_key=self.mail.inbound_key,
             redshift_schema=config.redshift.schema_name,
             redshift_table=config.redshift.table,
-            log_retention=retention,
         )
         self.warehouse_retention = WarehouseRetention(
             self,

@@ -124,6 +124,9 @@ class KinesisPoller:
 
     # The parameter naming the sequence number: Kinesis and DynamoDB Streams spell it differently.
     sequence_parameter = "StartingSequenceNumber"
+    # Where the on-failure record puts the batch's metadata, and what the log calls its records.
+    batch_info_key = "KinesisBatchInfo"
+    records_noun = "record(s)"
 
     def _start_position(self, shard_id: str) -> dict[str, str]:
         after = self.checkpoints.get(shard_id)
@@ -297,11 +300,12 @@ class KinesisPoller:
             attempt += 1
 
     def _on_failure(self, shard_id: str, records: list[dict[str, Any]], attempt: int, condition: str) -> None:
-        """AWS's on-failure destination record: batch metadata, not the data itself."""
+        """AWS's on-failure destination record: batch metadata (under `batch_info_key`), not the data itself."""
         self.stats.sent_to_dlq += 1
+        first, last = records[0], records[-1]
         body = {
             "requestContext": {
-                "requestId": f"local-{shard_id}-{records[0]['SequenceNumber']}",
+                "requestId": f"local-{shard_id}-{first['SequenceNumber']}",
                 "functionArn": f"arn:aws:lambda:{self.region}:123456789012:function:{self.function_name}",
                 "condition": condition,
                 "approximateInvokeCount": attempt,
@@ -313,21 +317,23 @@ class KinesisPoller:
             },
             "version": "1.0",
             "timestamp": datetime.now(UTC).isoformat(),
-            "KinesisBatchInfo": {
+            self.batch_info_key: {
                 "shardId": shard_id,
-                "startSequenceNumber": records[0]["SequenceNumber"],
-                "endSequenceNumber": records[-1]["SequenceNumber"],
+                "startSequenceNumber": first["SequenceNumber"],
+                "endSequenceNumber": last["SequenceNumber"],
                 "approximateArrivalOfFirstRecord": datetime.fromtimestamp(
-                    _ts(records[0].get("ApproximateArrivalTimestamp")), UTC
+                    _ts(first.get("ApproximateArrivalTimestamp")), UTC
                 ).isoformat(),
                 "approximateArrivalOfLastRecord": datetime.fromtimestamp(
-                    _ts(records[-1].get("ApproximateArrivalTimestamp")), UTC
+                    _ts(last.get("ApproximateArrivalTimestamp")), UTC
                 ).isoformat(),
                 "batchSize": len(records),
                 "streamArn": self.stream_arn,
             },
         }
-        log.warning("sending %d record(s) of %s to the DLQ: %s", len(records), shard_id, condition)
+        log.warning(
+            "sending %d %s of %s to the DLQ: %s", len(records), self.records_noun, shard_id, condition
+        )
         self.sqs.send_message(QueueUrl=self.dlq_url, MessageBody=json.dumps(body))
 
 
@@ -356,6 +362,8 @@ class DynamoStreamPoller(KinesisPoller):
 
     thread_label = "streams"
     sequence_parameter = "SequenceNumber"
+    batch_info_key = "DDBStreamBatchInfo"
+    records_noun = "stream record(s)"
 
     @property
     def source(self) -> tuple[str, str]:
@@ -410,38 +418,3 @@ class DynamoStreamPoller(KinesisPoller):
                 }
             )
         return {"Records": out}
-
-    def _on_failure(self, shard_id: str, records: list[dict[str, Any]], attempt: int, condition: str) -> None:
-        """AWS's on-failure destination record for a DynamoDB stream: batch metadata with DDBStreamBatchInfo."""
-        self.stats.sent_to_dlq += 1
-        first, last = records[0], records[-1]
-        body = {
-            "requestContext": {
-                "requestId": f"local-{shard_id}-{first['SequenceNumber']}",
-                "functionArn": f"arn:aws:lambda:{self.region}:123456789012:function:{self.function_name}",
-                "condition": condition,
-                "approximateInvokeCount": attempt,
-            },
-            "responseContext": {
-                "statusCode": 200,
-                "executedVersion": "$LATEST",
-                "functionError": "Unhandled",
-            },
-            "version": "1.0",
-            "timestamp": datetime.now(UTC).isoformat(),
-            "DDBStreamBatchInfo": {
-                "shardId": shard_id,
-                "startSequenceNumber": first["SequenceNumber"],
-                "endSequenceNumber": last["SequenceNumber"],
-                "approximateArrivalOfFirstRecord": datetime.fromtimestamp(
-                    _ts(first.get("ApproximateArrivalTimestamp")), UTC
-                ).isoformat(),
-                "approximateArrivalOfLastRecord": datetime.fromtimestamp(
-                    _ts(last.get("ApproximateArrivalTimestamp")), UTC
-                ).isoformat(),
-                "batchSize": len(records),
-                "streamArn": self.stream_arn,
-            },
-        }
-        log.warning("sending %d stream record(s) of %s to the DLQ: %s", len(records), shard_id, condition)
-        self.sqs.send_message(QueueUrl=self.dlq_url, MessageBody=json.dumps(body))

@@ -5,11 +5,10 @@ from __future__ import annotations
 import os
 from functools import cache
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 
 from contract import defaults, names
 from contract.settings import EnvSettings
-from pipeline.domain.limits import DEFAULT_MAIL_TICKETS_PER_DOMAIN, DEFAULT_MAIL_TICKETS_PER_SENDER
 from pipeline.domain.routing import RoutingPolicy
 from pipeline.domain.sla import SlaPolicy
 
@@ -81,19 +80,37 @@ class MailSettings(EnvSettings):
     trusted_domains: str = Field("", validation_alias=names.ENV_MAIL_TRUSTED_DOMAINS)
     reply_key: SecretStr | None = Field(None, validation_alias=names.ENV_MAIL_REPLY_KEY)
     reply_key_secret_arn: str = Field("", validation_alias=names.ENV_MAIL_REPLY_KEY_SECRET_ARN)
-    # Inbound only: new tickets mail may open per hour, and where a limit's first hit is announced.
+    # Inbound only: the new-ticket limits (the trigger's, counted at mail's own door; the TMS_MAIL_* names are
+    # deprecated), and where a limit's first hit is announced.
     tickets_per_sender: int = Field(
-        DEFAULT_MAIL_TICKETS_PER_SENDER, ge=1, le=100_000, validation_alias=names.ENV_MAIL_TICKETS_PER_SENDER
+        defaults.TICKETS_PER_SENDER_HOUR,
+        ge=1,
+        le=100_000,
+        validation_alias=AliasChoices(names.ENV_TICKETS_PER_SENDER, names.ENV_MAIL_TICKETS_PER_SENDER),
     )
     tickets_per_domain: int = Field(
-        DEFAULT_MAIL_TICKETS_PER_DOMAIN, ge=1, le=100_000, validation_alias=names.ENV_MAIL_TICKETS_PER_DOMAIN
+        defaults.TICKETS_PER_DOMAIN_HOUR,
+        ge=1,
+        le=1_000_000,
+        validation_alias=AliasChoices(names.ENV_TICKETS_PER_DOMAIN, names.ENV_MAIL_TICKETS_PER_DOMAIN),
     )
     alarms_topic_arn: str = Field("", validation_alias=names.ENV_ALARMS_TOPIC_ARN)
 
 
+DEPRECATED_LIMIT_NAMES = {
+    names.ENV_MAIL_TICKETS_PER_SENDER: names.ENV_TICKETS_PER_SENDER,
+    names.ENV_MAIL_TICKETS_PER_DOMAIN: names.ENV_TICKETS_PER_DOMAIN,
+}
+
+
 @cache
 def mail_settings() -> MailSettings:
-    """Mail settings (cached)."""
+    """Mail settings (cached); a deprecated limit name is warned about once per cold start."""
+    for old, new in DEPRECATED_LIMIT_NAMES.items():
+        if os.environ.get(old):
+            from pipeline.observability import logger
+
+            logger.warning(f"{old} is deprecated: set {new} (the same limit on every way in, mail included)")
     return MailSettings()  # type: ignore[call-arg]
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
@@ -39,7 +38,6 @@ class Erasure(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        project_name: str,
         package: LambdaPackage,
         storage: Storage,
         schedule_group: str,
@@ -51,7 +49,6 @@ class Erasure(Construct):
         redshift_database: str,
         redshift_schema: str,
         redshift_table: str,
-        log_retention: logs.RetentionDays,
         inbound_bucket: s3.IBucket | None = None,
         inbound_key: kms.IKey | None = None,
     ) -> None:
@@ -61,15 +58,11 @@ class Erasure(Construct):
         self.fn = ServiceFunction(
             self,
             "Function",
+            name=names.FN_ERASURE,
             package=package,
-            function_name=f"{project_name}-{names.FN_ERASURE}",
-            handler=names.HANDLERS[names.FN_ERASURE],
             description="Erases one customer from every store tms writes (tms customer forget)",
-            service_name=names.FN_ERASURE,
-            metrics_namespace=project_name,
             memory_size=MEMORY_MB,
             timeout=TIMEOUT,
-            log_retention=log_retention,
             # One erasure at a time: two at once would race on the same shared objects (quarantine batches).
             reserved_concurrency=1,
             environment={

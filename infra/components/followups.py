@@ -71,15 +71,11 @@ class Followups(Construct):
         self.page = ServiceFunction(
             self,
             "Page",
+            name=names.FN_CSAT,
             package=package,
-            function_name=f"{project_name}-{names.FN_CSAT}",
-            handler=names.HANDLERS[names.FN_CSAT],
             description="The rating page: GET shows the form, POST records one answer per ticket",
-            service_name=names.FN_CSAT,
-            metrics_namespace=project_name,
             memory_size=256,
             timeout=Duration.seconds(10),
-            log_retention=log_retention,
             environment=page_env,
             # A public page: a flood that passes the throttles still cannot take the account's concurrency.
             reserved_concurrency=5,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from contract import defaults, names
@@ -34,13 +33,11 @@ class IncidentDetection(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        project_name: str,
         package: LambdaPackage,
         storage: Storage,
         embedding_model_id: str = DEFAULT_EMBEDDING_MODEL_ID,
         embedding_dimensions: int = DEFAULT_EMBEDDING_DIMENSIONS,
         threshold: float | None = None,
-        log_retention: logs.RetentionDays,
     ) -> None:
         super().__init__(scope, construct_id)
         # The one embedder of the stack: the draft function's knowledge-base search uses it too.
@@ -55,15 +52,11 @@ class IncidentDetection(Construct):
         self.function = ServiceFunction(
             self,
             "LinkIncident",
+            name=names.FN_LINK_INCIDENT,
             package=package,
-            function_name=f"{project_name}-{names.FN_LINK_INCIDENT}",
-            handler=names.HANDLERS[names.FN_LINK_INCIDENT],
             description="Embeds a ticket (Bedrock Titan) and links it to an open incident of similar tickets",
-            service_name=names.FN_LINK_INCIDENT,
-            metrics_namespace=project_name,
             memory_size=names.FUNCTION_MEMORY_MB[names.FN_LINK_INCIDENT],
             timeout=Duration.seconds(60),
-            log_retention=log_retention,
             environment=environment,
         )
         self.model_arn = embedding_model_arn(Stack.of(self), embedding_model_id)

@@ -12,7 +12,6 @@ from aws_cdk import aws_kinesis as kinesis
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
@@ -47,9 +46,9 @@ class Ingest(Construct):
         package: LambdaPackage,
         state_machine: sfn.IStateMachine,
         storage: Storage,
-        log_retention: logs.RetentionDays,
         alarms_topic: sns.ITopic | None = None,
         retention_environment: dict[str, str] | None = None,
+        limits_environment: dict[str, str] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         on_demand = shards == "on-demand"
@@ -86,15 +85,11 @@ class Ingest(Construct):
         self.trigger = ServiceFunction(
             self,
             "Trigger",
+            name=names.FN_TRIGGER,
             package=package,
-            function_name=f"{project_name}-{names.FN_TRIGGER}",
-            handler=names.HANDLERS[names.FN_TRIGGER],
             description="Starts one Step Functions execution per TicketSubmitted record",
-            service_name=names.FN_TRIGGER,
-            metrics_namespace=project_name,
             memory_size=256,
             timeout=Duration.seconds(60),
-            log_retention=log_retention,
             environment={
                 names.ENV_STATE_MACHINE_ARN: state_machine.state_machine_arn,
                 names.ENV_DLQ_URL: self.dlq.queue_url,
@@ -103,6 +98,7 @@ class Ingest(Construct):
                 # New-ticket limits (issue 27.5): counters in the tickets table, a hit announced on alarms.
                 names.ENV_TABLE_NAME: storage.table.table_name,
                 **({names.ENV_ALARMS_TOPIC_ARN: alarms_topic.topic_arn} if alarms_topic is not None else {}),
+                **(limits_environment or {}),  # unset: contract.defaults
                 # When an item expires should its ticket end FAILED (the input carries it to the workflow).
                 **(retention_environment or {}),
             },
@@ -125,15 +121,11 @@ class Ingest(Construct):
         self.audit = ServiceFunction(
             self,
             "IntakeAudit",
+            name=names.FN_INTAKE_AUDIT,
             package=package,
-            function_name=f"{project_name}-{names.FN_INTAKE_AUDIT}",
-            handler=names.HANDLERS[names.FN_INTAKE_AUDIT],
             description="Dead-letters, with the reason, every record the trigger's filter drops",
-            service_name=names.FN_INTAKE_AUDIT,
-            metrics_namespace=project_name,
             memory_size=256,
             timeout=Duration.seconds(60),
-            log_retention=log_retention,
             environment={names.ENV_DLQ_URL: self.dlq.queue_url},
         )
         self.dlq.grant_send_messages(self.audit.role)

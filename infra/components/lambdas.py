@@ -72,7 +72,8 @@ def placeholder_layer(dest: Path) -> Path:
 
 
 class LambdaPackage(Construct):
-    """The code asset, the dependency layer and the log-group key shared by every function."""
+    """What every function shares: the code asset, the dependency layer, the project its functions are named
+    for, and their log groups' key and retention."""
 
     def __init__(
         self,
@@ -83,10 +84,14 @@ class LambdaPackage(Construct):
         layer_dir: Path,
         layer_built: bool,
         log_key: kms.IKey,
+        project_name: str,
+        log_retention: logs.RetentionDays,
     ) -> None:
         super().__init__(scope, construct_id)
         # Every function's log group (and the workflow's) is encrypted with this customer-managed key.
         self.log_key = log_key
+        self.project_name = project_name
+        self.log_retention = log_retention
         self.code = lambda_.Code.from_asset(str(code_dir))
         self.layer = lambda_.LayerVersion(
             self,
@@ -107,32 +112,33 @@ class LambdaPackage(Construct):
 
 
 class ServiceFunction(Construct):
-    """A tms Lambda: own role, own log group with retention, X-Ray tracing, Powertools settings."""
+    """A tms Lambda: own role, own log group with retention, X-Ray tracing, Powertools settings.
+
+    `name` is its key in contract.names.HANDLERS: the function is <project>-<name>, runs that handler, logs
+    as Powertools service `name` and puts metrics in the project's namespace (the package's project)."""
 
     def __init__(
         self,
         scope: Construct,
         construct_id: str,
         *,
+        name: str,
         package: LambdaPackage,
-        function_name: str,
-        handler: str,
         description: str,
-        service_name: str,
-        metrics_namespace: str,
         memory_size: int,
         timeout: Duration,
-        log_retention: logs.RetentionDays,
         environment: Mapping[str, str] | None = None,
         reserved_concurrency: int | None = None,
         snapstart: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
+        project_name = package.project_name
+        function_name = f"{project_name}-{name}"
         self.log_group = logs.LogGroup(
             self,
             "Logs",
             log_group_name=f"/aws/lambda/{function_name}",
-            retention=log_retention,
+            retention=package.log_retention,
             encryption_key=package.log_key,
             removal_policy=RemovalPolicy.DESTROY,
         )
@@ -151,7 +157,7 @@ class ServiceFunction(Construct):
             description=description,
             runtime=RUNTIME,
             architecture=ARCHITECTURE,
-            handler=handler,
+            handler=names.HANDLERS[name],
             code=package.code,
             layers=[package.layer],
             role=self.role,
@@ -163,8 +169,8 @@ class ServiceFunction(Construct):
             # SnapStart snapshots each published version after its init; $LATEST never uses it.
             snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if snapstart else None,
             environment={
-                names.ENV_POWERTOOLS_SERVICE_NAME: service_name,
-                "POWERTOOLS_METRICS_NAMESPACE": metrics_namespace,
+                names.ENV_POWERTOOLS_SERVICE_NAME: name,
+                "POWERTOOLS_METRICS_NAMESPACE": project_name,
                 "POWERTOOLS_LOG_LEVEL": "INFO",
                 **names.LAMBDA_RUNTIME_ENV,
                 **(environment or {}),

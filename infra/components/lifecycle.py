@@ -7,7 +7,6 @@ from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
@@ -36,7 +35,6 @@ class LifecycleFeed(Construct):
         package: LambdaPackage,
         storage: Storage,
         key: kms.IKey,
-        log_retention: logs.RetentionDays,
     ) -> None:
         super().__init__(scope, construct_id)
         self.dlq = sqs.Queue(
@@ -57,15 +55,11 @@ class LifecycleFeed(Construct):
         self.handler = ServiceFunction(
             self,
             "Function",
+            name=names.FN_TICKET_LIFECYCLE,
             package=package,
-            function_name=f"{project_name}-{names.FN_TICKET_LIFECYCLE}",
-            handler=names.HANDLERS[names.FN_TICKET_LIFECYCLE],
             description="Writes each ticket change (status, owner, SLA) under lifecycle/ for the warehouse",
-            service_name=names.FN_TICKET_LIFECYCLE,
-            metrics_namespace=project_name,
             memory_size=256,
             timeout=Duration.seconds(60),
-            log_retention=log_retention,
             environment={
                 names.ENV_BUCKET_NAME: storage.bucket.bucket_name,
                 names.ENV_TABLE_NAME: storage.table.table_name,

@@ -7,11 +7,12 @@ activate it: `aws ses set-active-receipt-rule-set --rule-set-name <project>-inbo
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_ses as ses
@@ -59,10 +60,8 @@ class Mail(Construct):
         reopen_window_days: int,
         ses_domain: str | None = None,
         trusted_domains: list[str] | None = None,
-        tickets_per_sender_hour: int | None = None,
-        tickets_per_domain_hour: int | None = None,
+        limits_environment: Mapping[str, str] | None = None,
         alarms_topic: sns.ITopic | None = None,
-        log_retention: logs.RetentionDays,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
@@ -128,25 +127,19 @@ class Mail(Construct):
             names.ENV_MAIL_REPLY_KEY_SECRET_ARN: self.reply_key.secret_arn,
         }
         inbound_env = {names.ENV_MAIL_TRUSTED_DOMAINS: ",".join(trusted_domains or [])}
-        if tickets_per_sender_hour is not None:
-            inbound_env[names.ENV_MAIL_TICKETS_PER_SENDER] = str(tickets_per_sender_hour)
-        if tickets_per_domain_hour is not None:
-            inbound_env[names.ENV_MAIL_TICKETS_PER_DOMAIN] = str(tickets_per_domain_hour)
+        # The new-ticket limits, counted at mail's own door (TmsConfig.limits_environment).
+        inbound_env.update(limits_environment or {})
         if alarms_topic is not None:
             inbound_env[names.ENV_ALARMS_TOPIC_ARN] = alarms_topic.topic_arn
 
         self.mailer = ServiceFunction(
             self,
             "Mailer",
+            name=names.FN_MAILER,
             package=package,
-            function_name=f"{project_name}-{names.FN_MAILER}",
-            handler=names.HANDLERS[names.FN_MAILER],
             description="Sends approved replies through SES, exactly once (claim, send, record)",
-            service_name=names.FN_MAILER,
-            metrics_namespace=project_name,
             memory_size=256,
             timeout=Duration.seconds(30),
-            log_retention=log_retention,
             environment={
                 **common_env,
                 names.ENV_SES_CONFIGURATION_SET: self.configuration_set.configuration_set_name,
@@ -212,15 +205,11 @@ class Mail(Construct):
         self.inbound = ServiceFunction(
             self,
             "InboundMail",
+            name=names.FN_INBOUND_MAIL,
             package=package,
-            function_name=f"{project_name}-{names.FN_INBOUND_MAIL}",
-            handler=names.HANDLERS[names.FN_INBOUND_MAIL],
             description="Takes customers' answers (SES receipt) into their ticket's history and Slack thread",
-            service_name=names.FN_INBOUND_MAIL,
-            metrics_namespace=project_name,
             memory_size=512,  # parsing a message with a 10 MB attachment
             timeout=Duration.seconds(60),
-            log_retention=log_retention,
             environment={
                 **common_env,
                 **inbound_env,

@@ -9,7 +9,6 @@ from collections.abc import Mapping, Sequence
 from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subs
@@ -38,7 +37,6 @@ class Sla(Construct):
         sla_environment: Mapping[str, str],
         escalation_emails: Sequence[str],
         escalation_priorities: Sequence[str],
-        log_retention: logs.RetentionDays,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
@@ -92,15 +90,11 @@ class Sla(Construct):
         self.timer = ServiceFunction(
             self,
             "Timer",
+            name=names.FN_SLA_TIMER,
             package=package,
-            function_name=function_name,
-            handler=names.HANDLERS[names.FN_SLA_TIMER],
             description="SLA timers: arm, fire (warn, escalate once), cancel on first response, re-arm",
-            service_name=names.FN_SLA_TIMER,
-            metrics_namespace=project_name,
             memory_size=256,
             timeout=Duration.seconds(30),
-            log_retention=log_retention,
             environment={
                 names.ENV_TABLE_NAME: storage.table.table_name,
                 names.ENV_TOPIC_ARN: tickets_topic.topic_arn,

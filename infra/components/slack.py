@@ -6,7 +6,6 @@ from collections.abc import Mapping
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
@@ -36,7 +35,6 @@ class Slack(Construct):
         notifications: Notifications,
         channel_id: str,
         alerts_channel_id: str,
-        log_retention: logs.RetentionDays,
         sla: Sla,
         oncall_group: str = "",
         provisioned_concurrency: int = 0,
@@ -77,16 +75,12 @@ class Slack(Construct):
         self.bot = ServiceFunction(
             self,
             "Bot",
+            name=names.FN_BOT,
             package=package,
-            function_name=f"{project_name}-{names.FN_BOT}",
-            handler=names.HANDLERS[names.FN_BOT],
             description="Slack Bolt app: /ticket, modals, buttons and events (customer channels, reactions, DMs)",
-            service_name=names.FN_BOT,
-            metrics_namespace=project_name,
             memory_size=512,
             # Slack wants an ack within 3 s; the bot writes to Kinesis before acking and never waits longer.
             timeout=Duration.seconds(10),
-            log_retention=log_retention,
             # The URL is public: a flood is capped here, not in the account's shared concurrency.
             reserved_concurrency=reserved_concurrency,
             snapstart=snapstart,
@@ -136,15 +130,11 @@ class Slack(Construct):
         self.notifier = ServiceFunction(
             self,
             "Notifier",
+            name=names.FN_NOTIFIER,
             package=package,
-            function_name=f"{project_name}-{names.FN_NOTIFIER}",
-            handler=names.HANDLERS[names.FN_NOTIFIER],
             description="Posts tickets and alarms to Slack and threads later updates under the first post",
-            service_name=names.FN_NOTIFIER,
-            metrics_namespace=project_name,
             memory_size=256,
             timeout=Duration.seconds(30),
-            log_retention=log_retention,
             environment={
                 **common_env,
                 names.ENV_SLACK_ALERTS_CHANNEL: alerts_channel_id,

@@ -72,15 +72,11 @@ class Workflow(Construct):
         self.draft_reply = ServiceFunction(
             self,
             "DraftReply",
+            name=names.FN_DRAFT_REPLY,
             package=package,
-            function_name=f"{project_name}-{names.FN_DRAFT_REPLY}",
-            handler=names.HANDLERS[names.FN_DRAFT_REPLY],
             description="Drafts the customer reply, priority and reasoning with Bedrock",
-            service_name=names.FN_DRAFT_REPLY,
-            metrics_namespace=project_name,
             memory_size=names.FUNCTION_MEMORY_MB[names.FN_DRAFT_REPLY],
             timeout=Duration.seconds(120),
-            log_retention=log_retention,
             # Caps concurrent Bedrock calls so a burst of tickets cannot exhaust the account quota.
             reserved_concurrency=draft_reply_concurrency,
             environment={
@@ -116,15 +112,11 @@ class Workflow(Construct):
         self.archive = ServiceFunction(
             self,
             "Archive",
+            name=names.FN_ARCHIVE,
             package=package,
-            function_name=f"{project_name}-{names.FN_ARCHIVE}",
-            handler=names.HANDLERS[names.FN_ARCHIVE],
             description="Writes the flat ticket record to S3 (JSON Lines), idempotent by key",
-            service_name=names.FN_ARCHIVE,
-            metrics_namespace=project_name,
             memory_size=names.FUNCTION_MEMORY_MB[names.FN_ARCHIVE],
             timeout=Duration.seconds(30),
-            log_retention=log_retention,
             # The archive computes each ticket's first-response due time from the SLA targets.
             environment={
                 names.ENV_BUCKET_NAME: storage.bucket.bucket_name,

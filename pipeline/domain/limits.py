@@ -19,8 +19,6 @@ from contract import defaults
 from contract.models import TicketSubmitted
 
 DEFAULT_WINDOW = timedelta(hours=1)
-DEFAULT_MAIL_TICKETS_PER_SENDER = defaults.TICKETS_PER_SENDER_HOUR
-DEFAULT_MAIL_TICKETS_PER_DOMAIN = defaults.TICKETS_PER_DOMAIN_HOUR
 FREEMAIL_DOMAINS = defaults.FREEMAIL_DOMAINS
 
 
@@ -60,8 +58,8 @@ class RateLimiter(Protocol):
 class MailLimits:
     """The limits on tickets opened by mail."""
 
-    per_sender: Limit = Limit("mail-sender", DEFAULT_MAIL_TICKETS_PER_SENDER)
-    per_domain: Limit = Limit("mail-domain", DEFAULT_MAIL_TICKETS_PER_DOMAIN)
+    per_sender: Limit = Limit("mail-sender", defaults.TICKETS_PER_SENDER_HOUR)
+    per_domain: Limit = Limit("mail-domain", defaults.TICKETS_PER_DOMAIN_HOUR)
     exempt_domains: frozenset[str] = FREEMAIL_DOMAINS
 
     @classmethod

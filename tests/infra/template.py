@@ -33,3 +33,29 @@ def function_by_name(raw: dict[str, Any], suffix: str) -> tuple[str, dict[str, A
         if res["Properties"].get("FunctionName") == f"{names.PROJECT}-{suffix}":
             return logical_id, res
     raise AssertionError(f"no function {suffix}")
+
+
+def role_of(function: dict[str, Any]) -> str:
+    """The logical id of a function's (or a Glue job's) execution role."""
+    return function["Properties"]["Role"]["Fn::GetAtt"][0]
+
+
+def role_statements(raw: dict[str, Any], role_logical_id: str) -> list[dict[str, Any]]:
+    """Every statement of every IAM policy attached to the role."""
+    return [
+        statement
+        for policy in resources(raw, "AWS::IAM::Policy").values()
+        if {"Ref": role_logical_id} in policy["Properties"]["Roles"]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def function_statements(raw: dict[str, Any], suffix: str) -> list[dict[str, Any]]:
+    """The policy statements of the role of the function named <project>-<suffix>."""
+    return role_statements(raw, role_of(function_by_name(raw, suffix)[1]))
+
+
+def statement_actions(statement: dict[str, Any]) -> set[str]:
+    """A statement's actions (CloudFormation writes a single one as a string)."""
+    action = statement["Action"]
+    return {action} if isinstance(action, str) else set(action)

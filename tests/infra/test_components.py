@@ -43,6 +43,8 @@ def _package(stack: cdk.Stack, tmp_path: Path) -> LambdaPackage:
         layer_dir=layer,
         layer_built=False,
         log_key=cdk.aws_kms.Key(stack, "LogsKey"),
+        project_name="tms",
+        log_retention=logs.RetentionDays.ONE_WEEK,
     )
 
 
@@ -101,7 +103,6 @@ def test_provisioned_shards_are_configurable(tmp_path: Path) -> None:
             stack, "SM", "arn:aws:states:us-east-1:123456789012:stateMachine:tms-ticket-pipeline"
         ),
         storage=storage,
-        log_retention=logs.RetentionDays.ONE_WEEK,
     )
     Template.from_stack(stack).has_resource_properties(
         "AWS::Kinesis::Stream", {"ShardCount": 4, "StreamModeDetails": {"StreamMode": "PROVISIONED"}}

@@ -194,3 +194,19 @@ def test_a_built_layer_is_used_as_is(tmp_path: Path) -> None:
     assets = stage_assets(load_config(_context(require_layer=True), {}), tmp_path / "a", layer_dir=layer)
     assert (assets.layer_built, assets.lambda_layer) == (True, layer)
     assert (assets.glue_library / "glue" / "transforms.py").is_file()
+
+
+def test_one_new_ticket_limit_in_cdk_json_reaches_the_trigger_and_the_inbound_mail_function() -> None:
+    config = load_config(_context(tickets_per_sender_hour=8, tickets_per_domain_hour=300_000), {})
+
+    expected = {names.ENV_TICKETS_PER_SENDER: "8", names.ENV_TICKETS_PER_DOMAIN: "300000"}
+    assert config.limits_environment() == expected
+    assert config.limits_environment(mail=True) == expected
+
+
+def test_the_deprecated_mail_only_limit_keys_still_reach_the_inbound_mail_function_only() -> None:
+    config = load_config(_context(mail_tickets_per_sender_hour=3), {})
+
+    assert config.limits_environment() == {}  # the trigger never read them
+    assert config.limits_environment(mail=True) == {names.ENV_MAIL_TICKETS_PER_SENDER: "3"}
+    assert load_config(_context(), {}).limits_environment(mail=True) == {}  # unset: the defaults

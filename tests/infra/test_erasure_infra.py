@@ -11,25 +11,9 @@ import pytest
 
 from contract import defaults, erasure, names
 from infra.config import RetentionConfig, load_config, read_cdk_json_context
-from tests.infra.template import Synth, function_by_name, resources
+from tests.infra.template import Synth, function_by_name, function_statements, resources, statement_actions
 
 pytestmark = pytest.mark.infra
-
-
-def _statements(synth: Synth, fn: str) -> list[dict[str, Any]]:
-    _, function = function_by_name(synth.raw, fn)
-    role = function["Properties"]["Role"]["Fn::GetAtt"][0]
-    return [
-        s
-        for p in resources(synth.raw, "AWS::IAM::Policy").values()
-        if {"Ref": role} in p["Properties"]["Roles"]
-        for s in p["Properties"]["PolicyDocument"]["Statement"]
-    ]
-
-
-def _actions(statement: dict[str, Any]) -> set[str]:
-    action = statement["Action"]
-    return {action} if isinstance(action, str) else set(action)
 
 
 def _flat(value: Any) -> str:
@@ -41,8 +25,8 @@ def _flat(value: Any) -> str:
 
 
 def test_the_erasure_role_has_only_what_erasure_needs(synth: Synth) -> None:
-    statements = _statements(synth, names.FN_ERASURE)
-    granted = set().union(*(_actions(s) for s in statements))
+    statements = function_statements(synth.raw, names.FN_ERASURE)
+    granted = set().union(*(statement_actions(s) for s in statements))
     s3 = {a for a in granted if a.startswith("s3:")}
     ddb = {a for a in granted if a.startswith("dynamodb:")}
 
@@ -65,15 +49,15 @@ def test_the_erasure_role_has_only_what_erasure_needs(synth: Synth) -> None:
     erased = {r.prefix for r in erasure.S3_PREFIXES if r.match != "none"}
     deletable, listable = "", set()
     for s in statements:
-        if _actions(s) & {"s3:DeleteObjectVersion"}:
+        if statement_actions(s) & {"s3:DeleteObjectVersion"}:
             resources_ = _flat(s["Resource"])
             deletable += resources_
             assert names.ETL_STATE_PREFIX not in resources_
-        if _actions(s) == {"s3:PutObject"}:
+        if statement_actions(s) == {"s3:PutObject"}:
             assert _flat(s["Resource"]).endswith(f"/{names.QUARANTINE_PREFIX}*")
-        if "scheduler:DeleteSchedule" in _actions(s):
+        if "scheduler:DeleteSchedule" in statement_actions(s):
             assert f"schedule/{names.PROJECT}-sla/*" in _flat(s["Resource"])
-        if "s3:ListBucketVersions" in _actions(s):
+        if "s3:ListBucketVersions" in statement_actions(s):
             prefixes = set(s["Condition"]["StringLike"]["s3:prefix"])
             assert prefixes <= {p + "*" for p in erased}
             listable |= prefixes

@@ -5,29 +5,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 from aws_cdk.assertions import Match
 
 from contract import names
-from tests.infra.template import Synth, function_by_name, resources
+from tests.infra.template import Synth, function_by_name, resources, role_statements, statement_actions
 
 pytestmark = pytest.mark.infra
-
-
-def _statements(raw: dict[str, Any], role_logical_id: str) -> list[dict[str, Any]]:
-    return [
-        statement
-        for policy in resources(raw, "AWS::IAM::Policy").values()
-        if {"Ref": role_logical_id} in policy["Properties"]["Roles"]
-        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
-    ]
-
-
-def _actions(statement: dict[str, Any]) -> set[str]:
-    action = statement["Action"]
-    return {action} if isinstance(action, str) else set(action)
 
 
 def test_the_workflow_is_express_with_every_event_logged_without_ticket_data(synth: Synth) -> None:
@@ -52,13 +37,13 @@ def test_the_trigger_may_only_put_inputs_encrypted_with_the_data_key(synth: Synt
     (table,) = resources(synth.raw, "AWS::DynamoDB::Table").values()
     data_key = table["Properties"]["SSESpecification"]["KMSMasterKeyId"]
     assert env[names.ENV_ORIGINALS_KEY_ID] == data_key and env[names.ENV_BUCKET_NAME]
-    statements = _statements(synth.raw, trigger["Properties"]["Role"]["Fn::GetAtt"][0])
-    s3 = [s for s in statements if any(a.startswith("s3:") for a in _actions(s))]
-    assert [_actions(s) for s in s3] == [{"s3:PutObject"}]  # no read, no delete
+    statements = role_statements(synth.raw, trigger["Properties"]["Role"]["Fn::GetAtt"][0])
+    s3 = [s for s in statements if any(a.startswith("s3:") for a in statement_actions(s))]
+    assert [statement_actions(s) for s in s3] == [{"s3:PutObject"}]  # no read, no delete
     resource = s3[0]["Resource"]
     assert resource["Fn::Join"][1][-1] == f"/{names.INPUTS_PREFIX}*"
-    kms = [s for s in statements if any(a.startswith("kms:") for a in _actions(s))]
-    assert any({"kms:GenerateDataKey", "kms:Encrypt"} <= _actions(s) for s in kms)
+    kms = [s for s in statements if any(a.startswith("kms:") for a in statement_actions(s))]
+    assert any({"kms:GenerateDataKey", "kms:Encrypt"} <= statement_actions(s) for s in kms)
 
 
 def test_inputs_expire_and_the_warehouse_load_cannot_read_them(synth: Synth) -> None:
@@ -86,7 +71,7 @@ def test_inputs_expire_and_the_warehouse_load_cannot_read_them(synth: Synth) -> 
         for logical_id, role in resources(synth.raw, "AWS::IAM::Role").items()
         if "glue.amazonaws.com" in json.dumps(role["Properties"]["AssumeRolePolicyDocument"])
     )
-    assert names.INPUTS_PREFIX not in json.dumps(_statements(synth.raw, glue_role))
+    assert names.INPUTS_PREFIX not in json.dumps(role_statements(synth.raw, glue_role))
 
 
 def test_a_standard_workflow_is_one_cdk_json_field_away(tmp_path: Path) -> None:

@@ -4,42 +4,34 @@ window index on the tickets table, and nothing of the offline model in the Lambd
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
 
 from contract import names
 from infra.layer import layer_requirements
-from tests.infra.template import Synth, function_by_name, resources
+from tests.infra.template import (
+    Synth,
+    function_by_name,
+    resources,
+    role_of,
+    role_statements,
+    statement_actions,
+)
 
 pytestmark = pytest.mark.infra
 
 TITAN_V2 = "amazon.titan-embed-text-v2:0"
 
 
-def _statements(raw: dict[str, Any], role_logical_id: str) -> list[dict[str, Any]]:
-    return [
-        statement
-        for policy in resources(raw, "AWS::IAM::Policy").values()
-        if {"Ref": role_logical_id} in policy["Properties"]["Roles"]
-        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
-    ]
-
-
-def _actions(statement: dict[str, Any]) -> set[str]:
-    action = statement["Action"]
-    return {action} if isinstance(action, str) else set(action)
-
-
-def _role(function: dict[str, Any]) -> str:
-    return function["Properties"]["Role"]["Fn::GetAtt"][0]
-
-
 def test_link_incident_may_invoke_only_the_configured_embedding_model(synth: Synth) -> None:
     _, function = function_by_name(synth.raw, names.FN_LINK_INCIDENT)
-    bedrock = [s for s in _statements(synth.raw, _role(function)) if any("bedrock" in a for a in _actions(s))]
+    bedrock = [
+        s
+        for s in role_statements(synth.raw, role_of(function))
+        if any("bedrock" in a for a in statement_actions(s))
+    ]
     assert len(bedrock) == 1
-    assert _actions(bedrock[0]) == {"bedrock:InvokeModel"}
+    assert statement_actions(bedrock[0]) == {"bedrock:InvokeModel"}
     resource = json.dumps(bedrock[0]["Resource"])
     assert f"foundation-model/{TITAN_V2}" in resource
     assert "*" not in resource and "claude" not in resource
@@ -61,11 +53,11 @@ def test_link_incident_reads_and_writes_the_tickets_table_and_its_window_index(s
     _, function = function_by_name(synth.raw, names.FN_LINK_INCIDENT)
     ddb = [
         s
-        for s in _statements(synth.raw, _role(function))
-        if any(a.startswith("dynamodb:") for a in _actions(s))
+        for s in role_statements(synth.raw, role_of(function))
+        if any(a.startswith("dynamodb:") for a in statement_actions(s))
     ]
-    actions = set().union(*(_actions(s) for s in ddb))
-    index_arns = [s for s in ddb if _actions(s) == {"dynamodb:Query"}]
+    actions = set().union(*(statement_actions(s) for s in ddb))
+    index_arns = [s for s in ddb if statement_actions(s) == {"dynamodb:Query"}]
     assert len(index_arns) == 1 and f"/index/{names.EMBEDDING_INDEX}" in json.dumps(index_arns[0]["Resource"])
     assert actions == {"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:BatchGetItem", "dynamodb:Query"}
     (table,) = resources(synth.raw, "AWS::DynamoDB::Table").values()

@@ -11,25 +11,9 @@ from typing import Any
 import pytest
 
 from contract import defaults, names
-from tests.infra.template import Synth, function_by_name, resources
+from tests.infra.template import Synth, function_by_name, function_statements, resources, statement_actions
 
 pytestmark = pytest.mark.infra
-
-
-def _statements(raw: dict[str, Any], function_suffix: str) -> list[dict[str, Any]]:
-    _, function = function_by_name(raw, function_suffix)
-    role = function["Properties"]["Role"]["Fn::GetAtt"][0]
-    return [
-        statement
-        for policy in resources(raw, "AWS::IAM::Policy").values()
-        if {"Ref": role} in policy["Properties"]["Roles"]
-        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
-    ]
-
-
-def _actions(statement: dict[str, Any]) -> set[str]:
-    action = statement["Action"]
-    return {action} if isinstance(action, str) else set(action)
 
 
 def _draft_env(raw: dict[str, Any]) -> dict[str, Any]:
@@ -58,28 +42,32 @@ def _archive_bucket(raw: dict[str, Any]) -> dict[str, Any]:
 def test_the_draft_function_may_read_only_objects_under_kb_and_write_none(synth: Synth) -> None:
     s3 = [
         s
-        for s in _statements(synth.raw, names.FN_DRAFT_REPLY)
-        if any(a.startswith("s3:") for a in _actions(s))
+        for s in function_statements(synth.raw, names.FN_DRAFT_REPLY)
+        if any(a.startswith("s3:") for a in statement_actions(s))
     ]
 
-    assert len(s3) == 1 and _actions(s3[0]) == {"s3:GetObject"}
+    assert len(s3) == 1 and statement_actions(s3[0]) == {"s3:GetObject"}
     resource = json.dumps(s3[0]["Resource"])
     assert f"/{names.KB_PREFIX}*" in resource
     for other in (names.ARCHIVE_PREFIX, names.ORIGINALS_PREFIX, names.INPUTS_PREFIX):
         assert f"/{other}" not in resource
     # The archive bucket is SSE-S3: reading it needs no key, so the draft function gets no kms:Decrypt.
     assert not any(
-        a.startswith("kms:") for s in _statements(synth.raw, names.FN_DRAFT_REPLY) for a in _actions(s)
+        a.startswith("kms:")
+        for s in function_statements(synth.raw, names.FN_DRAFT_REPLY)
+        for a in statement_actions(s)
     )
 
 
 def test_the_draft_function_may_invoke_the_reply_model_and_only_the_one_embedding_model(synth: Synth) -> None:
     (bedrock,) = [
-        s for s in _statements(synth.raw, names.FN_DRAFT_REPLY) if any("bedrock" in a for a in _actions(s))
+        s
+        for s in function_statements(synth.raw, names.FN_DRAFT_REPLY)
+        if any("bedrock" in a for a in statement_actions(s))
     ]
     embedding = [r for r in json.dumps(bedrock["Resource"]).split('"') if "titan-embed" in r]
 
-    assert _actions(bedrock) == {"bedrock:InvokeModel"}
+    assert statement_actions(bedrock) == {"bedrock:InvokeModel"}
     assert len(embedding) == 1 and embedding[0].endswith(
         f"foundation-model/{defaults.BEDROCK_EMBEDDING_MODEL_ID}"
     )
@@ -102,7 +90,7 @@ def test_knowledge_base_false_takes_the_read_the_embedder_and_the_provider_away(
     raw = json.loads((Path(assembly.directory) / artifact.template_file).read_text())
 
     assert names.ENV_KB_PROVIDER not in _draft_env(raw)
-    statements = json.dumps(_statements(raw, names.FN_DRAFT_REPLY))
+    statements = json.dumps(function_statements(raw, names.FN_DRAFT_REPLY))
     assert names.KB_PREFIX not in statements and "titan-embed" not in statements
 
 

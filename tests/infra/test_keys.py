@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from contract import names
-from tests.infra.template import Synth, function_by_name, resources
+from tests.infra.template import Synth, function_by_name, resources, role_statements, statement_actions
 
 pytestmark = pytest.mark.infra
 
@@ -16,20 +16,6 @@ def _key_ref(value: Any) -> str:
     """The logical id of the AWS::KMS::Key a KmsKeyId-like property points at (GetAtt Arn or Ref)."""
     assert isinstance(value, dict), f"expected a reference to a key in the stack, got {value!r}"
     return str(value["Fn::GetAtt"][0] if "Fn::GetAtt" in value else value["Ref"])
-
-
-def _statements_of_role(raw: dict[str, Any], role_logical_id: str) -> list[dict[str, Any]]:
-    return [
-        statement
-        for policy in resources(raw, "AWS::IAM::Policy").values()
-        if {"Ref": role_logical_id} in policy["Properties"]["Roles"]
-        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
-    ]
-
-
-def _actions(statement: dict[str, Any]) -> set[str]:
-    action = statement["Action"]
-    return {action} if isinstance(action, str) else set(action)
 
 
 def test_tickets_table_is_encrypted_with_a_customer_managed_rotated_key(synth: Synth) -> None:
@@ -73,9 +59,9 @@ def test_functions_that_read_the_table_may_use_its_key_and_the_bot_may_not_decry
     (table,) = resources(synth.raw, "AWS::DynamoDB::Table").values()
     table_key = _key_ref(table["Properties"]["SSESpecification"]["KMSMasterKeyId"])
     _, bot = function_by_name(synth.raw, names.FN_BOT)
-    statements = _statements_of_role(synth.raw, bot["Properties"]["Role"]["Fn::GetAtt"][0])
+    statements = role_statements(synth.raw, bot["Properties"]["Role"]["Fn::GetAtt"][0])
     kms_resources = [
-        _key_ref(s["Resource"]) for s in statements if any(a.startswith("kms:") for a in _actions(s))
+        _key_ref(s["Resource"]) for s in statements if any(a.startswith("kms:") for a in statement_actions(s))
     ]
     assert table_key in kms_resources
     (redshift_secret,) = (
@@ -90,10 +76,10 @@ def test_state_machine_may_encrypt_what_it_writes_to_the_table(synth: Synth) -> 
     (table,) = resources(synth.raw, "AWS::DynamoDB::Table").values()
     table_key = _key_ref(table["Properties"]["SSESpecification"]["KMSMasterKeyId"])
     (machine,) = resources(synth.raw, "AWS::StepFunctions::StateMachine").values()
-    statements = _statements_of_role(synth.raw, machine["Properties"]["RoleArn"]["Fn::GetAtt"][0])
+    statements = role_statements(synth.raw, machine["Properties"]["RoleArn"]["Fn::GetAtt"][0])
     granted = set().union(
         *(
-            _actions(s)
+            statement_actions(s)
             for s in statements
             if isinstance(s["Resource"], dict) and _key_ref(s["Resource"]) == table_key
         )

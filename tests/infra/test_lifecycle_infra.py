@@ -10,23 +10,16 @@ import pytest
 
 from contract import names
 from infra.components.lifecycle import BATCH_SIZE, MAX_RECORD_AGE, RETRY_ATTEMPTS
-from tests.infra.template import Synth, function_by_name, resources
+from tests.infra.template import (
+    Synth,
+    function_by_name,
+    resources,
+    role_of,
+    role_statements,
+    statement_actions,
+)
 
 pytestmark = pytest.mark.infra
-
-
-def _policy_statements(raw: dict[str, Any], role_ref: dict[str, Any]) -> list[dict[str, Any]]:
-    return [
-        s
-        for p in resources(raw, "AWS::IAM::Policy").values()
-        if role_ref in p["Properties"]["Roles"]
-        for s in p["Properties"]["PolicyDocument"]["Statement"]
-    ]
-
-
-def _actions(statement: dict[str, Any]) -> list[str]:
-    action = statement["Action"]
-    return [action] if isinstance(action, str) else action
 
 
 def _queue_id(raw: dict[str, Any], name: str) -> str:
@@ -67,23 +60,22 @@ def test_the_lifecycle_function_may_write_only_under_lifecycle_and_never_read_th
     synth: Synth,
 ) -> None:
     _fn_id, fn = function_by_name(synth.raw, names.FN_TICKET_LIFECYCLE)
-    role_ref = {"Ref": fn["Properties"]["Role"]["Fn::GetAtt"][0]}
-    statements = _policy_statements(synth.raw, role_ref)
-    s3 = [s for s in statements if any(a.startswith("s3:") for a in _actions(s))]
-    assert [_actions(s) for s in s3] == [["s3:PutObject"]]
+    statements = role_statements(synth.raw, role_of(fn))
+    s3 = [s for s in statements if any(a.startswith("s3:") for a in statement_actions(s))]
+    assert [statement_actions(s) for s in s3] == [{"s3:PutObject"}]
     assert f"/{names.LIFECYCLE_PREFIX}*" in str(s3[0]["Resource"])
     assert f"/{names.MANIFEST_PREFIX}{names.LIFECYCLE_PREFIX}*" in str(s3[0]["Resource"])
-    actions = {a for s in statements for a in _actions(s)}
+    actions = {a for s in statements for a in statement_actions(s)}
     # Items: only the routing loads it keeps in step with their tickets (issue 32), never a ticket's own item
     items = [
         s
         for s in statements
         if any(
             a.startswith("dynamodb:") and ("Item" in a or a in {"dynamodb:Scan", "dynamodb:Query"})
-            for a in _actions(s)
+            for a in statement_actions(s)
         )
     ]
-    assert [_actions(s) for s in items] == [["dynamodb:UpdateItem"]]
+    assert [statement_actions(s) for s in items] == [{"dynamodb:UpdateItem"}]
     leading = items[0]["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
     assert leading == [f"{names.ROUTING_KEY_PREFIX}*"]
     assert {"dynamodb:GetRecords", "dynamodb:GetShardIterator"} <= actions
@@ -95,8 +87,7 @@ def test_the_glue_job_reads_and_loads_lifecycle_records(synth: Synth) -> None:
     assert str(args["--lifecycle_path"]).endswith(
         names.LIFECYCLE_PREFIX + '"]]}'
     ) or names.LIFECYCLE_PREFIX in str(args["--lifecycle_path"])
-    role_ref = {"Ref": job["Properties"]["Role"]["Fn::GetAtt"][0]}
-    reads = [s for s in _policy_statements(synth.raw, role_ref) if _actions(s) == ["s3:GetObject"]]
+    reads = [s for s in role_statements(synth.raw, role_of(job)) if statement_actions(s) == {"s3:GetObject"}]
     assert any(f"/{names.LIFECYCLE_PREFIX}*" in str(s["Resource"]) for s in reads)
 
 

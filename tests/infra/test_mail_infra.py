@@ -10,27 +10,14 @@ import pytest
 from aws_cdk.assertions import Match
 
 from contract import names
-from tests.infra.template import Synth, function_by_name, resources
+from tests.infra.template import Synth, function_by_name, function_statements, resources, statement_actions
 
 pytestmark = pytest.mark.infra
 
 
-def _statements(raw: dict[str, Any], fn: str) -> list[dict[str, Any]]:
-    _, function = function_by_name(raw, fn)
-    role = function["Properties"]["Role"]["Fn::GetAtt"][0]
-    out: list[dict[str, Any]] = []
-    for policy in resources(raw, "AWS::IAM::Policy").values():
-        if {"Ref": role} in policy["Properties"]["Roles"]:
-            out.extend(policy["Properties"]["PolicyDocument"]["Statement"])
-    return out
-
-
-def _actions(raw: dict[str, Any], fn: str) -> set[str]:
-    acts: set[str] = set()
-    for s in _statements(raw, fn):
-        a = s["Action"]
-        acts |= {a} if isinstance(a, str) else set(a)
-    return acts
+def _function_actions(raw: dict[str, Any], fn: str) -> set[str]:
+    """Every action the function's role is allowed."""
+    return {a for s in function_statements(raw, fn) for a in statement_actions(s)}
 
 
 def test_sender_identity_and_configuration_set_publish_delivery_events_to_the_tickets_topic(
@@ -58,11 +45,19 @@ def test_mailer_gets_only_approved_replies_and_may_send_only_as_the_identity(syn
     env = mailer["Properties"]["Environment"]["Variables"]
     assert env[names.ENV_REPLY_FROM] == "support@example.com"
     assert names.ENV_SES_CONFIGURATION_SET in env
-    ses = [s for s in _statements(synth.raw, names.FN_MAILER) if "ses:SendEmail" in json.dumps(s["Action"])]
+    ses = [
+        s
+        for s in function_statements(synth.raw, names.FN_MAILER)
+        if "ses:SendEmail" in json.dumps(s["Action"])
+    ]
     (statement,) = ses
     assert "*" not in json.dumps(statement["Resource"])
-    assert _actions(synth.raw, names.FN_MAILER) >= {"ses:SendEmail", "sns:Publish", "dynamodb:UpdateItem"}
-    assert not any(a.startswith("s3:") for a in _actions(synth.raw, names.FN_MAILER))
+    assert _function_actions(synth.raw, names.FN_MAILER) >= {
+        "ses:SendEmail",
+        "sns:Publish",
+        "dynamodb:UpdateItem",
+    }
+    assert not any(a.startswith("s3:") for a in _function_actions(synth.raw, names.FN_MAILER))
 
 
 def test_inbound_rule_stores_raw_mail_under_kms_then_invokes_the_function(synth: Synth) -> None:
@@ -86,18 +81,22 @@ def test_inbound_rule_stores_raw_mail_under_kms_then_invokes_the_function(synth:
 
 
 def test_inbound_function_reads_raw_mail_and_cannot_send_or_delete(synth: Synth) -> None:
-    acts = _actions(synth.raw, names.FN_INBOUND_MAIL)
+    acts = _function_actions(synth.raw, names.FN_INBOUND_MAIL)
     assert "s3:GetObject*" in acts and {"kinesis:PutRecord", "kinesis:PutRecords"} & acts
     assert not any(a.startswith(("ses:", "s3:Delete", "dynamodb:Delete", "dynamodb:Scan")) for a in acts)
     # It writes only held-mail records (issue 27.5), never over the raw mail SES stored.
-    puts = [s for s in _statements(synth.raw, names.FN_INBOUND_MAIL) if "s3:Put" in json.dumps(s["Action"])]
+    puts = [
+        s
+        for s in function_statements(synth.raw, names.FN_INBOUND_MAIL)
+        if "s3:Put" in json.dumps(s["Action"])
+    ]
     assert all(names.INBOUND_HELD_PREFIX in json.dumps(s["Resource"]) for s in puts)
 
 
 def test_bot_may_publish_approvals_to_the_tickets_topic(synth: Synth) -> None:
     _, bot = function_by_name(synth.raw, names.FN_BOT)
     assert names.ENV_TOPIC_ARN in bot["Properties"]["Environment"]["Variables"]
-    assert "sns:Publish" in _actions(synth.raw, names.FN_BOT)
+    assert "sns:Publish" in _function_actions(synth.raw, names.FN_BOT)
 
 
 def test_reply_alarms_watch_refused_sends_and_the_bounce_rate(synth: Synth) -> None:
@@ -153,13 +152,15 @@ def test_reply_key_secret_is_read_by_mailer_and_inbound_and_inbound_may_hold_mai
         env = function["Properties"]["Environment"]["Variables"]
         assert env[names.ENV_MAIL_REPLY_KEY_SECRET_ARN] == {"Ref": secret_id}
         assert names.ENV_MAIL_REPLY_KEY not in env  # never the key itself
-        assert "secretsmanager:GetSecretValue" in _actions(synth.raw, fn)
+        assert "secretsmanager:GetSecretValue" in _function_actions(synth.raw, fn)
     _, inbound = function_by_name(synth.raw, names.FN_INBOUND_MAIL)
     env = inbound["Properties"]["Environment"]["Variables"]
     assert names.ENV_MAIL_TRUSTED_DOMAINS in env and names.ENV_ALARMS_TOPIC_ARN in env
-    assert {"s3:PutObject", "sns:Publish"} <= _actions(synth.raw, names.FN_INBOUND_MAIL)
+    assert {"s3:PutObject", "sns:Publish"} <= _function_actions(synth.raw, names.FN_INBOUND_MAIL)
     held = [
-        s for s in _statements(synth.raw, names.FN_INBOUND_MAIL) if "s3:PutObject" in json.dumps(s["Action"])
+        s
+        for s in function_statements(synth.raw, names.FN_INBOUND_MAIL)
+        if "s3:PutObject" in json.dumps(s["Action"])
     ]
     assert held and all(names.INBOUND_HELD_PREFIX in json.dumps(s["Resource"]) for s in held)
     (table,) = [

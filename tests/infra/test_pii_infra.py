@@ -3,29 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
 
 from contract import names
 from infra.config import load_config, read_cdk_json_context
-from tests.infra.template import Synth, function_by_name, resources
+from tests.infra.template import Synth, function_by_name, resources, role_statements, statement_actions
 
 pytestmark = pytest.mark.infra
-
-
-def _statements(raw: dict[str, Any], role_logical_id: str) -> list[dict[str, Any]]:
-    return [
-        statement
-        for policy in resources(raw, "AWS::IAM::Policy").values()
-        if {"Ref": role_logical_id} in policy["Properties"]["Roles"]
-        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
-    ]
-
-
-def _actions(statement: dict[str, Any]) -> set[str]:
-    action = statement["Action"]
-    return {action} if isinstance(action, str) else set(action)
 
 
 def test_pii_step_is_the_workflows_one_comprehend_call_and_retries_throttling() -> None:
@@ -49,7 +34,9 @@ def test_workflow_may_detect_pii_and_redaction_is_on_by_default(synth: Synth) ->
     (machine,) = resources(synth.raw, "AWS::StepFunctions::StateMachine").values()
     assert machine["Properties"]["DefinitionSubstitutions"][names.ASL_PII_REDACTION] == "on"
     role = machine["Properties"]["RoleArn"]["Fn::GetAtt"][0]
-    assert any("comprehend:DetectPiiEntities" in _actions(s) for s in _statements(synth.raw, role))
+    assert any(
+        "comprehend:DetectPiiEntities" in statement_actions(s) for s in role_statements(synth.raw, role)
+    )
 
 
 def test_redaction_switch_is_a_documented_deployment_field() -> None:
@@ -67,11 +54,13 @@ def test_archive_function_writes_originals_encrypted_and_the_warehouse_load_cann
     key_ref = archive["Properties"]["Environment"]["Variables"][names.ENV_ORIGINALS_KEY_ID]
     (table,) = resources(synth.raw, "AWS::DynamoDB::Table").values()
     assert key_ref == table["Properties"]["SSESpecification"]["KMSMasterKeyId"]  # the data key
-    archive_statements = json.dumps(_statements(synth.raw, archive["Properties"]["Role"]["Fn::GetAtt"][0]))
+    archive_statements = json.dumps(
+        role_statements(synth.raw, archive["Properties"]["Role"]["Fn::GetAtt"][0])
+    )
     assert f"/{names.ORIGINALS_PREFIX}*" in archive_statements
     (glue_role,) = (
         logical_id
         for logical_id, role in resources(synth.raw, "AWS::IAM::Role").items()
         if "glue.amazonaws.com" in json.dumps(role["Properties"]["AssumeRolePolicyDocument"])
     )
-    assert names.ORIGINALS_PREFIX not in json.dumps(_statements(synth.raw, glue_role))
+    assert names.ORIGINALS_PREFIX not in json.dumps(role_statements(synth.raw, glue_role))

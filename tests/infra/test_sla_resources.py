@@ -8,22 +8,9 @@ from typing import Any
 import pytest
 
 from contract import names
-from tests.infra.template import Synth, function_by_name, resources
+from tests.infra.template import Synth, function_by_name, resources, role_statements, statement_actions
 
 pytestmark = pytest.mark.infra
-
-
-def _statements(raw: dict[str, Any], role_id: str) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for policy in resources(raw, "AWS::IAM::Policy").values():
-        if {"Ref": role_id} in policy["Properties"]["Roles"]:
-            out.extend(policy["Properties"]["PolicyDocument"]["Statement"])
-    return out
-
-
-def _actions(statement: dict[str, Any]) -> list[str]:
-    action = statement["Action"]
-    return [action] if isinstance(action, str) else action
 
 
 def _scheduler_role(raw: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -49,7 +36,7 @@ def test_scheduler_role_can_only_invoke_the_timer_function_and_dead_letter(synth
     role_id, role = _scheduler_role(synth.raw)
     (trust,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
     assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
-    actions = {a for s in _statements(synth.raw, role_id) for a in _actions(s)}
+    actions = {a for s in role_statements(synth.raw, role_id) for a in statement_actions(s)}
     assert "lambda:InvokeFunction" in actions and "sqs:SendMessage" in actions
     assert actions - {
         "lambda:InvokeFunction",
@@ -62,7 +49,9 @@ def test_scheduler_role_can_only_invoke_the_timer_function_and_dead_letter(synth
         "kms:ReEncrypt*",
         "kms:GenerateDataKey*",
     }
-    invoke = next(s for s in _statements(synth.raw, role_id) if "lambda:InvokeFunction" in _actions(s))
+    invoke = next(
+        s for s in role_statements(synth.raw, role_id) if "lambda:InvokeFunction" in statement_actions(s)
+    )
     text = str(invoke["Resource"])
     assert f"function:{names.PROJECT}-{names.FN_SLA_TIMER}" in text
     assert "*" not in text.replace(f"{names.FN_SLA_TIMER}:*", "")
@@ -92,8 +81,8 @@ def test_timer_function_manages_only_its_groups_schedules_and_passes_only_the_sc
 ) -> None:
     _id, fn = _timer(synth)
     role_id = fn["Properties"]["Role"]["Fn::GetAtt"][0]
-    statements = _statements(synth.raw, role_id)
-    by_action = {a: s for s in statements for a in _actions(s)}
+    statements = role_statements(synth.raw, role_id)
+    by_action = {a: s for s in statements for a in statement_actions(s)}
     assert {"scheduler:CreateSchedule", "scheduler:UpdateSchedule", "scheduler:DeleteSchedule"} <= set(
         by_action
     )
@@ -115,11 +104,11 @@ def test_the_workflow_arms_timers_through_the_timer_function(synth: Synth) -> No
 
 def test_the_bot_may_invoke_the_timer_function_and_query_owners(synth: Synth) -> None:
     _bot_id, bot = function_by_name(synth.raw, names.FN_BOT)
-    statements = _statements(synth.raw, bot["Properties"]["Role"]["Fn::GetAtt"][0])
+    statements = role_statements(synth.raw, bot["Properties"]["Role"]["Fn::GetAtt"][0])
     timer_id, _ = _timer(synth)
-    invoke = [s for s in statements if "lambda:InvokeFunction" in _actions(s)]
+    invoke = [s for s in statements if "lambda:InvokeFunction" in statement_actions(s)]
     assert [s["Resource"] for s in invoke] == [{"Fn::GetAtt": [timer_id, "Arn"]}]
-    query = next(s for s in statements if "dynamodb:Query" in _actions(s))
+    query = next(s for s in statements if "dynamodb:Query" in statement_actions(s))
     assert names.ASSIGNEE_INDEX in str(query["Resource"])
     assert bot["Properties"]["Environment"]["Variables"][names.ENV_SLA_FUNCTION] == {"Ref": timer_id}
 

@@ -12,26 +12,16 @@ from contract import manifests, names
 from infra.components.ingest import BATCH_SIZE, MAX_RECORD_AGE, RETRY_ATTEMPTS
 from tests.conftest import expected_alarm_names
 from tests.infra.conftest import TEST_EMAILS
-from tests.infra.template import Synth, function_by_name, resources
+from tests.infra.template import (
+    Synth,
+    function_by_name,
+    resources,
+    role_of,
+    role_statements,
+    statement_actions,
+)
 
 pytestmark = pytest.mark.infra
-
-
-def _policy_statements(raw: dict[str, Any], role_logical_id: str) -> list[dict[str, Any]]:
-    statements: list[dict[str, Any]] = []
-    for policy in resources(raw, "AWS::IAM::Policy").values():
-        if {"Ref": role_logical_id} in policy["Properties"]["Roles"]:
-            statements.extend(policy["Properties"]["PolicyDocument"]["Statement"])
-    return statements
-
-
-def _role_of(function: dict[str, Any]) -> str:
-    return function["Properties"]["Role"]["Fn::GetAtt"][0]
-
-
-def _actions(statement: dict[str, Any]) -> list[str]:
-    action = statement["Action"]
-    return [action] if isinstance(action, str) else action
 
 
 def test_stream_is_on_demand_and_kms_encrypted_by_default(synth: Synth) -> None:
@@ -87,7 +77,7 @@ def test_trigger_mapping_filters_ticket_submitted_and_the_audit_mapping_sees_eve
 
 def test_intake_audit_may_only_dead_letter_never_start_workflows(synth: Synth) -> None:
     _, function = function_by_name(synth.raw, names.FN_INTAKE_AUDIT)
-    actions = {a for s in _policy_statements(synth.raw, _role_of(function)) for a in _actions(s)}
+    actions = {a for s in role_statements(synth.raw, role_of(function)) for a in statement_actions(s)}
     assert "sqs:SendMessage" in actions
     assert not {a for a in actions if a.startswith(("states:", "dynamodb:", "s3:", "sns:"))}
     env = function["Properties"]["Environment"]["Variables"]
@@ -243,11 +233,11 @@ def test_bedrock_access_is_scoped_to_the_configured_profile_and_model(synth: Syn
     _, function = function_by_name(synth.raw, names.FN_DRAFT_REPLY)
     bedrock = [
         s
-        for s in _policy_statements(synth.raw, _role_of(function))
-        if any("bedrock" in a for a in _actions(s))
+        for s in role_statements(synth.raw, role_of(function))
+        if any("bedrock" in a for a in statement_actions(s))
     ]
     assert len(bedrock) == 1
-    assert _actions(bedrock[0]) == ["bedrock:InvokeModel"]
+    assert statement_actions(bedrock[0]) == {"bedrock:InvokeModel"}
     arns = json.dumps(bedrock[0]["Resource"])
     assert "inference-profile/us.amazon.nova-lite-v1:0" in arns
     assert "foundation-model/amazon.nova-lite-v1:0" in arns
@@ -258,9 +248,9 @@ def test_archive_may_only_put_objects_under_tickets_originals_and_their_manifest
     synth: Synth,
 ) -> None:
     _, function = function_by_name(synth.raw, names.FN_ARCHIVE)
-    statements = _policy_statements(synth.raw, _role_of(function))
-    s3 = [s for s in statements if any(a.startswith("s3:") for a in _actions(s))]
-    assert [_actions(s) for s in s3] == [["s3:PutObject"]]
+    statements = role_statements(synth.raw, role_of(function))
+    s3 = [s for s in statements if any(a.startswith("s3:") for a in statement_actions(s))]
+    assert [statement_actions(s) for s in s3] == [{"s3:PutObject"}]
     prefixes = sorted(r["Fn::Join"][1][-1] for r in s3[0]["Resource"])
     assert prefixes == sorted(
         [
@@ -283,7 +273,7 @@ def test_trigger_knows_the_state_machine_and_dlq_and_may_use_them(synth: Synth) 
     env = props_env(synth, names.FN_TRIGGER)
     assert set(env) >= {names.ENV_STATE_MACHINE_ARN, names.ENV_DLQ_URL}
     _, function = function_by_name(synth.raw, names.FN_TRIGGER)
-    actions = {a for s in _policy_statements(synth.raw, _role_of(function)) for a in _actions(s)}
+    actions = {a for s in role_statements(synth.raw, role_of(function)) for a in statement_actions(s)}
     assert {"states:StartExecution", "sqs:SendMessage"} <= actions
 
 
@@ -308,7 +298,7 @@ def test_bot_has_a_public_function_url_and_may_put_records(synth: Synth) -> None
     synth.template.has_resource_properties(
         "AWS::Lambda::Url", {"AuthType": "NONE", "TargetFunctionArn": {"Fn::GetAtt": [bot_id, "Arn"]}}
     )
-    actions = {a for s in _policy_statements(synth.raw, _role_of(function)) for a in _actions(s)}
+    actions = {a for s in role_statements(synth.raw, role_of(function)) for a in statement_actions(s)}
     assert {
         "kinesis:PutRecord",
         "dynamodb:GetItem",
@@ -338,8 +328,8 @@ def test_state_machine_is_express_logged_traced_and_substituted(synth: Synth) ->
 
 def test_state_machine_role_has_exactly_the_task_permissions(synth: Synth) -> None:
     machine = next(iter(resources(synth.raw, "AWS::StepFunctions::StateMachine").values()))
-    statements = _policy_statements(synth.raw, machine["Properties"]["RoleArn"]["Fn::GetAtt"][0])
-    by_action = {a: s for s in statements for a in _actions(s)}
+    statements = role_statements(synth.raw, machine["Properties"]["RoleArn"]["Fn::GetAtt"][0])
+    by_action = {a: s for s in statements for a in statement_actions(s)}
     assert {
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
@@ -402,21 +392,21 @@ def test_glue_job_is_glue5_serial_keeps_its_own_bookmarks_and_times_out_within_t
 
 def test_glue_role_can_write_its_temp_dir_and_read_the_redshift_secret(synth: Synth) -> None:
     job = next(iter(resources(synth.raw, "AWS::Glue::Job").values()))
-    statements = _policy_statements(synth.raw, job["Properties"]["Role"]["Fn::GetAtt"][0])
+    statements = role_statements(synth.raw, job["Properties"]["Role"]["Fn::GetAtt"][0])
     temp = [s for s in statements if names.GLUE_TEMP_PREFIX in json.dumps(s["Resource"])]
-    assert any("s3:PutObject" in _actions(s) for s in temp)
-    assert any("secretsmanager:GetSecretValue" in _actions(s) for s in statements)
+    assert any("s3:PutObject" in statement_actions(s) for s in temp)
+    assert any("secretsmanager:GetSecretValue" in statement_actions(s) for s in statements)
 
 
 def test_glue_role_lists_manifest_markers_without_reading_them_and_keeps_its_bookmarks(synth: Synth) -> None:
     job = next(iter(resources(synth.raw, "AWS::Glue::Job").values()))
-    statements = _policy_statements(synth.raw, job["Properties"]["Role"]["Fn::GetAtt"][0])
-    listing = [s for s in statements if _actions(s) == ["s3:ListBucket"]]
+    statements = role_statements(synth.raw, job["Properties"]["Role"]["Fn::GetAtt"][0])
+    listing = [s for s in statements if statement_actions(s) == {"s3:ListBucket"}]
     assert any(f"{names.MANIFEST_PREFIX}*" in json.dumps(s.get("Condition")) for s in listing)
-    reads = [s for s in statements if "s3:GetObject" in _actions(s)]
+    reads = [s for s in statements if "s3:GetObject" in statement_actions(s)]
     assert not any(names.MANIFEST_PREFIX in json.dumps(s["Resource"]) for s in reads)
     state = [s for s in statements if names.ETL_STATE_PREFIX in json.dumps(s["Resource"])]
-    assert any({"s3:GetObject", "s3:PutObject"} <= set(_actions(s)) for s in state)
+    assert any({"s3:GetObject", "s3:PutObject"} <= statement_actions(s) for s in state)
 
 
 def test_glue_connection_uses_the_secret_inside_the_vpc(synth: Synth) -> None:

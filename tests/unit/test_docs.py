@@ -33,45 +33,41 @@ def doc_files() -> list[Path]:
     return [f for f in files if f.exists()]
 
 
-def prose_lines(text: str) -> list[tuple[int, str]]:
-    """(line number, line) outside fenced code blocks, with inline code spans blanked out."""
+def outside_fences(text: str) -> tuple[list[tuple[int, str]], bool]:
+    """(line number, line as written) of every line outside fenced code blocks, and whether a fenced block
+    runs to the end of the file: the one walk over the fences every check below reads."""
     out: list[tuple[int, str]] = []
     fence: str | None = None
     for number, line in enumerate(text.splitlines(), start=1):
         match = FENCE.match(line)
         if match:
-            if fence is None:
-                fence = match.group(1)
-            elif match.group(1) == fence:
-                fence = None
+            fence = match.group(1) if fence is None else (None if match.group(1) == fence else fence)
             continue
         if fence is None:
-            out.append((number, CODE_SPAN.sub(lambda m: " " * len(m.group(0)), line)))
-    return out
+            out.append((number, line))
+    return out, fence is not None
+
+
+def prose_lines(text: str) -> list[tuple[int, str]]:
+    """(line number, line) outside fenced code blocks, with inline code spans blanked out."""
+    return [
+        (number, CODE_SPAN.sub(lambda m: " " * len(m.group(0)), line))
+        for number, line in outside_fences(text)[0]
+    ]
 
 
 def fence_left_open(text: str) -> bool:
     """True when a fenced code block runs to the end of the file."""
-    fence: str | None = None
-    for line in text.splitlines():
-        match = FENCE.match(line)
-        if match:
-            fence = match.group(1) if fence is None else (None if match.group(1) == fence else fence)
-    return fence is not None
+    return outside_fences(text)[1]
 
 
 def code_spans(text: str) -> list[tuple[int, str]]:
     """(line number, content) of every inline code span outside fenced blocks."""
-    spans: list[tuple[int, str]] = []
-    fence: str | None = None
-    for number, line in enumerate(text.splitlines(), start=1):
-        match = FENCE.match(line)
-        if match:
-            fence = match.group(1) if fence is None else (None if match.group(1) == fence else fence)
-            continue
-        if fence is None:
-            spans += [(number, m.group(2).strip()) for m in CODE_SPAN.finditer(line)]
-    return spans
+    return [
+        (number, m.group(2).strip())
+        for number, line in outside_fences(text)[0]
+        for m in CODE_SPAN.finditer(line)
+    ]
 
 
 def links(text: str) -> list[tuple[int, str]]:
@@ -99,7 +95,7 @@ def anchors(path: Path) -> set[str]:
     """Every heading anchor of a Markdown file, with GitHub's -1, -2 ... suffixes for repeated headings."""
     seen: dict[str, int] = {}
     result: set[str] = set()
-    for _, line in prose_lines_keeping_code_spans(path.read_text(encoding="utf-8")):
+    for _, line in outside_fences(path.read_text(encoding="utf-8"))[0]:
         match = HEADING.match(line)
         if not match:
             continue
@@ -108,20 +104,6 @@ def anchors(path: Path) -> set[str]:
         seen[slug] = count + 1
         result.add(slug if count == 0 else f"{slug}-{count}")
     return result
-
-
-def prose_lines_keeping_code_spans(text: str) -> list[tuple[int, str]]:
-    """Lines outside fenced blocks as written (headings keep their code spans' text)."""
-    out: list[tuple[int, str]] = []
-    fence: str | None = None
-    for number, line in enumerate(text.splitlines(), start=1):
-        match = FENCE.match(line)
-        if match:
-            fence = match.group(1) if fence is None else (None if match.group(1) == fence else fence)
-            continue
-        if fence is None:
-            out.append((number, line))
-    return out
 
 
 def inside_repo(path: Path) -> bool:

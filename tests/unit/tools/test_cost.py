@@ -4,6 +4,7 @@ model's arithmetic (tools/cost.py), and `tms cost --json` on a warehouse."""
 from __future__ import annotations
 
 import json
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -264,11 +265,8 @@ def test_the_report_shows_the_cost_per_1000_tickets_of_the_warehouse(tmp_path: P
     usage = TicketUsage(llm_input_tokens=900, llm_output_tokens=250, state_transitions=11)
     template = tmp_path / "template.json"
     template.write_text(json.dumps(TEMPLATE))
-    warehouse = open_warehouse(_warehouse_with(tmp_path, [usage, usage]))
-    try:
+    with closing(open_warehouse(_warehouse_with(tmp_path, [usage, usage]))) as warehouse:
         page = build_report(warehouse, template=template)
-    finally:
-        warehouse.close()
     assert "<h2>Cost per ticket</h2>" in page and "AWS cost per 1,000 tickets" in page
     assert "Step Functions Standard transitions" in page and "2 tickets measured" in page
     assert "SES reply mails (outbound)" in page
@@ -315,11 +313,8 @@ def test_tms_cost_and_the_report_price_the_same_warehouse_the_same_whatever_the_
     # When tms cost and the report price it without an explicit template
     assert main(["cost", "--json", "--from", "warehouse", "--warehouse-url", url]) == 0
     doc = json.loads(capsys.readouterr().out)
-    warehouse = open_warehouse(url)
-    try:
+    with closing(open_warehouse(url)) as warehouse:
         page = build_report(warehouse)
-    finally:
-        warehouse.close()
 
     # Then both synthesized (never read cdk.out) and show the same variable cost per 1,000 tickets
     assert len(synths) == 2 and doc["stack"]["state_machine_type"] == "EXPRESS"
@@ -350,49 +345,44 @@ def test_every_answered_ticket_is_charged_its_reply_mail_and_received_mail_is_pr
     assert prices.variable["ses_inbound_chunk"].source == "https://aws.amazon.com/ses/pricing/"
 
 
-def test_the_warehouse_counts_replies_sent_and_customer_mails_received_from_the_lifecycle(tmp_path: Path):
+def _mail_measured(tmp_path: Path, tickets: int, lifecycle_rows: str) -> cost.MailUsage:
+    """The mail tms cost measures in a warehouse of `tickets` measured tickets and these ticket_lifecycle
+    rows (the columns and VALUES of an INSERT)."""
     import duckdb
 
     from tools.analytics.warehouse import open_warehouse
 
-    url = _warehouse_with(tmp_path, [TicketUsage(state_transitions=11)] * 2)
+    url = _warehouse_with(tmp_path, [TicketUsage(state_transitions=11)] * tickets)
     con = duckdb.connect(url.removeprefix("duckdb://"))
-    con.execute(
-        "INSERT INTO ticket_lifecycle (ticket_id, revision, version, status, changed_at, sla_breached, sent_at, "
-        "customer_replied_at, reopen_count) VALUES ('a', 1, 1, 'SENT', now(), false, now(), now(), 0), "
-        "('b', 1, 1, 'SENT', now(), false, now(), NULL, 0)"
-    )
+    con.execute(f"INSERT INTO ticket_lifecycle {lifecycle_rows}")
     con.close()
-    warehouse = open_warehouse(url)
-    try:
-        _, mail = cost.warehouse_usages(warehouse)
-    finally:
-        warehouse.close()
+    with closing(open_warehouse(url)) as warehouse:
+        return cost.warehouse_usages(warehouse)[1]
+
+
+def test_the_warehouse_counts_replies_sent_and_customer_mails_received_from_the_lifecycle(tmp_path: Path):
+    mail = _mail_measured(
+        tmp_path,
+        2,
+        "(ticket_id, revision, version, status, changed_at, sla_breached, sent_at, customer_replied_at, "
+        "reopen_count) VALUES ('a', 1, 1, 'SENT', now(), false, now(), now(), 0), "
+        "('b', 1, 1, 'SENT', now(), false, now(), NULL, 0)",
+    )
     assert mail == cost.MailUsage(replies=1.0, inbound=0.5, inbound_chunks=0.5)
 
 
 def test_nudge_and_rating_mails_are_counted_and_priced_per_message(tmp_path: Path):
     # Given four measured tickets: one nudged then auto-closed, one resolved, two still open (issue 32)
-    import duckdb
-
-    from tools.analytics.warehouse import open_warehouse
-
-    url = _warehouse_with(tmp_path, [TicketUsage(state_transitions=11)] * 4)
-    con = duckdb.connect(url.removeprefix("duckdb://"))
-    con.execute(
-        "INSERT INTO ticket_lifecycle (ticket_id, revision, version, status, changed_at, sla_breached, sent_at, "
-        "nudged_at, closed_at, close_reason, resolved_at, reopen_count) VALUES "
+    mail = _mail_measured(
+        tmp_path,
+        4,
+        "(ticket_id, revision, version, status, changed_at, sla_breached, sent_at, nudged_at, closed_at, "
+        "close_reason, resolved_at, reopen_count) VALUES "
         "('a', 1, 4, 'CLOSED', now(), false, now(), now(), now(), 'no_answer', NULL, 0), "
         "('b', 1, 3, 'RESOLVED', now(), false, now(), NULL, NULL, NULL, now(), 0), "
         "('c', 1, 2, 'WAITING_CUSTOMER', now(), false, now(), NULL, NULL, NULL, NULL, 0), "
-        "('d', 1, 1, 'TRIAGED', now(), false, NULL, NULL, NULL, NULL, NULL, 0)"
+        "('d', 1, 1, 'TRIAGED', now(), false, NULL, NULL, NULL, NULL, NULL, 0)",
     )
-    con.close()
-    warehouse = open_warehouse(url)
-    try:
-        _, mail = cost.warehouse_usages(warehouse)
-    finally:
-        warehouse.close()
 
     # Then a quarter of the tickets sent a nudge and half were asked their rating
     assert (mail.nudges, mail.ratings) == (0.25, 0.5)

@@ -7,11 +7,9 @@ import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
-import boto3
 import pytest
-from moto import mock_aws
 
-from tests.fakes.bot_harness import TICKET_CHANNEL, BotHarness, make_tables, running_bot, write_catalog
+from tests.fakes.bot_harness import TICKET_CHANNEL, BotHarness
 from tests.fakes.slack_api import block_action_payload, text_value, view_submission_payload
 
 TID = "TKT-20250102-ABCDEFGHJK"
@@ -20,12 +18,9 @@ NOW = datetime(2025, 1, 2, 10, 30, tzinfo=UTC)
 
 
 @pytest.fixture
-def bot(tmp_path, monkeypatch) -> Iterator[BotHarness]:
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    with mock_aws():
-        kinesis, dynamodb = boto3.client("kinesis"), boto3.client("dynamodb")
-        make_tables(kinesis, dynamodb, "tickets", "tickets")
-        dynamodb.put_item(
+def bot(start_bot) -> Iterator[BotHarness]:
+    with start_bot(now=lambda: NOW) as harness:
+        harness.dynamodb.put_item(
             TableName="tickets",
             Item={
                 "ticket_id": {"S": TID},
@@ -41,15 +36,7 @@ def bot(tmp_path, monkeypatch) -> Iterator[BotHarness]:
                 "slack_ts": {"S": POST_TS},
             },
         )
-        with running_bot(
-            kinesis=kinesis,
-            dynamodb=dynamodb,
-            stream_name="tickets",
-            table_name="tickets",
-            catalog_path=write_catalog(tmp_path),
-            now=lambda: NOW,
-        ) as harness:
-            yield harness
+        yield harness
 
 
 def _click(bot: BotHarness, action_id: str, user: str, **kwargs) -> int:

@@ -14,7 +14,6 @@ from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from bot import blocks
 from bot.listeners.authz import REQUIRED
@@ -25,9 +24,6 @@ from tests.fakes.bot_harness import (
     TICKET_CHANNEL,
     BotHarness,
     button_value,
-    make_tables,
-    running_bot,
-    write_catalog,
 )
 from tests.fakes.slack_api import (
     block_action_payload,
@@ -46,62 +42,50 @@ ALICE, BOB = "U0ALICE", "U0BOB"  # approvers
 
 
 @contextmanager
-def _bot(tmp_path: Any, **harness: Any) -> Iterator[tuple[BotHarness, Callable[[], list[dict[str, Any]]]]]:
+def _bot(
+    start_bot: Callable[..., AbstractContextManager[BotHarness]], **harness: Any
+) -> Iterator[tuple[BotHarness, Callable[[], list[dict[str, Any]]]]]:
     """A bot over one TRIAGED ticket, and a function listing what was handed to the mailer."""
-    with mock_aws():
-        kinesis, ddb, sns, sqs = (boto3.client(s) for s in ("kinesis", "dynamodb", "sns", "sqs"))
-        make_tables(kinesis, ddb, "tickets", "tickets")
-        topic = sns.create_topic(Name="tickets")["TopicArn"]
-        queue = sqs.create_queue(QueueName="mailer")["QueueUrl"]
-        arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
-        item = {
-            "ticket_id": TID,
-            "status": "TRIAGED",
-            "priority": "NORMAL",
-            "subject": "Login broken",
-            "description": "It fails.",
-            "customer_full_name": "Ada Lovelace",
-            "response_text": "Dear Ada, we are on it.",
-            "slack_channel": TICKET_CHANNEL,
-            "slack_ts": POST_TS,
-            "incident_id": "INC-1",
-            "incident_members": ["TKT-OTHER"],
-        }
-        ddb.put_item(
-            TableName="tickets",
-            Item={k: {"SS": v} if isinstance(v, list) else {"S": v} for k, v in item.items()},
-        )
+    ddb, sns, sqs = boto3.client("dynamodb"), boto3.client("sns"), boto3.client("sqs")
+    topic = sns.create_topic(Name="tickets")["TopicArn"]
+    queue = sqs.create_queue(QueueName="mailer")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
+    item = {
+        "ticket_id": TID,
+        "status": "TRIAGED",
+        "priority": "NORMAL",
+        "subject": "Login broken",
+        "description": "It fails.",
+        "customer_full_name": "Ada Lovelace",
+        "response_text": "Dear Ada, we are on it.",
+        "slack_channel": TICKET_CHANNEL,
+        "slack_ts": POST_TS,
+        "incident_id": "INC-1",
+        "incident_members": ["TKT-OTHER"],
+    }
+    ddb.put_item(
+        TableName="tickets",
+        Item={k: {"SS": v} if isinstance(v, list) else {"S": v} for k, v in item.items()},
+    )
 
-        def sent() -> list[dict[str, Any]]:
-            msgs = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
-            return [json.loads(json.loads(m["Body"])["Message"]) for m in msgs]
+    def sent() -> list[dict[str, Any]]:
+        msgs = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
+        return [json.loads(json.loads(m["Body"])["Message"]) for m in msgs]
 
-        with running_bot(
-            kinesis=kinesis,
-            dynamodb=ddb,
-            stream_name="tickets",
-            table_name="tickets",
-            catalog_path=write_catalog(tmp_path),
-            now=lambda: NOW,
-            sns=sns,
-            topic_arn=topic,
-            **harness,
-        ) as bot:
-            yield bot, sent
+    with start_bot(now=lambda: NOW, sns=sns, topic_arn=topic, **harness) as bot:
+        yield bot, sent
 
 
 @pytest.fixture
-def env(tmp_path: Any, monkeypatch: Any) -> Iterator[tuple[BotHarness, Callable[[], list[dict[str, Any]]]]]:
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    with _bot(tmp_path) as pair:
+def env(start_bot: Any) -> Iterator[tuple[BotHarness, Callable[[], list[dict[str, Any]]]]]:
+    with _bot(start_bot) as pair:
         yield pair
 
 
 @pytest.fixture
-def bot_with(tmp_path: Any, monkeypatch: Any) -> Callable[..., AbstractContextManager[Any]]:
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    return lambda **harness: _bot(tmp_path, **harness)
+def bot_with(start_bot: Any) -> Callable[..., AbstractContextManager[Any]]:
+    return lambda **harness: _bot(start_bot, **harness)
 
 
 def _click(bot: BotHarness, action_id: str, user: str, value: str = TID, **payload: Any) -> int:

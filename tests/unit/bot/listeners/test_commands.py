@@ -5,32 +5,20 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from contract.models import TicketSubmitted
-from tests.fakes.bot_harness import BotHarness, make_tables, running_bot, write_catalog
+from tests.fakes.bot_harness import BotHarness
 from tests.fakes.slack_api import command_body
 
 AGENT = "U0AGENT"
 
 
 @pytest.fixture
-def bot(tmp_path, monkeypatch) -> Iterator[BotHarness]:
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    with mock_aws():
-        kinesis, dynamodb = boto3.client("kinesis"), boto3.client("dynamodb")
-        make_tables(kinesis, dynamodb, "tickets", "tickets")
-        with running_bot(
-            kinesis=kinesis,
-            dynamodb=dynamodb,
-            stream_name="tickets",
-            table_name="tickets",
-            catalog_path=write_catalog(tmp_path),
-        ) as harness:
-            harness.slack.add_user(AGENT, "Ada Lovelace", "ada@example.com")
-            yield harness
+def bot(start_bot) -> Iterator[BotHarness]:
+    with start_bot() as harness:
+        harness.slack.add_user(AGENT, "Ada Lovelace", "ada@example.com")
+        yield harness
 
 
 def test_inline_ticket_is_written_to_kinesis_and_confirmed_with_its_id(bot):
@@ -198,38 +186,28 @@ def test_a_piped_text_is_a_ticket_even_when_it_starts_with_a_command_word(bot, t
     assert record["data"]["subject"] == text.split("|")[0].strip()
 
 
-def test_ticket_away_keeps_new_tickets_from_the_agent_until_ticket_back(tmp_path, monkeypatch):
+def test_ticket_away_keeps_new_tickets_from_the_agent_until_ticket_back(start_bot):
     """`/ticket away` and `/ticket back` write the flag routing reads (pipeline.domain.routing)."""
     from datetime import UTC, datetime
 
     from pipeline.adapters.routing import DynamoRoutingStore
     from pipeline.domain.routing import Router, RoutingPolicy
 
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    with mock_aws():
-        kinesis, dynamodb = boto3.client("kinesis"), boto3.client("dynamodb")
-        make_tables(kinesis, dynamodb, "tickets", "tickets")
-        roles = {"agents": "U0AGENT,U0ADA", "approvers": "", "admins": "", "oncall": "U0AGENT,U0ADA"}
-        with running_bot(
-            kinesis=kinesis,
-            dynamodb=dynamodb,
-            stream_name="tickets",
-            table_name="tickets",
-            catalog_path=write_catalog(tmp_path),
-            roles=roles,
-        ) as bot:
-            router = Router(
-                policy=RoutingPolicy(oncall=("U0AGENT", "U0ADA")),
-                store=DynamoRoutingStore("tickets", dynamodb),
-                timers=_NoTimers(),
-                publisher=_NoTimers(),
-            )
-            now = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+    roles = {"agents": "U0AGENT,U0ADA", "approvers": "", "admins": "", "oncall": "U0AGENT,U0ADA"}
+    with start_bot(roles=roles) as bot:
+        dynamodb = bot.dynamodb
+        router = Router(
+            policy=RoutingPolicy(oncall=("U0AGENT", "U0ADA")),
+            store=DynamoRoutingStore("tickets", dynamodb),
+            timers=_NoTimers(),
+            publisher=_NoTimers(),
+        )
+        now = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 
-            away = bot.command("away", user_id=AGENT)
-            owners = [router.assign_new(_ticket(dynamodb, n), now, now) for n in (1, 2)]
-            back = bot.command("back", user_id=AGENT)
-            after = router.assign_new(_ticket(dynamodb, 3), now, now)
+        away = bot.command("away", user_id=AGENT)
+        owners = [router.assign_new(_ticket(dynamodb, n), now, now) for n in (1, 2)]
+        back = bot.command("back", user_id=AGENT)
+        after = router.assign_new(_ticket(dynamodb, 3), now, now)
 
     assert "You are away" in away.json()["text"] and "not on call" not in away.json()["text"]
     assert owners == ["U0ADA", "U0ADA"]

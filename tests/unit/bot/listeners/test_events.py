@@ -7,11 +7,9 @@ import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-import boto3
 import pytest
-from moto import mock_aws
 
-from tests.fakes.bot_harness import TICKET_CHANNEL, BotHarness, make_tables, running_bot, write_catalog
+from tests.fakes.bot_harness import TICKET_CHANNEL, BotHarness
 
 ACME = "C0ACME"  # a watched Slack Connect channel with Acme's people
 HELP = "C0HELP"  # a channel the bot is in but does not watch
@@ -23,25 +21,13 @@ TRIAGE_TS = "1765000000.000900"
 
 
 @pytest.fixture
-def bot(tmp_path, monkeypatch) -> Iterator[BotHarness]:
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+def bot(start_bot) -> Iterator[BotHarness]:
     clock = [NOW]
-    with mock_aws():
-        kinesis, dynamodb = boto3.client("kinesis"), boto3.client("dynamodb")
-        make_tables(kinesis, dynamodb, "tickets", "tickets")
-        with running_bot(
-            kinesis=kinesis,
-            dynamodb=dynamodb,
-            stream_name="tickets",
-            table_name="tickets",
-            catalog_path=write_catalog(tmp_path),
-            now=lambda: clock[0],
-            customer_channels=f"{ACME}=Acme Corp",
-        ) as harness:
-            harness.slack.add_foreign_user(GRACE, "Grace Hopper", ACME_TEAM, "grace@acme.example")
-            harness.slack.add_foreign_user(LIN, "Lin Chen", ACME_TEAM)
-            harness.clock = clock  # type: ignore[attr-defined]
-            yield harness
+    with start_bot(now=lambda: clock[0], customer_channels=f"{ACME}=Acme Corp") as harness:
+        harness.slack.add_foreign_user(GRACE, "Grace Hopper", ACME_TEAM, "grace@acme.example")
+        harness.slack.add_foreign_user(LIN, "Lin Chen", ACME_TEAM)
+        harness.clock = clock  # type: ignore[attr-defined]
+        yield harness
 
 
 def _say(bot: BotHarness, channel: str, ts: str, user: str, text: str, **kw) -> dict:
@@ -295,7 +281,7 @@ def test_a_dm_opens_a_ticket_answered_in_the_dm_and_a_follow_up_joins_it(bot):
     item = bot.clients.store.get(ticket["ticketId"]) or {}
     assert item["last_customer_text"] == "Also: can the old key stay valid for an hour?"
 
-    bot.clock[0] = NOW + timedelta(hours=30)  # type: ignore[attr-defined]  past the 24 h window
+    bot.clock[0] = NOW + timedelta(hours=30)  # type: ignore[attr-defined]  # past the 24 h window
     _say(bot, dm, "1765100032.000100", GRACE, "New question: why does the billing page show two accounts?")
     assert len(_tickets(bot)) == 2
 

@@ -5,31 +5,19 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from contract.models import Source, TicketSubmitted
-from tests.fakes.bot_harness import BotHarness, make_tables, running_bot, write_catalog
+from tests.fakes.bot_harness import BotHarness
 from tests.fakes.slack_api import email_value, select_value, text_value, view_submission_payload
 
 AGENT = "U0AGENT"
 
 
 @pytest.fixture
-def bot(tmp_path, monkeypatch) -> Iterator[BotHarness]:
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    with mock_aws():
-        kinesis, dynamodb = boto3.client("kinesis"), boto3.client("dynamodb")
-        make_tables(kinesis, dynamodb, "tickets", "tickets")
-        with running_bot(
-            kinesis=kinesis,
-            dynamodb=dynamodb,
-            stream_name="tickets",
-            table_name="tickets",
-            catalog_path=write_catalog(tmp_path),
-        ) as harness:
-            yield harness
+def bot(start_bot) -> Iterator[BotHarness]:
+    with start_bot() as harness:
+        yield harness
 
 
 def _form(**overrides: str) -> dict:

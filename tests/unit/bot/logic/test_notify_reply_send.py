@@ -18,7 +18,7 @@ from bot.errors import MailEventTooEarlyError, ReplyQueueError
 from bot.logic.notify import Notification, Notifier
 from contract import names
 from contract.models import MailEventKind, TicketMailMessage, TicketStatus
-from tests.fakes.bot_harness import TICKET_CHANNEL, BotHarness, make_tables, running_bot, write_catalog
+from tests.fakes.bot_harness import TICKET_CHANNEL, BotHarness, make_tables
 from tests.fakes.slack_api import FakeSlackApi, block_action_payload
 
 TID = "TKT-20250102-ABCDEFGHJK"
@@ -44,31 +44,19 @@ def _put(ddb: Any, status: str = "TRIAGED", **extra: str) -> None:
 
 
 @pytest.fixture
-def env(tmp_path, monkeypatch) -> Iterator[tuple[BotHarness, Any, str]]:
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    with mock_aws():
-        kinesis, ddb, sns, sqs = (boto3.client(s) for s in ("kinesis", "dynamodb", "sns", "sqs"))
-        make_tables(kinesis, ddb, "tickets", "tickets")
-        topic = sns.create_topic(Name="tickets")["TopicArn"]
-        queue = sqs.create_queue(QueueName="mailer")["QueueUrl"]
-        arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        sns.subscribe(
-            TopicArn=topic,
-            Protocol="sqs",
-            Endpoint=arn,
-            Attributes={"FilterPolicy": json.dumps({names.ATTR_EVENT_TYPE: [names.EVENT_REPLY_APPROVED]})},
-        )
-        with running_bot(
-            kinesis=kinesis,
-            dynamodb=ddb,
-            stream_name="tickets",
-            table_name="tickets",
-            catalog_path=write_catalog(tmp_path),
-            now=lambda: NOW,
-            sns=sns,
-            topic_arn=topic,
-        ) as bot:
-            yield bot, sqs, queue
+def env(start_bot) -> Iterator[tuple[BotHarness, Any, str]]:
+    sns, sqs = boto3.client("sns"), boto3.client("sqs")
+    topic = sns.create_topic(Name="tickets")["TopicArn"]
+    queue = sqs.create_queue(QueueName="mailer")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(
+        TopicArn=topic,
+        Protocol="sqs",
+        Endpoint=arn,
+        Attributes={"FilterPolicy": json.dumps({names.ATTR_EVENT_TYPE: [names.EVENT_REPLY_APPROVED]})},
+    )
+    with start_bot(now=lambda: NOW, sns=sns, topic_arn=topic) as bot:
+        yield bot, sqs, queue
 
 
 def _approvals(sqs: Any, queue: str) -> list[dict[str, Any]]:

@@ -5,86 +5,38 @@ contract's own models and loaded column for column, as the ETL loads them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
-
-import duckdb
 import pytest
 
-from contract.models import TicketLifecycle, lifecycle_columns
-from tools.analytics.warehouse import DuckDbWarehouse, declared_columns
+from tests.unit.tools.analytics.rows import Seed, at, lifecycle_row, ticket_row
+from tools.analytics.warehouse import DuckDbWarehouse
 
 SOURCES = '[{"id": "kb-export-keys", "title": "Rotating API keys", "uri": "https://docs.example.com/keys", "score": 0.71}]'
 
 
-def _at(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=UTC)
-
-
-def _ticket_row(
-    ticket_id: str, submitted: datetime, issue_type: str, model_id: str, sources: str
-) -> list[Any]:
-    filler = {"VARCHAR": "x", "DOUBLE": 0.5, "BIGINT": 0, "BOOLEAN": False, "TIMESTAMP": submitted}
-    given = {
-        "ticket_id": ticket_id,
-        "submitted_at": submitted,
-        "issue_type": issue_type,
-        "model_id": model_id,
-        "sources": sources,
-    }
-    return [
-        given.get(name, next(v for k, v in filler.items() if sql_type.startswith(k)))
-        for name, sql_type in declared_columns()["tickets"]
-    ]
-
-
-def _lifecycle_row(**fields: Any) -> list[Any]:
-    dumped = TicketLifecycle.model_validate({"revision": "1", "version": 4, **fields}).model_dump()
-    return [
-        v.replace(tzinfo=None)
-        if isinstance(v, datetime)
-        else (str(v) if v is not None and c.kind == "varchar" else v)
-        for c in lifecycle_columns()
-        for v in [dumped[c.name]]
-    ]
-
-
 @pytest.fixture
-def warehouse(tmp_path: Path) -> Iterator[DuckDbWarehouse]:
-    path = tmp_path / "wh.duckdb"
-    DuckDbWarehouse(path).ensure_schema()
+def warehouse(seed_warehouse: Seed) -> DuckDbWarehouse:
     tickets = [
         # Week of 6 January: two grounded drafts (one sent as drafted, one with a word changed), one
         # ungrounded draft the agent rewrote, and one ticket still waiting for approval (not in the view).
-        _ticket_row("TKT-20250106-KEYS000001", _at("2025-01-06T09:00:00"), "API", "claude-x", SOURCES),
-        _ticket_row("TKT-20250107-KEYS000002", _at("2025-01-07T10:00:00"), "API", "claude-x", SOURCES),
-        _ticket_row("TKT-20250107-BILL000003", _at("2025-01-07T11:00:00"), "Billing", "claude-x", ""),
-        _ticket_row("TKT-20250108-BILL000004", _at("2025-01-08T08:00:00"), "Billing", "claude-x", ""),
+        ticket_row("TKT-20250106-KEYS000001", at("2025-01-06T09:00:00"), issue_type="API", model_id="claude-x", sources=SOURCES),
+        ticket_row("TKT-20250107-KEYS000002", at("2025-01-07T10:00:00"), issue_type="API", model_id="claude-x", sources=SOURCES),
+        ticket_row("TKT-20250107-BILL000003", at("2025-01-07T11:00:00"), issue_type="Billing", model_id="claude-x", sources=""),
+        ticket_row("TKT-20250108-BILL000004", at("2025-01-08T08:00:00"), issue_type="Billing", model_id="claude-x", sources=""),
         # Week of 13 January: one ungrounded draft lightly edited
-        _ticket_row("TKT-20250113-L0GIN00005", _at("2025-01-13T08:00:00"), "Login", "offline-1", ""),
-    ]
-    lifecycle = [
-        _lifecycle_row(ticket_id="TKT-20250106-KEYS000001", status="SENT", changed_at=_at("2025-01-06T09:20:00"),
-                       sent_at=_at("2025-01-06T09:20:00"), reply_edit_distance=0.0, sent_unchanged=True),
-        _lifecycle_row(ticket_id="TKT-20250107-KEYS000002", status="RESOLVED", changed_at=_at("2025-01-07T12:00:00"),
-                       sent_at=_at("2025-01-07T10:40:00"), reply_edit_distance=0.0556, sent_unchanged=False),
-        _lifecycle_row(ticket_id="TKT-20250107-BILL000003", status="SENT", changed_at=_at("2025-01-07T11:30:00"),
-                       sent_at=_at("2025-01-07T11:30:00"), reply_edit_distance=0.85, sent_unchanged=False),
-        _lifecycle_row(ticket_id="TKT-20250108-BILL000004", status="TRIAGED", changed_at=_at("2025-01-08T08:01:00")),
-        _lifecycle_row(ticket_id="TKT-20250113-L0GIN00005", status="SENT", changed_at=_at("2025-01-13T09:00:00"),
-                       sent_at=_at("2025-01-13T09:00:00"), reply_edit_distance=0.4, sent_unchanged=False),
+        ticket_row("TKT-20250113-L0GIN00005", at("2025-01-13T08:00:00"), issue_type="Login", model_id="offline-1", sources=""),
     ]  # fmt: skip
-    con = duckdb.connect(str(path))
-    for row in tickets:
-        con.execute(f"INSERT INTO tickets VALUES ({', '.join('?' for _ in row)})", row)  # noqa: S608
-    for row in lifecycle:
-        con.execute(f"INSERT INTO ticket_lifecycle VALUES ({', '.join('?' for _ in row)})", row)  # noqa: S608
-    con.close()
-    wh = DuckDbWarehouse(path)
-    yield wh
-    wh.close()
+    lifecycle = [
+        lifecycle_row(version=4, ticket_id="TKT-20250106-KEYS000001", status="SENT", changed_at=at("2025-01-06T09:20:00"),
+                      sent_at=at("2025-01-06T09:20:00"), reply_edit_distance=0.0, sent_unchanged=True),
+        lifecycle_row(version=4, ticket_id="TKT-20250107-KEYS000002", status="RESOLVED", changed_at=at("2025-01-07T12:00:00"),
+                      sent_at=at("2025-01-07T10:40:00"), reply_edit_distance=0.0556, sent_unchanged=False),
+        lifecycle_row(version=4, ticket_id="TKT-20250107-BILL000003", status="SENT", changed_at=at("2025-01-07T11:30:00"),
+                      sent_at=at("2025-01-07T11:30:00"), reply_edit_distance=0.85, sent_unchanged=False),
+        lifecycle_row(version=4, ticket_id="TKT-20250108-BILL000004", status="TRIAGED", changed_at=at("2025-01-08T08:01:00")),
+        lifecycle_row(version=4, ticket_id="TKT-20250113-L0GIN00005", status="SENT", changed_at=at("2025-01-13T09:00:00"),
+                      sent_at=at("2025-01-13T09:00:00"), reply_edit_distance=0.4, sent_unchanged=False),
+    ]  # fmt: skip
+    return seed_warehouse(tickets, lifecycle)
 
 
 def test_each_sent_reply_has_its_category_model_and_grounding(warehouse: DuckDbWarehouse) -> None:

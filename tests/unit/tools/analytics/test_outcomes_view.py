@@ -4,91 +4,51 @@ CSAT per week, agent, category and priority, computed from lifecycle rows made b
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
-
-import duckdb
 import pytest
 
-from contract.models import TicketLifecycle, lifecycle_columns
-from tools.analytics.warehouse import DuckDbWarehouse, declared_columns
-
-
-def _ticket_row(ticket_id: str, submitted: datetime, issue_type: str, priority: str) -> list[Any]:
-    filler = {"VARCHAR": "x", "DOUBLE": 0.5, "BIGINT": 0, "BOOLEAN": False, "TIMESTAMP": submitted}
-    row = []
-    for name, sql_type in declared_columns()["tickets"]:
-        value = {
-            "ticket_id": ticket_id,
-            "submitted_at": submitted,
-            "issue_type": issue_type,
-            "priority": priority,
-        }
-        row.append(value.get(name, next(v for k, v in filler.items() if sql_type.startswith(k))))
-    return row
-
-
-def _lifecycle_row(**fields: Any) -> list[Any]:
-    record = TicketLifecycle.model_validate({"revision": "1", "version": 3, **fields})
-    dumped = record.model_dump()
-    return [
-        v.replace(tzinfo=None)
-        if isinstance(v, datetime)
-        else (str(v) if v is not None and c.kind == "varchar" else v)
-        for c in lifecycle_columns()
-        for v in [dumped[c.name]]
-    ]
-
-
-def _at(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+from tests.unit.tools.analytics.rows import Seed, at, lifecycle_row, ticket_row
+from tools.analytics.warehouse import DuckDbWarehouse
 
 
 @pytest.fixture
-def warehouse(tmp_path: Path) -> Iterator[DuckDbWarehouse]:
-    path = tmp_path / "wh.duckdb"
-    DuckDbWarehouse(path).ensure_schema()
+def warehouse(seed_warehouse: Seed) -> DuckDbWarehouse:
     tickets = [
         # Ada's billing week: one resolved in 4 h and rated 5, one auto-closed after a week and rated 2,
         # one resolved in 2 h that the customer had reopened once, rated thumbs up.
-        _ticket_row("TKT-20250106-BILL000001", _at("2025-01-06T09:00:00"), "Billing", "NORMAL"),
-        _ticket_row("TKT-20250107-BILL000002", _at("2025-01-07T10:00:00"), "Billing", "NORMAL"),
-        _ticket_row("TKT-20250108-BILL000003", _at("2025-01-08T08:00:00"), "Billing", "NORMAL"),
+        ticket_row(
+            "TKT-20250106-BILL000001", at("2025-01-06T09:00:00"), issue_type="Billing", priority="NORMAL"
+        ),
+        ticket_row(
+            "TKT-20250107-BILL000002", at("2025-01-07T10:00:00"), issue_type="Billing", priority="NORMAL"
+        ),
+        ticket_row(
+            "TKT-20250108-BILL000003", at("2025-01-08T08:00:00"), issue_type="Billing", priority="NORMAL"
+        ),
         # Bob's login outage, still waiting on the customer: nothing ended, every ratio NULL
-        _ticket_row("TKT-20250109-L0GIN00004", _at("2025-01-09T16:30:00"), "Login", "HIGH"),
+        ticket_row("TKT-20250109-L0GIN00004", at("2025-01-09T16:30:00"), issue_type="Login", priority="HIGH"),
     ]
     lifecycle = [
-        _lifecycle_row(
-            ticket_id="TKT-20250106-BILL000001", status="RESOLVED", changed_at=_at("2025-01-06T13:00:00"),
-            assignee="U0ADA", priority="NORMAL", resolved_at=_at("2025-01-06T13:00:00"),
-            csat_rating="5", csat_at=_at("2025-01-06T18:12:00"),
+        lifecycle_row(version=3,
+            ticket_id="TKT-20250106-BILL000001", status="RESOLVED", changed_at=at("2025-01-06T13:00:00"),
+            assignee="U0ADA", priority="NORMAL", resolved_at=at("2025-01-06T13:00:00"),
+            csat_rating="5", csat_at=at("2025-01-06T18:12:00"),
         ),
-        _lifecycle_row(
-            ticket_id="TKT-20250107-BILL000002", status="CLOSED", changed_at=_at("2025-01-14T10:00:00"),
-            assignee="U0ADA", nudged_at=_at("2025-01-10T22:00:00"), closed_at=_at("2025-01-14T10:00:00"),
-            close_reason="no_answer", csat_rating="2", csat_at=_at("2025-01-15T07:45:00"),
+        lifecycle_row(version=3,
+            ticket_id="TKT-20250107-BILL000002", status="CLOSED", changed_at=at("2025-01-14T10:00:00"),
+            assignee="U0ADA", nudged_at=at("2025-01-10T22:00:00"), closed_at=at("2025-01-14T10:00:00"),
+            close_reason="no_answer", csat_rating="2", csat_at=at("2025-01-15T07:45:00"),
         ),
-        _lifecycle_row(
-            ticket_id="TKT-20250108-BILL000003", status="RESOLVED", changed_at=_at("2025-01-08T10:00:00"),
-            assignee="U0ADA", resolved_at=_at("2025-01-08T10:00:00"), reopen_count=1, csat_rating="up",
-            csat_at=_at("2025-01-08T11:02:00"),
+        lifecycle_row(version=3,
+            ticket_id="TKT-20250108-BILL000003", status="RESOLVED", changed_at=at("2025-01-08T10:00:00"),
+            assignee="U0ADA", resolved_at=at("2025-01-08T10:00:00"), reopen_count=1, csat_rating="up",
+            csat_at=at("2025-01-08T11:02:00"),
         ),
-        _lifecycle_row(
-            ticket_id="TKT-20250109-L0GIN00004", status="WAITING_CUSTOMER", changed_at=_at("2025-01-09T17:00:00"),
+        lifecycle_row(version=3,
+            ticket_id="TKT-20250109-L0GIN00004", status="WAITING_CUSTOMER", changed_at=at("2025-01-09T17:00:00"),
             assignee="U0BOB", priority="HIGH",
         ),
     ]  # fmt: skip
-    con = duckdb.connect(str(path))
-    for row in tickets:
-        con.execute(f"INSERT INTO tickets VALUES ({', '.join('?' for _ in row)})", row)  # noqa: S608
-    for row in lifecycle:
-        con.execute(f"INSERT INTO ticket_lifecycle VALUES ({', '.join('?' for _ in row)})", row)  # noqa: S608
-    con.close()
-    wh = DuckDbWarehouse(path)
-    yield wh
-    wh.close()
+    return seed_warehouse(tickets, lifecycle)
 
 
 def test_outcomes_per_agent_category_priority_and_week(warehouse: DuckDbWarehouse) -> None:
