@@ -131,8 +131,10 @@ def _wait_for(predicate: Any, timeout: float, what: str) -> Any:
 
 def _rating_link(outbox: Path, ticket_id: str) -> str:
     for path in outbox.glob(f"{ticket_id}-*.eml"):
-        text = message_from_bytes(path.read_bytes(), policy=policy.default).get_body(("plain",)).get_content()
-        found = re.search(r"http://127\.0\.0\.1:\d+/rate\?t=\S+", text)
+        body = message_from_bytes(path.read_bytes(), policy=policy.default).get_body(("plain",))
+        if body is None:  # a mail without a text part carries no rating link
+            continue
+        found = re.search(r"http://127\.0\.0\.1:\d+/rate\?t=\S+", body.get_content())
         if found:
             return found[0]
     return ""
