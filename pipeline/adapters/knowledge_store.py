@@ -223,8 +223,11 @@ class S3KnowledgeBase:
             if index.get("model_id") != self._embedder.model_id:
                 self._reembed(stored)
                 index["model_id"] = self._embedder.model_id
-            report.removed += _prune(stored, self._now())
+            now = self._now()
+            report.removed += _prune(stored, now)
             for doc in documents:
+                if doc.expires_at is not None and doc.expires_at <= now:
+                    continue  # a precedent of a ticket already past its retention (TTL deletes late)
                 old = stored.get(doc.doc_id)
                 if old and old["origin"] != doc.origin:
                     raise ConfigurationError(

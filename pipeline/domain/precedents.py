@@ -137,8 +137,9 @@ def record_precedent(
     if not newly_resolved(new, old):
         return None
     doc = precedent(new, pii, base_url)
-    kb.ingest([doc])
-    return doc.doc_id
+    report = kb.ingest([doc])
+    stored = [*report.added, *report.replaced, *report.unchanged]
+    return doc.doc_id if doc.doc_id in stored else None  # not stored: its ticket's retention had passed
 
 
 def forget_precedent(old: dict[str, Any] | None, kb: PrecedentStore) -> str | None:

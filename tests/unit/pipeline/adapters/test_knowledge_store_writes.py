@@ -206,3 +206,13 @@ def test_any_write_drops_the_expired_documents_too(s3: Any) -> None:
 
     assert report.added == [RDS.doc_id] and report.removed == [expiring.doc_id]
     assert set(_stored(s3)) == {VPN.doc_id, RDS.doc_id}
+
+
+def test_a_document_already_past_its_expiry_is_not_stored(s3: Any) -> None:
+    # A ticket resolved after its expires_at (DynamoDB TTL deletes days late): its precedent is not kept
+    late = _doc("precedent-TKT-4", "resolved TKT-4: RDS storage", RDS.text, int(NOW) - 1)
+
+    report = _kb(s3).ingest([VPN, late])
+
+    assert report.added == [VPN.doc_id]
+    assert set(_stored(s3)) == {VPN.doc_id}
