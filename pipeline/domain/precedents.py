@@ -93,12 +93,16 @@ def precedent(item: dict[str, Any], pii: PiiDetector, base_url: str) -> Document
     """The precedent document of a resolved ticket's item: redacted question and redacted sent reply."""
     ticket_id = str(item["ticket_id"])
     known = _known_identifiers(item)
-    subject = _redacted(str(item.get("subject") or ""), pii, known)
-    description = _redacted(str(item.get("description") or ""), pii, known)
-    reply = _redacted(str(item.get("response_text") or ""), pii, known)
+    subject = " ".join(str(item.get("subject") or "").split())
+    description = _excerpt(str(item.get("description") or ""))
+    reply = str(item.get("response_text") or "").strip()
     # No heading between question and answer: the knowledge base cuts passages at headings, and retrieval
     # quotes a document's best passage, which must hold the answer and not only the question.
-    text = f"# {subject}\n\nThe customer wrote: {_excerpt(description)}\n\nThe reply an agent sent: {reply}\n"
+    composed = f"# {subject}\n\nThe customer wrote: {description}\n\nThe reply an agent sent: {reply}\n"
+    # One detector call on the whole document, not one per field: Comprehend bills each call 3 units at
+    # least, and the document is exactly what is stored and shown (docs/cost.md, precedents).
+    text = _redacted(composed, pii, known)
+    subject = text.split("\n", 1)[0].removeprefix("# ")
     return Document(
         doc_id=precedent_id(ticket_id),
         title=f"resolved {ticket_id}: {subject}",
