@@ -98,6 +98,11 @@ KB_TOP_K: Final = 3  # documents retrieved per ticket and quoted to the reply mo
 # A precedent (issue 30.2) quotes at most this many characters of the customer's (redacted) description, so
 # that the question and the start of the agent's reply share the precedent's first passage.
 KB_PRECEDENT_QUESTION_CHARS: Final = 300
+# kb/index.json is one object that several writers change (the lifecycle function's precedents, `tms kb
+# ingest/remove`, erasure): each write is conditional on the ETag it read (S3 If-Match, If-None-Match='*' for a
+# first index). On 412 the writer re-reads and re-applies its own change, at most this many times in all; a
+# writer that still loses raises KnowledgeBaseConflictError (the stream retries the record).
+KB_WRITE_ATTEMPTS: Final = 5
 KB_THRESHOLDS: Final = {
     OFFLINE_EMBEDDING_MODEL_ID: 0.60,
     BEDROCK_EMBEDDING_MODEL_ID: 0.45,

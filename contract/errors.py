@@ -53,3 +53,8 @@ class TimerError(TmsError):
 
 class RoutingError(TmsError):
     """The on-call routing could not read or write an agent's load (the ticket stays unassigned)."""
+
+
+class KnowledgeBaseConflictError(TmsError):
+    """Other writers changed kb/index.json between every read and conditional write this writer tried
+    (contract/defaults.KB_WRITE_ATTEMPTS): nothing was lost, the change was not made; retry it."""

@@ -255,6 +255,10 @@ class TmsConfig(BaseModel):
     # ticket with the incident step's Titan model. No index: drafts are not grounded, as locally. On by
     # default: no fixed monthly cost, about $0.002 per 1,000 tickets (docs/decisions/0020-knowledge-base-store.md).
     knowledge_base: bool = True
+    # Precedents (issue 30.2, docs/knowledge-base.md "Precedents"): a ticket resolved after its reply was sent
+    # becomes a knowledge-base document linked at this https:// base URL + "/" + the ticket id (your help
+    # desk's ticket view). Empty: no precedents, and the lifecycle function gets no knowledge-base access.
+    precedent_base_url: Annotated[str, Field(max_length=2000, pattern=r"^(https://[^\s]+)?$")] = ""
     # PII in subject and description is replaced by typed placeholders before the reply model and the
     # warehouse see it (Comprehend DetectPiiEntities in the workflow). Off: both see the text as written.
     pii_redaction: bool = True
@@ -274,6 +278,15 @@ class TmsConfig(BaseModel):
         """The allow-list the bot gets: draft_link_domains and the domain of reply_from."""
         domain = str(self.reply_from).rpartition("@")[2].lower()
         return tuple(dict.fromkeys([*self.draft_link_domains, domain]))
+
+    @model_validator(mode="after")
+    def _precedents_need_the_knowledge_base(self) -> TmsConfig:
+        if self.precedent_base_url and not self.knowledge_base:
+            raise ValueError(
+                "precedent_base_url is set but knowledge_base is false: precedents are knowledge-base "
+                "documents; turn knowledge_base on or leave precedent_base_url empty"
+            )
+        return self
 
     @model_validator(mode="after")
     def _sender_is_in_the_verified_domain(self) -> TmsConfig:

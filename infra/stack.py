@@ -188,6 +188,9 @@ class TmsStack(Stack):
             package=package,
             storage=self.storage,
             key=self.storage.data_key,
+            precedent_base_url=config.precedent_base_url,
+            embedding_model_arn=self.incidents.model_arn,
+            embedding_environment=self.incidents.embedding_environment,
         )
         self.analytics = Analytics(
             self,

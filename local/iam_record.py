@@ -40,6 +40,14 @@ SES_SERVICE = "service:ses.amazonaws.com"  # SES itself: receipt rules (S3, Lamb
 SNS_SERVICE = "service:sns.amazonaws.com"  # SNS itself: deliveries to Lambda subscribers
 GLUE_JOB = "glue"  # the Glue job's role: the local ETL twin's S3 reads and writes (tools/analytics/runner.py)
 
+# S3 operations on one version of an object need the *Version action instead (s3:DeleteObjectVersion, not
+# s3:DeleteObject: https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObject.html "Permissions").
+_VERSIONED = {
+    "GetObject": "GetObjectVersion",
+    "HeadObject": "GetObjectVersion",
+    "DeleteObject": "DeleteObjectVersion",
+}
+
 T = TypeVar("T")
 _PRINCIPAL: contextvars.ContextVar[str | None] = contextvars.ContextVar("tms_iam_principal", default=None)
 
@@ -50,7 +58,9 @@ class Call:
 
     principal: str
     service: str  # botocore's service name (dynamodb, dynamodbstreams, sesv2, stepfunctions, ...)
-    operation: str  # the API operation (PutItem, GetObject, ...)
+    # The API operation (PutItem, GetObject, ...); an S3 GetObject/HeadObject/DeleteObject of one version
+    # (VersionId) is recorded as GetObjectVersion/DeleteObjectVersion: IAM authorizes it with that action.
+    operation: str
     resources: tuple[str, ...] = ("*",)
     kms_keys: tuple[str, ...] = ()  # keys the request names or the answer reports (SSE-KMS objects)
     passed_roles: tuple[str, ...] = ()  # roles handed to the service (iam:PassRole)
@@ -126,6 +136,8 @@ class Recorder:
 
     # --- resources from parameters -------------------------------------------------------------------
     def _call(self, principal: str, service: str, operation: str, params: dict[str, Any]) -> Call:
+        if service == "s3" and params.get("VersionId") and operation in _VERSIONED:
+            operation = _VERSIONED[operation]
         keys: list[str] = []
         if params.get("SSEKMSKeyId"):
             keys.append(self._key_arn(params["SSEKMSKeyId"]))

@@ -53,6 +53,13 @@ FOLLOWUP_LINES = frozenset({NUDGE_LINE, RATING_LINE})
 # fewer) and one GET when the index changed or the environment is new. Priced at this bound: the function
 # does not report them per ticket (TicketUsage has no column for them; they are $0.0008 per 1,000 at most).
 KB_INDEX_READS_PER_TICKET = 2.0
+# A precedent (issue 30.2) is the subject, 300 characters of the description and the reply as sent (at most
+# WORD_LIMIT = 220 words, ~1,300 characters) with its framing: ~1,700 characters, 17 Comprehend units in one
+# call, ~430 embedding tokens; the lifecycle function (512 MB with precedents on) reads, embeds and rewrites
+# the index in about a second. Not measured per ticket: priced at these bounds when the stack turns them on.
+PRECEDENT_PII_UNITS = 17.0
+PRECEDENT_EMBEDDING_TOKENS = 430.0
+PRECEDENT_GB_SECONDS = 0.5
 # Every answered ticket sends its reply through SES at least once (issue 28.3): the model counts it whether or
 # not an agent approved the draft yet.
 REPLIES_PER_TICKET = 1.0
@@ -207,6 +214,7 @@ class StackFacts:
     lambda_architecture: str = "x86_64"
     source: str = ""
     knowledge_base: bool = False  # a function grounds drafts in kb/index.json (TMS_KB_PROVIDER=s3)
+    precedents: bool = False  # resolved tickets become knowledge-base precedents (TMS_PRECEDENT_BASE_URL set)
 
 
 def _of_type(template: Mapping[str, Any], kind: str) -> list[dict[str, Any]]:
@@ -274,6 +282,12 @@ def stack_facts(
         knowledge_base=any(
             (f.get("Properties", {}).get("Environment", {}).get("Variables") or {}).get(names.ENV_KB_PROVIDER)
             == "s3"
+            for f in _of_type(template, "AWS::Lambda::Function")
+        ),
+        precedents=any(
+            (f.get("Properties", {}).get("Environment", {}).get("Variables") or {}).get(
+                names.ENV_PRECEDENT_BASE_URL
+            )
             for f in _of_type(template, "AWS::Lambda::Function")
         ),
     )
@@ -499,8 +513,27 @@ def variable_lines(
         ),
         _line("SNS publishes", usage["sns_publishes"], v["sns_publish"], unit="request"),
     ]
+    if stack.precedents:
+        lines += precedent_lines(prices)
     lines += mail_lines(mail, prices)
     return lines
+
+
+def precedent_lines(prices: PriceTable) -> list[Line]:
+    """What turning a resolved ticket into a precedent costs (cdk.json `precedent_base_url`, off by default),
+    priced as if every ticket were resolved once after its reply was sent (an upper bound): one
+    DetectPiiEntities call on the precedent as stored, its embedding, a GET and a conditional PUT of the index,
+    and the lifecycle function's time (docs/knowledge-base.md)."""
+    v = prices.variable
+    return [
+        _line("Precedents: Comprehend DetectPiiEntities", PRECEDENT_PII_UNITS, v["comprehend_unit"]),
+        _line("Precedents: Bedrock embeddings", PRECEDENT_EMBEDDING_TOKENS, v["titan_embed_v2_input_token"]),
+        _line("Precedents: index GET", 1.0, v["s3_get_request"], unit="request"),
+        _line("Precedents: index PUT", 1.0, v["s3_put_request"], unit="request"),
+        _line(
+            "Precedents: Lambda duration", PRECEDENT_GB_SECONDS, v["lambda_gb_second_x86"], unit="GB-second"
+        ),
+    ]
 
 
 @dataclass(frozen=True)

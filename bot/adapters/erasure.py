@@ -66,6 +66,10 @@ class DynamoTicketTable:
         )
 
 
+# A conditional PutObject another writer won: 412, or 409 for two conditional writes of the key at once.
+_CONFLICT = {"PreconditionFailed", "412", "ConditionalRequestConflict", "409"}
+
+
 class S3ObjectVersions:
     """Object versions of the archive bucket (on an unversioned bucket each key has the one version "null")."""
 
@@ -78,7 +82,12 @@ class S3ObjectVersions:
         pages = self._s3.get_paginator("list_object_versions").paginate(Bucket=self._bucket, Prefix=prefix)
         for page in pages:
             for v in page.get("Versions", []):
-                yield ObjectVersion(v["Key"], str(v.get("VersionId") or "null"), bool(v.get("IsLatest")))
+                yield ObjectVersion(
+                    v["Key"],
+                    str(v.get("VersionId") or "null"),
+                    bool(v.get("IsLatest")),
+                    etag=str(v.get("ETag") or ""),
+                )
             for m in page.get("DeleteMarkers", []):
                 yield ObjectVersion(
                     m["Key"], str(m.get("VersionId") or "null"), bool(m.get("IsLatest")), True
@@ -96,6 +105,18 @@ class S3ObjectVersions:
     def put(self, key: str, body: bytes) -> None:
         """Write what stays of a shared object."""
         self._s3.put_object(Bucket=self._bucket, Key=key, Body=body, ContentType="application/x-ndjson")
+
+    def put_if_unchanged(self, key: str, body: bytes, etag: str) -> bool:
+        """Write `body` only if the object's ETag is still `etag` (If-Match); False on 412 (or 409)."""
+        try:
+            self._s3.put_object(
+                Bucket=self._bucket, Key=key, Body=body, ContentType="application/json", IfMatch=etag
+            )
+        except ClientError as e:
+            if e.response.get("Error", {}).get("Code") in _CONFLICT:
+                return False
+            raise
+        return True
 
 
 class SchedulerSchedules:

@@ -18,8 +18,9 @@ from typing import Any, Protocol
 from bot import blocks
 from bot.adapters.slack import Posted, Poster, ThreadReader
 from bot.errors import SlackMessageGoneError, SlackThreadUnreadableError
-from contract import erasure, names
+from contract import defaults, erasure, names
 from contract.erasure import ErasureReport, PrefixRule, Subject, Target
+from contract.errors import KnowledgeBaseConflictError
 from contract.models import is_ticket_id
 from contract.models.routing import reassign_schedule_name
 from contract.models.sla import AUTOCLOSE_TIMERS, SLA_TIMERS, autoclose_schedule_name, schedule_name
@@ -67,6 +68,7 @@ class ObjectVersion:
     version_id: str
     is_latest: bool
     delete_marker: bool = False
+    etag: str = ""  # the version's ETag as listed: what a conditional rewrite of the latest one matches
 
 
 class ObjectVersions(Protocol):
@@ -79,6 +81,14 @@ class ObjectVersions(Protocol):
     def delete(self, version: ObjectVersion) -> None: ...
 
     def put(self, key: str, body: bytes) -> None: ...
+
+
+class IndexVersions(ObjectVersions, Protocol):
+    """The versions of kb/index.json, which other writers change too (precedents, `tms kb ingest`)."""
+
+    def put_if_unchanged(self, key: str, body: bytes, etag: str) -> bool:
+        """Write `body` only if the object's ETag is still `etag` (S3 If-Match); False if it changed."""
+        ...
 
 
 class Schedules(Protocol):
@@ -320,7 +330,7 @@ class KnowledgeBaseEraser:
     The index is the pipeline's S3KnowledgeBase format ({"documents": {doc_id: ...}}); the bot may not
     import the pipeline, so only the two names it shares live in contract/names.py."""
 
-    objects: ObjectVersions
+    objects: IndexVersions
 
     @property
     def stores(self) -> tuple[str, ...]:
@@ -329,25 +339,34 @@ class KnowledgeBaseEraser:
     def erase(self, target: Target) -> dict[str, int]:
         ids = {f"{names.KB_PRECEDENT_ID_PREFIX}{t}" for t in target.ticket_ids}
         key = names.KB_INDEX_KEY
-        versions = [v for v in self.objects.versions(key) if v.key == key and not v.delete_marker]
-        if not ids or not versions:
-            return {erasure.KB_PRECEDENTS: 0}
-        changed = 0
-        current = next((v for v in versions if v.is_latest), None)
-        if current is not None:
-            index = json.loads(self.objects.read(current))
-            gone = [doc_id for doc_id in index.get("documents", {}) if doc_id in ids]
-            for doc_id in gone:
-                del index["documents"][doc_id]
-            if gone:
-                self.objects.put(key, json.dumps(index, separators=(",", ":")).encode())
-                changed += len(gone)
-        for v in versions:  # listed before the put: the new version is not among them
-            text = self.objects.read(v).decode("utf-8", errors="replace")
-            if any(f'"{doc_id}"' in text for doc_id in ids):
-                self.objects.delete(v)
-                changed += 1
-        return {erasure.KB_PRECEDENTS: changed}
+        # The rewrite is conditional on the ETag of the version read (the index has other writers): if a
+        # precedent or an ingest lands in between, the versions are listed and the new latest one read again.
+        for _ in range(defaults.KB_WRITE_ATTEMPTS):
+            versions = [v for v in self.objects.versions(key) if v.key == key and not v.delete_marker]
+            if not ids or not versions:
+                return {erasure.KB_PRECEDENTS: 0}
+            changed = 0
+            current = next((v for v in versions if v.is_latest), None)
+            if current is not None:
+                index = json.loads(self.objects.read(current))
+                gone = [doc_id for doc_id in index.get("documents", {}) if doc_id in ids]
+                for doc_id in gone:
+                    del index["documents"][doc_id]
+                if gone:
+                    body = json.dumps(index, separators=(",", ":")).encode()
+                    if not self.objects.put_if_unchanged(key, body, current.etag):
+                        continue
+                    changed += len(gone)
+            for v in versions:  # listed before the put: the new version is not among them
+                text = self.objects.read(v).decode("utf-8", errors="replace")
+                if any(f'"{doc_id}"' in text for doc_id in ids):
+                    self.objects.delete(v)
+                    changed += 1
+            return {erasure.KB_PRECEDENTS: changed}
+        raise KnowledgeBaseConflictError(
+            f"{key} changed under each of {defaults.KB_WRITE_ATTEMPTS} rewrites: the customer's precedents "
+            "are still in it; run the erasure again"
+        )
 
 
 def forget(

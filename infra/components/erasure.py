@@ -126,6 +126,23 @@ class Erasure(Construct):
             )
             if inbound_key is not None:
                 inbound_key.grant_decrypt(role)
+        # The knowledge base (store kb:precedents): the customer's precedents leave kb/index.json (read, then
+        # written back conditionally) and every older version of that one object that still quotes them is
+        # deleted. Only that key: the team's articles are never listed, read or deleted one by one.
+        index_arn = storage.bucket.arn_for_objects(names.KB_INDEX_KEY)
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["s3:ListBucketVersions"],
+                resources=[storage.bucket.bucket_arn],
+                conditions={"StringEquals": {"s3:prefix": names.KB_INDEX_KEY}},
+            )
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObjectVersion"],
+                resources=[index_arn],
+            )
+        )
         rewritten = [storage.bucket.arn_for_objects(r.prefix + "*") for r in prefixes if r.lines]
         role.add_to_principal_policy(iam.PolicyStatement(actions=["s3:PutObject"], resources=rewritten))
         # The SLA timers of the customer's tickets, in the one schedule group.

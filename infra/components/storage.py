@@ -190,6 +190,16 @@ class Storage(Construct):
             )
         return grant
 
+    def grant_knowledge_base_write(self, grantee: iam.IGrantable) -> iam.Grant:
+        """s3:GetObject and s3:PutObject on kb/index.json and nothing else: a precedent writer reads the index
+        and writes it back conditionally (If-Match the ETag read; S3 needs no extra action for the condition).
+        No list, no delete, no other key; the bucket is SSE-S3, so no key grant."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["s3:GetObject", "s3:PutObject"],
+            resource_arns=[self.bucket.arn_for_objects(names.KB_INDEX_KEY)],
+        )
+
     def grant_input_write(self, grantee: iam.IGrantable) -> iam.Grant:
         """s3:PutObject under inputs/ only (the trigger keeps each execution input there, SSE-KMS with the
         data key): no read, no other prefix. `tms retry` reads them with the operator's credentials."""

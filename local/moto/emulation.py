@@ -612,6 +612,26 @@ def _inject_s3_errors() -> None:
     replace(_S3_PUT_OBJECT, put_object)
 
 
+# S3 applies a conditional PutObject (If-Match / If-None-Match) atomically. moto 5.2.5 honours both headers
+# but checks the ETag and then stores with no lock, so two writers of kb/index.json that read the same ETag
+# can both pass If-Match and one precedent is lost (tests/unit/local/test_moto_conditional_put.py makes it
+# happen). One S3 PutObject at a time restores S3's behaviour; a put takes microseconds.
+_S3_PUT_OBJECT_RESPONSE = "moto.s3.responses:S3Response.put_object"
+_S3_PUTS = threading.RLock()
+
+
+def _serialize_s3_puts() -> None:
+    from moto.s3.responses import S3Response
+
+    original = S3Response.put_object
+
+    def put_object(self: Any) -> Any:
+        with _S3_PUTS:
+            return original(self)
+
+    replace(_S3_PUT_OBJECT_RESPONSE, put_object)
+
+
 # --- SES events ---------------------------------------------------------------------------------------
 _SES_SEND_EMAIL = "moto.sesv2.responses:SESV2Response.send_email"
 
@@ -761,6 +781,13 @@ S3_FAULTS = Patch(
     "PutObject under tickets/ fails when TMS_FAULTS says so: fault injection at the API edge",
     _inject_s3_errors,
 )
+S3_CONDITIONAL_PUTS = Patch(
+    "s3-conditional-puts",
+    "emulation",
+    (_S3_PUT_OBJECT_RESPONSE,),
+    "PutObject with If-Match/If-None-Match: atomic with its condition, as in S3 (moto checks, then stores)",
+    _serialize_s3_puts,
+)
 SES_EVENTS = Patch(
     "ses-events",
     "emulation",
@@ -796,6 +823,7 @@ PATCHES: tuple[Patch, ...] = (
     COMPREHEND_PII,
     DYNAMODB_FAULTS,
     S3_FAULTS,
+    S3_CONDITIONAL_PUTS,
     SES_EVENTS,
     CHANGE_WATCH,
 )

@@ -26,7 +26,7 @@ import numpy as np
 from botocore.exceptions import ClientError
 
 from contract import defaults, names
-from contract.errors import ConfigurationError
+from contract.errors import ConfigurationError, KnowledgeBaseConflictError
 from pipeline.domain.knowledge import (
     Document,
     DocumentInfo,
@@ -42,6 +42,9 @@ INDEX_KEY = names.KB_INDEX_KEY
 FORMAT = 1
 _FORBIDDEN = {"403", "AccessDenied", "Forbidden"}
 _ABSENT = {"404", "NoSuchKey", "NotFound", *_FORBIDDEN}
+# A conditional PutObject lost to another writer: 412 (the ETag no longer matches, or the object now exists),
+# or 409 when S3 sees two conditional writes of the key at once.
+_CONFLICT = {"PreconditionFailed", "412", "ConditionalRequestConflict", "409"}
 
 
 def _digest(doc: Document) -> str:
@@ -55,6 +58,19 @@ def _encode(vector: np.ndarray) -> str:
 
 def _decode(raw: str) -> np.ndarray:
     return np.frombuffer(base64.b64decode(raw), dtype="<f2").astype(np.float32)
+
+
+def _expired(doc: dict[str, Any], now: float) -> bool:
+    expires_at = doc.get("expires_at")
+    return expires_at is not None and expires_at <= now
+
+
+def _prune(stored: dict[str, Any], now: float) -> list[str]:
+    """Drop the stored documents past their `expires_at` (precedents of expired tickets); their ids."""
+    gone = [doc_id for doc_id, doc in stored.items() if _expired(doc, now)]
+    for doc_id in gone:
+        del stored[doc_id]
+    return gone
 
 
 def _under(origin: str, folder: str) -> bool:
@@ -74,7 +90,9 @@ class S3KnowledgeBase:
         key: str = INDEX_KEY,
         refresh_seconds: float = 0.0,
         clock: Callable[[], float] = time.monotonic,
+        now: Callable[[], float] = time.time,
         strict: bool = True,
+        write_attempts: int = defaults.KB_WRITE_ATTEMPTS,
     ):
         self._bucket, self._s3, self._embedder, self._key = bucket, s3, embedder, key
         self.embedding_model_id: str = embedder.model_id
@@ -82,6 +100,9 @@ class S3KnowledgeBase:
         self._etag: str | None = None
         # 0 (the CLI): every read checks the ETag. The draft function passes KB_REFRESH_SECONDS.
         self._refresh_seconds, self._clock = refresh_seconds, clock
+        self._now = now  # wall clock (epoch seconds) that documents' `expires_at` is compared with
+        self._write_attempts = write_attempts
+        self.conflicts = 0  # conditional writes another writer won (412/409), each followed by a re-read
         self._checked_at: float | None = None
         # Strict (the CLI): an index embedded by another model is an error. Not strict (the draft function):
         # it is logged and the ticket is drafted ungrounded.
@@ -90,6 +111,7 @@ class S3KnowledgeBase:
         self._index: dict[str, Any] = self._empty()
         self._matrix = np.zeros((0, 0), dtype=np.float32)
         self._rows: list[tuple[str, int]] = []  # (doc_id, passage number) of each matrix row
+        self._row_expiry = np.zeros(0)  # each row's document's expires_at (inf: never)
 
     # --- storage -------------------------------------------------------------------------------------
 
@@ -97,12 +119,17 @@ class S3KnowledgeBase:
         return {"format": FORMAT, "model_id": self._embedder.model_id, "documents": {}}
 
     def _load(self, *, fresh: bool = False) -> dict[str, Any]:
-        """The stored index: its ETag checked at most every `refresh_seconds` (always when `fresh`, as
-        before a write), and the object re-read only when the ETag changed."""
+        """The stored index (see `_read`)."""
+        return self._read(fresh=fresh)[0]
+
+    def _read(self, *, fresh: bool = False) -> tuple[dict[str, Any], str | None]:
+        """The stored index and the ETag it was read with (None: no index yet): the ETag checked at most
+        every `refresh_seconds` (always when `fresh`, as before a write), the object re-read only when the
+        ETag changed."""
         with self._lock:
             now = self._clock()
             if not fresh and self._checked_at is not None and now - self._checked_at < self._refresh_seconds:
-                return self._index
+                return self._index, self._etag
             self._checked_at = now
             self.reads += 1
             try:
@@ -110,13 +137,14 @@ class S3KnowledgeBase:
             except ClientError as e:
                 # S3 answers a HEAD of a missing key with 403, not 404, to a principal without s3:ListBucket:
                 # the draft function may read kb/* only, so on AWS that 403 is how an absent index looks.
-                # Absent means not grounded, as locally; a writer would fail loudly on its PutObject.
+                # Absent means not grounded, as locally; a writer then puts with If-None-Match='*', which
+                # S3 refuses if the index exists after all.
                 if e.response.get("Error", {}).get("Code") in _ABSENT:
                     if e.response["Error"]["Code"] in _FORBIDDEN and self._etag is None:
                         logger.info("no readable knowledge-base index: drafts are not grounded")
                     self._etag, self._index = None, self._empty()
                     self._build_matrix()
-                    return self._index
+                    return self._index, None
                 raise
             if head["ETag"] != self._etag:
                 self.reads += 1
@@ -124,34 +152,60 @@ class S3KnowledgeBase:
                 self._index = json.loads(body["Body"].read())
                 self._etag = body["ETag"]
                 self._build_matrix()
-            return self._index
+            return self._index, self._etag
 
-    def _save(self, index: dict[str, Any]) -> None:
-        body = json.dumps(index, separators=(",", ":")).encode()
-        self._s3.put_object(Bucket=self._bucket, Key=self._key, Body=body, ContentType="application/json")
-        with self._lock:
-            self._etag = None  # the next read reloads (and rebuilds the matrix) once
-            self._checked_at = None
+    def _update(self, change: Callable[[dict[str, Any], bool], bool]) -> None:
+        """Apply `change` to a private copy of the stored index and write it back only if no one else wrote
+        the object meanwhile: If-Match the ETag read, If-None-Match='*' when there was no index. On a 412
+        (or 409) the index is read again and `change` applied again to it, at most `write_attempts` times.
+
+        `change(index, existed)` edits the index in place and says whether to write; it must give the same
+        result applied to any newer index (it is the caller's one change, re-applied, never a stale copy).
+        Not a retry with backoff (STYLE rule 7): a lost conditional write means the other writer has
+        finished, so the re-read sees its result at once; it is a compare-and-swap on the one object."""
+        for _ in range(self._write_attempts):
+            stored, etag = self._read(fresh=True)
+            index = json.loads(json.dumps(stored))  # a private copy to edit
+            if not change(index, etag is not None):
+                return
+            condition = {"IfMatch": etag} if etag is not None else {"IfNoneMatch": "*"}
+            body = json.dumps(index, separators=(",", ":")).encode()
+            try:
+                self._s3.put_object(
+                    Bucket=self._bucket, Key=self._key, Body=body, ContentType="application/json", **condition
+                )
+            except ClientError as e:
+                if e.response.get("Error", {}).get("Code") not in _CONFLICT:
+                    raise
+                self.conflicts += 1
+                logger.info("knowledge-base index changed by another writer: re-reading it")
+                continue
+            with self._lock:
+                self._etag = None  # the next read reloads (and rebuilds the matrix) once
+                self._checked_at = None
+            return
+        raise KnowledgeBaseConflictError(
+            f"s3://{self._bucket}/{self._key} changed under each of {self._write_attempts} writes: "
+            "the change was not made; run it again"
+        )
 
     def _build_matrix(self) -> None:
-        rows, vectors = [], []
+        rows, vectors, expiry = [], [], []
         for doc_id, doc in self._index["documents"].items():
+            expires_at = doc.get("expires_at")
             for n, p in enumerate(doc["passages"]):
                 rows.append((doc_id, n))
                 vectors.append(_decode(p["vector"]))
+                expiry.append(np.inf if expires_at is None else float(expires_at))
         self._rows = rows
+        self._row_expiry = np.asarray(expiry, dtype=np.float64)
         self._matrix = np.vstack(vectors) if vectors else np.zeros((0, 0), dtype=np.float32)
 
     # --- the port ------------------------------------------------------------------------------------
 
     def ingest(self, documents: list[Document], *, replace_under: Sequence[str] = ()) -> IngestReport:
-        """Store the documents; a changed one replaces its passages; a folder re-ingest drops the gone."""
-        index = json.loads(json.dumps(self._load(fresh=True)))  # a private copy to edit
-        stored: dict[str, Any] = index["documents"]
-        report = IngestReport()
-        if index.get("model_id") != self._embedder.model_id:
-            self._reembed(stored)
-            index["model_id"] = self._embedder.model_id
+        """Store the documents; a changed one replaces its passages; a folder re-ingest drops the gone; every
+        expired document goes too (as with every write)."""
         seen: set[str] = set()
         for doc in documents:
             if doc.doc_id in seen:
@@ -159,42 +213,77 @@ class S3KnowledgeBase:
                     f"two documents are both named {doc.doc_id!r} ({doc.origin}): rename one"
                 )
             seen.add(doc.doc_id)
-            old = stored.get(doc.doc_id)
-            if old and old["origin"] != doc.origin:
-                raise ConfigurationError(
-                    f"{doc.origin}: the knowledge base already has {doc.doc_id!r} from {old['origin']}; "
-                    "rename one or `tms kb remove` the other first"
-                )
-            digest = _digest(doc)
-            if old and old["digest"] == digest:
-                report.unchanged.append(doc.doc_id)
-                report.passages += len(old["passages"])
-                continue
-            stored[doc.doc_id] = self._entry(doc, digest)
-            (report.replaced if old else report.added).append(doc.doc_id)
-            report.passages += len(stored[doc.doc_id]["passages"])
-        for doc_id in list(stored):
-            if doc_id not in seen and any(_under(stored[doc_id]["origin"], f) for f in replace_under):
-                del stored[doc_id]
-                report.removed.append(doc_id)
-        if report.added or report.replaced or report.removed or not self._etag:
-            self._save(index)
+        entries: dict[str, dict[str, Any]] = {}  # embedded once, however often the change is re-applied
+        report = IngestReport()
+
+        def change(index: dict[str, Any], existed: bool) -> bool:
+            nonlocal report
+            report = IngestReport()
+            stored: dict[str, Any] = index["documents"]
+            if index.get("model_id") != self._embedder.model_id:
+                self._reembed(stored)
+                index["model_id"] = self._embedder.model_id
+            now = self._now()
+            report.removed += _prune(stored, now)
+            for doc in documents:
+                if doc.expires_at is not None and doc.expires_at <= now:
+                    continue  # a precedent of a ticket already past its retention (TTL deletes late)
+                old = stored.get(doc.doc_id)
+                if old and old["origin"] != doc.origin:
+                    raise ConfigurationError(
+                        f"{doc.origin}: the knowledge base already has {doc.doc_id!r} from {old['origin']}; "
+                        "rename one or `tms kb remove` the other first"
+                    )
+                digest = _digest(doc)
+                if old and old["digest"] == digest:
+                    report.unchanged.append(doc.doc_id)
+                    report.passages += len(old["passages"])
+                    continue
+                if entries.get(doc.doc_id, {}).get("digest") != digest:
+                    entries[doc.doc_id] = self._entry(doc, digest)
+                stored[doc.doc_id] = entries[doc.doc_id]
+                (report.replaced if old else report.added).append(doc.doc_id)
+                report.passages += len(stored[doc.doc_id]["passages"])
+            for doc_id in list(stored):
+                if doc_id not in seen and any(_under(stored[doc_id]["origin"], f) for f in replace_under):
+                    del stored[doc_id]
+                    report.removed.append(doc_id)
+            return bool(report.added or report.replaced or report.removed) or not existed
+
+        self._update(change)
         return report
 
     def remove(self, keys: Sequence[str]) -> list[str]:
-        """Remove documents by id, link, or absolute file/folder path; the removed ids (none: empty)."""
-        index = json.loads(json.dumps(self._load(fresh=True)))
-        stored: dict[str, Any] = index["documents"]
-        removed = [
-            doc_id
-            for doc_id, doc in stored.items()
-            if any(k in (doc_id, doc["uri"]) or (os.path.isabs(k) and _under(doc["origin"], k)) for k in keys)
-        ]
-        for doc_id in removed:
-            del stored[doc_id]
-        if removed:
-            self._save(index)
+        """Remove documents by id, link, or absolute file/folder path; the removed ids (none: empty). Expired
+        documents go too, without being reported."""
+        removed: list[str] = []
+
+        def change(index: dict[str, Any], existed: bool) -> bool:
+            stored: dict[str, Any] = index["documents"]
+            removed[:] = [
+                doc_id
+                for doc_id, doc in stored.items()
+                if any(
+                    k in (doc_id, doc["uri"]) or (os.path.isabs(k) and _under(doc["origin"], k)) for k in keys
+                )
+            ]
+            for doc_id in removed:
+                del stored[doc_id]
+            return bool(_prune(stored, self._now()) or removed)
+
+        self._update(change)
         return removed
+
+    def prune(self) -> list[str]:
+        """Remove the documents whose `expires_at` has passed (precedents of expired tickets); their ids."""
+        pruned: list[str] = []
+
+        def change(index: dict[str, Any], existed: bool) -> bool:
+            pruned[:] = _prune(index["documents"], self._now())
+            return bool(pruned)
+
+        self._update(change)
+        return pruned
 
     def documents(self) -> list[DocumentInfo]:
         """Every stored document, by id."""
@@ -207,6 +296,7 @@ class S3KnowledgeBase:
                 origin=d["origin"],
                 passages=len(d["passages"]),
                 updated=d.get("updated", ""),
+                expires_at=d.get("expires_at"),
             )
             for doc_id, d in sorted(docs.items())
         ]
@@ -226,10 +316,16 @@ class S3KnowledgeBase:
             # The draft function: a ticket is drafted without grounding rather than failed over the index.
             logger.error("knowledge base not searched", extra={"reason": message})
             return []
+        matrix, rows = self._matrix, self._rows
+        live = self._row_expiry > self._now()
+        if not live.all():  # a precedent whose ticket's retention has passed is never quoted again
+            matrix, rows = matrix[live], [r for r, keep in zip(rows, live, strict=True) if keep]
+            if not rows:
+                return []
         query_vector = self._embedder.embed([query])[0]
         hits = []
-        for row, score in rank(query_vector, self._matrix, [d for d, _ in self._rows], k):
-            doc_id, n = self._rows[row]
+        for row, score in rank(query_vector, matrix, [d for d, _ in rows], k):
+            doc_id, n = rows[row]
             doc = index["documents"][doc_id]
             p = doc["passages"][n]
             passage = Passage(passage_id=p["id"], doc_id=doc_id, heading=p["heading"], text=p["text"])
@@ -248,6 +344,7 @@ class S3KnowledgeBase:
             "products": list(doc.products),
             "issue_types": list(doc.issue_types),
             "updated": doc.updated,
+            **({"expires_at": doc.expires_at} if doc.expires_at is not None else {}),
             "digest": digest,
             "passages": [
                 {"id": p.passage_id, "heading": p.heading, "text": p.text, "vector": _encode(v)}

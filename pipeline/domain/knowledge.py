@@ -37,6 +37,9 @@ class Document:
     products: tuple[str, ...] = ()
     issue_types: tuple[str, ...] = ()
     updated: str = ""
+    # When the document must stop being retrieved (epoch seconds): a precedent carries its ticket's
+    # `expires_at` (retention.tickets), so it does not outlive the ticket. None: the team's articles, kept.
+    expires_at: int | None = None
 
     def __post_init__(self) -> None:
         if not self.uri.startswith("https://"):
@@ -79,6 +82,7 @@ class DocumentInfo:
     origin: str
     passages: int
     updated: str = ""
+    expires_at: int | None = None
 
 
 @dataclass
@@ -110,6 +114,10 @@ class KnowledgeBase(Retriever, Protocol):
 
     def remove(self, keys: Sequence[str]) -> list[str]:
         """Remove documents by id, link or origin path (a folder removes all under it); the removed ids."""
+        ...
+
+    def prune(self) -> list[str]:
+        """Remove the documents whose `expires_at` has passed; their ids."""
         ...
 
     def documents(self) -> list[DocumentInfo]:

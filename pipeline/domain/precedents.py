@@ -11,6 +11,11 @@ What: the subject, the description and the reply as sent, each through the same 
 (Comprehend DetectPiiEntities; its offline twin locally): a precedent is shown to other customers' agents
 and quoted into other drafts. Retrieval then cleans it like any passage (grounding.clean_passage) and the
 reply model reads it as an untrusted quotation, so a planted instruction stays data.
+
+How long: no longer than its ticket. A precedent carries the item's `expires_at` (retention.tickets, the
+table's TTL attribute), so retrieval stops quoting it the moment the ticket's retention ends and every write
+of the index drops it; and when the item itself goes (DynamoDB TTL on AWS, the sweeper locally, or erasure),
+the stream's REMOVE record takes the precedent out of the index at once (`forget_precedent`).
 """
 
 from __future__ import annotations
@@ -88,12 +93,16 @@ def precedent(item: dict[str, Any], pii: PiiDetector, base_url: str) -> Document
     """The precedent document of a resolved ticket's item: redacted question and redacted sent reply."""
     ticket_id = str(item["ticket_id"])
     known = _known_identifiers(item)
-    subject = _redacted(str(item.get("subject") or ""), pii, known)
-    description = _redacted(str(item.get("description") or ""), pii, known)
-    reply = _redacted(str(item.get("response_text") or ""), pii, known)
+    subject = " ".join(str(item.get("subject") or "").split())
+    description = _excerpt(str(item.get("description") or ""))
+    reply = str(item.get("response_text") or "").strip()
     # No heading between question and answer: the knowledge base cuts passages at headings, and retrieval
     # quotes a document's best passage, which must hold the answer and not only the question.
-    text = f"# {subject}\n\nThe customer wrote: {_excerpt(description)}\n\nThe reply an agent sent: {reply}\n"
+    composed = f"# {subject}\n\nThe customer wrote: {description}\n\nThe reply an agent sent: {reply}\n"
+    # One detector call on the whole document, not one per field: Comprehend bills each call 3 units at
+    # least, and the document is exactly what is stored and shown (docs/cost.md, precedents).
+    text = _redacted(composed, pii, known)
+    subject = text.split("\n", 1)[0].removeprefix("# ")
     return Document(
         doc_id=precedent_id(ticket_id),
         title=f"resolved {ticket_id}: {subject}",
@@ -103,7 +112,19 @@ def precedent(item: dict[str, Any], pii: PiiDetector, base_url: str) -> Document
         products=(str(item["product"]),) if item.get("product") else (),
         issue_types=(str(item["issue_type"]),) if item.get("issue_type") else (),
         updated=str(item.get("resolved_at") or ""),
+        expires_at=_expires_at(item),
     )
+
+
+def _expires_at(item: dict[str, Any]) -> int | None:
+    """The item's TTL (epoch seconds; a stream image may carry it as a Decimal), or None when it has none."""
+    raw = item.get(names.TABLE_TTL_ATTR)
+    if raw is None or raw == "":
+        return None
+    try:
+        return int(raw)
+    except (TypeError, ValueError):
+        return None
 
 
 def record_precedent(
@@ -113,9 +134,23 @@ def record_precedent(
     pii: PiiDetector,
     base_url: str,
 ) -> str | None:
-    """Add the precedent of a ticket this change resolved (one document, not a re-index); its id, or None."""
-    if new is None or not newly_resolved(new, old):
+    """Add the precedent of a ticket this change resolved (one document, not a re-index), or take out the
+    precedent of a ticket whose item was removed; the precedent's id, or None when nothing changed."""
+    if new is None:
+        return forget_precedent(old, kb)
+    if not newly_resolved(new, old):
         return None
     doc = precedent(new, pii, base_url)
-    kb.ingest([doc])
-    return doc.doc_id
+    report = kb.ingest([doc])
+    stored = [*report.added, *report.replaced, *report.unchanged]
+    return doc.doc_id if doc.doc_id in stored else None  # not stored: its ticket's retention had passed
+
+
+def forget_precedent(old: dict[str, Any] | None, kb: PrecedentStore) -> str | None:
+    """The item of a ticket that may have a precedent is gone (its retention ended, or the customer was
+    erased): its precedent leaves the index too. Only items that were resolved with a reply sent are looked
+    up, so the expiry of every other ticket costs no S3 request."""
+    if not old or old.get("status") != TicketStatus.RESOLVED or not old.get("sent_at"):
+        return None
+    removed = kb.remove([precedent_id(str(old["ticket_id"]))])
+    return removed[0] if removed else None

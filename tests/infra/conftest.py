@@ -25,6 +25,9 @@ TEST_CONTEXT_OVERRIDES: dict[str, Any] = {
     "email_priorities": ["HIGH"],
     "account": "123456789012",
     "region": "us-east-1",
+    # Precedents on (issue 30.2): the lifecycle function's knowledge-base grants are synthesized, nag-checked
+    # and proven sufficient (tests/infra/test_iam_sufficiency.py); cdk.json leaves them off.
+    "precedent_base_url": "https://support.example.com/tickets",
 }
 GLUE_STUB = "# stand-in for glue/job.py until it lands; the real script is used when present\n"
 

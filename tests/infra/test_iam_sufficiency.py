@@ -21,13 +21,17 @@ from urllib.parse import urlencode
 
 import pytest
 
-from contract import names
+from contract import defaults, names
 from local.iam_record import Call, load
 from tests.infra.template import Synth
 from tools.iam.sufficiency import Template, check, env_rewrites, needs, rewrite
 
 ARCHIVE = f"arn:aws:s3:::{names.BUCKET_NAME}"
 TABLE = f"arn:aws:dynamodb:us-east-1:123456789012:table/{names.TABLE_NAME}"
+INDEX = f"{ARCHIVE}/{names.KB_INDEX_KEY}"
+TITAN = f"arn:aws:bedrock:us-east-1::foundation-model/{defaults.BEDROCK_EMBEDDING_MODEL_ID}"
+LIFECYCLE = f"function:{names.FN_TICKET_LIFECYCLE}"
+ERASURE = f"function:{names.FN_ERASURE}"
 
 
 def _without(raw: dict[str, Any], logical_prefix: str, action: str) -> dict[str, Any]:
@@ -54,6 +58,18 @@ HAND_CALLS = [
     # The knowledge base on AWS: the draft function checks the index ETag and reads it (docs/decisions/0020).
     Call("function:draft-reply", "s3", "HeadObject", (f"{ARCHIVE}/kb/index.json",)),
     Call("function:draft-reply", "s3", "GetObject", (f"{ARCHIVE}/kb/index.json",)),
+    # Precedents on AWS (issue 30.2): the lifecycle function reads the index, redacts, embeds with Titan (the
+    # local stack embeds offline, so no Bedrock call is recorded there) and writes the index conditionally.
+    Call(LIFECYCLE, "s3", "HeadObject", (INDEX,)),
+    Call(LIFECYCLE, "s3", "GetObject", (INDEX,)),
+    Call(LIFECYCLE, "comprehend", "DetectPiiEntities", ("*",)),
+    Call(LIFECYCLE, "bedrock-runtime", "InvokeModel", (TITAN,)),
+    Call(LIFECYCLE, "s3", "PutObject", (INDEX,)),
+    # Erasure takes a customer's precedents out of the index and deletes the older versions quoting them.
+    Call(ERASURE, "s3", "ListObjectVersions", (ARCHIVE,)),
+    Call(ERASURE, "s3", "GetObjectVersion", (INDEX,)),
+    Call(ERASURE, "s3", "PutObject", (INDEX,)),
+    Call(ERASURE, "s3", "DeleteObjectVersion", (INDEX,)),
 ]
 
 
@@ -72,6 +88,23 @@ def test_calls_the_roles_grant_pass(synth: Synth):
             "WorkflowDraftReplyRole",
             "s3:GetObject",
             "function:draft-reply: s3.HeadObject needs s3:GetObject on",
+        ),
+        ("LifecycleFunctionRole", "s3:PutObject", f"{LIFECYCLE}: s3.PutObject needs s3:PutObject on {INDEX}"),
+        ("LifecycleFunctionRole", "s3:GetObject", f"{LIFECYCLE}: s3.GetObject needs s3:GetObject on {INDEX}"),
+        (
+            "LifecycleFunctionRole",
+            "bedrock:InvokeModel",
+            f"{LIFECYCLE}: bedrock-runtime.InvokeModel needs bedrock:InvokeModel on {TITAN}",
+        ),
+        (
+            "LifecycleFunctionRole",
+            "comprehend:DetectPiiEntities",
+            f"{LIFECYCLE}: comprehend.DetectPiiEntities needs comprehend:DetectPiiEntities",
+        ),
+        (
+            "ErasureFunctionRole",
+            "s3:DeleteObjectVersion",
+            f"{ERASURE}: s3.DeleteObjectVersion needs s3:DeleteObjectVersion on {INDEX}",
         ),
     ],
 )
@@ -98,8 +131,10 @@ def _wait_for(predicate: Any, timeout: float, what: str) -> Any:
 
 def _rating_link(outbox: Path, ticket_id: str) -> str:
     for path in outbox.glob(f"{ticket_id}-*.eml"):
-        text = message_from_bytes(path.read_bytes(), policy=policy.default).get_body(("plain",)).get_content()
-        found = re.search(r"http://127\.0\.0\.1:\d+/rate\?t=\S+", text)
+        body = message_from_bytes(path.read_bytes(), policy=policy.default).get_body(("plain",))
+        if body is None:  # a mail without a text part carries no rating link
+            continue
+        found = re.search(r"http://127\.0\.0\.1:\d+/rate\?t=\S+", body.get_content())
         if found:
             return found[0]
     return ""
@@ -117,6 +152,8 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[set[Cal
     log = tmp / "calls.jsonl"
     env = {
         names.ENV_IAM_RECORD: str(log),
+        # Precedents on (as the test synth has them): Grace's resolved ticket becomes one, erasure takes it out.
+        names.ENV_PRECEDENT_BASE_URL: "https://support.example.com/tickets",
         names.ENV_SLACK_POST_INTERVAL: "0",
         **{f"{names.ENV_SLA_PREFIX}{p}": "2s" for p in ("HIGH", "MEDIUM", "NORMAL")},
     }
@@ -205,6 +242,11 @@ def test_every_recorded_call_is_granted_by_the_synthesized_policies(synth: Synth
     assert any(
         c.principal == f"function:{names.FN_DRAFT_REPLY}" and c.operation == "HeadObject" for c in calls
     ), sorted({(c.principal, c.operation) for c in calls if "draft" in c.principal})
+    # Precedents: the lifecycle function wrote the index, erasure rewrote it and deleted the versions quoting them
+    kb_calls = {(c.principal, c.operation) for c in calls if INDEX in c.resources}
+    assert {(LIFECYCLE, "PutObject"), (ERASURE, "PutObject"), (ERASURE, "DeleteObjectVersion")} <= kb_calls, (
+        kb_calls
+    )
     expected = {f"function:{fn}" for fn in names.HANDLERS}
     expected |= {"states", f"scheduler:{names.SLA_SCHEDULE_GROUP}", "service:ses.amazonaws.com", "glue"}
     assert expected <= exercised, sorted(expected - exercised)

@@ -43,6 +43,9 @@ ACTIONS: dict[tuple[str, str], tuple[str, ...]] = {
     ("s3", "GetObject"): ("s3:GetObject",),
     ("s3", "HeadObject"): ("s3:GetObject",),
     ("s3", "DeleteObject"): ("s3:DeleteObject",),
+    # One version of an object (local/iam_record.py names versioned calls by the action they need)
+    ("s3", "GetObjectVersion"): ("s3:GetObjectVersion",),
+    ("s3", "DeleteObjectVersion"): ("s3:DeleteObjectVersion",),
     ("s3", "CopyObject"): ("s3:PutObject",),  # plus s3:GetObject on the source (not recorded yet)
     ("s3", "ListObjectsV2"): ("s3:ListBucket",),
     ("s3", "ListObjects"): ("s3:ListBucket",),
@@ -83,6 +86,7 @@ KMS_IMPLIED: dict[tuple[str, str], tuple[str, ...]] = {
     ("s3", "CopyObject"): _WRITES,
     ("s3", "GetObject"): _READS,
     ("s3", "HeadObject"): _READS,
+    ("s3", "GetObjectVersion"): _READS,
     # DynamoDB decrypts the table key with the caller's permission for every data-plane call.
     **{
         ("dynamodb", op): _READS for op in ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "Scan")

@@ -620,3 +620,28 @@ def test_knowledge_base_retrieval_as_measured_fits_its_budget_row():
     )
 
     assert 0 < added <= cost.FEATURE_BUDGET_USD_PER_1000["knowledge-base retrieval"]
+
+
+def test_a_stack_that_keeps_precedents_is_charged_them_per_resolved_ticket_and_one_that_does_not_is_not():
+    usage = [TicketUsage(llm_input_tokens=1000, lambda_requests=3)]
+    template = _express_template()
+    template["Resources"]["Lifecycle"] = {
+        "Type": "AWS::Lambda::Function",
+        "Properties": {
+            "Environment": {"Variables": {"TMS_PRECEDENT_BASE_URL": "https://help.example.com/t"}}
+        },
+    }
+    keeping = cost.stack_facts(template, model_id=MODEL, schedule_minutes=120)
+    plain = cost.stack_facts(_express_template(), model_id=MODEL, schedule_minutes=120)
+
+    with_precedents = cost.estimate(usage, keeping, cost.load_prices())
+    without = cost.estimate(usage, plain, cost.load_prices())
+
+    added = {line.item: line.usd for line in with_precedents.variable if line.item.startswith("Precedents")}
+    assert keeping.precedents and not plain.precedents
+    assert not [line for line in without.variable if line.item.startswith("Precedents")]
+    # one DetectPiiEntities call of 17 units per resolved ticket dominates: $1.70 per 1,000
+    assert added["Precedents: Comprehend DetectPiiEntities"] == pytest.approx(1.70)
+    assert with_precedents.triage_usd_per_1000 - without.triage_usd_per_1000 == pytest.approx(
+        sum(added.values())
+    )

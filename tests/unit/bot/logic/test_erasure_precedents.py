@@ -101,3 +101,52 @@ def test_a_customer_without_precedents_changes_nothing(world) -> None:
     target = Target(Subject("nobody@example.com"), ticket_ids=frozenset({"TKT-20261203-NOPREC0003"}))
     assert KnowledgeBaseEraser(objects).erase(target) == {erasure.KB_PRECEDENTS: 0}
     assert [v.version_id for v in objects.versions(names.KB_INDEX_KEY)] == before
+
+
+class PrecedentLandsBeforeTheRewrite(S3ObjectVersions):
+    """The archive bucket while the lifecycle function adds a precedent between the eraser's read of the
+    index and its rewrite."""
+
+    def __init__(self, bucket: str, client: Any, land: Any) -> None:
+        super().__init__(bucket, client)
+        self._land = land
+        self.refused = 0
+
+    def put_if_unchanged(self, key: str, body: bytes, etag: str) -> bool:
+        if self._land is not None:
+            land, self._land = self._land, None
+            land()
+        written = super().put_if_unchanged(key, body, etag)
+        self.refused += not written
+        return written
+
+
+def test_a_precedent_added_while_erasure_rewrites_the_index_is_kept_and_the_erased_one_still_goes(
+    world,
+) -> None:
+    kb, s3 = world
+    newcomer = "TKT-20261205-NEWCOMER05"
+    resolved = _resolved(
+        newcomer,
+        "CloudFront serves a stale index.html after deploy",
+        "We upload a new build to S3 but CloudFront keeps serving yesterday's index.html for hours.",
+        "Create an invalidation for /index.html after each deploy, or give it a short Cache-Control max-age.",
+        "sam.ortiz@brightwave.example",
+    )
+    objects = PrecedentLandsBeforeTheRewrite(
+        BUCKET,
+        s3,
+        lambda: record_precedent(resolved, resolved | {"status": "SENT"}, kb, OfflinePii(), BASE),
+    )
+    target = Target(Subject("lena.fischer@alpine-logistics.example"), ticket_ids=frozenset({ERASED}))
+
+    KnowledgeBaseEraser(objects).erase(target)
+
+    assert (
+        objects.refused == 1
+    )  # the first rewrite was refused (412): the index had changed since it was read
+    ids = {d.doc_id for d in kb.documents()}
+    assert precedent_id(ERASED) not in ids
+    assert {precedent_id(newcomer), precedent_id(KEPT)} <= ids
+    for v in objects.versions(names.KB_INDEX_KEY):
+        assert "partition projection" not in objects.read(v).decode()

@@ -5,6 +5,8 @@ offline twin of Comprehend that the local stack's intake uses."""
 
 from __future__ import annotations
 
+import time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -108,7 +110,10 @@ def test_the_precedent_carries_neither_the_customers_contact_details_nor_their_n
     for personal in ("+44 20 7946 0958", "priya.raman@northwind-traders.example", "Priya Raman"):
         assert personal not in doc.text and personal not in doc.title
     assert "enhanced fan-out consumers" in doc.text  # what the agent approved is kept
-    assert len(pii.texts) == 3  # subject, description and the reply each went through the detector
+    # subject, description and reply went through the detector together, as stored: one billed call
+    assert len(pii.texts) == 1
+    assert "Kinesis consumer keeps getting" in pii.texts[0] and "Call me on" in pii.texts[0]
+    assert "enhanced fan-out consumers" in pii.texts[0]
 
 
 def test_only_the_change_that_resolves_a_ticket_with_a_sent_reply_adds_a_precedent(kb: Any) -> None:
@@ -155,3 +160,49 @@ def test_a_planted_instruction_in_a_precedent_is_quoted_as_data_without_the_inst
     prompt = quotations_prompt(grounding)
     assert "<untrusted_quotation" in prompt and "TKT-20261204-PL4NT3D0NE" in prompt
     assert "ignore previous" not in prompt.lower() and "kinesis-help-desk.example" not in prompt
+
+
+def test_a_precedent_is_not_retrieved_once_its_tickets_retention_has_passed(kb: Any) -> None:
+    from contract.clients import aws_client
+    from pipeline.adapters.embeddings import embedder
+    from pipeline.adapters.knowledge_store import S3KnowledgeBase
+
+    # Given a resolved ticket whose item expires (retention.tickets) in an hour, as the stream carries it
+    expires_at = int(time.time()) + 3600
+    resolved = _resolved(expires_at=Decimal(expires_at))
+    record_precedent(resolved, _resolved(status="SENT"), kb, OfflinePii(), BASE)
+    question = (
+        "GetRecords throttled with ProvisionedThroughputExceededException since a second app reads the shard"
+    )
+    assert kb.search(question)[0].doc_id == precedent_id(TID)
+    assert precedent(resolved, OfflinePii(), BASE).expires_at == expires_at
+
+    # When that hour has passed
+    later = S3KnowledgeBase(
+        "tms-precedents", aws_client("s3", region="us-east-1"), embedder(), now=lambda: expires_at + 1.0
+    )
+
+    # Then the next similar ticket is not grounded in it, and the next write takes it out of the index
+    assert precedent_id(TID) not in [h.doc_id for h in later.search(question)]
+    assert later.prune() == [precedent_id(TID)]
+    assert precedent_id(TID) not in {d.doc_id for d in kb.documents()}
+
+
+def test_when_a_resolved_tickets_item_is_removed_its_precedent_leaves_the_index(kb: Any) -> None:
+    # Given a precedent, and its ticket's item removed (DynamoDB TTL, the local sweeper, or erasure): the
+    # stream's REMOVE record has the old image only
+    record_precedent(_resolved(), _resolved(status="SENT"), kb, OfflinePii(), BASE)
+    articles = {d.doc_id for d in kb.documents()} - {precedent_id(TID)}
+
+    removed = record_precedent(None, _resolved(), kb, OfflinePii(), BASE)
+
+    assert removed == precedent_id(TID)
+    assert {d.doc_id for d in kb.documents()} == articles
+    # The removal of any other item (an open ticket, a rate-limit counter) reads nothing
+    reads = kb.reads
+    assert record_precedent(None, _resolved(status="TRIAGED"), kb, OfflinePii(), BASE) is None
+    assert (
+        record_precedent(None, {"ticket_id": "rate#x@example.com", "count": 3}, kb, OfflinePii(), BASE)
+        is None
+    )
+    assert kb.reads == reads

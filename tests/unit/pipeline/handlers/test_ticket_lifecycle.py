@@ -151,6 +151,15 @@ def test_a_ticket_resolved_after_its_reply_was_sent_becomes_a_precedent(aws, mon
         index = json.loads(aws["s3"].get_object(Bucket=BUCKET, Key=names.KB_INDEX_KEY)["Body"].read())
         doc = index["documents"]["precedent-TKT-20261127-ABCDEFGHJK"]
         assert doc["uri"] == "https://support.example.com/t/TKT-20261127-ABCDEFGHJK"
+        # The item expires (TTL) or is erased: the stream's REMOVE record takes the precedent out of the index
+        removal = _record(8, **item)
+        removal["eventName"] = "REMOVE"
+        removal["dynamodb"]["OldImage"] = removal["dynamodb"].pop("NewImage")
+        assert aws["handler"]({"Records": [removal]}, LocalLambdaContext("ticket-lifecycle")) == {
+            "batchItemFailures": []
+        }
+        index = json.loads(aws["s3"].get_object(Bucket=BUCKET, Key=names.KB_INDEX_KEY)["Body"].read())
+        assert "precedent-TKT-20261127-ABCDEFGHJK" not in index["documents"]
     finally:
         knowledge_store.draft_knowledge_base.cache_clear()
         ticket_lifecycle._precedents.cache_clear()
