@@ -269,7 +269,7 @@ def test_tms_eval_reports_retrieval_against_a_truth_file(
 
     assert report["answerable"] == 2 and report["unanswerable"] == 1
     assert report["recall@3"] == 1.0 and report["mrr"] == 1.0
-    assert report["suggested_threshold"] is not None and 0 < report["suggested_threshold"] < 1
+    assert report["suggested_bias"] is not None and 0 <= report["grounded"] <= 1
 
 
 def test_a_truth_line_without_an_answer_field_is_named(tmp_path: Path) -> None:
