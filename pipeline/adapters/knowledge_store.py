@@ -193,7 +193,8 @@ class S3KnowledgeBase:
         index = json.loads(json.dumps(self._load(fresh=True)))  # a private copy to edit
         stored: dict[str, Any] = index["documents"]
         report = IngestReport()
-        if index.get("model_id") != self._embedder.model_id or index.get("format") != FORMAT:
+        reembedded = index.get("model_id") != self._embedder.model_id or index.get("format") != FORMAT
+        if reembedded:
             self._reembed(stored)
             index["model_id"], index["format"] = self._embedder.model_id, FORMAT
         seen: set[str] = set()
@@ -221,7 +222,7 @@ class S3KnowledgeBase:
             if doc_id not in seen and any(_under(stored[doc_id]["origin"], f) for f in replace_under):
                 del stored[doc_id]
                 report.removed.append(doc_id)
-        if report.added or report.replaced or report.removed or not self._etag:
+        if reembedded or report.added or report.replaced or report.removed or not self._etag:
             self._save(index)
         return report
 
