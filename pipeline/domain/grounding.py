@@ -9,6 +9,7 @@ and it is framed as a quotation with an id the model can cite but not obey.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -108,7 +109,9 @@ _MIN_SENTENCE_WORDS = 3
 def relevance_features(query: str, hits: Sequence[Hit]) -> dict[str, float]:
     """What the relevance gate weighs, from the best document: its passage cosine, its best sentence
     cosine, the share of the query's term weight (IDF) it contains, and the rare query terms its best
-    passage shares (an error code or a setting name that few passages mention)."""
+    passage shares (an error code or a setting name that few passages mention), as log(1 + count): the
+    first shared code says much, the tenth little, and a long ticket on the right product but another
+    question shares many."""
     best = hits[0]
     wanted = terms(query)
     sentence_scores = [s.score for s in best.sentences if len(s.text.split()) >= _MIN_SENTENCE_WORDS]
@@ -123,7 +126,7 @@ def relevance_features(query: str, hits: Sequence[Hit]) -> dict[str, float]:
         total = sum(stats.idf(t) for t in wanted)
         coverage = sum(stats.idf(t) for t in wanted & document) / total if total else 0.0
         shared = wanted & terms(best.passage.embedding_text(best.title))
-        rare = float(sum(1 for t in shared if stats.rare(t)))
+        rare = math.log1p(sum(1 for t in shared if stats.rare(t)))
     return {
         "top_score": best.score,
         "best_sentence": max(sentence_scores, default=best.score),

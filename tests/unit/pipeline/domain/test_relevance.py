@@ -4,6 +4,8 @@ the rare terms they share, not the top cosine alone. The hits here are written b
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from contract import defaults
@@ -52,8 +54,12 @@ def test_an_error_code_the_article_names_opens_the_gate_at_a_cosine_the_old_thre
 
     features = relevance_features(query, [hit])
 
-    assert features["rare_terms"] >= 1 and features["best_sentence"] == pytest.approx(0.66)
+    assert features["rare_terms"] > 0 and features["best_sentence"] == pytest.approx(0.66)
     assert relevance(features, model_id=OFFLINE) >= 0
+    # The same words where that code is common (in 40 passages) are not enough.
+    assert hit.terms is not None
+    common = replace(hit, terms=TermStats(300, {**hit.terms.df, "invalidviewercertificate": 40}))
+    assert relevance(relevance_features(query, [common]), model_id=OFFLINE) < 0
 
 
 def test_an_article_on_the_same_service_but_another_question_gets_no_sources() -> None:
