@@ -144,15 +144,18 @@ def relevance(
 
 
 def ground(query: str, kb: Retriever, model_id: str, k: int = defaults.KB_TOP_K) -> Grounding | None:
-    """Retrieve for the (already redacted) ticket text; quote the hits when the model's relevance gate
-    opens on the best one, none otherwise. None when the knowledge base is empty: the draft is then
-    written as if there were none."""
+    """Retrieve for the (already redacted) ticket text; quote the hits the model's relevance gate lets
+    through when it opens on the best one, none otherwise. None when the knowledge base is empty: the draft
+    is then written as if there were none."""
     hits = kb.search(query, k=k)
     if not hits:
         return None
-    value = relevance(relevance_features(query, hits), dict(relevance_gate(model_id)))
-    kept = tuple(quotation(h) for h in hits) if value >= 0 else ()
-    return Grounding(quotations=kept, confidence=round(hits[0].score, 4), relevance=round(value, 4))
+    gate = dict(relevance_gate(model_id))
+    # Each hit passes the gate on its own features, so every source an agent sees passed it (for a cosine
+    # rule: the score threshold per hit, as before the gate); the best hit's value is the ticket's.
+    values = [relevance(relevance_features(query, [h]), gate) for h in hits]
+    kept = tuple(quotation(h) for h, v in zip(hits, values, strict=True) if v >= 0) if values[0] >= 0 else ()
+    return Grounding(quotations=kept, confidence=round(hits[0].score, 4), relevance=round(values[0], 4))
 
 
 def quotations_prompt(grounding: Grounding) -> str:
