@@ -99,20 +99,23 @@ def _search(args: argparse.Namespace) -> int:
     kb = knowledge_base()
     query = " ".join(args.query)
     hits = kb.search(query, k=args.k or defaults.KB_TOP_K)
-    # The draft step's gate: open on the best document means the draft cites these (its reply model
-    # says which); closed means none.
-    value = relevance(relevance_features(query, hits), model_id=embedder().model_id) if hits else -1.0
+    # The draft step's gate (pipeline.domain.grounding.ground): a hit is quoted when the gate opens on the
+    # best one and on the hit itself; the best hit's value is the ticket's.
+    model_id = embedder().model_id
+    values = [relevance(relevance_features(query, [h]), model_id=model_id) for h in hits]
+    value = values[0] if values else -1.0
     rows = [
         {
             "id": h.passage.passage_id,
             "title": h.title,
             "uri": h.uri,
             "score": round(h.score, 4),
-            "used": value >= 0,
+            "relevance": round(v, 4),
+            "used": value >= 0 and v >= 0,
             "heading": h.passage.heading,
             "text": h.passage.text,
         }
-        for h in hits
+        for h, v in zip(hits, values, strict=True)
     ]
     if args.json:
         print(json.dumps({"relevance": round(value, 4), "hits": rows}))
@@ -123,8 +126,7 @@ def _search(args: argparse.Namespace) -> int:
     for r in rows:
         mark = " " if r["used"] else "-"
         print(f"{mark} {r['score']:.3f}  {r['title']}\n         {r['uri']}  ({r['id']})")
-    verdict = "a draft would quote these" if value >= 0 else "'-': no draft would cite them"
-    print(f"(relevance {value:+.2f}: {verdict})")
+    print(f"(relevance gate {value:+.2f}: '-' marks a document a draft would not cite)")
     return 0
 
 

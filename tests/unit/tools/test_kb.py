@@ -111,6 +111,9 @@ def test_ingest_search_list_and_remove_through_tms_kb(
     assert found["hits"][0]["uri"] == "https://help.example.com/articles/rotation-timeout"
     assert found["hits"][0]["score"] > found["hits"][1]["score"]
     assert all(h["uri"].startswith("https://") for h in found["hits"])
+    # What the draft step would cite: the gate decides per article; the CDN article is not cited.
+    assert found["relevance"] == found["hits"][0]["relevance"]
+    assert found["hits"][-1]["uri"].endswith("cloudfront-invalidate") and found["hits"][-1]["used"] is False
 
     # A changed file replaces its passages: the old advice is no longer retrievable.
     queue.write_text(QUEUE.replace("six times the function timeout", "the longest batch time plus a minute"))
