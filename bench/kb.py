@@ -227,7 +227,7 @@ def main() -> int:
     parser.add_argument(
         "--calibrate",
         action="store_true",
-        help="suggest the gate's bias from the calibration half (>= 90% unanswerable without sources)",
+        help="suggest the gate's bias from the calibration half (>= 90%% unanswerable without sources)",
     )
     parser.add_argument("--fit", action="store_true", help="fit the gate's weights on the calibration half")
     args = parser.parse_args()
