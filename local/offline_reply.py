@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from contract import defaults
 from contract.errors import LlmThrottledError, LlmUnavailableError
 from contract.models import Priority, SentimentLabel, SentimentResult, TicketSubmitted
 from local.faults import FaultPlan, active_plan
 from pipeline.adapters.llm import estimated_usage
+from pipeline.domain.knowledge import ScoredSentence, sentences, terms
 from pipeline.domain.policy import ESCALATION, check_reply, decide_priority
 from pipeline.domain.triage import TriageDraft
 
@@ -170,66 +173,15 @@ def _category(issue_type: str, product: str) -> tuple[tuple[str, ...], str]:
     return _GENERIC
 
 
-# Grounded drafts (issue 30): the steps are the best passage's own sentences, those sharing most words
-# with the ticket, in the passage's order; a sentence that lost contact details or a link to the trust
+# Grounded drafts (issue 30): the steps are sentences of the quoted documents, those that best answer the
+# ticket: each scores its cosine to the ticket (stored at ingest), plus its share of the ticket's term weight
+# (IDF: an error code counts more than "error") and its document's score, so the best document leads but
+# its answer may sit in any of its passages. A sentence that lost contact details or a link to the trust
 # rules is not used. Without a relevant passage the reply asks for details rather than inventing steps.
+_STEP_MIN_WORDS = 4
 _STEP_MAX_WORDS = 45
 _STEPS_MAX_WORDS = 110
-_SENTENCE = re.compile(r"\n+|(?<=[.!?])\s+(?=[A-Z0-9`\"(*])")
-_MARKUP = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+|\*\*|__")
-_WORD = re.compile(r"[a-z0-9][a-z0-9_.:/-]*[a-z0-9]|[a-z0-9]", re.IGNORECASE)
 _REMOVED = "removed]"
-_STOP = frozenset(
-    [
-        "the",
-        "a",
-        "an",
-        "and",
-        "or",
-        "of",
-        "to",
-        "in",
-        "on",
-        "for",
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "it",
-        "this",
-        "that",
-        "with",
-        "our",
-        "we",
-        "you",
-        "your",
-        "my",
-        "i",
-        "from",
-        "at",
-        "by",
-        "as",
-        "not",
-        "no",
-        "can",
-        "cannot",
-        "do",
-        "does",
-        "did",
-        "have",
-        "has",
-        "but",
-        "if",
-        "when",
-        "what",
-        "why",
-        "how",
-        "so",
-        "all",
-        "any",
-    ]
-)
 _NO_ANSWER_STEPS = (
     "Send us the exact error message and the time it first appeared, with the time zone.",
     "Tell us which account, region and resource are affected, and what changed just before.",
@@ -240,30 +192,41 @@ _NO_ANSWER_NOTE = (
 )
 
 
-def _words(text: str) -> set[str]:
-    return {w.lower() for w in _WORD.findall(text)} - _STOP
-
-
-def grounded_steps(quotation: Quotation, ticket_text: str) -> tuple[str, ...]:
-    """Two or three steps taken from the passage: its sentences closest to the ticket, in passage order."""
-    sentences = [
-        " ".join(_MARKUP.sub("", s).split())
-        for s in _SENTENCE.split(quotation.text)
-        if _REMOVED not in s and 4 <= len(s.split()) <= _STEP_MAX_WORDS
-    ]
-    wanted = _words(ticket_text)
-    ranked = sorted(range(len(sentences)), key=lambda i: (-len(_words(sentences[i]) & wanted), i))
-    chosen: list[int] = []
+def grounded_steps(quotations: Sequence[Quotation], ticket_text: str) -> tuple[tuple[str, ...], list[str]]:
+    """Two or three steps from the quoted documents' sentences that best answer the ticket (in document
+    order), and the ids of the quotations they came from; no steps when fewer than two fit."""
+    wanted = terms(ticket_text)
+    candidates: list[tuple[float, int, int, str]] = []
+    for qi, q in enumerate(quotations):
+        pool = q.sentences or tuple(
+            ScoredSentence(q.id, text, q.score) for text in sentences(q.text) if _REMOVED not in text
+        )
+        total = sum(q.terms.idf(t) for t in wanted) if q.terms else float(len(wanted))
+        for si, sentence in enumerate(pool):
+            if not _STEP_MIN_WORDS <= len(sentence.text.split()) <= _STEP_MAX_WORDS:
+                continue
+            shared = wanted & terms(sentence.text)
+            weight = sum(q.terms.idf(t) for t in shared) if q.terms else float(len(shared))
+            score = (
+                sentence.score
+                + defaults.KB_STEP_LEXICAL_WEIGHT * (weight / total if total else 0.0)
+                + defaults.KB_STEP_DOCUMENT_WEIGHT * q.score
+            )
+            candidates.append((score, qi, si, sentence.text))
+    chosen: list[tuple[int, int, str]] = []
     budget = _STEPS_MAX_WORDS
-    for i in ranked:
-        n = len(sentences[i].split())
+    for _, qi, si, text in sorted(candidates, key=lambda c: (-c[0], c[1], c[2])):
+        n = len(text.split())
         if n <= budget:
-            chosen.append(i)
+            chosen.append((qi, si, text))
             budget -= n
         if len(chosen) == 3:
             break
-    steps = tuple(_clean(sentences[i]) for i in sorted(chosen))
-    return steps if len(steps) >= 2 else ()
+    if len(chosen) < 2:
+        return (), []
+    chosen.sort()
+    used = list(dict.fromkeys(quotations[qi].id for qi, _, _ in chosen))
+    return tuple(_clean(text) for _, _, text in chosen), used
 
 
 class OfflineReplyModel:
@@ -294,10 +257,9 @@ class OfflineReplyModel:
         used: list[str] = []
         note: list[str] = []
         if grounding is not None and grounding.answered:
-            best = grounding.quotations[0]
-            from_passage = grounded_steps(best, f"{data.subject}\n{data.description}")
-            if from_passage:
-                chosen, used = list(from_passage), [best.id]
+            from_passages, cited = grounded_steps(grounding.quotations, f"{data.subject}\n{data.description}")
+            if from_passages:
+                chosen, used = list(from_passages), cited
         elif grounding is not None:  # nothing relevant enough: ask, do not invent steps
             chosen, note = list(_NO_ANSWER_STEPS), [_NO_ANSWER_NOTE, ""]
         phrase = ESCALATION[priority]

@@ -33,13 +33,20 @@ from pipeline.domain.knowledge import (
     Hit,
     IngestReport,
     Passage,
+    ScoredSentence,
+    TermStats,
     chunk,
     rank,
+    sentences,
+    terms,
 )
 from pipeline.observability import logger
 
 INDEX_KEY = names.KB_INDEX_KEY
-FORMAT = 1
+# 2: every passage also stores its sentences and their vectors (the extractive reply and the relevance gate
+# score sentences without an embedding call per ticket). An index of format 1 is re-embedded by the next ingest
+# and searched meanwhile with each sentence scored like its passage.
+FORMAT = 2
 _FORBIDDEN = {"403", "AccessDenied", "Forbidden"}
 _ABSENT = {"404", "NoSuchKey", "NotFound", *_FORBIDDEN}
 # A conditional PutObject lost to another writer: 412 (the ETag no longer matches, or the object now exists),
@@ -71,6 +78,17 @@ def _prune(stored: dict[str, Any], now: float) -> list[str]:
     for doc_id in gone:
         del stored[doc_id]
     return gone
+
+
+def _embedded_passage(p: Passage, vector: np.ndarray, sentence_vectors: np.ndarray) -> dict[str, Any]:
+    return {
+        "id": p.passage_id,
+        "heading": p.heading,
+        "text": p.text,
+        "vector": _encode(vector),
+        "sentences": sentences(p.text),
+        "sentence_vectors": _encode(sentence_vectors.reshape(-1)),
+    }
 
 
 def _under(origin: str, folder: str) -> bool:
@@ -112,6 +130,10 @@ class S3KnowledgeBase:
         self._matrix = np.zeros((0, 0), dtype=np.float32)
         self._rows: list[tuple[str, int]] = []  # (doc_id, passage number) of each matrix row
         self._row_expiry = np.zeros(0)  # each row's document's expires_at (inf: never)
+        self._sentence_matrix = np.zeros((0, 0), dtype=np.float32)
+        self._sentences: list[tuple[str, str]] = []  # (passage id, text) of each sentence-matrix row
+        self._doc_sentences: dict[str, list[int]] = {}  # sentence-matrix rows of each document, in order
+        self._df: dict[str, int] = {}  # passages containing each term
 
     # --- storage -------------------------------------------------------------------------------------
 
@@ -191,15 +213,37 @@ class S3KnowledgeBase:
 
     def _build_matrix(self) -> None:
         rows, vectors, expiry = [], [], []
+        sentence_rows: list[tuple[str, str]] = []
+        sentence_vectors: list[np.ndarray] = []
+        doc_sentences: dict[str, list[int]] = {}
+        df: dict[str, int] = {}
         for doc_id, doc in self._index["documents"].items():
             expires_at = doc.get("expires_at")
             for n, p in enumerate(doc["passages"]):
                 rows.append((doc_id, n))
-                vectors.append(_decode(p["vector"]))
+                vector = _decode(p["vector"])
+                vectors.append(vector)
                 expiry.append(np.inf if expires_at is None else float(expires_at))
+                texts = p.get("sentences") or sentences(p["text"])
+                if "sentence_vectors" in p:
+                    block = _decode(p["sentence_vectors"]).reshape(len(texts), -1)
+                else:  # a format-1 index: each sentence scores like its passage until the next ingest
+                    block = np.tile(vector, (len(texts), 1))
+                start = len(sentence_rows)
+                sentence_rows.extend((p["id"], t) for t in texts)
+                sentence_vectors.append(block)
+                doc_sentences.setdefault(doc_id, []).extend(range(start, len(sentence_rows)))
+                for term in terms(
+                    Passage(p["id"], doc_id, p["heading"], p["text"]).embedding_text(doc["title"])
+                ):
+                    df[term] = df.get(term, 0) + 1
         self._rows = rows
         self._row_expiry = np.asarray(expiry, dtype=np.float64)
         self._matrix = np.vstack(vectors) if vectors else np.zeros((0, 0), dtype=np.float32)
+        self._sentences, self._doc_sentences, self._df = sentence_rows, doc_sentences, df
+        self._sentence_matrix = (
+            np.vstack(sentence_vectors) if sentence_rows else np.zeros((0, 0), dtype=np.float32)
+        )
 
     # --- the port ------------------------------------------------------------------------------------
 
@@ -220,9 +264,11 @@ class S3KnowledgeBase:
             nonlocal report
             report = IngestReport()
             stored: dict[str, Any] = index["documents"]
-            if index.get("model_id") != self._embedder.model_id:
+            # a new embedder or index format: every passage embedded again (and saved, even with no change)
+            reembedded = index.get("model_id") != self._embedder.model_id or index.get("format") != FORMAT
+            if reembedded:
                 self._reembed(stored)
-                index["model_id"] = self._embedder.model_id
+                index["model_id"], index["format"] = self._embedder.model_id, FORMAT
             now = self._now()
             report.removed += _prune(stored, now)
             for doc in documents:
@@ -248,7 +294,7 @@ class S3KnowledgeBase:
                 if doc_id not in seen and any(_under(stored[doc_id]["origin"], f) for f in replace_under):
                     del stored[doc_id]
                     report.removed.append(doc_id)
-            return bool(report.added or report.replaced or report.removed) or not existed
+            return reembedded or bool(report.added or report.replaced or report.removed) or not existed
 
         self._update(change)
         return report
@@ -323,20 +369,38 @@ class S3KnowledgeBase:
             if not rows:
                 return []
         query_vector = self._embedder.embed([query])[0]
+        stats = TermStats(
+            passages=len(self._rows), df={t: self._df[t] for t in terms(query) if t in self._df}
+        )
         hits = []
         for row, score in rank(query_vector, matrix, [d for d, _ in rows], k):
             doc_id, n = rows[row]
             doc = index["documents"][doc_id]
             p = doc["passages"][n]
             passage = Passage(passage_id=p["id"], doc_id=doc_id, heading=p["heading"], text=p["text"])
-            hits.append(Hit(doc_id=doc_id, title=doc["title"], uri=doc["uri"], score=score, passage=passage))
+            in_doc = self._doc_sentences.get(doc_id, [])
+            scores = self._sentence_matrix[in_doc] @ query_vector.astype(np.float32) if in_doc else []
+            scored = tuple(
+                ScoredSentence(*self._sentences[r], score=float(v))
+                for r, v in zip(in_doc, scores, strict=True)
+            )
+            hits.append(
+                Hit(
+                    doc_id=doc_id,
+                    title=doc["title"],
+                    uri=doc["uri"],
+                    score=score,
+                    passage=passage,
+                    sentences=scored,
+                    terms=stats,
+                )
+            )
         return hits
 
     # --- helpers -------------------------------------------------------------------------------------
 
     def _entry(self, doc: Document, digest: str) -> dict[str, Any]:
         passages = chunk(doc)
-        vectors = self._embedder.embed([p.embedding_text(doc.title) for p in passages]) if passages else []
         return {
             "title": doc.title,
             "uri": doc.uri,
@@ -346,22 +410,28 @@ class S3KnowledgeBase:
             "updated": doc.updated,
             **({"expires_at": doc.expires_at} if doc.expires_at is not None else {}),
             "digest": digest,
-            "passages": [
-                {"id": p.passage_id, "heading": p.heading, "text": p.text, "vector": _encode(v)}
-                for p, v in zip(passages, vectors, strict=True)
-            ],
+            "passages": self._embed(passages, doc.title),
         }
 
+    def _embed(self, passages: list[Passage], title: str) -> list[dict[str, Any]]:
+        """Each passage with its vector (title and heading included) and its sentences' vectors, from one
+        embedding call."""
+        if not passages:
+            return []
+        split = [sentences(p.text) for p in passages]
+        texts = [p.embedding_text(title) for p in passages] + [t for group in split for t in group]
+        vectors = self._embedder.embed(texts)
+        out, at = [], len(passages)
+        for n, (p, group) in enumerate(zip(passages, split, strict=True)):
+            out.append(_embedded_passage(p, vectors[n], vectors[at : at + len(group)]))
+            at += len(group)
+        return out
+
     def _reembed(self, stored: dict[str, Any]) -> None:
-        """The embedder changed: every stored passage gets a vector from the new one."""
-        for doc in stored.values():
-            texts = [
-                Passage(p["id"], "", p["heading"], p["text"]).embedding_text(doc["title"])
-                for p in doc["passages"]
-            ]
-            if texts:
-                for p, v in zip(doc["passages"], self._embedder.embed(texts), strict=True):
-                    p["vector"] = _encode(v)
+        """The embedder or the index format changed: every stored passage is embedded again."""
+        for doc_id, doc in stored.items():
+            passages = [Passage(p["id"], doc_id, p["heading"], p["text"]) for p in doc["passages"]]
+            doc["passages"] = self._embed(passages, doc["title"])
 
 
 class _LazyEmbedder:

@@ -9,13 +9,21 @@ and it is framed as a quotation with an id the model can cite but not obey.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from contract import defaults
 from contract.drafts import allowed_link_domains, find_links, find_phones
-from pipeline.domain.knowledge import Hit, Retriever, kb_threshold
+from pipeline.domain.knowledge import (
+    Hit,
+    Retriever,
+    ScoredSentence,
+    TermStats,
+    relevance_gate,
+    terms,
+)
 from pipeline.domain.policy import without_instructions
 
 _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@(?:[a-z0-9-]+\.)+[a-z]{2,63}\b", re.IGNORECASE)
@@ -30,17 +38,23 @@ class Quotation:
     uri: str
     score: float
     text: str
+    # The document's sentences scored against the ticket, cleaned like `text` (a sentence that lost contact
+    # details or a link is left out), and the ticket terms' frequencies: what an extractive reply picks from.
+    sentences: tuple[ScoredSentence, ...] = ()
+    terms: TermStats | None = None
 
 
 @dataclass(frozen=True)
 class Grounding:
-    """What retrieval found for a ticket: the quotations above the threshold and the best score.
+    """What retrieval found for a ticket: the quotations when the relevance gate opened, and the best score.
 
     `quotations` empty means nothing was relevant enough: the draft asks for details instead of steps.
+    `relevance` is the gate's value (>= 0: grounded), kept for calibration and the benchmark.
     """
 
     quotations: tuple[Quotation, ...]
     confidence: float
+    relevance: float = 0.0
 
     @property
     def answered(self) -> bool:
@@ -72,24 +86,76 @@ def clean_passage(text: str, allowed: Sequence[str] | None = None) -> str:
 
 def quotation(hit: Hit) -> Quotation:
     """A retrieved hit as a cleaned quotation."""
+    cleaned = []
+    for sentence in hit.sentences:
+        text = clean_passage(sentence.text)
+        if text and "removed]" not in text:
+            cleaned.append(ScoredSentence(sentence.passage_id, text, sentence.score))
     return Quotation(
         id=hit.passage.passage_id,
         title=hit.title,
         uri=hit.uri,
         score=hit.score,
         text=clean_passage(hit.passage.text),
+        sentences=tuple(cleaned),
+        terms=hit.terms,
     )
 
 
+# A sentence of one or two words (a heading-like line, a bare command) matches a query by accident.
+_MIN_SENTENCE_WORDS = 3
+
+
+def relevance_features(query: str, hits: Sequence[Hit]) -> dict[str, float]:
+    """What the relevance gate weighs, from the best document: its passage cosine, its best sentence
+    cosine, the share of the query's term weight (IDF) it contains, and the rare query terms its best
+    passage shares (an error code or a setting name that few passages mention), as log(1 + count): the
+    first shared code says much, the tenth little, and a long ticket on the right product but another
+    question shares many."""
+    best = hits[0]
+    wanted = terms(query)
+    sentence_scores = [s.score for s in best.sentences if len(s.text.split()) >= _MIN_SENTENCE_WORDS]
+    document = terms(best.title) | terms(best.passage.heading)
+    for sentence in best.sentences:
+        document |= terms(sentence.text)
+    if not best.sentences:
+        document |= terms(best.passage.text)
+    stats = best.terms
+    coverage = rare = 0.0
+    if stats is not None and wanted:
+        total = sum(stats.idf(t) for t in wanted)
+        coverage = sum(stats.idf(t) for t in wanted & document) / total if total else 0.0
+        shared = wanted & terms(best.passage.embedding_text(best.title))
+        rare = math.log1p(sum(1 for t in shared if stats.rare(t)))
+    return {
+        "top_score": best.score,
+        "best_sentence": max(sentence_scores, default=best.score),
+        "coverage": coverage,
+        "rare_terms": rare,
+    }
+
+
+def relevance(
+    features: dict[str, float], gate: dict[str, float] | None = None, *, model_id: str = ""
+) -> float:
+    """The gate's value for these features: bias + the weighted features; >= 0 means grounded."""
+    rule = gate if gate is not None else relevance_gate(model_id)
+    return rule.get("bias", 0.0) + sum(w * features[name] for name, w in rule.items() if name != "bias")
+
+
 def ground(query: str, kb: Retriever, model_id: str, k: int = defaults.KB_TOP_K) -> Grounding | None:
-    """Retrieve for the (already redacted) ticket text; keep the hits at or above the model's threshold.
-    None when the knowledge base is empty: the draft is then written as if there were none."""
+    """Retrieve for the (already redacted) ticket text; quote the hits the model's relevance gate lets
+    through when it opens on the best one, none otherwise. None when the knowledge base is empty: the draft
+    is then written as if there were none."""
     hits = kb.search(query, k=k)
     if not hits:
         return None
-    threshold = kb_threshold(model_id)
-    kept = tuple(quotation(h) for h in hits if h.score >= threshold)
-    return Grounding(quotations=kept, confidence=round(hits[0].score, 4) if hits else 0.0)
+    gate = dict(relevance_gate(model_id))
+    # Each hit passes the gate on its own features, so every source an agent sees passed it (for a cosine
+    # rule: the score threshold per hit, as before the gate); the best hit's value is the ticket's.
+    values = [relevance(relevance_features(query, [h]), gate) for h in hits]
+    kept = tuple(quotation(h) for h, v in zip(hits, values, strict=True) if v >= 0) if values[0] >= 0 else ()
+    return Grounding(quotations=kept, confidence=round(hits[0].score, 4), relevance=round(values[0], 4))
 
 
 def quotations_prompt(grounding: Grounding) -> str:

@@ -10,8 +10,9 @@ paragraphs of the same one, so a document scores its best passage and shows that
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -23,6 +24,63 @@ if TYPE_CHECKING:  # numpy loads where passages are ranked, not in every functio
 
 HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
+# A sentence ends at a line break or at . ! ? before a capital, a digit or a code mark; list markers and bold
+# marks are not part of its text.
+_SENTENCE = re.compile(r"\n+|(?<=[.!?])\s+(?=[A-Z0-9`\"(*])")
+_MARKUP = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+|\*\*|__")
+_WORD = re.compile(r"[a-z0-9][a-z0-9_.:/-]*[a-z0-9]|[a-z0-9]", re.IGNORECASE)
+# Words that say nothing about what a ticket asks: never counted as shared terms.
+STOP_WORDS = frozenset(
+    [
+        "the",
+        "a",
+        "an",
+        "and",
+        "or",
+        "of",
+        "to",
+        "in",
+        "on",
+        "for",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "it",
+        "this",
+        "that",
+        "with",
+        "our",
+        "we",
+        "you",
+        "your",
+        "my",
+        "i",
+        "from",
+        "at",
+        "by",
+        "as",
+        "not",
+        "no",
+        "can",
+        "cannot",
+        "do",
+        "does",
+        "did",
+        "have",
+        "has",
+        "but",
+        "if",
+        "when",
+        "what",
+        "why",
+        "how",
+        "so",
+        "all",
+        "any",
+    ]
+)
 
 
 @dataclass(frozen=True)
@@ -62,14 +120,47 @@ class Passage:
 
 
 @dataclass(frozen=True)
+class ScoredSentence:
+    """One sentence of a retrieved document with its cosine to the query (sentence vectors are stored at
+    ingest, so scoring them is a matrix product, not an embedding call)."""
+
+    passage_id: str
+    text: str
+    score: float
+
+
+@dataclass(frozen=True)
+class TermStats:
+    """How common the query's terms are in the knowledge base: the lexical half of relevance."""
+
+    passages: int  # passages in the knowledge base
+    df: Mapping[str, int]  # passages containing each query term (absent: none)
+
+    def idf(self, term: str) -> float:
+        """The inverse document frequency of a term (BM25's, always positive)."""
+        return math.log((self.passages + 1) / (self.df.get(term, 0) + 0.5))
+
+    def rare(self, term: str) -> bool:
+        """A term in the knowledge base but in few passages: an error code, a setting, a product feature."""
+        return 0 < self.df.get(term, 0) <= max(1.0, defaults.KB_RARE_TERM_SHARE * self.passages)
+
+
+@dataclass(frozen=True)
 class Hit:
-    """One retrieved document with its best passage and that passage's cosine score."""
+    """One retrieved document with its best passage and that passage's cosine score.
+
+    `sentences` are all the document's sentences scored against the query, in document order, so a reply
+    can be built from the sentence that answers even when it sits outside the best passage; `terms` are the
+    query terms' frequencies in the whole knowledge base (the same for every hit of one search).
+    """
 
     doc_id: str
     title: str
     uri: str
     score: float
     passage: Passage
+    sentences: tuple[ScoredSentence, ...] = ()
+    terms: TermStats | None = None
 
 
 @dataclass(frozen=True)
@@ -200,6 +291,17 @@ def _split_long(paragraph: str, max_chars: int) -> list[str]:
     return out
 
 
+def sentences(text: str) -> list[str]:
+    """A passage's sentences (list items are sentences of their own), without list or bold markup."""
+    out = [" ".join(_MARKUP.sub("", piece).split()) for piece in _SENTENCE.split(text)]
+    return [sentence for sentence in out if sentence]
+
+
+def terms(text: str) -> set[str]:
+    """The lower-cased words of a text that can carry meaning (identifiers like `aws:SourceVpce` whole)."""
+    return {word.lower() for word in _WORD.findall(text)} - STOP_WORDS
+
+
 def rank(
     query_vector: np.ndarray, matrix: np.ndarray, passage_docs: list[str], k: int
 ) -> list[tuple[int, float]]:
@@ -222,13 +324,23 @@ def rank(
     return list(best.values())
 
 
-def kb_threshold(model_id: str) -> float:
-    """The calibrated minimum score for a source to be used, for this embedding model."""
+RELEVANCE_FEATURES = ("top_score", "best_sentence", "coverage", "rare_terms")
+
+
+def relevance_gate(model_id: str) -> Mapping[str, float]:
+    """The calibrated relevance rule (bias and feature weights) for this embedding model."""
     try:
-        return defaults.KB_THRESHOLDS[model_id]
+        gate = defaults.KB_RELEVANCE_GATES[model_id]
     except KeyError as e:
-        known = ", ".join(sorted(defaults.KB_THRESHOLDS))
+        known = ", ".join(sorted(defaults.KB_RELEVANCE_GATES))
         raise ConfigurationError(
-            f"no knowledge-base threshold for embedding model {model_id!r} (known: {known}); "
-            "calibrate one with bench/kb.py and add it to contract/defaults.KB_THRESHOLDS"
+            f"no knowledge-base relevance gate for embedding model {model_id!r} (known: {known}); "
+            "calibrate one with bench/kb.py and add it to contract/defaults.KB_RELEVANCE_GATES"
         ) from e
+    unknown = set(gate) - {"bias", *RELEVANCE_FEATURES}
+    if unknown:
+        raise ConfigurationError(
+            f"KB_RELEVANCE_GATES[{model_id!r}] names unknown features {sorted(unknown)}; "
+            f"known: {', '.join(RELEVANCE_FEATURES)}"
+        )
+    return gate

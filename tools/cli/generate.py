@@ -110,7 +110,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=Path,
         default=None,
         metavar="FILE.jsonl",
-        help="instead: the knowledge base's retrieval (recall@3, MRR, threshold) against this truth file",
+        help="instead: the knowledge base's retrieval (recall@3, MRR, relevance gate) against this truth file",
     )
     ev.add_argument("--split", default=None, help="with --kb-truth: only the lines of this split")
     ev.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -224,7 +224,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def _eval_kb(args: argparse.Namespace) -> int:
     """The running stack's knowledge base against a retrieval truth file."""
     from pipeline.adapters.embeddings import embedder
-    from pipeline.domain.knowledge import kb_threshold
+    from pipeline.domain.knowledge import relevance_gate
     from tools.cli.kb import knowledge_base
     from tools.kb_eval import calibrate, figures, read_truth, render, retrieve
 
@@ -232,11 +232,13 @@ def _eval_kb(args: argparse.Namespace) -> int:
     kb = knowledge_base()
     if not kb.documents():
         raise ConfigurationError("the knowledge base is empty: tms kb ingest PATH first")
-    rows = retrieve(truth, lambda text, k: kb.search(text, k=k))
-    report = figures(rows, kb_threshold(embedder().model_id))
-    suggested = calibrate(rows)
+    model_id = embedder().model_id
+    rows = retrieve(truth, lambda text, k: kb.search(text, k=k), model_id)
+    bias = relevance_gate(model_id).get("bias", 0.0)
+    report = figures(rows, bias)
+    suggested = calibrate(rows, bias)
     if args.json:
-        print(json.dumps({**report, "suggested_threshold": suggested}))
+        print(json.dumps({**report, "suggested_bias": suggested}))
     else:
         print(render(report, suggested))
     return 0

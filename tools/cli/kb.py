@@ -94,25 +94,31 @@ def _ingest(args: argparse.Namespace) -> int:
 def _search(args: argparse.Namespace) -> int:
     from contract import defaults
     from pipeline.adapters.embeddings import embedder
-    from pipeline.domain.knowledge import kb_threshold
+    from pipeline.domain.grounding import relevance, relevance_features
 
     kb = knowledge_base()
-    threshold = kb_threshold(embedder().model_id)
-    hits = kb.search(" ".join(args.query), k=args.k or defaults.KB_TOP_K)
+    query = " ".join(args.query)
+    hits = kb.search(query, k=args.k or defaults.KB_TOP_K)
+    # The draft step's gate (pipeline.domain.grounding.ground): a hit is quoted when the gate opens on the
+    # best one and on the hit itself; the best hit's value is the ticket's.
+    model_id = embedder().model_id
+    values = [relevance(relevance_features(query, [h]), model_id=model_id) for h in hits]
+    value = values[0] if values else -1.0
     rows = [
         {
             "id": h.passage.passage_id,
             "title": h.title,
             "uri": h.uri,
             "score": round(h.score, 4),
-            "used": h.score >= threshold,
+            "relevance": round(v, 4),
+            "used": value >= 0 and v >= 0,
             "heading": h.passage.heading,
             "text": h.passage.text,
         }
-        for h in hits
+        for h, v in zip(hits, values, strict=True)
     ]
     if args.json:
-        print(json.dumps({"threshold": threshold, "hits": rows}))
+        print(json.dumps({"relevance": round(value, 4), "hits": rows}))
         return 0
     if not rows:
         print("the knowledge base is empty: tms kb ingest PATH")
@@ -120,7 +126,7 @@ def _search(args: argparse.Namespace) -> int:
     for r in rows:
         mark = " " if r["used"] else "-"
         print(f"{mark} {r['score']:.3f}  {r['title']}\n         {r['uri']}  ({r['id']})")
-    print(f"(threshold {threshold:.2f}: '-' marks a document a draft would not cite)")
+    print(f"(relevance gate {value:+.2f}: '-' marks a document a draft would not cite)")
     return 0
 
 

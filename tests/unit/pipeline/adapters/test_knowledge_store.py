@@ -92,3 +92,37 @@ def test_an_index_of_another_embedder_leaves_the_draft_ungrounded_but_stops_the_
     assert embedder.calls == 0
     with pytest.raises(ConfigurationError, match=r"embedded with offline:all-MiniLM-L6-v2.*tms kb ingest"):
         cli.search("the vpn tunnel drops every hour")
+
+
+class WritableObject(OneObject):
+    """The one index object, rewritable as `tms kb ingest` does."""
+
+    def put_object(self, *, Body: bytes, **_: Any) -> None:  # boto3's argument names
+        self.body = Body
+
+
+class TitanShapedEmbedder(CountingEmbedder):
+    def embed(self, texts: list[str]) -> np.ndarray:
+        self.calls += 1
+        return np.tile(np.array([1.0, 0.0, 0.0, 0.0], dtype=np.float32), (len(texts), 1))
+
+
+def test_an_index_written_before_sentence_vectors_is_searched_then_upgraded_by_the_next_ingest() -> None:
+    old = json.loads(_offline_index())
+    old["model_id"] = CountingEmbedder.model_id
+    old["documents"]["vpn"]["passages"][0]["text"] = "The tunnel drops hourly. Check the DPD timeout."
+    s3 = WritableObject(json.dumps(old).encode())
+    kb = S3KnowledgeBase("tms-archive", s3, TitanShapedEmbedder())
+
+    # Format 1: no sentence vectors yet, so each sentence scores like its passage (drafts still ground).
+    (hit,) = kb.search("the vpn tunnel drops every hour")
+    assert [s.text for s in hit.sentences] == ["The tunnel drops hourly.", "Check the DPD timeout."]
+    assert all(s.score == pytest.approx(hit.score) for s in hit.sentences)
+
+    kb.ingest([])  # any ingest re-embeds an older index
+
+    stored = json.loads(s3.body)
+    assert stored["format"] == 2
+    passage = stored["documents"]["vpn"]["passages"][0]
+    assert passage["sentences"] == ["The tunnel drops hourly.", "Check the DPD timeout."]
+    assert "sentence_vectors" in passage

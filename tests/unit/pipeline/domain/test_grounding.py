@@ -22,7 +22,10 @@ from tools.kb import read_document
 
 KB = Path(__file__).resolve().parents[4] / "examples" / "kb"
 MODEL = defaults.OFFLINE_EMBEDDING_MODEL_ID
-THRESHOLD = defaults.KB_THRESHOLDS[MODEL]
+_GATE = defaults.KB_RELEVANCE_GATES[MODEL]
+# The cosine at which a hit with no lexical evidence (no sentence scores, no term statistics: this file's fake)
+# opens the relevance gate.
+THRESHOLD = -_GATE["bias"] / (_GATE.get("best_sentence", 0.0) + _GATE.get("top_score", 0.0))
 
 
 class FakeKnowledgeBase:
@@ -54,7 +57,7 @@ def _draft(kb: FakeKnowledgeBase, subject: str, description: str, product: str, 
 
 def test_a_relevant_passage_grounds_the_steps_and_becomes_the_source() -> None:
     doc = read_document(KB / "s3-403-access-denied-bucket-policy.md")
-    kb = FakeKnowledgeBase(doc, [THRESHOLD + 0.2], containing="aws:SourceVpce")
+    kb = FakeKnowledgeBase(doc, [THRESHOLD + 0.1], containing="aws:SourceVpce")
 
     out = _draft(
         kb,
@@ -70,10 +73,10 @@ def test_a_relevant_passage_grounds_the_steps_and_becomes_the_source() -> None:
             "id": kb.hits[0].passage.passage_id,
             "title": doc.title,
             "uri": "https://help.example.com/articles/s3-403-access-denied-bucket-policy",
-            "score": round(THRESHOLD + 0.2, 4),
+            "score": round(THRESHOLD + 0.1, 4),
         }
     ]
-    assert out.confidence == round(THRESHOLD + 0.2, 4)
+    assert out.confidence == round(THRESHOLD + 0.1, 4)
 
 
 def test_below_the_threshold_there_are_no_sources_and_the_draft_asks_for_details() -> None:
@@ -98,7 +101,7 @@ def test_below_the_threshold_there_are_no_sources_and_the_draft_asks_for_details
 
 def test_retrieval_searches_the_redacted_ticket() -> None:
     doc = read_document(KB / "s3-403-access-denied-bucket-policy.md")
-    kb = FakeKnowledgeBase(doc, [THRESHOLD + 0.1])
+    kb = FakeKnowledgeBase(doc, [THRESHOLD + 0.05])
 
     _draft(
         kb,
@@ -115,7 +118,7 @@ def test_retrieval_searches_the_redacted_ticket() -> None:
 def test_a_planted_instruction_in_an_article_does_not_steer_the_draft() -> None:
     doc = read_document(KB / "cognito-notauthorized-user-password-auth.md")
     planted = "account-recovery@help-example-support.net"
-    kb = FakeKnowledgeBase(doc, [THRESHOLD + 0.3, THRESHOLD + 0.2], containing="Ignore previous")
+    kb = FakeKnowledgeBase(doc, [THRESHOLD + 0.1, THRESHOLD + 0.05], containing="Ignore previous")
     assert planted in kb.hits[0].passage.text  # the fixture still carries its plant
 
     out = _draft(
@@ -141,7 +144,7 @@ def quotations_prompt_of(kb: FakeKnowledgeBase) -> str:
 
 def test_planted_personal_data_in_an_article_never_reaches_the_model_or_the_draft() -> None:
     doc = read_document(KB / "secrets-manager-getsecretvalue-access-denied.md")
-    kb = FakeKnowledgeBase(doc, [THRESHOLD + 0.3], containing="Marcus")
+    kb = FakeKnowledgeBase(doc, [THRESHOLD + 0.1], containing="Marcus")
     assert "+44 7700 900461" in kb.hits[0].passage.text
 
     prompt = quotations_prompt_of(kb)
@@ -216,7 +219,7 @@ def test_a_consulted_knowledge_base_bills_the_query_embedding_on_the_ticket() ->
     subject = "403 from my laptop on the reports bucket"
     description = "Admins get AccessDenied on s3 ls from laptops; the EC2 servers in the VPC read it fine."
     searched = _draft(
-        FakeKnowledgeBase(doc, [THRESHOLD + 0.2]),
+        FakeKnowledgeBase(doc, [THRESHOLD + 0.1]),
         subject,
         description,
         "Amazon S3",

@@ -7,7 +7,7 @@ import pytest
 
 from contract import defaults
 from contract.errors import ConfigurationError
-from pipeline.domain.knowledge import Document, chunk, kb_threshold, rank
+from pipeline.domain.knowledge import Document, chunk, rank, relevance_gate
 
 GUIDE = """# Rotating the database password
 
@@ -66,10 +66,10 @@ def test_rank_returns_each_document_once_with_its_best_passage() -> None:
     assert [s for _, s in ranked] == sorted((s for _, s in ranked), reverse=True)
 
 
-def test_every_embedding_model_has_its_own_threshold_and_an_unknown_one_is_refused() -> None:
+def test_every_embedding_model_has_its_own_relevance_gate_and_an_unknown_one_is_refused() -> None:
     assert (
-        kb_threshold(defaults.OFFLINE_EMBEDDING_MODEL_ID)
-        == defaults.KB_THRESHOLDS[defaults.OFFLINE_EMBEDDING_MODEL_ID]
+        relevance_gate(defaults.OFFLINE_EMBEDDING_MODEL_ID)
+        == defaults.KB_RELEVANCE_GATES[defaults.OFFLINE_EMBEDDING_MODEL_ID]
     )
-    with pytest.raises(ConfigurationError, match="KB_THRESHOLDS"):
-        kb_threshold("cohere.embed-english-v3")
+    with pytest.raises(ConfigurationError, match="KB_RELEVANCE_GATES"):
+        relevance_gate("cohere.embed-english-v3")
