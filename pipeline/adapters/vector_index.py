@@ -149,12 +149,14 @@ class WindowMatrix:
 
     def cosines(self, ticket_ids: Iterable[str], vector: np.ndarray, *, since: datetime) -> dict[str, float]:
         """The cosine of each given ticket still in the window (submitted at or after `since`) to `vector`."""
-        rows = [(t, r) for t in ticket_ids if (r := self._rows.get(t)) is not None]
-        rows = [(t, r) for t, r in rows if self._times[r] >= _epoch(since)]
-        if not rows:
+        found = [(t, r) for t in ticket_ids if (r := self._rows.get(t)) is not None]
+        if not found:
             return {}
-        values = self._matrix[[r for _, r in rows]] @ np.asarray(vector, dtype=np.float32)
-        return {t: float(v) for (t, _), v in zip(rows, values, strict=True)}
+        ids, rows = zip(*found, strict=True)
+        index = np.fromiter(rows, dtype=np.intp, count=len(rows))
+        values = np.einsum("ij,j->i", self._matrix[index], np.asarray(vector, dtype=np.float32))
+        recent = self._times[index] >= _epoch(since)
+        return {t: float(v) for t, v, keep in zip(ids, values.tolist(), recent.tolist(), strict=True) if keep}
 
     def evict_before(self, cutoff: datetime) -> None:
         """Forget tickets submitted before the cutoff (keeps a long-lived process's matrix bounded)."""
