@@ -29,8 +29,8 @@ OFFLINE_EMBEDDING_MODEL_ID: Final = "offline:all-MiniLM-L6-v2"
 OFFLINE_EMBEDDING_DIMENSIONS: Final = 384
 
 # --- Incident linking (docs/incidents.md, docs/decisions/0019-embedder.md) ------------------------------
-# The link score is a logistic model over a few features of a (new ticket, candidate) pair
-# (pipeline/domain/incident_signals.py FEATURES). Weights and threshold are PER EMBEDDING MODEL: the
+# The link score is a logistic model over a few features of a (new ticket, candidate incident or lone ticket)
+# pair (pipeline/domain/incident_signals.py FEATURES). Weights and thresholds are PER EMBEDDING MODEL: the
 # models' cosines are on different scales. The offline model's were fitted by bench/incidents.py on the
 # calibration half of the hand-written set (bench/data/incidents, never on its test half).
 INCIDENT_LINK_MODELS: Final = {

@@ -7,9 +7,11 @@ codes (`SlowDown`, `ThrottlingException`), HTTP status codes, the region, a runt
 are the customers' own resource names (buckets, functions, account ids): every customer has their own, so
 they are never extracted here.
 
-The link score is a logistic model over a handful of such features: a probability-like number in 0..1 whose
-few weights are fitted on the calibration half of the hand-written set (tools/incident_eval.py `fit`) and
-kept as data per embedding model in contract/defaults.py (the models' cosines are on different scales).
+The link score is a logistic model over a handful of such features of a (new ticket, candidate GROUP) pair,
+the group being an open incident as a whole or a lone ticket: a probability-like number in 0..1 whose few
+weights are fitted on the calibration half of the hand-written set (tools/incident_eval.py `fit_weights`),
+its thresholds chosen by cross-validation inside that half (`cross_validate`), all kept as data per
+embedding model in contract/defaults.py (the models' cosines are on different scales).
 """
 
 from __future__ import annotations
@@ -367,11 +369,6 @@ class LinkModel:
     # one: the younger incident into the older (None: never merge). Large incidents otherwise stay split
     # into the two or three groups that formed before their reports met.
     merge_threshold: float | None = None
-
-    @property
-    def opening(self) -> float:
-        """The score a lone candidate needs for a new incident to be opened with it."""
-        return self.threshold if self.open_threshold is None else self.open_threshold
 
     @classmethod
     def from_data(cls, data: Mapping[str, object]) -> LinkModel:
