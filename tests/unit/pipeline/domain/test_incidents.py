@@ -245,11 +245,15 @@ def test_every_embedding_model_in_the_defaults_has_a_valid_link_model() -> None:
     for model_id in (defaults.OFFLINE_EMBEDDING_MODEL_ID, defaults.BEDROCK_EMBEDDING_MODEL_ID):
         model = link_model_for(model_id)
         assert 0 < model.threshold < 1
-    # Titan's is the conservative one: it never links where the offline model's would not
-    assert (
-        link_model_for(defaults.BEDROCK_EMBEDDING_MODEL_ID).threshold
-        >= link_model_for(defaults.OFFLINE_EMBEDDING_MODEL_ID).threshold
+    # Titan's is the conservative one: it never links, opens or merges where the offline model's would not
+    titan = link_model_for(defaults.BEDROCK_EMBEDDING_MODEL_ID)
+    offline = link_model_for(defaults.OFFLINE_EMBEDDING_MODEL_ID)
+    assert titan.threshold >= offline.threshold
+    assert (titan.open_threshold or titan.threshold) >= (offline.open_threshold or offline.threshold)
+    assert titan.merge_threshold is None or (
+        offline.merge_threshold is not None and titan.merge_threshold >= offline.merge_threshold
     )
+    assert set(titan.weights) == set(offline.weights)  # the same structure, calibrated apart
 
 
 def test_rescoring_turns_a_weak_cosine_with_shared_symptoms_into_the_best_candidate() -> None:
