@@ -1,11 +1,13 @@
 """Incidents: many customers reporting one problem become one incident (one Slack thread).
 
 A new ticket's text is embedded and the open tickets of a recent window nearest to it are read back as
-candidates. Each candidate gets the combined link score (pipeline.domain.incident_signals: the cosine plus
-product, issue type, minutes apart, shared service-side signals and how many companies already report it);
-the best one at or above the model's threshold decides: join its incident, or open a new incident rooted
-at that (older) ticket. Pure logic here; embedding and vector search are ports (adapters in
-pipeline/adapters).
+candidates, with the other members of their incidents. The candidates are grouped (an open incident as a
+whole, or a lone ticket) and each group gets the combined link score (pipeline.domain.incident_signals: the
+cosines plus product, issue type, minutes apart, service-side signals and symptoms shared with any member,
+how many companies report it). The best group at or above its threshold decides: join that incident, or
+open a new one rooted at that (older) lone ticket; other groups above the merge threshold are merged into
+it (the younger incident into the older). Pure logic here; embedding and vector search are ports (adapters
+in pipeline/adapters).
 """
 
 from __future__ import annotations
@@ -58,7 +60,7 @@ class Neighbour:
     """An open ticket of the window, with its similarity to the new ticket."""
 
     ticket_id: str
-    score: float  # what the threshold applies to: the link score once rescored (see rescore)
+    score: float  # what the thresholds apply to: its group's link score once rescored (see rescore)
     incident_id: str | None = None
     status: str = TicketStatus.TRIAGED.value
     similarity: float | None = None  # the plain cosine (None: `score` is it)
