@@ -177,7 +177,7 @@ def test_a_candidate_incident_comes_whole_its_members_outside_the_nearest_k_incl
     # When a new report searches for its single nearest ticket
     found = index.nearest(_unit(1, 0, 0), since=T0 - timedelta(hours=1), at=T0, k=1)
     # Then the nearest one's incident comes with all its members and their cosines (the far one's is 0)
-    assert [n.ticket_id for n in found][0] == ROOT
+    assert found[0].ticket_id == ROOT
     by_id = {n.ticket_id: n for n in found}
     assert set(by_id) == {ROOT, member, far}
     assert by_id[far].similarity == pytest.approx(0.0, abs=1e-3) and by_id[
