@@ -15,7 +15,7 @@ import json
 import math
 import random
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from itertools import combinations
 from pathlib import Path
@@ -25,11 +25,13 @@ import numpy as np
 
 from contract.models import Customer, TicketData
 from pipeline.adapters.vector_index import InMemoryVectorIndex
-from pipeline.domain.incident_signals import FEATURES, LinkModel, Profile, pair_features
+from pipeline.domain.incident_signals import FEATURES, LinkModel, Profile, group_features
 from pipeline.domain.incidents import (
     DEFAULT_DECAY_PER_HOUR,
     DEFAULT_WINDOW,
     NEIGHBOURS,
+    apply_link,
+    candidate_groups,
     decide_link,
     incident_text,
     profile_of,
@@ -91,13 +93,14 @@ def replay(
     decay_per_hour: float = DEFAULT_DECAY_PER_HOUR,
     window: timedelta = DEFAULT_WINDOW,
     k: int = NEIGHBOURS,
-    pairs_out: list[tuple[dict[str, float], str, str]] | None = None,
+    pairs_out: list[tuple[dict[str, float], str, list[str]]] | None = None,
 ) -> dict[str, str | None]:
     """Group tickets (id, submitted_at; in submission order) as the workflow step would; id -> incident.
 
-    With a `model` (and the tickets' `profiles`), candidates get the combined link score and `threshold`
-    overrides the model's; without one, the time-decayed cosine is compared with `threshold` (the
-    grouping before issue 29). `pairs_out` collects every scored (features, new id, candidate id).
+    With a `model` (and the tickets' `profiles`), candidate groups get the combined link score, are linked
+    and merged as pipeline.domain.incidents.decide_link says, and `threshold` overrides the model's join
+    threshold; without one, the time-decayed cosine is compared with `threshold` (the grouping before issue
+    29, no merges). `pairs_out` collects every scored (features, new id, the group's member ids).
     """
     index = InMemoryVectorIndex(vectors.shape[1])
     for i, ((ticket_id, submitted), vector) in enumerate(zip(tickets, vectors, strict=True)):
@@ -107,25 +110,31 @@ def replay(
         )
         if model is not None:
             if pairs_out is not None:
-                for n in neighbours:
-                    feats = pair_features(
+                for members in candidate_groups(neighbours, ticket_id=ticket_id).values():
+                    feats = group_features(
                         profile or Profile(),
-                        n.profile or Profile(),
-                        cosine=n.similarity if n.similarity is not None else n.score,
-                        reporters=n.reporters,
-                    )
-                    pairs_out.append((feats, ticket_id, n.ticket_id))
+                        [(m.profile or Profile(), m.similarity if m.similarity is not None else m.score)
+                         for m in members],
+                        reporters=max(m.reporters for m in members),
+                    )  # fmt: skip
+                    pairs_out.append((feats, ticket_id, [m.ticket_id for m in members]))
             neighbours = rescore(profile or Profile(), neighbours, model)
-            cut = model.threshold if threshold is None else threshold
+            link = decide_link(
+                neighbours,
+                model.threshold if threshold is None else threshold,
+                ticket_id=ticket_id,
+                open_threshold=model.open_threshold,
+                merge_threshold=model.merge_threshold,
+            )
         else:
             if threshold is None:
                 raise ValueError("replay needs a threshold or a link model")
-            cut = threshold
-        link = decide_link(neighbours, cut, ticket_id=ticket_id)
-        if link.incident_id:
-            index.incidents[ticket_id] = link.incident_id
-            if link.opened and link.root_ticket_id:
-                index.incidents[link.root_ticket_id] = link.incident_id
+            # The grouping before issue 29: the nearest single ticket, no groups, no merges.
+            best = max(
+                (n for n in neighbours if n.ticket_id != ticket_id), key=lambda n: n.score, default=None
+            )
+            link = decide_link([best] if best else [], threshold, ticket_id=ticket_id)
+        apply_link(index.incidents, ticket_id, link)
         index.add(ticket_id, vector, submitted, profile)
     return {t: index.incidents.get(t) for t, _ in tickets}
 
@@ -156,7 +165,9 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, *, l2: float = 1.0, iterations: i
 
 
 # The direction each feature may push the score (see pipeline.domain.incident_signals.FEATURES).
-EXPECTED_SIGN = {f: (-1 if f in ("log_minutes", "region_conflict") else 1) for f in FEATURES}
+EXPECTED_SIGN = {
+    f: (-1 if f in ("log_minutes", "region_conflict", "symptom_conflict") else 1) for f in FEATURES
+}
 
 
 def _fit_pass(
@@ -170,11 +181,14 @@ def _fit_pass(
     rows: list[list[float]] = []
     labels: list[float] = []
     for data, vecs in zip(sets, vectors, strict=True):
-        pairs: list[tuple[dict[str, float], str, str]] = []
+        pairs: list[tuple[dict[str, float], str, list[str]]] = []
         replay(data.tickets, vecs, model=model, profiles=data.profiles, decay_per_hour=decay, pairs_out=pairs)
-        for feats, a, b in pairs:
+        for feats, a, members in pairs:
             rows.append([feats[f] for f in FEATURES])
-            labels.append(float(data.truth.get(a) is not None and data.truth.get(a) == data.truth.get(b)))
+            # A group is "the same incident" when most of its members are in the new ticket's incident.
+            mine = data.truth.get(a)
+            same = sum(1 for b in members if mine is not None and data.truth.get(b) == mine)
+            labels.append(float(2 * same > len(members)))
     x, y = np.asarray(rows), np.asarray(labels)
     # A weight against its feature's meaning (sharing an error code LOWERING the score) would be an artefact
     # of correlated features on a small set, and unexplainable: such a feature is dropped and the rest refit.
@@ -187,10 +201,36 @@ def _fit_pass(
         kept = [c for c in kept if c not in wrong]
     weights = dict.fromkeys(FEATURES, 0.0)
     weights.update({FEATURES[c]: round(float(v), 3) for c, v in zip(kept, w[:-1], strict=True)})
-    return LinkModel(weights=weights, bias=round(float(w[-1]), 3), threshold=model.threshold)
+    return replace(model, weights=weights, bias=round(float(w[-1]), 3))
 
 
 THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.92, 0.94, 0.96, 0.98)
+
+
+def fit_weights(
+    sets: Sequence[EvalSet],
+    vectors: Sequence[np.ndarray],
+    *,
+    decay: float = DEFAULT_DECAY_PER_HOUR,
+    l2: float = 1.0,
+    exclude: Sequence[str] = (),
+) -> LinkModel:
+    """The link model's weights (threshold 0.5, no opening or merge threshold), fitted in two passes: the
+    groups and their companies depend on the incidents already formed, so the first pass replays with a
+    model that never links (every candidate is a lone ticket) and the second replays with the first fit,
+    scoring the candidate groups as the workflow would meet them."""
+    never = LinkModel(weights=dict.fromkeys(FEATURES, 0.0), bias=-60.0, threshold=0.5)
+    first = _fit_pass(sets, vectors, never, decay, l2, exclude)
+    return _fit_pass(sets, vectors, first, decay, l2, exclude)
+
+
+def _grid_scores(
+    sets: Sequence[EvalSet], vectors: Sequence[np.ndarray], model: LinkModel, decay: float
+) -> PairScores:
+    return combined(
+        pairwise_scores(replay(d.tickets, v, model=model, profiles=d.profiles, decay_per_hour=decay), d.truth)
+        for d, v in zip(sets, vectors, strict=True)
+    )
 
 
 def fit_link_model(
@@ -202,30 +242,140 @@ def fit_link_model(
     thresholds: Sequence[float] = THRESHOLDS,
     min_precision: float = 0.95,
     exclude: Sequence[str] = (),
+    tune_open: bool = True,
+    tune_merge: bool = True,
 ) -> tuple[LinkModel, list[tuple[float, PairScores]]]:
-    """Fit the weights on the candidate pairs the workflow would score, then choose the threshold.
-
-    Two passes: the `reporters` feature depends on the incidents already formed, so the first pass replays
-    with a model that never links (every candidate has 0 reporters) and the second replays with the first
-    fit, scoring the candidates as the workflow would meet them. The threshold is the best pairwise F1 with
-    precision >= min_precision on the same (calibration) sets. Features named in `exclude` get weight 0.
-    Returns the model and its threshold curve.
+    """Fit the weights (fit_weights), then choose the thresholds IN SAMPLE (`tms eval --incidents` on a
+    team's own tickets; bench/incidents.py chooses them by cross_validate instead). On the same sets,
+    the join threshold is the best pairwise F1 with precision >= min_precision; with it fixed, the opening
+    threshold (a new incident with a lone ticket) and the merge threshold (None: no merge) are chosen the
+    same way, one after the other. Features named in `exclude` get weight 0.
+    Returns the model and the join threshold's curve.
     """
-    never = LinkModel(weights=dict.fromkeys(FEATURES, 0.0), bias=-60.0, threshold=0.5)
-    first = _fit_pass(sets, vectors, never, decay, l2, exclude)
-    second = _fit_pass(sets, vectors, first, decay, l2, exclude)
-    curve = []
-    for t in thresholds:
-        scores = [
-            pairwise_scores(
-                replay(d.tickets, v, t, model=second, profiles=d.profiles, decay_per_hour=decay), d.truth
-            )
-            for d, v in zip(sets, vectors, strict=True)
-        ]
-        curve.append((t, combined(scores)))
+    second = fit_weights(sets, vectors, decay=decay, l2=l2, exclude=exclude)
+    curve = [(t, _grid_scores(sets, vectors, replace(second, threshold=t), decay)) for t in thresholds]
     best = calibrate(curve, min_precision=min_precision)
-    threshold = best[0] if best else max(thresholds)
-    return LinkModel(weights=second.weights, bias=second.bias, threshold=threshold), curve
+    model = replace(second, threshold=best[0] if best else max(thresholds))
+    if tune_open:
+        options = [
+            (t, _grid_scores(sets, vectors, replace(model, open_threshold=t), decay)) for t in thresholds
+        ]
+        chosen = calibrate(options, min_precision=min_precision)
+        if chosen and chosen[0] != model.threshold:
+            model = replace(model, open_threshold=chosen[0])
+    if tune_merge:
+        # None stays unless a merge threshold beats it: the simplest model that does as well.
+        base = _grid_scores(sets, vectors, model, decay)
+        merges = [
+            (t, _grid_scores(sets, vectors, replace(model, merge_threshold=t), decay)) for t in thresholds
+        ]
+        chosen = calibrate(merges, min_precision=min_precision)
+        if chosen and (base.precision < min_precision or chosen[1].f1 > base.f1 + 1e-6):
+            model = replace(model, merge_threshold=chosen[0])
+    return model, curve
+
+
+@dataclass(frozen=True)
+class CrossValidation:
+    """What `cross_validate` found: the thresholds it chose and their held-out pair counts."""
+
+    scores: PairScores  # summed over the folds, pairs touching a held-out ticket
+    threshold: float
+    open_threshold: float | None
+    merge_threshold: float | None
+    models: list[LinkModel]  # each fold's fitted weights (how stable the fit is)
+    curve: list[tuple[str, float | None, PairScores]]  # (which threshold, value, held-out scores) tried
+
+
+def cross_validate(
+    data: EvalSet,
+    vectors: np.ndarray,
+    *,
+    folds: int = 5,
+    seed: int = 0,
+    thresholds: Sequence[float] = THRESHOLDS,
+    min_precision: float = 0.95,
+    exclude: Sequence[str] = (),
+    tune_open: bool = True,
+    tune_merge: bool = True,
+) -> CrossValidation:
+    """k-fold cross-validation INSIDE one set (the calibration half), which also chooses the thresholds.
+
+    Whole incidents (and unrelated tickets) are dealt into folds; each fold's weights are fitted on the other
+    folds only. A threshold is then judged on held-out data: the WHOLE set is replayed with each fold's
+    weights (grouping uses no labels, so a held-out report still meets every stranger of its minutes, at
+    the density the shipped model will see) and only pairs that touch one of that fold's tickets count.
+    The join threshold is the best held-out F1 with precision >= min_precision; with it fixed, the opening
+    threshold and the merge threshold (None: no merge, kept unless a merge does better) are chosen the same
+    way. Choosing on the held-out figures and reporting them makes them slightly optimistic; the test
+    half is what tells.
+    """
+    if folds < 2:
+        raise ValueError("cross-validation needs at least 2 folds")
+    rng = random.Random(seed)
+    labels = set(data.truth.values())
+    keys = sorted({g or t for t, g in data.truth.items()})
+    incidents = [k for k in keys if k in labels]
+    alone = [k for k in keys if k not in labels]
+    rng.shuffle(incidents)
+    rng.shuffle(alone)
+    fold_of = {k: n % folds for n, k in enumerate(incidents)}
+    fold_of.update({k: n % folds for n, k in enumerate(alone)})
+    held = [{t for t, _ in data.tickets if fold_of[data.truth[t] or t] == f} for f in range(folds)]
+    models = []
+    for f in range(folds):
+        kept = [i for i, (t, _) in enumerate(data.tickets) if t not in held[f]]
+        models.append(fit_weights([subset(data, kept)], [vectors[kept]], exclude=exclude))
+    true_pairs = _pairs(data.truth)
+
+    def judged(**chosen: Any) -> PairScores:
+        out = []
+        for f, model in enumerate(models):
+            got = replay(data.tickets, vectors, model=replace(model, **chosen), profiles=data.profiles)
+            predicted = {p for p in _pairs(got) if held[f] & set(p)}
+            true = {p for p in true_pairs if held[f] & set(p)}
+            out.append(PairScores(len(true), len(predicted), len(predicted & true)))
+        return combined(out)
+
+    curve: list[tuple[str, float | None, PairScores]] = []
+    chosen: dict[str, float | None] = {
+        "threshold": max(thresholds),
+        "open_threshold": None,
+        "merge_threshold": None,
+    }
+    joins = [(t, judged(threshold=t)) for t in thresholds]
+    curve += [("threshold", t, sc) for t, sc in joins]
+    best = calibrate(joins, min_precision=min_precision)
+    if best:
+        chosen["threshold"] = best[0]
+    current = best[1] if best else dict(joins)[max(thresholds)]
+    for name, wanted in (("open_threshold", tune_open), ("merge_threshold", tune_merge)):
+        if not wanted:
+            continue
+        options = [(t, judged(**{**chosen, name: t})) for t in thresholds]
+        curve += [(name, t, sc) for t, sc in options]
+        pick = calibrate(options, min_precision=min_precision)
+        if pick and (current.precision < min_precision or pick[1].f1 > current.f1 + 1e-6):
+            chosen[name], current = pick[0], pick[1]
+    return CrossValidation(
+        scores=current,
+        threshold=float(chosen["threshold"] or max(thresholds)),
+        open_threshold=chosen["open_threshold"],
+        merge_threshold=chosen["merge_threshold"],
+        models=models,
+        curve=curve,
+    )
+
+
+def subset(data: EvalSet, rows: Sequence[int]) -> EvalSet:
+    """The tickets at these positions (kept in submission order)."""
+    out = EvalSet()
+    for i in rows:
+        out.tickets.append(data.tickets[i])
+        out.texts.append(data.texts[i])
+        out.profiles.append(data.profiles[i])
+        out.truth[data.tickets[i][0]] = data.truth[data.tickets[i][0]]
+    return out
 
 
 def combined(scores: Iterable[PairScores]) -> PairScores:
@@ -482,7 +632,7 @@ def calibrate_on_file(paths: Sequence[Path], embedder: Any) -> dict[str, Any]:
     model, curve = fit_link_model([cal], [embedder.embed(cal.texts)])
     out: dict[str, Any] = {
         "model_id": embedder.model_id,
-        "entry": {"weights": dict(model.weights), "bias": model.bias, "threshold": model.threshold},
+        "entry": model.as_data(),
         "curve": [
             {"threshold": t, "precision": round(s.precision, 3), "recall": round(s.recall, 3)}
             for t, s in curve

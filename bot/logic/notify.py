@@ -24,6 +24,7 @@ from bot.logic.conversations import Conversations
 from bot.observability import logger
 from contract import names
 from contract.models import (
+    IncidentRef,
     MailEventKind,
     SlaAlertMessage,
     SlackContext,
@@ -319,8 +320,47 @@ class Notifier:
             record.ticket_id, "triaged", blocks.incident_member_message(channel, root_ts, view), fields
         )
         if posted:
+            self.note_merges(incident, channel, root_ts)
             self.refresh_incident_root(incident.root_ticket_id)
         return Outcome("incident", record.ticket_id, posted)
+
+    def note_merges(self, incident: IncidentRef, channel: str, root_ts: str) -> int:
+        """This report's link merged other incidents (or lone tickets) into this one: a note in each merged
+        thread pointing here, one here naming them, and their root posts re-rendered (now members). Once per
+        merged ticket (a redelivery finds its claim)."""
+        noted = 0
+        for merged in incident.merged_from:
+            item = self._store.get(merged) or {}
+            if not item.get("slack_ts"):
+                continue  # never posted (a race): the table and `tms incidents` have it all the same
+            where = str(item.get("slack_channel") or self._channel)
+            what = blocks.escape(str(item.get("subject") or merged))
+            here = f"`{blocks.escape(incident.incident_id)}`"
+            posted = self._post_once(
+                merged,
+                f"incident_merged:{incident.incident_id}",
+                blocks.thread_message(
+                    where,
+                    str(item["slack_ts"]),
+                    f":twisted_rightwards_arrows: Merged into incident {here}: its reports continue in "
+                    f"that incident's thread ({incident.count} reports so far).",
+                ),
+            )
+            if posted is None:
+                continue
+            self._post_once(
+                incident.root_ticket_id,
+                f"incident_merged_in:{merged}",
+                blocks.thread_message(
+                    channel,
+                    root_ts,
+                    f":twisted_rightwards_arrows: `{blocks.escape(merged)}` ({what}) and its reports are "
+                    f"now part of this incident.",
+                ),
+            )
+            self._refresh_post(item, where, str(item["slack_ts"]))
+            noted += 1
+        return noted
 
     def refresh_incident_root(self, root_ticket_id: str) -> None:
         """Re-render the root's post from its item (the incident aggregate as it is now)."""

@@ -40,6 +40,9 @@ class IncidentRef(_Strict):
     companies: tuple[str, ...] = ()
     priority: Priority  # the highest of the members'
     report_line: str = Field(max_length=2 * SUBJECT_MAX)  # "4th report: <customer>, <company>: <subject>"
+    # Roots of the incidents this report's link merged into this one (younger incidents folded into the
+    # older), and lone tickets it pulled in: the bot notes the merge in their threads and re-renders them.
+    merged_from: tuple[TicketId, ...] = ()
 
 
 class TicketTriagedMessage(_Strict):

@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 
 from contract.errors import TmsError
 from contract.models import Priority, TicketStatus
-from pipeline.domain.incidents import Incident, IncidentLink, Member, ordinal, rolled_up_priority
+from pipeline.domain.incidents import Incident, IncidentLink, Member, ordinal, rolled_up_priority, root_of
 
 KEY = "ticket_id"
 INCIDENT_ID = "incident_id"
@@ -27,6 +27,7 @@ POSITION = "incident_position"
 ROOT = "incident_root"  # on members: the root ticket (whose item holds the aggregate)
 REPORT_MAX = 500  # fits IncidentRef.report_line (a 200-character name and company, a 256-byte subject)
 REPORT = "incident_report"  # a member's "4th report: <customer>, <company>: <subject>" (Slack shows it)
+MERGED_INTO = "incident_merged_into"  # on a merged incident's old root: the incident it was folded into
 
 
 class IncidentConflictError(TmsError):
@@ -60,9 +61,14 @@ class DynamoIncidentStore:
         if not link.incident_id or not link.root_ticket_id:
             raise ValueError("attach needs a linked IncidentLink")
         iid, root = link.incident_id, link.root_ticket_id
+        merged_from = [self.merge(younger, into=iid) for younger in link.merged_incidents]
+        merged_from += [lone for lone in link.joined_tickets if self._join_lone(lone, iid, root)]
         existing = self._get(ticket_id)
         if _s(existing, INCIDENT_ID) == iid and POSITION in existing:  # a retried step: already counted
-            return self.summary(iid, root, ticket_id, int(existing[POSITION]["N"]), report)
+            return {
+                **self.summary(iid, root, ticket_id, int(existing[POSITION]["N"]), report),
+                "merged_from": [r for r in merged_from if r],
+            }
         values: dict[str, Any] = {
             ":iid": {"S": iid},
             ":me": {"SS": [ticket_id]},
@@ -126,7 +132,112 @@ class DynamoIncidentStore:
                 ExpressionAttributeNames={"#pos": POSITION},
                 ExpressionAttributeValues={":one": {"N": "1"}},
             )
-        return self._summary_of(root_new, iid, root, ticket_id, position, report)
+        if link.merged_incidents or link.joined_tickets:
+            root_new = self._get(root)  # the aggregate as the merges left it
+        return {
+            **self._summary_of(root_new, iid, root, ticket_id, position, report),
+            "merged_from": [r for r in merged_from if r],
+        }
+
+    def merge(self, younger: str, *, into: str) -> str:
+        """Fold the incident `younger` into the incident `into` (older); return the younger's root ticket id
+        ("" when there was nothing left to fold: a retried step, or an incident already merged into it).
+
+        Crash-safe in this order, each write idempotent: the members, companies and priorities are ADDed to
+        the older root's sets; each member is re-pointed only while it still names the younger incident;
+        last, the younger root gives up its aggregate and records where it went (so `tms incidents` lists
+        one incident, and the bot can point the old thread to the new one). A member the younger incident
+        got meanwhile is re-pointed by a retry (IncidentConflictError, ASL Retry).
+        """
+        if younger == into:
+            return ""
+        old_root, new_root = root_of(younger), root_of(into)
+        item = self._get(old_root)
+        if _s(item, INCIDENT_ID) != younger or MEMBERS not in item:
+            return ""  # merged already (a retry), or never an incident: nothing to fold
+        members = _ss(item, MEMBERS)
+        adds, names_, values = (
+            ["#m :m"],
+            {"#k": KEY, "#i": INCIDENT_ID, "#m": MEMBERS},
+            {
+                ":m": {"SS": members},
+                ":iid": {"S": into},
+            },
+        )
+        for attr, key, name in ((COMPANIES, ":c", "#c"), (PRIORITIES, ":p", "#p")):
+            if _ss(item, attr):
+                adds.append(f"{name} {key}")
+                names_[name], values[key] = attr, {"SS": _ss(item, attr)}
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={KEY: {"S": new_root}},
+                UpdateExpression="ADD " + ", ".join(adds),
+                ConditionExpression="attribute_exists(#k) AND #i = :iid",
+                ExpressionAttributeNames=names_,
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as e:
+            if e.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                raise IncidentConflictError(f"incident {into} is not at its root {new_root}") from e
+            raise
+        for member in members:
+            try:
+                self._client.update_item(
+                    TableName=self._table,
+                    Key={KEY: {"S": member}},
+                    UpdateExpression="SET #i = :into, #r = :root",
+                    ConditionExpression="#i = :younger",
+                    ExpressionAttributeNames={"#i": INCIDENT_ID, "#r": ROOT},
+                    ExpressionAttributeValues={
+                        ":into": {"S": into},
+                        ":root": {"S": new_root},
+                        ":younger": {"S": younger},
+                    },
+                )
+            except ClientError as e:
+                if e.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                    raise
+                # Split off ("Not the same issue") or re-pointed by a retry meanwhile: leave it as it is.
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={KEY: {"S": old_root}},
+                UpdateExpression="SET #mi = :into, #rep = :rep REMOVE #m, #c, #p",
+                ConditionExpression="attribute_exists(#m) AND #i = :into",
+                ExpressionAttributeNames={
+                    "#i": INCIDENT_ID,
+                    "#mi": MERGED_INTO,
+                    "#rep": REPORT,
+                    "#m": MEMBERS,
+                    "#c": COMPANIES,
+                    "#p": PRIORITIES,
+                },
+                ExpressionAttributeValues={
+                    ":into": {"S": into},
+                    ":rep": {"S": f"first report of {younger}, merged into {into}"[:REPORT_MAX]},
+                },
+            )
+        except ClientError as e:
+            if e.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                raise IncidentConflictError(f"incident {younger} changed while merging into {into}") from e
+            raise
+        return old_root
+
+    def _join_lone(self, ticket_id: str, iid: str, root: str) -> bool:
+        """A lone open ticket the link joined to this incident: recorded as a member like a new report.
+        False when it is gone or joined an incident meanwhile (then it stays where it is)."""
+        item = self._get(ticket_id)
+        if not item or _s(item, INCIDENT_ID):
+            return False
+        priority = Priority(_s(item, "priority", Priority.NORMAL.value))
+        name, company = _s(item, "customer_full_name"), _s(item, "company")
+        who = f"{name}, {company}" if company.strip() else name
+        link = IncidentLink(iid, root, matched_ticket_id=ticket_id)
+        self.attach(
+            ticket_id, link, company=company, priority=priority, report=f"{who}: {_s(item, 'subject')}"
+        )
+        return True
 
     def _summary_of(
         self, root_item: dict[str, Any], iid: str, root: str, ticket_id: str, position: int, report: str

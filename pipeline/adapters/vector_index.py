@@ -44,6 +44,8 @@ INCIDENT_ID = "incident_id"
 SIGNALS = "incident_signals"  # string set; absent when the text names no signal (a set cannot be empty)
 COMPANY = "incident_company"
 COMPANIES = "incident_companies"  # on an incident's root: the companies reporting it
+MEMBERS = "incident_members"  # on an incident's root: its member ticket ids
+MEMBERS_READ = 100  # a candidate incident's other members read back per ticket (one BatchGetItem)
 # Re-read this much before the last watermark: a GSI is eventually consistent (usually < 1 s behind).
 CATCH_UP_OVERLAP = timedelta(seconds=10)
 
@@ -145,6 +147,17 @@ class WindowMatrix:
         best = best[np.argsort(-scores[best])]
         return [(self._ids[i], float(scores[i]), float(cosines[i])) for i in best if np.isfinite(scores[i])]
 
+    def cosines(self, ticket_ids: Iterable[str], vector: np.ndarray, *, since: datetime) -> dict[str, float]:
+        """The cosine of each given ticket still in the window (submitted at or after `since`) to `vector`."""
+        found = [(t, r) for t in ticket_ids if (r := self._rows.get(t)) is not None]
+        if not found:
+            return {}
+        ids, rows = zip(*found, strict=True)
+        index = np.fromiter(rows, dtype=np.intp, count=len(rows))
+        values = np.einsum("ij,j->i", self._matrix[index], np.asarray(vector, dtype=np.float32))
+        recent = self._times[index] >= _epoch(since)
+        return {t: float(v) for t, v, keep in zip(ids, values.tolist(), recent.tolist(), strict=True) if keep}
+
     def evict_before(self, cutoff: datetime) -> None:
         """Forget tickets submitted before the cutoff (keeps a long-lived process's matrix bounded)."""
         n = len(self._ids)
@@ -192,6 +205,12 @@ class InMemoryVectorIndex:
         k: int = NEIGHBOURS,
     ) -> list[Neighbour]:
         found = self.window.top_k(vector, since=since, at=at, decay_per_hour=decay_per_hour, k=k)
+        # A candidate incident counts as a whole: its other members in the window come with it.
+        seen = {t for t, _, _ in found}
+        wanted = {self.incidents[t] for t in seen if t in self.incidents}
+        others = [t for t, i in self.incidents.items() if i in wanted and t not in seen]
+        extra = self.window.cosines(others, vector, since=since)
+        more = [(t, extra[t], extra[t]) for t in sorted(extra, key=lambda t: -extra[t])[:MEMBERS_READ]]
         return [
             Neighbour(
                 t,
@@ -202,7 +221,7 @@ class InMemoryVectorIndex:
                 profile=self.profiles.get(t),
                 reporters=self.reporters(self.incidents.get(t)),
             )
-            for t, s, c in found
+            for t, s, c in [*found, *more]
         ]
 
 
@@ -298,25 +317,31 @@ class DynamoVectorIndex:
         found = self.window.top_k(vector, since=since, at=at, decay_per_hour=decay_per_hour, k=k)
         if not found:
             return []
-        current = self._batch_get(
-            [t for t, _, _ in found],
-            {
-                "#k": KEY,
-                "#s": "status",
-                "#i": INCIDENT_ID,
-                "#p": "product",
-                "#t": "issue_type",
-                "#co": COMPANY,
-                "#sg": SIGNALS,
-                "#at": "submitted_at",
-            },
-        )
+        attributes = {
+            "#k": KEY,
+            "#s": "status",
+            "#i": INCIDENT_ID,
+            "#p": "product",
+            "#t": "issue_type",
+            "#co": COMPANY,
+            "#sg": SIGNALS,
+            "#at": "submitted_at",
+        }
+        current = self._batch_get([t for t, _, _ in found], attributes)
         incidents = {
             i.get(INCIDENT_ID, {}).get("S") for i in current.values() if i.get(INCIDENT_ID, {}).get("S")
         }
-        roots = self._batch_get(sorted({root_of(i) for i in incidents if i}), {"#k": KEY, "#c": COMPANIES})
+        roots = self._batch_get(
+            sorted({root_of(i) for i in incidents if i}), {"#k": KEY, "#c": COMPANIES, "#m": MEMBERS}
+        )
+        # A candidate incident counts as a whole: its other members still in the window come with it (their
+        # cosine from the window matrix; their profiles in one more BatchGetItem, at most 100 of them).
+        members = {m for r in roots.values() for m in r.get(MEMBERS, {}).get("SS", [])} - set(current)
+        extra = self.window.cosines(sorted(members), vector, since=since)
+        wanted = sorted(extra, key=lambda t: -extra[t])[:MEMBERS_READ]
+        current.update(self._batch_get(wanted, attributes))
         out = []
-        for ticket_id, score, cosine in found:
+        for ticket_id, score, cosine in [*found, *((t, extra[t], extra[t]) for t in wanted)]:
             item = current.get(ticket_id)
             if item is None:
                 continue  # unprocessed or gone: a missed candidate only means no link, never a wrong one

@@ -7,30 +7,41 @@ codes (`SlowDown`, `ThrottlingException`), HTTP status codes, the region, a runt
 are the customers' own resource names (buckets, functions, account ids): every customer has their own, so
 they are never extracted here.
 
-The link score is a logistic model over a handful of such features: a probability-like number in 0..1 whose
-few weights are fitted on the calibration half of the hand-written set (tools/incident_eval.py `fit`) and
-kept as data per embedding model in contract/defaults.py (the models' cosines are on different scales).
+The link score is a logistic model over a handful of such features of a (new ticket, candidate GROUP) pair,
+the group being an open incident as a whole or a lone ticket: a probability-like number in 0..1 whose few
+weights are fitted on the calibration half of the hand-written set (tools/incident_eval.py `fit_weights`),
+its thresholds chosen by cross-validation inside that half (`cross_validate`), all kept as data per
+embedding model in contract/defaults.py (the models' cosines are on different scales).
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-# The order of the features: the weights in contract/defaults.py are named after these.
+# The order of the features: the weights in contract/defaults.py are named after these. A new ticket is scored
+# against a CANDIDATE GROUP, an open incident as a whole (its members in the window) or a lone open ticket,
+# not against its single nearest member: a large incident's members together name more of what the
+# service shows (codes, statuses, regions, symptoms) than any one of them, and its companies say "outage".
 FEATURES: tuple[str, ...] = (
-    "cosine",  # the embeddings' cosine similarity
-    "same_product",  # 1 when both name the same product
-    "same_issue_type",  # 1 when both chose the same issue type
-    "log_minutes",  # ln(1 + minutes between the two reports)
-    "shared_codes",  # error codes / runtime messages both mention (count, at most 3)
-    "shared_status",  # 1 when both mention the same HTTP status code (or its class phrase)
-    "shared_region",  # 1 when both name the same AWS region
-    "region_conflict",  # 1 when both name a region and no region is common: two places, two problems
-    "log_reporters",  # ln(1 + companies already reporting the candidate's incident), same product only
+    "cosine",  # the best cosine similarity to a member
+    "cosine_top3",  # the mean cosine of the (up to) three nearest members: one look-alike is not a crowd
+    "same_product",  # share of the members with the same product
+    "same_issue_type",  # share of the members with the same issue type
+    "log_minutes",  # ln(1 + minutes to the nearest member in time)
+    "within_hour",  # 1 when a member arrived within the hour: an outage's reports come in a burst
+    "burst_cosine",  # the cosine when within the hour, else 0: alike words count most within a burst
+    "burst_top3",  # cosine_top3 when within the hour, else 0
+    "shared_codes",  # error codes / runtime messages the ticket shares with any member (count, at most 3)
+    "shared_status",  # 1 when the ticket names an HTTP status (or its phrase) a member names
+    "shared_region",  # 1 when the ticket names a region a member names
+    "region_conflict",  # 1 when both name regions and none is common: two places, two problems
+    "shared_symptom",  # 1 when the ticket and a member describe one symptom class (any language)
+    "symptom_conflict",  # 1 when both describe symptoms and no class is common
+    "log_reporters",  # ln(distinct companies in the group) x share of same-product members
 )
 
 
@@ -113,8 +124,128 @@ _REGION_NAMES = (
 _REGION_NAME = [(re.compile(r"\b(?:" + p + r")\b", re.IGNORECASE), r) for p, r in _REGION_NAMES]
 
 
+# Canonical symptom classes, as customers describe them in English, German, French, Spanish and Portuguese.
+# Written from domain knowledge (how AWS failures read in tickets and console messages), NOT from the
+# evaluation set: reports of one outage that name no code or region still describe one symptom ("the upload
+# hangs and times out", "Zeitüberschreitung beim Hochladen"). Lower-case patterns; matched on word starts.
+SYMPTOMS: dict[str, tuple[str, ...]] = {
+    "timeout": (
+        r"time[ds]?[ -]?out", r"timing out", r"timeouts?", r"hangs?\b", r"hanging", r"never (?:returns|completes)",
+        r"zeitüberschreitung", r"zeit[uü]berschreitung", r"läuft (?:in einen )?timeout", r"hängt",
+        r"délai (?:d'attente )?(?:dépassé|expiré)", r"expir(?:e|é) le délai", r"ne répond (?:pas|plus)",
+        r"tiempo de espera", r"se agota el tiempo", r"no responde", r"tempo limite", r"tempo esgotado",
+        r"não responde", r"expirou",
+    ),
+    "throttling": (
+        r"throttl", r"rate[- ]?limit", r"rate exceeded", r"too many requests", r"slow ?down", r"request limit",
+        r"drosselung", r"gedrosselt", r"anfragelimit", r"zu viele anfragen",
+        r"limitation de (?:débit|requêtes)", r"trop de requêtes", r"limite de (?:débit|requêtes)",
+        r"demasiadas solicitudes", r"límite de (?:solicitudes|velocidad)", r"limitación",
+        r"muitas requisições", r"limite de (?:requisições|taxa)", r"estrangulad",
+    ),
+    "unavailable": (
+        r"service unavailable", r"unavailable", r"internal (?:server )?error", r"bad gateway", r"\b50[0234]\b",
+        r"outage", r"is down\b", r"went down", r"5xx",
+        r"nicht verfügbar", r"nicht erreichbar", r"ausfall", r"interner (?:server)?fehler", r"störung",
+        r"indisponible", r"erreur (?:interne|serveur)", r"pannes?\\b",
+        r"no disponible", r"no está disponible", r"error interno", r"caíd[oa]", r"interrupción",
+        r"indisponível", r"fora do ar", r"erro interno", r"interrupção",
+    ),
+    "access_denied": (
+        r"access ?denied", r"permission denied", r"forbidden", r"not authori[sz]ed", r"unauthori[sz]ed",
+        r"\b40[13]\b", r"insufficient permissions",
+        r"zugriff verweigert", r"keine berechtigung", r"nicht berechtigt", r"verboten",
+        r"accès refusé", r"permission refusée", r"non autorisé", r"interdit",
+        r"acceso denegado", r"permiso denegado", r"no autorizado", r"prohibido",
+        r"acesso negado", r"permissão negada", r"não autorizado", r"proibido",
+    ),
+    "no_data": (
+        r"no data", r"missing data", r"data (?:is )?missing", r"shows? nothing", r"empty (?:dashboard|chart|graph|result)",
+        r"blank\b", r"no (?:graphs|charts|values|results|logs|records)\b", r"\bnan\b", r"insufficient[_ ]data", r"not showing", r"no metrics",
+        r"keine daten", r"daten fehlen", r"fehlende daten", r"leer(?:e|es|en)?\b",
+        r"aucune donnée", r"pas de données", r"données manquantes", r"vide\\b",
+        r"sin datos", r"no hay datos", r"datos faltantes", r"vac[ií]o",
+        r"sem dados", r"dados ausentes", r"não há dados", r"vazio\\b",
+    ),
+    "latency": (
+        r"slow(?:ness|er)?\b", r"latency", r"lag(?:gy|ging)?\b", r"takes? (?:forever|ages|minutes)", r"sluggish",
+        r"langsam", r"latenz", r"verzögerung", r"dauert ewig",
+        r"lent(?:e|eur)?\b", r"latence", r"très long",
+        r"lent[oa]s?\b", r"lentitud", r"latencia", r"demora",
+        r"lentid[aã]o", r"latência", r"demorad[oa]",
+    ),
+    "duplicate_charge": (
+        r"charged twice", r"double[- ]?charged?", r"billed twice", r"duplicate (?:charge|payment|invoice)",
+        r"charged two times", r"two charges",
+        r"doppelt (?:berechnet|abgebucht|belastet)", r"doppelte (?:abbuchung|belastung|rechnung)",
+        r"facturé deux fois", r"débité deux fois", r"double (?:facturation|prélèvement|débit)",
+        r"cobrado dos veces", r"cargo duplicado", r"doble cargo", r"cobro duplicado",
+        r"cobrado duas vezes", r"cobrança duplicada", r"cobrança em dobro",
+    ),
+    "login_failure": (
+        r"can'?not (?:log|sign) ?in", r"can'?t (?:log|sign) ?in", r"unable to (?:log|sign) ?in", r"login fail",
+        r"sign[- ]?in fail", r"log[- ]?in (?:is )?(?:broken|failing)", r"authentication fail",
+        r"anmeldung (?:schlägt fehl|fehlgeschlagen)", r"kann mich nicht anmelden", r"login fehlgeschlagen",
+        r"connexion impossible", r"impossible de (?:se|me) connecter", r"échec (?:de l'|d')authentification",
+        r"no (?:puedo|podemos) iniciar sesión", r"error de autenticación", r"inicio de sesión fall",
+        r"não consigo (?:entrar|fazer login)", r"falha (?:no login|de autenticação|na autenticação)",
+    ),
+    "not_delivered": (
+        r"not (?:being )?delivered", r"not (?:being )?received", r"never (?:arrive|arrives|arrived|received)",
+        r"(?:didn'?t|don'?t|doesn'?t) (?:arrive|get delivered|receive)", r"undelivered", r"no (?:sms|e-?mails?|notifications?) (?:arrive|received)",
+        r"nicht zugestellt", r"kommen? nicht an", r"nicht empfangen",
+        r"non (?:reçu|livré|distribué)", r"pas reçu", r"n'arrivent? pas",
+        r"no (?:llegan?|recibimos|se entregan?)", r"no recibid",
+        r"não (?:chegam?|recebemos|entregue)", r"não recebid",
+    ),
+    "dns_resolution": (
+        r"nxdomain", r"servfail", r"dns (?:resolution|lookup|query|queries)", r"(?:does not|doesn'?t|won'?t|not) resolv",
+        r"name resolution", r"löst nicht auf", r"namensauflösung", r"résolution (?:dns|de nom)",
+        r"ne (?:se )?résout pas", r"resolución (?:dns|de nombres)", r"no resuelve", r"resolução (?:dns|de nomes)",
+        r"não resolve",
+    ),
+    "connection_failure": (
+        r"connection (?:refused|reset|failed|closed|dropped|timed)", r"can'?not connect", r"can'?t connect",
+        r"unable to connect", r"unreachable", r"econnrefused", r"econnreset", r"lost connection",
+        r"verbindung (?:abgelehnt|fehlgeschlagen|getrennt|unterbrochen)", r"keine verbindung",
+        r"connexion (?:refusée|échouée|perdue|interrompue)", r"impossible de se connecter",
+        r"conexión (?:rechazada|fallida|perdida)", r"no (?:puedo|podemos) conectar",
+        r"conexão (?:recusada|falhou|perdida)", r"não (?:consigo|conseguimos) conectar",
+    ),
+    "certificate": (
+        r"certificate", r"\bssl\b", r"\btls\b", r"handshake", r"zertifikat", r"certificat", r"certificado",
+    ),
+    "scaling": (
+        r"(?:not|never|won'?t|doesn'?t|does not) scal(?:e|ing)", r"auto ?scaling", r"scale[- ]?(?:out|up|in|down)",
+        r"skaliert nicht", r"skalierung", r"mise à l'échelle", r"ne scale pas", r"no escala", r"escalado",
+        r"escalamiento", r"não escala", r"escalonamento",
+    ),
+    "deploy_failure": (
+        r"deploy(?:ment)?s? (?:fail|stuck|hang)", r"rollout", r"roll(?:ed)? back", r"rollback",
+        r"cannotpullcontainer", r"image pull", r"bereitstellung (?:fehlgeschlagen|hängt)",
+        r"deployment fehlgeschlagen", r"déploiement (?:échoué|bloqué|en échec)",
+        r"despliegue (?:fallido|atascado)", r"implantação (?:falhou|travada)", r"implementação falhou",
+    ),
+    "restart_loop": (
+        r"keeps? restarting", r"restart(?:ing)? loop", r"crash ?loop", r"crashloopbackoff", r"keeps? crashing",
+        r"startet (?:ständig|immer wieder) neu", r"redémarre en boucle", r"redémarre sans cesse",
+        r"se reinicia", r"reinicia constantemente", r"reinicia sem parar", r"fica reiniciando",
+    ),
+    "capacity": (
+        r"insufficient ?(?:instance ?)?capacity", r"out of capacity", r"no capacity", r"capacity (?:error|issue)",
+        r"kapazität", r"capacité insuffisante", r"capacidad insuficiente", r"capacidade insuficiente",
+    ),
+}  # fmt: skip
+_SYMPTOM = [(re.compile(r"(?<!\w)(?:" + "|".join(ps) + r")", re.IGNORECASE), c) for c, ps in SYMPTOMS.items()]
+
+
+def symptom_classes(text: str) -> frozenset[str]:
+    """The canonical symptom classes a text describes, in any of the languages above."""
+    return frozenset(c for pattern, c in _SYMPTOM if pattern.search(text))
+
+
 def extract_signals(text: str) -> frozenset[str]:
-    """The service-side symptoms a text names, as `code:`, `status:` and `region:` / `msg:` tokens.
+    """The service-side symptoms a text names, as `code:`, `status:`, `region:`, `msg:` and `symptom:` tokens.
 
     Customer-owned names (buckets, functions, hosts, account ids) are deliberately not extracted: reports of
     one incident come from different customers, so those never match across them.
@@ -142,6 +273,7 @@ def extract_signals(text: str) -> frozenset[str]:
     # "SlowDown" the code and "slow down" the phrase are one signal; an S3 SlowDown is a 503 too.
     if "code:slowdown" in found:
         found.add("status:503")
+    found.update("symptom:" + c for c in symptom_classes(text))
     return frozenset(found)
 
 
@@ -163,34 +295,64 @@ def _kind(signals: frozenset[str], prefix: str) -> frozenset[str]:
     return frozenset(s for s in signals if s.startswith(prefix))
 
 
-def pair_features(new: Profile, candidate: Profile, *, cosine: float, reporters: int = 0) -> dict[str, float]:
-    """The features of one (new ticket, candidate) pair, named as in FEATURES.
+BURST_MINUTES = 60.0  # reports of one outage arrive within about this many minutes of another
 
-    `reporters`: distinct companies already in the candidate's incident (0 when it has none yet). Many
-    companies reporting the same thing within minutes is what an outage looks like, but only for a report
-    on the same product: a busy incident must not pull in every other product's ticket of its minutes.
+
+def _same(a: str, b: str) -> bool:
+    return bool(a.strip()) and a.strip().lower() == b.strip().lower()
+
+
+def group_features(
+    new: Profile, members: Sequence[tuple[Profile, float]], *, reporters: int = 0
+) -> dict[str, float]:
+    """The features of (new ticket, candidate group), named as in FEATURES.
+
+    `members`: the group's members in the window with their cosine to the new ticket (a lone candidate is a
+    group of one). `reporters`: distinct companies its incident has according to the store (it may count
+    members outside the window); the larger of that and the members' own companies counts. Many companies
+    reporting the same thing within minutes is what an outage looks like, but only for a report on the same
+    product: a busy incident must not pull in every other product's ticket of its minutes.
     """
-    minutes = 0.0
-    if new.submitted_at is not None and candidate.submitted_at is not None:
-        minutes = abs((new.submitted_at - candidate.submitted_at).total_seconds()) / 60.0
-    regions_a, regions_b = _kind(new.signals, "region:"), _kind(candidate.signals, "region:")
+    if not members:
+        raise ValueError("a candidate group has at least one member")
+    cosines = sorted((c for _, c in members), reverse=True)
+    top3 = float(sum(cosines[:3]) / len(cosines[:3]))
+    minutes = [
+        abs((new.submitted_at - m.submitted_at).total_seconds()) / 60.0
+        for m, _ in members
+        if new.submitted_at is not None and m.submitted_at is not None
+    ]
+    burst = float(bool(minutes) and min(minutes) <= BURST_MINUTES)
+    union: frozenset[str] = frozenset().union(*(m.signals for m, _ in members))
+    regions_a, regions_b = _kind(new.signals, "region:"), _kind(union, "region:")
     codes = (_kind(new.signals, "code:") | _kind(new.signals, "msg:")) & (
-        _kind(candidate.signals, "code:") | _kind(candidate.signals, "msg:")
+        _kind(union, "code:") | _kind(union, "msg:")
     )
-    same_product = bool(new.product) and new.product.strip().lower() == candidate.product.strip().lower()
+    symptoms_a, symptoms_b = _kind(new.signals, "symptom:"), _kind(union, "symptom:")
+    same_product = sum(_same(new.product, m.product) for m, _ in members) / len(members)
+    companies = max(len({m.company.strip().lower() for m, _ in members if m.company.strip()}), reporters)
     return {
-        "cosine": float(cosine),
-        "same_product": float(same_product),
-        "same_issue_type": float(
-            bool(new.issue_type) and new.issue_type.strip().lower() == candidate.issue_type.strip().lower()
-        ),
-        "log_minutes": math.log1p(minutes),
+        "cosine": float(cosines[0]),
+        "cosine_top3": top3,
+        "same_product": same_product,
+        "same_issue_type": sum(_same(new.issue_type, m.issue_type) for m, _ in members) / len(members),
+        "log_minutes": math.log1p(min(minutes)) if minutes else 0.0,
+        "within_hour": burst,
+        "burst_cosine": float(cosines[0]) * burst,
+        "burst_top3": top3 * burst,
         "shared_codes": float(min(len(codes), 3)),
-        "shared_status": float(bool(_kind(new.signals, "status:") & _kind(candidate.signals, "status:"))),
+        "shared_status": float(bool(_kind(new.signals, "status:") & _kind(union, "status:"))),
         "shared_region": float(bool(regions_a & regions_b)),
         "region_conflict": float(bool(regions_a) and bool(regions_b) and not regions_a & regions_b),
-        "log_reporters": math.log1p(max(reporters, 0)) if same_product else 0.0,
+        "shared_symptom": float(bool(symptoms_a & symptoms_b)),
+        "symptom_conflict": float(bool(symptoms_a) and bool(symptoms_b) and not symptoms_a & symptoms_b),
+        "log_reporters": math.log(max(companies, 1)) * same_product,
     }
+
+
+def pair_features(new: Profile, candidate: Profile, *, cosine: float, reporters: int = 0) -> dict[str, float]:
+    """The features of one (new ticket, lone candidate) pair: a group of one member."""
+    return group_features(new, [(candidate, cosine)], reporters=reporters)
 
 
 @dataclass(frozen=True)
@@ -199,7 +361,14 @@ class LinkModel:
 
     weights: Mapping[str, float]
     bias: float
-    threshold: float  # link when the best candidate's score is at or above this
+    threshold: float  # join an open incident when its score is at or above this
+    # Open a NEW incident with a lone ticket only at or above this (None: `threshold`): a first link has no
+    # crowd of members behind it, so it may need more evidence than joining a multi-company incident.
+    open_threshold: float | None = None
+    # A second candidate group (another incident, a lone ticket) at or above this is MERGED with the best
+    # one: the younger incident into the older (None: never merge). Large incidents otherwise stay split
+    # into the two or three groups that formed before their reports met.
+    merge_threshold: float | None = None
 
     @classmethod
     def from_data(cls, data: Mapping[str, object]) -> LinkModel:
@@ -211,14 +380,33 @@ class LinkModel:
         missing = set(FEATURES) - set(weights)
         if unknown or missing:
             raise ValueError(f"incident link weights: unknown {sorted(unknown)}, missing {sorted(missing)}")
-        threshold = float(data.get("threshold", 0.5))  # type: ignore[arg-type]
-        if not 0 < threshold < 1:
-            raise ValueError(f"incident link threshold must be between 0 and 1, not {threshold}")
+        thresholds: dict[str, float | None] = {}
+        for name in ("threshold", "open_threshold", "merge_threshold"):
+            raw = data.get(name, 0.5 if name == "threshold" else None)
+            value = None if raw is None else float(raw)  # type: ignore[arg-type]
+            if value is not None and not 0 < value < 1:
+                raise ValueError(f"incident link {name} must be between 0 and 1, not {value}")
+            thresholds[name] = value
         return cls(
             weights={k: float(v) for k, v in weights.items()},
             bias=float(data.get("bias", 0.0)),  # type: ignore[arg-type]
-            threshold=threshold,
+            threshold=float(thresholds["threshold"] or 0.5),
+            open_threshold=thresholds["open_threshold"],
+            merge_threshold=thresholds["merge_threshold"],
         )
+
+    def as_data(self) -> dict[str, object]:
+        """The defaults entry of this model (what `from_data` reads back)."""
+        out: dict[str, object] = {
+            "weights": dict(self.weights),
+            "bias": self.bias,
+            "threshold": self.threshold,
+        }
+        if self.open_threshold is not None:
+            out["open_threshold"] = self.open_threshold
+        if self.merge_threshold is not None:
+            out["merge_threshold"] = self.merge_threshold
+        return out
 
     def score(self, features: Mapping[str, float]) -> float:
         """The probability-like link score of one pair, 0..1."""

@@ -1,11 +1,13 @@
 """Incidents: many customers reporting one problem become one incident (one Slack thread).
 
 A new ticket's text is embedded and the open tickets of a recent window nearest to it are read back as
-candidates. Each candidate gets the combined link score (pipeline.domain.incident_signals: the cosine plus
-product, issue type, minutes apart, shared service-side signals and how many companies already report it);
-the best one at or above the model's threshold decides: join its incident, or open a new incident rooted
-at that (older) ticket. Pure logic here; embedding and vector search are ports (adapters in
-pipeline/adapters).
+candidates, with the other members of their incidents. The candidates are grouped (an open incident as a
+whole, or a lone ticket) and each group gets the combined link score (pipeline.domain.incident_signals: the
+cosines plus product, issue type, minutes apart, service-side signals and symptoms shared with any member,
+how many companies report it). The best group at or above its threshold decides: join that incident, or
+open a new one rooted at that (older) lone ticket; other groups above the merge threshold are merged into
+it (the younger incident into the older). Pure logic here; embedding and vector search are ports (adapters
+in pipeline/adapters).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import TYPE_CHECKING, Protocol
 from contract import defaults
 from contract.errors import ConfigurationError, TmsError
 from contract.models import Priority, TicketData, TicketStatus
-from pipeline.domain.incident_signals import LinkModel, Profile, extract_signals, pair_features
+from pipeline.domain.incident_signals import LinkModel, Profile, extract_signals, group_features
 
 # The link score's weights and threshold are per embedding model (contract/defaults.py INCIDENT_LINK_MODELS,
 # fitted with bench/incidents.py on the calibration half of the hand-written set; docs/incidents.md).
@@ -58,7 +60,7 @@ class Neighbour:
     """An open ticket of the window, with its similarity to the new ticket."""
 
     ticket_id: str
-    score: float  # what the threshold applies to: the link score once rescored (see rescore)
+    score: float  # what the thresholds apply to: its group's link score once rescored (see rescore)
     incident_id: str | None = None
     status: str = TicketStatus.TRIAGED.value
     similarity: float | None = None  # the plain cosine (None: `score` is it)
@@ -126,13 +128,46 @@ def link_model_for(model_id: str) -> LinkModel:
     return LinkModel.from_data(data)
 
 
+def _group_key(n: Neighbour) -> str:
+    return n.incident_id or n.ticket_id
+
+
+def candidate_groups(neighbours: Sequence[Neighbour], *, ticket_id: str = "") -> dict[str, list[Neighbour]]:
+    """The open candidates grouped as the link decides: one group per incident, one per lone ticket.
+
+    RESOLVED tickets and the ticket itself are left out (never linked to, and no longer describe an open
+    problem); the index returns a candidate incident's other members in the window with the nearest ones, so
+    a group is the incident as a whole, not only its members that happened to be nearest.
+    """
+    groups: dict[str, list[Neighbour]] = {}
+    for n in neighbours:
+        if n.ticket_id == ticket_id or n.status == TicketStatus.RESOLVED.value:
+            continue
+        groups.setdefault(_group_key(n), []).append(n)
+    return groups
+
+
 def rescore(new: Profile, neighbours: Sequence[Neighbour], model: LinkModel) -> list[Neighbour]:
-    """The candidates with `score` replaced by the combined link score for the new ticket."""
+    """The candidates with `score` replaced by their GROUP's combined link score for the new ticket.
+
+    Every member of one incident gets that incident's score (see incident_signals.group_features); a lone
+    ticket is a group of one. RESOLVED candidates keep their cosine as score (decide_link skips them).
+    """
+    scores: dict[str, float] = {}
+    for key, members in candidate_groups(neighbours).items():
+        features = group_features(
+            new,
+            [
+                (m.profile or Profile(), m.similarity if m.similarity is not None else m.score)
+                for m in members
+            ],
+            reporters=max(m.reporters for m in members),
+        )
+        scores[key] = model.score(features)
     out = []
     for n in neighbours:
         cosine = n.similarity if n.similarity is not None else n.score
-        features = pair_features(new, n.profile or Profile(), cosine=cosine, reporters=n.reporters)
-        out.append(replace(n, score=model.score(features), similarity=cosine))
+        out.append(replace(n, score=scores.get(_group_key(n), cosine), similarity=cosine))
     return out
 
 
@@ -152,6 +187,10 @@ class IncidentLink:
     similarity: float | None = None
     matched_ticket_id: str | None = None
     opened: bool = False  # True: the matched ticket had no incident; it becomes the root of a new one
+    # Merges this link makes: younger incidents folded into this one (their members re-pointed), and lone
+    # open tickets that join it with the new ticket (a report that links two groups makes them one).
+    merged_incidents: tuple[str, ...] = ()
+    joined_tickets: tuple[str, ...] = ()
 
     @property
     def linked(self) -> bool:
@@ -161,22 +200,82 @@ class IncidentLink:
 ALONE = IncidentLink(incident_id=None)
 
 
-def decide_link(neighbours: Sequence[Neighbour], threshold: float, *, ticket_id: str) -> IncidentLink:
-    """Link to the nearest open ticket at or above the threshold; RESOLVED tickets and itself never count."""
-    candidates = sorted(
-        (n for n in neighbours if n.ticket_id != ticket_id and n.status != TicketStatus.RESOLVED.value),
-        key=lambda n: n.score,
-        reverse=True,
+def _age(members: Sequence[Neighbour]) -> tuple[str, str]:
+    """Sort key of a group by age: its oldest member's submission time (then its id), oldest first."""
+    times = [m.profile.submitted_at.isoformat() for m in members if m.profile and m.profile.submitted_at]
+    return (min(times) if times else "~", min(m.ticket_id for m in members))
+
+
+def decide_link(
+    neighbours: Sequence[Neighbour],
+    threshold: float,
+    *,
+    ticket_id: str,
+    open_threshold: float | None = None,
+    merge_threshold: float | None = None,
+) -> IncidentLink:
+    """Link to the best-scoring candidate group, merging the others at or above `merge_threshold`.
+
+    An open incident links at or above `threshold`; a lone ticket opens a new incident with it at or above
+    `open_threshold` (default `threshold`). RESOLVED tickets and the ticket itself never count. When more
+    than one group qualifies for merging, they become one: the OLDEST incident among them keeps its id and
+    the younger incidents are folded into it, lone tickets join it; with no incident among them, the oldest
+    lone ticket becomes the root of a new one.
+    """
+    opening = threshold if open_threshold is None else open_threshold
+    groups = candidate_groups(neighbours, ticket_id=ticket_id)
+
+    def needed(members: Sequence[Neighbour]) -> float:
+        return threshold if members[0].incident_id else opening
+
+    scored = sorted(
+        ((max(m.score for m in ms), key, ms) for key, ms in groups.items()),
+        key=lambda g: (-g[0], g[1]),
     )
-    if not candidates or candidates[0].score < threshold:
+    eligible = [g for g in scored if g[0] >= needed(g[2])]
+    if not eligible:
         return ALONE
-    best = candidates[0]
-    if best.incident_id:
-        root = root_of(best.incident_id)
-        return IncidentLink(best.incident_id, root, best.score, best.ticket_id)
+    best_score, _, best_members = eligible[0]
+    chosen = [eligible[0]]
+    if merge_threshold is not None:
+        chosen += [g for g in eligible[1:] if g[0] >= merge_threshold]
+    matched = max(best_members, key=lambda m: m.similarity if m.similarity is not None else m.score)
+    incidents = sorted((g for g in chosen if g[2][0].incident_id), key=lambda g: _age(g[2]))
+    lone = sorted((g for g in chosen if not g[2][0].incident_id), key=lambda g: _age(g[2]))
+    if incidents:
+        target = incidents[0][2][0].incident_id or ""
+        return IncidentLink(
+            target,
+            root_of(target),
+            best_score,
+            matched.ticket_id,
+            merged_incidents=tuple(g[1] for g in incidents[1:]),
+            joined_tickets=tuple(g[1] for g in lone),
+        )
+    root = lone[0][1]
     return IncidentLink(
-        incident_id_for(best.ticket_id), best.ticket_id, best.score, best.ticket_id, opened=True
+        incident_id_for(root),
+        root,
+        best_score,
+        matched.ticket_id,
+        opened=True,
+        joined_tickets=tuple(g[1] for g in lone[1:]),
     )
+
+
+def apply_link(incidents: dict[str, str], ticket_id: str, link: IncidentLink) -> None:
+    """A link's effect on a ticket -> incident map, merges included (the store does the same on the items):
+    the ticket, the root it opened with and the lone tickets it pulled in join the incident; every member of
+    a merged (younger) incident is re-pointed to it."""
+    if not link.incident_id:
+        return
+    target, merged = link.incident_id, set(link.merged_incidents)
+    for t, i in list(incidents.items()):
+        if i in merged:
+            incidents[t] = target
+    for t in (ticket_id, link.root_ticket_id or "", *link.joined_tickets):
+        if t:
+            incidents[t] = target
 
 
 def root_of(incident_id: str) -> str:
@@ -208,7 +307,13 @@ def link_ticket(
         vector, since=submitted_at - window, at=submitted_at, decay_per_hour=decay_per_hour
     )
     scored = rescore(profile, neighbours, model)
-    link = decide_link(scored, model.threshold if threshold is None else threshold, ticket_id=ticket_id)
+    link = decide_link(
+        scored,
+        model.threshold if threshold is None else threshold,
+        ticket_id=ticket_id,
+        open_threshold=model.open_threshold,
+        merge_threshold=model.merge_threshold,
+    )
     index.add(ticket_id, vector, submitted_at, profile)
     return link
 

@@ -33,6 +33,7 @@ ALONE: dict[str, Any] = {
     "companies": [],
     "priority": "",
     "report_line": "",
+    "merged_from": [],
 }
 
 
@@ -108,6 +109,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         extra={
             "incident_id": link.incident_id,
             "opened": link.opened,
+            "merged": len(link.merged_incidents) + len(link.joined_tickets),
             "link_score": round(link.similarity or 0, 3),  # the combined score (incident_signals)
         },
     )

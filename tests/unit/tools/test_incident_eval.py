@@ -232,3 +232,72 @@ def test_eval_incidents_names_a_missing_file_instead_of_a_traceback(tmp_path, ca
 
     assert main(["eval", "--incidents", str(tmp_path / "nowhere.jsonl")]) == 2
     assert "--incidents: no such file:" in capsys.readouterr().err
+
+
+def _two_bursts(n: int) -> tuple:
+    """n bursts of three same-product reports a few minutes apart plus one stranger each, hours apart."""
+    from datetime import timedelta
+
+    from pipeline.domain.incident_signals import Profile
+    from tools.incident_eval import EvalSet
+
+    data, rows = EvalSet(), []
+    for b in range(n):
+        start = NOW + timedelta(hours=3 * b)
+        direction = np.zeros(2 * n + 1, dtype=np.float32)
+        direction[b] = 1.0
+        for r in range(3):
+            at = start + timedelta(minutes=4 * r)
+            data.tickets.append((f"b{b}-r{r}", at))
+            data.profiles.append(
+                Profile(f"Product {b}", "Outage", f"Co {b}-{r}", frozenset({"region:eu-west-1"}), at)
+            )
+            data.texts.append(f"burst {b}")
+            data.truth[f"b{b}-r{r}"] = f"inc{b}"
+            v = direction.copy()
+            v[n + b] = 0.3 * r
+            rows.append(v / np.linalg.norm(v))
+        other = np.zeros(2 * n + 1, dtype=np.float32)
+        other[2 * n] = 1.0
+        at = start + timedelta(minutes=90)
+        data.tickets.append((f"u{b}", at))
+        data.profiles.append(Profile(f"Product {b}", "Question", f"Other {b}", frozenset(), at))
+        data.texts.append("unrelated")
+        data.truth[f"u{b}"] = None
+        rows.append(other)
+    return data, np.stack(rows)
+
+
+def test_cross_validation_holds_whole_incidents_out_and_chooses_thresholds_from_the_grid() -> None:
+    from tools.incident_eval import THRESHOLDS, cross_validate
+
+    data, vectors = _two_bursts(6)
+    cv = cross_validate(data, vectors, folds=3, tune_merge=False)
+    # Each fold fitted its own weights; the join threshold is one of the grid's; the bursts are found
+    assert len(cv.models) == 3 and cv.threshold in THRESHOLDS
+    assert cv.scores.true_pairs == 6 * 3  # every true pair touches exactly one fold's held-out tickets
+    assert cv.scores.precision >= 0.95 and cv.scores.recall > 0.5
+    assert {name for name, _, _ in cv.curve} == {"threshold", "open_threshold"}
+    with pytest.raises(ValueError, match="at least 2 folds"):
+        cross_validate(data, vectors, folds=1)
+
+
+def test_replay_merges_two_groups_a_later_report_links_like_the_store_does() -> None:
+    from pipeline.domain.incident_signals import FEATURES, LinkModel
+
+    # Given two pairs of reports that do not see each other (orthogonal words) and a fifth worded like both
+    v = np.asarray([[1, 0, 0], [1, 0.05, 0], [0, 1, 0], [0.05, 1, 0], [1, 1, 0.1]], dtype=np.float32)
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    tickets = [(f"t{i}", NOW) for i in range(5)]
+    cosine_led = LinkModel(
+        weights={**dict.fromkeys(FEATURES, 0.0), "cosine": 10.0},
+        bias=-6.0,
+        threshold=0.5,
+        merge_threshold=0.5,
+    )
+    # When the fifth links to both groups, they become one incident
+    merged = replay(tickets, v, model=cosine_led)
+    assert len({merged[t] for t, _ in tickets}) == 1 and merged["t0"] is not None
+    # and without a merge threshold the two groups stay apart
+    apart = replay(tickets, v, model=LinkModel(cosine_led.weights, cosine_led.bias, 0.5))
+    assert apart["t0"] == apart["t1"] != apart["t2"] == apart["t3"]

@@ -478,3 +478,51 @@ def test_a_mail_event_in_the_thread_is_recorded_on_the_ticket_with_its_root_post
     assert len(item[names.SLACK_POSTS_ATTR]) == 2 and len(replies) == 1
     (recorded,) = replies
     assert recorded.startswith(f"{TICKET_CHANNEL} ") and recorded.split(" ")[1] != item["slack_ts"]
+
+
+def test_a_report_that_merged_incidents_notes_it_in_both_threads_once_and_rerenders_the_merged_root(
+    notifier, slack, table
+):
+    from contract.models import IncidentRef
+
+    # Given two posted incident roots: TID's (older) and another one's, whose incident is merged into TID's
+    merged_root, report = "TKT-20250102-BCDEFGHJKM", "TKT-20250102-CDEFGHJKMN"
+    for t in (merged_root, report):
+        table.put_item(TableName="tickets", Item={"ticket_id": {"S": t}, "status": {"S": "TRIAGED"}})
+    notifier.handle(Notification("m-1", TICKETS_TOPIC, triaged()))
+    other = TicketTriagedMessage(source=Source.SLACK, record=record(ticket_id=merged_root), slack=SLACK)
+    notifier.handle(Notification("m-2", TICKETS_TOPIC, other.model_dump_json()))
+    roots = {p.params.get("text", ""): p for p in slack.calls_to("chat.postMessage")}
+    assert len(roots) == 2
+    store = DynamoTicketStore("tickets", table)
+    root_ts, merged_ts = (store.get(TID) or {})["slack_ts"], (store.get(merged_root) or {})["slack_ts"]
+    table.update_item(
+        TableName="tickets",
+        Key={"ticket_id": {"S": merged_root}},
+        UpdateExpression="SET subject = :s",
+        ExpressionAttributeValues={":s": {"S": "Login <broken> & *down*"}},
+    )
+
+    # When the report whose link merged them is posted
+    incident = IncidentRef(
+        incident_id="INC-20250102-ABCDEFGHJK",
+        root_ticket_id=TID,
+        position=5,
+        count=5,
+        priority="HIGH",
+        report_line="5th report: Ada Lovelace, Analytical Engines: Production is down",
+        merged_from=(merged_root,),
+    )
+    message = TicketTriagedMessage(
+        source=Source.SLACK, record=record(ticket_id=report), slack=SLACK, incident=incident
+    ).model_dump_json()
+    notifier.handle(Notification("m-3", TICKETS_TOPIC, message))
+    notifier.handle(Notification("m-3", TICKETS_TOPIC, message))  # SNS delivers it twice
+
+    # Then the report is in the older root's thread, the merged thread says where it went, the older
+    # thread names what joined it (escaped), each once, and the merged root's post is re-rendered
+    later = slack.calls_to("chat.postMessage")[2:]
+    assert [p.params["thread_ts"] for p in later] == [root_ts, merged_ts, root_ts]
+    assert "Merged into incident `INC-20250102-ABCDEFGHJK`" in later[1].params["text"]
+    assert merged_root in later[2].params["text"] and "&lt;broken&gt; &amp;" in later[2].params["text"]
+    assert merged_ts in [u.params["ts"] for u in slack.calls_to("chat.update")]

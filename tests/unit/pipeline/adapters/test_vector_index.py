@@ -153,3 +153,34 @@ def test_candidates_come_back_with_their_profile_and_the_companies_reporting_the
     # And a ticket with no signals and no incident has an empty signal set and no reporters
     assert found[LONE].profile is not None and found[LONE].profile.signals == frozenset()
     assert found[LONE].reporters == 0
+
+
+def test_a_candidate_incident_comes_whole_its_members_outside_the_nearest_k_included(
+    offline_aws: None,
+) -> None:
+    # Given an incident of three reports, one of them worded far from the new report, and k = 1
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    table = _table(client)
+    member, far = "TKT-20261127-CCCCCCCCCC", "TKT-20261127-DDDDDDDDDD"
+    for t in (ROOT, member, far):
+        _put(client, t, T0, incident=incident_id_for(ROOT))
+    client.update_item(
+        TableName=table,
+        Key={"ticket_id": {"S": ROOT}},
+        UpdateExpression="SET incident_members = :m",
+        ExpressionAttributeValues={":m": {"SS": [ROOT, member, far]}},
+    )
+    index = DynamoVectorIndex(table, client, 3, now=lambda: T0)
+    index.add(ROOT, _unit(1, 0, 0), T0, Profile("Amazon S3", company="Globex"))
+    index.add(member, _unit(1, 0.5, 0), T0, Profile("Amazon S3", company="Initech"))
+    index.add(far, _unit(0, 0, 1), T0, Profile("Amazon S3", company="Umbrella"))
+    # When a new report searches for its single nearest ticket
+    found = index.nearest(_unit(1, 0, 0), since=T0 - timedelta(hours=1), at=T0, k=1)
+    # Then the nearest one's incident comes with all its members and their cosines (the far one's is 0)
+    assert found[0].ticket_id == ROOT
+    by_id = {n.ticket_id: n for n in found}
+    assert set(by_id) == {ROOT, member, far}
+    assert by_id[far].similarity == pytest.approx(0.0, abs=1e-3) and by_id[
+        far
+    ].incident_id == incident_id_for(ROOT)
+    assert by_id[member].profile is not None and by_id[member].profile.company == "Initech"

@@ -7,7 +7,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from pipeline.domain.incident_signals import FEATURES, LinkModel, Profile, extract_signals, pair_features
+from pipeline.domain.incident_signals import (
+    FEATURES,
+    LinkModel,
+    Profile,
+    extract_signals,
+    group_features,
+    pair_features,
+    symptom_classes,
+)
 
 T0 = datetime(2026, 12, 4, 14, 40, tzinfo=UTC)
 
@@ -101,6 +109,66 @@ def test_customer_resource_names_and_account_ids_are_not_extracted() -> None:
     assert signals == frozenset({"region:eu-west-1"})  # the region in the ARN is the service's, not theirs
 
 
+# --- Symptom classes -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "symptom"),
+    [
+        ("the request hangs and then times out", "timeout"),
+        ("Zeitüberschreitung beim Hochladen der Dateien", "timeout"),
+        ("le service ne répond plus depuis ce matin", "timeout"),
+        ("se agota el tiempo de espera al invocar", "timeout"),
+        ("a chamada expirou depois de 30 segundos", "timeout"),
+        ("we are being throttled although traffic is flat", "throttling"),
+        ("seit heute werden wir gedrosselt", "throttling"),
+        ("trop de requêtes, on reçoit des erreurs", "throttling"),
+        ("demasiadas solicitudes desde las 10", "throttling"),
+        ("the API is unavailable for all our users", "unavailable"),
+        ("Störung: Dienst nicht erreichbar", "unavailable"),
+        ("le site est indisponible", "unavailable"),
+        ("la aplicación está caída", "unavailable"),
+        ("o sistema está fora do ar", "unavailable"),
+        ("Zugriff verweigert beim Lesen", "access_denied"),
+        ("accès refusé sur le bucket", "access_denied"),
+        ("acceso denegado al rol", "access_denied"),
+        ("acesso negado ao objeto", "access_denied"),
+        ("the dashboard shows no data since the update", "no_data"),
+        ("Diagramme leer nach dem Update", "no_data"),
+        ("aucune donnée dans les graphiques", "no_data"),
+        ("los gráficos están vacíos", "no_data"),
+        ("painel sem dados desde ontem", "no_data"),
+        ("queries are painfully slow today", "latency"),
+        ("die Antwortzeiten sind sehr langsam", "latency"),
+        ("a consulta está muito lenta", "latency"),
+        ("we were charged twice for the same invoice", "duplicate_charge"),
+        ("uns wurde doppelt abgebucht", "duplicate_charge"),
+        ("nous avons été facturé deux fois", "duplicate_charge"),
+        ("hay un cargo duplicado en la tarjeta", "duplicate_charge"),
+        ("fui cobrado duas vezes", "duplicate_charge"),
+        ("staff can't log in to the portal", "login_failure"),
+        ("no puedo iniciar sesión desde ayer", "login_failure"),
+        ("the SMS codes are never received", "not_delivered"),
+        ("die E-Mails kommen nicht an", "not_delivered"),
+        ("os códigos não chegam", "not_delivered"),
+        ("dig returns NXDOMAIN for our zone", "dns_resolution"),
+        ("connection refused on port 5432", "connection_failure"),
+        ("the pods keep restarting", "restart_loop"),
+        ("InsufficientInstanceCapacity when launching", "capacity"),
+    ],
+)
+def test_a_symptom_is_recognised_in_the_words_and_languages_customers_use(text: str, symptom: str) -> None:
+    assert symptom in symptom_classes(text)
+    assert f"symptom:{symptom}" in extract_signals(text)
+
+
+def test_unrelated_words_are_no_symptom_and_a_word_that_only_contains_one_is_not_either() -> None:
+    assert symptom_classes("How do I add a second user to our account? Thanks!") == frozenset()
+    # "video" contains "vide", "slowly" is still slow, "Downloads" is not "down"
+    assert "no_data" not in symptom_classes("the video player")
+    assert "unavailable" not in symptom_classes("Downloads of the report")
+
+
 # --- Pair features ---------------------------------------------------------------------------------------
 
 
@@ -113,21 +181,61 @@ def _p(
 
 
 def test_pair_features_say_what_two_reports_share() -> None:
-    a = _p(signals="code:slowdown status:503 region:eu-west-1 msg:timeout", minutes=0)
-    b = _p(signals="code:slowdown status:503 region:eu-west-1 msg:timeout", minutes=9)
+    a = _p(signals="code:slowdown status:503 region:eu-west-1 msg:timeout symptom:throttling", minutes=0)
+    b = _p(signals="code:slowdown status:503 region:eu-west-1 msg:timeout symptom:throttling", minutes=9)
     f = pair_features(a, b, cosine=0.55, reporters=3)
     assert f == {
         "cosine": 0.55,
+        "cosine_top3": 0.55,
         "same_product": 1.0,
         "same_issue_type": 1.0,
         "log_minutes": pytest.approx(math.log(10)),
+        "within_hour": 1.0,
+        "burst_cosine": 0.55,
+        "burst_top3": 0.55,
         "shared_codes": 2.0,  # the code and the runtime message
         "shared_status": 1.0,
         "shared_region": 1.0,
         "region_conflict": 0.0,
-        "log_reporters": pytest.approx(math.log(4)),
+        "shared_symptom": 1.0,
+        "symptom_conflict": 0.0,
+        "log_reporters": pytest.approx(math.log(3)),  # the incident's 3 companies (one is this candidate's)
     }
     assert list(f) == list(FEATURES)
+
+
+def test_an_incident_is_scored_as_a_whole_on_what_its_members_name_together() -> None:
+    # Given an incident whose members each name only part of the outage (one the region, one the status)
+    new = _p(signals="status:503 region:eu-west-1 symptom:unavailable", minutes=20)
+    region_only = Profile("Amazon S3", "Access Permissions", "Globex", frozenset({"region:eu-west-1"}), T0)
+    status_only = Profile(
+        "Amazon S3", "Bucket Policy", "Initech", frozenset({"status:503", "symptom:unavailable"}), T0
+    )
+    # When the new report is compared with the incident rather than with its nearest member
+    f = group_features(new, [(region_only, 0.62), (status_only, 0.48), (region_only, 0.40)])
+    # Then it shares the region, the status and the symptom with the incident, the cosines are the best and
+    # the mean of the best three, issue types are a share, and two distinct companies report it
+    assert (f["shared_region"], f["shared_status"], f["shared_symptom"]) == (1.0, 1.0, 1.0)
+    assert f["cosine"] == 0.62 and f["cosine_top3"] == pytest.approx((0.62 + 0.48 + 0.40) / 3)
+    assert f["same_issue_type"] == pytest.approx(2 / 3)
+    assert f["log_reporters"] == pytest.approx(math.log(2))
+    # and a nearest-member comparison would have seen the region only
+    single = pair_features(new, region_only, cosine=0.62)
+    assert (single["shared_status"], single["shared_symptom"], single["log_reporters"]) == (0.0, 0.0, 0.0)
+
+
+def test_alike_words_count_as_a_burst_only_within_the_hour() -> None:
+    near, far = _p(minutes=50), _p(minutes=61)
+    assert pair_features(_p(), near, cosine=0.7)["burst_cosine"] == 0.7
+    assert pair_features(_p(), near, cosine=0.7)["within_hour"] == 1.0
+    assert pair_features(_p(), far, cosine=0.7)["burst_cosine"] == 0.0
+    assert pair_features(_p(), far, cosine=0.7)["within_hour"] == 0.0
+    assert pair_features(Profile(), far, cosine=0.7)["within_hour"] == 0.0  # no time: no burst
+
+
+def test_a_group_needs_a_member() -> None:
+    with pytest.raises(ValueError, match="at least one member"):
+        group_features(_p(), [])
 
 
 def test_two_different_regions_are_a_conflict_and_a_missing_region_is_not() -> None:
@@ -150,6 +258,7 @@ def test_minutes_apart_without_a_time_counts_as_none() -> None:
 
 MODEL = LinkModel(
     weights={
+        **dict.fromkeys(FEATURES, 0.0),
         "cosine": 3.0,
         "same_product": 3.0,
         "same_issue_type": 1.5,
@@ -192,6 +301,9 @@ def test_many_companies_already_reporting_an_incident_pull_a_borderline_report_i
 def test_a_link_model_with_a_missing_or_unknown_weight_or_a_bad_threshold_is_refused() -> None:
     good = {"weights": dict(MODEL.weights), "bias": -2.0, "threshold": 0.9}
     assert LinkModel.from_data(good) == MODEL
+    assert LinkModel.from_data(MODEL.as_data()) == MODEL
+    with pytest.raises(ValueError, match="merge_threshold must be between 0 and 1"):
+        LinkModel.from_data({**good, "merge_threshold": 0.0})
     with pytest.raises(ValueError, match="missing \\['shared_region'\\]"):
         LinkModel.from_data(
             {**good, "weights": {k: v for k, v in MODEL.weights.items() if k != "shared_region"}}

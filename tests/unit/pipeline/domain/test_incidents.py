@@ -17,6 +17,7 @@ from pipeline.domain.incidents import (
     IncidentError,
     Member,
     Neighbour,
+    apply_link,
     decide_link,
     incident_id_for,
     link_model_for,
@@ -244,11 +245,15 @@ def test_every_embedding_model_in_the_defaults_has_a_valid_link_model() -> None:
     for model_id in (defaults.OFFLINE_EMBEDDING_MODEL_ID, defaults.BEDROCK_EMBEDDING_MODEL_ID):
         model = link_model_for(model_id)
         assert 0 < model.threshold < 1
-    # Titan's is the conservative one: it never links where the offline model's would not
-    assert (
-        link_model_for(defaults.BEDROCK_EMBEDDING_MODEL_ID).threshold
-        >= link_model_for(defaults.OFFLINE_EMBEDDING_MODEL_ID).threshold
+    # Titan's is the conservative one: it never links, opens or merges where the offline model's would not
+    titan = link_model_for(defaults.BEDROCK_EMBEDDING_MODEL_ID)
+    offline = link_model_for(defaults.OFFLINE_EMBEDDING_MODEL_ID)
+    assert titan.threshold >= offline.threshold
+    assert (titan.open_threshold or titan.threshold) >= (offline.open_threshold or offline.threshold)
+    assert titan.merge_threshold is None or (
+        offline.merge_threshold is not None and titan.merge_threshold >= offline.merge_threshold
     )
+    assert set(titan.weights) == set(offline.weights)  # the same structure, calibrated apart
 
 
 def test_rescoring_turns_a_weak_cosine_with_shared_symptoms_into_the_best_candidate() -> None:
@@ -273,3 +278,116 @@ def test_rescoring_turns_a_weak_cosine_with_shared_symptoms_into_the_best_candid
     assert link.matched_ticket_id == "TKT-20261127-SAMEOUTAGE"
     assert {n.ticket_id: n.similarity for n in scored}["TKT-20261127-STRANGERXX"] == 0.70
     assert {n.ticket_id: n.score for n in scored}["TKT-20261127-STRANGERXX"] < model.threshold
+
+
+# --- Incident-level scoring and merges ---------------------------------------------------------------------
+
+INC_OLD, INC_NEW = "INC-20261127-OLDROOT001", "INC-20261127-NEWROOT002"
+
+
+def _at(minutes: int, company: str = "Acme", signals: str = "") -> Profile:
+    return Profile(
+        "Amazon S3",
+        "Access Permissions",
+        company,
+        frozenset(signals.split()),
+        T0 + timedelta(minutes=minutes),
+    )
+
+
+def test_a_report_linking_two_incidents_merges_the_younger_into_the_older() -> None:
+    # Given two incidents of one outage that formed apart, and a new report that links to both
+    neighbours = [
+        Neighbour("TKT-20261127-NEWMEMBER1", 0.91, INC_NEW, profile=_at(20)),
+        Neighbour("TKT-20261127-NEWROOT002", 0.91, INC_NEW, profile=_at(18)),
+        Neighbour("TKT-20261127-OLDMEMBER1", 0.88, INC_OLD, profile=_at(3)),
+        Neighbour("TKT-20261127-OLDROOT001", 0.88, INC_OLD, profile=_at(0)),
+        Neighbour("TKT-20261127-LONEREPORT", 0.86, profile=_at(10)),
+        Neighbour("TKT-20261127-STRANGERXX", 0.40, profile=_at(12)),
+    ]
+    # When the link allows merges above 0.85
+    link = decide_link(neighbours, 0.8, ticket_id="TKT-20261127-THENEWONE1", merge_threshold=0.85)
+    # Then the OLDER incident keeps its id (though the younger scored best), the younger one is folded into
+    # it, the lone report above the merge threshold joins, and the stranger stays out
+    assert link.incident_id == INC_OLD and link.root_ticket_id == "TKT-20261127-OLDROOT001"
+    assert link.merged_incidents == (INC_NEW,)
+    assert link.joined_tickets == ("TKT-20261127-LONEREPORT",)
+    assert link.matched_ticket_id in {"TKT-20261127-NEWMEMBER1", "TKT-20261127-NEWROOT002"}
+    # and every member of both ends up in one incident
+    table = {
+        "TKT-20261127-NEWMEMBER1": INC_NEW,
+        "TKT-20261127-NEWROOT002": INC_NEW,
+        "TKT-20261127-OLDMEMBER1": INC_OLD,
+        "TKT-20261127-OLDROOT001": INC_OLD,
+    }
+    apply_link(table, "TKT-20261127-THENEWONE1", link)
+    assert set(table.values()) == {INC_OLD} and len(table) == 6
+    assert "TKT-20261127-STRANGERXX" not in table
+
+
+def test_without_a_merge_threshold_the_best_group_alone_is_joined() -> None:
+    neighbours = [
+        Neighbour("TKT-20261127-NEWROOT002", 0.91, INC_NEW, profile=_at(18)),
+        Neighbour("TKT-20261127-OLDROOT001", 0.88, INC_OLD, profile=_at(0)),
+    ]
+    link = decide_link(neighbours, 0.8, ticket_id="x")
+    assert link.incident_id == INC_NEW and link.merged_incidents == () and link.joined_tickets == ()
+
+
+def test_two_lone_reports_linked_at_once_open_one_incident_rooted_at_the_older() -> None:
+    neighbours = [
+        Neighbour("TKT-20261127-YOUNGERXXX", 0.95, profile=_at(9)),
+        Neighbour("TKT-20261127-OLDERXXXXX", 0.90, profile=_at(2)),
+    ]
+    link = decide_link(neighbours, 0.8, ticket_id="x", merge_threshold=0.85)
+    assert link.opened and link.root_ticket_id == "TKT-20261127-OLDERXXXXX"
+    assert link.joined_tickets == ("TKT-20261127-YOUNGERXXX",)
+    assert link.matched_ticket_id == "TKT-20261127-YOUNGERXXX"
+
+
+def test_opening_an_incident_with_a_lone_ticket_has_its_own_threshold() -> None:
+    lone = [Neighbour("TKT-20261127-LONEREPORT", 0.65)]
+    member = [Neighbour("TKT-20261127-OLDMEMBER1", 0.65, INC_OLD)]
+    assert decide_link(lone, 0.75, ticket_id="x", open_threshold=0.6).opened
+    assert not decide_link(lone, 0.75, ticket_id="x").linked
+    assert not decide_link(member, 0.75, ticket_id="x", open_threshold=0.6).linked
+
+
+def test_every_member_of_an_incident_gets_the_incident_score_so_a_crowd_beats_one_look_alike() -> None:
+    # Given an incident whose members each share a little with the new report (region, status, symptom),
+    # and a lone stranger worded more alike but naming none of it
+    new = _at(15, signals="region:eu-west-1 status:503 symptom:unavailable")
+    members = [
+        Neighbour(
+            "TKT-20261127-OLDROOT001",
+            0.55,
+            INC_OLD,
+            similarity=0.55,
+            profile=_at(0, "Globex", "region:eu-west-1"),
+            reporters=3,
+        ),
+        Neighbour(
+            "TKT-20261127-OLDMEMBER1", 0.50, INC_OLD, similarity=0.50, profile=_at(5, "Initech", "status:503")
+        ),
+        Neighbour(
+            "TKT-20261127-OLDMEMBER2",
+            0.45,
+            INC_OLD,
+            similarity=0.45,
+            profile=_at(9, "Umbrella", "symptom:unavailable"),
+        ),
+    ]
+    stranger = Neighbour(
+        "TKT-20261127-STRANGERXX", 0.75, similarity=0.75, profile=_at(14, "Hooli", "symptom:access_denied")
+    )
+    model = link_model_for(defaults.OFFLINE_EMBEDDING_MODEL_ID)
+    # When they are rescored for the new report
+    scored = {n.ticket_id: n for n in rescore(new, [*members, stranger], model)}
+    # Then the members share one score, above the stranger's, and the incident is joined
+    assert len({scored[m.ticket_id].score for m in members}) == 1
+    assert scored["TKT-20261127-OLDMEMBER2"].score > scored["TKT-20261127-STRANGERXX"].score
+    assert scored["TKT-20261127-OLDMEMBER2"].similarity == 0.45  # the plain cosine is kept
+    link = decide_link(
+        list(scored.values()), model.threshold, ticket_id="new", open_threshold=model.open_threshold
+    )
+    assert link.incident_id == INC_OLD

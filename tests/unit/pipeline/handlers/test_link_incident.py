@@ -223,3 +223,71 @@ def test_the_root_ticket_run_again_after_its_incident_opened_stays_alone_as_on_i
     assert again["incident_id"] == "" and again["position"] == 0
     incident = DynamoIncidentStore("tickets", table).incident(opened["incident_id"], first.ticketId)
     assert [m.ticket_id for m in incident.members] == [first.ticketId, second.ticketId]
+
+
+class _TwoTopics:
+    """Deterministic embedder: "upload" and "login" reports are orthogonal; a report naming both is between."""
+
+    model_id = "fake-two-topics"
+    dimensions = 3
+
+    def embed(self, texts: list[str]):
+        import numpy as np
+
+        rows = []
+        for t in texts:
+            v = np.asarray([float("upload" in t), float("login" in t), 0.01], dtype=np.float32)
+            rows.append(v / np.linalg.norm(v))
+        return np.stack(rows)
+
+
+def test_a_report_that_links_two_incidents_merges_the_younger_into_the_older(table, monkeypatch) -> None:
+    from contract import defaults
+    from pipeline.domain.incident_signals import FEATURES
+
+    # Given a link model led by the cosine that merges groups at or above 0.5, and two incidents that
+    # formed apart (their words never met): Acme + Globex, then Initech + Umbrella
+    fake = _TwoTopics()
+    monkeypatch.setattr(link_incident, "embedder", lambda: fake)
+    monkeypatch.setitem(
+        defaults.INCIDENT_LINK_MODELS,
+        fake.model_id,
+        {
+            "weights": {**dict.fromkeys(FEATURES, 0.0), "cosine": 10.0},
+            "bias": -6.0,
+            "threshold": 0.5,
+            "merge_threshold": 0.5,
+        },
+    )
+    a1 = _ticket("upload fails", "every upload errors", 0, "Acme")
+    a2 = _ticket("upload broken", "upload returns errors", 2, "Globex")
+    b1 = _ticket("login broken", "nobody can login", 4, "Initech")
+    b2 = _ticket("login fails", "login errors for all", 5, "Umbrella")
+    assert _run(table, a1, Priority.NORMAL)["incident_id"] == ""
+    older = _run(table, a2, Priority.NORMAL)["incident_id"]
+    assert _run(table, b1, Priority.NORMAL)["incident_id"] == ""
+    younger = _run(table, b2, Priority.HIGH)["incident_id"]
+    assert older and younger and older != younger
+
+    # When a report naming both symptoms links to both incidents
+    both = _ticket("upload and login down", "upload fails and login fails", 6, "Hooli")
+    merged = _run(table, both, Priority.MEDIUM)
+
+    # Then it joins the OLDER incident, which now holds all five reports, companies and the highest priority
+    assert merged["incident_id"] == older and merged["root_ticket_id"] == a1.ticketId
+    assert merged["count"] == 5 and merged["priority"] == "HIGH"
+    assert merged["companies"] == ["Acme", "Globex", "Hooli", "Initech", "Umbrella"]
+    assert merged["merged_from"] == [b1.ticketId]  # the bot notes the merge in that thread
+    store = DynamoIncidentStore("tickets", table)
+    incident = store.incident(older, a1.ticketId)
+    assert [m.ticket_id for m in incident.members] == [t.ticketId for t in (a1, a2, b1, b2, both)]
+    # and the younger incident is gone: one open incident, its old root pointing to where it went
+    assert [i.incident_id for i in store.open_incidents()] == [older]
+    old_root = table.get_item(TableName="tickets", Key={"ticket_id": {"S": b1.ticketId}})["Item"]
+    assert old_root["incident_merged_into"]["S"] == older and "incident_members" not in old_root
+
+    # When the step is retried, nothing is counted twice
+    again = link_incident.handler(
+        {"ticket": both.model_dump(mode="json"), "triage": _triage(Priority.MEDIUM)}, LambdaContext()
+    )
+    assert again["incident_id"] == older and again["count"] == 5
