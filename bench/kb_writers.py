@@ -62,10 +62,10 @@ def main() -> None:
         os.environ[key] = value
     os.environ.pop("AWS_ENDPOINT_URL", None)
 
-    import boto3
     from moto import mock_aws
 
     from contract import defaults
+    from contract.clients import aws_client
     from contract.errors import KnowledgeBaseConflictError
     from local.moto import emulation, patching
     from pipeline.adapters.knowledge_store import INDEX_KEY, S3KnowledgeBase
@@ -74,7 +74,7 @@ def main() -> None:
 
     embedder = HashingEmbedder(defaults.OFFLINE_EMBEDDING_MODEL_ID)
     with mock_aws(), patching.applied(emulation.S3_CONDITIONAL_PUTS):
-        s3 = boto3.client("s3")
+        s3 = aws_client("s3", region="us-east-1")
         s3.create_bucket(Bucket=BUCKET)
         articles = [read_document(p) for p in sorted(ARTICLES.glob("*.md")) if p.name != "README.md"]
         S3KnowledgeBase(BUCKET, s3, embedder).ingest(articles)
