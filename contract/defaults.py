@@ -33,29 +33,32 @@ OFFLINE_EMBEDDING_DIMENSIONS: Final = 384
 # pair (pipeline/domain/incident_signals.py FEATURES). Weights and thresholds are PER EMBEDDING MODEL: the
 # models' cosines are on different scales. The offline model's were fitted by bench/incidents.py on the
 # calibration half of the hand-written set (bench/data/incidents, never on its test half).
+# The link model's weights fitted on the hand-written calibration half with the offline embedder
+# (bench/incidents.py; Titan's entry borrows them until it is calibrated).
+_OFFLINE_LINK_WEIGHTS: Final = {
+    "cosine": 2.077,
+    "cosine_top3": 2.003,
+    "same_product": 0.923,
+    "same_issue_type": 0.367,
+    "log_minutes": -0.436,
+    "within_hour": 0.572,
+    "burst_cosine": 2.348,
+    "burst_top3": 2.27,
+    "shared_codes": 0.063,
+    "shared_status": 1.318,
+    "shared_region": 2.392,
+    "region_conflict": -1.653,
+    "shared_symptom": 0.345,
+    "symptom_conflict": -0.324,
+    "log_reporters": 0.399,
+}
 INCIDENT_LINK_MODELS: Final = {
     # Fitted with bench/incidents.py: weights on the whole calibration half, thresholds (join an incident,
     # open one with a lone ticket, merge a second group: None = never) by 5-fold cross-validation inside it.
     # Merging is built (pipeline/domain/incidents.py decide_link, the incident store) but off: on the
     # calibration half it only ever merged strangers (docs/measurements/2026-12-07b-incident-grouping.md).
     OFFLINE_EMBEDDING_MODEL_ID: {
-        "weights": {
-            "cosine": 2.077,
-            "cosine_top3": 2.003,
-            "same_product": 0.923,
-            "same_issue_type": 0.367,
-            "log_minutes": -0.436,
-            "within_hour": 0.572,
-            "burst_cosine": 2.348,
-            "burst_top3": 2.27,
-            "shared_codes": 0.063,
-            "shared_status": 1.318,
-            "shared_region": 2.392,
-            "region_conflict": -1.653,
-            "shared_symptom": 0.345,
-            "symptom_conflict": -0.324,
-            "log_reporters": 0.399,
-        },
+        "weights": _OFFLINE_LINK_WEIGHTS,
         "bias": -8.135,
         "threshold": 0.75,
         "open_threshold": 0.6,
@@ -65,23 +68,7 @@ INCIDENT_LINK_MODELS: Final = {
     # thresholds, so it links less rather than merging strangers. Calibrate on your own labelled tickets
     # with `tms eval --incidents` (docs/incidents.md "Calibrating on AWS") and replace this entry.
     BEDROCK_EMBEDDING_MODEL_ID: {
-        "weights": {
-            "cosine": 2.077,
-            "cosine_top3": 2.003,
-            "same_product": 0.923,
-            "same_issue_type": 0.367,
-            "log_minutes": -0.436,
-            "within_hour": 0.572,
-            "burst_cosine": 2.348,
-            "burst_top3": 2.27,
-            "shared_codes": 0.063,
-            "shared_status": 1.318,
-            "shared_region": 2.392,
-            "region_conflict": -1.653,
-            "shared_symptom": 0.345,
-            "symptom_conflict": -0.324,
-            "log_reporters": 0.399,
-        },
+        "weights": _OFFLINE_LINK_WEIGHTS,
         "bias": -8.135,
         "threshold": 0.9,
         "open_threshold": 0.9,
