@@ -129,6 +129,11 @@ class OfflineEmbedder:
         }
 
     def _encode_one(self, ids: list[int]) -> np.ndarray:
+        # No padding (one text at a time): the mask-weighted mean is the plain mean.
+        return self._hidden(ids).mean(axis=0)
+
+    def _hidden(self, ids: list[int]) -> np.ndarray:
+        """The last layer's token states, one row per token ([CLS] and [SEP] included)."""
         w, n = self._w, len(ids)
         x = (
             w["embeddings.word_embeddings.weight"][ids]
@@ -168,7 +173,16 @@ class OfflineEmbedder:
                 w[p + "output.LayerNorm.weight"],
                 w[p + "output.LayerNorm.bias"],
             )
-        return x.mean(axis=0)  # no padding (one text at a time): the mask-weighted mean is the plain mean
+        return x
+
+    def token_vectors(self, text: str) -> np.ndarray:
+        """Unit-length contextual token vectors of one text, [CLS] and [SEP] left out (bench/rerank.py)."""
+        from threadpoolctl import threadpool_limits
+
+        ids = self._tokenizer.encode(text[:EMBED_TEXT_MAX_CHARS]).ids
+        with threadpool_limits(limits=1, user_api="blas"):
+            states = self._hidden(ids)[1:-1]
+        return _unit(states) if len(states) else states
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """Unit-length float32 vectors, one row per text."""

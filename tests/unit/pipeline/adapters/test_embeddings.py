@@ -66,14 +66,35 @@ def test_offline_model_keeps_float32_through_every_layer(
     seen: list[str] = []
     real = offline_embeddings._layer_norm
 
-    def spy(x: np.ndarray, *args: np.ndarray) -> np.ndarray:
+    def spy(x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
         seen.append(str(x.dtype))
-        return real(x, *args)
+        return real(x, weight, bias)
 
     monkeypatch.setattr(offline_embeddings, "_layer_norm", spy)
     v = offline.embed(["Checkout fails with a 502 when paying by card"])
     assert v.dtype == np.float32
     assert seen == ["float32"] * 13  # the embeddings' norm and two per layer, all six layers
+
+
+def test_offline_token_vectors_are_contextual_one_unit_row_per_word_piece(offline: OfflineEmbedder) -> None:
+    # bench/rerank.py's late-interaction judge: one vector per word piece ([CLS]/[SEP] left out), and
+    # "bank" by a river is not "bank" that refuses a card, though it is still nearer to it than to "flooded".
+    river = offline.token_vectors("The river bank flooded after the storm")
+    money = offline.token_vectors("The bank refused my card payment")
+    assert river.shape == (7, 384) and money.shape == (6, 384)
+    assert np.allclose(np.linalg.norm(river, axis=1), 1.0, atol=1e-5)
+    assert 0.95 > float(river[2] @ money[1]) > float(river[2] @ river[3])
+
+
+def test_offline_token_maxsim_prefers_the_passage_that_answers_the_ticket(offline: OfflineEmbedder) -> None:
+    ticket = offline.token_vectors("I was charged twice for one order, please refund the duplicate payment")
+    answer = offline.token_vectors(
+        "Duplicate charges: when a card payment is captured twice we refund the second charge within 5 days"
+    )
+    unrelated = offline.token_vectors("To reset your password open Settings and choose Security")
+    assert (
+        float((ticket @ answer.T).max(axis=1).mean()) > 0.5 > float((ticket @ unrelated.T).max(axis=1).mean())
+    )
 
 
 def test_offline_model_is_deterministic_and_handles_an_empty_batch(offline: OfflineEmbedder) -> None:
