@@ -11,12 +11,17 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from local.outbox import read_outbox
 from local.stack import StackInfo
 
 TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
+# The agent who approves one drafted reply in the demo (a Slack user id; the stack's roles are not asked:
+# the demo stands for the Approve button, which is authorized in the bot).
+DEMO_AGENT = "U0DEMOAGENT"
+CONVERSATION_WAIT_S = 60.0
 
 
 logger = logging.getLogger("tms.demo")
@@ -46,6 +51,8 @@ class DemoReport:
     # Drafts grounded in the knowledge base (`--kb`): how many, and one of them with its sources.
     grounded_drafts: int = 0
     grounded_example: dict[str, Any] = field(default_factory=dict)
+    # One ticket's life after triage (demo_conversation): approved, mailed once, the customer's answer back.
+    conversation: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
     ticket_ids: set[str] = field(default_factory=set, repr=False)  # this run's tickets (not printed)
 
@@ -65,6 +72,7 @@ class DemoReport:
             and self.s3_objects == self.submitted
             and self.notifications == self.submitted
             and self.dlq_messages == 0
+            and self.conversation.get("ok", True)
         )
 
 
@@ -272,6 +280,7 @@ def run_local_demo(
         report = run_demo(
             info, tickets=tickets, seed=seed, redeliver=redeliver, timeout=timeout, clients=clients_for(info)
         )
+        demo_conversation(info, report)
         if etl:
             load_warehouse(report, info)
         return report
@@ -285,10 +294,84 @@ def run_local_demo(
             timeout=timeout,
             clients=clients_for(stack.info),
         )
+        demo_conversation(stack.info, report)
         stack.wait_idle(timeout=120)  # let asynchronous deliveries (Slack notifier) finish
         if etl:
             load_warehouse(report, stack.info)
     return report
+
+
+def demo_conversation(info: StackInfo, report: DemoReport) -> None:
+    """One ticket's life after triage, through the paths the product uses: an agent approves the drafted
+    reply (the Approve button's conditional write and its message to the mailer), the mailer sends it once
+    (the local SES writes it to the mail outbox), and the customer's answer comes back through SES receiving
+    and the inbound-mail function onto the ticket. The grounded example when there is one."""
+    from email import message_from_bytes, policy
+    from email.utils import formataddr
+
+    from bot.adapters.replies import SnsReplyQueue
+    from bot.adapters.ticket_store import DynamoTicketStore
+    from bot.logic import actions
+    from contract import names
+    from contract.clients import aws_client
+    from contract.models.messages import ReplyApprovedMessage
+    from tools.cli.mail import InboundMailFailed, receive
+
+    outbox_dir = info.extra.get(names.ENV_MAIL_OUTBOX_DIR)
+    store = DynamoTicketStore(info.table_name, aws_client("dynamodb", info, profile="cli"))
+    candidates = [report.grounded_example.get("ticket_id"), *sorted(report.ticket_ids)]
+    item = next((i for t in candidates if t and (i := store.get(t)) and i.get("status") == "TRIAGED"), None)
+    if not outbox_dir or item is None:
+        return  # a stack without the local mail outbox (or nothing triaged): nothing to show
+    ticket_id = str(item["ticket_id"])
+    conversation: dict[str, Any] = {"ticket_id": ticket_id, "approved_by": DEMO_AGENT, "ok": False}
+    report.conversation = conversation
+
+    def wait_for(check: Callable[[], Any]) -> Any:
+        deadline = time.monotonic() + CONVERSATION_WAIT_S
+        while not (found := check()) and time.monotonic() < deadline:
+            time.sleep(0.3)
+        return found
+
+    change = actions.approve(DEMO_AGENT, datetime.now(UTC), actions.draft_version_of(item))
+    approved = store.apply(ticket_id, change)
+    SnsReplyQueue(info.topic_arn, aws_client("sns", info, profile="cli")).approved(
+        ReplyApprovedMessage(
+            ticket_id=ticket_id,
+            approved_by=DEMO_AGENT,
+            approved_at=change.at,
+            version=actions.version_of(approved),
+        )
+    )
+    sent = wait_for(lambda: sorted(Path(outbox_dir).glob(f"{ticket_id}-*.eml")))
+    if not sent:
+        conversation["error"] = f"the approved reply was not mailed within {CONVERSATION_WAIT_S:.0f} s"
+        return
+    mail = message_from_bytes(sent[0].read_bytes(), policy=policy.default)
+    conversation.update(mails_sent=len(sent), mailed_to=str(mail["To"]), message_id=str(mail["Message-ID"]))
+
+    answer = (
+        f"From: {formataddr((str(item.get('customer_full_name') or ''), str(item['customer_email'])))}\r\n"
+        f"To: {mail['From']}\r\n"
+        f"Subject: Re: {mail['Subject']}\r\n"
+        f"Message-ID: <demo-answer-{ticket_id.lower()}@customer.example>\r\n"
+        f"In-Reply-To: {mail['Message-ID']}\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n\r\n"
+        "Thank you, the first step helped. It still fails for one of our accounts: what else do you need?\r\n"
+    ).encode()
+    try:
+        received = receive(info, answer)
+    except InboundMailFailed as e:
+        conversation["error"] = f"the customer's answer failed in the inbound-mail function: {e}"
+        return
+    conversation["answer"] = received.get("outcome")
+    replied = wait_for(lambda: (store.get(ticket_id) or {}).get("status") == "CUSTOMER_REPLIED")
+    conversation["status"] = str((store.get(ticket_id) or {}).get("status"))
+    conversation["ok"] = bool(replied) and received.get("outcome") == "appended" and len(sent) == 1
+    if not conversation["ok"]:
+        conversation["error"] = (
+            f"the answer was {received.get('outcome')}, the ticket is {conversation['status']}"
+        )
 
 
 def ingest_kb(info: StackInfo, clients: dict[str, Any], paths: Sequence[str]) -> None:
@@ -403,6 +486,20 @@ def render_table(report: DemoReport) -> str:
             f"{'drafts grounded in the KB'.ljust(width)}  {d['grounded_drafts']} of {d['submitted']}"
         )
         lines.append(f"{'e.g.'.ljust(width)}  {example['ticket_id']} cites {cited}")
+    talk = d.get("conversation") or {}
+    if talk:
+        if talk.get("mails_sent"):
+            lines.append(
+                f"{'approved and mailed'.ljust(width)}  {talk['ticket_id']}: approved by {talk['approved_by']}, "
+                f"{talk['mails_sent']} mail to {talk['mailed_to']}"
+            )
+        if talk.get("answer"):
+            lines.append(
+                f"{'the customer answered'.ljust(width)}  {talk['answer']} to {talk['ticket_id']}, "
+                f"status {talk.get('status')}"
+            )
+        if talk.get("error"):
+            lines.append(f"{'conversation'.ljust(width)}  PROBLEM: {talk['error']}")
     grouping = d.get("incident_grouping") or {}
     if grouping:
         flag = "" if grouping["ok"] else "  <- BELOW TOLERANCE"

@@ -108,6 +108,12 @@ def test_demo_json_prints_exactly_one_reconciled_json_object(tmp_path: Path):
     assert sum(report["priorities"].values()) == 12
     assert set(report["latency_ms"]) == {"p50", "p95", "p99"}
     assert "warehouse_rows" not in report  # --no-etl: nothing claims a load that did not run
+    # and one ticket's life after triage, shown through the product's own paths: approved, mailed once,
+    # the customer's answer appended to it
+    talk = report["conversation"]
+    assert talk["ok"] is True, talk
+    assert talk["mails_sent"] == 1 and talk["answer"] == "appended" and talk["status"] == "CUSTOMER_REPLIED"
+    assert talk["ticket_id"].startswith("TKT-") and talk["approved_by"] == "U0DEMOAGENT"
 
 
 def test_demo_rejects_a_nonsense_ticket_count_with_a_clear_message(tmp_path: Path):

@@ -122,10 +122,35 @@ def ses_receipt_event(message_id: str, raw: bytes, verdicts: dict[str, str], buc
     }
 
 
-def _receive(args: argparse.Namespace) -> int:
+class InboundMailFailed(Exception):
+    """The inbound-mail function raised on a received message (its error payload is the message)."""
+
+
+def receive(info: Any, raw: bytes, verdicts: dict[str, str] | None = None) -> dict[str, Any]:
+    """Deliver one raw message to a local stack as SES would: stored under `inbound/` by the receipt rule's
+    S3 action, then the inbound-mail function invoked with the receipt event; its result for the message."""
     from contract.clients import aws_client
-    from contract.errors import ConfigurationError
     from local.iam_record import SES_SERVICE, acting_as
+
+    message_id = f"local-{uuid.uuid4().hex}"
+    # What SES's receipt rule does on AWS, under SES's own principal (the bucket, key and function policies).
+    with acting_as(SES_SERVICE):
+        aws_client("s3", info, profile="cli").put_object(
+            Bucket=info.bucket_name, Key=names.INBOUND_MAIL_PREFIX + message_id, Body=raw
+        )
+        event = ses_receipt_event(message_id, raw, verdicts or {}, info.bucket_name)
+        resp = aws_client("lambda", info, profile="cli").invoke(
+            FunctionName=f"{names.PROJECT}-{names.FN_INBOUND_MAIL}", Payload=json.dumps(event).encode()
+        )
+    payload = json.loads(resp["Payload"].read() or b"null")
+    if resp.get("FunctionError"):
+        raise InboundMailFailed(str(payload))
+    (result,) = payload["results"]
+    return dict(result)
+
+
+def _receive(args: argparse.Namespace) -> int:
+    from contract.errors import ConfigurationError
     from local.stack import resolve
 
     verdicts: dict[str, str] = {}
@@ -140,22 +165,11 @@ def _receive(args: argparse.Namespace) -> int:
         raw = args.file.read_bytes()
     except OSError as e:
         raise ConfigurationError(f"cannot read {args.file}: {e.strerror}") from e
-    info = resolve()
-    message_id = f"local-{uuid.uuid4().hex}"
-    # What SES's receipt rule does on AWS, under SES's own principal (the bucket, key and function policies).
-    with acting_as(SES_SERVICE):
-        aws_client("s3", info, profile="cli").put_object(
-            Bucket=info.bucket_name, Key=names.INBOUND_MAIL_PREFIX + message_id, Body=raw
-        )
-        event = ses_receipt_event(message_id, raw, verdicts, info.bucket_name)
-        resp = aws_client("lambda", info, profile="cli").invoke(
-            FunctionName=f"{names.PROJECT}-{names.FN_INBOUND_MAIL}", Payload=json.dumps(event).encode()
-        )
-    payload = json.loads(resp["Payload"].read() or b"null")
-    if resp.get("FunctionError"):
-        print(f"inbound-mail failed: {payload}", file=sys.stderr)
+    try:
+        result = receive(resolve(), raw, verdicts)
+    except InboundMailFailed as e:
+        print(f"inbound-mail failed: {e}", file=sys.stderr)
         return 2
-    (result,) = payload["results"]
     if args.json:
         print(json.dumps(result))
     else:
