@@ -116,6 +116,10 @@ def test_customer_resource_names_and_account_ids_are_not_extracted() -> None:
     ("text", "symptom"),
     [
         ("the request hangs and then times out", "timeout"),
+        # words that end a pattern (a raw-string "\\b" once made these three match nothing)
+        ("grosse panne sur le service depuis une heure", "unavailable"),
+        ("le tableau de bord est vide depuis la mise à jour", "no_data"),
+        ("o painel ficou vazio depois do deploy", "no_data"),
         ("Zeitüberschreitung beim Hochladen der Dateien", "timeout"),
         ("le service ne répond plus depuis ce matin", "timeout"),
         ("se agota el tiempo de espera al invocar", "timeout"),
