@@ -5,8 +5,9 @@ from __future__ import annotations
 from tests.paths import REPO_ROOT
 
 UNIT = REPO_ROOT / "tests" / "unit"
-# Files that test across the tree (the docs, cold start of every handler, the network guard) stay at the top.
-CROSS_CUTTING = {"test_docs.py", "test_cold_start.py", "test_no_network.py"}
+# Files that test across the tree (the docs, cold start of every handler, the network guard, what the
+# checkout tracks) stay at the top.
+CROSS_CUTTING = {"test_docs.py", "test_cold_start.py", "test_no_network.py", "test_repository.py"}
 
 
 def test_every_unit_test_folder_mirrors_a_source_folder() -> None:
