@@ -544,7 +544,8 @@ class MailUsage:
     inbound: float = 0.0  # customer mails received (SES receiving)
     inbound_chunks: float = 0.0  # their 256 KB chunks (each received mail is at least one)
     # Issue 32: the reminder to customers who did not answer, and the one rating question per ended ticket.
-    # Measured only (0 without data): docs/cost.md's budget row "rating and nudge mail" stands for them then.
+    # Measured only (0 without data): docs/cost.md's follow-up budget (rating question mail, nudge mail)
+    # stands for them then.
     nudges: float = 0.0
     ratings: float = 0.0
 
