@@ -82,24 +82,13 @@ _LOCALES: dict[str, float] = {
     "zh_CN": 0.04,
     "en_AU": 0.05,
 }
-_LOCALE_TLD = {
-    "en_GB": "co.uk",
-    "de_DE": "de",
-    "fr_FR": "fr",
-    "es_ES": "es",
-    "es_MX": "com.mx",
-    "pt_BR": "com.br",
-    "it_IT": "it",
-    "nl_NL": "nl",
-    "sv_SE": "se",
-    "tr_TR": "com.tr",
-    "id_ID": "co.id",
-    "ja_JP": "co.jp",
-    "zh_CN": "cn",
-    "en_IN": "in",
-    "en_AU": "com.au",
-}
-_FREE_MAIL = ("gmail.com", "outlook.com", "yahoo.com", "proton.me", "icloud.com", "hotmail.com")
+# Every generated address is under the reserved top-level domain .example (RFC 2606, RFC 6761): generated
+# tickets bulk-loaded into a deployed stack must never lead to a mail to a real person when an agent approves
+# a reply. Shared "free mail" domains, as many customers write from one.
+RESERVED_TLD = "example"
+_FREE_MAIL = tuple(
+    f"{name}.{RESERVED_TLD}" for name in ("mail", "inbox", "webmail", "post", "fastmail", "freemail")
+)
 _BRAND_A = (
     "Blue", "North", "Nova", "Apex", "Cedar", "Summit", "Harbor", "Vertex", "Pioneer", "Lumen", "Orbit",
     "Atlas", "Silver", "Quantum", "Iron", "Swift", "Pixel", "Granite", "Meridian", "Aurora", "Polar", "Copper",
@@ -182,7 +171,7 @@ def _customer(rng: random.Random, locale_cw: tuple[float, ...]) -> Customer:
     )
     if rng.random() < 0.8:
         domain = f"{ascii_slug(company.split(' ')[0] + ' ' + company.split(' ')[-1], '-') or 'mail'}."
-        domain += _LOCALE_TLD.get(locale, "com")
+        domain += RESERVED_TLD
     else:
         domain = rng.choice(_FREE_MAIL)
     return Customer(

@@ -40,6 +40,16 @@ def test_ten_thousand_offline_tickets_all_validate_with_unique_ids(ten_thousand)
         assert TicketSubmitted.model_validate_json(t.event.to_record_bytes()) == t.event
 
 
+def test_no_generated_customer_can_be_mailed_for_real(ten_thousand):
+    # Bulk-loaded into a deployed stack, an approved reply goes to the ticket's address: every generated
+    # address is under the reserved top-level domain .example (RFC 6761), never a real provider's
+    domains = {t.event.data.customer.email.rsplit("@", 1)[1] for t in ten_thousand}
+    assert all(d.endswith(".example") for d in domains), sorted(
+        d for d in domains if not d.endswith(".example")
+    )[:5]
+    assert len(domains) > 100  # still many companies, so per-domain behaviour is exercised
+
+
 def test_every_catalog_pair_appears(ten_thousand):
     seen = {(t.event.data.product, t.event.data.issue_type) for t in ten_thousand}
     assert seen == {(s.product, s.issue_type) for s in SCENARIOS}
