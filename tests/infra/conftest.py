@@ -12,8 +12,6 @@ import pytest
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-from aws_cdk.assertions import Template
-
 from contract import names
 from infra.config import read_cdk_json_context
 from tests.infra.template import Synth
@@ -32,32 +30,33 @@ TEST_CONTEXT_OVERRIDES: dict[str, Any] = {
 GLUE_STUB = "# stand-in for glue/job.py until it lands; the real script is used when present\n"
 
 
-@pytest.fixture(scope="session")
-def synth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synth]:
-    """Synthesize the app once, with cdk-nag, exactly as `make synth` does (plus test config)."""
+def synthesize(workdir: Path, **overrides: Any) -> Synth:
+    """Synthesize the app with cdk-nag, exactly as `make synth` does, from cdk.json plus the test config and
+    `overrides` (a field of the tms context each)."""
     from infra.app import build_app
 
-    workdir = tmp_path_factory.mktemp("cdk")
-    tms_context = {**read_cdk_json_context()["tms"], **TEST_CONTEXT_OVERRIDES}
+    tms_context = {**read_cdk_json_context()["tms"], **TEST_CONTEXT_OVERRIDES, **overrides}
     if not names.GLUE_SCRIPT_PATH.exists():
         stub = workdir / "job.py"
         stub.write_text(GLUE_STUB)
         tms_context["glue_script_path"] = str(stub)
-    outdir = workdir / "cdk.out"
     app, stack = build_app(
         context={"tms": tms_context},
         environ={},
-        outdir=str(outdir),
+        outdir=str(workdir / "cdk.out"),
         layer_dir=workdir / "no-layer-built",
     )
     assembly = app.synth()
-    artifact = assembly.get_stack_by_name(stack.stack_name)
-    template_path = Path(assembly.directory) / artifact.template_file
-    raw = json.loads(template_path.read_text())
-    yield Synth(
-        template=Template.from_json(raw),
-        raw=raw,
+    template_path = Path(assembly.directory) / assembly.get_stack_by_name(stack.stack_name).template_file
+    return Synth(
+        raw=json.loads(template_path.read_text()),
         template_path=template_path,
         outdir=Path(assembly.directory),
         stack_name=stack.stack_name,
     )
+
+
+@pytest.fixture(scope="session")
+def synth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synth]:
+    """Synthesize the app once, with cdk-nag, exactly as `make synth` does (plus test config)."""
+    yield synthesize(tmp_path_factory.mktemp("cdk"))

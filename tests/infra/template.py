@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +16,15 @@ from contract import names
 class Synth:
     """The synthesized stack: its template (as JSON and as an assertions Template) and the cloud assembly dir."""
 
-    template: Template
     raw: dict[str, Any]
     template_path: Path
     outdir: Path
     stack_name: str
+
+    @cached_property
+    def template(self) -> Template:
+        """The assertions Template (parsed on first use: most tests read the raw JSON only)."""
+        return Template.from_json(self.raw)
 
 
 def resources(raw: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:

@@ -12,7 +12,7 @@ import pytest
 
 from contract import names
 from infra.config import load_config, read_cdk_json_context
-from tests.infra.conftest import GLUE_STUB, TEST_CONTEXT_OVERRIDES
+from tests.infra.conftest import synthesize
 from tests.infra.template import Synth, function_by_name, resources
 from tests.infra.test_checkov import _checkov
 
@@ -22,25 +22,10 @@ pytestmark = pytest.mark.infra
 @pytest.fixture(scope="module")
 def with_concurrency(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str, Any], Path]]:
     """The stack synthesized with bot_provisioned_concurrency 2 (cdk-nag registered, as `make synth`)."""
-    from infra.app import build_app
-
-    workdir = tmp_path_factory.mktemp("cdk-pc")
-    tms = {
-        **read_cdk_json_context()["tms"],
-        **TEST_CONTEXT_OVERRIDES,
-        "bot_provisioned_concurrency": 2,
-        "bot_reserved_concurrency": 4,
-    }
-    if not names.GLUE_SCRIPT_PATH.exists():
-        stub = workdir / "job.py"
-        stub.write_text(GLUE_STUB)
-        tms["glue_script_path"] = str(stub)
-    app, stack = build_app(
-        context={"tms": tms}, environ={}, outdir=str(workdir / "cdk.out"), layer_dir=workdir / "no-layer"
+    synthesized = synthesize(
+        tmp_path_factory.mktemp("cdk-pc"), bot_provisioned_concurrency=2, bot_reserved_concurrency=4
     )
-    assembly = app.synth()
-    path = Path(assembly.directory) / assembly.get_stack_by_name(stack.stack_name).template_file
-    yield json.loads(path.read_text()), Path(assembly.directory)
+    yield synthesized.raw, synthesized.outdir
 
 
 def test_provisioned_concurrency_is_off_in_cdk_json_and_a_validated_field() -> None:
@@ -122,20 +107,7 @@ def test_with_provisioned_concurrency_the_reserved_concurrency_is_the_configured
 
 
 def _synth_with(tmp_path_factory: pytest.TempPathFactory, name: str, **fields: Any) -> dict[str, Any]:
-    from infra.app import build_app
-
-    workdir = tmp_path_factory.mktemp(name)
-    tms = {**read_cdk_json_context()["tms"], **TEST_CONTEXT_OVERRIDES, **fields}
-    if not names.GLUE_SCRIPT_PATH.exists():
-        stub = workdir / "job.py"
-        stub.write_text(GLUE_STUB)
-        tms["glue_script_path"] = str(stub)
-    app, stack = build_app(
-        context={"tms": tms}, environ={}, outdir=str(workdir / "cdk.out"), layer_dir=workdir / "no-layer"
-    )
-    assembly = app.synth()
-    path = Path(assembly.directory) / assembly.get_stack_by_name(stack.stack_name).template_file
-    return dict(json.loads(path.read_text()))
+    return synthesize(tmp_path_factory.mktemp(name), **fields).raw
 
 
 @pytest.fixture(scope="module")

@@ -75,19 +75,8 @@ def test_inputs_expire_and_the_warehouse_load_cannot_read_them(synth: Synth) -> 
 
 
 def test_a_standard_workflow_is_one_cdk_json_field_away(tmp_path: Path) -> None:
-    from infra.app import build_app
-    from infra.config import read_cdk_json_context
-    from tests.infra.conftest import TEST_CONTEXT_OVERRIDES
+    from tests.infra.conftest import synthesize
 
-    context = {**read_cdk_json_context()["tms"], **TEST_CONTEXT_OVERRIDES, "workflow_type": "STANDARD"}
-    app, stack = build_app(
-        context={"tms": context},
-        environ={},
-        outdir=str(tmp_path / "cdk.out"),
-        layer_dir=tmp_path / "no-layer",
-    )
-    assembly = app.synth()
-    artifact = assembly.get_stack_by_name(stack.stack_name)
-    raw = json.loads((Path(assembly.directory) / artifact.template_file).read_text())
+    raw = synthesize(tmp_path, workflow_type="STANDARD").raw
     (machine,) = resources(raw, "AWS::StepFunctions::StateMachine").values()
     assert machine["Properties"]["StateMachineType"] == "STANDARD"

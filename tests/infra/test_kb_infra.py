@@ -139,25 +139,9 @@ def test_precedents_need_the_knowledge_base_and_an_https_link() -> None:
 
 
 def test_knowledge_base_false_takes_the_read_the_embedder_and_the_provider_away(tmp_path: Path) -> None:
-    from infra.app import build_app
-    from infra.config import read_cdk_json_context
-    from tests.infra.conftest import TEST_CONTEXT_OVERRIDES
+    from tests.infra.conftest import synthesize
 
-    context = {
-        **read_cdk_json_context()["tms"],
-        **TEST_CONTEXT_OVERRIDES,
-        "knowledge_base": False,
-        "precedent_base_url": "",
-    }
-    app, stack = build_app(
-        context={"tms": context},
-        environ={},
-        outdir=str(tmp_path / "cdk.out"),
-        layer_dir=tmp_path / "no-layer",
-    )
-    assembly = app.synth()
-    artifact = assembly.get_stack_by_name(stack.stack_name)
-    raw = json.loads((Path(assembly.directory) / artifact.template_file).read_text())
+    raw = synthesize(tmp_path, knowledge_base=False, precedent_base_url="").raw
 
     assert names.ENV_KB_PROVIDER not in _draft_env(raw)
     statements = json.dumps(function_statements(raw, names.FN_DRAFT_REPLY))
