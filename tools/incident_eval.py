@@ -3,7 +3,7 @@
 A pair of tickets is "together" when both belong to the same incident. Precision: of the pairs we put
 together, how many the truth has together (a wrong merge hides a customer, so it matters most). Recall: of
 the truth's pairs, how many we found. The grouping is replayed exactly as the workflow does it
-(pipeline.domain.incidents.rescore + decide_link over the open window, in submission order).
+(pipeline.domain.incidents.link_by_model over the open window, in submission order).
 
 The truth is either a `tms generate --incidents --truth` file or the hand-written evaluation set
 (bench/data/incidents/*.jsonl, see its README): `load_eval_set` reads the latter.
@@ -34,8 +34,8 @@ from pipeline.domain.incidents import (
     candidate_groups,
     decide_link,
     incident_text,
+    link_by_model,
     profile_of,
-    rescore,
 )
 
 
@@ -118,13 +118,8 @@ def replay(
                         reporters=max(m.reporters for m in members),
                     )  # fmt: skip
                     pairs_out.append((feats, ticket_id, [m.ticket_id for m in members]))
-            neighbours = rescore(profile or Profile(), neighbours, model)
-            link = decide_link(
-                neighbours,
-                model.threshold if threshold is None else threshold,
-                ticket_id=ticket_id,
-                open_threshold=model.open_threshold,
-                merge_threshold=model.merge_threshold,
+            link = link_by_model(
+                profile or Profile(), neighbours, model, ticket_id=ticket_id, threshold=threshold
             )
         else:
             if threshold is None:

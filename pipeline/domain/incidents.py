@@ -306,16 +306,28 @@ def link_ticket(
     neighbours = index.nearest(
         vector, since=submitted_at - window, at=submitted_at, decay_per_hour=decay_per_hour
     )
-    scored = rescore(profile, neighbours, model)
-    link = decide_link(
-        scored,
+    link = link_by_model(profile, neighbours, model, ticket_id=ticket_id, threshold=threshold)
+    index.add(ticket_id, vector, submitted_at, profile)
+    return link
+
+
+def link_by_model(
+    profile: Profile,
+    neighbours: Sequence[Neighbour],
+    model: LinkModel,
+    *,
+    ticket_id: str,
+    threshold: float | None = None,
+) -> IncidentLink:
+    """The candidates scored by `model` and the link decided with its thresholds (`threshold` overrides the
+    one to join): what the workflow's step and the benchmark's replay both do."""
+    return decide_link(
+        rescore(profile, neighbours, model),
         model.threshold if threshold is None else threshold,
         ticket_id=ticket_id,
         open_threshold=model.open_threshold,
         merge_threshold=model.merge_threshold,
     )
-    index.add(ticket_id, vector, submitted_at, profile)
-    return link
 
 
 def ordinal(n: int) -> str:
