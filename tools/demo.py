@@ -16,6 +16,7 @@ from typing import Any
 
 from local.outbox import read_outbox
 from local.stack import StackInfo
+from tools.polling import wait_until
 
 TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 # The agent who approves one drafted reply in the demo (a Slack user id; the stack's roles are not asked:
@@ -222,12 +223,9 @@ def run_demo(
     )
     if info.slack_outbox:
         # The notifier runs asynchronously (SNS -> Lambda): give it a moment to catch up.
-        deadline = time.monotonic() + 60
-        while True:
-            report.slack_posts = _count_outbox(info.slack_outbox, ticket_ids)
-            if report.slack_posts >= report.processed or time.monotonic() > deadline:
-                break
-            time.sleep(0.5)
+        outbox = info.slack_outbox
+        wait_until(lambda: _count_outbox(outbox, ticket_ids) >= report.processed, timeout=60, step=0.5)
+        report.slack_posts = _count_outbox(outbox, ticket_ids)
 
     latencies = []
     first_submit = max(min(e.submittedAt for e in events), sent_at)
@@ -314,7 +312,6 @@ def demo_conversation(info: StackInfo, report: DemoReport) -> None:
     from bot.logic import actions
     from contract import names
     from contract.clients import aws_client
-    from contract.models.messages import ReplyApprovedMessage
     from tools.cli.mail import InboundMailFailed, receive
 
     outbox_dir = info.extra.get(names.ENV_MAIL_OUTBOX_DIR)
@@ -327,23 +324,17 @@ def demo_conversation(info: StackInfo, report: DemoReport) -> None:
     conversation: dict[str, Any] = {"ticket_id": ticket_id, "approved_by": DEMO_AGENT, "ok": False}
     report.conversation = conversation
 
-    def wait_for(check: Callable[[], Any]) -> Any:
-        deadline = time.monotonic() + CONVERSATION_WAIT_S
-        while not (found := check()) and time.monotonic() < deadline:
-            time.sleep(0.3)
-        return found
-
     change = actions.approve(DEMO_AGENT, datetime.now(UTC), actions.draft_version_of(item))
     approved = store.apply(ticket_id, change)
     SnsReplyQueue(info.topic_arn, aws_client("sns", info, profile="cli")).approved(
-        ReplyApprovedMessage(
-            ticket_id=ticket_id,
-            approved_by=DEMO_AGENT,
-            approved_at=change.at,
-            version=actions.version_of(approved),
-        )
+        actions.approved_message(approved, change)
     )
-    sent = wait_for(lambda: sorted(Path(outbox_dir).glob(f"{ticket_id}-*.eml")))
+
+    def sent_mails() -> list[Path]:
+        return sorted(Path(outbox_dir).glob(f"{ticket_id}-*.eml"))
+
+    wait_until(sent_mails, CONVERSATION_WAIT_S)
+    sent = sent_mails()
     if not sent:
         conversation["error"] = f"the approved reply was not mailed within {CONVERSATION_WAIT_S:.0f} s"
         return
@@ -365,9 +356,17 @@ def demo_conversation(info: StackInfo, report: DemoReport) -> None:
         conversation["error"] = f"the customer's answer failed in the inbound-mail function: {e}"
         return
     conversation["answer"] = received.get("outcome")
-    replied = wait_for(lambda: (store.get(ticket_id) or {}).get("status") == "CUSTOMER_REPLIED")
-    conversation["status"] = str((store.get(ticket_id) or {}).get("status"))
-    conversation["ok"] = bool(replied) and received.get("outcome") == "appended" and len(sent) == 1
+
+    def status() -> str:
+        return str((store.get(ticket_id) or {}).get("status"))
+
+    wait_until(lambda: status() == "CUSTOMER_REPLIED", CONVERSATION_WAIT_S)
+    conversation["status"] = status()
+    conversation["ok"] = (
+        conversation["status"] == "CUSTOMER_REPLIED"
+        and received.get("outcome") == "appended"
+        and len(sent) == 1
+    )
     if not conversation["ok"]:
         conversation["error"] = (
             f"the answer was {received.get('outcome')}, the ticket is {conversation['status']}"

@@ -19,7 +19,7 @@ from bot.errors import ReplyQueueError, SlackPostError, TicketConflictError
 from bot.logic import actions
 from bot.logic.notify import customer_thread
 from bot.observability import logger
-from contract.models import Priority, ReplyApprovedMessage
+from contract.models import Priority
 
 
 def register(app: App) -> None:
@@ -126,11 +126,8 @@ def send_approved(
     """Hand an approval to the mailer. If that fails, the ticket goes to SEND_FAILED with Retry send, so an
     approval is never silently lost."""
     ticket_id = str(item["ticket_id"])
-    message = ReplyApprovedMessage(
-        ticket_id=ticket_id, approved_by=change.actor, approved_at=change.at, version=actions.version_of(item)
-    )
     try:
-        clients.replies.approved(message)
+        clients.replies.approved(actions.approved_message(item, change))
     except ReplyQueueError:
         logger.exception("approved reply not queued", extra={"ticket_id": ticket_id})
         failed = actions.queue_failed(change.actor, clients.now(), "it could not be handed to the mailer")

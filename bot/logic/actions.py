@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from bot.adapters.slack import Posted
 from bot.logic.mrkdwn import escape, user_mention
-from contract.models import Priority, TicketStatus, format_utc
+from contract.models import Priority, ReplyApprovedMessage, TicketStatus, format_utc
 from contract.names import ITEM_DRAFTED_REPLY
 
 
@@ -295,6 +295,17 @@ def mail_feedback(kind: Action, at: datetime, address: str, detail: str, ses_mes
         "",
         detail={"address": address, "ses_message_id": ses_message_id}
         | ({"detail": detail} if detail else {}),
+    )
+
+
+def approved_message(item: dict[str, Any], change: TicketChange) -> ReplyApprovedMessage:
+    """What the mailer is told once an approval (or a retry) was applied: `item` is the ticket as that write
+    left it, whose version the mailer's send claim requires (a second delivery cannot send again)."""
+    return ReplyApprovedMessage(
+        ticket_id=str(item["ticket_id"]),
+        approved_by=change.actor,
+        approved_at=change.at,
+        version=version_of(item),
     )
 
 

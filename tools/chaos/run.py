@@ -37,6 +37,7 @@ from tools.chaos.plan import (
 )
 from tools.chaos.reconcile import claimed_not_posted, reconcile
 from tools.chaos.report import ChaosReport
+from tools.polling import wait_until
 
 
 def _module_exists(name: str) -> bool:
@@ -46,15 +47,6 @@ def _module_exists(name: str) -> bool:
         return importlib.util.find_spec(name) is not None
     except ModuleNotFoundError:
         return False
-
-
-def _wait_until(predicate: Callable[[], bool], timeout: float, step: float = 0.2) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(step)
-    return predicate()
 
 
 Progress = Callable[[str], None]
@@ -116,7 +108,7 @@ def run_chaos(config: ChaosConfig, *, progress: Progress = lambda _msg: None) ->
             progress(f"sending {len(first_wave)} records ({len(poison)} poison)")
             sent = put_records(kinesis, stack.info.stream_name, first_wave)
             # Replays arrive while the first wave is being processed: some after their originals finished.
-            _wait_until(lambda: stack.poller.stats.records >= len(first_wave) // 3, timeout=config.timeout_s)
+            wait_until(lambda: stack.poller.stats.records >= len(first_wave) // 3, timeout=config.timeout_s)
             progress(f"replaying {len(replays)} records ({replayed_batches} whole batches)")
             sent += put_records(kinesis, stack.info.stream_name, replays)
             progress("waiting for the pipeline to drain")
@@ -147,7 +139,7 @@ def run_chaos(config: ChaosConfig, *, progress: Progress = lambda _msg: None) ->
             # The operator handles the dead letters; every alarm must then return to OK on its own.
             progress("draining the DLQ and waiting for the alarms to return to OK")
             drain_queue(stack.client("sqs"), stack.info.dlq_url)
-            _wait_until(lambda: not evaluator.in_alarm(), timeout=config.alarm_period_s * 2 + 10, step=0.5)
+            wait_until(lambda: not evaluator.in_alarm(), timeout=config.alarm_period_s * 2 + 10, step=0.5)
         stack.wait_idle(timeout=120)  # alarm notifications reach the notifier asynchronously
         if notifier_present:
             obs.slack = read_outbox(outbox, [a.name for a in evaluator.alarms])
