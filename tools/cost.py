@@ -231,6 +231,14 @@ def _referenced(value: Any, logical_ids: list[str]) -> bool:
     return value.get("Ref") in logical_ids
 
 
+def _function_variables(template: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Every function's environment variables in the template."""
+    return [
+        f.get("Properties", {}).get("Environment", {}).get("Variables") or {}
+        for f in _of_type(template, "AWS::Lambda::Function")
+    ]
+
+
 def stack_facts(
     template: Mapping[str, Any], *, model_id: str, schedule_minutes: int | None, source: str = ""
 ) -> StackFacts:
@@ -263,6 +271,7 @@ def stack_facts(
         for f in _of_type(template, "AWS::Lambda::Function")
         for a in f["Properties"].get("Architectures", [])
     }
+    variables = _function_variables(template)
     return StackFacts(
         model_id=model_id,
         state_machine_type=(
@@ -279,17 +288,8 @@ def stack_facts(
         etl_runs_per_month=(DAYS_PER_MONTH * 24 * 60 / schedule_minutes) if schedule_minutes else 0.0,
         lambda_architecture="arm64" if archs == {"arm64"} else "x86_64",
         source=source,
-        knowledge_base=any(
-            (f.get("Properties", {}).get("Environment", {}).get("Variables") or {}).get(names.ENV_KB_PROVIDER)
-            == "s3"
-            for f in _of_type(template, "AWS::Lambda::Function")
-        ),
-        precedents=any(
-            (f.get("Properties", {}).get("Environment", {}).get("Variables") or {}).get(
-                names.ENV_PRECEDENT_BASE_URL
-            )
-            for f in _of_type(template, "AWS::Lambda::Function")
-        ),
+        knowledge_base=any(v.get(names.ENV_KB_PROVIDER) == "s3" for v in variables),
+        precedents=any(v.get(names.ENV_PRECEDENT_BASE_URL) for v in variables),
     )
 
 
