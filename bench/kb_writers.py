@@ -16,10 +16,8 @@ hashing embedder (no model to load): the contention does not depend on what the 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
-import re
 import sys
 import threading
 import time
@@ -27,26 +25,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTICLES = ROOT / "examples" / "kb"
 BUCKET = "tms-bench-kb-writers"
-
-
-class HashingEmbedder:
-    """Words hashed into 64 dimensions, under the offline model's id."""
-
-    def __init__(self, model_id: str) -> None:
-        self.model_id = model_id
-
-    def embed(self, texts: list[str]) -> np.ndarray:
-        out = np.zeros((len(texts), 64), dtype=np.float32)
-        for row, text in enumerate(texts):
-            for word in re.findall(r"[a-z0-9]+", text.lower()):
-                out[row, int(hashlib.sha256(word.encode()).hexdigest(), 16) % 64] += 1.0
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        return out / np.where(norms == 0, 1, norms)
 
 
 def main() -> None:
@@ -70,9 +52,10 @@ def main() -> None:
     from local.moto import emulation, patching
     from pipeline.adapters.knowledge_store import INDEX_KEY, S3KnowledgeBase
     from pipeline.domain.knowledge import Document
+    from tests.fakes.embedders import WordEmbedder
     from tools.kb import read_document
 
-    embedder = HashingEmbedder(defaults.OFFLINE_EMBEDDING_MODEL_ID)
+    embedder = WordEmbedder()
     with mock_aws(), patching.applied(emulation.S3_CONDITIONAL_PUTS):
         s3 = aws_client("s3", region="us-east-1")
         s3.create_bucket(Bucket=BUCKET)

@@ -6,14 +6,11 @@ makes a conditional put atomic as on S3."""
 
 from __future__ import annotations
 
-import hashlib
 import json
-import re
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import numpy as np
 import pytest
 
 from contract import defaults
@@ -21,23 +18,10 @@ from contract.errors import KnowledgeBaseConflictError
 from local.moto import emulation, patching
 from pipeline.adapters.knowledge_store import INDEX_KEY, S3KnowledgeBase
 from pipeline.domain.knowledge import Document
+from tests.fakes.embedders import WordEmbedder
 
 BUCKET = "tms-kb-writes"
 NOW = 1_800_000_000.0
-
-
-class WordEmbedder:
-    """Words hashed into 64 dimensions: texts sharing words score high, no model to load."""
-
-    model_id = defaults.OFFLINE_EMBEDDING_MODEL_ID
-
-    def embed(self, texts: list[str]) -> np.ndarray:
-        out = np.zeros((len(texts), 64), dtype=np.float32)
-        for row, text in enumerate(texts):
-            for word in re.findall(r"[a-z0-9]+", text.lower()):
-                out[row, int(hashlib.sha256(word.encode()).hexdigest(), 16) % 64] += 1.0
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        return out / np.where(norms == 0, 1, norms)
 
 
 def _doc(doc_id: str, title: str, text: str, expires_at: int | None = None) -> Document:
