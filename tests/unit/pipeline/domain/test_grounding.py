@@ -99,6 +99,50 @@ def test_below_the_threshold_there_are_no_sources_and_the_draft_asks_for_details
     assert "aws:SourceVpce" not in out.result.response_text
 
 
+class JudgingReplyModel:
+    """A reply model (Bedrock's place on AWS) that reads the quotations and finds none answers the question."""
+
+    model_id = "stub.judging-model"
+
+    def __init__(self) -> None:
+        self.prompts: list[str] = []
+
+    def draft(self, ticket, sentiment, grounding=None):  # type: ignore[no-untyped-def]
+        self.prompts.append(quotations_prompt(grounding) if grounding is not None else "")
+        return {
+            "response_text": (
+                f"Hi {ticket.data.customer.first_name}, thanks for reaching out about {ticket.ticketId}.\n"
+                "1. Please send us the bucket name and the region it is in.\n"
+                "2. Tell us whether versioning is already on for it.\n"
+                "A specialist will follow up within 2-3 business days."
+            ),
+            "priority": "NORMAL",
+            "priority_reasoning": "A configuration question with no outage.",
+            "used_sources": [],
+        }
+
+
+def test_a_reply_model_that_finds_no_quotation_answers_leaves_the_draft_without_sources() -> None:
+    # The gate opened (same product), but the passage answers another question: the model is the second judge.
+    doc = read_document(KB / "s3-403-access-denied-bucket-policy.md")
+    kb = FakeKnowledgeBase(doc, [THRESHOLD + 0.1])
+    ticket = make_ticket(
+        "Object Lock on an existing bucket",
+        "Can we turn on Object Lock for a bucket that already has ten million objects in it?",
+        "Amazon S3",
+        "Bucket Policy Configuration",
+    )
+    model = JudgingReplyModel()
+
+    out = draft_grounded(ticket, _sentiment(ticket.data.description), model, kb, MODEL)
+
+    assert out.sources == []
+    assert out.confidence == round(THRESHOLD + 0.1, 4)  # what retrieval found is still recorded
+    # ...because the model was told how to judge: nothing that answers, no ids, ask for details.
+    assert "If none of them answers what the customer asks" in model.prompts[0]
+    assert "leave used_sources empty" in model.prompts[0]
+
+
 def test_retrieval_searches_the_redacted_ticket() -> None:
     doc = read_document(KB / "s3-403-access-denied-bucket-policy.md")
     kb = FakeKnowledgeBase(doc, [THRESHOLD + 0.05])
