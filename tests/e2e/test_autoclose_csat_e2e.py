@@ -8,14 +8,12 @@ from __future__ import annotations
 import json
 import os
 import re
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlencode
 
 import pytest
@@ -26,6 +24,7 @@ from contract.models import ReplyApprovedMessage, format_utc
 from local.poller import MappingConfig
 from local.runtime import LocalStack
 from pipeline.domain import csat
+from tests.conftest import wait_for
 from tests.integration.conftest import item
 from tools.cli.mail import ses_receipt_event
 
@@ -68,16 +67,6 @@ def _put(stack: LocalStack, ticket_id: str, **fields: str) -> None:
     )
 
 
-def _wait_for(predicate: Any, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def _mails(ticket_id: str) -> list[Path]:
     return sorted(Path(os.environ[names.ENV_MAIL_OUTBOX_DIR]).glob(f"{ticket_id}-*.eml"))
 
@@ -110,10 +99,10 @@ def test_a_waiting_ticket_is_nudged_once_then_closed_and_its_rating_recorded_onc
             ticket_id=WAITING, approved_by="U0LEAD", approved_at=datetime.now(UTC), version=1
         )
     )
-    sent = _wait_for(lambda: (item(stack, WAITING) or {}).get("awaiting_since"), 30, "the reply sent")
+    sent = wait_for(lambda: (item(stack, WAITING) or {}).get("awaiting_since"), 30, "the reply sent")
 
     # Then the customer gets one reminder half-way, and the ticket closes at the end of the wait
-    closed = _wait_for(
+    closed = wait_for(
         lambda: (t := item(stack, WAITING) or {}).get("status") == "CLOSED" and t, WAIT_S + 30, "the close"
     )
     assert closed["close_reason"] == "no_answer"
@@ -122,14 +111,14 @@ def test_a_waiting_ticket_is_nudged_once_then_closed_and_its_rating_recorded_onc
     since = datetime.fromisoformat(sent.replace("Z", "+00:00"))
     assert timedelta(seconds=WAIT_S / 2) <= nudged_at - since < closed_at - since
     assert closed_at - since >= timedelta(seconds=WAIT_S)
-    mails = _wait_for(lambda: len(_mails(WAITING)) >= 3 and _mails(WAITING), 30, "the rating question")
+    mails = wait_for(lambda: len(_mails(WAITING)) >= 3 and _mails(WAITING), 30, "the rating question")
     texts = [_text(m) for m in mails]
     assert len(mails) == 3  # the reply, ONE nudge, the rating question
     assert "check whether our last reply solved your problem" in texts[1]
     assert sum("check whether our last reply" in t for t in texts) == 1
 
     # And the Slack thread followed each step
-    _wait_for(lambda: "Rating question sent" in _slack(stack), 30, "the thread posts")
+    wait_for(lambda: "Rating question sent" in _slack(stack), 30, "the thread posts")
     thread = _slack(stack)
     assert "Reminder sent to the customer" in thread and "Closed automatically" in thread
 
@@ -146,7 +135,7 @@ def test_a_waiting_ticket_is_nudged_once_then_closed_and_its_rating_recorded_onc
     assert status == 200 and "Thank you" in page
     rated = item(stack, WAITING) or {}
     assert rated["csat_rating"] == "5" and rated["csat_comment"] == "Quick and kind, thanks!"
-    _wait_for(lambda: "The customer rated the ticket: 5/5" in _slack(stack), 30, "the rating in Slack")
+    wait_for(lambda: "The customer rated the ticket: 5/5" in _slack(stack), 30, "the rating in Slack")
 
     # A second submission records nothing and says so
     status, page = _http(link[1], {"t": token, "rating": "1"})

@@ -7,7 +7,6 @@ thread says so."""
 from __future__ import annotations
 
 import json
-import time
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 import pytest
 
 from contract import names
+from tests.conftest import wait_for
 from tests.fakes.bot_harness import BotHarness, bot_on_local_stack
 from tools.cli import main
 
@@ -51,16 +51,6 @@ def routing_stack(tmp_path_factory) -> Iterator[tuple[BotHarness, Any]]:
         yield bot, stack
 
 
-def _wait_for(predicate, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def test_six_tickets_spread_over_present_oncall_agents_and_unanswered_ones_move_once(routing_stack, capsys):
     bot, stack = routing_stack
     store = bot.clients.store
@@ -74,7 +64,7 @@ def test_six_tickets_spread_over_present_oncall_agents_and_unanswered_ones_move_
     tickets = [r["ticketId"] for r in bot.records()]
     assert len(tickets) == 6
     items = {
-        t: _wait_for(lambda t=t: (store.get(t) or {}).get("slack_ts") and store.get(t), 90, f"{t} posted")
+        t: wait_for(lambda t=t: (store.get(t) or {}).get("slack_ts") and store.get(t), 90, f"{t} posted")
         for t in tickets
     }
 
@@ -98,7 +88,7 @@ def test_six_tickets_spread_over_present_oncall_agents_and_unanswered_ones_move_
 
     # When nobody answers, at half the SLA each ticket moves to another present agent, once
     moved = {
-        t: _wait_for(
+        t: wait_for(
             lambda t=t: (store.get(t) or {}).get("reassign_announced") and store.get(t), 60, f"{t} moved"
         )
         for t in tickets

@@ -5,7 +5,6 @@ neither, even when a timer fires late (the race) or is delivered twice."""
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -14,6 +13,7 @@ import pytest
 
 from contract import names
 from contract.models import SlaFire
+from tests.conftest import wait_for
 from tests.fakes.bot_harness import (
     ALERTS_CHANNEL,
     TICKET_CHANNEL,
@@ -50,16 +50,6 @@ def sla_stack(tmp_path_factory) -> Iterator[tuple[BotHarness, Any]]:
     ):
         slack.add_user(AGENT, "Ada Lovelace", "ada@example.com")
         yield bot, stack
-
-
-def _wait_for(predicate, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _posts_about(bot: BotHarness, ticket_id: str, marker: str) -> list[dict[str, Any]]:
@@ -103,7 +93,7 @@ def test_left_alone_ticket_is_warned_then_escalated_once_and_an_approved_one_nev
     by_subject = {r["data"]["subject"]: r["ticketId"] for r in bot.records()}
     left_alone, answered = by_subject["Production is down"], by_subject["Question about invoices"]
     for tid in (left_alone, answered):
-        _wait_for(lambda tid=tid: (store.get(tid) or {}).get("slack_ts"), 60, f"{tid} posted")
+        wait_for(lambda tid=tid: (store.get(tid) or {}).get("slack_ts"), 60, f"{tid} posted")
     assert _schedules(stack, answered) == [f"{answered}-breach", f"{answered}-warn"]
 
     # When an agent approves one reply (the mailer posts it to them: the first response) and another agent
@@ -114,11 +104,11 @@ def test_left_alone_ticket_is_warned_then_escalated_once_and_an_approved_one_nev
     _click(bot, "ticket_take", left_alone, AGENT, item_a["slack_ts"])
 
     # Then the answered ticket's timers are deleted and its first response recorded
-    _wait_for(lambda: not _schedules(stack, answered), 10, "the answered ticket's schedules deleted")
+    wait_for(lambda: not _schedules(stack, answered), 10, "the answered ticket's schedules deleted")
     assert (store.get(answered) or {})["first_response_at"]
 
     # And the left-alone ticket gets one warning in its thread, mentioning its owner, then one breach
-    _wait_for(lambda: (store.get(left_alone) or {}).get("sla_breach_sent"), 30, "the breach")
+    wait_for(lambda: (store.get(left_alone) or {}).get("sla_breach_sent"), 30, "the breach")
     stack.wait_idle(timeout=30)
     (warning,) = _posts_about(bot, left_alone, ":hourglass_flowing_sand:")
     final = store.get(left_alone) or {}

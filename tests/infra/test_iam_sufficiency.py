@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import re
-import time
 import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -23,6 +22,7 @@ import pytest
 
 from contract import defaults, names
 from local.iam_record import Call, load
+from tests.conftest import wait_for
 from tests.infra.template import Synth
 from tools.iam.sufficiency import Template, check, env_rewrites, needs, rewrite
 
@@ -119,16 +119,6 @@ def test_a_permission_taken_out_of_the_stack_is_named_with_its_principal_and_cal
 AGENT, LEAD = "U0AGENT", "U0LEAD"
 
 
-def _wait_for(predicate: Any, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def _rating_link(outbox: Path, ticket_id: str) -> str:
     for path in outbox.glob(f"{ticket_id}-*.eml"):
         body = message_from_bytes(path.read_bytes(), policy=policy.default).get_body(("plain",))
@@ -182,7 +172,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[set[Cal
             StreamName=stack.info.stream_name, Data=event.to_record_bytes(), PartitionKey=event.ticketId
         )
         tid = event.ticketId
-        item = _wait_for(lambda: (bot.clients.store.get(tid) or {}).get("slack_ts") and bot.clients.store.get(tid),
+        item = wait_for(lambda: (bot.clients.store.get(tid) or {}).get("slack_ts") and bot.clients.store.get(tid),
                          60, "the customer's ticket posted")  # fmt: skip
         click = block_action_payload(
             action_id="ticket_approve", value=f"{tid}|0", user_id=LEAD,
@@ -203,7 +193,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[set[Cal
             ).encode()
         )
         assert main(["mail", "receive", str(answer), "--json"]) == 0
-        _wait_for(lambda: stack.schedules.fired, 30, "an SLA timer fired")
+        wait_for(lambda: stack.schedules.fired, 30, "an SLA timer fired")
         stack.wait_idle(timeout=60)
         # Resolved: the timer function mails the rating question, answered on the rating page (issue 32).
         resolve = block_action_payload(
@@ -211,7 +201,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[set[Cal
             channel_id=TICKET_CHANNEL, message_ts=item["slack_ts"],
         )  # fmt: skip
         assert bot.interact(resolve).status == 200
-        link = _wait_for(lambda: _rating_link(outbox, tid), 30, "the rating question")
+        link = wait_for(lambda: _rating_link(outbox, tid), 30, "the rating question")
         form = urlencode({"t": link.partition("?t=")[2], "rating": "4", "comment": "Quick, thanks"}).encode()
         with urllib.request.urlopen(link, data=form, timeout=10) as page:  # noqa: S310 (the local page)
             assert page.status == 200

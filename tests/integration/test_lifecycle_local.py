@@ -5,7 +5,6 @@ status, owner and first response, and the SLA attainment view counts it."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +19,7 @@ from contract import names
 from contract.models import ReplyApprovedMessage
 from local.poller import MappingConfig
 from local.runtime import LocalStack
-from tests.conftest import make_ticket
+from tests.conftest import make_ticket, wait_for
 from tests.fixtures_spark import spark  # noqa: F401
 from tests.integration.conftest import drain, item, put
 
@@ -45,16 +44,6 @@ def _lifecycle_keys(stack: LocalStack, ticket_id: str) -> list[str]:
     return sorted(o["Key"] for o in listed.get("Contents", []))
 
 
-def _wait_for(predicate: Any, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def test_a_taken_and_approved_ticket_reaches_the_warehouse_and_the_sla_view(
     stack: LocalStack,
     spark: Any,  # noqa: F811
@@ -74,7 +63,7 @@ def test_a_taken_and_approved_ticket_reaches_the_warehouse_and_the_sla_view(
     store = DynamoTicketStore(stack.info.table_name, stack.client("dynamodb"))
     store.apply(answered.ticketId, actions.take(AGENT, datetime.now(UTC)))
     approved = store.apply(answered.ticketId, actions.approve(AGENT, datetime.now(UTC), 0))
-    _wait_for(lambda: len(_lifecycle_keys(stack, answered.ticketId)) >= 3, 30, "the lifecycle records")
+    wait_for(lambda: len(_lifecycle_keys(stack, answered.ticketId)) >= 3, 30, "the lifecycle records")
     stack.wait_idle(timeout=60)
     # Then the stream wrote one record per change that matters: triaged, taken, approved
     assert len(_lifecycle_keys(stack, answered.ticketId)) == 3
@@ -94,7 +83,7 @@ def test_a_taken_and_approved_ticket_reaches_the_warehouse_and_the_sla_view(
             version=actions.version_of(approved),
         )
     )
-    _wait_for(
+    wait_for(
         lambda: (item(stack, answered.ticketId) or {}).get("first_response_at"),
         60,
         "the reply sent by the mailer",
@@ -158,9 +147,7 @@ def test_a_poison_change_is_dead_lettered_alone_with_its_stream_position_and_the
                 Item={"ticket_id": {"S": tid}, "status": {"S": "TRIAGED"}, "priority": {"S": "HIGH"}},
             )
         # When the mapping delivers them (bisecting the failing batch, retrying the poison record alone)
-        _wait_for(
-            lambda: stack.lifecycle_poller.stats.sent_to_dlq >= 1, 60, "the poison record dead-lettered"
-        )
+        wait_for(lambda: stack.lifecycle_poller.stats.sent_to_dlq >= 1, 60, "the poison record dead-lettered")
         stack.wait_idle(timeout=60)
     finally:
         stack.lambdas.register(names.FN_TICKET_LIFECYCLE, names.HANDLERS[names.FN_TICKET_LIFECYCLE])

@@ -5,10 +5,8 @@ ticket-lifecycle function turns it into a precedent, and a similar later ticket'
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 
@@ -19,7 +17,7 @@ from contract import names
 from contract.models import ReplyApprovedMessage
 from local.poller import MappingConfig
 from local.runtime import LocalStack
-from tests.conftest import make_ticket
+from tests.conftest import make_ticket, wait_for
 from tests.integration.conftest import item, put
 
 pytestmark = pytest.mark.integration
@@ -43,15 +41,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
         yield s
     draft_knowledge_base.cache_clear()
     ticket_lifecycle._precedents.cache_clear()
-
-
-def _wait_for(predicate: Any, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := predicate():
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_an_edited_sent_and_resolved_ticket_is_measured_and_becomes_a_precedent_a_later_draft_cites(
@@ -94,7 +83,7 @@ def test_an_edited_sent_and_resolved_ticket_is_measured_and_becomes_a_precedent_
             version=actions.version_of(approved),
         )
     )
-    sent = _wait_for(
+    sent = wait_for(
         lambda: (item(stack, first.ticketId) or {}).get("sent_at") and item(stack, first.ticketId),
         60,
         "the send",
@@ -106,7 +95,7 @@ def test_an_edited_sent_and_resolved_ticket_is_measured_and_becomes_a_precedent_
     store.apply(first.ticketId, actions.resolve(APPROVER, datetime.now(UTC)))
     kb = S3KnowledgeBase(stack.info.bucket_name, stack.client("s3"), embedder())
     precedent = f"{names.KB_PRECEDENT_ID_PREFIX}{first.ticketId}"
-    _wait_for(lambda: precedent in {d.doc_id for d in kb.documents()}, 60, "the precedent")
+    wait_for(lambda: precedent in {d.doc_id for d in kb.documents()}, 60, "the precedent")
 
     # A similar later ticket's draft cites it
     later = make_ticket(
