@@ -501,12 +501,9 @@ def render_table(report: DemoReport) -> str:
             lines.append(f"{'conversation'.ljust(width)}  PROBLEM: {talk['error']}")
     grouping = d.get("incident_grouping") or {}
     if grouping:
+        from tools.incident_eval import grouping_summary  # numpy: only when there is a grouping to show
+
         flag = "" if grouping["ok"] else "  <- BELOW TOLERANCE"
-        lines.append(
-            f"{'incident grouping vs truth'.ljust(width)}  precision {grouping['precision']:.2f}, recall "
-            f"{grouping['recall']:.2f} ({grouping['correct_pairs']}/{grouping['predicted_pairs']} pairs right, "
-            f"{grouping['true_pairs']} true; flagged below {grouping['tolerance']['precision']:.2f} / "
-            f"{grouping['tolerance']['recall']:.2f}){flag}"
-        )
+        lines.append(f"{'incident grouping vs truth'.ljust(width)}  {grouping_summary(grouping)}{flag}")
     analytics = d.get("analytics_error")
     return "\n".join([*lines, "", verdict, *([f"ANALYTICS NOT LOADED: {analytics}"] if analytics else [])])

@@ -130,12 +130,12 @@ def render_table(report: ChaosReport) -> str:
         lines.append(f"{mark}  {c['check'].ljust(cw)}  expected {c['expected']}, got {c['actual']}")
     grouping = d.get("incident_grouping") or {}
     if grouping:
+        from tools.incident_eval import grouping_summary  # numpy: only when there is a grouping to show
+
         flag = "ok  " if grouping["ok"] else "FLAG"
         lines.append(
-            f"{flag}  incident grouping vs the generator's truth: precision {grouping['precision']:.2f}, recall "
-            f"{grouping['recall']:.2f} ({grouping['correct_pairs']}/{grouping['predicted_pairs']} pairs right, "
-            f"{grouping['true_pairs']} true; flagged below {grouping['tolerance']['precision']:.2f} / "
-            f"{grouping['tolerance']['recall']:.2f}; a quality figure, not a loss check)"
+            f"{flag}  incident grouping vs the generator's truth: {grouping_summary(grouping)}; a quality "
+            "figure, not a loss check"
         )
     lines.extend(f"note: {n}" for n in d["notes"])
     lines.append("")

@@ -120,7 +120,8 @@ def test_the_outbox_counts_an_incident_report_in_its_roots_thread_as_the_tickets
 
 def test_a_runs_grouping_below_the_stated_tolerance_is_flagged_and_other_runs_tickets_do_not_count() -> None:
     from contract import defaults
-    from tools.incident_eval import reconcile_incidents
+    from tools.demo import DemoReport, render_table
+    from tools.incident_eval import grouping_summary, reconcile_incidents
 
     truth = {"a": "s3", "b": "s3", "c": "s3", "d": None, "e": None}
     # Given a run that found the outage whole and merged nothing else (plus another run's ticket "z")
@@ -132,6 +133,15 @@ def test_a_runs_grouping_below_the_stated_tolerance_is_flagged_and_other_runs_ti
     assert not bad.ok
     assert bad.scores.precision < defaults.INCIDENT_RECONCILE_TOLERANCE["precision"]
     assert "flagged below" in bad.line() and bad.as_dict()["ok"] is False
+    tolerance = defaults.INCIDENT_RECONCILE_TOLERANCE
+    # The demo's and chaos's reports render the same line: what was right of what was linked, and the bar
+    assert grouping_summary(bad.as_dict()) == (
+        "precision 0.17, recall 0.33 (1 of 6 linked pairs right, 3 true pairs; flagged below precision "
+        f"{tolerance['precision']:.2f} or recall {tolerance['recall']:.2f})"
+    )
+    latency = {"p50": 1.0, "p95": 2.0, "p99": 3.0}
+    table = render_table(DemoReport(submitted=5, latency_ms=latency, incident_grouping=bad.as_dict()))
+    assert f"{grouping_summary(bad.as_dict())}  <- BELOW TOLERANCE" in table
 
 
 def test_generated_load_has_the_asked_count_and_its_bursts_are_the_truths_only_incidents() -> None:
