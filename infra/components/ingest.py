@@ -13,13 +13,12 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_sns as sns
-from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from contract import names
 from infra.components._nag import acknowledge, acknowledge_kms_grant
-from infra.components.lambdas import LambdaPackage, ServiceFunction
+from infra.components.lambdas import LambdaPackage, ServiceFunction, dead_letter_queue
 from infra.components.storage import Storage
 
 EVENT_NAME = "TicketSubmitted"
@@ -29,7 +28,6 @@ BATCH_SIZE = 100
 BATCHING_WINDOW = Duration.seconds(1)
 RETRY_ATTEMPTS = 3
 MAX_RECORD_AGE = Duration.hours(6)
-DLQ_RETENTION = Duration.days(14)
 
 
 class Ingest(Construct):
@@ -63,23 +61,18 @@ class Ingest(Construct):
             retention_period=Duration.hours(24),
             removal_policy=RemovalPolicy.DESTROY,
         )
-        self.dlq = sqs.Queue(
+        self.dlq = dead_letter_queue(
             self,
             "Dlq",
             queue_name=f"{project_name}-tickets-dlq",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=key,
-            enforce_ssl=True,
-            retention_period=DLQ_RETENTION,
+            key=key,
+            reason="This queue is the dead-letter queue of the trigger's event source mapping.",
         )
         acknowledge(
             self.stream,
             "KDS3",
             "A customer-managed key on purpose: one rotated key, with its own policy and audit trail, "
             "protects the stream, the DLQ and the tickets topic.",
-        )
-        acknowledge(
-            self.dlq, "SQS3", "This queue is the dead-letter queue of the trigger's event source mapping."
         )
 
         self.trigger = ServiceFunction(

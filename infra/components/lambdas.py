@@ -7,6 +7,7 @@ is copied in from elsewhere. Third-party dependencies: one LayerVersion built by
 build/lambda-layer/.
 A synth without the layer (tests, CI, a fresh clone offline) gets an empty placeholder layer and a
 warning; `require_layer` (set by `make deploy`) turns that into an error so it is never deployed.
+Also here: the dead-letter queue every asynchronous path into a function ends in.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from contract import names
@@ -37,6 +39,7 @@ LAMBDA_TASK_ROOT = "/var/task"  # where the code asset is unpacked
 # it fails its import test on the layer (tests/integration/test_lambda_layer.py).
 CODE_PACKAGES = ("contract", "pipeline", "bot")
 _IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".mypy_cache", ".pytest_cache")
+DLQ_RETENTION = Duration.days(14)  # SQS's maximum: time to read, fix and redrive what failed
 
 
 class MissingLayerError(RuntimeError):
@@ -221,3 +224,22 @@ def _skip_checkov_function_findings(function: lambda_.Function, *, reserved: boo
             "SNS deliveries, Slack's request rate), and reserving capacity would throttle the Slack ack path. "
             "The one function that calls a quota-limited API (draft-reply, Bedrock) has a reserved limit.",
         )
+
+
+def dead_letter_queue(
+    scope: Construct, construct_id: str, *, queue_name: str, key: kms.IKey, reason: str
+) -> sqs.Queue:
+    """An SSL-only dead-letter queue encrypted with key, kept DLQ_RETENTION, deleted with the stack; reason
+    says whose dead-letter queue it is (cdk-nag SQS3 asks every queue for one of its own)."""
+    queue = sqs.Queue(
+        scope,
+        construct_id,
+        queue_name=queue_name,
+        encryption=sqs.QueueEncryption.KMS,
+        encryption_master_key=key,
+        enforce_ssl=True,
+        retention_period=DLQ_RETENTION,
+        removal_policy=RemovalPolicy.DESTROY,
+    )
+    acknowledge(queue, "SQS3", reason)
+    return queue
