@@ -18,7 +18,14 @@ from constructs import Construct
 
 from contract import names
 from infra.components._nag import acknowledge, acknowledge_kms_grant
-from infra.components.lambdas import LambdaPackage, ServiceFunction, dead_letter_queue
+from infra.components.lambdas import (
+    STREAM_MAX_RECORD_AGE,
+    STREAM_RETRY_ATTEMPTS,
+    LambdaPackage,
+    ServiceFunction,
+    dead_letter_queue,
+    stream_failure_handling,
+)
 from infra.components.storage import Storage
 
 EVENT_NAME = "TicketSubmitted"
@@ -26,8 +33,10 @@ EVENT_NAME = "TicketSubmitted"
 TRIGGER_FILTER = {"data": {"eventName": lambda_.FilterRule.is_equal(EVENT_NAME)}}
 BATCH_SIZE = 100
 BATCHING_WINDOW = Duration.seconds(1)
-RETRY_ATTEMPTS = 3
-MAX_RECORD_AGE = Duration.hours(6)
+# The mappings' failure bounds (stream_failure_handling), named here for the tests and the local poller's
+# contract test that check them.
+RETRY_ATTEMPTS = STREAM_RETRY_ATTEMPTS
+MAX_RECORD_AGE = STREAM_MAX_RECORD_AGE
 
 
 class Ingest(Construct):
@@ -127,20 +136,15 @@ class Ingest(Construct):
         self.audit.function.add_event_source(self.audit_source)
 
     def _mapping(self, filters: Sequence[Mapping[str, Any]] | None) -> sources.KinesisEventSource:
-        """A stream mapping with bounded failure handling: bisect, 3 retries, 6 h, partial batch
-        responses, and the DLQ as on-failure destination (both mappings share all of it)."""
+        """A stream mapping with the shared bounded failure handling (stream_failure_handling) and the DLQ
+        as on-failure destination (both mappings share all of it)."""
         return sources.KinesisEventSource(
             self.stream,
             starting_position=lambda_.StartingPosition.TRIM_HORIZON,
             batch_size=BATCH_SIZE,
             max_batching_window=BATCHING_WINDOW,
-            bisect_batch_on_error=True,
-            retry_attempts=RETRY_ATTEMPTS,
-            max_record_age=MAX_RECORD_AGE,
-            report_batch_item_failures=True,
-            parallelization_factor=1,
-            on_failure=sources.SqsDlq(self.dlq),
             filters=filters,
+            **stream_failure_handling(self.dlq),
         )
 
     def grant_put_records(self, grantee: iam.IGrantable) -> iam.Grant:
