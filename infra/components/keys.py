@@ -1,11 +1,17 @@
-"""The customer-managed key of the CloudWatch log groups (function logs and the workflow's execution log)."""
+"""The customer-managed key of the CloudWatch log groups (function logs and the workflow's execution log), and
+the generated HMAC keys tms signs its links and addresses with."""
 
 from __future__ import annotations
 
 from aws_cdk import ArnFormat, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
+
+from infra.components._nag import acknowledge
+
+HMAC_KEY_LENGTH = 48  # characters of [A-Za-z0-9]: ~285 bits
 
 
 def log_group_arn_patterns(stack: Stack, project_name: str) -> list[str]:
@@ -55,3 +61,23 @@ class LogsKey(Construct):
                 },
             )
         )
+
+
+def hmac_key_secret(
+    scope: Construct, construct_id: str, *, secret_name: str, description: str, key: kms.IKey, reason: str
+) -> secretsmanager.Secret:
+    """A random HMAC key generated at deploy into a Secrets Manager secret encrypted with key and retained
+    with the stack's data; reason says why it is rotated by hand (cdk-nag SMG4 asks for rotation)."""
+    secret = secretsmanager.Secret(
+        scope,
+        construct_id,
+        secret_name=secret_name,
+        description=description,
+        encryption_key=key,
+        generate_secret_string=secretsmanager.SecretStringGenerator(
+            exclude_punctuation=True, password_length=HMAC_KEY_LENGTH
+        ),
+        removal_policy=RemovalPolicy.RETAIN,
+    )
+    acknowledge(secret, "SMG4", reason)
+    return secret
