@@ -1,5 +1,6 @@
-"""The customer-managed key of the CloudWatch log groups (function logs and the workflow's execution log), and
-the generated HMAC keys tms signs its links and addresses with."""
+"""The customer-managed key of the CloudWatch log groups (function logs and the workflow's execution log), the
+key-policy statement that lets CloudWatch Logs use a key, and the generated HMAC keys tms signs its links and
+addresses with."""
 
 from __future__ import annotations
 
@@ -27,6 +28,26 @@ def log_group_arn_patterns(stack: Stack, project_name: str) -> list[str]:
     ]
 
 
+def allow_cloudwatch_logs(key: kms.Key, log_groups: str | list[str]) -> None:
+    """Let CloudWatch Logs use key, only for the log groups matching log_groups (one ARN pattern or a list)."""
+    # CloudWatch Logs calls KMS as its regional service principal and names the log group in the
+    # encryption context (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html).
+    key.add_to_resource_policy(
+        iam.PolicyStatement(
+            actions=[
+                "kms:Encrypt*",
+                "kms:Decrypt*",
+                "kms:ReEncrypt*",
+                "kms:GenerateDataKey*",
+                "kms:Describe*",
+            ],
+            principals=[iam.ServicePrincipal(f"logs.{Stack.of(key).region}.amazonaws.com")],
+            resources=["*"],  # in a key policy "*" means this key
+            conditions={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": log_groups}},
+        )
+    )
+
+
 class LogsKey(Construct):
     """A rotated KMS key CloudWatch Logs may use only for this project's log groups."""
 
@@ -41,26 +62,7 @@ class LogsKey(Construct):
             # The log groups go with the stack (RemovalPolicy.DESTROY); so does the key that reads them.
             removal_policy=RemovalPolicy.DESTROY,
         )
-        # CloudWatch Logs calls KMS as its regional service principal and names the log group in the
-        # encryption context (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html).
-        self.key.add_to_resource_policy(
-            iam.PolicyStatement(
-                actions=[
-                    "kms:Encrypt*",
-                    "kms:Decrypt*",
-                    "kms:ReEncrypt*",
-                    "kms:GenerateDataKey*",
-                    "kms:Describe*",
-                ],
-                principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
-                resources=["*"],  # in a key policy "*" means this key
-                conditions={
-                    "ArnLike": {
-                        "kms:EncryptionContext:aws:logs:arn": log_group_arn_patterns(stack, project_name)
-                    }
-                },
-            )
-        )
+        allow_cloudwatch_logs(self.key, log_group_arn_patterns(stack, project_name))
 
 
 def hmac_key_secret(
