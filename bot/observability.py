@@ -1,24 +1,10 @@
-"""Logger and metrics for the Slack bot and the notifier (one set per component).
-
-Tracing: no in-process tracer. Lambda active tracing (CDK: Tracing.ACTIVE) still records every invocation
-with its Initialization, Invocation and Overhead segments, and every log line carries the invocation's
-`xray_trace_id` (Powertools Logger reads _X_AMZN_TRACE_ID), so logs and traces stay joined. Powertools'
-Tracer would import the AWS X-Ray SDK (~0.25 s of every cold start here, in maintenance mode since
-2026-02-25, end of support 2027-02-25; AWS points to OpenTelemetry/ADOT instead, and Powertools' OTel
-tracer is still an RFC): see README "Cold start". Per-call subsegments, if ever needed, come from the
-ADOT Lambda layer, added in CDK, not from an import on the hot path.
-"""
+"""Logger and metrics for the Slack bot and the notifier (one set per component; why there is no tracer:
+contract/observability.py)."""
 
 from __future__ import annotations
 
-import logging
-import sys
-
-from aws_lambda_powertools import Logger, Metrics
+from contract.observability import component_observability
 
 SERVICE = "tms-bot"
-NAMESPACE = "tms"
 
-# stderr: on Lambda it reaches CloudWatch Logs all the same, and locally `tms bot` keeps stdout for its banner.
-logger = Logger(service=SERVICE, logger_handler=logging.StreamHandler(sys.stderr))
-metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
+logger, metrics = component_observability(SERVICE)

@@ -17,6 +17,7 @@ from constructs import Construct
 
 from contract import names
 from infra.components._nag import acknowledge, finding, skip_checkov
+from infra.components.keys import allow_cloudwatch_logs
 from infra.components.storage import Storage
 from infra.config import RedshiftConfig
 
@@ -77,20 +78,7 @@ class Analytics(Construct):
             # Retained like the secret it encrypts: a deleted key would make the retained secret unreadable.
             removal_policy=RemovalPolicy.RETAIN,
         )
-        self.key.add_to_resource_policy(
-            iam.PolicyStatement(
-                actions=[
-                    "kms:Encrypt*",
-                    "kms:Decrypt*",
-                    "kms:ReEncrypt*",
-                    "kms:GenerateDataKey*",
-                    "kms:Describe*",
-                ],
-                principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
-                resources=["*"],  # in a key policy "*" means this key
-                conditions={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": _glue_log_groups_arn(stack)}},
-            )
-        )
+        allow_cloudwatch_logs(self.key, _glue_log_groups_arn(stack))
         # The loader's own credentials: created with a generated password that the runbook replaces
         # with the real user's (README.md, Deploy); the template only holds the username.
         self.redshift_secret = secretsmanager.Secret(

@@ -9,13 +9,13 @@ from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
-from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
 from contract import names
 from infra.components._nag import acknowledge, acknowledge_kms_grant, skip_checkov
+from infra.components.keys import hmac_key_secret
 from infra.components.lambdas import LambdaPackage, ServiceFunction
 from infra.components.mail import Mail
 from infra.components.sla import Sla
@@ -45,21 +45,13 @@ class Followups(Construct):
         log_retention: logs.RetentionDays,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.key = secretsmanager.Secret(
+        self.key = hmac_key_secret(
             self,
             "CsatKey",
             secret_name=f"{project_name}/csat-key",
             description="HMAC key of the rating links in satisfaction mails (issue 32)",
-            encryption_key=storage.data_key,
-            generate_secret_string=secretsmanager.SecretStringGenerator(
-                exclude_punctuation=True, password_length=48
-            ),
-            removal_policy=RemovalPolicy.RETAIN,
-        )
-        acknowledge(
-            self.key,
-            "SMG4",
-            "Rotating the key voids every rating link already mailed (they expire on their own within "
+            key=storage.data_key,
+            reason="Rotating the key voids every rating link already mailed (they expire on their own within "
             "csat_link_valid); it is rotated by hand, with the runbook, if ever exposed.",
         )
         page_env = {

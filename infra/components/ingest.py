@@ -13,13 +13,19 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_sns as sns
-from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from contract import names
 from infra.components._nag import acknowledge, acknowledge_kms_grant
-from infra.components.lambdas import LambdaPackage, ServiceFunction
+from infra.components.lambdas import (
+    STREAM_MAX_RECORD_AGE,
+    STREAM_RETRY_ATTEMPTS,
+    LambdaPackage,
+    ServiceFunction,
+    dead_letter_queue,
+    stream_failure_handling,
+)
 from infra.components.storage import Storage
 
 EVENT_NAME = "TicketSubmitted"
@@ -27,9 +33,10 @@ EVENT_NAME = "TicketSubmitted"
 TRIGGER_FILTER = {"data": {"eventName": lambda_.FilterRule.is_equal(EVENT_NAME)}}
 BATCH_SIZE = 100
 BATCHING_WINDOW = Duration.seconds(1)
-RETRY_ATTEMPTS = 3
-MAX_RECORD_AGE = Duration.hours(6)
-DLQ_RETENTION = Duration.days(14)
+# The mappings' failure bounds (stream_failure_handling), named here for the tests and the local poller's
+# contract test that check them.
+RETRY_ATTEMPTS = STREAM_RETRY_ATTEMPTS
+MAX_RECORD_AGE = STREAM_MAX_RECORD_AGE
 
 
 class Ingest(Construct):
@@ -63,23 +70,18 @@ class Ingest(Construct):
             retention_period=Duration.hours(24),
             removal_policy=RemovalPolicy.DESTROY,
         )
-        self.dlq = sqs.Queue(
+        self.dlq = dead_letter_queue(
             self,
             "Dlq",
             queue_name=f"{project_name}-tickets-dlq",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=key,
-            enforce_ssl=True,
-            retention_period=DLQ_RETENTION,
+            key=key,
+            reason="This queue is the dead-letter queue of the trigger's event source mapping.",
         )
         acknowledge(
             self.stream,
             "KDS3",
             "A customer-managed key on purpose: one rotated key, with its own policy and audit trail, "
             "protects the stream, the DLQ and the tickets topic.",
-        )
-        acknowledge(
-            self.dlq, "SQS3", "This queue is the dead-letter queue of the trigger's event source mapping."
         )
 
         self.trigger = ServiceFunction(
@@ -134,20 +136,15 @@ class Ingest(Construct):
         self.audit.function.add_event_source(self.audit_source)
 
     def _mapping(self, filters: Sequence[Mapping[str, Any]] | None) -> sources.KinesisEventSource:
-        """A stream mapping with bounded failure handling: bisect, 3 retries, 6 h, partial batch
-        responses, and the DLQ as on-failure destination (both mappings share all of it)."""
+        """A stream mapping with the shared bounded failure handling (stream_failure_handling) and the DLQ
+        as on-failure destination (both mappings share all of it)."""
         return sources.KinesisEventSource(
             self.stream,
             starting_position=lambda_.StartingPosition.TRIM_HORIZON,
             batch_size=BATCH_SIZE,
             max_batching_window=BATCHING_WINDOW,
-            bisect_batch_on_error=True,
-            retry_attempts=RETRY_ATTEMPTS,
-            max_record_age=MAX_RECORD_AGE,
-            report_batch_item_failures=True,
-            parallelization_factor=1,
-            on_failure=sources.SqsDlq(self.dlq),
             filters=filters,
+            **stream_failure_handling(self.dlq),
         )
 
     def grant_put_records(self, grantee: iam.IGrantable) -> iam.Grant:

@@ -7,6 +7,8 @@ is copied in from elsewhere. Third-party dependencies: one LayerVersion built by
 build/lambda-layer/.
 A synth without the layer (tests, CI, a fresh clone offline) gets an empty placeholder layer and a
 warning; `require_layer` (set by `make deploy`) turns that into an error so it is never deployed.
+Also here: the dead-letter queue every asynchronous path into a function ends in, and the failure handling
+every stream mapping (Kinesis, DynamoDB streams) shares.
 """
 
 from __future__ import annotations
@@ -14,12 +16,15 @@ from __future__ import annotations
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from aws_cdk import Annotations, Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from contract import names
@@ -37,6 +42,11 @@ LAMBDA_TASK_ROOT = "/var/task"  # where the code asset is unpacked
 # it fails its import test on the layer (tests/integration/test_lambda_layer.py).
 CODE_PACKAGES = ("contract", "pipeline", "bot")
 _IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".mypy_cache", ".pytest_cache")
+DLQ_RETENTION = Duration.days(14)  # SQS's maximum: time to read, fix and redrive what failed
+STREAM_RETRY_ATTEMPTS = 3
+# Both streams keep records for 24 hours; a record older than this is dead-lettered (with its shard position,
+# so it can still be read from the stream until the stream trims it).
+STREAM_MAX_RECORD_AGE = Duration.hours(6)
 
 
 class MissingLayerError(RuntimeError):
@@ -221,3 +231,36 @@ def _skip_checkov_function_findings(function: lambda_.Function, *, reserved: boo
             "SNS deliveries, Slack's request rate), and reserving capacity would throttle the Slack ack path. "
             "The one function that calls a quota-limited API (draft-reply, Bedrock) has a reserved limit.",
         )
+
+
+def dead_letter_queue(
+    scope: Construct, construct_id: str, *, queue_name: str, key: kms.IKey, reason: str
+) -> sqs.Queue:
+    """An SSL-only dead-letter queue encrypted with key, kept DLQ_RETENTION, deleted with the stack; reason
+    says whose dead-letter queue it is (cdk-nag SQS3 asks every queue for one of its own)."""
+    queue = sqs.Queue(
+        scope,
+        construct_id,
+        queue_name=queue_name,
+        encryption=sqs.QueueEncryption.KMS,
+        encryption_master_key=key,
+        enforce_ssl=True,
+        retention_period=DLQ_RETENTION,
+        removal_policy=RemovalPolicy.DESTROY,
+    )
+    acknowledge(queue, "SQS3", reason)
+    return queue
+
+
+def stream_failure_handling(dlq: sqs.IQueue) -> dict[str, Any]:
+    """The keyword arguments every stream event source takes for bounded failure handling: bisect a failing
+    batch, STREAM_RETRY_ATTEMPTS retries, STREAM_MAX_RECORD_AGE, partial batch responses, one batch per shard
+    at a time (a ticket's records stay in order), and dlq as the on-failure destination."""
+    return {
+        "bisect_batch_on_error": True,
+        "retry_attempts": STREAM_RETRY_ATTEMPTS,
+        "max_record_age": STREAM_MAX_RECORD_AGE,
+        "report_batch_item_failures": True,
+        "parallelization_factor": 1,
+        "on_failure": sources.SqsDlq(dlq),
+    }

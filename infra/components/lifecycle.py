@@ -9,25 +9,30 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from contract import names
 from infra.components._nag import acknowledge, acknowledge_kms_grant
-from infra.components.lambdas import LambdaPackage, ServiceFunction
+from infra.components.lambdas import (
+    STREAM_MAX_RECORD_AGE,
+    STREAM_RETRY_ATTEMPTS,
+    LambdaPackage,
+    ServiceFunction,
+    dead_letter_queue,
+    stream_failure_handling,
+)
 from infra.components.storage import Storage
 
 BATCH_SIZE = 100
 BATCHING_WINDOW = Duration.seconds(5)  # fewer, fuller invocations: the warehouse loads on a schedule anyway
-RETRY_ATTEMPTS = 3
-# A DynamoDB stream keeps records for 24 hours; a record older than this is dead-lettered (with its shard
-# position, so `aws dynamodbstreams get-records` can still read it until the stream trims it).
-MAX_RECORD_AGE = Duration.hours(6)
+# The mapping's failure bounds (stream_failure_handling), named here for the tests that check them.
+RETRY_ATTEMPTS = STREAM_RETRY_ATTEMPTS
+MAX_RECORD_AGE = STREAM_MAX_RECORD_AGE
 
 
 class LifecycleFeed(Construct):
@@ -47,20 +52,12 @@ class LifecycleFeed(Construct):
         embedding_environment: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.dlq = sqs.Queue(
+        self.dlq = dead_letter_queue(
             self,
             "Dlq",
             queue_name=f"{project_name}-lifecycle-dlq",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=key,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-            removal_policy=RemovalPolicy.DESTROY,
-        )
-        acknowledge(
-            self.dlq,
-            "SQS3",
-            "This queue is itself the on-failure destination of the lifecycle stream mapping.",
+            key=key,
+            reason="This queue is itself the on-failure destination of the lifecycle stream mapping.",
         )
         self.handler = ServiceFunction(
             self,
@@ -88,12 +85,7 @@ class LifecycleFeed(Construct):
             starting_position=lambda_.StartingPosition.TRIM_HORIZON,
             batch_size=BATCH_SIZE,
             max_batching_window=BATCHING_WINDOW,
-            bisect_batch_on_error=True,
-            retry_attempts=RETRY_ATTEMPTS,
-            max_record_age=MAX_RECORD_AGE,
-            report_batch_item_failures=True,
-            parallelization_factor=1,  # one batch per shard at a time: a ticket's changes stay in order
-            on_failure=sources.SqsDlq(self.dlq),
+            **stream_failure_handling(self.dlq),
         )
         self.function.add_event_source(self.event_source)
         acknowledge_kms_grant(self.handler.role, "tickets table stream's and DLQ's data key")

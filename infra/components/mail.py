@@ -14,7 +14,6 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_ses as ses
 from aws_cdk import aws_ses_actions as ses_actions
 from aws_cdk import aws_sns as sns
@@ -24,6 +23,7 @@ from constructs import Construct
 from contract import names
 from infra.components._nag import acknowledge, acknowledge_kms_grant, finding, skip_checkov
 from infra.components.ingest import Ingest
+from infra.components.keys import hmac_key_secret
 from infra.components.lambdas import LambdaPackage, ServiceFunction
 from infra.components.sla import Sla
 from infra.components.storage import Storage
@@ -101,22 +101,14 @@ class Mail(Construct):
         )
         # The key signing per-ticket reply addresses (support+<ticket>.<tag>@...): generated at deploy, read by
         # the mailer (to sign) and the inbound function (to verify) at cold start.
-        self.reply_key = secretsmanager.Secret(
+        self.reply_key = hmac_key_secret(
             self,
             "ReplyKey",
             secret_name=f"{project_name}/mail-reply-key",
             description="HMAC key of the per-ticket reply addresses (issue 27)",
-            encryption_key=storage.data_key,
-            generate_secret_string=secretsmanager.SecretStringGenerator(
-                exclude_punctuation=True, password_length=48
-            ),
-            removal_policy=RemovalPolicy.RETAIN,
-        )
-        acknowledge(
-            self.reply_key,
-            "SMG4",
-            "Rotating the key would orphan every reply address already sent (answers would no longer name "
-            "their ticket); it is rotated by hand, with the runbook, if ever exposed.",
+            key=storage.data_key,
+            reason="Rotating the key would orphan every reply address already sent (answers would no longer "
+            "name their ticket); it is rotated by hand, with the runbook, if ever exposed.",
         )
         common_env = {
             names.ENV_TABLE_NAME: storage.table.table_name,

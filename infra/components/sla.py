@@ -6,18 +6,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subs
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from contract import names
 from infra.components._nag import acknowledge, acknowledge_kms_grant, finding
-from infra.components.lambdas import LambdaPackage, ServiceFunction
+from infra.components.lambdas import LambdaPackage, ServiceFunction, dead_letter_queue
 from infra.components.storage import Storage
 
 
@@ -42,18 +41,12 @@ class Sla(Construct):
         stack = Stack.of(self)
         self.group = scheduler.CfnScheduleGroup(self, "Group", name=f"{project_name}-sla")
         self.group_name = f"{project_name}-sla"
-        self.dlq = sqs.Queue(
+        self.dlq = dead_letter_queue(
             self,
             "Dlq",
             queue_name=f"{project_name}-sla-dlq",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=key,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-            removal_policy=RemovalPolicy.DESTROY,
-        )
-        acknowledge(
-            self.dlq, "SQS3", "This queue is itself the dead-letter queue of the SLA schedules' target."
+            key=key,
+            reason="This queue is itself the dead-letter queue of the SLA schedules' target.",
         )
         self.escalation_topic = sns.Topic(
             self,

@@ -32,11 +32,10 @@ from pipeline.domain.mailflow import (
     Events,
     Lifecycle,
     MailConfig,
-    MailRejectedError,
     MailSender,
     TransitionRefusedError,
-    followup_mail,
     publish_followup,
+    send_followup,
 )
 from pipeline.domain.sla import Timers, format_duration, parse_duration
 
@@ -144,18 +143,17 @@ class AutoCloseService:
             item = self.store.apply(claim)
         except TransitionRefusedError:
             return "skipped"
-        after = self.policy.after or timedelta(0)
-        raw, mid = followup_mail(
-            item, int(item.get("mail_seq", 1)), nudge_text(item, after), self.config, now
+        sent = send_followup(
+            MailEventKind.NUDGE_SENT,
+            item,
+            nudge_text(item, self.policy.after or timedelta(0)),
+            to=str(item.get("customer_email", "")),
+            sender=self.sender,
+            events=self.events,
+            config=self.config,
+            now=now,
         )
-        to = str(item.get("customer_email", ""))
-        try:
-            self.sender.send(raw, to=to, from_address=self.config.from_address, ticket_id=event.ticket_id)
-        except MailRejectedError as e:
-            publish_followup(self.events, MailEventKind.NUDGE_SENT, item, now, text=f"not sent: {e.reason}")
-            return "nudge_failed"
-        publish_followup(self.events, MailEventKind.NUDGE_SENT, item, now, mail_message_id=mid)
-        return "nudged"
+        return "nudged" if sent else "nudge_failed"
 
     def _close(self, event: AutoCloseFire, now: datetime) -> str:
         since = format_utc(event.since)

@@ -32,11 +32,10 @@ from pipeline.domain.mailflow import (
     Events,
     Lifecycle,
     MailConfig,
-    MailRejectedError,
     MailSender,
     TransitionRefusedError,
-    followup_mail,
     publish_followup,
+    send_followup,
 )
 from pipeline.domain.redaction import redact_text
 from pipeline.domain.sla import parse_duration
@@ -178,21 +177,17 @@ class CsatService:
         except TransitionRefusedError:
             return "already_asked"
         link = rating_link(self.base_url, sign(Token(ticket_id, nonce, expires), self.key))
-        raw, mid = followup_mail(
-            item, int(item.get("mail_seq", 1)), question_text(item, link), self.config, now
+        sent = send_followup(
+            MailEventKind.CSAT_ASKED,
+            item,
+            question_text(item, link),
+            to=str(item["customer_email"]),
+            sender=self.sender,
+            events=self.events,
+            config=self.config,
+            now=now,
         )
-        try:
-            self.sender.send(
-                raw,
-                to=str(item["customer_email"]),
-                from_address=self.config.from_address,
-                ticket_id=ticket_id,
-            )
-        except MailRejectedError as e:
-            publish_followup(self.events, MailEventKind.CSAT_ASKED, item, now, text=f"not sent: {e.reason}")
-            return "not_sent"
-        publish_followup(self.events, MailEventKind.CSAT_ASKED, item, now, mail_message_id=mid)
-        return "asked"
+        return "asked" if sent else "not_sent"
 
     def check(self, token_text: str, now: datetime) -> Outcome:
         """What a GET of the link shows: the form (OK) or why not."""

@@ -290,6 +290,29 @@ def followup_mail(
     return mail.build_reply(outgoing).as_bytes(), mail.message_id(tid, sequence, config.from_address)
 
 
+def send_followup(
+    kind: MailEventKind,
+    item: dict[str, Any],
+    body: str,
+    *,
+    to: str,
+    sender: MailSender,
+    events: Events,
+    config: MailConfig,
+    now: datetime,
+) -> bool:
+    """Mail a follow-up (followup_mail, numbered by the item's mail_seq) to `to` and publish kind about it:
+    with its Message-ID when sent, with the reason when the mail service refused it. Whether it was sent."""
+    raw, mid = followup_mail(item, int(item.get("mail_seq", 1)), body, config, now)
+    try:
+        sender.send(raw, to=to, from_address=config.from_address, ticket_id=str(item["ticket_id"]))
+    except MailRejectedError as e:
+        publish_followup(events, kind, item, now, text=f"not sent: {e.reason}")
+        return False
+    publish_followup(events, kind, item, now, mail_message_id=mid)
+    return True
+
+
 def first_response(actor: str, at: datetime) -> dict[str, str]:
     """The attributes a first response sets (only when absent: a later reply is not the first)."""
     return {"first_response_at": format_utc(at), "first_response_by": actor}
