@@ -43,6 +43,9 @@ ENV_KB_PROVIDER = "TMS_KB_PROVIDER"
 ENV_KB_REFRESH_SECONDS = (
     "TMS_KB_REFRESH_SECONDS"  # the ETag check interval (contract/defaults.KB_REFRESH_SECONDS)
 )
+# A knowledge-base document without its own url/canonical link is linked at this https:// base + its file name
+# (`tms kb ingest` unless --base-url; the sync function of kb/docs/).
+ENV_KB_BASE_URL = "TMS_KB_BASE_URL"
 ENV_EMBEDDING_MODEL_ID = "TMS_EMBEDDING_MODEL_ID"
 ENV_EMBEDDING_DIMENSIONS = "TMS_EMBEDDING_DIMENSIONS"
 # Incident detection: cosine-similarity threshold and the window of open tickets compared (hours).
