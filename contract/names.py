@@ -220,6 +220,8 @@ SLA_SCHEDULE_GROUP = f"{PROJECT}-sla"
 SLA_DLQ_NAME = f"{PROJECT}-sla-dlq"
 # On-failure destination of the tickets table stream -> ticket-lifecycle mapping (DDBStreamBatchInfo records).
 LIFECYCLE_DLQ_NAME = f"{PROJECT}-lifecycle-dlq"
+# The kb-sync schedule's dead-letter queue and its runs' on-failure destination (issue 30.1).
+KB_SYNC_DLQ_NAME = f"{PROJECT}-kb-sync-dlq"
 ESCALATION_TOPIC_NAME = f"{PROJECT}-escalations"
 # The tickets table's index of owners (`/ticket mine`).
 ASSIGNEE_INDEX = "by-assignee"
