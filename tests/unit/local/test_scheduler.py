@@ -168,7 +168,7 @@ def test_the_endpoint_announces_every_schedule_written_and_deleted(offline_aws):
     assert heard == [(GROUP, "a"), (GROUP, "a"), (GROUP, "a"), ("default", "b")]
 
 
-def test_a_rate_schedule_first_runs_one_interval_after_the_start_then_every_interval():
+def test_a_rate_schedule_first_runs_one_interval_after_the_start_then_every_interval() -> None:
     # Given a rate schedule of 0.2 s (kb-sync's is contract/defaults.KB_SYNC_INTERVAL_MINUTES)
     started = time.monotonic()
     calls: list[float] = []
@@ -189,7 +189,7 @@ def test_a_rate_schedule_first_runs_one_interval_after_the_start_then_every_inte
     assert runner.failures == 0
 
 
-def test_a_failed_run_goes_to_the_dlq_and_the_schedule_goes_on(offline_aws):
+def test_a_failed_run_goes_to_the_dlq_and_the_schedule_goes_on(offline_aws: None) -> None:
     sqs = boto3.client("sqs")
     url = sqs.create_queue(QueueName="kb-sync-dlq")["QueueUrl"]
     results = iter(
