@@ -175,7 +175,7 @@ def test_the_kb_sync_schedule_is_priced_per_month_from_its_rate_and_absent_witho
     assert sync["Knowledge-base sync: S3 HEAD of the index"] == pytest.approx(runs * 0.0004 / 1000)
     assert sync["Knowledge-base sync: schedule"] == pytest.approx(runs * 1.0 / 1e6)
     assert sync["Knowledge-base sync: Lambda duration"] == pytest.approx(runs * 0.5 * 1.66667e-5)
-    assert 0.05 < sum(sync.values()) < 0.25  # about $0.14 a month, plus its three alarms in the alarms line
+    assert 0.05 < sum(sync.values()) < 0.25  # about $0.13 a month, plus its three alarms in the alarms line
     # and a stack without it has no such lines
     assert not [k for k in (line.item for line in cost.fixed_lines(_facts(), prices)) if "sync" in k]
 
