@@ -107,6 +107,18 @@ KB_PRECEDENT_QUESTION_CHARS: Final = 300
 # first index). On 412 the writer re-reads and re-applies its own change, at most this many times in all; a
 # writer that still loses raises KnowledgeBaseConflictError (the stream retries the record).
 KB_WRITE_ATTEMPTS: Final = 5
+# The kb-sync function (issue 30.1) looks at kb/docs/ of the stack bucket this often (an EventBridge Scheduler
+# rate on AWS, the local runtime's timer locally): a document put, changed or deleted there reaches drafts
+# within this interval + KB_REFRESH_SECONDS. Each run is one LIST request per 1,000 objects and a HEAD of the
+# index; GETs and embeddings only for what changed.
+KB_SYNC_INTERVAL_MINUTES: Final = 5
+# At most this many new or changed documents a run reads and embeds; the rest wait for the next run, so a first
+# sync of a large folder never nears the function's timeout (Titan embeds one text a call: ~20 calls for a
+# document of 4 passages with their sentences, ~2-4 s; 15 documents stay well inside KB_SYNC_TIMEOUT_SECONDS).
+# The demo's 70 articles take 5 runs (25 minutes) to arrive the first time.
+KB_SYNC_MAX_DOCUMENTS: Final = 15
+# The function's timeout: under the interval, so one run ends before the next one starts.
+KB_SYNC_TIMEOUT_SECONDS: Final = 120
 # The relevance gate: whether the best retrieved document answers the ticket, so that the draft uses sources.
 # A linear rule per embedding model id (a change of embedder is a change of this table): the draft is
 # grounded when bias + the sum of weight x feature >= 0 (pipeline/domain/grounding.relevance). Features:

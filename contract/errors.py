@@ -39,6 +39,11 @@ class ConfigurationError(TmsError):
     """Settings are missing or invalid; raised at cold start or command start."""
 
 
+class KnowledgeDocumentError(ConfigurationError):
+    """A help-centre file cannot become a knowledge-base document (no link, bad front matter): the message
+    names the file and what is missing. The CLI stops on it; the sync function skips that file."""
+
+
 class StackNotRunningError(TmsError):
     """No local stack is running and no AWS settings were given."""
 

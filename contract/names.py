@@ -43,6 +43,11 @@ ENV_KB_PROVIDER = "TMS_KB_PROVIDER"
 ENV_KB_REFRESH_SECONDS = (
     "TMS_KB_REFRESH_SECONDS"  # the ETag check interval (contract/defaults.KB_REFRESH_SECONDS)
 )
+# A knowledge-base document without its own url/canonical link is linked at this https:// base + its file name
+# (`tms kb ingest` unless --base-url; the sync function of kb/docs/).
+ENV_KB_BASE_URL = "TMS_KB_BASE_URL"
+# At most this many changed documents a kb-sync run reads and embeds (contract/defaults.KB_SYNC_MAX_DOCUMENTS).
+ENV_KB_SYNC_MAX_DOCUMENTS = "TMS_KB_SYNC_MAX_DOCUMENTS"
 ENV_EMBEDDING_MODEL_ID = "TMS_EMBEDDING_MODEL_ID"
 ENV_EMBEDDING_DIMENSIONS = "TMS_EMBEDDING_DIMENSIONS"
 # Incident detection: cosine-similarity threshold and the window of open tickets compared (hours).
@@ -215,6 +220,8 @@ SLA_SCHEDULE_GROUP = f"{PROJECT}-sla"
 SLA_DLQ_NAME = f"{PROJECT}-sla-dlq"
 # On-failure destination of the tickets table stream -> ticket-lifecycle mapping (DDBStreamBatchInfo records).
 LIFECYCLE_DLQ_NAME = f"{PROJECT}-lifecycle-dlq"
+# The kb-sync schedule's dead-letter queue and its runs' on-failure destination (issue 30.1).
+KB_SYNC_DLQ_NAME = f"{PROJECT}-kb-sync-dlq"
 ESCALATION_TOPIC_NAME = f"{PROJECT}-escalations"
 # The tickets table's index of owners (`/ticket mine`).
 ASSIGNEE_INDEX = "by-assignee"
@@ -245,6 +252,7 @@ FN_SLA_TIMER = "sla-timer"
 FN_TICKET_LIFECYCLE = "ticket-lifecycle"  # DynamoDB stream -> lifecycle/ records for the warehouse
 FN_ERASURE = "erasure"  # `tms customer forget` against a deployed stack invokes it
 FN_CSAT = "csat"  # the rating page behind the link in the satisfaction mail (GET form, POST answer)
+FN_KB_SYNC = "kb-sync"  # scheduled: the knowledge base follows kb/docs/ of the stack bucket (issue 30.1)
 
 HANDLERS: dict[str, str] = {
     FN_TRIGGER: "pipeline.handlers.trigger.handler",
@@ -260,6 +268,7 @@ HANDLERS: dict[str, str] = {
     FN_TICKET_LIFECYCLE: "pipeline.handlers.ticket_lifecycle.handler",
     FN_ERASURE: "bot.handlers.erasure.handler",
     FN_CSAT: "pipeline.handlers.csat.handler",
+    FN_KB_SYNC: "pipeline.handlers.kb_sync.handler",
 }
 
 # Memory (MB) of the functions whose GB-seconds a ticket records (CDK configures them with these numbers;
@@ -307,6 +316,9 @@ ORIGINALS_PREFIX = (
 # since Express executions cannot be described. Unredacted customer text: never loaded into the warehouse.
 KB_PREFIX = "kb/"  # the knowledge base in the stack bucket: kb/index.json (passages and vectors)
 KB_INDEX_KEY = KB_PREFIX + "index.json"
+# Help-centre documents put here are ingested, re-ingested when changed and removed when deleted by the kb-sync
+# function (issue 30.1); their origin is s3://<bucket>/<key>, their link their own or TMS_KB_BASE_URL + name.
+KB_DOCS_PREFIX = KB_PREFIX + "docs/"
 # Issue 30.2: a resolved ticket's precedent is the knowledge-base document "precedent-<ticket id>"; its
 # origin names no customer (the erasure eraser finds precedents by the customer's ticket ids).
 KB_PRECEDENT_ID_PREFIX = "precedent-"

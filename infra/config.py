@@ -259,6 +259,10 @@ class TmsConfig(BaseModel):
     # becomes a knowledge-base document linked at this https:// base URL + "/" + the ticket id (your help
     # desk's ticket view). Empty: no precedents, and the lifecycle function gets no knowledge-base access.
     precedent_base_url: Annotated[str, Field(max_length=2000, pattern=r"^(https://[^\s]+)?$")] = ""
+    # Documents put under kb/docs/ of the archive bucket join the knowledge base within
+    # contract/defaults.KB_SYNC_INTERVAL_MINUTES (the kb-sync function, issue 30.1); one without its own
+    # `url`/canonical link is linked at this https:// base URL + its file name, else skipped (its log says why).
+    kb_base_url: Annotated[str, Field(max_length=2000, pattern=r"^(https://[^\s]+)?$")] = ""
     # PII in subject and description is replaced by typed placeholders before the reply model and the
     # warehouse see it (Comprehend DetectPiiEntities in the workflow). Off: both see the text as written.
     pii_redaction: bool = True
@@ -285,6 +289,15 @@ class TmsConfig(BaseModel):
             raise ValueError(
                 "precedent_base_url is set but knowledge_base is false: precedents are knowledge-base "
                 "documents; turn knowledge_base on or leave precedent_base_url empty"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _kb_base_url_needs_the_knowledge_base(self) -> TmsConfig:
+        if self.kb_base_url and not self.knowledge_base:
+            raise ValueError(
+                "kb_base_url is set but knowledge_base is false: it links the documents of kb/docs/, which "
+                "only the knowledge base reads; turn knowledge_base on or leave kb_base_url empty"
             )
         return self
 

@@ -16,6 +16,7 @@ from infra.components.erasure import Erasure
 from infra.components.followups import Followups
 from infra.components.incidents import IncidentDetection
 from infra.components.ingest import Ingest
+from infra.components.kb_sync import KnowledgeBaseSync
 from infra.components.keys import LogsKey
 from infra.components.lambdas import LambdaPackage
 from infra.components.lifecycle import LifecycleFeed
@@ -192,6 +193,23 @@ class TmsStack(Stack):
             embedding_model_arn=self.incidents.model_arn,
             embedding_environment=self.incidents.embedding_environment,
         )
+        # The knowledge base follows kb/docs/ of the archive bucket (issue 30.1), when it is on.
+        self.kb_sync = (
+            KnowledgeBaseSync(
+                self,
+                "KbSync",
+                project_name=project,
+                package=package,
+                storage=self.storage,
+                key=self.storage.data_key,
+                embedding_model_arn=self.incidents.model_arn,
+                embedding_environment=self.incidents.embedding_environment,
+                base_url=config.kb_base_url,
+                alarms_topic=self.notifications.alarms_topic,
+            )
+            if config.knowledge_base
+            else None
+        )
         self.analytics = Analytics(
             self,
             "Analytics",
@@ -254,6 +272,7 @@ class TmsStack(Stack):
                 names.FN_TICKET_LIFECYCLE: self.lifecycle.function,
                 names.FN_ERASURE: self.erasure.function,
                 names.FN_CSAT: self.followups.page.function,
+                **({names.FN_KB_SYNC: self.kb_sync.function} if self.kb_sync is not None else {}),
             },
             stream=self.ingest.stream,
             dlq=self.ingest.dlq,

@@ -190,6 +190,21 @@ def stack_alarms(
             1,
         )
     )
+    alarms.append(
+        AlarmDef(
+            f"{project}-KbSyncDlqNotEmpty",
+            "kb-sync runs that failed or were never delivered: kb/docs/ changes are not in the knowledge base "
+            "(the function's logs name the error)",
+            MetricSpec(
+                "AWS/SQS",
+                "ApproximateNumberOfMessagesVisible",
+                "Maximum",
+                MetricKind.QUEUE_VISIBLE,
+                dimension=("QueueName", names.KB_SYNC_DLQ_NAME),
+            ),
+            1,
+        )
+    )
     return alarms
 
 

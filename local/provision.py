@@ -9,7 +9,7 @@ import os
 import re
 import zipfile
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +65,7 @@ class Provisioned:
     escalation_tap_url: str = ""
     table_stream_arn: str = ""
     lifecycle_dlq_url: str = ""
+    kb_sync_dlq_url: str = ""
     sla_env: dict[str, str] | None = None
     data_key_id: str = ""  # KMS key of the PII originals/ objects, as the data key on AWS
 
@@ -131,6 +132,7 @@ def provision(endpoint_url: str, region: str) -> Provisioned:
     )
     table_stream_arn = ddb.describe_table(TableName=names.TABLE_NAME)["Table"]["LatestStreamArn"]
     lifecycle_dlq_url = sqs.create_queue(QueueName=names.LIFECYCLE_DLQ_NAME)["QueueUrl"]
+    kb_sync_dlq_url = sqs.create_queue(QueueName=names.KB_SYNC_DLQ_NAME)["QueueUrl"]
     s3.create_bucket(Bucket=names.BUCKET_NAME)
     # Versioned, as deployed: erasure must find (and delete) every version, not just the current one.
     s3.put_bucket_versioning(Bucket=names.BUCKET_NAME, VersioningConfiguration={"Status": "Enabled"})
@@ -247,6 +249,7 @@ def provision(endpoint_url: str, region: str) -> Provisioned:
         ],
         table_stream_arn=table_stream_arn,
         lifecycle_dlq_url=lifecycle_dlq_url,
+        kb_sync_dlq_url=kb_sync_dlq_url,
     )
 
 
@@ -279,4 +282,7 @@ def reconcile(endpoint_url: str, region: str, restored: Provisioned) -> Provisio
         raise ConfigurationError(
             "the saved local state has no workflow; start empty with `tms local up --fresh`"
         ) from e
-    return restored
+    # Resources added since the state was saved, as a redeploy would add them (CreateQueue is idempotent).
+    sqs = aws_client("sqs", endpoint_url=endpoint_url, region=region, profile="local")
+    kb_sync_dlq_url = sqs.create_queue(QueueName=names.KB_SYNC_DLQ_NAME)["QueueUrl"]
+    return replace(restored, kb_sync_dlq_url=kb_sync_dlq_url)

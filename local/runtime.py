@@ -22,13 +22,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from contract import names
+from contract import defaults, names
 from contract.clients import aws_client
 from contract.errors import ConfigurationError
 from local import csat_server
 from local.lambdas import LocalLambdas
 from local.poller import DynamoStreamPoller, KinesisPoller, MappingConfig
-from local.scheduler import ScheduleRunner
+from local.scheduler import RateRunner, ScheduleRunner
 from local.stack import (
     LOCAL_ACCOUNT,
     LOCAL_REGION,
@@ -86,6 +86,8 @@ class LocalStack:
     restored_tickets: int | None = None
     replayed_records: int = 0  # acknowledged writes the journal handed to moto again at start
     _rate_server: Any = None
+    # The knowledge base follows kb/docs/ of the bucket (issue 30.1): kb-sync on the deployed interval.
+    kb_sync: RateRunner | None = None
 
     # --- lifecycle ------------------------------------------------------------------------------
     @classmethod
@@ -353,6 +355,14 @@ class LocalStack:
                 warehouse=warehouse,
             )
             sweeper.start()
+            kb_sync = RateRunner(
+                invoke=lambdas.invoke,
+                function=names.FN_KB_SYNC,
+                interval_s=60.0 * defaults.KB_SYNC_INTERVAL_MINUTES,
+                sqs=aws_client("sqs", endpoint_url=endpoint, region=LOCAL_REGION, profile="local"),
+                dlq_url=prov.kb_sync_dlq_url,
+            )
+            kb_sync.start()
             stack = cls(
                 info=info,
                 lambdas=lambdas,
@@ -367,6 +377,7 @@ class LocalStack:
                 _invoker=invoker,
                 _saved_env=saved,
                 _rate_server=rate_server,
+                kb_sync=kb_sync,
             )
             if durable is not None and gate is not None:
                 snapshotter = durability.Snapshotter(
@@ -414,6 +425,8 @@ class LocalStack:
             poller.stop()
         self.schedules.stop()
         self.sweeper.stop()
+        if self.kb_sync is not None:
+            self.kb_sync.stop()
         self._timer_invoker.stop()
         self._invoker.stop()
         if self._snapshotter is not None:

@@ -220,3 +220,70 @@ class ScheduleRunner:
     def _delete(self, name: str) -> None:
         with contextlib.suppress(self.scheduler.exceptions.ResourceNotFoundException):
             self.scheduler.delete_schedule(Name=name, GroupName=self.group)
+
+
+@dataclass
+class RateRunner:
+    """A rate() schedule of EventBridge Scheduler: one function every `interval_s`, the first time one interval
+    after the start (as a new rate schedule fires). Runs are asynchronous invocations on AWS with no retry (the
+    next run is the retry); a failed one's event goes to `dlq_url`, as the function's on-failure destination
+    sends it there."""
+
+    invoke: Callable[[str, Any], Any]  # LocalLambdas.invoke: (function, event) -> InvokeResult
+    function: str
+    interval_s: float
+    sqs: Any = None
+    dlq_url: str = ""
+    runs: int = 0
+    failures: int = 0
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Run every interval in a daemon thread."""
+        self._thread = threading.Thread(
+            target=self._loop, name=f"tms-local-rate-{self.function}", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop running (a run in progress finishes)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            try:
+                self.run_once()
+            except Exception:  # the endpoint is going away: the next interval tries again
+                if not self._stop.is_set():
+                    log.warning(
+                        "local %s run failed; next run at the next interval", self.function, exc_info=True
+                    )
+
+    def run_once(self) -> Any:
+        """One run now, as the schedule would start it: the function's result."""
+        event: dict[str, Any] = {}
+        # The schedule's own Invoke is not recorded: its role is the one CDK's Lambda target makes for this
+        # function alone (tests/infra/test_kb_sync_infra.py), not the SLA group's that `scheduler:` names.
+        result = self.invoke(self.function, event)
+        self.runs += 1
+        if getattr(result, "function_error", None):
+            self.failures += 1
+            if self.sqs is not None and self.dlq_url:
+                with iam_record.acting_as(iam_record.function(self.function)):
+                    self.sqs.send_message(
+                        QueueUrl=self.dlq_url,
+                        MessageBody=json.dumps(
+                            {
+                                "requestContext": {
+                                    "functionArn": self.function,
+                                    "condition": "RetriesExhausted",
+                                },
+                                "requestPayload": event,
+                                "responsePayload": json.loads(result.payload or b"null"),
+                            }
+                        ),
+                    )
+        return result

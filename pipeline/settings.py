@@ -234,3 +234,29 @@ class CsatSettings(EnvSettings):
 def csat_settings() -> CsatSettings:
     """CSAT settings (cached)."""
     return CsatSettings()  # type: ignore[call-arg]
+
+
+class KbSyncSettings(EnvSettings):
+    """The kb-sync function (issue 30.1): the bucket whose kb/docs/ it follows, the base URL of documents
+    without their own link, and how many changed documents a run reads and embeds."""
+
+    env_ignore_empty = True
+
+    bucket_name: str = Field(validation_alias=names.ENV_BUCKET_NAME, min_length=3)
+    base_url: str = Field("", validation_alias=names.ENV_KB_BASE_URL)
+    max_documents: int = Field(
+        defaults.KB_SYNC_MAX_DOCUMENTS, ge=1, le=1000, validation_alias=names.ENV_KB_SYNC_MAX_DOCUMENTS
+    )
+
+    @field_validator("base_url")
+    @classmethod
+    def _https(cls, value: str) -> str:
+        if value and not value.startswith("https://"):
+            raise ValueError(f"{names.ENV_KB_BASE_URL} must be an https:// URL, got {value!r}")
+        return value
+
+
+@cache
+def kb_sync_settings() -> KbSyncSettings:
+    """kb-sync settings (cached)."""
+    return KbSyncSettings()  # type: ignore[call-arg]

@@ -129,6 +129,7 @@ def expected_alarm_names() -> set[str]:
         "BounceRate",
         "SlaDlqNotEmpty",
         "LifecycleDlqNotEmpty",
+        "KbSyncDlqNotEmpty",
     }
     expected |= {
         f"{fn.title().replace('-', '')}{kind}" for fn in names.HANDLERS for kind in ("Errors", "Throttles")

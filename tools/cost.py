@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from functools import cache
@@ -60,6 +61,11 @@ KB_INDEX_READS_PER_TICKET = 2.0
 PRECEDENT_PII_UNITS = 17.0
 PRECEDENT_EMBEDDING_TOKENS = 430.0
 PRECEDENT_GB_SECONDS = 0.5
+# The kb-sync function (issue 30.1) on its schedule, when nothing changed: one LIST of kb/docs/ (billed at the
+# PUT/COPY/POST/LIST rate; one more per 1,000 documents), one HEAD of the index, and about a second at 512 MB
+# (an estimate, not measured on AWS: a warm run is two S3 calls, a cold one adds the imports and one GET of the
+# index). A changed document adds a GET, its Titan tokens and a PUT of the index (docs/knowledge-base.md "Sync").
+KB_SYNC_IDLE_GB_SECONDS = 0.5
 # Every answered ticket sends its reply through SES at least once (issue 28.3): the model counts it whether or
 # not an agent approved the draft yet.
 REPLIES_PER_TICKET = 1.0
@@ -139,6 +145,7 @@ VARIABLE_KEYS = (
     "ses_inbound_message",
     "ses_inbound_chunk",
     "titan_embed_v2_input_token",
+    "scheduler_invocation",
 )
 FIXED_KEYS = (
     "kms_key_month",
@@ -214,6 +221,7 @@ class StackFacts:
     lambda_architecture: str = "x86_64"
     source: str = ""
     knowledge_base: bool = False  # a function grounds drafts in kb/index.json (TMS_KB_PROVIDER=s3)
+    kb_sync_runs_per_month: float = 0.0  # the kb-sync function's scheduled runs (issue 30.1)
     precedents: bool = False  # resolved tickets become knowledge-base precedents (TMS_PRECEDENT_BASE_URL set)
 
 
@@ -229,6 +237,28 @@ def _referenced(value: Any, logical_ids: list[str]) -> bool:
     if isinstance(get_att, list) and len(get_att) == 2 and get_att[1] == "Arn":
         return get_att[0] in logical_ids
     return value.get("Ref") in logical_ids
+
+
+_RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
+_RATE_MINUTES = {"minute": 1, "hour": 60, "day": 24 * 60}
+
+
+def _runs_per_month(template: Mapping[str, Any], handler: str) -> float:
+    """Runs a month of the rate() schedules whose target is a function running `handler`."""
+    resources = template.get("Resources", {})
+    functions = [
+        k
+        for k, r in resources.items()
+        if r.get("Type") == "AWS::Lambda::Function" and r.get("Properties", {}).get("Handler") == handler
+    ]
+    runs = 0.0
+    for schedule in _of_type(template, "AWS::Scheduler::Schedule"):
+        props = schedule.get("Properties", {})
+        rate = _RATE.match(str(props.get("ScheduleExpression", "")))
+        if rate and _referenced(props.get("Target", {}).get("Arn"), functions):
+            minutes = int(rate[1]) * _RATE_MINUTES[rate[2].rstrip("s")]
+            runs += DAYS_PER_MONTH * 24 * 60 / minutes
+    return runs
 
 
 def _function_variables(template: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -290,6 +320,7 @@ def stack_facts(
         source=source,
         knowledge_base=any(v.get(names.ENV_KB_PROVIDER) == "s3" for v in variables),
         precedents=any(v.get(names.ENV_PRECEDENT_BASE_URL) for v in variables),
+        kb_sync_runs_per_month=_runs_per_month(template, names.HANDLERS[names.FN_KB_SYNC]),
     )
 
 
@@ -631,6 +662,8 @@ def fixed_lines(
             unit="DPU-hour",
         )
     )
+    if stack.kb_sync_runs_per_month:
+        lines += kb_sync_lines(stack.kb_sync_runs_per_month, prices)
     seconds = max(60.0, redshift_seconds_per_run)
     lines.append(
         _line(
@@ -642,6 +675,32 @@ def fixed_lines(
         )
     )
     return lines
+
+
+def kb_sync_lines(runs: float, prices: PriceTable) -> list[Line]:
+    """What the kb-sync schedule costs a month when no document changes (its alarms are in the alarms line)."""
+    v = prices.variable
+    return [
+        _line(
+            f"Knowledge-base sync: schedule ({runs:.0f} runs)",
+            runs,
+            v["scheduler_invocation"],
+            scale=1,
+            unit="run",
+        ),
+        _line("Knowledge-base sync: Lambda requests", runs, v["lambda_request"], scale=1, unit="request"),
+        _line(
+            "Knowledge-base sync: Lambda duration",
+            runs * KB_SYNC_IDLE_GB_SECONDS,
+            v["lambda_gb_second_x86"],
+            scale=1,
+            unit="GB-second",
+        ),
+        _line("Knowledge-base sync: S3 LIST of kb/docs/", runs, v["s3_put_request"], scale=1, unit="request"),
+        _line(
+            "Knowledge-base sync: S3 HEAD of the index", runs, v["s3_get_request"], scale=1, unit="request"
+        ),
+    ]
 
 
 def estimate(

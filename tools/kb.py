@@ -1,28 +1,22 @@
 """Reading help-centre files into knowledge-base documents: Markdown, HTML and plain text (issue 30).
 
-Markdown and text carry YAML front matter (`title`, `url`, `products`, `issue_types`, `updated`); HTML
-carries `<title>`, `<link rel="canonical">` and `<meta name="kb:...">`, its text is the `<article>` (or
-`<main>`, else `<body>`) without navigation, scripts or footer. Every document needs an HTTPS link: its
-own (`url` / canonical) or the configured base URL + its file name (`--base-url`, TMS_KB_BASE_URL).
+The readers live in pipeline/domain/kb_documents.py, where the sync function uses them too; this module
+finds the files on disk and reads them. A document without its own link gets the base URL (`--base-url`,
+else TMS_KB_BASE_URL) + its file name.
 """
 
 from __future__ import annotations
 
 import os
-import re
-from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
 
-import yaml
-
+from contract import names
 from contract.errors import ConfigurationError
+from pipeline.domain.kb_documents import SKIP_FILES, SUFFIXES, parse_document
 from pipeline.domain.knowledge import Document
 
-SUFFIXES = (".md", ".markdown", ".html", ".htm", ".txt")
-ENV_KB_BASE_URL = "TMS_KB_BASE_URL"
-FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
-SKIP_FILES = {"readme.md"}  # a folder's README describes the folder, it is not an article
+ENV_KB_BASE_URL = names.ENV_KB_BASE_URL
+__all__ = ["ENV_KB_BASE_URL", "SKIP_FILES", "SUFFIXES", "discover", "read_document"]
 
 
 def discover(paths: list[str]) -> tuple[list[Path], list[str]]:
@@ -49,133 +43,9 @@ def discover(paths: list[str]) -> tuple[list[Path], list[str]]:
 
 def read_document(path: Path, base_url: str | None = None) -> Document:
     """One file as a Document (ConfigurationError names the file and what is missing)."""
-    text = path.read_text(encoding="utf-8")
-    meta: dict[str, Any]
-    if path.suffix.lower() in (".html", ".htm"):
-        meta, body = _read_html(text)
-    else:
-        meta, body = _read_front_matter(path, text)
-    stem = path.stem
-    uri = str(meta.get("url") or "")
-    if not uri:
-        base = base_url or os.environ.get(ENV_KB_BASE_URL, "")
-        if not base:
-            raise ConfigurationError(
-                f"{path}: no link for this document: give it a `url:` (front matter) or a canonical "
-                f"link, or pass --base-url (or set {ENV_KB_BASE_URL})"
-            )
-        uri = base.rstrip("/") + "/" + stem
-    title = str(meta.get("title") or _first_heading(body) or stem.replace("-", " "))
-    return Document(
-        doc_id=stem,
-        title=title,
-        uri=uri,
+    return parse_document(
+        str(path),
+        path.read_text(encoding="utf-8"),
         origin=str(path.resolve()),
-        text=body,
-        products=tuple(_as_list(meta.get("products"))),
-        issue_types=tuple(_as_list(meta.get("issue_types"))),
-        updated=str(meta.get("updated") or ""),
+        base_url=base_url or os.environ.get(ENV_KB_BASE_URL, ""),
     )
-
-
-def _as_list(value: Any) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [value]
-    return [str(v) for v in value]
-
-
-def _first_heading(body: str) -> str:
-    m = re.search(r"^#{1,6}\s+(.+)$", body, re.M)
-    return m.group(1).strip() if m else ""
-
-
-def _read_front_matter(path: Path, text: str) -> tuple[dict[str, Any], str]:
-    m = FRONT_MATTER.match(text)
-    if not m:
-        return {}, text
-    try:
-        meta = yaml.safe_load(m.group(1)) or {}
-    except yaml.YAMLError as e:
-        raise ConfigurationError(f"{path}: the front matter is not valid YAML ({e})") from e
-    if not isinstance(meta, dict):
-        raise ConfigurationError(f"{path}: the front matter must be `key: value` lines")
-    return meta, text[m.end() :]
-
-
-class _HtmlReader(HTMLParser):
-    """Metadata from <head>; text of <article> (else <main>, else <body>) with headings as Markdown."""
-
-    SKIP = {"script", "style", "nav", "footer", "header", "aside", "noscript"}
-    BLOCK = {"p", "li", "div", "section", "tr", "pre", "blockquote", "br", "dd", "dt"}
-    HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.meta: dict[str, Any] = {}
-        self.parts: dict[str, list[str]] = {"article": [], "main": [], "body": []}
-        self._open: list[str] = []
-        self._skip = 0
-        self._in_title = False
-        self._title: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = {k: v or "" for k, v in attrs}
-        if tag == "title":
-            self._in_title = True
-        elif tag == "link" and "canonical" in a.get("rel", "").split():
-            self.meta["url"] = a.get("href", "")
-        elif tag == "meta" and a.get("name", "").startswith("kb:"):
-            name = a["name"][3:]
-            key = {"product": "products", "issue_type": "issue_types"}.get(name, name)
-            if key in ("products", "issue_types"):
-                self.meta.setdefault(key, []).append(a.get("content", ""))
-            else:
-                self.meta[key] = a.get("content", "")
-        if tag in self.SKIP:
-            self._skip += 1
-        if tag in self.parts:
-            self._open.append(tag)
-        if tag in self.HEADINGS:
-            self._emit("\n\n" + "#" * self.HEADINGS[tag] + " ")
-        elif tag in self.BLOCK:
-            self._emit("\n\n" if tag == "p" else "\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "title":
-            self._in_title = False
-        if tag in self.SKIP and self._skip:
-            self._skip -= 1
-        if tag in self.parts and tag in self._open:
-            self._open.remove(tag)
-        if tag in self.HEADINGS or tag == "p":
-            self._emit("\n\n")
-
-    def handle_data(self, data: str) -> None:
-        if self._in_title:
-            self._title.append(data)
-        self._emit(re.sub(r"\s+", " ", data))
-
-    def _emit(self, text: str) -> None:
-        if self._skip:
-            return
-        for part in self._open:
-            self.parts[part].append(text)
-
-    def result(self) -> tuple[dict[str, Any], str]:
-        if self._title and "title" not in self.meta:
-            self.meta["title"] = " ".join("".join(self._title).split())
-        for part in ("article", "main", "body"):
-            text = "".join(self.parts[part])
-            if text.strip():
-                lines = [line.strip() for line in text.splitlines()]
-                return self.meta, re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
-        return self.meta, ""
-
-
-def _read_html(text: str) -> tuple[dict[str, Any], str]:
-    reader = _HtmlReader()
-    reader.feed(text)
-    reader.close()
-    return reader.result()

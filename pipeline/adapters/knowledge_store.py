@@ -55,7 +55,11 @@ _CONFLICT = {"PreconditionFailed", "412", "ConditionalRequestConflict", "409"}
 
 
 def _digest(doc: Document) -> str:
-    payload = json.dumps(asdict(doc), sort_keys=True).encode()
+    # The content only: the source ETag says where it was read from, and the same text under a new ETag
+    # (an upload of the same file) re-embeds nothing. Indexes written before the field keep their digests.
+    content = asdict(doc)
+    del content["source_etag"]
+    payload = json.dumps(content, sort_keys=True).encode()
     return hashlib.sha256(payload).hexdigest()
 
 
@@ -271,6 +275,7 @@ class S3KnowledgeBase:
                 index["model_id"], index["format"] = self._embedder.model_id, FORMAT
             now = self._now()
             report.removed += _prune(stored, now)
+            retagged = False
             for doc in documents:
                 if doc.expires_at is not None and doc.expires_at <= now:
                     continue  # a precedent of a ticket already past its retention (TTL deletes late)
@@ -284,6 +289,9 @@ class S3KnowledgeBase:
                 if old and old["digest"] == digest:
                     report.unchanged.append(doc.doc_id)
                     report.passages += len(old["passages"])
+                    if doc.source_etag and old.get("source_etag") != doc.source_etag:
+                        old["source_etag"] = doc.source_etag  # so the sync does not fetch it again
+                        retagged = True
                     continue
                 if entries.get(doc.doc_id, {}).get("digest") != digest:
                     entries[doc.doc_id] = self._entry(doc, digest)
@@ -294,7 +302,8 @@ class S3KnowledgeBase:
                 if doc_id not in seen and any(_under(stored[doc_id]["origin"], f) for f in replace_under):
                     del stored[doc_id]
                     report.removed.append(doc_id)
-            return reembedded or bool(report.added or report.replaced or report.removed) or not existed
+            changed = bool(report.added or report.replaced or report.removed)
+            return reembedded or changed or retagged or not existed
 
         self._update(change)
         return report
@@ -343,6 +352,7 @@ class S3KnowledgeBase:
                 passages=len(d["passages"]),
                 updated=d.get("updated", ""),
                 expires_at=d.get("expires_at"),
+                source_etag=d.get("source_etag", ""),
             )
             for doc_id, d in sorted(docs.items())
         ]
@@ -409,6 +419,7 @@ class S3KnowledgeBase:
             "issue_types": list(doc.issue_types),
             "updated": doc.updated,
             **({"expires_at": doc.expires_at} if doc.expires_at is not None else {}),
+            **({"source_etag": doc.source_etag} if doc.source_etag else {}),
             "digest": digest,
             "passages": self._embed(passages, doc.title),
         }
@@ -434,7 +445,7 @@ class S3KnowledgeBase:
             doc["passages"] = self._embed(passages, doc["title"])
 
 
-class _LazyEmbedder:
+class LazyEmbedder:
     """The process's embedder, built on the first embedding: a draft step with an empty knowledge base
     never loads a model."""
 
@@ -446,6 +457,16 @@ class _LazyEmbedder:
 
         result: np.ndarray = embedder().embed(texts)
         return result
+
+
+def sync_knowledge_base(bucket: str, s3: Any = None) -> S3KnowledgeBase:
+    """The knowledge base the kb-sync function writes: the stack's embedder (Titan on AWS), built on the
+    first document that changed, so a run with nothing to embed loads no model."""
+    from contract.clients import aws_client
+    from pipeline.adapters.embeddings import load_embedding_settings
+
+    model_id = str(load_embedding_settings().model_id)
+    return S3KnowledgeBase(bucket, s3 if s3 is not None else aws_client("s3"), LazyEmbedder(model_id))
 
 
 @functools.cache
@@ -473,5 +494,5 @@ def draft_knowledge_base() -> S3KnowledgeBase | None:
             f"{names.ENV_KB_REFRESH_SECONDS} must be a number of seconds >= 0, got {raw!r}"
         )
     return S3KnowledgeBase(
-        bucket, aws_client("s3"), _LazyEmbedder(model_id), refresh_seconds=refresh, strict=False
+        bucket, aws_client("s3"), LazyEmbedder(model_id), refresh_seconds=refresh, strict=False
     )

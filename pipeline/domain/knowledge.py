@@ -98,6 +98,9 @@ class Document:
     # When the document must stop being retrieved (epoch seconds): a precedent carries its ticket's
     # `expires_at` (retention.tickets), so it does not outlive the ticket. None: the team's articles, kept.
     expires_at: int | None = None
+    # The ETag of the object it was read from (the sync of kb/docs/): an unchanged ETag is not fetched again.
+    # Not part of the content: a new ETag on the same text re-embeds nothing. "" for files and precedents.
+    source_etag: str = ""
 
     def __post_init__(self) -> None:
         if not self.uri.startswith("https://"):
@@ -174,6 +177,7 @@ class DocumentInfo:
     passages: int
     updated: str = ""
     expires_at: int | None = None
+    source_etag: str = ""  # the sync's record of the object it read (Document.source_etag)
 
 
 @dataclass

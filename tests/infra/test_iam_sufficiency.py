@@ -31,6 +31,7 @@ TABLE = f"arn:aws:dynamodb:us-east-1:123456789012:table/{names.TABLE_NAME}"
 INDEX = f"{ARCHIVE}/{names.KB_INDEX_KEY}"
 TITAN = f"arn:aws:bedrock:us-east-1::foundation-model/{defaults.BEDROCK_EMBEDDING_MODEL_ID}"
 LIFECYCLE = f"function:{names.FN_TICKET_LIFECYCLE}"
+KB_SYNC = f"function:{names.FN_KB_SYNC}"
 ERASURE = f"function:{names.FN_ERASURE}"
 
 
@@ -70,6 +71,13 @@ HAND_CALLS = [
     Call(ERASURE, "s3", "GetObjectVersion", (INDEX,)),
     Call(ERASURE, "s3", "PutObject", (INDEX,)),
     Call(ERASURE, "s3", "DeleteObjectVersion", (INDEX,)),
+    # kb-sync (issue 30.1) lists kb/docs/, reads what changed, embeds it with Titan (offline locally: no Bedrock
+    # call is recorded there) and writes the index conditionally.
+    Call(KB_SYNC, "s3", "ListObjectsV2", (ARCHIVE,)),
+    Call(KB_SYNC, "s3", "GetObject", (f"{ARCHIVE}/{names.KB_DOCS_PREFIX}guides/vpn.md",)),
+    Call(KB_SYNC, "s3", "HeadObject", (INDEX,)),
+    Call(KB_SYNC, "bedrock-runtime", "InvokeModel", (TITAN,)),
+    Call(KB_SYNC, "s3", "PutObject", (INDEX,)),
 ]
 
 
@@ -100,6 +108,17 @@ def test_calls_the_roles_grant_pass(synth: Synth):
             "LifecycleFunctionRole",
             "comprehend:DetectPiiEntities",
             f"{LIFECYCLE}: comprehend.DetectPiiEntities needs comprehend:DetectPiiEntities",
+        ),
+        (
+            "KbSyncFunctionRole",
+            "s3:ListBucket",
+            f"{KB_SYNC}: s3.ListObjectsV2 needs s3:ListBucket on {ARCHIVE}",
+        ),
+        ("KbSyncFunctionRole", "s3:PutObject", f"{KB_SYNC}: s3.PutObject needs s3:PutObject on {INDEX}"),
+        (
+            "KbSyncFunctionRole",
+            "bedrock:InvokeModel",
+            f"{KB_SYNC}: bedrock-runtime.InvokeModel needs bedrock:InvokeModel on {TITAN}",
         ),
         (
             "ErasureFunctionRole",
@@ -211,6 +230,14 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[set[Cal
             f"{names.PROJECT}-{names.FN_ERASURE}", {"email": "grace@customer.example"}
         )
         assert erased.function_error is None, erased.payload
+        # A document under kb/docs/ joins the knowledge base on kb-sync's next run (issue 30.1).
+        stack.client("s3").put_object(
+            Bucket=stack.info.bucket_name,
+            Key=names.KB_DOCS_PREFIX + "vpn-dpd.md",
+            Body=b"---\nurl: https://help.example.com/vpn-dpd\n---\n# VPN drops\n\nRaise the DPD timeout.\n",
+        )
+        synced = stack.kb_sync.run_once() if stack.kb_sync is not None else None
+        assert synced is not None and synced.function_error is None, synced and synced.payload
         # The ETL twin loads the archive as the Glue job does (its S3 calls are the job role's).
         from tools.analytics.runner import run_etl
 
@@ -234,9 +261,12 @@ def test_every_recorded_call_is_granted_by_the_synthesized_policies(synth: Synth
     ), sorted({(c.principal, c.operation) for c in calls if "draft" in c.principal})
     # Precedents: the lifecycle function wrote the index, erasure rewrote it and deleted the versions quoting them
     kb_calls = {(c.principal, c.operation) for c in calls if INDEX in c.resources}
-    assert {(LIFECYCLE, "PutObject"), (ERASURE, "PutObject"), (ERASURE, "DeleteObjectVersion")} <= kb_calls, (
-        kb_calls
-    )
+    assert {
+        (LIFECYCLE, "PutObject"),
+        (ERASURE, "PutObject"),
+        (ERASURE, "DeleteObjectVersion"),
+        (KB_SYNC, "PutObject"),
+    } <= kb_calls, kb_calls
     expected = {f"function:{fn}" for fn in names.HANDLERS}
     expected |= {"states", f"scheduler:{names.SLA_SCHEDULE_GROUP}", "service:ses.amazonaws.com", "glue"}
     assert expected <= exercised, sorted(expected - exercised)

@@ -43,8 +43,9 @@ def test_link_incident_may_invoke_only_the_configured_embedding_model(synth: Syn
 
 def test_no_other_function_may_invoke_the_embedding_model(synth: Synth) -> None:
     # The draft function embeds the redacted ticket to search the knowledge base, and with precedents on (the
-    # test synth) the lifecycle function embeds each precedent (tests/infra/test_kb_infra.py).
-    allowed = ("LinkIncident", "DraftReply", "LifecycleFunction")
+    # test synth) the lifecycle function embeds each precedent (tests/infra/test_kb_infra.py); kb-sync embeds the
+    # documents of kb/docs/ (tests/infra/test_kb_sync_infra.py).
+    allowed = ("LinkIncident", "DraftReply", "LifecycleFunction", "KbSyncFunction")
     for logical_id, policy in resources(synth.raw, "AWS::IAM::Policy").items():
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
             if "titan-embed" in json.dumps(statement.get("Resource")):

@@ -14,7 +14,7 @@ from typing import Any
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add `kb` and its subcommands to the tms command."""
-    p = subparsers.add_parser("kb", help="the knowledge base drafts cite: ingest, search, list, remove")
+    p = subparsers.add_parser("kb", help="the knowledge base drafts cite: ingest, sync, search, list, remove")
     sub = p.add_subparsers(dest="kb_command", required=True, metavar="SUBCOMMAND")
 
     ingest = sub.add_parser(
@@ -28,6 +28,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     ingest.add_argument("--json", action="store_true", help="print one JSON object")
     ingest.set_defaults(func=_ingest)
+
+    sync = sub.add_parser(
+        "sync",
+        help="bring the knowledge base in line with kb/docs/ of the stack bucket now (the kb-sync function's run)",
+    )
+    sync.add_argument(
+        "--base-url",
+        help="https:// prefix for documents without their own url/canonical link (default: TMS_KB_BASE_URL)",
+    )
+    sync.add_argument(
+        "--max-documents",
+        type=int,
+        default=None,
+        help="read and embed at most this many changed documents (default: all; the function reads "
+        "contract/defaults.KB_SYNC_MAX_DOCUMENTS a run)",
+    )
+    sync.add_argument("--json", action="store_true", help="print one JSON object")
+    sync.set_defaults(func=_sync)
 
     search = sub.add_parser("search", help="what a ticket with this text would retrieve, with scores")
     search.add_argument("query", nargs="+")
@@ -88,6 +106,46 @@ def _ingest(args: argparse.Namespace) -> int:
         )
         for doc_id in report.removed:
             print(f"  removed {doc_id}")
+    return 0
+
+
+def _sync(args: argparse.Namespace) -> int:
+    import os
+
+    from contract import names
+    from contract.clients import aws_client
+    from contract.errors import ConfigurationError
+    from local.stack import resolve
+    from pipeline.adapters.kb_documents import S3DocumentSource
+    from pipeline.domain.kb_sync import sync_documents
+
+    base_url = args.base_url or os.environ.get(names.ENV_KB_BASE_URL, "")
+    if base_url and not base_url.startswith("https://"):
+        raise ConfigurationError(f"the base URL must start with https://, got {base_url!r}")
+    if args.max_documents is not None and args.max_documents < 1:
+        raise ConfigurationError(f"--max-documents must be at least 1, got {args.max_documents}")
+    kb = knowledge_base()
+    info = resolve()
+    source = S3DocumentSource(info.bucket_name, names.KB_DOCS_PREFIX, aws_client("s3", info, profile="cli"))
+    report = sync_documents(
+        source,
+        kb,
+        origin_prefix=source.uri(names.KB_DOCS_PREFIX),
+        base_url=base_url or None,
+        max_documents=args.max_documents or 1_000_000,
+    )
+    if args.json:
+        print(json.dumps(asdict(report)))
+        return 0
+    print(
+        f"{len(report.added)} added, {len(report.replaced)} replaced, {report.unchanged} unchanged, "
+        f"{len(report.removed)} removed, {len(report.skipped)} skipped"
+        + (f"; {report.deferred} left for the next run" if report.deferred else "")
+    )
+    for doc_id in report.removed:
+        print(f"  removed {doc_id}")
+    for skipped in report.skipped:
+        print(f"  skipped {skipped.key}: {skipped.reason}")
     return 0
 
 

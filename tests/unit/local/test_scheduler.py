@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 import time
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import boto3
 
-from local.scheduler import ScheduleRunner
+from local.scheduler import RateRunner, ScheduleRunner
 
 GROUP = "tms-sla"
 TARGET = "arn:aws:lambda:us-east-1:123456789012:function:tms-sla-timer"
@@ -165,3 +166,47 @@ def test_the_endpoint_announces_every_schedule_written_and_deleted(offline_aws):
     finally:
         emulation.watch_schedules(None)
     assert heard == [(GROUP, "a"), (GROUP, "a"), (GROUP, "a"), ("default", "b")]
+
+
+def test_a_rate_schedule_first_runs_one_interval_after_the_start_then_every_interval() -> None:
+    # Given a rate schedule of 0.2 s (kb-sync's is contract/defaults.KB_SYNC_INTERVAL_MINUTES)
+    started = time.monotonic()
+    calls: list[float] = []
+
+    def invoke(function: str, event: object) -> SimpleNamespace:
+        calls.append(time.monotonic() - started)
+        return SimpleNamespace(function_error=None, payload=b"{}")
+
+    runner = RateRunner(invoke=invoke, function="kb-sync", interval_s=0.2)
+
+    # When it runs for about 0.7 s
+    runner.start()
+    time.sleep(0.7)
+    runner.stop()
+
+    # Then nothing ran at the start (a new rate schedule fires one interval later), and then every interval
+    assert 2 <= runner.runs <= 3 and calls[0] >= 0.2
+    assert runner.failures == 0
+
+
+def test_a_failed_run_goes_to_the_dlq_and_the_schedule_goes_on(offline_aws: None) -> None:
+    sqs = boto3.client("sqs")
+    url = sqs.create_queue(QueueName="kb-sync-dlq")["QueueUrl"]
+    results = iter(
+        [SimpleNamespace(function_error="Unhandled", payload=b'{"errorType": "KnowledgeBaseConflictError"}')]
+    )
+
+    runner = RateRunner(
+        invoke=lambda f, e: next(results, SimpleNamespace(function_error=None, payload=b"{}")),
+        function="kb-sync",
+        interval_s=60,
+        sqs=sqs,
+        dlq_url=url,
+    )
+    runner.run_once()
+    runner.run_once()
+
+    (message,) = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    body = json.loads(message["Body"])
+    assert body["responsePayload"] == {"errorType": "KnowledgeBaseConflictError"}
+    assert (runner.runs, runner.failures) == (2, 1)

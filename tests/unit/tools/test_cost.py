@@ -143,6 +143,43 @@ def test_fixed_parts_are_counted_from_the_template_and_the_schedule():
     assert fixed["Redshift Serverless loads"] == pytest.approx(360 * 8 / 60 * 0.375)  # 8 RPU x 60 s a run
 
 
+def test_the_kb_sync_schedule_is_priced_per_month_from_its_rate_and_absent_without_it():
+    # Given the template with the kb-sync function on a 5-minute rate schedule (issue 30.1)
+    from contract import names
+
+    template = {
+        "Resources": {
+            **TEMPLATE["Resources"],
+            "KbSyncFn": {
+                "Type": "AWS::Lambda::Function",
+                "Properties": {"Handler": names.HANDLERS[names.FN_KB_SYNC]},
+            },
+            "KbSyncSchedule": {
+                "Type": "AWS::Scheduler::Schedule",
+                "Properties": {
+                    "ScheduleExpression": "rate(5 minutes)",
+                    "Target": {"Arn": {"Fn::GetAtt": ["KbSyncFn", "Arn"]}},
+                },
+            },
+        }
+    }
+    facts = cost.stack_facts(template, model_id=MODEL, schedule_minutes=120)
+    prices = cost.load_prices()
+
+    # Then it runs 8,640 times a month, each a schedule invocation, a Lambda request and ~0.5 GB-s, a LIST and a HEAD
+    runs = 30 * 24 * 12
+    assert facts.kb_sync_runs_per_month == runs
+    lines = {line.item.split(" (")[0]: line.usd for line in cost.fixed_lines(facts, prices)}
+    sync = {k: v for k, v in lines.items() if k.startswith("Knowledge-base sync")}
+    assert sync["Knowledge-base sync: S3 LIST of kb/docs/"] == pytest.approx(runs * 0.005 / 1000)
+    assert sync["Knowledge-base sync: S3 HEAD of the index"] == pytest.approx(runs * 0.0004 / 1000)
+    assert sync["Knowledge-base sync: schedule"] == pytest.approx(runs * 1.0 / 1e6)
+    assert sync["Knowledge-base sync: Lambda duration"] == pytest.approx(runs * 0.5 * 1.66667e-5)
+    assert 0.05 < sum(sync.values()) < 0.25  # about $0.13 a month, plus its three alarms in the alarms line
+    # and a stack without it has no such lines
+    assert not [k for k in (line.item for line in cost.fixed_lines(_facts(), prices)) if "sync" in k]
+
+
 def test_variable_cost_per_1000_tickets_is_units_times_prices_averaged_over_tickets_with_usage():
     one = TicketUsage(
         llm_input_tokens=1000,
