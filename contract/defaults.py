@@ -51,11 +51,6 @@ _OFFLINE_LINK_WEIGHTS: Final = {
     "shared_symptom": 0.345,
     "symptom_conflict": -0.324,
     "log_reporters": 0.399,
-    "local_cosine": 0.0,
-    "local_top3": 0.0,
-    "cosine_margin": 0.0,
-    "burst_margin": 0.0,
-    "language_differs": 0.0,
 }
 INCIDENT_LINK_MODELS: Final = {
     # Fitted with bench/incidents.py: weights on the whole calibration half, thresholds (join an incident,
@@ -87,9 +82,6 @@ INCIDENT_LINK_MODELS: Final = {
 # (reports of a burst processed at the same instant do not see each other).
 INCIDENT_RECONCILE_TOLERANCE: Final = {"precision": 0.6, "recall": 0.3}
 INCIDENT_CANDIDATES: Final = 24  # nearest open tickets (by time-decayed cosine) scored per new ticket
-# A ticket's density for the locally scaled cosine (hubness): the mean cosine to this many of its nearest
-# open tickets when it arrives (pipeline/domain/incident_signals.py local_density).
-INCIDENT_DENSITY_NEIGHBOURS: Final = 10
 # Candidate search: cosine lost per hour between two reports (the link score weighs minutes on its own).
 INCIDENT_DECAY_PER_HOUR: Final = 0.05
 INCIDENT_WINDOW_HOURS: Final = 48  # open tickets compared

@@ -25,7 +25,7 @@ import numpy as np
 
 from contract.models import Customer, TicketData
 from pipeline.adapters.vector_index import InMemoryVectorIndex
-from pipeline.domain.incident_signals import FEATURES, LinkModel, Profile
+from pipeline.domain.incident_signals import FEATURES, LinkModel, Profile, group_features
 from pipeline.domain.incidents import (
     DEFAULT_DECAY_PER_HOUR,
     DEFAULT_WINDOW,
@@ -36,8 +36,6 @@ from pipeline.domain.incidents import (
     incident_text,
     link_by_model,
     profile_of,
-    scored_groups,
-    with_density,
 )
 
 
@@ -106,17 +104,20 @@ def replay(
     """
     index = InMemoryVectorIndex(vectors.shape[1])
     for i, ((ticket_id, submitted), vector) in enumerate(zip(tickets, vectors, strict=True)):
+        profile = profiles[i] if profiles is not None else None
         neighbours = index.nearest(
             vector, since=submitted - window, at=submitted, decay_per_hour=decay_per_hour, k=k
         )
-        profile = with_density(profiles[i], neighbours, ticket_id=ticket_id) if profiles is not None else None
         if model is not None:
             if pairs_out is not None:
-                groups = candidate_groups(neighbours, ticket_id=ticket_id)
-                for key, feats in scored_groups(
-                    profile or Profile(), neighbours, ticket_id=ticket_id
-                ).items():
-                    pairs_out.append((feats, ticket_id, [m.ticket_id for m in groups[key]]))
+                for members in candidate_groups(neighbours, ticket_id=ticket_id).values():
+                    feats = group_features(
+                        profile or Profile(),
+                        [(m.profile or Profile(), m.similarity if m.similarity is not None else m.score)
+                         for m in members],
+                        reporters=max(m.reporters for m in members),
+                    )  # fmt: skip
+                    pairs_out.append((feats, ticket_id, [m.ticket_id for m in members]))
             link = link_by_model(
                 profile or Profile(), neighbours, model, ticket_id=ticket_id, threshold=threshold
             )
@@ -162,9 +163,6 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, *, l2: float = 1.0, iterations: i
 EXPECTED_SIGN = {
     f: (-1 if f in ("log_minutes", "region_conflict", "symptom_conflict") else 1) for f in FEATURES
 }
-# A pair in two languages: either way is explainable (their cosine understates them, or two languages are
-# two customers' markets and two problems), so the fit may give it either sign.
-EXPECTED_SIGN["language_differs"] = 0
 
 
 def _fit_pass(

@@ -42,19 +42,6 @@ FEATURES: tuple[str, ...] = (
     "shared_symptom",  # 1 when the ticket and a member describe one symptom class (any language)
     "symptom_conflict",  # 1 when both describe symptoms and no class is common
     "log_reporters",  # ln(distinct companies in the group) x share of same-product members
-    # Hubness (CSLS, Conneau et al. 2018, arXiv:1710.04087): a generic ticket ("uploads fail") is near
-    # everything, so its raw cosine says little. The locally scaled cosine subtracts the mean of the two
-    # tickets' densities (Profile.density: mean cosine to their nearest open tickets).
-    "local_cosine",  # the best locally scaled cosine to a member
-    "local_top3",  # the mean locally scaled cosine of the (up to) three nearest members
-    # MiniLM is English-only: a German and an English report of one outage sit at a low cosine, so the model
-    # may lean on product, minutes and symptoms instead for a pair in two languages.
-    # Rank (issue 29): reports of one outage that name no code or region are still each other's NEAREST
-    # candidates, while a generic ticket is about as near several groups. What counts is the lead of this
-    # group's best cosine over the best cosine of any other candidate group (the rival).
-    "cosine_margin",  # best cosine to a member minus the rival's (the cosine itself when there is no rival)
-    "burst_margin",  # cosine_margin when within the hour, else 0
-    "language_differs",  # 1 when every member is written in another language than the ticket (both guessed)
 )
 
 
@@ -252,193 +239,6 @@ SYMPTOMS: dict[str, tuple[str, ...]] = {
 _SYMPTOM = [(re.compile(r"(?<!\w)(?:" + "|".join(ps) + r")", re.IGNORECASE), c) for c, ps in SYMPTOMS.items()]
 
 
-# Function words that tell the languages our customers write in apart (issue 29: EN, DE, FR, ES, PT).
-# Written from grammar, not from the evaluation set; words two of the languages share ("de", "que", "la",
-# "es", "por", "das", "no") are left out, so that a hit names one language.
-STOP_WORDS: dict[str, frozenset[str]] = {
-    "en": frozenset(
-        [
-            "the",
-            "and",
-            "is",
-            "are",
-            "not",
-            "with",
-            "for",
-            "this",
-            "that",
-            "our",
-            "we",
-            "it",
-            "of",
-            "to",
-            "on",
-            "have",
-            "has",
-            "since",
-            "but",
-            "after",
-            "from",
-            "can",
-            "any",
-            "been",
-            "were",
-            "just",
-            "getting",
-            "i",
-            "my",
-            "they",
-            "there",
-        ]
-    ),
-    "de": frozenset(
-        [
-            "der",
-            "die",
-            "und",
-            "ist",
-            "nicht",
-            "mit",
-            "wir",
-            "ich",
-            "bei",
-            "seit",
-            "auf",
-            "ein",
-            "eine",
-            "einen",
-            "keine",
-            "kein",
-            "unsere",
-            "unser",
-            "sind",
-            "auch",
-            "noch",
-            "wird",
-            "werden",
-            "von",
-            "für",
-            "dem",
-            "den",
-            "nach",
-            "wurde",
-            "haben",
-            "hat",
-            "heute",
-        ]
-    ),
-    "fr": frozenset(
-        [
-            "le",
-            "les",
-            "et",
-            "est",
-            "pas",
-            "nous",
-            "avec",
-            "une",
-            "des",
-            "sur",
-            "depuis",
-            "ne",
-            "notre",
-            "nos",
-            "sont",
-            "pour",
-            "dans",
-            "au",
-            "aux",
-            "qui",
-            "ce",
-            "cette",
-            "très",
-            "je",
-            "il",
-            "votre",
-            "rien",
-        ]
-    ),
-    "es": frozenset(
-        [
-            "el",
-            "los",
-            "las",
-            "y",
-            "con",
-            "nosotros",
-            "una",
-            "del",
-            "nuestro",
-            "nuestra",
-            "nuestros",
-            "nuestras",
-            "están",
-            "pero",
-            "lo",
-            "al",
-            "cuando",
-            "muy",
-            "hay",
-            "sin",
-            "tenemos",
-            "desde",
-            "ahora",
-        ]
-    ),
-    "pt": frozenset(
-        [
-            "os",
-            "e",
-            "é",
-            "não",
-            "com",
-            "uma",
-            "do",
-            "ao",
-            "na",
-            "em",
-            "nosso",
-            "nossa",
-            "nossos",
-            "estão",
-            "mas",
-            "muito",
-            "há",
-            "sem",
-            "temos",
-            "quando",
-            "agora",
-            "nenhum",
-            "nenhuma",
-        ]
-    ),
-}
-_WORD = re.compile(r"[^\W\d_]+")
-
-
-def guess_language(text: str) -> str:
-    """The language of a text by its function words ("en", "de", "fr", "es", "pt"; "" when unclear).
-
-    A guess needs two function words of one language and more than of any other: a short ticket, or an
-    English error message inside a German sentence, must not pass for a language it is not written in.
-    """
-    words = [w.lower() for w in _WORD.findall(text)]
-    counts = sorted(
-        ((sum(w in stop for w in words), lang) for lang, stop in STOP_WORDS.items()), reverse=True
-    )
-    (best, lang), (second, _) = counts[0], counts[1]
-    return lang if best >= 2 and best > second else ""
-
-
-def local_density(cosines: Sequence[float], k: int) -> float | None:
-    """A ticket's density for the locally scaled cosine: the mean of its k highest cosines to the open
-    tickets of its window (None when it has none). A hub, a generic ticket near everything, has a high one."""
-    if k < 1:
-        raise ValueError(f"the density needs k >= 1 neighbours, not {k}")
-    best = sorted(cosines, reverse=True)[:k]
-    return float(sum(best) / len(best)) if best else None
-
-
 def symptom_classes(text: str) -> frozenset[str]:
     """The canonical symptom classes a text describes, in any of the languages above."""
     return frozenset(c for pattern, c in _SYMPTOM if pattern.search(text))
@@ -489,9 +289,6 @@ class Profile:
     company: str = ""
     signals: frozenset[str] = frozenset()
     submitted_at: datetime | None = None
-    # Mean cosine to its nearest open tickets when it arrived (see local_density; None: unknown).
-    density: float | None = None
-    language: str = ""  # the guessed language (guess_language; "": no guess)
 
 
 def _kind(signals: frozenset[str], prefix: str) -> frozenset[str]:
@@ -506,7 +303,7 @@ def _same(a: str, b: str) -> bool:
 
 
 def group_features(
-    new: Profile, members: Sequence[tuple[Profile, float]], *, reporters: int = 0, rival: float | None = None
+    new: Profile, members: Sequence[tuple[Profile, float]], *, reporters: int = 0
 ) -> dict[str, float]:
     """The features of (new ticket, candidate group), named as in FEATURES.
 
@@ -514,15 +311,12 @@ def group_features(
     group of one). `reporters`: distinct companies its incident has according to the store (it may count
     members outside the window); the larger of that and the members' own companies counts. Many companies
     reporting the same thing within minutes is what an outage looks like, but only for a report on the same
-    product: a busy incident must not pull in every other product's ticket of its minutes. `rival`: the best
-    cosine of the other candidate groups (None: there is none).
+    product: a busy incident must not pull in every other product's ticket of its minutes.
     """
     if not members:
         raise ValueError("a candidate group has at least one member")
-    alike = [(m, c) for m, c in members if not _languages_differ(new, m)]
     cosines = sorted((c for _, c in members), reverse=True)
     top3 = float(sum(cosines[:3]) / len(cosines[:3]))
-    local = sorted((c - _scale(new.density, m.density) for m, c in members), reverse=True)
     minutes = [
         abs((new.submitted_at - m.submitted_at).total_seconds()) / 60.0
         for m, _ in members
@@ -553,22 +347,7 @@ def group_features(
         "shared_symptom": float(bool(symptoms_a & symptoms_b)),
         "symptom_conflict": float(bool(symptoms_a) and bool(symptoms_b) and not symptoms_a & symptoms_b),
         "log_reporters": math.log(max(companies, 1)) * same_product,
-        "local_cosine": float(local[0]),
-        "local_top3": float(sum(local[:3]) / len(local[:3])),
-        "cosine_margin": float(cosines[0]) - (rival or 0.0),
-        "burst_margin": (float(cosines[0]) - (rival or 0.0)) * burst,
-        "language_differs": 1.0 - len(alike) / len(members),
     }
-
-
-def _languages_differ(a: Profile, b: Profile) -> bool:
-    return bool(a.language) and bool(b.language) and a.language != b.language
-
-
-def _scale(a: float | None, b: float | None) -> float:
-    """What CSLS subtracts from a pair's cosine: the mean of the two densities that are known (0: none)."""
-    known = [d for d in (a, b) if d is not None]
-    return sum(known) / len(known) if known else 0.0
 
 
 def pair_features(new: Profile, candidate: Profile, *, cosine: float, reporters: int = 0) -> dict[str, float]:

@@ -20,15 +20,7 @@ from typing import TYPE_CHECKING, Protocol
 from contract import defaults
 from contract.errors import ConfigurationError, TmsError
 from contract.models import Priority, TicketData, TicketStatus
-from pipeline.domain.incident_signals import (
-    BURST_MINUTES,
-    LinkModel,
-    Profile,
-    extract_signals,
-    group_features,
-    guess_language,
-    local_density,
-)
+from pipeline.domain.incident_signals import LinkModel, Profile, extract_signals, group_features
 
 # The link score's weights and threshold are per embedding model (contract/defaults.py INCIDENT_LINK_MODELS,
 # fitted with bench/incidents.py on the calibration half of the hand-written set; docs/incidents.md).
@@ -41,7 +33,6 @@ DEFAULT_WINDOW = timedelta(hours=defaults.INCIDENT_WINDOW_HOURS)
 # one incident in different words sit at cosines 0.4-0.7, below many same-product strangers, so the
 # combined score needs more candidates than the nearest few (bench/incidents.py measures the recall lost).
 NEIGHBOURS = defaults.INCIDENT_CANDIDATES
-DENSITY_NEIGHBOURS = defaults.INCIDENT_DENSITY_NEIGHBOURS
 INCIDENT_ID_PREFIX = "INC-"
 if TYPE_CHECKING:
     import numpy as np
@@ -115,36 +106,14 @@ def incident_text(data: TicketData) -> str:
 
 
 def profile_of(data: TicketData, submitted_at: datetime) -> Profile:
-    """What the link score compares besides the vector: product, issue type, company, signals, time and
-    language (its density comes from the window: with_density)."""
-    text = f"{data.subject}\n{data.description}"
+    """What the link score compares besides the vector: product, issue type, company, signals, time."""
     return Profile(
         product=data.product,
         issue_type=data.issue_type,
         company=data.customer.company.strip(),
-        signals=extract_signals(text),
+        signals=extract_signals(f"{data.subject}\n{data.description}"),
         submitted_at=submitted_at,
-        language=guess_language(text),
     )
-
-
-def with_density(profile: Profile, neighbours: Sequence[Neighbour], *, ticket_id: str) -> Profile:
-    """The profile with its density: the mean cosine to its DENSITY_NEIGHBOURS nearest open tickets of the
-    window when it arrives (incident_signals.local_density), kept with it for the tickets that come later."""
-    cosines = [
-        n.similarity if n.similarity is not None else n.score
-        for n in neighbours
-        if n.ticket_id != ticket_id and not _in_burst(profile, n.profile)
-    ]
-    return replace(profile, density=local_density(cosines, DENSITY_NEIGHBOURS))
-
-
-def _in_burst(a: Profile, b: Profile | None) -> bool:
-    # The density is how near a ticket sits to the background traffic: the reports of its own burst (an
-    # outage's mates) would make every member of a large incident a "hub" and push them apart.
-    if a.submitted_at is None or b is None or b.submitted_at is None:
-        return False
-    return abs((a.submitted_at - b.submitted_at).total_seconds()) <= BURST_MINUTES * 60
 
 
 def link_model_for(model_id: str) -> LinkModel:
@@ -178,36 +147,23 @@ def candidate_groups(neighbours: Sequence[Neighbour], *, ticket_id: str = "") ->
     return groups
 
 
-def _cosine(n: Neighbour) -> float:
-    return n.similarity if n.similarity is not None else n.score
-
-
-def scored_groups(
-    new: Profile, neighbours: Sequence[Neighbour], *, ticket_id: str = ""
-) -> dict[str, dict[str, float]]:
-    """The link features of each candidate group (candidate_groups) for the new ticket, each group's rival
-    being the best cosine of the others: what rescore scores and the link model is fitted on."""
-    groups = candidate_groups(neighbours, ticket_id=ticket_id)
-    best = {key: max(_cosine(m) for m in members) for key, members in groups.items()}
-    out = {}
-    for key, members in groups.items():
-        rivals = [c for k, c in best.items() if k != key]
-        out[key] = group_features(
-            new,
-            [(m.profile or Profile(), _cosine(m)) for m in members],
-            reporters=max(m.reporters for m in members),
-            rival=max(rivals) if rivals else None,
-        )
-    return out
-
-
 def rescore(new: Profile, neighbours: Sequence[Neighbour], model: LinkModel) -> list[Neighbour]:
     """The candidates with `score` replaced by their GROUP's combined link score for the new ticket.
 
     Every member of one incident gets that incident's score (see incident_signals.group_features); a lone
     ticket is a group of one. RESOLVED candidates keep their cosine as score (decide_link skips them).
     """
-    scores = {key: model.score(f) for key, f in scored_groups(new, neighbours).items()}
+    scores: dict[str, float] = {}
+    for key, members in candidate_groups(neighbours).items():
+        features = group_features(
+            new,
+            [
+                (m.profile or Profile(), m.similarity if m.similarity is not None else m.score)
+                for m in members
+            ],
+            reporters=max(m.reporters for m in members),
+        )
+        scores[key] = model.score(features)
     out = []
     for n in neighbours:
         cosine = n.similarity if n.similarity is not None else n.score
@@ -346,10 +302,10 @@ def link_ticket(
     """
     model = model or link_model_for(embedder.model_id)
     vector = embedder.embed([incident_text(data)])[0]
+    profile = profile_of(data, submitted_at)
     neighbours = index.nearest(
         vector, since=submitted_at - window, at=submitted_at, decay_per_hour=decay_per_hour
     )
-    profile = with_density(profile_of(data, submitted_at), neighbours, ticket_id=ticket_id)
     link = link_by_model(profile, neighbours, model, ticket_id=ticket_id, threshold=threshold)
     index.add(ticket_id, vector, submitted_at, profile)
     return link
