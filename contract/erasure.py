@@ -64,6 +64,12 @@ S3_PREFIXES: tuple[PrefixRule, ...] = (
         "tickets (issue 30.2), which are erased by ticket id inside kb/index.json (store kb:precedents), "
         "never by deleting the whole index",
     ),
+    PrefixRule(
+        names.KB_DOCS_PREFIX,
+        "none",
+        reason="the team's own articles that the kb-sync function indexes (issue 30.1): uploaded by the team, "
+        "never written from a ticket or a mail",
+    ),
 )
 
 
