@@ -119,6 +119,9 @@ KB_SYNC_INTERVAL_MINUTES: Final = 5
 KB_SYNC_MAX_DOCUMENTS: Final = 15
 # The function's timeout: under the interval, so one run ends before the next one starts.
 KB_SYNC_TIMEOUT_SECONDS: Final = 120
+# A file under kb/docs/ larger than this is skipped with its reason, never read: a help-centre article is a few
+# KB (the demo's largest is 6 KB), and a stray export or dump must not fill the function's memory on every run.
+KB_DOCUMENT_MAX_BYTES: Final = 1_000_000
 # The relevance gate: whether the best retrieved document answers the ticket, so that the draft uses sources.
 # A linear rule per embedding model id (a change of embedder is a change of this table): the draft is
 # grounded when bias + the sum of weight x feature >= 0 (pipeline/domain/grounding.relevance). Features:

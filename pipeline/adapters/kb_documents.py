@@ -28,7 +28,7 @@ class S3DocumentSource:
         pages = self._s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.prefix)
         for page in pages:
             for obj in page.get("Contents", []):
-                yield SourceObject(key=obj["Key"], etag=obj["ETag"])
+                yield SourceObject(key=obj["Key"], etag=obj["ETag"], size=int(obj.get("Size", 0)))
 
     def read(self, key: str) -> tuple[bytes, str]:
         """The object's body and the ETag of that version."""

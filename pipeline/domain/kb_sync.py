@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 from typing import Protocol
 
+from contract import defaults
 from contract.errors import KnowledgeDocumentError
 from pipeline.domain.kb_documents import SUFFIXES, parse_document, supported
 from pipeline.domain.knowledge import Document, DocumentInfo, IngestReport
@@ -32,6 +33,7 @@ class SourceObject:
 
     key: str
     etag: str
+    size: int = 0  # bytes, as the listing gives them
 
 
 class DocumentSource(Protocol):
@@ -88,6 +90,7 @@ def sync_documents(
     origin_prefix: str,
     base_url: str | None,
     max_documents: int,
+    max_bytes: int = defaults.KB_DOCUMENT_MAX_BYTES,
 ) -> SyncReport:
     """Bring the knowledge base's documents from `origin_prefix` in line with the objects of `source`."""
     report = SyncReport()
@@ -113,6 +116,11 @@ def sync_documents(
         known = by_origin.get(source.uri(obj.key))
         if known is not None and known.source_etag == obj.etag:
             report.unchanged += 1
+            continue
+        if obj.size > max_bytes:
+            report.skipped.append(
+                Skipped(obj.key, f"{obj.size:,} bytes, over the {max_bytes:,} a document may have: split it")
+            )
             continue
         candidates.append(obj)
     report.deferred = max(0, len(candidates) - max_documents)

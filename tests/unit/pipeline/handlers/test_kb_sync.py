@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from contract import names
+from contract import defaults, names
 from contract.clients import clear_cache as clear_aws_clients
 from local.lambdas import LocalLambdaContext
 from pipeline.domain.knowledge import Document
@@ -207,6 +207,7 @@ def test_unsupported_and_broken_files_are_skipped_with_their_reason_and_the_othe
     _put(aws, "README.md", "This folder holds our help centre.")
     _put(aws, "vpn-dpd.md", "---\nurl: https://help.example.com/a/vpn\n---\nRaise the DPD timeout.\n")
     _put(aws, "other/vpn-dpd.md", "---\nurl: https://help.example.com/b/vpn\n---\nA second vpn-dpd.\n")
+    _put(aws, "export.md", b"# Everything\n" + b"x" * defaults.KB_DOCUMENT_MAX_BYTES)
     aws["kb"].ingest(
         [
             Document(
@@ -224,7 +225,15 @@ def test_unsupported_and_broken_files_are_skipped_with_their_reason_and_the_othe
 
     assert sorted(report["added"]) == ["rotation-timeout", "vpn-dpd"]
     reasons = {s["key"].removeprefix(DOCS): s["reason"] for s in report["skipped"]}
-    assert sorted(reasons) == ["bad-front-matter.md", "diagram.png", "latin1.txt", "no-link.md", "vpn-dpd.md"]
+    assert sorted(reasons) == [
+        "bad-front-matter.md",
+        "diagram.png",
+        "export.md",
+        "latin1.txt",
+        "no-link.md",
+        "vpn-dpd.md",
+    ]
+    assert "over the 1,000,000 a document may have: split it" in reasons["export.md"]
     assert "not a Markdown, HTML or text file" in reasons["diagram.png"]
     assert "no link for this document" in reasons["no-link.md"] and "TMS_KB_BASE_URL" in reasons["no-link.md"]
     assert reasons["latin1.txt"] == "not UTF-8 text"
@@ -232,7 +241,8 @@ def test_unsupported_and_broken_files_are_skipped_with_their_reason_and_the_othe
     assert "already has a document named 'vpn-dpd'" in reasons["vpn-dpd.md"]
     # Each skip is logged with the file and its reason (the operator's way to find out).
     logged = [r for r in caplog.records if r.getMessage() == "knowledge-base document skipped"]
-    assert len(logged) == 5
+    assert len(logged) == 6
+    assert report["fetched"] == 6  # the six text files: the export (and the image, the README) never read
 
 
 def test_a_run_reads_at_most_the_configured_number_of_documents_and_the_next_run_goes_on(
