@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from contract import names
-from contract.errors import ConfigurationError
+from contract import defaults, names
+from contract.errors import ConfigurationError, KnowledgeDocumentError
 from pipeline.domain.kb_documents import SKIP_FILES, SUFFIXES, parse_document
 from pipeline.domain.knowledge import Document
 
@@ -42,10 +42,17 @@ def discover(paths: list[str]) -> tuple[list[Path], list[str]]:
 
 
 def read_document(path: Path, base_url: str | None = None) -> Document:
-    """One file as a Document (ConfigurationError names the file and what is missing)."""
+    """One file as a Document (ConfigurationError names the file and what is wrong: too large, not UTF-8,
+    no title or link...); the same rules as the kb-sync function's."""
+    size = path.stat().st_size
+    if size > defaults.KB_DOCUMENT_MAX_BYTES:
+        raise KnowledgeDocumentError(
+            f"{path}: {size:,} bytes, over the {defaults.KB_DOCUMENT_MAX_BYTES:,} a document may have: split it"
+        )
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise KnowledgeDocumentError(f"{path}: not UTF-8 text (byte {e.start}): save it as UTF-8") from e
     return parse_document(
-        str(path),
-        path.read_text(encoding="utf-8"),
-        origin=str(path.resolve()),
-        base_url=base_url or os.environ.get(ENV_KB_BASE_URL, ""),
+        str(path), text, origin=str(path.resolve()), base_url=base_url or os.environ.get(ENV_KB_BASE_URL, "")
     )

@@ -76,6 +76,26 @@ def test_a_file_without_a_link_needs_a_base_url(tmp_path: Path, monkeypatch: pyt
     assert doc.uri == "https://wiki.example.com/kb/vpn-drops"
 
 
+def test_a_file_too_large_or_not_utf8_is_refused_with_its_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from contract import defaults
+    from tools.cli import main
+
+    latin1 = tmp_path / "cafe-wifi.txt"
+    latin1.write_bytes("url: x\nCaf\xe9 Wi-Fi drops every hour.".encode("latin-1"))
+    with pytest.raises(ConfigurationError, match=r"cafe-wifi\.txt: not UTF-8 text .*save it as UTF-8"):
+        read_document(latin1, "https://wiki.example.com/kb/")
+    export = _write(tmp_path, "export.md", "# Everything\n" + "x" * defaults.KB_DOCUMENT_MAX_BYTES)
+    with pytest.raises(ConfigurationError, match=r"export\.md: .* bytes, over the 1,000,000 .*split it"):
+        read_document(export, "https://wiki.example.com/kb/")
+
+    # Through the command: one line naming the file, exit 2, no traceback
+    assert main(["kb", "ingest", str(latin1), "--base-url", "https://wiki.example.com/kb/"]) == 2
+    err = capsys.readouterr().err
+    assert "cafe-wifi.txt: not UTF-8 text" in err and "Traceback" not in err
+
+
 @pytest.fixture
 def stack(offline_aws: None, monkeypatch: pytest.MonkeyPatch) -> SimpleNamespace:
     """A bucket on moto that `tms` commands resolve as the running stack."""
