@@ -193,6 +193,21 @@ def with_outcome(item: dict[str, Any]) -> dict[str, Any]:
     return item | {"close_reason": reason, "csat": csat}
 
 
+def item_json(item: dict[str, Any]) -> str:
+    """A stored ticket as JSON: DynamoDB's numbers (Decimal) as JSON numbers, so a script reads
+    `retrieval_confidence`, the sentiment scores and the usage counts as numbers; sets as sorted lists."""
+    from decimal import Decimal
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, Decimal):
+            return int(value) if value == value.to_integral_value() else float(value)
+        if isinstance(value, set):
+            return sorted(plain(v) for v in value)
+        return str(value)
+
+    return json.dumps(item, default=plain, sort_keys=True)
+
+
 def _show(args: argparse.Namespace) -> int:
     from contract.clients import aws_client
     from local.stack import resolve
@@ -209,7 +224,7 @@ def _show(args: argparse.Namespace) -> int:
     # The knowledge-base sources are stored as a JSON array (one warehouse column): shown as the list.
     item["sources"] = json.loads(item["sources"]) if item.get("sources") else []
     if args.json:
-        print(json.dumps(item, default=lambda v: sorted(v) if isinstance(v, set) else str(v), sort_keys=True))
+        print(item_json(item))
         return 0
     print(
         f"{item['ticket_id']}  {item.get('status', '?')}  {item.get('priority', '')}  {item.get('subject', '')}"

@@ -31,3 +31,26 @@ def test_a_resolved_ticket_without_an_answer_yet_and_an_open_one() -> None:
 
     assert (resolved["close_reason"], resolved["csat"]) == ("resolved", None)
     assert (waiting["close_reason"], waiting["csat"]) == (None, None)
+
+
+def test_the_json_gives_dynamodbs_numbers_as_numbers_and_keeps_strings_strings() -> None:
+    import json
+    from decimal import Decimal
+
+    from tools.cli.mail import item_json
+
+    item = {
+        "ticket_id": "TKT-20261207-5WBPTD9WH2",
+        "retrieval_confidence": Decimal("0.8664"),
+        "usage_llm_input_tokens": Decimal("1238"),
+        "slack_ts": "1796640221.231365",  # Slack's id: a string, never a number
+        "csat_rating": "5",
+        "labels": {"b", "a"},
+    }
+
+    shown = json.loads(item_json(item))
+
+    assert shown["retrieval_confidence"] == 0.8664 and shown["usage_llm_input_tokens"] == 1238
+    assert isinstance(shown["usage_llm_input_tokens"], int)
+    assert shown["slack_ts"] == "1796640221.231365" and shown["csat_rating"] == "5"
+    assert shown["labels"] == ["a", "b"]
