@@ -590,7 +590,12 @@ def serve(
         try:
             on_restore(stack)
             on_ready(stack.info)
-            stop.wait()
+            # Woken every half second, not one blocking wait: a SIGTERM the kernel hands to another of the
+            # stack's threads only sets CPython's flag, and the main thread runs the handler (which sets
+            # `stop`) at its next bytecode; blocked in an untimed wait it never would, and the stack
+            # ignored the signal (seen once in a clean-checkout run: `tms local up` outlived SIGTERM).
+            while not stop.wait(0.5):
+                pass
         finally:
             clear_state(stack.info.pid)
 
