@@ -205,7 +205,6 @@ class TmsStack(Stack):
                 embedding_model_arn=self.incidents.model_arn,
                 embedding_environment=self.incidents.embedding_environment,
                 base_url=config.kb_base_url,
-                alarms_topic=self.notifications.alarms_topic,
             )
             if config.knowledge_base
             else None
@@ -278,6 +277,7 @@ class TmsStack(Stack):
             dlq=self.ingest.dlq,
             sla_dlq=self.sla.dlq,
             lifecycle_dlq=self.lifecycle.dlq,
+            kb_sync_dlq=self.kb_sync.dlq if self.kb_sync is not None else None,
             glue_job_name=self.analytics.job_name,
         )
         self._outputs()

@@ -1,36 +1,32 @@
 """The knowledge base follows kb/docs/ of the archive bucket (issue 30.1): an EventBridge Scheduler rate
 schedule runs the kb-sync function every KB_SYNC_INTERVAL_MINUTES; it lists kb/docs/, reads what changed,
 embeds it with the stack's one Titan model and writes kb/index.json conditionally. Built only when
-`knowledge_base` is on. A failed delivery or a failed run lands in this component's DLQ, which alarms."""
+`knowledge_base` is on. A failed delivery or a failed run lands in this component's DLQ, which Monitoring
+alarms on (KbSyncDlqNotEmpty), as it does the SLA and lifecycle DLQs."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from aws_cdk import Duration, RemovalPolicy, Stack
-from aws_cdk import aws_cloudwatch as cw
-from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_scheduler_targets as scheduler_targets
-from aws_cdk import aws_sns as sns
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from contract import defaults, names
 from infra.components._nag import acknowledge, acknowledge_kms_grant, finding, logical_id, skip_checkov
-from infra.components.lambdas import LambdaPackage, ServiceFunction
+from infra.components.lambdas import LambdaPackage, ServiceFunction, dead_letter_queue
 from infra.components.storage import Storage
 
 MEMORY_MB = 512  # the index in memory (~2 KB a passage) and numpy; Titan is called over the network
 RETRY_ATTEMPTS = 2  # the scheduler's delivery retries; a run that fails is not retried: the next run is
-ALARM_PERIOD = Duration.minutes(5)
 
 
 class KnowledgeBaseSync(Construct):
-    """The kb-sync function, its schedule and the schedule's role, and the DLQ of both with its alarm."""
+    """The kb-sync function, its schedule and the schedule's role, and the DLQ of both."""
 
     def __init__(
         self,
@@ -44,25 +40,16 @@ class KnowledgeBaseSync(Construct):
         embedding_model_arn: str,
         embedding_environment: Mapping[str, str],
         base_url: str,
-        alarms_topic: sns.ITopic,
         interval_minutes: int = defaults.KB_SYNC_INTERVAL_MINUTES,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
-        self.dlq = sqs.Queue(
+        self.dlq = dead_letter_queue(
             self,
             "Dlq",
             queue_name=f"{project_name}-kb-sync-dlq",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=key,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-            removal_policy=RemovalPolicy.DESTROY,
-        )
-        acknowledge(
-            self.dlq,
-            "SQS3",
-            "This queue is itself the dead-letter queue of the kb-sync schedule and the function's failed runs.",
+            key=key,
+            reason="This queue is itself the dead-letter queue of the kb-sync schedule and the function's failed runs.",
         )
         self.handler = ServiceFunction(
             self,
@@ -127,25 +114,6 @@ class KnowledgeBaseSync(Construct):
             "permission; it is still the one function.",
             f"Resource::<{logical_id(self.function)}.Arn>:*",
         )
-
-        self.alarm = cw.Alarm(
-            self,
-            "DlqNotEmpty",
-            alarm_name=f"{project_name}-KbSyncDlqNotEmpty",
-            alarm_description=(
-                "kb-sync runs that failed or were never delivered: kb/docs/ changes are not in the knowledge "
-                "base (the function's logs name the error)"
-            ),
-            metric=self.dlq.metric_approximate_number_of_messages_visible(
-                period=ALARM_PERIOD, statistic="Maximum"
-            ),
-            threshold=1,
-            evaluation_periods=1,
-            comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
-        )
-        self.alarm.add_alarm_action(cw_actions.SnsAction(alarms_topic))
-        self.alarm.add_ok_action(cw_actions.SnsAction(alarms_topic))
 
     def _grant(self, storage: Storage, embedding_model_arn: str) -> None:
         """List kb/docs/ (bucket-level, limited by the s3:prefix condition) and read its objects; read and write

@@ -52,6 +52,7 @@ class Monitoring(Construct):
         glue_job_name: str,
         sla_dlq: sqs.Queue | None = None,
         lifecycle_dlq: sqs.Queue | None = None,
+        kb_sync_dlq: sqs.Queue | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self._topic = alarms_topic
@@ -136,6 +137,17 @@ class Monitoring(Construct):
                 threshold=1,
                 description=(
                     "Ticket changes the lifecycle feed could not write under lifecycle/ (the warehouse misses them)"
+                ),
+            )
+
+        if kb_sync_dlq is not None:
+            self._alarm(
+                "KbSyncDlqNotEmpty",
+                kb_sync_dlq.metric_approximate_number_of_messages_visible(period=PERIOD, statistic="Maximum"),
+                threshold=1,
+                description=(
+                    "kb-sync runs that failed or were never delivered: kb/docs/ changes are not in the knowledge "
+                    "base (the function's logs name the error)"
                 ),
             )
 
