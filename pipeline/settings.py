@@ -168,6 +168,13 @@ def archive_settings() -> ArchiveSettings:
     return ArchiveSettings()  # type: ignore[call-arg]
 
 
+def _https_or_empty(value: str, variable: str) -> str:
+    """A base URL that documents are linked under: empty (none) or https:// (never another scheme)."""
+    if value and not value.startswith("https://"):
+        raise ValueError(f"{variable} must be an https:// URL, got {value!r}")
+    return value
+
+
 class LifecycleSettings(EnvSettings):
     """The ticket-lifecycle function's settings: the bucket its records go to."""
 
@@ -181,9 +188,7 @@ class LifecycleSettings(EnvSettings):
     @field_validator("precedent_base_url")
     @classmethod
     def _https(cls, value: str) -> str:
-        if value and not value.startswith("https://"):
-            raise ValueError(f"{names.ENV_PRECEDENT_BASE_URL} must be an https:// URL, got {value!r}")
-        return value
+        return _https_or_empty(value, names.ENV_PRECEDENT_BASE_URL)
 
 
 @cache
@@ -251,9 +256,7 @@ class KbSyncSettings(EnvSettings):
     @field_validator("base_url")
     @classmethod
     def _https(cls, value: str) -> str:
-        if value and not value.startswith("https://"):
-            raise ValueError(f"{names.ENV_KB_BASE_URL} must be an https:// URL, got {value!r}")
-        return value
+        return _https_or_empty(value, names.ENV_KB_BASE_URL)
 
 
 @cache
