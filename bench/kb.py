@@ -51,37 +51,23 @@ def run(split: str) -> list[dict[str, Any]]:
     """Ingest the demo KB and retrieve for every ticket of the split: one result row per ticket."""
     from moto import mock_aws
 
-    from contract.clients import aws_client
-    from contract.models import PiiResult, SentimentResult
+    from contract.models import SentimentResult
     from local.offline_reply import OfflineReplyModel
-    from local.pii import detect_pii_entities
     from pipeline.adapters.embeddings import embedder
-    from pipeline.adapters.knowledge_store import S3KnowledgeBase
     from pipeline.domain.grounding import relevance, relevance_features
     from pipeline.domain.knowledge import relevance_gate
-    from pipeline.domain.redaction import for_model, redact
     from pipeline.domain.sentiment import detect_sentiment
     from pipeline.domain.triage import draft_grounded
-    from tools.kb import discover, read_document
 
-    for key, value in {"AWS_ACCESS_KEY_ID": "b", "AWS_SECRET_ACCESS_KEY": "b"}.items():
-        os.environ.setdefault(key, value)
     with mock_aws():
-        s3 = aws_client("s3", region="us-east-1", endpoint_url=None)
-        s3.create_bucket(Bucket="kb-bench")
-        kb = S3KnowledgeBase("kb-bench", s3, embedder())
+        kb = demo_knowledge_base("kb-bench")
         kb_model = embedder().model_id
         gate = dict(relevance_gate(kb_model))
-        files, folders = discover([str(ARTICLES)])
-        kb.ingest([read_document(f) for f in files], replace_under=folders)
         kb.search("warm-up")  # the first call loads the model and the index: not a ticket's cost
         rows = []
         model = OfflineReplyModel()
         for t in load_tickets(split):
-            ticket = _ticket(t)
-            pii = PiiResult.model_validate(detect_pii_entities(ticket.data.sentiment_text(), "en"))
-            shown = for_model(redact(ticket, pii).ticket)
-            query = f"{shown.data.subject}\n{shown.data.description}"
+            ticket, pii, query = redacted(t)
             start = time.perf_counter()
             hits = kb.search(query, k=DEPTH)
             features = relevance_features(query, hits)
@@ -107,6 +93,37 @@ def run(split: str) -> list[dict[str, Any]]:
                 }
             )
         return rows
+
+
+def demo_knowledge_base(bucket: str) -> Any:
+    """examples/kb/ ingested into the real store (S3KnowledgeBase with the configured embedder) in a new
+    bucket of the moto mock the caller has started: what every knowledge-base benchmark searches."""
+    from contract.clients import aws_client
+    from pipeline.adapters.embeddings import embedder
+    from pipeline.adapters.knowledge_store import S3KnowledgeBase
+    from tools.kb import discover, read_document
+
+    for key, value in {"AWS_ACCESS_KEY_ID": "b", "AWS_SECRET_ACCESS_KEY": "b"}.items():
+        os.environ.setdefault(key, value)
+    s3 = aws_client("s3", region="us-east-1", endpoint_url=None)
+    s3.create_bucket(Bucket=bucket)
+    kb = S3KnowledgeBase(bucket, s3, embedder())
+    files, folders = discover([str(ARTICLES)])
+    kb.ingest([read_document(f) for f in files], replace_under=folders)
+    return kb
+
+
+def redacted(t: dict[str, Any]) -> tuple[Any, Any, str]:
+    """A truth-set row as the draft step sees it: the ticket, its PII (the offline detector) and the
+    redacted query the knowledge base is searched with."""
+    from contract.models import PiiResult
+    from local.pii import detect_pii_entities
+    from pipeline.domain.redaction import for_model, redact
+    from pipeline.domain.triage import retrieval_query
+
+    ticket = _ticket(t)
+    pii = PiiResult.model_validate(detect_pii_entities(ticket.data.sentiment_text(), "en"))
+    return ticket, pii, retrieval_query(for_model(redact(ticket, pii).ticket))
 
 
 def _ticket(t: dict[str, Any]) -> Any:

@@ -104,31 +104,18 @@ def cost_inputs() -> dict[str, float]:
     """Mean Titan input tokens of the draft step's query and mean extra prompt tokens of the quotations."""
     import json
 
-    from bench.kb import _ticket
-    from contract.clients import aws_client
-    from contract.models import PiiResult
-    from local.pii import detect_pii_entities
+    from bench.kb import demo_knowledge_base, redacted
     from pipeline.adapters.embeddings import embedder
-    from pipeline.adapters.knowledge_store import S3KnowledgeBase
     from pipeline.domain.grounding import ground, quotations_prompt
-    from pipeline.domain.redaction import for_model, redact
     from pipeline.domain.usage import estimated_tokens
-    from tools.kb import discover, read_document
 
-    s3 = aws_client("s3", region="us-east-1", endpoint_url=None)
-    s3.create_bucket(Bucket="kb-cost")
-    kb = S3KnowledgeBase("kb-cost", s3, embedder())
-    files, folders = discover([str(ARTICLES)])
-    kb.ingest([read_document(f) for f in files], replace_under=folders)
+    kb = demo_knowledge_base("kb-cost")
     rows = [
         json.loads(line) for line in (ROOT / "bench/data/kb/tickets.jsonl").read_text().splitlines() if line
     ]
     query_tokens, prompt_tokens, grounded = [], [], 0
     for t in rows:
-        ticket = _ticket(t)
-        pii = PiiResult.model_validate(detect_pii_entities(ticket.data.sentiment_text(), "en"))
-        shown = for_model(redact(ticket, pii).ticket)
-        query = f"{shown.data.subject}\n{shown.data.description}"
+        _, _, query = redacted(t)
         g = ground(query, kb, embedder().model_id)
         query_tokens.append(estimated_tokens(query))
         prompt_tokens.append(estimated_tokens(quotations_prompt(g)) if g else 0)

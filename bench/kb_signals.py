@@ -17,7 +17,6 @@ cut fitted on 3 of 4 folds and counted on the fourth (50 repeats): the figure a 
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -25,7 +24,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.kb import ARTICLES, _ticket, load_tickets
+from bench.kb import demo_knowledge_base, load_tickets, redacted
 
 KEEP = 0.90  # unanswerable tickets to keep without sources (the issue's target)
 
@@ -40,35 +39,21 @@ def signals() -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Each signal's value per calibration ticket, and the labels (1: an article answers it)."""
     from moto import mock_aws
 
-    from contract.clients import aws_client
-    from contract.models import PiiResult
-    from local.pii import detect_pii_entities
     from pipeline.adapters.embeddings import embedder
-    from pipeline.adapters.knowledge_store import S3KnowledgeBase
-    from pipeline.domain.redaction import for_model, redact
-    from tools.kb import discover, read_document
 
-    for key, value in {"AWS_ACCESS_KEY_ID": "b", "AWS_SECRET_ACCESS_KEY": "b"}.items():
-        os.environ.setdefault(key, value)
     out: dict[str, list[float]] = {"passage (today)": [], "sentence": [], "sentence, product-neutral": []}
     labels = []
     with mock_aws():
-        s3 = aws_client("s3", region="us-east-1", endpoint_url=None)
-        s3.create_bucket(Bucket="kb-signals")
-        kb = S3KnowledgeBase("kb-signals", s3, embedder())
-        files, folders = discover([str(ARTICLES)])
-        kb.ingest([read_document(f) for f in files], replace_under=folders)
+        kb = demo_knowledge_base("kb-signals")
         every = len(kb.documents())
         for t in load_tickets("calibration"):
-            ticket = _ticket(t)
-            pii = PiiResult.model_validate(detect_pii_entities(ticket.data.sentiment_text(), "en"))
-            shown = for_model(redact(ticket, pii).ticket)
-            query = f"{shown.data.subject}\n{shown.data.description}"
+            _, _, query = redacted(t)
             hits = kb.search(query, k=every)
             product = {
                 (s.passage_id, s.text): s.score for h in kb.search(t["product"], k=every) for s in h.sentences
             }
-            qp = float(embedder().embed([query])[0] @ embedder().embed([t["product"]])[0])
+            q, p = embedder().embed([query, t["product"]])
+            qp = float(q @ p)
             qs = np.array([s.score for h in hits for s in h.sentences])
             ps = np.array([product[(s.passage_id, s.text)] for h in hits for s in h.sentences])
             out["passage (today)"].append(hits[0].score)

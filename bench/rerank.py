@@ -24,7 +24,6 @@ time per ticket (its KB_TOP_K pairs, passages encoded on the fly) p50 / p95 on t
 
 from __future__ import annotations
 
-import os
 import statistics
 import sys
 import time
@@ -36,7 +35,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.kb import ARTICLES, _pct, _ticket, load_tickets
+from bench.kb import _pct, demo_knowledge_base, load_tickets, redacted
 from tools.kb_eval import NO_SOURCES_TARGET  # the share of unanswerable kept without sources
 
 FOLDS = 4
@@ -61,28 +60,12 @@ def retrieve() -> list[Case]:
     from moto import mock_aws
 
     from contract import defaults
-    from contract.clients import aws_client
-    from contract.models import PiiResult
-    from local.pii import detect_pii_entities
-    from pipeline.adapters.embeddings import embedder
-    from pipeline.adapters.knowledge_store import S3KnowledgeBase
-    from pipeline.domain.redaction import for_model, redact
-    from tools.kb import discover, read_document
 
-    for key, value in {"AWS_ACCESS_KEY_ID": "b", "AWS_SECRET_ACCESS_KEY": "b"}.items():
-        os.environ.setdefault(key, value)
     cases = []
     with mock_aws():
-        s3 = aws_client("s3", region="us-east-1", endpoint_url=None)
-        s3.create_bucket(Bucket="kb-bench")
-        kb = S3KnowledgeBase("kb-bench", s3, embedder())
-        files, folders = discover([str(ARTICLES)])
-        kb.ingest([read_document(f) for f in files], replace_under=folders)
+        kb = demo_knowledge_base("kb-bench")
         for t in load_tickets("calibration"):
-            ticket = _ticket(t)
-            pii = PiiResult.model_validate(detect_pii_entities(ticket.data.sentiment_text(), "en"))
-            shown = for_model(redact(ticket, pii).ticket)
-            query = f"{shown.data.subject}\n{shown.data.description}"
+            _, _, query = redacted(t)
             hits = kb.search(query, k=defaults.KB_TOP_K)
             cases.append(
                 Case(

@@ -177,6 +177,12 @@ class GroundedDraft(BaseModel):
         return self.result.retrieval_confidence
 
 
+def retrieval_query(shown: TicketSubmitted) -> str:
+    """What the knowledge base is searched with for a ticket already redacted for the model (`for_model`):
+    its subject and description (the benchmarks search with the same text)."""
+    return f"{shown.data.subject}\n{shown.data.description}"
+
+
 def draft_grounded(
     ticket: TicketSubmitted,
     sentiment: SentimentResult,
@@ -191,7 +197,7 @@ def draft_grounded(
     from pipeline.domain.grounding import ground
 
     shown = for_model(redact(ticket, pii or PiiResult()).ticket)
-    query = f"{shown.data.subject}\n{shown.data.description}"
+    query = retrieval_query(shown)
     grounding = ground(query, kb, embedding_model_id)
     answer = model.draft(shown, sentiment, grounding) if grounding else model.draft(shown, sentiment)
     usage = answer.usage if isinstance(answer, TriageDraft) else TicketUsage()
