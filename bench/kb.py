@@ -95,9 +95,10 @@ def run(split: str) -> list[dict[str, Any]]:
         return rows
 
 
-def demo_knowledge_base(bucket: str) -> Any:
-    """examples/kb/ ingested into the real store (S3KnowledgeBase with the configured embedder) in a new
-    bucket of the moto mock the caller has started: what every knowledge-base benchmark searches."""
+def demo_knowledge_base(bucket: str, embedder_: Any = None) -> Any:
+    """examples/kb/ ingested into the real store (S3KnowledgeBase with the configured embedder, or the one
+    given: bench/kb_embedders.py compares several) in a new bucket of the moto mock the caller has started:
+    what every knowledge-base benchmark searches."""
     from contract.clients import aws_client
     from pipeline.adapters.embeddings import embedder
     from pipeline.adapters.knowledge_store import S3KnowledgeBase
@@ -107,7 +108,7 @@ def demo_knowledge_base(bucket: str) -> Any:
         os.environ.setdefault(key, value)
     s3 = aws_client("s3", region="us-east-1", endpoint_url=None)
     s3.create_bucket(Bucket=bucket)
-    kb = S3KnowledgeBase(bucket, s3, embedder())
+    kb = S3KnowledgeBase(bucket, s3, embedder_ or embedder())
     files, folders = discover([str(ARTICLES)])
     kb.ingest([read_document(f) for f in files], replace_under=folders)
     return kb
