@@ -21,7 +21,7 @@ from contract.models.ticket import Customer, TicketData
 from tests.unit.bench.test_incident_unrelated_set import MAX_SHARED_5GRAMS, _shared_5grams
 
 FOLDER = Path(__file__).resolve().parents[3] / "bench" / "data" / "incidents"
-BATCH = FOLDER / "calibration2.jsonl"
+BATCH = FOLDER / "batch2" / "calibration2.jsonl"
 FIELDS = {
     "id", "incident", "split", "minute", "customer", "email", "company",
     "product", "issue_type", "subject", "description",
