@@ -1,7 +1,7 @@
 """Incident grouping benchmark: the hand-written set (calibrate on one half, report on the other), the
 generator's bursts, the added latency per ticket, and Titan's cost.
 
-    .venv/bin/python bench/incidents.py [--data bench/data/incidents] [--calibration-only] [--cv 5]
+    .venv/bin/python bench/incidents.py [--data FOLDER ...] [--calibration-only] [--cv 5]
                                         [--cv-seeds 0,1,2] [--without FEATURE,...]
                                         [--generator-seeds 4,5,6] [--window-size 10000] [--latency-only]
 
@@ -124,9 +124,10 @@ def grouping(args: argparse.Namespace, embedder: Any) -> list[str]:
     from pipeline.domain.incident_signals import FEATURES, LinkModel
     from tools.incident_eval import cross_validate, eval_set, fit_weights, load_eval_rows
 
-    files = sorted(Path(args.data).glob("*.jsonl"))
+    folders = args.data or [str(DATA)]
+    files = sorted(f for folder in folders for f in Path(folder).glob("*.jsonl"))
     if not files:
-        raise SystemExit(f"no *.jsonl in {args.data}")
+        raise SystemExit(f"no *.jsonl in {', '.join(folders)}")
     rows = load_eval_rows(files)
     cal = eval_set(rows, "calibration")
     cal_v = embedder.embed(cal.texts)
@@ -307,7 +308,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--data", default=str(DATA), help="folder of the hand-written set's *.jsonl files")
+    parser.add_argument(
+        "--data",
+        action="append",
+        help="folder of the hand-written set's *.jsonl files (repeat to read several; default "
+        "bench/data/incidents; add bench/data/incidents/batch2 for the second calibration batch)",
+    )
     parser.add_argument(
         "--calibration-only", action="store_true", help="do not look at the test half (the rest is reported)"
     )
