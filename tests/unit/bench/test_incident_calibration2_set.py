@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from contract.catalog import issue_types, products
-from contract.models.ticket import Customer, TicketData
+from tests.unit.bench.eval_rows import ticket_error
 from tests.unit.bench.test_incident_unrelated_set import MAX_SHARED_5GRAMS, _shared_5grams
 
 FOLDER = Path(__file__).resolve().parents[3] / "bench" / "data" / "incidents"
@@ -51,24 +51,7 @@ def _ticket_problem(r: dict[str, Any], catalog: set[tuple[str, str]]) -> str | N
         return f"{r['id']}: minute {r['minute']} outside 0..{TIMELINE_MINUTES}"
     if r["split"] != "calibration":
         return f"{r['id']}: split {r['split']!r}, this batch is calibration only"
-    first, _, last = r["customer"].partition(" ")
-    try:
-        TicketData(
-            subject=r["subject"],
-            description=r["description"],
-            product=r["product"],
-            issue_type=r["issue_type"],
-            customer=Customer(
-                first_name=first,
-                last_name=last,
-                full_name=r["customer"],
-                email=r["email"],
-                company=r["company"],
-            ),
-        )
-    except ValueError as e:
-        return f"{r['id']}: not a valid ticket: {e}"
-    return None
+    return ticket_error(r)
 
 
 def problems(batch: list[dict[str, Any]], others: list[dict[str, Any]]) -> list[str]:

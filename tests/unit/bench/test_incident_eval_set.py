@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from contract.catalog import issue_types, products
-from contract.models.ticket import Customer, TicketData
+from tests.unit.bench.eval_rows import ticket_error
 
 SET = Path(__file__).resolve().parents[3] / "bench" / "data" / "incidents" / "incidents.jsonl"
 FIELDS = {
@@ -66,23 +66,8 @@ def problems(rows: list[dict[str, Any]]) -> list[str]:
             found.append(f"{r['id']}: {r['product']} / {r['issue_type']} is not a catalog pair")
         if not (isinstance(r["minute"], int) and 0 <= r["minute"] <= TIMELINE_MINUTES):
             found.append(f"{r['id']}: minute {r['minute']} outside 0..{TIMELINE_MINUTES}")
-        first, _, last = r["customer"].partition(" ")
-        try:
-            TicketData(
-                subject=r["subject"],
-                description=r["description"],
-                product=r["product"],
-                issue_type=r["issue_type"],
-                customer=Customer(
-                    first_name=first,
-                    last_name=last,
-                    full_name=r["customer"],
-                    email=r["email"],
-                    company=r["company"],
-                ),
-            )
-        except ValueError as e:
-            found.append(f"{r['id']}: not a valid ticket: {e}")
+        if error := ticket_error(r):
+            found.append(error)
     if len(groups) < MIN_INCIDENTS:
         found.append(f"{len(groups)} incidents, fewer than {MIN_INCIDENTS}")
     bands: dict[str, set[tuple[int, int]]] = defaultdict(set)

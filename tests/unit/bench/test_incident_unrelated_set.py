@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from contract import catalog
-from contract.models.ticket import Customer, TicketData
 from tests.paths import REPO_ROOT
+from tests.unit.bench.eval_rows import ticket_error
 
 UNRELATED = REPO_ROOT / "bench" / "data" / "incidents" / "unrelated.jsonl"
 INCIDENTS = UNRELATED.with_name("incidents.jsonl")  # written on a parallel branch of issue 29
@@ -65,18 +65,7 @@ def test_every_ticket_is_its_own_problem_on_a_catalog_pair(tickets: list[dict[st
 
 
 def test_every_line_is_a_valid_ticket(tickets: list[dict[str, Any]]) -> None:
-    for t in tickets:
-        first, _, last = t["customer"].partition(" ")
-        customer = Customer(
-            first_name=first, last_name=last, full_name=t["customer"], email=t["email"], company=t["company"]
-        )
-        TicketData(
-            subject=t["subject"],
-            description=t["description"],
-            product=t["product"],
-            issue_type=t["issue_type"],
-            customer=customer,
-        )
+    assert [error for t in tickets if (error := ticket_error(t))] == []
 
 
 def test_no_unrelated_customer_also_reports_an_incident(tickets: list[dict[str, Any]]) -> None:
