@@ -111,44 +111,27 @@ class Monitoring(Construct):
             threshold=BOUNCE_RATE_THRESHOLD,
             description="SES bounce rate of customer replies is at or above 5 %",
         )
-        self._alarm(
-            "DlqNotEmpty",
-            dlq.metric_approximate_number_of_messages_visible(period=PERIOD, statistic="Maximum"),
-            threshold=1,
-            description="Records were dead-lettered at intake (trigger, intake audit or the mappings)",
+        self._dlq_alarm(
+            "DlqNotEmpty", dlq, "Records were dead-lettered at intake (trigger, intake audit or the mappings)"
         )
-
         if sla_dlq is not None:
-            self._alarm(
+            self._dlq_alarm(
                 "SlaDlqNotEmpty",
-                sla_dlq.metric_approximate_number_of_messages_visible(period=PERIOD, statistic="Maximum"),
-                threshold=1,
-                description=(
-                    "SLA timers the scheduler could not deliver to the timer function (warnings or breaches missed)"
-                ),
+                sla_dlq,
+                "SLA timers the scheduler could not deliver to the timer function (warnings or breaches missed)",
             )
-
         if lifecycle_dlq is not None:
-            self._alarm(
+            self._dlq_alarm(
                 "LifecycleDlqNotEmpty",
-                lifecycle_dlq.metric_approximate_number_of_messages_visible(
-                    period=PERIOD, statistic="Maximum"
-                ),
-                threshold=1,
-                description=(
-                    "Ticket changes the lifecycle feed could not write under lifecycle/ (the warehouse misses them)"
-                ),
+                lifecycle_dlq,
+                "Ticket changes the lifecycle feed could not write under lifecycle/ (the warehouse misses them)",
             )
-
         if kb_sync_dlq is not None:
-            self._alarm(
+            self._dlq_alarm(
                 "KbSyncDlqNotEmpty",
-                kb_sync_dlq.metric_approximate_number_of_messages_visible(period=PERIOD, statistic="Maximum"),
-                threshold=1,
-                description=(
-                    "kb-sync runs that failed or were never delivered: kb/docs/ changes are not in the knowledge "
-                    "base (the function's logs name the error)"
-                ),
+                kb_sync_dlq,
+                "kb-sync runs that failed or were never delivered: kb/docs/ changes are not in the knowledge "
+                "base (the function's logs name the error)",
             )
 
         # Glue reports job state changes to EventBridge, not as a metric an alarm can watch.
@@ -220,6 +203,11 @@ class Monitoring(Construct):
             ),
             cw.AlarmStatusWidget(title="Alarms", alarms=list(self.alarms.values()), width=18),
         )
+
+    def _dlq_alarm(self, key: str, queue: sqs.IQueue, description: str) -> cw.Alarm:
+        """An alarm as soon as one message waits in a dead-letter queue."""
+        metric = queue.metric_approximate_number_of_messages_visible(period=PERIOD, statistic="Maximum")
+        return self._alarm(key, metric, threshold=1, description=description)
 
     def _alarm(
         self,
