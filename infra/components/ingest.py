@@ -19,8 +19,6 @@ from constructs import Construct
 from contract import names
 from infra.components._nag import acknowledge, acknowledge_kms_grant
 from infra.components.lambdas import (
-    STREAM_MAX_RECORD_AGE,
-    STREAM_RETRY_ATTEMPTS,
     LambdaPackage,
     ServiceFunction,
     dead_letter_queue,
@@ -33,10 +31,6 @@ EVENT_NAME = "TicketSubmitted"
 TRIGGER_FILTER = {"data": {"eventName": lambda_.FilterRule.is_equal(EVENT_NAME)}}
 BATCH_SIZE = 100
 BATCHING_WINDOW = Duration.seconds(1)
-# The mappings' failure bounds (stream_failure_handling), named here for the tests and the local poller's
-# contract test that check them.
-RETRY_ATTEMPTS = STREAM_RETRY_ATTEMPTS
-MAX_RECORD_AGE = STREAM_MAX_RECORD_AGE
 
 
 class Ingest(Construct):

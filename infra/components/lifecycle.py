@@ -19,8 +19,6 @@ from constructs import Construct
 from contract import names
 from infra.components._nag import acknowledge, acknowledge_kms_grant
 from infra.components.lambdas import (
-    STREAM_MAX_RECORD_AGE,
-    STREAM_RETRY_ATTEMPTS,
     LambdaPackage,
     ServiceFunction,
     dead_letter_queue,
@@ -30,9 +28,6 @@ from infra.components.storage import Storage
 
 BATCH_SIZE = 100
 BATCHING_WINDOW = Duration.seconds(5)  # fewer, fuller invocations: the warehouse loads on a schedule anyway
-# The mapping's failure bounds (stream_failure_handling), named here for the tests that check them.
-RETRY_ATTEMPTS = STREAM_RETRY_ATTEMPTS
-MAX_RECORD_AGE = STREAM_MAX_RECORD_AGE
 
 
 class LifecycleFeed(Construct):

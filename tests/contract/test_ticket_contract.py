@@ -222,11 +222,12 @@ def test_asl_retries_name_our_typed_errors():
 def test_the_local_poller_and_the_deployed_mapping_filter_and_retry_alike():
     from contract.models import EVENT_NAME
     from infra.components import ingest
+    from infra.components.lambdas import STREAM_RETRY_ATTEMPTS
     from local.poller import MappingConfig
 
     local = MappingConfig()
     assert local.filter_event_names == (ingest.EVENT_NAME,) == (EVENT_NAME,)
-    assert (local.batch_size, local.max_retries) == (ingest.BATCH_SIZE, ingest.RETRY_ATTEMPTS)
+    assert (local.batch_size, local.max_retries) == (ingest.BATCH_SIZE, STREAM_RETRY_ATTEMPTS)
 
 
 def test_every_enum_value_fits_its_warehouse_column():

@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 
 from contract import names
-from infra.components.lifecycle import BATCH_SIZE, MAX_RECORD_AGE, RETRY_ATTEMPTS
+from infra.components.lambdas import STREAM_MAX_RECORD_AGE as MAX_RECORD_AGE
+from infra.components.lambdas import STREAM_RETRY_ATTEMPTS as RETRY_ATTEMPTS
+from infra.components.lifecycle import BATCH_SIZE
 from tests.infra.template import (
     Synth,
     function_by_name,

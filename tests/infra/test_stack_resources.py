@@ -9,7 +9,9 @@ import pytest
 from aws_cdk.assertions import Match, Matcher
 
 from contract import manifests, names
-from infra.components.ingest import BATCH_SIZE, MAX_RECORD_AGE, RETRY_ATTEMPTS
+from infra.components.ingest import BATCH_SIZE
+from infra.components.lambdas import STREAM_MAX_RECORD_AGE as MAX_RECORD_AGE
+from infra.components.lambdas import STREAM_RETRY_ATTEMPTS as RETRY_ATTEMPTS
 from tests.conftest import expected_alarm_names
 from tests.infra.conftest import TEST_EMAILS
 from tests.infra.template import (
