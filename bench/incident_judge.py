@@ -87,10 +87,25 @@ def judged_linker(
     return link
 
 
+def _fractions(text: str) -> list[float]:
+    """A comma-separated list of numbers between 0 and 1 (argparse names the option on an error)."""
+    try:
+        values = [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected numbers like 0.5,0.3, got {text!r}") from None
+    if not values or not all(0 <= v <= 1 for v in values):
+        raise argparse.ArgumentTypeError(f"expected numbers between 0 and 1, got {text!r}")
+    return values
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--lower", default="0.5,0.4,0.3,0.2,0.1", help="lower bounds of the band to try")
-    parser.add_argument("--accuracy", default="1.0,0.9", help="judge accuracies to try (1.0: ideal)")
+    parser.add_argument(
+        "--lower", type=_fractions, default="0.5,0.4,0.3,0.2,0.1", help="lower bounds of the band to try"
+    )
+    parser.add_argument(
+        "--accuracy", type=_fractions, default="1.0,0.9", help="judge accuracies (1.0: ideal)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
@@ -139,8 +154,8 @@ def main() -> int:
     print(f"{'lower':>6} {'judge':>6} {'calls/1k tickets':>16} {'batch 1 P / R':>16} {'batch 2 P / R':>16} "
           f"{'USD per 1k tickets':>18}")  # fmt: skip
     settings: list[tuple[float | None, float]] = [(None, 1.0)]
-    for lower in (float(x) for x in args.lower.split(",") if x):
-        settings += [(lower, float(a)) for a in args.accuracy.split(",") if a]
+    for lower in args.lower:
+        settings += [(lower, accuracy) for accuracy in args.accuracy]
     for lower, accuracy in settings:
         scores, asked = run(lower, accuracy)
         usd = sum(
