@@ -63,6 +63,9 @@ INCIDENT_LINK_MODELS: Final = {
         "threshold": 0.75,
         "open_threshold": 0.6,
         "merge_threshold": None,
+        # The second opinion's band (INCIDENT_JUDGE): bench/incident_judge.py measured [0.3, threshold) on
+        # both calibration batches (docs/measurements/2026-12-07b-incident-grouping.md has the run).
+        "judge_lower": 0.3,
     },
     # Titan V2: not fitted (no labelled Titan vectors offline). Conservative: the offline weights with higher
     # thresholds, so it links less rather than merging strangers. Calibrate on your own labelled tickets
@@ -73,8 +76,18 @@ INCIDENT_LINK_MODELS: Final = {
         "threshold": 0.9,
         "open_threshold": 0.9,
         "merge_threshold": None,
+        "judge_lower": 0.3,
     },
 }
+# The second opinion on a borderline link (issue 29.2; docs/incidents.md "Second opinion"): "reply-model"
+# asks the reply model whether the new report and the best candidate's reports are one problem, when the
+# link score falls in the model's [judge_lower, threshold); "off" never asks. Off here (the local default
+# reply model is offline and cannot judge); CDK turns it on (cdk.json `incident_second_opinion`).
+INCIDENT_JUDGE: Final = "off"
+INCIDENT_JUDGE_MEMBERS: Final = 3  # the candidate's reports shown to the judge (its nearest ones)
+# The redacted text stored beside a ticket's vector for the judge to read: product, issue type, subject and
+# the opening of the description (the judge needs the problem, not a pasted log).
+INCIDENT_TEXT_MAX_CHARS: Final = 1200
 # `tms demo` and `tms chaos` reconcile the grouping they observe with the generator's truth and flag
 # pairwise precision or recall below these (a quality figure: it never fails their loss checks). A tripwire
 # for regressions, under what was measured: replays of chaos's load (500 tickets, 5 bursts in 40 minutes)

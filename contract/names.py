@@ -54,6 +54,7 @@ ENV_EMBEDDING_DIMENSIONS = "TMS_EMBEDDING_DIMENSIONS"
 ENV_INCIDENT_THRESHOLD = "TMS_INCIDENT_THRESHOLD"
 ENV_INCIDENT_WINDOW_HOURS = "TMS_INCIDENT_WINDOW_HOURS"
 ENV_INCIDENT_DECAY = "TMS_INCIDENT_DECAY_PER_HOUR"
+ENV_INCIDENT_JUDGE = "TMS_INCIDENT_JUDGE"
 
 # Fault injection into the local adapters, e.g. "llm_throttle:0.3,sentiment_error:0.05".
 ENV_FAULTS = "TMS_FAULTS"
@@ -232,6 +233,7 @@ SLACK_POSTS_ATTR = "slack_posts"
 # Incidents: ticket vectors on the items, read per submission day through this index (newest last).
 EMBEDDING_INDEX = "embedding-window"
 EMBEDDING_ATTR = "embedding"  # float16 bytes
+INCIDENT_TEXT_ATTR = "incident_text"  # the redacted text the incident judge reads (beside the vector)
 EMBEDDING_DAY_ATTR = "embedding_day"  # GSI partition key: the UTC day the ticket was submitted
 EMBEDDED_AT_ATTR = "embedded_at"  # GSI sort key: when the vector was written
 STATE_MACHINE_NAME = f"{PROJECT}-ticket-pipeline"

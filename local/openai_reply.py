@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import SecretStr
+from pydantic import BaseModel, SecretStr
 
 from contract import names
 from contract.errors import (
@@ -19,7 +19,6 @@ from contract.errors import (
     TmsError,
 )
 from pipeline.adapters.llm import LangChainReplyModel, LlmSettings
-from pipeline.domain.triage import TriageDraft
 
 
 def map_openai_error(error: Exception) -> TmsError | None:
@@ -43,8 +42,8 @@ class OpenAiReplyModel(LangChainReplyModel):
     """OpenAI-compatible endpoints (Ollama, vLLM, LM Studio): tool calling is the widely supported path."""
 
     @staticmethod
-    def _with_structured_output(chat_model: Any) -> Any:
-        return chat_model.with_structured_output(TriageDraft, include_raw=True, method="function_calling")
+    def _with_structured_output(chat_model: Any, schema: type[BaseModel]) -> Any:
+        return chat_model.with_structured_output(schema, include_raw=True, method="function_calling")
 
 
 def build_openai_model(settings: LlmSettings) -> LangChainReplyModel:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from functools import cache
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 
@@ -213,6 +214,10 @@ class IncidentSettings(EnvSettings):
         gt=0,
         le=24 * 14,
         validation_alias=names.ENV_INCIDENT_WINDOW_HOURS,
+    )
+    # The second opinion on borderline links (pipeline/adapters/link_judge.py): "reply-model" or "off".
+    judge: Literal["off", "reply-model"] = Field(
+        default=defaults.INCIDENT_JUDGE, validation_alias=names.ENV_INCIDENT_JUDGE
     )
 
 

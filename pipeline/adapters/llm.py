@@ -13,7 +13,7 @@ import secrets
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 from contract import defaults, names
 from contract.drafts import allowed_link_domains
@@ -268,7 +268,8 @@ def _describe_parse_error(error: BaseException) -> str:
 
 
 class LangChainReplyModel:
-    """A chat model asked for a TriageDraft through structured output (a forced tool call)."""
+    """A chat model asked for a TriageDraft through structured output (a forced tool call); `ask` puts any
+    other question to the same model (the incident step's second opinion, pipeline/adapters/link_judge.py)."""
 
     def __init__(
         self,
@@ -277,19 +278,23 @@ class LangChainReplyModel:
         map_error: Callable[[Exception], TmsError | None],
     ):
         self.model_id = model_id
+        self._chat_model = chat_model
         self._map_error = map_error
-        self._structured = self._with_structured_output(chat_model)
+        self._structured = self._with_structured_output(chat_model, TriageDraft)
 
     @staticmethod
-    def _with_structured_output(chat_model: BaseChatModel) -> Any:
-        return chat_model.with_structured_output(TriageDraft, include_raw=True)
+    def _with_structured_output(chat_model: BaseChatModel, schema: type[BaseModel]) -> Any:
+        return chat_model.with_structured_output(schema, include_raw=True)
 
-    def draft(
-        self, ticket: TicketSubmitted, sentiment: SentimentResult, grounding: Grounding | None = None
-    ) -> TriageDraft | Mapping[str, Any]:
-        """Ask the model for the reply; provider errors become LlmThrottled/LlmUnavailable/InvalidModelOutput."""
+    def ask(
+        self, messages: list[tuple[str, str]], schema: type[BaseModel], *, structured: Any = None
+    ) -> tuple[BaseModel | Mapping[str, Any], int, int]:
+        """The model's answer as `schema` (a forced tool call), with the input and output tokens it billed
+        (0 when the provider does not say); provider errors become LlmThrottled/LlmUnavailable/
+        InvalidModelOutput/Configuration errors, an answer that is not a valid `schema` InvalidModelOutput."""
+        runnable = structured or self._with_structured_output(self._chat_model, schema)
         try:
-            out = self._structured.invoke(build_messages(ticket, sentiment, grounding=grounding))
+            out = runnable.invoke(messages)
         except TmsError:
             raise
         except Exception as e:
@@ -300,15 +305,27 @@ class LangChainReplyModel:
         error = out.get("parsing_error")
         if error is not None:
             raise InvalidModelOutputError(
-                f"reply model {self.model_id} answer is not a valid reply: {_describe_parse_error(error)}"
+                f"reply model {self.model_id} answer is not a valid {schema.__name__}: "
+                f"{_describe_parse_error(error)}"
             ) from error
         parsed = out.get("parsed")
         if parsed is None:
             raise InvalidModelOutputError(f"reply model {self.model_id} answered without calling the tool")
         # What the call billed: LangChain's usage_metadata on the raw AIMessage (Bedrock Converse's usage).
         tokens = getattr(out.get("raw"), "usage_metadata", None) or {}
-        if isinstance(parsed, TriageDraft) and tokens:
-            parsed.with_usage(int(tokens.get("input_tokens", 0)), int(tokens.get("output_tokens", 0)))
+        return parsed, int(tokens.get("input_tokens", 0)), int(tokens.get("output_tokens", 0))
+
+    def draft(
+        self, ticket: TicketSubmitted, sentiment: SentimentResult, grounding: Grounding | None = None
+    ) -> TriageDraft | Mapping[str, Any]:
+        """Ask the model for the reply; provider errors become LlmThrottled/LlmUnavailable/InvalidModelOutput."""
+        parsed, input_tokens, output_tokens = self.ask(
+            build_messages(ticket, sentiment, grounding=grounding), TriageDraft, structured=self._structured
+        )
+        if not isinstance(parsed, TriageDraft):  # pragma: no cover - LangChain parses into the schema
+            raise InvalidModelOutputError(f"reply model {self.model_id} answer is not a TriageDraft")
+        if input_tokens or output_tokens:
+            parsed.with_usage(input_tokens, output_tokens)
         return parsed
 
 

@@ -45,6 +45,7 @@ SIGNALS = "incident_signals"  # string set; absent when the text names no signal
 COMPANY = "incident_company"
 COMPANIES = "incident_companies"  # on an incident's root: the companies reporting it
 MEMBERS = "incident_members"  # on an incident's root: its member ticket ids
+TEXT = names.INCIDENT_TEXT_ATTR  # the redacted text the second opinion reads (absent: stored before it)
 MEMBERS_READ = 100  # a candidate incident's other members read back per ticket (one BatchGetItem)
 # Re-read this much before the last watermark: a GSI is eventually consistent (usually < 1 s behind).
 CATCH_UP_OVERLAP = timedelta(seconds=10)
@@ -180,13 +181,21 @@ class InMemoryVectorIndex:
         self.incidents: dict[str, str] = {}
         self.statuses: dict[str, str] = {}
         self.profiles: dict[str, Profile] = {}
+        self.texts: dict[str, str] = {}
 
     def add(
-        self, ticket_id: str, vector: np.ndarray, submitted_at: datetime, profile: Profile | None = None
+        self,
+        ticket_id: str,
+        vector: np.ndarray,
+        submitted_at: datetime,
+        profile: Profile | None = None,
+        text: str = "",
     ) -> None:
         self.window.add(ticket_id, vector, submitted_at)
         if profile is not None:
             self.profiles[ticket_id] = profile
+        if text:
+            self.texts[ticket_id] = text
 
     def reporters(self, incident_id: str | None) -> int:
         """Distinct companies among the incident's members (0 for no incident)."""
@@ -220,6 +229,7 @@ class InMemoryVectorIndex:
                 similarity=c,
                 profile=self.profiles.get(t),
                 reporters=self.reporters(self.incidents.get(t)),
+                text=self.texts.get(t, ""),
             )
             for t, s, c in [*found, *more]
         ]
@@ -243,9 +253,15 @@ class DynamoVectorIndex:
         self._watermark: dict[str, str] = {}  # day -> highest embedded_at seen
 
     def add(
-        self, ticket_id: str, vector: np.ndarray, submitted_at: datetime, profile: Profile | None = None
+        self,
+        ticket_id: str,
+        vector: np.ndarray,
+        submitted_at: datetime,
+        profile: Profile | None = None,
+        text: str = "",
     ) -> None:
-        """Store the vector (and the link profile's company and signals) on the ticket item."""
+        """Store the vector (and the link profile's company and signals, and the redacted text the second
+        opinion reads) on the ticket item."""
         embedded_at = self._now().astimezone(UTC).isoformat(timespec="microseconds")
         sets = ["#e = :e", "#d = :d", "#at = :at"]
         names_: dict[str, str] = {"#e": EMBEDDING, "#d": EMBEDDING_DAY, "#at": EMBEDDED_AT}
@@ -260,6 +276,9 @@ class DynamoVectorIndex:
             if profile.signals:
                 sets.append("#sg = :sg")
                 names_["#sg"], values[":sg"] = SIGNALS, {"SS": sorted(profile.signals)}
+        if text:
+            sets.append("#tx = :tx")
+            names_["#tx"], values[":tx"] = TEXT, {"S": text}
         self._client.update_item(
             TableName=self._table,
             Key={KEY: {"S": ticket_id}},
@@ -326,6 +345,7 @@ class DynamoVectorIndex:
             "#co": COMPANY,
             "#sg": SIGNALS,
             "#at": "submitted_at",
+            "#tx": TEXT,
         }
         current = self._batch_get([t for t, _, _ in found], attributes)
         incidents = {
@@ -358,6 +378,7 @@ class DynamoVectorIndex:
                     similarity=cosine,
                     profile=_profile(item),
                     reporters=reporters,
+                    text=item.get(TEXT, {}).get("S", ""),
                 )
             )
         return out

@@ -369,6 +369,9 @@ class LinkModel:
     # one: the younger incident into the older (None: never merge). Large incidents otherwise stay split
     # into the two or three groups that formed before their reports met.
     merge_threshold: float | None = None
+    # A best group scored in [judge_lower, the threshold it needs) may be judged by a second opinion (the
+    # reply model reads the texts: pipeline/domain/incidents.py LinkJudge); None: never asked.
+    judge_lower: float | None = None
 
     @classmethod
     def from_data(cls, data: Mapping[str, object]) -> LinkModel:
@@ -381,7 +384,7 @@ class LinkModel:
         if unknown or missing:
             raise ValueError(f"incident link weights: unknown {sorted(unknown)}, missing {sorted(missing)}")
         thresholds: dict[str, float | None] = {}
-        for name in ("threshold", "open_threshold", "merge_threshold"):
+        for name in ("threshold", "open_threshold", "merge_threshold", "judge_lower"):
             raw = data.get(name, 0.5 if name == "threshold" else None)
             value = None if raw is None else float(raw)  # type: ignore[arg-type]
             if value is not None and not 0 < value < 1:
@@ -393,6 +396,7 @@ class LinkModel:
             threshold=float(thresholds["threshold"] or 0.5),
             open_threshold=thresholds["open_threshold"],
             merge_threshold=thresholds["merge_threshold"],
+            judge_lower=thresholds["judge_lower"],
         )
 
     def as_data(self) -> dict[str, object]:
@@ -406,6 +410,8 @@ class LinkModel:
             out["open_threshold"] = self.open_threshold
         if self.merge_threshold is not None:
             out["merge_threshold"] = self.merge_threshold
+        if self.judge_lower is not None:
+            out["judge_lower"] = self.judge_lower
         return out
 
     def score(self, features: Mapping[str, float]) -> float:

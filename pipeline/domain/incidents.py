@@ -66,6 +66,7 @@ class Neighbour:
     similarity: float | None = None  # the plain cosine (None: `score` is it)
     profile: Profile | None = None  # product, issue type, company, signals, time (None: unknown)
     reporters: int = 0  # distinct companies already in its incident (0: it has none)
+    text: str = ""  # its redacted incident text, for the second opinion ("": not stored, never shown)
 
 
 def time_adjusted(similarity: float, hours_apart: float, decay_per_hour: float) -> float:
@@ -90,9 +91,35 @@ class VectorIndex(Protocol):
         ...
 
     def add(
-        self, ticket_id: str, vector: np.ndarray, submitted_at: datetime, profile: Profile | None = None
+        self,
+        ticket_id: str,
+        vector: np.ndarray,
+        submitted_at: datetime,
+        profile: Profile | None = None,
+        text: str = "",
     ) -> None:
-        """Remember a ticket's vector and profile (idempotent per ticket id)."""
+        """Remember a ticket's vector, profile and redacted text (idempotent per ticket id)."""
+        ...
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A second opinion's answer, with the tokens it billed."""
+
+    same_problem: bool
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+
+class LinkJudge(Protocol):
+    """A second opinion on a borderline link: do these reports describe one problem? (the reply model on AWS,
+    pipeline/adapters/link_judge.py). Raises a TmsError when it cannot answer; the link then stands as the
+    score decided it."""
+
+    model_id: str
+
+    def same_problem(self, report: str, candidates: Sequence[str]) -> Verdict:
+        """Whether `report` is the same underlying problem as the `candidates` (one incident's reports)."""
         ...
 
 
@@ -103,6 +130,17 @@ def incident_text(data: TicketData) -> str:
     together even when the wording differs.
     """
     return f"{data.product}: {data.issue_type}. {data.subject}. {data.description}"
+
+
+def judged_text(data: TicketData) -> str:
+    """What the second opinion reads of a report (stored beside its vector): the embedded text, cut at
+    INCIDENT_TEXT_MAX_CHARS on a word boundary (the problem, not a pasted log)."""
+    text = incident_text(data)
+    limit = defaults.INCIDENT_TEXT_MAX_CHARS
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    return (cut.rsplit(None, 1)[0] if " " in cut[limit // 2 :] else cut) + " …"
 
 
 def profile_of(data: TicketData, submitted_at: datetime) -> Profile:
@@ -191,6 +229,10 @@ class IncidentLink:
     # open tickets that join it with the new ticket (a report that links two groups makes them one).
     merged_incidents: tuple[str, ...] = ()
     joined_tickets: tuple[str, ...] = ()
+    # The second opinion asked about this ticket's best candidate (None: not asked), and why it has none
+    # when it was asked and failed (the link then stands as the score decided it).
+    verdict: Verdict | None = None
+    judge_error: str = ""
 
     @property
     def linked(self) -> bool:
@@ -295,19 +337,25 @@ def link_ticket(
     threshold: float | None = None,
     decay_per_hour: float = DEFAULT_DECAY_PER_HOUR,
     window: timedelta = DEFAULT_WINDOW,
+    judge: LinkJudge | None = None,
 ) -> IncidentLink:
-    """Embed the ticket, search the open window, score the candidates, decide the link, add the ticket.
+    """Embed the ticket, search the open window, score the candidates, decide the link (asking `judge` about
+    a borderline best candidate), add the ticket with its redacted text.
 
     `model` defaults to the one fitted for the embedder's model id; `threshold` overrides its threshold.
+    `data` is the ticket as the workflow shows it (redacted): its text is what is embedded and stored.
     """
     model = model or link_model_for(embedder.model_id)
     vector = embedder.embed([incident_text(data)])[0]
     profile = profile_of(data, submitted_at)
+    text = judged_text(data)
     neighbours = index.nearest(
         vector, since=submitted_at - window, at=submitted_at, decay_per_hour=decay_per_hour
     )
-    link = link_by_model(profile, neighbours, model, ticket_id=ticket_id, threshold=threshold)
-    index.add(ticket_id, vector, submitted_at, profile)
+    link = link_by_model(
+        profile, neighbours, model, ticket_id=ticket_id, threshold=threshold, judge=judge, text=text
+    )
+    index.add(ticket_id, vector, submitted_at, profile, text)
     return link
 
 
@@ -318,16 +366,66 @@ def link_by_model(
     *,
     ticket_id: str,
     threshold: float | None = None,
+    judge: LinkJudge | None = None,
+    text: str = "",
 ) -> IncidentLink:
     """The candidates scored by `model` and the link decided with its thresholds (`threshold` overrides the
-    one to join): what the workflow's step and the benchmark's replay both do."""
-    return decide_link(
-        rescore(profile, neighbours, model),
-        model.threshold if threshold is None else threshold,
-        ticket_id=ticket_id,
-        open_threshold=model.open_threshold,
-        merge_threshold=model.merge_threshold,
-    )
+    one to join): what the workflow's step and the benchmark's replay both do.
+
+    With a `judge` (and the model's `judge_lower`), a best candidate group scored in [judge_lower, the
+    threshold it needs) is shown to the judge with the new report's `text`: "same problem" links the ticket
+    to it as if it had scored the threshold; "no" or a failed judge leaves the score's decision.
+    """
+    join = model.threshold if threshold is None else threshold
+    scored = rescore(profile, neighbours, model)
+
+    def decide(candidates: Sequence[Neighbour]) -> IncidentLink:
+        return decide_link(
+            candidates,
+            join,
+            ticket_id=ticket_id,
+            open_threshold=model.open_threshold,
+            merge_threshold=model.merge_threshold,
+        )
+
+    borderline = _borderline(scored, model, join, ticket_id) if judge and text.strip() else None
+    if judge is None or borderline is None:
+        return decide(scored)
+    needed, members = borderline
+    shown = [m.text for m in sorted(members, key=_nearest) if m.text.strip()][
+        : defaults.INCIDENT_JUDGE_MEMBERS
+    ]
+    try:
+        verdict = judge.same_problem(text, shown)
+    except TmsError as e:
+        return replace(decide(scored), judge_error=f"{type(e).__name__}: {e}")
+    if not verdict.same_problem:
+        return replace(decide(scored), verdict=verdict)
+    ids = {m.ticket_id for m in members}
+    lifted = [replace(n, score=max(n.score, needed)) if n.ticket_id in ids else n for n in scored]
+    return replace(decide(lifted), verdict=verdict)
+
+
+def _nearest(n: Neighbour) -> float:
+    return -(n.similarity if n.similarity is not None else n.score)
+
+
+def _borderline(
+    scored: Sequence[Neighbour], model: LinkModel, join: float, ticket_id: str
+) -> tuple[float, list[Neighbour]] | None:
+    """The best candidate group when it scores in [model.judge_lower, the threshold it needs) and has a
+    stored text to show: (that threshold, its members); None when the score decides alone."""
+    if model.judge_lower is None:
+        return None
+    groups = candidate_groups(scored, ticket_id=ticket_id)
+    if not groups:
+        return None
+    _, members = min(groups.items(), key=lambda g: (-max(m.score for m in g[1]), g[0]))
+    top = max(m.score for m in members)
+    needed = join if members[0].incident_id else (model.open_threshold or join)
+    if not model.judge_lower <= top < needed or not any(m.text.strip() for m in members):
+        return None
+    return needed, members
 
 
 def ordinal(n: int) -> str:

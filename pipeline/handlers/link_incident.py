@@ -19,7 +19,7 @@ from contract.models import PiiResult, TicketSubmitted, TicketUsage, TriageResul
 from pipeline.adapters.embeddings import embedder
 from pipeline.adapters.incident_store import DynamoIncidentStore
 from pipeline.adapters.vector_index import DynamoVectorIndex
-from pipeline.domain.incidents import incident_text, link_ticket
+from pipeline.domain.incidents import LinkJudge, incident_text, judged_text, link_ticket
 from pipeline.domain.redaction import redact
 from pipeline.domain.usage import Stopwatch, claim_item_size, estimated_tokens, vector_bytes, write_units
 from pipeline.observability import logger
@@ -65,6 +65,15 @@ def _store() -> DynamoIncidentStore:
     return DynamoIncidentStore(incident_settings().table_name, aws_client("dynamodb"))
 
 
+def _judge() -> LinkJudge | None:
+    """The second opinion when TMS_INCIDENT_JUDGE asks for one (imported only then: LangChain is heavy)."""
+    if incident_settings().judge == "off":
+        return None
+    from pipeline.adapters.link_judge import link_judge
+
+    return link_judge()
+
+
 @logger.inject_lambda_context(log_event=False)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Link one ticket; return its incident summary (incident_id "" when it stays alone) and its usage."""
@@ -85,11 +94,23 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         threshold=settings.threshold,
         decay_per_hour=settings.decay_per_hour,
         window=timedelta(hours=settings.window_hours),
+        judge=_judge(),
     )
-    # Tokens estimated (the embedders return vectors only); the vector write rewrites the claimed item.
+    if (
+        link.judge_error
+    ):  # the link stands as the score decided; the ticket is not failed for a second opinion
+        logger.warning("incident second opinion failed", extra={"error": link.judge_error})
+    # Tokens estimated (the embedders return vectors only); the vector write rewrites the claimed item (with
+    # the redacted text stored beside the vector).
+    verdict = link.verdict
     spent = TicketUsage(
         embedding_input_tokens=estimated_tokens(incident_text(shown)),
-        dynamodb_write_units=write_units(claim_item_size(ticket) + vector_bytes(embedder().dimensions)),
+        dynamodb_write_units=write_units(
+            claim_item_size(ticket) + vector_bytes(embedder().dimensions) + len(judged_text(shown).encode())
+        ),
+        # The second opinion is the reply model: its tokens are the reply model's, at its price.
+        llm_input_tokens=verdict.input_tokens if verdict else 0,
+        llm_output_tokens=verdict.output_tokens if verdict else 0,
     )
     # A ticket run again (`tms retry`, a local restart) that is the root of the incident a later report
     # opened comes out as on its first run: alone (the root is never announced as a member).

@@ -82,6 +82,12 @@ def table(offline_aws: None, monkeypatch: pytest.MonkeyPatch):
 
 
 def _run(client, ticket: TicketSubmitted, priority: Priority) -> dict:
+    _run_item(client, ticket, priority)
+    event = {"ticket": ticket.model_dump(mode="json"), "triage": _triage(priority)}
+    return link_incident.handler(event, LambdaContext())
+
+
+def _run_item(client, ticket: TicketSubmitted, priority: Priority = Priority.HIGH) -> None:
     # What the workflow's claim and record steps leave on the item.
     client.put_item(
         TableName="tickets",
@@ -96,8 +102,6 @@ def _run(client, ticket: TicketSubmitted, priority: Priority) -> dict:
             "priority": {"S": priority.value},
         },
     )
-    event = {"ticket": ticket.model_dump(mode="json"), "triage": _triage(priority)}
-    return link_incident.handler(event, LambdaContext())
 
 
 def test_a_burst_forms_one_incident_with_ordinals_companies_and_the_highest_priority(table) -> None:
@@ -291,3 +295,122 @@ def test_a_report_that_links_two_incidents_merges_the_younger_into_the_older(tab
         {"ticket": both.model_dump(mode="json"), "triage": _triage(Priority.MEDIUM)}, LambdaContext()
     )
     assert again["incident_id"] == older and again["count"] == 5
+
+
+class _Angle:
+    """Deterministic embedder: an "upload" report and a "timeout" report sit at cosine 0.45."""
+
+    model_id = "fake-angle"
+    dimensions = 2
+
+    def embed(self, texts: list[str]):
+        import numpy as np
+
+        return np.stack(
+            [
+                np.asarray([1.0, 0.0] if "upload" in t else [0.45, (1 - 0.45**2) ** 0.5], np.float32)
+                for t in texts
+            ]
+        )
+
+
+class _Judge:
+    model_id = "stub-judge"
+
+    def __init__(self, answer):
+        self.answer, self.asked = answer, []
+
+    def same_problem(self, report, candidates):
+        from pipeline.domain.incidents import Verdict
+
+        self.asked.append((report, list(candidates)))
+        if isinstance(self.answer, Exception):
+            raise self.answer
+        return Verdict(self.answer, 480, 12)
+
+
+@pytest.fixture
+def judged(table, monkeypatch):
+    """The step with TMS_INCIDENT_JUDGE=reply-model, a cosine-led link model whose band holds cosine 0.45."""
+    from contract import defaults
+    from pipeline.adapters import link_judge
+    from pipeline.domain.incident_signals import FEATURES
+
+    monkeypatch.setenv(names.ENV_INCIDENT_JUDGE, "reply-model")
+    incident_settings.cache_clear()
+    monkeypatch.setattr(link_incident, "embedder", lambda: _Angle())
+    monkeypatch.setitem(
+        defaults.INCIDENT_LINK_MODELS,
+        _Angle.model_id,
+        {
+            "weights": {**dict.fromkeys(FEATURES, 0.0), "cosine": 10.0},
+            "bias": -5.0,
+            "threshold": 0.75,
+            "judge_lower": 0.3,
+        },
+    )
+
+    def use(judge):
+        monkeypatch.setattr(link_judge, "link_judge", lambda: judge)
+        return judge
+
+    return use
+
+
+def test_a_borderline_report_the_second_opinion_confirms_opens_an_incident_and_bills_its_tokens(
+    table, judged
+) -> None:
+    judge = judged(_Judge(True))
+    # Given a first report whose text holds the customer's address, which Comprehend found
+    first = _ticket(
+        "S3 upload hangs", "Every upload times out since 09:00; write to ops@acme.example", 0, "Acme"
+    )
+    text = first.data.pii_text()
+    start = text.index("ops@acme.example")
+    pii = {"Entities": [{"Type": "EMAIL", "Score": 0.99, "BeginOffset": start, "EndOffset": start + 16}]}
+    _run_item(table, first)
+    alone = link_incident.handler(
+        {"ticket": first.model_dump(mode="json"), "triage": _triage(Priority.HIGH), "pii": pii},
+        LambdaContext(),
+    )
+    assert alone["incident_id"] == "" and judge.asked == []  # nothing to compare with yet
+    # Then its redacted text is stored beside its vector, for the judge to read later
+    stored = table.get_item(TableName="tickets", Key={"ticket_id": {"S": first.ticketId}})["Item"]
+    kept = stored[names.INCIDENT_TEXT_ATTR]["S"]
+    assert "upload times out" in kept and "ops@acme.example" not in kept
+
+    # When a report in other words arrives (cosine 0.45: in the band, under the threshold)
+    second = _ticket("Timeouts writing objects", "PUTs stall for a minute then fail", 3, "Globex")
+    linked = _run(table, second, Priority.HIGH)
+
+    # Then the judge read both texts, said "same problem", and the two are one incident
+    report, shown = judge.asked[-1]
+    assert "PUTs stall" in report and shown == [kept]
+    assert linked["incident_id"] and linked["root_ticket_id"] == first.ticketId and linked["count"] == 2
+    # and its tokens are billed as the reply model's
+    assert linked["usage"]["llm_input_tokens"] == 480 and linked["usage"]["llm_output_tokens"] == 12
+
+
+def test_a_failing_second_opinion_never_fails_the_ticket(table, judged) -> None:
+    from contract.errors import LlmUnavailableError
+
+    judge = judged(_Judge(LlmUnavailableError("Bedrock is unavailable (ServiceUnavailableException)")))
+    first = _ticket("S3 upload hangs", "Every upload times out", 0, "Acme")
+    second = _ticket("Timeouts writing objects", "PUTs stall then fail", 3, "Globex")
+    assert _run(table, first, Priority.HIGH)["incident_id"] == ""
+    alone = _run(table, second, Priority.HIGH)
+    assert judge.asked and alone["incident_id"] == "" and alone["usage"]["llm_input_tokens"] == 0
+
+
+def test_with_the_second_opinion_off_it_is_never_built_or_asked(table, monkeypatch) -> None:
+    from pipeline.adapters import link_judge
+
+    def refuse():
+        raise AssertionError("the judge was built with TMS_INCIDENT_JUDGE=off")
+
+    monkeypatch.setattr(link_judge, "link_judge", refuse)
+    first = _ticket("S3 upload hangs", "Every upload times out", 0, "Acme")
+    assert _run(table, first, Priority.HIGH)["incident_id"] == ""
+    assert _run(table, _ticket("S3 upload hangs too", "upload times out", 1, "Globex"), Priority.HIGH)[
+        "incident_id"
+    ]
