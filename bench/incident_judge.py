@@ -1,16 +1,16 @@
-"""What a second opinion on borderline incident links could add (issue 29, item 2): CALIBRATION halves only.
+"""What the second opinion on borderline incident links adds (issue 29, item 2): CALIBRATION halves only.
 
     .venv/bin/python bench/incident_judge.py [--lower 0.5,0.4,0.3,0.2,0.1] [--accuracy 1.0,0.9]
 
-Issue 29 lets the AWS runtime ask the reply model about candidates scored between a lower bound and the
-join threshold. It is not built, and its answers cannot be measured here (no Bedrock), so this measures the
-room it has: the shipped link model replays both calibration batches (bench/data/incidents/*.jsonl and
-batch2/), and whenever a ticket's best candidate group scores in [lower, threshold) a judge is asked once:
-an ideal one (the labels' answer) or one right with probability `accuracy` (seeded). "Yes" links the
-ticket to that group; "no" leaves the model's decision. Printed per lower bound: the judge calls per 1,000
-tickets, pairwise precision / recall per batch, and the calls' cost per 1,000 tickets at the reply model's
-price (tools/prices.json; prompt = an instruction of ~150 tokens + the ticket's and up to three members'
-embedded texts, answer ~10 tokens). The test half is never read.
+The incident step asks the reply model about a best candidate scored in the link model's [judge_lower,
+threshold) band (pipeline/domain/incidents.py link_by_model, TMS_INCIDENT_JUDGE). Its answers cannot be
+measured here (no Bedrock), so this measures the room it has, through the shipped code path: the shipped link
+model replays both calibration batches (bench/data/incidents/*.jsonl and batch2/) with the product's judge
+port answered by the labels, either ideally or right with probability `accuracy` (seeded), for each lower
+bound tried. Printed per lower bound: the judge calls per 1,000 tickets, pairwise precision / recall per
+batch, and the calls' cost per 1,000 tickets at the reply model's price (tools/prices.json; prompt = the
+shipped judge prompt with the ticket's and up to three members' texts, estimated tokens; answer ~15 tokens).
+The test half is never read.
 """
 
 from __future__ import annotations
@@ -20,69 +20,62 @@ import dataclasses
 import json
 import random
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 DATA = Path(__file__).resolve().parent / "data" / "incidents"
-INSTRUCTION_TOKENS, ANSWER_TOKENS, MEMBERS_SHOWN = 150, 10, 3
+ANSWER_TOKENS = 15  # the forced tool call {"same_problem": true}
+
+
+class LabelJudge:
+    """The product's LinkJudge port answered from the labels: "same problem" when one of the shown reports
+    belongs to the new report's incident (flipped with probability 1 - accuracy). `asked` collects each call's
+    estimated prompt tokens (the shipped prompt)."""
+
+    model_id = "labels"
+
+    def __init__(
+        self, truth: dict[str, str | None], ids_of: dict[str, str], accuracy: float, rng: random.Random
+    ):
+        self.truth, self.ids_of, self.accuracy, self.rng = truth, ids_of, accuracy, rng
+        self.asked: list[int] = []
+
+    def same_problem(self, report: str, candidates: Sequence[str]) -> Any:
+        from pipeline.adapters.link_judge import judge_messages
+        from pipeline.domain.incidents import Verdict
+        from pipeline.domain.usage import estimated_tokens
+
+        tokens = estimated_tokens("\n".join(text for _, text in judge_messages(report, candidates)))
+        self.asked.append(tokens)
+        mine = self.truth.get(self.ids_of[report])
+        same = mine is not None and any(self.truth.get(self.ids_of[c]) == mine for c in candidates)
+        if self.rng.random() >= self.accuracy:
+            same = not same
+        return Verdict(same, tokens, ANSWER_TOKENS)
 
 
 def judged_linker(
-    original: Callable[..., Any],
-    truth: dict[str, str | None],
-    texts: dict[str, str],
-    lower: float,
-    accuracy: float,
-    rng: random.Random,
-    asked: list[int],
+    original: Callable[..., Any], texts: dict[str, str], judge: LabelJudge, lower: float
 ) -> Callable[..., Any]:
-    """`link_by_model` with a judge asked about the best candidate group when it scores in [lower, the
-    threshold it needs): `asked` collects each call's prompt tokens."""
-    from pipeline.domain.incidents import candidate_groups, decide_link, rescore
-    from pipeline.domain.usage import estimated_tokens
+    """`link_by_model` (`original`) with the judge and band: each candidate carries its text, as the index
+    returns it in the product, and the model's judge_lower is `lower`."""
 
     def link(
         profile: Any, neighbours: Any, model: Any, *, ticket_id: str, threshold: float | None = None
     ) -> Any:
-        join = model.threshold if threshold is None else threshold
-        opening = join if model.open_threshold is None else model.open_threshold
-        scored = rescore(profile, neighbours, model)
-
-        def decide(candidates: Any) -> Any:
-            return decide_link(
-                candidates,
-                join,
-                ticket_id=ticket_id,
-                open_threshold=model.open_threshold,
-                merge_threshold=model.merge_threshold,
-            )
-
-        groups = sorted(
-            (
-                (max(m.score for m in ms), key, ms)
-                for key, ms in candidate_groups(scored, ticket_id=ticket_id).items()
-            ),
-            key=lambda g: (-g[0], g[1]),
+        shown = [dataclasses.replace(n, text=texts.get(n.ticket_id, "")) for n in neighbours]
+        return original(
+            profile,
+            shown,
+            dataclasses.replace(model, judge_lower=lower),
+            ticket_id=ticket_id,
+            threshold=threshold,
+            judge=judge,
+            text=texts[ticket_id],
         )
-        if not groups:
-            return decide(scored)
-        top, _, members = groups[0]
-        needed = join if members[0].incident_id else opening
-        if top >= needed or top < lower:
-            return decide(scored)
-        shown = [texts[ticket_id]] + [texts[m.ticket_id] for m in members[:MEMBERS_SHOWN]]
-        asked.append(INSTRUCTION_TOKENS + sum(estimated_tokens(t) for t in shown))
-        mine = truth.get(ticket_id)
-        same = mine is not None and any(truth.get(m.ticket_id) == mine for m in members)
-        if rng.random() >= accuracy:
-            same = not same
-        if not same:
-            return decide(scored)
-        ids = {m.ticket_id for m in members}
-        return decide([dataclasses.replace(n, score=1.0) if n.ticket_id in ids else n for n in scored])
 
     return link
 
@@ -127,11 +120,14 @@ def main() -> int:
     price = prices["models"][reply_model]
     original = ie.link_by_model
 
+    ids_of = {text: tid for tid, text in texts.items()}
+    if len(ids_of) != len(texts):  # the label judge finds a shown report by its text
+        raise SystemExit("two calibration tickets have the same text: the label judge cannot tell them apart")
+
     def run(lower: float | None, accuracy: float) -> tuple[dict[str, Any], list[int]]:
-        asked: list[int] = []
+        judge = LabelJudge(cal.truth, ids_of, accuracy, random.Random(args.seed))
         if lower is not None:
-            rng = random.Random(args.seed)
-            ie.link_by_model = judged_linker(original, cal.truth, texts, lower, accuracy, rng, asked)
+            ie.link_by_model = judged_linker(original, texts, judge, lower)
         try:
             predicted = ie.replay(cal.tickets, vectors, model=model, profiles=cal.profiles)
         finally:
@@ -142,7 +138,7 @@ def main() -> int:
                 {k: v for k, v in predicted.items() if keep(k)},
                 {k: v for k, v in cal.truth.items() if keep(k)},
             )
-        return out, asked
+        return out, judge.asked
 
     n = len(cal.tickets)
     print(f"# Second opinion on the band [lower, threshold): {n} calibration tickets (both batches), "

@@ -263,6 +263,10 @@ class TmsConfig(BaseModel):
     # contract/defaults.KB_SYNC_INTERVAL_MINUTES (the kb-sync function, issue 30.1); one without its own
     # `url`/canonical link is linked at this https:// base URL + its file name, else skipped (its log says why).
     kb_base_url: Annotated[str, Field(max_length=2000, pattern=r"^(https://[^\s]+)?$")] = ""
+    # Incident grouping's second opinion (issue 29.2, docs/incidents.md "Second opinion"): a link scored just
+    # under the threshold is shown to the reply model, which reads the reports and says whether they are one
+    # problem. About a quarter of tickets ask, under a cent per 1,000 tickets at the default model (`tms cost`).
+    incident_second_opinion: bool = True
     # PII in subject and description is replaced by typed placeholders before the reply model and the
     # warehouse see it (Comprehend DetectPiiEntities in the workflow). Off: both see the text as written.
     pii_redaction: bool = True

@@ -27,7 +27,7 @@ from infra.components.retention import WarehouseRetention
 from infra.components.sla import Sla
 from infra.components.slack import Slack
 from infra.components.storage import Storage
-from infra.components.workflow import Workflow
+from infra.components.workflow import Workflow, bedrock_model_arns
 from infra.config import TmsConfig
 
 
@@ -95,6 +95,13 @@ class TmsStack(Stack):
             package=package,
             storage=self.storage,
             embedding_model_id=config.embedding_model_id,
+            second_opinion_model_id=config.model_id if config.incident_second_opinion else "",
+            second_opinion_model_arns=bedrock_model_arns(
+                self,
+                model_id=config.model_id,
+                foundation_model_id=config.foundation_model_id,
+                profile=config.uses_inference_profile,
+            ),
         )
         self.workflow = Workflow(
             self,

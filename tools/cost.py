@@ -66,6 +66,15 @@ PRECEDENT_GB_SECONDS = 0.5
 # (an estimate, not measured on AWS: a warm run is two S3 calls, a cold one adds the imports and one GET of the
 # index). A changed document adds a GET, its Titan tokens and a PUT of the index (docs/knowledge-base.md "Sync").
 KB_SYNC_IDLE_GB_SECONDS = 0.5
+# The incident step's second opinion (issue 29.2, cdk.json `incident_second_opinion`): the reply model asked
+# about a link scored in the band under the threshold. Measured with bench/incident_judge.py on both
+# calibration batches (docs/measurements/2026-12-07f-incident-second-opinion.md): 262 calls per 1,000 tickets
+# at the shipped band, ~700 prompt tokens a call (the shipped prompt with the report and up to three of the
+# candidate's), ~15 tokens of answer. Modeled, not measured per ticket: the local stack's offline reply model
+# never judges, and on AWS the calls' tokens are in the reply model's measured tokens already (an upper bound).
+JUDGE_CALLS_PER_TICKET = 0.262
+JUDGE_INPUT_TOKENS_PER_CALL = 700.0
+JUDGE_OUTPUT_TOKENS_PER_CALL = 15.0
 # Every answered ticket sends its reply through SES at least once (issue 28.3): the model counts it whether or
 # not an agent approved the draft yet.
 REPLIES_PER_TICKET = 1.0
@@ -223,6 +232,7 @@ class StackFacts:
     knowledge_base: bool = False  # a function grounds drafts in kb/index.json (TMS_KB_PROVIDER=s3)
     kb_sync_runs_per_month: float = 0.0  # the kb-sync function's scheduled runs (issue 30.1)
     precedents: bool = False  # resolved tickets become knowledge-base precedents (TMS_PRECEDENT_BASE_URL set)
+    incident_second_opinion: bool = False  # the incident step may ask the reply model (TMS_INCIDENT_JUDGE)
 
 
 def _of_type(template: Mapping[str, Any], kind: str) -> list[dict[str, Any]]:
@@ -321,6 +331,7 @@ def stack_facts(
         knowledge_base=any(v.get(names.ENV_KB_PROVIDER) == "s3" for v in variables),
         precedents=any(v.get(names.ENV_PRECEDENT_BASE_URL) for v in variables),
         kb_sync_runs_per_month=_runs_per_month(template, names.HANDLERS[names.FN_KB_SYNC]),
+        incident_second_opinion=any(v.get(names.ENV_INCIDENT_JUDGE) == "reply-model" for v in variables),
     )
 
 
@@ -546,8 +557,33 @@ def variable_lines(
     ]
     if stack.precedents:
         lines += precedent_lines(prices)
+    if stack.incident_second_opinion:
+        lines += second_opinion_lines(prices, stack.model_id)
     lines += mail_lines(mail, prices)
     return lines
+
+
+def second_opinion_lines(prices: PriceTable, model_id: str) -> list[Line]:
+    """The incident step's second opinion per 1,000 tickets at the reply model's price, modeled from the
+    calibration replay (JUDGE_* above; docs/incidents.md "Second opinion")."""
+    model = prices.model(model_id)
+    calls = JUDGE_CALLS_PER_TICKET
+    return [
+        Line(
+            f"Incident second opinion, input tokens ({calls:g} calls a ticket)",
+            calls * JUDGE_INPUT_TOKENS_PER_CALL,
+            f"token ({model_id})",
+            model.input_usd_per_1k / 1000,
+            calls * JUDGE_INPUT_TOKENS_PER_CALL * model.input_usd_per_1k,
+        ),
+        Line(
+            "Incident second opinion, output tokens",
+            calls * JUDGE_OUTPUT_TOKENS_PER_CALL,
+            f"token ({model_id})",
+            model.output_usd_per_1k / 1000,
+            calls * JUDGE_OUTPUT_TOKENS_PER_CALL * model.output_usd_per_1k,
+        ),
+    ]
 
 
 def precedent_lines(prices: PriceTable) -> list[Line]:
@@ -724,6 +760,12 @@ def estimate(
         )
     if stack.lambda_architecture != "x86_64":
         notes.append("arm64 functions: GB-seconds priced at the x86_64 rate (an upper bound)")
+    if stack.incident_second_opinion:
+        notes.append(
+            "incident second opinion: modeled from the calibration replay (bench/incident_judge.py), not "
+            "measured; usage measured on AWS already holds its tokens in the reply model's lines, so there it "
+            "is counted twice (an upper bound)"
+        )
     if avg.get("comprehend_pii_units", 0) > 0:
         longest = comprehend_units("x" * (SUBJECT_MAX + 2 + DESCRIPTION_MAX))
         notes.append(

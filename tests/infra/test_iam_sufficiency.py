@@ -33,6 +33,10 @@ TITAN = f"arn:aws:bedrock:us-east-1::foundation-model/{defaults.BEDROCK_EMBEDDIN
 LIFECYCLE = f"function:{names.FN_TICKET_LIFECYCLE}"
 KB_SYNC = f"function:{names.FN_KB_SYNC}"
 ERASURE = f"function:{names.FN_ERASURE}"
+LINK = f"function:{names.FN_LINK_INCIDENT}"
+# The reply model as an inference profile, and the model it routes to in the region it picked.
+PROFILE = f"arn:aws:bedrock:us-east-1:123456789012:inference-profile/{defaults.BEDROCK_MODEL_ID}"
+ROUTED = f"arn:aws:bedrock:us-west-2::foundation-model/{defaults.BEDROCK_MODEL_ID.split('.', 1)[1]}"
 
 
 def _without(raw: dict[str, Any], logical_prefix: str, action: str) -> dict[str, Any]:
@@ -78,6 +82,11 @@ HAND_CALLS = [
     Call(KB_SYNC, "s3", "HeadObject", (INDEX,)),
     Call(KB_SYNC, "bedrock-runtime", "InvokeModel", (TITAN,)),
     Call(KB_SYNC, "s3", "PutObject", (INDEX,)),
+    # The incident step's second opinion on AWS (docs/incidents.md): Converse on the reply model; the local
+    # stack's default reply model is offline, so the run below never makes this call.
+    Call(LINK, "bedrock-runtime", "Converse", (PROFILE,)),
+    Call(LINK, "bedrock-runtime", "Converse", (ROUTED,)),
+    Call(LINK, "bedrock-runtime", "InvokeModel", (TITAN,)),
 ]
 
 
@@ -115,6 +124,11 @@ def test_calls_the_roles_grant_pass(synth: Synth):
             f"{KB_SYNC}: s3.ListObjectsV2 needs s3:ListBucket on {ARCHIVE}",
         ),
         ("KbSyncFunctionRole", "s3:PutObject", f"{KB_SYNC}: s3.PutObject needs s3:PutObject on {INDEX}"),
+        (
+            "IncidentsLinkIncidentRole",
+            "bedrock:InvokeModel",
+            f"{LINK}: bedrock-runtime.Converse needs bedrock:InvokeModel on {PROFILE}",
+        ),
         (
             "KbSyncFunctionRole",
             "bedrock:InvokeModel",

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from contract import names
+from contract import defaults, names
 from infra.layer import layer_requirements
 from tests.infra.template import (
     Synth,
@@ -23,22 +23,42 @@ pytestmark = pytest.mark.infra
 TITAN_V2 = "amazon.titan-embed-text-v2:0"
 
 
-def test_link_incident_may_invoke_only_the_configured_embedding_model(synth: Synth) -> None:
-    _, function = function_by_name(synth.raw, names.FN_LINK_INCIDENT)
+def _bedrock_statement(raw: dict) -> tuple[dict, dict]:
+    _, function = function_by_name(raw, names.FN_LINK_INCIDENT)
     bedrock = [
         s
-        for s in role_statements(synth.raw, role_of(function))
+        for s in role_statements(raw, role_of(function))
         if any("bedrock" in a for a in statement_actions(s))
     ]
     assert len(bedrock) == 1
     assert statement_actions(bedrock[0]) == {"bedrock:InvokeModel"}
-    resource = json.dumps(bedrock[0]["Resource"])
-    assert f"foundation-model/{TITAN_V2}" in resource
-    assert "*" not in resource and "claude" not in resource
-    env = function["Properties"]["Environment"]["Variables"]
+    return bedrock[0], function["Properties"]["Environment"]["Variables"]
+
+
+def test_link_incident_may_invoke_only_the_embedding_model_and_the_reply_model_it_asks(synth: Synth) -> None:
+    statement, env = _bedrock_statement(synth.raw)
+    resources_ = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+    text = json.dumps(resources_)
+    assert f"foundation-model/{TITAN_V2}" in text
+    # The second opinion (on by default): the reply model's inference profile and the model it routes to.
+    model = defaults.BEDROCK_MODEL_ID
+    assert f"inference-profile/{model}" in text and f"foundation-model/{model.split('.', 1)[1]}" in text
+    assert len(resources_) == 3 and "claude" not in text
     assert env[names.ENV_EMBEDDING_PROVIDER] == "bedrock"
     assert env[names.ENV_EMBEDDING_MODEL_ID] == TITAN_V2
     assert env[names.ENV_EMBEDDING_DIMENSIONS] == "512"
+    assert env[names.ENV_INCIDENT_JUDGE] == "reply-model"
+    assert env[names.ENV_LLM_PROVIDER] == "bedrock" and env[names.ENV_MODEL_ID] == model
+
+
+def assert_link_incident_without_second_opinion(raw: dict) -> None:
+    """cdk.json `incident_second_opinion: false`: Titan only, and no judge setting (checked on the synth of
+    tests/infra/test_kb_infra.py, which switches the optional model uses off)."""
+    statement, env = _bedrock_statement(raw)
+    assert json.dumps(statement["Resource"]).count("arn:") == 1 and TITAN_V2 in json.dumps(
+        statement["Resource"]
+    )
+    assert names.ENV_INCIDENT_JUDGE not in env and names.ENV_MODEL_ID not in env
 
 
 def test_no_other_function_may_invoke_the_embedding_model(synth: Synth) -> None:

@@ -141,7 +141,10 @@ def test_precedents_need_the_knowledge_base_and_an_https_link() -> None:
 def test_knowledge_base_false_takes_the_read_the_embedder_and_the_provider_away(tmp_path: Path) -> None:
     from tests.infra.conftest import synthesize
 
-    raw = synthesize(tmp_path, knowledge_base=False, precedent_base_url="").raw
+    # One synth for the optional model uses switched off (each synth costs ~20 s): the knowledge base here,
+    # the incident second opinion in tests/infra/test_incidents_infra.py (it reads this template too).
+    raw = synthesize(tmp_path, knowledge_base=False, precedent_base_url="", incident_second_opinion=False).raw
+    _assert_second_opinion_off(raw)
 
     assert names.ENV_KB_PROVIDER not in _draft_env(raw)
     statements = json.dumps(function_statements(raw, names.FN_DRAFT_REPLY))
@@ -150,6 +153,12 @@ def test_knowledge_base_false_takes_the_read_the_embedder_and_the_provider_away(
     assert names.ENV_PRECEDENT_BASE_URL not in _lifecycle_env(raw)
     lifecycle = json.dumps(function_statements(raw, names.FN_TICKET_LIFECYCLE))
     assert names.KB_PREFIX not in lifecycle and "bedrock" not in lifecycle and "comprehend" not in lifecycle
+
+
+def _assert_second_opinion_off(raw: dict) -> None:
+    from tests.infra.test_incidents_infra import assert_link_incident_without_second_opinion
+
+    assert_link_incident_without_second_opinion(raw)
 
 
 def test_the_switch_is_on_in_cdk_json_and_read_from_the_environment() -> None:

@@ -1,28 +1,26 @@
-"""bench/incident_judge.py asks its judge only about a best candidate scored between the lower bound and the
-threshold that candidate needs, and links the ticket only when the judge says it is the same problem."""
+"""bench/incident_judge.py drives the shipped link decision with a judge answered by the labels: asked only
+about a best candidate scored between the lower bound and the threshold that candidate needs, linking the
+ticket only when the judge says it is the same problem."""
 
 from __future__ import annotations
 
 import random
 
-from bench.incident_judge import judged_linker
+from bench.incident_judge import LabelJudge, judged_linker
 from pipeline.domain.incident_signals import FEATURES, LinkModel
-from pipeline.domain.incidents import Neighbour, Profile
+from pipeline.domain.incidents import Neighbour, Profile, link_by_model
 
 # Every feature weighted 0: each candidate group scores sigmoid(0) = 0.5, under the 0.6 a lone ticket needs.
 FLAT = LinkModel(weights=dict.fromkeys(FEATURES, 0.0), bias=0.0, threshold=0.75, open_threshold=0.6)
 TEXTS = {"new": "uploads fail with 503", "old": "s3 puts erroring since 10:40"}
-
-
-def _never_called(*_args: object, **_kwargs: object) -> object:
-    raise AssertionError("the judged linker decides itself")
+IDS = {text: tid for tid, text in TEXTS.items()}
 
 
 def _link(truth: dict[str, str | None], lower: float, accuracy: float = 1.0) -> tuple[bool, list[int]]:
-    asked: list[int] = []
-    link = judged_linker(_never_called, truth, TEXTS, lower, accuracy, random.Random(0), asked)
+    judge = LabelJudge(truth, IDS, accuracy, random.Random(0))
+    link = judged_linker(link_by_model, TEXTS, judge, lower)
     result = link(Profile(), [Neighbour("old", 0.9)], FLAT, ticket_id="new")
-    return result.linked, asked
+    return result.linked, judge.asked
 
 
 def test_a_candidate_in_the_band_is_linked_only_when_the_judge_says_same_problem() -> None:
@@ -30,7 +28,8 @@ def test_a_candidate_in_the_band_is_linked_only_when_the_judge_says_same_problem
     other, asked_other = _link({"new": "inc1", "old": None}, lower=0.4)
 
     assert (same, other) == (True, False)
-    assert len(asked_same) == len(asked_other) == 1 and asked_same[0] > 150  # instruction + both texts
+    # One call each, priced with the shipped prompt (its rules and both quoted texts: well over 150 tokens)
+    assert len(asked_same) == len(asked_other) == 1 and asked_same[0] > 150
 
 
 def test_a_candidate_under_the_lower_bound_is_not_asked_about() -> None:

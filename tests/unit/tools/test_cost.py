@@ -682,3 +682,28 @@ def test_a_stack_that_keeps_precedents_is_charged_them_per_resolved_ticket_and_o
     assert with_precedents.triage_usd_per_1000 - without.triage_usd_per_1000 == pytest.approx(
         sum(added.values())
     )
+
+
+def test_a_stack_that_asks_the_second_opinion_is_charged_its_modeled_calls_and_one_that_does_not_is_not():
+    usage = [TicketUsage(llm_input_tokens=1000, lambda_requests=3)]
+    template = _express_template()
+    template["Resources"]["LinkIncident"] = {
+        "Type": "AWS::Lambda::Function",
+        "Properties": {"Environment": {"Variables": {"TMS_INCIDENT_JUDGE": "reply-model"}}},
+    }
+    asking = cost.stack_facts(template, model_id=MODEL, schedule_minutes=120)
+    plain = cost.stack_facts(_express_template(), model_id=MODEL, schedule_minutes=120)
+
+    with_judge = cost.estimate(usage, asking, cost.load_prices())
+    without = cost.estimate(usage, plain, cost.load_prices())
+
+    price = cost.load_prices().model(MODEL)
+    lines = {line.item: line for line in with_judge.variable if line.item.startswith("Incident second opinion")}
+    assert asking.incident_second_opinion and not plain.incident_second_opinion
+    assert len(lines) == 2 and not [line for line in without.variable if "second opinion" in line.item]
+    # 0.262 calls a ticket x (700 prompt + 15 answer tokens) at the reply model's prices, per 1,000 tickets
+    expected = 0.262 * (700 * price.input_usd_per_1k + 15 * price.output_usd_per_1k)
+    assert sum(line.usd for line in lines.values()) == pytest.approx(expected)
+    assert with_judge.variable_usd_per_1000 - without.variable_usd_per_1000 == pytest.approx(expected)
+    assert any("second opinion" in note and "upper bound" in note for note in with_judge.notes)
+    assert "Incident second opinion, input tokens" in cost.render(with_judge)
