@@ -114,7 +114,7 @@ def main() -> int:
     emb = embedder()
     vectors = emb.embed(cal.texts)
     model = link_model_for(emb.model_id)
-    texts = {tid: text for (tid, _), text in zip(cal.tickets, cal.texts, strict=True)}
+    texts = {tid: text for (tid, _), text in zip(cal.tickets, cal.judged, strict=True)}
     prices = json.loads((Path(__file__).resolve().parent.parent / "tools" / "prices.json").read_text())
     reply_model = defaults.BEDROCK_MODEL_ID.split(".", 1)[1]  # the inference profile's model
     price = prices["models"][reply_model]

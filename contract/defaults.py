@@ -52,6 +52,10 @@ _OFFLINE_LINK_WEIGHTS: Final = {
     "symptom_conflict": -0.324,
     "log_reporters": 0.399,
 }
+# The second opinion's band (INCIDENT_JUDGE below) starts here: a best candidate scored in [this, threshold) is
+# judged. bench/incident_judge.py on both calibration batches: 262 calls per 1,000 tickets, and with an ideal
+# judge recall 0.68 -> 0.95 at precision 0.98 on the first (docs/measurements/2026-12-07f-incident-second-opinion.md).
+INCIDENT_JUDGE_LOWER: Final = 0.3
 INCIDENT_LINK_MODELS: Final = {
     # Fitted with bench/incidents.py: weights on the whole calibration half, thresholds (join an incident,
     # open one with a lone ticket, merge a second group: None = never) by 5-fold cross-validation inside it.
@@ -63,9 +67,7 @@ INCIDENT_LINK_MODELS: Final = {
         "threshold": 0.75,
         "open_threshold": 0.6,
         "merge_threshold": None,
-        # The second opinion's band (INCIDENT_JUDGE): bench/incident_judge.py measured [0.3, threshold) on
-        # both calibration batches (docs/measurements/2026-12-07b-incident-grouping.md has the run).
-        "judge_lower": 0.3,
+        "judge_lower": INCIDENT_JUDGE_LOWER,
     },
     # Titan V2: not fitted (no labelled Titan vectors offline). Conservative: the offline weights with higher
     # thresholds, so it links less rather than merging strangers. Calibrate on your own labelled tickets
@@ -76,7 +78,7 @@ INCIDENT_LINK_MODELS: Final = {
         "threshold": 0.9,
         "open_threshold": 0.9,
         "merge_threshold": None,
-        "judge_lower": 0.3,
+        "judge_lower": INCIDENT_JUDGE_LOWER,
     },
 }
 # The second opinion on a borderline link (issue 29.2; docs/incidents.md "Second opinion"): "reply-model"

@@ -62,6 +62,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def check_incident_judge() -> None:
+    """TMS_INCIDENT_JUDGE=reply-model needs a chat reply model (an OpenAI-compatible endpoint locally): a
+    setting the stack cannot honour stops the start with one line, rather than failing every ticket's link step."""
+    from pipeline.adapters.link_judge import configured_judge
+
+    configured_judge()
+
+
 @dataclass
 class LocalStack:
     """A running local stack. Use `LocalStack.start()` as a context manager."""
@@ -208,6 +216,7 @@ class LocalStack:
             dead: list[tuple[str, str]] = []
             replayed = 0
             interval = durability.snapshot_interval()  # a bad TMS_LOCAL_SNAPSHOT_INTERVAL stops the start
+            check_incident_judge()  # so does a second opinion the configured reply model cannot give
             if durable is not None:
                 if fresh:
                     durability.forget(durable)

@@ -30,10 +30,13 @@ from pipeline.domain.incidents import (
     DEFAULT_DECAY_PER_HOUR,
     DEFAULT_WINDOW,
     NEIGHBOURS,
+    LinkJudge,
+    Verdict,
     apply_link,
     candidate_groups,
     decide_link,
     incident_text,
+    judged_text,
     link_by_model,
     profile_of,
 )
@@ -94,13 +97,16 @@ def replay(
     window: timedelta = DEFAULT_WINDOW,
     k: int = NEIGHBOURS,
     pairs_out: list[tuple[dict[str, float], str, list[str]]] | None = None,
+    judge: LinkJudge | None = None,
+    texts: Sequence[str] | None = None,
 ) -> dict[str, str | None]:
     """Group tickets (id, submitted_at; in submission order) as the workflow step would; id -> incident.
 
     With a `model` (and the tickets' `profiles`), candidate groups get the combined link score, are linked
     and merged as pipeline.domain.incidents.decide_link says, and `threshold` overrides the model's join
     threshold; without one, the time-decayed cosine is compared with `threshold` (the grouping before issue
-    29, no merges). `pairs_out` collects every scored (features, new id, the group's member ids).
+    29, no merges). `pairs_out` collects every scored (features, new id, the group's member ids). With a
+    `judge` and the tickets' judged `texts`, a borderline best group is judged as the workflow step does.
     """
     index = InMemoryVectorIndex(vectors.shape[1])
     for i, ((ticket_id, submitted), vector) in enumerate(zip(tickets, vectors, strict=True)):
@@ -119,7 +125,13 @@ def replay(
                     )  # fmt: skip
                     pairs_out.append((feats, ticket_id, [m.ticket_id for m in members]))
             link = link_by_model(
-                profile or Profile(), neighbours, model, ticket_id=ticket_id, threshold=threshold
+                profile or Profile(),
+                neighbours,
+                model,
+                ticket_id=ticket_id,
+                threshold=threshold,
+                judge=judge,
+                text=texts[i] if texts is not None else "",
             )
         else:
             if threshold is None:
@@ -130,7 +142,7 @@ def replay(
             )
             link = decide_link([best] if best else [], threshold, ticket_id=ticket_id)
         apply_link(index.incidents, ticket_id, link)
-        index.add(ticket_id, vector, submitted, profile)
+        index.add(ticket_id, vector, submitted, profile, texts[i] if texts is not None else "")
     return {t: index.incidents.get(t) for t, _ in tickets}
 
 
@@ -368,6 +380,8 @@ def subset(data: EvalSet, rows: Sequence[int]) -> EvalSet:
     for i in rows:
         out.tickets.append(data.tickets[i])
         out.texts.append(data.texts[i])
+        if data.judged:  # sets built by hand may leave the judged texts out
+            out.judged.append(data.judged[i])
         out.profiles.append(data.profiles[i])
         out.truth[data.tickets[i][0]] = data.truth[data.tickets[i][0]]
     return out
@@ -398,6 +412,7 @@ class EvalSet:
     texts: list[str] = field(default_factory=list)
     profiles: list[Profile] = field(default_factory=list)
     truth: dict[str, str | None] = field(default_factory=dict)
+    judged: list[str] = field(default_factory=list)  # what the second opinion reads of each (judged_text)
 
 
 def eval_ticket(row: Mapping[str, Any]) -> tuple[TicketData, datetime]:
@@ -452,6 +467,7 @@ def eval_set(rows: Iterable[Mapping[str, Any]], split: str) -> EvalSet:
         data, at = eval_ticket(r)
         out.tickets.append((r["id"], at))
         out.texts.append(incident_text(data))
+        out.judged.append(judged_text(data))
         out.profiles.append(profile_of(data, at))
         out.truth[r["id"]] = r["incident"] or None
     return out
@@ -623,15 +639,35 @@ def reconcile_incidents(
 # --- `tms eval --incidents FILE`: calibrate the link model for the configured embedder ------------------
 
 
-def calibrate_on_file(paths: Sequence[Path], embedder: Any) -> dict[str, Any]:
+class CountingJudge:
+    """A judge that counts its calls and what they billed (`tms eval --incidents` with the second opinion)."""
+
+    def __init__(self, judge: LinkJudge):
+        self.judge, self.model_id = judge, judge.model_id
+        self.calls = self.same = self.input_tokens = self.output_tokens = 0
+
+    def same_problem(self, report: str, candidates: Sequence[str]) -> Verdict:
+        verdict = self.judge.same_problem(report, candidates)
+        self.calls += 1
+        self.same += int(verdict.same_problem)
+        self.input_tokens += verdict.input_tokens
+        self.output_tokens += verdict.output_tokens
+        return verdict
+
+
+def calibrate_on_file(paths: Sequence[Path], embedder: Any, judge: LinkJudge | None = None) -> dict[str, Any]:
     """Fit the link model for `embedder` on the `calibration` rows of labelled tickets (the hand-written
     set's JSONL format) and measure it on the `test` rows when there are any: the entry to keep in
-    contract/defaults.py INCIDENT_LINK_MODELS under the embedder's model id, and its figures."""
+    contract/defaults.py INCIDENT_LINK_MODELS under the embedder's model id, and its figures. With a `judge`
+    (the configured second opinion), the test rows are replayed once more with it asked on the entry's band."""
+    from contract import defaults
+
     rows = load_eval_rows(paths)
     cal = eval_set(rows, "calibration")
     if not any(cal.truth.values()):
         raise ValueError("no labelled incident among the calibration rows: nothing to calibrate on")
     model, curve = fit_link_model([cal], [embedder.embed(cal.texts)])
+    model = replace(model, judge_lower=defaults.INCIDENT_JUDGE_LOWER)
     out: dict[str, Any] = {
         "model_id": embedder.model_id,
         "entry": model.as_data(),
@@ -643,17 +679,35 @@ def calibrate_on_file(paths: Sequence[Path], embedder: Any) -> dict[str, Any]:
     }
     test = eval_set(rows, "test")
     if test.tickets:
-        got = replay(test.tickets, embedder.embed(test.texts), model=model, profiles=test.profiles)
-        s = pairwise_scores(got, test.truth)
-        ci = bootstrap_intervals(got, test.truth)
-        out["test"] = {
-            "tickets": len(test.tickets),
-            "precision": round(s.precision, 3),
-            "recall": round(s.recall, 3),
-            "precision_95": [round(v, 3) for v in ci["precision"]],
-            "recall_95": [round(v, 3) for v in ci["recall"]],
-        }
+        vectors = embedder.embed(test.texts)
+        got = replay(test.tickets, vectors, model=model, profiles=test.profiles)
+        out["test"] = _held_out(got, test)
+        if judge is not None:
+            counted = CountingJudge(judge)
+            judged = replay(
+                test.tickets, vectors, model=model, profiles=test.profiles, judge=counted, texts=test.judged
+            )
+            out["test_second_opinion"] = {
+                **_held_out(judged, test),
+                "judge": counted.model_id,
+                "calls": counted.calls,
+                "said_same": counted.same,
+                "input_tokens": counted.input_tokens,
+                "output_tokens": counted.output_tokens,
+            }
     return out
+
+
+def _held_out(got: Mapping[str, str | None], test: EvalSet) -> dict[str, Any]:
+    s = pairwise_scores(got, test.truth)
+    ci = bootstrap_intervals(got, test.truth)
+    return {
+        "tickets": len(test.tickets),
+        "precision": round(s.precision, 3),
+        "recall": round(s.recall, 3),
+        "precision_95": [round(v, 3) for v in ci["precision"]],
+        "recall_95": [round(v, 3) for v in ci["recall"]],
+    }
 
 
 def render_calibration(result: Mapping[str, Any]) -> str:
@@ -675,5 +729,13 @@ def render_calibration(result: Mapping[str, Any]) -> str:
             f"test rows ({t['tickets']} tickets): precision {t['precision']:.3f} "
             f"[{t['precision_95'][0]:.3f}, {t['precision_95'][1]:.3f}], recall {t['recall']:.3f} "
             f"[{t['recall_95'][0]:.3f}, {t['recall_95'][1]:.3f}] (95 % bootstrap)",
+        ]
+    if "test_second_opinion" in result:
+        j = result["test_second_opinion"]
+        lines += [
+            f"with the second opinion ({j['judge']}, asked {j['calls']} times, said same {j['said_same']}; "
+            f"{j['input_tokens']} + {j['output_tokens']} tokens): precision {j['precision']:.3f} "
+            f"[{j['precision_95'][0]:.3f}, {j['precision_95'][1]:.3f}], recall {j['recall']:.3f} "
+            f"[{j['recall_95'][0]:.3f}, {j['recall_95'][1]:.3f}]",
         ]
     return "\n".join(lines)

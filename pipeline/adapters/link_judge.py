@@ -12,11 +12,12 @@ without the judge loads no LangChain.
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from contract import names
+from contract import defaults, names
 from contract.errors import ConfigurationError, InvalidModelOutputError
 from pipeline.adapters.llm import LangChainReplyModel, quotation_boundary, reply_model
 from pipeline.domain.incidents import Verdict
@@ -78,6 +79,17 @@ class ReplyModelJudge:
         if not isinstance(answer, SameProblem):  # pragma: no cover - LangChain parses into the schema
             raise InvalidModelOutputError(f"reply model {self.model_id} did not answer same_problem")
         return Verdict(answer.same_problem, input_tokens, output_tokens)
+
+
+def configured_judge() -> ReplyModelJudge | None:
+    """The judge TMS_INCIDENT_JUDGE asks for (None: off), for the tools and the local stack's start, which
+    read the variable without the incident step's other settings."""
+    raw = os.environ.get(names.ENV_INCIDENT_JUDGE, "").strip() or defaults.INCIDENT_JUDGE
+    if raw == "off":
+        return None
+    if raw != "reply-model":
+        raise ConfigurationError(f"{names.ENV_INCIDENT_JUDGE}={raw!r}: expected off or reply-model")
+    return link_judge()
 
 
 @functools.cache

@@ -183,9 +183,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
         if missing:
             raise ConfigurationError(f"--incidents: no such file: {', '.join(missing)}")
         from pipeline.adapters.embeddings import embedder
+        from pipeline.adapters.link_judge import configured_judge
         from tools.incident_eval import calibrate_on_file, render_calibration
 
-        result = calibrate_on_file(args.incidents, embedder())
+        # With TMS_INCIDENT_JUDGE=reply-model, the test rows are also replayed with the second opinion.
+        result = calibrate_on_file(args.incidents, embedder(), configured_judge())
         print(json.dumps(result) if args.json else render_calibration(result))
         return 0
     if args.kb_truth:

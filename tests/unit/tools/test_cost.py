@@ -698,7 +698,9 @@ def test_a_stack_that_asks_the_second_opinion_is_charged_its_modeled_calls_and_o
     without = cost.estimate(usage, plain, cost.load_prices())
 
     price = cost.load_prices().model(MODEL)
-    lines = {line.item: line for line in with_judge.variable if line.item.startswith("Incident second opinion")}
+    lines = {
+        line.item: line for line in with_judge.variable if line.item.startswith("Incident second opinion")
+    }
     assert asking.incident_second_opinion and not plain.incident_second_opinion
     assert len(lines) == 2 and not [line for line in without.variable if "second opinion" in line.item]
     # 0.262 calls a ticket x (700 prompt + 15 answer tokens) at the reply model's prices, per 1,000 tickets

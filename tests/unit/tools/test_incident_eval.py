@@ -180,13 +180,8 @@ class _WordsEmbedder:
         return rows / np.linalg.norm(rows, axis=1, keepdims=True)
 
 
-def test_tms_eval_incidents_fits_a_link_model_for_the_configured_embedder_and_measures_the_test_rows(
-    tmp_path,
-) -> None:
+def _labelled_file(tmp_path):
     import json
-
-    from pipeline.domain.incident_signals import FEATURES, LinkModel
-    from tools.incident_eval import calibrate_on_file, render_calibration
 
     path = tmp_path / "labelled.jsonl"
     path.write_text(
@@ -209,12 +204,58 @@ def test_tms_eval_incidents_fits_a_link_model_for_the_configured_embedder_and_me
             for i, inc, split, m, co, prod, subj, desc in _LABELLED
         )
     )
-    result = calibrate_on_file([path], _WordsEmbedder())
+    return path
+
+
+def test_tms_eval_incidents_fits_a_link_model_for_the_configured_embedder_and_measures_the_test_rows(
+    tmp_path,
+) -> None:
+    from pipeline.domain.incident_signals import FEATURES, LinkModel
+    from tools.incident_eval import calibrate_on_file, render_calibration
+
+    result = calibrate_on_file([_labelled_file(tmp_path)], _WordsEmbedder())
     # The entry is valid data for contract/defaults.py, keyed by the embedder's model id
     assert result["model_id"] == "fake-words"
     assert set(LinkModel.from_data(result["entry"]).weights) == set(FEATURES)
     assert result["test"]["tickets"] == 3
     assert "INCIDENT_LINK_MODELS" in render_calibration(result)
+    assert "test_second_opinion" not in result  # no judge configured
+
+
+class _SqsJudge:
+    """A second opinion that calls two reports one problem when both name SQS's InternalError."""
+
+    model_id = "stub-judge"
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[str, list[str]]] = []
+
+    def same_problem(self, report, candidates):
+        from pipeline.domain.incidents import Verdict
+
+        self.asked.append((report, list(candidates)))
+        same = "internalerror" in report.lower() and all("internalerror" in c.lower() for c in candidates)
+        return Verdict(same, 500, 10)
+
+
+def test_tms_eval_incidents_with_a_configured_judge_replays_the_test_rows_with_it_too(tmp_path) -> None:
+    from tools.incident_eval import calibrate_on_file, render_calibration
+
+    judge = _SqsJudge()
+    result = calibrate_on_file([_labelled_file(tmp_path)], _WordsEmbedder(), judge)
+
+    assert result["entry"]["judge_lower"] == 0.3  # the band ships with the entry
+    judged = result["test_second_opinion"]
+    assert (
+        judge.asked
+        and judged["calls"] == len(judge.asked)
+        and judged["input_tokens"] == 500 * len(judge.asked)
+    )
+    # The unrelated SQS question was asked about and kept apart: the grouping stays right
+    assert judged["said_same"] == 0 and (judged["precision"], judged["recall"]) == (1.0, 1.0)
+    # Whatever the judge was shown, it read the judged texts of test rows only
+    assert all(r.startswith("Amazon SQS: Other.") for r, _ in judge.asked)
+    assert "with the second opinion (stub-judge" in render_calibration(result)
 
 
 def test_tms_eval_incidents_refuses_a_file_without_any_labelled_incident(tmp_path) -> None:
