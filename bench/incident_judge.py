@@ -10,7 +10,9 @@ port answered by the labels, either ideally or right with probability `accuracy`
 bound tried. Printed per lower bound: the judge calls per 1,000 tickets, pairwise precision / recall per
 batch, and the calls' cost per 1,000 tickets at the reply model's price (tools/prices.json; prompt = the
 shipped judge prompt with the ticket's and up to three members' texts, estimated tokens; answer ~15 tokens).
-The test half is never read.
+Only the calibration halves are read unless `--split test` asks, once, for the first batch's test half at
+bands already chosen on calibration (the judge is simulated from the labels: a bound on what a real one
+could add, never a figure of the product).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import dataclasses
 import json
 import random
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -57,29 +59,6 @@ class LabelJudge:
         return Verdict(same, tokens, ANSWER_TOKENS)
 
 
-def judged_linker(
-    original: Callable[..., Any], texts: dict[str, str], judge: LabelJudge, lower: float
-) -> Callable[..., Any]:
-    """`link_by_model` (`original`) with the judge and band: each candidate carries its text, as the index
-    returns it in the product, and the model's judge_lower is `lower`."""
-
-    def link(
-        profile: Any, neighbours: Any, model: Any, *, ticket_id: str, threshold: float | None = None
-    ) -> Any:
-        shown = [dataclasses.replace(n, text=texts.get(n.ticket_id, "")) for n in neighbours]
-        return original(
-            profile,
-            shown,
-            dataclasses.replace(model, judge_lower=lower),
-            ticket_id=ticket_id,
-            threshold=threshold,
-            judge=judge,
-            text=texts[ticket_id],
-        )
-
-    return link
-
-
 def _fractions(text: str) -> list[float]:
     """A comma-separated list of numbers between 0 and 1 (argparse names the option on an error)."""
     try:
@@ -100,6 +79,12 @@ def main() -> int:
         "--accuracy", type=_fractions, default="1.0,0.9", help="judge accuracies (1.0: ideal)"
     )
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--split",
+        choices=("calibration", "test"),
+        default="calibration",
+        help="test: read the first batch's test half once, at bands chosen on calibration (batch 2 has none)",
+    )
     args = parser.parse_args()
 
     import tools.incident_eval as ie
@@ -110,30 +95,31 @@ def main() -> int:
     batch2_files = sorted((DATA / "batch2").glob("*.jsonl"))
     rows = ie.load_eval_rows(sorted(DATA.glob("*.jsonl")) + batch2_files)
     second = {r["id"] for r in ie.load_eval_rows(batch2_files)}
-    cal = ie.eval_set(rows, "calibration")
+    cal = ie.eval_set(rows, args.split)
     emb = embedder()
     vectors = emb.embed(cal.texts)
     model = link_model_for(emb.model_id)
-    texts = {tid: text for (tid, _), text in zip(cal.tickets, cal.judged, strict=True)}
     prices = json.loads((Path(__file__).resolve().parent.parent / "tools" / "prices.json").read_text())
     reply_model = defaults.BEDROCK_MODEL_ID.split(".", 1)[1]  # the inference profile's model
     price = prices["models"][reply_model]
-    original = ie.link_by_model
-
-    ids_of = {text: tid for tid, text in texts.items()}
-    if len(ids_of) != len(texts):  # the label judge finds a shown report by its text
-        raise SystemExit("two calibration tickets have the same text: the label judge cannot tell them apart")
+    ids_of = {text: tid for (tid, _), text in zip(cal.tickets, cal.judged, strict=True)}
+    if len(ids_of) != len(cal.tickets):  # the label judge finds a shown report by its text
+        raise SystemExit("two tickets have the same text: the label judge cannot tell them apart")
 
     def run(lower: float | None, accuracy: float) -> tuple[dict[str, Any], list[int]]:
         judge = LabelJudge(cal.truth, ids_of, accuracy, random.Random(args.seed))
-        if lower is not None:
-            ie.link_by_model = judged_linker(original, texts, judge, lower)
-        try:
-            predicted = ie.replay(cal.tickets, vectors, model=model, profiles=cal.profiles)
-        finally:
-            ie.link_by_model = original
+        predicted = ie.replay(
+            cal.tickets,
+            vectors,
+            model=dataclasses.replace(model, judge_lower=lower),
+            profiles=cal.profiles,
+            judge=judge if lower is not None else None,
+            texts=cal.judged,
+        )
         out = {}
         for name, keep in (("batch 1", lambda t: t not in second), ("batch 2", lambda t: t in second)):
+            if not any(keep(t) for t in cal.truth):
+                continue  # batch 2 has no test half
             out[name] = ie.pairwise_scores(
                 {k: v for k, v in predicted.items() if keep(k)},
                 {k: v for k, v in cal.truth.items() if keep(k)},
@@ -141,7 +127,7 @@ def main() -> int:
         return out, judge.asked
 
     n = len(cal.tickets)
-    print(f"# Second opinion on the band [lower, threshold): {n} calibration tickets (both batches), "
+    print(f"# Second opinion on the band [lower, threshold): {n} {args.split} tickets, "
           f"{emb.model_id}, shipped model (join {model.threshold}, open {model.open_threshold})")  # fmt: skip
     print(
         f"# judge price: {reply_model}, ${price['input_usd_per_1k']}/1k input, ${price['output_usd_per_1k']}/1k output"
@@ -158,7 +144,7 @@ def main() -> int:
             t * price["input_usd_per_1k"] / 1000 + ANSWER_TOKENS * price["output_usd_per_1k"] / 1000
             for t in asked
         )
-        cells = [f"{s.precision:.3f} / {s.recall:.3f}" for s in scores.values()]
+        cells = [f"{s.precision:.3f} / {s.recall:.3f}" for s in scores.values()] + ["-"]
         print(f"{'none' if lower is None else lower:>6} {'-' if lower is None else accuracy:>6} "
               f"{1000 * len(asked) / n:>16.0f} {cells[0]:>16} {cells[1]:>16} {1000 * usd / n:>18.4f}")  # fmt: skip
     return 0

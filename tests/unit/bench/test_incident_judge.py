@@ -1,12 +1,13 @@
-"""bench/incident_judge.py drives the shipped link decision with a judge answered by the labels: asked only
-about a best candidate scored between the lower bound and the threshold that candidate needs, linking the
-ticket only when the judge says it is the same problem."""
+"""bench/incident_judge.py answers the product's judge port from the labels: through the shipped link decision
+it is asked only about a best candidate scored between the lower bound and the threshold that candidate needs,
+and the ticket is linked only when it says same problem."""
 
 from __future__ import annotations
 
+import dataclasses
 import random
 
-from bench.incident_judge import LabelJudge, judged_linker
+from bench.incident_judge import LabelJudge
 from pipeline.domain.incident_signals import FEATURES, LinkModel
 from pipeline.domain.incidents import Neighbour, Profile, link_by_model
 
@@ -18,8 +19,14 @@ IDS = {text: tid for tid, text in TEXTS.items()}
 
 def _link(truth: dict[str, str | None], lower: float, accuracy: float = 1.0) -> tuple[bool, list[int]]:
     judge = LabelJudge(truth, IDS, accuracy, random.Random(0))
-    link = judged_linker(link_by_model, TEXTS, judge, lower)
-    result = link(Profile(), [Neighbour("old", 0.9)], FLAT, ticket_id="new")
+    result = link_by_model(
+        Profile(),
+        [Neighbour("old", 0.9, text=TEXTS["old"])],
+        dataclasses.replace(FLAT, judge_lower=lower),
+        ticket_id="new",
+        judge=judge,
+        text=TEXTS["new"],
+    )
     return result.linked, judge.asked
 
 
