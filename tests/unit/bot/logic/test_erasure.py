@@ -182,6 +182,8 @@ def test_a_second_run_has_nothing_to_erase() -> None:
 def test_an_incident_root_keeps_only_the_aggregate_and_other_roots_forget_the_member() -> None:
     table, bucket, schedules, poster = _world()
     table.rows[ADA] |= {"incident_id": "INC-A", "incident_members": {ADA, ANA}, "incident_position": 1}
+    # the redacted text the incident step's second opinion reads, stored beside the vector
+    table.rows[ADA][names.INCIDENT_TEXT_ATTR] = "Amazon S3: Service Outage. Uploads fail for Ada's shop"
     table.rows[ANA] |= {"incident_id": "INC-A", "incident_root": ADA}
     other = "TKT-20260101-CCCCCCCCCC"
     table.rows[other] = _ticket(other, "c@example.com", "Cy", incident_members={other, ADA})
