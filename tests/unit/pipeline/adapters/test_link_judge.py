@@ -3,18 +3,16 @@ no network (a botocore Stubber and an in-memory HTTP transport)."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import boto3
-import httpx
 import pytest
 from botocore.stub import Stubber
 
 from contract.errors import ConfigurationError, InvalidModelOutputError, LlmThrottledError
-from local import openai_reply
 from pipeline.adapters import link_judge, llm
 from pipeline.domain.incidents import Verdict
+from tests.unit.pipeline.adapters.model_stubs import converse_tool_use, openai_model, openai_tool_call
 
 MODEL_ID = "us.amazon.nova-lite-v1:0"
 REPORT = "Amazon S3: Service Outage. Uploads hang since 09:00 in Frankfurt."
@@ -25,17 +23,7 @@ GROUP = [
 
 
 def converse_answer(tool_input: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "output": {
-            "message": {
-                "role": "assistant",
-                "content": [{"toolUse": {"toolUseId": "t1", "name": "SameProblem", "input": tool_input}}],
-            }
-        },
-        "stopReason": "tool_use",
-        "usage": {"inputTokens": 512, "outputTokens": 14, "totalTokens": 526},
-        "metrics": {"latencyMs": 300},
-    }
+    return converse_tool_use("SameProblem", tool_input, input_tokens=512, output_tokens=14)
 
 
 @pytest.fixture
@@ -112,37 +100,7 @@ def test_bedrock_errors_become_the_typed_errors_the_step_catches(bedrock) -> Non
 
 
 def test_an_openai_compatible_endpoint_judges_too_for_the_local_stack() -> None:
-    from langchain_openai import ChatOpenAI
-
-    def answer(request: httpx.Request) -> httpx.Response:
-        body = json.loads(request.content)
-        assert body["tool_choice"]["function"]["name"] == "SameProblem"
-        call = {
-            "id": "call_1",
-            "type": "function",
-            "function": {"name": "SameProblem", "arguments": json.dumps({"same_problem": True})},
-        }
-        message = {"role": "assistant", "content": None, "tool_calls": [call]}
-        return httpx.Response(
-            200,
-            json={
-                "id": "c1",
-                "object": "chat.completion",
-                "created": 0,
-                "model": "llama3.1",
-                "choices": [{"index": 0, "finish_reason": "tool_calls", "message": message}],
-                "usage": {"prompt_tokens": 400, "completion_tokens": 9, "total_tokens": 409},
-            },
-        )
-
-    chat = ChatOpenAI(
-        base_url="http://ollama.invalid/v1",
-        model="llama3.1",
-        api_key="not-needed",
-        max_retries=0,
-        http_client=httpx.Client(transport=httpx.MockTransport(answer)),
-    )
-    model = openai_reply.OpenAiReplyModel(chat, "openai:llama3.1", openai_reply.map_openai_error)
+    model = openai_model(openai_tool_call("SameProblem", {"same_problem": True}, usage=(400, 9)))
     assert link_judge.ReplyModelJudge(model).same_problem(REPORT, GROUP) == Verdict(True, 400, 9)
 
 

@@ -19,12 +19,12 @@ from contract.errors import (
     LlmUnavailableError,
 )
 from contract.models import Customer, Priority, SentimentResult, Source, TicketData, TicketSubmitted
-from local import openai_reply
 from local.faults import FaultPlan
 from local.offline_reply import OFFLINE_MODEL_ID, OfflineReplyModel
 from pipeline.adapters import llm
 from pipeline.domain.policy import ESCALATION
 from pipeline.domain.triage import draft_reply
+from tests.unit.pipeline.adapters.model_stubs import converse_tool_use, openai_model, openai_tool_call
 
 MODEL_ID = "anthropic.claude-3-haiku-20240307-v1:0"
 
@@ -56,20 +56,8 @@ def compliant_answer(priority: str = "HIGH") -> dict[str, Any]:
 
 
 def tool_use_response(tool_input: dict[str, Any]) -> dict[str, Any]:
-    """A Converse response carrying the forced tool call: how structured output arrives from Bedrock."""
-    return {
-        "output": {
-            "message": {
-                "role": "assistant",
-                "content": [
-                    {"toolUse": {"toolUseId": "tooluse_1", "name": "TriageDraft", "input": tool_input}}
-                ],
-            }
-        },
-        "stopReason": "tool_use",
-        "usage": {"inputTokens": 900, "outputTokens": 300, "totalTokens": 1200},
-        "metrics": {"latencyMs": 1234},
-    }
+    """A Converse response carrying the forced TriageDraft tool call."""
+    return converse_tool_use("TriageDraft", tool_input)
 
 
 @pytest.fixture
@@ -190,44 +178,8 @@ def test_given_bedrock_cannot_be_reached_when_drafting_then_llm_unavailable():
 # --- OpenAI-compatible endpoint, through an in-memory HTTP transport -----------------------------------
 
 
-def openai_model(handler: Any) -> llm.LangChainReplyModel:
-    from langchain_openai import ChatOpenAI
-
-    chat = ChatOpenAI(
-        base_url="http://ollama.invalid/v1",
-        model="llama3.1",
-        api_key="not-needed",
-        max_retries=0,
-        http_client=httpx.Client(transport=httpx.MockTransport(handler)),
-    )
-    return openai_reply.OpenAiReplyModel(chat, "openai:llama3.1", openai_reply.map_openai_error)
-
-
 def test_given_an_openai_compatible_endpoint_answers_a_tool_call_when_drafting_then_a_valid_result():
-    def answer(request: httpx.Request) -> httpx.Response:
-        body = json.loads(request.content)
-        assert body["tool_choice"]["function"]["name"] == "TriageDraft"
-        call = {
-            "id": "call_1",
-            "type": "function",
-            "function": {"name": "TriageDraft", "arguments": json.dumps(compliant_answer())},
-        }
-        return httpx.Response(
-            200,
-            json={
-                "id": "chatcmpl-1",
-                "object": "chat.completion",
-                "created": 0,
-                "model": "llama3.1",
-                "choices": [
-                    {
-                        "index": 0,
-                        "finish_reason": "tool_calls",
-                        "message": {"role": "assistant", "content": None, "tool_calls": [call]},
-                    }
-                ],
-            },
-        )
+    answer = openai_tool_call("TriageDraft", compliant_answer())
 
     result = draft_reply(TICKET, SENTIMENT, openai_model(answer))
 
