@@ -22,7 +22,7 @@ from pipeline.adapters.vector_index import DynamoVectorIndex
 from pipeline.domain.incidents import LinkJudge, incident_text, judged_text, link_ticket
 from pipeline.domain.redaction import redact
 from pipeline.domain.usage import Stopwatch, claim_item_size, estimated_tokens, vector_bytes, write_units
-from pipeline.observability import logger
+from pipeline.observability import logger, metrics
 from pipeline.settings import incident_settings
 
 ALONE: dict[str, Any] = {
@@ -96,10 +96,18 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         window=timedelta(hours=settings.window_hours),
         judge=_judge(),
     )
-    if (
-        link.judge_error
-    ):  # the link stands as the score decided; the ticket is not failed for a second opinion
+    # The second opinion's outcomes as metrics (IncidentSecondOpinionSame / Different / Failed), flushed only
+    # when there is one (most tickets ask nothing): a judge that keeps failing leaves grouping to the score.
+    # A failed judge never fails the ticket: the link stands as the score decided.
+    if link.judge_error:
         logger.warning("incident second opinion failed", extra={"error": link.judge_error})
+        metrics.add_metric(name="IncidentSecondOpinionFailed", unit="Count", value=1)
+        metrics.flush_metrics()
+    if link.verdict is not None:
+        logger.info("incident second opinion", extra={"same_problem": link.verdict.same_problem})
+        outcome = "Same" if link.verdict.same_problem else "Different"
+        metrics.add_metric(name=f"IncidentSecondOpinion{outcome}", unit="Count", value=1)
+        metrics.flush_metrics()
     # Tokens estimated (the embedders return vectors only); the vector write rewrites the claimed item (with
     # the redacted text stored beside the vector).
     verdict = link.verdict

@@ -350,10 +350,18 @@ def judged(table, monkeypatch):
         },
     )
 
-    def use(judge):
-        monkeypatch.setattr(link_judge, "link_judge", lambda: judge)
-        return judge
+    class Use:
+        counted: list[str] = []  # the metrics the step emitted, by name
 
+        def __call__(self, judge):
+            monkeypatch.setattr(link_judge, "link_judge", lambda: judge)
+            return judge
+
+    use = Use()
+    monkeypatch.setattr(
+        link_incident.metrics, "add_metric", lambda name, unit, value: use.counted.extend([name] * int(value))
+    )
+    monkeypatch.setattr(link_incident.metrics, "flush_metrics", lambda: None)
     return use
 
 
@@ -387,8 +395,9 @@ def test_a_borderline_report_the_second_opinion_confirms_opens_an_incident_and_b
     report, shown = judge.asked[-1]
     assert "PUTs stall" in report and shown == [kept]
     assert linked["incident_id"] and linked["root_ticket_id"] == first.ticketId and linked["count"] == 2
-    # and its tokens are billed as the reply model's
+    # and its tokens are billed as the reply model's, its outcome counted
     assert linked["usage"]["llm_input_tokens"] == 480 and linked["usage"]["llm_output_tokens"] == 12
+    assert judged.counted == ["IncidentSecondOpinionSame"]
 
 
 def test_a_failing_second_opinion_never_fails_the_ticket(table, judged) -> None:
@@ -400,6 +409,7 @@ def test_a_failing_second_opinion_never_fails_the_ticket(table, judged) -> None:
     assert _run(table, first, Priority.HIGH)["incident_id"] == ""
     alone = _run(table, second, Priority.HIGH)
     assert judge.asked and alone["incident_id"] == "" and alone["usage"]["llm_input_tokens"] == 0
+    assert judged.counted == ["IncidentSecondOpinionFailed"]
 
 
 def test_with_the_second_opinion_off_it_is_never_built_or_asked(table, monkeypatch) -> None:
