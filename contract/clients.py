@@ -30,6 +30,8 @@ LOCAL_CREDENTIALS: dict[str, str] = {
 # The longest an operator's function (erasure) runs: its Lambda timeout (CDK) and what `invoke` waits for.
 OPERATOR_FUNCTION_TIMEOUT_S = 120
 
+# botocore's `max_attempts` counts RETRIES (3 = up to 4 attempts); `total_max_attempts` counts attempts, the
+# initial one included: the profiles whose comment names an exact number of attempts use it.
 PROFILES: dict[str, Config] = {
     # Lambda handlers and adapters: a few adaptive retries, modest timeouts.
     "default": Config(
@@ -55,7 +57,7 @@ PROFILES: dict[str, Config] = {
     # A synchronous invoke of a long operator function (erasure): waits past the function's own timeout, and
     # never retries on a read timeout (that would start the work again beside the running one).
     "invoke": Config(
-        retries={"max_attempts": 1, "mode": "standard"},
+        retries={"total_max_attempts": 1, "mode": "standard"},
         connect_timeout=5,
         read_timeout=OPERATOR_FUNCTION_TIMEOUT_S + 30,
         max_pool_connections=4,
@@ -75,7 +77,13 @@ PROFILES: dict[str, Config] = {
         max_pool_connections=20,
     ),
     # Bedrock: one quick SDK retry; the workflow's ASL Retry does the backoff.
-    "llm": Config(retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=5, read_timeout=90),
+    "llm": Config(retries={"total_max_attempts": 2, "mode": "standard"}, connect_timeout=5, read_timeout=90),
+    # The incident step's second opinion: a yes/no answer of a few tokens, asked inside a 60 s function that
+    # also embeds; one attempt, bounded well under the function's timeout (a slow judge is a failed one, and
+    # a failed one leaves the link as scored).
+    "judge": Config(
+        retries={"total_max_attempts": 1, "mode": "standard"}, connect_timeout=3, read_timeout=15
+    ),
     # The local runtime's pollers, provisioning and checks against its loopback endpoint.
     "local": Config(retries={"max_attempts": 8, "mode": "standard"}, max_pool_connections=50),
     # moto's state-machine executor calling back into the endpoint: no retries (the ASL declares them),

@@ -19,7 +19,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from contract import defaults, names
 from contract.errors import ConfigurationError, InvalidModelOutputError
-from pipeline.adapters.llm import LangChainReplyModel, quotation_boundary, reply_model
+from pipeline.adapters.llm import (
+    LangChainReplyModel,
+    build_bedrock_model,
+    load_settings,
+    quotation_boundary,
+    reply_model,
+)
 from pipeline.domain.incidents import Verdict
 
 _SYSTEM = """You help a support team group tickets into incidents: many customers reporting ONE underlying \
@@ -95,7 +101,13 @@ def configured_judge() -> ReplyModelJudge | None:
 @functools.cache
 def link_judge() -> ReplyModelJudge:
     """The process-wide judge: the configured reply model, which must be a chat model (Bedrock, or an
-    OpenAI-compatible endpoint locally); the offline model cannot judge."""
+    OpenAI-compatible endpoint locally); the offline model cannot judge. On Bedrock it gets a client of its
+    own (contract.clients "judge": one attempt, 15 s) so a slow answer cannot outlast the step."""
+    settings = load_settings()
+    if settings.provider == "bedrock":
+        from contract.clients import aws_client
+
+        return ReplyModelJudge(build_bedrock_model(settings, aws_client("bedrock-runtime", profile="judge")))
     model = reply_model()
     if not isinstance(model, LangChainReplyModel):
         name = getattr(model, "model_id", type(model).__name__)

@@ -53,6 +53,17 @@ def test_profiles_carry_their_timeouts_and_clients_are_built_once():
     assert aws_client("dynamodb", LOCAL, profile="cli") is not bot
 
 
+def test_the_profiles_that_promise_an_exact_number_of_attempts_keep_it():
+    # botocore's `max_attempts` counts retries: {"max_attempts": 1} would try twice
+    attempts = {
+        name: aws_client("lambda", LOCAL, profile=name).meta.config.retries["total_max_attempts"]
+        for name in ("invoke", "llm", "judge")
+    }
+    # a synchronous invoke never starts the operator's work a second time; Bedrock gets one quick retry (the
+    # workflow's ASL Retry does the backoff); the second opinion none (a failed one leaves the link as scored)
+    assert attempts == {"invoke": 1, "llm": 2, "judge": 1}
+
+
 def test_an_unknown_profile_is_an_error_not_a_default():
     with pytest.raises(KeyError, match="no AWS client profile 'fast'"):
         aws_client("s3", LOCAL, profile="fast")

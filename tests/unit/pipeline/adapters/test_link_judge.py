@@ -122,3 +122,29 @@ def test_a_judge_is_never_asked_without_a_report_of_the_group(bedrock) -> None:
     client, _, _ = bedrock
     with pytest.raises(ValueError, match="at least one report"):
         judge_on(client).same_problem(REPORT, [])
+
+
+def test_on_bedrock_the_judge_has_its_own_short_client_so_a_slow_answer_cannot_outlast_the_step(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from contract import clients
+
+    monkeypatch.setenv("TMS_LLM_PROVIDER", "bedrock")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    llm.reply_model.cache_clear()
+    link_judge.link_judge.cache_clear()
+    try:
+        judge = link_judge.link_judge()
+        config = judge.model._chat_model.client.meta.config
+        # one attempt of at most 3 s to connect and 15 s to read, well inside the function's 60 s timeout
+        # (infra/components/incidents.py), which also covers the embedding and the table reads
+        assert (config.retries["total_max_attempts"], config.connect_timeout, config.read_timeout) == (
+            1,
+            3,
+            15,
+        )
+        assert judge.model_id == llm.DEFAULT_BEDROCK_MODEL_ID
+    finally:
+        llm.reply_model.cache_clear()
+        link_judge.link_judge.cache_clear()
+        clients.clear_cache()
