@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from contract.errors import ConfigurationError, TmsError
 from contract.models import Customer, TicketData
 from pipeline.adapters.vector_index import InMemoryVectorIndex
 from pipeline.domain.incident_signals import FEATURES, LinkModel, Profile, group_features
@@ -644,10 +645,16 @@ class CountingJudge:
 
     def __init__(self, judge: LinkJudge):
         self.judge, self.model_id = judge, judge.model_id
-        self.calls = self.same = self.input_tokens = self.output_tokens = 0
+        self.calls = self.same = self.input_tokens = self.output_tokens = self.failed = 0
+        self.first_error = ""
 
     def same_problem(self, report: str, candidates: Sequence[str]) -> Verdict:
-        verdict = self.judge.same_problem(report, candidates)
+        try:
+            verdict = self.judge.same_problem(report, candidates)
+        except TmsError as e:  # the step leaves such a link as scored; the report counts them
+            self.failed += 1
+            self.first_error = self.first_error or f"{type(e).__name__}: {e}"
+            raise
         self.calls += 1
         self.same += int(verdict.same_problem)
         self.input_tokens += verdict.input_tokens
@@ -687,9 +694,16 @@ def calibrate_on_file(paths: Sequence[Path], embedder: Any, judge: LinkJudge | N
             judged = replay(
                 test.tickets, vectors, model=model, profiles=test.profiles, judge=counted, texts=test.judged
             )
+            if counted.failed and not counted.calls:
+                raise ConfigurationError(
+                    f"the second opinion ({counted.model_id}) failed on all {counted.failed} calls: "
+                    f"{counted.first_error}"
+                )
             out["test_second_opinion"] = {
                 **_held_out(judged, test),
                 "judge": counted.model_id,
+                "failed_calls": counted.failed,
+                "first_error": counted.first_error,
                 "calls": counted.calls,
                 "said_same": counted.same,
                 "input_tokens": counted.input_tokens,
@@ -733,7 +747,8 @@ def render_calibration(result: Mapping[str, Any]) -> str:
     if "test_second_opinion" in result:
         j = result["test_second_opinion"]
         lines += [
-            f"with the second opinion ({j['judge']}, asked {j['calls']} times, said same {j['said_same']}; "
+            f"with the second opinion ({j['judge']}, answered {j['calls']} times, said same {j['said_same']}, "
+            f"failed {j['failed_calls']}; "
             f"{j['input_tokens']} + {j['output_tokens']} tokens): precision {j['precision']:.3f} "
             f"[{j['precision_95'][0]:.3f}, {j['precision_95'][1]:.3f}], recall {j['recall']:.3f} "
             f"[{j['recall_95'][0]:.3f}, {j['recall_95'][1]:.3f}]",

@@ -235,7 +235,7 @@ def estimated_usage(ticket: TicketSubmitted, sentiment: SentimentResult, answer:
 
 def map_bedrock_error(error: Exception) -> TmsError | None:
     """Our typed error for a Bedrock/botocore exception, or None when it is not one we classify."""
-    from botocore.exceptions import ClientError, HTTPClientError
+    from botocore.exceptions import ClientError, HTTPClientError, NoCredentialsError, PartialCredentialsError
     from botocore.exceptions import ConnectionError as BotoConnectionError
 
     if isinstance(error, ClientError):
@@ -251,6 +251,8 @@ def map_bedrock_error(error: Exception) -> TmsError | None:
         return None
     if isinstance(error, BotoConnectionError | HTTPClientError):
         return LlmUnavailableError(f"Bedrock could not be reached ({type(error).__name__})")
+    if isinstance(error, NoCredentialsError | PartialCredentialsError):
+        return ConfigurationError(f"no AWS credentials to call Bedrock ({type(error).__name__})")
     return None
 
 

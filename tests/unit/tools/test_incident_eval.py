@@ -352,3 +352,20 @@ def test_replay_merges_two_groups_a_later_report_links_like_the_store_does() -> 
     # and without a merge threshold the two groups stay apart
     apart = replay(tickets, v, model=LinkModel(cosine_led.weights, cosine_led.bias, 0.5))
     assert apart["t0"] == apart["t1"] != apart["t2"] == apart["t3"]
+
+
+def test_tms_eval_incidents_says_so_when_the_configured_judge_never_answers(tmp_path) -> None:
+    from contract.errors import ConfigurationError
+    from tools.incident_eval import calibrate_on_file
+
+    class Unreachable:
+        model_id = "stub-judge"
+
+        def same_problem(self, report, candidates):
+            raise ConfigurationError("no AWS credentials to call Bedrock (NoCredentialsError)")
+
+    # The step would leave every such link as scored; the evaluation must not print that as the judge's figures
+    with pytest.raises(
+        ConfigurationError, match=r"failed on all 1 calls: ConfigurationError: no AWS credentials"
+    ):
+        calibrate_on_file([_labelled_file(tmp_path)], _WordsEmbedder(), Unreachable())

@@ -175,6 +175,17 @@ def test_given_bedrock_cannot_be_reached_when_drafting_then_llm_unavailable():
         draft_reply(TICKET, SENTIMENT, bedrock_model(client))
 
 
+def test_given_no_aws_credentials_when_drafting_then_a_configuration_error_not_a_traceback():
+    import botocore.session
+
+    session = botocore.session.Session()
+    session.get_credentials = lambda: None  # what a machine without any credentials resolves to
+    client = session.create_client("bedrock-runtime", region_name="us-east-1")
+
+    with pytest.raises(ConfigurationError, match="no AWS credentials to call Bedrock"):
+        draft_reply(TICKET, SENTIMENT, bedrock_model(client))
+
+
 # --- OpenAI-compatible endpoint, through an in-memory HTTP transport -----------------------------------
 
 
