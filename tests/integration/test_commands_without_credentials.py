@@ -14,6 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from contract import names
+from tests.conftest import SUITE_SPARK_JAVA_OPTIONS
+
 pytestmark = pytest.mark.integration
 TMS = [sys.executable, "-m", "tools.cli"]
 CREDENTIAL_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE")
@@ -32,6 +35,8 @@ def fresh_machine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[di
         # Not a credential: without it boto3 would spend seconds asking for an EC2 instance role.
         AWS_EC2_METADATA_DISABLED="true",
     )
+    # Not a credential either: the suite's JVM options for `tms etl`'s Spark (tests/conftest.py).
+    env[names.ENV_SPARK_JAVA_OPTIONS] = SUITE_SPARK_JAVA_OPTIONS
     env.pop("XDG_STATE_HOME", None)
     log = (root / "local-up.log").open("w")  # a file, not a pipe: a full pipe would stall the stack
     up = subprocess.Popen([*TMS, "local", "up"], env=env, stdout=subprocess.PIPE, stderr=log, text=True)
