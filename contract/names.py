@@ -67,6 +67,9 @@ ENV_LOCAL_SPEED_PATCHES = "TMS_LOCAL_SPEED_PATCHES"
 ENV_LOCAL_SNAPSHOT_INTERVAL = "TMS_LOCAL_SNAPSHOT_INTERVAL"
 # Local runtime only: append every AWS call made on a principal's behalf to this JSON Lines file (unset: off).
 ENV_IAM_RECORD = "TMS_IAM_RECORD"
+# Local ETL only: more options for the local Spark driver's JVM, e.g. "-XX:TieredStopAtLevel=1" (tools/analytics/
+# spark.py; the test suite sets that one). Unset: the JVM's defaults.
+ENV_SPARK_JAVA_OPTIONS = "TMS_SPARK_JAVA_OPTIONS"
 
 # Where `tms local up` writes the running stack's description, so other commands find it.
 ENV_STATE_DIR = "TMS_STATE_DIR"

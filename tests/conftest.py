@@ -18,6 +18,7 @@ from contract.models import Customer, Source, TicketData, TicketSubmitted
 # service JSON (~0.1 s a session, ~20 s of the unit suite). Tests run without real credentials and every client
 # names its region, so one default session per worker serves them all.
 _moto_config.default_user_config["core"]["reset_boto3_session"] = False
+SUITE_SPARK_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1"
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -35,6 +36,13 @@ def _isolated_state_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[No
     # Tests put many tickets of one test customer (make_ticket's) through a stack: the new-ticket limits are
     # raised for the suite; tests/unit/pipeline/domain/test_limits.py and the trigger's test use the defaults.
     limits = {names.ENV_TICKETS_PER_SENDER: "100000", names.ENV_TICKETS_PER_DOMAIN: "1000000"}
+    # Every local Spark the suite starts (in a worker, `tms chaos`'s, `tms etl`'s) compiles with the JVM's
+    # quick compiler only: its loads are a few dozen rows to a few hundred, and the optimizing compiler cost
+    # ~37 % more JVM CPU for them (docs/measurements/2026-12-07e-suite-time.md).
+    # (Set in the environment, even empty, it is kept: TMS_SPARK_JAVA_OPTIONS= measures the JVM's defaults.)
+    limits[names.ENV_SPARK_JAVA_OPTIONS] = os.environ.get(
+        names.ENV_SPARK_JAVA_OPTIONS, SUITE_SPARK_JAVA_OPTIONS
+    )
     saved_limits = {k: os.environ.get(k) for k in limits}
     os.environ.update(limits)
     yield

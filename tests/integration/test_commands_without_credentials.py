@@ -14,6 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from contract import names
+from tests.conftest import SUITE_SPARK_JAVA_OPTIONS
+
 pytestmark = pytest.mark.integration
 TMS = [sys.executable, "-m", "tools.cli"]
 CREDENTIAL_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE")
@@ -32,6 +35,8 @@ def fresh_machine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[di
         # Not a credential: without it boto3 would spend seconds asking for an EC2 instance role.
         AWS_EC2_METADATA_DISABLED="true",
     )
+    # Not a credential either: the suite's JVM options for `tms etl`'s Spark (tests/conftest.py).
+    env[names.ENV_SPARK_JAVA_OPTIONS] = SUITE_SPARK_JAVA_OPTIONS
     env.pop("XDG_STATE_HOME", None)
     log = (root / "local-up.log").open("w")  # a file, not a pipe: a full pipe would stall the stack
     up = subprocess.Popen([*TMS, "local", "up"], env=env, stdout=subprocess.PIPE, stderr=log, text=True)
@@ -86,7 +91,11 @@ def test_every_command_that_talks_to_the_stack_runs_without_aws_credentials(fres
     assert etl.returncode == 0, etl.stderr[-2000:]
     assert json.loads(etl.stdout)["read"] >= 5
 
-    report = _tms(env, "report", "--out", str(root / "report.html"))
+    # The report's and cost's fixed parts from a tiny template: no synth in this test (a synth of the CDK app
+    # took ~20 s of the report's 25 s here and reads no credentials).
+    template = root / "template.json"
+    template.write_text(json.dumps({"Resources": {"K": {"Type": "AWS::KMS::Key", "Properties": {}}}}))
+    report = _tms(env, "report", "--out", str(root / "report.html"), "--template", str(template))
     assert report.returncode == 0 and (root / "report.html").stat().st_size > 0, report.stderr[-2000:]
 
     evaluation = _tms(env, "eval", "--json")
@@ -109,8 +118,6 @@ def test_every_command_that_talks_to_the_stack_runs_without_aws_credentials(fres
     assert incidents.returncode == 0, incidents.stderr[-2000:]
     json.loads(incidents.stdout)
 
-    template = root / "template.json"  # fixed parts from a tiny template: no synth in this test
-    template.write_text(json.dumps({"Resources": {"K": {"Type": "AWS::KMS::Key", "Properties": {}}}}))
     cost = _tms(env, "cost", "--from", "stack", "--template", str(template), "--json")
     assert cost.returncode == 0, cost.stderr[-2000:]
     assert (

@@ -18,7 +18,7 @@ import pytest
 from contract import names
 from local.outbox import read_outbox
 from local.runtime import LocalStack
-from tests.conftest import make_ticket
+from tests.conftest import make_ticket, wait_for
 from tests.integration.conftest import archive_keys, item, put
 
 pytestmark = pytest.mark.integration
@@ -248,8 +248,9 @@ def test_a_triaged_ticket_whose_post_never_happened_is_driven_again_at_restart_a
     with LocalStack.start(durable=durable) as stack:
         put(stack, ticket)
         stack.wait_idle()
-        time.sleep(1.5)  # the notifier posts asynchronously after TRIAGED
         outbox = Path(stack.info.slack_outbox)
+        # the notifier posts asynchronously after TRIAGED: as soon as it did (it slept 1.5 s)
+        wait_for(lambda: read_outbox(outbox).triaged[ticket.ticketId], 30, "the triaged post")
         assert read_outbox(outbox).triaged[ticket.ticketId] == 1
         stack.client("dynamodb").update_item(
             TableName=stack.info.table_name,

@@ -9,6 +9,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from contract import names
+
 SPARK_MASTER_ENV = "TMS_SPARK_MASTER"
 LOG4J_CONFIG = Path(__file__).with_name("log4j2.properties")
 
@@ -20,10 +22,15 @@ def get_spark() -> Any:
     # comes from log4j2.properties beside this file (quiet start-up; ERROR once setLogLevel below runs);
     # the driver binds to the loopback address, as a local run should (else Spark warns that the host
     # name resolves to it).
-    log4j = shlex.quote(f"-Dlog4j2.configurationFile={LOG4J_CONFIG.as_uri()}")
+    # TMS_SPARK_JAVA_OPTIONS adds to the driver's JVM options: the test suite (tests/conftest.py) runs its
+    # Spark with the quick compiler only, which spent a third less JVM CPU on its loads of a few dozen rows
+    # (docs/measurements/2026-12-07e-suite-time.md).
+    java_options = [f"-Dlog4j2.configurationFile={LOG4J_CONFIG.as_uri()}"]
+    java_options += shlex.split(os.environ.get(names.ENV_SPARK_JAVA_OPTIONS, ""))
+    driver_options = shlex.quote(" ".join(java_options))
     os.environ.setdefault(
         "PYSPARK_SUBMIT_ARGS",
-        f"--conf spark.ui.showConsoleProgress=false --driver-java-options {log4j} pyspark-shell",
+        f"--conf spark.ui.showConsoleProgress=false --driver-java-options {driver_options} pyspark-shell",
     )
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     # Python UDF workers run this interpreter: left to itself Spark starts `python3` from PATH, and a tms
