@@ -202,6 +202,32 @@ class ServiceFunction(Construct):
         _skip_checkov_function_findings(self.function, reserved=reserved_concurrency is not None)
 
 
+def metered_function(
+    scope: Construct,
+    construct_id: str,
+    *,
+    name: str,
+    package: LambdaPackage,
+    description: str,
+    timeout: Duration,
+    environment: Mapping[str, str] | None = None,
+    reserved_concurrency: int | None = None,
+) -> ServiceFunction:
+    """A ServiceFunction whose GB-seconds a ticket records: its memory is the one the cost per ticket reads
+    (names.FUNCTION_MEMORY_MB[name]), so the deployed size and the costed size cannot drift apart."""
+    return ServiceFunction(
+        scope,
+        construct_id,
+        name=name,
+        package=package,
+        description=description,
+        memory_size=names.FUNCTION_MEMORY_MB[name],
+        timeout=timeout,
+        environment=environment,
+        reserved_concurrency=reserved_concurrency,
+    )
+
+
 def _skip_checkov_function_findings(function: lambda_.Function, *, reserved: bool) -> None:
     skip_checkov(
         function,

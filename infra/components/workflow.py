@@ -15,7 +15,7 @@ from constructs import Construct
 
 from contract import names
 from infra.components._nag import acknowledge, acknowledge_kms_grant, finding
-from infra.components.lambdas import LambdaPackage, ServiceFunction
+from infra.components.lambdas import LambdaPackage, metered_function
 from infra.components.storage import Storage
 
 LLM_PROVIDER = "bedrock"
@@ -69,13 +69,12 @@ class Workflow(Construct):
             raise MissingAslError(f"state machine definition not found: {asl_path}")
         stack = Stack.of(self)
 
-        self.draft_reply = ServiceFunction(
+        self.draft_reply = metered_function(
             self,
             "DraftReply",
             name=names.FN_DRAFT_REPLY,
             package=package,
             description="Drafts the customer reply, priority and reasoning with Bedrock",
-            memory_size=names.FUNCTION_MEMORY_MB[names.FN_DRAFT_REPLY],
             timeout=Duration.seconds(120),
             # Caps concurrent Bedrock calls so a burst of tickets cannot exhaust the account quota.
             reserved_concurrency=draft_reply_concurrency,
@@ -109,13 +108,12 @@ class Workflow(Construct):
                 *(f"Resource::{finding(self, arn)}" for arn in model_arns if "*" in arn),
             )
 
-        self.archive = ServiceFunction(
+        self.archive = metered_function(
             self,
             "Archive",
             name=names.FN_ARCHIVE,
             package=package,
             description="Writes the flat ticket record to S3 (JSON Lines), idempotent by key",
-            memory_size=names.FUNCTION_MEMORY_MB[names.FN_ARCHIVE],
             timeout=Duration.seconds(30),
             # The archive computes each ticket's first-response due time from the SLA targets.
             environment={
