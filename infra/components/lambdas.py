@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import Annotations, Duration, RemovalPolicy
+from aws_cdk import Annotations, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -276,6 +276,21 @@ def dead_letter_queue(
     )
     acknowledge(queue, "SQS3", reason)
     return queue
+
+
+def scheduler_role(scope: Construct, construct_id: str, *, description: str) -> iam.Role:
+    """The role EventBridge Scheduler assumes to invoke a function on schedule: trusted by the scheduler
+    acting for this account only (aws:SourceAccount, the confused-deputy guard); the caller grants the
+    invoke and the dead-letter queue."""
+    return iam.Role(
+        scope,
+        construct_id,
+        assumed_by=iam.ServicePrincipal(
+            "scheduler.amazonaws.com",
+            conditions={"StringEquals": {"aws:SourceAccount": Stack.of(scope).account}},
+        ),
+        description=description,
+    )
 
 
 def stream_failure_handling(dlq: sqs.IQueue) -> dict[str, Any]:
