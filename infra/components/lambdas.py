@@ -121,6 +121,21 @@ class LambdaPackage(Construct):
             )
 
 
+def encrypted_log_group(
+    scope: Construct, construct_id: str, *, package: LambdaPackage, log_group_name: str
+) -> logs.LogGroup:
+    """A tms log group (a function's, the workflow's, an API's access log): encrypted with the package's
+    logs key, kept the package's retention, deleted with the stack."""
+    return logs.LogGroup(
+        scope,
+        construct_id,
+        log_group_name=log_group_name,
+        retention=package.log_retention,
+        encryption_key=package.log_key,
+        removal_policy=RemovalPolicy.DESTROY,
+    )
+
+
 class ServiceFunction(Construct):
     """A tms Lambda: own role, own log group with retention, X-Ray tracing, Powertools settings.
 
@@ -144,13 +159,8 @@ class ServiceFunction(Construct):
         super().__init__(scope, construct_id)
         project_name = package.project_name
         function_name = f"{project_name}-{name}"
-        self.log_group = logs.LogGroup(
-            self,
-            "Logs",
-            log_group_name=f"/aws/lambda/{function_name}",
-            retention=package.log_retention,
-            encryption_key=package.log_key,
-            removal_policy=RemovalPolicy.DESTROY,
+        self.log_group = encrypted_log_group(
+            self, "Logs", package=package, log_group_name=f"/aws/lambda/{function_name}"
         )
         # A role per function instead of AWSLambdaBasicExecutionRole: logs only to its own group.
         self.role = iam.Role(

@@ -82,7 +82,6 @@ def test_missing_asl_file_fails_synth_with_its_path(tmp_path: Path) -> None:
             foundation_model_id="amazon.nova-lite-v1:0",
             inference_profile=False,
             draft_reply_concurrency=2,
-            log_retention=logs.RetentionDays.ONE_WEEK,
             sla_timer=cdk.aws_lambda.Function.from_function_name(stack, "Timer", "tms-sla-timer"),
             sla_environment={},
             link_incident=cdk.aws_lambda.Function.from_function_name(stack, "Link", "tms-link-incident"),
