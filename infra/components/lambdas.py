@@ -225,6 +225,11 @@ def metered_function(
 ) -> ServiceFunction:
     """A ServiceFunction whose GB-seconds a ticket records: its memory is the one the cost per ticket reads
     (names.FUNCTION_MEMORY_MB[name]), so the deployed size and the costed size cannot drift apart."""
+    if name not in names.FUNCTION_MEMORY_MB:
+        raise ValueError(
+            f"{name!r} has no memory in contract.names.FUNCTION_MEMORY_MB: add it there (cost per ticket reads "
+            "it) or build the function with ServiceFunction and its own memory_size"
+        )
     return ServiceFunction(
         scope,
         construct_id,

@@ -1,4 +1,5 @@
-"""Construct-level behaviour that the shared synth does not show: missing files, provisioned shards."""
+"""Construct-level behaviour that the shared synth does not show: missing files, provisioned shards, the
+metered-function guard."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk.assertions import Template
 
+from contract import names
 from infra.components.analytics import Analytics, MissingGlueScriptError
 from infra.components.ingest import Ingest
-from infra.components.lambdas import LambdaPackage, placeholder_layer
+from infra.components.lambdas import LambdaPackage, metered_function, placeholder_layer
 from infra.components.storage import Storage
 from infra.components.workflow import MissingAslError, Workflow
 from infra.config import RedshiftConfig
@@ -105,4 +107,34 @@ def test_provisioned_shards_are_configurable(tmp_path: Path) -> None:
     )
     Template.from_stack(stack).has_resource_properties(
         "AWS::Kinesis::Stream", {"ShardCount": 4, "StreamModeDetails": {"StreamMode": "PROVISIONED"}}
+    )
+
+
+def test_a_function_cost_per_ticket_does_not_price_is_refused_as_metered(tmp_path: Path) -> None:
+    # The mailer's GB-seconds are not in a ticket's cost: metering it would read a memory nobody set.
+    stack = _stack()
+    with pytest.raises(ValueError, match="FUNCTION_MEMORY_MB"):
+        metered_function(
+            stack,
+            "Mailer",
+            name=names.FN_MAILER,
+            package=_package(stack, tmp_path),
+            description="sends replies",
+            timeout=cdk.Duration.seconds(30),
+        )
+
+
+def test_a_metered_function_is_deployed_with_the_memory_cost_per_ticket_reads(tmp_path: Path) -> None:
+    stack = _stack()
+    metered_function(
+        stack,
+        "Archive",
+        name=names.FN_ARCHIVE,
+        package=_package(stack, tmp_path),
+        description="archives",
+        timeout=cdk.Duration.seconds(30),
+    )
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::Lambda::Function",
+        {"FunctionName": f"tms-{names.FN_ARCHIVE}", "MemorySize": names.FUNCTION_MEMORY_MB[names.FN_ARCHIVE]},
     )
