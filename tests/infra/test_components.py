@@ -110,30 +110,26 @@ def test_provisioned_shards_are_configurable(tmp_path: Path) -> None:
     )
 
 
+def _metered(stack: cdk.Stack, tmp_path: Path, name: str) -> None:
+    metered_function(
+        stack,
+        "Fn",
+        name=name,
+        package=_package(stack, tmp_path),
+        description=f"the {name} function",
+        timeout=cdk.Duration.seconds(30),
+    )
+
+
 def test_a_function_cost_per_ticket_does_not_price_is_refused_as_metered(tmp_path: Path) -> None:
     # The mailer's GB-seconds are not in a ticket's cost: metering it would read a memory nobody set.
-    stack = _stack()
     with pytest.raises(ValueError, match="FUNCTION_MEMORY_MB"):
-        metered_function(
-            stack,
-            "Mailer",
-            name=names.FN_MAILER,
-            package=_package(stack, tmp_path),
-            description="sends replies",
-            timeout=cdk.Duration.seconds(30),
-        )
+        _metered(_stack(), tmp_path, names.FN_MAILER)
 
 
 def test_a_metered_function_is_deployed_with_the_memory_cost_per_ticket_reads(tmp_path: Path) -> None:
     stack = _stack()
-    metered_function(
-        stack,
-        "Archive",
-        name=names.FN_ARCHIVE,
-        package=_package(stack, tmp_path),
-        description="archives",
-        timeout=cdk.Duration.seconds(30),
-    )
+    _metered(stack, tmp_path, names.FN_ARCHIVE)
     Template.from_stack(stack).has_resource_properties(
         "AWS::Lambda::Function",
         {"FunctionName": f"tms-{names.FN_ARCHIVE}", "MemorySize": names.FUNCTION_MEMORY_MB[names.FN_ARCHIVE]},
