@@ -115,7 +115,6 @@ class TmsStack(Stack):
             foundation_model_id=config.foundation_model_id,
             inference_profile=config.uses_inference_profile,
             draft_reply_concurrency=config.draft_reply_concurrency,
-            log_retention=retention,
             sla_timer=self.sla.function,
             sla_environment=config.sla.environment(),
             retention_environment=config.retention.environment(),
@@ -187,7 +186,6 @@ class TmsStack(Stack):
             reply_from=str(config.reply_from),
             reply_to=str(config.reply_to or config.reply_from),
             config=config.followups,
-            log_retention=retention,
         )
         self.lifecycle = LifecycleFeed(
             self,

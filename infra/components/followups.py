@@ -8,7 +8,6 @@ from __future__ import annotations
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
@@ -16,7 +15,7 @@ from constructs import Construct
 from contract import names
 from infra.components._nag import acknowledge, acknowledge_kms_grant, skip_checkov
 from infra.components.keys import hmac_key_secret
-from infra.components.lambdas import LambdaPackage, ServiceFunction
+from infra.components.lambdas import LambdaPackage, ServiceFunction, encrypted_log_group
 from infra.components.mail import Mail
 from infra.components.sla import Sla
 from infra.components.storage import Storage
@@ -42,7 +41,6 @@ class Followups(Construct):
         reply_from: str,
         reply_to: str,
         config: FollowupsConfig,
-        log_retention: logs.RetentionDays,
     ) -> None:
         super().__init__(scope, construct_id)
         self.key = hmac_key_secret(
@@ -88,13 +86,11 @@ class Followups(Construct):
         )
 
         # --- the API: one resource, GET and POST, throttled per stage and per client -----------------------
-        access_logs = logs.LogGroup(
+        access_logs = encrypted_log_group(
             self,
             "ApiLogs",
+            package=package,
             log_group_name=f"/aws/vendedlogs/apigateway/{project_name}-csat",
-            retention=log_retention,
-            encryption_key=package.log_key,
-            removal_policy=RemovalPolicy.DESTROY,
         )
         self.api = apigw.RestApi(
             self,

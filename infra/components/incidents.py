@@ -17,7 +17,7 @@ from constructs import Construct
 
 from contract import defaults, names
 from infra.components._nag import acknowledge, finding
-from infra.components.lambdas import LambdaPackage, ServiceFunction
+from infra.components.lambdas import LambdaPackage, metered_function
 from infra.components.storage import Storage
 from infra.components.workflow import LLM_PROVIDER
 
@@ -63,13 +63,12 @@ class IncidentDetection(Construct):
                 names.ENV_LLM_PROVIDER: LLM_PROVIDER,
                 names.ENV_MODEL_ID: second_opinion_model_id,
             }
-        self.function = ServiceFunction(
+        self.function = metered_function(
             self,
             "LinkIncident",
             name=names.FN_LINK_INCIDENT,
             package=package,
             description="Embeds a ticket (Bedrock Titan) and links it to an open incident of similar tickets",
-            memory_size=names.FUNCTION_MEMORY_MB[names.FN_LINK_INCIDENT],
             timeout=Duration.seconds(60),
             environment=environment,
         )

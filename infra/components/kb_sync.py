@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from aws_cdk import Duration, Stack
+from aws_cdk import Duration
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda_destinations as destinations
@@ -18,7 +18,7 @@ from constructs import Construct
 
 from contract import defaults, names
 from infra.components._nag import acknowledge, acknowledge_kms_grant, finding, logical_id, skip_checkov
-from infra.components.lambdas import LambdaPackage, ServiceFunction, dead_letter_queue
+from infra.components.lambdas import LambdaPackage, ServiceFunction, dead_letter_queue, scheduler_role
 from infra.components.storage import Storage
 
 MEMORY_MB = 512  # the index in memory (~2 KB a passage) and numpy; Titan is called over the network
@@ -43,7 +43,6 @@ class KnowledgeBaseSync(Construct):
         interval_minutes: int = defaults.KB_SYNC_INTERVAL_MINUTES,
     ) -> None:
         super().__init__(scope, construct_id)
-        stack = Stack.of(self)
         self.dlq = dead_letter_queue(
             self,
             "Dlq",
@@ -85,12 +84,9 @@ class KnowledgeBaseSync(Construct):
         )
         self._grant(storage, embedding_model_arn)
 
-        self.scheduler_role = iam.Role(
+        self.scheduler_role = scheduler_role(
             self,
             "SchedulerRole",
-            assumed_by=iam.ServicePrincipal(
-                "scheduler.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": stack.account}}
-            ),
             description="EventBridge Scheduler: invoke the kb-sync function, dead-letter what it cannot deliver",
         )
         self.schedule = scheduler.Schedule(

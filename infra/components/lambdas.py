@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import Annotations, Duration, RemovalPolicy
+from aws_cdk import Annotations, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -121,6 +121,21 @@ class LambdaPackage(Construct):
             )
 
 
+def encrypted_log_group(
+    scope: Construct, construct_id: str, *, package: LambdaPackage, log_group_name: str
+) -> logs.LogGroup:
+    """A tms log group (a function's, the workflow's, an API's access log): encrypted with the package's
+    logs key, kept the package's retention, deleted with the stack."""
+    return logs.LogGroup(
+        scope,
+        construct_id,
+        log_group_name=log_group_name,
+        retention=package.log_retention,
+        encryption_key=package.log_key,
+        removal_policy=RemovalPolicy.DESTROY,
+    )
+
+
 class ServiceFunction(Construct):
     """A tms Lambda: own role, own log group with retention, X-Ray tracing, Powertools settings.
 
@@ -144,13 +159,8 @@ class ServiceFunction(Construct):
         super().__init__(scope, construct_id)
         project_name = package.project_name
         function_name = f"{project_name}-{name}"
-        self.log_group = logs.LogGroup(
-            self,
-            "Logs",
-            log_group_name=f"/aws/lambda/{function_name}",
-            retention=package.log_retention,
-            encryption_key=package.log_key,
-            removal_policy=RemovalPolicy.DESTROY,
+        self.log_group = encrypted_log_group(
+            self, "Logs", package=package, log_group_name=f"/aws/lambda/{function_name}"
         )
         # A role per function instead of AWSLambdaBasicExecutionRole: logs only to its own group.
         self.role = iam.Role(
@@ -202,6 +212,37 @@ class ServiceFunction(Construct):
         _skip_checkov_function_findings(self.function, reserved=reserved_concurrency is not None)
 
 
+def metered_function(
+    scope: Construct,
+    construct_id: str,
+    *,
+    name: str,
+    package: LambdaPackage,
+    description: str,
+    timeout: Duration,
+    environment: Mapping[str, str] | None = None,
+    reserved_concurrency: int | None = None,
+) -> ServiceFunction:
+    """A ServiceFunction whose GB-seconds a ticket records: its memory is the one the cost per ticket reads
+    (names.FUNCTION_MEMORY_MB[name]), so the deployed size and the costed size cannot drift apart."""
+    if name not in names.FUNCTION_MEMORY_MB:
+        raise ValueError(
+            f"{name!r} has no memory in contract.names.FUNCTION_MEMORY_MB: add it there (cost per ticket reads "
+            "it) or build the function with ServiceFunction and its own memory_size"
+        )
+    return ServiceFunction(
+        scope,
+        construct_id,
+        name=name,
+        package=package,
+        description=description,
+        memory_size=names.FUNCTION_MEMORY_MB[name],
+        timeout=timeout,
+        environment=environment,
+        reserved_concurrency=reserved_concurrency,
+    )
+
+
 def _skip_checkov_function_findings(function: lambda_.Function, *, reserved: bool) -> None:
     skip_checkov(
         function,
@@ -250,6 +291,21 @@ def dead_letter_queue(
     )
     acknowledge(queue, "SQS3", reason)
     return queue
+
+
+def scheduler_role(scope: Construct, construct_id: str, *, description: str) -> iam.Role:
+    """The role EventBridge Scheduler assumes to invoke a function on schedule: trusted by the scheduler
+    acting for this account only (aws:SourceAccount, the confused-deputy guard); the caller grants the
+    invoke and the dead-letter queue."""
+    return iam.Role(
+        scope,
+        construct_id,
+        assumed_by=iam.ServicePrincipal(
+            "scheduler.amazonaws.com",
+            conditions={"StringEquals": {"aws:SourceAccount": Stack.of(scope).account}},
+        ),
+        description=description,
+    )
 
 
 def stream_failure_handling(dlq: sqs.IQueue) -> dict[str, Any]:

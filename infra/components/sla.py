@@ -16,7 +16,7 @@ from constructs import Construct
 
 from contract import names
 from infra.components._nag import acknowledge, acknowledge_kms_grant, finding
-from infra.components.lambdas import LambdaPackage, ServiceFunction, dead_letter_queue
+from infra.components.lambdas import LambdaPackage, ServiceFunction, dead_letter_queue, scheduler_role
 from infra.components.storage import Storage
 
 
@@ -72,12 +72,9 @@ class Sla(Construct):
             resource_name=function_name,
             arn_format=ArnFormat.COLON_RESOURCE_NAME,
         )
-        self.scheduler_role = iam.Role(
+        self.scheduler_role = scheduler_role(
             self,
             "SchedulerRole",
-            assumed_by=iam.ServicePrincipal(
-                "scheduler.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": stack.account}}
-            ),
             description="EventBridge Scheduler: invoke the SLA timer function, dead-letter what it cannot deliver",
         )
         self.timer = ServiceFunction(

@@ -5,17 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from contract import names
 from infra.components._nag import acknowledge, acknowledge_kms_grant, finding
-from infra.components.lambdas import LambdaPackage, ServiceFunction
+from infra.components.lambdas import LambdaPackage, encrypted_log_group, metered_function
 from infra.components.storage import Storage
 
 LLM_PROVIDER = "bedrock"
@@ -53,7 +52,6 @@ class Workflow(Construct):
         foundation_model_id: str,
         inference_profile: bool,
         draft_reply_concurrency: int,
-        log_retention: logs.RetentionDays,
         sla_timer: lambda_.IFunction,
         sla_environment: Mapping[str, str],
         link_incident: lambda_.IFunction,
@@ -69,13 +67,12 @@ class Workflow(Construct):
             raise MissingAslError(f"state machine definition not found: {asl_path}")
         stack = Stack.of(self)
 
-        self.draft_reply = ServiceFunction(
+        self.draft_reply = metered_function(
             self,
             "DraftReply",
             name=names.FN_DRAFT_REPLY,
             package=package,
             description="Drafts the customer reply, priority and reasoning with Bedrock",
-            memory_size=names.FUNCTION_MEMORY_MB[names.FN_DRAFT_REPLY],
             timeout=Duration.seconds(120),
             # Caps concurrent Bedrock calls so a burst of tickets cannot exhaust the account quota.
             reserved_concurrency=draft_reply_concurrency,
@@ -109,13 +106,12 @@ class Workflow(Construct):
                 *(f"Resource::{finding(self, arn)}" for arn in model_arns if "*" in arn),
             )
 
-        self.archive = ServiceFunction(
+        self.archive = metered_function(
             self,
             "Archive",
             name=names.FN_ARCHIVE,
             package=package,
             description="Writes the flat ticket record to S3 (JSON Lines), idempotent by key",
-            memory_size=names.FUNCTION_MEMORY_MB[names.FN_ARCHIVE],
             timeout=Duration.seconds(30),
             # The archive computes each ticket's first-response due time from the SLA targets.
             environment={
@@ -128,14 +124,12 @@ class Workflow(Construct):
         )
         storage.grant_archive_write(self.archive.role)
 
-        self.log_group = logs.LogGroup(
+        self.log_group = encrypted_log_group(
             self,
             "Logs",
+            package=package,
             # The /aws/vendedlogs/ prefix keeps CloudWatch Logs resource policies small.
             log_group_name=f"/aws/vendedlogs/states/{project_name}-ticket-pipeline",
-            retention=log_retention,
-            encryption_key=package.log_key,
-            removal_policy=RemovalPolicy.DESTROY,
         )
         self.state_machine = sfn.StateMachine(
             self,

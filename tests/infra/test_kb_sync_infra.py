@@ -50,6 +50,16 @@ def test_the_sync_runs_on_a_rate_schedule_with_a_dead_letter_queue(synth: Synth)
     assert "KbSyncDlq" in json.dumps(invoke_config["Properties"]["DestinationConfig"]["OnFailure"])
 
 
+def test_the_schedule_role_trusts_only_this_accounts_scheduler(synth: Synth) -> None:
+    # Given the kb-sync schedule, when it assumes its role, then only EventBridge Scheduler acting for this
+    # account may (the confused-deputy guard the SLA timers' role has too).
+    (schedule,) = _schedules(synth.raw)
+    role_id = schedule["Properties"]["Target"]["RoleArn"]["Fn::GetAtt"][0]
+    (trust,) = synth.raw["Resources"][role_id]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
+
+
 def test_the_dlq_alarms_on_the_alarms_topic(synth: Synth) -> None:
     (alarm,) = [
         a
