@@ -672,7 +672,12 @@ def _patch_ses_events() -> None:
 
 # --- DynamoDB under concurrent requests ---------------------------------------------------------------
 _REREADS = 100  # passes before the error is let through: a writer that never stops is a bug worth seeing
-_ITEM_READS = tuple(f"moto.dynamodb.models.dynamo_type:Item.{m}" for m in ("size", "__deepcopy__", "to_json"))
+# An item's reads: sizing, copying, serialising, and the plain form a ProjectionExpression (GetItem,
+# BatchGetItem, Query) is cut from.
+_ITEM_READS = tuple(
+    f"moto.dynamodb.models.dynamo_type:Item.{m}"
+    for m in ("size", "__deepcopy__", "to_json", "to_regular_json")
+)
 # A Query or Scan walks the table's own dict of items: a PutItem on another thread that adds a key changes
 # its size mid-walk. Reads only, so walking again is safe.
 _TABLE_READS = tuple(f"moto.dynamodb.models:DynamoDBBackend.{m}" for m in ("query", "scan"))
@@ -684,7 +689,8 @@ def _reread_items_changed_meanwhile() -> None:
     attribute to one of them failed with "dictionary changed size during iteration" (a 500 that botocore
     retried, and werkzeug's traceback in the middle of `make demo`'s output). Sizing, copying and
     serialising an item now start over when that happens: the update is a few attribute writes, so the
-    next pass sees it done. The same for a whole Query or Scan, whose walk over the table's items failed
+    next pass sees it done (a GetItem with a ProjectionExpression, which reads the item's plain form, failed
+    the same way in a `make demo` run). The same for a whole Query or Scan, whose walk over the table's items failed
     the same way when a PutItem on another thread added an item (seen in 2 of 6 500-ticket chaos runs).
     Serialising DynamoDB requests instead was tried and lost chaos tickets: requests queued behind the
     lock outlasted their clients' read timeouts."""

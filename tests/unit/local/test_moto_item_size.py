@@ -89,6 +89,14 @@ def test_an_item_changed_while_it_is_copied_or_serialised_is_read_again():
     assert set(serialised["Attributes"]) == {"ticket_id", "nested", "added_meanwhile"}
 
 
+def test_an_item_changed_while_a_projection_reads_it_is_read_again():
+    # GetItem / BatchGetItem with a ProjectionExpression cut the item's plain form (Item.project ->
+    # to_regular_json): an UpdateItem adding an attribute meanwhile failed the read (seen in `make demo`)
+    projected = _item_changed_when_serialised().project([["ticket_id"], ["added_meanwhile"]])
+
+    assert projected.to_json()["Attributes"] == {"ticket_id": {"S": "TKT-1"}, "added_meanwhile": {"S": "new"}}
+
+
 class _ItemAddedMidWalk(defaultdict):
     """A table's items where, on the first walk only, another item is put after the first one is read: what a
     PutItem on another thread does to a Scan or an index Query walking the same table."""
