@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 
 from contract import defaults, names
+from contract.errors import ConfigurationError
 from contract.settings import EnvSettings
 from pipeline.domain.routing import RoutingPolicy
 from pipeline.domain.sla import SlaPolicy
@@ -215,16 +216,26 @@ class IncidentSettings(EnvSettings):
         le=24 * 14,
         validation_alias=names.ENV_INCIDENT_WINDOW_HOURS,
     )
-    # The second opinion on borderline links (pipeline/adapters/link_judge.py): "reply-model" or "off".
-    judge: Literal["off", "reply-model"] = Field(
-        default=defaults.INCIDENT_JUDGE, validation_alias=names.ENV_INCIDENT_JUDGE
-    )
 
 
 @cache
 def incident_settings() -> IncidentSettings:
     """Incident step settings (cached)."""
     return IncidentSettings()  # type: ignore[call-arg]
+
+
+IncidentJudge = Literal["off", "reply-model"]
+
+
+def incident_judge() -> IncidentJudge:
+    """TMS_INCIDENT_JUDGE: the second opinion on borderline links (pipeline/adapters/link_judge.py), "off" or
+    "reply-model"; read on its own (the tools and the local stack's start have no table name to give)."""
+    raw = os.environ.get(names.ENV_INCIDENT_JUDGE, "").strip() or defaults.INCIDENT_JUDGE
+    if raw == "off":
+        return "off"
+    if raw == "reply-model":
+        return "reply-model"
+    raise ConfigurationError(f"{names.ENV_INCIDENT_JUDGE}={raw!r}: expected off or reply-model")
 
 
 class CsatSettings(EnvSettings):

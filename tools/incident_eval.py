@@ -120,10 +120,9 @@ def replay(
                 for members in candidate_groups(neighbours, ticket_id=ticket_id).values():
                     feats = group_features(
                         profile or Profile(),
-                        [(m.profile or Profile(), m.similarity if m.similarity is not None else m.score)
-                         for m in members],
+                        [(m.profile or Profile(), m.cosine) for m in members],
                         reporters=max(m.reporters for m in members),
-                    )  # fmt: skip
+                    )
                     pairs_out.append((feats, ticket_id, [m.ticket_id for m in members]))
             link = link_by_model(
                 profile or Profile(),

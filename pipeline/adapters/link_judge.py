@@ -12,12 +12,11 @@ without the judge loads no LangChain.
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from contract import defaults, names
+from contract import names
 from contract.errors import ConfigurationError, InvalidModelOutputError
 from pipeline.adapters.llm import (
     LangChainReplyModel,
@@ -27,6 +26,7 @@ from pipeline.adapters.llm import (
     reply_model,
 )
 from pipeline.domain.incidents import Verdict
+from pipeline.settings import incident_judge
 
 _SYSTEM = """You help a support team group tickets into incidents: many customers reporting ONE underlying \
 problem (the same outage, the same bug, the same failing feature) at about the same time. You are shown a NEW \
@@ -88,14 +88,8 @@ class ReplyModelJudge:
 
 
 def configured_judge() -> ReplyModelJudge | None:
-    """The judge TMS_INCIDENT_JUDGE asks for (None: off), for the tools and the local stack's start, which
-    read the variable without the incident step's other settings."""
-    raw = os.environ.get(names.ENV_INCIDENT_JUDGE, "").strip() or defaults.INCIDENT_JUDGE
-    if raw == "off":
-        return None
-    if raw != "reply-model":
-        raise ConfigurationError(f"{names.ENV_INCIDENT_JUDGE}={raw!r}: expected off or reply-model")
-    return link_judge()
+    """The judge TMS_INCIDENT_JUDGE asks for (None: off); a value it cannot be is a ConfigurationError."""
+    return None if incident_judge() == "off" else link_judge()
 
 
 @functools.cache

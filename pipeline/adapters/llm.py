@@ -282,19 +282,21 @@ class LangChainReplyModel:
         self.model_id = model_id
         self._chat_model = chat_model
         self._map_error = map_error
-        self._structured = self._with_structured_output(chat_model, TriageDraft)
+        self._structured: dict[type[BaseModel], Any] = {}  # one forced-tool runnable per answer schema
 
     @staticmethod
     def _with_structured_output(chat_model: BaseChatModel, schema: type[BaseModel]) -> Any:
         return chat_model.with_structured_output(schema, include_raw=True)
 
     def ask(
-        self, messages: list[tuple[str, str]], schema: type[BaseModel], *, structured: Any = None
+        self, messages: list[tuple[str, str]], schema: type[BaseModel]
     ) -> tuple[BaseModel | Mapping[str, Any], int, int]:
         """The model's answer as `schema` (a forced tool call), with the input and output tokens it billed
         (0 when the provider does not say); provider errors become LlmThrottled/LlmUnavailable/
         InvalidModelOutput/Configuration errors, an answer that is not a valid `schema` InvalidModelOutput."""
-        runnable = structured or self._with_structured_output(self._chat_model, schema)
+        runnable = self._structured.get(schema)
+        if runnable is None:
+            runnable = self._structured[schema] = self._with_structured_output(self._chat_model, schema)
         try:
             out = runnable.invoke(messages)
         except TmsError:
@@ -322,7 +324,7 @@ class LangChainReplyModel:
     ) -> TriageDraft | Mapping[str, Any]:
         """Ask the model for the reply; provider errors become LlmThrottled/LlmUnavailable/InvalidModelOutput."""
         parsed, input_tokens, output_tokens = self.ask(
-            build_messages(ticket, sentiment, grounding=grounding), TriageDraft, structured=self._structured
+            build_messages(ticket, sentiment, grounding=grounding), TriageDraft
         )
         if not isinstance(parsed, TriageDraft):  # pragma: no cover - LangChain parses into the schema
             raise InvalidModelOutputError(f"reply model {self.model_id} answer is not a TriageDraft")

@@ -68,6 +68,11 @@ class Neighbour:
     reporters: int = 0  # distinct companies already in its incident (0: it has none)
     text: str = ""  # its redacted incident text, for the second opinion ("": not stored, never shown)
 
+    @property
+    def cosine(self) -> float:
+        """The plain cosine to the new ticket (`score` when no separate similarity was kept)."""
+        return self.similarity if self.similarity is not None else self.score
+
 
 def time_adjusted(similarity: float, hours_apart: float, decay_per_hour: float) -> float:
     """The linking score: cosine similarity minus the decay for the time between the two reports."""
@@ -195,17 +200,13 @@ def rescore(new: Profile, neighbours: Sequence[Neighbour], model: LinkModel) -> 
     for key, members in candidate_groups(neighbours).items():
         features = group_features(
             new,
-            [
-                (m.profile or Profile(), m.similarity if m.similarity is not None else m.score)
-                for m in members
-            ],
+            [(m.profile or Profile(), m.cosine) for m in members],
             reporters=max(m.reporters for m in members),
         )
         scores[key] = model.score(features)
     out = []
     for n in neighbours:
-        cosine = n.similarity if n.similarity is not None else n.score
-        out.append(replace(n, score=scores.get(_group_key(n), cosine), similarity=cosine))
+        out.append(replace(n, score=scores.get(_group_key(n), n.cosine), similarity=n.cosine))
     return out
 
 
@@ -248,6 +249,25 @@ def _age(members: Sequence[Neighbour]) -> tuple[str, str]:
     return (min(times) if times else "~", min(m.ticket_id for m in members))
 
 
+Group = tuple[float, str, list[Neighbour]]  # a candidate group's best score, its key, its members
+
+
+def ranked_groups(neighbours: Sequence[Neighbour], *, ticket_id: str) -> list[Group]:
+    """The candidate groups best first (by their best member's score, then key): the order a link decides in."""
+    groups = candidate_groups(neighbours, ticket_id=ticket_id)
+    return sorted(
+        ((max(m.score for m in ms), key, ms) for key, ms in groups.items()), key=lambda g: (-g[0], g[1])
+    )
+
+
+def needed_score(members: Sequence[Neighbour], threshold: float, open_threshold: float | None) -> float:
+    """What a group needs to be linked: `threshold` to join an open incident, `open_threshold` (default
+    `threshold`) to open a new one with a lone ticket."""
+    if members[0].incident_id or open_threshold is None:
+        return threshold
+    return open_threshold
+
+
 def decide_link(
     neighbours: Sequence[Neighbour],
     threshold: float,
@@ -264,24 +284,18 @@ def decide_link(
     the younger incidents are folded into it, lone tickets join it; with no incident among them, the oldest
     lone ticket becomes the root of a new one.
     """
-    opening = threshold if open_threshold is None else open_threshold
-    groups = candidate_groups(neighbours, ticket_id=ticket_id)
-
-    def needed(members: Sequence[Neighbour]) -> float:
-        return threshold if members[0].incident_id else opening
-
-    scored = sorted(
-        ((max(m.score for m in ms), key, ms) for key, ms in groups.items()),
-        key=lambda g: (-g[0], g[1]),
-    )
-    eligible = [g for g in scored if g[0] >= needed(g[2])]
+    eligible = [
+        g
+        for g in ranked_groups(neighbours, ticket_id=ticket_id)
+        if g[0] >= needed_score(g[2], threshold, open_threshold)
+    ]
     if not eligible:
         return ALONE
     best_score, _, best_members = eligible[0]
     chosen = [eligible[0]]
     if merge_threshold is not None:
         chosen += [g for g in eligible[1:] if g[0] >= merge_threshold]
-    matched = max(best_members, key=lambda m: m.similarity if m.similarity is not None else m.score)
+    matched = max(best_members, key=lambda m: m.cosine)
     incidents = sorted((g for g in chosen if g[2][0].incident_id), key=lambda g: _age(g[2]))
     lone = sorted((g for g in chosen if not g[2][0].incident_id), key=lambda g: _age(g[2]))
     if incidents:
@@ -392,7 +406,7 @@ def link_by_model(
     if judge is None or borderline is None:
         return decide(scored)
     needed, members = borderline
-    shown = [m.text for m in sorted(members, key=_nearest) if m.text.strip()][
+    shown = [m.text for m in sorted(members, key=lambda m: -m.cosine) if m.text.strip()][
         : defaults.INCIDENT_JUDGE_MEMBERS
     ]
     try:
@@ -406,23 +420,16 @@ def link_by_model(
     return replace(decide(lifted), verdict=verdict)
 
 
-def _nearest(n: Neighbour) -> float:
-    return -(n.similarity if n.similarity is not None else n.score)
-
-
 def _borderline(
     scored: Sequence[Neighbour], model: LinkModel, join: float, ticket_id: str
 ) -> tuple[float, list[Neighbour]] | None:
     """The best candidate group when it scores in [model.judge_lower, the threshold it needs) and has a
     stored text to show: (that threshold, its members); None when the score decides alone."""
-    if model.judge_lower is None:
+    ranked = ranked_groups(scored, ticket_id=ticket_id)
+    if model.judge_lower is None or not ranked:
         return None
-    groups = candidate_groups(scored, ticket_id=ticket_id)
-    if not groups:
-        return None
-    _, members = min(groups.items(), key=lambda g: (-max(m.score for m in g[1]), g[0]))
-    top = max(m.score for m in members)
-    needed = join if members[0].incident_id else (model.open_threshold or join)
+    top, _, members = ranked[0]
+    needed = needed_score(members, join, model.open_threshold)
     if not model.judge_lower <= top < needed or not any(m.text.strip() for m in members):
         return None
     return needed, members

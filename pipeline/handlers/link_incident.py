@@ -23,7 +23,7 @@ from pipeline.domain.incidents import LinkJudge, incident_text, judged_text, lin
 from pipeline.domain.redaction import redact
 from pipeline.domain.usage import Stopwatch, claim_item_size, estimated_tokens, vector_bytes, write_units
 from pipeline.observability import logger, metrics
-from pipeline.settings import incident_settings
+from pipeline.settings import incident_judge, incident_settings
 
 ALONE: dict[str, Any] = {
     "incident_id": "",
@@ -67,7 +67,7 @@ def _store() -> DynamoIncidentStore:
 
 def _judge() -> LinkJudge | None:
     """The second opinion when TMS_INCIDENT_JUDGE asks for one (imported only then: LangChain is heavy)."""
-    if incident_settings().judge == "off":
+    if incident_judge() == "off":
         return None
     from pipeline.adapters.link_judge import link_judge
 
@@ -99,18 +99,17 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     # The second opinion's outcomes as metrics (IncidentSecondOpinionSame / Different / Failed), flushed only
     # when there is one (most tickets ask nothing): a judge that keeps failing leaves grouping to the score.
     # A failed judge never fails the ticket: the link stands as the score decided.
+    verdict = link.verdict
     if link.judge_error:
         logger.warning("incident second opinion failed", extra={"error": link.judge_error})
-        metrics.add_metric(name="IncidentSecondOpinionFailed", unit="Count", value=1)
-        metrics.flush_metrics()
-    if link.verdict is not None:
-        logger.info("incident second opinion", extra={"same_problem": link.verdict.same_problem})
-        outcome = "Same" if link.verdict.same_problem else "Different"
+    elif verdict is not None:
+        logger.info("incident second opinion", extra={"same_problem": verdict.same_problem})
+    if link.judge_error or verdict is not None:
+        outcome = "Failed" if verdict is None else "Same" if verdict.same_problem else "Different"
         metrics.add_metric(name=f"IncidentSecondOpinion{outcome}", unit="Count", value=1)
         metrics.flush_metrics()
     # Tokens estimated (the embedders return vectors only); the vector write rewrites the claimed item (with
     # the redacted text stored beside the vector).
-    verdict = link.verdict
     spent = TicketUsage(
         embedding_input_tokens=estimated_tokens(incident_text(shown)),
         dynamodb_write_units=write_units(
