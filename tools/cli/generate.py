@@ -187,7 +187,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
         from tools.incident_eval import calibrate_on_file, render_calibration
 
         # With TMS_INCIDENT_JUDGE=reply-model, the test rows are also replayed with the second opinion.
-        result = calibrate_on_file(args.incidents, embedder(), configured_judge())
+        try:
+            result = calibrate_on_file(args.incidents, embedder(), configured_judge())
+        except ValueError as e:  # a bad line of a labelled file, or no labelled incident in it
+            raise ConfigurationError(f"--incidents: {e}") from e
         print(json.dumps(result) if args.json else render_calibration(result))
         return 0
     if args.kb_truth:

@@ -285,6 +285,17 @@ def test_eval_incidents_names_a_missing_file_instead_of_a_traceback(tmp_path, ca
     assert "--incidents: no such file:" in capsys.readouterr().err
 
 
+def test_eval_incidents_names_a_bad_line_of_the_labelled_file_instead_of_a_traceback(
+    tmp_path, capsys
+) -> None:
+    from tools.cli import main
+
+    path = tmp_path / "labelled.jsonl"
+    path.write_text('{"id": "a"}\nnot json\n')
+    assert main(["eval", "--incidents", str(path)]) == 2
+    assert f"--incidents: {path}:1: missing incident, split" in capsys.readouterr().err
+
+
 def _two_bursts(n: int) -> tuple:
     """n bursts of three same-product reports a few minutes apart plus one stranger each, hours apart."""
     from datetime import timedelta
